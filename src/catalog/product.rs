@@ -1,0 +1,63 @@
+use serde::{Deserialize, Serialize};
+
+use super::TaxClass;
+use crate::ids::Sku;
+use crate::money::Money;
+
+/// A sellable product, identified by its SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// The stock-keeping unit.
+    pub sku: Sku,
+    /// Human-facing name, printed on invoices.
+    pub name: String,
+    /// List price per unit, before tax; the currency orders must use to price from the catalogue.
+    pub price: Money,
+    /// Standard cost per unit: what inventory is carried at and cost of goods sold is posted at.
+    pub cost: Money,
+    /// Which tax rate applies.
+    pub tax_class: TaxClass,
+    /// Shipping weight of one unit, in grams.
+    pub weight_grams: u32,
+    /// Packed size of one unit.
+    pub dimensions: Dimensions,
+    /// Available stock (per location) at or below which replenishment is due.
+    pub reorder_point: u32,
+    /// Inactive products cannot be ordered but stay on old documents.
+    pub active: bool,
+}
+
+impl Product {
+    /// An active product with no weight, no size and a reorder point of zero;
+    /// set the rest with struct update syntax.
+    pub fn new(
+        sku: Sku,
+        name: impl Into<String>,
+        price: Money,
+        cost: Money,
+        tax_class: TaxClass,
+    ) -> Self {
+        Self {
+            sku,
+            name: name.into(),
+            price,
+            cost,
+            tax_class,
+            weight_grams: 0,
+            dimensions: Dimensions::default(),
+            reorder_point: 0,
+            active: true,
+        }
+    }
+}
+
+/// Packed size in millimetres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Dimensions {
+    /// Length in mm.
+    pub length_mm: u32,
+    /// Width in mm.
+    pub width_mm: u32,
+    /// Height in mm.
+    pub height_mm: u32,
+}

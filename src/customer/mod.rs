@@ -1,0 +1,7 @@
+//! Customer profiles: who buys, where goods go, how and when they pay.
+
+mod address;
+mod profile;
+
+pub use address::Address;
+pub use profile::{Customer, CustomerHistory, NewCustomer, PaymentMethod, PaymentTerms};

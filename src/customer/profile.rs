@@ -1,0 +1,128 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Address;
+use crate::ids::CustomerId;
+use crate::money::{Currency, Money};
+
+/// How a customer prefers to pay. Recorded payments name their method too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PaymentMethod {
+    /// Card captured by the host's payment gateway.
+    Card,
+    /// Bank transfer.
+    BankTransfer,
+    /// Cash at the counter.
+    Cash,
+    /// Paid later on the customer's account (B2B terms).
+    OnAccount,
+}
+
+/// When a customer must pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PaymentTerms {
+    /// Payment is required before anything ships: orders are held until paid.
+    Prepaid,
+    /// Invoices fall due this many days after issue.
+    Net {
+        /// Days until due.
+        days: u16,
+    },
+}
+
+/// What the host supplies to register a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    /// Display or company name.
+    pub name: String,
+    /// Contact e-mail.
+    pub email: String,
+    /// Contact phone.
+    pub phone: Option<String>,
+    /// Known addresses; the first is the default ship-to.
+    pub addresses: Vec<Address>,
+    /// The currency the customer's account and credit limit are kept in.
+    pub currency: Currency,
+    /// Preferred payment method.
+    pub payment_method: PaymentMethod,
+    /// Payment terms.
+    pub terms: PaymentTerms,
+    /// Most the customer may owe; `None` for no limit.
+    pub credit_limit: Option<Money>,
+}
+
+impl NewCustomer {
+    /// A prepaying card customer with one address and no credit limit.
+    pub fn new(
+        name: impl Into<String>,
+        email: impl Into<String>,
+        address: Address,
+        currency: Currency,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            email: email.into(),
+            phone: None,
+            addresses: vec![address],
+            currency,
+            payment_method: PaymentMethod::Card,
+            terms: PaymentTerms::Prepaid,
+            credit_limit: None,
+        }
+    }
+}
+
+/// A customer profile with its running order history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Identity.
+    pub id: CustomerId,
+    /// Contact details, addresses and terms as registered.
+    pub profile: NewCustomer,
+    /// Order history totals, kept in step by every order command.
+    pub history: CustomerHistory,
+    /// When the customer was registered.
+    pub registered_at: DateTime<Utc>,
+}
+
+impl Customer {
+    /// The default ship-to address, if any.
+    pub fn default_address(&self) -> Option<&Address> {
+        self.profile.addresses.first()
+    }
+}
+
+/// Running order totals for one customer, in the customer's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerHistory {
+    /// Orders placed (cancelled ones included).
+    pub orders_placed: u32,
+    /// Orders cancelled.
+    pub orders_cancelled: u32,
+    /// Total value of orders placed and not cancelled (tax and shipping included).
+    pub lifetime_value: Money,
+    /// When the latest order was placed.
+    pub last_order_at: Option<DateTime<Utc>>,
+    /// Invoiced and not yet paid: what the customer owes (accounts receivable).
+    pub balance: Money,
+    /// Paid in excess or refunded to account: what the business owes the customer.
+    pub credit: Money,
+    /// Value of open orders not yet invoiced: with `balance`, the exposure a credit
+    /// limit is checked against.
+    pub uninvoiced: Money,
+}
+
+impl CustomerHistory {
+    /// Empty history in `currency`.
+    pub fn new(currency: Currency) -> Self {
+        Self {
+            orders_placed: 0,
+            orders_cancelled: 0,
+            lifetime_value: Money::zero(currency),
+            last_order_at: None,
+            balance: Money::zero(currency),
+            credit: Money::zero(currency),
+            uninvoiced: Money::zero(currency),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+use crate::fulfilment::CarrierError;
+use crate::ids::{IdempotencyKey, InvalidCode};
+use crate::ledger::{LedgerError, PaymentError};
+use crate::money::MoneyError;
+use crate::order::OrderError;
+use crate::stock::StockError;
+use crate::store::{IdempotencyScope, StoreError};
+
+/// Everything an [`Oms`](crate::Oms) call can fail with.
+///
+/// A failed call has changed nothing (the one exception is a carrier booking made
+/// before a failed commit: it is found again by its key on retry, never duplicated).
+/// How to react, by kind:
+/// - [`Error::Order`], [`Error::Stock`], [`Error::Payment`], [`Error::NotFound`],
+///   [`Error::Invalid`], [`Error::InvalidCode`], [`Error::IdempotencyKeyReused`],
+///   [`Error::Money`]: the request was wrong or cannot be met; show it to the user.
+/// - [`Error::Contention`]: other writers kept winning; retry later (same key).
+/// - [`Error::Carrier`]: the carrier failed or offers nothing suitable; a timeout may
+///   be retried with the same call.
+/// - [`Error::Store`]: a conflict or stock race that outlived the retries, or a
+///   backend failure: retry, and page an operator if `Backend` persists.
+/// - [`Error::Ledger`]: a posting was refused (a chart or configuration problem): page
+///   an operator; this is not the user's fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The order command was invalid or not allowed now.
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// Stock could not cover the request.
+    #[error(transparent)]
+    Stock(#[from] StockError),
+    /// The payment was invalid.
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    /// A ledger posting was refused.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Amount arithmetic failed (overflow, currency mismatch).
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// The carrier failed.
+    #[error(transparent)]
+    Carrier(#[from] CarrierError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A code (SKU, location, key) was malformed.
+    #[error(transparent)]
+    InvalidCode(#[from] InvalidCode),
+    /// A referenced record does not exist.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What kind of record.
+        entity: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A field of the request is invalid.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The idempotency key was already used for a command with different content.
+    #[error("idempotency key {key} was already used for a different {scope:?} command")]
+    IdempotencyKeyReused {
+        /// The command kind.
+        scope: IdempotencyScope,
+        /// The key.
+        key: IdempotencyKey,
+    },
+    /// Concurrent writers kept changing the records this command needed.
+    #[error("gave up after {attempts} attempts: the records kept changing")]
+    Contention {
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+impl Error {
+    pub(crate) fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// True for failures a retry of the same command may get past.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Contention { .. }
+                | Error::Store(StoreError::Conflict { .. } | StoreError::InsufficientStock { .. })
+                | Error::Carrier(CarrierError::Timeout { .. })
+        )
+    }
+}

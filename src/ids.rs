@@ -1,0 +1,215 @@
+//! Newtype identifiers.
+//!
+//! Every entity has its own id type so an `OrderId` can never be passed where an
+//! `InvoiceId` is expected. Ids are UUIDv7 (time-ordered, so they index well) with
+//! private fields; they print and parse as the plain UUID and serialise the same way.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// Wraps an existing UUID (for ids that come from the host's own records).
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            /// The underlying UUID.
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// Identifies a customer profile.
+    CustomerId
+);
+uuid_id!(
+    /// Identifies an order.
+    OrderId
+);
+uuid_id!(
+    /// Identifies an invoice (its human-facing number is [`crate::ledger::InvoiceNumber`]).
+    InvoiceId
+);
+uuid_id!(
+    /// Identifies a recorded payment.
+    PaymentId
+);
+uuid_id!(
+    /// Identifies a shipment.
+    ShipmentId
+);
+uuid_id!(
+    /// Identifies a journal entry.
+    EntryId
+);
+
+macro_rules! code_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Box<str>);
+
+        impl $name {
+            /// Validates and wraps a code: 1 to 64 characters, no control characters,
+            /// no leading or trailing whitespace.
+            ///
+            /// # Errors
+            /// [`InvalidCode`] when the code breaks those rules.
+            pub fn new(code: impl Into<String>) -> Result<Self, InvalidCode> {
+                let code = code.into();
+                validate_code(&code, $what)?;
+                Ok(Self(code.into_boxed_str()))
+            }
+
+            /// The code as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidCode;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidCode;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0.into()
+            }
+        }
+    };
+}
+
+code_id!(
+    /// A stock-keeping unit: the host's own product code (`"TSHIRT-M-BLUE"`).
+    Sku,
+    "SKU"
+);
+code_id!(
+    /// A stock location code: a warehouse, a store, a 3PL site (`"WH-EAST"`).
+    LocationId,
+    "location"
+);
+code_id!(
+    /// A caller-chosen idempotency key: the same key always means the same command.
+    IdempotencyKey,
+    "idempotency key"
+);
+
+/// A code (SKU, location, idempotency key) that is empty, too long or unprintable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {code:?}: {reason}")]
+pub struct InvalidCode {
+    /// Which kind of code was rejected.
+    pub what: &'static str,
+    /// The rejected text.
+    pub code: String,
+    /// Why it was rejected.
+    pub reason: &'static str,
+}
+
+/// Longest code we accept; long enough for any real SKU scheme, short enough to index.
+pub const MAX_CODE_LEN: usize = 64;
+
+fn validate_code(code: &str, what: &'static str) -> Result<(), InvalidCode> {
+    let reject = |reason| {
+        Err(InvalidCode {
+            what,
+            code: code.to_owned(),
+            reason,
+        })
+    };
+    if code.is_empty() {
+        return reject("must not be empty");
+    }
+    if code.chars().count() > MAX_CODE_LEN {
+        return reject("longer than 64 characters");
+    }
+    if code.chars().any(char::is_control) {
+        return reject("contains control characters");
+    }
+    if code.trim() != code {
+        return reject("has leading or trailing whitespace");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_ids_round_trip_through_text_and_json() {
+        let id = OrderId::from_uuid(Uuid::now_v7());
+        assert_eq!(id.to_string().parse::<OrderId>().unwrap(), id);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<OrderId>(&json).unwrap(), id);
+    }
+
+    #[test]
+    fn codes_are_validated() {
+        assert_eq!(Sku::new("TEE-M").unwrap().as_str(), "TEE-M");
+        assert_eq!(Sku::new("Größe-緑").unwrap().to_string(), "Größe-緑");
+        assert_eq!(Sku::new("").unwrap_err().reason, "must not be empty");
+        assert!(Sku::new(" A").is_err());
+        assert!(Sku::new("A\nB").is_err());
+        assert!(LocationId::new("x".repeat(65)).is_err());
+        assert!(LocationId::new("x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn codes_reject_bad_json() {
+        assert!(serde_json::from_str::<Sku>("\"\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Sku>("\"A-1\"").unwrap(),
+            Sku::new("A-1").unwrap()
+        );
+    }
+}

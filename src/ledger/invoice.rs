@@ -1,0 +1,154 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerId, InvoiceId, OrderId, Sku};
+use crate::money::{Money, MoneyError};
+use crate::quantity::Quantity;
+
+/// The gapless, human-facing invoice number (`INV-000042`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvoiceNumber(u64);
+
+impl InvoiceNumber {
+    /// Wraps a number.
+    pub const fn new(n: u64) -> Self {
+        Self(n)
+    }
+    /// The number.
+    pub const fn value(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for InvoiceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "INV-{:06}", self.0)
+    }
+}
+
+/// When invoices are issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum InvoicePolicy {
+    /// One invoice for the whole order when it is placed.
+    #[default]
+    OnOrder,
+    /// One invoice per shipment, for what it carries. Prepaid customers are still
+    /// invoiced on order: they need something to pay before anything ships.
+    OnShipment,
+}
+
+/// Where an invoice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InvoiceStatus {
+    /// Issued, something outstanding.
+    Open,
+    /// Fully paid.
+    Paid,
+    /// Cancelled with its order; reversed in the ledger.
+    Void,
+}
+
+/// One invoiced order line (or part of one, for a partial shipment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    /// The order line it bills.
+    pub line_no: u16,
+    /// The SKU.
+    pub sku: Sku,
+    /// Product name.
+    pub description: String,
+    /// Units billed.
+    pub quantity: Quantity,
+    /// Price before discounts.
+    pub gross: Money,
+    /// Discount given.
+    pub discount: Money,
+    /// `gross − discount`.
+    pub net: Money,
+    /// Rate applied.
+    pub tax_rate: Decimal,
+    /// Tax on `net`.
+    pub tax: Money,
+}
+
+/// A bill to a customer for goods of one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// Identity.
+    pub id: InvoiceId,
+    /// Gapless number.
+    pub number: InvoiceNumber,
+    /// The order billed.
+    pub order: OrderId,
+    /// The buyer.
+    pub customer: CustomerId,
+    /// When issued.
+    pub issued_at: DateTime<Utc>,
+    /// When payment falls due.
+    pub due_at: DateTime<Utc>,
+    /// Lines billed.
+    pub lines: Vec<InvoiceLine>,
+    /// Shipping charged on this invoice.
+    pub shipping: Money,
+    /// Amount paid so far.
+    pub paid: Money,
+    /// Status.
+    pub status: InvoiceStatus,
+}
+
+impl Invoice {
+    /// Σ line gross.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn gross_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.shipping.currency(), self.lines.iter().map(|l| l.gross))
+    }
+    /// Σ line discounts.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn discount_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(
+            self.shipping.currency(),
+            self.lines.iter().map(|l| l.discount),
+        )
+    }
+    /// Σ line net.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn net_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.shipping.currency(), self.lines.iter().map(|l| l.net))
+    }
+    /// Σ line tax.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn tax_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.shipping.currency(), self.lines.iter().map(|l| l.tax))
+    }
+    /// Net + tax + shipping: what the customer owes for this invoice.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn total(&self) -> Result<Money, MoneyError> {
+        self.net_total()?
+            .checked_add(self.tax_total()?)?
+            .checked_add(self.shipping)
+    }
+    /// Total minus paid (zero for a void invoice).
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn outstanding(&self) -> Result<Money, MoneyError> {
+        if self.status == InvoiceStatus::Void {
+            return Ok(Money::zero(self.shipping.currency()));
+        }
+        self.total()?.checked_sub(self.paid)
+    }
+}

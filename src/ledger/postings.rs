@@ -1,0 +1,211 @@
+//! The posting rules: which accounts each business event debits and credits.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    AccountMap, ChartOfAccounts, EntryBuilder, EntrySource, Invoice, JournalEntry, LedgerError,
+    Payment,
+};
+use crate::customer::PaymentMethod;
+use crate::ids::{EntryId, OrderId, ShipmentId};
+use crate::money::Money;
+
+/// Builds the journal entries for business events, against one chart and account map.
+///
+/// Each rule returns `None` when every amount is zero (a free pickup, a zero-cost
+/// sample): there is nothing to post, and an empty entry would not balance anything.
+#[derive(Debug, Clone, Copy)]
+pub struct Postings<'a> {
+    chart: &'a ChartOfAccounts,
+    accounts: &'a AccountMap,
+}
+
+impl<'a> Postings<'a> {
+    /// Posting rules for `accounts` within `chart`.
+    pub fn new(chart: &'a ChartOfAccounts, accounts: &'a AccountMap) -> Self {
+        Self { chart, accounts }
+    }
+
+    /// Issuing an invoice: Dr receivables (total); Cr revenue (gross), Dr discounts,
+    /// Cr tax payable, Cr shipping revenue.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn invoice(
+        &self,
+        invoice: &Invoice,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let source = EntrySource::Invoice {
+            invoice: invoice.id,
+        };
+        self.invoice_lines(
+            invoice,
+            format!("invoice {}", invoice.number),
+            source,
+            false,
+        )?
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Voiding an invoice: the exact reverse of [`Postings::invoice`].
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn void(
+        &self,
+        invoice: &Invoice,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let source = EntrySource::InvoiceVoid {
+            invoice: invoice.id,
+        };
+        self.invoice_lines(
+            invoice,
+            format!("void invoice {}", invoice.number),
+            source,
+            true,
+        )?
+        .build_if_any(id, at, self.chart)
+    }
+
+    fn invoice_lines(
+        &self,
+        invoice: &Invoice,
+        memo: String,
+        source: EntrySource,
+        reverse: bool,
+    ) -> Result<EntryBuilder, LedgerError> {
+        let a = self.accounts;
+        let sign = |m: Money| if reverse { m.checked_neg() } else { m };
+        Ok(EntryBuilder::new(memo, source)
+            .debit(&a.receivables, sign(invoice.total()?))
+            .credit(&a.revenue, sign(invoice.gross_total()?))
+            .debit(&a.discounts, sign(invoice.discount_total()?))
+            .credit(&a.tax_payable, sign(invoice.tax_total()?))
+            .credit(&a.shipping_revenue, sign(invoice.shipping)))
+    }
+
+    /// Receiving a payment: Dr the method's cash account (amount); Cr receivables
+    /// (applied), Cr customer credit (excess).
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn payment(
+        &self,
+        payment: &Payment,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let a = self.accounts;
+        let cash = match payment.method {
+            PaymentMethod::Cash => &a.cash,
+            PaymentMethod::Card => &a.card_clearing,
+            PaymentMethod::BankTransfer | PaymentMethod::OnAccount => &a.bank,
+        };
+        EntryBuilder::new(
+            format!("payment {}", payment.id),
+            EntrySource::Payment {
+                payment: payment.id,
+            },
+        )
+        .debit(cash, payment.amount)
+        .credit(&a.receivables, payment.applied)
+        .credit(&a.customer_credit, payment.credited)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Money paid on a cancelled order becomes customer credit: Dr receivables, Cr
+    /// customer credit. Follows [`Postings::void`], which left receivables short by
+    /// what had been paid.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn credit_on_cancel(
+        &self,
+        order: OrderId,
+        amount: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("credit paid amount of cancelled order {order}"),
+            EntrySource::Cancellation { order },
+        )
+        .debit(&self.accounts.receivables, amount)
+        .credit(&self.accounts.customer_credit, amount)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Goods shipped: Dr cost of goods sold, Cr inventory (at cost); and what the
+    /// carrier charges: Dr shipping costs, Cr carrier payable.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn shipment(
+        &self,
+        shipment: ShipmentId,
+        cost_of_goods: Money,
+        carrier_charge: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let a = self.accounts;
+        EntryBuilder::new(
+            format!("shipment {shipment}"),
+            EntrySource::Shipment { shipment },
+        )
+        .debit(&a.cogs, cost_of_goods)
+        .credit(&a.inventory, cost_of_goods)
+        .debit(&a.shipping_costs, carrier_charge)
+        .credit(&a.carrier_payable, carrier_charge)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Goods received: Dr inventory, Cr goods received not invoiced (at cost).
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn receipt(
+        &self,
+        reference: &str,
+        value: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("goods received {reference}"),
+            EntrySource::StockReceipt {
+                reference: reference.to_owned(),
+            },
+        )
+        .debit(&self.accounts.inventory, value)
+        .credit(&self.accounts.goods_received, value)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// A stock count difference or revaluation: Dr inventory, Cr inventory
+    /// adjustments for a gain (`value > 0`); the reverse for a loss.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn adjustment(
+        &self,
+        reason: &str,
+        value: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("stock adjustment: {reason}"),
+            EntrySource::StockAdjustment {
+                reason: reason.to_owned(),
+            },
+        )
+        .debit(&self.accounts.inventory, value)
+        .credit(&self.accounts.inventory_adjustments, value)
+        .build_if_any(id, at, self.chart)
+    }
+}

@@ -1,0 +1,48 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod catalog;
+pub mod clock;
+pub mod customer;
+mod error;
+pub mod event;
+pub mod fulfilment;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+mod oms;
+pub mod order;
+pub mod quantity;
+pub mod stock;
+pub mod store;
+
+pub use error::Error;
+pub use oms::{AdjustStock, Oms, OmsConfig, ReceiveStock, RecordPayment};
+
+/// The most used types in one import: `use o2c::prelude::*;`.
+pub mod prelude {
+    pub use crate::catalog::{Product, TaxClass, TaxTable};
+    pub use crate::clock::{Clock, IdGen, ManualClock, SeededIds, SystemClock, UuidV7};
+    pub use crate::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
+    pub use crate::fulfilment::{
+        Carrier, PickupCarrier, Shipment, ShipmentStatus, TableRateCarrier,
+    };
+    pub use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+    pub use crate::ledger::{InvoicePolicy, OverpaymentPolicy};
+    pub use crate::money::{Currency, Money, Rounding};
+    pub use crate::order::{
+        Channel, Delivery, Discount, Hold, Order, OrderStatus, PlaceOrder, ServiceLevel,
+    };
+    pub use crate::stock::{Location, LocationKind, StockLevel};
+    pub use crate::store::{MemoryStore, Store};
+    pub use crate::{AdjustStock, Error, Oms, OmsConfig, ReceiveStock, RecordPayment};
+}

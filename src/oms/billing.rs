@@ -1,0 +1,302 @@
+//! Invoices and payments.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Oms, fingerprint};
+use crate::customer::{Customer, PaymentMethod, PaymentTerms};
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{EntryId, IdempotencyKey, InvoiceId, PaymentId};
+use crate::ledger::{
+    Invoice, InvoiceNumber, InvoiceStatus, OverpaymentPolicy, Payment, PaymentError,
+};
+use crate::money::Money;
+use crate::order::{Hold, Order, OrderAction, OrderStatus, transition};
+use crate::quantity::Quantity;
+use crate::store::{
+    Changeset, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
+};
+
+/// The counter invoice numbers are drawn from.
+const INVOICE_COUNTER: &str = "invoice";
+
+/// Money received against an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecordPayment {
+    /// Same key, same payment: a gateway's retried webhook is recorded once.
+    pub idempotency_key: IdempotencyKey,
+    /// The invoice paid.
+    pub invoice: InvoiceId,
+    /// Amount received.
+    pub amount: Money,
+    /// How.
+    pub method: PaymentMethod,
+    /// The gateway's or bank's reference.
+    pub reference: Option<String>,
+    /// What to do with an excess.
+    pub overpayment: OverpaymentPolicy,
+}
+
+impl RecordPayment {
+    /// A payment that refuses overpayment.
+    pub fn new(
+        idempotency_key: IdempotencyKey,
+        invoice: InvoiceId,
+        amount: Money,
+        method: PaymentMethod,
+    ) -> Self {
+        Self {
+            idempotency_key,
+            invoice,
+            amount,
+            method,
+            reference: None,
+            overpayment: OverpaymentPolicy::Reject,
+        }
+    }
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Bills `portions` of `order` (and its shipping, if `with_shipping`) on a new
+    /// invoice added to `changes`, keeping order and customer totals in step.
+    pub(super) async fn issue_invoice(
+        &self,
+        order: &mut Order,
+        customer: &mut Customer,
+        portions: &[(usize, Quantity)],
+        with_shipping: bool,
+        changes: &mut Changeset,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invoice>, Error> {
+        let (lines, shipping) = order.bill(portions, with_shipping)?;
+        if lines.is_empty() && shipping.is_zero() {
+            return Ok(None);
+        }
+        let counter = self
+            .store
+            .load::<Counter>(&INVOICE_COUNTER.to_owned())
+            .await?;
+        let number = counter
+            .as_ref()
+            .map_or(0, |c| c.value.value)
+            .saturating_add(1);
+        changes.puts.push(Put::upsert(
+            Counter {
+                name: INVOICE_COUNTER.to_owned(),
+                value: number,
+            },
+            counter.map(|c| c.version),
+        ));
+        let due_at = match customer.profile.terms {
+            PaymentTerms::Prepaid => now,
+            PaymentTerms::Net { days } => now + Duration::days(i64::from(days)),
+        };
+        let invoice = Invoice {
+            id: self.new_id(InvoiceId::from_uuid),
+            number: InvoiceNumber::new(number),
+            order: order.id,
+            customer: order.customer,
+            issued_at: now,
+            due_at,
+            lines,
+            shipping,
+            paid: Money::zero(order.currency),
+            status: InvoiceStatus::Open,
+        };
+        let total = invoice.total()?;
+        order.invoices.push(invoice.id);
+        order.invoiced = order.invoiced.checked_add(total)?;
+        let history = &mut customer.history;
+        history.balance = history.balance.checked_add(total)?;
+        history.uninvoiced = history.uninvoiced.checked_sub(total)?;
+        changes.journal.extend(self.postings().invoice(
+            &invoice,
+            self.new_id(EntryId::from_uuid),
+            now,
+        )?);
+        changes.events.push(Event::InvoiceIssued {
+            invoice: invoice.id,
+            number: invoice.number,
+            order: order.id,
+            total,
+        });
+        changes.puts.push(Put::insert(invoice.clone()));
+        Ok(Some(invoice))
+    }
+
+    /// Records money received against an invoice.
+    ///
+    /// A payment that settles the last open invoice of a prepaid order releases its
+    /// [`Hold::AwaitingPayment`]; one that leaves the order delivered and paid
+    /// completes it.
+    ///
+    /// # Errors
+    /// [`Error::Payment`] for a non-positive amount, a currency mismatch, sub-cent
+    /// digits, a void or fully paid invoice, or an overpayment the policy refuses;
+    /// [`Error::Order`] with `InvalidTransition` if the order is cancelled or completed;
+    /// [`Error::NotFound`] for an unknown invoice;
+    /// [`Error::IdempotencyKeyReused`] for a key used with other content.
+    pub async fn record_payment(&self, cmd: RecordPayment) -> Result<Payment, Error> {
+        if !cmd.amount.is_positive() {
+            return Err(PaymentError::NotPositive(cmd.amount).into());
+        }
+        if !cmd.amount.is_in_minor_units() {
+            return Err(PaymentError::NotInMinorUnits(cmd.amount).into());
+        }
+        let print = fingerprint(&cmd)?;
+        super::retrying!(self, self.try_record_payment(&cmd, print).await)
+    }
+
+    async fn try_record_payment(&self, cmd: &RecordPayment, print: u64) -> Result<Payment, Error> {
+        if let Some(IdempotentOutcome::Payment(id)) = self
+            .replay(IdempotencyScope::RecordPayment, &cmd.idempotency_key, print)
+            .await?
+        {
+            return Ok(self.must::<Payment>("payment", &id).await?.value);
+        }
+        let invoice = self.must::<Invoice>("invoice", &cmd.invoice).await?;
+        let order = self.must::<Order>("order", &invoice.value.order).await?;
+        let customer = self
+            .must::<Customer>("customer", &order.value.customer)
+            .await?;
+        let (mut invoice_now, mut order_now, mut customer_now) = (
+            invoice.value.clone(),
+            order.value.clone(),
+            customer.value.clone(),
+        );
+
+        let status = transition(order_now.status, OrderAction::RecordPayment)?;
+        if invoice_now.status == InvoiceStatus::Void {
+            return Err(PaymentError::InvoiceVoid(invoice_now.id).into());
+        }
+        if cmd.amount.currency() != order_now.currency {
+            return Err(PaymentError::CurrencyMismatch {
+                expected: order_now.currency,
+                found: cmd.amount.currency(),
+            }
+            .into());
+        }
+        let outstanding = invoice_now.outstanding()?;
+        if !outstanding.is_positive() {
+            return Err(PaymentError::AlreadyPaid(invoice_now.id).into());
+        }
+        let applied = cmd.amount.min(outstanding)?;
+        let credited = cmd.amount.checked_sub(applied)?;
+        if credited.is_positive() && cmd.overpayment == OverpaymentPolicy::Reject {
+            return Err(PaymentError::Overpayment {
+                outstanding,
+                offered: cmd.amount,
+            }
+            .into());
+        }
+
+        let now = self.now();
+        let payment = Payment {
+            id: self.new_id(PaymentId::from_uuid),
+            invoice: invoice_now.id,
+            order: order_now.id,
+            customer: customer_now.id,
+            method: cmd.method,
+            amount: cmd.amount,
+            applied,
+            credited,
+            received_at: now,
+            reference: cmd.reference.clone(),
+        };
+        invoice_now.paid = invoice_now.paid.checked_add(applied)?;
+        if invoice_now.outstanding()?.is_zero() {
+            invoice_now.status = InvoiceStatus::Paid;
+        }
+        order_now.status = status;
+        order_now.paid = order_now.paid.checked_add(applied)?;
+        customer_now.history.balance = customer_now.history.balance.checked_sub(applied)?;
+        customer_now.history.credit = customer_now.history.credit.checked_add(credited)?;
+
+        let mut changes = Changeset::new(now);
+        changes.events.push(Event::PaymentRecorded {
+            payment: payment.id,
+            invoice: invoice_now.id,
+            order: order_now.id,
+            amount: payment.amount,
+            applied,
+        });
+        if credited.is_positive() {
+            changes.events.push(Event::CustomerCredited {
+                customer: customer_now.id,
+                amount: credited,
+            });
+        }
+        let fully_paid =
+            order_now.paid == order_now.invoiced && order_now.total()? == order_now.invoiced;
+        if fully_paid && order_now.holds.contains(&Hold::AwaitingPayment) {
+            release(&mut order_now, Hold::AwaitingPayment, &mut changes)?;
+        }
+        complete_if_done(&mut order_now, now, &mut changes)?;
+        changes.journal.extend(self.postings().payment(
+            &payment,
+            self.new_id(EntryId::from_uuid),
+            now,
+        )?);
+        changes.puts.push(Put::insert(payment.clone()));
+        changes.puts.push(Put::update(invoice_now, invoice.version));
+        changes.puts.push(Put::update(order_now, order.version));
+        changes
+            .puts
+            .push(Put::update(customer_now, customer.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope: IdempotencyScope::RecordPayment,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Payment(payment.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(payment)
+    }
+
+    /// An invoice.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn invoice(&self, id: InvoiceId) -> Result<Invoice, Error> {
+        Ok(self.must::<Invoice>("invoice", &id).await?.value)
+    }
+
+    /// A payment.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn payment(&self, id: PaymentId) -> Result<Payment, Error> {
+        Ok(self.must::<Payment>("payment", &id).await?.value)
+    }
+}
+
+/// Removes `hold` from the order, reopening it if it was the last.
+pub(super) fn release(order: &mut Order, hold: Hold, changes: &mut Changeset) -> Result<(), Error> {
+    order.holds.retain(|h| *h != hold);
+    if order.holds.is_empty() && order.status == OrderStatus::OnHold {
+        order.status = transition(order.status, OrderAction::ReleaseHold)?;
+    }
+    changes.events.push(Event::HoldReleased {
+        order: order.id,
+        hold,
+    });
+    Ok(())
+}
+
+/// Completes the order if it is delivered and paid in full.
+pub(super) fn complete_if_done(
+    order: &mut Order,
+    now: DateTime<Utc>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    if order.is_complete() {
+        order.status = transition(order.status, OrderAction::Complete)?;
+        order.closed_at = Some(now);
+        changes
+            .events
+            .push(Event::OrderCompleted { order: order.id });
+    }
+    Ok(())
+}

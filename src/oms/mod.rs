@@ -1,0 +1,265 @@
+//! The service: the only place that does I/O.
+//!
+//! Every command follows one shape: load what it needs, let the domain decide,
+//! commit the resulting [`Changeset`] in one atomic store call, and on a version
+//! conflict or a lost stock race start again from fresh reads (up to
+//! [`OmsConfig::max_attempts`]). Carrier calls happen outside the commit, and are
+//! idempotent by key so a retried command never books twice.
+//!
+//! # Async and sync hosts
+//! Every command is a plain `async fn` whose future is `Send`, so an `Oms` behind an
+//! `Arc` can be shared by tasks on a multi-threaded tokio runtime. The in-memory store
+//! and the reference carriers never wait on I/O, so sync code can drive a call with any
+//! executor, e.g. `pollster::block_on(oms.place_order(cmd))` or a tokio runtime's
+//! `block_on`. Do not call `block_on` from inside an async task.
+
+mod billing;
+mod catalog;
+mod orders;
+mod reports;
+mod shipping;
+mod stock;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use billing::RecordPayment;
+pub use stock::{AdjustStock, ReceiveStock};
+
+use crate::catalog::TaxTable;
+use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
+use crate::error::Error;
+use crate::fulfilment::Carrier;
+use crate::ids::IdempotencyKey;
+use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
+use crate::stock::AllocationStrategy;
+use crate::store::{Entity, IdempotencyScope, IdempotentOutcome, Store, StoreError, Versioned};
+
+/// How an [`Oms`] behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OmsConfig {
+    /// When invoices are issued.
+    pub invoice_policy: InvoicePolicy,
+    /// How order lines are spread over locations.
+    pub allocation: AllocationStrategy,
+    /// The accounts entries may post to.
+    pub chart: ChartOfAccounts,
+    /// Which account each posting rule uses.
+    pub accounts: AccountMap,
+    /// How many times a command is tried when other writers keep winning.
+    pub max_attempts: u32,
+}
+
+impl Default for OmsConfig {
+    fn default() -> Self {
+        Self {
+            invoice_policy: InvoicePolicy::default(),
+            allocation: AllocationStrategy::default(),
+            chart: ChartOfAccounts::default(),
+            accounts: AccountMap::default(),
+            max_attempts: 32,
+        }
+    }
+}
+
+/// The order-to-cash service over a store `S` and a carrier `C`.
+pub struct Oms<S, C> {
+    store: S,
+    carrier: C,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    config: OmsConfig,
+}
+
+impl<S, C> fmt::Debug for Oms<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Oms")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// A service with the system clock, UUIDv7 ids and the default configuration.
+    pub fn new(store: S, carrier: C) -> Self {
+        Self {
+            store,
+            carrier,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7),
+            config: OmsConfig::default(),
+        }
+    }
+
+    /// Uses `clock` for every timestamp (a [`crate::clock::ManualClock`] in tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `ids` for every new id (a [`crate::clock::SeededIds`] in tests).
+    #[must_use]
+    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Replaces the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if the account map names an account missing from the chart,
+    /// or `max_attempts` is zero.
+    pub fn with_config(mut self, config: OmsConfig) -> Result<Self, Error> {
+        if let Some(missing) = config
+            .accounts
+            .all()
+            .into_iter()
+            .find(|a| !config.chart.contains(a))
+        {
+            return Err(Error::invalid(
+                "config.accounts",
+                format!("account {missing} is not in the chart"),
+            ));
+        }
+        if config.max_attempts == 0 {
+            return Err(Error::invalid("config.max_attempts", "must be at least 1"));
+        }
+        self.config = config;
+        Ok(self)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The carrier.
+    pub fn carrier(&self) -> &C {
+        &self.carrier
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OmsConfig {
+        &self.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn new_id<T>(&self, wrap: fn(uuid::Uuid) -> T) -> T {
+        wrap(self.ids.next_uuid())
+    }
+
+    fn postings(&self) -> Postings<'_> {
+        Postings::new(&self.config.chart, &self.config.accounts)
+    }
+
+    /// Loads a record that must exist.
+    async fn must<E: Entity>(
+        &self,
+        entity: &'static str,
+        key: &E::Key,
+    ) -> Result<Versioned<E>, Error>
+    where
+        E::Key: fmt::Display,
+    {
+        self.store
+            .load::<E>(key)
+            .await?
+            .ok_or_else(|| Error::not_found(entity, key))
+    }
+
+    async fn tax_table(&self) -> Result<TaxTable, Error> {
+        Ok(self
+            .store
+            .load::<TaxTable>(&())
+            .await?
+            .map(|v| v.value)
+            .unwrap_or_default())
+    }
+
+    /// What an earlier command with this key produced, if the key was used; an error
+    /// if it was used for different content.
+    async fn replay(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: u64,
+    ) -> Result<Option<IdempotentOutcome>, Error> {
+        match self.store.idempotency(scope, key).await? {
+            None => Ok(None),
+            Some(entry) if entry.fingerprint == fingerprint => Ok(Some(entry.outcome)),
+            Some(_) => Err(Error::IdempotencyKeyReused {
+                scope,
+                key: key.clone(),
+            }),
+        }
+    }
+}
+
+/// True for failures that fresh reads may get past: another writer won a race.
+fn lost_race(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Store(
+            StoreError::Conflict { .. }
+                | StoreError::InsufficientStock { .. }
+                | StoreError::DuplicateKey { .. }
+        )
+    )
+}
+
+/// Runs one attempt of a command until it stops losing races, up to the configured
+/// number of attempts. A macro rather than a closure-taking function so the command's
+/// future stays a plain, `Send` async block.
+macro_rules! retrying {
+    ($oms:expr, $attempt:expr) => {{
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            match $attempt {
+                Err(e) if $crate::oms::lost_race(&e) => {
+                    if attempts >= $oms.config.max_attempts {
+                        break Err($crate::Error::Contention { attempts });
+                    }
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;
+
+/// A stable 64-bit FNV-1a hash of a command's JSON form: the same content always
+/// gives the same fingerprint, in every process and every version of Rust.
+fn fingerprint<T: Serialize>(command: &T) -> Result<u64, Error> {
+    let bytes =
+        serde_json::to_vec(command).map_err(|e| Error::invalid("command", e.to_string()))?;
+    Ok(bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_stable_and_content_sensitive() {
+        assert_eq!(
+            fingerprint(&("a", 1)).unwrap(),
+            fingerprint(&("a", 1)).unwrap()
+        );
+        assert_ne!(
+            fingerprint(&("a", 1)).unwrap(),
+            fingerprint(&("a", 2)).unwrap()
+        );
+        // FNV-1a of the empty JSON string `""` is fixed forever.
+        assert_eq!(fingerprint(&"").unwrap(), 0x07cc_7607_b494_9e25);
+    }
+}

@@ -1,0 +1,431 @@
+//! Placing, holding and cancelling orders.
+
+use std::collections::HashMap;
+
+use super::billing::release;
+use super::{Oms, fingerprint};
+use crate::catalog::Product;
+use crate::customer::{Customer, PaymentTerms};
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{CustomerId, EntryId, OrderId, Sku};
+use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
+use crate::money::Money;
+use crate::order::{
+    Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
+    ServiceLevel, price_lines, transition,
+};
+use crate::quantity::Quantity;
+use crate::stock::{LineDemand, Location, ReservationChange, allocate};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Places an order: prices it, reserves every line atomically, applies holds,
+    /// invoices it if the policy says so, and records it all in one commit.
+    ///
+    /// Retrying with the same idempotency key returns the order the first call placed.
+    /// Prepaid customers get [`Hold::AwaitingPayment`]; customers on terms whose
+    /// receivable balance plus uninvoiced orders plus this order exceed their credit
+    /// limit get [`Hold::CreditLimit`].
+    ///
+    /// # Errors
+    /// [`Error::Order`] for anything wrong with the order itself (see [`OrderError`]);
+    /// [`Error::Stock`] when stock cannot cover it; [`Error::NotFound`] for an unknown
+    /// customer or pickup location; [`Error::IdempotencyKeyReused`] when the key was
+    /// used for a different order; [`Error::Contention`] if other writers kept winning.
+    pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
+        let print = fingerprint(&cmd)?;
+        super::retrying!(self, self.try_place_order(&cmd, print).await)
+    }
+
+    async fn try_place_order(&self, cmd: &PlaceOrder, print: u64) -> Result<Order, Error> {
+        if let Some(IdempotentOutcome::Order(id)) = self
+            .replay(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, print)
+            .await?
+        {
+            return self.order(id).await;
+        }
+        let customer = self.must::<Customer>("customer", &cmd.customer).await?;
+        let mut buyer = customer.value.clone();
+        if cmd.currency != buyer.profile.currency {
+            return Err(OrderError::CurrencyMismatch {
+                expected: buyer.profile.currency,
+                found: cmd.currency,
+            }
+            .into());
+        }
+
+        let (delivery, candidates) = self.delivery_and_sites(cmd, &buyer).await?;
+        let country = match &delivery {
+            Delivery::Ship { address, .. } => address.country.clone(),
+            Delivery::Pickup { .. } => candidates
+                .first()
+                .map(|l| l.address.country.clone())
+                .unwrap_or_default(),
+        };
+        let shipping_charge = cmd.shipping_charge.unwrap_or(Money::zero(cmd.currency));
+        if shipping_charge.currency() != cmd.currency {
+            return Err(OrderError::CurrencyMismatch {
+                expected: cmd.currency,
+                found: shipping_charge.currency(),
+            }
+            .into());
+        }
+        if shipping_charge.is_negative() || !shipping_charge.is_in_minor_units() {
+            return Err(OrderError::NegativeShipping.into());
+        }
+
+        let mut products: HashMap<Sku, Product> = HashMap::new();
+        for line in &cmd.lines {
+            if !products.contains_key(&line.sku) {
+                if let Some(p) = self.store.load::<Product>(&line.sku).await? {
+                    products.insert(line.sku.clone(), p.value);
+                }
+            }
+        }
+        let tax = self.tax_table().await?;
+        let mut lines = price_lines(cmd, |sku| products.get(sku), &tax, &country)?;
+
+        let demand: Vec<LineDemand> = lines
+            .iter()
+            .map(|l| LineDemand {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let mut levels = Vec::new();
+        for sku in products.keys() {
+            levels.extend(self.store.stock_levels(sku).await?);
+        }
+        let allocations = allocate(&demand, &levels, &candidates, self.config.allocation)?;
+
+        let now = self.now();
+        let id = self.new_id(OrderId::from_uuid);
+        let mut changes = Changeset::new(now);
+        for a in &allocations {
+            let Some(line) = lines.get_mut(a.line) else {
+                continue;
+            };
+            line.reservations.push(LineReservation {
+                location: a.location.clone(),
+                quantity: a.quantity,
+            });
+            changes.reservations.push(ReservationChange {
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                order: id,
+                quantity: a.quantity.as_i64(),
+            });
+            changes.events.push(Event::StockReserved {
+                order: id,
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                quantity: a.quantity.units(),
+            });
+        }
+
+        let mut order = Order {
+            id,
+            customer: buyer.id,
+            channel: cmd.channel,
+            currency: cmd.currency,
+            lines,
+            delivery,
+            shipping_charge,
+            status: OrderStatus::Open,
+            holds: Vec::new(),
+            invoices: Vec::new(),
+            shipments: Vec::new(),
+            invoiced: Money::zero(cmd.currency),
+            paid: Money::zero(cmd.currency),
+            placed_at: now,
+            closed_at: None,
+            idempotency_key: cmd.idempotency_key.clone(),
+            note: cmd.note.clone(),
+        };
+        let total = order.total()?;
+        changes.events.insert(
+            0,
+            Event::OrderPlaced {
+                order: id,
+                customer: buyer.id,
+                channel: cmd.channel,
+                total,
+            },
+        );
+
+        let history = &mut buyer.history;
+        let exposure = history
+            .balance
+            .checked_add(history.uninvoiced)?
+            .checked_add(total)?;
+        history.orders_placed = history.orders_placed.saturating_add(1);
+        history.lifetime_value = history.lifetime_value.checked_add(total)?;
+        history.uninvoiced = history.uninvoiced.checked_add(total)?;
+        history.last_order_at = Some(now);
+
+        let mut holds = Vec::new();
+        match buyer.profile.terms {
+            PaymentTerms::Prepaid => holds.push(Hold::AwaitingPayment),
+            PaymentTerms::Net { .. } => {
+                if let Some(limit) = buyer.profile.credit_limit {
+                    if exposure.cmp_amount(limit)?.is_gt() {
+                        holds.push(Hold::CreditLimit);
+                    }
+                }
+            }
+        }
+        for hold in holds {
+            place_hold(&mut order, hold, &mut changes)?;
+        }
+
+        let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
+        if self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid {
+            let everything: Vec<(usize, Quantity)> = order
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i, l.quantity))
+                .collect();
+            self.issue_invoice(&mut order, &mut buyer, &everything, true, &mut changes, now)
+                .await?;
+        }
+
+        changes.puts.push(Put::insert(order.clone()));
+        changes.puts.push(Put::update(buyer, customer.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope: IdempotencyScope::PlaceOrder,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Order(id),
+        });
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+
+    /// Resolves how the order is delivered and which locations may serve it.
+    async fn delivery_and_sites(
+        &self,
+        cmd: &PlaceOrder,
+        buyer: &Customer,
+    ) -> Result<(Delivery, Vec<Location>), Error> {
+        let delivery = match &cmd.delivery {
+            Some(d) => d.clone(),
+            None => Delivery::Ship {
+                address: buyer
+                    .default_address()
+                    .cloned()
+                    .ok_or(OrderError::NoShipToAddress)?,
+                service: ServiceLevel::Standard,
+            },
+        };
+        let sites = match &delivery {
+            Delivery::Ship { address, .. } => {
+                if !address.has_valid_country() {
+                    return Err(OrderError::InvalidCountry(address.country.clone()).into());
+                }
+                self.store
+                    .list::<Location>()
+                    .await?
+                    .into_iter()
+                    .map(|v| v.value)
+                    .filter(|l| l.fulfils_orders)
+                    .collect()
+            }
+            Delivery::Pickup { location } => {
+                vec![self.must::<Location>("location", location).await?.value]
+            }
+        };
+        Ok((delivery, sites))
+    }
+
+    /// Puts an order on hold; it cannot ship until every hold is released.
+    ///
+    /// # Errors
+    /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order;
+    /// [`Error::NotFound`] for an unknown order.
+    pub async fn hold_order(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<Order>("order", &id).await?;
+            let mut order = stored.value.clone();
+            let mut changes = Changeset::new(self.now());
+            place_hold(&mut order, hold, &mut changes)?;
+            changes
+                .puts
+                .push(Put::update(order.clone(), stored.version));
+            self.store
+                .commit(changes)
+                .await
+                .map(|_| order)
+                .map_err(Error::from)
+        })
+    }
+
+    /// Releases a hold (a person approving a credit limit or a review, or overriding
+    /// a prepayment requirement).
+    ///
+    /// # Errors
+    /// [`Error::Order`] with `HoldNotFound` if the order does not have that hold;
+    /// [`Error::NotFound`] for an unknown order.
+    pub async fn release_hold(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<Order>("order", &id).await?;
+            let mut order = stored.value.clone();
+            if !order.holds.contains(&hold) {
+                return Err(OrderError::HoldNotFound(hold).into());
+            }
+            let now = self.now();
+            let mut changes = Changeset::new(now);
+            release(&mut order, hold, &mut changes)?;
+            super::billing::complete_if_done(&mut order, now, &mut changes)?;
+            changes
+                .puts
+                .push(Put::update(order.clone(), stored.version));
+            self.store
+                .commit(changes)
+                .await
+                .map(|_| order)
+                .map_err(Error::from)
+        })
+    }
+
+    /// Cancels an order that has not shipped: releases its reservations, voids its
+    /// invoices (reversing their postings) and moves anything paid to the customer's
+    /// credit.
+    ///
+    /// # Errors
+    /// [`Error::Order`] with `AlreadyShipped` once anything has shipped, or
+    /// `InvalidTransition` for a completed or cancelled order; [`Error::NotFound`].
+    pub async fn cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
+        super::retrying!(self, self.try_cancel_order(id, reason).await)
+    }
+
+    async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
+        let stored = self.must::<Order>("order", &id).await?;
+        let mut order = stored.value.clone();
+        let status = transition(order.status, OrderAction::Cancel)?;
+        if order.lines.iter().any(|l| !l.shipped.is_zero()) {
+            return Err(OrderError::AlreadyShipped.into());
+        }
+        let customer = self.must::<Customer>("customer", &order.customer).await?;
+        let mut buyer = customer.value.clone();
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        changes.events.push(Event::OrderCancelled {
+            order: id,
+            reason: reason.to_owned(),
+        });
+
+        for line in &mut order.lines {
+            for r in line.reservations.drain(..) {
+                changes.reservations.push(ReservationChange {
+                    sku: line.sku.clone(),
+                    location: r.location.clone(),
+                    order: id,
+                    quantity: -r.quantity.as_i64(),
+                });
+                changes.events.push(Event::StockReleased {
+                    order: id,
+                    sku: line.sku.clone(),
+                    location: r.location,
+                    quantity: r.quantity.units(),
+                });
+            }
+            line.cancelled = line.quantity.saturating_sub(line.shipped);
+        }
+
+        let total = order.total()?;
+        let history = &mut buyer.history;
+        history.uninvoiced = history
+            .uninvoiced
+            .checked_sub(total.checked_sub(order.invoiced)?)?;
+        history.lifetime_value = history.lifetime_value.checked_sub(total)?;
+        history.orders_cancelled = history.orders_cancelled.saturating_add(1);
+
+        let mut refunded_to_credit = Money::zero(order.currency);
+        for invoice_id in order.invoices.clone() {
+            let stored_invoice = self.must::<Invoice>("invoice", &invoice_id).await?;
+            let mut invoice = stored_invoice.value.clone();
+            if invoice.status == InvoiceStatus::Void {
+                continue;
+            }
+            let invoice_total = invoice.total()?;
+            changes.journal.extend(self.postings().void(
+                &invoice,
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            history.balance = history
+                .balance
+                .checked_sub(invoice_total.checked_sub(invoice.paid)?)?;
+            refunded_to_credit = refunded_to_credit.checked_add(invoice.paid)?;
+            order.invoiced = order.invoiced.checked_sub(invoice_total)?;
+            order.paid = order.paid.checked_sub(invoice.paid)?;
+            invoice.status = InvoiceStatus::Void;
+            changes.events.push(Event::InvoiceVoided {
+                invoice: invoice.id,
+                order: id,
+            });
+            changes
+                .puts
+                .push(Put::update(invoice, stored_invoice.version));
+        }
+        if refunded_to_credit.is_positive() {
+            changes.journal.extend(self.postings().credit_on_cancel(
+                id,
+                refunded_to_credit,
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            history.credit = history.credit.checked_add(refunded_to_credit)?;
+            changes.events.push(Event::CustomerCredited {
+                customer: buyer.id,
+                amount: refunded_to_credit,
+            });
+        }
+
+        order.status = status;
+        order.holds.clear();
+        order.closed_at = Some(now);
+        changes
+            .puts
+            .push(Put::update(order.clone(), stored.version));
+        changes.puts.push(Put::update(buyer, customer.version));
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+
+    /// An order.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn order(&self, id: OrderId) -> Result<Order, Error> {
+        Ok(self.must::<Order>("order", &id).await?.value)
+    }
+
+    /// A customer's orders, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn customer_orders(&self, customer: CustomerId) -> Result<Vec<Order>, Error> {
+        let mut orders = Vec::new();
+        for id in self.store.orders_of_customer(customer).await? {
+            orders.push(self.order(id).await?);
+        }
+        Ok(orders)
+    }
+}
+
+/// Adds a hold (once) and moves the order to `OnHold`.
+fn place_hold(order: &mut Order, hold: Hold, changes: &mut Changeset) -> Result<(), Error> {
+    order.status = transition(order.status, OrderAction::Hold)?;
+    if !order.holds.contains(&hold) {
+        order.holds.push(hold);
+        changes.events.push(Event::OrderHeld {
+            order: order.id,
+            hold,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Reads that span records: the ledger, the event log, the shipping queue.
+
+use super::Oms;
+use crate::error::Error;
+use crate::event::RecordedEvent;
+use crate::fulfilment::Carrier;
+use crate::ledger::{JournalEntry, TrialBalance};
+use crate::order::Order;
+use crate::store::Store;
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Every account's balance; sums to zero per currency.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn trial_balance(&self) -> Result<TrialBalance, Error> {
+        Ok(TrialBalance {
+            balances: self.store.account_balances().await?,
+        })
+    }
+
+    /// Up to `limit` journal entries after the first `offset`, in posting order.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn journal(&self, offset: usize, limit: usize) -> Result<Vec<JournalEntry>, Error> {
+        Ok(self.store.journal(offset, limit).await?)
+    }
+
+    /// Up to `limit` events after `cursor` (0 for the start), in order. Keep the last
+    /// event's `sequence` as the next cursor.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn events_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        Ok(self.store.events_after(cursor, limit).await?)
+    }
+
+    /// Up to `limit` orders ready to ship (open, with reserved units), oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn orders_ready_to_ship(&self, limit: usize) -> Result<Vec<Order>, Error> {
+        let mut orders = Vec::new();
+        for id in self.store.orders_ready_to_ship(limit).await? {
+            orders.push(self.order(id).await?);
+        }
+        Ok(orders)
+    }
+}

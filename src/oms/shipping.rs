@@ -1,0 +1,367 @@
+//! Shipping: quote, book, and follow tracking to delivery.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::Oms;
+use super::billing::complete_if_done;
+use crate::catalog::Product;
+use crate::customer::Customer;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::{
+    BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest, RequestedService,
+    Shipment, ShipmentLine, ShipmentStatus, TrackingEvent,
+};
+use crate::ids::{EntryId, LocationId, OrderId, ShipmentId, Sku};
+use crate::ledger::InvoicePolicy;
+use crate::money::Money;
+use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
+use crate::quantity::Quantity;
+use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
+use crate::store::{Changeset, Put, Store};
+
+/// One location's part of a shipment being prepared.
+struct Pick {
+    location: Location,
+    /// (line index, units)
+    lines: Vec<(usize, Quantity)>,
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Ships everything reserved and unshipped on an order: one shipment per location,
+    /// each quoted and booked with the carrier (cheapest quote, then fastest), then
+    /// committed together: stock leaves on-hand and reserved, cost of goods sold and
+    /// the carrier's charge are posted, and under [`InvoicePolicy::OnShipment`] the
+    /// shipped goods are invoiced.
+    ///
+    /// Bookings use a key derived from the order and its shipment count, so if the
+    /// commit fails after booking, calling `ship` again gets the same bookings back.
+    ///
+    /// # Errors
+    /// [`Error::Order`] with `OnHold` while a hold is in force (a prepaid order that is
+    /// not yet paid), `NothingToShip`, or `InvalidTransition` for a cancelled or
+    /// completed order; [`Error::Carrier`] when no carrier can take it;
+    /// [`Error::NotFound`] for an unknown order.
+    pub async fn ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
+        super::retrying!(self, self.try_ship(id).await)
+    }
+
+    async fn try_ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
+        let stored = self.must::<Order>("order", &id).await?;
+        let mut order = stored.value.clone();
+        order.ensure_not_held()?;
+        let status = transition(order.status, OrderAction::Ship)?;
+        let picks = self.picks(&order).await?;
+        if picks.is_empty() {
+            return Err(OrderError::NothingToShip.into());
+        }
+        let mut products: HashMap<Sku, Product> = HashMap::new();
+        for line in &order.lines {
+            if !products.contains_key(&line.sku) {
+                products.insert(
+                    line.sku.clone(),
+                    self.must::<Product>("product", &line.sku).await?.value,
+                );
+            }
+        }
+
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        let mut shipments = Vec::new();
+        let mut shipped_portions = Vec::new();
+        for (n, pick) in picks.iter().enumerate() {
+            let shipment_id = self.new_id(ShipmentId::from_uuid);
+            let request = rate_request(&order, pick, &products);
+            let quote = self.best_quote(&request).await?;
+            let key = format!(
+                "{}/{}/{}",
+                order.id,
+                pick.location.id,
+                order.shipments.len() + n
+            );
+            let booking = self
+                .carrier
+                .book(&BookingRequest {
+                    key: key.clone(),
+                    shipment: shipment_id,
+                    quote: quote.clone(),
+                    request,
+                })
+                .await?;
+
+            let mut lines = Vec::new();
+            let mut cost_of_goods: Option<Money> = None;
+            for (index, units) in &pick.lines {
+                let Some(line) = order.lines.get_mut(*index) else {
+                    continue;
+                };
+                take_reservation(line, &pick.location.id, *units);
+                line.shipped = line.shipped.checked_add(*units).unwrap_or(line.quantity);
+                let unit_cost = products.get(&line.sku).map(|p| p.cost);
+                if let Some(cost) = unit_cost {
+                    let value = cost.checked_mul_qty(u64::from(units.units()))?;
+                    cost_of_goods = Some(match cost_of_goods {
+                        Some(sum) => sum.checked_add(value)?,
+                        None => value,
+                    });
+                }
+                changes.movements.push(StockMovement {
+                    sku: line.sku.clone(),
+                    location: pick.location.id.clone(),
+                    quantity: -units.as_i64(),
+                    reason: MovementReason::Shipment {
+                        shipment: shipment_id,
+                    },
+                    at: now,
+                });
+                changes.reservations.push(ReservationChange {
+                    sku: line.sku.clone(),
+                    location: pick.location.id.clone(),
+                    order: id,
+                    quantity: -units.as_i64(),
+                });
+                lines.push(ShipmentLine {
+                    line_no: line.line_no,
+                    sku: line.sku.clone(),
+                    quantity: *units,
+                });
+                shipped_portions.push((*index, *units));
+            }
+            let cost_of_goods = cost_of_goods.unwrap_or(Money::zero(order.currency));
+            changes.journal.extend(self.postings().shipment(
+                shipment_id,
+                cost_of_goods,
+                booking.price,
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            let shipment = Shipment {
+                id: shipment_id,
+                order: id,
+                location: pick.location.id.clone(),
+                lines,
+                carrier: quote.carrier,
+                service: quote.service,
+                tracking: booking.tracking,
+                label: booking.label,
+                carrier_charge: booking.price,
+                cost_of_goods,
+                status: ShipmentStatus::Booked,
+                tracking_events: Vec::new(),
+                booked_at: now,
+                delivered_at: None,
+                booking_key: key,
+            };
+            changes.events.push(Event::ShipmentBooked {
+                shipment: shipment_id,
+                order: id,
+                location: shipment.location.clone(),
+                carrier: shipment.carrier.clone(),
+                tracking: shipment.tracking.clone(),
+            });
+            order.shipments.push(shipment_id);
+            changes.puts.push(Put::insert(shipment.clone()));
+            shipments.push(shipment);
+        }
+        order.status = status;
+
+        if self.config.invoice_policy == InvoicePolicy::OnShipment {
+            let customer = self.must::<Customer>("customer", &order.customer).await?;
+            let mut buyer = customer.value.clone();
+            let with_shipping = order.invoices.is_empty();
+            let issued = self
+                .issue_invoice(
+                    &mut order,
+                    &mut buyer,
+                    &shipped_portions,
+                    with_shipping,
+                    &mut changes,
+                    now,
+                )
+                .await?;
+            if issued.is_some() {
+                changes.puts.push(Put::update(buyer, customer.version));
+            }
+        }
+        changes.puts.push(Put::update(order, stored.version));
+        self.store.commit(changes).await?;
+        Ok(shipments)
+    }
+
+    /// Groups the order's open reservations by location, in location-code order.
+    async fn picks(&self, order: &Order) -> Result<Vec<Pick>, Error> {
+        let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
+        for (index, line) in order.lines.iter().enumerate() {
+            for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
+                by_location
+                    .entry(&r.location)
+                    .or_default()
+                    .push((index, r.quantity));
+            }
+        }
+        let mut picks = Vec::new();
+        for (location, lines) in by_location {
+            let location = self.must::<Location>("location", location).await?.value;
+            picks.push(Pick { location, lines });
+        }
+        Ok(picks)
+    }
+
+    async fn best_quote(&self, request: &RateRequest) -> Result<RateQuote, Error> {
+        let quotes = self.carrier.quote(request).await?;
+        let mut best: Option<RateQuote> = None;
+        for quote in quotes
+            .into_iter()
+            .filter(|q| q.price.currency() == request.currency)
+        {
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    (quote.price.amount(), quote.transit_days) < (b.price.amount(), b.transit_days)
+                }
+            };
+            if better {
+                best = Some(quote);
+            }
+        }
+        best.ok_or_else(|| {
+            Error::Carrier(CarrierError::NoService {
+                carrier: self.carrier.name().to_owned(),
+                reason: format!("no quote in {}", request.currency),
+            })
+        })
+    }
+
+    /// Records a tracking event reported by the carrier (a webhook, say). Duplicates
+    /// and out-of-order events are absorbed; delivery of the last shipment of a paid
+    /// order completes it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown shipment.
+    pub async fn record_tracking(
+        &self,
+        shipment: ShipmentId,
+        event: TrackingEvent,
+    ) -> Result<Shipment, Error> {
+        super::retrying!(
+            self,
+            self.try_record_tracking(shipment, std::slice::from_ref(&event))
+                .await
+        )
+    }
+
+    /// Asks the carrier for the shipment's tracking events and records them.
+    ///
+    /// # Errors
+    /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
+    pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
+        super::retrying!(self, {
+            let tracking = self
+                .must::<Shipment>("shipment", &shipment)
+                .await?
+                .value
+                .tracking;
+            let events = self.carrier.track(&tracking).await?;
+            self.try_record_tracking(shipment, &events).await
+        })
+    }
+
+    async fn try_record_tracking(
+        &self,
+        id: ShipmentId,
+        events: &[TrackingEvent],
+    ) -> Result<Shipment, Error> {
+        let stored = self.must::<Shipment>("shipment", &id).await?;
+        let mut shipment = stored.value.clone();
+        let was_delivered = shipment.status == ShipmentStatus::Delivered;
+        let before = shipment.status;
+        let mut changed = false;
+        for event in events {
+            changed |= shipment.record_tracking(event.clone());
+        }
+        if !changed {
+            return Ok(shipment);
+        }
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        if shipment.status != before {
+            changes.events.push(Event::TrackingUpdated {
+                shipment: id,
+                status: shipment.status,
+            });
+        }
+        if shipment.status == ShipmentStatus::Delivered && !was_delivered {
+            let stored_order = self.must::<Order>("order", &shipment.order).await?;
+            let mut order = stored_order.value.clone();
+            order.status = transition(order.status, OrderAction::Deliver)?;
+            for s in &shipment.lines {
+                if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == s.line_no) {
+                    line.delivered = line
+                        .delivered
+                        .checked_add(s.quantity)
+                        .unwrap_or(line.shipped);
+                }
+            }
+            changes.events.push(Event::ShipmentDelivered {
+                shipment: id,
+                order: order.id,
+            });
+            complete_if_done(&mut order, now, &mut changes)?;
+            changes.puts.push(Put::update(order, stored_order.version));
+        }
+        changes
+            .puts
+            .push(Put::update(shipment.clone(), stored.version));
+        self.store.commit(changes).await?;
+        Ok(shipment)
+    }
+
+    /// A shipment.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn shipment(&self, id: ShipmentId) -> Result<Shipment, Error> {
+        Ok(self.must::<Shipment>("shipment", &id).await?.value)
+    }
+}
+
+/// Reduces the line's reservation at `location` by `units`.
+fn take_reservation(line: &mut crate::order::OrderLine, location: &LocationId, units: Quantity) {
+    if let Some(r) = line
+        .reservations
+        .iter_mut()
+        .find(|r| &r.location == location)
+    {
+        r.quantity = r.quantity.saturating_sub(units);
+    }
+    line.reservations.retain(|r| !r.quantity.is_zero());
+}
+
+/// What the carrier needs to price one location's part: one parcel of the whole weight.
+fn rate_request(order: &Order, pick: &Pick, products: &HashMap<Sku, Product>) -> RateRequest {
+    let mut weight_grams: u64 = 0;
+    for (index, units) in &pick.lines {
+        let grams = order
+            .lines
+            .get(*index)
+            .and_then(|l| products.get(&l.sku))
+            .map_or(0, |p| u64::from(p.weight_grams));
+        weight_grams = weight_grams.saturating_add(grams.saturating_mul(u64::from(units.units())));
+    }
+    let (destination, service) = match &order.delivery {
+        Delivery::Ship { address, service } => {
+            (address.clone(), RequestedService::Delivery(*service))
+        }
+        Delivery::Pickup { .. } => (pick.location.address.clone(), RequestedService::Pickup),
+    };
+    RateRequest {
+        origin: pick.location.address.clone(),
+        destination,
+        parcels: vec![Parcel {
+            weight_grams,
+            dimensions: Default::default(),
+        }],
+        service,
+        currency: order.currency,
+    }
+}

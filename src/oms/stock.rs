@@ -1,0 +1,203 @@
+//! Receiving and correcting stock.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Oms, fingerprint};
+use crate::catalog::Product;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
+use crate::stock::{Location, MovementReason, StockError, StockLevel, StockMovement};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Store};
+
+/// Goods arrived at a location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReceiveStock {
+    /// Same key, same receipt: a retried delivery note is counted once.
+    pub idempotency_key: IdempotencyKey,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Units received (positive).
+    pub quantity: i64,
+    /// The delivery note or purchase order.
+    pub reference: String,
+}
+
+/// A correction of on-hand after a count, damage or a find.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AdjustStock {
+    /// Same key, same adjustment.
+    pub idempotency_key: IdempotencyKey,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Signed change of on-hand (not zero).
+    pub delta: i64,
+    /// Why.
+    pub reason: String,
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Adds received goods to on-hand, and their cost to inventory (Dr inventory,
+    /// Cr goods received not invoiced).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a quantity that is not positive or too large;
+    /// [`Error::NotFound`] for an unknown SKU or location;
+    /// [`Error::IdempotencyKeyReused`] for a key used with other content.
+    pub async fn receive_stock(&self, cmd: ReceiveStock) -> Result<StockLevel, Error> {
+        if cmd.quantity <= 0 || cmd.quantity > i64::from(u32::MAX) {
+            return Err(Error::invalid(
+                "quantity",
+                format!("must be between 1 and {}, got {}", u32::MAX, cmd.quantity),
+            ));
+        }
+        let print = fingerprint(&cmd)?;
+        super::retrying!(
+            self,
+            self.try_change_stock(StockCommand::Receive(&cmd), print)
+                .await
+        )
+    }
+
+    /// Corrects on-hand; the value difference is posted between inventory and
+    /// inventory adjustments.
+    ///
+    /// # Errors
+    /// [`Error::Stock`] with [`StockError::ZeroChange`] for a zero delta, or
+    /// [`StockError::BelowReserved`] if on-hand would drop below what is reserved;
+    /// [`Error::NotFound`] for an unknown SKU or location;
+    /// [`Error::IdempotencyKeyReused`] for a key used with other content.
+    pub async fn adjust_stock(&self, cmd: AdjustStock) -> Result<StockLevel, Error> {
+        if cmd.delta == 0 {
+            return Err(StockError::ZeroChange.into());
+        }
+        let print = fingerprint(&cmd)?;
+        super::retrying!(
+            self,
+            self.try_change_stock(StockCommand::Adjust(&cmd), print)
+                .await
+        )
+    }
+
+    async fn try_change_stock(
+        &self,
+        cmd: StockCommand<'_>,
+        print: u64,
+    ) -> Result<StockLevel, Error> {
+        let (key, scope, sku, location, delta) = match cmd {
+            StockCommand::Receive(c) => (
+                &c.idempotency_key,
+                IdempotencyScope::ReceiveStock,
+                &c.sku,
+                &c.location,
+                c.quantity,
+            ),
+            StockCommand::Adjust(c) => (
+                &c.idempotency_key,
+                IdempotencyScope::AdjustStock,
+                &c.sku,
+                &c.location,
+                c.delta,
+            ),
+        };
+        if self.replay(scope, key, print).await?.is_some() {
+            return self.stock_level(sku, location).await;
+        }
+        let product = self.must::<Product>("product", sku).await?.value;
+        self.must::<Location>("location", location).await?;
+        let level = self.stock_level(sku, location).await?;
+        if level.on_hand.saturating_add(delta) < level.reserved {
+            return Err(StockError::BelowReserved {
+                sku: sku.clone(),
+                location: location.clone(),
+                on_hand: level.on_hand,
+                reserved: level.reserved,
+                delta,
+            }
+            .into());
+        }
+
+        let now = self.now();
+        let mut value = product.cost.checked_mul_qty(delta.unsigned_abs())?;
+        if delta < 0 {
+            value = value.checked_neg();
+        }
+        let entry_id = self.new_id(EntryId::from_uuid);
+        let mut changes = Changeset::new(now);
+        let (reason, entry, event) = match cmd {
+            StockCommand::Receive(ReceiveStock { reference, .. }) => (
+                MovementReason::Receipt {
+                    reference: reference.to_owned(),
+                },
+                self.postings().receipt(reference, value, entry_id, now)?,
+                Event::StockReceived {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    quantity: u32::try_from(delta).unwrap_or(u32::MAX),
+                    reference: reference.to_owned(),
+                },
+            ),
+            StockCommand::Adjust(AdjustStock { reason: why, .. }) => (
+                MovementReason::Adjustment {
+                    reason: why.to_owned(),
+                },
+                self.postings().adjustment(why, value, entry_id, now)?,
+                Event::StockAdjusted {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    delta,
+                    reason: why.to_owned(),
+                },
+            ),
+        };
+        changes.movements.push(StockMovement {
+            sku: sku.clone(),
+            location: location.clone(),
+            quantity: delta,
+            reason,
+            at: now,
+        });
+        changes.journal.extend(entry);
+        changes.events.push(event);
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Stock,
+        });
+        self.store.commit(changes).await?;
+        self.stock_level(sku, location).await
+    }
+
+    /// Stock of `sku` at `location` (zero if it never held any).
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn stock_level(&self, sku: &Sku, location: &LocationId) -> Result<StockLevel, Error> {
+        let levels = self.store.stock_levels(sku).await?;
+        Ok(levels
+            .into_iter()
+            .find(|l| &l.location == location)
+            .unwrap_or_else(|| StockLevel::empty(sku.clone(), location.clone())))
+    }
+
+    /// Stock of `sku` at every location that has held it.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if the store fails.
+    pub async fn stock(&self, sku: &Sku) -> Result<Vec<StockLevel>, Error> {
+        Ok(self.store.stock_levels(sku).await?)
+    }
+}
+
+/// The two commands that change on-hand directly share one code path.
+#[derive(Debug, Clone, Copy)]
+enum StockCommand<'a> {
+    Receive(&'a ReceiveStock),
+    Adjust(&'a AdjustStock),
+}

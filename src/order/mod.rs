@@ -1,0 +1,113 @@
+//! Orders: capture from any channel, pricing, the status machine, holds.
+
+mod line;
+mod model;
+mod place;
+mod pricing;
+mod status;
+
+pub use line::{LineAmounts, LineReservation, OrderLine};
+pub use model::{Channel, Delivery, FulfilmentStatus, Hold, Order, PaymentStatus, ServiceLevel};
+pub use place::{Discount, LineRequest, PlaceOrder};
+pub use pricing::{MAX_LINES, PRICE_ROUNDING, TAX_ROUNDING, price_lines};
+pub use status::{OrderAction, OrderStatus, TRANSITIONS, transition};
+
+use crate::catalog::TaxClass;
+use crate::ids::Sku;
+use crate::money::{Currency, MoneyError};
+
+/// Why an order command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrderError {
+    /// The order has no lines.
+    #[error("an order needs at least one line")]
+    Empty,
+    /// More lines than [`MAX_LINES`].
+    #[error("an order may have at most {max} lines, got {got}")]
+    TooManyLines {
+        /// The limit.
+        max: usize,
+        /// Lines submitted.
+        got: usize,
+    },
+    /// A line's quantity is zero, negative or absurdly large.
+    #[error("line {line}: quantity must be between 1 and {max}, got {quantity}", max = u32::MAX)]
+    InvalidQuantity {
+        /// Line number (1-based).
+        line: u16,
+        /// What was asked for.
+        quantity: i64,
+    },
+    /// The SKU is not in the catalogue.
+    #[error("unknown SKU {0}")]
+    UnknownSku(Sku),
+    /// The product exists but is no longer sold.
+    #[error("SKU {0} is inactive")]
+    InactiveSku(Sku),
+    /// An amount is in a different currency from the order.
+    #[error("currency mismatch: the order is in {expected}, got {found}")]
+    CurrencyMismatch {
+        /// The order's currency.
+        expected: Currency,
+        /// The currency found.
+        found: Currency,
+    },
+    /// A unit price below zero.
+    #[error("line {line}: unit price must not be negative")]
+    NegativePrice {
+        /// Line number.
+        line: u16,
+    },
+    /// A discount that is negative, over 100 % or larger than what it discounts.
+    #[error("invalid discount{}: {reason}", line.map(|l| format!(" on line {l}")).unwrap_or_default())]
+    InvalidDiscount {
+        /// The line, or `None` for the order discount.
+        line: Option<u16>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No tax rate is configured for a product's class and the destination.
+    #[error("no tax rate for class {class} in {country}")]
+    NoTaxRate {
+        /// The tax class.
+        class: TaxClass,
+        /// The destination country.
+        country: String,
+    },
+    /// No ship-to address was given and the customer has none on file.
+    #[error("no ship-to address: give one or add one to the customer")]
+    NoShipToAddress,
+    /// The address's country is not an ISO 3166 alpha-2 code.
+    #[error("ship-to country {0:?} is not a two-letter ISO code")]
+    InvalidCountry(String),
+    /// The shipping charge is negative.
+    #[error("the shipping charge must not be negative")]
+    NegativeShipping,
+    /// The action is not allowed in the order's current status.
+    #[error("cannot {action:?} an order that is {from:?}")]
+    InvalidTransition {
+        /// Status now.
+        from: OrderStatus,
+        /// What was attempted.
+        action: OrderAction,
+    },
+    /// The order is held; release the holds first.
+    #[error("order is on hold: {holds:?}")]
+    OnHold {
+        /// The holds in force.
+        holds: Vec<Hold>,
+    },
+    /// The order already shipped something; cancel or amend only the rest (later).
+    #[error("order has shipped goods and can no longer be cancelled")]
+    AlreadyShipped,
+    /// Everything reserved has already shipped.
+    #[error("nothing left to ship")]
+    NothingToShip,
+    /// Releasing a hold the order does not have.
+    #[error("order has no {0:?} hold")]
+    HoldNotFound(Hold),
+    /// Amount arithmetic failed (overflow).
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}

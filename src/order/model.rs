@@ -1,0 +1,275 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{OrderError, OrderLine, OrderStatus};
+use crate::customer::Address;
+use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, ShipmentId};
+use crate::money::{Currency, Money, MoneyError};
+
+/// Where an order came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Channel {
+    /// The web shop.
+    Web,
+    /// A store till (point of sale).
+    Store,
+    /// A call-centre agent.
+    Phone,
+    /// A business customer (portal or EDI).
+    B2b,
+    /// A marketplace integration.
+    Marketplace,
+}
+
+/// How fast a shipment should travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ServiceLevel {
+    /// Slowest, cheapest.
+    Economy,
+    /// The usual parcel service.
+    Standard,
+    /// Next day.
+    Express,
+    /// Pallets by LTL freight.
+    Freight,
+}
+
+/// How goods reach the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Delivery {
+    /// Shipped by a carrier.
+    Ship {
+        /// Where to.
+        address: Address,
+        /// How fast.
+        service: ServiceLevel,
+    },
+    /// Collected by the customer at a store; stock is reserved there only.
+    Pickup {
+        /// The store.
+        location: LocationId,
+    },
+}
+
+/// Why an order may not ship yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Hold {
+    /// The customer's exposure would exceed their credit limit; released by a person.
+    CreditLimit,
+    /// Prepaid terms: released automatically when every invoice is paid.
+    AwaitingPayment,
+    /// Put on hold for manual review; released by a person.
+    ManualReview,
+}
+
+/// Shipping progress, derived from the lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FulfilmentStatus {
+    /// Nothing shipped.
+    Unshipped,
+    /// Some lines or units shipped.
+    PartiallyShipped,
+    /// Everything not cancelled has shipped, not all delivered.
+    Shipped,
+    /// Everything not cancelled has been delivered.
+    Delivered,
+}
+
+/// Payment progress, derived from what was invoiced and paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PaymentStatus {
+    /// No invoice yet.
+    NotInvoiced,
+    /// Invoiced, nothing paid.
+    Unpaid,
+    /// Some paid.
+    PartiallyPaid,
+    /// Everything invoiced is paid.
+    Paid,
+}
+
+/// A customer's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Identity.
+    pub id: OrderId,
+    /// The buyer.
+    pub customer: CustomerId,
+    /// Where it came from.
+    pub channel: Channel,
+    /// The currency of every amount on it.
+    pub currency: Currency,
+    /// Its lines.
+    pub lines: Vec<OrderLine>,
+    /// How goods reach the customer.
+    pub delivery: Delivery,
+    /// Shipping charged to the customer.
+    pub shipping_charge: Money,
+    /// Lifecycle status.
+    pub status: OrderStatus,
+    /// Holds in force; non-empty exactly when the status is `OnHold`.
+    pub holds: Vec<Hold>,
+    /// Invoices issued for it, oldest first.
+    pub invoices: Vec<InvoiceId>,
+    /// Shipments booked for it, oldest first.
+    pub shipments: Vec<ShipmentId>,
+    /// Σ of its invoices' totals (void ones excluded).
+    pub invoiced: Money,
+    /// Σ of payments applied to its invoices.
+    pub paid: Money,
+    /// When placed.
+    pub placed_at: DateTime<Utc>,
+    /// When it completed or was cancelled.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The key it was placed with.
+    pub idempotency_key: IdempotencyKey,
+    /// A free-text note from the channel.
+    pub note: Option<String>,
+}
+
+impl Order {
+    /// Σ line net amounts.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn net_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.currency, self.lines.iter().map(|l| l.amounts.net))
+    }
+
+    /// Σ line tax.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn tax_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.currency, self.lines.iter().map(|l| l.amounts.tax))
+    }
+
+    /// Σ line discounts.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn discount_total(&self) -> Result<Money, MoneyError> {
+        Money::sum(self.currency, self.lines.iter().map(|l| l.amounts.discount))
+    }
+
+    /// Net + tax + shipping: the order's value.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn total(&self) -> Result<Money, MoneyError> {
+        self.net_total()?
+            .checked_add(self.tax_total()?)?
+            .checked_add(self.shipping_charge)
+    }
+
+    /// Shipping progress.
+    pub fn fulfilment_status(&self) -> FulfilmentStatus {
+        let live = self.lines.iter().filter(|l| l.quantity > l.cancelled);
+        let (mut wanted, mut shipped, mut delivered) = (0u64, 0u64, 0u64);
+        for line in live {
+            wanted += u64::from(line.quantity.saturating_sub(line.cancelled).units());
+            shipped += u64::from(line.shipped.units());
+            delivered += u64::from(line.delivered.units());
+        }
+        match () {
+            () if shipped == 0 => FulfilmentStatus::Unshipped,
+            () if shipped < wanted => FulfilmentStatus::PartiallyShipped,
+            () if delivered < wanted => FulfilmentStatus::Shipped,
+            () => FulfilmentStatus::Delivered,
+        }
+    }
+
+    /// Payment progress.
+    pub fn payment_status(&self) -> PaymentStatus {
+        if self.invoiced.is_zero() {
+            PaymentStatus::NotInvoiced
+        } else if self.paid.is_zero() {
+            PaymentStatus::Unpaid
+        } else if self.paid.cmp_amount(self.invoiced).is_ok_and(|o| o.is_lt()) {
+            PaymentStatus::PartiallyPaid
+        } else {
+            PaymentStatus::Paid
+        }
+    }
+
+    /// True when the order has units reserved and nothing stops them shipping.
+    pub fn is_ready_to_ship(&self) -> bool {
+        self.status == OrderStatus::Open && self.lines.iter().any(|l| !l.open().is_zero())
+    }
+
+    /// True when everything is delivered, fully invoiced and paid, so it may complete.
+    pub fn is_complete(&self) -> bool {
+        self.status == OrderStatus::Open
+            && self.fulfilment_status() == FulfilmentStatus::Delivered
+            && self.total().is_ok_and(|t| t == self.invoiced)
+            && self.paid == self.invoiced
+    }
+
+    /// Fails with [`OrderError::OnHold`] if any hold is in force.
+    ///
+    /// # Errors
+    /// As described.
+    pub fn ensure_not_held(&self) -> Result<(), OrderError> {
+        if self.holds.is_empty() {
+            Ok(())
+        } else {
+            Err(OrderError::OnHold {
+                holds: self.holds.clone(),
+            })
+        }
+    }
+}
+
+impl Order {
+    /// Bills `portions` (line index, units) of the order, plus the shipping charge if
+    /// `with_shipping`, marking them invoiced; returns the invoice lines and shipping.
+    ///
+    /// Each line's money is billed in exact shares of what remains unbilled
+    /// ([`LineAmounts::portion`](super::LineAmounts::portion)), so however a line is
+    /// split over shipments, its invoices add up to the line to the cent.
+    ///
+    /// # Errors
+    /// [`OrderError::Money`] on overflow.
+    pub fn bill(
+        &mut self,
+        portions: &[(usize, crate::quantity::Quantity)],
+        with_shipping: bool,
+    ) -> Result<(Vec<crate::ledger::InvoiceLine>, Money), OrderError> {
+        let mut lines = Vec::new();
+        for (index, units) in portions {
+            let Some(line) = self.lines.get_mut(*index) else {
+                continue;
+            };
+            let unbilled = line
+                .quantity
+                .saturating_sub(line.cancelled)
+                .saturating_sub(line.invoiced);
+            let units = (*units).min(unbilled);
+            if units.is_zero() {
+                continue;
+            }
+            let remaining = line.amounts.checked_sub(&line.invoiced_amounts)?;
+            let share = remaining.portion(units, unbilled)?;
+            line.invoiced = line.invoiced.checked_add(units).unwrap_or(line.quantity);
+            line.invoiced_amounts = line.invoiced_amounts.checked_add(&share)?;
+            lines.push(crate::ledger::InvoiceLine {
+                line_no: line.line_no,
+                sku: line.sku.clone(),
+                description: line.description.clone(),
+                quantity: units,
+                gross: share.gross,
+                discount: share.discount,
+                net: share.net,
+                tax_rate: line.tax_rate,
+                tax: share.tax,
+            });
+        }
+        let shipping = if with_shipping {
+            self.shipping_charge
+        } else {
+            Money::zero(self.currency)
+        };
+        Ok((lines, shipping))
+    }
+}

@@ -1,0 +1,120 @@
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{Channel, Delivery};
+use crate::ids::{CustomerId, IdempotencyKey, Sku};
+use crate::money::{Currency, Money};
+
+/// A discount on a line or on the whole order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Discount {
+    /// A percentage off, `0..=100` (`10` is 10 %).
+    Percent(Decimal),
+    /// A fixed amount off.
+    Amount(Money),
+}
+
+/// One requested line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LineRequest {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units wanted. Signed so that a zero or negative quantity from a form or an API
+    /// reaches validation and gets a precise error rather than a parse failure.
+    pub quantity: i64,
+    /// An explicit unit price (B2B contract, marketplace price); `None` uses the catalogue.
+    pub unit_price: Option<Money>,
+    /// A discount on this line.
+    pub discount: Option<Discount>,
+}
+
+/// The command to place an order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    /// Same key, same order: a retry returns the order the first attempt placed.
+    pub idempotency_key: IdempotencyKey,
+    /// The buyer.
+    pub customer: CustomerId,
+    /// Where it came from.
+    pub channel: Channel,
+    /// The order's currency; must be the customer's account currency.
+    pub currency: Currency,
+    /// Lines.
+    pub lines: Vec<LineRequest>,
+    /// A discount spread over all lines in proportion to their net value.
+    pub order_discount: Option<Discount>,
+    /// How goods reach the customer; `None` ships standard to the customer's first address.
+    pub delivery: Option<Delivery>,
+    /// Shipping charged; `None` charges nothing.
+    pub shipping_charge: Option<Money>,
+    /// A free-text note.
+    pub note: Option<String>,
+}
+
+impl PlaceOrder {
+    /// An order with no lines yet; add them with [`PlaceOrder::line`].
+    pub fn new(
+        idempotency_key: IdempotencyKey,
+        customer: CustomerId,
+        channel: Channel,
+        currency: Currency,
+    ) -> Self {
+        Self {
+            idempotency_key,
+            customer,
+            channel,
+            currency,
+            lines: Vec::new(),
+            order_discount: None,
+            delivery: None,
+            shipping_charge: None,
+            note: None,
+        }
+    }
+
+    /// Adds a line priced from the catalogue.
+    #[must_use]
+    pub fn line(mut self, sku: Sku, quantity: i64) -> Self {
+        self.lines.push(LineRequest {
+            sku,
+            quantity,
+            unit_price: None,
+            discount: None,
+        });
+        self
+    }
+
+    /// Adds a line at an explicit unit price.
+    #[must_use]
+    pub fn priced_line(mut self, sku: Sku, quantity: i64, unit_price: Money) -> Self {
+        self.lines.push(LineRequest {
+            sku,
+            quantity,
+            unit_price: Some(unit_price),
+            discount: None,
+        });
+        self
+    }
+
+    /// Sets how goods reach the customer.
+    #[must_use]
+    pub fn deliver(mut self, delivery: Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    /// Sets the shipping charge.
+    #[must_use]
+    pub fn shipping(mut self, charge: Money) -> Self {
+        self.shipping_charge = Some(charge);
+        self
+    }
+
+    /// Sets the order discount.
+    #[must_use]
+    pub fn discount(mut self, discount: Discount) -> Self {
+        self.order_discount = Some(discount);
+        self
+    }
+}

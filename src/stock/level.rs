@@ -1,0 +1,83 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{LocationId, OrderId, ShipmentId, Sku};
+
+/// Stock of one SKU at one location.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StockLevel {
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// Units physically there: the sum of all movements.
+    pub on_hand: i64,
+    /// Units promised to open orders: the sum of open reservations.
+    pub reserved: i64,
+}
+
+impl StockLevel {
+    /// An empty level.
+    pub fn empty(sku: Sku, location: LocationId) -> Self {
+        Self {
+            sku,
+            location,
+            on_hand: 0,
+            reserved: 0,
+        }
+    }
+
+    /// Units that can still be promised: `on_hand − reserved`.
+    pub fn available(&self) -> i64 {
+        self.on_hand.saturating_sub(self.reserved)
+    }
+}
+
+/// Why on-hand changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MovementReason {
+    /// Goods received into the location.
+    Receipt {
+        /// The host's reference (delivery note, purchase order).
+        reference: String,
+    },
+    /// Goods left on a shipment.
+    Shipment {
+        /// The shipment.
+        shipment: ShipmentId,
+    },
+    /// A stock count or correction.
+    Adjustment {
+        /// Why (cycle count, damage, found).
+        reason: String,
+    },
+}
+
+/// One change of on-hand, recorded forever: on-hand is the sum of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockMovement {
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// Signed change of on-hand.
+    pub quantity: i64,
+    /// Why.
+    pub reason: MovementReason,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A change of reserved stock for one order: positive reserves, negative releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationChange {
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// The order the units are (or were) promised to.
+    pub order: OrderId,
+    /// Signed change of reserved.
+    pub quantity: i64,
+}

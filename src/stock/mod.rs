@@ -1,0 +1,51 @@
+//! Stock: locations, levels per SKU × location, reservations, movements, allocation.
+//!
+//! On-hand only ever changes through a [`StockMovement`]; reserved only through a
+//! [`ReservationChange`]. The store applies both as guarded deltas inside its commit
+//! (see [`crate::store::Store`]), which is what makes overselling impossible even
+//! under concurrent writers.
+
+mod allocation;
+mod level;
+mod location;
+
+pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate};
+pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
+pub use location::{Location, LocationKind};
+
+use crate::ids::{LocationId, Sku};
+
+/// Why stock could not be reserved or moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StockError {
+    /// Not enough available stock, over all locations allowed to serve the order.
+    #[error("insufficient stock of {sku}: requested {requested}, available {available}")]
+    Insufficient {
+        /// The SKU short of stock.
+        sku: Sku,
+        /// Units asked for (summed over the order's lines of this SKU).
+        requested: u64,
+        /// Units available across the locations considered.
+        available: u64,
+    },
+    /// An adjustment or shipment would take on-hand below what is reserved.
+    #[error(
+        "stock of {sku} at {location} would go below reserved: on hand {on_hand}, reserved {reserved}, change {delta}"
+    )]
+    BelowReserved {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+        /// On-hand before the change.
+        on_hand: i64,
+        /// Reserved before the change.
+        reserved: i64,
+        /// The requested change of on-hand.
+        delta: i64,
+    },
+    /// A zero stock change was requested.
+    #[error("a stock change of zero units does nothing")]
+    ZeroChange,
+}

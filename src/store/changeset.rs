@@ -1,0 +1,280 @@
+//! What a command hands the store to commit, and the entity plumbing behind it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Product, TaxTable};
+use crate::customer::Customer;
+use crate::event::Event;
+use crate::fulfilment::Shipment;
+use crate::ids::{
+    CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, ShipmentId, Sku,
+};
+use crate::ledger::{Invoice, JournalEntry, Payment};
+use crate::order::Order;
+use crate::stock::{Location, ReservationChange, StockMovement};
+
+/// A stored value with the version it was stored at. Versions start at 1 and grow by
+/// one on every update; pass the version you read back as the expected version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// Its version.
+    pub version: u64,
+}
+
+/// A named gapless counter (invoice numbers), updated with an expected version like
+/// any entity so two writers can never take the same number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    /// The counter's name.
+    pub name: String,
+    /// The last value handed out.
+    pub value: u64,
+}
+
+/// Every kind of entity, boxed up for the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is the entity of the same name
+pub enum Record {
+    Customer(Customer),
+    Product(Product),
+    Location(Location),
+    TaxTable(TaxTable),
+    Order(Order),
+    Invoice(Invoice),
+    Payment(Payment),
+    Shipment(Shipment),
+    Counter(Counter),
+}
+
+/// The store-wide key of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "key", rename_all = "snake_case")]
+#[allow(missing_docs)] // each variant is the key of the entity of the same name
+pub enum RecordKey {
+    Customer(CustomerId),
+    Product(Sku),
+    Location(LocationId),
+    TaxTable,
+    Order(OrderId),
+    Invoice(InvoiceId),
+    Payment(PaymentId),
+    Shipment(ShipmentId),
+    Counter(String),
+}
+
+impl RecordKey {
+    /// The entity kind's name, for errors and table names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RecordKey::Customer(_) => "customer",
+            RecordKey::Product(_) => "product",
+            RecordKey::Location(_) => "location",
+            RecordKey::TaxTable => "tax_table",
+            RecordKey::Order(_) => "order",
+            RecordKey::Invoice(_) => "invoice",
+            RecordKey::Payment(_) => "payment",
+            RecordKey::Shipment(_) => "shipment",
+            RecordKey::Counter(_) => "counter",
+        }
+    }
+
+    /// The key as text (`"order/0190..."`), for errors and logs.
+    pub fn describe(&self) -> String {
+        let id = match self {
+            RecordKey::Customer(id) => id.to_string(),
+            RecordKey::Product(sku) => sku.to_string(),
+            RecordKey::Location(id) => id.to_string(),
+            RecordKey::TaxTable => String::new(),
+            RecordKey::Order(id) => id.to_string(),
+            RecordKey::Invoice(id) => id.to_string(),
+            RecordKey::Payment(id) => id.to_string(),
+            RecordKey::Shipment(id) => id.to_string(),
+            RecordKey::Counter(name) => name.clone(),
+        };
+        format!("{}/{id}", self.kind())
+    }
+}
+
+impl Record {
+    /// The record's key.
+    pub fn key(&self) -> RecordKey {
+        match self {
+            Record::Customer(c) => RecordKey::Customer(c.id),
+            Record::Product(p) => RecordKey::Product(p.sku.clone()),
+            Record::Location(l) => RecordKey::Location(l.id.clone()),
+            Record::TaxTable(_) => RecordKey::TaxTable,
+            Record::Order(o) => RecordKey::Order(o.id),
+            Record::Invoice(i) => RecordKey::Invoice(i.id),
+            Record::Payment(p) => RecordKey::Payment(p.id),
+            Record::Shipment(s) => RecordKey::Shipment(s.id),
+            Record::Counter(c) => RecordKey::Counter(c.name.clone()),
+        }
+    }
+}
+
+/// A type the store keeps as a versioned [`Record`].
+pub trait Entity: Clone + Send + Sync + Sized + 'static {
+    /// Its identity.
+    type Key: Clone + Send + Sync;
+    /// Wraps a key.
+    fn record_key(key: &Self::Key) -> RecordKey;
+    /// Boxes the value.
+    fn into_record(self) -> Record;
+    /// Unboxes a record of this kind.
+    fn from_record(record: Record) -> Option<Self>;
+    /// Borrows a record of this kind.
+    fn from_record_ref(record: &Record) -> Option<&Self>;
+}
+
+macro_rules! entity {
+    ($ty:ty, $key:ty, $variant:ident, |$k:ident| $make_key:expr) => {
+        impl Entity for $ty {
+            type Key = $key;
+            fn record_key($k: &Self::Key) -> RecordKey {
+                $make_key
+            }
+            fn into_record(self) -> Record {
+                Record::$variant(self)
+            }
+            fn from_record(record: Record) -> Option<Self> {
+                match record {
+                    Record::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn from_record_ref(record: &Record) -> Option<&Self> {
+                match record {
+                    Record::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+entity!(Customer, CustomerId, Customer, |k| RecordKey::Customer(*k));
+entity!(Product, Sku, Product, |k| RecordKey::Product(k.clone()));
+entity!(Location, LocationId, Location, |k| RecordKey::Location(
+    k.clone()
+));
+entity!(TaxTable, (), TaxTable, |_k| RecordKey::TaxTable);
+entity!(Order, OrderId, Order, |k| RecordKey::Order(*k));
+entity!(Invoice, InvoiceId, Invoice, |k| RecordKey::Invoice(*k));
+entity!(Payment, PaymentId, Payment, |k| RecordKey::Payment(*k));
+entity!(Shipment, ShipmentId, Shipment, |k| RecordKey::Shipment(*k));
+entity!(Counter, String, Counter, |k| RecordKey::Counter(k.clone()));
+
+/// An insert or update of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Put {
+    /// The new value.
+    pub record: Record,
+    /// `None`: the record must not exist yet. `Some(v)`: it must be at version `v`.
+    pub expected: Option<u64>,
+}
+
+impl Put {
+    /// Inserts a new record.
+    pub fn insert<E: Entity>(value: E) -> Self {
+        Self {
+            record: value.into_record(),
+            expected: None,
+        }
+    }
+
+    /// Updates a record last read at `version`.
+    pub fn update<E: Entity>(value: E, version: u64) -> Self {
+        Self {
+            record: value.into_record(),
+            expected: Some(version),
+        }
+    }
+
+    /// Inserts when `version` is `None`, else updates.
+    pub fn upsert<E: Entity>(value: E, version: Option<u64>) -> Self {
+        Self {
+            record: value.into_record(),
+            expected: version,
+        }
+    }
+}
+
+/// Which command an idempotency key belongs to: keys are unique per scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[allow(missing_docs)] // each variant is the command of the same name
+pub enum IdempotencyScope {
+    PlaceOrder,
+    RecordPayment,
+    ReceiveStock,
+    AdjustStock,
+}
+
+/// What a keyed command produced, so a retry can return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)] // each variant is the id the command created
+pub enum IdempotentOutcome {
+    Order(OrderId),
+    Payment(PaymentId),
+    Stock,
+}
+
+/// A used idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyEntry {
+    /// The command kind.
+    pub scope: IdempotencyScope,
+    /// The key.
+    pub key: IdempotencyKey,
+    /// A stable hash of the command's content: a retry must match it.
+    pub fingerprint: u64,
+    /// What the command produced.
+    pub outcome: IdempotentOutcome,
+}
+
+/// Everything one command changes, committed all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changeset {
+    /// The command's time: events are recorded at it.
+    pub at: DateTime<Utc>,
+    /// Entity inserts and updates, each with its expected version.
+    pub puts: Vec<Put>,
+    /// On-hand changes (appended to the movement journal).
+    pub movements: Vec<StockMovement>,
+    /// Reserved changes.
+    pub reservations: Vec<ReservationChange>,
+    /// Journal entries to append.
+    pub journal: Vec<JournalEntry>,
+    /// Events to append.
+    pub events: Vec<Event>,
+    /// The command's idempotency key, if it has one.
+    pub idempotency: Option<IdempotencyEntry>,
+}
+
+impl Changeset {
+    /// An empty changeset at `at`.
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            at,
+            puts: Vec::new(),
+            movements: Vec::new(),
+            reservations: Vec::new(),
+            journal: Vec::new(),
+            events: Vec::new(),
+            idempotency: None,
+        }
+    }
+
+    /// True if committing it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty()
+            && self.movements.is_empty()
+            && self.reservations.is_empty()
+            && self.journal.is_empty()
+            && self.events.is_empty()
+            && self.idempotency.is_none()
+    }
+}

@@ -1,0 +1,376 @@
+//! The in-memory store: the default, for tests, demos and single-process hosts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Store, StoreError,
+    StoreResult, Versioned,
+};
+use crate::event::RecordedEvent;
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
+use crate::money::{Currency, Money};
+use crate::stock::{StockLevel, StockMovement};
+
+type StockKey = (Sku, LocationId);
+
+/// Everything in one process's memory, behind one `RwLock`.
+///
+/// A commit validates the whole changeset under the write lock before changing
+/// anything, then applies it; so it is atomic, and readers (who take the read lock)
+/// never see half of one. The lock is a `std` lock held only for the duration of a
+/// synchronous critical section, never across an `.await`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    records: HashMap<RecordKey, (u64, Record)>,
+    stock: HashMap<Sku, BTreeMap<LocationId, StockLevel>>,
+    movements: HashMap<StockKey, Vec<StockMovement>>,
+    journal: Vec<JournalEntry>,
+    balances: BTreeMap<(AccountCode, Currency), Money>,
+    events: Vec<RecordedEvent>,
+    idempotency: HashMap<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
+    orders_by_customer: HashMap<CustomerId, Vec<OrderId>>,
+    ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // Commits validate before they mutate and never panic in between, so a
+        // poisoned lock still guards consistent data.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The stock changes a changeset makes, summed per SKU × location.
+fn stock_deltas(changes: &Changeset) -> StoreResult<BTreeMap<StockKey, (i64, i64)>> {
+    let mut deltas: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
+    let overflow = || StoreError::Invalid {
+        reason: "stock delta overflows".to_owned(),
+    };
+    for m in &changes.movements {
+        let d = deltas
+            .entry((m.sku.clone(), m.location.clone()))
+            .or_default();
+        d.0 = d.0.checked_add(m.quantity).ok_or_else(overflow)?;
+    }
+    for r in &changes.reservations {
+        let d = deltas
+            .entry((r.sku.clone(), r.location.clone()))
+            .or_default();
+        d.1 = d.1.checked_add(r.quantity).ok_or_else(overflow)?;
+    }
+    Ok(deltas)
+}
+
+impl State {
+    fn version(&self, key: &RecordKey) -> Option<u64> {
+        self.records.get(key).map(|(v, _)| *v)
+    }
+
+    /// Checks everything and returns what to write; changes nothing.
+    fn validate(&self, changes: &Changeset) -> StoreResult<Validated> {
+        if let Some(entry) = &changes.idempotency {
+            if self
+                .idempotency
+                .contains_key(&(entry.scope, entry.key.clone()))
+            {
+                return Err(StoreError::DuplicateKey {
+                    key: entry.key.clone(),
+                });
+            }
+        }
+
+        let mut seen = HashSet::new();
+        for put in &changes.puts {
+            let key = put.record.key();
+            let actual = self.version(&key);
+            if !seen.insert(key.clone()) {
+                return Err(StoreError::Invalid {
+                    reason: format!("{} is put twice", key.describe()),
+                });
+            }
+            if actual != put.expected {
+                return Err(match (put.expected, actual) {
+                    (Some(_), None) => StoreError::NotFound {
+                        key: key.describe(),
+                    },
+                    _ => StoreError::Conflict {
+                        key: key.describe(),
+                        expected: put.expected,
+                        actual,
+                    },
+                });
+            }
+        }
+
+        let mut stock = Vec::new();
+        for ((sku, location), (on_hand_delta, reserved_delta)) in stock_deltas(changes)? {
+            let current = self.stock.get(&sku).and_then(|at| at.get(&location));
+            let (on_hand, reserved) = current.map_or((0, 0), |l| (l.on_hand, l.reserved));
+            let after = on_hand
+                .checked_add(on_hand_delta)
+                .zip(reserved.checked_add(reserved_delta))
+                .filter(|(oh, r)| 0 <= *r && r <= oh);
+            let Some((new_on_hand, new_reserved)) = after else {
+                return Err(StoreError::InsufficientStock {
+                    sku,
+                    location,
+                    on_hand,
+                    reserved,
+                    on_hand_delta,
+                    reserved_delta,
+                });
+            };
+            stock.push(StockLevel {
+                sku,
+                location,
+                on_hand: new_on_hand,
+                reserved: new_reserved,
+            });
+        }
+
+        let mut balances: BTreeMap<(AccountCode, Currency), Money> = BTreeMap::new();
+        for line in changes.journal.iter().flat_map(JournalEntry::lines) {
+            let currency = line.amount.currency();
+            let key = (line.account.clone(), currency);
+            let current = match balances.get(&key) {
+                Some(b) => *b,
+                None => self
+                    .balances
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(Money::zero(currency)),
+            };
+            let next = current
+                .checked_add(line.amount)
+                .map_err(|e| StoreError::Invalid {
+                    reason: format!("balance of {}: {e}", line.account),
+                })?;
+            balances.insert(key, next);
+        }
+        for entry in &changes.journal {
+            entry.validate().map_err(|e| StoreError::Invalid {
+                reason: e.to_string(),
+            })?;
+        }
+
+        Ok(Validated { stock, balances })
+    }
+
+    fn apply(&mut self, changes: Changeset, validated: Validated) -> u64 {
+        for put in changes.puts {
+            let key = put.record.key();
+            if let Record::Order(order) = &put.record {
+                if put.expected.is_none() {
+                    self.orders_by_customer
+                        .entry(order.customer)
+                        .or_default()
+                        .push(order.id);
+                }
+                let slot = (order.placed_at, order.id);
+                if order.is_ready_to_ship() {
+                    self.ready_to_ship.insert(slot);
+                } else {
+                    self.ready_to_ship.remove(&slot);
+                }
+            }
+            let version = put.expected.map_or(1, |v| v.saturating_add(1));
+            self.records.insert(key, (version, put.record));
+        }
+        for level in validated.stock {
+            self.stock
+                .entry(level.sku.clone())
+                .or_default()
+                .insert(level.location.clone(), level);
+        }
+        for movement in changes.movements {
+            self.movements
+                .entry((movement.sku.clone(), movement.location.clone()))
+                .or_default()
+                .push(movement);
+        }
+        self.balances.extend(validated.balances);
+        self.journal.extend(changes.journal);
+        for event in changes.events {
+            let sequence = self.last_sequence() + 1;
+            self.events.push(RecordedEvent {
+                sequence,
+                recorded_at: changes.at,
+                event,
+            });
+        }
+        if let Some(entry) = changes.idempotency {
+            self.idempotency
+                .insert((entry.scope, entry.key.clone()), entry);
+        }
+        self.last_sequence()
+    }
+
+    fn last_sequence(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.sequence)
+    }
+}
+
+struct Validated {
+    stock: Vec<StockLevel>,
+    balances: BTreeMap<(AccountCode, Currency), Money>,
+}
+
+impl Store for MemoryStore {
+    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+        let mut state = self.write();
+        let validated = state.validate(&changes)?;
+        Ok(state.apply(changes, validated))
+    }
+
+    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+        let state = self.read();
+        Ok(state
+            .records
+            .get(&E::record_key(key))
+            .and_then(|(version, record)| {
+                E::from_record_ref(record).map(|value| Versioned {
+                    value: value.clone(),
+                    version: *version,
+                })
+            }))
+    }
+
+    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
+        let state = self.read();
+        let mut found: Vec<(RecordKey, Versioned<E>)> = state
+            .records
+            .iter()
+            .filter_map(|(key, (version, record))| {
+                E::from_record_ref(record).map(|value| {
+                    (
+                        key.clone(),
+                        Versioned {
+                            value: value.clone(),
+                            version: *version,
+                        },
+                    )
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found.into_iter().map(|(_, v)| v).collect())
+    }
+
+    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+        let state = self.read();
+        Ok(state
+            .stock
+            .get(sku)
+            .map(|at| at.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
+        let state = self.read();
+        let mut skus: Vec<&Sku> = state.stock.keys().collect();
+        skus.sort();
+        Ok(skus
+            .into_iter()
+            .filter_map(|sku| state.stock.get(sku))
+            .flat_map(|at| at.values().cloned())
+            .collect())
+    }
+
+    async fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> StoreResult<Vec<StockMovement>> {
+        let state = self.read();
+        Ok(state
+            .movements
+            .get(&(sku.clone(), location.clone()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        let state = self.read();
+        Ok(state
+            .journal
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+        let state = self.read();
+        Ok(state
+            .balances
+            .iter()
+            .map(|((account, _), balance)| AccountBalance {
+                account: account.clone(),
+                balance: *balance,
+            })
+            .collect())
+    }
+
+    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
+        Ok(self
+            .read()
+            .orders_by_customer
+            .get(&customer)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
+        Ok(self
+            .read()
+            .ready_to_ship
+            .iter()
+            .take(limit)
+            .map(|(_, id)| *id)
+            .collect())
+    }
+
+    async fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> StoreResult<Option<IdempotencyEntry>> {
+        Ok(self.read().idempotency.get(&(scope, key.clone())).cloned())
+    }
+
+    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+        let state = self.read();
+        // Sequences are 1-based and gapless, so the event after `cursor` sits at index `cursor`.
+        let start = usize::try_from(cursor).unwrap_or(usize::MAX);
+        Ok(state
+            .events
+            .iter()
+            .skip(start)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn last_event_sequence(&self) -> StoreResult<u64> {
+        Ok(self.read().last_sequence())
+    }
+}

@@ -1,0 +1,218 @@
+//! The storage port and the stores we ship.
+//!
+//! [`Store`] is the one trait a persistence backend implements; [`MemoryStore`] is
+//! always compiled and is the default.
+
+mod changeset;
+mod memory;
+
+use std::error::Error as StdError;
+use std::future::Future;
+
+pub use changeset::{
+    Changeset, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Record,
+    RecordKey, Versioned,
+};
+pub use memory::MemoryStore;
+
+use crate::event::RecordedEvent;
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountBalance, JournalEntry};
+use crate::stock::{StockLevel, StockMovement};
+
+/// Why a store call failed. Backends map their driver errors into these kinds.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An update named a record that does not exist.
+    #[error("{key} does not exist")]
+    NotFound {
+        /// The record, as `kind/id`.
+        key: String,
+    },
+    /// Another writer changed (or created) the record first. Reload and retry.
+    #[error("{key} changed concurrently: expected version {expected:?}, found {actual:?}")]
+    Conflict {
+        /// The record, as `kind/id`.
+        key: String,
+        /// The version the commit expected (`None`: must not exist).
+        expected: Option<u64>,
+        /// The version found (`None`: does not exist).
+        actual: Option<u64>,
+    },
+    /// A stock guard failed: the commit would have made on-hand or reserved negative,
+    /// or reserved more than on-hand.
+    #[error(
+        "insufficient stock of {sku} at {location}: on hand {on_hand}, reserved {reserved}, change {on_hand_delta:+}/{reserved_delta:+}"
+    )]
+    InsufficientStock {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+        /// On-hand before the commit.
+        on_hand: i64,
+        /// Reserved before the commit.
+        reserved: i64,
+        /// The commit's net change of on-hand.
+        on_hand_delta: i64,
+        /// The commit's net change of reserved.
+        reserved_delta: i64,
+    },
+    /// The idempotency key was already used in its scope.
+    #[error("idempotency key {key} already used")]
+    DuplicateKey {
+        /// The key.
+        key: IdempotencyKey,
+    },
+    /// The changeset is malformed (the same record twice, an overflowing total).
+    #[error("invalid changeset: {reason}")]
+    Invalid {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The backend failed (I/O, driver, connection).
+    #[error("store backend failed")]
+    Backend(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+/// A result from a store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where o2c keeps its state.
+///
+/// # Contract
+/// - **Atomic commits.** [`Store::commit`] applies a whole [`Changeset`] or nothing. If
+///   it returns an error (other than [`StoreError::Backend`] raised after the commit
+///   point, which a backend must avoid where it can), no reader ever sees any part of it.
+/// - **Optimistic versions.** Each [`Put`] names the version it expects: `None` means
+///   the record must not exist, `Some(v)` that it is at version `v`. Any mismatch fails
+///   the whole commit with [`StoreError::Conflict`]. A successful put stores the
+///   record at `expected + 1` (or 1 for an insert). A changeset may not put one record
+///   twice ([`StoreError::Invalid`]).
+/// - **Guarded stock deltas.** For each SKU × location, the commit adds the sum of its
+///   movements to on-hand and the sum of its reservation changes to reserved, and
+///   fails with [`StoreError::InsufficientStock`] unless afterwards
+///   `0 ≤ reserved ≤ on_hand`. Deltas are additive, so concurrent commits on one SKU
+///   never conflict unless the guard fails. Movements are appended to the movement
+///   journal, so on-hand always equals the sum of the movements.
+/// - **Journal and balances.** Journal entries are appended in commit order and the
+///   per-account, per-currency balances move by exactly their lines.
+/// - **Events.** Events get sequence numbers from the store: gapless, starting at 1,
+///   strictly increasing in commit order. `events_after(c, n)` returns up to `n`
+///   events with sequence `> c`, ascending. A committed event is never renumbered.
+/// - **Idempotency.** A changeset's idempotency key is unique per scope; a second
+///   commit with the same scope and key fails with [`StoreError::DuplicateKey`] and
+///   changes nothing.
+/// - **Reads** see only committed state. A read taken after a commit returned sees it.
+/// - **Indexes.** `orders_of_customer` lists a customer's orders oldest first;
+///   `orders_ready_to_ship` lists orders that are `Open` with units reserved and not
+///   shipped, oldest placement first.
+/// - Stores that several processes share must keep all of this across processes:
+///   correctness may not rest on an in-process lock.
+pub trait Store: Send + Sync {
+    /// Applies a changeset atomically; returns the sequence of its last event (or the
+    /// current last sequence if it had none).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], [`StoreError::InsufficientStock`],
+    /// [`StoreError::DuplicateKey`], [`StoreError::Invalid`], [`StoreError::Backend`].
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Reads one entity.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn load<E: Entity>(
+        &self,
+        key: &E::Key,
+    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send;
+
+    /// Reads every entity of a kind, in key order. For small kinds (locations) and reports.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send;
+
+    /// Stock of `sku` at every location that has ever held it, by location code.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send;
+
+    /// Every stock level, by SKU then location.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send;
+
+    /// Every movement of `sku` at `location`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send;
+
+    /// Up to `limit` journal entries after the first `offset`, in posting order.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn journal(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send;
+
+    /// Every account's balance per currency, by account code.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send;
+
+    /// A customer's orders, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn orders_of_customer(
+        &self,
+        customer: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send;
+
+    /// Up to `limit` orders ready to ship, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn orders_ready_to_ship(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send;
+
+    /// A used idempotency key.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send;
+
+    /// Up to `limit` events with sequence greater than `cursor`, ascending.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn events_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send;
+
+    /// The sequence of the last committed event (0 when there are none).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+}
