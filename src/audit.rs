@@ -1,0 +1,511 @@
+//! Reconciliation: check every invariant of the books and the stock over a whole store.
+//!
+//! Run it in production as a nightly reconciliation, or after every step in tests. It
+//! only reads, and it reports what it finds instead of stopping at the first problem.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Product;
+use crate::customer::Customer;
+use crate::error::Error;
+use crate::fulfilment::Carrier;
+use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, Sku};
+use crate::ledger::{AccountCode, Invoice, InvoiceStatus};
+use crate::money::{Currency, Money};
+use crate::order::{Order, OrderStatus};
+use crate::store::Store;
+use crate::{Oms, ledger::TrialBalance};
+
+/// One broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Violation {
+    /// On-hand differs from the sum of its movements.
+    OnHandNotSumOfMovements {
+        /// SKU.
+        sku: Sku,
+        /// Location.
+        location: LocationId,
+        /// Stored on-hand.
+        on_hand: i64,
+        /// Σ movements.
+        movements: i64,
+    },
+    /// Reserved differs from the open reservations of open orders.
+    ReservedNotSumOfReservations {
+        /// SKU.
+        sku: Sku,
+        /// Location.
+        location: LocationId,
+        /// Stored reserved.
+        reserved: i64,
+        /// Σ open reservations.
+        reservations: i64,
+    },
+    /// `0 ≤ reserved ≤ on_hand` does not hold.
+    Oversold {
+        /// SKU.
+        sku: Sku,
+        /// Location.
+        location: LocationId,
+        /// On-hand.
+        on_hand: i64,
+        /// Reserved.
+        reserved: i64,
+    },
+    /// A stored journal entry does not balance.
+    UnbalancedEntry {
+        /// Its position in the journal.
+        index: usize,
+        /// The problem.
+        reason: String,
+    },
+    /// The balances do not sum to zero in a currency.
+    TrialBalanceNotZero {
+        /// The sum.
+        total: Money,
+    },
+    /// A control account differs from its sub-ledger.
+    ControlAccountMismatch {
+        /// The account.
+        account: AccountCode,
+        /// Its balance.
+        balance: Money,
+        /// What the documents add up to.
+        expected: Money,
+    },
+    /// A customer's stored balance differs from their invoices.
+    CustomerBalanceMismatch {
+        /// The customer.
+        customer: CustomerId,
+        /// Stored balance.
+        balance: Money,
+        /// Σ open invoice amounts.
+        expected: Money,
+    },
+    /// An invoice's paid amount exceeds its total, or its status disagrees with it.
+    InvoiceInconsistent {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The problem.
+        reason: String,
+    },
+    /// An order's line quantities or money do not add up.
+    OrderInconsistent {
+        /// The order.
+        order: OrderId,
+        /// The problem.
+        reason: String,
+    },
+    /// Event sequence numbers are not 1, 2, 3, ...
+    EventGap {
+        /// Expected sequence.
+        expected: u64,
+        /// Found.
+        found: u64,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match serde_json::to_string(self) {
+            Ok(json) => f.write_str(&json),
+            Err(_) => write!(f, "{self:?}"),
+        }
+    }
+}
+
+/// What [`Oms::audit`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Every broken invariant; empty on a healthy store.
+    pub violations: Vec<Violation>,
+    /// Stock levels checked.
+    pub stock_levels: usize,
+    /// Journal entries checked.
+    pub journal_entries: usize,
+    /// Orders checked.
+    pub orders: usize,
+    /// Events checked.
+    pub events: u64,
+}
+
+impl AuditReport {
+    /// True when nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Page size for scanning the journal and the event log.
+const PAGE: usize = 1024;
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Checks every invariant over the whole store: stock conservation and no
+    /// overselling per SKU × location; every journal entry balanced; the trial balance
+    /// zero; receivables = Σ customer balances = Σ open invoice amounts; customer
+    /// credit = Σ customer credits; inventory = Σ on-hand × cost; order quantities and
+    /// invoice totals consistent; the event log gapless.
+    ///
+    /// It reads everything, so it costs O(store); run it off-peak on big stores.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if reading fails; violations are reported, not raised.
+    pub async fn audit(&self) -> Result<AuditReport, Error> {
+        let mut report = AuditReport::default();
+        let orders: Vec<Order> = self
+            .store()
+            .list::<Order>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let invoices: Vec<Invoice> = self
+            .store()
+            .list::<Invoice>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let customers: Vec<Customer> = self
+            .store()
+            .list::<Customer>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let products: HashMap<Sku, Product> = self
+            .store()
+            .list::<Product>()
+            .await?
+            .into_iter()
+            .map(|v| (v.value.sku.clone(), v.value))
+            .collect();
+        report.orders = orders.len();
+
+        self.audit_stock(&orders, &products, &mut report).await?;
+        self.audit_journal(&mut report).await?;
+        let trial = self.trial_balance().await?;
+        audit_receivables(&trial, self, &invoices, &customers, &mut report);
+        audit_orders(&orders, &mut report);
+        self.audit_events(&mut report).await?;
+        Ok(report)
+    }
+
+    async fn audit_stock(
+        &self,
+        orders: &[Order],
+        products: &HashMap<Sku, Product>,
+        report: &mut AuditReport,
+    ) -> Result<(), Error> {
+        let mut reservations: HashMap<(&Sku, &LocationId), i64> = HashMap::new();
+        for order in orders
+            .iter()
+            .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::OnHold))
+        {
+            for line in &order.lines {
+                for r in &line.reservations {
+                    *reservations.entry((&line.sku, &r.location)).or_default() +=
+                        r.quantity.as_i64();
+                }
+            }
+        }
+        let mut inventory: BTreeMap<Currency, Money> = BTreeMap::new();
+        let levels = self.store().all_stock_levels().await?;
+        report.stock_levels = levels.len();
+        for level in &levels {
+            let (sku, location) = (&level.sku, &level.location);
+            let movements: i64 = self
+                .store()
+                .stock_movements(sku, location)
+                .await?
+                .iter()
+                .map(|m| m.quantity)
+                .sum();
+            if movements != level.on_hand {
+                report.violations.push(Violation::OnHandNotSumOfMovements {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    on_hand: level.on_hand,
+                    movements,
+                });
+            }
+            let reserved = reservations.remove(&(sku, location)).unwrap_or(0);
+            if reserved != level.reserved {
+                report
+                    .violations
+                    .push(Violation::ReservedNotSumOfReservations {
+                        sku: sku.clone(),
+                        location: location.clone(),
+                        reserved: level.reserved,
+                        reservations: reserved,
+                    });
+            }
+            if level.reserved < 0 || level.reserved > level.on_hand {
+                report.violations.push(Violation::Oversold {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    on_hand: level.on_hand,
+                    reserved: level.reserved,
+                });
+            }
+            if let Some(product) = products.get(sku) {
+                let value = product
+                    .cost
+                    .checked_mul(rust_decimal::Decimal::from(level.on_hand))?;
+                let c = value.currency();
+                let sum = inventory.entry(c).or_insert(Money::zero(c));
+                *sum = sum.checked_add(value)?;
+            }
+        }
+        for ((sku, location), reserved) in reservations {
+            report
+                .violations
+                .push(Violation::ReservedNotSumOfReservations {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    reserved: 0,
+                    reservations: reserved,
+                });
+        }
+        let trial = self.trial_balance().await?;
+        let account = &self.config().accounts.inventory;
+        let mut currencies: Vec<Currency> = inventory.keys().copied().collect();
+        currencies.extend(
+            trial
+                .balances
+                .iter()
+                .filter(|b| &b.account == account)
+                .map(|b| b.balance.currency()),
+        );
+        currencies.sort();
+        currencies.dedup();
+        for c in currencies {
+            let expected = inventory.get(&c).copied().unwrap_or(Money::zero(c));
+            let balance = trial.balance(account, c);
+            if balance != expected {
+                report.violations.push(Violation::ControlAccountMismatch {
+                    account: account.clone(),
+                    balance,
+                    expected,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn audit_journal(&self, report: &mut AuditReport) -> Result<(), Error> {
+        let mut offset = 0;
+        loop {
+            let page = self.store().journal(offset, PAGE).await?;
+            for (i, entry) in page.iter().enumerate() {
+                if let Err(e) = entry.validate() {
+                    report.violations.push(Violation::UnbalancedEntry {
+                        index: offset + i,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+            offset += page.len();
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        report.journal_entries = offset;
+        let trial = self.trial_balance().await?;
+        for total in trial.totals()?.into_values().filter(|t| !t.is_zero()) {
+            report
+                .violations
+                .push(Violation::TrialBalanceNotZero { total });
+        }
+        Ok(())
+    }
+
+    async fn audit_events(&self, report: &mut AuditReport) -> Result<(), Error> {
+        let mut cursor = 0;
+        loop {
+            let page = self.store().events_after(cursor, PAGE).await?;
+            for event in &page {
+                if event.sequence != cursor + 1 {
+                    report.violations.push(Violation::EventGap {
+                        expected: cursor + 1,
+                        found: event.sequence,
+                    });
+                }
+                cursor = event.sequence;
+            }
+            if page.len() < PAGE {
+                break;
+            }
+        }
+        report.events = cursor;
+        Ok(())
+    }
+}
+
+/// Receivables = Σ open invoice amounts = Σ customer balances; customer credit account
+/// = Σ customer credits; each invoice's paid ≤ total.
+fn audit_receivables<S: Store, C: Carrier>(
+    trial: &TrialBalance,
+    oms: &Oms<S, C>,
+    invoices: &[Invoice],
+    customers: &[Customer],
+    report: &mut AuditReport,
+) {
+    let mut owed: HashMap<CustomerId, Money> = HashMap::new();
+    let mut by_currency: BTreeMap<Currency, Money> = BTreeMap::new();
+    for invoice in invoices {
+        let Ok(total) = invoice.total() else {
+            report.violations.push(Violation::InvoiceInconsistent {
+                invoice: invoice.id,
+                reason: "total overflows".to_owned(),
+            });
+            continue;
+        };
+        let outstanding = match invoice.status {
+            InvoiceStatus::Void => Money::zero(total.currency()),
+            _ => total.checked_sub(invoice.paid).unwrap_or(total),
+        };
+        let paid_too_much = invoice.paid.cmp_amount(total).is_ok_and(|o| o.is_gt());
+        let wrong_status = (invoice.status == InvoiceStatus::Paid)
+            != (outstanding.is_zero() && invoice.status != InvoiceStatus::Void);
+        if paid_too_much || wrong_status {
+            report.violations.push(Violation::InvoiceInconsistent {
+                invoice: invoice.id,
+                reason: format!(
+                    "total {total}, paid {}, status {:?}",
+                    invoice.paid, invoice.status
+                ),
+            });
+        }
+        add(
+            owed.entry(invoice.customer)
+                .or_insert(Money::zero(total.currency())),
+            outstanding,
+        );
+        add(
+            by_currency
+                .entry(total.currency())
+                .or_insert(Money::zero(total.currency())),
+            outstanding,
+        );
+    }
+
+    let accounts = &oms.config().accounts;
+    let mut credit: BTreeMap<Currency, Money> = BTreeMap::new();
+    let mut balances: BTreeMap<Currency, Money> = BTreeMap::new();
+    for customer in customers {
+        let h = &customer.history;
+        let expected = owed
+            .get(&customer.id)
+            .copied()
+            .unwrap_or(Money::zero(h.balance.currency()));
+        if expected != h.balance {
+            report.violations.push(Violation::CustomerBalanceMismatch {
+                customer: customer.id,
+                balance: h.balance,
+                expected,
+            });
+        }
+        add(
+            balances
+                .entry(h.balance.currency())
+                .or_insert(Money::zero(h.balance.currency())),
+            h.balance,
+        );
+        // Customer credit is a liability: its balance is credit-side, so negative.
+        add(
+            credit
+                .entry(h.credit.currency())
+                .or_insert(Money::zero(h.credit.currency())),
+            h.credit.checked_neg(),
+        );
+    }
+
+    let mut check = |account: &AccountCode, expected: &BTreeMap<Currency, Money>| {
+        let mut currencies: Vec<Currency> = expected.keys().copied().collect();
+        currencies.extend(
+            trial
+                .balances
+                .iter()
+                .filter(|b| &b.account == account)
+                .map(|b| b.balance.currency()),
+        );
+        currencies.sort();
+        currencies.dedup();
+        for c in currencies {
+            let want = expected.get(&c).copied().unwrap_or(Money::zero(c));
+            let balance = trial.balance(account, c);
+            if balance != want {
+                report.violations.push(Violation::ControlAccountMismatch {
+                    account: account.clone(),
+                    balance,
+                    expected: want,
+                });
+            }
+        }
+    };
+    check(&accounts.receivables, &by_currency);
+    check(&accounts.receivables, &balances);
+    check(&accounts.customer_credit, &credit);
+}
+
+fn audit_orders(orders: &[Order], report: &mut AuditReport) {
+    for order in orders {
+        let mut problems = Vec::new();
+        for line in &order.lines {
+            if !line.quantities_add_up() {
+                problems.push(format!(
+                    "line {}: ordered {} ≠ shipped {} + open {} + cancelled {}",
+                    line.line_no,
+                    line.quantity,
+                    line.shipped,
+                    line.open(),
+                    line.cancelled
+                ));
+            }
+            if line.delivered > line.shipped || line.invoiced > line.quantity {
+                problems.push(format!(
+                    "line {}: delivered or invoiced beyond what exists",
+                    line.line_no
+                ));
+            }
+            if line.amounts.gross.checked_sub(line.amounts.discount).ok() != Some(line.amounts.net)
+            {
+                problems.push(format!("line {}: gross − discount ≠ net", line.line_no));
+            }
+        }
+        if order
+            .paid
+            .cmp_amount(order.invoiced)
+            .is_ok_and(|o| o.is_gt())
+        {
+            problems.push(format!(
+                "paid {} exceeds invoiced {}",
+                order.paid, order.invoiced
+            ));
+        }
+        if (order.status == OrderStatus::OnHold) != !order.holds.is_empty() {
+            problems.push(format!(
+                "status {:?} with holds {:?}",
+                order.status, order.holds
+            ));
+        }
+        for reason in problems {
+            report.violations.push(Violation::OrderInconsistent {
+                order: order.id,
+                reason,
+            });
+        }
+    }
+}
+
+fn add(sum: &mut Money, value: Money) {
+    if let Ok(s) = sum.checked_add(value) {
+        *sum = s;
+    }
+}

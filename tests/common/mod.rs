@@ -1,0 +1,211 @@
+//! A small world shared by the scenario, property and concurrency tests.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use o2c::catalog::{Product, TaxClass, TaxTable};
+use o2c::clock::{ManualClock, SeededIds};
+use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
+use o2c::fulfilment::{PickupCarrier, Shipment, TableRateCarrier};
+use o2c::ids::{IdempotencyKey, LocationId, Sku};
+use o2c::ledger::{AccountBalance, Invoice, Payment};
+use o2c::money::{Currency, Money};
+use o2c::order::Order;
+use o2c::stock::{Location, LocationKind, StockLevel};
+use o2c::store::{MemoryStore, Store, Versioned};
+use o2c::{Oms, OmsConfig, ReceiveStock};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+/// A parcel carrier and a pickup desk, as one carrier.
+pub type Carriers = (TableRateCarrier, PickupCarrier);
+/// The service under test.
+pub type TestOms = Oms<MemoryStore, Carriers>;
+
+/// The service and its manual clock.
+pub struct World {
+    pub oms: TestOms,
+    pub clock: Arc<ManualClock>,
+}
+
+pub fn usd(x: Decimal) -> Money {
+    Money::new(x, Currency::USD)
+}
+pub fn sku(s: &str) -> Sku {
+    Sku::new(s).unwrap()
+}
+pub fn loc(s: &str) -> LocationId {
+    LocationId::new(s).unwrap()
+}
+pub fn key(s: &str) -> IdempotencyKey {
+    IdempotencyKey::new(s).unwrap()
+}
+pub fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+pub fn us_address(name: &str) -> Address {
+    Address::new(name, "1 Main St", "Springfield", "12345", "US")
+}
+
+pub const EAST: &str = "WH-EAST";
+pub const WEST: &str = "WH-WEST";
+pub const STORE: &str = "STORE-NYC";
+
+/// The parcel carrier's rate card: US zone 0, CA zone 1.
+pub fn parcel_carrier() -> TableRateCarrier {
+    TableRateCarrier::new("Parcelly")
+        .zone("US", 0)
+        .zone("CA", 1)
+        .band(1_000, vec![usd(dec!(5.00)), usd(dec!(9.00))])
+        .band(5_000, vec![usd(dec!(8.00)), usd(dec!(14.00))])
+        .band(30_000, vec![usd(dec!(20.00)), usd(dec!(35.00))])
+}
+
+/// A world with the default configuration.
+pub async fn world() -> World {
+    world_with(OmsConfig::default()).await
+}
+
+/// Catalogue: TEE 20.00 (cost 8.00), MUG 12.50 (cost 4.00), BOOK 15.99 at the
+/// reduced rate (cost 6.50). Tax: standard 10 %, reduced 5 %.
+/// Locations: WH-EAST (priority 1), WH-WEST (2) fulfil orders; STORE-NYC (3) only
+/// serves pickup. Stock: TEE 10/10/5, MUG 5/20/2, BOOK 0/8/0 (EAST/WEST/STORE).
+pub async fn world_with(config: OmsConfig) -> World {
+    let clock = Arc::new(ManualClock::new(start()));
+    let oms = Oms::new(MemoryStore::new(), (parcel_carrier(), PickupCarrier::new()))
+        .with_clock(clock.clone())
+        .with_ids(Arc::new(SeededIds::new(42)))
+        .with_config(config)
+        .unwrap();
+    oms.set_tax_table(
+        TaxTable::new()
+            .with_rate(TaxClass::standard(), None, dec!(0.10))
+            .with_rate(TaxClass::new("reduced"), None, dec!(0.05)),
+    )
+    .await
+    .unwrap();
+    for (code, price, cost, grams, class) in [
+        ("TEE", dec!(20.00), dec!(8.00), 200, TaxClass::standard()),
+        ("MUG", dec!(12.50), dec!(4.00), 400, TaxClass::standard()),
+        (
+            "BOOK",
+            dec!(15.99),
+            dec!(6.50),
+            600,
+            TaxClass::new("reduced"),
+        ),
+    ] {
+        let mut p = Product::new(sku(code), code.to_lowercase(), usd(price), usd(cost), class);
+        p.weight_grams = grams;
+        p.reorder_point = 3;
+        oms.save_product(p).await.unwrap();
+    }
+    for (code, kind, priority, fulfils) in [
+        (EAST, LocationKind::Warehouse, 1, true),
+        (WEST, LocationKind::Warehouse, 2, true),
+        (STORE, LocationKind::Store, 3, false),
+    ] {
+        let mut l = Location::new(loc(code), code, kind, us_address(code), priority);
+        l.fulfils_orders = fulfils;
+        oms.save_location(l).await.unwrap();
+    }
+    for (code, at, units) in [
+        ("TEE", EAST, 10),
+        ("TEE", WEST, 10),
+        ("TEE", STORE, 5),
+        ("MUG", EAST, 5),
+        ("MUG", WEST, 20),
+        ("MUG", STORE, 2),
+        ("BOOK", WEST, 8),
+    ] {
+        oms.receive_stock(ReceiveStock {
+            idempotency_key: key(&format!("opening-{code}-{at}")),
+            sku: sku(code),
+            location: loc(at),
+            quantity: units,
+            reference: "opening stock".into(),
+        })
+        .await
+        .unwrap();
+    }
+    World { oms, clock }
+}
+
+/// Registers a US customer paying in USD.
+pub async fn customer(
+    w: &World,
+    name: &str,
+    terms: PaymentTerms,
+    credit_limit: Option<Money>,
+) -> Customer {
+    let mut profile = NewCustomer::new(
+        name,
+        format!("{}@example.com", name.to_lowercase()),
+        us_address(name),
+        Currency::USD,
+    );
+    profile.terms = terms;
+    profile.credit_limit = credit_limit;
+    profile.payment_method = match terms {
+        PaymentTerms::Prepaid => PaymentMethod::Card,
+        PaymentTerms::Net { .. } => PaymentMethod::BankTransfer,
+    };
+    w.oms.register_customer(profile).await.unwrap()
+}
+
+/// Everything in the store, for "nothing changed" assertions.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub last_event: u64,
+    pub stock: Vec<StockLevel>,
+    pub balances: Vec<AccountBalance>,
+    pub journal_len: usize,
+    pub customers: Vec<Versioned<Customer>>,
+    pub orders: Vec<Versioned<Order>>,
+    pub invoices: Vec<Versioned<Invoice>>,
+    pub payments: Vec<Versioned<Payment>>,
+    pub shipments: Vec<Versioned<Shipment>>,
+    pub products: Vec<Versioned<Product>>,
+    pub locations: Vec<Versioned<Location>>,
+}
+
+pub async fn snapshot(oms: &TestOms) -> Snapshot {
+    let s = oms.store();
+    Snapshot {
+        last_event: s.last_event_sequence().await.unwrap(),
+        stock: s.all_stock_levels().await.unwrap(),
+        balances: s.account_balances().await.unwrap(),
+        journal_len: s.journal(0, usize::MAX).await.unwrap().len(),
+        customers: s.list().await.unwrap(),
+        orders: s.list().await.unwrap(),
+        invoices: s.list().await.unwrap(),
+        payments: s.list().await.unwrap(),
+        shipments: s.list().await.unwrap(),
+        products: s.list().await.unwrap(),
+        locations: s.list().await.unwrap(),
+    }
+}
+
+/// Fails the test with every violation if the audit finds any.
+pub async fn assert_audit_clean(oms: &TestOms) {
+    let report = oms.audit().await.unwrap();
+    assert!(
+        report.is_clean(),
+        "audit violations:\n{}",
+        report
+            .violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
