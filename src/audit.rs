@@ -489,7 +489,7 @@ fn audit_orders(orders: &[Order], report: &mut AuditReport) {
                 order.paid, order.invoiced
             ));
         }
-        if (order.status == OrderStatus::OnHold) != !order.holds.is_empty() {
+        if (order.status == OrderStatus::OnHold) == order.holds.is_empty() {
             problems.push(format!(
                 "status {:?} with holds {:?}",
                 order.status, order.holds
