@@ -1,5 +1,5 @@
 //! Smoke test: one web order through capture, payment, shipping and delivery.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod common;
 
 use common::*;
