@@ -206,7 +206,7 @@ async fn main() -> Result<()> {
     );
     bolt.terms = PaymentTerms::Net { days: 30 };
     bolt.payment_method = PaymentMethod::BankTransfer;
-    bolt.credit_limit = Some(usd(500_00));
+    bolt.credit_limit = Some(usd(50_000));
     let bolt = oms.register_customer(bolt).await?;
 
     println!("-- 1. Capture: 5 mugs, 10% off the order, express to Canada");

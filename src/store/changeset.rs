@@ -120,6 +120,8 @@ impl Record {
 pub trait Entity: Clone + Send + Sync + Sized + 'static {
     /// Its identity.
     type Key: Clone + Send + Sync;
+    /// The kind's name, as [`RecordKey::kind`] gives it.
+    fn kind() -> &'static str;
     /// Wraps a key.
     fn record_key(key: &Self::Key) -> RecordKey;
     /// Boxes the value.
@@ -131,9 +133,12 @@ pub trait Entity: Clone + Send + Sync + Sized + 'static {
 }
 
 macro_rules! entity {
-    ($ty:ty, $key:ty, $variant:ident, |$k:ident| $make_key:expr) => {
+    ($ty:ty, $key:ty, $variant:ident, $kind:literal, |$k:ident| $make_key:expr) => {
         impl Entity for $ty {
             type Key = $key;
+            fn kind() -> &'static str {
+                $kind
+            }
             fn record_key($k: &Self::Key) -> RecordKey {
                 $make_key
             }
@@ -156,17 +161,31 @@ macro_rules! entity {
     };
 }
 
-entity!(Customer, CustomerId, Customer, |k| RecordKey::Customer(*k));
-entity!(Product, Sku, Product, |k| RecordKey::Product(k.clone()));
-entity!(Location, LocationId, Location, |k| RecordKey::Location(
+entity!(Customer, CustomerId, Customer, "customer", |k| {
+    RecordKey::Customer(*k)
+});
+entity!(Product, Sku, Product, "product", |k| RecordKey::Product(
     k.clone()
 ));
-entity!(TaxTable, (), TaxTable, |_k| RecordKey::TaxTable);
-entity!(Order, OrderId, Order, |k| RecordKey::Order(*k));
-entity!(Invoice, InvoiceId, Invoice, |k| RecordKey::Invoice(*k));
-entity!(Payment, PaymentId, Payment, |k| RecordKey::Payment(*k));
-entity!(Shipment, ShipmentId, Shipment, |k| RecordKey::Shipment(*k));
-entity!(Counter, String, Counter, |k| RecordKey::Counter(k.clone()));
+entity!(Location, LocationId, Location, "location", |k| {
+    RecordKey::Location(k.clone())
+});
+entity!(TaxTable, (), TaxTable, "tax_table", |_k| {
+    RecordKey::TaxTable
+});
+entity!(Order, OrderId, Order, "order", |k| RecordKey::Order(*k));
+entity!(Invoice, InvoiceId, Invoice, "invoice", |k| {
+    RecordKey::Invoice(*k)
+});
+entity!(Payment, PaymentId, Payment, "payment", |k| {
+    RecordKey::Payment(*k)
+});
+entity!(Shipment, ShipmentId, Shipment, "shipment", |k| {
+    RecordKey::Shipment(*k)
+});
+entity!(Counter, String, Counter, "counter", |k| RecordKey::Counter(
+    k.clone()
+));
 
 /// An insert or update of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,6 +31,8 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     records: HashMap<RecordKey, (u64, Record)>,
+    /// Keys by kind, in key order, so `list` reads one kind without scanning the rest.
+    keys_by_kind: HashMap<&'static str, BTreeSet<RecordKey>>,
     stock: HashMap<Sku, BTreeMap<LocationId, StockLevel>>,
     movements: HashMap<StockKey, Vec<StockMovement>>,
     journal: Vec<JournalEntry>,
@@ -192,6 +194,12 @@ impl State {
                 }
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
+            if put.expected.is_none() {
+                self.keys_by_kind
+                    .entry(key.kind())
+                    .or_default()
+                    .insert(key.clone());
+            }
             self.records.insert(key, (version, put.record));
         }
         for level in validated.stock {
@@ -255,23 +263,19 @@ impl Store for MemoryStore {
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
         let state = self.read();
-        let mut found: Vec<(RecordKey, Versioned<E>)> = state
-            .records
+        let Some(keys) = state.keys_by_kind.get(E::kind()) else {
+            return Ok(Vec::new());
+        };
+        Ok(keys
             .iter()
-            .filter_map(|(key, (version, record))| {
-                E::from_record_ref(record).map(|value| {
-                    (
-                        key.clone(),
-                        Versioned {
-                            value: value.clone(),
-                            version: *version,
-                        },
-                    )
+            .filter_map(|key| state.records.get(key))
+            .filter_map(|(version, record)| {
+                E::from_record_ref(record).map(|value| Versioned {
+                    value: value.clone(),
+                    version: *version,
                 })
             })
-            .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(found.into_iter().map(|(_, v)| v).collect())
+            .collect())
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {

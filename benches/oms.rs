@@ -1,0 +1,206 @@
+//! Hot operations of the service on the in-memory store.
+//!
+//! Run with `cargo bench --bench oms`. Each benchmark works on a store already holding
+//! a catalogue of 1,000 SKUs stocked at two warehouses.
+// A benchmark has nothing to recover from: any failure should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use divan::Bencher;
+use o2c::catalog::{Product, TaxClass, TaxTable};
+use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
+use o2c::fulfilment::TableRateCarrier;
+use o2c::ids::{EntryId, IdempotencyKey, LocationId, Sku};
+use o2c::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource};
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, Order, PlaceOrder};
+use o2c::quantity::Quantity;
+use o2c::stock::{AllocationStrategy, LineDemand, Location, LocationKind, StockLevel, allocate};
+use o2c::store::MemoryStore;
+use o2c::{Oms, ReceiveStock, RecordPayment};
+use uuid::Uuid;
+
+type Bench = Oms<MemoryStore, TableRateCarrier>;
+
+const SKUS: usize = 1_000;
+
+fn main() {
+    divan::main();
+}
+
+fn usd(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::USD)
+}
+
+fn sku(n: usize) -> Sku {
+    Sku::new(format!("SKU-{n:05}")).unwrap()
+}
+
+fn run<T>(future: impl Future<Output = Result<T, o2c::Error>>) -> T {
+    pollster::block_on(future).unwrap()
+}
+
+/// A store with the catalogue, two stocked warehouses and one customer on terms.
+fn setup() -> (Bench, Customer) {
+    let carrier = TableRateCarrier::new("Parcelly")
+        .zone("US", 0)
+        .band(u64::MAX, vec![usd(500)]);
+    let oms = Oms::new(MemoryStore::new(), carrier);
+    run(oms.set_tax_table(TaxTable::new().with_rate(
+        TaxClass::standard(),
+        None,
+        rust_decimal::Decimal::new(8, 2),
+    )));
+    for (i, code) in ["WH-1", "WH-2"].into_iter().enumerate() {
+        let id = LocationId::new(code).unwrap();
+        let address = Address::new(code, "1 Dock Rd", "Reno", "89501", "US");
+        run(oms.save_location(Location::new(
+            id,
+            code,
+            LocationKind::Warehouse,
+            address,
+            u32::try_from(i).unwrap_or(0),
+        )));
+    }
+    for n in 0..SKUS {
+        let price = usd(500 + i64::try_from(n).unwrap_or(0));
+        run(oms.save_product(Product::new(
+            sku(n),
+            "thing",
+            price,
+            usd(200),
+            TaxClass::standard(),
+        )));
+        for code in ["WH-1", "WH-2"] {
+            run(oms.receive_stock(ReceiveStock {
+                idempotency_key: IdempotencyKey::new(format!("open-{n}-{code}")).unwrap(),
+                sku: sku(n),
+                location: LocationId::new(code).unwrap(),
+                quantity: 1_000_000_000,
+                reference: "opening".into(),
+            }));
+        }
+    }
+    let mut profile = NewCustomer::new(
+        "Bench",
+        "bench@example.com",
+        Address::new("B", "1 St", "Boston", "02108", "US"),
+        Currency::USD,
+    );
+    profile.terms = PaymentTerms::Net { days: 30 };
+    let customer = run(oms.register_customer(profile));
+    (oms, customer)
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn five_lines(customer: &Customer) -> PlaceOrder {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let key = IdempotencyKey::new(format!("order-{n}")).unwrap();
+    let base = usize::try_from(n).unwrap_or(0).wrapping_mul(7);
+    (0..5).fold(
+        PlaceOrder::new(key, customer.id, Channel::Web, Currency::USD),
+        |cmd, i| {
+            cmd.line(
+                sku((base + i * 131) % SKUS),
+                1 + i64::try_from(i).unwrap_or(0),
+            )
+        },
+    )
+}
+
+#[divan::bench(sample_count = 200)]
+fn place_order_5_lines(bencher: Bencher) {
+    let (oms, customer) = setup();
+    bencher
+        .with_inputs(|| five_lines(&customer))
+        .bench_local_values(|cmd| run(oms.place_order(cmd)));
+}
+
+#[divan::bench(sample_count = 200)]
+fn record_payment(bencher: Bencher) {
+    let (oms, customer) = setup();
+    bencher
+        .with_inputs(|| {
+            let order: Order = run(oms.place_order(five_lines(&customer)));
+            let invoice = order.invoices.first().copied().unwrap();
+            let amount = order.total().unwrap();
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let key = IdempotencyKey::new(format!("pay-{n}")).unwrap();
+            RecordPayment::new(key, invoice, amount, PaymentMethod::BankTransfer)
+        })
+        .bench_local_values(|cmd| run(oms.record_payment(cmd)));
+}
+
+#[divan::bench(sample_count = 200)]
+fn read_order(bencher: Bencher) {
+    let (oms, customer) = setup();
+    let order = run(oms.place_order(five_lines(&customer)));
+    bencher.bench_local(|| run(oms.order(divan::black_box(order.id))));
+}
+
+#[divan::bench]
+fn reserve_5_lines_over_2_locations(bencher: Bencher) {
+    let sites: Vec<Location> = ["WH-1", "WH-2"]
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let id = LocationId::new(*code).unwrap();
+            Location::new(
+                id,
+                *code,
+                LocationKind::Warehouse,
+                Address::default(),
+                u32::try_from(i).unwrap_or(0),
+            )
+        })
+        .collect();
+    let demand: Vec<LineDemand> = (0..5)
+        .map(|i| LineDemand {
+            sku: sku(i),
+            quantity: Quantity::new(3),
+        })
+        .collect();
+    let stock: Vec<StockLevel> = (0..5)
+        .flat_map(|i| {
+            sites.iter().map(move |s| StockLevel {
+                sku: sku(i),
+                location: s.id.clone(),
+                on_hand: 2 + i64::try_from(i).unwrap_or(0),
+                reserved: 0,
+            })
+        })
+        .collect();
+    bencher.bench_local(|| {
+        allocate(
+            divan::black_box(&demand),
+            &stock,
+            &sites,
+            AllocationStrategy::SingleLocationFirst,
+        )
+    });
+}
+
+#[divan::bench]
+fn build_journal_entry(bencher: Bencher) {
+    let chart = ChartOfAccounts::default();
+    let (ar, revenue, tax) = (
+        AccountCode::new("1100"),
+        AccountCode::new("4000"),
+        AccountCode::new("2100"),
+    );
+    bencher.bench_local(|| {
+        EntryBuilder::new(
+            "invoice",
+            EntrySource::StockAdjustment {
+                reason: String::new(),
+            },
+        )
+        .debit(&ar, usd(10_800))
+        .credit(&revenue, usd(10_000))
+        .credit(&tax, usd(800))
+        .build(EntryId::from_uuid(Uuid::nil()), Utc::now(), &chart)
+    });
+}
