@@ -93,7 +93,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             PaymentTerms::Prepaid => now,
             PaymentTerms::Net { days } => now + Duration::days(i64::from(days)),
         };
-        let invoice = Invoice {
+        let mut invoice = Invoice {
             id: self.new_id(InvoiceId::from_uuid),
             number: InvoiceNumber::new(number),
             order: order.id,
@@ -106,6 +106,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             status: InvoiceStatus::Open,
         };
         let total = invoice.total()?;
+        // Nothing to pay (a fully discounted order): settled the moment it is issued.
+        if total.is_zero() {
+            invoice.status = InvoiceStatus::Paid;
+        }
         order.invoices.push(invoice.id);
         order.invoiced = order.invoiced.checked_add(total)?;
         let history = &mut customer.history;
@@ -130,7 +134,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///
     /// A payment that settles the last open invoice of a prepaid order releases its
     /// [`Hold::AwaitingPayment`]; one that leaves the order delivered and paid
-    /// completes it.
+    /// completes it — unless another hold (a manual review) is still in force, in
+    /// which case releasing that hold completes it.
     ///
     /// # Errors
     /// [`Error::Payment`] for a non-positive amount, a currency mismatch, sub-cent
@@ -145,7 +150,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if !cmd.amount.is_in_minor_units() {
             return Err(PaymentError::NotInMinorUnits(cmd.amount).into());
         }
-        let print = fingerprint(&cmd)?;
+        let print = fingerprint(&RecordPayment {
+            amount: super::canonical_money(cmd.amount),
+            ..cmd.clone()
+        })?;
         super::retrying!(self, self.try_record_payment(&cmd, print).await)
     }
 

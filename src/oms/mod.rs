@@ -35,6 +35,8 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::IdempotencyKey;
 use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
+use crate::money::Money;
+use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{Entity, IdempotencyScope, IdempotentOutcome, Store, StoreError, Versioned};
 
@@ -234,6 +236,33 @@ macro_rules! retrying {
     }};
 }
 pub(crate) use retrying;
+
+/// `m` at the smallest scale that holds it. `5.0` and `5.00` are the same amount
+/// ([`Money`] compares them equal), so a command must fingerprint the same with either:
+/// commands pass their amounts through this before [`fingerprint`].
+fn canonical_money(m: Money) -> Money {
+    Money::new(m.amount().normalize(), m.currency())
+}
+
+/// A discount with its number at the smallest scale, as [`canonical_money`].
+fn canonical_discount(d: Discount) -> Discount {
+    match d {
+        Discount::Percent(p) => Discount::Percent(p.normalize()),
+        Discount::Amount(m) => Discount::Amount(canonical_money(m)),
+    }
+}
+
+/// The order command with every amount in canonical form, for its fingerprint.
+fn canonical_order(cmd: &PlaceOrder) -> PlaceOrder {
+    let mut cmd = cmd.clone();
+    for line in &mut cmd.lines {
+        line.unit_price = line.unit_price.map(canonical_money);
+        line.discount = line.discount.map(canonical_discount);
+    }
+    cmd.order_discount = cmd.order_discount.map(canonical_discount);
+    cmd.shipping_charge = cmd.shipping_charge.map(canonical_money);
+    cmd
+}
 
 /// A stable 64-bit FNV-1a hash of a command's JSON form: the same content always
 /// gives the same fingerprint, in every process and every version of Rust.

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
-use crate::money::Money;
+use crate::money::{Money, MoneyError};
 use crate::order::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
@@ -25,7 +25,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// invoices it if the policy says so, and records it all in one commit.
     ///
     /// Retrying with the same idempotency key returns the order the first call placed.
-    /// Prepaid customers get [`Hold::AwaitingPayment`]; customers on terms whose
+    /// Prepaid customers get [`Hold::AwaitingPayment`] (unless the order is free: its
+    /// zero invoice is issued paid); customers on terms whose
     /// receivable balance plus uninvoiced orders plus this order exceed their credit
     /// limit get [`Hold::CreditLimit`].
     ///
@@ -35,7 +36,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// customer or pickup location; [`Error::IdempotencyKeyReused`] when the key was
     /// used for a different order; [`Error::Contention`] if other writers kept winning.
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
-        let print = fingerprint(&cmd)?;
+        let print = fingerprint(&super::canonical_order(&cmd))?;
         super::retrying!(self, self.try_place_order(&cmd, print).await)
     }
 
@@ -72,8 +73,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             .into());
         }
-        if shipping_charge.is_negative() || !shipping_charge.is_in_minor_units() {
+        if shipping_charge.is_negative() {
             return Err(OrderError::NegativeShipping.into());
+        }
+        if !shipping_charge.is_in_minor_units() {
+            return Err(OrderError::Money(MoneyError::NotInMinorUnits {
+                amount: shipping_charge.amount(),
+                currency: shipping_charge.currency(),
+            })
+            .into());
         }
 
         let mut products: HashMap<Sku, Product> = HashMap::new();
@@ -167,7 +175,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         let mut holds = Vec::new();
         match buyer.profile.terms {
-            PaymentTerms::Prepaid => holds.push(Hold::AwaitingPayment),
+            // A free order has nothing to wait for: its invoice is issued paid.
+            PaymentTerms::Prepaid if !total.is_zero() => holds.push(Hold::AwaitingPayment),
+            PaymentTerms::Prepaid => {}
             PaymentTerms::Net { .. } => {
                 if let Some(limit) = buyer.profile.credit_limit {
                     if exposure.cmp_amount(limit)?.is_gt() {
@@ -240,7 +250,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok((delivery, sites))
     }
 
-    /// Puts an order on hold; it cannot ship until every hold is released.
+    /// Puts an order on hold; it cannot ship until every hold is released. Placing a
+    /// hold the order already has changes nothing.
     ///
     /// # Errors
     /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order;
@@ -251,6 +262,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut order = stored.value.clone();
             let mut changes = Changeset::new(self.now());
             place_hold(&mut order, hold, &mut changes)?;
+            if changes.events.is_empty() {
+                // Already held for this reason: nothing to record.
+                return Ok(order);
+            }
             changes
                 .puts
                 .push(Put::update(order.clone(), stored.version));

@@ -70,11 +70,24 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Stock`] with [`StockError::ZeroChange`] for a zero delta, or
     /// [`StockError::BelowReserved`] if on-hand would drop below what is reserved;
+    /// [`Error::Invalid`] for a delta of more than `u32::MAX` units either way;
     /// [`Error::NotFound`] for an unknown SKU or location;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
     pub async fn adjust_stock(&self, cmd: AdjustStock) -> Result<StockLevel, Error> {
         if cmd.delta == 0 {
             return Err(StockError::ZeroChange.into());
+        }
+        // Beyond this, on-hand could overflow in the store's guard, which would be
+        // retried as a lost race and end as `Contention` instead of a clear refusal.
+        if cmd.delta.unsigned_abs() > u64::from(u32::MAX) {
+            return Err(Error::invalid(
+                "delta",
+                format!(
+                    "must be at most {} units either way, got {}",
+                    u32::MAX,
+                    cmd.delta
+                ),
+            ));
         }
         let print = fingerprint(&cmd)?;
         super::retrying!(
