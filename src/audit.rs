@@ -273,28 +273,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 });
         }
         let trial = self.trial_balance().await?;
-        let account = &self.config().accounts.inventory;
-        let mut currencies: Vec<Currency> = inventory.keys().copied().collect();
-        currencies.extend(
-            trial
-                .balances
-                .iter()
-                .filter(|b| &b.account == account)
-                .map(|b| b.balance.currency()),
+        check_control(
+            &trial,
+            &self.config().accounts.inventory,
+            &inventory,
+            report,
         );
-        currencies.sort();
-        currencies.dedup();
-        for c in currencies {
-            let expected = inventory.get(&c).copied().unwrap_or(Money::zero(c));
-            let balance = trial.balance(account, c);
-            if balance != expected {
-                report.violations.push(Violation::ControlAccountMismatch {
-                    account: account.clone(),
-                    balance,
-                    expected,
-                });
-            }
-        }
         Ok(())
     }
 
@@ -426,32 +410,40 @@ fn audit_receivables<S: Store, C: Carrier>(
         );
     }
 
-    let mut check = |account: &AccountCode, expected: &BTreeMap<Currency, Money>| {
-        let mut currencies: Vec<Currency> = expected.keys().copied().collect();
-        currencies.extend(
-            trial
-                .balances
-                .iter()
-                .filter(|b| &b.account == account)
-                .map(|b| b.balance.currency()),
-        );
-        currencies.sort();
-        currencies.dedup();
-        for c in currencies {
-            let want = expected.get(&c).copied().unwrap_or(Money::zero(c));
-            let balance = trial.balance(account, c);
-            if balance != want {
-                report.violations.push(Violation::ControlAccountMismatch {
-                    account: account.clone(),
-                    balance,
-                    expected: want,
-                });
-            }
+    check_control(trial, &accounts.receivables, &by_currency, report);
+    check_control(trial, &accounts.receivables, &balances, report);
+    check_control(trial, &accounts.customer_credit, &credit, report);
+}
+
+/// Reports every currency in which `account`'s balance differs from `expected`
+/// (a currency missing on either side counts as zero).
+fn check_control(
+    trial: &TrialBalance,
+    account: &AccountCode,
+    expected: &BTreeMap<Currency, Money>,
+    report: &mut AuditReport,
+) {
+    let mut currencies: Vec<Currency> = expected.keys().copied().collect();
+    currencies.extend(
+        trial
+            .balances
+            .iter()
+            .filter(|b| &b.account == account)
+            .map(|b| b.balance.currency()),
+    );
+    currencies.sort();
+    currencies.dedup();
+    for c in currencies {
+        let want = expected.get(&c).copied().unwrap_or(Money::zero(c));
+        let balance = trial.balance(account, c);
+        if balance != want {
+            report.violations.push(Violation::ControlAccountMismatch {
+                account: account.clone(),
+                balance,
+                expected: want,
+            });
         }
-    };
-    check(&accounts.receivables, &by_currency);
-    check(&accounts.receivables, &balances);
-    check(&accounts.customer_credit, &credit);
+    }
 }
 
 fn audit_orders(orders: &[Order], report: &mut AuditReport) {
