@@ -553,6 +553,11 @@ fn integer_and_fraction(value: Decimal) -> Option<(i128, i128)> {
 /// Whether `result == a + b` exactly. `rust_decimal` rounds a sum whose
 /// digits do not fit, and money must never change silently.
 fn is_exact_sum(result: Decimal, a: Decimal, b: Decimal) -> bool {
+    // rust_decimal adds at the larger scale and only ever rounds by giving up
+    // scale, so a sum that kept it is exact: the common case, and a cheap one.
+    if result.scale() == a.scale().max(b.scale()) {
+        return true;
+    }
     let residual = || {
         let (result_int, result_frac) = integer_and_fraction(result)?;
         let (a_int, a_frac) = integer_and_fraction(a)?;

@@ -1,0 +1,262 @@
+//! How per-operation cost and memory grow with the number of orders resident in the
+//! in-memory store.
+//!
+//! ```sh
+//! cargo run --release --example scaling                       # 10k, 100k, 1M orders
+//! cargo run --release --example scaling -- --orders 10000,100000 --ops 5000
+//! ```
+//!
+//! For each size it fills a fresh store with that many 5-line orders (each invoiced on
+//! placement: order, invoice, events and journal entries all resident), then times
+//! `--ops` more of each operation and prints the median and p99 per operation, and the
+//! resident memory the filled orders take, per order.
+// An example has nothing to recover from: a failure should stop it loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Instant;
+
+use o2c::catalog::{Product, TaxClass, TaxTable};
+use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
+use o2c::fulfilment::TableRateCarrier;
+use o2c::ids::{IdempotencyKey, LocationId, OrderId, Sku};
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, PlaceOrder};
+use o2c::stock::{Location, LocationKind};
+use o2c::store::MemoryStore;
+use o2c::{Oms, ReceiveStock, RecordPayment};
+
+type Shop = Oms<MemoryStore, TableRateCarrier>;
+/// One timed operation, given the run's random number source.
+type Op<'a> = Box<dyn FnMut(&mut dyn FnMut() -> u64) + 'a>;
+
+const SKUS: usize = 1_000;
+const CUSTOMERS: usize = 3_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let sizes: Vec<usize> = flag("--orders")
+        .unwrap_or_else(|| "10000,100000,1000000".into())
+        .split(',')
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("--orders takes numbers separated by commas")
+        })
+        .collect();
+    let ops: usize = flag("--ops").map_or(2_000, |n| n.parse().expect("--ops takes a number"));
+
+    println!(
+        "{:>9}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>10}",
+        "orders",
+        "place p50",
+        "place p99",
+        "pay p50",
+        "pay p99",
+        "read p50",
+        "read p99",
+        "ship p50",
+        "ship p99",
+        "B/order"
+    );
+    for size in sizes {
+        let row = measure(size, ops);
+        println!(
+            "{:>9}  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.0}",
+            size,
+            row.place.0,
+            row.place.1,
+            row.pay.0,
+            row.pay.1,
+            row.read.0,
+            row.read.1,
+            row.ship.0,
+            row.ship.1,
+            row.bytes_per_order
+        );
+    }
+}
+
+struct Row {
+    place: (f64, f64),
+    pay: (f64, f64),
+    read: (f64, f64),
+    ship: (f64, f64),
+    bytes_per_order: f64,
+}
+
+fn run<T>(future: impl Future<Output = Result<T, o2c::Error>>) -> T {
+    pollster::block_on(future).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn usd(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::USD)
+}
+
+fn sku(n: usize) -> Sku {
+    Sku::new(format!("SKU-{n:05}")).unwrap()
+}
+
+fn measure(size: usize, ops: usize) -> Row {
+    let (oms, customers) = setup();
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut serial = 0usize;
+    let mut order_cmd = |next: &mut dyn FnMut() -> u64| {
+        serial += 1;
+        let customer = &customers[usize::try_from(next()).unwrap() % CUSTOMERS];
+        let base = usize::try_from(next()).unwrap();
+        (0..5).fold(
+            PlaceOrder::new(
+                IdempotencyKey::new(format!("o-{serial}")).unwrap(),
+                customer.id,
+                Channel::Web,
+                Currency::USD,
+            ),
+            |cmd, i| cmd.line(sku((base + i * 131) % SKUS), 1),
+        )
+    };
+
+    let before = rss_bytes();
+    let mut ids: Vec<OrderId> = Vec::with_capacity(size);
+    for _ in 0..size {
+        ids.push(run(oms.place_order(order_cmd(&mut next))).id);
+    }
+    let bytes_per_order = (rss_bytes().saturating_sub(before)) as f64 / size as f64;
+
+    let mut timings = |mut op: Op<'_>| {
+        let mut samples: Vec<f64> = (0..ops)
+            .map(|_| {
+                let start = Instant::now();
+                op(&mut next);
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        (
+            samples[samples.len() / 2],
+            samples[samples.len() * 99 / 100],
+        )
+    };
+    let place = timings(Box::new(|next| {
+        run(oms.place_order(order_cmd(next)));
+    }));
+    let mut paid = 0usize;
+    let pay = timings(Box::new(|_| {
+        let order = run(oms.order(ids[paid]));
+        paid += 1;
+        let invoice = order.invoices[0];
+        let amount = order.total().unwrap();
+        let key = IdempotencyKey::new(format!("pay-{paid}")).unwrap();
+        run(oms.record_payment(RecordPayment::new(
+            key,
+            invoice,
+            amount,
+            PaymentMethod::BankTransfer,
+        )));
+    }));
+    let read = timings(Box::new(|next| {
+        let id = ids[usize::try_from(next()).unwrap() % ids.len()];
+        run(oms.order(id));
+    }));
+    let ship = timings(Box::new(|_| {
+        let order = run(oms.orders_ready_to_ship(1))
+            .pop()
+            .expect("an order to ship");
+        run(oms.ship(order.id));
+    }));
+    Row {
+        place,
+        pay,
+        read,
+        ship,
+        bytes_per_order,
+    }
+}
+
+fn setup() -> (Shop, Vec<Customer>) {
+    let carrier = TableRateCarrier::new("Parcelly")
+        .zone("US", 0)
+        .band(u64::MAX, vec![usd(500)]);
+    let oms = Oms::new(MemoryStore::new(), carrier);
+    run(oms.set_tax_table(TaxTable::new().with_rate(
+        TaxClass::standard(),
+        None,
+        rust_decimal::Decimal::new(8, 2),
+    )));
+    for (i, code) in ["WH-1", "WH-2", "WH-3", "WH-4"].into_iter().enumerate() {
+        let address = Address::new(code, "1 Dock Rd", "Reno", "89501", "US");
+        run(oms.save_location(Location::new(
+            LocationId::new(code).unwrap(),
+            code,
+            LocationKind::Warehouse,
+            address,
+            u32::try_from(i).unwrap(),
+        )));
+    }
+    for n in 0..SKUS {
+        let mut product = Product::new(
+            sku(n),
+            format!("Product {n}"),
+            usd(500 + i64::try_from(n).unwrap()),
+            usd(200),
+            TaxClass::standard(),
+        );
+        product.weight_grams = 300;
+        run(oms.save_product(product));
+        for code in ["WH-1", "WH-2", "WH-3", "WH-4"] {
+            run(oms.receive_stock(ReceiveStock {
+                idempotency_key: IdempotencyKey::new(format!("open-{n}-{code}")).unwrap(),
+                sku: sku(n),
+                location: LocationId::new(code).unwrap(),
+                quantity: 100_000_000,
+                reference: "opening".into(),
+            }));
+        }
+    }
+    let customers = (0..CUSTOMERS)
+        .map(|n| {
+            let address = Address::new(
+                format!("Customer {n}"),
+                "1 Main St",
+                "Boston",
+                "02108",
+                "US",
+            );
+            let mut profile = NewCustomer::new(
+                format!("Customer {n}"),
+                format!("c{n}@example.com"),
+                address,
+                Currency::USD,
+            );
+            profile.terms = PaymentTerms::Net { days: 30 };
+            run(oms.register_customer(profile))
+        })
+        .collect();
+    (oms, customers)
+}
+
+/// Resident set size now, from /proc (0 where /proc is missing).
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
