@@ -6,8 +6,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
 macro_rules! uuid_id {
@@ -73,9 +74,12 @@ uuid_id!(
 macro_rules! code_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(Box<str>);
+        ///
+        /// Shared, immutable text: cloning one (which orders, events and stock rows do
+        /// constantly) is a reference-count increment, not an allocation.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Validates and wraps a code: 1 to 64 characters, no control characters,
@@ -86,7 +90,7 @@ macro_rules! code_id {
             pub fn new(code: impl Into<String>) -> Result<Self, InvalidCode> {
                 let code = code.into();
                 validate_code(&code, $what)?;
-                Ok(Self(code.into_boxed_str()))
+                Ok(Self(Arc::from(code)))
             }
 
             /// The code as text.
@@ -119,7 +123,13 @@ macro_rules! code_id {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0.into()
+                id.0.as_ref().to_owned()
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
             }
         }
     };

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::TaxClass;
@@ -9,8 +11,8 @@ use crate::money::Money;
 pub struct Product {
     /// The stock-keeping unit.
     pub sku: Sku,
-    /// Human-facing name, printed on invoices.
-    pub name: String,
+    /// Human-facing name, printed on invoices (shared with the order lines that copy it).
+    pub name: Arc<str>,
     /// List price per unit, before tax; the currency orders must use to price from the catalogue.
     pub price: Money,
     /// Standard cost per unit: what inventory is carried at and cost of goods sold is posted at.
@@ -32,7 +34,7 @@ impl Product {
     /// set the rest with struct update syntax.
     pub fn new(
         sku: Sku,
-        name: impl Into<String>,
+        name: impl Into<Arc<str>>,
         price: Money,
         cost: Money,
         tax_class: TaxClass,

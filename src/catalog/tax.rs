@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -6,11 +7,11 @@ use serde::{Deserialize, Serialize};
 /// A tax class: products in one class share a rate (`"standard"`, `"reduced"`, `"zero"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TaxClass(String);
+pub struct TaxClass(Arc<str>);
 
 impl TaxClass {
     /// A tax class by name.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
         Self(name.into())
     }
 
@@ -48,7 +49,8 @@ pub struct TaxRate {
 /// default rate; a class with neither is an error at pricing time.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TaxTable {
-    rates: Vec<TaxRate>,
+    /// Shared: the service reads the table for every order, and a clone should not copy it.
+    rates: Arc<[TaxRate]>,
 }
 
 impl TaxTable {
@@ -59,16 +61,22 @@ impl TaxTable {
 
     /// Adds or replaces the rate for `class` (in `country`, or by default).
     #[must_use]
-    pub fn with_rate(mut self, class: TaxClass, country: Option<&str>, rate: Decimal) -> Self {
+    pub fn with_rate(self, class: TaxClass, country: Option<&str>, rate: Decimal) -> Self {
         let country = country.map(str::to_owned);
-        self.rates
-            .retain(|r| !(r.class == class && r.country == country));
-        self.rates.push(TaxRate {
+        let mut rates: Vec<TaxRate> = self
+            .rates
+            .iter()
+            .filter(|r| !(r.class == class && r.country == country))
+            .cloned()
+            .collect();
+        rates.push(TaxRate {
             class,
             country,
             rate,
         });
-        self
+        Self {
+            rates: rates.into(),
+        }
     }
 
     /// The rate for `class` shipped to `country`, if one is configured.

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +79,9 @@ impl NewCustomer {
 pub struct Customer {
     /// Identity.
     pub id: CustomerId,
-    /// Contact details, addresses and terms as registered.
-    pub profile: NewCustomer,
+    /// Contact details, addresses and terms as registered. Shared: every order reads
+    /// the customer, and only the history changes.
+    pub profile: Arc<NewCustomer>,
     /// Order history totals, kept in step by every order command.
     pub history: CustomerHistory,
     /// When the customer was registered.

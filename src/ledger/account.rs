@@ -1,16 +1,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// An account's code in the chart (`"1100"`).
+/// An account's code in the chart (`"1100"`). Shared text: clones do not allocate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct AccountCode(String);
+pub struct AccountCode(Arc<str>);
 
 impl AccountCode {
     /// An account code.
-    pub fn new(code: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<Arc<str>>) -> Self {
         Self(code.into())
     }
 

@@ -60,7 +60,7 @@ pub struct InvoiceLine {
     /// The SKU.
     pub sku: Sku,
     /// Product name.
-    pub description: String,
+    pub description: std::sync::Arc<str>,
     /// Units billed.
     pub quantity: Quantity,
     /// Price before discounts.

@@ -24,7 +24,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let customer = Customer {
             id: self.new_id(CustomerId::from_uuid),
             history: CustomerHistory::new(profile.currency),
-            profile,
+            profile: profile.into(),
             registered_at: now,
         };
         let mut changes = Changeset::new(now);

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::Oms;
 use super::billing::complete_if_done;
 use crate::catalog::Product;
-use crate::customer::Customer;
+use crate::customer::{Address, Customer};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::{
@@ -352,10 +352,10 @@ fn rate_request(order: &Order, pick: &Pick, products: &HashMap<Sku, Product>) ->
         Delivery::Ship { address, service } => {
             (address.clone(), RequestedService::Delivery(*service))
         }
-        Delivery::Pickup { .. } => (pick.location.address.clone(), RequestedService::Pickup),
+        Delivery::Pickup { .. } => (Address::clone(&pick.location.address), RequestedService::Pickup),
     };
     RateRequest {
-        origin: pick.location.address.clone(),
+        origin: Address::clone(&pick.location.address),
         destination,
         parcels: vec![Parcel {
             weight_grams,

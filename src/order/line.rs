@@ -114,7 +114,7 @@ pub struct OrderLine {
     /// The SKU.
     pub sku: Sku,
     /// Product name at the time of ordering.
-    pub description: String,
+    pub description: std::sync::Arc<str>,
     /// Units ordered.
     pub quantity: Quantity,
     /// Price per unit before discounts.

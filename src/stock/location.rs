@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::customer::Address;
@@ -23,8 +25,9 @@ pub struct Location {
     pub name: String,
     /// Kind of site.
     pub kind: LocationKind,
-    /// Where shipments leave from (and where pickup customers come to).
-    pub address: Address,
+    /// Where shipments leave from (and where pickup customers come to). Shared: the
+    /// service reads every location for every order.
+    pub address: Arc<Address>,
     /// Allocation priority: lower numbers are tried first.
     pub priority: u32,
     /// Whether orders may be allocated here at all.
@@ -44,7 +47,7 @@ impl Location {
             id,
             name: name.into(),
             kind,
-            address,
+            address: Arc::new(address),
             priority,
             fulfils_orders: true,
         }

@@ -5,6 +5,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use super::log::Log;
 use super::{
     Changeset, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Store, StoreError,
     StoreResult, Versioned,
@@ -30,14 +31,15 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    records: HashMap<RecordKey, (u64, Record)>,
+    /// Boxed so that growing the map moves pointers, not whole records.
+    records: HashMap<RecordKey, (u64, Box<Record>)>,
     /// Keys by kind, in key order, so `list` reads one kind without scanning the rest.
     keys_by_kind: HashMap<&'static str, BTreeSet<RecordKey>>,
     stock: HashMap<Sku, BTreeMap<LocationId, StockLevel>>,
     movements: HashMap<StockKey, Vec<StockMovement>>,
-    journal: Vec<JournalEntry>,
+    journal: Log<JournalEntry>,
     balances: BTreeMap<(AccountCode, Currency), Money>,
-    events: Vec<RecordedEvent>,
+    events: Log<RecordedEvent>,
     idempotency: HashMap<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: HashMap<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
@@ -200,7 +202,7 @@ impl State {
                     .or_default()
                     .insert(key.clone());
             }
-            self.records.insert(key, (version, put.record));
+            self.records.insert(key, (version, Box::new(put.record)));
         }
         for level in validated.stock {
             self.stock
@@ -315,8 +317,7 @@ impl Store for MemoryStore {
         let state = self.read();
         Ok(state
             .journal
-            .iter()
-            .skip(offset)
+            .iter_from(offset)
             .take(limit)
             .cloned()
             .collect())
@@ -367,8 +368,7 @@ impl Store for MemoryStore {
         let start = usize::try_from(cursor).unwrap_or(usize::MAX);
         Ok(state
             .events
-            .iter()
-            .skip(start)
+            .iter_from(start)
             .take(limit)
             .cloned()
             .collect())

@@ -4,6 +4,7 @@
 //! always compiled and is the default.
 
 mod changeset;
+mod log;
 mod memory;
 
 use std::error::Error as StdError;
