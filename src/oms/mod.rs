@@ -265,13 +265,28 @@ fn canonical_order(cmd: &PlaceOrder) -> PlaceOrder {
 }
 
 /// A stable 64-bit FNV-1a hash of a command's JSON form: the same content always
-/// gives the same fingerprint, in every process and every version of Rust.
+/// gives the same fingerprint, in every process and every version of Rust. The JSON
+/// is hashed as it is written, never buffered.
 fn fingerprint<T: Serialize>(command: &T) -> Result<u64, Error> {
-    let bytes =
-        serde_json::to_vec(command).map_err(|e| Error::invalid("command", e.to_string()))?;
-    Ok(bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    }))
+    let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+    serde_json::to_writer(&mut hasher, command).map_err(|e| Error::invalid("command", e.to_string()))?;
+    Ok(hasher.0)
+}
+
+/// FNV-1a as an `io::Write` sink.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! Deciding which locations serve an order.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::{Location, StockError, StockLevel};
@@ -60,18 +58,22 @@ pub fn allocate(
     let mut ordered: Vec<&Location> = locations.iter().collect();
     ordered.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
 
-    let mut available: HashMap<(&Sku, &LocationId), u64> = HashMap::new();
-    for level in stock {
-        let units = u64::try_from(level.available()).unwrap_or(0);
-        available.insert((&level.sku, &level.location), units);
-    }
+    // An order touches a few SKUs at a few sites: a flat list beats hashing strings.
+    let mut available: Available<'_> = stock
+        .iter()
+        .map(|level| {
+            let units = u64::try_from(level.available()).unwrap_or(0);
+            ((&level.sku, &level.location), units)
+        })
+        .collect();
 
-    check_totals(demand, &available, &ordered)?;
+    let totals = demand_by_sku(demand);
+    check_totals(&totals, &available, &ordered)?;
 
     if strategy == AllocationStrategy::SingleLocationFirst {
         if let Some(site) = ordered
             .iter()
-            .find(|site| covers_all(demand, &available, &site.id))
+            .find(|site| covers_all(&totals, &available, &site.id))
         {
             return Ok(demand
                 .iter()
@@ -92,7 +94,7 @@ pub fn allocate(
             if needed == 0 {
                 break;
             }
-            let Some(units) = available.get_mut(&(&d.sku, &site.id)) else {
+            let Some(units) = units_at(&mut available, &d.sku, &site.id) else {
                 continue;
             };
             let take = needed.min(*units);
@@ -111,6 +113,23 @@ pub fn allocate(
     Ok(allocations)
 }
 
+/// Units available per (SKU, location).
+type Available<'a> = Vec<((&'a Sku, &'a LocationId), u64)>;
+
+fn units_at<'a>(available: &'a mut Available<'_>, sku: &Sku, site: &LocationId) -> Option<&'a mut u64> {
+    available
+        .iter_mut()
+        .find(|((s, l), _)| *s == sku && *l == site)
+        .map(|(_, units)| units)
+}
+
+fn units_of(available: &Available<'_>, sku: &Sku, site: &LocationId) -> u64 {
+    available
+        .iter()
+        .find(|((s, l), _)| *s == sku && *l == site)
+        .map_or(0, |(_, units)| *units)
+}
+
 fn demand_by_sku(demand: &[LineDemand]) -> Vec<(&Sku, u64)> {
     let mut totals: Vec<(&Sku, u64)> = Vec::new();
     for d in demand {
@@ -123,15 +142,12 @@ fn demand_by_sku(demand: &[LineDemand]) -> Vec<(&Sku, u64)> {
 }
 
 fn check_totals(
-    demand: &[LineDemand],
-    available: &HashMap<(&Sku, &LocationId), u64>,
+    totals: &[(&Sku, u64)],
+    available: &Available<'_>,
     sites: &[&Location],
 ) -> Result<(), StockError> {
-    for (sku, requested) in demand_by_sku(demand) {
-        let total: u64 = sites
-            .iter()
-            .filter_map(|site| available.get(&(sku, &site.id)))
-            .sum();
+    for &(sku, requested) in totals {
+        let total: u64 = sites.iter().map(|site| units_of(available, sku, &site.id)).sum();
         if total < requested {
             return Err(StockError::Insufficient {
                 sku: sku.clone(),
@@ -143,14 +159,10 @@ fn check_totals(
     Ok(())
 }
 
-fn covers_all(
-    demand: &[LineDemand],
-    available: &HashMap<(&Sku, &LocationId), u64>,
-    site: &LocationId,
-) -> bool {
-    demand_by_sku(demand)
-        .into_iter()
-        .all(|(sku, requested)| available.get(&(sku, site)).copied().unwrap_or(0) >= requested)
+fn covers_all(totals: &[(&Sku, u64)], available: &Available<'_>, site: &LocationId) -> bool {
+    totals
+        .iter()
+        .all(|(sku, requested)| units_of(available, sku, site) >= *requested)
 }
 
 #[cfg(test)]
