@@ -224,7 +224,8 @@ async fn main() -> Result<()> {
             .addresses
             .first()
             .cloned()
-            .ok_or("no address")?,
+            .ok_or("no address")?
+            .into(),
         service: ServiceLevel::Express,
     })
     .shipping(usd(2500));

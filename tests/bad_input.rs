@@ -438,7 +438,7 @@ async fn place_order_invalid_ship_to_country() {
         let mut address = us_address("Bea");
         address.country = country.to_owned();
         let cmd = web("k", &c).line(sku("TEE"), 1).deliver(Delivery::Ship {
-            address,
+            address: address.into(),
             service: ServiceLevel::Standard,
         });
         let e = refused(&w, w.oms.place_order(cmd)).await;

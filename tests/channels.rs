@@ -378,7 +378,7 @@ async fn phone_order_with_shipping_charge_and_order_discount_ships_express() {
         .discount(Discount::Amount(usd(dec!(5.00))))
         .shipping(usd(dec!(7.50)))
         .deliver(Delivery::Ship {
-            address: office.clone(),
+            address: office.clone().into(),
             service: ServiceLevel::Express,
         });
     cmd.note = Some("taken by agent 7".into());
@@ -405,7 +405,7 @@ async fn phone_order_with_shipping_charge_and_order_discount_ships_express() {
     assert_eq!(
         order.delivery,
         Delivery::Ship {
-            address: office,
+            address: office.into(),
             service: ServiceLevel::Express
         }
     );

@@ -318,7 +318,7 @@ fn build_order(
             location: loc(EAST),
         }),
         4 => Some(Delivery::Ship {
-            address: canada(),
+            address: canada().into(),
             service: ServiceLevel::Express,
         }),
         5 => Some(Delivery::Pickup {

@@ -269,7 +269,8 @@ fn canonical_order(cmd: &PlaceOrder) -> PlaceOrder {
 /// is hashed as it is written, never buffered.
 fn fingerprint<T: Serialize>(command: &T) -> Result<u64, Error> {
     let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
-    serde_json::to_writer(&mut hasher, command).map_err(|e| Error::invalid("command", e.to_string()))?;
+    serde_json::to_writer(&mut hasher, command)
+        .map_err(|e| Error::invalid("command", e.to_string()))?;
     Ok(hasher.0)
 }
 

@@ -226,7 +226,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 address: buyer
                     .default_address()
                     .cloned()
-                    .ok_or(OrderError::NoShipToAddress)?,
+                    .ok_or(OrderError::NoShipToAddress)?
+                    .into(),
                 service: ServiceLevel::Standard,
             },
         };

@@ -349,10 +349,14 @@ fn rate_request(order: &Order, pick: &Pick, products: &HashMap<Sku, Product>) ->
         weight_grams = weight_grams.saturating_add(grams.saturating_mul(u64::from(units.units())));
     }
     let (destination, service) = match &order.delivery {
-        Delivery::Ship { address, service } => {
-            (address.clone(), RequestedService::Delivery(*service))
-        }
-        Delivery::Pickup { .. } => (Address::clone(&pick.location.address), RequestedService::Pickup),
+        Delivery::Ship { address, service } => (
+            Address::clone(address),
+            RequestedService::Delivery(*service),
+        ),
+        Delivery::Pickup { .. } => (
+            Address::clone(&pick.location.address),
+            RequestedService::Pickup,
+        ),
     };
     RateRequest {
         origin: Address::clone(&pick.location.address),

@@ -40,8 +40,8 @@ pub enum ServiceLevel {
 pub enum Delivery {
     /// Shipped by a carrier.
     Ship {
-        /// Where to.
-        address: Address,
+        /// Where to (shared: orders are read far more often than written).
+        address: std::sync::Arc<Address>,
         /// How fast.
         service: ServiceLevel,
     },

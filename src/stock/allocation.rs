@@ -55,25 +55,62 @@ pub fn allocate(
     locations: &[Location],
     strategy: AllocationStrategy,
 ) -> Result<Vec<Allocation>, StockError> {
-    let mut ordered: Vec<&Location> = locations.iter().collect();
-    ordered.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+    let mut sites: Vec<&Location> = locations.iter().collect();
+    sites.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
 
-    // An order touches a few SKUs at a few sites: a flat list beats hashing strings.
-    let mut available: Available<'_> = stock
-        .iter()
-        .map(|level| {
-            let units = u64::try_from(level.available()).unwrap_or(0);
-            ((&level.sku, &level.location), units)
-        })
-        .collect();
+    // The distinct SKUs in line order, each line's index into them, and what each needs.
+    let mut skus: Vec<(&Sku, u64)> = Vec::new();
+    let mut line_sku = Vec::with_capacity(demand.len());
+    for d in demand {
+        let units = u64::from(d.quantity.units());
+        match skus.iter().position(|(sku, _)| *sku == &d.sku) {
+            Some(i) => {
+                line_sku.push(i);
+                if let Some((_, total)) = skus.get_mut(i) {
+                    *total += units;
+                }
+            }
+            None => {
+                line_sku.push(skus.len());
+                skus.push((&d.sku, units));
+            }
+        }
+    }
 
-    let totals = demand_by_sku(demand);
-    check_totals(&totals, &available, &ordered)?;
+    // available[sku][site]: an order touches a few SKUs at a few sites, so a small
+    // matrix filled in one pass beats repeated lookups by key.
+    let mut available = vec![vec![0u64; sites.len()]; skus.len()];
+    for level in stock {
+        let sku = skus.iter().position(|(sku, _)| *sku == &level.sku);
+        let site = sites.iter().position(|site| site.id == level.location);
+        if let Some(cell) = sku
+            .zip(site)
+            .and_then(|(k, l)| available.get_mut(k)?.get_mut(l))
+        {
+            *cell = u64::try_from(level.available()).unwrap_or(0);
+        }
+    }
+
+    for ((sku, requested), at) in skus.iter().zip(&available) {
+        let total: u64 = at.iter().sum();
+        if total < *requested {
+            return Err(StockError::Insufficient {
+                sku: (*sku).clone(),
+                requested: *requested,
+                available: total,
+            });
+        }
+    }
 
     if strategy == AllocationStrategy::SingleLocationFirst {
-        if let Some(site) = ordered
-            .iter()
-            .find(|site| covers_all(&totals, &available, &site.id))
+        let covers_all = |site: usize| {
+            skus.iter()
+                .zip(&available)
+                .all(|((_, requested), at)| at.get(site).copied().unwrap_or(0) >= *requested)
+        };
+        if let Some(site) = (0..sites.len())
+            .find(|site| covers_all(*site))
+            .and_then(|i| sites.get(i))
         {
             return Ok(demand
                 .iter()
@@ -88,15 +125,12 @@ pub fn allocate(
     }
 
     let mut allocations = Vec::new();
-    for (line, d) in demand.iter().enumerate() {
+    for ((line, d), sku) in demand.iter().enumerate().zip(line_sku) {
+        let Some(at) = available.get_mut(sku) else {
+            continue;
+        };
         let mut needed = u64::from(d.quantity.units());
-        for site in &ordered {
-            if needed == 0 {
-                break;
-            }
-            let Some(units) = units_at(&mut available, &d.sku, &site.id) else {
-                continue;
-            };
+        for (site, units) in sites.iter().zip(at.iter_mut()) {
             let take = needed.min(*units);
             if take == 0 {
                 continue;
@@ -111,58 +145,6 @@ pub fn allocate(
         }
     }
     Ok(allocations)
-}
-
-/// Units available per (SKU, location).
-type Available<'a> = Vec<((&'a Sku, &'a LocationId), u64)>;
-
-fn units_at<'a>(available: &'a mut Available<'_>, sku: &Sku, site: &LocationId) -> Option<&'a mut u64> {
-    available
-        .iter_mut()
-        .find(|((s, l), _)| *s == sku && *l == site)
-        .map(|(_, units)| units)
-}
-
-fn units_of(available: &Available<'_>, sku: &Sku, site: &LocationId) -> u64 {
-    available
-        .iter()
-        .find(|((s, l), _)| *s == sku && *l == site)
-        .map_or(0, |(_, units)| *units)
-}
-
-fn demand_by_sku(demand: &[LineDemand]) -> Vec<(&Sku, u64)> {
-    let mut totals: Vec<(&Sku, u64)> = Vec::new();
-    for d in demand {
-        match totals.iter_mut().find(|(sku, _)| *sku == &d.sku) {
-            Some((_, total)) => *total += u64::from(d.quantity.units()),
-            None => totals.push((&d.sku, u64::from(d.quantity.units()))),
-        }
-    }
-    totals
-}
-
-fn check_totals(
-    totals: &[(&Sku, u64)],
-    available: &Available<'_>,
-    sites: &[&Location],
-) -> Result<(), StockError> {
-    for &(sku, requested) in totals {
-        let total: u64 = sites.iter().map(|site| units_of(available, sku, &site.id)).sum();
-        if total < requested {
-            return Err(StockError::Insufficient {
-                sku: sku.clone(),
-                requested,
-                available: total,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn covers_all(totals: &[(&Sku, u64)], available: &Available<'_>, site: &LocationId) -> bool {
-    totals
-        .iter()
-        .all(|(sku, requested)| units_of(available, sku, site) >= *requested)
 }
 
 #[cfg(test)]

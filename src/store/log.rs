@@ -61,7 +61,16 @@ mod tests {
         log.extend(0..(CHUNK * 2 + 10));
         assert_eq!(log.iter_from(0).count(), CHUNK * 2 + 10);
         assert_eq!(log.last(), Some(&(CHUNK * 2 + 9)));
-        for start in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, CHUNK * 2 + 9, CHUNK * 2 + 10, CHUNK * 5] {
+        for start in [
+            0,
+            1,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + 1,
+            CHUNK * 2 + 9,
+            CHUNK * 2 + 10,
+            CHUNK * 5,
+        ] {
             let got: Vec<usize> = log.iter_from(start).take(3).copied().collect();
             let want: Vec<usize> = (start..(CHUNK * 2 + 10)).take(3).collect();
             assert_eq!(got, want, "from {start}");

@@ -372,12 +372,7 @@ impl Store for MemoryStore {
         let state = self.read();
         // Sequences are 1-based and gapless, so the event after `cursor` sits at index `cursor`.
         let start = usize::try_from(cursor).unwrap_or(usize::MAX);
-        Ok(state
-            .events
-            .iter_from(start)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(state.events.iter_from(start).take(limit).cloned().collect())
     }
 
     async fn last_event_sequence(&self) -> StoreResult<u64> {
