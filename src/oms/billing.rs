@@ -169,11 +169,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let customer = self
             .must::<Customer>("customer", &order.value.customer)
             .await?;
-        let (mut invoice_now, mut order_now, mut customer_now) = (
-            invoice.value.clone(),
-            order.value.clone(),
-            customer.value.clone(),
-        );
+        let (mut invoice_now, mut order_now, mut customer_now) =
+            (invoice.value, order.value, customer.value);
 
         let status = transition(order_now.status, OrderAction::RecordPayment)?;
         if invoice_now.status == InvoiceStatus::Void {

@@ -29,11 +29,12 @@ use serde::Serialize;
 pub use billing::RecordPayment;
 pub use stock::{AdjustStock, ReceiveStock};
 
+use crate::catalog::Product;
 use crate::catalog::TaxTable;
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::IdempotencyKey;
+use crate::ids::{IdempotencyKey, Sku};
 use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
 use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
@@ -201,6 +202,30 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 key: key.clone(),
             }),
         }
+    }
+}
+
+/// The products one command works with, by SKU. A command touches a few, so a list
+/// beats a hash map (and the keys are the command's own `Sku`s, which compare by
+/// pointer first).
+#[derive(Debug, Default)]
+struct Products(Vec<(Sku, Product)>);
+
+impl Products {
+    fn contains_key(&self, sku: &Sku) -> bool {
+        self.get(sku).is_some()
+    }
+
+    fn insert(&mut self, sku: Sku, product: Product) {
+        self.0.push((sku, product));
+    }
+
+    fn get(&self, sku: &Sku) -> Option<&Product> {
+        self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &Sku> {
+        self.0.iter().map(|(s, _)| s)
     }
 }
 

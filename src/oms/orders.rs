@@ -1,15 +1,13 @@
 //! Placing, holding and cancelling orders.
 
-use std::collections::HashMap;
-
 use super::billing::release;
-use super::{Oms, fingerprint};
+use super::{Oms, Products, fingerprint};
 use crate::catalog::Product;
 use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, OrderId};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -48,7 +46,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return self.order(id).await;
         }
         let customer = self.must::<Customer>("customer", &cmd.customer).await?;
-        let mut buyer = customer.value.clone();
+        let mut buyer = customer.value;
         if cmd.currency != buyer.profile.currency {
             return Err(OrderError::CurrencyMismatch {
                 expected: buyer.profile.currency,
@@ -84,7 +82,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let mut products: HashMap<Sku, Product> = HashMap::new();
+        let mut products = Products::default();
         for line in &cmd.lines {
             if !products.contains_key(&line.sku) {
                 if let Some(p) = self.store.load::<Product>(&line.sku).await? {
@@ -260,7 +258,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn hold_order(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
         super::retrying!(self, {
             let stored = self.must::<Order>("order", &id).await?;
-            let mut order = stored.value.clone();
+            let mut order = stored.value;
             let mut changes = Changeset::new(self.now());
             place_hold(&mut order, hold, &mut changes)?;
             if changes.events.is_empty() {
@@ -287,7 +285,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn release_hold(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
         super::retrying!(self, {
             let stored = self.must::<Order>("order", &id).await?;
-            let mut order = stored.value.clone();
+            let mut order = stored.value;
             if !order.holds.contains(&hold) {
                 return Err(OrderError::HoldNotFound(hold).into());
             }
@@ -319,13 +317,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
         let stored = self.must::<Order>("order", &id).await?;
-        let mut order = stored.value.clone();
+        let mut order = stored.value;
         let status = transition(order.status, OrderAction::Cancel)?;
         if order.lines.iter().any(|l| !l.shipped.is_zero()) {
             return Err(OrderError::AlreadyShipped.into());
         }
         let customer = self.must::<Customer>("customer", &order.customer).await?;
-        let mut buyer = customer.value.clone();
+        let mut buyer = customer.value;
         let now = self.now();
         let mut changes = Changeset::new(now);
         changes.events.push(Event::OrderCancelled {
@@ -362,7 +360,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut refunded_to_credit = Money::zero(order.currency);
         for invoice_id in order.invoices.clone() {
             let stored_invoice = self.must::<Invoice>("invoice", &invoice_id).await?;
-            let mut invoice = stored_invoice.value.clone();
+            let mut invoice = stored_invoice.value;
             if invoice.status == InvoiceStatus::Void {
                 continue;
             }

@@ -1,9 +1,9 @@
 //! Shipping: quote, book, and follow tracking to delivery.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use super::Oms;
 use super::billing::complete_if_done;
+use super::{Oms, Products};
 use crate::catalog::Product;
 use crate::customer::{Address, Customer};
 use crate::error::Error;
@@ -12,7 +12,7 @@ use crate::fulfilment::{
     BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest, RequestedService,
     Shipment, ShipmentLine, ShipmentStatus, TrackingEvent,
 };
-use crate::ids::{EntryId, LocationId, OrderId, ShipmentId, Sku};
+use crate::ids::{EntryId, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::money::Money;
 use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
@@ -48,14 +48,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
         let stored = self.must::<Order>("order", &id).await?;
-        let mut order = stored.value.clone();
+        let mut order = stored.value;
         order.ensure_not_held()?;
         let status = transition(order.status, OrderAction::Ship)?;
         let picks = self.picks(&order).await?;
         if picks.is_empty() {
             return Err(OrderError::NothingToShip.into());
         }
-        let mut products: HashMap<Sku, Product> = HashMap::new();
+        let mut products = Products::default();
         for line in &order.lines {
             if !products.contains_key(&line.sku) {
                 products.insert(
@@ -167,7 +167,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         if self.config.invoice_policy == InvoicePolicy::OnShipment {
             let customer = self.must::<Customer>("customer", &order.customer).await?;
-            let mut buyer = customer.value.clone();
+            let mut buyer = customer.value;
             let with_shipping = order.invoices.is_empty();
             let issued = self
                 .issue_invoice(
@@ -272,7 +272,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         events: &[TrackingEvent],
     ) -> Result<Shipment, Error> {
         let stored = self.must::<Shipment>("shipment", &id).await?;
-        let mut shipment = stored.value.clone();
+        let mut shipment = stored.value;
         let was_delivered = shipment.status == ShipmentStatus::Delivered;
         let before = shipment.status;
         let mut changed = false;
@@ -292,7 +292,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         if shipment.status == ShipmentStatus::Delivered && !was_delivered {
             let stored_order = self.must::<Order>("order", &shipment.order).await?;
-            let mut order = stored_order.value.clone();
+            let mut order = stored_order.value;
             order.status = transition(order.status, OrderAction::Deliver)?;
             for s in &shipment.lines {
                 if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == s.line_no) {
@@ -338,7 +338,7 @@ fn take_reservation(line: &mut crate::order::OrderLine, location: &LocationId, u
 }
 
 /// What the carrier needs to price one location's part: one parcel of the whole weight.
-fn rate_request(order: &Order, pick: &Pick, products: &HashMap<Sku, Product>) -> RateRequest {
+fn rate_request(order: &Order, pick: &Pick, products: &Products) -> RateRequest {
     let mut weight_grams: u64 = 0;
     for (index, units) in &pick.lines {
         let grams = order

@@ -66,23 +66,42 @@ impl MemoryStore {
     }
 }
 
-/// The stock changes a changeset makes, summed per SKU × location.
-fn stock_deltas(changes: &Changeset) -> StoreResult<BTreeMap<StockKey, (i64, i64)>> {
-    let mut deltas: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
+/// The stock changes a changeset makes, summed per SKU × location, in order of first
+/// appearance. A command touches a few keys, so a list beats a map.
+fn stock_deltas(changes: &Changeset) -> StoreResult<Vec<(StockKey, (i64, i64))>> {
+    let mut deltas: Vec<(StockKey, (i64, i64))> = Vec::new();
     let overflow = || StoreError::Invalid {
         reason: "stock delta overflows".to_owned(),
     };
+    let mut slot = |sku: &Sku, location: &LocationId| -> usize {
+        match deltas
+            .iter()
+            .position(|((s, l), _)| s == sku && l == location)
+        {
+            Some(i) => i,
+            None => {
+                deltas.push(((sku.clone(), location.clone()), (0, 0)));
+                deltas.len() - 1
+            }
+        }
+    };
+    let mut on_hand = Vec::with_capacity(changes.movements.len());
     for m in &changes.movements {
-        let d = deltas
-            .entry((m.sku.clone(), m.location.clone()))
-            .or_default();
-        d.0 = d.0.checked_add(m.quantity).ok_or_else(overflow)?;
+        on_hand.push((slot(&m.sku, &m.location), m.quantity));
     }
+    let mut reserved = Vec::with_capacity(changes.reservations.len());
     for r in &changes.reservations {
-        let d = deltas
-            .entry((r.sku.clone(), r.location.clone()))
-            .or_default();
-        d.1 = d.1.checked_add(r.quantity).ok_or_else(overflow)?;
+        reserved.push((slot(&r.sku, &r.location), r.quantity));
+    }
+    for (i, q) in on_hand {
+        if let Some((_, d)) = deltas.get_mut(i) {
+            d.0 = d.0.checked_add(q).ok_or_else(overflow)?;
+        }
+    }
+    for (i, q) in reserved {
+        if let Some((_, d)) = deltas.get_mut(i) {
+            d.1 = d.1.checked_add(q).ok_or_else(overflow)?;
+        }
     }
     Ok(deltas)
 }
@@ -156,24 +175,32 @@ impl State {
             });
         }
 
-        let mut balances: BTreeMap<(AccountCode, Currency), Money> = BTreeMap::new();
+        let mut balances: Vec<((AccountCode, Currency), Money)> = Vec::new();
         for line in changes.journal.iter().flat_map(JournalEntry::lines) {
             let currency = line.amount.currency();
-            let key = (line.account.clone(), currency);
-            let current = match balances.get(&key) {
-                Some(b) => *b,
-                None => self
-                    .balances
-                    .get(&key)
-                    .copied()
-                    .unwrap_or(Money::zero(currency)),
+            let index = match balances
+                .iter()
+                .position(|((a, c), _)| a == &line.account && *c == currency)
+            {
+                Some(i) => i,
+                None => {
+                    let key = (line.account.clone(), currency);
+                    let current = self
+                        .balances
+                        .get(&key)
+                        .copied()
+                        .unwrap_or(Money::zero(currency));
+                    balances.push((key, current));
+                    balances.len() - 1
+                }
             };
-            let next = current
-                .checked_add(line.amount)
-                .map_err(|e| StoreError::Invalid {
-                    reason: format!("balance of {}: {e}", line.account),
-                })?;
-            balances.insert(key, next);
+            if let Some((_, balance)) = balances.get_mut(index) {
+                *balance = balance
+                    .checked_add(line.amount)
+                    .map_err(|e| StoreError::Invalid {
+                        reason: format!("balance of {}: {e}", line.account),
+                    })?;
+            }
         }
         for entry in &changes.journal {
             entry.validate().map_err(|e| StoreError::Invalid {
@@ -246,7 +273,7 @@ impl State {
 
 struct Validated {
     stock: Vec<StockLevel>,
-    balances: BTreeMap<(AccountCode, Currency), Money>,
+    balances: Vec<((AccountCode, Currency), Money)>,
 }
 
 impl Store for MemoryStore {
