@@ -19,17 +19,6 @@ pub struct LineAmounts {
 }
 
 impl LineAmounts {
-    /// All zero in the currency of `like`.
-    pub fn zero_like(like: Money) -> Self {
-        let zero = Money::zero(like.currency());
-        Self {
-            gross: zero,
-            discount: zero,
-            net: zero,
-            tax: zero,
-        }
-    }
-
     /// `net + tax`.
     ///
     /// # Errors
@@ -133,8 +122,6 @@ pub struct OrderLine {
     pub cancelled: Quantity,
     /// Units invoiced.
     pub invoiced: Quantity,
-    /// Money invoiced so far (a part of `amounts`).
-    pub invoiced_amounts: LineAmounts,
 }
 
 impl OrderLine {
@@ -148,11 +135,90 @@ impl OrderLine {
         Quantity::new(units)
     }
 
+    /// The money billed for the first `units` units of the line:
+    /// `amounts.portion(units, quantity)`, rounded half up per unit count.
+    ///
+    /// It depends only on the unit count, never on how earlier invoices were split,
+    /// and never decreases as `units` grows; so an invoice for units `a..b` bills
+    /// `billed(b) − billed(a)`, and however a line is split over invoices they add up
+    /// to the line exactly.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn billed(&self, units: Quantity) -> Result<LineAmounts, MoneyError> {
+        self.amounts
+            .portion(units.min(self.quantity), self.quantity)
+    }
+
     /// True when `quantity = shipped + open + cancelled`.
     pub fn quantities_add_up(&self) -> bool {
         self.shipped
             .checked_add(self.open())
             .and_then(|q| q.checked_add(self.cancelled))
             == Some(self.quantity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use proptest::prelude::*;
+
+    fn line(quantity: u32, gross_cents: i64, discount_cents: i64, tax_cents: i64) -> OrderLine {
+        let m = |c| Money::from_minor(c, Currency::EUR);
+        OrderLine {
+            line_no: 1,
+            sku: crate::ids::Sku::new("X").unwrap_or_else(|_| unreachable!()),
+            description: "x".into(),
+            quantity: Quantity::new(quantity),
+            unit_price: m(0),
+            amounts: LineAmounts {
+                gross: m(gross_cents),
+                discount: m(discount_cents),
+                net: m(gross_cents - discount_cents),
+                tax: m(tax_cents),
+            },
+            tax_rate: Decimal::ZERO,
+            reservations: Vec::new(),
+            shipped: Quantity::ZERO,
+            delivered: Quantity::ZERO,
+            cancelled: Quantity::ZERO,
+            invoiced: Quantity::ZERO,
+        }
+    }
+
+    proptest! {
+        /// Any split of a line into invoices bills exactly the line, in parts that
+        /// never go negative.
+        #[test]
+        fn billing_in_parts_adds_up_exactly(
+            quantity in 1u32..40,
+            gross in 0i64..1_000_000,
+            discount_share in 0u8..=100,
+            tax in 0i64..200_000,
+            cuts in proptest::collection::vec(1u32..40, 0..6),
+        ) {
+            let discount = gross * i64::from(discount_share) / 100;
+            let l = line(quantity, gross, discount, tax);
+            let mut points: Vec<u32> = cuts.into_iter().map(|c| c % quantity).collect();
+            points.push(0);
+            points.push(quantity);
+            points.sort_unstable();
+            let mut total = LineAmounts {
+                gross: Money::zero(Currency::EUR),
+                discount: Money::zero(Currency::EUR),
+                net: Money::zero(Currency::EUR),
+                tax: Money::zero(Currency::EUR),
+            };
+            for pair in points.windows(2) {
+                let (a, b) = (Quantity::new(pair[0]), Quantity::new(pair[1]));
+                let part = l.billed(b).unwrap().checked_sub(&l.billed(a).unwrap()).unwrap();
+                prop_assert!(!part.gross.is_negative() && !part.tax.is_negative() && !part.discount.is_negative());
+                prop_assert_eq!(part.net, part.gross.checked_sub(part.discount).unwrap());
+                total = total.checked_add(&part).unwrap();
+            }
+            prop_assert_eq!(total, l.amounts);
+        }
     }
 }

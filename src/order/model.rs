@@ -225,9 +225,9 @@ impl Order {
     /// Bills `portions` (line index, units) of the order, plus the shipping charge if
     /// `with_shipping`, marking them invoiced; returns the invoice lines and shipping.
     ///
-    /// Each line's money is billed in exact shares of what remains unbilled
-    /// ([`LineAmounts::portion`](super::LineAmounts::portion)), so however a line is
-    /// split over shipments, its invoices add up to the line to the cent.
+    /// Each line's money is billed as the difference of
+    /// [`OrderLine::billed`](super::OrderLine::billed) before and after, so however a
+    /// line is split over shipments, its invoices add up to the line to the cent.
     ///
     /// # Errors
     /// [`OrderError::Money`] on overflow.
@@ -249,10 +249,9 @@ impl Order {
             if units.is_zero() {
                 continue;
             }
-            let remaining = line.amounts.checked_sub(&line.invoiced_amounts)?;
-            let share = remaining.portion(units, unbilled)?;
+            let billed_before = line.billed(line.invoiced)?;
             line.invoiced = line.invoiced.checked_add(units).unwrap_or(line.quantity);
-            line.invoiced_amounts = line.invoiced_amounts.checked_add(&share)?;
+            let share = line.billed(line.invoiced)?.checked_sub(&billed_before)?;
             lines.push(crate::ledger::InvoiceLine {
                 line_no: line.line_no,
                 sku: line.sku.clone(),

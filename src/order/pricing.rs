@@ -103,7 +103,6 @@ pub fn price_lines<'a>(
             delivered: Quantity::ZERO,
             cancelled: Quantity::ZERO,
             invoiced: Quantity::ZERO,
-            invoiced_amounts: LineAmounts::zero_like(gross),
         });
     }
 

@@ -297,3 +297,42 @@ impl Changeset {
             && self.idempotency.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    /// Stores file records by `RecordKey::kind` and look them up by `Entity::kind`:
+    /// the two must agree for every kind.
+    #[test]
+    fn entity_kinds_match_record_key_kinds() {
+        let id = Uuid::nil();
+        let sku = Sku::new("S").unwrap();
+        let location = LocationId::new("L").unwrap();
+        assert_eq!(
+            Customer::kind(),
+            Customer::record_key(&CustomerId::from_uuid(id)).kind()
+        );
+        assert_eq!(Product::kind(), Product::record_key(&sku).kind());
+        assert_eq!(Location::kind(), Location::record_key(&location).kind());
+        assert_eq!(TaxTable::kind(), TaxTable::record_key(&()).kind());
+        assert_eq!(
+            Order::kind(),
+            Order::record_key(&OrderId::from_uuid(id)).kind()
+        );
+        assert_eq!(
+            Invoice::kind(),
+            Invoice::record_key(&InvoiceId::from_uuid(id)).kind()
+        );
+        assert_eq!(
+            Payment::kind(),
+            Payment::record_key(&PaymentId::from_uuid(id)).kind()
+        );
+        assert_eq!(
+            Shipment::kind(),
+            Shipment::record_key(&ShipmentId::from_uuid(id)).kind()
+        );
+        assert_eq!(Counter::kind(), Counter::record_key(&"c".to_owned()).kind());
+    }
+}

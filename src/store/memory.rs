@@ -35,10 +35,9 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Boxed so that growing the map moves pointers, not whole records.
-    records: Map<RecordKey, (u64, Box<Record>)>,
-    /// Keys by kind, in key order, so `list` reads one kind without scanning the rest.
-    keys_by_kind: Map<&'static str, BTreeSet<RecordKey>>,
+    /// One map per kind, so `list` reads one kind without scanning the rest. Records
+    /// are boxed so that growing a map moves pointers, not whole records.
+    records: Map<&'static str, Map<RecordKey, (u64, Box<Record>)>>,
     stock: Map<Sku, BTreeMap<LocationId, StockLevel>>,
     movements: Map<StockKey, Vec<StockMovement>>,
     journal: Log<JournalEntry>,
@@ -108,7 +107,10 @@ fn stock_deltas(changes: &Changeset) -> StoreResult<Vec<(StockKey, (i64, i64))>>
 
 impl State {
     fn version(&self, key: &RecordKey) -> Option<u64> {
-        self.records.get(key).map(|(v, _)| *v)
+        self.records
+            .get(key.kind())
+            .and_then(|kind| kind.get(key))
+            .map(|(v, _)| *v)
     }
 
     /// Checks everything and returns what to write; changes nothing.
@@ -229,13 +231,10 @@ impl State {
                 }
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
-            if put.expected.is_none() {
-                self.keys_by_kind
-                    .entry(key.kind())
-                    .or_default()
-                    .insert(key.clone());
-            }
-            self.records.insert(key, (version, Box::new(put.record)));
+            self.records
+                .entry(key.kind())
+                .or_default()
+                .insert(key, (version, Box::new(put.record)));
         }
         for level in validated.stock {
             self.stock
@@ -287,7 +286,8 @@ impl Store for MemoryStore {
         let state = self.read();
         Ok(state
             .records
-            .get(&E::record_key(key))
+            .get(E::kind())
+            .and_then(|kind| kind.get(&E::record_key(key)))
             .and_then(|(version, record)| {
                 E::from_record_ref(record).map(|value| Versioned {
                     value: value.clone(),
@@ -298,19 +298,28 @@ impl Store for MemoryStore {
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
         let state = self.read();
-        let Some(keys) = state.keys_by_kind.get(E::kind()) else {
+        let Some(kind) = state.records.get(E::kind()) else {
             return Ok(Vec::new());
         };
-        Ok(keys
+        // Listing is for small kinds and reports: sorting on demand is cheaper than
+        // keeping every key twice.
+        let mut found: Vec<(&RecordKey, Versioned<E>)> = kind
             .iter()
-            .filter_map(|key| state.records.get(key))
-            .filter_map(|(version, record)| {
-                E::from_record_ref(record).map(|value| Versioned {
-                    value: value.clone(),
-                    version: *version,
+            .filter_map(|(key, (version, record))| {
+                E::from_record_ref(record).map(|value| {
+                    let value = value.clone();
+                    (
+                        key,
+                        Versioned {
+                            value,
+                            version: *version,
+                        },
+                    )
                 })
             })
-            .collect())
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Ok(found.into_iter().map(|(_, v)| v).collect())
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
