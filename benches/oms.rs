@@ -3,7 +3,7 @@
 //! Run with `cargo bench --bench oms`. Each benchmark works on a store already holding
 //! a catalogue of 1,000 SKUs stocked at two warehouses.
 // A benchmark has nothing to recover from: any failure should stop it loudly.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,13 +12,17 @@ use divan::Bencher;
 use o2c::catalog::{Product, TaxClass, TaxTable};
 use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
 use o2c::fulfilment::TableRateCarrier;
+use o2c::ids::OrderId;
 use o2c::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use o2c::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Order, PlaceOrder};
 use o2c::quantity::Quantity;
-use o2c::stock::{AllocationStrategy, LineDemand, Location, LocationKind, StockLevel, allocate};
-use o2c::store::MemoryStore;
+use o2c::stock::{
+    AllocationStrategy, LineDemand, Location, LocationKind, MovementReason, ReservationChange,
+    StockLevel, StockMovement, allocate,
+};
+use o2c::store::{Changeset, MemoryStore, Store};
 use o2c::{Oms, ReceiveStock, RecordPayment};
 use uuid::Uuid;
 
@@ -203,4 +207,102 @@ fn build_journal_entry(bencher: Bencher) {
         .credit(&tax, usd(800))
         .build(EntryId::from_uuid(Uuid::nil()), Utc::now(), &chart)
     });
+}
+
+/// Reserving for real: choose locations, then commit the guarded reservation deltas
+/// to the memory store (the path `place_order` takes for its stock).
+#[divan::bench]
+fn reserve_and_commit_5_lines(bencher: Bencher) {
+    let store = MemoryStore::new();
+    let sites: Vec<Location> = ["WH-1", "WH-2"]
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            let id = LocationId::new(*code).unwrap();
+            Location::new(
+                id,
+                *code,
+                LocationKind::Warehouse,
+                Address::default(),
+                u32::try_from(i).unwrap_or(0),
+            )
+        })
+        .collect();
+    let mut opening = Changeset::new(Utc::now());
+    for i in 0..5 {
+        for site in &sites {
+            opening.movements.push(StockMovement {
+                sku: sku(i),
+                location: site.id.clone(),
+                quantity: 1_000_000_000,
+                reason: MovementReason::Adjustment {
+                    reason: "opening".into(),
+                },
+                at: Utc::now(),
+            });
+        }
+    }
+    run_store(store.commit(opening));
+    let demand: Vec<LineDemand> = (0..5)
+        .map(|i| LineDemand {
+            sku: sku(i),
+            quantity: Quantity::new(3),
+        })
+        .collect();
+    let order = OrderId::from_uuid(Uuid::nil());
+    bencher.bench_local(|| {
+        let mut levels = Vec::new();
+        for d in &demand {
+            levels.extend(run_store(store.stock_levels(&d.sku)));
+        }
+        let chosen = allocate(
+            &demand,
+            &levels,
+            &sites,
+            AllocationStrategy::SingleLocationFirst,
+        )
+        .unwrap();
+        let mut changes = Changeset::new(Utc::now());
+        for a in chosen {
+            changes.reservations.push(ReservationChange {
+                sku: demand[a.line].sku.clone(),
+                location: a.location,
+                order,
+                quantity: a.quantity.as_i64(),
+            });
+        }
+        run_store(store.commit(changes))
+    });
+}
+
+/// Posting: build a balanced three-line entry and commit it to the memory store.
+#[divan::bench]
+fn post_journal_entry(bencher: Bencher) {
+    let store = MemoryStore::new();
+    let chart = ChartOfAccounts::default();
+    let (ar, revenue, tax) = (
+        AccountCode::new("1100"),
+        AccountCode::new("4000"),
+        AccountCode::new("2100"),
+    );
+    bencher.bench_local(|| {
+        let entry = EntryBuilder::new(
+            "invoice",
+            EntrySource::StockAdjustment {
+                reason: String::new(),
+            },
+        )
+        .debit(&ar, usd(10_800))
+        .credit(&revenue, usd(10_000))
+        .credit(&tax, usd(800))
+        .build(EntryId::from_uuid(Uuid::nil()), Utc::now(), &chart)
+        .unwrap();
+        let mut changes = Changeset::new(Utc::now());
+        changes.journal.push(entry);
+        run_store(store.commit(changes))
+    });
+}
+
+fn run_store<T>(future: impl Future<Output = Result<T, o2c::store::StoreError>>) -> T {
+    pollster::block_on(future).unwrap()
 }

@@ -652,6 +652,10 @@ fn wide_div_rem(high: u128, low: u128, divisor: u128) -> Option<(u128, u128)> {
     if divisor == 0 || high >= divisor {
         return None;
     }
+    if high == 0 {
+        // The usual case (amounts and weights of everyday size): native division.
+        return Some((low / divisor, low % divisor));
+    }
     let mut remainder = high;
     let mut quotient = 0_u128;
     for bit in (0..128).rev() {

@@ -36,6 +36,15 @@ impl LineAmounts {
         if part == whole {
             return Ok(*self);
         }
+        if part.is_zero() {
+            let zero = Money::zero(self.gross.currency());
+            return Ok(LineAmounts {
+                gross: zero,
+                discount: zero,
+                net: zero,
+                tax: zero,
+            });
+        }
         let weights = [
             Decimal::from(part.units()),
             Decimal::from(whole.saturating_sub(part).units()),
