@@ -1,0 +1,146 @@
+//! Command-line flags: the store, when a pass stops, the seed and the world's size.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+/// What `--help` prints, and what a bad flag prints after its error.
+pub(crate) const USAGE: &str = "\
+usage: cargo run --release --example loadgen -- [flags]
+  --store memory      the store to drive (supported: memory)
+  --transactions N    transactions to run (default 200000)
+  --seconds T         or run the o2c pass for T seconds (the baseline repeats its count)
+  --seed S            seed for every random choice (default 42)
+  --skus N            catalogue size (default 10000)
+  --customers N       customers (default 3000)
+  --locations N       stock locations, 1 to 99 (default 4)
+  --stock N           opening units per SKU per location (default 1000000)
+  --json              print exactly one JSON object instead of the report
+  --no-baseline       skip the baseline pass";
+
+const SUPPORTED_STORES: &[&str] = &["memory"];
+
+/// When a pass stops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Limit {
+    Transactions(u64),
+    Seconds(f64),
+}
+
+impl Limit {
+    /// Whether a pass that has run `done` transactions in `elapsed` stops here.
+    pub(crate) fn reached(self, done: u64, elapsed: Duration) -> bool {
+        match self {
+            Limit::Transactions(n) => done >= n,
+            Limit::Seconds(s) => elapsed.as_secs_f64() >= s,
+        }
+    }
+
+    /// How much of the pass is done, for the progress bar.
+    pub(crate) fn fraction(self, done: u64, elapsed: Duration) -> f64 {
+        match self {
+            Limit::Transactions(n) => done as f64 / n.max(1) as f64,
+            Limit::Seconds(s) => elapsed.as_secs_f64() / s,
+        }
+    }
+}
+
+/// What to run, as the flags say.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) store: String,
+    pub(crate) limit: Limit,
+    pub(crate) seed: u64,
+    pub(crate) skus: usize,
+    pub(crate) customers: usize,
+    pub(crate) locations: usize,
+    pub(crate) stock: u32,
+    pub(crate) json: bool,
+    pub(crate) baseline: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            store: "memory".to_owned(),
+            limit: Limit::Transactions(200_000),
+            seed: 42,
+            skus: 10_000,
+            customers: 3_000,
+            locations: 4,
+            stock: 1_000_000,
+            json: false,
+            baseline: true,
+        }
+    }
+}
+
+/// The configuration, or `None` when help was asked for.
+pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, String> {
+    let mut cfg = Config::default();
+    let (mut transactions, mut seconds) = (None, None);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let rest = &mut args;
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--store" => cfg.store = value(&flag, inline, rest)?,
+            "--transactions" => transactions = Some(value::<u64>(&flag, inline, rest)?),
+            "--seconds" => seconds = Some(value::<f64>(&flag, inline, rest)?),
+            "--seed" => cfg.seed = value(&flag, inline, rest)?,
+            "--skus" => cfg.skus = value(&flag, inline, rest)?,
+            "--customers" => cfg.customers = value(&flag, inline, rest)?,
+            "--locations" => cfg.locations = value(&flag, inline, rest)?,
+            "--stock" => cfg.stock = value(&flag, inline, rest)?,
+            "--json" => cfg.json = true,
+            "--no-baseline" => cfg.baseline = false,
+            other => return Err(format!("unknown flag {other:?}")),
+        }
+    }
+    cfg.limit = match (transactions, seconds) {
+        (Some(_), Some(_)) => return Err("give --transactions or --seconds, not both".into()),
+        (Some(0), None) => return Err("--transactions must be at least 1".into()),
+        (Some(n), None) => Limit::Transactions(n),
+        (None, Some(s)) if !(s.is_finite() && s > 0.0) => {
+            return Err("--seconds must be a positive number".into());
+        }
+        (None, Some(s)) => Limit::Seconds(s),
+        (None, None) => cfg.limit,
+    };
+    validate(&cfg)?;
+    Ok(Some(cfg))
+}
+
+/// The value of `flag`: after its `=`, or the next argument.
+fn value<T: FromStr>(
+    flag: &str,
+    inline: Option<String>,
+    rest: &mut impl Iterator<Item = String>,
+) -> Result<T, String> {
+    let text = inline
+        .or_else(|| rest.next())
+        .ok_or_else(|| format!("{flag} needs a value"))?;
+    text.parse()
+        .map_err(|_| format!("{flag}: cannot read {text:?}"))
+}
+
+/// Checks what a single flag cannot: the store is supported and the sizes make sense.
+fn validate(cfg: &Config) -> Result<(), String> {
+    if !SUPPORTED_STORES.contains(&cfg.store.as_str()) {
+        return Err(format!(
+            "store {:?} is not supported; supported stores: {}",
+            cfg.store,
+            SUPPORTED_STORES.join(", ")
+        ));
+    }
+    if cfg.skus == 0 || cfg.customers == 0 || cfg.stock == 0 {
+        return Err("--skus, --customers and --stock must be at least 1".into());
+    }
+    if !(1..=99).contains(&cfg.locations) {
+        return Err("--locations must be between 1 and 99".into());
+    }
+    Ok(())
+}
