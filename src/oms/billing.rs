@@ -91,7 +91,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ));
         let due_at = match customer.profile.terms {
             PaymentTerms::Prepaid => now,
-            PaymentTerms::Net { days } => now + Duration::days(i64::from(days)),
+            PaymentTerms::Net { days } => now
+                .checked_add_signed(Duration::days(i64::from(days)))
+                .ok_or_else(|| {
+                Error::invalid("due date", "falls beyond the calendar's range")
+            })?,
         };
         let mut invoice = Invoice {
             id: self.new_id(InvoiceId::from_uuid),
@@ -154,7 +158,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             amount: super::canonical_money(cmd.amount),
             ..cmd.clone()
         })?;
-        super::retrying!(self, self.try_record_payment(&cmd, print).await)
+        let recorded = super::retrying!(self, self.try_record_payment(&cmd, print).await);
+        if recorded.is_err() {
+            // A twin webhook may have committed after this one checked its key (see
+            // `place_order`): return its payment rather than "already paid".
+            let key = &cmd.idempotency_key;
+            if let Some(IdempotentOutcome::Payment(id)) = self
+                .replay(IdempotencyScope::RecordPayment, key, print)
+                .await?
+            {
+                return self.payment(id).await;
+            }
+        }
+        recorded
     }
 
     async fn try_record_payment(&self, cmd: &RecordPayment, print: u64) -> Result<Payment, Error> {

@@ -9,7 +9,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, EntryId, LocationId, Sku};
 use crate::money::Money;
 use crate::stock::Location;
-use crate::store::{Changeset, Put, Store};
+use crate::store::{Changeset, Check, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Registers a customer.
@@ -40,7 +40,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///
     /// Changing the cost of a product with stock on hand revalues that stock: the
     /// difference is posted between inventory and inventory adjustments, so the
-    /// inventory account keeps equalling stock × cost.
+    /// inventory account keeps equalling stock × cost. The revaluation and every
+    /// receipt, adjustment and shipment of the SKU are checked against each other at
+    /// commit, so a cost change racing a stock movement is retried, never mis-valued.
     ///
     /// # Errors
     /// [`Error::Invalid`] for a negative price or cost, a cost with sub-cent digits,
@@ -70,7 +72,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     .await?
                     .iter()
                     .map(|l| l.on_hand)
-                    .sum();
+                    .fold(0, i64::saturating_add);
+                // The revaluation is for exactly these units: a receipt or shipment
+                // committing first must send this command back to count again.
+                changes.checks.push(Check::SkuOnHand {
+                    sku: product.sku.clone(),
+                    on_hand,
+                });
                 if on_hand != 0 {
                     if old.value.cost.currency() != product.cost.currency() {
                         return Err(Error::invalid(

@@ -35,7 +35,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// used for a different order; [`Error::Contention`] if other writers kept winning.
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
         let print = fingerprint(&super::canonical_order(&cmd))?;
-        super::retrying!(self, self.try_place_order(&cmd, print).await)
+        let placed = super::retrying!(self, self.try_place_order(&cmd, print).await);
+        if placed.is_err() {
+            // A twin submission may have committed after this one checked its key,
+            // making this one fail on the twin's effects (its stock, its invoice):
+            // the caller must still get the order, not that error.
+            let key = &cmd.idempotency_key;
+            if let Some(IdempotentOutcome::Order(id)) = self
+                .replay(IdempotencyScope::PlaceOrder, key, print)
+                .await?
+            {
+                return self.order(id).await;
+            }
+        }
+        placed
     }
 
     async fn try_place_order(&self, cmd: &PlaceOrder, print: u64) -> Result<Order, Error> {

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::{
     BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest, RequestedService,
-    Shipment, ShipmentLine, ShipmentStatus, TrackingEvent,
+    Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, TrackingNumber,
 };
 use crate::ids::{EntryId, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
@@ -18,7 +18,7 @@ use crate::money::Money;
 use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
-use crate::store::{Changeset, Put, Store};
+use crate::store::{Changeset, Check, Put, RecordKey, Store};
 
 /// One location's part of a shipment being prepared.
 struct Pick {
@@ -43,10 +43,39 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// completed order; [`Error::Carrier`] when no carrier can take it;
     /// [`Error::NotFound`] for an unknown order.
     pub async fn ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
-        super::retrying!(self, self.try_ship(id).await)
+        let mut booked = Vec::new();
+        let shipped = super::retrying!(self, self.try_ship(id, &mut booked).await);
+        if shipped.is_err() {
+            self.cancel_uncommitted(id, &booked).await;
+        }
+        shipped
     }
 
-    async fn try_ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
+    /// After a `ship` that failed for good (the order was cancelled or held while we
+    /// booked, say), cancels the bookings it made that no committed shipment uses, so
+    /// the carrier does not collect goods that never left. Best effort: a carrier that
+    /// fails to cancel leaves a booking its operator must void by hand.
+    async fn cancel_uncommitted(&self, id: OrderId, booked: &[Booked]) {
+        let mut committed = Vec::new();
+        if let Ok(order) = self.order(id).await {
+            for shipment in order.shipments {
+                if let Ok(s) = self.shipment(shipment).await {
+                    committed.push(s.booking_key);
+                }
+            }
+        }
+        for b in booked.iter().filter(|b| !committed.contains(&b.key)) {
+            // Nothing more to do if this fails: the command's own error is what the
+            // caller needs to see.
+            let _cancelled = self.carrier.cancel(&b.tracking).await;
+        }
+    }
+
+    async fn try_ship(
+        &self,
+        id: OrderId,
+        booked: &mut Vec<Booked>,
+    ) -> Result<Vec<Shipment>, Error> {
         let stored = self.must::<Order>("order", &id).await?;
         let mut order = stored.value;
         order.ensure_not_held()?;
@@ -56,29 +85,48 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Err(OrderError::NothingToShip.into());
         }
         let mut products = Products::default();
+        let mut checks = Vec::new();
         for line in &order.lines {
             if !products.contains_key(&line.sku) {
-                products.insert(
-                    line.sku.clone(),
-                    self.must::<Product>("product", &line.sku).await?.value,
-                );
+                let stored = self.must::<Product>("product", &line.sku).await?;
+                // Cost of goods is posted at this cost: a cost change committing
+                // first must send us back.
+                checks.push(Check::Version {
+                    key: RecordKey::Product(line.sku.clone()),
+                    version: stored.version,
+                });
+                products.insert(line.sku.clone(), stored.value);
             }
         }
 
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        let mut shipments = Vec::new();
-        let mut shipped_portions = Vec::new();
+        // Everything that can fail is decided before the first booking, so a refusal
+        // never leaves a carrier holding a booking for goods that will not ship.
+        let mut plans = Vec::with_capacity(picks.len());
         for (n, pick) in picks.iter().enumerate() {
-            let shipment_id = self.new_id(ShipmentId::from_uuid);
             let request = rate_request(&order, pick, &products);
             let quote = self.best_quote(&request).await?;
+            let cost_of_goods = cost_of_goods(&order, pick, &products)?;
             let key = format!(
                 "{}/{}/{}",
                 order.id,
                 pick.location.id,
                 order.shipments.len() + n
             );
+            plans.push((pick, request, quote, cost_of_goods, key));
+        }
+
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        changes.checks = checks;
+        let mut shipments = Vec::new();
+        let mut shipped_portions = Vec::new();
+        for (pick, request, quote, cost_of_goods, key) in plans {
+            // A retry books with the same key and gets the same booking back, so it
+            // must also reuse the shipment id that booking was made for.
+            let shipment_id = match booked.iter().find(|b| b.key == key) {
+                Some(b) => b.shipment,
+                None => self.new_id(ShipmentId::from_uuid),
+            };
             let booking = self
                 .carrier
                 .book(&BookingRequest {
@@ -88,23 +136,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     request,
                 })
                 .await?;
+            if !booked.iter().any(|b| b.key == key) {
+                booked.push(Booked {
+                    key: key.clone(),
+                    shipment: shipment_id,
+                    tracking: booking.tracking.clone(),
+                });
+            }
 
             let mut lines = Vec::new();
-            let mut cost_of_goods: Option<Money> = None;
             for (index, units) in &pick.lines {
                 let Some(line) = order.lines.get_mut(*index) else {
                     continue;
                 };
                 take_reservation(line, &pick.location.id, *units);
                 line.shipped = line.shipped.checked_add(*units).unwrap_or(line.quantity);
-                let unit_cost = products.get(&line.sku).map(|p| p.cost);
-                if let Some(cost) = unit_cost {
-                    let value = cost.checked_mul_qty(u64::from(units.units()))?;
-                    cost_of_goods = Some(match cost_of_goods {
-                        Some(sum) => sum.checked_add(value)?,
-                        None => value,
-                    });
-                }
                 changes.movements.push(StockMovement {
                     sku: line.sku.clone(),
                     location: pick.location.id.clone(),
@@ -127,7 +173,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 });
                 shipped_portions.push((*index, *units));
             }
-            let cost_of_goods = cost_of_goods.unwrap_or(Money::zero(order.currency));
             changes.journal.extend(self.postings().shipment(
                 shipment_id,
                 cost_of_goods,
@@ -323,6 +368,39 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn shipment(&self, id: ShipmentId) -> Result<Shipment, Error> {
         Ok(self.must::<Shipment>("shipment", &id).await?.value)
     }
+}
+
+/// A booking made by one `ship` call, remembered across its retries.
+#[derive(Debug)]
+struct Booked {
+    key: String,
+    shipment: ShipmentId,
+    tracking: TrackingNumber,
+}
+
+/// The cost of the goods in one pick, at each product's standard cost.
+///
+/// # Errors
+/// [`Error::Money`] if the goods' costs are in different currencies (one shipment is
+/// posted in one currency) or the sum overflows.
+fn cost_of_goods(order: &Order, pick: &Pick, products: &Products) -> Result<Money, Error> {
+    let mut sum: Option<Money> = None;
+    for (index, units) in &pick.lines {
+        let Some(cost) = order
+            .lines
+            .get(*index)
+            .and_then(|l| products.get(&l.sku))
+            .map(|p| p.cost)
+        else {
+            continue;
+        };
+        let value = cost.checked_mul_qty(u64::from(units.units()))?;
+        sum = Some(match sum {
+            Some(s) => s.checked_add(value)?,
+            None => value,
+        });
+    }
+    Ok(sum.unwrap_or(Money::zero(order.currency)))
 }
 
 /// Reduces the line's reservation at `location` by `units`.

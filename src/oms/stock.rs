@@ -9,7 +9,9 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use crate::stock::{Location, MovementReason, StockError, StockLevel, StockMovement};
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Store};
+use crate::store::{
+    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, RecordKey, Store,
+};
 
 /// Goods arrived at a location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,11 +59,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ));
         }
         let print = fingerprint(&cmd)?;
-        super::retrying!(
-            self,
-            self.try_change_stock(StockCommand::Receive(&cmd), print)
-                .await
-        )
+        self.change_stock(StockCommand::Receive(&cmd), print).await
     }
 
     /// Corrects on-hand; the value difference is posted between inventory and
@@ -90,11 +88,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ));
         }
         let print = fingerprint(&cmd)?;
-        super::retrying!(
-            self,
-            self.try_change_stock(StockCommand::Adjust(&cmd), print)
-                .await
-        )
+        self.change_stock(StockCommand::Adjust(&cmd), print).await
+    }
+
+    async fn change_stock(&self, cmd: StockCommand<'_>, print: u64) -> Result<StockLevel, Error> {
+        let changed = super::retrying!(self, self.try_change_stock(cmd, print).await);
+        if changed.is_err() {
+            // A twin submission may have committed after this one checked its key.
+            let (scope, key) = cmd.key();
+            if self.replay(scope, key, print).await?.is_some() {
+                let (sku, location) = cmd.place();
+                return self.stock_level(sku, location).await;
+            }
+        }
+        changed
     }
 
     async fn try_change_stock(
@@ -102,26 +109,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: StockCommand<'_>,
         print: u64,
     ) -> Result<StockLevel, Error> {
-        let (key, scope, sku, location, delta) = match cmd {
-            StockCommand::Receive(c) => (
-                &c.idempotency_key,
-                IdempotencyScope::ReceiveStock,
-                &c.sku,
-                &c.location,
-                c.quantity,
-            ),
-            StockCommand::Adjust(c) => (
-                &c.idempotency_key,
-                IdempotencyScope::AdjustStock,
-                &c.sku,
-                &c.location,
-                c.delta,
-            ),
+        let (scope, key) = cmd.key();
+        let (sku, location) = cmd.place();
+        let delta = match cmd {
+            StockCommand::Receive(c) => c.quantity,
+            StockCommand::Adjust(c) => c.delta,
         };
         if self.replay(scope, key, print).await?.is_some() {
             return self.stock_level(sku, location).await;
         }
-        let product = self.must::<Product>("product", sku).await?.value;
+        let stored = self.must::<Product>("product", sku).await?;
+        let (product, product_version) = (stored.value, stored.version);
         self.must::<Location>("location", location).await?;
         let level = self.stock_level(sku, location).await?;
         if level.on_hand.saturating_add(delta) < level.reserved {
@@ -177,6 +175,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         changes.journal.extend(entry);
         changes.events.push(event);
+        // Valued at this cost: a cost change committing first must send us back.
+        changes.checks.push(Check::Version {
+            key: RecordKey::Product(sku.clone()),
+            version: product_version,
+        });
         changes.idempotency = Some(IdempotencyEntry {
             scope,
             key: key.clone(),
@@ -213,4 +216,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 enum StockCommand<'a> {
     Receive(&'a ReceiveStock),
     Adjust(&'a AdjustStock),
+}
+
+impl StockCommand<'_> {
+    fn key(&self) -> (IdempotencyScope, &IdempotencyKey) {
+        match self {
+            StockCommand::Receive(c) => (IdempotencyScope::ReceiveStock, &c.idempotency_key),
+            StockCommand::Adjust(c) => (IdempotencyScope::AdjustStock, &c.idempotency_key),
+        }
+    }
+
+    fn place(&self) -> (&Sku, &LocationId) {
+        match self {
+            StockCommand::Receive(c) => (&c.sku, &c.location),
+            StockCommand::Adjust(c) => (&c.sku, &c.location),
+        }
+    }
 }

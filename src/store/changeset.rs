@@ -254,6 +254,30 @@ pub struct IdempotencyEntry {
     pub outcome: IdempotentOutcome,
 }
 
+/// A read a command's decision rested on, re-checked inside the commit: if it no
+/// longer holds, the commit fails with [`super::StoreError::Conflict`] and the command
+/// decides again from fresh reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Check {
+    /// The record is still at `version` (the changeset does not write it). A
+    /// shipment checks the cost of what it ships this way.
+    Version {
+        /// The record.
+        key: RecordKey,
+        /// The version that was read.
+        version: u64,
+    },
+    /// The SKU's on-hand, summed over every location, is still `on_hand`. A cost
+    /// change revalues exactly this many units.
+    SkuOnHand {
+        /// The SKU.
+        sku: Sku,
+        /// The total that was read.
+        on_hand: i64,
+    },
+}
+
 /// Everything one command changes, committed all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Changeset {
@@ -271,6 +295,8 @@ pub struct Changeset {
     pub events: Vec<Event>,
     /// The command's idempotency key, if it has one.
     pub idempotency: Option<IdempotencyEntry>,
+    /// Reads the decision depended on, re-checked at commit.
+    pub checks: Vec<Check>,
 }
 
 impl Changeset {
@@ -284,6 +310,7 @@ impl Changeset {
             journal: Vec::new(),
             events: Vec::new(),
             idempotency: None,
+            checks: Vec::new(),
         }
     }
 
@@ -295,6 +322,7 @@ impl Changeset {
             && self.journal.is_empty()
             && self.events.is_empty()
             && self.idempotency.is_none()
+            && self.checks.is_empty()
     }
 }
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::log::Log;
 use super::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Store, StoreError,
-    StoreResult, Versioned,
+    Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Store,
+    StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -113,6 +113,35 @@ impl State {
             .map(|(v, _)| *v)
     }
 
+    fn check(&self, check: &Check) -> StoreResult<()> {
+        match check {
+            Check::Version { key, version } => {
+                let actual = self.version(key);
+                if actual == Some(*version) {
+                    return Ok(());
+                }
+                Err(StoreError::Conflict {
+                    key: key.describe(),
+                    expected: Some(*version),
+                    actual,
+                })
+            }
+            Check::SkuOnHand { sku, on_hand } => {
+                let actual: i64 = self.stock.get(sku).map_or(0, |at| {
+                    at.values().map(|l| l.on_hand).fold(0, i64::saturating_add)
+                });
+                if actual == *on_hand {
+                    return Ok(());
+                }
+                Err(StoreError::Conflict {
+                    key: format!("stock/{sku}"),
+                    expected: None,
+                    actual: None,
+                })
+            }
+        }
+    }
+
     /// Checks everything and returns what to write; changes nothing.
     fn validate(&self, changes: &Changeset) -> StoreResult<Validated> {
         if let Some(entry) = &changes.idempotency {
@@ -149,6 +178,10 @@ impl State {
                 });
             }
             seen.push(key);
+        }
+
+        for check in &changes.checks {
+            self.check(check)?;
         }
 
         let mut stock = Vec::new();

@@ -11,8 +11,8 @@ use std::error::Error as StdError;
 use std::future::Future;
 
 pub use changeset::{
-    Changeset, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Record,
-    RecordKey, Versioned,
+    Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put,
+    Record, RecordKey, Versioned,
 };
 pub use memory::MemoryStore;
 
@@ -31,14 +31,15 @@ pub enum StoreError {
         /// The record, as `kind/id`.
         key: String,
     },
-    /// Another writer changed (or created) the record first. Reload and retry.
+    /// Another writer changed (or created) the record first, or a [`Check`] no longer
+    /// holds. Reload and retry.
     #[error("{key} changed concurrently: expected version {expected:?}, found {actual:?}")]
     Conflict {
-        /// The record, as `kind/id`.
+        /// The record, as `kind/id` (`stock/SKU` for a failed on-hand check).
         key: String,
-        /// The version the commit expected (`None`: must not exist).
+        /// The version the commit expected (`None`: must not exist, or not a version check).
         expected: Option<u64>,
-        /// The version found (`None`: does not exist).
+        /// The version found (`None`: does not exist, or not a version check).
         actual: Option<u64>,
     },
     /// A stock guard failed: the commit would have made on-hand or reserved negative,
@@ -88,9 +89,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   point, which a backend must avoid where it can), no reader ever sees any part of it.
 /// - **Optimistic versions.** Each [`Put`] names the version it expects: `None` means
 ///   the record must not exist, `Some(v)` that it is at version `v`. Any mismatch fails
-///   the whole commit with [`StoreError::Conflict`]. A successful put stores the
+///   the whole commit with [`StoreError::Conflict`] ([`StoreError::NotFound`] when an
+///   update names a record that does not exist at all). A successful put stores the
 ///   record at `expected + 1` (or 1 for an insert). A changeset may not put one record
 ///   twice ([`StoreError::Invalid`]).
+/// - **Checks.** Every [`Check`] must still hold at commit time — a record still at
+///   the version read, a SKU's total on-hand still what was read — or the commit fails
+///   with [`StoreError::Conflict`]. Checks let a command depend on a record it does not
+///   write without serialising with every other command that reads it.
 /// - **Guarded stock deltas.** For each SKU × location, the commit adds the sum of its
 ///   movements to on-hand and the sum of its reservation changes to reserved, and
 ///   fails with [`StoreError::InsufficientStock`] unless afterwards
@@ -116,8 +122,10 @@ pub trait Store: Send + Sync {
     /// current last sequence if it had none).
     ///
     /// # Errors
-    /// [`StoreError::Conflict`], [`StoreError::InsufficientStock`],
-    /// [`StoreError::DuplicateKey`], [`StoreError::Invalid`], [`StoreError::Backend`].
+    /// [`StoreError::Conflict`] (a version or a check failed),
+    /// [`StoreError::NotFound`] (an update of a record that does not exist),
+    /// [`StoreError::InsufficientStock`], [`StoreError::DuplicateKey`],
+    /// [`StoreError::Invalid`], [`StoreError::Backend`].
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Reads one entity.
