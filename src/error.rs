@@ -8,8 +8,10 @@ use crate::store::{IdempotencyScope, StoreError};
 
 /// Everything an [`Oms`](crate::Oms) call can fail with.
 ///
-/// A failed call has changed nothing (the one exception is a carrier booking made
-/// before a failed commit: it is found again by its key on retry, never duplicated).
+/// A failed call has changed nothing in the store. The one thing outside the store a
+/// call may touch is a carrier booking: a `ship` whose commit fails is retried with
+/// the same booking keys (so the carrier returns the same booking, never a second),
+/// and a `ship` that fails for good cancels the bookings it made.
 /// How to react, by kind:
 /// - [`Error::Order`], [`Error::Stock`], [`Error::Payment`], [`Error::NotFound`],
 ///   [`Error::Invalid`], [`Error::InvalidCode`], [`Error::IdempotencyKeyReused`],

@@ -200,7 +200,7 @@ async fn web_order_prepaid_by_card_ships_by_parcel() {
     assert_eq!(s.carrier, "Parcelly");
     assert_eq!(s.service, "parcel-standard");
     assert_eq!(s.carrier_charge, usd(dec!(5.00)));
-    assert_eq!(s.tracking.as_str(), "PAR0000000001");
+    assert_eq!(s.tracking.as_str(), "PARCELLY0000000001");
     assert_eq!(s.status, ShipmentStatus::Booked);
     // COGS: 2 × 8.00 + 6.50 = 22.50.
     assert_eq!(s.cost_of_goods, usd(dec!(22.50)));

@@ -159,7 +159,7 @@ async fn an_order_emits_its_events_in_order_with_gapless_sequences() {
                 order: order.id,
                 location: loc(EAST),
                 carrier: "Parcelly".into(),
-                tracking: TrackingNumber::new("PAR0000000001"),
+                tracking: TrackingNumber::new("PARCELLY0000000001"),
             },
             Event::TrackingUpdated {
                 shipment,

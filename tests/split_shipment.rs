@@ -122,8 +122,8 @@ async fn an_order_no_single_location_covers_is_split_and_ships_twice() {
     assert_eq!(carried(east), vec![(1, 10), (2, 3)]);
     assert_eq!(carried(west), vec![(1, 5)]);
     assert_ne!(east.tracking, west.tracking);
-    assert_eq!(east.tracking.as_str(), "PAR0000000001");
-    assert_eq!(west.tracking.as_str(), "PAR0000000002");
+    assert_eq!(east.tracking.as_str(), "PARCELLY0000000001");
+    assert_eq!(west.tracking.as_str(), "PARCELLY0000000002");
     assert_ne!(east.booking_key, west.booking_key);
     // EAST: 10 × 200 g + 3 × 400 g = 3200 g → 8.00; WEST: 5 × 200 g = 1000 g → 5.00.
     assert_eq!(east.carrier_charge, usd(dec!(8.00)));

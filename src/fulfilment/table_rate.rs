@@ -171,11 +171,12 @@ impl Carrier for TableRateCarrier {
                 reason: format!("quote is from {}", request.quote.carrier),
             });
         }
+        // The whole name, so two carriers (a pair, or a host's several) never issue
+        // the same number.
         let prefix: String = self
             .name
             .chars()
             .filter(char::is_ascii_alphanumeric)
-            .take(3)
             .collect();
         Ok(self.bookings.book_once(&request.key, |serial| {
             let tracking = TrackingNumber::new(format!("{}{serial:010}", prefix.to_uppercase()));

@@ -57,8 +57,9 @@ pub struct JournalLine {
     pub amount: Money,
 }
 
-/// A balanced journal entry. Build one with [`EntryBuilder`]; there is no other way
-/// to make one, so every entry in a store balanced when it was built.
+/// A balanced journal entry. Build one with [`EntryBuilder`], which refuses anything
+/// unbalanced. (Deserialising is the only other way in; stores re-check such entries
+/// with [`JournalEntry::validate`] before accepting them.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalEntry {
     id: EntryId,

@@ -36,8 +36,8 @@ pub enum InvoicePolicy {
     /// One invoice for the whole order when it is placed.
     #[default]
     OnOrder,
-    /// One invoice per shipment, for what it carries. Prepaid customers are still
-    /// invoiced on order: they need something to pay before anything ships.
+    /// One invoice per `ship` call, for what its shipments carry. Prepaid customers are
+    /// still invoiced on order: they need something to pay before anything ships.
     OnShipment,
 }
 

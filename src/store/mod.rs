@@ -112,7 +112,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   commit with the same scope and key fails with [`StoreError::DuplicateKey`] and
 ///   changes nothing.
 /// - **Reads** see only committed state. A read taken after a commit returned sees it.
-/// - **Indexes.** `orders_of_customer` lists a customer's orders oldest first;
+/// - **Indexes.** `orders_of_customer` lists a customer's orders in the order they
+///   were committed;
 ///   `orders_ready_to_ship` lists orders that are `Open` with units reserved and not
 ///   shipped, oldest placement first.
 /// - Stores that several processes share must keep all of this across processes:
@@ -181,7 +182,7 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Backend`].
     fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send;
 
-    /// A customer's orders, oldest first.
+    /// A customer's orders, in the order they were committed.
     ///
     /// # Errors
     /// [`StoreError::Backend`].

@@ -189,7 +189,7 @@ impl Plain {
             return existing.clone();
         }
         self.booking_serial += 1;
-        let tracking = format!("PAR{:010}", self.booking_serial);
+        let tracking = format!("PARCELLY{:010}", self.booking_serial);
         let booking = Booking {
             label: format!("label://{CARRIER}/{tracking}"),
             tracking: tracking.clone(),
