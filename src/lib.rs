@@ -25,6 +25,8 @@ pub mod order;
 pub mod quantity;
 pub mod stock;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::Error;
 pub use oms::{AdjustStock, Oms, OmsConfig, ReceiveStock, RecordPayment};
