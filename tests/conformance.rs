@@ -25,6 +25,25 @@ async fn memory_store_conforms() {
     assert_eq!(report.passed.len(), 11, "{report}");
 }
 
+/// The SQLite store, on a throwaway file per case (`in_memory` keeps the file in the
+/// temporary directory, deleted with the store).
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    use o2c::store::sqlite::SqliteStore;
+    struct Throwaway;
+    impl o2c::testing::StoreBuilder for Throwaway {
+        type Store = SqliteStore;
+        type Guard = ();
+        fn build(&self) -> Result<(SqliteStore, ()), Box<dyn std::error::Error + Send + Sync>> {
+            Ok((SqliteStore::in_memory()?, ()))
+        }
+    }
+    let report = test_all(&Throwaway).await;
+    assert!(report.is_success(), "{report}");
+    assert_eq!(report.passed.len(), 11, "{report}");
+}
+
 /// A memory store with one clause of the contract broken.
 #[derive(Default)]
 struct Broken {

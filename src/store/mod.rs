@@ -6,6 +6,8 @@
 mod changeset;
 mod log;
 mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::error::Error as StdError;
 use std::future::Future;

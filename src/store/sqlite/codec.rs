@@ -1,0 +1,88 @@
+//! How values become columns and back.
+//!
+//! Anything with money or structure goes in as serde_json text, which keeps decimals
+//! exactly (`rust_decimal` serialises as a string). Integers stay integers. A value
+//! that does not decode is reported as a backend failure, never guessed at.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::corrupt;
+use crate::store::{IdempotencyScope, StoreError, StoreResult};
+
+/// Serialises a value to JSON text.
+pub(super) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+/// Parses JSON text written by [`to_json`].
+pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, Some(Box::new(e))))
+}
+
+/// A timestamp as text, in exactly the form serde gives it inside records (RFC 3339
+/// with every nanosecond), so it reads back to the same instant.
+pub(super) fn time_to_text(at: DateTime<Utc>) -> StoreResult<String> {
+    match serde_json::to_value(at) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        Ok(other) => Err(corrupt(format!("timestamp {other}"), None)),
+        Err(e) => Err(StoreError::Backend(Box::new(e))),
+    }
+}
+
+/// Parses a timestamp written by [`time_to_text`].
+pub(super) fn time_from_text(text: String) -> StoreResult<DateTime<Utc>> {
+    serde_json::from_value(serde_json::Value::String(text))
+        .map_err(|e| corrupt("timestamp", Some(Box::new(e))))
+}
+
+/// A stored count or sequence: never negative.
+pub(super) fn to_u64(value: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|e| corrupt(format!("{what} {value}"), Some(Box::new(e))))
+}
+
+/// A caller's count or position as a SQL integer; past `i64::MAX` means "all".
+pub(super) fn clamp_i64<T: TryInto<i64>>(value: T) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
+/// The scope's name in the `idempotency` table; stable, whatever serde does.
+pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
+    match scope {
+        IdempotencyScope::PlaceOrder => "place_order",
+        IdempotencyScope::RecordPayment => "record_payment",
+        IdempotencyScope::ReceiveStock => "receive_stock",
+        IdempotencyScope::AdjustStock => "adjust_stock",
+    }
+}
+
+/// Parses text with `FromStr`, reporting a failure as a malformed stored value.
+pub(super) fn parse<T>(text: &str, what: &str) -> StoreResult<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.parse()
+        .map_err(|e: T::Err| corrupt(format!("{what} {text:?}"), Some(Box::new(e))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_exactly_even_far_from_now() {
+        for at in [
+            DateTime::<Utc>::UNIX_EPOCH,
+            DateTime::parse_from_rfc3339("2026-03-02T09:00:00.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+        ] {
+            let text = time_to_text(at).unwrap();
+            assert_eq!(time_from_text(text).unwrap(), at);
+        }
+    }
+}

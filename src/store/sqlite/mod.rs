@@ -1,0 +1,354 @@
+//! The durable embedded store: one SQLite file, for a single node (feature `sqlite`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use o2c::store::Store;
+//! use o2c::store::sqlite::{Durability, SqliteOptions, SqliteStore};
+//!
+//! let store = SqliteStore::open("o2c.sqlite3", SqliteOptions::default())?;
+//! let last = store.last_event_sequence().await?;
+//! # let _ = (last, Durability::Full);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where the work runs
+//! rusqlite is a blocking driver. Every [`Store`] call packs its SQL into a closure and
+//! runs it on the [`blocking`] crate's thread pool (`blocking::unblock`); the async
+//! caller only awaits a handle that the pool thread wakes when it is done. So no
+//! executor thread ever blocks on disk or on a lock, and nothing here needs a
+//! particular runtime: tokio, async-std, smol or `pollster::block_on` all drive the
+//! same futures. [`SqliteStore::open`] itself blocks (it may create and migrate the
+//! file); call it at start-up, or inside `unblock` / `spawn_blocking`.
+//!
+//! Connections: one writer connection behind a `std::sync::Mutex`, used by commits,
+//! and a few read connections (see [`SqliteOptions::read_connections`]), each behind
+//! its own mutex. The mutexes are taken on pool threads and never held across an
+//! `.await`. The file is in WAL mode, so readers read the last committed snapshot
+//! while a commit is writing, and never make it wait.
+//!
+//! # Transactions
+//! A commit is one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
+//! before its first read. Inside it the store checks, in the memory store's order:
+//! the idempotency key (a `SELECT`, plus the table's primary key as the uniqueness
+//! constraint), each put's expected version against the stored `version` column,
+//! each [`Check`](crate::store::Check), then the stock guards, the balances and the
+//! journal entries. Stock deltas are summed per SKU × location and applied with one
+//! guarded `UPDATE ... SET on_hand = on_hand + Δ, reserved = reserved + Δ WHERE ...
+//! AND 0 <= reserved + Δ <= on_hand + Δ` each; a row left unchanged is a failed guard
+//! and becomes [`StoreError::InsufficientStock`](crate::store::StoreError) with the
+//! level as it was. Any error drops the transaction, which rolls everything back.
+//!
+//! # Several processes
+//! Several processes may open one file. Nothing the contract promises rests on
+//! process memory: versions, guards, balances and event sequences are all read and
+//! written inside the write transaction. A writer that finds another holding the
+//! lock waits up to [`SqliteOptions::busy_timeout`] and then fails with
+//! [`StoreError::Backend`](crate::store::StoreError) (the source is the driver's
+//! busy error); nothing was written, so the command can be retried.
+//!
+//! # Durability
+//! [`Durability::Full`] (the default) syncs the write-ahead log on every commit: a
+//! commit that returned survives power loss. [`Durability::Normal`] syncs only at
+//! checkpoints: commits are faster, the file is never corrupted, but the last commits
+//! before a power cut or OS crash may be lost (an application crash loses nothing).
+//! Choose `Normal` only when the host can re-create those commits.
+//!
+//! # Schema
+//! Versioned by `PRAGMA user_version` and recognised by `PRAGMA application_id`
+//! ([`APPLICATION_ID`]). Opening a file at an older version upgrades it in one
+//! transaction; a newer, foreign, read-only or non-SQLite file is refused with a
+//! [`SqliteError`]. Entities are stored as the JSON of [`Record`](crate::store::Record)
+//! with the version in its own column, balances as decimal text, stock and
+//! movements as integers.
+
+mod codec;
+mod commit;
+mod error;
+mod ledger;
+mod migrations;
+mod options;
+mod reads;
+mod schema;
+mod stock;
+mod temp;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use error::SqliteError;
+pub use options::{Durability, SqliteOptions};
+
+use self::error::NoWal;
+use self::temp::TempFile;
+use super::{Changeset, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreResult, Versioned};
+use crate::event::RecordedEvent;
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountBalance, JournalEntry};
+use crate::stock::{StockLevel, StockMovement};
+
+/// `PRAGMA application_id` of every o2c file.
+pub const APPLICATION_ID: i32 = schema::APPLICATION_ID;
+
+/// The schema version (`PRAGMA user_version`) this build writes and reads.
+pub const SCHEMA_VERSION: i64 = schema::CURRENT_VERSION;
+
+/// A [`Store`] in one SQLite file. Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+    /// Declared last so it is dropped last: the file goes only after its connections.
+    _temp: Option<TempFile>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("read_connections", &self.inner.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+fn connect(
+    path: &Path,
+    options: &SqliteOptions,
+    flags: OpenFlags,
+) -> Result<Connection, SqliteError> {
+    // No `SQLITE_OPEN_URI`: a path is always a path. No SQLite mutex: each connection
+    // is used by one thread at a time, behind our own `Mutex`.
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(SqliteError::from_open)?;
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(SqliteError::from_open)?;
+    // A commit runs about twenty distinct statements; the default cache of 16 would
+    // evict and re-prepare some of them on every commit.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store in the file at `path`, upgrading an older schema.
+    ///
+    /// Blocks on file I/O and, when another process holds the file's lock, for up to
+    /// the busy timeout.
+    ///
+    /// # Errors
+    /// [`SqliteError::NotADatabase`], [`SqliteError::ForeignFile`],
+    /// [`SqliteError::NewerSchema`], [`SqliteError::ReadOnly`],
+    /// [`SqliteError::CannotOpen`], [`SqliteError::Migration`],
+    /// [`SqliteError::Backend`].
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, SqliteError> {
+        Self::open_file(path.as_ref().to_path_buf(), &options, None)
+    }
+
+    /// A private, throwaway store for tests and demos.
+    ///
+    /// It lives in a new file in the system's temporary directory, deleted when the
+    /// last clone of the store is dropped. A real file rather than SQLite's
+    /// `:memory:`, so that it runs exactly what a file store runs (WAL, separate read
+    /// connections, the same locking) and a test of it is a test of the real thing.
+    /// Durability is [`Durability::Normal`]: the file does not outlive the process.
+    ///
+    /// # Errors
+    /// [`SqliteError::CannotOpen`] when the temporary file cannot be created, or as
+    /// [`SqliteStore::open`].
+    pub fn in_memory() -> Result<Self, SqliteError> {
+        let temp = TempFile::new().map_err(|e| SqliteError::CannotOpen {
+            source: Box::new(e),
+        })?;
+        let options = SqliteOptions::default().with_durability(Durability::Normal);
+        Self::open_file(temp.path.clone(), &options, Some(temp))
+    }
+
+    fn open_file(
+        path: PathBuf,
+        options: &SqliteOptions,
+        temp: Option<TempFile>,
+    ) -> Result<Self, SqliteError> {
+        let read_write = OpenFlags::SQLITE_OPEN_READ_WRITE;
+        let mut writer = connect(&path, options, read_write | OpenFlags::SQLITE_OPEN_CREATE)?;
+        // Refuse a file that is not ours before changing anything in it, even its
+        // journal mode.
+        migrations::check(&writer)?;
+        // SQLite quietly opens a write-protected file read-only; say so now rather
+        // than at the first commit.
+        if writer.is_readonly("main").map_err(SqliteError::from_open)? {
+            return Err(SqliteError::ReadOnly);
+        }
+        let mode: String = writer
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(SqliteError::from_open)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(SqliteError::Backend(Box::new(NoWal { mode })));
+        }
+        writer
+            .pragma_update(None, "synchronous", options.durability.pragma())
+            .map_err(SqliteError::from_open)?;
+        migrations::migrate(&mut writer)?;
+
+        let mut readers = Vec::with_capacity(options.read_connections.max(1));
+        for _ in 0..options.read_connections.max(1) {
+            let reader = connect(&path, options, read_write)?;
+            // Belt and braces: a read path that tried to write would fail loudly.
+            reader
+                .pragma_update(None, "query_only", true)
+                .map_err(SqliteError::from_open)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                path,
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// The file the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking::unblock(move || {
+            // A panic under the lock leaves nothing half-done: the transaction it was
+            // in rolls back when dropped. So a poisoned lock still guards a good
+            // connection.
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking::unblock(move || f(&inner.reader())).await
+    }
+}
+
+impl Inner {
+    /// A free read connection, or (when all are busy) the next in turn, waited for.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let count = self.readers.len();
+        for i in 0..count {
+            let Some(slot) = start
+                .wrapping_add(i)
+                .checked_rem(count)
+                .and_then(|at| self.readers.get(at))
+            else {
+                continue;
+            };
+            match slot.try_lock() {
+                Ok(conn) => return conn,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let slot = start
+            .checked_rem(count)
+            .and_then(|at| self.readers.get(at))
+            .unwrap_or(&self.writer);
+        slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Store for SqliteStore {
+    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+        self.write(move |conn| commit::commit(conn, &changes)).await
+    }
+
+    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+        let key = E::record_key(key);
+        self.read(move |conn| reads::load::<E>(conn, &key)).await
+    }
+
+    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
+        self.read(reads::list::<E>).await
+    }
+
+    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+        let sku = sku.clone();
+        self.read(move |conn| reads::stock_levels(conn, &sku)).await
+    }
+
+    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
+        self.read(reads::all_stock_levels).await
+    }
+
+    async fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> StoreResult<Vec<StockMovement>> {
+        let (sku, location) = (sku.clone(), location.clone());
+        self.read(move |conn| reads::stock_movements(conn, &sku, &location))
+            .await
+    }
+
+    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+        self.read(move |conn| reads::journal(conn, offset, limit))
+            .await
+    }
+
+    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+        self.read(reads::account_balances).await
+    }
+
+    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
+        self.read(move |conn| reads::orders_of_customer(conn, customer))
+            .await
+    }
+
+    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
+        self.read(move |conn| reads::orders_ready_to_ship(conn, limit))
+            .await
+    }
+
+    async fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> StoreResult<Option<IdempotencyEntry>> {
+        let key = key.clone();
+        self.read(move |conn| reads::idempotency(conn, scope, &key))
+            .await
+    }
+
+    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+        self.read(move |conn| reads::events_after(conn, cursor, limit))
+            .await
+    }
+
+    async fn last_event_sequence(&self) -> StoreResult<u64> {
+        self.read(reads::last_event_sequence).await
+    }
+}

@@ -1,0 +1,70 @@
+//! How to open a store: durability, the busy timeout, the read connections.
+
+use std::time::Duration;
+
+/// How hard a commit works to survive a crash. See the [module docs](super#durability).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous = FULL`: a returned commit survives power loss.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: faster; the last commits may be lost on power loss.
+    Normal,
+}
+
+impl Durability {
+    /// The `PRAGMA synchronous` value.
+    pub(super) fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Durability of commits; [`Durability::Full`] by default.
+    pub durability: Durability,
+    /// How long a call waits for another connection's lock (in this process or
+    /// another) before failing; 5 s by default.
+    pub busy_timeout: Duration,
+    /// Read connections kept open, so reads run side by side; 4 by default, at least 1.
+    pub read_connections: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            read_connections: 4,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the durability.
+    #[must_use]
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets the busy timeout.
+    #[must_use]
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the number of read connections (0 counts as 1).
+    #[must_use]
+    pub fn with_read_connections(mut self, connections: usize) -> Self {
+        self.read_connections = connections;
+        self
+    }
+}

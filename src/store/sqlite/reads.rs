@@ -1,0 +1,244 @@
+//! The read side: each read is one statement, so it sees one committed snapshot.
+//!
+//! Orders match the memory store exactly. Text columns compare bytewise in SQLite
+//! (the `BINARY` collation), which is how Rust orders `str`, so SKU and location order
+//! come from `ORDER BY`. Records and balances are sorted after decoding, by
+//! [`RecordKey`] and by (account, [`Currency`]) — the currency's enum order, which is
+//! not its code's alphabetical order.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::codec::{clamp_i64, from_json, parse, scope_text, time_from_text, to_u64};
+use super::error::db;
+use crate::event::RecordedEvent;
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
+use crate::money::{Currency, Money};
+use crate::stock::{StockLevel, StockMovement};
+use crate::store::{
+    Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, StoreResult, Versioned,
+};
+
+/// Runs a query and maps each row, passing decode errors through unchanged.
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    mut map: impl FnMut(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt.query(params).map_err(db)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+fn versioned_record(row: &Row<'_>) -> StoreResult<(u64, Record)> {
+    let version = to_u64(row.get(0).map_err(db)?, "version")?;
+    let body: String = row.get(1).map_err(db)?;
+    Ok((version, from_json(&body, "record")?))
+}
+
+pub(super) fn load<E: Entity>(
+    conn: &Connection,
+    key: &RecordKey,
+) -> StoreResult<Option<Versioned<E>>> {
+    let found = conn
+        .prepare_cached("SELECT version, body FROM records WHERE record_key = ?1 AND kind = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![key.describe(), E::kind()], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let Some((version, body)) = found else {
+        return Ok(None);
+    };
+    let version = to_u64(version, "version")?;
+    let record: Record = from_json(&body, "record")?;
+    Ok(E::from_record(record).map(|value| Versioned { value, version }))
+}
+
+pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>>> {
+    let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::new();
+    for (version, record) in rows(
+        conn,
+        "SELECT version, body FROM records WHERE kind = ?1",
+        [E::kind()],
+        versioned_record,
+    )? {
+        let key = record.key();
+        if let Some(value) = E::from_record(record) {
+            found.push((key, Versioned { value, version }));
+        }
+    }
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(found.into_iter().map(|(_, v)| v).collect())
+}
+
+fn level(row: &Row<'_>) -> StoreResult<StockLevel> {
+    let sku: String = row.get(0).map_err(db)?;
+    let location: String = row.get(1).map_err(db)?;
+    Ok(StockLevel {
+        sku: parse::<Sku>(&sku, "SKU")?,
+        location: parse::<LocationId>(&location, "location")?,
+        on_hand: row.get(2).map_err(db)?,
+        reserved: row.get(3).map_err(db)?,
+    })
+}
+
+pub(super) fn stock_levels(conn: &Connection, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+    rows(
+        conn,
+        "SELECT sku, location, on_hand, reserved FROM stock WHERE sku = ?1 ORDER BY location",
+        [sku.as_str()],
+        level,
+    )
+}
+
+pub(super) fn all_stock_levels(conn: &Connection) -> StoreResult<Vec<StockLevel>> {
+    rows(
+        conn,
+        "SELECT sku, location, on_hand, reserved FROM stock ORDER BY sku, location",
+        [],
+        level,
+    )
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+) -> impl FnMut(&Row<'_>) -> StoreResult<T> {
+    move |row| {
+        let body: String = row.get(0).map_err(db)?;
+        from_json(&body, what)
+    }
+}
+
+pub(super) fn stock_movements(
+    conn: &Connection,
+    sku: &Sku,
+    location: &LocationId,
+) -> StoreResult<Vec<StockMovement>> {
+    rows(
+        conn,
+        "SELECT body FROM movements WHERE sku = ?1 AND location = ?2 ORDER BY seq",
+        params![sku.as_str(), location.as_str()],
+        json_column("stock movement"),
+    )
+}
+
+pub(super) fn journal(
+    conn: &Connection,
+    offset: usize,
+    limit: usize,
+) -> StoreResult<Vec<JournalEntry>> {
+    // Positions are gapless from 1, so skipping `offset` entries is a key range, not a
+    // scan of everything before it.
+    rows(
+        conn,
+        "SELECT body FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        params![clamp_i64(offset), clamp_i64(limit)],
+        json_column("journal entry"),
+    )
+}
+
+pub(super) fn account_balances(conn: &Connection) -> StoreResult<Vec<AccountBalance>> {
+    let mut found = rows(
+        conn,
+        "SELECT account, currency, balance FROM balances",
+        [],
+        |row| {
+            let account: String = row.get(0).map_err(db)?;
+            let currency: String = row.get(1).map_err(db)?;
+            let balance: String = row.get(2).map_err(db)?;
+            let currency: Currency = parse(&currency, "currency")?;
+            Ok((
+                (AccountCode::new(account), currency),
+                Money::new(parse(&balance, "balance")?, currency),
+            ))
+        },
+    )?;
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(found
+        .into_iter()
+        .map(|((account, _), balance)| AccountBalance { account, balance })
+        .collect())
+}
+
+fn order_id(row: &Row<'_>) -> StoreResult<OrderId> {
+    let id: String = row.get(0).map_err(db)?;
+    parse(&id, "order id")
+}
+
+pub(super) fn orders_of_customer(
+    conn: &Connection,
+    customer: CustomerId,
+) -> StoreResult<Vec<OrderId>> {
+    rows(
+        conn,
+        "SELECT order_id FROM customer_orders WHERE customer = ?1 ORDER BY seq",
+        [customer.to_string()],
+        order_id,
+    )
+}
+
+pub(super) fn orders_ready_to_ship(conn: &Connection, limit: usize) -> StoreResult<Vec<OrderId>> {
+    // Hyphenated lower-case UUID text sorts as the UUID's bytes do, so the id breaks
+    // ties exactly as `OrderId`'s `Ord` does.
+    rows(
+        conn,
+        "SELECT order_id FROM ready_to_ship
+         ORDER BY placed_secs, placed_nanos, order_id LIMIT ?1",
+        [clamp_i64(limit)],
+        order_id,
+    )
+}
+
+pub(super) fn idempotency(
+    conn: &Connection,
+    scope: IdempotencyScope,
+    key: &IdempotencyKey,
+) -> StoreResult<Option<IdempotencyEntry>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM idempotency WHERE scope = ?1 AND idempotency_key = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![scope_text(scope), key.as_str()], |row| row.get(0))
+                .optional()
+        })
+        .map_err(db)?;
+    body.map(|body| from_json(&body, "idempotency entry"))
+        .transpose()
+}
+
+pub(super) fn events_after(
+    conn: &Connection,
+    cursor: u64,
+    limit: usize,
+) -> StoreResult<Vec<RecordedEvent>> {
+    rows(
+        conn,
+        "SELECT sequence, recorded_at, body FROM events WHERE sequence > ?1
+         ORDER BY sequence LIMIT ?2",
+        params![clamp_i64(cursor), clamp_i64(limit)],
+        |row| {
+            let body: String = row.get(2).map_err(db)?;
+            Ok(RecordedEvent {
+                sequence: to_u64(row.get(0).map_err(db)?, "event sequence")?,
+                recorded_at: time_from_text(row.get(1).map_err(db)?)?,
+                event: from_json(&body, "event")?,
+            })
+        },
+    )
+}
+
+pub(super) fn last_event_sequence(conn: &Connection) -> StoreResult<u64> {
+    let last: i64 = conn
+        .query_row("SELECT COALESCE(MAX(sequence), 0) FROM events", [], |row| {
+            row.get(0)
+        })
+        .map_err(db)?;
+    to_u64(last, "event sequence")
+}

@@ -1,0 +1,96 @@
+//! The schema, as an ordered list of migration steps.
+//!
+//! Step `i` (0-based) takes a file from version `i` to version `i + 1`; the file's
+//! version is `PRAGMA user_version`. To change the schema, append a step: never edit
+//! one that has shipped, because files out there are already past it.
+//!
+//! Tables are `STRICT`, so a column declared `INTEGER` can never quietly hold a float:
+//! money is `TEXT` decimals (or JSON), quantities and versions `INTEGER`.
+
+/// `PRAGMA application_id` of every o2c file: the bytes `o2c\0`, so a foreign SQLite
+/// file is recognised before anything touches it.
+pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
+
+/// The migration steps, oldest first.
+pub(super) const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes: the number of steps.
+pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1: every table the `Store` contract needs.
+const V1: &str = "
+-- Entities, one row each: the serde_json of `Record`, with the version beside it so
+-- optimistic checks never parse JSON. `record_key` is `RecordKey::describe()`.
+CREATE TABLE records (
+    record_key TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    version    INTEGER NOT NULL CHECK (version >= 1),
+    body       TEXT NOT NULL
+) STRICT;
+CREATE INDEX records_by_kind ON records (kind);
+
+-- Stock per SKU x location; the guard also holds as a constraint, belt and braces.
+CREATE TABLE stock (
+    sku      TEXT NOT NULL,
+    location TEXT NOT NULL,
+    on_hand  INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    PRIMARY KEY (sku, location),
+    CHECK (0 <= reserved AND reserved <= on_hand)
+) STRICT, WITHOUT ROWID;
+
+-- Append-only movement journal: on-hand is the sum of `quantity` per SKU x location.
+CREATE TABLE movements (
+    seq      INTEGER PRIMARY KEY,
+    sku      TEXT NOT NULL,
+    location TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    body     TEXT NOT NULL
+) STRICT;
+CREATE INDEX movements_by_stock ON movements (sku, location, seq);
+
+-- Append-only ledger, gapless from 1 in posting order.
+CREATE TABLE journal (
+    seq  INTEGER PRIMARY KEY CHECK (seq >= 1),
+    body TEXT NOT NULL
+) STRICT;
+
+-- Balances per account and currency, as exact decimal text.
+CREATE TABLE balances (
+    account  TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    balance  TEXT NOT NULL,
+    PRIMARY KEY (account, currency)
+) STRICT, WITHOUT ROWID;
+
+-- Domain events, gapless from 1 in commit order.
+CREATE TABLE events (
+    sequence    INTEGER PRIMARY KEY CHECK (sequence >= 1),
+    recorded_at TEXT NOT NULL,
+    body        TEXT NOT NULL
+) STRICT;
+
+-- Used idempotency keys: the primary key is the uniqueness the contract asks for.
+CREATE TABLE idempotency (
+    scope           TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    PRIMARY KEY (scope, idempotency_key)
+) STRICT, WITHOUT ROWID;
+
+-- Index: a customer's orders in commit order.
+CREATE TABLE customer_orders (
+    seq      INTEGER PRIMARY KEY,
+    customer TEXT NOT NULL,
+    order_id TEXT NOT NULL
+) STRICT;
+CREATE INDEX customer_orders_by_customer ON customer_orders (customer, seq);
+
+-- Index: orders ready to ship, by placement time (seconds, then nanoseconds) and id.
+CREATE TABLE ready_to_ship (
+    placed_secs  INTEGER NOT NULL,
+    placed_nanos INTEGER NOT NULL,
+    order_id     TEXT NOT NULL,
+    PRIMARY KEY (placed_secs, placed_nanos, order_id)
+) STRICT, WITHOUT ROWID;
+";

@@ -1,0 +1,244 @@
+//! Several processes on one SQLite file, and writers killed mid-load: no oversell,
+//! nothing committed lost, nothing half-committed, the invariants intact.
+//!
+//! The test binary re-invokes itself as the writer processes: a test run with
+//! `O2C_WRITER_FILE` set acts as a writer instead of a test.
+#![cfg(feature = "sqlite")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use o2c::catalog::{Product, TaxClass, TaxTable};
+use o2c::customer::{Address, NewCustomer, PaymentTerms};
+use o2c::fulfilment::PickupCarrier;
+use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, Delivery, PlaceOrder};
+use o2c::stock::{Location, LocationKind, StockError};
+use o2c::store::sqlite::{SqliteOptions, SqliteStore};
+use o2c::{Error, Oms, ReceiveStock};
+
+type Shop = Oms<SqliteStore, PickupCarrier>;
+
+const STOCK: i64 = 120;
+
+fn open(path: &Path) -> Shop {
+    let store = SqliteStore::open(path, SqliteOptions::default()).unwrap();
+    Oms::new(store, PickupCarrier::new())
+}
+
+fn sku() -> Sku {
+    Sku::new("HOT").unwrap()
+}
+fn shop() -> LocationId {
+    LocationId::new("SHOP").unwrap()
+}
+
+/// A fresh file with one SKU of `STOCK` units at one shop, and one customer per writer.
+fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
+    let path = std::env::temp_dir().join(format!("o2c-{name}-{}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let oms = open(&path);
+    let customers = pollster::block_on(async {
+        oms.set_tax_table(TaxTable::new().with_rate(
+            TaxClass::standard(),
+            None,
+            "0.1".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let usd = |c| Money::from_minor(c, Currency::USD);
+        oms.save_product(Product::new(
+            sku(),
+            "Hot item",
+            usd(1000),
+            usd(400),
+            TaxClass::standard(),
+        ))
+        .await
+        .unwrap();
+        let address = Address::new("Shop", "1 High St", "York", "YO1", "GB");
+        oms.save_location(Location::new(
+            shop(),
+            "Shop",
+            LocationKind::Store,
+            address.clone(),
+            1,
+        ))
+        .await
+        .unwrap();
+        oms.receive_stock(ReceiveStock {
+            idempotency_key: IdempotencyKey::new("opening").unwrap(),
+            sku: sku(),
+            location: shop(),
+            quantity: STOCK,
+            reference: "opening".into(),
+        })
+        .await
+        .unwrap();
+        let mut customers = Vec::new();
+        for n in 0..writers {
+            let mut profile = NewCustomer::new(
+                format!("W{n}"),
+                "w@example.com",
+                address.clone(),
+                Currency::USD,
+            );
+            profile.terms = PaymentTerms::Net { days: 30 };
+            customers.push(oms.register_customer(profile).await.unwrap().id);
+        }
+        customers
+    });
+    (path, customers)
+}
+
+/// Runs as a writer when the test binary is re-invoked with `O2C_WRITER_FILE`:
+/// places orders of 1–3 units until stock runs out, printing each committed one.
+#[test]
+fn writer_process() {
+    let Ok(file) = std::env::var("O2C_WRITER_FILE") else {
+        return; // an ordinary test run: nothing to do
+    };
+    let customer: CustomerId = std::env::var("O2C_WRITER_CUSTOMER")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tag = std::env::var("O2C_WRITER_TAG").unwrap();
+    let oms = open(Path::new(&file));
+    let mut out = std::io::stdout().lock();
+    let mut refused_in_a_row = 0;
+    for n in 0.. {
+        let units = 1 + n % 3;
+        let cmd = PlaceOrder::new(
+            IdempotencyKey::new(format!("{tag}-{n}")).unwrap(),
+            customer,
+            Channel::Web,
+            Currency::USD,
+        )
+        .line(sku(), units)
+        .deliver(Delivery::Pickup { location: shop() });
+        match pollster::block_on(oms.place_order(cmd)) {
+            Ok(order) => {
+                refused_in_a_row = 0;
+                writeln!(out, "COMMITTED {} {units}", order.id).unwrap();
+                out.flush().unwrap();
+            }
+            Err(Error::Stock(StockError::Insufficient { .. })) => {
+                refused_in_a_row += 1;
+                if refused_in_a_row > 3 {
+                    break;
+                }
+            }
+            Err(e) => panic!("writer {tag}: unexpected error {e}"),
+        }
+    }
+    writeln!(out, "DONE").unwrap();
+}
+
+fn spawn_writer(path: &Path, customer: CustomerId, tag: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "writer_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("O2C_WRITER_FILE", path)
+        .env("O2C_WRITER_CUSTOMER", customer.to_string())
+        .env("O2C_WRITER_TAG", tag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// The orders a writer reported as committed, read until it ends or `stop_after` lines.
+fn committed(child: &mut Child, stop_after: Option<usize>) -> Vec<(OrderId, i64)> {
+    let stdout = child.stdout.take().unwrap();
+    let mut orders = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        // libtest may print "test writer_process ... " on the same line first.
+        if let Some(rest) = line.split_once("COMMITTED ").map(|(_, rest)| rest) {
+            let (id, units) = rest.split_once(' ').unwrap();
+            orders.push((id.parse().unwrap(), units.parse().unwrap()));
+            if stop_after.is_some_and(|n| orders.len() >= n) {
+                child.kill().unwrap(); // SIGKILL: no chance to clean up
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    orders
+}
+
+fn assert_file_consistent(path: &Path, reported: &[(OrderId, i64)]) {
+    let oms = open(path);
+    pollster::block_on(async {
+        for (id, units) in reported {
+            let order = oms
+                .order(*id)
+                .await
+                .unwrap_or_else(|e| panic!("reported order {id} is missing: {e}"));
+            assert_eq!(i64::from(order.lines[0].quantity.units()), *units);
+        }
+        let report = oms.audit().await.unwrap();
+        assert!(
+            report.is_clean(),
+            "audit after reopening: {:?}",
+            report.violations
+        );
+        let level = oms.stock_level(&sku(), &shop()).await.unwrap();
+        assert!(
+            level.reserved <= level.on_hand && level.on_hand == STOCK,
+            "{level:?}"
+        );
+    });
+}
+
+#[test]
+fn two_processes_sell_exactly_the_stock() {
+    let (path, customers) = prepare("two-writers", 2);
+    let mut a = spawn_writer(&path, customers[0], "a");
+    let mut b = spawn_writer(&path, customers[1], "b");
+    let (from_a, from_b) = std::thread::scope(|s| {
+        let a = s.spawn(|| committed(&mut a, None));
+        let b = s.spawn(|| committed(&mut b, None));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let sold: i64 = from_a.iter().chain(&from_b).map(|(_, units)| units).sum();
+    assert!(
+        !from_a.is_empty() && !from_b.is_empty(),
+        "both writers sold something: {} / {}",
+        from_a.len(),
+        from_b.len()
+    );
+    assert_eq!(sold, STOCK, "exactly the stock was sold, never more");
+    let all: Vec<_> = from_a.into_iter().chain(from_b).collect();
+    assert_file_consistent(&path, &all);
+    let oms = open(&path);
+    let reserved = pollster::block_on(oms.stock_level(&sku(), &shop()))
+        .unwrap()
+        .reserved;
+    assert_eq!(reserved, STOCK);
+}
+
+#[test]
+fn a_writer_killed_mid_load_loses_nothing_it_reported() {
+    for kill_after in [1, 7, 23] {
+        let (path, customers) = prepare(&format!("crash-{kill_after}"), 1);
+        let mut writer = spawn_writer(&path, customers[0], "w");
+        let reported = committed(&mut writer, Some(kill_after));
+        assert_eq!(reported.len(), kill_after);
+        assert_file_consistent(&path, &reported);
+    }
+}
