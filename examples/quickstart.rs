@@ -1,7 +1,10 @@
 //! A web order and a phone order, each walked through the four steps of
-//! order-to-cash — capture, warehouse, accounting, shipping — on the in-memory store.
+//! order-to-cash — capture, warehouse, accounting, shipping.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart` (the in-memory store), or on a durable
+//! file with `cargo run --features sqlite --example quickstart -- --sqlite PATH`: a
+//! second run on the same file continues where the first stopped — the books, the
+//! stock and the event log carry on, and the new orders get new keys.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -14,14 +17,15 @@ use o2c::fulfilment::{PickupCarrier, ShipmentStatus, TableRateCarrier};
 use o2c::ids::{IdempotencyKey, LocationId, Sku};
 use o2c::ledger::{Invoice, TrialBalance};
 use o2c::money::{Currency, Money};
+use o2c::order::Order;
 use o2c::order::{Channel, Delivery, Discount, PlaceOrder, ServiceLevel};
 use o2c::stock::{Location, LocationKind};
-use o2c::store::MemoryStore;
+use o2c::store::{MemoryStore, Store};
 use o2c::{Oms, ReceiveStock, RecordPayment};
 use rust_decimal::Decimal;
 
 type Result<T> = std::result::Result<T, Box<dyn StdError>>;
-type Shop = Oms<MemoryStore, (TableRateCarrier, PickupCarrier)>;
+type Carriers = (TableRateCarrier, PickupCarrier);
 
 fn usd(cents: i64) -> Money {
     Money::from_minor(cents, Currency::USD)
@@ -29,16 +33,51 @@ fn usd(cents: i64) -> Money {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let clock = Arc::new(ManualClock::new(
-        DateTime::parse_from_rfc3339("2026-11-27T09:00:00Z")?.with_timezone(&Utc),
-    ));
+    let args: Vec<String> = std::env::args().collect();
+    let sqlite = args
+        .iter()
+        .position(|a| a == "--sqlite")
+        .map(|i| args.get(i + 1).cloned());
     let parcels = TableRateCarrier::new("Parcelly")
         .zone("US", 0)
         .zone("CA", 1)
         .band(1_000, vec![usd(500), usd(900)])
         .band(5_000, vec![usd(800), usd(1400)]);
-    let oms: Shop =
-        Oms::new(MemoryStore::new(), (parcels, PickupCarrier::new())).with_clock(clock.clone());
+    let carriers = (parcels, PickupCarrier::new());
+    match sqlite {
+        None => run(Oms::new(MemoryStore::new(), carriers)).await,
+        Some(None) => Err("--sqlite needs a file path".into()),
+        Some(Some(path)) => on_file(&path, carriers).await,
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn on_file(path: &str, carriers: Carriers) -> Result<()> {
+    use o2c::store::sqlite::{SqliteOptions, SqliteStore};
+    println!("== Durable store: {path}");
+    let store = SqliteStore::open(path, SqliteOptions::default())?;
+    run(Oms::new(store, carriers)).await
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn on_file(_path: &str, _carriers: Carriers) -> Result<()> {
+    Err("the SQLite store is behind a feature: cargo run --features sqlite --example quickstart -- --sqlite PATH".into())
+}
+
+/// Everything, on whichever store: a file may hold earlier runs, so this run's keys
+/// and clock carry its run number.
+async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
+    let earlier = oms.store().list::<Order>().await?.len() / 2;
+    let run = earlier + 1;
+    if earlier > 0 {
+        println!("   the file holds {earlier} earlier run(s); this is run {run}");
+    }
+    let clock = Arc::new(ManualClock::new(
+        DateTime::parse_from_rfc3339("2026-11-27T09:00:00Z")?.with_timezone(&Utc)
+            + Duration::days(i64::try_from(earlier)? * 40),
+    ));
+    let oms = oms.with_clock(clock.clone());
+    let key = |name: &str| IdempotencyKey::new(format!("{name}-run{run}"));
 
     println!("== Setting up: tax, catalogue, two warehouses, opening stock");
     oms.set_tax_table(TaxTable::new().with_rate(TaxClass::standard(), None, Decimal::new(8, 2)))
@@ -74,7 +113,7 @@ async fn main() -> Result<()> {
     }
     for (sku, at, units) in [(&tee, &east, 3), (&tee, &west, 10), (&mug, &east, 6)] {
         oms.receive_stock(ReceiveStock {
-            idempotency_key: IdempotencyKey::new(format!("opening-{sku}-{at}"))?,
+            idempotency_key: key(&format!("opening-{sku}-{at}"))?,
             sku: sku.clone(),
             location: at.clone(),
             quantity: units,
@@ -96,15 +135,10 @@ async fn main() -> Result<()> {
     let ada = oms.register_customer(ada).await?;
 
     println!("-- 1. Capture");
-    let web = PlaceOrder::new(
-        IdempotencyKey::new("web-cart-7f3a")?,
-        ada.id,
-        Channel::Web,
-        Currency::USD,
-    )
-    .line(tee.clone(), 4)
-    .line(mug.clone(), 1)
-    .shipping(usd(595));
+    let web = PlaceOrder::new(key("web-cart-7f3a")?, ada.id, Channel::Web, Currency::USD)
+        .line(tee.clone(), 4)
+        .line(mug.clone(), 1)
+        .shipping(usd(595));
     let order = oms.place_order(web.clone()).await?;
     let retry = oms.place_order(web).await?;
     println!(
@@ -135,7 +169,7 @@ async fn main() -> Result<()> {
         .await?;
     print_invoice(&invoice)?;
     oms.record_payment(RecordPayment::new(
-        IdempotencyKey::new("psp-charge-1")?,
+        key("psp-charge-1")?,
         invoice.id,
         invoice.total()?,
         PaymentMethod::Card,
@@ -211,7 +245,7 @@ async fn main() -> Result<()> {
 
     println!("-- 1. Capture: 5 mugs, 10% off the order, express to Canada");
     let phone = PlaceOrder::new(
-        IdempotencyKey::new("call-2026-11-27-0042")?,
+        key("call-2026-11-27-0042")?,
         bolt.id,
         Channel::Phone,
         Currency::USD,
@@ -276,7 +310,7 @@ async fn main() -> Result<()> {
     let half = invoice.total()?.split(2)?;
     for (n, part) in half.iter().enumerate() {
         oms.record_payment(RecordPayment::new(
-            IdempotencyKey::new(format!("bank-stmt-{n}"))?,
+            key(&format!("bank-stmt-{n}"))?,
             invoice.id,
             *part,
             PaymentMethod::BankTransfer,
@@ -295,9 +329,9 @@ async fn main() -> Result<()> {
     print_trial_balance(&oms.trial_balance().await?);
 
     println!("\n== The event log (what integrations read from a cursor)");
-    let events = oms.events_after(0, 1000).await?;
-    println!("   {} events; the last five:", events.len());
-    for e in events.iter().rev().take(5).rev() {
+    let last = oms.store().last_event_sequence().await?;
+    println!("   {last} events in the log; the last five:");
+    for e in oms.events_after(last.saturating_sub(5), 5).await? {
         println!("   #{:<3} {}", e.sequence, serde_json::to_string(&e.event)?);
     }
 
@@ -322,7 +356,7 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-async fn print_stock(oms: &Shop, skus: &[&Sku]) -> Result<()> {
+async fn print_stock<S: Store>(oms: &Oms<S, Carriers>, skus: &[&Sku]) -> Result<()> {
     println!(
         "   {:<12} {:<8} {:>7} {:>8} {:>9}",
         "SKU", "location", "on hand", "reserved", "available"
