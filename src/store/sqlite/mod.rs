@@ -200,6 +200,15 @@ impl SqliteStore {
             .pragma_update(None, "synchronous", options.durability.pragma())
             .map_err(SqliteError::from_open)?;
         migrations::migrate(&mut writer)?;
+        if let Some(bytes) = options.max_bytes {
+            let page_size: u64 = writer
+                .pragma_query_value(None, "page_size", |row| row.get(0))
+                .map_err(SqliteError::from_open)?;
+            let pages = bytes.checked_div(page_size).unwrap_or(0).max(1);
+            writer
+                .pragma_update(None, "max_page_count", pages)
+                .map_err(SqliteError::from_open)?;
+        }
 
         let mut readers = Vec::with_capacity(options.read_connections.max(1));
         for _ in 0..options.read_connections.max(1) {

@@ -34,6 +34,11 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Read connections kept open, so reads run side by side; 4 by default, at least 1.
     pub read_connections: usize,
+    /// A cap on the file's size in bytes, `None` (the default) for none. A commit that
+    /// would grow the file past it fails as it would on a full disk
+    /// ([`crate::store::StoreError::Backend`], SQLite's `SQLITE_FULL`), changing
+    /// nothing; useful to keep one tenant's file bounded, and to test full disks.
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for SqliteOptions {
@@ -42,6 +47,7 @@ impl Default for SqliteOptions {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(5),
             read_connections: 4,
+            max_bytes: None,
         }
     }
 }
@@ -58,6 +64,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Caps the file's size (see [`SqliteOptions::max_bytes`]).
+    #[must_use]
+    pub fn with_max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = Some(bytes);
         self
     }
 
