@@ -1,12 +1,17 @@
 //! Command-line flags: the store, when a pass stops, the seed and the world's size.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 /// What `--help` prints, and what a bad flag prints after its error.
 pub(crate) const USAGE: &str = "\
 usage: cargo run --release --example loadgen -- [flags]
-  --store memory      the store to drive (supported: memory)
+  --store S           the store to drive: memory (default) or sqlite
+  --durability D      sqlite only: full (default, fsync every commit) or normal
+  --db PATH           sqlite only: the o2c file (default: a fresh file in the temp
+                      dir); the baseline's file is PATH.baseline
+  --keep              sqlite only: keep the files at the end (default: delete them)
   --transactions N    transactions to run (default 200000)
   --seconds T         or run the o2c pass for T seconds (the baseline repeats its count)
   --seed S            seed for every random choice (default 42)
@@ -17,7 +22,36 @@ usage: cargo run --release --example loadgen -- [flags]
   --json              print exactly one JSON object instead of the report
   --no-baseline       skip the baseline pass";
 
-const SUPPORTED_STORES: &[&str] = &["memory"];
+const SUPPORTED_STORES: &[&str] = &["memory", "sqlite"];
+
+/// `--durability`: SQLite's `synchronous` setting for both passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Full,
+    Normal,
+}
+
+impl Durability {
+    /// The name in the report, and the `PRAGMA synchronous` value in lower case.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Normal => "normal",
+        }
+    }
+}
+
+impl FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(Durability::Full),
+            "normal" => Ok(Durability::Normal),
+            other => Err(format!("durability {other:?}: expected full or normal")),
+        }
+    }
+}
 
 /// When a pass stops.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +82,12 @@ impl Limit {
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) store: String,
+    /// SQLite only.
+    pub(crate) durability: Durability,
+    /// SQLite only: the o2c file, `None` for a fresh one in the temp dir.
+    pub(crate) db: Option<PathBuf>,
+    /// SQLite only: keep the files after the run.
+    pub(crate) keep: bool,
     pub(crate) limit: Limit,
     pub(crate) seed: u64,
     pub(crate) skus: usize,
@@ -62,6 +102,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             store: "memory".to_owned(),
+            durability: Durability::Full,
+            db: None,
+            keep: false,
             limit: Limit::Transactions(200_000),
             seed: 42,
             skus: 10_000,
@@ -77,7 +120,7 @@ impl Default for Config {
 /// The configuration, or `None` when help was asked for.
 pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Config>, String> {
     let mut cfg = Config::default();
-    let (mut transactions, mut seconds) = (None, None);
+    let (mut transactions, mut seconds, mut durability) = (None, None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -88,6 +131,11 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
             "--store" => cfg.store = value(&flag, inline, rest)?,
+            "--durability" => {
+                durability = Some(value::<String>(&flag, inline, rest)?.parse::<Durability>()?);
+            }
+            "--db" => cfg.db = Some(PathBuf::from(value::<String>(&flag, inline, rest)?)),
+            "--keep" => cfg.keep = true,
             "--transactions" => transactions = Some(value::<u64>(&flag, inline, rest)?),
             "--seconds" => seconds = Some(value::<f64>(&flag, inline, rest)?),
             "--seed" => cfg.seed = value(&flag, inline, rest)?,
@@ -110,7 +158,13 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
         (None, Some(s)) => Limit::Seconds(s),
         (None, None) => cfg.limit,
     };
+    if let Some(d) = durability {
+        cfg.durability = d;
+    }
     validate(&cfg)?;
+    if cfg.store != "sqlite" && (durability.is_some() || cfg.db.is_some() || cfg.keep) {
+        return Err("--durability, --db and --keep apply to --store sqlite only".into());
+    }
     Ok(Some(cfg))
 }
 
@@ -135,6 +189,13 @@ fn validate(cfg: &Config) -> Result<(), String> {
             cfg.store,
             SUPPORTED_STORES.join(", ")
         ));
+    }
+    if cfg.store == "sqlite" && !cfg!(feature = "sqlite") {
+        return Err(
+            "--store sqlite needs the sqlite feature: rebuild with --features sqlite \
+             (cargo run --release --features sqlite --example loadgen -- --store sqlite)"
+                .into(),
+        );
     }
     if cfg.skus == 0 || cfg.customers == 0 || cfg.stock == 0 {
         return Err("--skus, --customers and --stock must be at least 1".into());

@@ -38,6 +38,9 @@ pub(crate) struct Summary {
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
     pub(crate) max_us: f64,
+    /// The calls' summed time, in microseconds (not in the JSON of each type).
+    #[serde(skip)]
+    pub(crate) total_us: f64,
 }
 
 impl Summary {
@@ -50,6 +53,7 @@ impl Summary {
             p50_us: micros(percentile(samples, 0.50)),
             p99_us: micros(percentile(samples, 0.99)),
             max_us: micros(samples.last().copied().unwrap_or(0)),
+            total_us: samples.iter().map(|&ns| f64::from(ns)).sum::<f64>() / 1_000.0,
         }
     }
 }

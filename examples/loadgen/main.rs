@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run --release --example loadgen -- [flags]
 //!
-//!   --store memory      the store to drive (only `memory` so far)
+//!   --store S           the store to drive: memory (default) or sqlite (feature `sqlite`)
+//!   --durability D      sqlite only: full (default) or normal (`PRAGMA synchronous`)
+//!   --db PATH           sqlite only: o2c's file (default: a fresh one in the temp dir);
+//!                       the SQL baseline writes PATH.baseline
+//!   --keep              sqlite only: keep both files (default: deleted at the end)
 //!   --transactions N    transactions to run (default 200000)
 //!   --seconds T         or run the o2c pass for T seconds (the baseline repeats its count)
 //!   --seed S            seed for every random choice (default 42)
@@ -73,6 +77,8 @@ mod pass;
 mod progress;
 mod report;
 mod rng;
+#[cfg(feature = "sqlite")]
+mod sql_baseline;
 mod tally;
 mod workload;
 mod world;
@@ -101,11 +107,16 @@ fn main() -> Res<()> {
         }
     };
     let world = World::generate(&cfg);
-    let o2c = run_o2c(&cfg, &world)?;
-    let baseline = if cfg.baseline {
-        Some(run_baseline(&cfg, &world, o2c.pass.transactions)?)
+    let (o2c, baseline) = if cfg.store == "sqlite" {
+        run_sqlite(&cfg, &world)?
     } else {
-        None
+        let o2c = run_o2c(&cfg, &world)?;
+        let baseline = if cfg.baseline {
+            Some(run_baseline(&cfg, &world, o2c.pass.transactions)?)
+        } else {
+            None
+        };
+        (o2c, baseline)
     };
     let disagreements = match &baseline {
         Some(b) => disagreements(&o2c.pass.tally, &b.pass.tally)?,
@@ -123,4 +134,22 @@ fn main() -> Res<()> {
         outcome.print();
     }
     Ok(())
+}
+
+/// Both passes on SQLite: o2c's `SqliteStore`, then the plain-rusqlite baseline.
+#[cfg(feature = "sqlite")]
+fn run_sqlite(
+    cfg: &args::Config,
+    world: &World,
+) -> Res<(o2c_system::O2cRun, Option<baseline::BaselineRun>)> {
+    sql_baseline::run_sqlite(cfg, world)
+}
+
+/// Without the feature there is no SQLite store to drive.
+#[cfg(not(feature = "sqlite"))]
+fn run_sqlite(
+    _cfg: &args::Config,
+    _world: &World,
+) -> Res<(o2c_system::O2cRun, Option<baseline::BaselineRun>)> {
+    Err("--store sqlite needs the sqlite feature: rebuild with --features sqlite".into())
 }

@@ -1,5 +1,6 @@
-//! o2c as the system under test: set up from the world on the in-memory store, the
-//! five transactions through its API, and the o2c run (pass, audit, teardown).
+//! o2c as the system under test: set up from the world on any store (the in-memory
+//! one, or SQLite with feature `sqlite`), the five transactions through its API, and
+//! the o2c run (pass, audit, teardown).
 
 use std::collections::{HashSet, VecDeque};
 use std::hint::black_box;
@@ -27,12 +28,12 @@ use crate::pass::{PassResult, run_pass};
 use crate::workload::{Batch, Placed, Refusal, Workload};
 use crate::world::{CARRIER, RATE_BANDS, UNKNOWN_SKU, World, reduced_rate, standard_rate};
 
-/// The service under test.
-type Shop = Oms<MemoryStore, TableRateCarrier>;
+/// The service under test, on store `S`.
+type Shop<S> = Oms<S, TableRateCarrier>;
 
-/// o2c on the in-memory store, set up with the world's master data.
-struct O2cSystem {
-    oms: Shop,
+/// o2c on store `S`, set up with the world's master data.
+struct O2cSystem<S: Store> {
+    oms: Shop<S>,
     clock: Arc<ManualClock>,
     skus: Vec<Sku>,
     unknown: Sku,
@@ -54,16 +55,16 @@ fn start_time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default()
 }
 
-impl O2cSystem {
-    /// o2c loaded with `world`: tax table, locations, catalogue with opening stock,
+impl<S: Store> O2cSystem<S> {
+    /// o2c on `store`, loaded with `world`: tax table, locations, catalogue with opening stock,
     /// customers on net-30 terms.
-    fn setup(world: &World, seed: u64) -> Res<Self> {
+    fn setup(store: S, world: &World, seed: u64) -> Res<Self> {
         let clock = Arc::new(ManualClock::new(start_time()));
         let carrier = RATE_BANDS.into_iter().fold(
             TableRateCarrier::new(CARRIER).zone("US", 0),
             |c, (grams, cents)| c.band(grams, vec![usd(cents)]),
         );
-        let oms = Oms::new(MemoryStore::new(), carrier)
+        let oms = Oms::new(store, carrier)
             .with_clock(clock.clone())
             .with_ids(Arc::new(SeededIds::new(seed)));
         block_on(
@@ -104,7 +105,7 @@ impl O2cSystem {
     }
 }
 
-fn save_locations(oms: &Shop, world: &World) -> Res<Vec<LocationId>> {
+fn save_locations<S: Store>(oms: &Shop<S>, world: &World) -> Res<Vec<LocationId>> {
     let mut ids = Vec::new();
     for (priority, code) in (1..).zip(&world.locations) {
         let id = LocationId::new(code.as_str())?;
@@ -122,7 +123,11 @@ fn save_locations(oms: &Shop, world: &World) -> Res<Vec<LocationId>> {
     Ok(ids)
 }
 
-fn save_catalogue(oms: &Shop, world: &World, locations: &[LocationId]) -> Res<Vec<Sku>> {
+fn save_catalogue<S: Store>(
+    oms: &Shop<S>,
+    world: &World,
+    locations: &[LocationId],
+) -> Res<Vec<Sku>> {
     let mut skus = Vec::with_capacity(world.products.len());
     for spec in &world.products {
         let sku = Sku::new(spec.code.as_str())?;
@@ -155,7 +160,7 @@ fn save_catalogue(oms: &Shop, world: &World, locations: &[LocationId]) -> Res<Ve
     Ok(skus)
 }
 
-fn register_customers(oms: &Shop, count: usize) -> Res<Vec<CustomerId>> {
+fn register_customers<S: Store>(oms: &Shop<S>, count: usize) -> Res<Vec<CustomerId>> {
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
         let name = format!("Customer {i}");
@@ -173,7 +178,7 @@ fn register_customers(oms: &Shop, count: usize) -> Res<Vec<CustomerId>> {
     Ok(ids)
 }
 
-impl Workload for O2cSystem {
+impl<S: Store> Workload for O2cSystem<S> {
     type OrderRef = OrderId;
     type InvoiceRef = InvoiceId;
 
@@ -318,11 +323,16 @@ pub(crate) struct O2cRun {
     pub(crate) teardown_seconds: f64,
 }
 
-/// Sets o2c up from `world`, runs the mix until `cfg.limit`, audits the store and
-/// drops it.
+/// Sets o2c up from `world` on the in-memory store, runs the mix until `cfg.limit`,
+/// audits the store and drops it.
 pub(crate) fn run_o2c(cfg: &Config, world: &World) -> Res<O2cRun> {
+    run_o2c_on(MemoryStore::new(), cfg, world)
+}
+
+/// As [`run_o2c`], on `store` (opened, empty).
+pub(crate) fn run_o2c_on<S: Store>(store: S, cfg: &Config, world: &World) -> Res<O2cRun> {
     let started = Instant::now();
-    let mut system = O2cSystem::setup(world, cfg.seed)?;
+    let mut system = O2cSystem::setup(store, world, cfg.seed)?;
     let setup_seconds = started.elapsed().as_secs_f64();
     let pass = run_pass(&mut system, cfg, cfg.limit, "o2c")?;
     let peak_rss_after_pass = peak_rss_bytes();

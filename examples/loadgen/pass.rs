@@ -40,6 +40,14 @@ impl PassResult {
         placed as f64 / self.seconds.max(1e-9)
     }
 
+    /// Place-order transactions per second of time spent in `place_order` calls.
+    pub(crate) fn place_order_per_s(&self) -> f64 {
+        self.types
+            .iter()
+            .find(|(k, _)| *k == Kind::PlaceOrder)
+            .map_or(0.0, |(_, s)| s.count as f64 / (s.total_us / 1e6).max(1e-9))
+    }
+
     /// The per-type summaries as one JSON object keyed by type name.
     pub(crate) fn types_json(&self) -> Value {
         let map: Map<String, Value> = self

@@ -26,8 +26,10 @@ impl Outcome<'_> {
     pub(crate) fn json(&self) -> Value {
         let (cfg, o2c, pass) = (self.cfg, self.o2c, &self.o2c.pass);
         let tally = &pass.tally;
-        json!({
+        let sqlite = cfg.store == "sqlite";
+        let mut out = json!({
             "store": cfg.store,
+            "durability": sqlite.then(|| cfg.durability.name()),
             "seed": cfg.seed,
             "skus": cfg.skus,
             "customers": cfg.customers,
@@ -71,19 +73,37 @@ impl Outcome<'_> {
                 "agrees_with_o2c": self.disagreements.is_empty(),
                 "disagreements": self.disagreements,
             })),
-        })
+        });
+        if let (true, Some(map)) = (sqlite, out.as_object_mut()) {
+            map.insert(
+                "place_order_per_s".to_owned(),
+                json!({
+                    "o2c": pass.place_order_per_s(),
+                    "o2c_new_orders_per_wall_s": pass.new_orders_per_s(),
+                    "baseline": self.baseline.map(|b| b.pass.place_order_per_s()),
+                    "baseline_new_orders_per_wall_s": self.baseline.map(|b| b.pass.new_orders_per_s()),
+                }),
+            );
+        }
+        out
     }
 
     /// The human-readable report.
     pub(crate) fn print(&self) {
         let (cfg, o2c, pass) = (self.cfg, self.o2c, &self.o2c.pass);
+        let store = if cfg.store == "sqlite" {
+            format!("sqlite (synchronous={})", cfg.durability.name())
+        } else {
+            cfg.store.clone()
+        };
         println!(
-            "o2c loadgen: store {}, seed {}, {} SKUs × {} locations ({} units each), {} customers",
-            cfg.store, cfg.seed, cfg.skus, cfg.locations, cfg.stock, cfg.customers
+            "o2c loadgen: store {store}, seed {}, {} SKUs × {} locations ({} units each), {} customers",
+            cfg.seed, cfg.skus, cfg.locations, cfg.stock, cfg.customers
         );
         println!();
         println!("setup        {:.2} s", o2c.setup_seconds);
         print_pass("o2c", pass);
+        self.print_place_order("o2c", pass);
         print_rss(o2c);
         let a = &o2c.audit;
         println!(
@@ -122,13 +142,21 @@ impl Outcome<'_> {
         };
         println!();
         println!(
-            "baseline     hand-written, run second with the same {} operations; setup {:.2} s",
-            b.pass.transactions, b.setup_seconds
+            "baseline     {}, run second with the same {} operations; setup {:.2} s",
+            if self.cfg.store == "sqlite" {
+                "plain rusqlite, the same SQL writes"
+            } else {
+                "hand-written"
+            },
+            b.pass.transactions,
+            b.setup_seconds
         );
         print_pass("baseline", &b.pass);
+        self.print_place_order("baseline", &b.pass);
         if let Some(ratio) = self.ratio() {
             println!(
-                "ratio        o2c time / baseline time = {ratio:.1}× (transaction phase only)"
+                "ratio        o2c time / baseline time = {ratio:.2}× (transaction phase only; o2c at {:.0} % of the baseline's tx/s)",
+                100.0 / ratio.max(1e-9)
             );
         }
         if self.disagreements.is_empty() {
@@ -138,6 +166,20 @@ impl Outcome<'_> {
             for d in &self.disagreements {
                 println!("               {d}");
             }
+        }
+    }
+}
+
+impl Outcome<'_> {
+    /// SQLite only: the place-order transaction rate.
+    fn print_place_order(&self, label: &str, pass: &PassResult) {
+        if self.cfg.store == "sqlite" {
+            println!(
+                "{:<12} {:.0} place-order tx/s (count ÷ time in place_order); {:.0} new orders per wall second",
+                format!("{label} p/o"),
+                pass.place_order_per_s(),
+                pass.new_orders_per_s()
+            );
         }
     }
 }

@@ -9,7 +9,7 @@ mod billing;
 mod ledger;
 mod money;
 mod ordering;
-mod records;
+pub(crate) mod records;
 mod shipping;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -32,38 +32,38 @@ use records::{
 use shipping::Booking;
 
 /// The hand-written order-to-cash system.
-struct Plain {
-    now_ms: u64,
+pub(crate) struct Plain {
+    pub(crate) now_ms: u64,
     /// Catalogue codes by index: the generated inputs, converted up front.
-    codes: Vec<String>,
-    products: HashMap<String, PlainProduct>,
-    location_codes: Vec<String>,
+    pub(crate) codes: Vec<String>,
+    pub(crate) products: HashMap<String, PlainProduct>,
+    pub(crate) location_codes: Vec<String>,
     /// Location indexes by priority (then code).
-    by_priority: Vec<usize>,
-    stock: HashMap<String, Vec<Level>>,
-    movements: HashMap<(String, usize), Vec<Movement>>,
-    customers: Vec<PlainCustomer>,
-    orders: Vec<PlainOrder>,
-    orders_by_customer: HashMap<usize, Vec<usize>>,
-    ready_to_ship: BTreeSet<(u64, usize)>,
-    invoices: Vec<PlainInvoice>,
-    invoice_counter: u64,
-    payments: Vec<PlainPayment>,
-    shipments: Vec<PlainShipment>,
+    pub(crate) by_priority: Vec<usize>,
+    pub(crate) stock: HashMap<String, Vec<Level>>,
+    pub(crate) movements: HashMap<(String, usize), Vec<Movement>>,
+    pub(crate) customers: Vec<PlainCustomer>,
+    pub(crate) orders: Vec<PlainOrder>,
+    pub(crate) orders_by_customer: HashMap<usize, Vec<usize>>,
+    pub(crate) ready_to_ship: BTreeSet<(u64, usize)>,
+    pub(crate) invoices: Vec<PlainInvoice>,
+    pub(crate) invoice_counter: u64,
+    pub(crate) payments: Vec<PlainPayment>,
+    pub(crate) shipments: Vec<PlainShipment>,
     bookings: HashMap<String, Booking>,
-    tracking_events: HashMap<String, Vec<String>>,
-    booking_serial: u64,
-    journal: Vec<JournalLine>,
-    entries: u64,
-    balances: HashMap<&'static str, Decimal>,
-    events: Vec<RecordedEvent>,
-    order_keys: HashMap<String, usize>,
-    payment_keys: HashMap<String, usize>,
+    pub(crate) tracking_events: HashMap<String, Vec<String>>,
+    pub(crate) booking_serial: u64,
+    pub(crate) journal: Vec<JournalLine>,
+    pub(crate) entries: u64,
+    pub(crate) balances: HashMap<&'static str, Decimal>,
+    pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) order_keys: HashMap<String, usize>,
+    pub(crate) payment_keys: HashMap<String, usize>,
 }
 
 impl Plain {
     /// The baseline loaded with `world`: catalogue, opening stock and customers.
-    fn setup(world: &World) -> Plain {
+    pub(crate) fn setup(world: &World) -> Plain {
         let locations = world.locations.len();
         let mut plain = Plain {
             now_ms: 0,

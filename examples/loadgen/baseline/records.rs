@@ -8,85 +8,85 @@
 
 use rust_decimal::Decimal;
 
-pub(super) struct PlainProduct {
-    pub(super) name: String,
-    pub(super) price: Decimal,
-    pub(super) cost: Decimal,
-    pub(super) tax_rate: Decimal,
-    pub(super) weight_grams: u32,
-    pub(super) reorder_point: u32,
+pub(crate) struct PlainProduct {
+    pub(crate) name: String,
+    pub(crate) price: Decimal,
+    pub(crate) cost: Decimal,
+    pub(crate) tax_rate: Decimal,
+    pub(crate) weight_grams: u32,
+    pub(crate) reorder_point: u32,
 }
 
 #[derive(Clone, Copy)]
-pub(super) struct Level {
-    pub(super) on_hand: i64,
-    pub(super) reserved: i64,
+pub(crate) struct Level {
+    pub(crate) on_hand: i64,
+    pub(crate) reserved: i64,
 }
 
 impl Level {
-    pub(super) fn available(self) -> i64 {
+    pub(crate) fn available(self) -> i64 {
         self.on_hand.saturating_sub(self.reserved)
     }
 }
 
-pub(super) enum MovementReason {
+pub(crate) enum MovementReason {
     Receipt,
     Shipment(usize),
 }
 
-pub(super) struct Movement {
-    pub(super) quantity: i64,
-    pub(super) reason: MovementReason,
-    pub(super) at_ms: u64,
+pub(crate) struct Movement {
+    pub(crate) quantity: i64,
+    pub(crate) reason: MovementReason,
+    pub(crate) at_ms: u64,
 }
 
-pub(super) struct PlainCustomer {
-    pub(super) orders_placed: u32,
-    pub(super) lifetime_value: Decimal,
-    pub(super) last_order_ms: Option<u64>,
-    pub(super) balance: Decimal,
-    pub(super) credit: Decimal,
-    pub(super) uninvoiced: Decimal,
+pub(crate) struct PlainCustomer {
+    pub(crate) orders_placed: u32,
+    pub(crate) lifetime_value: Decimal,
+    pub(crate) last_order_ms: Option<u64>,
+    pub(crate) balance: Decimal,
+    pub(crate) credit: Decimal,
+    pub(crate) uninvoiced: Decimal,
 }
 
 #[derive(Clone, Copy, Default)]
-pub(super) struct Amounts {
-    pub(super) gross: Decimal,
-    pub(super) discount: Decimal,
-    pub(super) net: Decimal,
-    pub(super) tax: Decimal,
+pub(crate) struct Amounts {
+    pub(crate) gross: Decimal,
+    pub(crate) discount: Decimal,
+    pub(crate) net: Decimal,
+    pub(crate) tax: Decimal,
 }
 
-pub(super) struct PlainLine {
-    pub(super) line_no: u16,
-    pub(super) sku: String,
-    pub(super) description: String,
-    pub(super) quantity: u32,
-    pub(super) unit_price: Decimal,
-    pub(super) amounts: Amounts,
-    pub(super) tax_rate: Decimal,
+pub(crate) struct PlainLine {
+    pub(crate) line_no: u16,
+    pub(crate) sku: String,
+    pub(crate) description: String,
+    pub(crate) quantity: u32,
+    pub(crate) unit_price: Decimal,
+    pub(crate) amounts: Amounts,
+    pub(crate) tax_rate: Decimal,
     /// (location, units still reserved)
-    pub(super) reservations: Vec<(usize, u32)>,
-    pub(super) shipped: u32,
-    pub(super) delivered: u32,
-    pub(super) invoiced: u32,
-    pub(super) invoiced_amounts: Amounts,
+    pub(crate) reservations: Vec<(usize, u32)>,
+    pub(crate) shipped: u32,
+    pub(crate) delivered: u32,
+    pub(crate) invoiced: u32,
+    pub(crate) invoiced_amounts: Amounts,
 }
 
 impl PlainLine {
-    pub(super) fn open(&self) -> u32 {
+    pub(crate) fn open(&self) -> u32 {
         self.reservations.iter().map(|r| r.1).sum()
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Status {
+pub(crate) enum Status {
     Open,
     Completed,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Fulfilment {
+pub(crate) enum Fulfilment {
     Unshipped,
     PartiallyShipped,
     Shipped,
@@ -94,29 +94,29 @@ pub(super) enum Fulfilment {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum PaymentStatus {
+pub(crate) enum PaymentStatus {
     NotInvoiced,
     Unpaid,
     PartiallyPaid,
     Paid,
 }
 
-pub(super) struct PlainOrder {
-    pub(super) customer: usize,
-    pub(super) key: String,
-    pub(super) lines: Vec<PlainLine>,
-    pub(super) status: Status,
-    pub(super) invoices: Vec<usize>,
-    pub(super) shipments: Vec<usize>,
-    pub(super) total: Decimal,
-    pub(super) invoiced: Decimal,
-    pub(super) paid: Decimal,
-    pub(super) placed_ms: u64,
-    pub(super) closed_ms: Option<u64>,
+pub(crate) struct PlainOrder {
+    pub(crate) customer: usize,
+    pub(crate) key: String,
+    pub(crate) lines: Vec<PlainLine>,
+    pub(crate) status: Status,
+    pub(crate) invoices: Vec<usize>,
+    pub(crate) shipments: Vec<usize>,
+    pub(crate) total: Decimal,
+    pub(crate) invoiced: Decimal,
+    pub(crate) paid: Decimal,
+    pub(crate) placed_ms: u64,
+    pub(crate) closed_ms: Option<u64>,
 }
 
 impl PlainOrder {
-    pub(super) fn fulfilment(&self) -> Fulfilment {
+    pub(crate) fn fulfilment(&self) -> Fulfilment {
         let (mut wanted, mut shipped, mut delivered) = (0u64, 0u64, 0u64);
         for l in &self.lines {
             wanted += u64::from(l.quantity);
@@ -131,7 +131,7 @@ impl PlainOrder {
         }
     }
 
-    pub(super) fn payment_status(&self) -> PaymentStatus {
+    pub(crate) fn payment_status(&self) -> PaymentStatus {
         if self.invoiced.is_zero() {
             PaymentStatus::NotInvoiced
         } else if self.paid.is_zero() {
@@ -143,79 +143,79 @@ impl PlainOrder {
         }
     }
 
-    pub(super) fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.status == Status::Open
             && self.fulfilment() == Fulfilment::Delivered
             && self.total == self.invoiced
             && self.paid == self.invoiced
     }
 
-    pub(super) fn has_open_reservations(&self) -> bool {
+    pub(crate) fn has_open_reservations(&self) -> bool {
         self.lines.iter().any(|l| l.open() > 0)
     }
 }
 
-pub(super) struct InvoiceLine {
-    pub(super) line_no: u16,
-    pub(super) sku: String,
-    pub(super) description: String,
-    pub(super) quantity: u32,
-    pub(super) amounts: Amounts,
-    pub(super) tax_rate: Decimal,
+pub(crate) struct InvoiceLine {
+    pub(crate) line_no: u16,
+    pub(crate) sku: String,
+    pub(crate) description: String,
+    pub(crate) quantity: u32,
+    pub(crate) amounts: Amounts,
+    pub(crate) tax_rate: Decimal,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum InvoiceStatus {
+pub(crate) enum InvoiceStatus {
     Open,
     Paid,
 }
 
-pub(super) struct PlainInvoice {
-    pub(super) number: u64,
-    pub(super) order: usize,
-    pub(super) customer: usize,
-    pub(super) issued_ms: u64,
-    pub(super) due_ms: u64,
-    pub(super) lines: Vec<InvoiceLine>,
-    pub(super) shipping: Decimal,
-    pub(super) total: Decimal,
-    pub(super) paid: Decimal,
-    pub(super) status: InvoiceStatus,
+pub(crate) struct PlainInvoice {
+    pub(crate) number: u64,
+    pub(crate) order: usize,
+    pub(crate) customer: usize,
+    pub(crate) issued_ms: u64,
+    pub(crate) due_ms: u64,
+    pub(crate) lines: Vec<InvoiceLine>,
+    pub(crate) shipping: Decimal,
+    pub(crate) total: Decimal,
+    pub(crate) paid: Decimal,
+    pub(crate) status: InvoiceStatus,
 }
 
-pub(super) struct PlainPayment {
-    pub(super) invoice: usize,
-    pub(super) order: usize,
-    pub(super) customer: usize,
-    pub(super) amount: Decimal,
-    pub(super) applied: Decimal,
-    pub(super) credited: Decimal,
-    pub(super) received_ms: u64,
-    pub(super) key: String,
+pub(crate) struct PlainPayment {
+    pub(crate) invoice: usize,
+    pub(crate) order: usize,
+    pub(crate) customer: usize,
+    pub(crate) amount: Decimal,
+    pub(crate) applied: Decimal,
+    pub(crate) credited: Decimal,
+    pub(crate) received_ms: u64,
+    pub(crate) key: String,
 }
 
-pub(super) struct PlainShipment {
-    pub(super) order: usize,
-    pub(super) location: usize,
+pub(crate) struct PlainShipment {
+    pub(crate) order: usize,
+    pub(crate) location: usize,
     /// (line number, SKU, units)
-    pub(super) lines: Vec<(u16, String, u32)>,
-    pub(super) carrier: String,
-    pub(super) tracking: String,
-    pub(super) label: String,
-    pub(super) carrier_charge: Decimal,
-    pub(super) cost_of_goods: Decimal,
-    pub(super) booked_ms: u64,
-    pub(super) booking_key: String,
+    pub(crate) lines: Vec<(u16, String, u32)>,
+    pub(crate) carrier: String,
+    pub(crate) tracking: String,
+    pub(crate) label: String,
+    pub(crate) carrier_charge: Decimal,
+    pub(crate) cost_of_goods: Decimal,
+    pub(crate) booked_ms: u64,
+    pub(crate) booking_key: String,
 }
 
-pub(super) struct JournalLine {
-    pub(super) entry: u64,
-    pub(super) account: &'static str,
-    pub(super) amount: Decimal,
-    pub(super) posted_ms: u64,
+pub(crate) struct JournalLine {
+    pub(crate) entry: u64,
+    pub(crate) account: &'static str,
+    pub(crate) amount: Decimal,
+    pub(crate) posted_ms: u64,
 }
 
-pub(super) enum Event {
+pub(crate) enum Event {
     OrderPlaced {
         order: usize,
         customer: usize,
@@ -249,8 +249,8 @@ pub(super) enum Event {
     },
 }
 
-pub(super) struct RecordedEvent {
-    pub(super) sequence: u64,
-    pub(super) at_ms: u64,
-    pub(super) event: Event,
+pub(crate) struct RecordedEvent {
+    pub(crate) sequence: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) event: Event,
 }

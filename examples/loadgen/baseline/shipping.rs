@@ -43,7 +43,7 @@ impl Plain {
 
     /// Ships everything reserved on the order: one shipment per location, each
     /// quoted and booked, moving stock and posting COGS and the carrier's charge.
-    fn ship(&mut self, id: usize) -> Result<u64, String> {
+    pub(crate) fn ship(&mut self, id: usize) -> Result<u64, String> {
         let order = self.orders.get(id).ok_or("unknown order")?;
         if order.status != Status::Open {
             return Err("order is closed".to_owned());
