@@ -13,6 +13,7 @@ use crate::ids::{
 use crate::ledger::{Invoice, JournalEntry, Payment};
 use crate::order::Order;
 use crate::stock::{Location, ReservationChange, StockMovement};
+use crate::store::StoreError;
 
 /// A stored value with the version it was stored at. Versions start at 1 and grow by
 /// one on every update; pass the version you read back as the expected version.
@@ -299,7 +300,60 @@ pub struct Changeset {
     pub checks: Vec<Check>,
 }
 
+/// The net change a changeset makes to one SKU at one location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockDelta {
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// Σ of the changeset's movements there.
+    pub on_hand: i64,
+    /// Σ of its reservation changes there.
+    pub reserved: i64,
+}
+
 impl Changeset {
+    /// The changeset's stock changes summed per SKU × location, in order of first
+    /// appearance: what a store applies under the guard `0 ≤ reserved ≤ on_hand`.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] if a sum overflows.
+    pub fn stock_deltas(&self) -> Result<Vec<StockDelta>, StoreError> {
+        let overflow = || StoreError::Invalid {
+            reason: "stock delta overflows".to_owned(),
+        };
+        // A command touches a few keys, so a list beats a map.
+        let mut deltas: Vec<StockDelta> = Vec::new();
+        let mut add = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
+            let slot = match deltas
+                .iter_mut()
+                .find(|d| &d.sku == sku && &d.location == location)
+            {
+                Some(slot) => slot,
+                None => {
+                    deltas.push(StockDelta {
+                        sku: sku.clone(),
+                        location: location.clone(),
+                        on_hand: 0,
+                        reserved: 0,
+                    });
+                    deltas.last_mut().ok_or_else(overflow)?
+                }
+            };
+            slot.on_hand = slot.on_hand.checked_add(on_hand).ok_or_else(overflow)?;
+            slot.reserved = slot.reserved.checked_add(reserved).ok_or_else(overflow)?;
+            Ok::<(), StoreError>(())
+        };
+        for m in &self.movements {
+            add(&m.sku, &m.location, m.quantity, 0)?;
+        }
+        for r in &self.reservations {
+            add(&r.sku, &r.location, 0, r.quantity)?;
+        }
+        Ok(deltas)
+    }
+
     /// An empty changeset at `at`.
     pub fn new(at: DateTime<Utc>) -> Self {
         Self {

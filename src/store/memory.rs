@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::log::Log;
 use super::{
-    Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Store,
-    StoreError, StoreResult, Versioned,
+    Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, StockDelta,
+    Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -63,46 +63,6 @@ impl MemoryStore {
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// The stock changes a changeset makes, summed per SKU × location, in order of first
-/// appearance. A command touches a few keys, so a list beats a map.
-fn stock_deltas(changes: &Changeset) -> StoreResult<Vec<(StockKey, (i64, i64))>> {
-    let mut deltas: Vec<(StockKey, (i64, i64))> = Vec::new();
-    let overflow = || StoreError::Invalid {
-        reason: "stock delta overflows".to_owned(),
-    };
-    let mut slot = |sku: &Sku, location: &LocationId| -> usize {
-        match deltas
-            .iter()
-            .position(|((s, l), _)| s == sku && l == location)
-        {
-            Some(i) => i,
-            None => {
-                deltas.push(((sku.clone(), location.clone()), (0, 0)));
-                deltas.len() - 1
-            }
-        }
-    };
-    let mut on_hand = Vec::with_capacity(changes.movements.len());
-    for m in &changes.movements {
-        on_hand.push((slot(&m.sku, &m.location), m.quantity));
-    }
-    let mut reserved = Vec::with_capacity(changes.reservations.len());
-    for r in &changes.reservations {
-        reserved.push((slot(&r.sku, &r.location), r.quantity));
-    }
-    for (i, q) in on_hand {
-        if let Some((_, d)) = deltas.get_mut(i) {
-            d.0 = d.0.checked_add(q).ok_or_else(overflow)?;
-        }
-    }
-    for (i, q) in reserved {
-        if let Some((_, d)) = deltas.get_mut(i) {
-            d.1 = d.1.checked_add(q).ok_or_else(overflow)?;
-        }
-    }
-    Ok(deltas)
 }
 
 impl State {
@@ -185,7 +145,13 @@ impl State {
         }
 
         let mut stock = Vec::new();
-        for ((sku, location), (on_hand_delta, reserved_delta)) in stock_deltas(changes)? {
+        for StockDelta {
+            sku,
+            location,
+            on_hand: on_hand_delta,
+            reserved: reserved_delta,
+        } in changes.stock_deltas()?
+        {
             let current = self.stock.get(&sku).and_then(|at| at.get(&location));
             let (on_hand, reserved) = current.map_or((0, 0), |l| (l.on_hand, l.reserved));
             let after = on_hand

@@ -14,7 +14,7 @@ use std::future::Future;
 
 pub use changeset::{
     Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put,
-    Record, RecordKey, Versioned,
+    Record, RecordKey, StockDelta, Versioned,
 };
 pub use memory::MemoryStore;
 

@@ -1,7 +1,7 @@
 //! Guarded stock deltas and the movement journal, in SQL.
 //!
-//! A commit's movements and reservation changes are summed per SKU × location (as the
-//! memory store sums them), then each sum is one guarded `UPDATE`: the row changes
+//! A commit's movements and reservation changes are summed per SKU × location
+//! ([`Changeset::stock_deltas`], as the memory store sums them), then each sum is one guarded `UPDATE`: the row changes
 //! only if afterwards `0 ≤ reserved ≤ on_hand`. Deltas add to whatever is stored, so
 //! two commits on one SKU never conflict; only a failing guard stops a commit.
 
@@ -9,52 +9,8 @@ use rusqlite::{Transaction, named_params, params};
 
 use super::codec::to_json;
 use super::error::db;
-use crate::ids::{LocationId, Sku};
 use crate::stock::StockMovement;
-use crate::store::{Changeset, StoreError, StoreResult};
-
-type StockKey = (Sku, LocationId);
-
-/// The stock changes a changeset makes, summed per SKU × location, in order of first
-/// appearance: the same sums, the same order and the same overflow error as the
-/// memory store, so both fail the same guard first.
-fn stock_deltas(changes: &Changeset) -> StoreResult<Vec<(StockKey, (i64, i64))>> {
-    let mut deltas: Vec<(StockKey, (i64, i64))> = Vec::new();
-    let overflow = || StoreError::Invalid {
-        reason: "stock delta overflows".to_owned(),
-    };
-    let mut slot = |sku: &Sku, location: &LocationId| -> usize {
-        match deltas
-            .iter()
-            .position(|((s, l), _)| s == sku && l == location)
-        {
-            Some(i) => i,
-            None => {
-                deltas.push(((sku.clone(), location.clone()), (0, 0)));
-                deltas.len().saturating_sub(1)
-            }
-        }
-    };
-    let mut on_hand = Vec::with_capacity(changes.movements.len());
-    for m in &changes.movements {
-        on_hand.push((slot(&m.sku, &m.location), m.quantity));
-    }
-    let mut reserved = Vec::with_capacity(changes.reservations.len());
-    for r in &changes.reservations {
-        reserved.push((slot(&r.sku, &r.location), r.quantity));
-    }
-    for (i, q) in on_hand {
-        if let Some((_, d)) = deltas.get_mut(i) {
-            d.0 = d.0.checked_add(q).ok_or_else(overflow)?;
-        }
-    }
-    for (i, q) in reserved {
-        if let Some((_, d)) = deltas.get_mut(i) {
-            d.1 = d.1.checked_add(q).ok_or_else(overflow)?;
-        }
-    }
-    Ok(deltas)
-}
+use crate::store::{Changeset, StockDelta, StoreError, StoreResult};
 
 /// The range a column may hold so that adding `delta` cannot overflow `i64`. SQLite
 /// would turn an overflowing sum into a float rather than fail, so the guard keeps
@@ -84,7 +40,13 @@ UPDATE stock SET on_hand = on_hand + :on_hand_delta, reserved = reserved + :rese
 /// [`StoreError::Invalid`] when a sum overflows, [`StoreError::InsufficientStock`] with
 /// the level as it was when a guard fails, [`StoreError::Backend`].
 pub(super) fn apply_guarded(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
-    for ((sku, location), (on_hand_delta, reserved_delta)) in stock_deltas(changes)? {
+    for StockDelta {
+        sku,
+        location,
+        on_hand: on_hand_delta,
+        reserved: reserved_delta,
+    } in changes.stock_deltas()?
+    {
         // A SKU × location that has never held stock starts at zero; like the memory
         // store, it is listed from now on even if this commit adds nothing to it.
         tx.prepare_cached(
