@@ -203,8 +203,21 @@ struct Fixtures {
     counter: Counter,
 }
 
-async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
-    let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+/// A pickup shop: the tax table, one product with `units` in stock at one store, and
+/// a customer on `terms`.
+struct Shop {
+    tax: TaxTable,
+    product: Product,
+    location: Location,
+    customer: Customer,
+}
+
+async fn open_shop<S: Store>(
+    case: &'static str,
+    oms: &Oms<S, PickupCarrier>,
+    units: i64,
+    terms: PaymentTerms,
+) -> Result<Shop, Failure> {
     let tax = TaxTable::new().with_rate(TaxClass::standard(), None, Decimal::new(8, 2));
     oms.set_tax_table(tax.clone())
         .await
@@ -235,20 +248,37 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         .or_fail(case, "saving a location")?;
     let receipt = ReceiveStock {
         idempotency_key: code(case, "grn-1")?,
-        sku: sku.clone(),
-        location: store_id.clone(),
-        quantity: 10,
+        sku,
+        location: store_id,
+        quantity: units,
         reference: "opening".into(),
     };
     oms.receive_stock(receipt)
         .await
         .or_fail(case, "receiving")?;
     let mut profile = NewCustomer::new("Ada", "ada@example.com", address, Currency::USD);
-    profile.terms = PaymentTerms::Net { days: 30 };
+    profile.terms = terms;
     let customer = oms
         .register_customer(profile)
         .await
         .or_fail(case, "registering")?;
+    Ok(Shop {
+        tax,
+        product,
+        location,
+        customer,
+    })
+}
+
+async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
+    let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    let Shop {
+        tax,
+        product,
+        location,
+        customer,
+    } = open_shop(case, &oms, 10, PaymentTerms::Net { days: 30 }).await?;
+    let (sku, store_id) = (product.sku.clone(), location.id.clone());
     let cmd = PlaceOrder::new(
         code(case, "order-1")?,
         customer.id,
@@ -1118,48 +1148,8 @@ pub async fn index_reads<S: Store>(store: &S) -> CaseResult {
 pub async fn order_flow_audits_clean<S: Store>(store: &S) -> CaseResult {
     let case = "order_flow_audits_clean";
     let oms = Oms::new(store, PickupCarrier::new());
-    let tax = TaxTable::new().with_rate(TaxClass::standard(), None, Decimal::new(20, 2));
-    oms.set_tax_table(tax).await.or_fail(case, "tax")?;
-    let sku: Sku = code(case, "TEE")?;
-    oms.save_product(Product::new(
-        sku.clone(),
-        "Tee",
-        usd(1999),
-        usd(700),
-        TaxClass::standard(),
-    ))
-    .await
-    .or_fail(case, "product")?;
-    let shop: LocationId = code(case, "SHOP")?;
-    let address = Address::new("Shop", "1 High St", "York", "YO1 1AA", "GB");
-    oms.save_location(Location::new(
-        shop.clone(),
-        "Shop",
-        LocationKind::Store,
-        address.clone(),
-        1,
-    ))
-    .await
-    .or_fail(case, "location")?;
-    let receipt = ReceiveStock {
-        idempotency_key: code(case, "grn")?,
-        sku: sku.clone(),
-        location: shop.clone(),
-        quantity: 5,
-        reference: "grn".into(),
-    };
-    oms.receive_stock(receipt)
-        .await
-        .or_fail(case, "receiving")?;
-    let buyer = oms
-        .register_customer(NewCustomer::new(
-            "Bo",
-            "bo@example.com",
-            address,
-            Currency::USD,
-        ))
-        .await
-        .or_fail(case, "customer")?;
+    let shop = open_shop(case, &oms, 5, PaymentTerms::Prepaid).await?;
+    let (sku, shop, buyer) = (shop.product.sku, shop.location.id, shop.customer);
     let (o1, o2, o3): (IdempotencyKey, IdempotencyKey, IdempotencyKey) =
         (code(case, "o1")?, code(case, "o2")?, code(case, "o3")?);
     let place = |key: &IdempotencyKey, units| {
