@@ -57,16 +57,8 @@ fn setup() -> (Bench, Customer) {
         None,
         rust_decimal::Decimal::new(8, 2),
     )));
-    for (i, code) in ["WH-1", "WH-2"].into_iter().enumerate() {
-        let id = LocationId::new(code).unwrap();
-        let address = Address::new(code, "1 Dock Rd", "Reno", "89501", "US");
-        run(oms.save_location(Location::new(
-            id,
-            code,
-            LocationKind::Warehouse,
-            address,
-            u32::try_from(i).unwrap_or(0),
-        )));
+    for site in two_warehouses() {
+        run(oms.save_location(site));
     }
     for n in 0..SKUS {
         let price = usd(500 + i64::try_from(n).unwrap_or(0));
@@ -145,22 +137,22 @@ fn read_order(bencher: Bencher) {
     bencher.bench_local(|| run(oms.order(divan::black_box(order.id))));
 }
 
+/// WH-1 (first priority) and WH-2.
+fn two_warehouses() -> Vec<Location> {
+    ["WH-1", "WH-2"]
+        .iter()
+        .zip(0..)
+        .map(|(code, priority)| {
+            let id = LocationId::new(*code).unwrap();
+            let address = Address::new(*code, "1 Dock Rd", "Reno", "89501", "US");
+            Location::new(id, *code, LocationKind::Warehouse, address, priority)
+        })
+        .collect()
+}
+
 #[divan::bench]
 fn reserve_5_lines_over_2_locations(bencher: Bencher) {
-    let sites: Vec<Location> = ["WH-1", "WH-2"]
-        .iter()
-        .enumerate()
-        .map(|(i, code)| {
-            let id = LocationId::new(*code).unwrap();
-            Location::new(
-                id,
-                *code,
-                LocationKind::Warehouse,
-                Address::default(),
-                u32::try_from(i).unwrap_or(0),
-            )
-        })
-        .collect();
+    let sites = two_warehouses();
     let demand: Vec<LineDemand> = (0..5)
         .map(|i| LineDemand {
             sku: sku(i),
@@ -214,20 +206,7 @@ fn build_journal_entry(bencher: Bencher) {
 #[divan::bench]
 fn reserve_and_commit_5_lines(bencher: Bencher) {
     let store = MemoryStore::new();
-    let sites: Vec<Location> = ["WH-1", "WH-2"]
-        .iter()
-        .enumerate()
-        .map(|(i, code)| {
-            let id = LocationId::new(*code).unwrap();
-            Location::new(
-                id,
-                *code,
-                LocationKind::Warehouse,
-                Address::default(),
-                u32::try_from(i).unwrap_or(0),
-            )
-        })
-        .collect();
+    let sites = two_warehouses();
     let mut opening = Changeset::new(Utc::now());
     for i in 0..5 {
         for site in &sites {

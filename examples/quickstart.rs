@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use o2c::catalog::{Product, TaxClass, TaxTable};
 use o2c::clock::{Clock, ManualClock};
 use o2c::customer::{Address, NewCustomer, PaymentMethod, PaymentTerms};
-use o2c::fulfilment::{PickupCarrier, ShipmentStatus, TableRateCarrier};
+use o2c::fulfilment::{PickupCarrier, Shipment, ShipmentStatus, TableRateCarrier};
 use o2c::ids::{IdempotencyKey, LocationId, Sku};
 use o2c::ledger::{Invoice, TrialBalance};
 use o2c::money::{Currency, Money};
@@ -186,15 +186,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
     clock.advance(Duration::hours(3));
     let shipments = oms.ship(order.id).await?;
     for s in &shipments {
-        println!(
-            "   {} from {}: {} via {} ({}), carrier charges {}",
-            s.tracking,
-            s.location,
-            describe(&s.lines),
-            s.carrier,
-            s.service,
-            s.carrier_charge
-        );
+        println!("   {}", describe(s));
     }
     print_stock(&oms, &[&tee, &mug]).await?;
     for (i, s) in shipments.iter().enumerate() {
@@ -284,15 +276,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
     clock.advance(Duration::hours(1));
     let shipments = oms.ship(order.id).await?;
     for s in &shipments {
-        println!(
-            "   {} from {}: {} via {} ({}), carrier charges {}",
-            s.tracking,
-            s.location,
-            describe(&s.lines),
-            s.carrier,
-            s.service,
-            s.carrier_charge
-        );
+        println!("   {}", describe(s));
         oms.carrier().0.scan(
             &s.tracking,
             ShipmentStatus::Delivered,
@@ -422,10 +406,19 @@ fn print_trial_balance(trial: &TrialBalance) {
     }
 }
 
-fn describe(lines: &[o2c::fulfilment::ShipmentLine]) -> String {
-    lines
+fn describe(s: &Shipment) -> String {
+    let goods: Vec<String> = s
+        .lines
         .iter()
         .map(|l| format!("{} × {}", l.quantity, l.sku))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    format!(
+        "{} from {}: {} via {} ({}), carrier charges {}",
+        s.tracking,
+        s.location,
+        goods.join(", "),
+        s.carrier,
+        s.service,
+        s.carrier_charge
+    )
 }

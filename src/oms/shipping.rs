@@ -56,6 +56,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// the carrier does not collect goods that never left. Best effort: a carrier that
     /// fails to cancel leaves a booking its operator must void by hand.
     async fn cancel_uncommitted(&self, id: OrderId, booked: &[Booked]) {
+        if booked.is_empty() {
+            return;
+        }
         let mut committed = Vec::new();
         if let Ok(order) = self.order(id).await {
             for shipment in order.shipments {

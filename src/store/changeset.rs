@@ -10,7 +10,8 @@ use crate::fulfilment::Shipment;
 use crate::ids::{
     CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, ShipmentId, Sku,
 };
-use crate::ledger::{Invoice, JournalEntry, Payment};
+use crate::ledger::{AccountCode, Invoice, JournalEntry, Payment};
+use crate::money::{Currency, Money};
 use crate::order::Order;
 use crate::stock::{Location, ReservationChange, StockMovement};
 use crate::store::StoreError;
@@ -300,6 +301,9 @@ pub struct Changeset {
     pub checks: Vec<Check>,
 }
 
+/// An account balance's key: account, then currency.
+pub type BalanceKey = (AccountCode, Currency);
+
 /// The net change a changeset makes to one SKU at one location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockDelta {
@@ -352,6 +356,41 @@ impl Changeset {
             add(&r.sku, &r.location, 0, r.quantity)?;
         }
         Ok(deltas)
+    }
+
+    /// The balances the changeset's journal entries lead to, for every account and
+    /// currency they touch, in order of first appearance. `stored` gives an account's
+    /// balance before the commit (zero if it has none).
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] if a balance overflows; whatever `stored` fails with.
+    pub fn balances_after(
+        &self,
+        mut stored: impl FnMut(&AccountCode, Currency) -> Result<Money, StoreError>,
+    ) -> Result<Vec<(BalanceKey, Money)>, StoreError> {
+        let mut balances: Vec<(BalanceKey, Money)> = Vec::new();
+        for line in self.journal.iter().flat_map(JournalEntry::lines) {
+            let currency = line.amount.currency();
+            let found = balances
+                .iter()
+                .position(|((a, c), _)| a == &line.account && *c == currency);
+            let index = match found {
+                Some(i) => i,
+                None => {
+                    let current = stored(&line.account, currency)?;
+                    balances.push(((line.account.clone(), currency), current));
+                    balances.len().saturating_sub(1)
+                }
+            };
+            if let Some((_, balance)) = balances.get_mut(index) {
+                *balance = balance
+                    .checked_add(line.amount)
+                    .map_err(|e| StoreError::Invalid {
+                        reason: format!("balance of {}: {e}", line.account),
+                    })?;
+            }
+        }
+        Ok(balances)
     }
 
     /// An empty changeset at `at`.

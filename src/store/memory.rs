@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 
 use super::log::Log;
 use super::{
-    Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, StockDelta,
-    Store, StoreError, StoreResult, Versioned,
+    BalanceKey, Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey,
+    StockDelta, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
-use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
-use crate::money::{Currency, Money};
+use crate::ledger::{AccountBalance, JournalEntry};
+use crate::money::Money;
 use crate::stock::{StockLevel, StockMovement};
 
 type StockKey = (Sku, LocationId);
@@ -41,7 +41,7 @@ struct State {
     stock: Map<Sku, BTreeMap<LocationId, StockLevel>>,
     movements: Map<StockKey, Vec<StockMovement>>,
     journal: Log<JournalEntry>,
-    balances: BTreeMap<(AccountCode, Currency), Money>,
+    balances: BTreeMap<BalanceKey, Money>,
     events: Log<RecordedEvent>,
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
@@ -176,33 +176,14 @@ impl State {
             });
         }
 
-        let mut balances: Vec<((AccountCode, Currency), Money)> = Vec::new();
-        for line in changes.journal.iter().flat_map(JournalEntry::lines) {
-            let currency = line.amount.currency();
-            let index = match balances
-                .iter()
-                .position(|((a, c), _)| a == &line.account && *c == currency)
-            {
-                Some(i) => i,
-                None => {
-                    let key = (line.account.clone(), currency);
-                    let current = self
-                        .balances
-                        .get(&key)
-                        .copied()
-                        .unwrap_or(Money::zero(currency));
-                    balances.push((key, current));
-                    balances.len() - 1
-                }
-            };
-            if let Some((_, balance)) = balances.get_mut(index) {
-                *balance = balance
-                    .checked_add(line.amount)
-                    .map_err(|e| StoreError::Invalid {
-                        reason: format!("balance of {}: {e}", line.account),
-                    })?;
-            }
-        }
+        let balances = changes.balances_after(|account, currency| {
+            let key = (account.clone(), currency);
+            Ok(self
+                .balances
+                .get(&key)
+                .copied()
+                .unwrap_or(Money::zero(currency)))
+        })?;
         for entry in &changes.journal {
             entry.validate().map_err(|e| StoreError::Invalid {
                 reason: e.to_string(),
@@ -271,7 +252,7 @@ impl State {
 
 struct Validated {
     stock: Vec<StockLevel>,
-    balances: Vec<((AccountCode, Currency), Money)>,
+    balances: Vec<(BalanceKey, Money)>,
 }
 
 impl Store for MemoryStore {

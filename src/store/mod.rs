@@ -13,8 +13,8 @@ use std::error::Error as StdError;
 use std::future::Future;
 
 pub use changeset::{
-    Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put,
-    Record, RecordKey, StockDelta, Versioned,
+    BalanceKey, Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope,
+    IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
 pub use memory::MemoryStore;
 

@@ -39,7 +39,8 @@ fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<u64> {
         check_holds(tx, check)?;
     }
     stock::apply_guarded(tx, changes)?;
-    let balances = ledger::balances_after(tx, &changes.journal)?;
+    let balances = changes
+        .balances_after(|account, currency| ledger::stored_balance(tx, account, currency))?;
     ledger::validate(&changes.journal)?;
 
     write_puts(tx, &changes.puts)?;

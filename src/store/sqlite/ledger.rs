@@ -12,12 +12,10 @@ use super::codec::{parse, to_json};
 use super::error::db;
 use crate::ledger::{AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{BalanceKey, StoreError, StoreResult};
 
-/// A balance's key: account, then currency.
-pub(super) type BalanceKey = (AccountCode, Currency);
-
-fn stored_balance(
+/// An account's balance in one currency before this commit (zero if it has none).
+pub(super) fn stored_balance(
     tx: &Transaction<'_>,
     account: &AccountCode,
     currency: Currency,
@@ -33,40 +31,6 @@ fn stored_balance(
         Some(text) => Ok(Money::new(parse::<Decimal>(&text, "balance")?, currency)),
         None => Ok(Money::zero(currency)),
     }
-}
-
-/// The balances the journal entries lead to, for every account and currency they
-/// touch, in order of first appearance (as the memory store computes them).
-///
-/// # Errors
-/// [`StoreError::Invalid`] when a balance overflows, [`StoreError::Backend`].
-pub(super) fn balances_after(
-    tx: &Transaction<'_>,
-    journal: &[JournalEntry],
-) -> StoreResult<Vec<(BalanceKey, Money)>> {
-    let mut balances: Vec<(BalanceKey, Money)> = Vec::new();
-    for line in journal.iter().flat_map(JournalEntry::lines) {
-        let currency = line.amount.currency();
-        let index = match balances
-            .iter()
-            .position(|((a, c), _)| a == &line.account && *c == currency)
-        {
-            Some(i) => i,
-            None => {
-                let current = stored_balance(tx, &line.account, currency)?;
-                balances.push(((line.account.clone(), currency), current));
-                balances.len().saturating_sub(1)
-            }
-        };
-        if let Some((_, balance)) = balances.get_mut(index) {
-            *balance = balance
-                .checked_add(line.amount)
-                .map_err(|e| StoreError::Invalid {
-                    reason: format!("balance of {}: {e}", line.account),
-                })?;
-        }
-    }
-    Ok(balances)
 }
 
 /// Re-checks entries that may have been deserialised rather than built.
