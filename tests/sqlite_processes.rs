@@ -22,7 +22,7 @@ use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Delivery, PlaceOrder};
 use o2c::stock::{Location, LocationKind, StockError};
-use o2c::store::sqlite::{SqliteOptions, SqliteStore};
+use o2c::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use o2c::{Error, Oms, ReceiveStock};
 
 type Shop = Oms<SqliteStore, PickupCarrier>;
@@ -30,7 +30,12 @@ type Shop = Oms<SqliteStore, PickupCarrier>;
 const STOCK: i64 = 120;
 
 fn open(path: &Path) -> Shop {
-    let store = SqliteStore::open(path, SqliteOptions::default()).unwrap();
+    open_with(path, Durability::Full)
+}
+
+fn open_with(path: &Path, durability: Durability) -> Shop {
+    let options = SqliteOptions::default().with_durability(durability);
+    let store = SqliteStore::open(path, options).unwrap();
     Oms::new(store, PickupCarrier::new())
 }
 
@@ -44,9 +49,7 @@ fn shop() -> LocationId {
 /// A fresh file with one SKU of `STOCK` units at one shop, and one customer per writer.
 fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
     let path = std::env::temp_dir().join(format!("o2c-{name}-{}.sqlite", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    remove(&path);
     let oms = open(&path);
     let customers = pollster::block_on(async {
         oms.set_tax_table(TaxTable::new().with_rate(
@@ -101,6 +104,13 @@ fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
     (path, customers)
 }
 
+/// Deletes the file and everything beside it that SQLite or the writers made.
+fn remove(path: &Path) {
+    for suffix in ["", "-wal", "-shm", ".ready-a", ".ready-b", ".ready-w"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 /// Runs as a writer when the test binary is re-invoked with `O2C_WRITER_FILE`:
 /// places orders of 1–3 units until stock runs out, printing each committed one.
 #[test]
@@ -113,7 +123,15 @@ fn writer_process() {
         .parse()
         .unwrap();
     let tag = std::env::var("O2C_WRITER_TAG").unwrap();
-    let oms = open(Path::new(&file));
+    let writers: usize = std::env::var("O2C_WRITERS").unwrap().parse().unwrap();
+    // Under NORMAL a commit finding the lock free runs on the caller's thread, and
+    // one finding it taken falls back to waiting on the pool: both paths meet here.
+    let durability = match std::env::var("O2C_WRITER_DURABILITY").as_deref() {
+        Ok("normal") => Durability::Normal,
+        _ => Durability::Full,
+    };
+    let oms = open_with(Path::new(&file), durability);
+    start_together(&file, &tag, writers);
     let mut out = std::io::stdout().lock();
     let mut refused_in_a_row = 0;
     for n in 0.. {
@@ -144,7 +162,33 @@ fn writer_process() {
     writeln!(out, "DONE").unwrap();
 }
 
-fn spawn_writer(path: &Path, customer: CustomerId, tag: &str) -> Child {
+/// Waits until all `writers` have opened the file, so they really run side by side
+/// (a fast writer could otherwise sell everything before a slow one has started).
+fn start_together(file: &str, tag: &str, writers: usize) {
+    std::fs::write(format!("{file}.ready-{tag}"), "").unwrap();
+    let dir = Path::new(file).parent().unwrap();
+    let prefix = format!("{}.ready-", Path::new(file).file_name().unwrap().to_string_lossy());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ready = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .count();
+        if ready >= writers || std::time::Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn spawn_writer(
+    path: &Path,
+    customer: CustomerId,
+    tag: &str,
+    writers: usize,
+    durability: &str,
+) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "writer_process",
@@ -155,6 +199,8 @@ fn spawn_writer(path: &Path, customer: CustomerId, tag: &str) -> Child {
         .env("O2C_WRITER_FILE", path)
         .env("O2C_WRITER_CUSTOMER", customer.to_string())
         .env("O2C_WRITER_TAG", tag)
+        .env("O2C_WRITERS", writers.to_string())
+        .env("O2C_WRITER_DURABILITY", durability)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -207,9 +253,18 @@ fn assert_file_consistent(path: &Path, reported: &[(OrderId, i64)]) {
 
 #[test]
 fn two_processes_sell_exactly_the_stock() {
-    let (path, customers) = prepare("two-writers", 2);
-    let mut a = spawn_writer(&path, customers[0], "a");
-    let mut b = spawn_writer(&path, customers[1], "b");
+    two_processes_sell_exactly_the_stock_at("full");
+}
+
+#[test]
+fn two_processes_sell_exactly_the_stock_under_normal_durability() {
+    two_processes_sell_exactly_the_stock_at("normal");
+}
+
+fn two_processes_sell_exactly_the_stock_at(durability: &str) {
+    let (path, customers) = prepare(&format!("two-writers-{durability}"), 2);
+    let mut a = spawn_writer(&path, customers[0], "a", 2, durability);
+    let mut b = spawn_writer(&path, customers[1], "b", 2, durability);
     let (from_a, from_b) = std::thread::scope(|s| {
         let a = s.spawn(|| committed(&mut a, None));
         let b = s.spawn(|| committed(&mut b, None));
@@ -230,15 +285,21 @@ fn two_processes_sell_exactly_the_stock() {
         .unwrap()
         .reserved;
     assert_eq!(reserved, STOCK);
+    drop(oms);
+    remove(&path);
 }
 
 #[test]
 fn a_writer_killed_mid_load_loses_nothing_it_reported() {
-    for kill_after in [1, 7, 23] {
-        let (path, customers) = prepare(&format!("crash-{kill_after}"), 1);
-        let mut writer = spawn_writer(&path, customers[0], "w");
-        let reported = committed(&mut writer, Some(kill_after));
-        assert_eq!(reported.len(), kill_after);
-        assert_file_consistent(&path, &reported);
+    // A killed process is an application crash, which NORMAL survives as FULL does.
+    for durability in ["full", "normal"] {
+        for kill_after in [1, 7, 23] {
+            let (path, customers) = prepare(&format!("crash-{durability}-{kill_after}"), 1);
+            let mut writer = spawn_writer(&path, customers[0], "w", 1, durability);
+            let reported = committed(&mut writer, Some(kill_after));
+            assert_eq!(reported.len(), kill_after);
+            assert_file_consistent(&path, &reported);
+            remove(&path);
+        }
     }
 }

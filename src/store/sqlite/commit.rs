@@ -5,11 +5,13 @@
 //! same error for the same changeset. Any error returns before `COMMIT`, and dropping
 //! the transaction rolls back whatever was already written.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::codec::{scope_text, time_to_text, to_json, to_u64};
-use super::error::{db, is_unique_violation};
+use super::error::{db, is_busy, is_unique_violation};
 use super::{ledger, stock};
 use crate::event::Event;
 use crate::order::Order;
@@ -28,6 +30,39 @@ pub(super) fn commit(conn: &mut Connection, changes: &Changeset) -> StoreResult<
     let last = apply(&tx, changes)?;
     tx.commit().map_err(db)?;
     Ok(last)
+}
+
+/// Like [`commit`], but only if the write lock is free right now: `None` (nothing
+/// done) when another connection holds it, where [`commit`] would wait for it.
+/// `busy_timeout` is the connection's usual timeout, restored once the lock is held.
+pub(super) fn commit_if_unlocked(
+    conn: &mut Connection,
+    changes: &Changeset,
+    busy_timeout: Duration,
+) -> Option<StoreResult<u64>> {
+    if let Err(e) = conn.busy_timeout(Duration::ZERO) {
+        return Some(Err(db(e)));
+    }
+    let refused = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => {
+            return Some(restored(&tx, busy_timeout).and_then(|()| {
+                let last = apply(&tx, changes)?;
+                tx.commit().map_err(db)?;
+                Ok(last)
+            }));
+        }
+        Err(e) => e,
+    };
+    match restored(conn, busy_timeout) {
+        // Another connection is writing: leave this to `commit`, which waits.
+        Ok(()) if is_busy(&refused) => None,
+        Ok(()) => Some(Err(db(refused))),
+        Err(e) => Some(Err(e)),
+    }
+}
+
+fn restored(conn: &Connection, busy_timeout: Duration) -> StoreResult<()> {
+    conn.busy_timeout(busy_timeout).map_err(db)
 }
 
 fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<u64> {
@@ -218,9 +253,8 @@ fn index_order(tx: &Transaction<'_>, order: &Order, inserted: bool) -> StoreResu
 /// rolled-back commit takes its numbers with it.
 fn append_events(tx: &Transaction<'_>, at: DateTime<Utc>, events: &[Event]) -> StoreResult<u64> {
     let mut last: i64 = tx
-        .query_row("SELECT COALESCE(MAX(sequence), 0) FROM events", [], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT COALESCE(MAX(sequence), 0) FROM events")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
         .map_err(db)?;
     if !events.is_empty() {
         let at = time_to_text(at)?;

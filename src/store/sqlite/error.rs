@@ -126,6 +126,16 @@ pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
     })
 }
 
+/// True when another connection holds the lock (and the busy timeout ran out).
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code().is_some_and(|code| {
+        matches!(
+            code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        )
+    })
+}
+
 /// The file system refused write-ahead logging, which the store's concurrency rests on.
 #[derive(Debug, thiserror::Error)]
 #[error("the file system does not support write-ahead logging (journal mode stayed {mode:?})")]

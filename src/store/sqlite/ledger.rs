@@ -59,9 +59,8 @@ pub(super) fn append(
         return Ok(());
     }
     let mut seq: i64 = tx
-        .query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM journal")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
         .map_err(db)?;
     let mut insert = tx
         .prepare_cached("INSERT INTO journal (seq, body) VALUES (?1, ?2)")

@@ -13,22 +13,42 @@
 //! ```
 //!
 //! # Where the work runs
-//! rusqlite is a blocking driver. A commit — which may wait for another process's
-//! lock or for an fsync — runs on the [`blocking`] crate's thread pool
-//! (`blocking::unblock`); the async caller only awaits a handle that the pool thread
-//! wakes when it is done, so no executor thread blocks on disk or on a lock. Reads run
-//! on the calling thread: in WAL mode a reader never waits for a writer, and a read is
-//! a few indexed lookups, usually in the page cache — far shorter than the two thread
-//! switches a trip through the pool costs (measured: routing reads through the pool
-//! made `place_order` about 1.7× slower). Nothing here needs a particular runtime:
-//! tokio, async-std, smol or `pollster::block_on` all drive the same futures. [`SqliteStore::open`] itself blocks (it may create and migrate the
-//! file); call it at start-up, or inside `unblock` / `spawn_blocking`.
+//! rusqlite is a blocking driver, so the store decides per call where a call may
+//! block:
 //!
-//! Connections: one writer connection behind a `std::sync::Mutex`, used by commits,
-//! and a few read connections (see [`SqliteOptions::read_connections`]), each behind
-//! its own mutex. The mutexes are never held across an `.await`. The file is in WAL
-//! mode, so readers read the last committed snapshot while a commit is writing, and
-//! never make it wait.
+//! - **Commits that may wait** — for another connection's lock, or for the fsync of
+//!   [`Durability::Full`] — run on the [`blocking`] crate's thread pool
+//!   (`blocking::unblock`); the async caller only awaits a handle that the pool
+//!   thread wakes, so no executor thread blocks on disk or on a lock.
+//! - **Commits that cannot wait** run on the caller's thread: under
+//!   [`Durability::Normal`] a commit syncs nothing (it writes the log into the OS
+//!   cache), so when the writer connection and SQLite's write lock are both free at
+//!   that instant (tried with a zero busy timeout) it is CPU work of a few hundred
+//!   microseconds. Anything else falls back to the pool. This halved the loadgen's
+//!   commit latency and took its p99 from 6.5 ms to under 1 ms.
+//! - **Checkpoints** (copying the write-ahead log back into the file, which syncs)
+//!   never run inside a commit: automatic checkpoints are off, and every 32nd commit
+//!   starts a `PASSIVE` checkpoint on the pool, on a connection of its own, which
+//!   neither waits for nor blocks readers and writers.
+//! - **Reads** run on the calling thread: in WAL mode a reader never waits for a
+//!   writer, and a read is a few indexed lookups, far shorter than the two thread
+//!   switches a trip through the pool costs (measured: routing reads through the
+//!   pool made `place_order` about 1.7× slower). A read uses the writer connection
+//!   when it is free, because its page cache survives its own commits, where a
+//!   separate read connection must drop its whole cache after every commit; when the
+//!   writer is busy, one of the read connections serves.
+//!
+//! Nothing here needs a particular runtime: tokio, async-std, smol or
+//! `pollster::block_on` all drive the same futures. [`SqliteStore::open`] itself
+//! blocks (it may create and migrate the file); call it at start-up, or inside
+//! `unblock` / `spawn_blocking`.
+//!
+//! Connections: one writer connection behind a `std::sync::Mutex`, used by commits
+//! (and by reads when free), a few read connections (see
+//! [`SqliteOptions::read_connections`]) and one for checkpoints, each behind its own
+//! mutex. The mutexes are never held across an `.await`. The file is in WAL mode, so
+//! readers read the last committed snapshot while a commit is writing, and never make
+//! it wait.
 //!
 //! # Transactions
 //! A commit is one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
@@ -78,8 +98,9 @@ mod temp;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -110,6 +131,16 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Runs the write-ahead log's checkpoints, off the writer (see [`Inner::committed`]).
+    checkpointer: Mutex<Connection>,
+    /// Commits so far; every [`CHECKPOINT_EVERY`]th starts a checkpoint.
+    commits: AtomicU64,
+    /// True while a checkpoint is running, so only one runs at a time.
+    checkpointing: AtomicBool,
+    /// True under [`Durability::Normal`], where a commit syncs nothing and so may run
+    /// on the caller's thread.
+    commit_inline: bool,
+    busy_timeout: Duration,
     path: PathBuf,
     /// Declared last so it is dropped last: the file goes only after its connections.
     _temp: Option<TempFile>,
@@ -126,6 +157,10 @@ impl fmt::Debug for SqliteStore {
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
+
+/// Commits between two checkpoints. A commit adds a few dozen pages to the log, so
+/// this keeps it near SQLite's default of 1000 pages.
+const CHECKPOINT_EVERY: u64 = 32;
 
 fn connect(
     path: &Path,
@@ -203,6 +238,11 @@ impl SqliteStore {
             .pragma_update(None, "synchronous", options.durability.pragma())
             .map_err(SqliteError::from_open)?;
         migrations::migrate(&mut writer)?;
+        // Checkpoints run on the pool, after the commit (see `Inner::committed`),
+        // rather than inside whichever commit crosses the threshold.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(SqliteError::from_open)?;
         if let Some(bytes) = options.max_bytes {
             let page_size: u64 = writer
                 .pragma_query_value(None, "page_size", |row| row.get(0))
@@ -222,11 +262,17 @@ impl SqliteStore {
                 .map_err(SqliteError::from_open)?;
             readers.push(Mutex::new(reader));
         }
+        let checkpointer = connect(&path, options, read_write)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                checkpointer: Mutex::new(checkpointer),
+                commits: AtomicU64::new(0),
+                checkpointing: AtomicBool::new(false),
+                commit_inline: options.durability == Durability::Normal,
+                busy_timeout: options.busy_timeout,
                 path,
                 _temp: temp,
             }),
@@ -269,8 +315,52 @@ impl SqliteStore {
 }
 
 impl Inner {
-    /// A free read connection, or (when all are busy) the next in turn, waited for.
+    /// Commits on the calling thread when that cannot stall it: under
+    /// [`Durability::Normal`] (a commit writes to the OS cache and syncs nothing) and
+    /// only when the writer connection and SQLite's write lock are both free at once.
+    /// `None` means nothing was done and the commit belongs on the pool.
+    fn commit_here(&self, changes: &Changeset) -> Option<StoreResult<u64>> {
+        if !self.commit_inline {
+            return None;
+        }
+        let mut conn = match self.writer.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        commit::commit_if_unlocked(&mut conn, changes, self.busy_timeout)
+    }
+
+    /// Counts a commit, and every [`CHECKPOINT_EVERY`]th starts a `PASSIVE` checkpoint
+    /// on the pool, on its own connection: it copies the log back into the file
+    /// without waiting for or blocking readers and writers, and its fsyncs never land
+    /// in a caller's commit. A checkpoint that fails or stops short only leaves pages
+    /// in the log, where they are just as durable; the next one carries on.
+    fn committed(self: &Arc<Self>) {
+        let count = self.commits.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if count % CHECKPOINT_EVERY != 0 || self.checkpointing.swap(true, Ordering::Acquire) {
+            return;
+        }
+        let inner = Arc::clone(self);
+        blocking::unblock(move || {
+            let conn = inner
+                .checkpointer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            inner.checkpointing.store(false, Ordering::Release);
+        })
+        .detach();
+    }
+
+    /// The writer connection if it is free (its page cache is warm: see the module
+    /// docs), else a free read connection, else the next one in turn, waited for.
     fn reader(&self) -> MutexGuard<'_, Connection> {
+        match self.writer.try_lock() {
+            Ok(conn) => return conn,
+            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {}
+        }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         let count = self.readers.len();
         for i in 0..count {
@@ -297,7 +387,14 @@ impl Inner {
 
 impl Store for SqliteStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
-        self.write(move |conn| commit::commit(conn, &changes)).await
+        let outcome = match self.inner.commit_here(&changes) {
+            Some(outcome) => outcome,
+            None => self.write(move |conn| commit::commit(conn, &changes)).await,
+        };
+        if outcome.is_ok() {
+            self.inner.committed();
+        }
+        outcome
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {

@@ -236,9 +236,8 @@ pub(super) fn events_after(
 
 pub(super) fn last_event_sequence(conn: &Connection) -> StoreResult<u64> {
     let last: i64 = conn
-        .query_row("SELECT COALESCE(MAX(sequence), 0) FROM events", [], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT COALESCE(MAX(sequence), 0) FROM events")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
         .map_err(db)?;
     to_u64(last, "event sequence")
 }
