@@ -22,7 +22,8 @@
 //! with edge values (long and unicode text, the largest decimals); versions and
 //! conflicts; guarded stock deltas, including many concurrent writers on one SKU;
 //! atomicity (a commit failing part-way changes nothing); idempotency keys; checks;
-//! the event log gapless and ordered; every index read the service uses; and a whole
+//! the event log gapless and ordered; every index read the service uses; batched
+//! reads agreeing with single ones; and a whole
 //! order flow through [`Oms`] ending in a clean [`Oms::audit`].
 
 use std::fmt;
@@ -147,6 +148,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         checks_hold_or_conflict,
         events_are_gapless_and_ordered,
         index_reads,
+        batched_reads,
         order_flow_audits_clean,
     );
     report
@@ -386,6 +388,85 @@ pub async fn round_trip_every_entity<S: Store>(store: &S) -> CaseResult {
         missing.is_none(),
         "a missing order loaded as {missing:?}"
     );
+    Ok(())
+}
+
+/// `load_many` and `stock_levels_of` answer exactly as the single reads do, in the
+/// order asked, repeats and missing keys included.
+pub async fn batched_reads<S: Store>(store: &S) -> CaseResult {
+    let case = "batched_reads";
+    let f = fixtures(case).await?;
+    let mut second = f.product.clone();
+    second.sku = code(case, "SECOND")?;
+    second.name = "Second".into();
+    let missing: Sku = code(case, "MISSING")?;
+    let (a, b): (LocationId, LocationId) = (code(case, "A")?, code(case, "B")?);
+    let mut c = Changeset::new(at());
+    c.puts.push(Put::insert(f.product.clone()));
+    c.puts.push(Put::insert(second.clone()));
+    c.movements.push(movement(&f.product.sku, &b, 3));
+    c.movements.push(movement(&f.product.sku, &a, 2));
+    c.movements.push(movement(&second.sku, &a, 7));
+    store
+        .commit(c)
+        .await
+        .or_fail(case, "saving products and stock")?;
+    let mut c = Changeset::new(at());
+    c.puts.push(Put::update(second.clone(), 1));
+    store.commit(c).await.or_fail(case, "updating a product")?;
+
+    let skus = [
+        second.sku.clone(),
+        missing,
+        f.product.sku.clone(),
+        second.sku,
+    ];
+    let batched = store
+        .load_many::<Product>(&skus)
+        .await
+        .or_fail(case, "loading many")?;
+    let mut single = Vec::new();
+    for sku in &skus {
+        single.push(
+            store
+                .load::<Product>(sku)
+                .await
+                .or_fail(case, "loading one")?,
+        );
+    }
+    let versions: Vec<Option<u64>> = batched
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.version))
+        .collect();
+    ensure!(
+        case,
+        batched == single && versions == [Some(2), None, Some(1), Some(2)],
+        "load_many {batched:?}, one by one {single:?}"
+    );
+
+    let levels = store
+        .stock_levels_of(&skus)
+        .await
+        .or_fail(case, "stock of many")?;
+    let mut one_by_one = Vec::new();
+    for sku in &skus {
+        one_by_one.extend(
+            store
+                .stock_levels(sku)
+                .await
+                .or_fail(case, "stock of one")?,
+        );
+    }
+    ensure!(
+        case,
+        levels == one_by_one && levels.len() == 4,
+        "stock_levels_of {levels:?}, one by one {one_by_one:?}"
+    );
+    let none = store
+        .load_many::<Product>(&[])
+        .await
+        .or_fail(case, "loading none")?;
+    ensure!(case, none.is_empty(), "load_many of nothing gave {none:?}");
     Ok(())
 }
 
@@ -1226,6 +1307,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 11);
+        assert_eq!(report.passed.len(), 12);
     }
 }

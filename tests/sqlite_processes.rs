@@ -167,7 +167,10 @@ fn writer_process() {
 fn start_together(file: &str, tag: &str, writers: usize) {
     std::fs::write(format!("{file}.ready-{tag}"), "").unwrap();
     let dir = Path::new(file).parent().unwrap();
-    let prefix = format!("{}.ready-", Path::new(file).file_name().unwrap().to_string_lossy());
+    let prefix = format!(
+        "{}.ready-",
+        Path::new(file).file_name().unwrap().to_string_lossy()
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let ready = std::fs::read_dir(dir)

@@ -7,7 +7,7 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId};
+use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -95,12 +95,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let mut products = Products::default();
+        let mut skus: Vec<Sku> = Vec::with_capacity(cmd.lines.len());
         for line in &cmd.lines {
-            if !products.contains_key(&line.sku) {
-                if let Some(p) = self.store.load::<Product>(&line.sku).await? {
-                    products.insert(line.sku.clone(), p.value);
-                }
+            if !skus.contains(&line.sku) {
+                skus.push(line.sku.clone());
+            }
+        }
+        let mut products = Products::default();
+        for (sku, found) in skus
+            .iter()
+            .zip(self.store.load_many::<Product>(&skus).await?)
+        {
+            if let Some(p) = found {
+                products.insert(sku.clone(), p.value);
             }
         }
         let tax = self.tax_table().await?;
@@ -113,10 +120,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 quantity: l.quantity,
             })
             .collect();
-        let mut levels = Vec::new();
-        for sku in products.keys() {
-            levels.extend(self.store.stock_levels(sku).await?);
-        }
+        let known: Vec<Sku> = products.keys().cloned().collect();
+        let levels = self.store.stock_levels_of(&known).await?;
         let allocations = allocate(&demand, &levels, &candidates, self.config.allocation)?;
 
         let now = self.now();

@@ -66,6 +66,26 @@ impl MemoryStore {
 }
 
 impl State {
+    fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+        self.records
+            .get(E::kind())
+            .and_then(|kind| kind.get(&E::record_key(key)))
+            .and_then(|(version, record)| {
+                E::from_record_ref(record).map(|value| Versioned {
+                    value: value.clone(),
+                    version: *version,
+                })
+            })
+    }
+
+    /// The stock of `sku` at every location, by location code.
+    fn levels(&self, sku: &Sku) -> impl Iterator<Item = StockLevel> + '_ {
+        self.stock
+            .get(sku)
+            .into_iter()
+            .flat_map(|at| at.values().cloned())
+    }
+
     fn version(&self, key: &RecordKey) -> Option<u64> {
         self.records
             .get(key.kind())
@@ -263,17 +283,16 @@ impl Store for MemoryStore {
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+        Ok(self.read().versioned::<E>(key))
+    }
+
+    async fn load_many<E: Entity>(
+        &self,
+        keys: &[E::Key],
+    ) -> StoreResult<Vec<Option<Versioned<E>>>> {
+        // One lock for all of them: one snapshot, as the contract prefers.
         let state = self.read();
-        Ok(state
-            .records
-            .get(E::kind())
-            .and_then(|kind| kind.get(&E::record_key(key)))
-            .and_then(|(version, record)| {
-                E::from_record_ref(record).map(|value| Versioned {
-                    value: value.clone(),
-                    version: *version,
-                })
-            }))
+        Ok(keys.iter().map(|key| state.versioned::<E>(key)).collect())
     }
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
@@ -303,12 +322,12 @@ impl Store for MemoryStore {
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+        Ok(self.read().levels(sku).collect())
+    }
+
+    async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
         let state = self.read();
-        Ok(state
-            .stock
-            .get(sku)
-            .map(|at| at.values().cloned().collect())
-            .unwrap_or_default())
+        Ok(skus.iter().flat_map(|sku| state.levels(sku)).collect())
     }
 
     async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {

@@ -140,6 +140,28 @@ pub trait Store: Send + Sync {
         key: &E::Key,
     ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send;
 
+    /// Reads several entities of one kind: one answer per key, in the order of `keys`
+    /// (`None` where there is none).
+    ///
+    /// The default reads them one by one. A store with a cost per read (a query, a
+    /// round trip, a read transaction) should override it to read them together, from
+    /// one snapshot; a command reads its order's products this way.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn load_many<E: Entity>(
+        &self,
+        keys: &[E::Key],
+    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(keys.len());
+            for key in keys {
+                found.push(self.load::<E>(key).await?);
+            }
+            Ok(found)
+        }
+    }
+
     /// Reads every entity of a kind, in key order. For small kinds (locations) and reports.
     ///
     /// # Errors
@@ -151,6 +173,26 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`].
     fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send;
+
+    /// [`Store::stock_levels`] of each of `skus`, one after another in the order given.
+    ///
+    /// The default asks for each SKU in turn; as with [`Store::load_many`], a store
+    /// with a cost per read should override it.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn stock_levels_of(
+        &self,
+        skus: &[Sku],
+    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        async move {
+            let mut levels = Vec::new();
+            for sku in skus {
+                levels.extend(self.stock_levels(sku).await?);
+            }
+            Ok(levels)
+        }
+    }
 
     /// Every stock level, by SKU then location.
     ///
@@ -241,11 +283,17 @@ macro_rules! forward_store {
             fn load<E: Entity>(&self, key: &E::Key) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
                 (**self).load::<E>(key)
             }
+            fn load_many<E: Entity>(&self, keys: &[E::Key]) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+                (**self).load_many::<E>(keys)
+            }
             fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
                 (**self).list::<E>()
             }
             fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
                 (**self).stock_levels(sku)
+            }
+            fn stock_levels_of(&self, skus: &[Sku]) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+                (**self).stock_levels_of(skus)
             }
             fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
                 (**self).all_stock_levels()

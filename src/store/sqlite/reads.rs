@@ -35,6 +35,19 @@ fn rows<T>(
     Ok(out)
 }
 
+/// Runs several reads as one read transaction: one snapshot, and one round of
+/// SQLite's read locks instead of one per statement.
+pub(super) fn in_snapshot<T>(
+    conn: &Connection,
+    read: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let tx = conn.unchecked_transaction().map_err(db)?;
+    let out = read(&tx)?;
+    // Ends the read transaction; dropping it on an error above does the same.
+    tx.commit().map_err(db)?;
+    Ok(out)
+}
+
 fn versioned_record(row: &Row<'_>) -> StoreResult<(u64, Record)> {
     let version = to_u64(row.get(0).map_err(db)?, "version")?;
     let body: String = row.get(1).map_err(db)?;
