@@ -70,6 +70,14 @@ uuid_id!(
     /// Identifies a journal entry.
     EntryId
 );
+uuid_id!(
+    /// Identifies a supplier.
+    SupplierId
+);
+uuid_id!(
+    /// Identifies a purchase order.
+    PurchaseOrderId
+);
 
 macro_rules! code_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {

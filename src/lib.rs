@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod money;
 mod oms;
 pub mod order;
+pub mod purchasing;
 pub mod quantity;
 pub mod stock;
 pub mod store;

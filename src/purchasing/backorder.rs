@@ -1,0 +1,224 @@
+//! Back-orders: what an order does about a shortfall, and the queue per SKU that
+//! receipts fill before any stock becomes free.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{LocationId, OrderId, Sku};
+
+/// What an order does when stock cannot cover a line. Set per product, overridable
+/// per order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum BackOrderPolicy {
+    /// Refuse the order.
+    #[default]
+    Reject,
+    /// Reserve what is there, back-order the rest, and ship the order complete once
+    /// the back-order is filled.
+    BackOrder,
+    /// Ship what is there now, and the back-ordered rest when it arrives.
+    ShipAvailable,
+}
+
+impl BackOrderPolicy {
+    /// How strict the policy is: when an order's short lines disagree, the strictest
+    /// wins (reject, then back-order complete, then ship what is there).
+    pub fn strictness(self) -> u8 {
+        match self {
+            BackOrderPolicy::Reject => 2,
+            BackOrderPolicy::BackOrder => 1,
+            BackOrderPolicy::ShipAvailable => 0,
+        }
+    }
+}
+
+/// One back-ordered line waiting for stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The order.
+    pub order: OrderId,
+    /// The order line's number.
+    pub line_no: u16,
+    /// The only location that may fill it (a pickup order), or any.
+    pub location: Option<LocationId>,
+    /// Units still waiting.
+    pub quantity: u32,
+    /// When it started waiting.
+    pub since: DateTime<Utc>,
+    /// Higher goes first; equal priorities go first-come-first-served.
+    pub priority: u8,
+    /// Arrival order in the queue, the first-come-first-served tiebreak.
+    pub seq: u64,
+}
+
+/// Units a receipt gave one waiting line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    /// The order.
+    pub order: OrderId,
+    /// The order line's number.
+    pub line_no: u16,
+    /// Units reserved for it.
+    pub quantity: u32,
+}
+
+/// Every line waiting for one SKU, in the order they will be filled.
+///
+/// One record per SKU, versioned like any other: two commands changing the queue of
+/// one SKU conflict and one retries, so no received unit is ever given twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackOrderQueue {
+    /// The SKU.
+    pub sku: Sku,
+    /// Waiting lines, in fill order: priority (highest first), then arrival.
+    pub waiting: Vec<Waiting>,
+    /// The next arrival number.
+    pub next_seq: u64,
+}
+
+impl BackOrderQueue {
+    /// An empty queue.
+    pub fn new(sku: Sku) -> Self {
+        Self {
+            sku,
+            waiting: Vec::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Queues a line, behind every line of its priority or higher.
+    pub fn push(
+        &mut self,
+        order: OrderId,
+        line_no: u16,
+        location: Option<LocationId>,
+        quantity: u32,
+        since: DateTime<Utc>,
+        priority: u8,
+    ) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        let at = self
+            .waiting
+            .iter()
+            .position(|w| w.priority < priority)
+            .unwrap_or(self.waiting.len());
+        self.waiting.insert(
+            at,
+            Waiting {
+                order,
+                line_no,
+                location,
+                quantity,
+                since,
+                priority,
+                seq,
+            },
+        );
+    }
+
+    /// Units waiting in all.
+    pub fn waiting_units(&self) -> u64 {
+        self.waiting.iter().map(|w| u64::from(w.quantity)).sum()
+    }
+
+    /// Gives up to `units` received at `location` to the waiting lines in fill order,
+    /// skipping lines pinned to another location; returns what each got. Units left
+    /// over are `units − Σ fills`.
+    pub fn fill(&mut self, location: &LocationId, units: u32) -> Vec<Fill> {
+        let mut left = units;
+        let mut fills = Vec::new();
+        for w in &mut self.waiting {
+            if left == 0 {
+                break;
+            }
+            if w.location.as_ref().is_some_and(|only| only != location) {
+                continue;
+            }
+            let take = w.quantity.min(left);
+            w.quantity -= take;
+            left -= take;
+            fills.push(Fill {
+                order: w.order,
+                line_no: w.line_no,
+                quantity: take,
+            });
+        }
+        self.waiting.retain(|w| w.quantity > 0);
+        fills
+    }
+
+    /// Takes an order's lines out of the queue (it was cancelled); returns the units
+    /// that were waiting.
+    pub fn remove_order(&mut self, order: OrderId) -> u64 {
+        let before = self.waiting_units();
+        self.waiting.retain(|w| w.order != order);
+        before.saturating_sub(self.waiting_units())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn order(n: u128) -> OrderId {
+        OrderId::from_uuid(uuid::Uuid::from_u128(n))
+    }
+    fn dc() -> LocationId {
+        LocationId::new("DC").unwrap()
+    }
+
+    #[test]
+    fn fills_first_come_first_served_unless_a_priority_says_otherwise() {
+        let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
+        let t = DateTime::UNIX_EPOCH;
+        q.push(order(1), 1, None, 5, t, 0);
+        q.push(order(2), 1, None, 5, t, 0);
+        q.push(order(3), 1, None, 2, t, 9); // urgent: jumps the queue
+        q.push(order(4), 1, Some(LocationId::new("SHOP").unwrap()), 1, t, 9);
+        let fills = q.fill(&dc(), 8);
+        let got: Vec<(OrderId, u32)> = fills.iter().map(|f| (f.order, f.quantity)).collect();
+        assert_eq!(got, vec![(order(3), 2), (order(1), 5), (order(2), 1)]);
+        assert_eq!(
+            q.waiting_units(),
+            5,
+            "order 2 keeps waiting for 4, order 4 for 1"
+        );
+        assert_eq!(q.remove_order(order(2)), 4);
+        assert_eq!(q.waiting.len(), 1);
+    }
+
+    proptest! {
+        /// A receipt gives out no more than it brought, no line more than it waits
+        /// for, and the queue shrinks by exactly what was given.
+        #[test]
+        fn fills_conserve_units(
+            lines in proptest::collection::vec((1u32..50, 0u8..3), 0..20),
+            receipts in proptest::collection::vec(0u32..80, 1..6),
+        ) {
+            let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
+            for (n, (units, priority)) in lines.iter().enumerate() {
+                q.push(order(n as u128), 1, None, *units, DateTime::UNIX_EPOCH, *priority);
+            }
+            for units in receipts {
+                let before = q.clone();
+                let fills = q.fill(&dc(), units);
+                let given: u64 = fills.iter().map(|f| u64::from(f.quantity)).sum();
+                prop_assert!(given <= u64::from(units));
+                prop_assert_eq!(before.waiting_units() - given, q.waiting_units());
+                // Everything went, or the queue is empty: stock never sits free while
+                // someone waits.
+                prop_assert!(given == u64::from(units) || q.waiting.is_empty());
+                // Fill order: nobody served while someone ahead of them still waits.
+                let served: Vec<usize> = fills.iter().filter_map(|f| before.waiting.iter().position(|w| w.order == f.order)).collect();
+                prop_assert!(served.windows(2).all(|w| w[0] < w[1]));
+                if let (Some(last), Some(first_left)) = (served.last(), q.waiting.first()) {
+                    let pos = before.waiting.iter().position(|w| w.order == first_left.order).unwrap();
+                    prop_assert!(pos >= *last);
+                }
+            }
+        }
+    }
+}

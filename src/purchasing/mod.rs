@@ -1,0 +1,105 @@
+//! Purchasing: suppliers and their offers, the best-offer rule, purchase orders, and
+//! the queue of back-orders that receipts fill first-come-first-served.
+//!
+//! Everything here is pure: [`crate::Oms`] loads, calls these functions, and commits.
+
+mod backorder;
+mod offer;
+mod purchase_order;
+mod supplier;
+
+pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, Waiting};
+pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
+pub use purchase_order::{
+    OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,
+};
+pub use supplier::{Offer, Supplier};
+
+use crate::ids::{PurchaseOrderId, Sku};
+use crate::money::Currency;
+
+/// Why a purchasing command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PurchasingError {
+    /// An offer's lead time is zero: goods never arrive the day they are ordered.
+    #[error("the offer for {sku} has a lead time of zero days")]
+    ZeroLeadTime {
+        /// The SKU offered.
+        sku: Sku,
+    },
+    /// An offer's pack size is zero.
+    #[error("the offer for {sku} has a pack size of zero")]
+    ZeroPackSize {
+        /// The SKU offered.
+        sku: Sku,
+    },
+    /// An offer's cost is negative, or finer than the currency's minor unit.
+    #[error("the offer for {sku} has an invalid unit cost: {reason}")]
+    InvalidCost {
+        /// The SKU offered.
+        sku: Sku,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An offer's validity ends before it starts.
+    #[error("the offer for {sku} ends before it starts")]
+    EmptyValidity {
+        /// The SKU offered.
+        sku: Sku,
+    },
+    /// An offer is priced in another currency than its supplier (and its orders).
+    #[error("the offer for {sku} is in {found}, but the supplier buys in {expected}")]
+    CurrencyMismatch {
+        /// The SKU offered.
+        sku: Sku,
+        /// The supplier's currency.
+        expected: Currency,
+        /// The offer's.
+        found: Currency,
+    },
+    /// No valid offer for a SKU on the date in question.
+    #[error("no valid offer for {sku}")]
+    NoOffer {
+        /// The SKU.
+        sku: Sku,
+    },
+    /// A purchase order with no lines, or a line of zero units.
+    #[error("a purchase order needs at least one line of at least one unit")]
+    EmptyOrder,
+    /// The purchase order's status does not allow this step.
+    #[error("purchase order {id} is {status:?}: cannot {action}")]
+    InvalidTransition {
+        /// The purchase order.
+        id: PurchaseOrderId,
+        /// Its status.
+        status: PurchaseOrderStatus,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// A receipt names a SKU the purchase order does not have.
+    #[error("purchase order {id} has no line for {sku}")]
+    NotOnOrder {
+        /// The purchase order.
+        id: PurchaseOrderId,
+        /// The SKU received.
+        sku: Sku,
+    },
+    /// A receipt brings more than is still expected, and the policy refuses it.
+    #[error(
+        "receiving {received} of {sku} on purchase order {id}, but only {outstanding} are outstanding"
+    )]
+    OverReceipt {
+        /// The purchase order.
+        id: PurchaseOrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units still expected.
+        outstanding: u32,
+        /// Units in this receipt.
+        received: u32,
+    },
+    /// A receipt of zero units.
+    #[error("a receipt needs at least one unit")]
+    EmptyReceipt,
+}
