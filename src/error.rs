@@ -47,6 +47,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A purchasing command was refused.
+    #[error(transparent)]
+    Purchasing(#[from] crate::purchasing::PurchasingError),
     /// A code (SKU, location, key) was malformed.
     #[error(transparent)]
     InvalidCode(#[from] InvalidCode),

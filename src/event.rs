@@ -1,11 +1,14 @@
 //! Domain events: one for every state change, stored in the same commit as the change
 //! and readable in order from a cursor ([`crate::store::Store::events_after`]).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::fulfilment::{ShipmentStatus, TrackingNumber};
-use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, PaymentId, ShipmentId, Sku};
+use crate::ids::{
+    CustomerId, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId, ShipmentId, Sku,
+    SupplierId,
+};
 use crate::ledger::InvoiceNumber;
 use crate::money::Money;
 use crate::order::{Channel, Hold};
@@ -32,6 +35,87 @@ pub enum Event {
     },
     /// The tax table was replaced.
     TaxTableSaved,
+    /// A line could not be covered and waits for stock.
+    BackOrderCreated {
+        /// The order.
+        order: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units waiting.
+        quantity: u32,
+        /// When they are expected, if anyone knows.
+        promised_on: Option<NaiveDate>,
+    },
+    /// Received stock was reserved for a waiting line.
+    BackOrderAllocated {
+        /// The order.
+        order: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Where the units were received.
+        location: LocationId,
+        /// Units reserved.
+        quantity: u32,
+    },
+    /// The date a back-ordered line is expected moved.
+    PromiseDateChanged {
+        /// The order.
+        order: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// The new date.
+        promised_on: NaiveDate,
+    },
+    /// A supplier, or its offers, were added or changed.
+    SupplierSaved {
+        /// The supplier.
+        supplier: SupplierId,
+    },
+    /// A shortfall or a reorder point asked purchasing for units.
+    RequisitionRaised {
+        /// The SKU.
+        sku: Sku,
+        /// Where the units are wanted.
+        location: LocationId,
+        /// Units needed (before rounding to the supplier's packs).
+        quantity: u32,
+        /// The supplier chosen by the best-offer rule.
+        supplier: SupplierId,
+    },
+    /// A purchase order was raised (as a draft, or approved at once).
+    PurchaseOrderRaised {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+        /// The supplier.
+        supplier: SupplierId,
+        /// Its value.
+        total: Money,
+    },
+    /// A purchase order was approved and sent.
+    PurchaseOrderApproved {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+    },
+    /// A purchase order was cancelled.
+    PurchaseOrderCancelled {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+    },
+    /// Goods arrived against a purchase order.
+    GoodsReceived {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Where.
+        location: LocationId,
+        /// Units.
+        quantity: u32,
+        /// Their cost per unit.
+        unit_cost: Money,
+        /// The SKU's moving-average cost after the receipt.
+        average_cost: Money,
+    },
     /// Goods arrived at a location.
     StockReceived {
         /// The SKU.

@@ -30,7 +30,10 @@ pub mod store;
 pub mod testing;
 
 pub use error::Error;
-pub use oms::{AdjustStock, Oms, OmsConfig, ReceiveStock, RecordPayment};
+pub use oms::{
+    AdjustStock, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock,
+    RecordPayment,
+};
 
 /// The most used types in one import: `use o2c::prelude::*;`.
 pub mod prelude {

@@ -27,7 +27,7 @@ use o2c::{Error, Oms, ReceiveStock};
 
 type Shop = Oms<SqliteStore, PickupCarrier>;
 
-const STOCK: i64 = 120;
+const STOCK: i64 = 300;
 
 fn open(path: &Path) -> Shop {
     open_with(path, Durability::Full)

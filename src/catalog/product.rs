@@ -27,6 +27,9 @@ pub struct Product {
     pub reorder_point: u32,
     /// Inactive products cannot be ordered but stay on old documents.
     pub active: bool,
+    /// What an order does when this product is short (an order may override it).
+    #[serde(default)]
+    pub back_order: crate::purchasing::BackOrderPolicy,
 }
 
 impl Product {
@@ -49,6 +52,7 @@ impl Product {
             dimensions: Dimensions::default(),
             reorder_point: 0,
             active: true,
+            back_order: crate::purchasing::BackOrderPolicy::Reject,
         }
     }
 }

@@ -13,9 +13,11 @@
 //! executor, e.g. `pollster::block_on(oms.place_order(cmd))` or a tokio runtime's
 //! `block_on`. Do not call `block_on` from inside an async task.
 
+mod backorders;
 mod billing;
 mod catalog;
 mod orders;
+mod purchasing;
 mod reports;
 mod shipping;
 mod stock;
@@ -27,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use billing::RecordPayment;
+pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::Product;
@@ -54,6 +57,8 @@ pub struct OmsConfig {
     pub accounts: AccountMap,
     /// How many times a command is tried when other writers keep winning.
     pub max_attempts: u32,
+    /// Approval and receiving rules for purchase orders.
+    pub purchasing: PurchasingPolicy,
 }
 
 impl Default for OmsConfig {
@@ -64,6 +69,7 @@ impl Default for OmsConfig {
             chart: ChartOfAccounts::default(),
             accounts: AccountMap::default(),
             max_attempts: 32,
+            purchasing: PurchasingPolicy::default(),
         }
     }
 }

@@ -14,8 +14,11 @@ use crate::order::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
 };
+use crate::purchasing::{BackOrderPolicy, BackOrderQueue};
 use crate::quantity::Quantity;
-use crate::stock::{LineDemand, Location, ReservationChange, allocate};
+use crate::stock::{
+    LineDemand, Location, ReservationChange, StockError, allocate, allocate_available,
+};
 use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -120,9 +123,35 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 quantity: l.quantity,
             })
             .collect();
+        let mut back_order = cmd.back_order.unwrap_or_default();
         let known: Vec<Sku> = products.keys().cloned().collect();
         let levels = self.store.stock_levels_of(&known).await?;
-        let allocations = allocate(&demand, &levels, &candidates, self.config.allocation)?;
+        let (allocations, shortfalls) =
+            match allocate(&demand, &levels, &candidates, self.config.allocation) {
+                Ok(allocations) => (allocations, Vec::new()),
+                Err(short @ StockError::Insufficient { .. }) => {
+                    let (allocations, shortfalls) =
+                        allocate_available(&demand, &levels, &candidates, self.config.allocation)?;
+                    // The strictest policy among the short lines' products decides,
+                    // unless the order says otherwise.
+                    let policy = cmd.back_order.unwrap_or_else(|| {
+                        lines
+                            .iter()
+                            .zip(&shortfalls)
+                            .filter(|(_, short)| **short > 0)
+                            .filter_map(|(line, _)| products.get(&line.sku))
+                            .map(|p| p.back_order)
+                            .max_by_key(|p| p.strictness())
+                            .unwrap_or_default()
+                    });
+                    if policy == BackOrderPolicy::Reject {
+                        return Err(short.into());
+                    }
+                    back_order = policy;
+                    (allocations, shortfalls)
+                }
+                Err(e) => return Err(e.into()),
+            };
 
         let now = self.now();
         let id = self.new_id(OrderId::from_uuid);
@@ -167,7 +196,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             closed_at: None,
             idempotency_key: cmd.idempotency_key.clone(),
             note: cmd.note.clone(),
+            back_order,
         };
+        let pin = match &order.delivery {
+            Delivery::Pickup { location } => Some(location.clone()),
+            Delivery::Ship { .. } => None,
+        };
+        self.queue_shortfalls(
+            &mut order,
+            &shortfalls,
+            &products,
+            pin,
+            cmd.back_order_priority,
+            &mut changes,
+        )
+        .await?;
         let total = order.total()?;
         changes.events.insert(
             0,
@@ -349,6 +392,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             reason: reason.to_owned(),
         });
 
+        let mut waiting: Vec<Sku> = Vec::new();
+        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
+            if !waiting.contains(&line.sku) {
+                waiting.push(line.sku.clone());
+            }
+        }
         for line in &mut order.lines {
             for r in line.reservations.drain(..) {
                 changes.reservations.push(ReservationChange {
@@ -365,6 +414,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 });
             }
             line.cancelled = line.quantity.saturating_sub(line.shipped);
+            line.backordered = Quantity::ZERO;
+            line.promised_on = None;
+        }
+        // Lines still waiting for stock leave their queues.
+        let queues = self.store.load_many::<BackOrderQueue>(&waiting).await?;
+        for mut queue in queues.into_iter().flatten() {
+            if queue.value.remove_order(id) > 0 {
+                changes.puts.push(Put::update(queue.value, queue.version));
+            }
         }
 
         let total = order.total()?;

@@ -16,6 +16,7 @@ use crate::ids::{EntryId, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::money::Money;
 use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
+use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
 use crate::store::{Changeset, Check, Put, RecordKey, Store};
@@ -83,6 +84,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut order = stored.value;
         order.ensure_not_held()?;
         let status = transition(order.status, OrderAction::Ship)?;
+        if order.back_order == BackOrderPolicy::BackOrder && order.backordered_units() > 0 {
+            return Err(OrderError::AwaitingBackOrder {
+                units: order.backordered_units(),
+            }
+            .into());
+        }
         let picks = self.picks(&order).await?;
         if picks.is_empty() {
             return Err(OrderError::NothingToShip.into());

@@ -175,6 +175,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         changes.journal.extend(entry);
         changes.events.push(event);
+        if let StockCommand::Receive(_) = cmd {
+            // Waiting back-orders take received units before they become free.
+            let units = u32::try_from(delta).unwrap_or(u32::MAX);
+            self.fill_back_orders(sku, location, units, &mut changes)
+                .await?;
+        }
         // Valued at this cost: a cost change committing first must send us back.
         changes.checks.push(Check::Version {
             key: RecordKey::Product(sku.clone()),

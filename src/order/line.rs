@@ -131,6 +131,12 @@ pub struct OrderLine {
     pub cancelled: Quantity,
     /// Units invoiced.
     pub invoiced: Quantity,
+    /// Units waiting for stock (see [`crate::purchasing::BackOrderQueue`]).
+    #[serde(default)]
+    pub backordered: Quantity,
+    /// When back-ordered units are expected, as the customer is told.
+    #[serde(default)]
+    pub promised_on: Option<chrono::NaiveDate>,
 }
 
 impl OrderLine {
@@ -163,6 +169,7 @@ impl OrderLine {
     pub fn quantities_add_up(&self) -> bool {
         self.shipped
             .checked_add(self.open())
+            .and_then(|q| q.checked_add(self.backordered))
             .and_then(|q| q.checked_add(self.cancelled))
             == Some(self.quantity)
     }
@@ -193,6 +200,8 @@ mod tests {
             shipped: Quantity::ZERO,
             delivered: Quantity::ZERO,
             cancelled: Quantity::ZERO,
+            backordered: Quantity::ZERO,
+            promised_on: None,
             invoiced: Quantity::ZERO,
         }
     }

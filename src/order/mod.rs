@@ -104,6 +104,12 @@ pub enum OrderError {
     /// Everything reserved has already shipped.
     #[error("nothing left to ship")]
     NothingToShip,
+    /// The order ships complete and some units are still back-ordered.
+    #[error("the order ships complete and {units} units are still back-ordered")]
+    AwaitingBackOrder {
+        /// Units still waiting for stock.
+        units: u64,
+    },
     /// Releasing a hold the order does not have.
     #[error("order has no {0:?} hold")]
     HoldNotFound(Hold),

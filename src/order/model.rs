@@ -5,6 +5,7 @@ use super::{OrderError, OrderLine, OrderStatus};
 use crate::customer::Address;
 use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, ShipmentId};
 use crate::money::{Currency, Money, MoneyError};
+use crate::purchasing::BackOrderPolicy;
 
 /// Where an order came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -126,6 +127,9 @@ pub struct Order {
     pub idempotency_key: IdempotencyKey,
     /// A free-text note from the channel.
     pub note: Option<String>,
+    /// What it does about back-ordered lines: ship complete, or ship what is there.
+    #[serde(default)]
+    pub back_order: BackOrderPolicy,
 }
 
 impl Order {
@@ -195,7 +199,19 @@ impl Order {
 
     /// True when the order has units reserved and nothing stops them shipping.
     pub fn is_ready_to_ship(&self) -> bool {
-        self.status == OrderStatus::Open && self.lines.iter().any(|l| !l.open().is_zero())
+        let waits_for_the_rest = self.back_order == BackOrderPolicy::BackOrder
+            && self.lines.iter().any(|l| !l.backordered.is_zero());
+        self.status == OrderStatus::Open
+            && !waits_for_the_rest
+            && self.lines.iter().any(|l| !l.open().is_zero())
+    }
+
+    /// Units back-ordered over all lines.
+    pub fn backordered_units(&self) -> u64 {
+        self.lines
+            .iter()
+            .map(|l| u64::from(l.backordered.units()))
+            .sum()
     }
 
     /// True when everything is delivered, fully invoiced and paid, so it may complete.

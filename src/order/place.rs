@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use super::{Channel, Delivery};
 use crate::ids::{CustomerId, IdempotencyKey, Sku};
 use crate::money::{Currency, Money};
+use crate::purchasing::BackOrderPolicy;
 
 /// A discount on a line or on the whole order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +51,12 @@ pub struct PlaceOrder {
     pub shipping_charge: Option<Money>,
     /// A free-text note.
     pub note: Option<String>,
+    /// Overrides the products' back-order policies for this order.
+    #[serde(default)]
+    pub back_order: Option<BackOrderPolicy>,
+    /// Back-ordered lines of a higher priority are filled first (default 0).
+    #[serde(default)]
+    pub back_order_priority: u8,
 }
 
 impl PlaceOrder {
@@ -70,7 +77,23 @@ impl PlaceOrder {
             delivery: None,
             shipping_charge: None,
             note: None,
+            back_order: None,
+            back_order_priority: 0,
         }
+    }
+
+    /// Sets what this order does when stock is short, whatever its products say.
+    #[must_use]
+    pub fn back_order(mut self, policy: BackOrderPolicy) -> Self {
+        self.back_order = Some(policy);
+        self
+    }
+
+    /// Fills this order's back-orders ahead of lower priorities.
+    #[must_use]
+    pub fn back_order_priority(mut self, priority: u8) -> Self {
+        self.back_order_priority = priority;
+        self
     }
 
     /// Adds a line priced from the catalogue.

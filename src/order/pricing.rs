@@ -103,6 +103,8 @@ pub fn price_lines<'a>(
             delivered: Quantity::ZERO,
             cancelled: Quantity::ZERO,
             invoiced: Quantity::ZERO,
+            backordered: Quantity::ZERO,
+            promised_on: None,
         });
     }
 

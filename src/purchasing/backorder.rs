@@ -157,6 +157,28 @@ impl BackOrderQueue {
     }
 }
 
+/// The date a back-ordered line can be promised for: the expected date of the open
+/// purchase order whose arrival, counting arrivals in date order, first covers the
+/// `units_up_to` waiting units up to and including this line; else `fallback` (the
+/// best offer's arrival if ordered today). `open_orders` are (expected date, units
+/// outstanding).
+pub fn promise_date(
+    units_up_to: u64,
+    open_orders: &[(chrono::NaiveDate, u32)],
+    fallback: Option<chrono::NaiveDate>,
+) -> Option<chrono::NaiveDate> {
+    let mut arrivals = open_orders.to_vec();
+    arrivals.sort();
+    let mut covered = 0u64;
+    for (date, units) in arrivals {
+        covered = covered.saturating_add(u64::from(units));
+        if covered >= units_up_to {
+            return Some(date);
+        }
+    }
+    fallback
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]

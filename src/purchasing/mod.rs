@@ -8,7 +8,7 @@ mod offer;
 mod purchase_order;
 mod supplier;
 
-pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, Waiting};
+pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,

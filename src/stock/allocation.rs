@@ -39,6 +39,62 @@ pub enum AllocationStrategy {
     PriorityOrder,
 }
 
+/// Like [`allocate`], but when stock is short it allocates what there is instead of
+/// failing: lines take the available units of their SKU in line order, and the
+/// second vector is each line's shortfall (0 for a covered line).
+///
+/// # Errors
+/// Only what [`allocate`] returns for a demand it can cover (none in practice).
+pub fn allocate_available(
+    demand: &[LineDemand],
+    stock: &[StockLevel],
+    locations: &[Location],
+    strategy: AllocationStrategy,
+) -> Result<(Vec<Allocation>, Vec<u32>), StockError> {
+    let mut left: Vec<(&Sku, u64)> = Vec::new();
+    for level in stock {
+        if !locations.iter().any(|l| l.id == level.location) {
+            continue;
+        }
+        let units = u64::try_from(level.available()).unwrap_or(0);
+        match left.iter_mut().find(|(sku, _)| *sku == &level.sku) {
+            Some((_, total)) => *total = total.saturating_add(units),
+            None => left.push((&level.sku, units)),
+        }
+    }
+    let mut covered = Vec::with_capacity(demand.len());
+    let mut shortfalls = Vec::with_capacity(demand.len());
+    for (line, d) in demand.iter().enumerate() {
+        let there = left
+            .iter_mut()
+            .find(|(sku, _)| *sku == &d.sku)
+            .map_or(0, |(_, units)| {
+                let take = (*units).min(u64::from(d.quantity.units()));
+                *units -= take;
+                take
+            });
+        let there = u32::try_from(there).unwrap_or(u32::MAX);
+        shortfalls.push(d.quantity.units().saturating_sub(there));
+        if there > 0 {
+            covered.push((
+                line,
+                LineDemand {
+                    sku: d.sku.clone(),
+                    quantity: Quantity::new(there),
+                },
+            ));
+        }
+    }
+    let reduced: Vec<LineDemand> = covered.iter().map(|(_, d)| d.clone()).collect();
+    let mut allocations = allocate(&reduced, stock, locations, strategy)?;
+    for a in &mut allocations {
+        if let Some((line, _)) = covered.get(a.line) {
+            a.line = *line;
+        }
+    }
+    Ok((allocations, shortfalls))
+}
+
 /// Chooses locations for every line, or says which SKU is short.
 ///
 /// `locations` are the candidates (the caller has already filtered out sites that do

@@ -9,7 +9,7 @@ mod allocation;
 mod level;
 mod location;
 
-pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate};
+pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate, allocate_available};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
 

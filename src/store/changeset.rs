@@ -8,11 +8,13 @@ use crate::customer::Customer;
 use crate::event::Event;
 use crate::fulfilment::Shipment;
 use crate::ids::{
-    CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, ShipmentId, Sku,
+    CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId,
+    ShipmentId, Sku, SupplierId,
 };
 use crate::ledger::{AccountCode, Invoice, JournalEntry, Payment};
 use crate::money::{Currency, Money};
 use crate::order::Order;
+use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier};
 use crate::stock::{Location, ReservationChange, StockMovement};
 use crate::store::StoreError;
 
@@ -50,6 +52,9 @@ pub enum Record {
     Payment(Payment),
     Shipment(Shipment),
     Counter(Counter),
+    Supplier(Supplier),
+    PurchaseOrder(PurchaseOrder),
+    BackOrderQueue(BackOrderQueue),
 }
 
 /// The store-wide key of a record.
@@ -66,6 +71,9 @@ pub enum RecordKey {
     Payment(PaymentId),
     Shipment(ShipmentId),
     Counter(String),
+    Supplier(SupplierId),
+    PurchaseOrder(PurchaseOrderId),
+    BackOrderQueue(Sku),
 }
 
 impl RecordKey {
@@ -81,6 +89,9 @@ impl RecordKey {
             RecordKey::Payment(_) => "payment",
             RecordKey::Shipment(_) => "shipment",
             RecordKey::Counter(_) => "counter",
+            RecordKey::Supplier(_) => "supplier",
+            RecordKey::PurchaseOrder(_) => "purchase_order",
+            RecordKey::BackOrderQueue(_) => "back_order_queue",
         }
     }
 
@@ -96,6 +107,9 @@ impl RecordKey {
             RecordKey::Payment(id) => id.to_string(),
             RecordKey::Shipment(id) => id.to_string(),
             RecordKey::Counter(name) => name.clone(),
+            RecordKey::Supplier(id) => id.to_string(),
+            RecordKey::PurchaseOrder(id) => id.to_string(),
+            RecordKey::BackOrderQueue(sku) => sku.to_string(),
         };
         format!("{}/{id}", self.kind())
     }
@@ -114,6 +128,9 @@ impl Record {
             Record::Payment(p) => RecordKey::Payment(p.id),
             Record::Shipment(s) => RecordKey::Shipment(s.id),
             Record::Counter(c) => RecordKey::Counter(c.name.clone()),
+            Record::Supplier(s) => RecordKey::Supplier(s.id),
+            Record::PurchaseOrder(p) => RecordKey::PurchaseOrder(p.id),
+            Record::BackOrderQueue(q) => RecordKey::BackOrderQueue(q.sku.clone()),
         }
     }
 }
@@ -188,6 +205,23 @@ entity!(Shipment, ShipmentId, Shipment, "shipment", |k| {
 entity!(Counter, String, Counter, "counter", |k| RecordKey::Counter(
     k.clone()
 ));
+entity!(Supplier, SupplierId, Supplier, "supplier", |k| {
+    RecordKey::Supplier(*k)
+});
+entity!(
+    PurchaseOrder,
+    PurchaseOrderId,
+    PurchaseOrder,
+    "purchase_order",
+    |k| RecordKey::PurchaseOrder(*k)
+);
+entity!(
+    BackOrderQueue,
+    Sku,
+    BackOrderQueue,
+    "back_order_queue",
+    |k| RecordKey::BackOrderQueue(k.clone())
+);
 
 /// An insert or update of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +266,7 @@ pub enum IdempotencyScope {
     RecordPayment,
     ReceiveStock,
     AdjustStock,
+    ReceivePurchaseOrder,
 }
 
 /// What a keyed command produced, so a retry can return it.

@@ -18,6 +18,7 @@ use o2c::ids::{IdempotencyKey, LocationId, Sku};
 use o2c::ledger::{AccountBalance, Invoice, Payment};
 use o2c::money::{Currency, Money};
 use o2c::order::Order;
+use o2c::purchasing::{BackOrderQueue, PurchaseOrder, Supplier};
 use o2c::stock::{Location, LocationKind, StockLevel};
 use o2c::store::{MemoryStore, Store, Versioned};
 use o2c::{Oms, OmsConfig, ReceiveStock};
@@ -176,6 +177,9 @@ pub struct Snapshot {
     pub shipments: Vec<Versioned<Shipment>>,
     pub products: Vec<Versioned<Product>>,
     pub locations: Vec<Versioned<Location>>,
+    pub suppliers: Vec<Versioned<Supplier>>,
+    pub purchase_orders: Vec<Versioned<PurchaseOrder>>,
+    pub back_orders: Vec<Versioned<BackOrderQueue>>,
 }
 
 pub async fn snapshot(oms: &TestOms) -> Snapshot {
@@ -192,6 +196,9 @@ pub async fn snapshot(oms: &TestOms) -> Snapshot {
         shipments: s.list().await.unwrap(),
         products: s.list().await.unwrap(),
         locations: s.list().await.unwrap(),
+        suppliers: s.list().await.unwrap(),
+        purchase_orders: s.list().await.unwrap(),
+        back_orders: s.list().await.unwrap(),
     }
 }
 

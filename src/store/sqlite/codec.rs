@@ -54,6 +54,7 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::RecordPayment => "record_payment",
         IdempotencyScope::ReceiveStock => "receive_stock",
         IdempotencyScope::AdjustStock => "adjust_stock",
+        IdempotencyScope::ReceivePurchaseOrder => "receive_purchase_order",
     }
 }
 

@@ -1,0 +1,513 @@
+//! Purchasing on the service: suppliers, replenishment of back-orders, purchase
+//! orders and receiving against them at moving-average cost.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{Oms, fingerprint};
+use crate::catalog::Product;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
+use crate::money::{Money, Rounding};
+use crate::purchasing::{
+    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, Supplier,
+    order_quantity, rank_offers,
+};
+use crate::stock::{Location, MovementReason, StockMovement};
+use crate::store::{
+    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
+};
+
+/// Requisitions consolidated for one supplier: its id, the lines (SKU, units, unit
+/// cost), and when the slowest of them arrives.
+type Draft = (SupplierId, Vec<(Sku, u32, Money)>, NaiveDate);
+
+/// How purchasing behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PurchasingPolicy {
+    /// Purchase orders worth at most this (in its currency) are approved as they are
+    /// raised; the rest, and any in another currency, wait for
+    /// [`Oms::approve_purchase_order`]. `None`: everything waits.
+    pub auto_approve_up_to: Option<Money>,
+    /// What a receipt of more than is outstanding does.
+    pub over_receipt: OverReceipt,
+}
+
+/// The command to receive goods against a purchase order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReceivePurchaseOrder {
+    /// Makes a retried receipt count once.
+    pub idempotency_key: IdempotencyKey,
+    /// The purchase order.
+    pub purchase_order: PurchaseOrderId,
+    /// Units received per SKU (each SKU once).
+    pub lines: Vec<(Sku, u32)>,
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Adds or replaces a supplier and its offers.
+    ///
+    /// # Errors
+    /// [`Error::Purchasing`] for a bad offer (zero lead time or pack size, a cost
+    /// finer than a cent or negative, an empty validity window, another currency).
+    pub async fn save_supplier(&self, supplier: Supplier) -> Result<(), Error> {
+        supplier.validate()?;
+        super::retrying!(self, {
+            let existing = self.store.load::<Supplier>(&supplier.id).await?;
+            let mut changes = Changeset::new(self.now());
+            changes.events.push(Event::SupplierSaved {
+                supplier: supplier.id,
+            });
+            changes
+                .puts
+                .push(Put::upsert(supplier.clone(), existing.map(|v| v.version)));
+            self.store.commit(changes).await.map_err(Error::from)
+        })?;
+        Ok(())
+    }
+
+    /// Every supplier's offers for `needed` units of `sku`, best first, by the rule
+    /// of [`rank_offers`], with the reasons.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown SKU; [`Error::Store`].
+    pub async fn rank_offers(
+        &self,
+        sku: &Sku,
+        needed: u32,
+        needed_by: Option<NaiveDate>,
+    ) -> Result<OfferRanking, Error> {
+        let product = self.must::<Product>("product", sku).await?.value;
+        let suppliers = self.suppliers().await?;
+        Ok(rank_offers(
+            &suppliers,
+            sku,
+            needed,
+            product.cost.currency(),
+            self.now().date_naive(),
+            needed_by,
+        ))
+    }
+
+    async fn suppliers(&self) -> Result<Vec<Supplier>, Error> {
+        Ok(self
+            .store
+            .list::<Supplier>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
+    }
+
+    /// Raises purchase orders for every back-ordered unit not already on order:
+    /// one requisition per SKU, sent to the best offer's supplier, consolidated into
+    /// one purchase order per supplier (quantities raised to the offer's minimum and
+    /// whole packs), delivered to `ship_to`. Orders within
+    /// [`PurchasingPolicy::auto_approve_up_to`] are approved at once, which
+    /// re-promises the waiting lines. Returns the purchase orders raised.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown location; [`Error::Purchasing`] with
+    /// `NoOffer` when a short SKU has no valid offer; [`Error::Store`].
+    pub async fn replenish_back_orders(
+        &self,
+        ship_to: &LocationId,
+    ) -> Result<Vec<PurchaseOrder>, Error> {
+        super::retrying!(self, self.try_replenish(ship_to).await)
+    }
+
+    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
+        self.must::<Location>("location", ship_to).await?;
+        let now = self.now();
+        let today = now.date_naive();
+        let suppliers = self.suppliers().await?;
+        let mut open: Vec<PurchaseOrder> = self
+            .store
+            .list::<PurchaseOrder>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(PurchaseOrder::is_open)
+            .collect();
+        let queues = self.store.list::<BackOrderQueue>().await?;
+        let mut changes = Changeset::new(now);
+        let mut drafts: Vec<Draft> = Vec::new();
+        for queue in queues {
+            let sku = &queue.value.sku;
+            let on_order: u64 = open.iter().map(|po| u64::from(po.outstanding(sku))).sum();
+            let short = queue.value.waiting_units().saturating_sub(on_order);
+            if short == 0 {
+                continue;
+            }
+            let short = u32::try_from(short).unwrap_or(u32::MAX);
+            let product = self.must::<Product>("product", sku).await?.value;
+            let ranking = rank_offers(&suppliers, sku, short, product.cost.currency(), today, None);
+            let best = ranking
+                .best()
+                .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
+            changes.events.push(Event::RequisitionRaised {
+                sku: sku.clone(),
+                location: ship_to.clone(),
+                quantity: short,
+                supplier: best.supplier,
+            });
+            let line = (sku.clone(), best.order_quantity, best.offer.unit_cost);
+            match drafts.iter_mut().find(|(s, _, _)| *s == best.supplier) {
+                Some((_, lines, arrives)) => {
+                    lines.push(line);
+                    *arrives = (*arrives).max(best.arrives_on);
+                }
+                None => drafts.push((best.supplier, vec![line], best.arrives_on)),
+            }
+        }
+        let mut raised = Vec::new();
+        for (supplier, lines, expected_on) in drafts {
+            let currency = lines
+                .first()
+                .map(|(_, _, cost)| cost.currency())
+                .ok_or(PurchasingError::EmptyOrder)?;
+            let po = PurchaseOrder::draft(
+                self.new_id(PurchaseOrderId::from_uuid),
+                supplier,
+                currency,
+                ship_to.clone(),
+                lines,
+                expected_on,
+                now,
+            )?;
+            raised.push(self.raise(po, &mut changes)?);
+        }
+        open.extend(raised.iter().filter(|po| po.is_open()).cloned());
+        let approved: Vec<Sku> = raised
+            .iter()
+            .filter(|po| po.status != crate::purchasing::PurchaseOrderStatus::Draft)
+            .flat_map(|po| po.lines.iter().map(|l| l.sku.clone()))
+            .collect();
+        let sent: Vec<PurchaseOrder> = open
+            .iter()
+            .filter(|po| po.status != crate::purchasing::PurchaseOrderStatus::Draft)
+            .cloned()
+            .collect();
+        for sku in &approved {
+            self.refresh_promises(sku, &sent, &mut changes).await?;
+        }
+        if !raised.is_empty() {
+            self.store.commit(changes).await?;
+        }
+        Ok(raised)
+    }
+
+    /// Adds a new purchase order to `changes`, approving it when the policy allows.
+    fn raise(
+        &self,
+        mut po: PurchaseOrder,
+        changes: &mut Changeset,
+    ) -> Result<PurchaseOrder, Error> {
+        let total = po.total()?;
+        changes.events.push(Event::PurchaseOrderRaised {
+            purchase_order: po.id,
+            supplier: po.supplier,
+            total,
+        });
+        let within = self
+            .config
+            .purchasing
+            .auto_approve_up_to
+            .is_some_and(|limit| total.cmp_amount(limit).is_ok_and(|o| o.is_le()));
+        if within {
+            po.approve()?;
+            changes.events.push(Event::PurchaseOrderApproved {
+                purchase_order: po.id,
+            });
+        }
+        changes.puts.push(Put::insert(po.clone()));
+        Ok(po)
+    }
+
+    /// Raises one purchase order to `supplier` for the given SKUs and needs, at the
+    /// supplier's cheapest valid offer for each (needs raised to its minimum and
+    /// whole packs), expected when the slowest offer arrives.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown supplier or location;
+    /// [`Error::Purchasing`] with `NoOffer` (no valid offer from this supplier),
+    /// `EmptyOrder`; [`Error::Store`].
+    pub async fn raise_purchase_order(
+        &self,
+        supplier: SupplierId,
+        ship_to: &LocationId,
+        needs: &[(Sku, u32)],
+    ) -> Result<PurchaseOrder, Error> {
+        let found = self.must::<Supplier>("supplier", &supplier).await?.value;
+        self.must::<Location>("location", ship_to).await?;
+        let today = self.now().date_naive();
+        let mut lines = Vec::with_capacity(needs.len());
+        let mut expected_on = today;
+        for (sku, needed) in needs {
+            if *needed == 0 {
+                return Err(PurchasingError::EmptyOrder.into());
+            }
+            let ranking = rank_offers(
+                std::slice::from_ref(&found),
+                sku,
+                *needed,
+                found.currency,
+                today,
+                None,
+            );
+            let best = ranking
+                .best()
+                .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
+            let quantity =
+                order_quantity(*needed, best.offer.minimum_quantity, best.offer.pack_size)
+                    .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
+            lines.push((sku.clone(), quantity, best.offer.unit_cost));
+            expected_on = expected_on.max(best.arrives_on);
+        }
+        let now = self.now();
+        let po = PurchaseOrder::draft(
+            self.new_id(PurchaseOrderId::from_uuid),
+            supplier,
+            found.currency,
+            ship_to.clone(),
+            lines,
+            expected_on,
+            now,
+        )?;
+        let mut changes = Changeset::new(now);
+        let po = self.raise(po, &mut changes)?;
+        if po.status != crate::purchasing::PurchaseOrderStatus::Draft {
+            self.promise_from(&po, &mut changes).await?;
+        }
+        self.store.commit(changes).await?;
+        Ok(po)
+    }
+
+    /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way.
+    async fn promise_from(&self, po: &PurchaseOrder, changes: &mut Changeset) -> Result<(), Error> {
+        let mut sent = self.open_purchase_orders().await?;
+        sent.retain(|other| other.id != po.id);
+        if po.is_open() {
+            sent.push(po.clone());
+        }
+        for line in &po.lines {
+            self.refresh_promises(&line.sku, &sent, changes).await?;
+        }
+        Ok(())
+    }
+
+    /// Approves (and sends) a draft; waiting back-orders are promised its date.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Purchasing`] unless it is a draft.
+    pub async fn approve_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+    ) -> Result<PurchaseOrder, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
+            let mut po = stored.value;
+            po.approve()?;
+            let mut changes = Changeset::new(self.now());
+            changes
+                .events
+                .push(Event::PurchaseOrderApproved { purchase_order: id });
+            self.promise_from(&po, &mut changes).await?;
+            changes.puts.push(Put::update(po.clone(), stored.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(po)
+        })
+    }
+
+    /// Cancels a purchase order before anything arrived.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Purchasing`] once goods arrived.
+    pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
+            let mut po = stored.value;
+            po.cancel()?;
+            let mut changes = Changeset::new(self.now());
+            changes
+                .events
+                .push(Event::PurchaseOrderCancelled { purchase_order: id });
+            changes.puts.push(Put::update(po.clone(), stored.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(po)
+        })
+    }
+
+    /// Receives goods against a purchase order at its ship-to location, in one
+    /// commit per receipt: on-hand rises through a receipt movement; inventory is
+    /// debited and goods-received credited at the order's cost; the SKU's cost
+    /// becomes the moving average, `(on hand × cost + received × unit cost) / (on
+    /// hand + received)` rounded half-even to the minor unit, with the rounding
+    /// posted as an inventory adjustment so that inventory stays exactly on hand ×
+    /// cost; and waiting back-orders take the units first-come-first-served.
+    ///
+    /// # Errors
+    /// [`Error::Purchasing`]: the order is not approved (a draft, cancelled,
+    /// closed), a SKU not on it or twice, zero units, more than outstanding under
+    /// [`OverReceipt::Reject`], a cost currency differing from the product's;
+    /// [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
+    pub async fn receive_purchase_order(
+        &self,
+        cmd: ReceivePurchaseOrder,
+    ) -> Result<PurchaseOrder, Error> {
+        let print = fingerprint(&cmd)?;
+        let received = super::retrying!(self, self.try_receive(&cmd, print).await);
+        if received.is_err()
+            && self
+                .replay(
+                    IdempotencyScope::ReceivePurchaseOrder,
+                    &cmd.idempotency_key,
+                    print,
+                )
+                .await?
+                .is_some()
+        {
+            return Ok(self
+                .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
+                .await?
+                .value);
+        }
+        received
+    }
+
+    async fn try_receive(
+        &self,
+        cmd: &ReceivePurchaseOrder,
+        print: u64,
+    ) -> Result<PurchaseOrder, Error> {
+        let scope = IdempotencyScope::ReceivePurchaseOrder;
+        if self
+            .replay(scope, &cmd.idempotency_key, print)
+            .await?
+            .is_some()
+        {
+            return Ok(self
+                .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
+                .await?
+                .value);
+        }
+        let stored = self
+            .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
+            .await?;
+        let mut po = stored.value;
+        if cmd.lines.is_empty() {
+            return Err(PurchasingError::EmptyReceipt.into());
+        }
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        let location = po.ship_to.clone();
+        for (n, (sku, units)) in cmd.lines.iter().enumerate() {
+            if cmd.lines.iter().take(n).any(|(s, _)| s == sku) {
+                return Err(Error::invalid("lines", format!("{sku} is received twice")));
+            }
+            let got = po.receive(sku, *units, self.config.purchasing.over_receipt)?;
+            let product = self.must::<Product>("product", sku).await?;
+            let (mut item, version) = (product.value, product.version);
+            if item.cost.currency() != got.unit_cost.currency() {
+                return Err(PurchasingError::CurrencyMismatch {
+                    sku: sku.clone(),
+                    expected: item.cost.currency(),
+                    found: got.unit_cost.currency(),
+                }
+                .into());
+            }
+            let on_hand: i64 = self
+                .store
+                .stock_levels(sku)
+                .await?
+                .iter()
+                .map(|l| l.on_hand)
+                .fold(0, i64::saturating_add);
+            // The average is over exactly these units: another movement of the SKU
+            // committing first sends this receipt back to count again.
+            changes.checks.push(Check::SkuOnHand {
+                sku: sku.clone(),
+                on_hand,
+            });
+            let held = u64::try_from(on_hand).unwrap_or(0);
+            let value = got.unit_cost.checked_mul_qty(u64::from(got.units))?;
+            let before = item.cost.checked_mul_qty(held)?;
+            let units_after = held.saturating_add(u64::from(got.units));
+            let pooled = before.checked_add(value)?;
+            let average = pooled
+                .amount()
+                .checked_div(Decimal::from(units_after))
+                .map(|a| Money::new(a, pooled.currency()).round(Rounding::HalfEven))
+                .unwrap_or(got.unit_cost);
+            let rounding = average.checked_mul_qty(units_after)?.checked_sub(pooled)?;
+            changes.journal.extend(self.postings().receipt(
+                &format!("PO {}", po.id),
+                value,
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            changes.journal.extend(self.postings().adjustment(
+                &format!("moving-average rounding of {sku}"),
+                rounding,
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            changes.movements.push(StockMovement {
+                sku: sku.clone(),
+                location: location.clone(),
+                quantity: i64::from(got.units),
+                reason: MovementReason::Receipt {
+                    reference: format!("PO {}", po.id),
+                },
+                at: now,
+            });
+            changes.events.push(Event::GoodsReceived {
+                purchase_order: po.id,
+                sku: sku.clone(),
+                location: location.clone(),
+                quantity: got.units,
+                unit_cost: got.unit_cost,
+                average_cost: average,
+            });
+            if item.cost != average {
+                item.cost = average;
+                changes.puts.push(Put::update(item, version));
+            } else {
+                changes.checks.push(Check::Version {
+                    key: crate::store::RecordKey::Product(sku.clone()),
+                    version,
+                });
+            }
+            self.fill_back_orders(sku, &location, got.units, &mut changes)
+                .await?;
+        }
+        changes.puts.push(Put::update(po.clone(), stored.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Stock,
+        });
+        self.store.commit(changes).await?;
+        Ok(po)
+    }
+
+    /// Closes a partly or fully received purchase order: nothing more is expected.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status.
+    pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
+            let mut po = stored.value;
+            po.close()?;
+            let mut changes = Changeset::new(self.now());
+            changes.puts.push(Put::update(po.clone(), stored.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(po)
+        })
+    }
+}

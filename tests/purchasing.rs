@@ -1,0 +1,480 @@
+//! Back-orders and purchasing: an order beyond stock waits, purchasing raises a
+//! purchase order from the best offer, the receipt fills the back-order first, the
+//! order ships, and the books stay exact (moving-average cost, inventory = valuation).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use chrono::{Days, NaiveDate};
+use common::*;
+use o2c::customer::PaymentTerms;
+use o2c::event::Event;
+use o2c::ids::SupplierId;
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, Delivery, PlaceOrder};
+use o2c::purchasing::{
+    BackOrderPolicy, BackOrderQueue, Offer, OverReceipt, PurchaseOrderStatus, PurchasingError,
+    Supplier,
+};
+use o2c::stock::StockError;
+use o2c::store::Store;
+use o2c::{Error, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock};
+use rust_decimal_macros::dec;
+
+fn today() -> NaiveDate {
+    start().date_naive()
+}
+
+fn supplier(n: u128, name: &str, offers: Vec<Offer>) -> Supplier {
+    let mut s = Supplier::new(
+        SupplierId::from_uuid(uuid::Uuid::from_u128(n)),
+        name,
+        Currency::USD,
+    );
+    s.offers = offers;
+    s
+}
+
+fn offer(code: &str, cost: Money, lead: u16) -> Offer {
+    Offer::new(
+        sku(code),
+        cost,
+        lead,
+        today(),
+        today().checked_add_days(Days::new(60)).unwrap(),
+    )
+}
+
+/// Two suppliers of TEE: Cheap (7.00, 10 days, packs of 12) and Quick (9.00, 2 days).
+async fn suppliers(w: &World) -> (SupplierId, SupplierId) {
+    let cheap = supplier(
+        1,
+        "Cheap",
+        vec![offer("TEE", usd(dec!(7.00)), 10).packs_of(12)],
+    );
+    let quick = supplier(2, "Quick", vec![offer("TEE", usd(dec!(9.00)), 2)]);
+    w.oms.save_supplier(cheap.clone()).await.unwrap();
+    w.oms.save_supplier(quick.clone()).await.unwrap();
+    (cheap.id, quick.id)
+}
+
+fn tees(k: &str, customer: o2c::ids::CustomerId, units: i64) -> PlaceOrder {
+    PlaceOrder::new(key(k), customer, Channel::B2b, Currency::USD)
+        .line(sku("TEE"), units)
+        .deliver(Delivery::Ship {
+            address: us_address("Buyer").into(),
+            service: o2c::order::ServiceLevel::Standard,
+        })
+}
+
+async fn events(w: &World) -> Vec<Event> {
+    w.oms
+        .store()
+        .events_after(0, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_order_beyond_stock_is_rejected_by_default() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let before = snapshot(&w.oms).await;
+    let refused = w.oms.place_order(tees("big", buyer.id, 50)).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Stock(StockError::Insufficient { .. }))
+    ));
+    assert_eq!(
+        snapshot(&w.oms).await,
+        before,
+        "a refused order writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn back_order_to_purchase_order_to_receipt_to_shipment() {
+    let w = world_with(OmsConfig {
+        purchasing: PurchasingPolicy {
+            auto_approve_up_to: Some(usd(dec!(1000.00))),
+            over_receipt: OverReceipt::Reject,
+        },
+        ..OmsConfig::default()
+    })
+    .await;
+    let (cheap, _) = suppliers(&w).await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+
+    // 20 TEE on hand at the two warehouses; 50 wanted, shipped complete.
+    let order = w
+        .oms
+        .place_order(tees("big", buyer.id, 50).back_order(BackOrderPolicy::BackOrder))
+        .await
+        .unwrap();
+    let line = &order.lines[0];
+    assert_eq!((line.open().units(), line.backordered.units()), (20, 30));
+    assert_eq!(
+        line.promised_on,
+        today().checked_add_days(Days::new(10)),
+        "promised from the best offer's lead time (Cheap, 10 days)"
+    );
+    assert!(
+        !order.is_ready_to_ship(),
+        "ships complete: waits for the rest"
+    );
+    assert!(matches!(
+        w.oms.ship(order.id).await,
+        Err(Error::Order(o2c::order::OrderError::AwaitingBackOrder {
+            units: 30
+        }))
+    ));
+
+    // Purchasing: 30 short, Cheap wins on cost; packs of 12 make it 36 = 252.00,
+    // within the auto-approval limit.
+    let raised = w.oms.replenish_back_orders(&loc(EAST)).await.unwrap();
+    assert_eq!(raised.len(), 1);
+    let po = &raised[0];
+    assert_eq!(
+        (po.supplier, po.status),
+        (cheap, PurchaseOrderStatus::Approved)
+    );
+    assert_eq!(po.lines[0].quantity, 36);
+    assert_eq!(po.total().unwrap(), usd(dec!(252.00)));
+    assert_eq!(
+        w.oms.order(order.id).await.unwrap().lines[0].promised_on,
+        Some(po.expected_on),
+        "the purchase order confirms the promise (same day: no PromiseDateChanged)"
+    );
+    assert!(
+        w.oms
+            .replenish_back_orders(&loc(EAST))
+            .await
+            .unwrap()
+            .is_empty(),
+        "what is on order is not ordered again"
+    );
+
+    // Half arrives: all 18 go to the back-order, none become free.
+    w.oms
+        .receive_purchase_order(ReceivePurchaseOrder {
+            idempotency_key: key("grn-1"),
+            purchase_order: po.id,
+            lines: vec![(sku("TEE"), 18)],
+        })
+        .await
+        .unwrap();
+    let waiting = w.oms.order(order.id).await.unwrap();
+    assert_eq!(waiting.lines[0].backordered.units(), 12);
+    let east = w.oms.stock_level(&sku("TEE"), &loc(EAST)).await.unwrap();
+    assert_eq!(
+        east.available(),
+        0,
+        "received units went to the waiting order"
+    );
+
+    // The rest: 12 fill the order, 6 become free stock.
+    let received = w
+        .oms
+        .receive_purchase_order(ReceivePurchaseOrder {
+            idempotency_key: key("grn-2"),
+            purchase_order: po.id,
+            lines: vec![(sku("TEE"), 18)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(received.status, PurchaseOrderStatus::Received);
+    let ready = w.oms.order(order.id).await.unwrap();
+    assert_eq!(ready.lines[0].backordered.units(), 0);
+    assert_eq!(ready.lines[0].promised_on, None);
+    assert!(ready.is_ready_to_ship());
+    let east = w.oms.stock_level(&sku("TEE"), &loc(EAST)).await.unwrap();
+    assert_eq!(east.available(), 6);
+
+    // Moving average between the old 8.00 and the new 7.00; the audit proves the
+    // inventory account equals on hand × cost exactly, whatever the rounding.
+    let tee = w
+        .oms
+        .store()
+        .load::<o2c::catalog::Product>(&sku("TEE"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(tee.value.cost.amount() < dec!(8.00) && tee.value.cost.amount() > dec!(7.00));
+
+    w.oms.ship(order.id).await.unwrap();
+    let shipped = w.oms.order(order.id).await.unwrap();
+    assert_eq!(shipped.lines[0].shipped.units(), 50);
+    assert_audit_clean(&w.oms).await;
+
+    let kinds: Vec<&str> = events(&w)
+        .await
+        .iter()
+        .filter_map(|e| match e {
+            Event::BackOrderCreated { .. } => Some("created"),
+            Event::RequisitionRaised { .. } => Some("requisition"),
+            Event::PurchaseOrderRaised { .. } => Some("raised"),
+            Event::PurchaseOrderApproved { .. } => Some("approved"),
+            Event::GoodsReceived { .. } => Some("received"),
+            Event::BackOrderAllocated { .. } => Some("allocated"),
+            Event::PromiseDateChanged { .. } => Some("promised"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "requisition",
+            "raised",
+            "approved",
+            "received",
+            "allocated",
+            "received",
+            "allocated"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ship_available_ships_now_and_the_rest_later() {
+    let w = world().await;
+    suppliers(&w).await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = w
+        .oms
+        .place_order(tees("part", buyer.id, 25).back_order(BackOrderPolicy::ShipAvailable))
+        .await
+        .unwrap();
+    assert!(order.is_ready_to_ship());
+    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .receive_stock(ReceiveStock {
+            idempotency_key: key("restock"),
+            sku: sku("TEE"),
+            location: loc(WEST),
+            quantity: 10,
+            reference: "restock".into(),
+        })
+        .await
+        .unwrap();
+    let rest = w.oms.order(order.id).await.unwrap();
+    assert_eq!(rest.lines[0].backordered.units(), 0);
+    assert_eq!(rest.lines[0].open().units(), 5);
+    w.oms.ship(order.id).await.unwrap();
+    assert_eq!(
+        w.oms.order(order.id).await.unwrap().lines[0]
+            .shipped
+            .units(),
+        25
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn the_product_policy_applies_and_priority_jumps_the_queue() {
+    let w = world().await;
+    let mut tee = w
+        .oms
+        .store()
+        .load::<o2c::catalog::Product>(&sku("TEE"))
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    tee.back_order = BackOrderPolicy::BackOrder;
+    w.oms.save_product(tee).await.unwrap();
+    let a = customer(&w, "First", PaymentTerms::Net { days: 30 }, None).await;
+    let b = customer(&w, "Urgent", PaymentTerms::Net { days: 30 }, None).await;
+    let first = w.oms.place_order(tees("a", a.id, 24)).await.unwrap();
+    let urgent = w
+        .oms
+        .place_order(tees("b", b.id, 3).back_order_priority(5))
+        .await
+        .unwrap();
+    assert_eq!(first.lines[0].backordered.units(), 4);
+    assert_eq!(urgent.lines[0].backordered.units(), 3);
+    w.oms
+        .receive_stock(ReceiveStock {
+            idempotency_key: key("restock"),
+            sku: sku("TEE"),
+            location: loc(EAST),
+            quantity: 3,
+            reference: "restock".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        w.oms.order(urgent.id).await.unwrap().lines[0]
+            .backordered
+            .units(),
+        0
+    );
+    assert_eq!(
+        w.oms.order(first.id).await.unwrap().lines[0]
+            .backordered
+            .units(),
+        4
+    );
+
+    // Cancelling a waiting order takes it out of the queue.
+    w.oms.cancel_order(first.id, "changed mind").await.unwrap();
+    let queue = w
+        .oms
+        .store()
+        .load::<BackOrderQueue>(&sku("TEE"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(queue.value.waiting.is_empty());
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn offers_rank_with_reasons() {
+    let w = world().await;
+    let (cheap, quick) = suppliers(&w).await;
+    let soon = today().checked_add_days(Days::new(5));
+    let ranking = w.oms.rank_offers(&sku("TEE"), 30, soon).await.unwrap();
+    assert_eq!(
+        ranking.best().unwrap().supplier,
+        quick,
+        "only Quick arrives in time"
+    );
+    assert_eq!(ranking.ranked[1].supplier, cheap);
+    assert!(
+        ranking.ranked[1]
+            .reasons
+            .iter()
+            .any(|r| r.contains("after"))
+    );
+    let whenever = w.oms.rank_offers(&sku("TEE"), 30, None).await.unwrap();
+    assert_eq!(whenever.best().unwrap().supplier, cheap);
+}
+
+#[tokio::test]
+async fn bad_purchasing_input_is_refused_and_writes_nothing() {
+    let w = world().await;
+    let (cheap, _) = suppliers(&w).await;
+
+    let zero_lead = supplier(3, "Z", vec![offer("TEE", usd(dec!(1.00)), 0)]);
+    let euro = supplier(
+        4,
+        "E",
+        vec![offer("TEE", Money::new(dec!(1.00), Currency::EUR), 3)],
+    );
+    let expired = supplier(
+        5,
+        "Old",
+        vec![Offer::new(
+            sku("MUG"),
+            usd(dec!(1.00)),
+            3,
+            today().checked_sub_days(Days::new(30)).unwrap(),
+            today().checked_sub_days(Days::new(1)).unwrap(),
+        )],
+    );
+    w.oms.save_supplier(expired.clone()).await.unwrap();
+
+    let before = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms.save_supplier(zero_lead).await,
+        Err(Error::Purchasing(PurchasingError::ZeroLeadTime { .. }))
+    ));
+    assert!(matches!(
+        w.oms.save_supplier(euro).await,
+        Err(Error::Purchasing(PurchasingError::CurrencyMismatch { .. }))
+    ));
+    assert!(matches!(
+        w.oms
+            .raise_purchase_order(expired.id, &loc(EAST), &[(sku("MUG"), 5)])
+            .await,
+        Err(Error::Purchasing(PurchasingError::NoOffer { .. }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, before);
+
+    let po = w
+        .oms
+        .raise_purchase_order(cheap, &loc(EAST), &[(sku("TEE"), 5)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (po.status, po.lines[0].quantity),
+        (PurchaseOrderStatus::Draft, 12)
+    );
+    let receive = |k: &str, units| ReceivePurchaseOrder {
+        idempotency_key: key(k),
+        purchase_order: po.id,
+        lines: vec![(sku("TEE"), units)],
+    };
+    let before = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms.receive_purchase_order(receive("draft", 1)).await,
+        Err(Error::Purchasing(PurchasingError::InvalidTransition { .. }))
+    ));
+    w.oms.approve_purchase_order(po.id).await.unwrap();
+    let before_receipts = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms.receive_purchase_order(receive("over", 13)).await,
+        Err(Error::Purchasing(PurchasingError::OverReceipt {
+            outstanding: 12,
+            received: 13,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        w.oms
+            .receive_purchase_order(ReceivePurchaseOrder {
+                idempotency_key: key("mug"),
+                purchase_order: po.id,
+                lines: vec![(sku("MUG"), 1)],
+            })
+            .await,
+        Err(Error::Purchasing(PurchasingError::NotOnOrder { .. }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, before_receipts);
+    assert_ne!(before, before_receipts, "the approval itself was written");
+
+    w.oms.cancel_purchase_order(po.id).await.unwrap();
+    let cancelled = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms.receive_purchase_order(receive("late", 1)).await,
+        Err(Error::Purchasing(PurchasingError::InvalidTransition {
+            status: PurchaseOrderStatus::Cancelled,
+            ..
+        }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, cancelled);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_retried_receipt_counts_once() {
+    let w = world().await;
+    let (_, quick) = suppliers(&w).await;
+    let po = w
+        .oms
+        .raise_purchase_order(quick, &loc(WEST), &[(sku("TEE"), 4)])
+        .await
+        .unwrap();
+    w.oms.approve_purchase_order(po.id).await.unwrap();
+    let cmd = ReceivePurchaseOrder {
+        idempotency_key: key("grn"),
+        purchase_order: po.id,
+        lines: vec![(sku("TEE"), 4)],
+    };
+    w.oms.receive_purchase_order(cmd.clone()).await.unwrap();
+    let once = snapshot(&w.oms).await;
+    w.oms.receive_purchase_order(cmd).await.unwrap();
+    assert_eq!(snapshot(&w.oms).await, once);
+    let west = w.oms.stock_level(&sku("TEE"), &loc(WEST)).await.unwrap();
+    assert_eq!(west.on_hand, 14);
+    assert_audit_clean(&w.oms).await;
+}
