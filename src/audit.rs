@@ -16,6 +16,7 @@ use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, Sku};
 use crate::ledger::{AccountCode, Invoice, InvoiceStatus};
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderStatus};
+use crate::purchasing::BackOrderQueue;
 use crate::store::Store;
 use crate::{Oms, ledger::TrialBalance};
 
@@ -100,6 +101,19 @@ pub enum Violation {
         order: OrderId,
         /// The problem.
         reason: String,
+    },
+    /// A back-order queue disagrees with the order lines it serves: the units
+    /// waiting for a line differ from the line's back-ordered units, or a line
+    /// waits in no queue.
+    BackOrderMismatch {
+        /// The order.
+        order: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units the queue holds for the order's lines of this SKU.
+        queued: u64,
+        /// Units the order's lines of this SKU say are back-ordered.
+        backordered: u64,
     },
     /// Event sequence numbers are not 1, 2, 3, ...
     EventGap {
@@ -192,6 +206,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let trial = self.trial_balance().await?;
         audit_receivables(&trial, self, &invoices, &customers, &mut report);
         audit_orders(&orders, &mut report);
+        let queues: Vec<BackOrderQueue> = self
+            .store()
+            .list::<BackOrderQueue>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        audit_back_orders(&orders, &queues, &mut report);
         self.audit_events(&mut report).await?;
         Ok(report)
     }
@@ -446,17 +468,52 @@ fn check_control(
     }
 }
 
+/// Every back-ordered unit waits in its SKU's queue exactly once, and the queues
+/// hold nothing else: so no received unit can be given twice, or to nobody.
+fn audit_back_orders(orders: &[Order], queues: &[BackOrderQueue], report: &mut AuditReport) {
+    let mut queued: HashMap<(OrderId, &Sku), u64> = HashMap::new();
+    for queue in queues {
+        for waiting in &queue.waiting {
+            *queued.entry((waiting.order, &queue.sku)).or_default() += u64::from(waiting.quantity);
+        }
+    }
+    let mut owed: HashMap<(OrderId, &Sku), u64> = HashMap::new();
+    for order in orders {
+        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
+            *owed.entry((order.id, &line.sku)).or_default() += u64::from(line.backordered.units());
+        }
+    }
+    let mut keys: Vec<(OrderId, &Sku)> = queued.keys().chain(owed.keys()).copied().collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (q, b) = (
+            queued.get(&key).copied().unwrap_or(0),
+            owed.get(&key).copied().unwrap_or(0),
+        );
+        if q != b {
+            report.violations.push(Violation::BackOrderMismatch {
+                order: key.0,
+                sku: key.1.clone(),
+                queued: q,
+                backordered: b,
+            });
+        }
+    }
+}
+
 fn audit_orders(orders: &[Order], report: &mut AuditReport) {
     for order in orders {
         let mut problems = Vec::new();
         for line in &order.lines {
             if !line.quantities_add_up() {
                 problems.push(format!(
-                    "line {}: ordered {} ≠ shipped {} + open {} + cancelled {}",
+                    "line {}: ordered {} ≠ shipped {} + open {} + back-ordered {} + cancelled {}",
                     line.line_no,
                     line.quantity,
                     line.shipped,
                     line.open(),
+                    line.backordered,
                     line.cancelled
                 ));
             }

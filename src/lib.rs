@@ -32,7 +32,7 @@ pub mod testing;
 pub use error::Error;
 pub use oms::{
     AdjustStock, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock,
-    RecordPayment,
+    RecordPayment, Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.

@@ -38,10 +38,11 @@ use crate::catalog::{Product, TaxClass, TaxTable};
 use crate::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
 use crate::event::Event;
 use crate::fulfilment::{PickupCarrier, ShipmentStatus, TrackingEvent};
-use crate::ids::{EntryId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ids::{EntryId, IdempotencyKey, LocationId, OrderId, PurchaseOrderId, Sku, SupplierId};
 use crate::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource, Invoice, Payment};
 use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, PlaceOrder};
+use crate::purchasing::{BackOrderQueue, Offer, OverReceipt, PurchaseOrder, ReorderRule, Supplier};
 use crate::stock::{Location, LocationKind, MovementReason, ReservationChange, StockMovement};
 use crate::store::{
     Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
@@ -203,6 +204,10 @@ struct Fixtures {
     payment: Payment,
     shipment: crate::fulfilment::Shipment,
     counter: Counter,
+    supplier: Supplier,
+    purchase_order: PurchaseOrder,
+    queue: BackOrderQueue,
+    rule: ReorderRule,
 }
 
 /// A pickup shop: the tax table, one product with `units` in stock at one store, and
@@ -280,6 +285,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         location,
         customer,
     } = open_shop(case, &oms, 10, PaymentTerms::Net { days: 30 }).await?;
+    let day = at().date_naive();
     let (sku, store_id) = (product.sku.clone(), location.id.clone());
     let cmd = PlaceOrder::new(
         code(case, "order-1")?,
@@ -315,6 +321,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         .record_tracking(shipment.id, event)
         .await
         .or_fail(case, "delivering")?;
+    let (sku, site) = (product.sku.clone(), location.id.clone());
     Ok(Fixtures {
         customer: oms.customer(customer.id).await.or_fail(case, "reading")?,
         product,
@@ -327,6 +334,44 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         counter: Counter {
             name: "invoice".into(),
             value: 1,
+        },
+        supplier: Supplier::new(
+            SupplierId::from_uuid(uuid::Uuid::from_u128(7)),
+            "Supplies Ltd",
+            Currency::USD,
+        )
+        .offer(
+            Offer::new(sku.clone(), usd(375), 5, day, day + Duration::days(30))
+                .minimum(24)
+                .packs_of(12),
+        ),
+        purchase_order: {
+            let mut po = PurchaseOrder::draft(
+                PurchaseOrderId::from_uuid(uuid::Uuid::from_u128(8)),
+                SupplierId::from_uuid(uuid::Uuid::from_u128(7)),
+                Currency::USD,
+                site.clone(),
+                vec![(sku.clone(), 24, usd(375))],
+                day + Duration::days(5),
+                at(),
+            )
+            .or_fail(case, "drafting a purchase order")?;
+            po.approve().or_fail(case, "approving")?;
+            po.receive(&sku, 10, OverReceipt::Reject)
+                .or_fail(case, "receiving")?;
+            po
+        },
+        queue: {
+            let mut queue = BackOrderQueue::new(sku.clone());
+            queue.push(order.id, 1, Some(site.clone()), 4, at(), 0);
+            queue.push(order.id, 2, None, 1, at(), 9);
+            queue
+        },
+        rule: ReorderRule {
+            sku: sku.clone(),
+            location: site.clone(),
+            min: 5,
+            max: 40,
         },
     })
 }
@@ -370,6 +415,11 @@ pub async fn round_trip_every_entity<S: Store>(store: &S) -> CaseResult {
     round_trip(case, store, &f.payment.id, f.payment.clone()).await?;
     round_trip(case, store, &f.shipment.id, f.shipment.clone()).await?;
     round_trip(case, store, &f.counter.name, f.counter.clone()).await?;
+    round_trip(case, store, &f.supplier.id, f.supplier.clone()).await?;
+    round_trip(case, store, &f.purchase_order.id, f.purchase_order.clone()).await?;
+    round_trip(case, store, &f.queue.sku, f.queue.clone()).await?;
+    let rule_key = (f.rule.sku.clone(), f.rule.location.clone());
+    round_trip(case, store, &rule_key, f.rule.clone()).await?;
     let orders = store
         .list::<Order>()
         .await

@@ -19,7 +19,7 @@ use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Delivery, PlaceOrder};
 use o2c::purchasing::{
     BackOrderPolicy, BackOrderQueue, Offer, OverReceipt, PurchaseOrderStatus, PurchasingError,
-    Supplier,
+    ReorderRule, Supplier,
 };
 use o2c::stock::StockError;
 use o2c::store::Store;
@@ -139,7 +139,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
 
     // Purchasing: 30 short, Cheap wins on cost; packs of 12 make it 36 = 252.00,
     // within the auto-approval limit.
-    let raised = w.oms.replenish_back_orders(&loc(EAST)).await.unwrap();
+    let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
     assert_eq!(raised.len(), 1);
     let po = &raised[0];
     assert_eq!(
@@ -154,11 +154,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         "the purchase order confirms the promise (same day: no PromiseDateChanged)"
     );
     assert!(
-        w.oms
-            .replenish_back_orders(&loc(EAST))
-            .await
-            .unwrap()
-            .is_empty(),
+        w.oms.replenish(&loc(EAST)).await.unwrap().is_empty(),
         "what is on order is not ordered again"
     );
 
@@ -476,5 +472,86 @@ async fn a_retried_receipt_counts_once() {
     assert_eq!(snapshot(&w.oms).await, once);
     let west = w.oms.stock_level(&sku("TEE"), &loc(WEST)).await.unwrap();
     assert_eq!(west.on_hand, 14);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() {
+    let w = world().await;
+    let both = supplier(
+        7,
+        "Both",
+        vec![
+            offer("TEE", usd(dec!(6.00)), 4).minimum(40),
+            offer("MUG", usd(dec!(3.00)), 6).packs_of(6),
+        ],
+    );
+    w.oms.save_supplier(both.clone()).await.unwrap();
+    let bad = ReorderRule {
+        sku: sku("MUG"),
+        location: loc(EAST),
+        min: 10,
+        max: 5,
+    };
+    assert!(matches!(
+        w.oms.set_reorder_rule(bad).await,
+        Err(Error::Purchasing(
+            PurchasingError::InvalidReorderRule { .. }
+        ))
+    ));
+    // MUG at EAST: 5 available, below 10: order up to 30 → 25, in packs of 6 → 30.
+    w.oms
+        .set_reorder_rule(ReorderRule {
+            sku: sku("MUG"),
+            location: loc(EAST),
+            min: 10,
+            max: 30,
+        })
+        .await
+        .unwrap();
+    // BOOK at WEST: 8 available, above its minimum of 2: nothing.
+    w.oms
+        .set_reorder_rule(ReorderRule {
+            sku: sku("BOOK"),
+            location: loc(WEST),
+            min: 2,
+            max: 10,
+        })
+        .await
+        .unwrap();
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    w.oms
+        .place_order(tees("big", buyer.id, 25).back_order(BackOrderPolicy::BackOrder))
+        .await
+        .unwrap();
+
+    let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
+    assert_eq!(
+        raised.len(),
+        1,
+        "one supplier, one location: one purchase order"
+    );
+    let po = &raised[0];
+    let lines: Vec<(&str, u32)> = po
+        .lines
+        .iter()
+        .map(|l| (l.sku.as_str(), l.quantity))
+        .collect();
+    assert_eq!(
+        lines,
+        [("TEE", 40), ("MUG", 30)],
+        "TEE raised to the minimum of 40"
+    );
+    assert_eq!(
+        po.status,
+        PurchaseOrderStatus::Draft,
+        "no auto-approval configured"
+    );
+    assert!(
+        w.oms.replenish(&loc(EAST)).await.unwrap().is_empty(),
+        "a draft on order counts: nothing raised twice"
+    );
+    let approved = w.oms.approve_purchase_order(po.id).await.unwrap();
+    assert_eq!(approved.status, PurchaseOrderStatus::Approved);
     assert_audit_clean(&w.oms).await;
 }

@@ -30,6 +30,7 @@ use serde::Serialize;
 
 pub use billing::RecordPayment;
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
+pub use reports::Valuation;
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::Product;

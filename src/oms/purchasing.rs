@@ -13,17 +13,26 @@ use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::{Money, Rounding};
 use crate::purchasing::{
-    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, Supplier,
-    order_quantity, rank_offers,
+    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchaseOrderStatus, PurchasingError,
+    ReorderRule, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
 use crate::store::{
-    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
+    Changeset, Check, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
 };
 
-/// Requisitions consolidated for one supplier: its id, the lines (SKU, units, unit
-/// cost), and when the slowest of them arrives.
-type Draft = (SupplierId, Vec<(Sku, u32, Money)>, NaiveDate);
+/// The counter record replenishment runs serialise on.
+const REPLENISHMENT_RUNS: &str = "replenishment_runs";
+
+/// Requisitions consolidated for one supplier and one location.
+struct Draft {
+    supplier: SupplierId,
+    ship_to: LocationId,
+    /// (SKU, units, unit cost).
+    lines: Vec<(Sku, u32, Money)>,
+    /// When the slowest line arrives.
+    arrives: NaiveDate,
+}
 
 /// How purchasing behaves.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -102,27 +111,65 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .collect())
     }
 
-    /// Raises purchase orders for every back-ordered unit not already on order:
-    /// one requisition per SKU, sent to the best offer's supplier, consolidated into
-    /// one purchase order per supplier (quantities raised to the offer's minimum and
-    /// whole packs), delivered to `ship_to`. Orders within
+    /// Raises the purchase orders that back-orders and reorder points call for.
+    ///
+    /// Requisitions: each SKU with back-ordered units not already on order (to any
+    /// location) asks for the difference, delivered to `ship_to`; each
+    /// [`ReorderRule`] whose location's position (available there plus on order to
+    /// it) is below its minimum asks for enough to reach its maximum. Each goes to
+    /// the supplier of the best offer ([`rank_offers`]), and the requisitions for
+    /// one supplier and one location become one purchase order, each SKU raised to
+    /// the offer's minimum and whole packs. Orders within
     /// [`PurchasingPolicy::auto_approve_up_to`] are approved at once, which
     /// re-promises the waiting lines. Returns the purchase orders raised.
+    ///
+    /// Runs serialise on a counter record, so two at once never order the same
+    /// shortfall twice.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown location; [`Error::Purchasing`] with
     /// `NoOffer` when a short SKU has no valid offer; [`Error::Store`].
-    pub async fn replenish_back_orders(
-        &self,
-        ship_to: &LocationId,
-    ) -> Result<Vec<PurchaseOrder>, Error> {
+    pub async fn replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
         super::retrying!(self, self.try_replenish(ship_to).await)
+    }
+
+    /// Sets (or replaces) the min/max rule of one SKU at one location.
+    ///
+    /// # Errors
+    /// [`Error::Purchasing`] for max < min or max = 0; [`Error::NotFound`] for an
+    /// unknown SKU or location.
+    pub async fn set_reorder_rule(&self, rule: ReorderRule) -> Result<(), Error> {
+        rule.validate()?;
+        self.must::<Product>("product", &rule.sku).await?;
+        self.must::<Location>("location", &rule.location).await?;
+        super::retrying!(self, {
+            let key = (rule.sku.clone(), rule.location.clone());
+            let existing = self.store.load::<ReorderRule>(&key).await?;
+            let mut changes = Changeset::new(self.now());
+            changes
+                .puts
+                .push(Put::upsert(rule.clone(), existing.map(|v| v.version)));
+            self.store.commit(changes).await.map_err(Error::from)
+        })?;
+        Ok(())
     }
 
     async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
         self.must::<Location>("location", ship_to).await?;
         let now = self.now();
         let today = now.date_naive();
+        let mut changes = Changeset::new(now);
+        let runs = REPLENISHMENT_RUNS.to_owned();
+        let counter = self.store.load::<Counter>(&runs).await?;
+        let (count, version) = counter.map_or((0, None), |c| (c.value.value, Some(c.version)));
+        changes.puts.push(Put::upsert(
+            Counter {
+                name: runs,
+                value: count.saturating_add(1),
+            },
+            version,
+        ));
+
         let suppliers = self.suppliers().await?;
         let mut open: Vec<PurchaseOrder> = self
             .store
@@ -132,66 +179,113 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .map(|v| v.value)
             .filter(PurchaseOrder::is_open)
             .collect();
-        let queues = self.store.list::<BackOrderQueue>().await?;
-        let mut changes = Changeset::new(now);
-        let mut drafts: Vec<Draft> = Vec::new();
-        for queue in queues {
+        let mut requisitions: Vec<(Sku, LocationId, u32)> = Vec::new();
+        for queue in self.store.list::<BackOrderQueue>().await? {
             let sku = &queue.value.sku;
             let on_order: u64 = open.iter().map(|po| u64::from(po.outstanding(sku))).sum();
             let short = queue.value.waiting_units().saturating_sub(on_order);
-            if short == 0 {
-                continue;
+            if short > 0 {
+                let short = u32::try_from(short).unwrap_or(u32::MAX);
+                requisitions.push((sku.clone(), ship_to.clone(), short));
             }
-            let short = u32::try_from(short).unwrap_or(u32::MAX);
-            let product = self.must::<Product>("product", sku).await?.value;
-            let ranking = rank_offers(&suppliers, sku, short, product.cost.currency(), today, None);
+        }
+        for rule in self.store.list::<ReorderRule>().await? {
+            let rule = rule.value;
+            let available = self
+                .stock_level(&rule.sku, &rule.location)
+                .await?
+                .available();
+            let on_order: i64 = open
+                .iter()
+                .filter(|po| po.ship_to == rule.location)
+                .map(|po| i64::from(po.outstanding(&rule.sku)))
+                .sum();
+            let short = rule.shortfall(available.saturating_add(on_order));
+            if short > 0 {
+                requisitions.push((rule.sku, rule.location, short));
+            }
+        }
+
+        let mut drafts: Vec<Draft> = Vec::new();
+        for (sku, location, short) in requisitions {
+            let product = self.must::<Product>("product", &sku).await?.value;
+            let ranking = rank_offers(
+                &suppliers,
+                &sku,
+                short,
+                product.cost.currency(),
+                today,
+                None,
+            );
             let best = ranking
                 .best()
                 .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
             changes.events.push(Event::RequisitionRaised {
                 sku: sku.clone(),
-                location: ship_to.clone(),
+                location: location.clone(),
                 quantity: short,
                 supplier: best.supplier,
             });
-            let line = (sku.clone(), best.order_quantity, best.offer.unit_cost);
-            match drafts.iter_mut().find(|(s, _, _)| *s == best.supplier) {
-                Some((_, lines, arrives)) => {
-                    lines.push(line);
-                    *arrives = (*arrives).max(best.arrives_on);
+            let draft = match drafts
+                .iter_mut()
+                .position(|d| d.supplier == best.supplier && d.ship_to == location)
+            {
+                Some(at) => drafts.get_mut(at),
+                None => {
+                    drafts.push(Draft {
+                        supplier: best.supplier,
+                        ship_to: location,
+                        lines: Vec::new(),
+                        arrives: best.arrives_on,
+                    });
+                    drafts.last_mut()
                 }
-                None => drafts.push((best.supplier, vec![line], best.arrives_on)),
+            };
+            let Some(draft) = draft else { continue };
+            draft.arrives = draft.arrives.max(best.arrives_on);
+            match draft.lines.iter_mut().find(|(s, _, _)| *s == sku) {
+                // Both requisitions were rounded to whole packs: so is their sum.
+                Some((_, units, _)) => *units = units.saturating_add(best.order_quantity),
+                None => draft
+                    .lines
+                    .push((sku, best.order_quantity, best.offer.unit_cost)),
             }
         }
         let mut raised = Vec::new();
-        for (supplier, lines, expected_on) in drafts {
-            let currency = lines
+        for draft in drafts {
+            let currency = draft
+                .lines
                 .first()
                 .map(|(_, _, cost)| cost.currency())
                 .ok_or(PurchasingError::EmptyOrder)?;
             let po = PurchaseOrder::draft(
                 self.new_id(PurchaseOrderId::from_uuid),
-                supplier,
+                draft.supplier,
                 currency,
-                ship_to.clone(),
-                lines,
-                expected_on,
+                draft.ship_to,
+                draft.lines,
+                draft.arrives,
                 now,
             )?;
             raised.push(self.raise(po, &mut changes)?);
         }
         open.extend(raised.iter().filter(|po| po.is_open()).cloned());
-        let approved: Vec<Sku> = raised
-            .iter()
-            .filter(|po| po.status != crate::purchasing::PurchaseOrderStatus::Draft)
-            .flat_map(|po| po.lines.iter().map(|l| l.sku.clone()))
-            .collect();
         let sent: Vec<PurchaseOrder> = open
-            .iter()
-            .filter(|po| po.status != crate::purchasing::PurchaseOrderStatus::Draft)
-            .cloned()
+            .into_iter()
+            .filter(|po| po.status != PurchaseOrderStatus::Draft)
             .collect();
-        for sku in &approved {
+        let mut approved: Vec<&Sku> = Vec::new();
+        for po in raised
+            .iter()
+            .filter(|po| po.status != PurchaseOrderStatus::Draft)
+        {
+            for line in &po.lines {
+                if !approved.contains(&&line.sku) {
+                    approved.push(&line.sku);
+                }
+            }
+        }
+        for sku in approved {
             self.refresh_promises(sku, &sent, &mut changes).await?;
         }
         if !raised.is_empty() {
@@ -279,7 +373,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         let mut changes = Changeset::new(now);
         let po = self.raise(po, &mut changes)?;
-        if po.status != crate::purchasing::PurchaseOrderStatus::Draft {
+        if po.status != PurchaseOrderStatus::Draft {
             self.promise_from(&po, &mut changes).await?;
         }
         self.store.commit(changes).await?;

@@ -6,6 +6,7 @@
 mod backorder;
 mod offer;
 mod purchase_order;
+mod reorder;
 mod supplier;
 
 pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, Waiting, promise_date};
@@ -13,6 +14,7 @@ pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_o
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,
 };
+pub use reorder::ReorderRule;
 pub use supplier::{Offer, Supplier};
 
 use crate::ids::{PurchaseOrderId, Sku};
@@ -98,6 +100,16 @@ pub enum PurchasingError {
         outstanding: u32,
         /// Units in this receipt.
         received: u32,
+    },
+    /// A reorder rule whose maximum is zero or below its minimum.
+    #[error("the reorder rule for {sku} is invalid: min {min}, max {max}")]
+    InvalidReorderRule {
+        /// The SKU.
+        sku: Sku,
+        /// Its reorder point.
+        min: u32,
+        /// Its order-up-to level.
+        max: u32,
     },
     /// A receipt of zero units.
     #[error("a receipt needs at least one unit")]

@@ -14,7 +14,7 @@ use crate::ids::{
 use crate::ledger::{AccountCode, Invoice, JournalEntry, Payment};
 use crate::money::{Currency, Money};
 use crate::order::Order;
-use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier};
+use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::stock::{Location, ReservationChange, StockMovement};
 use crate::store::StoreError;
 
@@ -55,6 +55,7 @@ pub enum Record {
     Supplier(Supplier),
     PurchaseOrder(PurchaseOrder),
     BackOrderQueue(BackOrderQueue),
+    ReorderRule(ReorderRule),
 }
 
 /// The store-wide key of a record.
@@ -74,6 +75,7 @@ pub enum RecordKey {
     Supplier(SupplierId),
     PurchaseOrder(PurchaseOrderId),
     BackOrderQueue(Sku),
+    ReorderRule(Sku, LocationId),
 }
 
 impl RecordKey {
@@ -92,6 +94,7 @@ impl RecordKey {
             RecordKey::Supplier(_) => "supplier",
             RecordKey::PurchaseOrder(_) => "purchase_order",
             RecordKey::BackOrderQueue(_) => "back_order_queue",
+            RecordKey::ReorderRule(..) => "reorder_rule",
         }
     }
 
@@ -110,6 +113,11 @@ impl RecordKey {
             RecordKey::Supplier(id) => id.to_string(),
             RecordKey::PurchaseOrder(id) => id.to_string(),
             RecordKey::BackOrderQueue(sku) => sku.to_string(),
+            // Codes may hold any printable character, so the SKU's length keeps
+            // "A@B" + "C" apart from "A" + "B@C".
+            RecordKey::ReorderRule(sku, location) => {
+                format!("{}:{sku}@{location}", sku.as_str().len())
+            }
         };
         format!("{}/{id}", self.kind())
     }
@@ -131,6 +139,7 @@ impl Record {
             Record::Supplier(s) => RecordKey::Supplier(s.id),
             Record::PurchaseOrder(p) => RecordKey::PurchaseOrder(p.id),
             Record::BackOrderQueue(q) => RecordKey::BackOrderQueue(q.sku.clone()),
+            Record::ReorderRule(r) => RecordKey::ReorderRule(r.sku.clone(), r.location.clone()),
         }
     }
 }
@@ -221,6 +230,13 @@ entity!(
     BackOrderQueue,
     "back_order_queue",
     |k| RecordKey::BackOrderQueue(k.clone())
+);
+entity!(
+    ReorderRule,
+    (Sku, LocationId),
+    ReorderRule,
+    "reorder_rule",
+    |k| RecordKey::ReorderRule(k.0.clone(), k.1.clone())
 );
 
 /// An insert or update of one record.
