@@ -63,8 +63,8 @@ pub enum Event {
         order: OrderId,
         /// The SKU.
         sku: Sku,
-        /// The new date.
-        promised_on: NaiveDate,
+        /// The new date, or none when nothing on order or on offer covers it.
+        promised_on: Option<NaiveDate>,
     },
     /// A supplier, or its offers, were added or changed.
     SupplierSaved {

@@ -106,6 +106,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         purchasing: PurchasingPolicy {
             auto_approve_up_to: Some(usd(dec!(1000.00))),
             over_receipt: OverReceipt::Reject,
+            ..PurchasingPolicy::default()
         },
         ..OmsConfig::default()
     })
@@ -553,5 +554,60 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
     );
     let approved = w.oms.approve_purchase_order(po.id).await.unwrap();
     assert_eq!(approved.status, PurchaseOrderStatus::Approved);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn promise_dates_follow_the_purchase_orders() {
+    let w = world().await;
+    let (_, quick) = suppliers(&w).await;
+    let mugs = supplier(9, "Mugs", vec![offer("MUG", usd(dec!(2.00)), 20)]);
+    w.oms.save_supplier(mugs).await.unwrap();
+    let quick_mugs = supplier(
+        2,
+        "Quick",
+        vec![
+            offer("TEE", usd(dec!(9.00)), 2),
+            offer("MUG", usd(dec!(3.00)), 2),
+        ],
+    );
+    w.oms.save_supplier(quick_mugs).await.unwrap();
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = w
+        .oms
+        .place_order(
+            tees("both", buyer.id, 22)
+                .line(sku("MUG"), 30)
+                .back_order(BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    let days = |n| today().checked_add_days(Days::new(n));
+    let promised = |o: &o2c::order::Order| -> Vec<Option<NaiveDate>> {
+        o.lines.iter().map(|l| l.promised_on).collect()
+    };
+    // From the offers: TEE cheapest is Cheap (10 days), MUG cheapest is Mugs (20).
+    assert_eq!(promised(&order), [days(10), days(20)]);
+
+    // One purchase order covering both lines moves both dates in one commit.
+    let po = w
+        .oms
+        .raise_purchase_order(quick, &loc(EAST), &[(sku("TEE"), 2), (sku("MUG"), 25)])
+        .await
+        .unwrap();
+    w.oms.approve_purchase_order(po.id).await.unwrap();
+    let moved = w.oms.order(order.id).await.unwrap();
+    assert_eq!(promised(&moved), [days(2), days(2)]);
+
+    // Cancelled, the promises fall back to the offers.
+    w.oms.cancel_purchase_order(po.id).await.unwrap();
+    let back = w.oms.order(order.id).await.unwrap();
+    assert_eq!(promised(&back), [days(10), days(20)]);
+    let changes = events(&w)
+        .await
+        .iter()
+        .filter(|e| matches!(e, Event::PromiseDateChanged { .. }))
+        .count();
+    assert_eq!(changes, 4);
     assert_audit_clean(&w.oms).await;
 }

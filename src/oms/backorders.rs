@@ -160,42 +160,65 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(given)
     }
 
-    /// Re-promises every line waiting for `sku` against `open` purchase orders (the
-    /// store's, plus any this command creates), putting the orders whose date moved.
+    /// Re-promises every line waiting for any of `skus`: the expected date of the
+    /// open purchase order that covers its place in the queue (`open`: the store's
+    /// sent orders, as this command leaves them), else the best offer's arrival if
+    /// ordered today, else no date. Orders whose dates moved are put once each.
     pub(super) async fn refresh_promises(
         &self,
-        sku: &Sku,
+        skus: &[Sku],
         open: &[PurchaseOrder],
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        let Some(queue) = self.store.load::<BackOrderQueue>(sku).await? else {
-            return Ok(());
-        };
-        let arriving = arrivals(open, sku);
-        let mut up_to = 0u64;
-        let mut orders: Vec<(Order, u64)> = Vec::new();
-        for waiting in &queue.value.waiting {
-            up_to = up_to.saturating_add(u64::from(waiting.quantity));
-            let Some(date) = promise_date(up_to, &arriving, None) else {
-                continue;
-            };
-            if !orders.iter().any(|(o, _)| o.id == waiting.order) {
-                // Promises only ever come from an update already in this changeset
-                // or from the store.
-                if let Some(stored) = self.store.load::<Order>(&waiting.order).await? {
-                    orders.push((stored.value, stored.version));
+        let suppliers: Vec<Supplier> = self
+            .store
+            .list::<Supplier>()
+            .await?
+            .into_iter()
+            .map(|s| s.value)
+            .collect();
+        let today = changes.at.date_naive();
+        // (order, version, changed)
+        let mut orders: Vec<(Order, u64, bool)> = Vec::new();
+        for (sku, queue) in skus
+            .iter()
+            .zip(self.store.load_many::<BackOrderQueue>(skus).await?)
+        {
+            let Some(queue) = queue else { continue };
+            let currency = self
+                .store
+                .load::<crate::catalog::Product>(sku)
+                .await?
+                .map(|p| p.value.cost.currency());
+            let arriving = arrivals(open, sku);
+            let mut up_to = 0u64;
+            for waiting in &queue.value.waiting {
+                up_to = up_to.saturating_add(u64::from(waiting.quantity));
+                let fallback = currency.and_then(|c| {
+                    rank_offers(&suppliers, sku, waiting.quantity, c, today, None)
+                        .best()
+                        .map(|best| best.arrives_on)
+                });
+                let date = promise_date(up_to, &arriving, fallback);
+                if !orders.iter().any(|(o, _, _)| o.id == waiting.order) {
+                    let stored = self.must::<Order>("order", &waiting.order).await?;
+                    orders.push((stored.value, stored.version, false));
                 }
-            }
-            let Some((order, _)) = orders.iter_mut().find(|(o, _)| o.id == waiting.order) else {
-                continue;
-            };
-            if let Some(line) = order
-                .lines
-                .iter_mut()
-                .find(|l| l.line_no == waiting.line_no)
-            {
-                if line.promised_on != Some(date) {
-                    line.promised_on = Some(date);
+                let Some((order, _, changed)) =
+                    orders.iter_mut().find(|(o, _, _)| o.id == waiting.order)
+                else {
+                    continue;
+                };
+                let Some(line) = order
+                    .lines
+                    .iter_mut()
+                    .find(|l| l.line_no == waiting.line_no)
+                else {
+                    continue;
+                };
+                if line.promised_on != date {
+                    line.promised_on = date;
+                    *changed = true;
                     changes.events.push(Event::PromiseDateChanged {
                         order: order.id,
                         sku: sku.clone(),
@@ -204,17 +227,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 }
             }
         }
-        let changed: Vec<_> = orders
-            .into_iter()
-            .filter(|(o, _)| {
-                changes
-                    .events
-                    .iter()
-                    .any(|e| matches!(e, Event::PromiseDateChanged { order, .. } if *order == o.id))
-            })
-            .collect();
-        for (order, version) in changed {
-            changes.puts.push(Put::update(order, version));
+        for (order, version, changed) in orders {
+            if changed {
+                changes.puts.push(Put::update(order, version));
+            }
         }
         Ok(())
     }

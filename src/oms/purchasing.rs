@@ -35,14 +35,28 @@ struct Draft {
 }
 
 /// How purchasing behaves.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchasingPolicy {
+    /// Back-ordered units are wanted within this many days: offers arriving later
+    /// rank behind those in time ([`rank_offers`]). 14 by default. Reorder-point
+    /// requisitions have no deadline, so the cheapest offer wins.
+    pub back_orders_wanted_within_days: u16,
     /// Purchase orders worth at most this (in its currency) are approved as they are
     /// raised; the rest, and any in another currency, wait for
     /// [`Oms::approve_purchase_order`]. `None`: everything waits.
     pub auto_approve_up_to: Option<Money>,
     /// What a receipt of more than is outstanding does.
     pub over_receipt: OverReceipt,
+}
+
+impl Default for PurchasingPolicy {
+    fn default() -> Self {
+        Self {
+            back_orders_wanted_within_days: 14,
+            auto_approve_up_to: None,
+            over_receipt: OverReceipt::Reject,
+        }
+    }
 }
 
 /// The command to receive goods against a purchase order.
@@ -114,7 +128,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Raises the purchase orders that back-orders and reorder points call for.
     ///
     /// Requisitions: each SKU with back-ordered units not already on order (to any
-    /// location) asks for the difference, delivered to `ship_to`; each
+    /// location) asks for the difference, delivered to `ship_to`, wanted within
+    /// [`PurchasingPolicy::back_orders_wanted_within_days`]; each
     /// [`ReorderRule`] whose location's position (available there plus on order to
     /// it) is below its minimum asks for enough to reach its maximum. Each goes to
     /// the supplier of the best offer ([`rank_offers`]), and the requisitions for
@@ -179,14 +194,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .map(|v| v.value)
             .filter(PurchaseOrder::is_open)
             .collect();
-        let mut requisitions: Vec<(Sku, LocationId, u32)> = Vec::new();
+        let wanted_by = today.checked_add_days(chrono::Days::new(u64::from(
+            self.config.purchasing.back_orders_wanted_within_days,
+        )));
+        // (SKU, where, units, wanted by)
+        let mut requisitions: Vec<(Sku, LocationId, u32, Option<NaiveDate>)> = Vec::new();
         for queue in self.store.list::<BackOrderQueue>().await? {
             let sku = &queue.value.sku;
             let on_order: u64 = open.iter().map(|po| u64::from(po.outstanding(sku))).sum();
             let short = queue.value.waiting_units().saturating_sub(on_order);
             if short > 0 {
                 let short = u32::try_from(short).unwrap_or(u32::MAX);
-                requisitions.push((sku.clone(), ship_to.clone(), short));
+                requisitions.push((sku.clone(), ship_to.clone(), short, wanted_by));
             }
         }
         for rule in self.store.list::<ReorderRule>().await? {
@@ -202,12 +221,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .sum();
             let short = rule.shortfall(available.saturating_add(on_order));
             if short > 0 {
-                requisitions.push((rule.sku, rule.location, short));
+                requisitions.push((rule.sku, rule.location, short, None));
             }
         }
 
         let mut drafts: Vec<Draft> = Vec::new();
-        for (sku, location, short) in requisitions {
+        for (sku, location, short, wanted_by) in requisitions {
             let product = self.must::<Product>("product", &sku).await?.value;
             let ranking = rank_offers(
                 &suppliers,
@@ -215,7 +234,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 short,
                 product.cost.currency(),
                 today,
-                None,
+                wanted_by,
             );
             let best = ranking
                 .best()
@@ -274,20 +293,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into_iter()
             .filter(|po| po.status != PurchaseOrderStatus::Draft)
             .collect();
-        let mut approved: Vec<&Sku> = Vec::new();
+        let mut approved: Vec<Sku> = Vec::new();
         for po in raised
             .iter()
             .filter(|po| po.status != PurchaseOrderStatus::Draft)
         {
             for line in &po.lines {
-                if !approved.contains(&&line.sku) {
-                    approved.push(&line.sku);
+                if !approved.contains(&line.sku) {
+                    approved.push(line.sku.clone());
                 }
             }
         }
-        for sku in approved {
-            self.refresh_promises(sku, &sent, &mut changes).await?;
-        }
+        self.refresh_promises(&approved, &sent, &mut changes)
+            .await?;
         if !raised.is_empty() {
             self.store.commit(changes).await?;
         }
@@ -380,17 +398,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(po)
     }
 
-    /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way.
+    /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way
+    /// (or, cancelled, no longer is).
     async fn promise_from(&self, po: &PurchaseOrder, changes: &mut Changeset) -> Result<(), Error> {
         let mut sent = self.open_purchase_orders().await?;
         sent.retain(|other| other.id != po.id);
-        if po.is_open() {
+        if matches!(
+            po.status,
+            PurchaseOrderStatus::Approved | PurchaseOrderStatus::PartiallyReceived
+        ) {
             sent.push(po.clone());
         }
-        for line in &po.lines {
-            self.refresh_promises(&line.sku, &sent, changes).await?;
-        }
-        Ok(())
+        let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
+        self.refresh_promises(&skus, &sent, changes).await
     }
 
     /// Approves (and sends) a draft; waiting back-orders are promised its date.
@@ -429,6 +449,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             changes
                 .events
                 .push(Event::PurchaseOrderCancelled { purchase_order: id });
+            // Lines it was going to fill fall back to other orders or the offers.
+            self.promise_from(&po, &mut changes).await?;
             changes.puts.push(Put::update(po.clone(), stored.version));
             self.store.commit(changes).await?;
             Ok::<_, Error>(po)
