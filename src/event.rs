@@ -101,6 +101,11 @@ pub enum Event {
         /// The purchase order.
         purchase_order: PurchaseOrderId,
     },
+    /// A purchase order was closed: nothing more will be received on it.
+    PurchaseOrderClosed {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+    },
     /// Goods arrived against a purchase order.
     GoodsReceived {
         /// The purchase order.

@@ -751,3 +751,75 @@ async fn net_terms_due_date_past_the_end_of_the_calendar_is_refused_not_a_panic(
     assert_eq!(level(&r.oms, "TEE", EAST).await, (5, 0));
     assert_audit_clean(&r.oms).await;
 }
+
+// ---------------------------------------------------------------------------
+// Back-orders: a decision to wait, or to leave units free, rests on stock and on a
+// queue that another command may change before the commit.
+
+/// Units arriving while an order decides to back-order: the order must take them
+/// instead of waiting beside them.
+#[tokio::test]
+async fn back_order_placed_while_a_receipt_commits_takes_the_units() {
+    let r = race().await;
+    let buyer = customer(&r.oms, "Acme", net30()).await;
+    // A queue for TEE exists already (a back-order since filled), so the receipt
+    // below only reads it: the order must notice the stock itself.
+    let earlier = r
+        .oms
+        .place_order(
+            PlaceOrder::new(key("earlier"), buyer.id, Channel::Web, Currency::USD)
+                .line(sku("TEE"), 1)
+                .back_order(o2c::purchasing::BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    assert_eq!(earlier.lines[0].backordered.units(), 1);
+    receive(&r.oms, "TEE", EAST, 1, "in-0").await;
+    let other = Arc::clone(&r.other);
+    let received = r.store.arm(Call::Commit, async move {
+        receive(&other, "TEE", EAST, 5, "in-1").await;
+    });
+    let order = r
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o"), buyer.id, Channel::Web, Currency::USD)
+                .line(sku("TEE"), 5)
+                .back_order(o2c::purchasing::BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    r.store.outcome(received);
+    assert_eq!(order.lines[0].backordered.units(), 0);
+    assert_eq!(level(&r.oms, "TEE", EAST).await, (6, 6));
+    assert_audit_clean(&r.oms).await;
+}
+
+/// An order back-ordering while a receipt decides nothing waits: the receipt must
+/// see the new line and fill it, not leave its units free.
+#[tokio::test]
+async fn receipt_committing_after_a_first_back_order_fills_it() {
+    let r = race().await;
+    let buyer = customer(&r.oms, "Acme", net30()).await;
+    let other = Arc::clone(&r.other);
+    let placed = r.store.arm(Call::Commit, async move {
+        other
+            .place_order(
+                PlaceOrder::new(key("o"), buyer.id, Channel::Web, Currency::USD)
+                    .line(sku("TEE"), 3)
+                    .back_order(o2c::purchasing::BackOrderPolicy::BackOrder),
+            )
+            .await
+            .unwrap()
+    });
+    receive(&r.oms, "TEE", EAST, 5, "in-1").await;
+    let order = r.store.outcome(placed);
+    assert_eq!(
+        order.lines[0].backordered.units(),
+        3,
+        "placed before the units arrived"
+    );
+    let now = r.oms.order(order.id).await.unwrap();
+    assert_eq!(now.lines[0].backordered.units(), 0, "the receipt filled it");
+    assert_eq!(level(&r.oms, "TEE", EAST).await, (5, 3));
+    assert_audit_clean(&r.oms).await;
+}

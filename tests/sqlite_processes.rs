@@ -149,6 +149,11 @@ fn writer_process() {
                 refused_in_a_row = 0;
                 writeln!(out, "COMMITTED {} {units}", order.id).unwrap();
                 out.flush().unwrap();
+                // A pause between orders, as a real client has. SQLite's lock is not
+                // fair: a writer committing back to back can keep the other waiting
+                // in its busy handler for a whole run (correct, but then the test
+                // would prove nothing about two writers interleaving).
+                std::thread::sleep(std::time::Duration::from_micros(500));
             }
             Err(Error::Stock(StockError::Insufficient { .. })) => {
                 refused_in_a_row += 1;

@@ -1,22 +1,125 @@
-//! Back-orders on the order side: queueing a new order's shortfall, and giving
-//! received units to the queue before they become free stock.
+//! Back-orders on the order side: queueing a new order's shortfall, giving units that
+//! arrive or come free to the queue before anyone else, and keeping promise dates.
+//!
+//! A command may touch the same order or queue in several steps (a receipt of two
+//! SKUs for one order; a cancellation that leaves one queue and refills it), so the
+//! steps share a [`Touched`] working set: each record is loaded once, changed in
+//! memory, and put once when the command commits.
 
 use super::{Oms, Products};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{LocationId, Sku};
-use crate::order::{LineReservation, Order};
+use crate::ids::{LocationId, OrderId, Sku};
+use crate::order::{LineReservation, Order, OrderLine};
 use crate::purchasing::{
     BackOrderQueue, PurchaseOrder, PurchaseOrderStatus, Supplier, promise_date, rank_offers,
 };
 use crate::quantity::Quantity;
-use crate::stock::ReservationChange;
-use crate::store::{Changeset, Put, Store};
+use crate::stock::{Location, ReservationChange};
+use crate::store::{Changeset, Check, Put, RecordKey, Store};
+
+/// The orders and back-order queues one command works on.
+#[derive(Debug, Default)]
+pub(super) struct Touched {
+    /// (order, stored version, changed)
+    orders: Vec<(Order, u64, bool)>,
+    /// (queue, stored version or `None` if new, changed)
+    queues: Vec<(BackOrderQueue, Option<u64>, bool)>,
+}
+
+impl Touched {
+    async fn order_at<S: Store>(&mut self, store: &S, id: OrderId) -> Result<usize, Error> {
+        if let Some(at) = self.orders.iter().position(|(o, _, _)| o.id == id) {
+            return Ok(at);
+        }
+        let stored = store
+            .load::<Order>(&id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: "order",
+                id: id.to_string(),
+            })?;
+        self.orders.push((stored.value, stored.version, false));
+        Ok(self.orders.len() - 1)
+    }
+
+    async fn queue_at<S: Store>(&mut self, store: &S, sku: &Sku) -> Result<usize, Error> {
+        if let Some(at) = self.queues.iter().position(|(q, _, _)| &q.sku == sku) {
+            return Ok(at);
+        }
+        let (queue, version) = match store.load::<BackOrderQueue>(sku).await? {
+            Some(stored) => (stored.value, Some(stored.version)),
+            None => (BackOrderQueue::new(sku.clone()), None),
+        };
+        self.queues.push((queue, version, false));
+        Ok(self.queues.len() - 1)
+    }
+
+    /// The queue of `sku` as this command sees it, for reading.
+    pub(super) async fn queue<S: Store>(
+        &mut self,
+        store: &S,
+        sku: &Sku,
+    ) -> Result<&BackOrderQueue, Error> {
+        let at = self.queue_at(store, sku).await?;
+        self.queues
+            .get(at)
+            .map(|(q, _, _)| q)
+            .ok_or_else(|| Error::invalid("back-order queue", "lost its place"))
+    }
+
+    /// The queue of `sku`, to change.
+    pub(super) async fn queue_mut<S: Store>(
+        &mut self,
+        store: &S,
+        sku: &Sku,
+    ) -> Result<&mut BackOrderQueue, Error> {
+        let at = self.queue_at(store, sku).await?;
+        let (queue, _, changed) = self
+            .queues
+            .get_mut(at)
+            .ok_or_else(|| Error::invalid("back-order queue", "lost its place"))?;
+        *changed = true;
+        Ok(queue)
+    }
+
+    async fn order_mut<S: Store>(&mut self, store: &S, id: OrderId) -> Result<&mut Order, Error> {
+        let at = self.order_at(store, id).await?;
+        let (order, _, changed) = self
+            .orders
+            .get_mut(at)
+            .ok_or_else(|| Error::invalid("order", "lost its place"))?;
+        *changed = true;
+        Ok(order)
+    }
+
+    /// Adds everything to `changes`: changed records as puts at the version read;
+    /// queues only read as checks, so a command that decided on a queue conflicts
+    /// with one that changed it meanwhile. A queue read but absent is written empty
+    /// for the same reason: a first back-order racing this command must conflict.
+    pub(super) fn put_into(self, changes: &mut Changeset) {
+        for (order, version, changed) in self.orders {
+            if changed {
+                changes.puts.push(Put::update(order, version));
+            }
+        }
+        for (queue, version, changed) in self.queues {
+            match (changed, version) {
+                (false, Some(version)) => changes.checks.push(Check::Version {
+                    key: RecordKey::BackOrderQueue(queue.sku),
+                    version,
+                }),
+                (_, version) => changes.puts.push(Put::upsert(queue, version)),
+            }
+        }
+    }
+}
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Queues each short line of a new order for its SKU and promises it a date.
-    /// `pin` keeps a pickup order's lines to the units received at its store.
+    /// `pin` keeps a pickup order's lines to the units arriving at its store.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn queue_shortfalls(
         &self,
         order: &mut Order,
@@ -24,61 +127,55 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         products: &Products,
         pin: Option<LocationId>,
         priority: u8,
+        touched: &mut Touched,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        let mut skus: Vec<Sku> = Vec::new();
-        for (line, short) in order.lines.iter().zip(shortfalls) {
-            if *short > 0 && !skus.contains(&line.sku) {
-                skus.push(line.sku.clone());
-            }
-        }
-        if skus.is_empty() {
+        if shortfalls.iter().all(|short| *short == 0) {
             return Ok(());
         }
-        let queues = self.store.load_many::<BackOrderQueue>(&skus).await?;
-        let suppliers: Vec<Supplier> = self
+        let suppliers = self.all_suppliers().await?;
+        let open = self.open_purchase_orders().await?;
+        let now = changes.at;
+        for (line, short) in order.lines.iter_mut().zip(shortfalls) {
+            if *short == 0 {
+                continue;
+            }
+            let sku = line.sku.clone();
+            let queue = touched.queue_mut(&self.store, &sku).await?;
+            queue.push(order.id, line.line_no, pin.clone(), *short, now, priority);
+            let fallback = products.get(&sku).and_then(|p| {
+                rank_offers(
+                    &suppliers,
+                    &sku,
+                    *short,
+                    p.cost.currency(),
+                    now.date_naive(),
+                    None,
+                )
+                .best()
+                .map(|best| best.arrives_on)
+            });
+            let up_to = queue.units_through(order.id, line.line_no);
+            line.backordered = Quantity::new(*short);
+            line.promised_on = promise_date(up_to, &arrivals(&open, &sku), fallback);
+            changes.events.push(Event::BackOrderCreated {
+                order: order.id,
+                sku,
+                quantity: *short,
+                promised_on: line.promised_on,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn all_suppliers(&self) -> Result<Vec<Supplier>, Error> {
+        Ok(self
             .store
             .list::<Supplier>()
             .await?
             .into_iter()
-            .map(|s| s.value)
-            .collect();
-        let open = self.open_purchase_orders().await?;
-        let now = changes.at;
-        for (sku, stored) in skus.iter().zip(queues) {
-            let version = stored.as_ref().map(|v| v.version);
-            let mut queue = stored.map_or_else(|| BackOrderQueue::new(sku.clone()), |v| v.value);
-            let arriving = arrivals(&open, sku);
-            for (line, short) in order.lines.iter_mut().zip(shortfalls) {
-                if *short == 0 || &line.sku != sku {
-                    continue;
-                }
-                let fallback = products.get(sku).and_then(|p| {
-                    rank_offers(
-                        &suppliers,
-                        sku,
-                        *short,
-                        p.cost.currency(),
-                        now.date_naive(),
-                        None,
-                    )
-                    .best()
-                    .map(|best| best.arrives_on)
-                });
-                let up_to = queue.waiting_units().saturating_add(u64::from(*short));
-                line.backordered = Quantity::new(*short);
-                line.promised_on = promise_date(up_to, &arriving, fallback);
-                queue.push(order.id, line.line_no, pin.clone(), *short, now, priority);
-                changes.events.push(Event::BackOrderCreated {
-                    order: order.id,
-                    sku: sku.clone(),
-                    quantity: *short,
-                    promised_on: line.promised_on,
-                });
-            }
-            changes.puts.push(Put::upsert(queue, version));
-        }
-        Ok(())
+            .map(|v| v.value)
+            .collect())
     }
 
     /// Approved (sent) and partly received purchase orders: the ones whose goods are
@@ -99,34 +196,33 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .collect())
     }
 
-    /// Gives `units` of `sku` received at `location` to the lines waiting for it, in
-    /// fill order, as reservations in the same commit; whatever is left stays free.
-    /// Returns the units given.
+    /// Gives `units` of `sku` that arrived or came free at `location` to the lines
+    /// waiting for it, in fill order, as reservations in the same commit; whatever is
+    /// left stays free. Returns the units given.
     pub(super) async fn fill_back_orders(
         &self,
         sku: &Sku,
         location: &LocationId,
         units: u32,
+        touched: &mut Touched,
         changes: &mut Changeset,
     ) -> Result<u32, Error> {
-        let Some(stored) = self.store.load::<BackOrderQueue>(sku).await? else {
-            return Ok(0);
-        };
-        let mut queue = stored.value;
-        let fills = queue.fill(location, units);
-        if fills.is_empty() {
+        // Read (and so checked at commit) even when nothing waits: see `put_into`.
+        if touched.queue(&self.store, sku).await?.waiting.is_empty() {
             return Ok(0);
         }
+        let fulfils = self
+            .store
+            .load::<Location>(location)
+            .await?
+            .is_some_and(|l| l.value.fulfils_orders);
+        let fills = touched
+            .queue_mut(&self.store, sku)
+            .await?
+            .fill(location, fulfils, units);
         let mut given = 0u32;
-        let mut orders: Vec<(Order, u64)> = Vec::new();
-        for fill in &fills {
-            if !orders.iter().any(|(o, _)| o.id == fill.order) {
-                let stored = self.must::<Order>("order", &fill.order).await?;
-                orders.push((stored.value, stored.version));
-            }
-            let Some((order, _)) = orders.iter_mut().find(|(o, _)| o.id == fill.order) else {
-                continue;
-            };
+        for fill in fills {
+            let order = touched.order_mut(&self.store, fill.order).await?;
             let Some(line) = order.lines.iter_mut().find(|l| l.line_no == fill.line_no) else {
                 return Err(Error::invalid(
                     "back-order queue",
@@ -153,38 +249,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             });
             given = given.saturating_add(fill.quantity);
         }
-        for (order, version) in orders {
-            changes.puts.push(Put::update(order, version));
-        }
-        changes.puts.push(Put::update(queue, stored.version));
         Ok(given)
     }
 
     /// Re-promises every line waiting for any of `skus`: the expected date of the
-    /// open purchase order that covers its place in the queue (`open`: the store's
-    /// sent orders, as this command leaves them), else the best offer's arrival if
-    /// ordered today, else no date. Orders whose dates moved are put once each.
+    /// open purchase order that covers its place in the queue (`open`: the sent
+    /// orders as this command leaves them), else the best offer's arrival if ordered
+    /// today, else no date.
     pub(super) async fn refresh_promises(
         &self,
         skus: &[Sku],
         open: &[PurchaseOrder],
+        touched: &mut Touched,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        let suppliers: Vec<Supplier> = self
-            .store
-            .list::<Supplier>()
-            .await?
-            .into_iter()
-            .map(|s| s.value)
-            .collect();
+        let suppliers = self.all_suppliers().await?;
         let today = changes.at.date_naive();
-        // (order, version, changed)
-        let mut orders: Vec<(Order, u64, bool)> = Vec::new();
-        for (sku, queue) in skus
-            .iter()
-            .zip(self.store.load_many::<BackOrderQueue>(skus).await?)
-        {
-            let Some(queue) = queue else { continue };
+        for sku in skus {
+            let waiting = touched.queue(&self.store, sku).await?.waiting.clone();
+            if waiting.is_empty() {
+                continue;
+            }
             let currency = self
                 .store
                 .load::<crate::catalog::Product>(sku)
@@ -192,44 +277,32 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map(|p| p.value.cost.currency());
             let arriving = arrivals(open, sku);
             let mut up_to = 0u64;
-            for waiting in &queue.value.waiting {
-                up_to = up_to.saturating_add(u64::from(waiting.quantity));
+            for w in waiting {
+                up_to = up_to.saturating_add(u64::from(w.quantity));
                 let fallback = currency.and_then(|c| {
-                    rank_offers(&suppliers, sku, waiting.quantity, c, today, None)
+                    rank_offers(&suppliers, sku, w.quantity, c, today, None)
                         .best()
                         .map(|best| best.arrives_on)
                 });
                 let date = promise_date(up_to, &arriving, fallback);
-                if !orders.iter().any(|(o, _, _)| o.id == waiting.order) {
-                    let stored = self.must::<Order>("order", &waiting.order).await?;
-                    orders.push((stored.value, stored.version, false));
+                let at = touched.order_at(&self.store, w.order).await?;
+                let current = touched
+                    .orders
+                    .get(at)
+                    .and_then(|(o, _, _)| o.lines.iter().find(|l| l.line_no == w.line_no))
+                    .map(|l| l.promised_on);
+                if current.is_none_or(|promised| promised == date) {
+                    continue;
                 }
-                let Some((order, _, changed)) =
-                    orders.iter_mut().find(|(o, _, _)| o.id == waiting.order)
-                else {
-                    continue;
-                };
-                let Some(line) = order
-                    .lines
-                    .iter_mut()
-                    .find(|l| l.line_no == waiting.line_no)
-                else {
-                    continue;
-                };
-                if line.promised_on != date {
+                let order = touched.order_mut(&self.store, w.order).await?;
+                if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == w.line_no) {
                     line.promised_on = date;
-                    *changed = true;
-                    changes.events.push(Event::PromiseDateChanged {
-                        order: order.id,
-                        sku: sku.clone(),
-                        promised_on: date,
-                    });
                 }
-            }
-        }
-        for (order, version, changed) in orders {
-            if changed {
-                changes.puts.push(Put::update(order, version));
+                changes.events.push(Event::PromiseDateChanged {
+                    order: w.order,
+                    sku: sku.clone(),
+                    promised_on: date,
+                });
             }
         }
         Ok(())
@@ -245,7 +318,7 @@ fn arrivals(open: &[PurchaseOrder], sku: &Sku) -> Vec<(chrono::NaiveDate, u32)> 
 }
 
 /// Adds `quantity` at `location` to a line's reservations, merging with one there.
-fn reserve(line: &mut crate::order::OrderLine, location: &LocationId, quantity: Quantity) {
+fn reserve(line: &mut OrderLine, location: &LocationId, quantity: Quantity) {
     match line
         .reservations
         .iter_mut()

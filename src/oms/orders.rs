@@ -1,5 +1,6 @@
 //! Placing, holding and cancelling orders.
 
+use super::backorders::Touched;
 use super::billing::release;
 use super::{Oms, Products, fingerprint};
 use crate::catalog::Product;
@@ -7,19 +8,21 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, LocationId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
 };
-use crate::purchasing::{BackOrderPolicy, BackOrderQueue};
+use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, allocate, allocate_available,
 };
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{
+    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
+};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Places an order: prices it, reserves every line atomically, applies holds,
@@ -202,15 +205,34 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Delivery::Pickup { location } => Some(location.clone()),
             Delivery::Ship { .. } => None,
         };
+        let mut touched = Touched::default();
         self.queue_shortfalls(
             &mut order,
             &shortfalls,
             &products,
             pin,
             cmd.back_order_priority,
+            &mut touched,
             &mut changes,
         )
         .await?;
+        touched.put_into(&mut changes);
+        // Back-ordered on the stock as read: units arriving meanwhile must send this
+        // order back to take them instead of waiting.
+        for (line, short) in order.lines.iter().zip(&shortfalls) {
+            let on_hand = levels
+                .iter()
+                .filter(|l| l.sku == line.sku)
+                .map(|l| l.on_hand)
+                .fold(0, i64::saturating_add);
+            let check = Check::SkuOnHand {
+                sku: line.sku.clone(),
+                on_hand,
+            };
+            if *short > 0 && !changes.checks.contains(&check) {
+                changes.checks.push(check);
+            }
+        }
         let total = order.total()?;
         changes.events.insert(
             0,
@@ -392,14 +414,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             reason: reason.to_owned(),
         });
 
-        let mut waiting: Vec<Sku> = Vec::new();
+        // Lines still waiting for stock leave their queues.
+        let mut touched = Touched::default();
         for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
-            if !waiting.contains(&line.sku) {
-                waiting.push(line.sku.clone());
-            }
+            touched
+                .queue_mut(&self.store, &line.sku)
+                .await?
+                .remove_order(id);
         }
+        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
         for line in &mut order.lines {
             for r in line.reservations.drain(..) {
+                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
                 changes.reservations.push(ReservationChange {
                     sku: line.sku.clone(),
                     location: r.location.clone(),
@@ -417,13 +443,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             line.backordered = Quantity::ZERO;
             line.promised_on = None;
         }
-        // Lines still waiting for stock leave their queues.
-        let queues = self.store.load_many::<BackOrderQueue>(&waiting).await?;
-        for mut queue in queues.into_iter().flatten() {
-            if queue.value.remove_order(id) > 0 {
-                changes.puts.push(Put::update(queue.value, queue.version));
-            }
+        // What this order gave up goes to the lines waiting for it first.
+        for (sku, location, units) in &released {
+            self.fill_back_orders(sku, location, *units, &mut touched, &mut changes)
+                .await?;
         }
+        touched.put_into(&mut changes);
 
         let total = order.total()?;
         let history = &mut buyer.history;

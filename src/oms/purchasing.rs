@@ -1,10 +1,13 @@
 //! Purchasing on the service: suppliers, replenishment of back-orders, purchase
 //! orders and receiving against them at moving-average cost.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::backorders::Touched;
 use super::{Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
@@ -21,8 +24,15 @@ use crate::store::{
     Changeset, Check, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
 };
 
-/// The counter record replenishment runs serialise on.
-const REPLENISHMENT_RUNS: &str = "replenishment_runs";
+/// The counter record purchasing commands take turns on (see `Oms::take_turn`).
+const PURCHASING_TURNS: &str = "purchasing_turns";
+
+/// What one SKU needs at one location: units back-ordered there, and its rule.
+#[derive(Default)]
+struct Need {
+    back_ordered: u64,
+    rule: Option<ReorderRule>,
+}
 
 /// Requisitions consolidated for one supplier and one location.
 struct Draft {
@@ -174,16 +184,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let now = self.now();
         let today = now.date_naive();
         let mut changes = Changeset::new(now);
-        let runs = REPLENISHMENT_RUNS.to_owned();
-        let counter = self.store.load::<Counter>(&runs).await?;
-        let (count, version) = counter.map_or((0, None), |c| (c.value.value, Some(c.version)));
-        changes.puts.push(Put::upsert(
-            Counter {
-                name: runs,
-                value: count.saturating_add(1),
-            },
-            version,
-        ));
+        self.take_turn(&mut changes).await?;
 
         let suppliers = self.suppliers().await?;
         let mut open: Vec<PurchaseOrder> = self
@@ -197,31 +198,47 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let wanted_by = today.checked_add_days(chrono::Days::new(u64::from(
             self.config.purchasing.back_orders_wanted_within_days,
         )));
-        // (SKU, where, units, wanted by)
-        let mut requisitions: Vec<(Sku, LocationId, u32, Option<NaiveDate>)> = Vec::new();
+        // Net requirement per SKU × location: back-ordered units waiting for it (a
+        // pickup line at its store, any other at `ship_to`), and its reorder rule.
+        let mut needs: BTreeMap<(Sku, LocationId), Need> = BTreeMap::new();
         for queue in self.store.list::<BackOrderQueue>().await? {
-            let sku = &queue.value.sku;
-            let on_order: u64 = open.iter().map(|po| u64::from(po.outstanding(sku))).sum();
-            let short = queue.value.waiting_units().saturating_sub(on_order);
-            if short > 0 {
-                let short = u32::try_from(short).unwrap_or(u32::MAX);
-                requisitions.push((sku.clone(), ship_to.clone(), short, wanted_by));
+            for w in &queue.value.waiting {
+                let at = w.location.clone().unwrap_or_else(|| ship_to.clone());
+                let need = needs.entry((queue.value.sku.clone(), at)).or_default();
+                need.back_ordered = need.back_ordered.saturating_add(u64::from(w.quantity));
             }
         }
         for rule in self.store.list::<ReorderRule>().await? {
             let rule = rule.value;
-            let available = self
-                .stock_level(&rule.sku, &rule.location)
-                .await?
-                .available();
+            let key = (rule.sku.clone(), rule.location.clone());
+            needs.entry(key).or_default().rule = Some(rule);
+        }
+        // (SKU, where, units, wanted by)
+        let mut requisitions: Vec<(Sku, LocationId, u32, Option<NaiveDate>)> = Vec::new();
+        for ((sku, location), n) in needs {
             let on_order: i64 = open
                 .iter()
-                .filter(|po| po.ship_to == rule.location)
-                .map(|po| i64::from(po.outstanding(&rule.sku)))
+                .filter(|po| po.ship_to == location)
+                .map(|po| i64::from(po.outstanding(&sku)))
                 .sum();
-            let short = rule.shortfall(available.saturating_add(on_order));
+            let back_ordered = i64::try_from(n.back_ordered).unwrap_or(i64::MAX);
+            let short = match &n.rule {
+                // One purchase covers both: the back-orders, then the rule's level.
+                Some(rule) => {
+                    let available = self.stock_level(&sku, &location).await?.available();
+                    rule.shortfall(
+                        available
+                            .saturating_add(on_order)
+                            .saturating_sub(back_ordered),
+                    )
+                }
+                None => {
+                    u32::try_from(back_ordered.saturating_sub(on_order).max(0)).unwrap_or(u32::MAX)
+                }
+            };
             if short > 0 {
-                requisitions.push((rule.sku, rule.location, short, None));
+                let by = (n.back_ordered > 0).then_some(wanted_by).flatten();
+                requisitions.push((sku, location, short, by));
             }
         }
 
@@ -304,8 +321,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 }
             }
         }
-        self.refresh_promises(&approved, &sent, &mut changes)
+        let mut touched = Touched::default();
+        self.refresh_promises(&approved, &sent, &mut touched, &mut changes)
             .await?;
+        touched.put_into(&mut changes);
         if !raised.is_empty() {
             self.store.commit(changes).await?;
         }
@@ -353,6 +372,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, u32)],
     ) -> Result<PurchaseOrder, Error> {
+        super::retrying!(self, self.try_raise(supplier, ship_to, needs).await)
+    }
+
+    async fn try_raise(
+        &self,
+        supplier: SupplierId,
+        ship_to: &LocationId,
+        needs: &[(Sku, u32)],
+    ) -> Result<PurchaseOrder, Error> {
         let found = self.must::<Supplier>("supplier", &supplier).await?.value;
         self.must::<Location>("location", ship_to).await?;
         let today = self.now().date_naive();
@@ -361,6 +389,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for (sku, needed) in needs {
             if *needed == 0 {
                 return Err(PurchasingError::EmptyOrder.into());
+            }
+            // Goods are received at the inventory's cost currency: an order in any
+            // other could never be received.
+            let carried = self
+                .must::<Product>("product", sku)
+                .await?
+                .value
+                .cost
+                .currency();
+            if carried != found.currency {
+                return Err(PurchasingError::CurrencyMismatch {
+                    sku: sku.clone(),
+                    expected: carried,
+                    found: found.currency,
+                }
+                .into());
             }
             let ranking = rank_offers(
                 std::slice::from_ref(&found),
@@ -390,6 +434,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             now,
         )?;
         let mut changes = Changeset::new(now);
+        self.take_turn(&mut changes).await?;
         let po = self.raise(po, &mut changes)?;
         if po.status != PurchaseOrderStatus::Draft {
             self.promise_from(&po, &mut changes).await?;
@@ -410,7 +455,30 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             sent.push(po.clone());
         }
         let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
-        self.refresh_promises(&skus, &sent, changes).await
+        let mut touched = Touched::default();
+        self.refresh_promises(&skus, &sent, &mut touched, changes)
+            .await?;
+        touched.put_into(changes);
+        Ok(())
+    }
+
+    /// Puts the next value of the purchasing counter into `changes`. Every purchasing
+    /// command does, so they take turns: replenishment decides on the purchase orders
+    /// and queues it read, and a purchase order raised, approved, cancelled or
+    /// received meanwhile must send it back to read again, never let it order the
+    /// same units twice.
+    async fn take_turn(&self, changes: &mut Changeset) -> Result<(), Error> {
+        let name = PURCHASING_TURNS.to_owned();
+        let stored = self.store.load::<Counter>(&name).await?;
+        let (value, version) = stored.map_or((0, None), |c| (c.value.value, Some(c.version)));
+        changes.puts.push(Put::upsert(
+            Counter {
+                name,
+                value: value.saturating_add(1),
+            },
+            version,
+        ));
+        Ok(())
     }
 
     /// Approves (and sends) a draft; waiting back-orders are promised its date.
@@ -426,6 +494,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut po = stored.value;
             po.approve()?;
             let mut changes = Changeset::new(self.now());
+            self.take_turn(&mut changes).await?;
             changes
                 .events
                 .push(Event::PurchaseOrderApproved { purchase_order: id });
@@ -446,6 +515,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut po = stored.value;
             po.cancel()?;
             let mut changes = Changeset::new(self.now());
+            self.take_turn(&mut changes).await?;
             changes
                 .events
                 .push(Event::PurchaseOrderCancelled { purchase_order: id });
@@ -519,6 +589,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let now = self.now();
         let mut changes = Changeset::new(now);
+        let mut touched = Touched::default();
         let location = po.ship_to.clone();
         for (n, (sku, units)) in cmd.lines.iter().enumerate() {
             if cmd.lines.iter().take(n).any(|(s, _)| s == sku) {
@@ -597,9 +668,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     version,
                 });
             }
-            self.fill_back_orders(sku, &location, got.units, &mut changes)
+            self.fill_back_orders(sku, &location, got.units, &mut touched, &mut changes)
                 .await?;
         }
+        // The lines still waiting moved up their queues, and this order owes less.
+        let mut sent = self.open_purchase_orders().await?;
+        sent.retain(|other| other.id != po.id);
+        if po.status == PurchaseOrderStatus::PartiallyReceived {
+            sent.push(po.clone());
+        }
+        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
+        self.refresh_promises(&skus, &sent, &mut touched, &mut changes)
+            .await?;
+        touched.put_into(&mut changes);
+        self.take_turn(&mut changes).await?;
         changes.puts.push(Put::update(po.clone(), stored.version));
         changes.idempotency = Some(IdempotencyEntry {
             scope,
@@ -621,6 +703,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut po = stored.value;
             po.close()?;
             let mut changes = Changeset::new(self.now());
+            self.take_turn(&mut changes).await?;
+            changes
+                .events
+                .push(Event::PurchaseOrderClosed { purchase_order: id });
+            // Short-closed: what it still owed no longer promises anything.
+            self.promise_from(&po, &mut changes).await?;
             changes.puts.push(Put::update(po.clone(), stored.version));
             self.store.commit(changes).await?;
             Ok::<_, Error>(po)

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backorders::Touched;
 use super::{Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
@@ -175,11 +176,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         changes.journal.extend(entry);
         changes.events.push(event);
-        if let StockCommand::Receive(_) = cmd {
-            // Waiting back-orders take received units before they become free.
+        if delta > 0 {
+            // Waiting back-orders take arriving units before they become free.
             let units = u32::try_from(delta).unwrap_or(u32::MAX);
-            self.fill_back_orders(sku, location, units, &mut changes)
+            let mut touched = Touched::default();
+            self.fill_back_orders(sku, location, units, &mut touched, &mut changes)
                 .await?;
+            touched.put_into(&mut changes);
         }
         // Valued at this cost: a cost change committing first must send us back.
         changes.checks.push(Check::Version {

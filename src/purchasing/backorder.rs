@@ -122,17 +122,40 @@ impl BackOrderQueue {
         self.waiting.iter().map(|w| u64::from(w.quantity)).sum()
     }
 
-    /// Gives up to `units` received at `location` to the waiting lines in fill order,
-    /// skipping lines pinned to another location; returns what each got. Units left
-    /// over are `units − Σ fills`.
-    pub fn fill(&mut self, location: &LocationId, units: u32) -> Vec<Fill> {
+    /// Units waiting up to and including the given line, in fill order: how much
+    /// must arrive before it is served.
+    pub fn units_through(&self, order: OrderId, line_no: u16) -> u64 {
+        let mut sum = 0u64;
+        for w in &self.waiting {
+            sum = sum.saturating_add(u64::from(w.quantity));
+            if w.order == order && w.line_no == line_no {
+                break;
+            }
+        }
+        sum
+    }
+
+    /// True when units arriving at `location` may fill `w`: a pinned line only
+    /// from its own location, any other line from a location that fulfils orders.
+    fn may_fill(w: &Waiting, location: &LocationId, fulfils_orders: bool) -> bool {
+        match &w.location {
+            Some(only) => only == location,
+            None => fulfils_orders,
+        }
+    }
+
+    /// Gives up to `units` arriving at `location` to the waiting lines in fill order,
+    /// skipping lines that location may not serve (see `fulfils_orders`: a pickup
+    /// store's receipts fill only its own pickup lines); returns what each got.
+    /// Units left over are `units − Σ fills`.
+    pub fn fill(&mut self, location: &LocationId, fulfils_orders: bool, units: u32) -> Vec<Fill> {
         let mut left = units;
         let mut fills = Vec::new();
         for w in &mut self.waiting {
             if left == 0 {
                 break;
             }
-            if w.location.as_ref().is_some_and(|only| only != location) {
+            if !Self::may_fill(w, location, fulfils_orders) {
                 continue;
             }
             let take = w.quantity.min(left);
@@ -200,7 +223,11 @@ mod tests {
         q.push(order(2), 1, None, 5, t, 0);
         q.push(order(3), 1, None, 2, t, 9); // urgent: jumps the queue
         q.push(order(4), 1, Some(LocationId::new("SHOP").unwrap()), 1, t, 9);
-        let fills = q.fill(&dc(), 8);
+        let fills = q.fill(&dc(), true, 8);
+        assert!(
+            q.clone().fill(&dc(), false, 8).is_empty(),
+            "a store that does not fulfil orders serves only its own pickups"
+        );
         let got: Vec<(OrderId, u32)> = fills.iter().map(|f| (f.order, f.quantity)).collect();
         assert_eq!(got, vec![(order(3), 2), (order(1), 5), (order(2), 1)]);
         assert_eq!(
@@ -226,7 +253,7 @@ mod tests {
             }
             for units in receipts {
                 let before = q.clone();
-                let fills = q.fill(&dc(), units);
+                let fills = q.fill(&dc(), true, units);
                 let given: u64 = fills.iter().map(|f| u64::from(f.quantity)).sum();
                 prop_assert!(given <= u64::from(units));
                 prop_assert_eq!(before.waiting_units() - given, q.waiting_units());

@@ -265,7 +265,15 @@ impl PurchaseOrder {
                 received: units,
             });
         }
-        line.received = line.received.saturating_add(units);
+        line.received = line
+            .received
+            .checked_add(units)
+            .ok_or(PurchasingError::OverReceipt {
+                id,
+                sku: sku.clone(),
+                outstanding,
+                received: units,
+            })?;
         let received = Received {
             units,
             unit_cost: line.unit_cost,

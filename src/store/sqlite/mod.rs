@@ -69,7 +69,10 @@
 //! written inside the write transaction. A writer that finds another holding the
 //! lock waits up to [`SqliteOptions::busy_timeout`] and then fails with
 //! [`StoreError::Backend`](crate::store::StoreError) (the source is the driver's
-//! busy error); nothing was written, so the command can be retried.
+//! busy error); nothing was written, so the command can be retried. SQLite's lock
+//! is not fair: a waiting process polls with growing sleeps, so one that commits
+//! back to back can hold the other off for a while — never past the timeout
+//! without an error, and never at the cost of correctness.
 //!
 //! # Durability
 //! [`Durability::Full`] (the default) syncs the write-ahead log on every commit: a
