@@ -842,3 +842,41 @@ fn a_read_only_file_is_refused_for_writing() {
     drop(guard);
     std::fs::set_permissions(&db.0, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
+
+/// Each handle caches decoded records, but only ever at the version the row has: a
+/// record another handle (or process) changed reads back changed.
+#[tokio::test]
+async fn a_cached_record_is_never_read_stale() {
+    let db = TempDb::new("cache");
+    let a = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let b = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let uncached =
+        SqliteStore::open(&db.0, SqliteOptions::default().with_cache_records(0)).unwrap();
+    a.commit(cs().put(Put::insert(counter(1))).0).await.unwrap();
+    for _ in 0..2 {
+        // Twice: the second read is served from the cache.
+        let seen = a
+            .load::<Counter>(&"invoice".to_owned())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((seen.version, seen.value.value), (1, 1));
+    }
+    b.commit(cs().put(Put::update(counter(7), 1)).0)
+        .await
+        .unwrap();
+    for store in [&a, &b, &uncached] {
+        let seen = store
+            .load::<Counter>(&"invoice".to_owned())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((seen.version, seen.value.value), (2, 7));
+        let many = store
+            .load_many::<Counter>(&["invoice".to_owned(), "missing".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(many[0].as_ref().map(|v| v.value.value), Some(7));
+        assert!(many[1].is_none());
+    }
+}

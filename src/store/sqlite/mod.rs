@@ -89,6 +89,7 @@
 //! with the version in its own column, balances as decimal text, stock and
 //! movements as integers.
 
+mod cache;
 mod codec;
 mod commit;
 mod error;
@@ -111,6 +112,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use error::SqliteError;
 pub use options::{Durability, SqliteOptions};
 
+use self::cache::RecordCache;
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{Changeset, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreResult, Versioned};
@@ -145,6 +147,8 @@ struct Inner {
     busy_timeout: Duration,
     /// Runs the checkpoints that do not hold the writer (see [`Inner::committed`]).
     checkpointer: Mutex<Connection>,
+    /// Decoded records by version (see [`SqliteOptions::cache_records`]).
+    cache: RecordCache,
     path: PathBuf,
     /// Declared last so it is dropped last: the file goes only after its connections.
     _temp: Option<TempFile>,
@@ -281,6 +285,7 @@ impl SqliteStore {
                 commit_inline: options.durability == Durability::Normal,
                 busy_timeout: options.busy_timeout,
                 checkpointer: Mutex::new(checkpointer),
+                cache: RecordCache::new(options.cache_records),
                 path,
                 _temp: temp,
             }),
@@ -312,8 +317,7 @@ impl SqliteStore {
     /// Runs `f` with a connection for reading, on the calling thread.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T>,
     {
         // Reads run here, on the caller's thread: a WAL reader never waits for a
         // writer, and a read is a few indexed lookups in the page cache, far shorter
@@ -412,19 +416,27 @@ impl Inner {
 
 impl Store for SqliteStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
-        let outcome = match self.inner.commit_here(&changes) {
-            Some(outcome) => outcome,
-            None => self.write(move |conn| commit::commit(conn, &changes)).await,
+        let (last, changes) = match self.inner.commit_here(&changes) {
+            Some(outcome) => (outcome?, changes),
+            None => {
+                self.write(move |conn| commit::commit(conn, &changes).map(|last| (last, changes)))
+                    .await?
+            }
         };
-        if outcome.is_ok() {
-            self.inner.committed();
+        self.inner.committed();
+        // What was just written is what the next reads will most likely ask for.
+        for put in changes.puts {
+            let version = put.expected.map_or(1, |v| v.saturating_add(1));
+            let key = put.record.key().describe();
+            self.inner.cache.put(key, version, put.record);
         }
-        outcome
+        Ok(last)
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
         let key = E::record_key(key);
-        self.read(move |conn| reads::load::<E>(conn, &key)).await
+        self.read(move |conn| reads::load::<E>(conn, &self.inner.cache, &key))
+            .await
     }
 
     async fn load_many<E: Entity>(
@@ -434,7 +446,9 @@ impl Store for SqliteStore {
         let keys: Vec<_> = keys.iter().map(E::record_key).collect();
         self.read(move |conn| {
             reads::in_snapshot(conn, |conn| {
-                keys.iter().map(|key| reads::load::<E>(conn, key)).collect()
+                keys.iter()
+                    .map(|key| reads::load::<E>(conn, &self.inner.cache, key))
+                    .collect()
             })
         })
         .await

@@ -39,6 +39,11 @@ pub struct SqliteOptions {
     /// ([`crate::store::StoreError::Backend`], SQLite's `SQLITE_FULL`), changing
     /// nothing; useful to keep one tenant's file bounded, and to test full disks.
     pub max_bytes: Option<u64>,
+    /// Decoded records kept in memory, so reading a record whose row has not changed
+    /// skips decoding it; 16,384 by default, 0 for none. Each read still fetches the
+    /// row and uses a cached value only at the row's version, so it is never stale,
+    /// even with other processes writing. When full, the cache starts afresh.
+    pub cache_records: usize,
 }
 
 impl Default for SqliteOptions {
@@ -48,6 +53,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             read_connections: 4,
             max_bytes: None,
+            cache_records: 16_384,
         }
     }
 }
@@ -71,6 +77,14 @@ impl SqliteOptions {
     #[must_use]
     pub fn with_max_bytes(mut self, bytes: u64) -> Self {
         self.max_bytes = Some(bytes);
+        self
+    }
+
+    /// Sets how many decoded records are kept (see [`SqliteOptions::cache_records`];
+    /// 0 turns the cache off).
+    #[must_use]
+    pub fn with_cache_records(mut self, records: usize) -> Self {
+        self.cache_records = records;
         self
     }
 

@@ -8,6 +8,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::cache::RecordCache;
 use super::codec::{clamp_i64, from_json, parse, scope_text, time_from_text, to_u64};
 use super::error::db;
 use crate::event::RecordedEvent;
@@ -56,22 +57,41 @@ fn versioned_record(row: &Row<'_>) -> StoreResult<(u64, Record)> {
 
 pub(super) fn load<E: Entity>(
     conn: &Connection,
+    cache: &RecordCache,
     key: &RecordKey,
 ) -> StoreResult<Option<Versioned<E>>> {
+    let described = key.describe();
+    // The body is decoded only when the cache lacks this version of the record.
     let found = conn
         .prepare_cached("SELECT version, body FROM records WHERE record_key = ?1 AND kind = ?2")
         .and_then(|mut stmt| {
-            stmt.query_row(params![key.describe(), E::kind()], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            stmt.query_row(params![described, E::kind()], |row| {
+                let version: i64 = row.get(0)?;
+                let cached = u64::try_from(version)
+                    .ok()
+                    .and_then(|v| cache.get(&described, v));
+                let body = match cached {
+                    Some(_) => None,
+                    None => Some(row.get::<_, String>(1)?),
+                };
+                Ok((version, cached, body))
             })
             .optional()
         })
         .map_err(db)?;
-    let Some((version, body)) = found else {
+    let Some((version, cached, body)) = found else {
         return Ok(None);
     };
     let version = to_u64(version, "version")?;
-    let record: Record = from_json(&body, "record")?;
+    let record = match (cached, body) {
+        (Some(record), _) => record,
+        (None, Some(body)) => {
+            let record: Record = from_json(&body, "record")?;
+            cache.put(described, version, record.clone());
+            record
+        }
+        (None, None) => return Ok(None),
+    };
     Ok(E::from_record(record).map(|value| Versioned { value, version }))
 }
 
