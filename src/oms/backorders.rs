@@ -168,6 +168,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
+    /// Every supplier with its offers.
     pub(super) async fn all_suppliers(&self) -> Result<Vec<Supplier>, Error> {
         Ok(self
             .store

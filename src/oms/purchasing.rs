@@ -114,7 +114,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
         let product = self.must::<Product>("product", sku).await?.value;
-        let suppliers = self.suppliers().await?;
+        let suppliers = self.all_suppliers().await?;
         Ok(rank_offers(
             &suppliers,
             sku,
@@ -123,16 +123,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             self.now().date_naive(),
             needed_by,
         ))
-    }
-
-    async fn suppliers(&self) -> Result<Vec<Supplier>, Error> {
-        Ok(self
-            .store
-            .list::<Supplier>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
     }
 
     /// Raises the purchase orders that back-orders and reorder points call for.
@@ -186,7 +176,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut changes = Changeset::new(now);
         self.take_turn(&mut changes).await?;
 
-        let suppliers = self.suppliers().await?;
+        let suppliers = self.all_suppliers().await?;
         let mut open: Vec<PurchaseOrder> = self
             .store
             .list::<PurchaseOrder>()
@@ -489,20 +479,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         id: PurchaseOrderId,
     ) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, {
-            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
-            let mut po = stored.value;
-            po.approve()?;
-            let mut changes = Changeset::new(self.now());
-            self.take_turn(&mut changes).await?;
-            changes
-                .events
-                .push(Event::PurchaseOrderApproved { purchase_order: id });
-            self.promise_from(&po, &mut changes).await?;
-            changes.puts.push(Put::update(po.clone(), stored.version));
-            self.store.commit(changes).await?;
-            Ok::<_, Error>(po)
+        self.move_purchase_order(id, PurchaseOrder::approve, |purchase_order| {
+            Event::PurchaseOrderApproved { purchase_order }
         })
+        .await
     }
 
     /// Cancels a purchase order before anything arrived.
@@ -510,21 +490,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Purchasing`] once goods arrived.
     pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, {
-            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
-            let mut po = stored.value;
-            po.cancel()?;
-            let mut changes = Changeset::new(self.now());
-            self.take_turn(&mut changes).await?;
-            changes
-                .events
-                .push(Event::PurchaseOrderCancelled { purchase_order: id });
-            // Lines it was going to fill fall back to other orders or the offers.
-            self.promise_from(&po, &mut changes).await?;
-            changes.puts.push(Put::update(po.clone(), stored.version));
-            self.store.commit(changes).await?;
-            Ok::<_, Error>(po)
+        self.move_purchase_order(id, PurchaseOrder::cancel, |purchase_order| {
+            Event::PurchaseOrderCancelled { purchase_order }
         })
+        .await
     }
 
     /// Receives goods against a purchase order at its ship-to location, in one
@@ -698,16 +667,29 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status.
     pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
+        self.move_purchase_order(id, PurchaseOrder::close, |purchase_order| {
+            Event::PurchaseOrderClosed { purchase_order }
+        })
+        .await
+    }
+
+    /// One step of a purchase order's life (approve, cancel, close), in one commit:
+    /// the step, its event, and the promise dates of the lines it was going to fill
+    /// (an approved order promises its date; a cancelled or closed one no longer
+    /// does, and they fall back to other orders or the offers).
+    async fn move_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        step: fn(&mut PurchaseOrder) -> Result<(), PurchasingError>,
+        event: fn(PurchaseOrderId) -> Event,
+    ) -> Result<PurchaseOrder, Error> {
         super::retrying!(self, {
             let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
             let mut po = stored.value;
-            po.close()?;
+            step(&mut po)?;
             let mut changes = Changeset::new(self.now());
             self.take_turn(&mut changes).await?;
-            changes
-                .events
-                .push(Event::PurchaseOrderClosed { purchase_order: id });
-            // Short-closed: what it still owed no longer promises anything.
+            changes.events.push(event(id));
             self.promise_from(&po, &mut changes).await?;
             changes.puts.push(Put::update(po.clone(), stored.version));
             self.store.commit(changes).await?;
