@@ -4,7 +4,8 @@
 //! Safe across processes without any invalidation: every read still fetches the row,
 //! and the cached value is used only when its version is the row's version. Versions
 //! only ever grow (records are never deleted), so a key and a version name one
-//! content for ever.
+//! content for ever — unless the file is replaced under an open store (a backup
+//! copied over it, say): close every store on a file before restoring it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

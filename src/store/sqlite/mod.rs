@@ -24,32 +24,40 @@
 //!   [`Durability::Normal`] a commit syncs nothing (it writes the log into the OS
 //!   cache), so when the writer connection and SQLite's write lock are both free at
 //!   that instant (tried with a zero busy timeout) it is CPU work of a few hundred
-//!   microseconds. Anything else falls back to the pool. (Measured on the loadgen:
-//!   place-order p50 from about 640 µs to about 400 µs.)
+//!   microseconds. Anything else falls back to the pool, and so does the first
+//!   commit after the log restarts, which syncs the log's header. (Measured on the
+//!   loadgen: place-order p50 from about 640 µs to about 400 µs.)
 //! - **Checkpoints** (copying the write-ahead log back into the file, which syncs)
-//!   never run inside a caller's commit: automatic checkpoints are off, and every
-//!   32nd commit starts a `PASSIVE` checkpoint on the pool — on a connection of its
-//!   own, so commits carry on, except every 8th, which holds the writer so that the
-//!   log can start again from its beginning (see `Inner::committed`).
-//! - **Reads** run on the calling thread: in WAL mode a reader never waits for a
-//!   writer, and a read is a few indexed lookups, far shorter than the two thread
-//!   switches a trip through the pool costs (measured: routing reads through the
-//!   pool made `place_order` about 1.7× slower). A read uses the writer connection
-//!   when it is free, because its page cache survives its own commits, where a
-//!   separate read connection must drop its whole cache after every commit; when the
-//!   writer is busy, one of the read connections serves.
+//!   never run inside a caller's commit: the store watches the log's size after each
+//!   commit and runs them on the pool — mostly on a connection of their own, so
+//!   commits carry on, and past about 32 MB on the writer so the log can start again
+//!   from its beginning. The log's size counts every process's commits, so it stays
+//!   bounded however many handles write. See `checkpoint.rs` for the measurements.
+//! - **Point reads** (a record, a few SKUs' stock, an idempotency key) run on the
+//!   calling thread: in WAL mode a reader never waits for a writer, and a point read
+//!   is far shorter than the two thread switches a trip through the pool costs
+//!   (measured: routing reads through the pool made `place_order` about 1.7×
+//!   slower). They use the writer connection when it is free, because its page
+//!   cache survives its own commits, where a separate read connection must drop its
+//!   whole cache after every commit. Decoded records are cached by version
+//!   ([`SqliteOptions::cache_records`]).
+//! - **Scans** (lists, reports, pages of the event log or the journal) run on the
+//!   calling thread too, but only on the read connections: a long scan on the writer
+//!   would keep commits waiting for as long as it runs.
 //!
 //! Nothing here needs a particular runtime: tokio, async-std, smol or
 //! `pollster::block_on` all drive the same futures. [`SqliteStore::open`] itself
 //! blocks (it may create and migrate the file); call it at start-up, or inside
-//! `unblock` / `spawn_blocking`.
+//! `unblock` / `spawn_blocking`. Dropping the last handle waits for a checkpoint in
+//! flight (milliseconds), so the file is closed when the drop returns.
 //!
 //! Connections: one writer connection behind a `std::sync::Mutex`, used by commits
-//! (and by reads when free), a few read connections (see
+//! (and by point reads when free), a few read connections (see
 //! [`SqliteOptions::read_connections`]) and one for checkpoints, each behind its own
 //! mutex. The mutexes are never held across an `.await`. The file is in WAL mode, so
-//! readers read the last committed snapshot while a commit is writing, and never make
-//! it wait.
+//! readers on the read connections see the last committed snapshot while a commit is
+//! writing, and never make it wait; a point read on the writer holds it for the
+//! length of one lookup.
 //!
 //! # Transactions
 //! A commit is one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
@@ -90,6 +98,7 @@
 //! movements as integers.
 
 mod cache;
+mod checkpoint;
 mod codec;
 mod commit;
 mod error;
@@ -103,7 +112,7 @@ mod temp;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
@@ -113,6 +122,7 @@ pub use error::SqliteError;
 pub use options::{Durability, SqliteOptions};
 
 use self::cache::RecordCache;
+use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{Changeset, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreResult, Versioned};
@@ -137,10 +147,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// Commits so far; every [`CHECKPOINT_EVERY`]th starts a checkpoint.
-    commits: AtomicU64,
-    /// True while a checkpoint is running, so only one runs at a time.
-    checkpointing: AtomicBool,
+    /// When to checkpoint, and whether one is running (see [`checkpoint`]).
+    checkpoints: Checkpoints,
     /// True under [`Durability::Normal`], where a commit syncs nothing and so may run
     /// on the caller's thread.
     commit_inline: bool,
@@ -154,6 +162,18 @@ struct Inner {
     _temp: Option<TempFile>,
 }
 
+impl Drop for SqliteStore {
+    /// The last handle (or the last but a checkpoint task) waits for a checkpoint in
+    /// flight, so that when it returns the file is closed — and a temporary one
+    /// deleted — rather than some time later on a pool thread, or never if the
+    /// process exits first.
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.inner) <= 2 {
+            self.inner.checkpoints.wait_idle(self.inner.busy_timeout);
+        }
+    }
+}
+
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
@@ -165,14 +185,6 @@ impl fmt::Debug for SqliteStore {
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
-
-/// Commits between two checkpoints. A commit adds a few dozen pages to the log, so
-/// this is near SQLite's default of 1000 pages.
-const CHECKPOINT_EVERY: u64 = 32;
-
-/// Every this many checkpoints, one holds the writer so that it finishes and the log
-/// starts again from its beginning: the log stays under about 256 commits' worth.
-const RESTART_EVERY: u64 = 8;
 
 fn connect(
     path: &Path,
@@ -250,11 +262,10 @@ impl SqliteStore {
             .pragma_update(None, "synchronous", options.durability.pragma())
             .map_err(SqliteError::from_open)?;
         migrations::migrate(&mut writer)?;
-        // Checkpoints run on the pool, after the commit (see `Inner::committed`),
-        // rather than inside whichever commit crosses the threshold.
-        writer
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(SqliteError::from_open)?;
+        // Checkpoints run on the pool, after the commit (see `checkpoint`), rather
+        // than inside whichever commit crosses the threshold. Registering the hook
+        // replaces SQLite's automatic checkpoint.
+        writer.wal_hook(Some(checkpoint::note_wal_frames));
         if let Some(bytes) = options.max_bytes {
             let page_size: u64 = writer
                 .pragma_query_value(None, "page_size", |row| row.get(0))
@@ -280,8 +291,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
-                commits: AtomicU64::new(0),
-                checkpointing: AtomicBool::new(false),
+                checkpoints: Checkpoints::default(),
                 commit_inline: options.durability == Durability::Normal,
                 busy_timeout: options.busy_timeout,
                 checkpointer: Mutex::new(checkpointer),
@@ -314,15 +324,26 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` with a connection for reading, on the calling thread.
+    /// Runs a point read (a few indexed lookups) on the calling thread, on the
+    /// writer connection when it is free.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&Connection) -> StoreResult<T>,
     {
         // Reads run here, on the caller's thread: a WAL reader never waits for a
-        // writer, and a read is a few indexed lookups in the page cache, far shorter
-        // than the two thread switches a trip through the pool would cost.
-        f(&self.inner.reader())
+        // writer, and a point read is far shorter than the two thread switches a
+        // trip through the pool would cost.
+        f(&self.inner.reader(true))
+    }
+
+    /// Runs a scan (a list, a report, a page of the log) on the calling thread, on
+    /// a read connection: never on the writer, which it would keep from commits for
+    /// as long as it runs.
+    async fn scan<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T>,
+    {
+        f(&self.inner.reader(false))
     }
 }
 
@@ -331,8 +352,10 @@ impl Inner {
     /// [`Durability::Normal`] (a commit writes to the OS cache and syncs nothing) and
     /// only when the writer connection and SQLite's write lock are both free at once.
     /// `None` means nothing was done and the commit belongs on the pool.
-    fn commit_here(&self, changes: &Changeset) -> Option<StoreResult<u64>> {
-        if !self.commit_inline {
+    fn commit_here(&self, changes: &Changeset) -> Option<StoreResult<(u64, u32)>> {
+        // Right after a restart the next commit writes the log's first frame, which
+        // syncs the log header even under NORMAL.
+        if !self.commit_inline || self.checkpoints.take_restarted() {
             return None;
         }
         let mut conn = match self.writer.try_lock() {
@@ -341,54 +364,51 @@ impl Inner {
             Err(TryLockError::WouldBlock) => return None,
         };
         commit::commit_if_unlocked(&mut conn, changes, self.busy_timeout)
+            .map(|outcome| outcome.map(|last| (last, checkpoint::take_wal_frames())))
     }
 
-    /// Counts a commit, and every [`CHECKPOINT_EVERY`]th starts a `PASSIVE`
-    /// checkpoint on the pool, so its fsyncs never land in a caller's commit.
-    ///
-    /// Most run on a connection of their own: they copy the log back into the file
-    /// while commits carry on. But a checkpoint racing the commits never catches up
-    /// with the end of the log, and the log only starts again from its beginning
-    /// once a checkpoint has caught up (measured: with only those, it grew past a
-    /// gigabyte in seconds). So every [`RESTART_EVERY`]th runs on the writer
-    /// connection, holding it: with most pages already copied it finishes quickly,
-    /// and the next commit reuses the log from the start. Commits arriving meanwhile
-    /// wait on the pool, as they would for SQLite's own automatic checkpoint.
-    ///
-    /// Measured on the loadgen (NORMAL, 10,000 SKUs): checkpointing on the writer
-    /// every 32 commits gave 1,120 tx/s and a place-order p99 of 8.7 ms; this gives
-    /// 1,740 tx/s and 0.9 ms, with the log bounded near 30 MB.
-    ///
-    /// `PASSIVE` never waits for readers, and a checkpoint that fails or stops short
-    /// only leaves pages in the log, where they are just as durable; the next one
-    /// carries on.
-    fn committed(self: &Arc<Self>) {
-        let count = self.commits.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        if count % CHECKPOINT_EVERY != 0 || self.checkpointing.swap(true, Ordering::Acquire) {
+    /// Starts the checkpoint a commit that left `frames` in the log calls for, if
+    /// any, on the pool (see [`checkpoint`]). The task holds the store only weakly:
+    /// a store dropped meanwhile is not kept open by it, and the last handle waits
+    /// for a task already running (see the `Drop` of [`SqliteStore`]).
+    fn committed(self: &Arc<Self>, frames: u32) {
+        let Some(kind) = self.checkpoints.plan(frames) else {
             return;
-        }
-        let restart = (count / CHECKPOINT_EVERY) % RESTART_EVERY == 0;
-        let inner = Arc::clone(self);
+        };
+        let done = self.checkpoints.finish_guard();
+        let store = Arc::downgrade(self);
         blocking::unblock(move || {
-            let slot = if restart {
-                &inner.writer
-            } else {
-                &inner.checkpointer
+            // Declared before `inner`, so dropped after it: the store is let go
+            // before the checkpoint counts as finished.
+            let _done = done;
+            let Some(inner) = store.upgrade() else {
+                return;
+            };
+            let slot = match kind {
+                Kind::Background => &inner.checkpointer,
+                Kind::Restart => &inner.writer,
             };
             let conn = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            // A checkpoint that fails or stops short only leaves pages in the log,
+            // where they are just as durable; the next one carries on.
             let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            inner.checkpointing.store(false, Ordering::Release);
+            if kind == Kind::Restart {
+                inner.checkpoints.note_restart();
+            }
         })
         .detach();
     }
 
-    /// The writer connection if it is free (its page cache is warm: see the module
-    /// docs), else a free read connection, else the next one in turn, waited for.
-    fn reader(&self) -> MutexGuard<'_, Connection> {
-        match self.writer.try_lock() {
-            Ok(conn) => return conn,
-            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {}
+    /// For a point read the writer connection if it is free (its page cache is warm:
+    /// see the module docs); else a free read connection, else the next one in turn,
+    /// waited for.
+    fn reader(&self, point: bool) -> MutexGuard<'_, Connection> {
+        if point {
+            match self.writer.try_lock() {
+                Ok(conn) => return conn,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         let count = self.readers.len();
@@ -416,14 +436,17 @@ impl Inner {
 
 impl Store for SqliteStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
-        let (last, changes) = match self.inner.commit_here(&changes) {
+        let ((last, frames), changes) = match self.inner.commit_here(&changes) {
             Some(outcome) => (outcome?, changes),
             None => {
-                self.write(move |conn| commit::commit(conn, &changes).map(|last| (last, changes)))
-                    .await?
+                self.write(move |conn| {
+                    commit::commit(conn, &changes)
+                        .map(|last| ((last, checkpoint::take_wal_frames()), changes))
+                })
+                .await?
             }
         };
-        self.inner.committed();
+        self.inner.committed(frames);
         // What was just written is what the next reads will most likely ask for.
         for put in changes.puts {
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
@@ -455,7 +478,7 @@ impl Store for SqliteStore {
     }
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
-        self.read(reads::list::<E>).await
+        self.scan(reads::list::<E>).await
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
@@ -478,7 +501,7 @@ impl Store for SqliteStore {
     }
 
     async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
-        self.read(reads::all_stock_levels).await
+        self.scan(reads::all_stock_levels).await
     }
 
     async fn stock_movements(
@@ -487,17 +510,17 @@ impl Store for SqliteStore {
         location: &LocationId,
     ) -> StoreResult<Vec<StockMovement>> {
         let (sku, location) = (sku.clone(), location.clone());
-        self.read(move |conn| reads::stock_movements(conn, &sku, &location))
+        self.scan(move |conn| reads::stock_movements(conn, &sku, &location))
             .await
     }
 
     async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
-        self.read(move |conn| reads::journal(conn, offset, limit))
+        self.scan(move |conn| reads::journal(conn, offset, limit))
             .await
     }
 
     async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
-        self.read(reads::account_balances).await
+        self.scan(reads::account_balances).await
     }
 
     async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
@@ -506,7 +529,7 @@ impl Store for SqliteStore {
     }
 
     async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
-        self.read(move |conn| reads::orders_ready_to_ship(conn, limit))
+        self.scan(move |conn| reads::orders_ready_to_ship(conn, limit))
             .await
     }
 
@@ -521,7 +544,7 @@ impl Store for SqliteStore {
     }
 
     async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
-        self.read(move |conn| reads::events_after(conn, cursor, limit))
+        self.scan(move |conn| reads::events_after(conn, cursor, limit))
             .await
     }
 
