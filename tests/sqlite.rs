@@ -921,3 +921,80 @@ async fn dropping_the_last_handle_closes_and_deletes_a_private_store() {
         }
     }
 }
+
+/// Back-orders and purchasing on the durable store: an order beyond stock waits,
+/// replenishment raises a purchase order, the receipt (at a new cost) fills the
+/// waiting order first, and everything — queue, purchase order, moving-average cost —
+/// survives closing and reopening the file, with the audit clean.
+#[tokio::test]
+async fn back_orders_and_purchasing_survive_reopening_the_file() {
+    use o2c::purchasing::{BackOrderPolicy, BackOrderQueue, Offer, PurchaseOrderStatus, Supplier};
+    use o2c::{OmsConfig, PurchasingPolicy, ReceivePurchaseOrder};
+
+    let db = TempDb::new("purchasing");
+    let config = OmsConfig {
+        purchasing: PurchasingPolicy {
+            auto_approve_up_to: Some(usd(dec!(1000))),
+            ..PurchasingPolicy::default()
+        },
+        ..OmsConfig::default()
+    };
+    let (order, po) = {
+        let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+        let (oms, _clock) = service(store, 11);
+        let oms = oms.with_config(config.clone()).unwrap();
+        stock_up(&oms).await;
+        let today = start().date_naive();
+        let until = today + chrono::Duration::days(30);
+        oms.save_supplier(
+            Supplier::new(
+                o2c::ids::SupplierId::from_uuid(uuid::Uuid::from_u128(1)),
+                "S",
+                Currency::USD,
+            )
+            .offer(Offer::new(sku("TEE"), usd(dec!(7.00)), 5, today, until).packs_of(10)),
+        )
+        .await
+        .unwrap();
+        let buyer = customer(&oms, "Acme", PaymentTerms::Net { days: 30 }).await;
+        let order = oms
+            .place_order(
+                PlaceOrder::new(key("big"), buyer.id, Channel::B2b, Currency::USD)
+                    .line(sku("TEE"), 20)
+                    .back_order(BackOrderPolicy::BackOrder),
+            )
+            .await
+            .unwrap();
+        assert_eq!(order.backordered_units(), 6);
+        let raised = oms.replenish(&loc("WH-EAST")).await.unwrap();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(raised[0].status, PurchaseOrderStatus::Approved);
+        (order.id, raised[0].id)
+    };
+
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let (oms, _clock) = service(store, 12);
+    let oms = oms.with_config(config).unwrap();
+    let waiting = oms
+        .store()
+        .load::<BackOrderQueue>(&sku("TEE"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(waiting.value.waiting_units(), 6);
+    oms.receive_purchase_order(ReceivePurchaseOrder {
+        idempotency_key: key("grn"),
+        purchase_order: po,
+        lines: vec![(sku("TEE"), 10)],
+    })
+    .await
+    .unwrap();
+    let filled = oms.order(order).await.unwrap();
+    assert_eq!(filled.backordered_units(), 0);
+    assert!(filled.is_ready_to_ship());
+    // 14 on hand at 8.00 (all reserved), 10 arrive at 7.00: (112 + 70) / 24 = 7.58.
+    let tee = oms.product(&sku("TEE")).await.unwrap();
+    assert_eq!(tee.cost, usd(dec!(7.58)));
+    oms.ship(order).await.unwrap();
+    assert_audit_clean(&oms).await;
+}
