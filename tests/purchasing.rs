@@ -26,6 +26,18 @@ use o2c::store::Store;
 use o2c::{Error, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock};
 use rust_decimal_macros::dec;
 
+/// Purchase orders up to `limit` approved as raised; over-receipts by `over`.
+fn approving_up_to(limit: rust_decimal::Decimal, over: OverReceipt) -> OmsConfig {
+    OmsConfig {
+        purchasing: PurchasingPolicy {
+            auto_approve_up_to: Some(usd(limit)),
+            over_receipt: over,
+            ..PurchasingPolicy::default()
+        },
+        ..OmsConfig::default()
+    }
+}
+
 fn today() -> NaiveDate {
     start().date_naive()
 }
@@ -102,15 +114,7 @@ async fn an_order_beyond_stock_is_rejected_by_default() {
 
 #[tokio::test]
 async fn back_order_to_purchase_order_to_receipt_to_shipment() {
-    let w = world_with(OmsConfig {
-        purchasing: PurchasingPolicy {
-            auto_approve_up_to: Some(usd(dec!(1000.00))),
-            over_receipt: OverReceipt::Reject,
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(approving_up_to(dec!(1000.00), OverReceipt::Reject)).await;
     let (cheap, _) = suppliers(&w).await;
     let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
 
@@ -728,14 +732,7 @@ async fn released_stock_goes_to_the_queue_first() {
 /// receipt there fills it.
 #[tokio::test]
 async fn pickup_back_orders_are_replenished_to_their_store() {
-    let w = world_with(OmsConfig {
-        purchasing: PurchasingPolicy {
-            auto_approve_up_to: Some(usd(dec!(10000))),
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(approving_up_to(dec!(10000), OverReceipt::Reject)).await;
     tee_and_mug_supplier(&w).await;
     let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = w
@@ -797,15 +794,7 @@ async fn a_purchase_order_in_a_foreign_currency_is_refused() {
 /// inventory = on hand × cost to the cent.
 #[tokio::test]
 async fn moving_average_stays_exact_over_odd_costs() {
-    let w = world_with(OmsConfig {
-        purchasing: PurchasingPolicy {
-            auto_approve_up_to: Some(usd(dec!(100000))),
-            over_receipt: OverReceipt::Accept,
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(approving_up_to(dec!(100000), OverReceipt::Accept)).await;
     let odd = supplier(
         2,
         "Odd",
