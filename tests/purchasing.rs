@@ -530,6 +530,22 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         .await
         .unwrap();
 
+    // The preview: what would be asked for, the offer chosen and why; nothing written.
+    let before = snapshot(&w.oms).await;
+    let wanted = w.oms.requisitions(&loc(EAST)).await.unwrap();
+    assert_eq!(snapshot(&w.oms).await, before);
+    let asked: Vec<(&str, u32, u64)> = wanted
+        .iter()
+        .map(|r| (r.sku.as_str(), r.quantity, r.back_ordered))
+        .collect();
+    assert_eq!(asked, [("MUG", 25, 0), ("TEE", 5, 5)]);
+    let tee = &wanted[1];
+    assert_eq!(tee.wanted_by, today().checked_add_days(Days::new(14)));
+    let offer = tee.offer.as_ref().unwrap();
+    assert_eq!((offer.supplier, offer.order_quantity), (both.id, 40));
+    assert!(offer.reasons.iter().any(|r| r.contains("minimum 40")));
+    assert_eq!(wanted[0].reorder_rule.as_ref().map(|r| r.max), Some(30));
+
     let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
     assert_eq!(
         raised.len(),

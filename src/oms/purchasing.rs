@@ -17,7 +17,7 @@ use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, Supp
 use crate::money::{Money, Rounding};
 use crate::purchasing::{
     BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchaseOrderStatus, PurchasingError,
-    ReorderRule, Supplier, order_quantity, rank_offers,
+    ReorderRule, Requisition, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
 use crate::store::{
@@ -169,15 +169,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
-        self.must::<Location>("location", ship_to).await?;
-        let now = self.now();
-        let today = now.date_naive();
-        let mut changes = Changeset::new(now);
-        self.take_turn(&mut changes).await?;
-
-        let suppliers = self.all_suppliers().await?;
-        let mut open: Vec<PurchaseOrder> = self
+    /// What replenishment would ask for now, without raising anything: one
+    /// requisition per SKU × location short of back-ordered units or below its
+    /// reorder point, each with the offer the best-offer rule picks and its reasons
+    /// (`None` when no offer qualifies). See [`Oms::replenish`] for the rules.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown location or product; [`Error::Store`].
+    pub async fn requisitions(&self, ship_to: &LocationId) -> Result<Vec<Requisition>, Error> {
+        let open: Vec<PurchaseOrder> = self
             .store
             .list::<PurchaseOrder>()
             .await?
@@ -185,6 +185,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .map(|v| v.value)
             .filter(PurchaseOrder::is_open)
             .collect();
+        self.requisitions_against(ship_to, &open).await
+    }
+
+    async fn requisitions_against(
+        &self,
+        ship_to: &LocationId,
+        open: &[PurchaseOrder],
+    ) -> Result<Vec<Requisition>, Error> {
+        self.must::<Location>("location", ship_to).await?;
+        let today = self.now().date_naive();
+        let suppliers = self.all_suppliers().await?;
         let wanted_by = today.checked_add_days(chrono::Days::new(u64::from(
             self.config.purchasing.back_orders_wanted_within_days,
         )));
@@ -203,8 +214,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let key = (rule.sku.clone(), rule.location.clone());
             needs.entry(key).or_default().rule = Some(rule);
         }
-        // (SKU, where, units, wanted by)
-        let mut requisitions: Vec<(Sku, LocationId, u32, Option<NaiveDate>)> = Vec::new();
+        let mut requisitions = Vec::new();
         for ((sku, location), n) in needs {
             let on_order: i64 = open
                 .iter()
@@ -212,7 +222,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map(|po| i64::from(po.outstanding(&sku)))
                 .sum();
             let back_ordered = i64::try_from(n.back_ordered).unwrap_or(i64::MAX);
-            let short = match &n.rule {
+            let quantity = match &n.rule {
                 // One purchase covers both: the back-orders, then the rule's level.
                 Some(rule) => {
                     let available = self.stock_level(&sku, &location).await?.available();
@@ -226,30 +236,61 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     u32::try_from(back_ordered.saturating_sub(on_order).max(0)).unwrap_or(u32::MAX)
                 }
             };
-            if short > 0 {
-                let by = (n.back_ordered > 0).then_some(wanted_by).flatten();
-                requisitions.push((sku, location, short, by));
+            if quantity == 0 {
+                continue;
             }
-        }
-
-        let mut drafts: Vec<Draft> = Vec::new();
-        for (sku, location, short, wanted_by) in requisitions {
+            let wanted_by = (n.back_ordered > 0).then_some(wanted_by).flatten();
             let product = self.must::<Product>("product", &sku).await?.value;
-            let ranking = rank_offers(
+            let offer = rank_offers(
                 &suppliers,
                 &sku,
-                short,
+                quantity,
                 product.cost.currency(),
                 today,
                 wanted_by,
-            );
-            let best = ranking
-                .best()
-                .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
+            )
+            .ranked
+            .into_iter()
+            .next();
+            requisitions.push(Requisition {
+                sku,
+                location,
+                quantity,
+                back_ordered: n.back_ordered,
+                reorder_rule: n.rule,
+                wanted_by,
+                offer,
+            });
+        }
+        Ok(requisitions)
+    }
+
+    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        self.take_turn(&mut changes).await?;
+        let mut open: Vec<PurchaseOrder> = self
+            .store
+            .list::<PurchaseOrder>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(PurchaseOrder::is_open)
+            .collect();
+        let mut drafts: Vec<Draft> = Vec::new();
+        for requisition in self.requisitions_against(ship_to, &open).await? {
+            let Requisition {
+                sku,
+                location,
+                quantity,
+                offer,
+                ..
+            } = requisition;
+            let best = offer.ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
             changes.events.push(Event::RequisitionRaised {
                 sku: sku.clone(),
                 location: location.clone(),
-                quantity: short,
+                quantity,
                 supplier: best.supplier,
             });
             let draft = match drafts

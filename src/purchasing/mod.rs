@@ -14,7 +14,7 @@ pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_o
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,
 };
-pub use reorder::ReorderRule;
+pub use reorder::{ReorderRule, Requisition};
 pub use supplier::{Offer, Supplier};
 
 use crate::ids::{PurchaseOrderId, Sku};

@@ -45,6 +45,26 @@ impl ReorderRule {
     }
 }
 
+/// A need purchasing should cover: units of one SKU wanted at one location, and the
+/// offer the best-offer rule picks for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requisition {
+    /// The SKU.
+    pub sku: Sku,
+    /// Where the units are wanted.
+    pub location: LocationId,
+    /// Units wanted, before rounding to the offer's minimum and packs.
+    pub quantity: u32,
+    /// Units of it back-ordered by customers (the rest tops up a reorder rule).
+    pub back_ordered: u64,
+    /// The reorder rule that applies there, if any.
+    pub reorder_rule: Option<ReorderRule>,
+    /// When the units are wanted by (back-orders have a deadline, top-ups none).
+    pub wanted_by: Option<chrono::NaiveDate>,
+    /// The best offer with its reasons; `None` when no offer qualifies.
+    pub offer: Option<super::RankedOffer>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
