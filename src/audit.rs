@@ -372,19 +372,26 @@ fn audit_receivables<S: Store, C: Carrier>(
             });
             continue;
         };
+        let settled = invoice
+            .paid
+            .checked_add(invoice.credit_total())
+            .unwrap_or(invoice.paid);
         let outstanding = match invoice.status {
             InvoiceStatus::Void => Money::zero(total.currency()),
-            _ => total.checked_sub(invoice.paid).unwrap_or(total),
+            _ => total.checked_sub(settled).unwrap_or(total),
         };
-        let paid_too_much = invoice.paid.cmp_amount(total).is_ok_and(|o| o.is_gt());
+        let paid_too_much =
+            settled.cmp_amount(total).is_ok_and(|o| o.is_gt()) || invoice.paid.is_negative();
         let wrong_status = (invoice.status == InvoiceStatus::Paid)
             != (outstanding.is_zero() && invoice.status != InvoiceStatus::Void);
         if paid_too_much || wrong_status {
             report.violations.push(Violation::InvoiceInconsistent {
                 invoice: invoice.id,
                 reason: format!(
-                    "total {total}, paid {}, status {:?}",
-                    invoice.paid, invoice.status
+                    "total {total}, paid {}, credited {}, status {:?}",
+                    invoice.paid,
+                    invoice.credit_total(),
+                    invoice.status
                 ),
             });
         }

@@ -47,6 +47,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A credit note or refund was refused.
+    #[error(transparent)]
+    Credit(#[from] crate::ledger::CreditError),
     /// A purchasing command was refused.
     #[error(transparent)]
     Purchasing(#[from] crate::purchasing::PurchasingError),

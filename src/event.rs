@@ -66,6 +66,28 @@ pub enum Event {
         /// The new date, or none when nothing on order or on offer covers it.
         promised_on: Option<NaiveDate>,
     },
+    /// A credit note was issued against an invoice.
+    CreditNoteIssued {
+        /// The credit note.
+        credit_note: crate::ids::CreditNoteId,
+        /// Its number.
+        number: crate::ledger::CreditNoteNumber,
+        /// The invoice credited.
+        invoice: InvoiceId,
+        /// Its order.
+        order: OrderId,
+        /// What it credits.
+        total: Money,
+    },
+    /// Money was paid back to a customer against one of their payments.
+    RefundIssued {
+        /// The payment refunded.
+        payment: PaymentId,
+        /// The customer.
+        customer: CustomerId,
+        /// How much.
+        amount: Money,
+    },
     /// A supplier, or its offers, were added or changed.
     SupplierSaved {
         /// The supplier.

@@ -75,6 +75,11 @@ uuid_id!(
     SupplierId
 );
 uuid_id!(
+    /// Identifies a credit note (its human-facing number is
+    /// [`crate::ledger::CreditNoteNumber`]).
+    CreditNoteId
+);
+uuid_id!(
     /// Identifies a purchase order.
     PurchaseOrderId
 );

@@ -31,8 +31,8 @@ pub mod testing;
 
 pub use error::Error;
 pub use oms::{
-    AdjustStock, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock,
-    RecordPayment, Valuation,
+    AdjustStock, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
+    ReceiveStock, RecordPayment, RecordRefund, Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.

@@ -34,11 +34,13 @@ use std::task::{Context, Poll, Wake, Waker};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
+use crate::IssueCreditNote;
 use crate::catalog::{Product, TaxClass, TaxTable};
 use crate::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
 use crate::event::Event;
 use crate::fulfilment::{PickupCarrier, ShipmentStatus, TrackingEvent};
 use crate::ids::{EntryId, IdempotencyKey, LocationId, OrderId, PurchaseOrderId, Sku, SupplierId};
+use crate::ledger::CreditNote;
 use crate::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource, Invoice, Payment};
 use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, PlaceOrder};
@@ -208,6 +210,7 @@ struct Fixtures {
     purchase_order: PurchaseOrder,
     queue: BackOrderQueue,
     rule: ReorderRule,
+    credit_note: CreditNote,
 }
 
 /// A pickup shop: the tax table, one product with `units` in stock at one store, and
@@ -321,6 +324,16 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         .record_tracking(shipment.id, event)
         .await
         .or_fail(case, "delivering")?;
+    let credit_note = oms
+        .issue_credit_note(IssueCreditNote {
+            idempotency_key: code(case, "credit-1")?,
+            invoice: invoice_id,
+            lines: vec![(1, 1)],
+            shipping: None,
+            reason: "goodwill, «unicode» too".into(),
+        })
+        .await
+        .or_fail(case, "crediting")?;
     let (sku, site) = (product.sku.clone(), location.id.clone());
     Ok(Fixtures {
         customer: oms.customer(customer.id).await.or_fail(case, "reading")?,
@@ -373,6 +386,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             min: 5,
             max: 40,
         },
+        credit_note,
     })
 }
 
@@ -416,6 +430,7 @@ pub async fn round_trip_every_entity<S: Store>(store: &S) -> CaseResult {
     round_trip(case, store, &f.shipment.id, f.shipment.clone()).await?;
     round_trip(case, store, &f.counter.name, f.counter.clone()).await?;
     round_trip(case, store, &f.supplier.id, f.supplier.clone()).await?;
+    round_trip(case, store, &f.credit_note.id, f.credit_note.clone()).await?;
     round_trip(case, store, &f.purchase_order.id, f.purchase_order.clone()).await?;
     round_trip(case, store, &f.queue.sku, f.queue.clone()).await?;
     let rule_key = (f.rule.sku.clone(), f.rule.location.clone());

@@ -26,6 +26,16 @@ pub enum EntrySource {
         /// The payment.
         payment: PaymentId,
     },
+    /// A credit note was issued.
+    CreditNote {
+        /// The credit note.
+        credit_note: crate::ids::CreditNoteId,
+    },
+    /// Money was refunded against a payment.
+    Refund {
+        /// The payment refunded.
+        payment: PaymentId,
+    },
     /// Goods shipped (cost of goods sold, carrier charge).
     Shipment {
         /// The shipment.

@@ -73,6 +73,9 @@ pub struct InvoiceLine {
     pub tax_rate: Decimal,
     /// Tax on `net`.
     pub tax: Money,
+    /// Units of this line credited back so far (see [`crate::ledger::CreditNote`]).
+    #[serde(default)]
+    pub credited: Quantity,
 }
 
 /// A bill to a customer for goods of one order.
@@ -98,6 +101,12 @@ pub struct Invoice {
     pub paid: Money,
     /// Status.
     pub status: InvoiceStatus,
+    /// Σ of its credit notes (`None`: none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited: Option<Money>,
+    /// Shipping credited back so far (`None`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_credited: Option<Money>,
 }
 
 impl Invoice {
@@ -141,7 +150,7 @@ impl Invoice {
             .checked_add(self.tax_total()?)?
             .checked_add(self.shipping)
     }
-    /// Total minus paid (zero for a void invoice).
+    /// Total minus credited minus paid (zero for a void invoice).
     ///
     /// # Errors
     /// On overflow.
@@ -149,6 +158,20 @@ impl Invoice {
         if self.status == InvoiceStatus::Void {
             return Ok(Money::zero(self.shipping.currency()));
         }
-        self.total()?.checked_sub(self.paid)
+        self.total()?
+            .checked_sub(self.credit_total())?
+            .checked_sub(self.paid)
+    }
+
+    /// Σ of its credit notes.
+    pub fn credit_total(&self) -> Money {
+        self.credited
+            .unwrap_or_else(|| Money::zero(self.shipping.currency()))
+    }
+
+    /// Shipping credited back so far.
+    pub fn shipping_credit(&self) -> Money {
+        self.shipping_credited
+            .unwrap_or_else(|| Money::zero(self.shipping.currency()))
     }
 }

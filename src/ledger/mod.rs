@@ -6,12 +6,14 @@
 //! an unbalanced entry cannot exist.
 
 mod account;
+mod credit_note;
 mod entry;
 mod invoice;
 mod payment;
 mod postings;
 
 pub use account::{Account, AccountCode, AccountKind, AccountMap, ChartOfAccounts};
+pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
 };
@@ -45,6 +47,64 @@ pub enum LedgerError {
     /// Amount arithmetic failed.
     #[error(transparent)]
     Money(#[from] MoneyError),
+}
+
+/// Why a credit note or a refund was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreditError {
+    /// The invoice was voided: there is nothing left on it to credit.
+    #[error("invoice {0} is void")]
+    InvoiceVoid(crate::ids::InvoiceId),
+    /// A credit note with no units and no shipping, or worth nothing.
+    #[error("the credit note credits nothing")]
+    NothingToCredit,
+    /// A line number the invoice does not bill.
+    #[error("invoice line {line_no} does not exist")]
+    NotOnInvoice {
+        /// The line asked for.
+        line_no: u16,
+    },
+    /// More units than the invoice line bills, less what was credited before.
+    #[error(
+        "line {line_no}: crediting {requested} units, but {invoiced} were invoiced and {credited} already credited"
+    )]
+    MoreThanInvoiced {
+        /// The line.
+        line_no: u16,
+        /// Units the invoice line bills.
+        invoiced: u32,
+        /// Units credited before.
+        credited: u32,
+        /// Units asked for.
+        requested: u32,
+    },
+    /// More shipping than the invoice charged, less what was credited before.
+    #[error("crediting {requested} of shipping, but {remaining} is left to credit")]
+    ShippingBeyondCharged {
+        /// Shipping not yet credited.
+        remaining: Money,
+        /// Shipping asked for.
+        requested: Money,
+    },
+    /// A refund of more than the customer's credit balance.
+    #[error("refunding {requested}, but the customer's credit is {available}")]
+    ExceedsCredit {
+        /// The customer's credit.
+        available: Money,
+        /// The refund asked for.
+        requested: Money,
+    },
+    /// A refund of more than the payment, less what was refunded before.
+    #[error("refunding {requested} against a payment of {paid} of which {refunded} was refunded")]
+    BeyondPayment {
+        /// The payment's amount.
+        paid: Money,
+        /// Refunded before.
+        refunded: Money,
+        /// The refund asked for.
+        requested: Money,
+    },
 }
 
 /// Why a payment was refused.

@@ -38,4 +38,15 @@ pub struct Payment {
     pub received_at: DateTime<Utc>,
     /// The gateway's or bank's reference.
     pub reference: Option<String>,
+    /// Refunded against it so far (`None`: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<Money>,
+}
+
+impl Payment {
+    /// Refunded against it so far.
+    pub fn refund_total(&self) -> Money {
+        self.refunded
+            .unwrap_or_else(|| Money::zero(self.amount.currency()))
+    }
 }

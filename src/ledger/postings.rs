@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    AccountMap, ChartOfAccounts, EntryBuilder, EntrySource, Invoice, JournalEntry, LedgerError,
-    Payment,
+    AccountCode, AccountMap, ChartOfAccounts, CreditNote, EntryBuilder, EntrySource, Invoice,
+    JournalEntry, LedgerError, Payment,
 };
 use crate::customer::PaymentMethod;
 use crate::ids::{EntryId, OrderId, ShipmentId};
@@ -100,11 +100,7 @@ impl<'a> Postings<'a> {
         at: DateTime<Utc>,
     ) -> Result<Option<JournalEntry>, LedgerError> {
         let a = self.accounts;
-        let cash = match payment.method {
-            PaymentMethod::Cash => &a.cash,
-            PaymentMethod::Card => &a.card_clearing,
-            PaymentMethod::BankTransfer | PaymentMethod::OnAccount => &a.bank,
-        };
+        let cash = self.cash_account(payment.method);
         EntryBuilder::new(
             format!("payment {}", payment.id),
             EntrySource::Payment {
@@ -114,6 +110,68 @@ impl<'a> Postings<'a> {
         .debit(cash, payment.amount)
         .credit(&a.receivables, payment.applied)
         .credit(&a.customer_credit, payment.credited)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Where money paid by `method` lands (and a refund of it leaves from).
+    fn cash_account(&self, method: PaymentMethod) -> &AccountCode {
+        let a = self.accounts;
+        match method {
+            PaymentMethod::Cash => &a.cash,
+            PaymentMethod::Card => &a.card_clearing,
+            PaymentMethod::BankTransfer | PaymentMethod::OnAccount => &a.bank,
+        }
+    }
+
+    /// A refund out of the customer's credit, back the way the payment came: Dr
+    /// customer credit, Cr the payment's cash account.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn refund(
+        &self,
+        payment: &Payment,
+        amount: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("refund against payment {}", payment.id),
+            EntrySource::Refund {
+                payment: payment.id,
+            },
+        )
+        .debit(&self.accounts.customer_credit, amount)
+        .credit(self.cash_account(payment.method), amount)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// A credit note: the reverse of the invoice lines it takes back — Dr revenue
+    /// (gross), Cr discounts, Dr tax payable, Dr shipping revenue — against Cr
+    /// receivables for what the invoice still owed and Cr customer credit for what
+    /// it had already been paid.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn credit_note(
+        &self,
+        note: &CreditNote,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let a = self.accounts;
+        EntryBuilder::new(
+            format!("credit note {}", note.number),
+            EntrySource::CreditNote {
+                credit_note: note.id,
+            },
+        )
+        .debit(&a.revenue, note.gross_total()?)
+        .credit(&a.discounts, note.discount_total()?)
+        .debit(&a.tax_payable, note.tax_total()?)
+        .debit(&a.shipping_revenue, note.shipping)
+        .credit(&a.receivables, note.applied)
+        .credit(&a.customer_credit, note.to_customer_credit)
         .build_if_any(id, at, self.chart)
     }
 

@@ -108,6 +108,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             shipping,
             paid: Money::zero(order.currency),
             status: InvoiceStatus::Open,
+            credited: None,
+            shipping_credited: None,
         };
         let total = invoice.total()?;
         // Nothing to pay (a fully discounted order): settled the moment it is issued.
@@ -225,6 +227,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             credited,
             received_at: now,
             reference: cmd.reference.clone(),
+            refunded: None,
         };
         invoice_now.paid = invoice_now.paid.checked_add(applied)?;
         if invoice_now.outstanding()?.is_zero() {
@@ -250,7 +253,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             });
         }
         let fully_paid =
-            order_now.paid == order_now.invoiced && order_now.total()? == order_now.invoiced;
+            order_now.settled() == order_now.invoiced && order_now.total()? == order_now.invoiced;
         if fully_paid && order_now.holds.contains(&Hold::AwaitingPayment) {
             release(&mut order_now, Hold::AwaitingPayment, &mut changes)?;
         }

@@ -16,6 +16,7 @@
 mod backorders;
 mod billing;
 mod catalog;
+mod credit;
 mod orders;
 mod purchasing;
 mod reports;
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use billing::RecordPayment;
+pub use credit::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
 pub use stock::{AdjustStock, ReceiveStock};

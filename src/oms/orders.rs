@@ -200,6 +200,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             idempotency_key: cmd.idempotency_key.clone(),
             note: cmd.note.clone(),
             back_order,
+            credited: None,
         };
         let pin = match &order.delivery {
             Delivery::Pickup { location } => Some(location.clone()),

@@ -130,6 +130,9 @@ pub struct Order {
     /// What it does about back-ordered lines: ship complete, or ship what is there.
     #[serde(default)]
     pub back_order: BackOrderPolicy,
+    /// Σ of the credit notes against its invoices (`None`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited: Option<Money>,
 }
 
 impl Order {
@@ -184,13 +187,29 @@ impl Order {
         }
     }
 
+    /// Σ of the credit notes against its invoices.
+    pub fn credit_total(&self) -> Money {
+        self.credited.unwrap_or_else(|| Money::zero(self.currency))
+    }
+
+    /// What its invoices no longer ask for: paid plus credited.
+    pub fn settled(&self) -> Money {
+        self.paid
+            .checked_add(self.credit_total())
+            .unwrap_or(self.paid)
+    }
+
     /// Payment progress.
     pub fn payment_status(&self) -> PaymentStatus {
         if self.invoiced.is_zero() {
             PaymentStatus::NotInvoiced
-        } else if self.paid.is_zero() {
+        } else if self.settled().is_zero() {
             PaymentStatus::Unpaid
-        } else if self.paid.cmp_amount(self.invoiced).is_ok_and(|o| o.is_lt()) {
+        } else if self
+            .settled()
+            .cmp_amount(self.invoiced)
+            .is_ok_and(|o| o.is_lt())
+        {
             PaymentStatus::PartiallyPaid
         } else {
             PaymentStatus::Paid
@@ -219,7 +238,7 @@ impl Order {
         self.status == OrderStatus::Open
             && self.fulfilment_status() == FulfilmentStatus::Delivered
             && self.total().is_ok_and(|t| t == self.invoiced)
-            && self.paid == self.invoiced
+            && self.settled() == self.invoiced
     }
 
     /// Fails with [`OrderError::OnHold`] if any hold is in force.
@@ -278,6 +297,7 @@ impl Order {
                 net: share.net,
                 tax_rate: line.tax_rate,
                 tax: share.tax,
+                credited: crate::quantity::Quantity::ZERO,
             });
         }
         let shipping = if with_shipping {

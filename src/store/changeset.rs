@@ -8,10 +8,10 @@ use crate::customer::Customer;
 use crate::event::Event;
 use crate::fulfilment::Shipment;
 use crate::ids::{
-    CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId,
-    ShipmentId, Sku, SupplierId,
+    CreditNoteId, CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId,
+    PurchaseOrderId, ShipmentId, Sku, SupplierId,
 };
-use crate::ledger::{AccountCode, Invoice, JournalEntry, Payment};
+use crate::ledger::{AccountCode, CreditNote, Invoice, JournalEntry, Payment};
 use crate::money::{Currency, Money};
 use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
@@ -56,6 +56,7 @@ pub enum Record {
     PurchaseOrder(PurchaseOrder),
     BackOrderQueue(BackOrderQueue),
     ReorderRule(ReorderRule),
+    CreditNote(CreditNote),
 }
 
 /// The store-wide key of a record.
@@ -76,6 +77,7 @@ pub enum RecordKey {
     PurchaseOrder(PurchaseOrderId),
     BackOrderQueue(Sku),
     ReorderRule(Sku, LocationId),
+    CreditNote(CreditNoteId),
 }
 
 impl RecordKey {
@@ -95,6 +97,7 @@ impl RecordKey {
             RecordKey::PurchaseOrder(_) => "purchase_order",
             RecordKey::BackOrderQueue(_) => "back_order_queue",
             RecordKey::ReorderRule(..) => "reorder_rule",
+            RecordKey::CreditNote(_) => "credit_note",
         }
     }
 
@@ -115,6 +118,7 @@ impl RecordKey {
             RecordKey::BackOrderQueue(sku) => sku.to_string(),
             // Codes may hold any printable character, so the SKU's length keeps
             // "A@B" + "C" apart from "A" + "B@C".
+            RecordKey::CreditNote(id) => id.to_string(),
             RecordKey::ReorderRule(sku, location) => {
                 format!("{}:{sku}@{location}", sku.as_str().len())
             }
@@ -140,6 +144,7 @@ impl Record {
             Record::PurchaseOrder(p) => RecordKey::PurchaseOrder(p.id),
             Record::BackOrderQueue(q) => RecordKey::BackOrderQueue(q.sku.clone()),
             Record::ReorderRule(r) => RecordKey::ReorderRule(r.sku.clone(), r.location.clone()),
+            Record::CreditNote(c) => RecordKey::CreditNote(c.id),
         }
     }
 }
@@ -214,6 +219,9 @@ entity!(Shipment, ShipmentId, Shipment, "shipment", |k| {
 entity!(Counter, String, Counter, "counter", |k| RecordKey::Counter(
     k.clone()
 ));
+entity!(CreditNote, CreditNoteId, CreditNote, "credit_note", |k| {
+    RecordKey::CreditNote(*k)
+});
 entity!(Supplier, SupplierId, Supplier, "supplier", |k| {
     RecordKey::Supplier(*k)
 });
@@ -283,6 +291,8 @@ pub enum IdempotencyScope {
     ReceiveStock,
     AdjustStock,
     ReceivePurchaseOrder,
+    IssueCreditNote,
+    RecordRefund,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -292,6 +302,7 @@ pub enum IdempotentOutcome {
     Order(OrderId),
     Payment(PaymentId),
     Stock,
+    CreditNote(CreditNoteId),
 }
 
 /// A used idempotency key.

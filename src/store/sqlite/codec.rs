@@ -55,6 +55,8 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::ReceiveStock => "receive_stock",
         IdempotencyScope::AdjustStock => "adjust_stock",
         IdempotencyScope::ReceivePurchaseOrder => "receive_purchase_order",
+        IdempotencyScope::IssueCreditNote => "issue_credit_note",
+        IdempotencyScope::RecordRefund => "record_refund",
     }
 }
 

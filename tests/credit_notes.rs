@@ -1,0 +1,320 @@
+//! Credit notes and refunds: exact partial credits against an invoice, credit on a
+//! paid invoice becoming customer credit, refunds out of that credit back the way a
+//! payment came, and bad input refused with nothing written.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod common;
+
+use common::*;
+use o2c::customer::{PaymentMethod, PaymentTerms};
+use o2c::ids::{CustomerId, InvoiceId};
+use o2c::ledger::{AccountCode, CreditError, InvoiceStatus, PaymentError};
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, Discount, PlaceOrder};
+use o2c::{Error, IssueCreditNote, RecordPayment, RecordRefund};
+use rust_decimal_macros::dec;
+
+async fn balance(w: &World, code: &str) -> Money {
+    w.oms
+        .trial_balance()
+        .await
+        .unwrap()
+        .balance(&AccountCode::new(code), Currency::USD)
+}
+
+/// An order of 3 TEE (20.00, 10 % off the line) and 2 MUG (12.50), invoiced on
+/// order: TEE net 54.00 + tax 5.40, MUG 25.00 + 2.50, total 86.90.
+async fn invoiced(w: &World, customer: CustomerId) -> InvoiceId {
+    let mut cmd = PlaceOrder::new(key("o-1"), customer, Channel::Web, Currency::USD)
+        .line(sku("TEE"), 3)
+        .line(sku("MUG"), 2);
+    cmd.lines[0].discount = Some(Discount::Percent(dec!(10)));
+    let order = w.oms.place_order(cmd).await.unwrap();
+    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
+    assert_eq!(invoice.total().unwrap(), usd(dec!(86.90)));
+    invoice.id
+}
+
+fn credit(k: &str, invoice: InvoiceId, lines: Vec<(u16, u32)>) -> IssueCreditNote {
+    IssueCreditNote {
+        idempotency_key: key(k),
+        invoice,
+        lines,
+        shipping: None,
+        reason: "returned".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_partial_credit_reduces_what_an_open_invoice_owes() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    let note = w
+        .oms
+        .issue_credit_note(credit("cn-1", invoice, vec![(1, 1)]))
+        .await
+        .unwrap();
+    // One TEE of three: 18.00 net, 1.80 tax.
+    assert_eq!(note.number.to_string(), "CN-000001");
+    assert_eq!(note.total().unwrap(), usd(dec!(19.80)));
+    assert_eq!(
+        (note.applied, note.to_customer_credit),
+        (usd(dec!(19.80)), usd(dec!(0)))
+    );
+    let after = w.oms.invoice(invoice).await.unwrap();
+    assert_eq!(after.outstanding().unwrap(), usd(dec!(67.10)));
+    assert_eq!(after.lines[0].credited.units(), 1);
+    let acme = w.oms.customer(buyer.id).await.unwrap();
+    assert_eq!(acme.history.balance, usd(dec!(67.10)));
+    assert_eq!(balance(&w, "1100").await, usd(dec!(67.10)));
+    assert_eq!(
+        balance(&w, "2100").await,
+        usd(dec!(-6.10)),
+        "tax 7.90 − 1.80"
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn crediting_a_line_in_parts_adds_up_to_it_exactly() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    let mut total = usd(dec!(0));
+    for n in 0..3 {
+        let note = w
+            .oms
+            .issue_credit_note(credit(&format!("cn-{n}"), invoice, vec![(1, 1)]))
+            .await
+            .unwrap();
+        total = total.checked_add(note.total().unwrap()).unwrap();
+    }
+    assert_eq!(total, usd(dec!(59.40)), "the whole TEE line: 54.00 + 5.40");
+    let more = w
+        .oms
+        .issue_credit_note(credit("cn-3", invoice, vec![(1, 1)]))
+        .await;
+    assert!(matches!(
+        more,
+        Err(Error::Credit(CreditError::MoreThanInvoiced {
+            invoiced: 3,
+            credited: 3,
+            requested: 1,
+            ..
+        }))
+    ));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn credit_on_a_paid_invoice_becomes_customer_credit_and_can_be_refunded() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    let payment = w
+        .oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            invoice,
+            usd(dec!(86.90)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    let note = w
+        .oms
+        .issue_credit_note(IssueCreditNote {
+            shipping: None,
+            ..credit("cn", invoice, vec![(2, 2)])
+        })
+        .await
+        .unwrap();
+    assert_eq!(note.to_customer_credit, usd(dec!(27.50)));
+    let paid = w.oms.invoice(invoice).await.unwrap();
+    assert_eq!(paid.status, InvoiceStatus::Paid);
+    assert_eq!(paid.outstanding().unwrap(), usd(dec!(0)));
+    assert_eq!(
+        w.oms.customer(buyer.id).await.unwrap().history.credit,
+        usd(dec!(27.50))
+    );
+
+    let refund = |k: &str, amount| RecordRefund {
+        idempotency_key: key(k),
+        payment: payment.id,
+        amount,
+    };
+    let before = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms
+            .record_refund(refund("too-much", usd(dec!(30.00))))
+            .await,
+        Err(Error::Credit(CreditError::ExceedsCredit { .. }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, before);
+    let card_before = balance(&w, "1020").await;
+    let refunded = w
+        .oms
+        .record_refund(refund("r-1", usd(dec!(27.50))))
+        .await
+        .unwrap();
+    assert_eq!(refunded.refund_total(), usd(dec!(27.50)));
+    assert_eq!(
+        balance(&w, "1020").await,
+        card_before.checked_sub(usd(dec!(27.50))).unwrap(),
+        "back the way it came: the card"
+    );
+    assert_eq!(
+        w.oms.customer(buyer.id).await.unwrap().history.credit,
+        usd(dec!(0))
+    );
+    // A retry of the same refund is the same refund.
+    let again = w
+        .oms
+        .record_refund(refund("r-1", usd(dec!(27.50))))
+        .await
+        .unwrap();
+    assert_eq!(again.refund_total(), usd(dec!(27.50)));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn never_refunds_more_than_the_payment_brought() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    // Paid in two parts, then the whole invoice credited: 86.90 of customer credit.
+    let pay = |k: &str, amount, method| RecordPayment::new(key(k), invoice, amount, method);
+    let small = w
+        .oms
+        .record_payment(pay("p-1", usd(dec!(10.00)), PaymentMethod::BankTransfer))
+        .await
+        .unwrap();
+    w.oms
+        .record_payment(pay("p-2", usd(dec!(76.90)), PaymentMethod::Card))
+        .await
+        .unwrap();
+    w.oms
+        .issue_credit_note(credit("cn", invoice, vec![(1, 3), (2, 2)]))
+        .await
+        .unwrap();
+    let credit_now = w.oms.customer(buyer.id).await.unwrap().history.credit;
+    assert_eq!(credit_now, usd(dec!(86.90)));
+    let before = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms
+            .record_refund(RecordRefund {
+                idempotency_key: key("r"),
+                payment: small.id,
+                amount: usd(dec!(10.01)),
+            })
+            .await,
+        Err(Error::Credit(CreditError::BeyondPayment { .. }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, before);
+    w.oms
+        .record_refund(RecordRefund {
+            idempotency_key: key("r"),
+            payment: small.id,
+            amount: usd(dec!(10.00)),
+        })
+        .await
+        .unwrap();
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn bad_credit_notes_are_refused_and_write_nothing() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    let before = snapshot(&w.oms).await;
+    for (what, cmd, check) in [
+        (
+            "a line not on the invoice",
+            credit("a", invoice, vec![(9, 1)]),
+            (|e: &Error| matches!(e, Error::Credit(CreditError::NotOnInvoice { line_no: 9 })))
+                as fn(&Error) -> bool,
+        ),
+        (
+            "more units than invoiced",
+            credit("b", invoice, vec![(2, 3)]),
+            |e| matches!(e, Error::Credit(CreditError::MoreThanInvoiced { .. })),
+        ),
+        ("zero units", credit("c", invoice, vec![(2, 0)]), |e| {
+            matches!(e, Error::Credit(CreditError::MoreThanInvoiced { .. }))
+        }),
+        ("nothing at all", credit("d", invoice, vec![]), |e| {
+            matches!(e, Error::Credit(CreditError::NothingToCredit))
+        }),
+        (
+            "shipping that was never charged",
+            IssueCreditNote {
+                shipping: Some(usd(dec!(5.00))),
+                ..credit("e", invoice, vec![])
+            },
+            |e| matches!(e, Error::Credit(CreditError::ShippingBeyondCharged { .. })),
+        ),
+        (
+            "shipping in another currency",
+            IssueCreditNote {
+                shipping: Some(Money::new(dec!(0), Currency::EUR)),
+                ..credit("f", invoice, vec![(2, 1)])
+            },
+            |e| matches!(e, Error::Payment(PaymentError::CurrencyMismatch { .. })),
+        ),
+        (
+            "an unknown invoice",
+            credit("g", InvoiceId::from_uuid(uuid::Uuid::nil()), vec![(1, 1)]),
+            |e| matches!(e, Error::NotFound { .. }),
+        ),
+    ] {
+        let refused = w.oms.issue_credit_note(cmd).await;
+        match refused {
+            Err(e) => assert!(check(&e), "{what}: {e:?}"),
+            Ok(note) => panic!("{what}: issued {note:?}"),
+        }
+        assert_eq!(snapshot(&w.oms).await, before, "{what} wrote something");
+    }
+
+    // A void invoice (its order cancelled) has nothing left to credit.
+    let order = w.oms.invoice(invoice).await.unwrap().order;
+    w.oms.cancel_order(order, "changed mind").await.unwrap();
+    assert!(matches!(
+        w.oms
+            .issue_credit_note(credit("h", invoice, vec![(1, 1)]))
+            .await,
+        Err(Error::Credit(CreditError::InvoiceVoid(_)))
+    ));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_retried_credit_note_is_issued_once() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let invoice = invoiced(&w, buyer.id).await;
+    let first = w
+        .oms
+        .issue_credit_note(credit("cn", invoice, vec![(2, 1)]))
+        .await
+        .unwrap();
+    let once = snapshot(&w.oms).await;
+    let again = w
+        .oms
+        .issue_credit_note(credit("cn", invoice, vec![(2, 1)]))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(snapshot(&w.oms).await, once);
+    assert!(matches!(
+        w.oms
+            .issue_credit_note(credit("cn", invoice, vec![(2, 2)]))
+            .await,
+        Err(Error::IdempotencyKeyReused { .. })
+    ));
+}
