@@ -318,3 +318,160 @@ async fn a_retried_credit_note_is_issued_once() {
         Err(Error::IdempotencyKeyReused { .. })
     ));
 }
+
+#[tokio::test]
+async fn customer_credit_pays_the_next_order() {
+    let w = world().await;
+    let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let first = invoiced(&w, buyer.id).await;
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay-1"),
+            first,
+            usd(dec!(86.90)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    // Both MUGs credited back: 27.50 of store credit.
+    w.oms
+        .issue_credit_note(credit("cn", first, vec![(2, 2)]))
+        .await
+        .unwrap();
+    let next = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o-2"), buyer.id, Channel::Web, Currency::USD).line(sku("BOOK"), 1),
+        )
+        .await
+        .unwrap();
+    let second = next.invoices[0];
+    let with_credit =
+        |k: &str, amount| RecordPayment::new(key(k), second, amount, PaymentMethod::CustomerCredit);
+    let before = snapshot(&w.oms).await;
+    assert!(matches!(
+        w.oms
+            .record_payment(with_credit("too-much", usd(dec!(27.51))))
+            .await,
+        Err(Error::Credit(CreditError::ExceedsCredit { .. }))
+    ));
+    assert_eq!(snapshot(&w.oms).await, before);
+    // BOOK: 15.99 + 5 % = 16.79; paid entirely from credit, 10.71 left.
+    let paid = w
+        .oms
+        .record_payment(with_credit("credit", usd(dec!(16.79))))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.oms.invoice(second).await.unwrap().status,
+        InvoiceStatus::Paid
+    );
+    assert_eq!(
+        w.oms.customer(buyer.id).await.unwrap().history.credit,
+        usd(dec!(10.71))
+    );
+    assert!(matches!(
+        w.oms
+            .record_refund(RecordRefund {
+                idempotency_key: key("r"),
+                payment: paid.id,
+                amount: usd(dec!(1.00)),
+            })
+            .await,
+        Err(Error::Credit(CreditError::PaidFromCredit(_)))
+    ));
+    assert_audit_clean(&w.oms).await;
+}
+
+mod properties {
+    use super::*;
+    use o2c::ids::PaymentId;
+    use o2c::ledger::OverpaymentPolicy;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Pay {
+            cents: i64,
+            method: u8,
+        },
+        Credit {
+            line: u16,
+            units: u32,
+            shipping: bool,
+        },
+        Refund {
+            payment: usize,
+            cents: i64,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1i64..9_000, 0u8..4).prop_map(|(cents, method)| Step::Pay { cents, method }),
+            (1u16..4, 0u32..3, any::<bool>()).prop_map(|(line, units, shipping)| Step::Credit {
+                line,
+                units,
+                shipping
+            }),
+            (0usize..6, 1i64..9_000).prop_map(|(payment, cents)| Step::Refund { payment, cents }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Payments, credit notes and refunds in any order: refunded ≤ paid per
+        /// payment, credit never negative, receivables = Σ balances = Σ what the
+        /// invoices still owe (the audit), every entry balanced.
+        #[test]
+        fn credits_and_refunds_keep_the_books(steps in proptest::collection::vec(step(), 1..25)) {
+            pollster::block_on(async {
+                let w = world().await;
+                let buyer = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+                let invoice = invoiced(&w, buyer.id).await;
+                let mut payments: Vec<PaymentId> = Vec::new();
+                for (n, step) in steps.iter().enumerate() {
+                    let k = key(&format!("k-{n}"));
+                    match step {
+                        Step::Pay { cents, method } => {
+                            let method = [PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Cash, PaymentMethod::CustomerCredit][*method as usize];
+                            let mut cmd = RecordPayment::new(k, invoice, Money::from_minor(*cents, Currency::USD), method);
+                            cmd.overpayment = OverpaymentPolicy::CreditCustomer;
+                            if let Ok(p) = w.oms.record_payment(cmd).await {
+                                payments.push(p.id);
+                            }
+                        }
+                        Step::Credit { line, units, shipping } => {
+                            let _ = w.oms.issue_credit_note(IssueCreditNote {
+                                idempotency_key: k,
+                                invoice,
+                                lines: if *units > 0 { vec![(*line, *units)] } else { vec![] },
+                                shipping: shipping.then(|| usd(dec!(0))),
+                                reason: "prop".into(),
+                            }).await;
+                        }
+                        Step::Refund { payment, cents } => {
+                            if let Some(id) = payments.get(*payment) {
+                                let _ = w.oms.record_refund(RecordRefund {
+                                    idempotency_key: k,
+                                    payment: *id,
+                                    amount: Money::from_minor(*cents, Currency::USD),
+                                }).await;
+                            }
+                        }
+                    }
+                    assert_audit_clean(&w.oms).await;
+                    for id in &payments {
+                        let p = w.oms.payment(*id).await.unwrap();
+                        assert!(p.refund_total().cmp_amount(p.amount).unwrap().is_le());
+                    }
+                    let history = w.oms.customer(buyer.id).await.unwrap().history;
+                    assert!(!history.credit.is_negative() && !history.balance.is_negative());
+                    let inv = w.oms.invoice(invoice).await.unwrap();
+                    assert!(inv.paid.checked_add(inv.credit_total()).unwrap().cmp_amount(inv.total().unwrap()).unwrap().is_le());
+                }
+            });
+        }
+    }
+}

@@ -18,6 +18,9 @@ pub enum PaymentMethod {
     Cash,
     /// Paid later on the customer's account (B2B terms).
     OnAccount,
+    /// Paid out of the customer's credit balance (an earlier overpayment, a credit
+    /// note on a paid invoice): store credit, used on a later order.
+    CustomerCredit,
 }
 
 /// When a customer must pay.

@@ -95,6 +95,10 @@ pub enum CreditError {
         /// The refund asked for.
         requested: Money,
     },
+    /// A payment made out of customer credit: refunding it would only move credit
+    /// to credit. Refund the payments that brought the money in.
+    #[error("payment {0} was made out of customer credit")]
+    PaidFromCredit(crate::ids::PaymentId),
     /// A refund of more than the payment, less what was refunded before.
     #[error("refunding {requested} against a payment of {paid} of which {refunded} was refunded")]
     BeyondPayment {

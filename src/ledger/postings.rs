@@ -120,6 +120,7 @@ impl<'a> Postings<'a> {
             PaymentMethod::Cash => &a.cash,
             PaymentMethod::Card => &a.card_clearing,
             PaymentMethod::BankTransfer | PaymentMethod::OnAccount => &a.bank,
+            PaymentMethod::CustomerCredit => &a.customer_credit,
         }
     }
 

@@ -205,6 +205,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if !outstanding.is_positive() {
             return Err(PaymentError::AlreadyPaid(invoice_now.id).into());
         }
+        if cmd.method == PaymentMethod::CustomerCredit {
+            let available = customer_now.history.credit;
+            if cmd.amount.cmp_amount(available)?.is_gt() {
+                return Err(crate::ledger::CreditError::ExceedsCredit {
+                    available,
+                    requested: cmd.amount,
+                }
+                .into());
+            }
+        }
         let applied = cmd.amount.min(outstanding)?;
         let credited = cmd.amount.checked_sub(applied)?;
         if credited.is_positive() && cmd.overpayment == OverpaymentPolicy::Reject {
@@ -237,6 +247,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         order_now.paid = order_now.paid.checked_add(applied)?;
         customer_now.history.balance = customer_now.history.balance.checked_sub(applied)?;
         customer_now.history.credit = customer_now.history.credit.checked_add(credited)?;
+        if cmd.method == PaymentMethod::CustomerCredit {
+            // Drawn from the credit (an excess, if allowed, returns to it above).
+            customer_now.history.credit = customer_now.history.credit.checked_sub(cmd.amount)?;
+        }
 
         let mut changes = Changeset::new(now);
         changes.events.push(Event::PaymentRecorded {

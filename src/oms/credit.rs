@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::customer::Customer;
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -253,6 +253,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 found: cmd.amount.currency(),
             }
             .into());
+        }
+        if payment.method == PaymentMethod::CustomerCredit {
+            return Err(CreditError::PaidFromCredit(payment.id).into());
         }
         let refunded = payment.refund_total();
         if refunded
