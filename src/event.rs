@@ -282,6 +282,15 @@ pub enum Event {
         /// The order.
         order: OrderId,
     },
+    /// The part of an order that had not shipped was cancelled; what shipped stands.
+    OrderRemainderCancelled {
+        /// The order.
+        order: OrderId,
+        /// Why.
+        reason: String,
+        /// Units cancelled (back-ordered ones included).
+        units: u64,
+    },
     /// An order was cancelled.
     OrderCancelled {
         /// The order.

@@ -1214,8 +1214,9 @@ async fn cancel_a_shipped_order() {
         .await
         .unwrap();
     w.oms.ship(order.id).await.unwrap();
+    // Everything shipped: nothing is left to cancel.
     let e = refused(&w, w.oms.cancel_order(order.id, "too late")).await;
-    assert_eq!(order_error(e), OrderError::AlreadyShipped);
+    assert_eq!(order_error(e), OrderError::NothingToCancel);
 }
 
 #[tokio::test]

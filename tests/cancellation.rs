@@ -357,7 +357,7 @@ async fn cancelling_a_partly_paid_order_credits_only_what_was_paid() {
 }
 
 #[tokio::test]
-async fn cancelling_after_shipping_is_refused() {
+async fn cancelling_a_fully_shipped_order_leaves_nothing_to_cancel() {
     let w = world().await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = w.oms.place_order(tee2_mug1("ship", c.id)).await.unwrap();
@@ -368,7 +368,7 @@ async fn cancelling_after_shipping_is_refused() {
     let before = snapshot(&w.oms).await;
     assert_eq!(
         order_error(w.oms.cancel_order(order.id, "too late").await),
-        OrderError::AlreadyShipped
+        OrderError::NothingToCancel
     );
     assert_eq!(
         snapshot(&w.oms).await,
@@ -395,7 +395,7 @@ async fn cancelling_after_shipping_is_refused() {
     let before = snapshot(&w.oms).await;
     assert_eq!(
         order_error(w.oms.cancel_order(order.id, "too late").await),
-        OrderError::AlreadyShipped
+        OrderError::NothingToCancel
     );
     assert_eq!(snapshot(&w.oms).await, before);
     // The shipped goods stay shipped: EAST had 10 TEE and 5 MUG.
@@ -424,5 +424,147 @@ async fn cancelling_twice_is_an_invalid_transition() {
     let buyer = w.oms.customer(c.id).await.unwrap();
     assert_eq!(buyer.history.orders_cancelled, 1, "counted once");
     assert_eq!(level(&w, "TEE", EAST).await, (10, 0));
+    assert_audit_clean(&w.oms).await;
+}
+
+// ---- The rest of a partly shipped order ----------------------------------------
+
+/// 25 TEE shipping what is there (20 at the warehouses), invoiced on order.
+async fn partly_shipped(w: &World, k: &str, who: o2c::ids::CustomerId) -> Order {
+    let order = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key(k), who, Channel::B2b, Currency::USD)
+                .line(sku("TEE"), 25)
+                .back_order(o2c::purchasing::BackOrderPolicy::ShipAvailable),
+        )
+        .await
+        .unwrap();
+    assert_eq!(order.lines[0].backordered.units(), 5);
+    w.oms.ship(order.id).await.unwrap();
+    w.oms.order(order.id).await.unwrap()
+}
+
+#[tokio::test]
+async fn cancelling_the_rest_credits_what_was_invoiced_but_not_shipped() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = partly_shipped(&w, "big", c.id).await;
+    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
+    assert_eq!(
+        invoice.total().unwrap(),
+        usd(dec!(550.00)),
+        "25 × 20.00 + 10 %"
+    );
+
+    let after = w
+        .oms
+        .cancel_order(order.id, "no longer needed")
+        .await
+        .unwrap();
+    assert_eq!(after.status, OrderStatus::Open, "what shipped stands");
+    let line = &after.lines[0];
+    assert_eq!(
+        (
+            line.shipped.units(),
+            line.cancelled.units(),
+            line.backordered.units()
+        ),
+        (20, 5, 0)
+    );
+    assert_eq!(after.credit_total(), usd(dec!(110.00)), "5 × 22.00");
+    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
+    assert_eq!(invoice.outstanding().unwrap(), usd(dec!(440.00)));
+    let queue = w
+        .oms
+        .store()
+        .load::<o2c::purchasing::BackOrderQueue>(&sku("TEE"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        queue.value.waiting.is_empty(),
+        "the back-order left its queue"
+    );
+    assert!(
+        events_since(&w, 0)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::OrderRemainderCancelled { units: 5, .. }))
+    );
+    assert_audit_clean(&w.oms).await;
+
+    // Paying what is left and delivering completes the order.
+    pay(&w, "p", &after, usd(dec!(440.00))).await;
+    for id in &after.shipments {
+        w.oms
+            .record_tracking(
+                *id,
+                TrackingEvent {
+                    at: start() + Duration::hours(30),
+                    status: ShipmentStatus::Delivered,
+                    description: "delivered".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        w.oms.order(order.id).await.unwrap().status,
+        OrderStatus::Completed
+    );
+    assert_eq!(
+        order_error(w.oms.cancel_order(order.id, "late").await),
+        OrderError::InvalidTransition {
+            from: OrderStatus::Completed,
+            action: OrderAction::Cancel
+        }
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn cancelling_the_rest_of_a_paid_order_credits_the_customer() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = partly_shipped(&w, "big", c.id).await;
+    pay(&w, "p", &order, usd(dec!(550.00))).await;
+    w.oms
+        .cancel_order(order.id, "no longer needed")
+        .await
+        .unwrap();
+    let buyer = w.oms.customer(c.id).await.unwrap();
+    assert_eq!(buyer.history.credit, usd(dec!(110.00)));
+    assert!(buyer.history.balance.is_zero());
+    assert_eq!(balance(&w, "2200").await, usd(dec!(-110.00)));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn cancelling_the_rest_of_an_order_invoiced_on_shipment_credits_nothing() {
+    let w = world_with(OmsConfig {
+        invoice_policy: InvoicePolicy::OnShipment,
+        ..OmsConfig::default()
+    })
+    .await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = partly_shipped(&w, "big", c.id).await;
+    let before = w.oms.customer(c.id).await.unwrap().history;
+    let after = w
+        .oms
+        .cancel_order(order.id, "no longer needed")
+        .await
+        .unwrap();
+    assert!(
+        after.credit_total().is_zero(),
+        "the rest was never invoiced"
+    );
+    let now = w.oms.customer(c.id).await.unwrap().history;
+    assert_eq!(
+        before.uninvoiced.checked_sub(now.uninvoiced).unwrap(),
+        usd(dec!(110.00)),
+        "the rest leaves what is still to bill"
+    );
+    assert!(after.fully_billed());
     assert_audit_clean(&w.oms).await;
 }

@@ -414,7 +414,7 @@ async fn ship_and_cancel_race_has_one_winner() {
                 Ok(false) => cancelled += 1,
                 Err(Error::Order(
                     OrderError::NothingToShip
-                    | OrderError::AlreadyShipped
+                    | OrderError::NothingToCancel
                     | OrderError::InvalidTransition { .. },
                 )) => {}
                 Err(e) => panic!("unexpected error in the race: {e:?}"),

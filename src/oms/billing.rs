@@ -266,8 +266,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 amount: credited,
             });
         }
-        let fully_paid =
-            order_now.settled() == order_now.invoiced && order_now.total()? == order_now.invoiced;
+        let fully_paid = order_now.settled() == order_now.invoiced && order_now.fully_billed();
         if fully_paid && order_now.holds.contains(&Hold::AwaitingPayment) {
             release(&mut order_now, Hold::AwaitingPayment, &mut changes)?;
         }

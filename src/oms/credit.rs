@@ -132,6 +132,47 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
         let mut customer = customer_stored.value;
         let now = self.now();
+        let mut changes = Changeset::new(now);
+        let note = self
+            .credit_invoice(
+                &mut invoice,
+                lines,
+                shipping,
+                &cmd.reason,
+                (&mut order, &mut customer),
+                &mut changes,
+            )
+            .await?;
+        changes.puts.push(Put::update(invoice, stored.version));
+        changes.puts.push(Put::update(order, order_stored.version));
+        changes
+            .puts
+            .push(Put::update(customer, customer_stored.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::CreditNote(note.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(note)
+    }
+
+    /// Issues a credit note for `lines` (already marked on `invoice`, see
+    /// [`credit_lines`]) and `shipping`, updating the invoice, its order and its
+    /// customer in memory and adding the note, its posting and its events to
+    /// `changes`. The caller puts the invoice, order and customer.
+    pub(super) async fn credit_invoice(
+        &self,
+        invoice: &mut Invoice,
+        lines: Vec<InvoiceLine>,
+        shipping: Money,
+        reason: &str,
+        (order, customer): (&mut Order, &mut Customer),
+        changes: &mut Changeset,
+    ) -> Result<CreditNote, Error> {
+        let currency = invoice.shipping.currency();
+        let now = changes.at;
         let mut note = CreditNote {
             id: self.new_id(CreditNoteId::from_uuid),
             number: CreditNoteNumber::new(0),
@@ -141,7 +182,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             issued_at: now,
             lines,
             shipping,
-            reason: cmd.reason.clone(),
+            reason: reason.to_owned(),
             applied: Money::zero(currency),
             to_customer_credit: Money::zero(currency),
         };
@@ -153,10 +194,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let owed = invoice.outstanding()?;
         note.applied = total.min(owed.max(Money::zero(currency))?)?;
         note.to_customer_credit = total.checked_sub(note.applied)?;
-
-        let mut changes = Changeset::new(now);
-        note.number =
-            CreditNoteNumber::new(self.next_number(CREDIT_NOTE_COUNTER, &mut changes).await?);
+        note.number = CreditNoteNumber::new(self.next_number(CREDIT_NOTE_COUNTER, changes).await?);
         invoice.credited = Some(invoice.credit_total().checked_add(total)?);
         invoice.shipping_credited = Some(invoice.shipping_credit().checked_add(shipping)?);
         invoice.paid = invoice.paid.checked_sub(note.to_customer_credit)?;
@@ -189,18 +227,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             });
         }
         changes.puts.push(Put::insert(note.clone()));
-        changes.puts.push(Put::update(invoice, stored.version));
-        changes.puts.push(Put::update(order, order_stored.version));
-        changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::CreditNote(note.id),
-        });
-        self.store.commit(changes).await?;
         Ok(note)
     }
 
@@ -339,7 +365,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
 /// The credit-note lines for `asked` (line number, units), each the exact share of
 /// its invoice line, marking the units credited on the invoice.
-fn credit_lines(invoice: &mut Invoice, asked: &[(u16, u32)]) -> Result<Vec<InvoiceLine>, Error> {
+pub(super) fn credit_lines(
+    invoice: &mut Invoice,
+    asked: &[(u16, u32)],
+) -> Result<Vec<InvoiceLine>, Error> {
     let mut lines = Vec::with_capacity(asked.len());
     for (line_no, units) in asked {
         let Some(line) = invoice.lines.iter_mut().find(|l| l.line_no == *line_no) else {

@@ -19,6 +19,7 @@ mod catalog;
 mod credit;
 mod orders;
 mod purchasing;
+mod remainder;
 mod reports;
 mod shipping;
 mod stock;

@@ -21,7 +21,7 @@ use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, allocate, allocate_available,
 };
 use crate::store::{
-    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
+    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store, Versioned,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -388,13 +388,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         })
     }
 
-    /// Cancels an order that has not shipped: releases its reservations, voids its
-    /// invoices (reversing their postings) and moves anything paid to the customer's
-    /// credit.
+    /// Cancels an order. One that has not shipped is cancelled whole: its
+    /// reservations released, its invoices voided (reversing their postings) and
+    /// anything paid moved to the customer's credit. One that has shipped in part
+    /// keeps what shipped and cancels the rest, in one commit: its reservations are
+    /// released (to waiting back-orders first), back-ordered units leave their
+    /// queues, units invoiced but not shipped are credited (a credit note per
+    /// invoice, exact to the cent; what was paid for them becomes customer credit),
+    /// and shipping stays charged. It stays open for what shipped, and completes
+    /// once that is delivered and settled.
     ///
     /// # Errors
-    /// [`Error::Order`] with `AlreadyShipped` once anything has shipped, or
-    /// `InvalidTransition` for a completed or cancelled order; [`Error::NotFound`].
+    /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order,
+    /// or `NothingToCancel` when everything has shipped; [`Error::NotFound`].
     pub async fn cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
         super::retrying!(self, self.try_cancel_order(id, reason).await)
     }
@@ -404,7 +410,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut order = stored.value;
         let status = transition(order.status, OrderAction::Cancel)?;
         if order.lines.iter().any(|l| !l.shipped.is_zero()) {
-            return Err(OrderError::AlreadyShipped.into());
+            return self
+                .cancel_remainder(
+                    Versioned {
+                        value: order,
+                        version: stored.version,
+                    },
+                    reason,
+                )
+                .await;
         }
         let customer = self.must::<Customer>("customer", &order.customer).await?;
         let mut buyer = customer.value;

@@ -98,9 +98,9 @@ pub enum OrderError {
         /// The holds in force.
         holds: Vec<Hold>,
     },
-    /// The order already shipped something; cancel or amend only the rest (later).
-    #[error("order has shipped goods and can no longer be cancelled")]
-    AlreadyShipped,
+    /// Everything on the order has shipped or was cancelled: nothing is left to cancel.
+    #[error("nothing is left to cancel: everything shipped or was cancelled")]
+    NothingToCancel,
     /// Everything reserved has already shipped.
     #[error("nothing left to ship")]
     NothingToShip,

@@ -233,11 +233,21 @@ impl Order {
             .sum()
     }
 
-    /// True when everything is delivered, fully invoiced and paid, so it may complete.
+    /// True when every unit still wanted (ordered − cancelled) and the shipping
+    /// charge are on an invoice.
+    pub fn fully_billed(&self) -> bool {
+        self.lines
+            .iter()
+            .all(|l| l.invoiced >= l.quantity.saturating_sub(l.cancelled))
+            && (self.shipping_charge.is_zero() || !self.invoices.is_empty())
+    }
+
+    /// True when everything is delivered, fully invoiced and paid (or credited), so
+    /// it may complete.
     pub fn is_complete(&self) -> bool {
         self.status == OrderStatus::Open
             && self.fulfilment_status() == FulfilmentStatus::Delivered
-            && self.total().is_ok_and(|t| t == self.invoiced)
+            && self.fully_billed()
             && self.settled() == self.invoiced
     }
 

@@ -1,0 +1,172 @@
+//! Cancelling what has not shipped of a partly shipped order.
+
+use super::Oms;
+use super::backorders::Touched;
+use super::billing::complete_if_done;
+use super::credit::credit_lines;
+use crate::customer::Customer;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{LocationId, Sku};
+use crate::ledger::{Invoice, InvoiceStatus};
+use crate::money::Money;
+use crate::order::{Order, OrderError};
+use crate::quantity::Quantity;
+use crate::stock::ReservationChange;
+use crate::store::{Changeset, Put, Store, Versioned};
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Keeps what has shipped of an order and cancels the rest, in one commit:
+    /// reservations are released (to waiting back-orders first), back-ordered units
+    /// leave their queues, units invoiced but not shipped are credited — one credit
+    /// note per invoice, exact to the cent, anything already paid for them becoming
+    /// customer credit — and units not yet invoiced leave the customer's expected
+    /// billing. Shipping charged stays charged. The order stays open for what
+    /// shipped, and completes if that is delivered and settled.
+    pub(super) async fn cancel_remainder(
+        &self,
+        stored: Versioned<Order>,
+        reason: &str,
+    ) -> Result<Order, Error> {
+        let mut order = stored.value;
+        let left: u64 = order
+            .lines
+            .iter()
+            .map(|l| {
+                u64::from(
+                    l.quantity
+                        .saturating_sub(l.shipped)
+                        .saturating_sub(l.cancelled)
+                        .units(),
+                )
+            })
+            .sum();
+        if left == 0 {
+            return Err(OrderError::NothingToCancel.into());
+        }
+        let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
+        let mut customer = customer_stored.value;
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        changes.events.push(Event::OrderRemainderCancelled {
+            order: order.id,
+            reason: reason.to_owned(),
+            units: left,
+        });
+
+        let mut touched = Touched::default();
+        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
+            touched
+                .queue_mut(&self.store, &line.sku)
+                .await?
+                .remove_order(order.id);
+        }
+        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        let mut not_invoiced = Money::zero(order.currency);
+        for line in &mut order.lines {
+            for r in line.reservations.drain(..) {
+                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
+                changes.reservations.push(ReservationChange {
+                    sku: line.sku.clone(),
+                    location: r.location.clone(),
+                    order: order.id,
+                    quantity: -r.quantity.as_i64(),
+                });
+                changes.events.push(Event::StockReleased {
+                    order: order.id,
+                    sku: line.sku.clone(),
+                    location: r.location,
+                    quantity: r.quantity.units(),
+                });
+            }
+            // Units neither shipped nor invoiced leave the expected billing.
+            let wanted = line.quantity.saturating_sub(line.cancelled);
+            let billed_up_to = line.invoiced.max(line.shipped).min(wanted);
+            let dropped = line
+                .billed(wanted)?
+                .checked_sub(&line.billed(billed_up_to)?)?;
+            not_invoiced = not_invoiced.checked_add(dropped.total()?)?;
+            line.cancelled = line.quantity.saturating_sub(line.shipped);
+            line.backordered = Quantity::ZERO;
+            line.promised_on = None;
+        }
+        for (sku, location, units) in &released {
+            self.fill_back_orders(sku, location, *units, &mut touched, &mut changes)
+                .await?;
+        }
+        touched.put_into(&mut changes);
+        let history = &mut customer.history;
+        history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
+        history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;
+
+        // Units still invoiced (invoiced less credited, over every invoice) beyond
+        // what shipped are credited, newest invoice first.
+        let mut invoices: Vec<(Invoice, u64)> = Vec::new();
+        for id in order.invoices.iter().rev() {
+            let stored = self.must::<Invoice>("invoice", id).await?;
+            if stored.value.status != InvoiceStatus::Void {
+                invoices.push((stored.value, stored.version));
+            }
+        }
+        let mut excess: Vec<(u16, u32)> = order
+            .lines
+            .iter()
+            .map(|line| {
+                let still_invoiced: u32 = invoices
+                    .iter()
+                    .flat_map(|(inv, _)| inv.lines.iter())
+                    .filter(|l| l.line_no == line.line_no)
+                    .map(|l| l.quantity.saturating_sub(l.credited).units())
+                    .sum();
+                (
+                    line.line_no,
+                    still_invoiced.saturating_sub(line.shipped.units()),
+                )
+            })
+            .collect();
+        for (mut invoice, version) in invoices {
+            let mut asked: Vec<(u16, u32)> = Vec::new();
+            for (line_no, left) in &mut excess {
+                let Some(on_invoice) = invoice.lines.iter().find(|l| l.line_no == *line_no) else {
+                    continue;
+                };
+                let units = (*left).min(
+                    on_invoice
+                        .quantity
+                        .saturating_sub(on_invoice.credited)
+                        .units(),
+                );
+                if units > 0 {
+                    asked.push((*line_no, units));
+                    *left -= units;
+                }
+            }
+            if asked.is_empty() {
+                continue;
+            }
+            let lines = credit_lines(&mut invoice, &asked)?;
+            let zero = Money::zero(order.currency);
+            self.credit_invoice(
+                &mut invoice,
+                lines,
+                zero,
+                &format!("not shipped, cancelled: {reason}"),
+                (&mut order, &mut customer),
+                &mut changes,
+            )
+            .await?;
+            changes.puts.push(Put::update(invoice, version));
+        }
+
+        complete_if_done(&mut order, now, &mut changes)?;
+        changes
+            .puts
+            .push(Put::update(order.clone(), stored.version));
+        changes
+            .puts
+            .push(Put::update(customer, customer_stored.version));
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+}
