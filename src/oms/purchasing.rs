@@ -493,6 +493,60 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
+    /// Brings `units` worth `value` into the SKU's stock at moving-average cost:
+    /// the cost becomes `(on hand × cost + value) / (on hand + units)`, rounded
+    /// half-even to the minor unit, and the rounding is posted as an inventory
+    /// adjustment so that inventory stays exactly on hand × cost. Adds the product's
+    /// new cost (or a check on its version) and a check on the SKU's on-hand to
+    /// `changes` — the average is over exactly the units read — and returns the
+    /// new cost. The caller posts `value` itself and moves the stock.
+    pub(super) async fn average_in(
+        &self,
+        sku: &Sku,
+        units: u32,
+        value: Money,
+        changes: &mut Changeset,
+    ) -> Result<Money, Error> {
+        let stored = self.must::<Product>("product", sku).await?;
+        let (mut product, version) = (stored.value, stored.version);
+        let on_hand: i64 = self
+            .store
+            .stock_levels(sku)
+            .await?
+            .iter()
+            .map(|l| l.on_hand)
+            .fold(0, i64::saturating_add);
+        changes.checks.push(Check::SkuOnHand {
+            sku: sku.clone(),
+            on_hand,
+        });
+        let held = u64::try_from(on_hand).unwrap_or(0);
+        let units_after = held.saturating_add(u64::from(units));
+        let pooled = product.cost.checked_mul_qty(held)?.checked_add(value)?;
+        let average = pooled
+            .amount()
+            .checked_div(Decimal::from(units_after))
+            .map(|a| Money::new(a, pooled.currency()).round(Rounding::HalfEven))
+            .unwrap_or(product.cost);
+        let rounding = average.checked_mul_qty(units_after)?.checked_sub(pooled)?;
+        changes.journal.extend(self.postings().adjustment(
+            &format!("moving-average rounding of {sku}"),
+            rounding,
+            self.new_id(EntryId::from_uuid),
+            changes.at,
+        )?);
+        if product.cost == average {
+            changes.checks.push(Check::Version {
+                key: crate::store::RecordKey::Product(sku.clone()),
+                version,
+            });
+        } else {
+            product.cost = average;
+            changes.puts.push(Put::update(product, version));
+        }
+        Ok(average)
+    }
+
     /// Puts the next value of the purchasing counter into `changes`. Every purchasing
     /// command does, so they take turns: replenishment decides on the purchase orders
     /// and queues it read, and a purchase order raised, approved, cancelled or
@@ -606,52 +660,25 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 return Err(Error::invalid("lines", format!("{sku} is received twice")));
             }
             let got = po.receive(sku, *units, self.config.purchasing.over_receipt)?;
-            let product = self.must::<Product>("product", sku).await?;
-            let (mut item, version) = (product.value, product.version);
-            if item.cost.currency() != got.unit_cost.currency() {
+            let carried = self.must::<Product>("product", sku).await?.value.cost.currency();
+            if carried != got.unit_cost.currency() {
                 return Err(PurchasingError::CurrencyMismatch {
                     sku: sku.clone(),
-                    expected: item.cost.currency(),
+                    expected: carried,
                     found: got.unit_cost.currency(),
                 }
                 .into());
             }
-            let on_hand: i64 = self
-                .store
-                .stock_levels(sku)
-                .await?
-                .iter()
-                .map(|l| l.on_hand)
-                .fold(0, i64::saturating_add);
-            // The average is over exactly these units: another movement of the SKU
-            // committing first sends this receipt back to count again.
-            changes.checks.push(Check::SkuOnHand {
-                sku: sku.clone(),
-                on_hand,
-            });
-            let held = u64::try_from(on_hand).unwrap_or(0);
             let value = got.unit_cost.checked_mul_qty(u64::from(got.units))?;
-            let before = item.cost.checked_mul_qty(held)?;
-            let units_after = held.saturating_add(u64::from(got.units));
-            let pooled = before.checked_add(value)?;
-            let average = pooled
-                .amount()
-                .checked_div(Decimal::from(units_after))
-                .map(|a| Money::new(a, pooled.currency()).round(Rounding::HalfEven))
-                .unwrap_or(got.unit_cost);
-            let rounding = average.checked_mul_qty(units_after)?.checked_sub(pooled)?;
             changes.journal.extend(self.postings().receipt(
                 &format!("PO {}", po.id),
                 value,
                 self.new_id(EntryId::from_uuid),
                 now,
             )?);
-            changes.journal.extend(self.postings().adjustment(
-                &format!("moving-average rounding of {sku}"),
-                rounding,
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
+            let average = self
+                .average_in(sku, got.units, value, &mut changes)
+                .await?;
             changes.movements.push(StockMovement {
                 sku: sku.clone(),
                 location: location.clone(),
@@ -669,15 +696,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 unit_cost: got.unit_cost,
                 average_cost: average,
             });
-            if item.cost != average {
-                item.cost = average;
-                changes.puts.push(Put::update(item, version));
-            } else {
-                changes.checks.push(Check::Version {
-                    key: crate::store::RecordKey::Product(sku.clone()),
-                    version,
-                });
-            }
             self.fill_back_orders(sku, &location, got.units, &mut touched, &mut changes)
                 .await?;
         }

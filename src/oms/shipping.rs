@@ -161,6 +161,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 };
                 take_reservation(line, &pick.location.id, *units);
                 line.shipped = line.shipped.checked_add(*units).unwrap_or(line.quantity);
+                // Remembered for returns: cost of goods is reversed at what it was.
+                if let Some(product) = products.get(&line.sku) {
+                    let cost = product.cost.checked_mul_qty(u64::from(units.units()))?;
+                    line.shipped_cost = Some(match line.shipped_cost {
+                        Some(before) => before.checked_add(cost)?,
+                        None => cost,
+                    });
+                }
                 changes.movements.push(StockMovement {
                     sku: line.sku.clone(),
                     location: pick.location.id.clone(),

@@ -137,6 +137,15 @@ pub struct OrderLine {
     /// When back-ordered units are expected, as the customer is told.
     #[serde(default)]
     pub promised_on: Option<chrono::NaiveDate>,
+    /// Cost of goods posted for the units shipped (`None`: nothing shipped yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_cost: Option<Money>,
+    /// Units asked back on return authorisations not rejected (received or not).
+    #[serde(default)]
+    pub return_requested: Quantity,
+    /// Units received back.
+    #[serde(default)]
+    pub returned: Quantity,
 }
 
 impl OrderLine {
@@ -202,6 +211,9 @@ mod tests {
             cancelled: Quantity::ZERO,
             backordered: Quantity::ZERO,
             promised_on: None,
+            shipped_cost: None,
+            return_requested: Quantity::ZERO,
+            returned: Quantity::ZERO,
             invoiced: Quantity::ZERO,
         }
     }

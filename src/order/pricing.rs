@@ -105,6 +105,9 @@ pub fn price_lines<'a>(
             invoiced: Quantity::ZERO,
             backordered: Quantity::ZERO,
             promised_on: None,
+            shipped_cost: None,
+            return_requested: Quantity::ZERO,
+            returned: Quantity::ZERO,
         });
     }
 
