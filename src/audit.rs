@@ -524,6 +524,12 @@ fn audit_orders(orders: &[Order], report: &mut AuditReport) {
                     line.cancelled
                 ));
             }
+            if line.returned > line.return_requested || line.return_requested > line.delivered {
+                problems.push(format!(
+                    "line {}: returned {} / asked back {} beyond delivered {}",
+                    line.line_no, line.returned, line.return_requested, line.delivered
+                ));
+            }
             if line.delivered > line.shipped || line.invoiced > line.quantity {
                 problems.push(format!(
                     "line {}: delivered or invoiced beyond what exists",

@@ -47,6 +47,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A return command was refused.
+    #[error(transparent)]
+    Return(#[from] crate::returns::ReturnError),
     /// A credit note or refund was refused.
     #[error(transparent)]
     Credit(#[from] crate::ledger::CreditError),

@@ -66,6 +66,36 @@ pub enum Event {
         /// The new date, or none when nothing on order or on offer covers it.
         promised_on: Option<NaiveDate>,
     },
+    /// A customer asked to return goods.
+    ReturnRequested {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+        /// The order.
+        order: OrderId,
+    },
+    /// A return was authorised.
+    ReturnAuthorised {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+    },
+    /// A return was refused.
+    ReturnRejected {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+    },
+    /// Returned goods arrived.
+    ReturnReceived {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+        /// The order.
+        order: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units.
+        quantity: u32,
+        /// Where they went back into stock (`None`: written off as damaged).
+        restocked_at: Option<LocationId>,
+    },
     /// A credit note was issued against an invoice.
     CreditNoteIssued {
         /// The credit note.

@@ -75,6 +75,10 @@ uuid_id!(
     SupplierId
 );
 uuid_id!(
+    /// Identifies a return authorisation.
+    ReturnId
+);
+uuid_id!(
     /// Identifies a credit note (its human-facing number is
     /// [`crate::ledger::CreditNoteNumber`]).
     CreditNoteId

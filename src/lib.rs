@@ -24,6 +24,7 @@ mod oms;
 pub mod order;
 pub mod purchasing;
 pub mod quantity;
+pub mod returns;
 pub mod stock;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -32,7 +33,7 @@ pub mod testing;
 pub use error::Error;
 pub use oms::{
     AdjustStock, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
-    ReceiveStock, RecordPayment, RecordRefund, Valuation,
+    ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestReturn, Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.

@@ -245,6 +245,52 @@ impl<'a> Postings<'a> {
         .build_if_any(id, at, self.chart)
     }
 
+    /// Returned goods back on the shelf: Dr inventory, Cr cost of goods sold, at the
+    /// cost they shipped at.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn returned_to_stock(
+        &self,
+        sku: &crate::ids::Sku,
+        cost: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("returned {sku} restocked"),
+            EntrySource::StockAdjustment {
+                reason: format!("return of {sku}"),
+            },
+        )
+        .debit(&self.accounts.inventory, cost)
+        .credit(&self.accounts.cogs, cost)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// Returned goods not fit to sell: Dr inventory adjustments (the loss), Cr cost
+    /// of goods sold, at the cost they shipped at.
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn returned_damaged(
+        &self,
+        sku: &crate::ids::Sku,
+        cost: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("returned {sku} written off"),
+            EntrySource::StockAdjustment {
+                reason: format!("damaged return of {sku}"),
+            },
+        )
+        .debit(&self.accounts.inventory_adjustments, cost)
+        .credit(&self.accounts.cogs, cost)
+        .build_if_any(id, at, self.chart)
+    }
+
     /// A stock count difference or revaluation: Dr inventory, Cr inventory
     /// adjustments for a gain (`value > 0`); the reverse for a loss.
     ///

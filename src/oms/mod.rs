@@ -21,6 +21,7 @@ mod orders;
 mod purchasing;
 mod remainder;
 mod reports;
+mod returns;
 mod shipping;
 mod stock;
 
@@ -34,6 +35,7 @@ pub use billing::RecordPayment;
 pub use credit::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
+pub use returns::{ReceiveReturn, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::Product;

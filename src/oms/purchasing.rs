@@ -660,7 +660,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 return Err(Error::invalid("lines", format!("{sku} is received twice")));
             }
             let got = po.receive(sku, *units, self.config.purchasing.over_receipt)?;
-            let carried = self.must::<Product>("product", sku).await?.value.cost.currency();
+            let carried = self
+                .must::<Product>("product", sku)
+                .await?
+                .value
+                .cost
+                .currency();
             if carried != got.unit_cost.currency() {
                 return Err(PurchasingError::CurrencyMismatch {
                     sku: sku.clone(),
@@ -676,9 +681,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 self.new_id(EntryId::from_uuid),
                 now,
             )?);
-            let average = self
-                .average_in(sku, got.units, value, &mut changes)
-                .await?;
+            let average = self.average_in(sku, got.units, value, &mut changes).await?;
             changes.movements.push(StockMovement {
                 sku: sku.clone(),
                 location: location.clone(),

@@ -100,8 +100,51 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;
 
-        // Units still invoiced (invoiced less credited, over every invoice) beyond
-        // what shipped are credited, newest invoice first.
+        // Units still invoiced beyond what shipped are credited.
+        let over: Vec<(u16, u32)> = order.lines.iter().map(|l| (l.line_no, u32::MAX)).collect();
+        self.credit_order_lines(
+            &mut order,
+            &mut customer,
+            CreditUpTo::ShippedUnits(&over),
+            &format!("not shipped, cancelled: {reason}"),
+            &mut changes,
+        )
+        .await?;
+
+        complete_if_done(&mut order, now, &mut changes)?;
+        changes
+            .puts
+            .push(Put::update(order.clone(), stored.version));
+        changes
+            .puts
+            .push(Put::update(customer, customer_stored.version));
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+}
+
+/// Which units [`Oms::credit_order_lines`] credits, per order line.
+pub(super) enum CreditUpTo<'a> {
+    /// Everything still invoiced (invoiced less credited) beyond what shipped, for
+    /// the lines listed (the number is ignored).
+    ShippedUnits(&'a [(u16, u32)]),
+    /// These units of each line, as far as they are still invoiced.
+    Units(&'a [(u16, u32)]),
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Credits units of `order`'s lines on its invoices, newest invoice first, one
+    /// credit note per invoice touched, exact to the cent (see
+    /// [`Oms::credit_invoice`]); puts the invoices. The caller puts the order and
+    /// the customer.
+    pub(super) async fn credit_order_lines(
+        &self,
+        order: &mut Order,
+        customer: &mut Customer,
+        up_to: CreditUpTo<'_>,
+        reason: &str,
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
         let mut invoices: Vec<(Invoice, u64)> = Vec::new();
         for id in order.invoices.iter().rev() {
             let stored = self.must::<Invoice>("invoice", id).await?;
@@ -109,34 +152,39 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 invoices.push((stored.value, stored.version));
             }
         }
-        let mut excess: Vec<(u16, u32)> = order
-            .lines
-            .iter()
-            .map(|line| {
-                let still_invoiced: u32 = invoices
-                    .iter()
-                    .flat_map(|(inv, _)| inv.lines.iter())
-                    .filter(|l| l.line_no == line.line_no)
-                    .map(|l| l.quantity.saturating_sub(l.credited).units())
-                    .sum();
-                (
-                    line.line_no,
-                    still_invoiced.saturating_sub(line.shipped.units()),
-                )
-            })
-            .collect();
+        let still_invoiced = |line_no: u16| -> u32 {
+            invoices
+                .iter()
+                .flat_map(|(inv, _)| inv.lines.iter())
+                .filter(|l| l.line_no == line_no)
+                .map(|l| l.quantity.saturating_sub(l.credited).units())
+                .sum()
+        };
+        let mut wanted: Vec<(u16, u32)> = match up_to {
+            CreditUpTo::ShippedUnits(lines) => lines
+                .iter()
+                .filter_map(|(line_no, _)| {
+                    let line = order.lines.iter().find(|l| l.line_no == *line_no)?;
+                    let still = still_invoiced(*line_no);
+                    Some((*line_no, still.saturating_sub(line.shipped.units())))
+                })
+                .collect(),
+            CreditUpTo::Units(lines) => lines
+                .iter()
+                .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
+                .collect(),
+        };
         for (mut invoice, version) in invoices {
             let mut asked: Vec<(u16, u32)> = Vec::new();
-            for (line_no, left) in &mut excess {
+            for (line_no, left) in &mut wanted {
                 let Some(on_invoice) = invoice.lines.iter().find(|l| l.line_no == *line_no) else {
                     continue;
                 };
-                let units = (*left).min(
-                    on_invoice
-                        .quantity
-                        .saturating_sub(on_invoice.credited)
-                        .units(),
-                );
+                let open = on_invoice
+                    .quantity
+                    .saturating_sub(on_invoice.credited)
+                    .units();
+                let units = (*left).min(open);
                 if units > 0 {
                     asked.push((*line_no, units));
                     *left -= units;
@@ -151,22 +199,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 &mut invoice,
                 lines,
                 zero,
-                &format!("not shipped, cancelled: {reason}"),
-                (&mut order, &mut customer),
-                &mut changes,
+                reason,
+                (order, customer),
+                changes,
             )
             .await?;
             changes.puts.push(Put::update(invoice, version));
         }
-
-        complete_if_done(&mut order, now, &mut changes)?;
-        changes
-            .puts
-            .push(Put::update(order.clone(), stored.version));
-        changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
-        self.store.commit(changes).await?;
-        Ok(order)
+        Ok(())
     }
 }

@@ -37,6 +37,11 @@ impl StockLevel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MovementReason {
+    /// Goods a customer sent back, fit to sell again.
+    Return {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+    },
     /// Goods received into the location.
     Receipt {
         /// The host's reference (delivery note, purchase order).

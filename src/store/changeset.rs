@@ -9,12 +9,13 @@ use crate::event::Event;
 use crate::fulfilment::Shipment;
 use crate::ids::{
     CreditNoteId, CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId,
-    PurchaseOrderId, ShipmentId, Sku, SupplierId,
+    PurchaseOrderId, ReturnId, ShipmentId, Sku, SupplierId,
 };
 use crate::ledger::{AccountCode, CreditNote, Invoice, JournalEntry, Payment};
 use crate::money::{Currency, Money};
 use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
+use crate::returns::ReturnAuthorization;
 use crate::stock::{Location, ReservationChange, StockMovement};
 use crate::store::StoreError;
 
@@ -57,6 +58,7 @@ pub enum Record {
     BackOrderQueue(BackOrderQueue),
     ReorderRule(ReorderRule),
     CreditNote(CreditNote),
+    Return(ReturnAuthorization),
 }
 
 /// The store-wide key of a record.
@@ -78,6 +80,7 @@ pub enum RecordKey {
     BackOrderQueue(Sku),
     ReorderRule(Sku, LocationId),
     CreditNote(CreditNoteId),
+    Return(ReturnId),
 }
 
 impl RecordKey {
@@ -98,6 +101,7 @@ impl RecordKey {
             RecordKey::BackOrderQueue(_) => "back_order_queue",
             RecordKey::ReorderRule(..) => "reorder_rule",
             RecordKey::CreditNote(_) => "credit_note",
+            RecordKey::Return(_) => "return",
         }
     }
 
@@ -119,6 +123,7 @@ impl RecordKey {
             // Codes may hold any printable character, so the SKU's length keeps
             // "A@B" + "C" apart from "A" + "B@C".
             RecordKey::CreditNote(id) => id.to_string(),
+            RecordKey::Return(id) => id.to_string(),
             RecordKey::ReorderRule(sku, location) => {
                 format!("{}:{sku}@{location}", sku.as_str().len())
             }
@@ -145,6 +150,7 @@ impl Record {
             Record::BackOrderQueue(q) => RecordKey::BackOrderQueue(q.sku.clone()),
             Record::ReorderRule(r) => RecordKey::ReorderRule(r.sku.clone(), r.location.clone()),
             Record::CreditNote(c) => RecordKey::CreditNote(c.id),
+            Record::Return(r) => RecordKey::Return(r.id),
         }
     }
 }
@@ -219,6 +225,9 @@ entity!(Shipment, ShipmentId, Shipment, "shipment", |k| {
 entity!(Counter, String, Counter, "counter", |k| RecordKey::Counter(
     k.clone()
 ));
+entity!(ReturnAuthorization, ReturnId, Return, "return", |k| {
+    RecordKey::Return(*k)
+});
 entity!(CreditNote, CreditNoteId, CreditNote, "credit_note", |k| {
     RecordKey::CreditNote(*k)
 });
@@ -293,6 +302,8 @@ pub enum IdempotencyScope {
     ReceivePurchaseOrder,
     IssueCreditNote,
     RecordRefund,
+    RequestReturn,
+    ReceiveReturn,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -303,6 +314,7 @@ pub enum IdempotentOutcome {
     Payment(PaymentId),
     Stock,
     CreditNote(CreditNoteId),
+    Return(ReturnId),
 }
 
 /// A used idempotency key.

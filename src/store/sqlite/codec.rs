@@ -57,6 +57,8 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::ReceivePurchaseOrder => "receive_purchase_order",
         IdempotencyScope::IssueCreditNote => "issue_credit_note",
         IdempotencyScope::RecordRefund => "record_refund",
+        IdempotencyScope::RequestReturn => "request_return",
+        IdempotencyScope::ReceiveReturn => "receive_return",
     }
 }
 

@@ -1,0 +1,386 @@
+//! Returns on the service: authorising a return of delivered goods, and receiving
+//! it — back into stock or written off, cost of goods reversed at what it shipped
+//! at, the invoice credited — in one commit.
+
+use serde::{Deserialize, Serialize};
+
+use super::Oms;
+use super::backorders::Touched;
+use super::fingerprint;
+use super::remainder::CreditUpTo;
+use crate::customer::Customer;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
+use crate::money::Money;
+use crate::order::{Order, OrderLine};
+use crate::quantity::Quantity;
+use crate::returns::{
+    Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
+};
+use crate::stock::{Location, MovementReason, StockMovement};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+
+/// The command to ask for a return of delivered goods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestReturn {
+    /// Same key, same return.
+    pub idempotency_key: IdempotencyKey,
+    /// The order the goods came on.
+    pub order: OrderId,
+    /// Units per order line, and why.
+    pub lines: Vec<(u16, u32, ReturnReason)>,
+}
+
+/// The command to receive returned goods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReceiveReturn {
+    /// Same key, same receipt.
+    pub idempotency_key: IdempotencyKey,
+    /// The return authorisation.
+    pub rma: ReturnId,
+    /// Units per order line, and the state they arrived in.
+    pub lines: Vec<(u16, u32, Condition)>,
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Asks for a return. Only delivered units can come back, and never more than
+    /// were delivered less those already on a return that was not rejected.
+    ///
+    /// # Errors
+    /// [`Error::Return`] with `Empty`, `NotOnOrder` or `NotReturnable`;
+    /// [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
+    pub async fn request_return(&self, cmd: RequestReturn) -> Result<ReturnAuthorization, Error> {
+        let print = fingerprint(&cmd)?;
+        let scope = IdempotencyScope::RequestReturn;
+        let asked = super::retrying!(self, self.try_request_return(&cmd, print).await);
+        if asked.is_err() {
+            if let Some(IdempotentOutcome::Return(id)) =
+                self.replay(scope, &cmd.idempotency_key, print).await?
+            {
+                return self.return_authorization(id).await;
+            }
+        }
+        asked
+    }
+
+    async fn try_request_return(
+        &self,
+        cmd: &RequestReturn,
+        print: u64,
+    ) -> Result<ReturnAuthorization, Error> {
+        let scope = IdempotencyScope::RequestReturn;
+        if let Some(IdempotentOutcome::Return(id)) =
+            self.replay(scope, &cmd.idempotency_key, print).await?
+        {
+            return self.return_authorization(id).await;
+        }
+        let stored = self.must::<Order>("order", &cmd.order).await?;
+        let mut order = stored.value;
+        if cmd.lines.is_empty() {
+            return Err(ReturnError::Empty.into());
+        }
+        let mut lines = Vec::with_capacity(cmd.lines.len());
+        for (n, (line_no, units, reason)) in cmd.lines.iter().enumerate() {
+            if *units == 0 || cmd.lines.iter().take(n).any(|(l, _, _)| l == line_no) {
+                return Err(ReturnError::Empty.into());
+            }
+            let line = order
+                .lines
+                .iter_mut()
+                .find(|l| l.line_no == *line_no)
+                .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
+            let returnable = line.delivered.saturating_sub(line.return_requested).units();
+            if *units > returnable {
+                return Err(ReturnError::NotReturnable {
+                    line_no: *line_no,
+                    returnable,
+                    requested: *units,
+                }
+                .into());
+            }
+            line.return_requested = Quantity::new(line.return_requested.units() + units);
+            lines.push(ReturnLine {
+                line_no: *line_no,
+                sku: line.sku.clone(),
+                quantity: *units,
+                received: 0,
+                reason: *reason,
+            });
+        }
+        let now = self.now();
+        let rma = ReturnAuthorization {
+            id: self.new_id(ReturnId::from_uuid),
+            order: order.id,
+            customer: order.customer,
+            lines,
+            status: ReturnStatus::Requested,
+            requested_at: now,
+        };
+        let mut changes = Changeset::new(now);
+        changes.events.push(Event::ReturnRequested {
+            rma: rma.id,
+            order: order.id,
+        });
+        changes.puts.push(Put::insert(rma.clone()));
+        changes.puts.push(Put::update(order, stored.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Return(rma.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(rma)
+    }
+
+    /// Authorises a requested return: the customer may send the goods.
+    ///
+    /// # Errors
+    /// [`Error::Return`] unless it is requested; [`Error::NotFound`].
+    pub async fn authorise_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
+            let mut rma = stored.value;
+            rma.authorise()?;
+            let mut changes = Changeset::new(self.now());
+            changes.events.push(Event::ReturnAuthorised { rma: id });
+            changes.puts.push(Put::update(rma.clone(), stored.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(rma)
+        })
+    }
+
+    /// Rejects a return before anything arrived; its units can be asked back again.
+    ///
+    /// # Errors
+    /// [`Error::Return`] once goods arrived; [`Error::NotFound`].
+    pub async fn reject_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
+            let mut rma = stored.value;
+            rma.reject()?;
+            let order = self.must::<Order>("order", &rma.order).await?;
+            let mut changes = Changeset::new(self.now());
+            let order_now = give_back(order.value, &rma);
+            changes.events.push(Event::ReturnRejected { rma: id });
+            changes.puts.push(Put::update(rma.clone(), stored.version));
+            changes.puts.push(Put::update(order_now, order.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(rma)
+        })
+    }
+
+    /// Receives returned goods, in one commit per receipt:
+    /// - resellable units go back into stock at the chosen location, at the cost of
+    ///   goods they shipped at (the SKU's cost moves to the moving average, as on any
+    ///   receipt), and waiting back-orders take them first;
+    /// - damaged units are written off (inventory adjustments);
+    /// - either way cost of goods sold is reversed at what it was posted at;
+    /// - the returned units are credited on the order's invoices (a credit note per
+    ///   invoice, exact; what was paid for them becomes customer credit, refundable
+    ///   with [`Oms::record_refund`]).
+    ///
+    /// # Errors
+    /// [`Error::Return`] for a return not authorised, or units beyond what is
+    /// expected; [`Error::NotFound`] for an unknown return or location;
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn receive_return(&self, cmd: ReceiveReturn) -> Result<ReturnAuthorization, Error> {
+        let print = fingerprint(&cmd)?;
+        let received = super::retrying!(self, self.try_receive_return(&cmd, print).await);
+        if received.is_err()
+            && self
+                .replay(IdempotencyScope::ReceiveReturn, &cmd.idempotency_key, print)
+                .await?
+                .is_some()
+        {
+            return self.return_authorization(cmd.rma).await;
+        }
+        received
+    }
+
+    async fn try_receive_return(
+        &self,
+        cmd: &ReceiveReturn,
+        print: u64,
+    ) -> Result<ReturnAuthorization, Error> {
+        let scope = IdempotencyScope::ReceiveReturn;
+        if self
+            .replay(scope, &cmd.idempotency_key, print)
+            .await?
+            .is_some()
+        {
+            return self.return_authorization(cmd.rma).await;
+        }
+        let stored = self.must::<ReturnAuthorization>("return", &cmd.rma).await?;
+        let mut rma = stored.value;
+        if cmd.lines.is_empty() {
+            return Err(ReturnError::Empty.into());
+        }
+        let order_stored = self.must::<Order>("order", &rma.order).await?;
+        let mut order = order_stored.value;
+        let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
+        let mut customer = customer_stored.value;
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        let mut touched = Touched::default();
+        // Resellable value per SKU, so each SKU's average moves once.
+        let mut restocked: Vec<(Sku, u32, Money)> = Vec::new();
+        let mut credited: Vec<(u16, u32)> = Vec::new();
+        for (line_no, units, condition) in &cmd.lines {
+            rma.receive(*line_no, *units)?;
+            let line = order
+                .lines
+                .iter_mut()
+                .find(|l| l.line_no == *line_no)
+                .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
+            let cost = returned_cost(line, *units, self).await?;
+            line.returned = Quantity::new(line.returned.units() + units);
+            let sku = line.sku.clone();
+            match condition {
+                Condition::Resellable { location } => {
+                    self.must::<Location>("location", location).await?;
+                    changes.movements.push(StockMovement {
+                        sku: sku.clone(),
+                        location: location.clone(),
+                        quantity: i64::from(*units),
+                        reason: MovementReason::Return { rma: rma.id },
+                        at: now,
+                    });
+                    changes.journal.extend(self.postings().returned_to_stock(
+                        &sku,
+                        cost,
+                        self.new_id(EntryId::from_uuid),
+                        now,
+                    )?);
+                    match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
+                        Some((_, n, value)) => {
+                            *n += units;
+                            *value = value.checked_add(cost)?;
+                        }
+                        None => restocked.push((sku.clone(), *units, cost)),
+                    }
+                    self.fill_back_orders(&sku, location, *units, &mut touched, &mut changes)
+                        .await?;
+                }
+                Condition::Damaged => {
+                    changes.journal.extend(self.postings().returned_damaged(
+                        &sku,
+                        cost,
+                        self.new_id(EntryId::from_uuid),
+                        now,
+                    )?);
+                }
+            }
+            changes.events.push(Event::ReturnReceived {
+                rma: rma.id,
+                order: order.id,
+                sku,
+                quantity: *units,
+                restocked_at: match condition {
+                    Condition::Resellable { location } => Some(location.clone()),
+                    Condition::Damaged => None,
+                },
+            });
+            credited.push((*line_no, *units));
+        }
+        for (sku, units, value) in &restocked {
+            self.average_in(sku, *units, *value, &mut changes).await?;
+        }
+        touched.put_into(&mut changes);
+        self.credit_order_lines(
+            &mut order,
+            &mut customer,
+            CreditUpTo::Units(&credited),
+            &format!("returned on {}", rma.id),
+            &mut changes,
+        )
+        .await?;
+        changes.puts.push(Put::update(rma.clone(), stored.version));
+        changes.puts.push(Put::update(order, order_stored.version));
+        changes
+            .puts
+            .push(Put::update(customer, customer_stored.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Return(rma.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(rma)
+    }
+
+    /// Closes a partly received return: what did not arrive will not be taken, and
+    /// can be asked back again.
+    ///
+    /// # Errors
+    /// [`Error::Return`] unless partly received; [`Error::NotFound`].
+    pub async fn close_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
+        super::retrying!(self, {
+            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
+            let mut rma = stored.value;
+            rma.close()?;
+            let order = self.must::<Order>("order", &rma.order).await?;
+            let mut changes = Changeset::new(self.now());
+            let order_now = give_back(order.value, &rma);
+            changes.puts.push(Put::update(rma.clone(), stored.version));
+            changes.puts.push(Put::update(order_now, order.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(rma)
+        })
+    }
+
+    /// A return authorisation.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn return_authorization(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
+        Ok(self.must::<ReturnAuthorization>("return", &id).await?.value)
+    }
+}
+
+/// The order with the units `rma` asked for but will not receive (rejected, or
+/// closed short) no longer counted as asked back.
+fn give_back(mut order: Order, rma: &ReturnAuthorization) -> Order {
+    for r in &rma.lines {
+        if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == r.line_no) {
+            let not_coming = r.quantity.saturating_sub(r.received);
+            line.return_requested = line
+                .return_requested
+                .saturating_sub(Quantity::new(not_coming));
+        }
+    }
+    order
+}
+
+/// What `units` more returned units of `line` cost when they shipped: the exact
+/// share of the line's posted cost of goods, so returning every shipped unit, in
+/// any steps, reverses it to the cent. Lines shipped before costs were recorded
+/// fall back to the product's cost now.
+async fn returned_cost<S: Store, C: Carrier>(
+    line: &OrderLine,
+    units: u32,
+    oms: &Oms<S, C>,
+) -> Result<Money, Error> {
+    let shipped = line.shipped.units();
+    let Some(total) = line.shipped_cost.filter(|_| shipped > 0) else {
+        let product = oms.product(&line.sku).await?;
+        return Ok(product.cost.checked_mul_qty(u64::from(units))?);
+    };
+    let share = |n: u32| -> Result<Money, Error> {
+        let n = n.min(shipped);
+        let weights = [
+            rust_decimal::Decimal::from(n),
+            rust_decimal::Decimal::from(shipped - n),
+        ];
+        Ok(total
+            .allocate(&weights)?
+            .into_iter()
+            .next()
+            .unwrap_or(Money::zero(total.currency())))
+    };
+    let before = line.returned.units();
+    Ok(share(before + units)?.checked_sub(share(before)?)?)
+}

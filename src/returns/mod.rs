@@ -1,0 +1,266 @@
+//! Returns: a return authorisation (RMA) for delivered goods, from request to
+//! authorised, (partly) received and closed — or rejected.
+//!
+//! Pure: [`crate::Oms`] checks what an order can return, receives the goods into
+//! stock or writes them off, reverses cost of goods and credits the invoice.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CustomerId, LocationId, OrderId, ReturnId, Sku};
+
+/// Why a customer sends goods back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReturnReason {
+    /// Arrived damaged.
+    Damaged,
+    /// Does not work.
+    Defective,
+    /// Not what was ordered.
+    WrongItem,
+    /// Not as described.
+    NotAsDescribed,
+    /// Changed their mind.
+    NoLongerWanted,
+}
+
+/// The state a returned unit arrives in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Condition {
+    /// Fit to sell again: back into stock at this location.
+    Resellable {
+        /// Where it goes back on the shelf.
+        location: LocationId,
+    },
+    /// Not fit to sell: written off.
+    Damaged,
+}
+
+/// Where a return stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReturnStatus {
+    /// Asked for; waits for authorisation.
+    Requested,
+    /// Authorised: the customer may send the goods.
+    Authorised,
+    /// Some goods arrived.
+    PartiallyReceived,
+    /// Everything authorised arrived.
+    Received,
+    /// Closed before everything arrived: the rest will not be taken.
+    Closed,
+    /// Refused.
+    Rejected,
+}
+
+/// One order line's units on a return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    /// The order line.
+    pub line_no: u16,
+    /// Its SKU.
+    pub sku: Sku,
+    /// Units asked back.
+    pub quantity: u32,
+    /// Units received so far.
+    pub received: u32,
+    /// Why.
+    pub reason: ReturnReason,
+}
+
+/// A return authorisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnAuthorization {
+    /// Its identity.
+    pub id: ReturnId,
+    /// The order the goods came on.
+    pub order: OrderId,
+    /// The customer.
+    pub customer: CustomerId,
+    /// What comes back.
+    pub lines: Vec<ReturnLine>,
+    /// Where it stands.
+    pub status: ReturnStatus,
+    /// When asked for.
+    pub requested_at: DateTime<Utc>,
+}
+
+/// Why a return command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReturnError {
+    /// No lines, a line of zero units, or a line twice.
+    #[error("a return needs at least one line of at least one unit, each line once")]
+    Empty,
+    /// A line number the order does not have.
+    #[error("the order has no line {line_no}")]
+    NotOnOrder {
+        /// The line asked for.
+        line_no: u16,
+    },
+    /// More units than were delivered and not yet asked back.
+    #[error(
+        "line {line_no}: {requested} units asked back, {returnable} can be (delivered, not yet returned)"
+    )]
+    NotReturnable {
+        /// The line.
+        line_no: u16,
+        /// Units delivered and not already on a return.
+        returnable: u32,
+        /// Units asked for.
+        requested: u32,
+    },
+    /// The return's status does not allow this step.
+    #[error("return {id} is {status:?}: cannot {action}")]
+    InvalidTransition {
+        /// The return.
+        id: ReturnId,
+        /// Its status.
+        status: ReturnStatus,
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// A receipt of more than is still expected on the line, or of a line the
+    /// return does not have.
+    #[error("line {line_no}: receiving {received}, {outstanding} expected")]
+    BeyondAuthorised {
+        /// The line.
+        line_no: u16,
+        /// Units still expected.
+        outstanding: u32,
+        /// Units received now.
+        received: u32,
+    },
+}
+
+impl ReturnAuthorization {
+    fn refuse(&self, action: &'static str) -> ReturnError {
+        ReturnError::InvalidTransition {
+            id: self.id,
+            status: self.status,
+            action,
+        }
+    }
+
+    /// Requested → authorised.
+    ///
+    /// # Errors
+    /// [`ReturnError::InvalidTransition`] unless requested.
+    pub fn authorise(&mut self) -> Result<(), ReturnError> {
+        if self.status != ReturnStatus::Requested {
+            return Err(self.refuse("authorise"));
+        }
+        self.status = ReturnStatus::Authorised;
+        Ok(())
+    }
+
+    /// Requested or authorised → rejected (nothing may have arrived).
+    ///
+    /// # Errors
+    /// [`ReturnError::InvalidTransition`] otherwise.
+    pub fn reject(&mut self) -> Result<(), ReturnError> {
+        if !matches!(
+            self.status,
+            ReturnStatus::Requested | ReturnStatus::Authorised
+        ) {
+            return Err(self.refuse("reject"));
+        }
+        self.status = ReturnStatus::Rejected;
+        Ok(())
+    }
+
+    /// Partly received → closed: what did not arrive will not be taken.
+    ///
+    /// # Errors
+    /// [`ReturnError::InvalidTransition`] otherwise.
+    pub fn close(&mut self) -> Result<(), ReturnError> {
+        if self.status != ReturnStatus::PartiallyReceived {
+            return Err(self.refuse("close"));
+        }
+        self.status = ReturnStatus::Closed;
+        Ok(())
+    }
+
+    /// Takes in `units` of line `line_no`, moving the status on.
+    ///
+    /// # Errors
+    /// [`ReturnError::InvalidTransition`] unless authorised or partly received;
+    /// [`ReturnError::BeyondAuthorised`] for more than expected or an unknown line.
+    pub fn receive(&mut self, line_no: u16, units: u32) -> Result<(), ReturnError> {
+        if !matches!(
+            self.status,
+            ReturnStatus::Authorised | ReturnStatus::PartiallyReceived
+        ) {
+            return Err(self.refuse("receive"));
+        }
+        let line = self.lines.iter_mut().find(|l| l.line_no == line_no).ok_or(
+            ReturnError::BeyondAuthorised {
+                line_no,
+                outstanding: 0,
+                received: units,
+            },
+        )?;
+        let outstanding = line.quantity.saturating_sub(line.received);
+        if units == 0 || units > outstanding {
+            return Err(ReturnError::BeyondAuthorised {
+                line_no,
+                outstanding,
+                received: units,
+            });
+        }
+        line.received += units;
+        self.status = if self.lines.iter().all(|l| l.received == l.quantity) {
+            ReturnStatus::Received
+        } else {
+            ReturnStatus::PartiallyReceived
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn rma() -> ReturnAuthorization {
+        ReturnAuthorization {
+            id: ReturnId::from_uuid(uuid::Uuid::from_u128(1)),
+            order: OrderId::from_uuid(uuid::Uuid::from_u128(2)),
+            customer: CustomerId::from_uuid(uuid::Uuid::from_u128(3)),
+            lines: vec![ReturnLine {
+                line_no: 1,
+                sku: Sku::new("A").unwrap(),
+                quantity: 3,
+                received: 0,
+                reason: ReturnReason::Defective,
+            }],
+            status: ReturnStatus::Requested,
+            requested_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn walks_its_lifecycle() {
+        let mut r = rma();
+        assert!(r.receive(1, 1).is_err(), "not authorised yet");
+        r.authorise().unwrap();
+        r.receive(1, 2).unwrap();
+        assert_eq!(r.status, ReturnStatus::PartiallyReceived);
+        assert!(r.reject().is_err(), "goods arrived");
+        assert!(matches!(
+            r.receive(1, 2),
+            Err(ReturnError::BeyondAuthorised { outstanding: 1, .. })
+        ));
+        r.receive(1, 1).unwrap();
+        assert_eq!(r.status, ReturnStatus::Received);
+        let mut short = rma();
+        short.authorise().unwrap();
+        short.receive(1, 1).unwrap();
+        short.close().unwrap();
+        assert_eq!(short.status, ReturnStatus::Closed);
+        let mut no = rma();
+        no.reject().unwrap();
+        assert!(no.authorise().is_err());
+    }
+}
