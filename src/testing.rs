@@ -211,6 +211,7 @@ struct Fixtures {
     queue: BackOrderQueue,
     rule: ReorderRule,
     credit_note: CreditNote,
+    rma: crate::returns::ReturnAuthorization,
 }
 
 /// A pickup shop: the tax table, one product with `units` in stock at one store, and
@@ -387,6 +388,20 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             max: 40,
         },
         credit_note,
+        rma: crate::returns::ReturnAuthorization {
+            id: crate::ids::ReturnId::from_uuid(uuid::Uuid::from_u128(9)),
+            order: order.id,
+            customer: customer.id,
+            lines: vec![crate::returns::ReturnLine {
+                line_no: 1,
+                sku: sku.clone(),
+                quantity: 2,
+                received: 1,
+                reason: crate::returns::ReturnReason::NotAsDescribed,
+            }],
+            status: crate::returns::ReturnStatus::PartiallyReceived,
+            requested_at: at(),
+        },
     })
 }
 
@@ -431,6 +446,7 @@ pub async fn round_trip_every_entity<S: Store>(store: &S) -> CaseResult {
     round_trip(case, store, &f.counter.name, f.counter.clone()).await?;
     round_trip(case, store, &f.supplier.id, f.supplier.clone()).await?;
     round_trip(case, store, &f.credit_note.id, f.credit_note.clone()).await?;
+    round_trip(case, store, &f.rma.id, f.rma.clone()).await?;
     round_trip(case, store, &f.purchase_order.id, f.purchase_order.clone()).await?;
     round_trip(case, store, &f.queue.sku, f.queue.clone()).await?;
     let rule_key = (f.rule.sku.clone(), f.rule.location.clone());

@@ -248,3 +248,120 @@ async fn returning_every_unit_in_steps_reverses_cost_of_goods_exactly() {
     assert!(invoice.outstanding().unwrap().is_zero(), "all credited");
     assert_audit_clean(&w.oms).await;
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Ask {
+            units: u32,
+        },
+        Authorise {
+            rma: usize,
+        },
+        Reject {
+            rma: usize,
+        },
+        Receive {
+            rma: usize,
+            units: u32,
+            resellable: bool,
+        },
+        Pay {
+            cents: i64,
+        },
+        Refund {
+            cents: i64,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1u32..4).prop_map(|units| Step::Ask { units }),
+            (0usize..4).prop_map(|rma| Step::Authorise { rma }),
+            (0usize..4).prop_map(|rma| Step::Reject { rma }),
+            (0usize..4, 1u32..4, any::<bool>()).prop_map(|(rma, units, resellable)| {
+                Step::Receive {
+                    rma,
+                    units,
+                    resellable,
+                }
+            }),
+            (1i64..7_000).prop_map(|cents| Step::Pay { cents }),
+            (1i64..7_000).prop_map(|cents| Step::Refund { cents }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any mix of returns, receipts, payments and refunds: returned ≤ asked back
+        /// ≤ delivered, refunded ≤ paid, stock conserved and the books exact (the
+        /// audit, after every step).
+        #[test]
+        fn returns_keep_every_invariant(steps in proptest::collection::vec(step(), 1..25)) {
+            pollster::block_on(async {
+                let w = world().await;
+                let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+                let order = shipped(&w, c.id, true).await;
+                let mut rmas: Vec<ReturnId> = Vec::new();
+                let mut payments = Vec::new();
+                for (n, step) in steps.iter().enumerate() {
+                    let k = format!("k-{n}");
+                    match step {
+                        Step::Ask { units } => {
+                            if let Ok(r) = w.oms.request_return(ask(&k, &order, *units)).await {
+                                rmas.push(r.id);
+                            }
+                        }
+                        Step::Authorise { rma } => {
+                            if let Some(id) = rmas.get(*rma) {
+                                let _ = w.oms.authorise_return(*id).await;
+                            }
+                        }
+                        Step::Reject { rma } => {
+                            if let Some(id) = rmas.get(*rma) {
+                                let _ = w.oms.reject_return(*id).await;
+                            }
+                        }
+                        Step::Receive { rma, units, resellable } => {
+                            if let Some(id) = rmas.get(*rma) {
+                                let condition = if *resellable {
+                                    Condition::Resellable { location: loc(WEST) }
+                                } else {
+                                    Condition::Damaged
+                                };
+                                let _ = w.oms.receive_return(receipt(&k, *id, *units, condition)).await;
+                            }
+                        }
+                        Step::Pay { cents } => {
+                            let mut cmd = RecordPayment::new(key(&k), order.invoices[0], Money::from_minor(*cents, Currency::USD), PaymentMethod::Card);
+                            cmd.overpayment = o2c::ledger::OverpaymentPolicy::CreditCustomer;
+                            if let Ok(p) = w.oms.record_payment(cmd).await {
+                                payments.push(p.id);
+                            }
+                        }
+                        Step::Refund { cents } => {
+                            if let Some(id) = payments.first() {
+                                let _ = w.oms.record_refund(RecordRefund {
+                                    idempotency_key: key(&k),
+                                    payment: *id,
+                                    amount: Money::from_minor(*cents, Currency::USD),
+                                }).await;
+                            }
+                        }
+                    }
+                    assert_audit_clean(&w.oms).await;
+                    let line = &w.oms.order(order.id).await.unwrap().lines[0];
+                    assert!(line.returned <= line.return_requested && line.return_requested <= line.delivered);
+                    for id in &payments {
+                        let p = w.oms.payment(*id).await.unwrap();
+                        assert!(p.refund_total().cmp_amount(p.amount).unwrap().is_le());
+                    }
+                }
+            });
+        }
+    }
+}
