@@ -101,11 +101,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;
 
         // Units still invoiced beyond what shipped are credited.
-        let over: Vec<(u16, u32)> = order.lines.iter().map(|l| (l.line_no, u32::MAX)).collect();
         self.credit_order_lines(
             &mut order,
             &mut customer,
-            CreditUpTo::ShippedUnits(&over),
+            CreditUpTo::BeyondShipped,
             &format!("not shipped, cancelled: {reason}"),
             &mut changes,
         )
@@ -125,9 +124,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
 /// Which units [`Oms::credit_order_lines`] credits, per order line.
 pub(super) enum CreditUpTo<'a> {
-    /// Everything still invoiced (invoiced less credited) beyond what shipped, for
-    /// the lines listed (the number is ignored).
-    ShippedUnits(&'a [(u16, u32)]),
+    /// On every line, everything still invoiced (invoiced less credited) beyond
+    /// what shipped.
+    BeyondShipped,
     /// These units of each line, as far as they are still invoiced.
     Units(&'a [(u16, u32)]),
 }
@@ -161,12 +160,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .sum()
         };
         let mut wanted: Vec<(u16, u32)> = match up_to {
-            CreditUpTo::ShippedUnits(lines) => lines
+            CreditUpTo::BeyondShipped => order
+                .lines
                 .iter()
-                .filter_map(|(line_no, _)| {
-                    let line = order.lines.iter().find(|l| l.line_no == *line_no)?;
-                    let still = still_invoiced(*line_no);
-                    Some((*line_no, still.saturating_sub(line.shipped.units())))
+                .map(|line| {
+                    let still = still_invoiced(line.line_no);
+                    (line.line_no, still.saturating_sub(line.shipped.units()))
                 })
                 .collect(),
             CreditUpTo::Units(lines) => lines
