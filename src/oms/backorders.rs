@@ -94,6 +94,18 @@ impl Touched {
         Ok(order)
     }
 
+    /// Hands `order` (read at `version`) to the working set, so that steps touching
+    /// it (a fill) change this copy rather than load another.
+    pub(super) fn adopt(&mut self, order: Order, version: u64) {
+        self.orders.push((order, version, false));
+    }
+
+    /// Takes `id` back out of the working set, with whatever the steps changed.
+    pub(super) fn release(&mut self, id: OrderId) -> Option<Order> {
+        let at = self.orders.iter().position(|(o, _, _)| o.id == id)?;
+        Some(self.orders.remove(at).0)
+    }
+
     /// Adds everything to `changes`: changed records as puts at the version read;
     /// queues only read as checks, so a command that decided on a queue conflicts
     /// with one that changed it meanwhile. A queue read but absent is written empty

@@ -266,11 +266,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 amount: credited,
             });
         }
-        let fully_paid = order_now.settled() == order_now.invoiced && order_now.fully_billed();
-        if fully_paid && order_now.holds.contains(&Hold::AwaitingPayment) {
-            release(&mut order_now, Hold::AwaitingPayment, &mut changes)?;
-        }
-        complete_if_done(&mut order_now, now, &mut changes)?;
+        settle(&mut order_now, now, &mut changes)?;
         changes.journal.extend(self.postings().payment(
             &payment,
             self.new_id(EntryId::from_uuid),
@@ -320,6 +316,21 @@ pub(super) fn release(order: &mut Order, hold: Hold, changes: &mut Changeset) ->
         hold,
     });
     Ok(())
+}
+
+/// After money or a credit note settled part of an order: releases its
+/// [`Hold::AwaitingPayment`] once everything billed is settled (paid or credited),
+/// and completes it if it is also delivered.
+pub(super) fn settle(
+    order: &mut Order,
+    now: DateTime<Utc>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    let settled = order.settled() == order.invoiced && order.fully_billed();
+    if settled && order.holds.contains(&Hold::AwaitingPayment) {
+        release(order, Hold::AwaitingPayment, changes)?;
+    }
+    complete_if_done(order, now, changes)
 }
 
 /// Completes the order if it is delivered and paid in full.

@@ -409,7 +409,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let stored = self.must::<Order>("order", &id).await?;
         let mut order = stored.value;
         let status = transition(order.status, OrderAction::Cancel)?;
-        if order.lines.iter().any(|l| !l.shipped.is_zero()) {
+        // Once goods shipped, or credit notes stand against its invoices (voiding
+        // would reverse the credited part twice), cancelling goes by credit notes.
+        if order.lines.iter().any(|l| !l.shipped.is_zero()) || order.credit_total().is_positive() {
             return self
                 .cancel_remainder(
                     Versioned {

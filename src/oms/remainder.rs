@@ -2,7 +2,6 @@
 
 use super::Oms;
 use super::backorders::Touched;
-use super::billing::complete_if_done;
 use super::credit::credit_lines;
 use crate::customer::Customer;
 use crate::error::Error;
@@ -11,7 +10,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
 use crate::ledger::{Invoice, InvoiceStatus};
 use crate::money::Money;
-use crate::order::{Order, OrderError};
+use crate::order::{Order, OrderAction, OrderError, transition};
 use crate::quantity::Quantity;
 use crate::stock::ReservationChange;
 use crate::store::{Changeset, Put, Store, Versioned};
@@ -30,6 +29,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         reason: &str,
     ) -> Result<Order, Error> {
         let mut order = stored.value;
+        // Nothing shipped: the whole order goes, shipping charge included.
+        let whole = order.lines.iter().all(|l| l.shipped.is_zero());
         let left: u64 = order
             .lines
             .iter()
@@ -105,12 +106,26 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut order,
             &mut customer,
             CreditUpTo::BeyondShipped,
+            whole,
             &format!("not shipped, cancelled: {reason}"),
             &mut changes,
         )
         .await?;
+        if whole {
+            let status = transition(order.status, OrderAction::Cancel)?;
+            order.status = status;
+            order.holds.clear();
+            order.closed_at = Some(now);
+            customer.history.orders_cancelled = customer.history.orders_cancelled.saturating_add(1);
+            changes.events.push(Event::OrderCancelled {
+                order: order.id,
+                reason: reason.to_owned(),
+            });
+        }
 
-        complete_if_done(&mut order, now, &mut changes)?;
+        if !whole {
+            super::billing::settle(&mut order, now, &mut changes)?;
+        }
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
@@ -132,15 +147,17 @@ pub(super) enum CreditUpTo<'a> {
 }
 
 impl<S: Store, C: Carrier> Oms<S, C> {
-    /// Credits units of `order`'s lines on its invoices, newest invoice first, one
-    /// credit note per invoice touched, exact to the cent (see
-    /// [`Oms::credit_invoice`]); puts the invoices. The caller puts the order and
+    /// Credits units of `order`'s lines on its invoices — those still owing first,
+    /// then the newest — and, with `shipping`, every shipping charge not yet
+    /// credited: one credit note per invoice touched, exact to the cent (see
+    /// [`Oms::credit_invoice`]). Puts the invoices; the caller puts the order and
     /// the customer.
     pub(super) async fn credit_order_lines(
         &self,
         order: &mut Order,
         customer: &mut Customer,
         up_to: CreditUpTo<'_>,
+        shipping: bool,
         reason: &str,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
@@ -151,6 +168,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 invoices.push((stored.value, stored.version));
             }
         }
+        // Invoices still owing first (newest first among equals): a credit should
+        // settle what is owed before it becomes refundable customer credit.
+        invoices.sort_by_key(|(inv, _)| inv.outstanding().map_or(true, |o| o.is_zero()));
         let still_invoiced = |line_no: u16| -> u32 {
             invoices
                 .iter()
@@ -160,12 +180,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .sum()
         };
         let mut wanted: Vec<(u16, u32)> = match up_to {
+            // Units invoiced for what never shipped, as far as still invoiced (a
+            // return or a goodwill credit may have taken some back already).
             CreditUpTo::BeyondShipped => order
                 .lines
                 .iter()
                 .map(|line| {
-                    let still = still_invoiced(line.line_no);
-                    (line.line_no, still.saturating_sub(line.shipped.units()))
+                    let unshipped = line.invoiced.saturating_sub(line.shipped).units();
+                    (line.line_no, unshipped.min(still_invoiced(line.line_no)))
                 })
                 .collect(),
             CreditUpTo::Units(lines) => lines
@@ -189,15 +211,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     *left -= units;
                 }
             }
-            if asked.is_empty() {
+            let charge = if shipping {
+                invoice.shipping.checked_sub(invoice.shipping_credit())?
+            } else {
+                Money::zero(order.currency)
+            };
+            if asked.is_empty() && !charge.is_positive() {
                 continue;
             }
             let lines = credit_lines(&mut invoice, &asked)?;
-            let zero = Money::zero(order.currency);
             self.credit_invoice(
                 &mut invoice,
                 lines,
-                zero,
+                charge,
                 reason,
                 (order, customer),
                 changes,

@@ -261,8 +261,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                         }
                         None => restocked.push((sku.clone(), *units, cost)),
                     }
+                    // The order may itself wait for this SKU: the fill works on our copy.
+                    let id = order.id;
+                    touched.adopt(order, order_stored.version);
                     self.fill_back_orders(&sku, location, *units, &mut touched, &mut changes)
                         .await?;
+                    order = touched
+                        .release(id)
+                        .ok_or_else(|| Error::invalid("return", "lost its order"))?;
                 }
                 Condition::Damaged => {
                     changes.journal.extend(self.postings().returned_damaged(
@@ -283,7 +289,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     Condition::Damaged => None,
                 },
             });
-            credited.push((*line_no, *units));
+            match credited.iter_mut().find(|(l, _)| l == line_no) {
+                Some((_, n)) => *n += units,
+                None => credited.push((*line_no, *units)),
+            }
         }
         for (sku, units, value) in &restocked {
             self.average_in(sku, *units, *value, &mut changes).await?;
@@ -293,10 +302,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut order,
             &mut customer,
             CreditUpTo::Units(&credited),
+            false,
             &format!("returned on {}", rma.id),
             &mut changes,
         )
         .await?;
+        super::billing::settle(&mut order, now, &mut changes)?;
         changes.puts.push(Put::update(rma.clone(), stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
         changes
