@@ -205,7 +205,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         self.audit_journal(&mut report).await?;
         let trial = self.trial_balance().await?;
         audit_receivables(&trial, self, &invoices, &customers, &mut report);
-        audit_orders(&orders, &mut report);
+        audit_orders(&orders, &invoices, &mut report);
         let queues: Vec<BackOrderQueue> = self
             .store()
             .list::<BackOrderQueue>()
@@ -509,10 +509,33 @@ fn audit_back_orders(orders: &[Order], queues: &[BackOrderQueue], report: &mut A
     }
 }
 
-fn audit_orders(orders: &[Order], report: &mut AuditReport) {
+fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport) {
+    // Units each order line is still billed for: invoiced less credited, over its
+    // invoices that stand.
+    let mut billed: HashMap<(OrderId, u16), u32> = HashMap::new();
+    for invoice in invoices.iter().filter(|i| i.status != InvoiceStatus::Void) {
+        for l in &invoice.lines {
+            let still = l.quantity.saturating_sub(l.credited).units();
+            let units = billed.entry((invoice.order, l.line_no)).or_default();
+            *units = units.saturating_add(still);
+        }
+    }
     for order in orders {
         let mut problems = Vec::new();
         for line in &order.lines {
+            // Never billed for what was cancelled or came back.
+            let kept = line
+                .quantity
+                .saturating_sub(line.cancelled)
+                .saturating_sub(line.returned)
+                .units();
+            let still = billed.get(&(order.id, line.line_no)).copied().unwrap_or(0);
+            if still > kept {
+                problems.push(format!(
+                    "line {}: still billed for {still} units, but only {kept} were kept (ordered {} − cancelled {} − returned {})",
+                    line.line_no, line.quantity, line.cancelled, line.returned
+                ));
+            }
             if !line.quantities_add_up() {
                 problems.push(format!(
                     "line {}: ordered {} ≠ shipped {} + open {} + back-ordered {} + cancelled {}",

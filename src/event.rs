@@ -83,6 +83,11 @@ pub enum Event {
         /// The return authorisation.
         rma: crate::ids::ReturnId,
     },
+    /// A partly received return was closed: the rest will not be taken.
+    ReturnClosed {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+    },
     /// Returned goods arrived.
     ReturnReceived {
         /// The return authorisation.

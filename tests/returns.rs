@@ -249,6 +249,42 @@ async fn returning_every_unit_in_steps_reverses_cost_of_goods_exactly() {
     assert_audit_clean(&w.oms).await;
 }
 
+#[tokio::test]
+async fn closing_a_partly_received_return_frees_the_rest() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = shipped(&w, c.id, true).await;
+    let rma = w.oms.request_return(ask("r", &order, 3)).await.unwrap();
+    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .receive_return(receipt("in", rma.id, 1, Condition::Damaged))
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.oms.request_return(ask("more", &order, 1)).await,
+        Err(Error::Return(ReturnError::NotReturnable {
+            returnable: 0,
+            ..
+        }))
+    ));
+    let closed = w.oms.close_return(rma.id).await.unwrap();
+    assert_eq!(closed.status, ReturnStatus::Closed);
+    let line = &w.oms.order(order.id).await.unwrap().lines[0];
+    assert_eq!(
+        (line.returned.units(), line.return_requested.units()),
+        (1, 1)
+    );
+    let again = w.oms.request_return(ask("again", &order, 2)).await.unwrap();
+    assert_eq!(again.lines[0].quantity, 2);
+    let events = w.oms.events_after(0, usize::MAX).await.unwrap();
+    assert!(
+        events.iter().any(
+            |e| matches!(e.event, o2c::event::Event::ReturnClosed { rma: id } if id == rma.id)
+        )
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

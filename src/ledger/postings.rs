@@ -245,48 +245,32 @@ impl<'a> Postings<'a> {
         .build_if_any(id, at, self.chart)
     }
 
-    /// Returned goods back on the shelf: Dr inventory, Cr cost of goods sold, at the
-    /// cost they shipped at.
+    /// Returned goods: cost of goods sold reversed at the cost they shipped at (Cr
+    /// cost of goods sold), against Dr inventory when they go back on the shelf, or
+    /// Dr inventory adjustments (the loss) when they are written off.
     ///
     /// # Errors
     /// [`LedgerError`] if the entry cannot be built.
-    pub fn returned_to_stock(
+    pub fn returned(
         &self,
         sku: &crate::ids::Sku,
         cost: Money,
+        restocked: bool,
         id: EntryId,
         at: DateTime<Utc>,
     ) -> Result<Option<JournalEntry>, LedgerError> {
+        let (into, what) = if restocked {
+            (&self.accounts.inventory, "restocked")
+        } else {
+            (&self.accounts.inventory_adjustments, "written off")
+        };
         EntryBuilder::new(
-            format!("returned {sku} restocked"),
+            format!("returned {sku} {what}"),
             EntrySource::StockAdjustment {
-                reason: format!("return of {sku}"),
+                reason: format!("return of {sku}, {what}"),
             },
         )
-        .debit(&self.accounts.inventory, cost)
-        .credit(&self.accounts.cogs, cost)
-        .build_if_any(id, at, self.chart)
-    }
-
-    /// Returned goods not fit to sell: Dr inventory adjustments (the loss), Cr cost
-    /// of goods sold, at the cost they shipped at.
-    ///
-    /// # Errors
-    /// [`LedgerError`] if the entry cannot be built.
-    pub fn returned_damaged(
-        &self,
-        sku: &crate::ids::Sku,
-        cost: Money,
-        id: EntryId,
-        at: DateTime<Utc>,
-    ) -> Result<Option<JournalEntry>, LedgerError> {
-        EntryBuilder::new(
-            format!("returned {sku} written off"),
-            EntrySource::StockAdjustment {
-                reason: format!("damaged return of {sku}"),
-            },
-        )
-        .debit(&self.accounts.inventory_adjustments, cost)
+        .debit(into, cost)
         .credit(&self.accounts.cogs, cost)
         .build_if_any(id, at, self.chart)
     }

@@ -12,9 +12,7 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, OrderId, Sku};
 use crate::order::{LineReservation, Order, OrderLine};
-use crate::purchasing::{
-    BackOrderQueue, PurchaseOrder, PurchaseOrderStatus, Supplier, promise_date, rank_offers,
-};
+use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier, promise_date, rank_offers};
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
 use crate::store::{Changeset, Check, Put, RecordKey, Store};
@@ -146,7 +144,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(());
         }
         let suppliers = self.all_suppliers().await?;
-        let open = self.open_purchase_orders().await?;
+        let open = self.purchase_orders(PurchaseOrder::is_sent).await?;
         let now = changes.at;
         for (line, short) in order.lines.iter_mut().zip(shortfalls) {
             if *short == 0 {
@@ -180,6 +178,51 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
+    /// Gives up everything of `order` not shipped: its back-ordered units leave
+    /// their queues, its reservations are released — to the lines waiting for them
+    /// first — and every line's unshipped units count as cancelled. All in
+    /// `changes`; the caller puts the order.
+    pub(super) async fn release_unshipped(
+        &self,
+        order: &mut Order,
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
+        let mut touched = Touched::default();
+        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
+            touched
+                .queue_mut(&self.store, &line.sku)
+                .await?
+                .remove_order(order.id);
+        }
+        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        for line in &mut order.lines {
+            for r in line.reservations.drain(..) {
+                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
+                changes.reservations.push(ReservationChange {
+                    sku: line.sku.clone(),
+                    location: r.location.clone(),
+                    order: order.id,
+                    quantity: -r.quantity.as_i64(),
+                });
+                changes.events.push(Event::StockReleased {
+                    order: order.id,
+                    sku: line.sku.clone(),
+                    location: r.location,
+                    quantity: r.quantity.units(),
+                });
+            }
+            line.cancelled = line.quantity.saturating_sub(line.shipped);
+            line.backordered = Quantity::ZERO;
+            line.promised_on = None;
+        }
+        for (sku, location, units) in &released {
+            self.fill_back_orders(sku, location, *units, &mut touched, changes)
+                .await?;
+        }
+        touched.put_into(changes);
+        Ok(())
+    }
+
     /// Every supplier with its offers.
     pub(super) async fn all_suppliers(&self) -> Result<Vec<Supplier>, Error> {
         Ok(self
@@ -191,22 +234,33 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .collect())
     }
 
-    /// Approved (sent) and partly received purchase orders: the ones whose goods are
-    /// on their way.
-    pub(super) async fn open_purchase_orders(&self) -> Result<Vec<PurchaseOrder>, Error> {
+    /// The stored purchase orders that `keep` keeps.
+    pub(super) async fn purchase_orders(
+        &self,
+        keep: fn(&PurchaseOrder) -> bool,
+    ) -> Result<Vec<PurchaseOrder>, Error> {
         Ok(self
             .store
             .list::<PurchaseOrder>()
             .await?
             .into_iter()
             .map(|v| v.value)
-            .filter(|po| {
-                matches!(
-                    po.status,
-                    PurchaseOrderStatus::Approved | PurchaseOrderStatus::PartiallyReceived
-                )
-            })
+            .filter(keep)
             .collect())
+    }
+
+    /// The sent purchase orders as a command leaves them: the store's, with `po`
+    /// in its new state (in if still sent, out if not).
+    pub(super) async fn sent_purchase_orders_with(
+        &self,
+        po: &PurchaseOrder,
+    ) -> Result<Vec<PurchaseOrder>, Error> {
+        let mut sent = self.purchase_orders(PurchaseOrder::is_sent).await?;
+        sent.retain(|other| other.id != po.id);
+        if po.is_sent() {
+            sent.push(po.clone());
+        }
+        Ok(sent)
     }
 
     /// Gives `units` of `sku` that arrived or came free at `location` to the lines

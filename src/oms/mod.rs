@@ -235,10 +235,6 @@ impl Products {
     fn get(&self, sku: &Sku) -> Option<&Product> {
         self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
     }
-
-    fn keys(&self) -> impl Iterator<Item = &Sku> {
-        self.0.iter().map(|(s, _)| s)
-    }
 }
 
 /// True for failures that fresh reads may get past: another writer won a race.

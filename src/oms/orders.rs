@@ -8,7 +8,7 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, LocationId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -127,8 +127,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             })
             .collect();
         let mut back_order = cmd.back_order.unwrap_or_default();
-        let known: Vec<Sku> = products.keys().cloned().collect();
-        let levels = self.store.stock_levels_of(&known).await?;
+        // Pricing refused any unknown SKU, so `skus` are all in the catalogue.
+        let levels = self.store.stock_levels_of(&skus).await?;
         let (allocations, shortfalls) =
             match allocate(&demand, &levels, &candidates, self.config.allocation) {
                 Ok(allocations) => (allocations, Vec::new()),
@@ -431,41 +431,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             reason: reason.to_owned(),
         });
 
-        // Lines still waiting for stock leave their queues.
-        let mut touched = Touched::default();
-        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
-            touched
-                .queue_mut(&self.store, &line.sku)
-                .await?
-                .remove_order(id);
-        }
-        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
-        for line in &mut order.lines {
-            for r in line.reservations.drain(..) {
-                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
-                changes.reservations.push(ReservationChange {
-                    sku: line.sku.clone(),
-                    location: r.location.clone(),
-                    order: id,
-                    quantity: -r.quantity.as_i64(),
-                });
-                changes.events.push(Event::StockReleased {
-                    order: id,
-                    sku: line.sku.clone(),
-                    location: r.location,
-                    quantity: r.quantity.units(),
-                });
-            }
-            line.cancelled = line.quantity.saturating_sub(line.shipped);
-            line.backordered = Quantity::ZERO;
-            line.promised_on = None;
-        }
-        // What this order gave up goes to the lines waiting for it first.
-        for (sku, location, units) in &released {
-            self.fill_back_orders(sku, location, *units, &mut touched, &mut changes)
-                .await?;
-        }
-        touched.put_into(&mut changes);
+        self.release_unshipped(&mut order, &mut changes).await?;
 
         let total = order.total()?;
         let history = &mut buyer.history;

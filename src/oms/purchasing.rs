@@ -16,8 +16,8 @@ use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::{Money, Rounding};
 use crate::purchasing::{
-    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchaseOrderStatus, PurchasingError,
-    ReorderRule, Requisition, Supplier, order_quantity, rank_offers,
+    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, ReorderRule,
+    Requisition, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
 use crate::store::{
@@ -177,14 +177,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown location or product; [`Error::Store`].
     pub async fn requisitions(&self, ship_to: &LocationId) -> Result<Vec<Requisition>, Error> {
-        let open: Vec<PurchaseOrder> = self
-            .store
-            .list::<PurchaseOrder>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .filter(PurchaseOrder::is_open)
-            .collect();
+        let open = self.purchase_orders(PurchaseOrder::is_open).await?;
         self.requisitions_against(ship_to, &open).await
     }
 
@@ -269,14 +262,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let now = self.now();
         let mut changes = Changeset::new(now);
         self.take_turn(&mut changes).await?;
-        let mut open: Vec<PurchaseOrder> = self
-            .store
-            .list::<PurchaseOrder>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .filter(PurchaseOrder::is_open)
-            .collect();
+        let mut open = self.purchase_orders(PurchaseOrder::is_open).await?;
         let mut drafts: Vec<Draft> = Vec::new();
         for requisition in self.requisitions_against(ship_to, &open).await? {
             let Requisition {
@@ -337,15 +323,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             raised.push(self.raise(po, &mut changes)?);
         }
         open.extend(raised.iter().filter(|po| po.is_open()).cloned());
-        let sent: Vec<PurchaseOrder> = open
-            .into_iter()
-            .filter(|po| po.status != PurchaseOrderStatus::Draft)
-            .collect();
+        let sent: Vec<PurchaseOrder> = open.into_iter().filter(PurchaseOrder::is_sent).collect();
         let mut approved: Vec<Sku> = Vec::new();
-        for po in raised
-            .iter()
-            .filter(|po| po.status != PurchaseOrderStatus::Draft)
-        {
+        for po in raised.iter().filter(|po| po.is_sent()) {
             for line in &po.lines {
                 if !approved.contains(&line.sku) {
                     approved.push(line.sku.clone());
@@ -467,7 +447,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut changes = Changeset::new(now);
         self.take_turn(&mut changes).await?;
         let po = self.raise(po, &mut changes)?;
-        if po.status != PurchaseOrderStatus::Draft {
+        if po.is_sent() {
             self.promise_from(&po, &mut changes).await?;
         }
         self.store.commit(changes).await?;
@@ -477,14 +457,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way
     /// (or, cancelled, no longer is).
     async fn promise_from(&self, po: &PurchaseOrder, changes: &mut Changeset) -> Result<(), Error> {
-        let mut sent = self.open_purchase_orders().await?;
-        sent.retain(|other| other.id != po.id);
-        if matches!(
-            po.status,
-            PurchaseOrderStatus::Approved | PurchaseOrderStatus::PartiallyReceived
-        ) {
-            sent.push(po.clone());
-        }
+        let sent = self.sent_purchase_orders_with(po).await?;
         let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
         let mut touched = Touched::default();
         self.refresh_promises(&skus, &sent, &mut touched, changes)
@@ -703,11 +676,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .await?;
         }
         // The lines still waiting moved up their queues, and this order owes less.
-        let mut sent = self.open_purchase_orders().await?;
-        sent.retain(|other| other.id != po.id);
-        if po.status == PurchaseOrderStatus::PartiallyReceived {
-            sent.push(po.clone());
-        }
+        let sent = self.sent_purchase_orders_with(&po).await?;
         let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
         self.refresh_promises(&skus, &sent, &mut touched, &mut changes)
             .await?;

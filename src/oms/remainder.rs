@@ -1,18 +1,14 @@
 //! Cancelling what has not shipped of a partly shipped order.
 
 use super::Oms;
-use super::backorders::Touched;
 use super::credit::credit_lines;
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{LocationId, Sku};
 use crate::ledger::{Invoice, InvoiceStatus};
 use crate::money::Money;
 use crate::order::{Order, OrderAction, OrderError, transition};
-use crate::quantity::Quantity;
-use crate::stock::ReservationChange;
 use crate::store::{Changeset, Put, Store, Versioned};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -56,47 +52,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             units: left,
         });
 
-        let mut touched = Touched::default();
-        for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
-            touched
-                .queue_mut(&self.store, &line.sku)
-                .await?
-                .remove_order(order.id);
-        }
-        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        // Units neither shipped nor invoiced leave the expected billing.
         let mut not_invoiced = Money::zero(order.currency);
-        for line in &mut order.lines {
-            for r in line.reservations.drain(..) {
-                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
-                changes.reservations.push(ReservationChange {
-                    sku: line.sku.clone(),
-                    location: r.location.clone(),
-                    order: order.id,
-                    quantity: -r.quantity.as_i64(),
-                });
-                changes.events.push(Event::StockReleased {
-                    order: order.id,
-                    sku: line.sku.clone(),
-                    location: r.location,
-                    quantity: r.quantity.units(),
-                });
-            }
-            // Units neither shipped nor invoiced leave the expected billing.
+        for line in &order.lines {
             let wanted = line.quantity.saturating_sub(line.cancelled);
             let billed_up_to = line.invoiced.max(line.shipped).min(wanted);
             let dropped = line
                 .billed(wanted)?
                 .checked_sub(&line.billed(billed_up_to)?)?;
             not_invoiced = not_invoiced.checked_add(dropped.total()?)?;
-            line.cancelled = line.quantity.saturating_sub(line.shipped);
-            line.backordered = Quantity::ZERO;
-            line.promised_on = None;
         }
-        for (sku, location, units) in &released {
-            self.fill_back_orders(sku, location, *units, &mut touched, &mut changes)
-                .await?;
-        }
-        touched.put_into(&mut changes);
+        self.release_unshipped(&mut order, &mut changes).await?;
         let history = &mut customer.history;
         history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;

@@ -157,19 +157,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] once goods arrived; [`Error::NotFound`].
     pub async fn reject_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        super::retrying!(self, {
-            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
-            let mut rma = stored.value;
-            rma.reject()?;
-            let order = self.must::<Order>("order", &rma.order).await?;
-            let mut changes = Changeset::new(self.now());
-            let order_now = give_back(order.value, &rma);
-            changes.events.push(Event::ReturnRejected { rma: id });
-            changes.puts.push(Put::update(rma.clone(), stored.version));
-            changes.puts.push(Put::update(order_now, order.version));
-            self.store.commit(changes).await?;
-            Ok::<_, Error>(rma)
+        self.end_return(id, ReturnAuthorization::reject, |rma| {
+            Event::ReturnRejected { rma }
         })
+        .await
     }
 
     /// Receives returned goods, in one commit per receipt:
@@ -238,56 +229,48 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let cost = returned_cost(line, *units, self).await?;
             line.returned = Quantity::new(line.returned.units() + units);
             let sku = line.sku.clone();
-            match condition {
-                Condition::Resellable { location } => {
-                    self.must::<Location>("location", location).await?;
-                    changes.movements.push(StockMovement {
-                        sku: sku.clone(),
-                        location: location.clone(),
-                        quantity: i64::from(*units),
-                        reason: MovementReason::Return { rma: rma.id },
-                        at: now,
-                    });
-                    changes.journal.extend(self.postings().returned_to_stock(
-                        &sku,
-                        cost,
-                        self.new_id(EntryId::from_uuid),
-                        now,
-                    )?);
-                    match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
-                        Some((_, n, value)) => {
-                            *n += units;
-                            *value = value.checked_add(cost)?;
-                        }
-                        None => restocked.push((sku.clone(), *units, cost)),
+            let restock_at = match condition {
+                Condition::Resellable { location } => Some(location),
+                Condition::Damaged => None,
+            };
+            changes.journal.extend(self.postings().returned(
+                &sku,
+                cost,
+                restock_at.is_some(),
+                self.new_id(EntryId::from_uuid),
+                now,
+            )?);
+            if let Some(location) = restock_at {
+                self.must::<Location>("location", location).await?;
+                changes.movements.push(StockMovement {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    quantity: i64::from(*units),
+                    reason: MovementReason::Return { rma: rma.id },
+                    at: now,
+                });
+                match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
+                    Some((_, n, value)) => {
+                        *n += units;
+                        *value = value.checked_add(cost)?;
                     }
-                    // The order may itself wait for this SKU: the fill works on our copy.
-                    let id = order.id;
-                    touched.adopt(order, order_stored.version);
-                    self.fill_back_orders(&sku, location, *units, &mut touched, &mut changes)
-                        .await?;
-                    order = touched
-                        .release(id)
-                        .ok_or_else(|| Error::invalid("return", "lost its order"))?;
+                    None => restocked.push((sku.clone(), *units, cost)),
                 }
-                Condition::Damaged => {
-                    changes.journal.extend(self.postings().returned_damaged(
-                        &sku,
-                        cost,
-                        self.new_id(EntryId::from_uuid),
-                        now,
-                    )?);
-                }
+                // The order may itself wait for this SKU: the fill works on our copy.
+                let id = order.id;
+                touched.adopt(order, order_stored.version);
+                self.fill_back_orders(&sku, location, *units, &mut touched, &mut changes)
+                    .await?;
+                order = touched
+                    .release(id)
+                    .ok_or_else(|| Error::invalid("return", "lost its order"))?;
             }
             changes.events.push(Event::ReturnReceived {
                 rma: rma.id,
                 order: order.id,
                 sku,
                 quantity: *units,
-                restocked_at: match condition {
-                    Condition::Resellable { location } => Some(location.clone()),
-                    Condition::Damaged => None,
-                },
+                restocked_at: restock_at.cloned(),
             });
             match credited.iter_mut().find(|(l, _)| l == line_no) {
                 Some((_, n)) => *n += units,
@@ -329,13 +312,29 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] unless partly received; [`Error::NotFound`].
     pub async fn close_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
+        self.end_return(id, ReturnAuthorization::close, |rma| Event::ReturnClosed {
+            rma,
+        })
+        .await
+    }
+
+    /// Ends a return short (rejected, or closed with goods missing), in one commit:
+    /// the step, its event, and the order no longer counting as asked back the
+    /// units that will not come.
+    async fn end_return(
+        &self,
+        id: ReturnId,
+        step: fn(&mut ReturnAuthorization) -> Result<(), ReturnError>,
+        event: fn(ReturnId) -> Event,
+    ) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
             let stored = self.must::<ReturnAuthorization>("return", &id).await?;
             let mut rma = stored.value;
-            rma.close()?;
+            step(&mut rma)?;
             let order = self.must::<Order>("order", &rma.order).await?;
             let mut changes = Changeset::new(self.now());
             let order_now = give_back(order.value, &rma);
+            changes.events.push(event(id));
             changes.puts.push(Put::update(rma.clone(), stored.version));
             changes.puts.push(Put::update(order_now, order.version));
             self.store.commit(changes).await?;

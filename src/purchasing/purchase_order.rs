@@ -164,6 +164,15 @@ impl PurchaseOrder {
         )
     }
 
+    /// True once sent and until everything arrived (approved or partly received):
+    /// goods are on their way, and waiting back-orders are promised its date.
+    pub fn is_sent(&self) -> bool {
+        matches!(
+            self.status,
+            PurchaseOrderStatus::Approved | PurchaseOrderStatus::PartiallyReceived
+        )
+    }
+
     /// Units of `sku` still expected (0 unless open).
     pub fn outstanding(&self, sku: &Sku) -> u32 {
         if !self.is_open() {
