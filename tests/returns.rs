@@ -285,6 +285,36 @@ async fn closing_a_partly_received_return_frees_the_rest() {
     assert_audit_clean(&w.oms).await;
 }
 
+#[tokio::test]
+async fn a_retried_return_request_or_receipt_counts_once() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = shipped(&w, c.id, true).await;
+    let first = w.oms.request_return(ask("r", &order, 1)).await.unwrap();
+    let again = w.oms.request_return(ask("r", &order, 1)).await.unwrap();
+    assert_eq!(again.id, first.id);
+    w.oms.authorise_return(first.id).await.unwrap();
+    let east = || Condition::Resellable {
+        location: loc(EAST),
+    };
+    w.oms
+        .receive_return(receipt("in", first.id, 1, east()))
+        .await
+        .unwrap();
+    let once = snapshot(&w.oms).await;
+    w.oms
+        .receive_return(receipt("in", first.id, 1, east()))
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&w.oms).await, once);
+    let line = &w.oms.order(order.id).await.unwrap().lines[0];
+    assert_eq!(
+        (line.return_requested.units(), line.returned.units()),
+        (1, 1)
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
