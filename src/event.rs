@@ -326,6 +326,17 @@ pub enum Event {
         /// Units cancelled (back-ordered ones included).
         units: u64,
     },
+    /// An order was amended: lines added, re-priced or cut, or a new ship-to.
+    OrderAmended {
+        /// The order.
+        order: OrderId,
+        /// The lines added or changed.
+        lines: Vec<u16>,
+        /// True when the ship-to address changed.
+        ship_to_changed: bool,
+        /// What the order is worth now (see [`Order::value`](crate::order::Order::value)).
+        value: Money,
+    },
     /// An order was cancelled.
     OrderCancelled {
         /// The order.

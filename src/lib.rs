@@ -48,7 +48,7 @@ pub mod prelude {
     pub use crate::ledger::{InvoicePolicy, OverpaymentPolicy};
     pub use crate::money::{Currency, Money, Rounding};
     pub use crate::order::{
-        Channel, Delivery, Discount, Hold, Order, OrderStatus, PlaceOrder, ServiceLevel,
+        AmendOrder, Channel, Delivery, Discount, Hold, Order, OrderStatus, PlaceOrder, ServiceLevel,
     };
     pub use crate::stock::{Location, LocationKind, StockLevel};
     pub use crate::store::{MemoryStore, Store};

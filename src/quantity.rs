@@ -54,6 +54,12 @@ impl Quantity {
         }
     }
 
+    /// `self + rhs`, stopping at `u32::MAX` units.
+    #[must_use]
+    pub const fn saturating_add(self, rhs: Quantity) -> Quantity {
+        Quantity(self.0.saturating_add(rhs.0))
+    }
+
     /// `self - rhs`, floored at zero.
     pub const fn saturating_sub(self, rhs: Quantity) -> Quantity {
         Quantity(self.0.saturating_sub(rhs.0))

@@ -13,6 +13,7 @@
 //! executor, e.g. `pollster::block_on(oms.place_order(cmd))` or a tokio runtime's
 //! `block_on`. Do not call `block_on` from inside an async task.
 
+mod amend;
 mod backorders;
 mod billing;
 mod catalog;

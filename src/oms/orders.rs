@@ -313,7 +313,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 service: ServiceLevel::Standard,
             },
         };
-        let sites = match &delivery {
+        let sites = self.sites_for(&delivery).await?;
+        Ok((delivery, sites))
+    }
+
+    /// The locations that may serve `delivery`: every location that fulfils orders
+    /// for a shipment (whose country must be valid), the store for a pickup.
+    pub(super) async fn sites_for(&self, delivery: &Delivery) -> Result<Vec<Location>, Error> {
+        Ok(match delivery {
             Delivery::Ship { address, .. } => {
                 if !address.has_valid_country() {
                     return Err(OrderError::InvalidCountry(address.country.clone()).into());
@@ -329,8 +336,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Delivery::Pickup { location } => {
                 vec![self.must::<Location>("location", location).await?.value]
             }
-        };
-        Ok((delivery, sites))
+        })
     }
 
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
@@ -431,14 +437,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             reason: reason.to_owned(),
         });
 
+        // Worked out before the release marks every unshipped unit cancelled.
+        let value = order.value()?;
+        let unbilled = order.unbilled_value()?;
         self.release_unshipped(&mut order, &mut changes).await?;
 
-        let total = order.total()?;
         let history = &mut buyer.history;
-        history.uninvoiced = history
-            .uninvoiced
-            .checked_sub(total.checked_sub(order.invoiced)?)?;
-        history.lifetime_value = history.lifetime_value.checked_sub(total)?;
+        history.uninvoiced = history.uninvoiced.checked_sub(unbilled)?;
+        history.lifetime_value = history.lifetime_value.checked_sub(value)?;
         history.orders_cancelled = history.orders_cancelled.saturating_add(1);
 
         let mut refunded_to_credit = Money::zero(order.currency);

@@ -1,11 +1,13 @@
 //! Orders: capture from any channel, pricing, the status machine, holds.
 
+mod amend;
 mod line;
 mod model;
 mod place;
 mod pricing;
 mod status;
 
+pub use amend::{AmendOrder, Amendment};
 pub use line::{LineAmounts, LineReservation, OrderLine};
 pub use model::{Channel, Delivery, FulfilmentStatus, Hold, Order, PaymentStatus, ServiceLevel};
 pub use place::{Discount, LineRequest, PlaceOrder};
@@ -110,6 +112,31 @@ pub enum OrderError {
         /// Units still waiting for stock.
         units: u64,
     },
+    /// An amendment with no changes.
+    #[error("the amendment changes nothing")]
+    NothingToAmend,
+    /// An amendment names a line the order does not have.
+    #[error("the order has no line {0}")]
+    UnknownLine(u16),
+    /// An amendment would take a line below what has shipped.
+    #[error("line {line}: {shipped} units have shipped, so it cannot be set to {asked}")]
+    AmendsShippedUnits {
+        /// The line.
+        line: u16,
+        /// Units shipped.
+        shipped: u32,
+        /// Units asked for.
+        asked: i64,
+    },
+    /// An amendment would leave nothing on the order: cancel it instead.
+    #[error("the amendment leaves nothing on the order: cancel it instead")]
+    AmendmentEmptiesOrder,
+    /// A new ship-to address for an order collected at a store.
+    #[error("a pickup order has no ship-to address")]
+    PickupHasNoAddress,
+    /// A new ship-to address once everything has shipped.
+    #[error("everything has shipped: the ship-to address can no longer change")]
+    EverythingShipped,
     /// Releasing a hold the order does not have.
     #[error("order has no {0:?} hold")]
     HoldNotFound(Hold),

@@ -170,6 +170,41 @@ impl Order {
             .checked_add(self.shipping_charge)
     }
 
+    /// What the order is worth now: each line's money for the units still wanted
+    /// (ordered less cancelled), plus shipping. [`Order::total`] as placed, less
+    /// what cancellations and amendments took off.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn value(&self) -> Result<Money, MoneyError> {
+        let mut value = self.shipping_charge;
+        for line in &self.lines {
+            let wanted = line.quantity.saturating_sub(line.cancelled);
+            value = value.checked_add(line.billed(wanted)?.total()?)?;
+        }
+        Ok(value)
+    }
+
+    /// What of [`Order::value`] is not on an invoice yet: the customer's expected
+    /// billing for this order.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn unbilled_value(&self) -> Result<Money, MoneyError> {
+        let mut unbilled = if self.invoices.is_empty() {
+            self.shipping_charge
+        } else {
+            Money::zero(self.currency)
+        };
+        for line in &self.lines {
+            let wanted = line.quantity.saturating_sub(line.cancelled);
+            let billed = line.invoiced.min(wanted);
+            let rest = line.billed(wanted)?.checked_sub(&line.billed(billed)?)?;
+            unbilled = unbilled.checked_add(rest.total()?)?;
+        }
+        Ok(unbilled)
+    }
+
     /// Shipping progress.
     pub fn fulfilment_status(&self) -> FulfilmentStatus {
         let live = self.lines.iter().filter(|l| l.quantity > l.cancelled);

@@ -1,11 +1,11 @@
 //! The order status machine.
 //!
-//! | from \ action | Hold    | ReleaseHold | Ship | RecordPayment | Deliver | Complete  | Cancel    |
-//! |---------------|---------|-------------|------|---------------|---------|-----------|-----------|
-//! | `Open`        | OnHold  | —           | Open | Open          | Open    | Completed | Cancelled |
-//! | `OnHold`      | OnHold  | Open        | —    | OnHold        | OnHold  | —         | Cancelled |
-//! | `Completed`   | —       | —           | —    | —             | —       | —         | —         |
-//! | `Cancelled`   | —       | —           | —    | —             | —       | —         | —         |
+//! | from \ action | Hold    | ReleaseHold | Ship | RecordPayment | Deliver | Complete  | Cancel    | Amend  |
+//! |---------------|---------|-------------|------|---------------|---------|-----------|-----------|--------|
+//! | `Open`        | OnHold  | —           | Open | Open          | Open    | Completed | Cancelled | Open   |
+//! | `OnHold`      | OnHold  | Open        | —    | OnHold        | OnHold  | —         | Cancelled | OnHold |
+//! | `Completed`   | —       | —           | —    | —             | —       | —         | —         | —      |
+//! | `Cancelled`   | —       | —           | —    | —             | —       | —         | —         | —      |
 //!
 //! "—" is [`OrderError::InvalidTransition`](super::OrderError::InvalidTransition).
 //! Shipping progress and payment progress are tracked separately
@@ -48,6 +48,8 @@ pub enum OrderAction {
     Complete,
     /// Cancel.
     Cancel,
+    /// Change lines or the ship-to address.
+    Amend,
 }
 
 /// The transition table, exactly as in the module docs: `(from, action, to)`.
@@ -61,11 +63,13 @@ pub const TRANSITIONS: &[(OrderStatus, OrderAction, OrderStatus)] = {
         (Open, A::Deliver, Open),
         (Open, A::Complete, Completed),
         (Open, A::Cancel, Cancelled),
+        (Open, A::Amend, Open),
         (OnHold, A::Hold, OnHold),
         (OnHold, A::ReleaseHold, Open),
         (OnHold, A::RecordPayment, OnHold),
         (OnHold, A::Deliver, OnHold),
         (OnHold, A::Cancel, Cancelled),
+        (OnHold, A::Amend, OnHold),
     ]
 };
 
@@ -92,7 +96,7 @@ mod tests {
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ];
-    const ALL_ACTIONS: [OrderAction; 7] = [
+    const ALL_ACTIONS: [OrderAction; 8] = [
         OrderAction::Hold,
         OrderAction::ReleaseHold,
         OrderAction::Ship,
@@ -100,6 +104,7 @@ mod tests {
         OrderAction::Deliver,
         OrderAction::Complete,
         OrderAction::Cancel,
+        OrderAction::Amend,
     ];
 
     #[test]

@@ -171,6 +171,24 @@ impl BackOrderQueue {
         fills
     }
 
+    /// Takes up to `units` of one order line out of the queue, its latest entries
+    /// first (the line wants fewer units); returns the units taken.
+    pub fn shorten(&mut self, order: OrderId, line_no: u16, units: u32) -> u32 {
+        let mut left = units;
+        for w in self.waiting.iter_mut().rev() {
+            if left == 0 {
+                break;
+            }
+            if w.order == order && w.line_no == line_no {
+                let take = w.quantity.min(left);
+                w.quantity -= take;
+                left -= take;
+            }
+        }
+        self.waiting.retain(|w| w.quantity > 0);
+        units - left
+    }
+
     /// Takes an order's lines out of the queue (it was cancelled); returns the units
     /// that were waiting.
     pub fn remove_order(&mut self, order: OrderId) -> u64 {

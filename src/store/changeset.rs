@@ -304,6 +304,7 @@ pub enum IdempotencyScope {
     RecordRefund,
     RequestReturn,
     ReceiveReturn,
+    AmendOrder,
 }
 
 /// What a keyed command produced, so a retry can return it.

@@ -59,6 +59,7 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::RecordRefund => "record_refund",
         IdempotencyScope::RequestReturn => "request_return",
         IdempotencyScope::ReceiveReturn => "receive_return",
+        IdempotencyScope::AmendOrder => "amend_order",
     }
 }
 

@@ -1,0 +1,740 @@
+//! Amending an order before it ships: lines added, re-priced or cut, a new ship-to.
+
+use super::backorders::Touched;
+use super::billing::settle;
+use super::remainder::CreditUpTo;
+use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
+use crate::catalog::Product;
+use crate::customer::{Customer, PaymentTerms};
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{LocationId, Sku};
+use crate::ledger::InvoicePolicy;
+use crate::order::{
+    AmendOrder, Amendment, Delivery, Hold, LineRequest, LineReservation, Order, OrderAction,
+    OrderError, OrderLine, PlaceOrder, price_lines, transition,
+};
+use crate::purchasing::BackOrderPolicy;
+use crate::quantity::Quantity;
+use crate::stock::{
+    LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
+};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+
+/// Units wanted on a line from now on: ordered less cancelled.
+fn wanted(line: &OrderLine) -> Quantity {
+    line.quantity.saturating_sub(line.cancelled)
+}
+
+/// An amendment in progress: the order as changed so far and what the changes
+/// did to stock, held in memory until the one commit.
+struct Amending<'a> {
+    order: Order,
+    /// Stock as read, kept in step with the reservations released and made here,
+    /// so a later change sees the units an earlier one freed.
+    levels: Vec<StockLevel>,
+    /// Units released, by SKU and location, for the back-order queues.
+    released: Vec<(Sku, LocationId, u32)>,
+    /// Units to reserve: (line index, units).
+    demand: Vec<(usize, u32)>,
+    /// Invoiced units cut, to credit: (line, units).
+    credits: Vec<(u16, u32)>,
+    /// Lines added or changed, for the event.
+    lines: Vec<u16>,
+    ship_to_changed: bool,
+    touched: &'a mut Touched,
+    changes: &'a mut Changeset,
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Amends an order that has not fully shipped, in one commit: adds lines,
+    /// changes a line's quantity, removes what has not shipped of a line, or
+    /// changes the ship-to address. Changes apply in the order given.
+    ///
+    /// - **Stock** follows: units taken off a line leave its back-order queue
+    ///   first, then its reservations, and freed units go to waiting back-orders;
+    ///   units added are reserved like a new order's, and back-ordered when short
+    ///   if the order's (or, for an order placed without one, the products')
+    ///   back-order policy allows, else refused.
+    /// - **Price**: a line nothing of which is invoiced or shipped is re-priced in
+    ///   place, at its unit price and discount per unit. Once part of it is
+    ///   invoiced or shipped, units taken off are cancelled and units added become
+    ///   a new line at the same unit price and discount per unit, so every invoice
+    ///   already issued stays exact. Added lines are priced from the catalogue
+    ///   (or their own price) with tax for the order's destination; the order's
+    ///   shipping charge is unchanged.
+    /// - **Billing**: an order invoiced when placed (invoice policy `OnOrder`, or a
+    ///   prepaid customer) gets an invoice for what was added; invoiced units taken
+    ///   off are credited, one credit note per invoice, and anything already paid
+    ///   for them becomes customer credit. A prepaid order with a new invoice to
+    ///   pay is held [`Hold::AwaitingPayment`]; an order on terms whose customer
+    ///   goes over their credit limit is held [`Hold::CreditLimit`].
+    /// - Only the unshipped part changes: a line never goes below what shipped.
+    ///
+    /// Retrying with the same key returns the order as the first call left it.
+    ///
+    /// # Errors
+    /// [`Error::Order`]: `InvalidTransition` for a completed or cancelled order,
+    /// `NothingToAmend`, `UnknownLine`, `InvalidQuantity`, `AmendsShippedUnits`,
+    /// `AmendmentEmptiesOrder` (cancel it instead), `PickupHasNoAddress`,
+    /// `EverythingShipped`, `InvalidCountry`, and the pricing errors of a new line
+    /// (`UnknownSku`, `CurrencyMismatch`, ...); [`Error::Stock`] when added units
+    /// cannot be reserved or back-ordered; [`Error::NotFound`] for an unknown
+    /// order; [`Error::IdempotencyKeyReused`]. Nothing is written on any error.
+    pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
+        let print = fingerprint(&canonical_amendment(&cmd))?;
+        let amended = super::retrying!(self, self.try_amend_order(&cmd, print).await);
+        if amended.is_err() {
+            // A twin submission may have committed first: return its result.
+            if let Some(IdempotentOutcome::Order(id)) = self
+                .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, print)
+                .await?
+            {
+                return self.order(id).await;
+            }
+        }
+        amended
+    }
+
+    async fn try_amend_order(&self, cmd: &AmendOrder, print: u64) -> Result<Order, Error> {
+        if let Some(IdempotentOutcome::Order(id)) = self
+            .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, print)
+            .await?
+        {
+            return self.order(id).await;
+        }
+        if cmd.changes.is_empty() {
+            return Err(OrderError::NothingToAmend.into());
+        }
+        let stored = self.must::<Order>("order", &cmd.order).await?;
+        transition(stored.value.status, OrderAction::Amend)?;
+        let customer = self
+            .must::<Customer>("customer", &stored.value.customer)
+            .await?;
+        let mut buyer = customer.value;
+        let unbilled_before = stored.value.unbilled_value()?;
+
+        let mut skus: Vec<Sku> = Vec::new();
+        let added = cmd.changes.iter().filter_map(|c| match c {
+            Amendment::AddLine(req) => Some(&req.sku),
+            _ => None,
+        });
+        for sku in stored.value.lines.iter().map(|l| &l.sku).chain(added) {
+            if !skus.contains(sku) {
+                skus.push(sku.clone());
+            }
+        }
+        let mut products = Products::default();
+        for (sku, found) in skus
+            .iter()
+            .zip(self.store.load_many::<Product>(&skus).await?)
+        {
+            if let Some(p) = found {
+                products.insert(sku.clone(), p.value);
+            }
+        }
+
+        let now = self.now();
+        let mut changes = Changeset::new(now);
+        let mut touched = Touched::default();
+        let mut work = Amending {
+            order: stored.value,
+            levels: self.store.stock_levels_of(&skus).await?,
+            released: Vec::new(),
+            demand: Vec::new(),
+            credits: Vec::new(),
+            lines: Vec::new(),
+            ship_to_changed: false,
+            touched: &mut touched,
+            changes: &mut changes,
+        };
+        for change in &cmd.changes {
+            match change {
+                Amendment::AddLine(req) => self.add_line(&mut work, req, &products).await?,
+                Amendment::SetQuantity { line_no, quantity } => {
+                    self.set_quantity(&mut work, *line_no, *quantity).await?;
+                }
+                Amendment::RemoveLine { line_no } => {
+                    let shipped = work
+                        .order
+                        .lines
+                        .iter()
+                        .find(|l| l.line_no == *line_no)
+                        .ok_or(OrderError::UnknownLine(*line_no))?
+                        .shipped;
+                    self.set_quantity(&mut work, *line_no, shipped.as_i64())
+                        .await?;
+                }
+                Amendment::ShipTo { address } => ship_to(&mut work, address)?,
+            }
+        }
+        if work.order.lines.iter().all(|l| wanted(l).is_zero()) {
+            return Err(OrderError::AmendmentEmptiesOrder.into());
+        }
+        self.reserve_added(&mut work, &products).await?;
+        self.free_released(&mut work).await?;
+        let Amending {
+            mut order,
+            credits,
+            lines,
+            ship_to_changed,
+            ..
+        } = work;
+        touched.put_into(&mut changes);
+
+        // What was added or re-priced and is not invoiced joins the expected
+        // billing; invoiced units cut are credited below (which takes them off the
+        // customer's lifetime value itself).
+        let unbilled_change = order.unbilled_value()?.checked_sub(unbilled_before)?;
+        let history = &mut buyer.history;
+        history.uninvoiced = history.uninvoiced.checked_add(unbilled_change)?;
+        history.lifetime_value = history.lifetime_value.checked_add(unbilled_change)?;
+
+        if !credits.is_empty() {
+            self.credit_order_lines(
+                &mut order,
+                &mut buyer,
+                CreditUpTo::Units(&credits),
+                false,
+                "order amended",
+                &mut changes,
+            )
+            .await?;
+        }
+        let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
+        let bills_on_order = self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid;
+        if bills_on_order && !order.fully_billed() {
+            let unbilled: Vec<(usize, Quantity)> = order
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i, wanted(l).saturating_sub(l.invoiced)))
+                .filter(|(_, units)| !units.is_zero())
+                .collect();
+            let with_shipping = order.invoices.is_empty();
+            self.issue_invoice(
+                &mut order,
+                &mut buyer,
+                &unbilled,
+                with_shipping,
+                &mut changes,
+                now,
+            )
+            .await?;
+        }
+        self.hold_if_needed(&mut order, &buyer, unbilled_change, &mut changes)?;
+        settle(&mut order, now, &mut changes)?;
+
+        changes.events.insert(
+            0,
+            Event::OrderAmended {
+                order: order.id,
+                lines,
+                ship_to_changed,
+                value: order.value()?,
+            },
+        );
+        changes
+            .puts
+            .push(Put::update(order.clone(), stored.version));
+        changes.puts.push(Put::update(buyer, customer.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope: IdempotencyScope::AmendOrder,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Order(order.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+
+    /// Adds a line, priced like a new order's line.
+    async fn add_line(
+        &self,
+        work: &mut Amending<'_>,
+        req: &LineRequest,
+        products: &Products,
+    ) -> Result<(), Error> {
+        let line_no = next_line_no(&work.order)?;
+        let country = self.destination_country(&work.order.delivery).await?;
+        let tax = self.tax_table().await?;
+        let mut pricing = PlaceOrder::new(
+            work.order.idempotency_key.clone(),
+            work.order.customer,
+            work.order.channel,
+            work.order.currency,
+        );
+        pricing.lines.push(req.clone());
+        let mut line = price_lines(&pricing, |sku| products.get(sku), &tax, &country)
+            .map_err(|e| renumber(e, line_no))?
+            .into_iter()
+            .next()
+            .ok_or(OrderError::Empty)?;
+        line.line_no = line_no;
+        let units = line.quantity.units();
+        work.order.lines.push(line);
+        work.demand.push((work.order.lines.len() - 1, units));
+        work.lines.push(line_no);
+        Ok(())
+    }
+
+    /// Sets the units a line is for: re-priced in place while nothing of it is
+    /// invoiced or shipped; otherwise cut by cancelling units, or grown by a new
+    /// line at the same price.
+    async fn set_quantity(
+        &self,
+        work: &mut Amending<'_>,
+        line_no: u16,
+        quantity: i64,
+    ) -> Result<(), Error> {
+        let at = work
+            .order
+            .lines
+            .iter()
+            .position(|l| l.line_no == line_no)
+            .ok_or(OrderError::UnknownLine(line_no))?;
+        let line = work
+            .order
+            .lines
+            .get(at)
+            .ok_or(OrderError::UnknownLine(line_no))?;
+        let asked = u32::try_from(quantity).map(Quantity::new).map_err(|_| {
+            OrderError::InvalidQuantity {
+                line: line_no,
+                quantity,
+            }
+        })?;
+        if asked < line.shipped {
+            return Err(OrderError::AmendsShippedUnits {
+                line: line_no,
+                shipped: line.shipped.units(),
+                asked: quantity,
+            }
+            .into());
+        }
+        let before = wanted(line);
+        if asked == before {
+            return Ok(());
+        }
+        let untouched =
+            line.invoiced.is_zero() && line.shipped.is_zero() && line.cancelled.is_zero();
+        if untouched && !asked.is_zero() {
+            let amounts = line.repriced(asked)?;
+            if asked < before {
+                self.take_units(work, at, before.saturating_sub(asked).units())
+                    .await?;
+            } else {
+                work.demand.push((at, asked.saturating_sub(before).units()));
+            }
+            if let Some(line) = work.order.lines.get_mut(at) {
+                line.quantity = asked;
+                line.amounts = amounts;
+            }
+        } else if asked < before {
+            let cut = before.saturating_sub(asked);
+            // Invoiced units among those cut (the line's last wanted units) get credited.
+            let invoiced_cut = line.invoiced.min(before).saturating_sub(asked).units();
+            self.take_units(work, at, cut.units()).await?;
+            if let Some(line) = work.order.lines.get_mut(at) {
+                line.cancelled = line.cancelled.saturating_add(cut);
+            }
+            if invoiced_cut > 0 {
+                work.credits.push((line_no, invoiced_cut));
+            }
+        } else {
+            let extra = asked.saturating_sub(before);
+            let mut grown = line.clone();
+            grown.line_no = next_line_no(&work.order)?;
+            grown.amounts = line.repriced(extra)?;
+            grown.quantity = extra;
+            for units in [
+                &mut grown.shipped,
+                &mut grown.delivered,
+                &mut grown.cancelled,
+                &mut grown.invoiced,
+                &mut grown.backordered,
+                &mut grown.return_requested,
+                &mut grown.returned,
+            ] {
+                *units = Quantity::ZERO;
+            }
+            grown.reservations.clear();
+            grown.promised_on = None;
+            grown.shipped_cost = None;
+            work.lines.push(grown.line_no);
+            work.order.lines.push(grown);
+            work.demand
+                .push((work.order.lines.len() - 1, extra.units()));
+        }
+        if !work.lines.contains(&line_no) {
+            work.lines.push(line_no);
+        }
+        Ok(())
+    }
+
+    /// Takes `units` unshipped units off line `at`: back-ordered ones first (out of
+    /// their queue), then reserved ones (released, latest reservation first).
+    async fn take_units(
+        &self,
+        work: &mut Amending<'_>,
+        at: usize,
+        units: u32,
+    ) -> Result<(), Error> {
+        let order_id = work.order.id;
+        let Some(line) = work.order.lines.get_mut(at) else {
+            return Ok(());
+        };
+        let mut left = units;
+        let from_queue = left.min(line.backordered.units());
+        if from_queue > 0 {
+            let taken = work
+                .touched
+                .queue_mut(&self.store, &line.sku)
+                .await?
+                .shorten(order_id, line.line_no, from_queue);
+            line.backordered = line.backordered.saturating_sub(Quantity::new(taken));
+            if line.backordered.is_zero() {
+                line.promised_on = None;
+            }
+            left -= taken;
+        }
+        while left > 0 {
+            let Some(last) = line.reservations.last_mut() else {
+                break;
+            };
+            let take = left.min(last.quantity.units());
+            last.quantity = last.quantity.saturating_sub(Quantity::new(take));
+            let location = last.location.clone();
+            if last.quantity.is_zero() {
+                line.reservations.pop();
+            }
+            left -= take;
+            work.changes.reservations.push(ReservationChange {
+                sku: line.sku.clone(),
+                location: location.clone(),
+                order: order_id,
+                quantity: -i64::from(take),
+            });
+            work.changes.events.push(Event::StockReleased {
+                order: order_id,
+                sku: line.sku.clone(),
+                location: location.clone(),
+                quantity: take,
+            });
+            if let Some(level) = work
+                .levels
+                .iter_mut()
+                .find(|l| l.sku == line.sku && l.location == location)
+            {
+                level.reserved = level.reserved.saturating_sub(i64::from(take));
+            }
+            work.released.push((line.sku.clone(), location, take));
+        }
+        if left > 0 {
+            return Err(Error::invalid(
+                "order",
+                format!(
+                    "line {} has fewer unshipped units than it says",
+                    line.line_no
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reserves the units added, back-ordering what is short if the policy allows.
+    async fn reserve_added(
+        &self,
+        work: &mut Amending<'_>,
+        products: &Products,
+    ) -> Result<(), Error> {
+        if work.demand.is_empty() {
+            return Ok(());
+        }
+        let demand: Vec<LineDemand> = work
+            .demand
+            .iter()
+            .filter_map(|(at, units)| {
+                let line = work.order.lines.get(*at)?;
+                Some(LineDemand {
+                    sku: line.sku.clone(),
+                    quantity: Quantity::new(*units),
+                })
+            })
+            .collect();
+        let sites = self.sites_for(&work.order.delivery).await?;
+        let strategy = self.config.allocation;
+        let (allocations, shortfalls) = match allocate(&demand, &work.levels, &sites, strategy) {
+            Ok(allocations) => (allocations, Vec::new()),
+            Err(short @ StockError::Insufficient { .. }) => {
+                let (allocations, shortfalls) =
+                    allocate_available(&demand, &work.levels, &sites, strategy)?;
+                let policy = match work.order.back_order {
+                    BackOrderPolicy::Reject => demand
+                        .iter()
+                        .zip(&shortfalls)
+                        .filter(|(_, short)| **short > 0)
+                        .filter_map(|(d, _)| products.get(&d.sku))
+                        .map(|p| p.back_order)
+                        .max_by_key(|p| p.strictness())
+                        .unwrap_or_default(),
+                    chosen => chosen,
+                };
+                if policy == BackOrderPolicy::Reject {
+                    return Err(short.into());
+                }
+                work.order.back_order = policy;
+                (allocations, shortfalls)
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let order_id = work.order.id;
+        for a in &allocations {
+            let Some((at, _)) = work.demand.get(a.line) else {
+                continue;
+            };
+            let Some(line) = work.order.lines.get_mut(*at) else {
+                continue;
+            };
+            match line
+                .reservations
+                .iter_mut()
+                .find(|r| r.location == a.location)
+            {
+                Some(r) => r.quantity = r.quantity.saturating_add(a.quantity),
+                None => line.reservations.push(LineReservation {
+                    location: a.location.clone(),
+                    quantity: a.quantity,
+                }),
+            }
+            if let Some(level) = work
+                .levels
+                .iter_mut()
+                .find(|l| l.sku == line.sku && l.location == a.location)
+            {
+                level.reserved = level.reserved.saturating_add(a.quantity.as_i64());
+            }
+            work.changes.reservations.push(ReservationChange {
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                order: order_id,
+                quantity: a.quantity.as_i64(),
+            });
+            work.changes.events.push(Event::StockReserved {
+                order: order_id,
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                quantity: a.quantity.units(),
+            });
+        }
+
+        // Short units queue behind the line's own earlier back-order, if it has one.
+        let mut short_per_line = vec![0u32; work.order.lines.len()];
+        for ((at, _), short) in work.demand.iter().zip(&shortfalls) {
+            if let Some(slot) = short_per_line.get_mut(*at) {
+                *slot = slot.saturating_add(*short);
+            }
+        }
+        if short_per_line.iter().all(|s| *s == 0) {
+            return Ok(());
+        }
+        let mut priority = 0u8;
+        for line in &work.order.lines {
+            let queue = work.touched.queue(&self.store, &line.sku).await?;
+            if let Some(w) = queue.waiting.iter().find(|w| w.order == order_id) {
+                priority = priority.max(w.priority);
+            }
+        }
+        let pin = match &work.order.delivery {
+            Delivery::Pickup { location } => Some(location.clone()),
+            Delivery::Ship { .. } => None,
+        };
+        let already: Vec<Quantity> = work.order.lines.iter().map(|l| l.backordered).collect();
+        self.queue_shortfalls(
+            &mut work.order,
+            &short_per_line,
+            products,
+            pin,
+            priority,
+            work.touched,
+            work.changes,
+        )
+        .await?;
+        // `queue_shortfalls` sets a line's back-ordered units to its new shortfall:
+        // add back what the line was already waiting for.
+        for (line, before) in work.order.lines.iter_mut().zip(already) {
+            line.backordered = line.backordered.saturating_add(before);
+        }
+        for (line, short) in work.order.lines.iter().zip(&short_per_line) {
+            if *short > 0 {
+                let on_hand = work
+                    .levels
+                    .iter()
+                    .filter(|l| l.sku == line.sku)
+                    .map(|l| l.on_hand)
+                    .fold(0, i64::saturating_add);
+                let check = crate::store::Check::SkuOnHand {
+                    sku: line.sku.clone(),
+                    on_hand,
+                };
+                if !work.changes.checks.contains(&check) {
+                    work.changes.checks.push(check);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives units the amendment freed, and did not take back itself, to the lines
+    /// waiting for them.
+    async fn free_released(&self, work: &mut Amending<'_>) -> Result<(), Error> {
+        if work.released.is_empty() {
+            return Ok(());
+        }
+        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        for (sku, location, units) in work.released.drain(..) {
+            match released
+                .iter_mut()
+                .find(|(s, l, _)| *s == sku && *l == location)
+            {
+                Some((_, _, sum)) => *sum = sum.saturating_add(units),
+                None => released.push((sku, location, units)),
+            }
+        }
+        // Waiting lines of this very order may take the units: the fills must
+        // change this copy, which the caller puts.
+        let id = work.order.id;
+        work.touched.adopt(work.order.clone(), 0);
+        for (sku, location, units) in &released {
+            // Free now: what the release gave back, less what the additions took.
+            let free = work
+                .levels
+                .iter()
+                .find(|l| &l.sku == sku && &l.location == location)
+                .map_or(0, |l| l.on_hand.saturating_sub(l.reserved).max(0));
+            let units = (*units).min(u32::try_from(free).unwrap_or(u32::MAX));
+            if units > 0 {
+                self.fill_back_orders(sku, location, units, work.touched, work.changes)
+                    .await?;
+            }
+        }
+        if let Some(order) = work.touched.release(id) {
+            work.order = order;
+        }
+        Ok(())
+    }
+
+    /// The country an order's goods go to: the ship-to's, or the pickup store's.
+    async fn destination_country(&self, delivery: &Delivery) -> Result<String, Error> {
+        Ok(match delivery {
+            Delivery::Ship { address, .. } => address.country.clone(),
+            Delivery::Pickup { location } => self
+                .must::<Location>("location", location)
+                .await?
+                .value
+                .address
+                .country
+                .clone(),
+        })
+    }
+
+    /// Holds an order the amendment made dearer: a prepaid one until its new
+    /// invoice is paid, one on terms whose customer is now over their credit limit.
+    fn hold_if_needed(
+        &self,
+        order: &mut Order,
+        buyer: &Customer,
+        added: crate::money::Money,
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
+        if !added.is_positive() {
+            return Ok(());
+        }
+        let hold = match buyer.profile.terms {
+            PaymentTerms::Prepaid => {
+                (order.settled() != order.invoiced).then_some(Hold::AwaitingPayment)
+            }
+            PaymentTerms::Net { .. } => {
+                let history = &buyer.history;
+                let exposure = history.balance.checked_add(history.uninvoiced)?;
+                match buyer.profile.credit_limit {
+                    Some(limit) if exposure.cmp_amount(limit)?.is_gt() => Some(Hold::CreditLimit),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(hold) = hold.filter(|h| !order.holds.contains(h)) {
+            order.status = transition(order.status, OrderAction::Hold)?;
+            order.holds.push(hold);
+            changes.events.push(Event::OrderHeld {
+                order: order.id,
+                hold,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Points a new ship-to address at what has not shipped yet.
+fn ship_to(work: &mut Amending<'_>, address: &crate::customer::Address) -> Result<(), Error> {
+    let Delivery::Ship { service, .. } = &work.order.delivery else {
+        return Err(OrderError::PickupHasNoAddress.into());
+    };
+    if !address.has_valid_country() {
+        return Err(OrderError::InvalidCountry(address.country.clone()).into());
+    }
+    if work.order.lines.iter().all(|l| l.shipped >= wanted(l)) {
+        return Err(OrderError::EverythingShipped.into());
+    }
+    work.order.delivery = Delivery::Ship {
+        address: std::sync::Arc::new(address.clone()),
+        service: *service,
+    };
+    work.ship_to_changed = true;
+    Ok(())
+}
+
+/// The number the next line of `order` gets.
+fn next_line_no(order: &Order) -> Result<u16, OrderError> {
+    let last = order.lines.iter().map(|l| l.line_no).max().unwrap_or(0);
+    let next = last
+        .checked_add(1)
+        .filter(|n| usize::from(*n) <= crate::order::MAX_LINES);
+    next.ok_or(OrderError::TooManyLines {
+        max: crate::order::MAX_LINES,
+        got: order.lines.len().saturating_add(1),
+    })
+}
+
+/// A pricing error for a one-line order, told about the line it will become.
+fn renumber(error: OrderError, line_no: u16) -> OrderError {
+    match error {
+        OrderError::InvalidQuantity { quantity, .. } => OrderError::InvalidQuantity {
+            line: line_no,
+            quantity,
+        },
+        OrderError::NegativePrice { .. } => OrderError::NegativePrice { line: line_no },
+        OrderError::InvalidDiscount {
+            line: Some(_),
+            reason,
+        } => OrderError::InvalidDiscount {
+            line: Some(line_no),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// The amendment with every amount in canonical form, for its fingerprint.
+fn canonical_amendment(cmd: &AmendOrder) -> AmendOrder {
+    let mut cmd = cmd.clone();
+    for change in &mut cmd.changes {
+        if let Amendment::AddLine(line) = change {
+            line.unit_price = line.unit_price.map(canonical_money);
+            line.discount = line.discount.map(canonical_discount);
+        }
+    }
+    cmd
+}

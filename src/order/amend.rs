@@ -1,0 +1,185 @@
+//! Amending an order before it ships: the command and the re-pricing of one line.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{LineAmounts, LineRequest, OrderLine, PRICE_ROUNDING, TAX_ROUNDING};
+use crate::customer::Address;
+use crate::ids::{IdempotencyKey, OrderId, Sku};
+use crate::money::MoneyError;
+use crate::quantity::Quantity;
+
+/// One change to an order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Amendment {
+    /// Adds a line, priced like a line of a new order (catalogue price unless
+    /// given, its own discount, tax for the order's destination).
+    AddLine(LineRequest),
+    /// Sets the units a line is for (what is ordered less what was cancelled). It
+    /// can never go below what has shipped. Signed so a negative number from a form
+    /// gets a precise error.
+    SetQuantity {
+        /// The line.
+        line_no: u16,
+        /// Units wanted from now on.
+        quantity: i64,
+    },
+    /// Removes what has not shipped of a line: `SetQuantity` to what shipped.
+    RemoveLine {
+        /// The line.
+        line_no: u16,
+    },
+    /// Ships what has not shipped yet to another address.
+    ShipTo {
+        /// The new address.
+        address: Address,
+    },
+}
+
+/// The command to amend an order: its changes apply in order, in one commit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AmendOrder {
+    /// Same key, same amendment: a retry returns the order as the first one left it.
+    pub idempotency_key: IdempotencyKey,
+    /// The order.
+    pub order: OrderId,
+    /// The changes, applied one after another.
+    pub changes: Vec<Amendment>,
+}
+
+impl AmendOrder {
+    /// An amendment with no changes yet.
+    pub fn new(idempotency_key: IdempotencyKey, order: OrderId) -> Self {
+        Self {
+            idempotency_key,
+            order,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Adds a line at the catalogue price.
+    #[must_use]
+    pub fn add_line(mut self, sku: Sku, quantity: i64) -> Self {
+        self.changes.push(Amendment::AddLine(LineRequest {
+            sku,
+            quantity,
+            unit_price: None,
+            discount: None,
+        }));
+        self
+    }
+
+    /// Sets the units line `line_no` is for.
+    #[must_use]
+    pub fn set_quantity(mut self, line_no: u16, quantity: i64) -> Self {
+        self.changes
+            .push(Amendment::SetQuantity { line_no, quantity });
+        self
+    }
+
+    /// Removes what has not shipped of line `line_no`.
+    #[must_use]
+    pub fn remove_line(mut self, line_no: u16) -> Self {
+        self.changes.push(Amendment::RemoveLine { line_no });
+        self
+    }
+
+    /// Ships the rest to `address`.
+    #[must_use]
+    pub fn ship_to(mut self, address: Address) -> Self {
+        self.changes.push(Amendment::ShipTo { address });
+        self
+    }
+}
+
+impl OrderLine {
+    /// The line's money for `units` units at the same unit price and the same
+    /// discount per unit, tax at the line's rate: what the line would have cost had
+    /// it been placed for `units`. Exact for the line's own quantity.
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn repriced(&self, units: Quantity) -> Result<LineAmounts, MoneyError> {
+        if units == self.quantity {
+            return Ok(self.amounts);
+        }
+        let gross = self
+            .unit_price
+            .checked_mul_qty(u64::from(units.units()))?
+            .round(PRICE_ROUNDING);
+        let per_unit = if self.quantity.is_zero() {
+            Decimal::ZERO
+        } else {
+            Decimal::from(units.units()) / Decimal::from(self.quantity.units())
+        };
+        let discount = self
+            .amounts
+            .discount
+            .checked_mul(per_unit)?
+            .round(PRICE_ROUNDING)
+            .min(gross)?;
+        let net = gross.checked_sub(discount)?;
+        Ok(LineAmounts {
+            gross,
+            discount,
+            net,
+            tax: net.checked_mul(self.tax_rate)?.round(TAX_ROUNDING),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use rust_decimal_macros::dec;
+
+    fn line(quantity: u32, unit_cents: i64, discount_cents: i64) -> OrderLine {
+        let m = |c| Money::from_minor(c, Currency::EUR);
+        let gross = unit_cents * i64::from(quantity);
+        let net = gross - discount_cents;
+        OrderLine {
+            line_no: 1,
+            sku: Sku::new("X").unwrap(),
+            description: "x".into(),
+            quantity: Quantity::new(quantity),
+            unit_price: m(unit_cents),
+            amounts: LineAmounts {
+                gross: m(gross),
+                discount: m(discount_cents),
+                net: m(net),
+                tax: m(net / 5),
+            },
+            tax_rate: dec!(0.2),
+            reservations: Vec::new(),
+            shipped: Quantity::ZERO,
+            delivered: Quantity::ZERO,
+            cancelled: Quantity::ZERO,
+            invoiced: Quantity::ZERO,
+            backordered: Quantity::ZERO,
+            promised_on: None,
+            shipped_cost: None,
+            return_requested: Quantity::ZERO,
+            returned: Quantity::ZERO,
+        }
+    }
+
+    #[test]
+    fn repricing_keeps_the_unit_price_and_the_discount_per_unit() {
+        let l = line(4, 1000, 400);
+        let six = l.repriced(Quantity::new(6)).unwrap();
+        assert_eq!(six.gross, Money::from_minor(6000, Currency::EUR));
+        assert_eq!(six.discount, Money::from_minor(600, Currency::EUR));
+        assert_eq!(six.net, Money::from_minor(5400, Currency::EUR));
+        assert_eq!(six.tax, Money::from_minor(1080, Currency::EUR));
+        assert_eq!(l.repriced(Quantity::new(4)).unwrap(), l.amounts);
+    }
+
+    #[test]
+    fn a_discount_never_exceeds_the_repriced_gross() {
+        let l = line(3, 1, 3);
+        let one = l.repriced(Quantity::new(1)).unwrap();
+        assert!(!one.net.is_negative());
+    }
+}

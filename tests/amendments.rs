@@ -1,0 +1,476 @@
+//! Amending orders before they ship: stock re-reserved, the order re-priced, the
+//! invoice adjusted or credited, all in one commit; only the unshipped part changes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod common;
+
+use common::*;
+use o2c::customer::{PaymentMethod, PaymentTerms};
+use o2c::event::Event;
+use o2c::ids::CustomerId;
+use o2c::ledger::{AccountCode, InvoicePolicy};
+use o2c::money::{Currency, Money};
+use o2c::order::{
+    AmendOrder, Amendment, Channel, Hold, LineRequest, Order, OrderError, OrderStatus, PlaceOrder,
+};
+use o2c::purchasing::BackOrderPolicy;
+use o2c::quantity::Quantity;
+use o2c::store::Store;
+use o2c::{Error, OmsConfig, RecordPayment};
+use rust_decimal_macros::dec;
+
+async fn balance(w: &World, code: &str) -> Money {
+    w.oms
+        .trial_balance()
+        .await
+        .unwrap()
+        .balance(&AccountCode::new(code), Currency::USD)
+}
+
+async fn level(w: &World, s: &str, at: &str) -> (i64, i64) {
+    let l = w.oms.stock_level(&sku(s), &loc(at)).await.unwrap();
+    (l.on_hand, l.reserved)
+}
+
+fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
+    match result {
+        Err(Error::Order(e)) => e,
+        other => panic!("expected an order error, got {other:?}"),
+    }
+}
+
+/// TEE 2 + MUG 1: 40.00 + 4.00 tax, 12.50 + 1.25 tax = 57.75.
+async fn tee2_mug1(w: &World, k: &str, who: CustomerId) -> Order {
+    w.oms
+        .place_order(
+            PlaceOrder::new(key(k), who, Channel::Web, Currency::USD)
+                .line(sku("TEE"), 2)
+                .line(sku("MUG"), 1),
+        )
+        .await
+        .unwrap()
+}
+
+async fn on_shipment() -> World {
+    world_with(OmsConfig {
+        invoice_policy: InvoicePolicy::OnShipment,
+        ..OmsConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn before_invoicing_lines_are_repriced_in_place_and_stock_follows() {
+    let w = on_shipment().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    assert_eq!(level(&w, "TEE", EAST).await, (10, 2));
+    assert_eq!(
+        w.oms.customer(c.id).await.unwrap().history.uninvoiced,
+        usd(dec!(57.75))
+    );
+    let cursor = w.oms.store().last_event_sequence().await.unwrap();
+
+    let amended = w
+        .oms
+        .amend_order(
+            AmendOrder::new(key("a"), order.id)
+                .set_quantity(1, 5)
+                .remove_line(2)
+                .add_line(sku("BOOK"), 2),
+        )
+        .await
+        .unwrap();
+
+    // TEE 5 × 20.00 + 10 % = 110.00; MUG gone; BOOK 2 × 15.99 + 5 % = 33.58.
+    let tee = &amended.lines[0];
+    assert_eq!(tee.quantity, Quantity::new(5));
+    assert_eq!(tee.amounts.gross, usd(dec!(100.00)));
+    assert_eq!(tee.amounts.tax, usd(dec!(10.00)));
+    assert_eq!(amended.lines[1].cancelled, Quantity::new(1));
+    assert_eq!(amended.lines[2].line_no, 3);
+    assert_eq!(amended.lines[2].amounts.gross, usd(dec!(31.98)));
+    assert_eq!(amended.value().unwrap(), usd(dec!(143.58)));
+    assert!(amended.lines.iter().all(|l| l.quantities_add_up()));
+    // The three TEE added ship with the BOOKs from WH-WEST, the only site with both.
+    assert_eq!(level(&w, "TEE", EAST).await, (10, 2));
+    assert_eq!(level(&w, "TEE", WEST).await, (10, 3));
+    assert_eq!(level(&w, "MUG", EAST).await, (5, 0));
+    assert_eq!(level(&w, "BOOK", WEST).await, (8, 2));
+    let history = w.oms.customer(c.id).await.unwrap().history;
+    assert_eq!(history.uninvoiced, usd(dec!(143.58)));
+    assert_eq!(history.lifetime_value, usd(dec!(143.58)));
+    let events: Vec<Event> = w
+        .oms
+        .events_after(cursor, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(matches!(
+        &events[0],
+        Event::OrderAmended { lines, ship_to_changed: false, value, .. }
+            if lines == &vec![1, 2, 3] && *value == usd(dec!(143.58))
+    ));
+    assert_audit_clean(&w.oms).await;
+
+    // Shipping and invoicing bill exactly the amended order.
+    w.oms.ship(order.id).await.unwrap();
+    let shipped = w.oms.order(order.id).await.unwrap();
+    assert_eq!(shipped.invoiced, usd(dec!(143.58)));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_paid_prepaid_order_is_credited_for_units_cut_and_invoiced_for_units_added() {
+    let w = world().await;
+    let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            order.invoices[0],
+            usd(dec!(57.75)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.oms.order(order.id).await.unwrap().status,
+        OrderStatus::Open
+    );
+
+    // One TEE fewer: 22.00 back as customer credit, by a credit note.
+    let cut = w
+        .oms
+        .amend_order(AmendOrder::new(key("cut"), order.id).set_quantity(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(cut.lines[0].cancelled, Quantity::new(1));
+    assert_eq!(cut.credit_total(), usd(dec!(22.00)));
+    assert_eq!(cut.status, OrderStatus::Open);
+    assert_eq!(level(&w, "TEE", EAST).await, (10, 1));
+    let history = w.oms.customer(c.id).await.unwrap().history;
+    assert_eq!(history.credit, usd(dec!(22.00)));
+    assert_eq!(balance(&w, "1100").await, usd(dec!(0)));
+
+    // Two more MUG: a new line at the same price, a new invoice, held until paid.
+    let grown = w
+        .oms
+        .amend_order(AmendOrder::new(key("grow"), order.id).set_quantity(2, 3))
+        .await
+        .unwrap();
+    assert_eq!(grown.lines.len(), 3);
+    assert_eq!(grown.lines[2].sku, sku("MUG"));
+    assert_eq!(grown.lines[2].quantity, Quantity::new(2));
+    assert_eq!(grown.invoices.len(), 2);
+    assert_eq!(grown.status, OrderStatus::OnHold);
+    assert_eq!(grown.holds, vec![Hold::AwaitingPayment]);
+    let invoice = w.oms.invoice(grown.invoices[1]).await.unwrap();
+    // 2 × 12.50 + 10 % = 27.50; no second shipping charge.
+    assert_eq!(invoice.total().unwrap(), usd(dec!(27.50)));
+    assert_eq!(level(&w, "MUG", EAST).await, (5, 3));
+    assert_audit_clean(&w.oms).await;
+
+    // The customer's credit pays it; the hold goes.
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay2"),
+            grown.invoices[1],
+            usd(dec!(22.00)),
+            PaymentMethod::CustomerCredit,
+        ))
+        .await
+        .unwrap();
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay3"),
+            grown.invoices[1],
+            usd(dec!(5.50)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    let paid = w.oms.order(order.id).await.unwrap();
+    assert_eq!(paid.status, OrderStatus::Open);
+    assert!(paid.holds.is_empty());
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn after_a_partial_shipment_only_the_unshipped_part_changes() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    // BOOK: 8 in stock, 10 wanted; ship what is there.
+    let order = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("BOOK"), 10)
+                .back_order(BackOrderPolicy::ShipAvailable),
+        )
+        .await
+        .unwrap();
+    assert_eq!(order.lines[0].backordered, Quantity::new(2));
+    w.oms.ship(order.id).await.unwrap();
+
+    let before = snapshot(&w.oms).await;
+    let refused = w
+        .oms
+        .amend_order(AmendOrder::new(key("below"), order.id).set_quantity(1, 5))
+        .await;
+    assert_eq!(
+        order_error(refused),
+        OrderError::AmendsShippedUnits {
+            line: 1,
+            shipped: 8,
+            asked: 5
+        }
+    );
+    assert_eq!(snapshot(&w.oms).await, before);
+
+    // Dropping the two back-ordered units takes them out of the queue and credits
+    // the two units invoiced on order.
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("drop"), order.id).remove_line(1))
+        .await
+        .unwrap();
+    let line = &amended.lines[0];
+    assert_eq!(line.backordered, Quantity::ZERO);
+    assert_eq!(line.cancelled, Quantity::new(2));
+    assert!(line.quantities_add_up());
+    // 2 × 15.99 + 5 % = 33.58.
+    assert_eq!(amended.credit_total(), usd(dec!(33.58)));
+    let queue = w
+        .oms
+        .store()
+        .load::<o2c::purchasing::BackOrderQueue>(&sku("BOOK"))
+        .await
+        .unwrap();
+    assert!(queue.is_none_or(|q| q.value.waiting.is_empty()));
+
+    // Everything left has shipped: no new address.
+    let before = snapshot(&w.oms).await;
+    let late = w
+        .oms
+        .amend_order(AmendOrder::new(key("addr"), order.id).ship_to(us_address("Elsewhere")))
+        .await;
+    assert_eq!(order_error(late), OrderError::EverythingShipped);
+    assert_eq!(snapshot(&w.oms).await, before);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn units_freed_by_an_amendment_go_to_the_back_orders_waiting_for_them() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let first = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("first"), c.id, Channel::B2b, Currency::USD).line(sku("BOOK"), 8),
+        )
+        .await
+        .unwrap();
+    let waiting = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("second"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("BOOK"), 3)
+                .back_order(BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.lines[0].backordered, Quantity::new(3));
+
+    w.oms
+        .amend_order(AmendOrder::new(key("a"), first.id).set_quantity(1, 6))
+        .await
+        .unwrap();
+    let waiting = w.oms.order(waiting.id).await.unwrap();
+    assert_eq!(waiting.lines[0].backordered, Quantity::new(1));
+    assert_eq!(waiting.lines[0].open(), Quantity::new(2));
+    assert_eq!(level(&w, "BOOK", WEST).await, (8, 8));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn added_units_short_of_stock_follow_the_back_order_policy() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    let before = snapshot(&w.oms).await;
+    let short = w
+        .oms
+        .amend_order(AmendOrder::new(key("a"), order.id).add_line(sku("BOOK"), 9))
+        .await;
+    assert!(matches!(short, Err(Error::Stock(_))), "{short:?}");
+    assert_eq!(snapshot(&w.oms).await, before);
+
+    let b2b = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("b2b"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("TEE"), 1)
+                .back_order(BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("b"), b2b.id).add_line(sku("BOOK"), 9))
+        .await
+        .unwrap();
+    assert_eq!(amended.lines[1].open(), Quantity::new(8));
+    assert_eq!(amended.lines[1].backordered, Quantity::new(1));
+    assert!(!amended.is_ready_to_ship());
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_new_ship_to_address_applies_to_what_has_not_shipped() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    let mut address = us_address("Acme");
+    address.lines = vec!["1 New Road".into()];
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("a"), order.id).ship_to(address.clone()))
+        .await
+        .unwrap();
+    match &amended.delivery {
+        o2c::order::Delivery::Ship { address: now, .. } => assert_eq!(**now, address),
+        other => panic!("{other:?}"),
+    }
+    // The carrier is booked for the address the order now has.
+    let shipments = w.oms.ship(order.id).await.unwrap();
+    assert_eq!(shipments.len(), 1);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_retried_amendment_applies_once_and_a_reused_key_is_refused() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    let cmd = AmendOrder::new(key("a"), order.id).add_line(sku("BOOK"), 1);
+    let first = w.oms.amend_order(cmd.clone()).await.unwrap();
+    let again = w.oms.amend_order(cmd).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(again.lines.len(), 3);
+    let reused = w
+        .oms
+        .amend_order(AmendOrder::new(key("a"), order.id).add_line(sku("BOOK"), 2))
+        .await;
+    assert!(
+        matches!(reused, Err(Error::IdempotencyKeyReused { .. })),
+        "{reused:?}"
+    );
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn bad_amendments_are_refused_with_nothing_written() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    let pickup = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("p"), c.id, Channel::Store, Currency::USD)
+                .line(sku("TEE"), 1)
+                .deliver(o2c::order::Delivery::Pickup {
+                    location: loc(STORE),
+                }),
+        )
+        .await
+        .unwrap();
+    let cancelled = tee2_mug1(&w, "gone", c.id).await;
+    w.oms
+        .cancel_order(cancelled.id, "changed mind")
+        .await
+        .unwrap();
+    let before = snapshot(&w.oms).await;
+
+    let cases: Vec<(AmendOrder, OrderError)> = vec![
+        (
+            AmendOrder::new(key("e"), order.id),
+            OrderError::NothingToAmend,
+        ),
+        (
+            AmendOrder::new(key("u"), order.id).set_quantity(9, 1),
+            OrderError::UnknownLine(9),
+        ),
+        (
+            AmendOrder::new(key("n"), order.id).set_quantity(1, -1),
+            OrderError::InvalidQuantity {
+                line: 1,
+                quantity: -1,
+            },
+        ),
+        (
+            AmendOrder::new(key("z"), order.id).add_line(sku("TEE"), 0),
+            OrderError::InvalidQuantity {
+                line: 3,
+                quantity: 0,
+            },
+        ),
+        (
+            AmendOrder::new(key("x"), order.id).add_line(sku("NOPE"), 1),
+            OrderError::UnknownSku(sku("NOPE")),
+        ),
+        (
+            AmendOrder {
+                idempotency_key: key("c"),
+                order: order.id,
+                changes: vec![Amendment::AddLine(LineRequest {
+                    sku: sku("TEE"),
+                    quantity: 1,
+                    unit_price: Some(Money::new(dec!(5), Currency::EUR)),
+                    discount: None,
+                })],
+            },
+            OrderError::CurrencyMismatch {
+                expected: Currency::USD,
+                found: Currency::EUR,
+            },
+        ),
+        (
+            AmendOrder::new(key("all"), order.id)
+                .remove_line(1)
+                .remove_line(2),
+            OrderError::AmendmentEmptiesOrder,
+        ),
+        (
+            AmendOrder::new(key("pk"), pickup.id).ship_to(us_address("Acme")),
+            OrderError::PickupHasNoAddress,
+        ),
+        (
+            AmendOrder::new(key("cx"), cancelled.id).set_quantity(1, 1),
+            OrderError::InvalidTransition {
+                from: OrderStatus::Cancelled,
+                action: o2c::order::OrderAction::Amend,
+            },
+        ),
+    ];
+    for (cmd, expected) in cases {
+        let got = w.oms.amend_order(cmd.clone()).await;
+        assert_eq!(order_error(got), expected, "{cmd:?}");
+        assert_eq!(snapshot(&w.oms).await, before, "{cmd:?} wrote something");
+    }
+    let mut bad_country = us_address("Acme");
+    bad_country.country = "USA".into();
+    let got = w
+        .oms
+        .amend_order(AmendOrder::new(key("bc"), order.id).ship_to(bad_country))
+        .await;
+    assert_eq!(order_error(got), OrderError::InvalidCountry("USA".into()));
+    assert_eq!(snapshot(&w.oms).await, before);
+    assert_audit_clean(&w.oms).await;
+}
