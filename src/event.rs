@@ -73,6 +73,17 @@ pub enum Event {
         /// The order.
         order: OrderId,
     },
+    /// A return was received in full and its replacement order placed.
+    ExchangePlaced {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+        /// The order the goods came back from.
+        order: OrderId,
+        /// The replacement order.
+        replacement: OrderId,
+        /// What the return's credit paid of the replacement.
+        paid_from_credit: Money,
+    },
     /// A return was authorised.
     ReturnAuthorised {
         /// The return authorisation.

@@ -33,7 +33,8 @@ pub mod testing;
 pub use error::Error;
 pub use oms::{
     AdjustStock, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
-    ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestReturn, Valuation,
+    ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,
+    Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.

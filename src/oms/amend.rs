@@ -626,6 +626,40 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
+    /// Prices `requests` as new lines of `order`, as an amendment or a replacement
+    /// would: checks them without writing anything.
+    pub(super) async fn price_requests(
+        &self,
+        order: &Order,
+        requests: &[LineRequest],
+    ) -> Result<Vec<OrderLine>, Error> {
+        let skus: Vec<Sku> = requests.iter().map(|r| r.sku.clone()).collect();
+        let mut products = Products::default();
+        for (sku, found) in skus
+            .iter()
+            .zip(self.store.load_many::<Product>(&skus).await?)
+        {
+            if let Some(p) = found {
+                products.insert(sku.clone(), p.value);
+            }
+        }
+        let country = self.destination_country(&order.delivery).await?;
+        let tax = self.tax_table().await?;
+        let mut pricing = PlaceOrder::new(
+            order.idempotency_key.clone(),
+            order.customer,
+            order.channel,
+            order.currency,
+        );
+        pricing.lines = requests.to_vec();
+        Ok(price_lines(
+            &pricing,
+            |sku| products.get(sku),
+            &tax,
+            &country,
+        )?)
+    }
+
     /// The country an order's goods go to: the ship-to's, or the pickup store's.
     async fn destination_country(&self, delivery: &Delivery) -> Result<String, Error> {
         Ok(match delivery {
@@ -732,9 +766,22 @@ fn canonical_amendment(cmd: &AmendOrder) -> AmendOrder {
     let mut cmd = cmd.clone();
     for change in &mut cmd.changes {
         if let Amendment::AddLine(line) = change {
-            line.unit_price = line.unit_price.map(canonical_money);
-            line.discount = line.discount.map(canonical_discount);
+            *line = canonical_request(line);
         }
     }
     cmd
+}
+
+/// A line request with its amounts in canonical form, for a fingerprint.
+fn canonical_request(line: &LineRequest) -> LineRequest {
+    LineRequest {
+        unit_price: line.unit_price.map(canonical_money),
+        discount: line.discount.map(canonical_discount),
+        ..line.clone()
+    }
+}
+
+/// Line requests with their amounts in canonical form, for a fingerprint.
+pub(super) fn canonical_requests(lines: &[LineRequest]) -> Vec<LineRequest> {
+    lines.iter().map(canonical_request).collect()
 }

@@ -189,24 +189,57 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.value);
+        let mut changes = Changeset::new(self.now());
+        let payment = self.apply_payment(
+            cmd,
+            &mut invoice_now,
+            &mut order_now,
+            &mut customer_now,
+            &mut changes,
+        )?;
+        changes.puts.push(Put::update(invoice_now, invoice.version));
+        changes.puts.push(Put::update(order_now, order.version));
+        changes
+            .puts
+            .push(Put::update(customer_now, customer.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope: IdempotencyScope::RecordPayment,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Payment(payment.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(payment)
+    }
 
-        let status = transition(order_now.status, OrderAction::RecordPayment)?;
-        if invoice_now.status == InvoiceStatus::Void {
-            return Err(PaymentError::InvoiceVoid(invoice_now.id).into());
+    /// Applies a payment to `invoice` of `order` from `customer`, in memory and in
+    /// `changes` (the payment record, its posting and events); the caller puts the
+    /// invoice, the order and the customer.
+    pub(super) fn apply_payment(
+        &self,
+        cmd: &RecordPayment,
+        invoice: &mut Invoice,
+        order: &mut Order,
+        customer: &mut Customer,
+        changes: &mut Changeset,
+    ) -> Result<Payment, Error> {
+        let status = transition(order.status, OrderAction::RecordPayment)?;
+        if invoice.status == InvoiceStatus::Void {
+            return Err(PaymentError::InvoiceVoid(invoice.id).into());
         }
-        if cmd.amount.currency() != order_now.currency {
+        if cmd.amount.currency() != order.currency {
             return Err(PaymentError::CurrencyMismatch {
-                expected: order_now.currency,
+                expected: order.currency,
                 found: cmd.amount.currency(),
             }
             .into());
         }
-        let outstanding = invoice_now.outstanding()?;
+        let outstanding = invoice.outstanding()?;
         if !outstanding.is_positive() {
-            return Err(PaymentError::AlreadyPaid(invoice_now.id).into());
+            return Err(PaymentError::AlreadyPaid(invoice.id).into());
         }
         if cmd.method == PaymentMethod::CustomerCredit {
-            let available = customer_now.history.credit;
+            let available = customer.history.credit;
             if cmd.amount.cmp_amount(available)?.is_gt() {
                 return Err(crate::ledger::CreditError::ExceedsCredit {
                     available,
@@ -225,12 +258,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let now = self.now();
+        let now = changes.at;
         let payment = Payment {
             id: self.new_id(PaymentId::from_uuid),
-            invoice: invoice_now.id,
-            order: order_now.id,
-            customer: customer_now.id,
+            invoice: invoice.id,
+            order: order.id,
+            customer: customer.id,
             method: cmd.method,
             amount: cmd.amount,
             applied,
@@ -239,52 +272,39 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             reference: cmd.reference.clone(),
             refunded: None,
         };
-        invoice_now.paid = invoice_now.paid.checked_add(applied)?;
-        if invoice_now.outstanding()?.is_zero() {
-            invoice_now.status = InvoiceStatus::Paid;
+        invoice.paid = invoice.paid.checked_add(applied)?;
+        if invoice.outstanding()?.is_zero() {
+            invoice.status = InvoiceStatus::Paid;
         }
-        order_now.status = status;
-        order_now.paid = order_now.paid.checked_add(applied)?;
-        customer_now.history.balance = customer_now.history.balance.checked_sub(applied)?;
-        customer_now.history.credit = customer_now.history.credit.checked_add(credited)?;
+        order.status = status;
+        order.paid = order.paid.checked_add(applied)?;
+        customer.history.balance = customer.history.balance.checked_sub(applied)?;
+        customer.history.credit = customer.history.credit.checked_add(credited)?;
         if cmd.method == PaymentMethod::CustomerCredit {
             // Drawn from the credit (an excess, if allowed, returns to it above).
-            customer_now.history.credit = customer_now.history.credit.checked_sub(cmd.amount)?;
+            customer.history.credit = customer.history.credit.checked_sub(cmd.amount)?;
         }
 
-        let mut changes = Changeset::new(now);
         changes.events.push(Event::PaymentRecorded {
             payment: payment.id,
-            invoice: invoice_now.id,
-            order: order_now.id,
+            invoice: invoice.id,
+            order: order.id,
             amount: payment.amount,
             applied,
         });
         if credited.is_positive() {
             changes.events.push(Event::CustomerCredited {
-                customer: customer_now.id,
+                customer: customer.id,
                 amount: credited,
             });
         }
-        settle(&mut order_now, now, &mut changes)?;
+        settle(order, now, changes)?;
         changes.journal.extend(self.postings().payment(
             &payment,
             self.new_id(EntryId::from_uuid),
             now,
         )?);
         changes.puts.push(Put::insert(payment.clone()));
-        changes.puts.push(Put::update(invoice_now, invoice.version));
-        changes.puts.push(Put::update(order_now, order.version));
-        changes
-            .puts
-            .push(Put::update(customer_now, customer.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope: IdempotencyScope::RecordPayment,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Payment(payment.id),
-        });
-        self.store.commit(changes).await?;
         Ok(payment)
     }
 

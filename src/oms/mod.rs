@@ -36,7 +36,7 @@ pub use billing::RecordPayment;
 pub use credit::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
-pub use returns::{ReceiveReturn, RequestReturn};
+pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::Product;

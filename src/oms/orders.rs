@@ -66,6 +66,36 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let customer = self.must::<Customer>("customer", &cmd.customer).await?;
         let mut buyer = customer.value;
+        let mut changes = Changeset::new(self.now());
+        let mut touched = Touched::default();
+        let (order, _) = self
+            .compose_order(cmd, &mut buyer, false, &mut touched, &mut changes)
+            .await?;
+        touched.put_into(&mut changes);
+        changes.puts.push(Put::insert(order.clone()));
+        changes.puts.push(Put::update(buyer, customer.version));
+        changes.idempotency = Some(IdempotencyEntry {
+            scope: IdempotencyScope::PlaceOrder,
+            key: cmd.idempotency_key.clone(),
+            fingerprint: print,
+            outcome: IdempotentOutcome::Order(order.id),
+        });
+        self.store.commit(changes).await?;
+        Ok(order)
+    }
+
+    /// Builds a new order for `buyer` into `changes`: prices it, reserves or
+    /// back-orders its lines, applies holds and, as the policy says (or always with
+    /// `invoice_now`), invoices it. Returns the order, which the caller puts, and
+    /// its invoice if one was issued (already put).
+    pub(super) async fn compose_order(
+        &self,
+        cmd: &PlaceOrder,
+        buyer: &mut Customer,
+        invoice_now: bool,
+        touched: &mut Touched,
+        changes: &mut Changeset,
+    ) -> Result<(Order, Option<Invoice>), Error> {
         if cmd.currency != buyer.profile.currency {
             return Err(OrderError::CurrencyMismatch {
                 expected: buyer.profile.currency,
@@ -74,7 +104,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let (delivery, candidates) = self.delivery_and_sites(cmd, &buyer).await?;
+        let (delivery, candidates) = self.delivery_and_sites(cmd, buyer).await?;
         let country = match &delivery {
             Delivery::Ship { address, .. } => address.country.clone(),
             Delivery::Pickup { .. } => candidates
@@ -156,9 +186,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Err(e) => return Err(e.into()),
             };
 
-        let now = self.now();
+        let now = changes.at;
         let id = self.new_id(OrderId::from_uuid);
-        let mut changes = Changeset::new(now);
+        let first_event = changes.events.len();
         for a in &allocations {
             let Some(line) = lines.get_mut(a.line) else {
                 continue;
@@ -206,18 +236,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Delivery::Pickup { location } => Some(location.clone()),
             Delivery::Ship { .. } => None,
         };
-        let mut touched = Touched::default();
         self.queue_shortfalls(
             &mut order,
             &shortfalls,
             &products,
             pin,
             cmd.back_order_priority,
-            &mut touched,
-            &mut changes,
+            touched,
+            changes,
         )
         .await?;
-        touched.put_into(&mut changes);
         // Back-ordered on the stock as read: units arriving meanwhile must send this
         // order back to take them instead of waiting.
         for (line, short) in order.lines.iter().zip(&shortfalls) {
@@ -236,7 +264,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let total = order.total()?;
         changes.events.insert(
-            0,
+            first_event,
             Event::OrderPlaced {
                 order: id,
                 customer: buyer.id,
@@ -269,31 +297,23 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         for hold in holds {
-            place_hold(&mut order, hold, &mut changes)?;
+            place_hold(&mut order, hold, changes)?;
         }
 
         let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
-        if self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid {
+        let mut invoice = None;
+        if self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid || invoice_now {
             let everything: Vec<(usize, Quantity)> = order
                 .lines
                 .iter()
                 .enumerate()
                 .map(|(i, l)| (i, l.quantity))
                 .collect();
-            self.issue_invoice(&mut order, &mut buyer, &everything, true, &mut changes, now)
+            invoice = self
+                .issue_invoice(&mut order, buyer, &everything, true, changes, now)
                 .await?;
         }
-
-        changes.puts.push(Put::insert(order.clone()));
-        changes.puts.push(Put::update(buyer, customer.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope: IdempotencyScope::PlaceOrder,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Order(id),
-        });
-        self.store.commit(changes).await?;
-        Ok(order)
+        Ok((order, invoice))
     }
 
     /// Resolves how the order is delivered and which locations may serve it.

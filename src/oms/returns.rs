@@ -6,15 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use super::Oms;
 use super::backorders::Touched;
+use super::billing::RecordPayment;
 use super::fingerprint;
 use super::remainder::CreditUpTo;
-use crate::customer::Customer;
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
 use crate::money::Money;
-use crate::order::{Order, OrderLine};
+use crate::order::{LineRequest, Order, OrderLine, PlaceOrder};
+use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::returns::{
     Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
@@ -31,6 +33,17 @@ pub struct RequestReturn {
     pub order: OrderId,
     /// Units per order line, and why.
     pub lines: Vec<(u16, u32, ReturnReason)>,
+}
+
+/// The command to exchange delivered goods: a return whose replacement is placed
+/// as a new order once everything asked back is received.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestExchange {
+    /// The return: same key, same exchange.
+    pub goods_back: RequestReturn,
+    /// What to send instead (the same SKU or another), priced like a new order's
+    /// lines when the replacement is placed.
+    pub replacement: Vec<LineRequest>,
 }
 
 /// The command to receive returned goods.
@@ -52,9 +65,51 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Return`] with `Empty`, `NotOnOrder` or `NotReturnable`;
     /// [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
     pub async fn request_return(&self, cmd: RequestReturn) -> Result<ReturnAuthorization, Error> {
-        let print = fingerprint(&cmd)?;
+        self.request_return_or_exchange(cmd, Vec::new()).await
+    }
+
+    /// Asks for an exchange: a return (as [`Oms::request_return`]) that, once
+    /// authorised and received in full, places the replacement as a new order in
+    /// the same commit as the last receipt. The replacement ships the way the
+    /// original did, is invoiced at once, and is paid from the credit the return
+    /// gave: a dearer replacement leaves the difference to pay on its invoice (a
+    /// prepaid one is held until paid), a cheaper one leaves the difference as
+    /// customer credit, refundable with [`Oms::record_refund`]. A replacement
+    /// short of stock is back-ordered rather than refused, so the receipt is never
+    /// blocked by it.
+    ///
+    /// The replacement lines are priced now to check them, and again when placed.
+    ///
+    /// # Errors
+    /// As [`Oms::request_return`], plus [`Error::Return`] with `NoReplacement`, and
+    /// [`Error::Order`] for a replacement line that could not be priced (unknown or
+    /// inactive SKU, bad quantity, another currency, ...).
+    pub async fn request_exchange(
+        &self,
+        cmd: RequestExchange,
+    ) -> Result<ReturnAuthorization, Error> {
+        if cmd.replacement.is_empty() {
+            return Err(ReturnError::NoReplacement.into());
+        }
+        self.request_return_or_exchange(cmd.goods_back, cmd.replacement)
+            .await
+    }
+
+    async fn request_return_or_exchange(
+        &self,
+        cmd: RequestReturn,
+        replacement: Vec<LineRequest>,
+    ) -> Result<ReturnAuthorization, Error> {
+        let print = if replacement.is_empty() {
+            fingerprint(&cmd)?
+        } else {
+            fingerprint(&(&cmd, super::amend::canonical_requests(&replacement)))?
+        };
         let scope = IdempotencyScope::RequestReturn;
-        let asked = super::retrying!(self, self.try_request_return(&cmd, print).await);
+        let asked = super::retrying!(
+            self,
+            self.try_request_return(&cmd, &replacement, print).await
+        );
         if asked.is_err() {
             if let Some(IdempotentOutcome::Return(id)) =
                 self.replay(scope, &cmd.idempotency_key, print).await?
@@ -68,6 +123,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_request_return(
         &self,
         cmd: &RequestReturn,
+        replacement: &[LineRequest],
         print: u64,
     ) -> Result<ReturnAuthorization, Error> {
         let scope = IdempotencyScope::RequestReturn;
@@ -109,6 +165,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 reason: *reason,
             });
         }
+        if !replacement.is_empty() {
+            self.price_requests(&order, replacement).await?;
+        }
         let now = self.now();
         let rma = ReturnAuthorization {
             id: self.new_id(ReturnId::from_uuid),
@@ -117,6 +176,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             lines,
             status: ReturnStatus::Requested,
             requested_at: now,
+            replacement: replacement.to_vec(),
+            replacement_order: None,
+            credit_given: None,
         };
         let mut changes = Changeset::new(now);
         changes.events.push(Event::ReturnRequested {
@@ -280,7 +342,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for (sku, units, value) in &restocked {
             self.average_in(sku, *units, *value, &mut changes).await?;
         }
-        touched.put_into(&mut changes);
+        let credit_before = customer.history.credit;
         self.credit_order_lines(
             &mut order,
             &mut customer,
@@ -291,6 +353,32 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )
         .await?;
         super::billing::settle(&mut order, now, &mut changes)?;
+        let gained = customer.history.credit.checked_sub(credit_before)?;
+        if gained.is_positive() {
+            let given = rma.credit_given.unwrap_or(Money::zero(order.currency));
+            rma.credit_given = Some(given.checked_add(gained)?);
+        }
+        let exchange_due = rma.status == ReturnStatus::Received
+            && !rma.replacement.is_empty()
+            && rma.replacement_order.is_none();
+        if exchange_due {
+            let credit = rma
+                .credit_given
+                .unwrap_or(Money::zero(order.currency))
+                .min(customer.history.credit)?;
+            let replacement = self
+                .place_replacement(
+                    &rma,
+                    &order,
+                    &mut customer,
+                    credit,
+                    &mut touched,
+                    &mut changes,
+                )
+                .await?;
+            rma.replacement_order = Some(replacement);
+        }
+        touched.put_into(&mut changes);
         changes.puts.push(Put::update(rma.clone(), stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
         changes
@@ -304,6 +392,55 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         self.store.commit(changes).await?;
         Ok(rma)
+    }
+
+    /// Places an exchange's replacement order into `changes`, invoiced at once and
+    /// paid from `credit` (what the return gave) as far as it goes; returns its id.
+    async fn place_replacement(
+        &self,
+        rma: &ReturnAuthorization,
+        original: &Order,
+        customer: &mut Customer,
+        credit: Money,
+        touched: &mut Touched,
+        changes: &mut Changeset,
+    ) -> Result<OrderId, Error> {
+        let key = IdempotencyKey::new(format!("exchange-{}", rma.id))
+            .map_err(|e| Error::invalid("exchange", e.to_string()))?;
+        let mut cmd = PlaceOrder::new(
+            key.clone(),
+            original.customer,
+            original.channel,
+            original.currency,
+        )
+        .back_order(BackOrderPolicy::BackOrder)
+        .deliver(original.delivery.clone());
+        cmd.lines = rma.replacement.clone();
+        cmd.note = Some(format!("exchange for return {}", rma.id));
+        let (mut order, invoice) = self
+            .compose_order(&cmd, customer, true, touched, changes)
+            .await?;
+        let mut paid = Money::zero(order.currency);
+        if let Some(mut invoice) = invoice {
+            let outstanding = invoice.outstanding()?;
+            paid = credit.min(outstanding)?;
+            if paid.is_positive() {
+                let mut payment =
+                    RecordPayment::new(key, invoice.id, paid, PaymentMethod::CustomerCredit);
+                payment.reference = Some(format!("credit from return {}", rma.id));
+                self.apply_payment(&payment, &mut invoice, &mut order, customer, changes)?;
+                changes.restate(invoice);
+            }
+        }
+        changes.events.push(Event::ExchangePlaced {
+            rma: rma.id,
+            order: original.id,
+            replacement: order.id,
+            paid_from_credit: paid,
+        });
+        let id = order.id;
+        changes.puts.push(Put::insert(order));
+        Ok(id)
     }
 
     /// Closes a partly received return: what did not arrive will not be taken, and

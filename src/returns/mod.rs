@@ -83,6 +83,18 @@ pub struct ReturnAuthorization {
     pub status: ReturnStatus,
     /// When asked for.
     pub requested_at: DateTime<Utc>,
+    /// For an exchange, what to send instead: placed as a new order, paid from the
+    /// credit the return gives, once everything asked back is received. Empty for
+    /// a plain return.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacement: Vec<crate::order::LineRequest>,
+    /// The replacement order, once placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement_order: Option<OrderId>,
+    /// Customer credit the receipts gave so far (what had been paid for the units
+    /// returned; units not yet paid for reduce the invoice instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_given: Option<crate::money::Money>,
 }
 
 /// Why a return command was refused.
@@ -92,6 +104,9 @@ pub enum ReturnError {
     /// No lines, a line of zero units, or a line twice.
     #[error("a return needs at least one line of at least one unit, each line once")]
     Empty,
+    /// An exchange with nothing to send instead.
+    #[error("an exchange needs at least one replacement line")]
+    NoReplacement,
     /// A line number the order does not have.
     #[error("the order has no line {line_no}")]
     NotOnOrder {
@@ -237,6 +252,9 @@ mod tests {
             }],
             status: ReturnStatus::Requested,
             requested_at: DateTime::UNIX_EPOCH,
+            replacement: Vec::new(),
+            replacement_order: None,
+            credit_given: None,
         }
     }
 

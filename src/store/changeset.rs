@@ -393,6 +393,22 @@ pub struct StockDelta {
 }
 
 impl Changeset {
+    /// Replaces the value of a record this changeset already puts, keeping the
+    /// version the put expects: for a command that changes a record again after
+    /// queuing it (an invoice paid in the same commit that issued it). Returns
+    /// `false`, changing nothing, if no put has that record's key.
+    pub fn restate<E: Entity>(&mut self, value: E) -> bool {
+        let record = value.into_record();
+        let key = record.key();
+        match self.puts.iter_mut().find(|p| p.record.key() == key) {
+            Some(put) => {
+                put.record = record;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The changeset's stock changes summed per SKU × location, in order of first
     /// appearance: what a store applies under the guard `0 ≤ reserved ≤ on_hand`.
     ///

@@ -1,9 +1,10 @@
-//! After the sale: a partly shipped order whose rest is cancelled, a return of
-//! delivered goods (one unit resellable, one damaged), the credit notes they raise,
-//! a refund of what was paid for them, and store credit spent on the next order.
-//! Stock and the ledger are printed at each step.
+//! After the sale: an order amended before it ships, partly shipped, its rest
+//! cancelled, a return of delivered goods (one unit resellable, one damaged), an
+//! exchange for something dearer, the credit notes they raise, a refund of what was
+//! paid for them, and store credit spent on the next order. Stock and the ledger
+//! are printed at each step.
 //!
-//! Run with `cargo run --example returns_and_refunds`.
+//! Run with `cargo run --example returns_and_exchanges`.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -16,12 +17,14 @@ use o2c::fulfilment::{PickupCarrier, ShipmentStatus, TrackingEvent};
 use o2c::ids::{IdempotencyKey, LocationId, Sku};
 use o2c::ledger::ChartOfAccounts;
 use o2c::money::{Currency, Money};
-use o2c::order::{Channel, Delivery, PlaceOrder};
+use o2c::order::{AmendOrder, Channel, Delivery, LineRequest, PlaceOrder};
 use o2c::purchasing::BackOrderPolicy;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::MemoryStore;
-use o2c::{Oms, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestReturn};
+use o2c::{
+    Oms, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,
+};
 use rust_decimal::Decimal;
 
 type Result<T> = std::result::Result<T, Box<dyn StdError>>;
@@ -52,6 +55,15 @@ async fn main() -> Result<()> {
         TaxClass::standard(),
     ))
     .await?;
+    let shade = Sku::new("SHADE")?;
+    oms.save_product(Product::new(
+        shade.clone(),
+        "Lamp shade",
+        usd(1_500),
+        usd(500),
+        TaxClass::standard(),
+    ))
+    .await?;
     let address = Address::new("Shop", "1 High St", "Leeds", "LS1", "GB");
     oms.save_location(Location::new(
         shop.clone(),
@@ -61,14 +73,16 @@ async fn main() -> Result<()> {
         1,
     ))
     .await?;
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: key("opening")?,
-        sku: lamp.clone(),
-        location: shop.clone(),
-        quantity: 6,
-        reference: "opening".into(),
-    })
-    .await?;
+    for (sku, units) in [(&lamp, 6), (&shade, 4)] {
+        oms.receive_stock(ReceiveStock {
+            idempotency_key: key(&format!("opening-{sku}"))?,
+            sku: sku.clone(),
+            location: shop.clone(),
+            quantity: units,
+            reference: "opening".into(),
+        })
+        .await?;
+    }
     let ada = oms
         .register_customer(NewCustomer {
             terms: PaymentTerms::Net { days: 30 },
@@ -77,43 +91,71 @@ async fn main() -> Result<()> {
         })
         .await?;
 
-    println!("== 1. 8 lamps ordered, 6 in stock: ship what is there, back-order the rest");
+    println!("== 1. 9 lamps ordered, 6 in stock: back-order the rest, ship what is there");
     let order = oms
         .place_order(
             PlaceOrder::new(key("order-1")?, ada.id, Channel::Store, Currency::USD)
-                .line(lamp.clone(), 8)
+                .line(lamp.clone(), 9)
                 .deliver(Delivery::Pickup {
                     location: shop.clone(),
                 })
                 .back_order(BackOrderPolicy::ShipAvailable),
         )
         .await?;
-    let invoice = oms
-        .invoice(*order.invoices.first().ok_or("an invoice")?)
+    println!(
+        "   invoiced on order: {}; {} lamps back-ordered",
+        order.invoiced,
+        order.backordered_units()
+    );
+    print_stock(&oms, &[&lamp, &shade], &shop).await?;
+
+    println!("\n== 2. Before it ships: one lamp fewer, and a shade added");
+    let order = oms
+        .amend_order(
+            AmendOrder::new(key("amend-1")?, order.id)
+                .set_quantity(1, 8)
+                .add_line(shade.clone(), 1),
+        )
         .await?;
     println!(
-        "   invoiced on order: {} {}",
-        invoice.number,
-        invoice.total()?
+        "   now worth {}: {} invoices, {} credited for the lamp taken off, {} back-ordered",
+        order.value()?,
+        order.invoices.len(),
+        order.credit_total(),
+        order.backordered_units()
     );
-    let shipped = oms.ship(order.id).await?;
-    let paid = oms
-        .record_payment(RecordPayment::new(
-            key("card-1")?,
-            invoice.id,
-            invoice.total()?,
-            PaymentMethod::Card,
-        ))
-        .await?;
-    println!("   paid {} by card; 6 collected", paid.amount);
+    print_stock(&oms, &[&lamp, &shade], &shop).await?;
     print_books(&oms).await?;
 
-    println!("\n== 2. The customer no longer wants the 2 back-ordered: cancel the rest");
+    println!("\n== 3. 6 lamps and the shade collected; everything owed paid by card");
+    let shipped = oms.ship(order.id).await?;
+    let mut card_payments = Vec::new();
+    for (n, invoice) in order.invoices.iter().enumerate() {
+        let owed = oms.invoice(*invoice).await?.outstanding()?;
+        if owed.is_positive() {
+            card_payments.push(
+                oms.record_payment(RecordPayment::new(
+                    key(&format!("card-{n}"))?,
+                    *invoice,
+                    owed,
+                    PaymentMethod::Card,
+                ))
+                .await?,
+            );
+        }
+    }
+    let paid = card_payments.first().ok_or("a card payment")?.clone();
+    let total = Money::sum(Currency::USD, card_payments.iter().map(|p| p.amount))?;
+    println!("   paid {total} by card");
+    print_stock(&oms, &[&lamp, &shade], &shop).await?;
+    print_books(&oms).await?;
+
+    println!("\n== 4. The customer no longer wants the 2 back-ordered: cancel the rest");
     let order = oms
         .cancel_order(order.id, "customer no longer needs them")
         .await?;
     println!(
-        "   order {:?}: 6 shipped, {} cancelled, credited {}",
+        "   order {:?}: 6 shipped, {} cancelled in all, credited {}",
         order.status,
         order
             .lines
@@ -128,7 +170,7 @@ async fn main() -> Result<()> {
     );
     print_books(&oms).await?;
 
-    println!("\n== 3. Two lamps come back: one fine, one broken");
+    println!("\n== 5. Two lamps come back: one fine, one broken");
     for s in &shipped {
         oms.record_tracking(
             s.id,
@@ -164,16 +206,65 @@ async fn main() -> Result<()> {
         })
         .await?;
     }
-    let level = oms.stock_level(&lamp, &shop).await?;
+    println!("   one restocked, one written off");
+    print_stock(&oms, &[&lamp, &shade], &shop).await?;
     println!(
-        "   stock at the shop: on hand {} (one restocked, one written off)",
-        level.on_hand
+        "   customer credit {}",
+        oms.customer(ada.id).await?.history.credit
     );
-    let credit = oms.customer(ada.id).await?.history.credit;
-    println!("   customer credit {credit}");
     print_books(&oms).await?;
 
-    println!("\n== 4. Half of the credit refunded to the card, half kept as store credit");
+    println!("\n== 6. The shade is exchanged for a lamp: the return's credit pays part");
+    let swap = oms
+        .request_exchange(RequestExchange {
+            goods_back: RequestReturn {
+                idempotency_key: key("rma-2")?,
+                order: order.id,
+                lines: vec![(2, 1, ReturnReason::WrongItem)],
+            },
+            replacement: vec![LineRequest {
+                sku: lamp.clone(),
+                quantity: 1,
+                unit_price: None,
+                discount: None,
+            }],
+        })
+        .await?;
+    oms.authorise_return(swap.id).await?;
+    let swap = oms
+        .receive_return(ReceiveReturn {
+            idempotency_key: key("rma-2-in")?,
+            rma: swap.id,
+            lines: vec![(
+                2,
+                1,
+                Condition::Resellable {
+                    location: shop.clone(),
+                },
+            )],
+        })
+        .await?;
+    let replacement = oms
+        .order(swap.replacement_order.ok_or("a replacement")?)
+        .await?;
+    let replacement_invoice = *replacement.invoices.first().ok_or("an invoice")?;
+    let owed = oms.invoice(replacement_invoice).await?.outstanding()?;
+    println!(
+        "   replacement order for {}: {} paid from the shade's credit, {} to pay",
+        replacement.invoiced, replacement.paid, owed
+    );
+    oms.record_payment(RecordPayment::new(
+        key("card-swap")?,
+        replacement_invoice,
+        owed,
+        PaymentMethod::Card,
+    ))
+    .await?;
+    print_stock(&oms, &[&lamp, &shade], &shop).await?;
+    print_books(&oms).await?;
+    let credit = oms.customer(ada.id).await?.history.credit;
+
+    println!("\n== 7. Half of the credit refunded to the card, half kept as store credit");
     let half = credit.allocate(&[Decimal::ONE, Decimal::ONE])?;
     let refund = *half.first().ok_or("a half")?;
     oms.record_refund(RecordRefund {
@@ -187,11 +278,11 @@ async fn main() -> Result<()> {
         oms.customer(ada.id).await?.history.credit
     );
 
-    println!("\n== 5. The store credit pays towards the next order");
+    println!("\n== 8. The store credit pays towards the next order");
     let next = oms
         .place_order(
             PlaceOrder::new(key("order-2")?, ada.id, Channel::Store, Currency::USD)
-                .line(lamp.clone(), 1)
+                .line(shade.clone(), 1)
                 .deliver(Delivery::Pickup {
                     location: shop.clone(),
                 }),
@@ -220,6 +311,22 @@ async fn main() -> Result<()> {
 
     let report = oms.audit().await?;
     println!("\n== Audit: {} violations", report.violations.len());
+    if !report.is_clean() {
+        return Err(format!("audit failed: {:?}", report.violations).into());
+    }
+    Ok(())
+}
+
+async fn print_stock(oms: &Shop, skus: &[&Sku], at: &LocationId) -> Result<()> {
+    for sku in skus {
+        let level = oms.stock_level(sku, at).await?;
+        println!(
+            "   stock {:<6} on hand {:>2}, reserved {:>2}",
+            sku.as_str(),
+            level.on_hand,
+            level.reserved
+        );
+    }
     Ok(())
 }
 
