@@ -88,6 +88,16 @@ pub enum Violation {
         /// Σ open invoice amounts.
         expected: Money,
     },
+    /// A customer's expected billing (`history.uninvoiced`) differs from what their
+    /// orders still have to invoice.
+    ExpectedBillingMismatch {
+        /// The customer.
+        customer: CustomerId,
+        /// Stored expected billing.
+        uninvoiced: Money,
+        /// Σ [`Order::unbilled_value`] over their orders not cancelled.
+        expected: Money,
+    },
     /// An invoice's paid amount exceeds its total, or its status disagrees with it.
     InvoiceInconsistent {
         /// The invoice.
@@ -161,7 +171,8 @@ const PAGE: usize = 1024;
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Checks every invariant over the whole store: stock conservation and no
     /// overselling per SKU × location; every journal entry balanced; the trial balance
-    /// zero; receivables = Σ customer balances = Σ open invoice amounts; customer
+    /// zero; receivables = Σ customer balances = Σ open invoice amounts; each
+    /// customer's expected billing = what their orders have still to invoice; customer
     /// credit = Σ customer credits; inventory = Σ on-hand × cost; order quantities and
     /// invoice totals consistent; the event log gapless.
     ///
@@ -206,6 +217,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let trial = self.trial_balance().await?;
         audit_receivables(&trial, self, &invoices, &customers, &mut report);
         audit_orders(&orders, &invoices, &mut report);
+        audit_expected_billing(&orders, &customers, &mut report);
         let queues: Vec<BackOrderQueue> = self
             .store()
             .list::<BackOrderQueue>()
@@ -442,6 +454,41 @@ fn audit_receivables<S: Store, C: Carrier>(
     check_control(trial, &accounts.receivables, &by_currency, report);
     check_control(trial, &accounts.receivables, &balances, report);
     check_control(trial, &accounts.customer_credit, &credit, report);
+}
+
+/// Checks each customer's expected billing against their orders: what the orders
+/// are worth now, less what is on invoices (cancelled orders owe nothing more).
+fn audit_expected_billing(orders: &[Order], customers: &[Customer], report: &mut AuditReport) {
+    let mut expected: HashMap<CustomerId, Money> = HashMap::new();
+    for order in orders.iter().filter(|o| o.status != OrderStatus::Cancelled) {
+        let Ok(unbilled) = order.unbilled_value() else {
+            report.violations.push(Violation::OrderInconsistent {
+                order: order.id,
+                reason: "unbilled value overflows".to_owned(),
+            });
+            continue;
+        };
+        add(
+            expected
+                .entry(order.customer)
+                .or_insert(Money::zero(order.currency)),
+            unbilled,
+        );
+    }
+    for customer in customers {
+        let uninvoiced = customer.history.uninvoiced;
+        let owed = expected
+            .get(&customer.id)
+            .copied()
+            .unwrap_or(Money::zero(uninvoiced.currency()));
+        if owed != uninvoiced {
+            report.violations.push(Violation::ExpectedBillingMismatch {
+                customer: customer.id,
+                uninvoiced,
+                expected: owed,
+            });
+        }
+    }
 }
 
 /// Reports every currency in which `account`'s balance differs from `expected`

@@ -258,7 +258,10 @@ macro_rules! retrying {
         let mut attempts: u32 = 0;
         loop {
             attempts += 1;
-            match $attempt {
+            // In a block of its own, so that a `?` or `return` in the attempt ends
+            // the attempt, not the command: a lost race must reach the retry.
+            let attempt: Result<_, $crate::Error> = async { $attempt }.await;
+            match attempt {
                 Err(e) if $crate::oms::lost_race(&e) => {
                     if attempts >= $oms.config.max_attempts {
                         break Err($crate::Error::Contention { attempts });

@@ -35,8 +35,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// the carrier's charge are posted, and under [`InvoicePolicy::OnShipment`] the
     /// shipped goods are invoiced.
     ///
-    /// Bookings use a key derived from the order and its shipment count, so if the
-    /// commit fails after booking, calling `ship` again gets the same bookings back.
+    /// Each call books under keys of its own (order, location and a fresh id for the
+    /// call), which its retries of a lost race reuse, so a retry gets the same
+    /// bookings back. A call that fails for good cancels the bookings it made that
+    /// no committed shipment uses; the next call never sees them, so goods never
+    /// leave on a label the service cancelled, even when two calls race. A booking
+    /// whose reply never arrived is not used; the carrier (or its operator) voids it.
     ///
     /// # Errors
     /// [`Error::Order`] with `OnHold` while a hold is in force (a prepaid order that is
@@ -45,7 +49,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown order.
     pub async fn ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
         let mut booked = Vec::new();
-        let shipped = super::retrying!(self, self.try_ship(id, &mut booked).await);
+        let call = self.new_id(|uuid| uuid);
+        let shipped = super::retrying!(self, self.try_ship(id, call, &mut booked).await);
         if shipped.is_err() {
             self.cancel_uncommitted(id, &booked).await;
         }
@@ -78,6 +83,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_ship(
         &self,
         id: OrderId,
+        call: uuid::Uuid,
         booked: &mut Vec<Booked>,
     ) -> Result<Vec<Shipment>, Error> {
         let stored = self.must::<Order>("order", &id).await?;
@@ -112,16 +118,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Everything that can fail is decided before the first booking, so a refusal
         // never leaves a carrier holding a booking for goods that will not ship.
         let mut plans = Vec::with_capacity(picks.len());
-        for (n, pick) in picks.iter().enumerate() {
+        for pick in &picks {
             let request = rate_request(&order, pick, &products);
             let quote = self.best_quote(&request).await?;
             let cost_of_goods = cost_of_goods(&order, pick, &products)?;
-            let key = format!(
-                "{}/{}/{}",
-                order.id,
-                pick.location.id,
-                order.shipments.len() + n
-            );
+            let key = format!("{}/{}/{call}", order.id, pick.location.id);
             plans.push((pick, request, quote, cost_of_goods, key));
         }
 

@@ -1,0 +1,724 @@
+//! The people and systems around the company, each an async task: customers,
+//! warehouse staff, the carriers' networks and the back office. Each turn claims a
+//! command from the budget, looks at the store as a screen would show it, picks
+//! something plausible to do, and sends it through [`deliver`].
+
+use std::sync::Arc;
+
+use o2c::clock::Clock;
+use o2c::customer::{Customer, PaymentMethod};
+use o2c::fulfilment::{Shipment, ShipmentStatus, TrackingEvent};
+use o2c::ids::CustomerId;
+use o2c::ledger::{Invoice, InvoiceStatus, OverpaymentPolicy, Payment};
+use o2c::money::{Currency, Money, Rounding};
+use o2c::order::{Channel, Delivery, Hold, Order, OrderStatus, PlaceOrder, ServiceLevel};
+use o2c::purchasing::{BackOrderPolicy, PurchaseOrder, PurchaseOrderStatus};
+use o2c::returns::{Condition, ReturnAuthorization, ReturnReason, ReturnStatus};
+use o2c::store::Store;
+use o2c::{
+    AdjustStock, IssueCreditNote, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock, RecordPayment,
+    RecordRefund, RequestReturn,
+};
+use rust_decimal_macros::dec;
+
+use crate::common::{EAST, STORE, WEST, key, loc, sku, us_address};
+use crate::delivery::{Twice, deliver};
+use crate::executor::pause;
+use crate::sim::Sim;
+use crate::world::SKUS;
+
+const CHANNELS: [Channel; 5] = [
+    Channel::Web,
+    Channel::Store,
+    Channel::Phone,
+    Channel::B2b,
+    Channel::Marketplace,
+];
+const POLICIES: [Option<BackOrderPolicy>; 4] = [
+    None,
+    Some(BackOrderPolicy::Reject),
+    Some(BackOrderPolicy::BackOrder),
+    Some(BackOrderPolicy::ShipAvailable),
+];
+const LOCATIONS: [&str; 3] = [EAST, WEST, STORE];
+
+/// A customer: orders, pays, changes their mind, sends things back.
+pub async fn customer<S: Store>(sim: &Sim<'_, S>, who: CustomerId) {
+    while let Some(step) = next_turn(sim).await {
+        match sim.plan().choose(|r| r.below(100)) {
+            0..50 => place_order(sim, step, who).await,
+            50..80 => pay(sim, step, who).await,
+            80..87 => cancel(sim, step, who).await,
+            _ => request_return(sim, step, who).await,
+        }
+    }
+}
+
+/// Warehouse staff: ship, receive and count stock, handle returns and purchase orders.
+pub async fn warehouse<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        match sim.plan().choose(|r| r.below(100)) {
+            0..40 => ship(sim, step).await,
+            40..52 => receive_stock(sim, step).await,
+            52..60 => adjust_stock(sim, step).await,
+            60..80 => handle_return(sim, step).await,
+            _ => purchase(sim, step).await,
+        }
+    }
+}
+
+/// The carriers' networks: parcels move, the news reaches us by webhook or by polling.
+pub async fn carrier_network<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        move_a_parcel(sim, step).await;
+    }
+}
+
+/// The back office: credit notes, refunds, manual holds.
+pub async fn back_office<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        match sim.plan().choose(|r| r.below(100)) {
+            0..35 => credit_note(sim, step).await,
+            35..60 => refund(sim, step).await,
+            _ => hold_or_release(sim, step).await,
+        }
+    }
+}
+
+/// Lets the others act (people take time between actions), then claims a turn.
+async fn next_turn<S: Store>(sim: &Sim<'_, S>) -> Option<u64> {
+    pause(1).await;
+    sim.plan().take_step()
+}
+
+// --- customers -------------------------------------------------------------
+
+async fn place_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
+    let plan = sim.plan();
+    let channel = *plan
+        .choose(|r| r.pick(&CHANNELS).copied())
+        .as_ref()
+        .unwrap_or(&Channel::Web);
+    let mut cmd = PlaceOrder::new(key(&format!("order-{step}")), who, channel, Currency::USD);
+    let lines = plan.choose(|r| r.between(1, 3));
+    let first = plan.choose(|r| r.below(SKUS.len()));
+    for n in 0..usize::try_from(lines).unwrap_or(1) {
+        let code = SKUS[(first + n) % SKUS.len()];
+        cmd = cmd.line(sku(code), plan.choose(|r| r.between(1, 4)));
+    }
+    match plan.choose(|r| r.below(100)) {
+        0..15 => {
+            cmd = cmd.deliver(Delivery::Pickup {
+                location: loc(STORE),
+            })
+        }
+        15..25 => {
+            cmd = cmd.deliver(Delivery::Ship {
+                address: Arc::new(us_address("Express")),
+                service: ServiceLevel::Express,
+            });
+        }
+        _ => {}
+    }
+    if let Some(policy) = plan.choose(|r| r.pick(&POLICIES).copied()).flatten() {
+        cmd = cmd.back_order(policy);
+    }
+    let what = format!(
+        "place {} via {channel:?}: {}{}",
+        cmd.idempotency_key,
+        cmd.lines
+            .iter()
+            .map(|l| format!("{}×{} ", l.quantity, l.sku))
+            .collect::<String>(),
+        cmd.back_order
+            .map(|p| format!("({p:?})"))
+            .unwrap_or_default()
+    );
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|o: &Order| o.id.to_string()),
+        || sim.oms.place_order(cmd.clone()),
+    )
+    .await;
+}
+
+async fn pay<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
+    let open: Vec<Invoice> = invoices_of(sim, who)
+        .into_iter()
+        .filter(|i| i.status == InvoiceStatus::Open)
+        .collect();
+    let Some(invoice) = sim.plan().choose(|r| r.pick(&open).cloned()) else {
+        return;
+    };
+    let Ok(outstanding) = invoice.outstanding() else {
+        return;
+    };
+    let credit = sim
+        .read(sim.direct.load::<Customer>(&who))
+        .map_or(Money::zero(Currency::USD), |c| c.value.history.credit);
+    let key = key(&format!("pay-{step}"));
+    let mut cmd = RecordPayment::new(key.clone(), invoice.id, outstanding, PaymentMethod::Card);
+    match sim.plan().choose(|r| r.below(100)) {
+        0..20 => {
+            cmd.amount = outstanding
+                .checked_mul(dec!(0.5))
+                .map_or(outstanding, |m| m.round(Rounding::Floor))
+        }
+        20..30 => {
+            cmd.amount = outstanding
+                .checked_add(Money::new(dec!(5.00), Currency::USD))
+                .unwrap_or(outstanding);
+            cmd.overpayment = OverpaymentPolicy::CreditCustomer;
+        }
+        30..40 if credit.is_positive() => {
+            cmd.amount = credit.min(outstanding).unwrap_or(credit);
+            cmd.method = PaymentMethod::CustomerCredit;
+        }
+        40..60 => cmd.method = PaymentMethod::BankTransfer,
+        _ => {}
+    }
+    cmd.reference = Some(key.to_string());
+    let what = format!(
+        "pay {} on invoice {} ({:?})",
+        cmd.amount, invoice.number, cmd.method
+    );
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|p: &Payment| p.id.to_string()),
+        || sim.oms.record_payment(cmd.clone()),
+    )
+    .await;
+}
+
+async fn cancel<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
+    let open: Vec<Order> = orders_of(sim, who)
+        .into_iter()
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::OnHold))
+        .collect();
+    let Some(order) = sim.plan().choose(|r| r.pick(&open).cloned()) else {
+        return;
+    };
+    // No key: a repeated cancellation is refused (nothing left to cancel).
+    deliver(
+        sim,
+        step,
+        format!("cancel {}", order.idempotency_key),
+        Twice::Allowed,
+        None,
+        || sim.oms.cancel_order(order.id, "changed my mind"),
+    )
+    .await;
+}
+
+async fn request_return<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
+    let mut candidates = Vec::new();
+    for order in orders_of(sim, who) {
+        for line in &order.lines {
+            let returnable = line.delivered.saturating_sub(line.return_requested).units();
+            if returnable > 0 {
+                candidates.push((
+                    order.id,
+                    order.idempotency_key.clone(),
+                    line.line_no,
+                    returnable,
+                ));
+            }
+        }
+    }
+    let Some((order, name, line_no, returnable)) =
+        sim.plan().choose(|r| r.pick(&candidates).cloned())
+    else {
+        return;
+    };
+    let units =
+        u32::try_from(sim.plan().choose(|r| r.between(1, i64::from(returnable)))).unwrap_or(1);
+    let reason = if sim.plan().choose(|r| r.chance(50)) {
+        ReturnReason::Damaged
+    } else {
+        ReturnReason::NoLongerWanted
+    };
+    let cmd = RequestReturn {
+        idempotency_key: key(&format!("rma-{step}")),
+        order,
+        lines: vec![(line_no, units, reason)],
+    };
+    let what = format!("ask to return {units} of line {line_no} of {name}");
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|r: &ReturnAuthorization| r.id.to_string()),
+        || sim.oms.request_return(cmd.clone()),
+    )
+    .await;
+}
+
+// --- warehouse -------------------------------------------------------------
+
+async fn ship<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let ready = sim.read(sim.direct.orders_ready_to_ship(100));
+    let Some(order) = sim.plan().choose(|r| r.pick(&ready).copied()) else {
+        return;
+    };
+    // Booking keys are derived from the order, so a second `ship` finds the first's
+    // bookings (or nothing left to ship).
+    deliver(
+        sim,
+        step,
+        format!("ship order {order}"),
+        Twice::Allowed,
+        None,
+        || sim.oms.ship(order),
+    )
+    .await;
+}
+
+async fn receive_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let plan = sim.plan();
+    let code = SKUS[plan.choose(|r| r.below(SKUS.len()))];
+    let at = LOCATIONS[plan.choose(|r| r.below(LOCATIONS.len()))];
+    let reference = format!("grn-{step}");
+    let cmd = ReceiveStock {
+        idempotency_key: key(&reference),
+        sku: sku(code),
+        location: loc(at),
+        quantity: plan.choose(|r| r.between(1, 8)),
+        reference,
+    };
+    let what = format!("receive {} {code} at {at}", cmd.quantity);
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|l: &o2c::stock::StockLevel| format!("{}@{}", l.sku, l.location)),
+        || sim.oms.receive_stock(cmd.clone()),
+    )
+    .await;
+}
+
+async fn adjust_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let plan = sim.plan();
+    let code = SKUS[plan.choose(|r| r.below(SKUS.len()))];
+    let at = LOCATIONS[plan.choose(|r| r.below(LOCATIONS.len()))];
+    let delta = match plan.choose(|r| r.between(-3, 2)) {
+        0 => 3,
+        d => d,
+    };
+    let reason = format!("count-{step}");
+    let cmd = AdjustStock {
+        idempotency_key: key(&reason),
+        sku: sku(code),
+        location: loc(at),
+        delta,
+        reason,
+    };
+    deliver(
+        sim,
+        step,
+        format!("adjust {code} at {at} by {delta:+}"),
+        Twice::Allowed,
+        None,
+        || sim.oms.adjust_stock(cmd.clone()),
+    )
+    .await;
+}
+
+async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let open: Vec<ReturnAuthorization> = sim
+        .read(sim.direct.list::<ReturnAuthorization>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|r| {
+            matches!(
+                r.status,
+                ReturnStatus::Requested
+                    | ReturnStatus::Authorised
+                    | ReturnStatus::PartiallyReceived
+            )
+        })
+        .collect();
+    let Some(rma) = sim.plan().choose(|r| r.pick(&open).cloned()) else {
+        return;
+    };
+    let roll = sim.plan().choose(|r| r.below(100));
+    // Moving an authorisation along has no key: repeating it is refused by its status.
+    match (rma.status, roll) {
+        (ReturnStatus::Requested, 0..80) => {
+            deliver(
+                sim,
+                step,
+                format!("authorise return {}", rma.id),
+                Twice::Allowed,
+                None,
+                || sim.oms.authorise_return(rma.id),
+            )
+            .await;
+        }
+        (ReturnStatus::Requested, _) => {
+            deliver(
+                sim,
+                step,
+                format!("reject return {}", rma.id),
+                Twice::Allowed,
+                None,
+                || sim.oms.reject_return(rma.id),
+            )
+            .await;
+        }
+        (_, 0..85) => {
+            let lines: Vec<(u16, u32, Condition)> = rma
+                .lines
+                .iter()
+                .filter(|l| l.quantity > l.received)
+                .map(|l| {
+                    let condition = if sim.plan().choose(|r| r.chance(70)) {
+                        Condition::Resellable {
+                            location: loc(EAST),
+                        }
+                    } else {
+                        Condition::Damaged
+                    };
+                    (l.line_no, l.quantity - l.received, condition)
+                })
+                .collect();
+            let cmd = ReceiveReturn {
+                idempotency_key: key(&format!("rcv-{step}")),
+                rma: rma.id,
+                lines,
+            };
+            deliver(
+                sim,
+                step,
+                format!("receive return {}", rma.id),
+                Twice::Allowed,
+                Some(|r: &ReturnAuthorization| r.id.to_string()),
+                || sim.oms.receive_return(cmd.clone()),
+            )
+            .await;
+        }
+        _ => {
+            deliver(
+                sim,
+                step,
+                format!("close return {}", rma.id),
+                Twice::Allowed,
+                None,
+                || sim.oms.close_return(rma.id),
+            )
+            .await;
+        }
+    }
+}
+
+async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let expected: Vec<PurchaseOrder> = sim
+        .read(sim.direct.list::<PurchaseOrder>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|po| {
+            matches!(
+                po.status,
+                PurchaseOrderStatus::Approved | PurchaseOrderStatus::PartiallyReceived
+            )
+        })
+        .collect();
+    let roll = sim.plan().choose(|r| r.below(100));
+    if let (Some(po), 0..60) = (sim.plan().choose(|r| r.pick(&expected).cloned()), roll) {
+        let lines: Vec<_> = po
+            .lines
+            .iter()
+            .filter(|l| l.outstanding() > 0)
+            .map(|l| (l.sku.clone(), l.outstanding()))
+            .collect();
+        let cmd = ReceivePurchaseOrder {
+            idempotency_key: key(&format!("po-in-{step}")),
+            purchase_order: po.id,
+            lines,
+        };
+        deliver(
+            sim,
+            step,
+            format!("receive purchase order {}", po.id),
+            Twice::Allowed,
+            Some(|p: &PurchaseOrder| p.id.to_string()),
+            || sim.oms.receive_purchase_order(cmd.clone()),
+        )
+        .await;
+        return;
+    }
+    if roll < 80 {
+        // Replenishing raises what the back-orders and reorder points need now: not
+        // keyed, and a second call would see the first's orders, so it is sent once.
+        let east = loc(EAST);
+        let raised = deliver(
+            sim,
+            step,
+            "replenish WH-EAST".into(),
+            Twice::Never,
+            None,
+            || sim.oms.replenish(&east),
+        )
+        .await;
+        for po in raised.unwrap_or_default() {
+            approve(sim, step, &po).await;
+        }
+        return;
+    }
+    let code = SKUS[sim.plan().choose(|r| r.below(SKUS.len()))];
+    let units = u32::try_from(sim.plan().choose(|r| r.between(2, 12))).unwrap_or(2);
+    let supplier = sim.cast.supplier;
+    let (east, needs) = (loc(EAST), [(sku(code), units)]);
+    // Raising a purchase order is not idempotent (each call is a new order): sent once.
+    let raised = deliver(
+        sim,
+        step,
+        format!("raise purchase order for {units} {code}"),
+        Twice::Never,
+        None,
+        || sim.oms.raise_purchase_order(supplier, &east, &needs),
+    )
+    .await;
+    if let Some(po) = raised {
+        approve(sim, step, &po).await;
+    }
+}
+
+async fn approve<S: Store>(sim: &Sim<'_, S>, step: u64, po: &PurchaseOrder) {
+    if po.status != PurchaseOrderStatus::Draft {
+        return;
+    }
+    // A second approval is refused: the order is no longer a draft.
+    deliver(
+        sim,
+        step,
+        format!("approve purchase order {}", po.id),
+        Twice::Allowed,
+        None,
+        || sim.oms.approve_purchase_order(po.id),
+    )
+    .await;
+}
+
+// --- carriers --------------------------------------------------------------
+
+async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let moving: Vec<Shipment> = sim
+        .read(sim.direct.list::<Shipment>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|s| s.status != ShipmentStatus::Delivered)
+        .collect();
+    let Some(shipment) = sim.plan().choose(|r| r.pick(&moving).cloned()) else {
+        return;
+    };
+    let next = match shipment.status {
+        ShipmentStatus::Booked | ShipmentStatus::Exception => ShipmentStatus::InTransit,
+        ShipmentStatus::InTransit => ShipmentStatus::OutForDelivery,
+        _ if sim.plan().choose(|r| r.chance(10)) => ShipmentStatus::Exception,
+        _ => ShipmentStatus::Delivered,
+    };
+    // Scanned a little while ago: events reach us late and out of order.
+    let minutes = sim.plan().choose(|r| r.between(0, 120));
+    let event = TrackingEvent {
+        at: sim.outside.clock.now() - chrono::Duration::minutes(minutes),
+        status: next,
+        description: format!("scan {step}"),
+    };
+    let carriers = &sim.outside.carriers;
+    let scanned = if shipment.carrier == "pickup" {
+        match next {
+            ShipmentStatus::Delivered => carriers.pickup.collect(&shipment.tracking, event.at),
+            _ => carriers.pickup.ready(&shipment.tracking, event.at),
+        }
+    } else {
+        carriers
+            .parcel
+            .scan(&shipment.tracking, next, event.at, &event.description)
+    };
+    if let Err(e) = scanned {
+        sim.fail(&format!(
+            "the carrier does not know its own booking {}: {e}",
+            shipment.tracking
+        ));
+    }
+    sim.plan().note(format!(
+        "    carrier scanned {} {next:?}",
+        shipment.tracking
+    ));
+    let id = shipment.id;
+    if sim.plan().choose(|r| r.chance(50)) {
+        deliver(
+            sim,
+            step,
+            format!("refresh tracking of {}", shipment.tracking),
+            Twice::Allowed,
+            None,
+            || sim.oms.refresh_tracking(id),
+        )
+        .await;
+    } else {
+        // A webhook: duplicates and stale events are absorbed by the shipment.
+        let stale = sim
+            .plan()
+            .choose(|r| r.pick(&shipment.tracking_events).cloned());
+        let event = match stale {
+            Some(old) if sim.plan().choose(|r| r.chance(20)) => old,
+            _ => event,
+        };
+        let what = format!("webhook {:?} for {}", event.status, shipment.tracking);
+        deliver(sim, step, what, Twice::Allowed, None, || {
+            sim.oms.record_tracking(id, event.clone())
+        })
+        .await;
+    }
+}
+
+// --- back office -----------------------------------------------------------
+
+async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let invoices: Vec<Invoice> = sim
+        .read(sim.direct.list::<Invoice>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|i| i.status != InvoiceStatus::Void && !i.lines.is_empty())
+        .collect();
+    let Some(invoice) = sim.plan().choose(|r| r.pick(&invoices).cloned()) else {
+        return;
+    };
+    let Some(line) = sim.plan().choose(|r| r.pick(&invoice.lines).cloned()) else {
+        return;
+    };
+    let reason = format!("goodwill-{step}");
+    let cmd = IssueCreditNote {
+        idempotency_key: key(&reason),
+        invoice: invoice.id,
+        lines: vec![(line.line_no, 1)],
+        shipping: None,
+        reason,
+    };
+    let what = format!(
+        "credit 1 of line {} on invoice {}",
+        line.line_no, invoice.number
+    );
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|n: &o2c::ledger::CreditNote| n.id.to_string()),
+        || sim.oms.issue_credit_note(cmd.clone()),
+    )
+    .await;
+}
+
+async fn refund<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let in_credit: Vec<Customer> = sim
+        .read(sim.direct.list::<Customer>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|c| c.history.credit.is_positive())
+        .collect();
+    let Some(customer) = sim.plan().choose(|r| r.pick(&in_credit).cloned()) else {
+        return;
+    };
+    let payments: Vec<Payment> = sim
+        .read(sim.direct.list::<Payment>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|p| p.customer == customer.id && p.method != PaymentMethod::CustomerCredit)
+        .filter(|p| {
+            p.amount
+                .checked_sub(p.refund_total())
+                .is_ok_and(|left| left.is_positive())
+        })
+        .collect();
+    let Some(payment) = sim.plan().choose(|r| r.pick(&payments).cloned()) else {
+        return;
+    };
+    let Ok(left) = payment.amount.checked_sub(payment.refund_total()) else {
+        return;
+    };
+    let cmd = RecordRefund {
+        idempotency_key: key(&format!("refund-{step}")),
+        payment: payment.id,
+        amount: customer.history.credit.min(left).unwrap_or(left),
+    };
+    let what = format!("refund {} of payment {}", cmd.amount, payment.id);
+    deliver(
+        sim,
+        step,
+        what,
+        Twice::Allowed,
+        Some(|p: &Payment| p.id.to_string()),
+        || sim.oms.record_refund(cmd.clone()),
+    )
+    .await;
+}
+
+async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let orders: Vec<Order> = sim
+        .read(sim.direct.list::<Order>())
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::OnHold))
+        .collect();
+    let Some(order) = sim.plan().choose(|r| r.pick(&orders).cloned()) else {
+        return;
+    };
+    let name = &order.idempotency_key;
+    // Holds have no key: placing one twice changes nothing, releasing twice is refused.
+    let releasable = order
+        .holds
+        .iter()
+        .copied()
+        .find(|h| *h != Hold::AwaitingPayment);
+    match releasable {
+        Some(hold) => {
+            deliver(
+                sim,
+                step,
+                format!("release {hold:?} on {name}"),
+                Twice::Allowed,
+                None,
+                || sim.oms.release_hold(order.id, hold),
+            )
+            .await;
+        }
+        None => {
+            deliver(
+                sim,
+                step,
+                format!("hold {name} for review"),
+                Twice::Allowed,
+                None,
+                || sim.oms.hold_order(order.id, Hold::ManualReview),
+            )
+            .await;
+        }
+    }
+}
+
+// --- screens ---------------------------------------------------------------
+
+fn orders_of<S: Store>(sim: &Sim<'_, S>, who: CustomerId) -> Vec<Order> {
+    let ids = sim.read(sim.direct.orders_of_customer(who));
+    let found = sim.read(sim.direct.load_many::<Order>(&ids));
+    found.into_iter().flatten().map(|v| v.value).collect()
+}
+
+fn invoices_of<S: Store>(sim: &Sim<'_, S>, who: CustomerId) -> Vec<Invoice> {
+    let ids: Vec<_> = orders_of(sim, who)
+        .into_iter()
+        .flat_map(|o| o.invoices)
+        .collect();
+    let found = sim.read(sim.direct.load_many::<Invoice>(&ids));
+    found.into_iter().flatten().map(|v| v.value).collect()
+}

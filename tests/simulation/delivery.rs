@@ -1,0 +1,138 @@
+//! Sending a command the way a network does: once, twice in a row, or twice at the
+//! same moment, always with the same idempotency key; then judging what came back.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use o2c::Error;
+use o2c::fulfilment::CarrierError;
+use o2c::store::{Store, StoreError};
+
+use crate::executor::both;
+use crate::invariants::check_everything;
+use crate::plan::InjectedFault;
+use crate::sim::Sim;
+
+/// Whether a command may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Twice {
+    /// Keyed, or harmless to repeat: sent twice at random.
+    Allowed,
+    /// Not idempotent by design (each call makes something new): sent once. The call
+    /// site says why.
+    Never,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Once,
+    Again,
+    Concurrently,
+}
+
+/// Sends a command (built afresh by `send` for each delivery), checks every answer
+/// is one a caller may get, that two successful answers are the same (`identity`),
+/// and then every invariant. Returns the first successful answer.
+pub async fn deliver<S, T, F, Fut>(
+    sim: &Sim<'_, S>,
+    step: u64,
+    what: String,
+    twice: Twice,
+    identity: Option<fn(&T) -> String>,
+    send: F,
+) -> Option<T>
+where
+    S: Store,
+    T: Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let mode = match (twice, sim.plan().choose(|r| r.below(4))) {
+        (Twice::Never, _) | (_, 0 | 1) => Mode::Once,
+        (_, 2) => Mode::Again,
+        _ => Mode::Concurrently,
+    };
+    sim.plan().note(format!("#{step} {what} [{mode:?}]"));
+    let plan = sim.plan();
+    let send = || {
+        plan.count_command();
+        send()
+    };
+    let results = match mode {
+        Mode::Once => {
+            let first = send().await;
+            // A caller retries an error it cannot explain, with the same key.
+            if twice == Twice::Allowed && first.as_ref().is_err_and(worth_retrying) {
+                sim.plan()
+                    .note(format!("#{step}   -> {}; client retries", brief(&first)));
+                vec![first, send().await]
+            } else {
+                vec![first]
+            }
+        }
+        Mode::Again => {
+            let first = send().await;
+            sim.plan()
+                .note(format!("#{step}   -> {} (first)", brief(&first)));
+            vec![first, send().await]
+        }
+        Mode::Concurrently => {
+            let (a, b) = both(sim.plan(), send(), send()).await;
+            vec![a, b]
+        }
+    };
+    for result in &results {
+        sim.plan().note(format!("#{step}   -> {}", brief(result)));
+        if let Err(e) = result {
+            if !acceptable(e) {
+                sim.fail(&format!(
+                    "#{step} {what} failed with an error no caller should see: {e:?}"
+                ));
+            }
+        }
+    }
+    let oks: Vec<&T> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    if let (Some(identity), [a, b]) = (identity, oks.as_slice()) {
+        if identity(a) != identity(b) {
+            sim.fail(&format!(
+                "#{step} {what} delivered twice with one key gave two different results:\n{a:?}\n{b:?}"
+            ));
+        }
+    }
+    check_everything(sim, &format!("#{step} {what}"));
+    results.into_iter().find_map(Result::ok)
+}
+
+/// Errors a correct service may return here: refusals of the request as the world
+/// stood, carrier timeouts, and the store failures we injected.
+fn acceptable(e: &Error) -> bool {
+    match e {
+        Error::Order(_)
+        | Error::Stock(_)
+        | Error::Payment(_)
+        | Error::Return(_)
+        | Error::Credit(_)
+        | Error::Purchasing(_) => true,
+        Error::Carrier(CarrierError::Timeout { .. }) => true,
+        Error::Store(StoreError::Backend(source)) => {
+            source.downcast_ref::<InjectedFault>().is_some()
+        }
+        _ => false,
+    }
+}
+
+fn worth_retrying(e: &Error) -> bool {
+    matches!(e, Error::Store(StoreError::Backend(_)) | Error::Carrier(_)) || e.is_retryable()
+}
+
+/// One line for the trace.
+fn brief<T: Debug>(result: &Result<T, Error>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(Error::Store(StoreError::Backend(source))) => format!("store error ({source})"),
+        Err(e) => {
+            let text = format!("{e:?}");
+            text.chars().take(140).collect()
+        }
+    }
+}

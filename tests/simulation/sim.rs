@@ -1,0 +1,75 @@
+//! One simulated company: the service over a faulty store and faulty carriers, an
+//! unfaulted view of the same store for choosing targets and checking, and the plan.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use o2c::clock::{ManualClock, SeededIds};
+use o2c::store::{Store, StoreResult};
+use o2c::{Oms, OmsConfig};
+
+use crate::faulty_carrier::{Carriers, FaultyCarrier};
+use crate::faulty_store::FaultyStore;
+use crate::plan::Plan;
+use crate::world::Cast;
+
+pub type SimOms<S> = Oms<FaultyStore<Arc<S>>, FaultyCarrier>;
+
+/// What survives a crash: the carriers, the clock, the id generator, the plan.
+pub struct Outside {
+    pub carriers: Arc<Carriers>,
+    pub clock: Arc<ManualClock>,
+    pub ids: Arc<SeededIds>,
+    pub plan: Arc<Plan>,
+}
+
+pub struct Sim<'o, S> {
+    pub oms: SimOms<S>,
+    /// The same store without faults: what a back-office screen would show.
+    pub direct: Arc<S>,
+    pub outside: &'o Outside,
+    pub cast: Cast,
+}
+
+impl<'o, S: Store> Sim<'o, S> {
+    /// A service (a process) over `store`.
+    pub fn start(store: Arc<S>, outside: &'o Outside, cast: Cast) -> Self {
+        let oms = Oms::new(
+            FaultyStore {
+                inner: Arc::clone(&store),
+                plan: Arc::clone(&outside.plan),
+            },
+            FaultyCarrier {
+                carriers: Arc::clone(&outside.carriers),
+                plan: Arc::clone(&outside.plan),
+            },
+        )
+        .with_clock(outside.clock.clone())
+        .with_ids(outside.ids.clone())
+        .with_config(OmsConfig::default())
+        .unwrap();
+        Self {
+            oms,
+            direct: store,
+            outside,
+            cast,
+        }
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.outside.plan
+    }
+
+    /// Reads from the unfaulted store, on the spot.
+    pub fn read<T>(&self, read: impl Future<Output = StoreResult<T>>) -> T {
+        match pollster::block_on(read) {
+            Ok(value) => value,
+            Err(e) => self.fail(&format!("a direct store read failed: {e}")),
+        }
+    }
+
+    /// Fails the test with the seed and the trace.
+    pub fn fail(&self, why: &str) -> ! {
+        panic!("SIMULATION FAILED: {why}\n{}", self.plan().report())
+    }
+}

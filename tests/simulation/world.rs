@@ -1,0 +1,158 @@
+//! The simulated company's master data, on any store and carrier: the test world's
+//! catalogue and warehouses (see `tests/common`), plus a scarce back-ordered SKU,
+//! a supplier for it all, and a handful of customers on different terms.
+
+use chrono::Duration;
+use o2c::catalog::{Product, TaxClass, TaxTable};
+use o2c::customer::{NewCustomer, PaymentMethod, PaymentTerms};
+use o2c::fulfilment::Carrier;
+use o2c::ids::{CustomerId, SupplierId};
+use o2c::money::{Currency, Money};
+use o2c::purchasing::{BackOrderPolicy, Offer, Supplier};
+use o2c::stock::{Location, LocationKind};
+use o2c::store::Store;
+use o2c::{Oms, ReceiveStock};
+use rust_decimal_macros::dec;
+
+use crate::common::{EAST, STORE, WEST, key, loc, sku, start, us_address, usd};
+
+/// The SKUs the simulation trades in.
+pub const SKUS: [&str; 4] = ["TEE", "MUG", "BOOK", "HOT"];
+
+/// Who trades with the company.
+#[derive(Debug, Clone)]
+pub struct Cast {
+    /// Customers, alternately prepaid and on terms (one with a tight credit limit).
+    pub customers: Vec<CustomerId>,
+    /// The one supplier, offering every SKU.
+    pub supplier: SupplierId,
+}
+
+impl Cast {
+    /// Nobody yet: the cast of a store about to be furnished.
+    pub fn nobody() -> Self {
+        Self {
+            customers: Vec::new(),
+            supplier: SupplierId::from_uuid(uuid::Uuid::nil()),
+        }
+    }
+}
+
+/// Saves tax rates, products, locations, opening stock, a supplier and `customers`
+/// customers. Every call is made once, on a store without faults.
+pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) -> Cast {
+    oms.set_tax_table(
+        TaxTable::new()
+            .with_rate(TaxClass::standard(), None, dec!(0.10))
+            .with_rate(TaxClass::new("reduced"), None, dec!(0.05)),
+    )
+    .await
+    .unwrap();
+    for (code, price, cost, grams, class, policy) in [
+        (
+            "TEE",
+            dec!(20.00),
+            dec!(8.00),
+            200,
+            TaxClass::standard(),
+            BackOrderPolicy::Reject,
+        ),
+        (
+            "MUG",
+            dec!(12.50),
+            dec!(4.00),
+            400,
+            TaxClass::standard(),
+            BackOrderPolicy::Reject,
+        ),
+        (
+            "BOOK",
+            dec!(15.99),
+            dec!(6.50),
+            600,
+            TaxClass::new("reduced"),
+            BackOrderPolicy::ShipAvailable,
+        ),
+        (
+            "HOT",
+            dec!(9.99),
+            dec!(3.00),
+            300,
+            TaxClass::standard(),
+            BackOrderPolicy::BackOrder,
+        ),
+    ] {
+        let mut p = Product::new(sku(code), code.to_lowercase(), usd(price), usd(cost), class);
+        p.weight_grams = grams;
+        p.reorder_point = 3;
+        p.back_order = policy;
+        oms.save_product(p).await.unwrap();
+    }
+    for (code, kind, priority, fulfils) in [
+        (EAST, LocationKind::Warehouse, 1, true),
+        (WEST, LocationKind::Warehouse, 2, true),
+        (STORE, LocationKind::Store, 3, false),
+    ] {
+        let mut l = Location::new(loc(code), code, kind, us_address(code), priority);
+        l.fulfils_orders = fulfils;
+        oms.save_location(l).await.unwrap();
+    }
+    for (code, at, units) in [
+        ("TEE", EAST, 10),
+        ("TEE", WEST, 10),
+        ("TEE", STORE, 5),
+        ("MUG", EAST, 5),
+        ("MUG", WEST, 20),
+        ("MUG", STORE, 2),
+        ("BOOK", WEST, 8),
+        ("HOT", EAST, 6),
+    ] {
+        oms.receive_stock(ReceiveStock {
+            idempotency_key: key(&format!("opening-{code}-{at}")),
+            sku: sku(code),
+            location: loc(at),
+            quantity: units,
+            reference: format!("opening-{code}-{at}"),
+        })
+        .await
+        .unwrap();
+    }
+    let supplier = SupplierId::from_uuid(uuid::Uuid::from_u128(7));
+    let today = start().date_naive();
+    let until = today + Duration::days(3650);
+    let mut offers = Supplier::new(supplier, "Acme Wholesale", Currency::USD);
+    for (code, cost) in [
+        ("TEE", dec!(7.50)),
+        ("MUG", dec!(4.10)),
+        ("BOOK", dec!(6.00)),
+        ("HOT", dec!(3.20)),
+    ] {
+        offers = offers.offer(Offer::new(sku(code), usd(cost), 5, today, until));
+    }
+    oms.save_supplier(offers).await.unwrap();
+
+    let mut ids = Vec::with_capacity(customers);
+    for n in 0..customers {
+        let name = format!("Customer{n}");
+        let mut profile = NewCustomer::new(
+            name.as_str(),
+            format!("customer{n}@example.com"),
+            us_address(&name),
+            Currency::USD,
+        );
+        (profile.terms, profile.payment_method) = if n % 2 == 0 {
+            (PaymentTerms::Prepaid, PaymentMethod::Card)
+        } else {
+            (PaymentTerms::Net { days: 30 }, PaymentMethod::BankTransfer)
+        };
+        if n == 1 {
+            // Tight enough that some orders go on a credit-limit hold.
+            profile.credit_limit = Some(Money::new(dec!(150.00), Currency::USD));
+        }
+        ids.push(oms.register_customer(profile).await.unwrap().id);
+    }
+    Cast {
+        customers: ids,
+        supplier,
+    }
+}
