@@ -12,8 +12,8 @@ use crate::catalog::Product;
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, Sku};
-use crate::ledger::{AccountCode, Invoice, InvoiceStatus};
+use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, PaymentId, Sku};
+use crate::ledger::{AccountCode, CreditNote, Invoice, InvoiceStatus, Payment};
 use crate::money::{Currency, Money};
 use crate::order::{Order, OrderStatus};
 use crate::purchasing::BackOrderQueue;
@@ -105,6 +105,14 @@ pub enum Violation {
         /// The problem.
         reason: String,
     },
+    /// A payment's parts do not add up (applied + credited ≠ amount, a negative
+    /// part) or more of it was refunded than was paid.
+    PaymentInconsistent {
+        /// The payment.
+        payment: PaymentId,
+        /// The problem.
+        reason: String,
+    },
     /// An order's line quantities or money do not add up.
     OrderInconsistent {
         /// The order.
@@ -171,7 +179,9 @@ const PAGE: usize = 1024;
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Checks every invariant over the whole store: stock conservation and no
     /// overselling per SKU × location; every journal entry balanced; the trial balance
-    /// zero; receivables = Σ customer balances = Σ open invoice amounts; each
+    /// zero; receivables = Σ customer balances = Σ open invoice amounts (invoiced −
+    /// credited − paid); each invoice's paid and credited amounts = Σ its payments and
+    /// credit notes, and no payment refunded beyond what was paid; each
     /// customer's expected billing = what their orders have still to invoice; customer
     /// credit = Σ customer credits; inventory = Σ on-hand × cost; order quantities and
     /// invoice totals consistent; the event log gapless.
@@ -218,6 +228,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         audit_receivables(&trial, self, &invoices, &customers, &mut report);
         audit_orders(&orders, &invoices, &mut report);
         audit_expected_billing(&orders, &customers, &mut report);
+        let payments: Vec<Payment> = self
+            .store()
+            .list::<Payment>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let credit_notes: Vec<CreditNote> = self
+            .store()
+            .list::<CreditNote>()
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        audit_payments_and_credits(&invoices, &payments, &credit_notes, &mut report);
         let queues: Vec<BackOrderQueue> = self
             .store()
             .list::<BackOrderQueue>()
@@ -454,6 +479,75 @@ fn audit_receivables<S: Store, C: Carrier>(
     check_control(trial, &accounts.receivables, &by_currency, report);
     check_control(trial, &accounts.receivables, &balances, report);
     check_control(trial, &accounts.customer_credit, &credit, report);
+}
+
+/// Checks every payment (its parts add up; refunded ≤ paid) and that each invoice's
+/// credited amount is the sum of its credit notes, and its paid amount what its
+/// payments applied less what credit notes moved on to customer credit.
+fn audit_payments_and_credits(
+    invoices: &[Invoice],
+    payments: &[Payment],
+    credit_notes: &[CreditNote],
+    report: &mut AuditReport,
+) {
+    let mut paid: HashMap<InvoiceId, Money> = HashMap::new();
+    for p in payments {
+        let parts = p.applied.checked_add(p.credited);
+        let refunded = p.refund_total();
+        let problem = if parts != Ok(p.amount) {
+            Some(format!(
+                "applied {} + credited {} is not the amount {}",
+                p.applied, p.credited, p.amount
+            ))
+        } else if p.applied.is_negative() || p.credited.is_negative() || refunded.is_negative() {
+            Some("a negative part".to_owned())
+        } else if refunded.cmp_amount(p.amount).is_ok_and(|o| o.is_gt()) {
+            Some(format!("refunded {refunded} of {}", p.amount))
+        } else {
+            None
+        };
+        if let Some(reason) = problem {
+            report.violations.push(Violation::PaymentInconsistent {
+                payment: p.id,
+                reason,
+            });
+        }
+        add(
+            paid.entry(p.invoice)
+                .or_insert(Money::zero(p.amount.currency())),
+            p.applied,
+        );
+    }
+    let mut credited: HashMap<InvoiceId, Money> = HashMap::new();
+    for note in credit_notes {
+        let zero = Money::zero(note.to_customer_credit.currency());
+        add(
+            paid.entry(note.invoice).or_insert(zero),
+            note.to_customer_credit.checked_neg(),
+        );
+        match note.total() {
+            Ok(total) => add(credited.entry(note.invoice).or_insert(zero), total),
+            Err(_) => report.violations.push(Violation::InvoiceInconsistent {
+                invoice: note.invoice,
+                reason: format!("credit note {} total overflows", note.number),
+            }),
+        }
+    }
+    for invoice in invoices {
+        let zero = Money::zero(invoice.paid.currency());
+        let by_payments = paid.get(&invoice.id).copied().unwrap_or(zero);
+        let by_notes = credited.get(&invoice.id).copied().unwrap_or(zero);
+        if by_payments != invoice.paid || by_notes != invoice.credit_total() {
+            report.violations.push(Violation::InvoiceInconsistent {
+                invoice: invoice.id,
+                reason: format!(
+                    "paid {} but its payments less credit moved on make {by_payments}; credited {} but its credit notes total {by_notes}",
+                    invoice.paid,
+                    invoice.credit_total()
+                ),
+            });
+        }
+    }
 }
 
 /// Checks each customer's expected billing against their orders: what the orders
