@@ -474,3 +474,168 @@ async fn bad_amendments_are_refused_with_nothing_written() {
     assert_eq!(snapshot(&w.oms).await, before);
     assert_audit_clean(&w.oms).await;
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Set { line: u16, quantity: i64 },
+        Remove { line: u16 },
+        Add { sku: usize, quantity: i64 },
+        Ship,
+        Pay { cents: i64 },
+        CancelRest,
+    }
+
+    const SKUS: [&str; 3] = ["TEE", "MUG", "BOOK"];
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (1u16..5, -1i64..8).prop_map(|(line, quantity)| Step::Set { line, quantity }),
+            1 => (1u16..5).prop_map(|line| Step::Remove { line }),
+            2 => (0usize..3, 0i64..6).prop_map(|(sku, quantity)| Step::Add { sku, quantity }),
+            1 => Just(Step::Ship),
+            1 => (1i64..6_000).prop_map(|cents| Step::Pay { cents }),
+            1 => Just(Step::CancelRest),
+        ]
+    }
+
+    /// Units wanted per line and shipped per line, as a plain model.
+    #[derive(Debug, Default)]
+    struct Model {
+        wanted: Vec<u32>,
+        shipped: Vec<u32>,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Any mix of amendments, shipments, payments and cancellation, under both
+        /// invoice policies and both payment terms: every line's units are what the
+        /// model says, never below what shipped, the customer's expected billing
+        /// and the books exact (the audit, after every step), stock conserved.
+        #[test]
+        fn amendments_keep_every_invariant(
+            on_order in any::<bool>(),
+            prepaid in any::<bool>(),
+            steps in proptest::collection::vec(step(), 1..20),
+        ) {
+            pollster::block_on(async {
+                let policy = if on_order { InvoicePolicy::OnOrder } else { InvoicePolicy::OnShipment };
+                let w = world_with(OmsConfig { invoice_policy: policy, ..OmsConfig::default() }).await;
+                let terms = if prepaid { PaymentTerms::Prepaid } else { PaymentTerms::Net { days: 30 } };
+                let c = customer(&w, "Acme", terms, None).await;
+                let order = w.oms.place_order(
+                    PlaceOrder::new(key("o"), c.id, Channel::Web, Currency::USD)
+                        .line(sku("TEE"), 2)
+                        .line(sku("MUG"), 1)
+                        .back_order(BackOrderPolicy::ShipAvailable),
+                ).await.unwrap();
+                let mut model = Model { wanted: vec![2, 1], shipped: vec![0, 0] };
+                for (n, step) in steps.iter().enumerate() {
+                    let k = key(&format!("k-{n}"));
+                    let before = w.oms.order(order.id).await.unwrap();
+                    let amend = |cmd: AmendOrder| w.oms.amend_order(cmd);
+                    match step {
+                        Step::Set { line, quantity } => {
+                            let got = amend(AmendOrder::new(k, order.id).set_quantity(*line, *quantity)).await;
+                            apply_set(&mut model, &before, *line, *quantity, got.is_ok());
+                        }
+                        Step::Remove { line } => {
+                            let got = amend(AmendOrder::new(k, order.id).remove_line(*line)).await;
+                            if let Some(at) = usize::from(*line).checked_sub(1) {
+                                if got.is_ok() && at < model.wanted.len() {
+                                    model.wanted[at] = model.shipped[at];
+                                }
+                            }
+                        }
+                        Step::Add { sku: s, quantity } => {
+                            let got = amend(AmendOrder::new(k, order.id).add_line(sku(SKUS[*s]), *quantity)).await;
+                            prop_assert_eq!(got.is_ok(), *quantity > 0 && before.status != OrderStatus::Completed && before.status != OrderStatus::Cancelled, "{:?}", got);
+                            if got.is_ok() {
+                                model.wanted.push(u32::try_from(*quantity).unwrap());
+                                model.shipped.push(0);
+                            }
+                        }
+                        Step::Ship => {
+                            if w.oms.ship(order.id).await.is_ok() {
+                                let after = w.oms.order(order.id).await.unwrap();
+                                for (m, l) in model.shipped.iter_mut().zip(&after.lines) {
+                                    *m = l.shipped.units();
+                                }
+                            }
+                        }
+                        Step::Pay { cents } => {
+                            if let Some(invoice) = before.invoices.last() {
+                                let mut cmd = RecordPayment::new(k, *invoice, Money::from_minor(*cents, Currency::USD), PaymentMethod::Card);
+                                cmd.overpayment = o2c::ledger::OverpaymentPolicy::CreditCustomer;
+                                let _ = w.oms.record_payment(cmd).await;
+                            }
+                        }
+                        Step::CancelRest => {
+                            if w.oms.cancel_order(order.id, "test").await.is_ok() {
+                                model.wanted.clone_from(&model.shipped);
+                            }
+                        }
+                    }
+                    assert_audit_clean(&w.oms).await;
+                    let now = w.oms.order(order.id).await.unwrap();
+                    // Growing a line that is invoiced or shipped adds a line: fold
+                    // the model's view onto the order's by SKU.
+                    prop_assert_eq!(now.lines.len(), model.wanted.len());
+                    for (line, (wanted, shipped)) in now.lines.iter().zip(model.wanted.iter().zip(&model.shipped)) {
+                        prop_assert!(line.quantities_add_up(), "{:?}", line);
+                        prop_assert_eq!(line.quantity.saturating_sub(line.cancelled).units(), *wanted, "line {}", line.line_no);
+                        prop_assert_eq!(line.shipped.units(), *shipped);
+                        prop_assert!(line.shipped.units() <= *wanted);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+
+    /// The model's view of `SetQuantity`: refused below what shipped, for an
+    /// unknown line, or for a closed order; otherwise the line wants `quantity`,
+    /// growing by a new line once part of it is invoiced or shipped.
+    fn apply_set(model: &mut Model, before: &Order, line: u16, quantity: i64, accepted: bool) {
+        let Some(at) = usize::from(line)
+            .checked_sub(1)
+            .filter(|at| *at < model.wanted.len())
+        else {
+            assert!(!accepted, "line {line} does not exist");
+            return;
+        };
+        let open = matches!(before.status, OrderStatus::Open | OrderStatus::OnHold);
+        let Ok(asked) = u32::try_from(quantity) else {
+            assert!(!accepted, "negative quantity accepted");
+            return;
+        };
+        let shipped = model.shipped[at];
+        let wanted = model.wanted[at];
+        let all_taken = asked == 0
+            && model
+                .wanted
+                .iter()
+                .enumerate()
+                .all(|(i, w)| i == at || *w == 0);
+        let expect = open && asked >= shipped && !(all_taken && asked != wanted);
+        assert_eq!(
+            accepted, expect,
+            "set line {line} to {quantity}: {before:?}"
+        );
+        if !accepted || asked == wanted {
+            return;
+        }
+        let l = &before.lines[at];
+        let untouched = l.invoiced.is_zero() && l.shipped.is_zero() && l.cancelled.is_zero();
+        if asked > wanted && !untouched {
+            model.wanted.push(asked - wanted);
+            model.shipped.push(0);
+        } else {
+            model.wanted[at] = asked;
+        }
+    }
+}
