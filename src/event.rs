@@ -84,6 +84,17 @@ pub enum Event {
         /// What the return's credit paid of the replacement.
         paid_from_credit: Money,
     },
+    /// An exchange's goods came back but its replacement could not be placed (a
+    /// product withdrawn since it was asked for, say): the return's credit stays
+    /// with the customer.
+    ExchangeNotPlaced {
+        /// The return authorisation.
+        rma: crate::ids::ReturnId,
+        /// The order the goods came back from.
+        order: OrderId,
+        /// Why.
+        reason: String,
+    },
     /// A return was authorised.
     ReturnAuthorised {
         /// The return authorisation.

@@ -502,11 +502,28 @@ mod properties {
         ]
     }
 
-    /// Units wanted per line and shipped per line, as a plain model.
+    /// Units wanted and shipped per line, and the line each was grown from, as a
+    /// plain model.
     #[derive(Debug, Default)]
     struct Model {
         wanted: Vec<u32>,
         shipped: Vec<u32>,
+        grown_from: Vec<Option<usize>>,
+    }
+
+    impl Model {
+        fn push(&mut self, wanted: u32, grown_from: Option<usize>) {
+            self.wanted.push(wanted);
+            self.shipped.push(0);
+            self.grown_from.push(grown_from);
+        }
+
+        /// The line at `at` and the lines grown from it, oldest first.
+        fn family(&self, at: usize) -> Vec<usize> {
+            (0..self.wanted.len())
+                .filter(|i| *i == at || self.grown_from[*i] == Some(at))
+                .collect()
+        }
     }
 
     proptest! {
@@ -533,7 +550,9 @@ mod properties {
                         .line(sku("MUG"), 1)
                         .back_order(BackOrderPolicy::ShipAvailable),
                 ).await.unwrap();
-                let mut model = Model { wanted: vec![2, 1], shipped: vec![0, 0] };
+                let mut model = Model::default();
+                model.push(2, None);
+                model.push(1, None);
                 for (n, step) in steps.iter().enumerate() {
                     let k = key(&format!("k-{n}"));
                     let before = w.oms.order(order.id).await.unwrap();
@@ -545,18 +564,17 @@ mod properties {
                         }
                         Step::Remove { line } => {
                             let got = amend(AmendOrder::new(k, order.id).remove_line(*line)).await;
-                            if let Some(at) = usize::from(*line).checked_sub(1) {
-                                if got.is_ok() && at < model.wanted.len() {
-                                    model.wanted[at] = model.shipped[at];
-                                }
-                            }
+                            let shipped = usize::from(*line)
+                                .checked_sub(1)
+                                .filter(|at| *at < model.wanted.len())
+                                .map_or(0, |at| model.family(at).iter().map(|i| model.shipped[*i]).sum::<u32>());
+                            apply_set(&mut model, &before, *line, i64::from(shipped), got.is_ok());
                         }
                         Step::Add { sku: s, quantity } => {
                             let got = amend(AmendOrder::new(k, order.id).add_line(sku(SKUS[*s]), *quantity)).await;
                             prop_assert_eq!(got.is_ok(), *quantity > 0 && before.status != OrderStatus::Completed && before.status != OrderStatus::Cancelled, "{:?}", got);
                             if got.is_ok() {
-                                model.wanted.push(u32::try_from(*quantity).unwrap());
-                                model.shipped.push(0);
+                                model.push(u32::try_from(*quantity).unwrap(), None);
                             }
                         }
                         Step::Ship => {
@@ -582,8 +600,6 @@ mod properties {
                     }
                     assert_audit_clean(&w.oms).await;
                     let now = w.oms.order(order.id).await.unwrap();
-                    // Growing a line that is invoiced or shipped adds a line: fold
-                    // the model's view onto the order's by SKU.
                     prop_assert_eq!(now.lines.len(), model.wanted.len());
                     for (line, (wanted, shipped)) in now.lines.iter().zip(model.wanted.iter().zip(&model.shipped)) {
                         prop_assert!(line.quantities_add_up(), "{:?}", line);
@@ -597,9 +613,11 @@ mod properties {
         }
     }
 
-    /// The model's view of `SetQuantity`: refused below what shipped, for an
-    /// unknown line, or for a closed order; otherwise the line wants `quantity`,
-    /// growing by a new line once part of it is invoiced or shipped.
+    /// The model's view of `SetQuantity` on a line and the lines grown from it:
+    /// refused below what they shipped, for an unknown line, for a closed order, or
+    /// when nothing would be left; otherwise growth goes to the newest member
+    /// nothing of which is invoiced or shipped (else to a new grown line), and cuts
+    /// come off the newest members first.
     fn apply_set(model: &mut Model, before: &Order, line: u16, quantity: i64, accepted: bool) {
         let Some(at) = usize::from(line)
             .checked_sub(1)
@@ -613,29 +631,40 @@ mod properties {
             assert!(!accepted, "negative quantity accepted");
             return;
         };
-        let shipped = model.shipped[at];
-        let wanted = model.wanted[at];
-        let all_taken = asked == 0
-            && model
-                .wanted
-                .iter()
-                .enumerate()
-                .all(|(i, w)| i == at || *w == 0);
-        let expect = open && asked >= shipped && !(all_taken && asked != wanted);
+        let family = model.family(at);
+        let shipped: u32 = family.iter().map(|i| model.shipped[*i]).sum();
+        let wanted: u32 = family.iter().map(|i| model.wanted[*i]).sum();
+        let others: u32 = (0..model.wanted.len())
+            .filter(|i| !family.contains(i))
+            .map(|i| model.wanted[i])
+            .sum();
+        let expect = open && asked >= shipped && others + asked > 0;
         assert_eq!(
             accepted, expect,
             "set line {line} to {quantity}: {before:?}"
         );
-        if !accepted || asked == wanted {
+        if !accepted {
             return;
         }
-        let l = &before.lines[at];
-        let untouched = l.invoiced.is_zero() && l.shipped.is_zero() && l.cancelled.is_zero();
-        if asked > wanted && !untouched {
-            model.wanted.push(asked - wanted);
-            model.shipped.push(0);
+        if asked > wanted {
+            let untouched = |i: &usize| {
+                let l = &before.lines[*i];
+                l.invoiced.is_zero()
+                    && l.shipped.is_zero()
+                    && l.cancelled.is_zero()
+                    && !l.quantity.is_zero()
+            };
+            match family.iter().rev().find(|i| untouched(i)) {
+                Some(i) => model.wanted[*i] += asked - wanted,
+                None => model.push(asked - wanted, Some(at)),
+            }
         } else {
-            model.wanted[at] = asked;
+            let mut left = wanted - asked;
+            for i in family.iter().rev() {
+                let cut = left.min(model.wanted[*i] - model.shipped[*i]);
+                model.wanted[*i] -= cut;
+                left -= cut;
+            }
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Minimal reproductions of library bugs the deterministic simulation
 //! (`tests/simulation.rs`) found, kept as regression tests: a `ship` that failed and
-//! cancelled its bookings must never see them again, and a lost race inside a
-//! `retrying!` block that used `?` must still be retried.
+//! cancelled its bookings must never see them again, a lost race inside a
+//! `retrying!` block that used `?` must still be retried, an amendment that
+//! back-orders must leave the order's other back-orders as they were, one commit
+//! may raise two credit notes, and an amendment that lost a race to a back-order
+//! fill must be retried.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -73,8 +76,8 @@ impl Carrier for FlakyWestCarrier {
     }
 }
 
-/// Simulation seed 0 of `simulation_on_the_memory_store` (with the avoidance flag
-/// off) first showed it; this is the shortest path.
+/// Simulation seed 0 of `simulation_on_the_memory_store` first showed it; this is
+/// the shortest path.
 ///
 /// An order split over two warehouses ships: the first pick is booked, the second
 /// booking times out, so `ship` fails and cancels the first booking at the carrier
@@ -296,5 +299,268 @@ fn approving_a_purchase_order_retries_a_lost_race() {
             approved.is_ok(),
             "one lost race must be retried, got {approved:?}"
         );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// An amendment that back-orders doubles the other lines' back-orders
+// ---------------------------------------------------------------------------
+
+/// First seen in the simulation (seed 0, once customers amend orders): an order
+/// with a back-ordered line is amended with a line that is itself short.
+///
+/// `reserve_added` (src/oms/amend.rs) remembers every line's back-ordered units,
+/// lets `queue_shortfalls` set the lines with a new shortfall to that shortfall,
+/// then adds the remembered units back to *every* line: a line that was already
+/// waiting and got no new shortfall ends up waiting for twice its units, more
+/// than its queue holds, and its quantities no longer add up.
+#[test]
+fn amending_a_short_line_leaves_other_back_orders_alone() {
+    pollster::block_on(async {
+        let oms = Oms::new(
+            MemoryStore::new(),
+            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
+        )
+        .with_clock(Arc::new(ManualClock::new(start())))
+        .with_ids(Arc::new(SeededIds::new(3)));
+        let cast = world::furnish(&oms, 4).await;
+        // 7 HOT, 6 in stock: 6 reserved, 1 back-ordered.
+        let order = oms
+            .place_order(
+                PlaceOrder::new(key("hot"), cast.customers[3], Channel::Web, Currency::USD)
+                    .line(sku("HOT"), 7)
+                    .back_order(o2c::purchasing::BackOrderPolicy::BackOrder),
+            )
+            .await
+            .unwrap();
+        assert_eq!(order.lines[0].backordered.units(), 1);
+
+        // 9 BOOK, 8 in stock: the new line is short by 1 as well.
+        let amended = oms
+            .amend_order(
+                o2c::order::AmendOrder::new(key("more"), order.id).add_line(sku("BOOK"), 9),
+            )
+            .await
+            .unwrap();
+        let hot = &amended.lines[0];
+        assert_eq!(amended.lines[1].backordered.units(), 1);
+        assert_eq!(
+            hot.backordered.units(),
+            1,
+            "the HOT line waits for 1 unit, as before the amendment: {hot:?}"
+        );
+        assert!(hot.quantities_add_up(), "{hot:?}");
+        let audit = oms.audit().await.unwrap();
+        assert!(audit.is_clean(), "{:?}", audit.violations);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Two credit notes in one commit draw the same number
+// ---------------------------------------------------------------------------
+
+/// First seen in the simulation (seed 8, once customers amend orders): an order
+/// invoiced when placed, amended (one unit cut, credited; two added, invoiced on
+/// a second invoice), then cancelled: the cancellation credits both invoices in
+/// one commit.
+///
+/// `credit_order_lines` (src/oms/remainder.rs) raises one credit note per invoice
+/// through `credit_invoice`, and each asks `next_number` (src/oms/credit.rs) for a
+/// number: it reads the counter from the store, not from the changeset being
+/// built, so both notes get the same number and the counter is put twice. The
+/// store refuses the commit (`Store(Invalid { "counter/credit_note is put twice" })`)
+/// and the order cannot be cancelled at all.
+#[test]
+fn cancelling_an_order_with_two_invoices_credits_both() {
+    pollster::block_on(async {
+        let oms = Oms::new(
+            MemoryStore::new(),
+            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
+        )
+        .with_clock(Arc::new(ManualClock::new(start())))
+        .with_ids(Arc::new(SeededIds::new(4)));
+        let cast = world::furnish(&oms, 4).await;
+        // Customer 3 is on terms, without a credit limit.
+        let order = oms
+            .place_order(
+                PlaceOrder::new(key("two"), cast.customers[3], Channel::B2b, Currency::USD)
+                    .line(sku("MUG"), 2),
+            )
+            .await
+            .unwrap();
+        let amended = oms
+            .amend_order(
+                o2c::order::AmendOrder::new(key("more"), order.id)
+                    .set_quantity(1, 1)
+                    .add_line(sku("MUG"), 2),
+            )
+            .await
+            .unwrap();
+        // The cut is credited on the order's invoice (the first credit note); the
+        // units added are invoiced on a second invoice.
+        assert_eq!(amended.invoices.len(), 2);
+
+        let cancelled = oms.cancel_order(order.id, "changed my mind").await;
+        assert!(cancelled.is_ok(), "{cancelled:?}");
+        let audit = oms.audit().await.unwrap();
+        assert!(audit.is_clean(), "{:?}", audit.violations);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// An amendment that reads its order before a back-order fill, and the queue after
+// ---------------------------------------------------------------------------
+
+/// The memory store, except that once armed, its next load of an order returns
+/// `stale` instead: as when the read happened just before another writer's commit
+/// and the reads after it see that commit.
+struct StaleOrderOnce {
+    inner: MemoryStore,
+    stale: Mutex<Option<Versioned<o2c::order::Order>>>,
+}
+
+impl Store for StaleOrderOnce {
+    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+        self.inner.commit(changes).await
+    }
+    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+        if E::kind() == o2c::order::Order::kind() {
+            let stale = self.stale.lock().unwrap().take();
+            if let Some(stale) = stale {
+                let any: Box<dyn std::any::Any> = Box::new(stale);
+                if let Ok(order) = any.downcast::<Versioned<E>>() {
+                    return Ok(Some(*order));
+                }
+            }
+        }
+        self.inner.load::<E>(key).await
+    }
+    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+        self.inner.list::<E>()
+    }
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        self.inner.stock_levels(sku)
+    }
+    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        self.inner.all_stock_levels()
+    }
+    fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+        self.inner.stock_movements(sku, location)
+    }
+    fn journal(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+        self.inner.journal(offset, limit)
+    }
+    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+        self.inner.account_balances()
+    }
+    fn orders_of_customer(
+        &self,
+        customer: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        self.inner.orders_of_customer(customer)
+    }
+    fn orders_ready_to_ship(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        self.inner.orders_ready_to_ship(limit)
+    }
+    fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+        self.inner.idempotency(scope, key)
+    }
+    fn events_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+        self.inner.events_after(cursor, limit)
+    }
+    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.inner.last_event_sequence()
+    }
+}
+
+/// First seen in the simulation (seed 10, once customers amend orders): a
+/// customer removes a line that is partly back-ordered while stock arrives and
+/// fills that back-order. The amendment read the order before the fill (1 unit
+/// back-ordered, 2 reserved) and the back-order queue after it (the order's entry
+/// gone).
+///
+/// `take_units` (src/oms/amend.rs) shortens the queue by the line's back-ordered
+/// units, gets none, and finds the reservations of its stale copy short: it fails
+/// with `Error::Invalid { "line 1 has fewer unshipped units than it says" }` — not
+/// a lost race, so the command is not retried and the caller gets an error that
+/// says the data is corrupt. Had it reached its commit, the order's version would
+/// have conflicted and the retry would have seen the fill.
+#[test]
+fn an_amendment_racing_a_back_order_fill_is_retried() {
+    pollster::block_on(async {
+        let oms = Oms::new(
+            StaleOrderOnce {
+                inner: MemoryStore::new(),
+                stale: Mutex::new(None),
+            },
+            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
+        )
+        .with_clock(Arc::new(ManualClock::new(start())))
+        .with_ids(Arc::new(SeededIds::new(6)));
+        let cast = world::furnish(&oms, 4).await;
+        // 6 of the 8 BOOK go to someone else; ours gets 2 and waits for 1.
+        oms.place_order(
+            PlaceOrder::new(key("first"), cast.customers[3], Channel::Web, Currency::USD)
+                .line(sku("BOOK"), 6),
+        )
+        .await
+        .unwrap();
+        let order = oms
+            .place_order(
+                PlaceOrder::new(key("ours"), cast.customers[3], Channel::Web, Currency::USD)
+                    .line(sku("BOOK"), 3)
+                    .line(sku("TEE"), 1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(order.lines[0].backordered.units(), 1);
+        let before_fill = oms
+            .store()
+            .inner
+            .load::<o2c::order::Order>(&order.id)
+            .await
+            .unwrap();
+
+        // One BOOK arrives: the back-order is filled.
+        oms.receive_stock(o2c::ReceiveStock {
+            idempotency_key: key("grn"),
+            sku: sku("BOOK"),
+            location: loc(WEST),
+            quantity: 1,
+            reference: "grn".into(),
+        })
+        .await
+        .unwrap();
+
+        // The amendment's first read of the order comes from before the fill.
+        *oms.store().stale.lock().unwrap() = before_fill;
+        let amended = oms
+            .amend_order(o2c::order::AmendOrder::new(key("less"), order.id).remove_line(1))
+            .await;
+        let amended = amended.unwrap_or_else(|e| panic!("a lost race must be retried, got {e:?}"));
+        let book = &amended.lines[0];
+        assert_eq!(book.quantity.saturating_sub(book.cancelled).units(), 0);
+        assert!(book.quantities_add_up(), "{book:?}");
+        let audit = oms.audit().await.unwrap();
+        assert!(audit.is_clean(), "{:?}", audit.violations);
     });
 }

@@ -24,6 +24,8 @@
 )]
 #[path = "simulation/actors.rs"]
 mod actors;
+#[path = "simulation/changes.rs"]
+mod changes;
 mod common;
 #[path = "simulation/delivery.rs"]
 mod delivery;
@@ -70,6 +72,8 @@ struct Summary {
     commands: u64,
     polls: u64,
     faults: BTreeMap<Fault, u64>,
+    /// Amendments and exchanges, by kind and outcome.
+    exercised: BTreeMap<&'static str, u64>,
 }
 
 impl Summary {
@@ -80,6 +84,9 @@ impl Summary {
         self.polls += polls;
         for (fault, n) in plan.tallies() {
             *self.faults.entry(fault).or_default() += n;
+        }
+        for (what, n) in plan.exercise_tally() {
+            *self.exercised.entry(what).or_default() += n;
         }
     }
 
@@ -94,6 +101,9 @@ impl Summary {
         );
         for (fault, n) in &self.faults {
             eprintln!("  {fault:?}: {n}");
+        }
+        for (what, n) in &self.exercised {
+            eprintln!("  {what}: {n}");
         }
     }
 }
@@ -150,7 +160,7 @@ fn run_in_memory(seed: u64, steps: u64) -> (Arc<Plan>, u64) {
     assert_eq!(stopped, Stopped::AllDone);
     let polls = executor.polls;
     drop(executor);
-    invariants::check_everything(&sim, "the last command");
+    invariants::check_at_the_end(&sim);
     (Arc::clone(&outside.plan), polls)
 }
 
@@ -247,7 +257,7 @@ mod on_sqlite {
             drop(executor);
             outside.plan.set_injecting(false);
             if stopped == Stopped::AllDone {
-                invariants::check_everything(&sim, "the last command");
+                invariants::check_at_the_end(&sim);
                 break;
             }
             // Half the time like `kill -9`: no destructor runs, no connection closes.

@@ -2,7 +2,6 @@
 
 use super::backorders::Touched;
 use super::billing::settle;
-use super::remainder::CreditUpTo;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
 use crate::catalog::Product;
 use crate::customer::{Customer, PaymentTerms};
@@ -20,11 +19,39 @@ use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{
+    Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store, StoreError,
+};
 
 /// Units wanted on a line from now on: ordered less cancelled.
 fn wanted(line: &OrderLine) -> Quantity {
     line.quantity.saturating_sub(line.cancelled)
+}
+
+/// Where line `line_no` and the lines grown from it are, oldest first.
+fn family(order: &Order, line_no: u16) -> Vec<usize> {
+    order
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.line_no == line_no || l.grown_from == Some(line_no))
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// Σ `units` over the lines at `family`.
+fn sum_of(order: &Order, family: &[usize], units: fn(&OrderLine) -> Quantity) -> u32 {
+    family
+        .iter()
+        .filter_map(|at| order.lines.get(*at))
+        .map(|l| units(l).units())
+        .fold(0, u32::saturating_add)
+}
+
+/// True while nothing of a line is invoiced, shipped or cancelled: its price may
+/// still change in place.
+fn untouched(line: &OrderLine) -> bool {
+    line.invoiced.is_zero() && line.shipped.is_zero() && line.cancelled.is_zero()
 }
 
 /// An amendment in progress: the order as changed so far and what the changes
@@ -58,12 +85,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   if the order's (or, for an order placed without one, the products')
     ///   back-order policy allows, else refused.
     /// - **Price**: a line nothing of which is invoiced or shipped is re-priced in
-    ///   place, at its unit price and discount per unit. Once part of it is
-    ///   invoiced or shipped, units taken off are cancelled and units added become
-    ///   a new line at the same unit price and discount per unit, so every invoice
-    ///   already issued stays exact. Added lines are priced from the catalogue
-    ///   (or their own price) with tax for the order's destination; the order's
-    ///   shipping charge is unchanged.
+    ///   place, at its unit price and discount per unit (a fixed discount scales
+    ///   with the units). Once part of it is invoiced or shipped, units taken off
+    ///   are cancelled and units added become a line grown from it
+    ///   ([`OrderLine::grown_from`]) at the same unit price and discount per unit,
+    ///   so every invoice already issued stays exact; `SetQuantity` and
+    ///   `RemoveLine` count a line together with the lines grown from it, cutting
+    ///   the newest first. Added lines are priced from the catalogue (or their own
+    ///   price) with tax for the order's destination. The shipping charge, the tax
+    ///   on lines already priced and the warehouses already reserving stay as they
+    ///   are, even when the ship-to changes country.
     /// - **Billing**: an order invoiced when placed (invoice policy `OnOrder`, or a
     ///   prepaid customer) gets an invoice for what was added; invoiced units taken
     ///   off are credited, one credit note per invoice, and anything already paid
@@ -72,7 +103,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   goes over their credit limit is held [`Hold::CreditLimit`].
     /// - Only the unshipped part changes: a line never goes below what shipped.
     ///
-    /// Retrying with the same key returns the order as the first call left it.
+    /// Retrying with the same key applies nothing again and returns the order as it
+    /// is now.
     ///
     /// # Errors
     /// [`Error::Order`]: `InvalidTransition` for a completed or cancelled order,
@@ -156,14 +188,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     self.set_quantity(&mut work, *line_no, *quantity).await?;
                 }
                 Amendment::RemoveLine { line_no } => {
-                    let shipped = work
-                        .order
-                        .lines
-                        .iter()
-                        .find(|l| l.line_no == *line_no)
-                        .ok_or(OrderError::UnknownLine(*line_no))?
-                        .shipped;
-                    self.set_quantity(&mut work, *line_no, shipped.as_i64())
+                    let family = family(&work.order, *line_no);
+                    let shipped = sum_of(&work.order, &family, |l| l.shipped);
+                    self.set_quantity(&mut work, *line_no, i64::from(shipped))
                         .await?;
                 }
                 Amendment::ShipTo { address } => ship_to(&mut work, address)?,
@@ -195,7 +222,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             self.credit_order_lines(
                 &mut order,
                 &mut buyer,
-                CreditUpTo::Units(&credits),
+                &credits,
                 false,
                 "order amended",
                 &mut changes,
@@ -279,93 +306,52 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Sets the units a line is for: re-priced in place while nothing of it is
-    /// invoiced or shipped; otherwise cut by cancelling units, or grown by a new
-    /// line at the same price.
+    /// Sets the units a line is for, counting the lines grown from it (see
+    /// [`OrderLine::grown_from`]): never below what they shipped. A line nothing of
+    /// which is invoiced or shipped is re-priced in place; units cut from one that is
+    /// are cancelled (and credited if invoiced), newest line first; units added to
+    /// one that is go to a line grown from it.
     async fn set_quantity(
         &self,
         work: &mut Amending<'_>,
         line_no: u16,
         quantity: i64,
     ) -> Result<(), Error> {
-        let at = work
-            .order
-            .lines
-            .iter()
-            .position(|l| l.line_no == line_no)
-            .ok_or(OrderError::UnknownLine(line_no))?;
-        let line = work
-            .order
-            .lines
-            .get(at)
-            .ok_or(OrderError::UnknownLine(line_no))?;
+        if !work.order.lines.iter().any(|l| l.line_no == line_no) {
+            return Err(OrderError::UnknownLine(line_no).into());
+        }
         let asked = u32::try_from(quantity).map(Quantity::new).map_err(|_| {
             OrderError::InvalidQuantity {
                 line: line_no,
                 quantity,
             }
         })?;
-        if asked < line.shipped {
+        let family = family(&work.order, line_no);
+        let shipped = sum_of(&work.order, &family, |l| l.shipped);
+        if asked.units() < shipped {
             return Err(OrderError::AmendsShippedUnits {
                 line: line_no,
-                shipped: line.shipped.units(),
+                shipped,
                 asked: quantity,
             }
             .into());
         }
-        let before = wanted(line);
-        if asked == before {
-            return Ok(());
-        }
-        let untouched =
-            line.invoiced.is_zero() && line.shipped.is_zero() && line.cancelled.is_zero();
-        if untouched && !asked.is_zero() {
-            let amounts = line.repriced(asked)?;
-            if asked < before {
-                self.take_units(work, at, before.saturating_sub(asked).units())
-                    .await?;
-            } else {
-                work.demand.push((at, asked.saturating_sub(before).units()));
-            }
-            if let Some(line) = work.order.lines.get_mut(at) {
-                line.quantity = asked;
-                line.amounts = amounts;
-            }
-        } else if asked < before {
-            let cut = before.saturating_sub(asked);
-            // Invoiced units among those cut (the line's last wanted units) get credited.
-            let invoiced_cut = line.invoiced.min(before).saturating_sub(asked).units();
-            self.take_units(work, at, cut.units()).await?;
-            if let Some(line) = work.order.lines.get_mut(at) {
-                line.cancelled = line.cancelled.saturating_add(cut);
-            }
-            if invoiced_cut > 0 {
-                work.credits.push((line_no, invoiced_cut));
-            }
+        let before = sum_of(&work.order, &family, wanted);
+        if asked.units() > before {
+            self.grow(work, line_no, &family, asked.units() - before)?;
         } else {
-            let extra = asked.saturating_sub(before);
-            let mut grown = line.clone();
-            grown.line_no = next_line_no(&work.order)?;
-            grown.amounts = line.repriced(extra)?;
-            grown.quantity = extra;
-            for units in [
-                &mut grown.shipped,
-                &mut grown.delivered,
-                &mut grown.cancelled,
-                &mut grown.invoiced,
-                &mut grown.backordered,
-                &mut grown.return_requested,
-                &mut grown.returned,
-            ] {
-                *units = Quantity::ZERO;
+            for at in family.iter().rev() {
+                let Some(line) = work.order.lines.get(*at) else {
+                    continue;
+                };
+                let kept = sum_of(&work.order, &family, wanted);
+                let cut = kept
+                    .saturating_sub(asked.units())
+                    .min(wanted(line).saturating_sub(line.shipped).units());
+                if cut > 0 {
+                    self.cut(work, *at, cut).await?;
+                }
             }
-            grown.reservations.clear();
-            grown.promised_on = None;
-            grown.shipped_cost = None;
-            work.lines.push(grown.line_no);
-            work.order.lines.push(grown);
-            work.demand
-                .push((work.order.lines.len() - 1, extra.units()));
         }
         if !work.lines.contains(&line_no) {
             work.lines.push(line_no);
@@ -373,8 +359,84 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Takes `units` unshipped units off line `at`: back-ordered ones first (out of
-    /// their queue), then reserved ones (released, latest reservation first).
+    /// Adds `extra` units to line `line_no`'s family: in place on its newest member
+    /// nothing of which is invoiced or shipped, else on a new line grown from it.
+    fn grow(
+        &self,
+        work: &mut Amending<'_>,
+        line_no: u16,
+        family: &[usize],
+        extra: u32,
+    ) -> Result<(), Error> {
+        let open = family.iter().rev().copied().find(|at| {
+            work.order
+                .lines
+                .get(*at)
+                .is_some_and(|l| untouched(l) && !l.quantity.is_zero())
+        });
+        if let Some(at) = open {
+            if let Some(line) = work.order.lines.get_mut(at) {
+                let grown = line.quantity.saturating_add(Quantity::new(extra));
+                line.amounts = line.repriced(grown)?;
+                line.quantity = grown;
+                work.demand.push((at, extra));
+            }
+            return Ok(());
+        }
+        let Some(first) = family.first().and_then(|at| work.order.lines.get(*at)) else {
+            return Err(OrderError::UnknownLine(line_no).into());
+        };
+        let extra = Quantity::new(extra);
+        let grown = OrderLine {
+            line_no: next_line_no(&work.order)?,
+            quantity: extra,
+            amounts: first.repriced(extra)?,
+            reservations: Vec::new(),
+            shipped: Quantity::ZERO,
+            delivered: Quantity::ZERO,
+            cancelled: Quantity::ZERO,
+            invoiced: Quantity::ZERO,
+            backordered: Quantity::ZERO,
+            promised_on: None,
+            shipped_cost: None,
+            return_requested: Quantity::ZERO,
+            returned: Quantity::ZERO,
+            grown_from: Some(line_no),
+            ..first.clone()
+        };
+        work.lines.push(grown.line_no);
+        work.order.lines.push(grown);
+        work.demand
+            .push((work.order.lines.len() - 1, extra.units()));
+        Ok(())
+    }
+
+    /// Takes `units` unshipped units off line `at`: in place while nothing of it is
+    /// invoiced or shipped and some remains; otherwise by cancelling them, crediting
+    /// those invoiced (the line's last wanted units).
+    async fn cut(&self, work: &mut Amending<'_>, at: usize, units: u32) -> Result<(), Error> {
+        self.take_units(work, at, units).await?;
+        let Some(line) = work.order.lines.get_mut(at) else {
+            return Ok(());
+        };
+        let before = wanted(line);
+        let after = before.saturating_sub(Quantity::new(units));
+        if untouched(line) && !after.is_zero() {
+            line.amounts = line.repriced(after)?;
+            line.quantity = after;
+            return Ok(());
+        }
+        let invoiced_cut = line.invoiced.min(before).saturating_sub(after).units();
+        line.cancelled = line.cancelled.saturating_add(Quantity::new(units));
+        if invoiced_cut > 0 {
+            work.credits.push((line.line_no, invoiced_cut));
+        }
+        Ok(())
+    }
+
+    /// Takes `units` unshipped units off line `at`: those this amendment has yet to
+    /// reserve first, then back-ordered ones (out of their queue), then reserved
+    /// ones (released, latest reservation first).
     async fn take_units(
         &self,
         work: &mut Amending<'_>,
@@ -386,6 +448,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(());
         };
         let mut left = units;
+        for (_, pending) in work.demand.iter_mut().rev().filter(|(i, _)| *i == at) {
+            let take = left.min(*pending);
+            *pending -= take;
+            left -= take;
+        }
+        work.demand.retain(|(_, pending)| *pending > 0);
         let from_queue = left.min(line.backordered.units());
         if from_queue > 0 {
             let taken = work
@@ -432,13 +500,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             work.released.push((line.sku.clone(), location, take));
         }
         if left > 0 {
-            return Err(Error::invalid(
-                "order",
-                format!(
-                    "line {} has fewer unshipped units than it says",
-                    line.line_no
-                ),
-            ));
+            // The order was read before a back-order fill the queue has seen: a
+            // lost race, so the command reads both again.
+            return Err(Error::Store(StoreError::Conflict {
+                key: format!("order/{order_id}"),
+                expected: None,
+                actual: None,
+            }));
         }
         Ok(())
     }
@@ -562,10 +630,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             work.changes,
         )
         .await?;
-        // `queue_shortfalls` sets a line's back-ordered units to its new shortfall:
-        // add back what the line was already waiting for.
-        for (line, before) in work.order.lines.iter_mut().zip(already) {
-            line.backordered = line.backordered.saturating_add(before);
+        // `queue_shortfalls` sets a short line's back-ordered units to its new
+        // shortfall: add back what that line was already waiting for.
+        for ((line, before), short) in work
+            .order
+            .lines
+            .iter_mut()
+            .zip(already)
+            .zip(&short_per_line)
+        {
+            if *short > 0 {
+                line.backordered = line.backordered.saturating_add(before);
+            }
         }
         for (line, short) in work.order.lines.iter().zip(&short_per_line) {
             if *short > 0 {

@@ -15,9 +15,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{Hold, Order, OrderAction, OrderStatus, transition};
 use crate::quantity::Quantity;
-use crate::store::{
-    Changeset, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
-};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The counter invoice numbers are drawn from.
 const INVOICE_COUNTER: &str = "invoice";
@@ -74,21 +72,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if lines.is_empty() && shipping.is_zero() {
             return Ok(None);
         }
-        let counter = self
-            .store
-            .load::<Counter>(&INVOICE_COUNTER.to_owned())
-            .await?;
-        let number = counter
-            .as_ref()
-            .map_or(0, |c| c.value.value)
-            .saturating_add(1);
-        changes.puts.push(Put::upsert(
-            Counter {
-                name: INVOICE_COUNTER.to_owned(),
-                value: number,
-            },
-            counter.map(|c| c.version),
-        ));
+        let number = self.next_number(INVOICE_COUNTER, changes).await?;
         let due_at = match customer.profile.terms {
             PaymentTerms::Prepaid => now,
             PaymentTerms::Net { days } => now

@@ -20,9 +20,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{LineAmounts, Order};
 use crate::quantity::Quantity;
-use crate::store::{
-    Changeset, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
-};
+use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The counter credit-note numbers are drawn from.
 const CREDIT_NOTE_COUNTER: &str = "credit_note";
@@ -336,23 +334,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         self.store.commit(changes).await?;
         Ok(payment)
-    }
-
-    /// The next number of a document counter, its new value put into `changes`.
-    async fn next_number(&self, name: &str, changes: &mut Changeset) -> Result<u64, Error> {
-        let stored = self.store.load::<Counter>(&name.to_owned()).await?;
-        let number = stored
-            .as_ref()
-            .map_or(0, |c| c.value.value)
-            .saturating_add(1);
-        changes.puts.push(Put::upsert(
-            Counter {
-                name: name.to_owned(),
-                value: number,
-            },
-            stored.map(|c| c.version),
-        ));
-        Ok(number)
     }
 
     /// A credit note.

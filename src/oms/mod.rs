@@ -49,7 +49,10 @@ use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
 use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
-use crate::store::{Entity, IdempotencyScope, IdempotentOutcome, Store, StoreError, Versioned};
+use crate::store::{
+    Changeset, Counter, Entity, IdempotencyScope, IdempotentOutcome, Put, Record, Store,
+    StoreError, Versioned,
+};
 
 /// How an [`Oms`] behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +172,33 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     fn new_id<T>(&self, wrap: fn(uuid::Uuid) -> T) -> T {
         wrap(self.ids.next_uuid())
+    }
+
+    /// The next number of a document counter, its new value put into `changes`. A
+    /// second document of a kind in one commit (two credit notes, say) numbers on
+    /// from the first.
+    async fn next_number(&self, name: &str, changes: &mut Changeset) -> Result<u64, Error> {
+        for put in &mut changes.puts {
+            if let Record::Counter(counter) = &mut put.record {
+                if counter.name == name {
+                    counter.value = counter.value.saturating_add(1);
+                    return Ok(counter.value);
+                }
+            }
+        }
+        let stored = self.store.load::<Counter>(&name.to_owned()).await?;
+        let number = stored
+            .as_ref()
+            .map_or(0, |c| c.value.value)
+            .saturating_add(1);
+        changes.puts.push(Put::upsert(
+            Counter {
+                name: name.to_owned(),
+                value: number,
+            },
+            stored.map(|c| c.version),
+        ));
+        Ok(number)
     }
 
     fn postings(&self) -> Postings<'_> {

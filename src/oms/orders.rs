@@ -8,7 +8,7 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, LocationId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -18,7 +18,7 @@ use crate::order::{
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{
-    LineDemand, Location, ReservationChange, StockError, allocate, allocate_available,
+    LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
 use crate::store::{
     Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store, Versioned,
@@ -158,7 +158,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .collect();
         let mut back_order = cmd.back_order.unwrap_or_default();
         // Pricing refused any unknown SKU, so `skus` are all in the catalogue.
-        let levels = self.store.stock_levels_of(&skus).await?;
+        let stored_levels = self.store.stock_levels_of(&skus).await?;
+        // Stock as the commit this order joins leaves it (an exchange's returned
+        // units, restocked in the same commit, may serve its replacement).
+        let levels = pending_levels(&skus, &stored_levels, changes);
         let (allocations, shortfalls) =
             match allocate(&demand, &levels, &candidates, self.config.allocation) {
                 Ok(allocations) => (allocations, Vec::new()),
@@ -249,7 +252,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Back-ordered on the stock as read: units arriving meanwhile must send this
         // order back to take them instead of waiting.
         for (line, short) in order.lines.iter().zip(&shortfalls) {
-            let on_hand = levels
+            let on_hand = stored_levels
                 .iter()
                 .filter(|l| l.sku == line.sku)
                 .map(|l| l.on_hand)
@@ -539,6 +542,42 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         Ok(orders)
     }
+}
+
+/// `levels` of `skus` with the stock movements and reservation changes `changes`
+/// already holds applied.
+fn pending_levels(skus: &[Sku], levels: &[StockLevel], changes: &Changeset) -> Vec<StockLevel> {
+    let mut levels = levels.to_vec();
+    if changes.movements.is_empty() && changes.reservations.is_empty() {
+        return levels;
+    }
+    let mut apply = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
+        // Only the SKUs this order wants were read; others do not matter to it.
+        if !skus.contains(sku) {
+            return;
+        }
+        match levels
+            .iter_mut()
+            .find(|l| &l.sku == sku && &l.location == location)
+        {
+            Some(level) => {
+                level.on_hand = level.on_hand.saturating_add(on_hand);
+                level.reserved = level.reserved.saturating_add(reserved);
+            }
+            None => levels.push(StockLevel {
+                on_hand,
+                reserved,
+                ..StockLevel::empty(sku.clone(), location.clone())
+            }),
+        }
+    };
+    for m in &changes.movements {
+        apply(&m.sku, &m.location, m.quantity, 0);
+    }
+    for r in &changes.reservations {
+        apply(&r.sku, &r.location, 0, r.quantity);
+    }
+    levels
 }
 
 /// Adds a hold (once) and moves the order to `OnHold`.

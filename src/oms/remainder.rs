@@ -62,16 +62,30 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .checked_sub(&line.billed(billed_up_to)?)?;
             not_invoiced = not_invoiced.checked_add(dropped.total()?)?;
         }
+        // Units invoiced and still wanted but not shipped: what the credit notes take
+        // back. Counted before the release marks them cancelled; units an amendment
+        // cancelled were credited then.
+        let unshipped_invoiced: Vec<(u16, u32)> = order
+            .lines
+            .iter()
+            .map(|l| {
+                let wanted = l.quantity.saturating_sub(l.cancelled);
+                (
+                    l.line_no,
+                    l.invoiced.min(wanted).saturating_sub(l.shipped).units(),
+                )
+            })
+            .filter(|(_, units)| *units > 0)
+            .collect();
         self.release_unshipped(&mut order, &mut changes).await?;
         let history = &mut customer.history;
         history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;
 
-        // Units still invoiced beyond what shipped are credited.
         self.credit_order_lines(
             &mut order,
             &mut customer,
-            CreditUpTo::BeyondShipped,
+            &unshipped_invoiced,
             whole,
             &format!("not shipped, cancelled: {reason}"),
             &mut changes,
@@ -103,17 +117,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 }
 
-/// Which units [`Oms::credit_order_lines`] credits, per order line.
-pub(super) enum CreditUpTo<'a> {
-    /// On every line, everything still invoiced (invoiced less credited) beyond
-    /// what shipped.
-    BeyondShipped,
-    /// These units of each line, as far as they are still invoiced.
-    Units(&'a [(u16, u32)]),
-}
-
 impl<S: Store, C: Carrier> Oms<S, C> {
-    /// Credits units of `order`'s lines on its invoices — those still owing first,
+    /// Credits `units` (line number, units) of `order`'s lines, as far as they are
+    /// still invoiced, on its invoices — those still owing first,
     /// then the newest — and, with `shipping`, every shipping charge not yet
     /// credited: one credit note per invoice touched, exact to the cent (see
     /// [`Oms::credit_invoice`]). Puts the invoices; the caller puts the order and
@@ -122,7 +128,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         order: &mut Order,
         customer: &mut Customer,
-        up_to: CreditUpTo<'_>,
+        units: &[(u16, u32)],
         shipping: bool,
         reason: &str,
         changes: &mut Changeset,
@@ -145,22 +151,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map(|l| l.quantity.saturating_sub(l.credited).units())
                 .sum()
         };
-        let mut wanted: Vec<(u16, u32)> = match up_to {
-            // Units invoiced for what never shipped, as far as still invoiced (a
-            // return or a goodwill credit may have taken some back already).
-            CreditUpTo::BeyondShipped => order
-                .lines
-                .iter()
-                .map(|line| {
-                    let unshipped = line.invoiced.saturating_sub(line.shipped).units();
-                    (line.line_no, unshipped.min(still_invoiced(line.line_no)))
-                })
-                .collect(),
-            CreditUpTo::Units(lines) => lines
-                .iter()
-                .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
-                .collect(),
-        };
+        // As far as still invoiced: a return or a goodwill credit may have taken
+        // some back already.
+        let mut wanted: Vec<(u16, u32)> = units
+            .iter()
+            .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
+            .collect();
         for (mut invoice, version) in invoices {
             let mut asked: Vec<(u16, u32)> = Vec::new();
             for (line_no, left) in &mut wanted {

@@ -8,14 +8,13 @@ use super::Oms;
 use super::backorders::Touched;
 use super::billing::RecordPayment;
 use super::fingerprint;
-use super::remainder::CreditUpTo;
 use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
 use crate::money::Money;
-use crate::order::{LineRequest, Order, OrderLine, PlaceOrder};
+use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::returns::{
@@ -74,9 +73,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// original did, is invoiced at once, and is paid from the credit the return
     /// gave: a dearer replacement leaves the difference to pay on its invoice (a
     /// prepaid one is held until paid), a cheaper one leaves the difference as
-    /// customer credit, refundable with [`Oms::record_refund`]. A replacement
-    /// short of stock is back-ordered rather than refused, so the receipt is never
-    /// blocked by it.
+    /// customer credit, refundable with [`Oms::record_refund`]. The replacement
+    /// may take the very units the receipt restocked; one short of stock is
+    /// back-ordered rather than refused, and one that can no longer be priced (its
+    /// product withdrawn since) is not placed — [`Event::ExchangeNotPlaced`] says
+    /// why and the credit stays with the customer — so the receipt is never
+    /// blocked by it. A credit-limit hold is judged after the credit has paid.
+    /// Closing a partly received exchange places no replacement: what came back
+    /// stays credited.
     ///
     /// The replacement lines are priced now to check them, and again when placed.
     ///
@@ -346,7 +350,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         self.credit_order_lines(
             &mut order,
             &mut customer,
-            CreditUpTo::Units(&credited),
+            &credited,
             false,
             &format!("returned on {}", rma.id),
             &mut changes,
@@ -366,17 +370,30 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .credit_given
                 .unwrap_or(Money::zero(order.currency))
                 .min(customer.history.credit)?;
-            let replacement = self
-                .place_replacement(
-                    &rma,
-                    &order,
-                    &mut customer,
-                    credit,
-                    &mut touched,
-                    &mut changes,
-                )
-                .await?;
-            rma.replacement_order = Some(replacement);
+            // The goods are back whatever happens to the replacement: one that can
+            // no longer be priced (its product withdrawn since) leaves the credit
+            // with the customer, and the receipt stands.
+            match self.price_requests(&order, &rma.replacement).await {
+                Ok(_) => {
+                    let replacement = self
+                        .place_replacement(
+                            &rma,
+                            &order,
+                            &mut customer,
+                            credit,
+                            &mut touched,
+                            &mut changes,
+                        )
+                        .await?;
+                    rma.replacement_order = Some(replacement);
+                }
+                Err(Error::Order(why)) => changes.events.push(Event::ExchangeNotPlaced {
+                    rma: rma.id,
+                    order: order.id,
+                    reason: why.to_string(),
+                }),
+                Err(other) => return Err(other),
+            }
         }
         touched.put_into(&mut changes);
         changes.puts.push(Put::update(rma.clone(), stored.version));
@@ -429,8 +446,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     RecordPayment::new(key, invoice.id, paid, PaymentMethod::CustomerCredit);
                 payment.reference = Some(format!("credit from return {}", rma.id));
                 self.apply_payment(&payment, &mut invoice, &mut order, customer, changes)?;
-                changes.restate(invoice);
+                if !changes.restate(invoice) {
+                    return Err(Error::invalid(
+                        "exchange",
+                        "its invoice was not in the commit",
+                    ));
+                }
             }
+        }
+        // Judged before the return's credit paid it: judge again.
+        let limit = customer.profile.credit_limit;
+        if order.holds.contains(&Hold::CreditLimit)
+            && limit.is_some_and(|limit| {
+                let history = &customer.history;
+                history
+                    .balance
+                    .checked_add(history.uninvoiced)
+                    .and_then(|exposure| exposure.cmp_amount(limit))
+                    .is_ok_and(|o| o.is_le())
+            })
+        {
+            super::billing::release(&mut order, Hold::CreditLimit, changes)?;
         }
         changes.events.push(Event::ExchangePlaced {
             rma: rma.id,

@@ -162,6 +162,7 @@ mod tests {
             shipped_cost: None,
             return_requested: Quantity::ZERO,
             returned: Quantity::ZERO,
+            grown_from: None,
         }
     }
 

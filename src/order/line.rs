@@ -146,6 +146,11 @@ pub struct OrderLine {
     /// Units received back.
     #[serde(default)]
     pub returned: Quantity,
+    /// The line an amendment grew this one from: once part of a line is invoiced or
+    /// shipped its price stays as billed, so more units of it become a line of their
+    /// own, at the same unit price, that amendments treat as part of the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grown_from: Option<u16>,
 }
 
 impl OrderLine {
@@ -214,6 +219,7 @@ mod tests {
             shipped_cost: None,
             return_requested: Quantity::ZERO,
             returned: Quantity::ZERO,
+            grown_from: None,
             invoiced: Quantity::ZERO,
         }
     }

@@ -160,7 +160,8 @@ impl Order {
         Money::sum(self.currency, self.lines.iter().map(|l| l.amounts.discount))
     }
 
-    /// Net + tax + shipping: the order's value.
+    /// Net + tax + shipping of every line as it stands, cancelled units included;
+    /// [`Order::value`] leaves those out.
     ///
     /// # Errors
     /// On overflow.
@@ -171,8 +172,7 @@ impl Order {
     }
 
     /// What the order is worth now: each line's money for the units still wanted
-    /// (ordered less cancelled), plus shipping. [`Order::total`] as placed, less
-    /// what cancellations and amendments took off.
+    /// (ordered less cancelled), plus shipping.
     ///
     /// # Errors
     /// On overflow.

@@ -108,6 +108,7 @@ pub fn price_lines<'a>(
             shipped_cost: None,
             return_requested: Quantity::ZERO,
             returned: Quantity::ZERO,
+            grown_from: None,
         });
     }
 

@@ -21,6 +21,7 @@ use o2c::{
 };
 use rust_decimal_macros::dec;
 
+use crate::changes;
 use crate::common::{EAST, STORE, WEST, key, loc, sku, us_address};
 use crate::delivery::{Twice, deliver};
 use crate::executor::pause;
@@ -42,14 +43,17 @@ const POLICIES: [Option<BackOrderPolicy>; 4] = [
 ];
 const LOCATIONS: [&str; 3] = [EAST, WEST, STORE];
 
-/// A customer: orders, pays, changes their mind, sends things back.
+/// A customer: orders, pays, changes their mind (cancels, amends), sends things back
+/// or exchanges them.
 pub async fn customer<S: Store>(sim: &Sim<'_, S>, who: CustomerId) {
     while let Some(step) = next_turn(sim).await {
         match sim.plan().choose(|r| r.below(100)) {
-            0..50 => place_order(sim, step, who).await,
-            50..80 => pay(sim, step, who).await,
-            80..87 => cancel(sim, step, who).await,
-            _ => request_return(sim, step, who).await,
+            0..45 => place_order(sim, step, who).await,
+            45..72 => pay(sim, step, who).await,
+            72..78 => cancel(sim, step, who).await,
+            78..88 => changes::amend_order(sim, step, who).await,
+            88..94 => request_return(sim, step, who).await,
+            _ => changes::request_exchange(sim, step, who).await,
         }
     }
 }
@@ -352,6 +356,9 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
     // Moving an authorisation along has no key: repeating it is refused by its status.
     match (rma.status, roll) {
         (ReturnStatus::Requested, 0..80) => {
+            if !rma.replacement.is_empty() {
+                sim.plan().exercised("exchange: asked to authorise");
+            }
             deliver(
                 sim,
                 step,
@@ -363,6 +370,9 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
             .await;
         }
         (ReturnStatus::Requested, _) => {
+            if !rma.replacement.is_empty() {
+                sim.plan().exercised("exchange: asked to reject");
+            }
             deliver(
                 sim,
                 step,
@@ -374,7 +384,9 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
             .await;
         }
         (_, 0..85) => {
-            let lines: Vec<(u16, u32, Condition)> = rma
+            // Now and then a parcel arrives short: one unit fewer on one line.
+            let short = sim.plan().choose(|r| r.chance(25));
+            let mut lines: Vec<(u16, u32, Condition)> = rma
                 .lines
                 .iter()
                 .filter(|l| l.quantity > l.received)
@@ -389,22 +401,39 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                     (l.line_no, l.quantity - l.received, condition)
                 })
                 .collect();
+            if short {
+                if let Some(line) = lines.iter_mut().find(|l| l.1 > 1) {
+                    line.1 -= 1;
+                }
+            }
+            let exchange = !rma.replacement.is_empty();
             let cmd = ReceiveReturn {
                 idempotency_key: key(&format!("rcv-{step}")),
                 rma: rma.id,
                 lines,
             };
-            deliver(
+            let received = deliver(
                 sim,
                 step,
-                format!("receive return {}", rma.id),
+                format!(
+                    "receive {}return {}: {:?}",
+                    if exchange { "exchange " } else { "" },
+                    rma.id,
+                    cmd.lines
+                ),
                 Twice::Allowed,
                 Some(|r: &ReturnAuthorization| r.id.to_string()),
                 || sim.oms.receive_return(cmd.clone()),
             )
             .await;
+            if exchange {
+                changes::received_exchange(sim, step, received.as_ref());
+            }
         }
         _ => {
+            if !rma.replacement.is_empty() {
+                sim.plan().exercised("exchange: asked to close short");
+            }
             deliver(
                 sim,
                 step,
@@ -708,7 +737,7 @@ async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 // --- screens ---------------------------------------------------------------
 
-fn orders_of<S: Store>(sim: &Sim<'_, S>, who: CustomerId) -> Vec<Order> {
+pub fn orders_of<S: Store>(sim: &Sim<'_, S>, who: CustomerId) -> Vec<Order> {
     let ids = sim.read(sim.direct.orders_of_customer(who));
     let found = sim.read(sim.direct.load_many::<Order>(&ids));
     found.into_iter().flatten().map(|v| v.value).collect()

@@ -47,6 +47,28 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
+    deliver_all(sim, step, what, twice, identity, send)
+        .await
+        .into_iter()
+        .find_map(Result::ok)
+}
+
+/// As [`deliver`], but returns every answer, for a caller that knows what the
+/// command must come to (a refusal, say).
+pub async fn deliver_all<S, T, F, Fut>(
+    sim: &Sim<'_, S>,
+    step: u64,
+    what: String,
+    twice: Twice,
+    identity: Option<fn(&T) -> String>,
+    send: F,
+) -> Vec<Result<T, Error>>
+where
+    S: Store,
+    T: Debug,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
     let mode = match (twice, sim.plan().choose(|r| r.below(4))) {
         (Twice::Never, _) | (_, 0 | 1) => Mode::Once,
         (_, 2) => Mode::Again,
@@ -100,7 +122,7 @@ where
         }
     }
     check_everything(sim, &format!("#{step} {what}"));
-    results.into_iter().find_map(Result::ok)
+    results
 }
 
 /// Errors a correct service may return here: refusals of the request as the world
@@ -119,6 +141,12 @@ fn acceptable(e: &Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// An error that says nothing about the command: a store failure we injected, a
+/// lost race, a carrier timeout.
+pub fn only_a_fault(e: &Error) -> bool {
+    worth_retrying(e)
 }
 
 fn worth_retrying(e: &Error) -> bool {

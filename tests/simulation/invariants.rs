@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use o2c::event::Event;
 use o2c::fulfilment::Shipment;
-use o2c::ids::{LocationId, Sku};
+use o2c::ids::{LocationId, OrderId, ReturnId, Sku};
 use o2c::ledger::{CreditNote, Payment};
 use o2c::order::Order;
+use o2c::returns::{ReturnAuthorization, ReturnStatus};
 use o2c::stock::MovementReason;
 use o2c::store::Store;
 
@@ -19,19 +21,230 @@ pub fn check_everything<S: Store>(sim: &Sim<'_, S>, after: &str) {
         Ok(report) if report.is_clean() => {}
         Ok(report) => {
             let found: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
-            sim.fail(&format!("audit after {after}:\n  {}", found.join("\n  ")));
+            // Name the orders involved: the trace knows them by key.
+            let named: Vec<String> = sim
+                .read(sim.direct.list::<Order>())
+                .into_iter()
+                .map(|o| o.value)
+                .filter(|o| found.iter().any(|f| f.contains(&o.id.to_string())))
+                .map(|o| format!("{} is {}: {:?}", o.id, o.idempotency_key, o.lines))
+                .collect();
+            sim.fail(&format!(
+                "audit after {after}:\n  {}\n  {}",
+                found.join("\n  "),
+                named.join("\n  ")
+            ));
         }
         Err(e) => sim.fail(&format!("audit failed to run after {after}: {e}")),
     }
+    let events = all_events(sim);
     let problems = [
         stock_is_conserved_and_never_oversold(sim),
         nothing_happened_twice(sim),
         shipments_match_stock_and_bookings(sim),
+        order_lines_add_up(sim),
+        amendments_applied_at_most_once(sim, &events),
+        exchanges_place_one_replacement(sim, &events),
     ]
     .concat();
     if !problems.is_empty() {
         sim.fail(&format!("after {after}:\n  {}", problems.join("\n  ")));
     }
+}
+
+/// What must hold once every task is done, on top of [`check_everything`]: every
+/// amendment seen applied left its event.
+pub fn check_at_the_end<S: Store>(sim: &Sim<'_, S>) {
+    check_everything(sim, "the last command");
+    let amended = amended_events(&all_events(sim));
+    let mut problems = Vec::new();
+    for (order, (_, applied)) in sim.plan().amendments() {
+        let events = amended.get(&order).copied().unwrap_or(0);
+        if events < applied {
+            problems.push(format!(
+                "order {order}: {applied} amendments applied but {events} OrderAmended events"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        sim.fail(&format!("at the end:\n  {}", problems.join("\n  ")));
+    }
+}
+
+/// The whole event log, a page at a time.
+fn all_events<S: Store>(sim: &Sim<'_, S>) -> Vec<Event> {
+    const PAGE: usize = 1024;
+    let mut events = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = sim.read(sim.direct.events_after(cursor, PAGE));
+        let Some(last) = page.last() else {
+            return events;
+        };
+        cursor = last.sequence;
+        let full = page.len() == PAGE;
+        events.extend(page.into_iter().map(|e| e.event));
+        if !full {
+            return events;
+        }
+    }
+}
+
+/// `OrderAmended` events per order (by its id).
+fn amended_events(events: &[Event]) -> BTreeMap<String, u64> {
+    let mut per_order: BTreeMap<String, u64> = BTreeMap::new();
+    for event in events {
+        if let Event::OrderAmended { order, .. } = event {
+            *per_order.entry(order.to_string()).or_default() += 1;
+        }
+    }
+    per_order
+}
+
+/// Every line of every order — amended ones grow, shrink and split — has
+/// `quantity = shipped + reserved + back-ordered + cancelled`, its own line number,
+/// and never more delivered than shipped.
+fn order_lines_add_up<S: Store>(sim: &Sim<'_, S>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for order in sim.read(sim.direct.list::<Order>()) {
+        let o = order.value;
+        let mut numbers = BTreeSet::new();
+        for line in &o.lines {
+            if !numbers.insert(line.line_no) {
+                problems.push(format!(
+                    "order {}: line {} twice",
+                    o.idempotency_key, line.line_no
+                ));
+            }
+            if !line.quantities_add_up() {
+                problems.push(format!(
+                    "order {} line {}: ordered {} ≠ shipped {} + reserved {} + back-ordered {} + cancelled {}",
+                    o.idempotency_key,
+                    line.line_no,
+                    line.quantity,
+                    line.shipped,
+                    line.open(),
+                    line.backordered,
+                    line.cancelled
+                ));
+            }
+            if line.delivered > line.shipped || line.shipped > line.quantity {
+                problems.push(format!(
+                    "order {} line {}: delivered {} / shipped {} beyond ordered {}",
+                    o.idempotency_key, line.line_no, line.delivered, line.shipped, line.quantity
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// No order carries more `OrderAmended` events than amendments that might have
+/// applied were sent to it: a retried or twin amendment applies once.
+fn amendments_applied_at_most_once<S: Store>(sim: &Sim<'_, S>, events: &[Event]) -> Vec<String> {
+    let sent = sim.plan().amendments();
+    let mut problems = Vec::new();
+    for (order, events) in amended_events(events) {
+        let might = sent.get(&order).map_or(0, |(sent, _)| *sent);
+        if events > might {
+            problems.push(format!(
+                "order {order}: {events} OrderAmended events from {might} amendments sent"
+            ));
+        }
+    }
+    problems
+}
+
+/// An exchange has its replacement order exactly when its return is received in
+/// full: one order, keyed by the return, for the return's customer, with the lines
+/// asked for, and one `ExchangePlaced` event. A plain return has none, and every
+/// replacement order belongs to a received exchange.
+fn exchanges_place_one_replacement<S: Store>(sim: &Sim<'_, S>, events: &[Event]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let orders: BTreeMap<OrderId, Order> = sim
+        .read(sim.direct.list::<Order>())
+        .into_iter()
+        .map(|v| (v.value.id, v.value))
+        .collect();
+    let mut placed: BTreeMap<ReturnId, Vec<OrderId>> = BTreeMap::new();
+    for event in events {
+        if let Event::ExchangePlaced {
+            rma, replacement, ..
+        } = event
+        {
+            placed.entry(*rma).or_default().push(*replacement);
+        }
+    }
+    let mut replacements = BTreeSet::new();
+    for rma in sim.read(sim.direct.list::<ReturnAuthorization>()) {
+        let rma = rma.value;
+        let due = !rma.replacement.is_empty() && rma.status == ReturnStatus::Received;
+        let announced = placed.remove(&rma.id).unwrap_or_default();
+        match (due, rma.replacement_order) {
+            (false, None) if announced.is_empty() => {}
+            (false, _) => problems.push(format!(
+                "return {} ({:?}, {} replacement lines) has replacement order {:?} and ExchangePlaced events for {announced:?}",
+                rma.id,
+                rma.status,
+                rma.replacement.len(),
+                rma.replacement_order
+            )),
+            (true, None) => problems.push(format!(
+                "exchange {} is received in full but has no replacement order",
+                rma.id
+            )),
+            (true, Some(id)) => {
+                replacements.insert(id);
+                if announced != [id] {
+                    problems.push(format!(
+                        "exchange {} placed {id}, but ExchangePlaced events name {announced:?}",
+                        rma.id
+                    ));
+                }
+                match orders.get(&id) {
+                    None => problems.push(format!(
+                        "exchange {}: replacement order {id} does not exist",
+                        rma.id
+                    )),
+                    Some(o) => {
+                        let asked: Vec<(Sku, i64)> = rma
+                            .replacement
+                            .iter()
+                            .map(|l| (l.sku.clone(), l.quantity))
+                            .collect();
+                        let got: Vec<(Sku, i64)> = o
+                            .lines
+                            .iter()
+                            .map(|l| (l.sku.clone(), l.quantity.as_i64()))
+                            .collect();
+                        if o.customer != rma.customer
+                            || o.idempotency_key.as_str() != format!("exchange-{}", rma.id)
+                            || asked != got
+                        {
+                            problems.push(format!(
+                                "exchange {}: replacement order {} ({}) for {asked:?} has {got:?}",
+                                rma.id, o.idempotency_key, o.customer
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (rma, orders) in placed {
+        problems.push(format!(
+            "ExchangePlaced for return {rma} (orders {orders:?}), which does not exist"
+        ));
+    }
+    for o in orders.values() {
+        if o.idempotency_key.as_str().starts_with("exchange-") && !replacements.contains(&o.id) {
+            problems.push(format!(
+                "order {} ({}) is no received exchange's replacement",
+                o.idempotency_key, o.id
+            ));
+        }
+    }
+    problems
 }
 
 /// `0 ≤ reserved ≤ on_hand`, and on-hand is the sum of its movements.

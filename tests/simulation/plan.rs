@@ -78,6 +78,13 @@ struct State {
     steps_left: u64,
     crash_requested: bool,
     crash_testing: bool,
+    /// How often each kind of amendment and exchange was exercised, for the summary.
+    exercised: BTreeMap<&'static str, u64>,
+    /// Amendments that might apply, sent per order (by its id): an upper bound on
+    /// the order's `OrderAmended` events.
+    amendments_sent: BTreeMap<String, u64>,
+    /// Amendments seen applied (their key stored), per order: a lower bound.
+    amendments_applied: BTreeMap<String, u64>,
 }
 
 impl Plan {
@@ -102,6 +109,9 @@ impl Plan {
                 steps_left: steps,
                 crash_requested: false,
                 crash_testing: false,
+                exercised: BTreeMap::new(),
+                amendments_sent: BTreeMap::new(),
+                amendments_applied: BTreeMap::new(),
             }),
         }
     }
@@ -207,6 +217,37 @@ impl Plan {
 
     pub fn tallies(&self) -> BTreeMap<Fault, u64> {
         self.lock().tally.clone()
+    }
+
+    /// Counts one more `what` (an amendment or exchange outcome) for the summary.
+    pub fn exercised(&self, what: &'static str) {
+        *self.lock().exercised.entry(what).or_default() += 1;
+    }
+
+    pub fn exercise_tally(&self) -> BTreeMap<&'static str, u64> {
+        self.lock().exercised.clone()
+    }
+
+    /// Notes an amendment of `order` that might apply, before it is first sent.
+    pub fn amendment_sent(&self, order: String) {
+        *self.lock().amendments_sent.entry(order).or_default() += 1;
+    }
+
+    /// Notes an amendment of `order` whose key the store holds.
+    pub fn amendment_applied(&self, order: String) {
+        *self.lock().amendments_applied.entry(order).or_default() += 1;
+    }
+
+    /// Per order: (amendments that might have applied, amendments seen applied).
+    pub fn amendments(&self) -> BTreeMap<String, (u64, u64)> {
+        let s = self.lock();
+        s.amendments_sent
+            .iter()
+            .map(|(order, sent)| {
+                let applied = s.amendments_applied.get(order).copied().unwrap_or(0);
+                (order.clone(), (*sent, applied))
+            })
+            .collect()
     }
 
     /// Lets [`Plan::request_crash`] and lost replies ask for crashes.
