@@ -21,14 +21,14 @@ use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ids::{InvoiceId, LocationId, OrderId, PaymentId, ShipmentId, Sku, SupplierId};
 use o2c::ledger::{CreditNote, OverpaymentPolicy};
 use o2c::money::{Currency, Money};
-use o2c::order::{Channel, Delivery, Discount, Hold, PlaceOrder, ServiceLevel};
+use o2c::order::{AmendOrder, Channel, Delivery, Discount, Hold, PlaceOrder, ServiceLevel};
 use o2c::purchasing::{BackOrderPolicy, Offer, ReorderRule, Supplier};
 use o2c::returns::{Condition, ReturnAuthorization, ReturnReason};
 use o2c::stock::Location;
 use o2c::store::{Store, Versioned};
 use o2c::{
     AdjustStock, Error, IssueCreditNote, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock,
-    RecordPayment, RecordRefund, RequestReturn,
+    RecordPayment, RecordRefund, RequestExchange, RequestReturn,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -95,6 +95,8 @@ macro_rules! decoders {
 /// Every command, master-data record and argument a host may build from JSON.
 const DECODERS: &[Decoder] = decoders![
     PlaceOrder,
+    AmendOrder,
+    RequestExchange,
     RecordPayment,
     ReceiveStock,
     AdjustStock,
@@ -707,6 +709,32 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
             }),
         ),
         (
+            Kind::AmendOrder,
+            to_json(
+                &AmendOrder::new(key("t-amend"), fx.open_order)
+                    .set_quantity(1, 3)
+                    .remove_line(2)
+                    .ship_to(us_address("Bea"))
+                    .add_line(sku("MUG"), 1),
+            ),
+        ),
+        (
+            Kind::RequestExchange,
+            to_json(&RequestExchange {
+                goods_back: RequestReturn {
+                    idempotency_key: key("t-exchange"),
+                    order: fx.delivered_order,
+                    lines: vec![(1, 1, ReturnReason::WrongItem)],
+                },
+                replacement: vec![o2c::order::LineRequest {
+                    sku: sku("MUG"),
+                    quantity: 1,
+                    unit_price: Some(usd(dec!(12.00))),
+                    discount: Some(Discount::Percent(dec!(10))),
+                }],
+            }),
+        ),
+        (
             Kind::RequestReturn,
             to_json(&RequestReturn {
                 idempotency_key: key("t-rma"),
@@ -792,6 +820,8 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     PlaceOrder,
+    AmendOrder,
+    RequestExchange,
     RecordPayment,
     ReceiveStock,
     AdjustStock,
@@ -960,6 +990,8 @@ async fn run(oms: &TestOms, kind: Kind, doc: &Value) -> Option<Result<String, Er
     }
     Some(match kind {
         Kind::PlaceOrder => shown(oms.place_order(decode(doc)?).await),
+        Kind::AmendOrder => shown(oms.amend_order(decode(doc)?).await),
+        Kind::RequestExchange => shown(oms.request_exchange(decode(doc)?).await),
         Kind::RecordPayment => shown(oms.record_payment(decode(doc)?).await),
         Kind::ReceiveStock => shown(oms.receive_stock(decode(doc)?).await),
         Kind::AdjustStock => shown(oms.adjust_stock(decode(doc)?).await),
