@@ -3,7 +3,6 @@
 use super::backorders::Touched;
 use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
-use crate::catalog::Product;
 use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
@@ -157,15 +156,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 skus.push(sku.clone());
             }
         }
-        let mut products = Products::default();
-        for (sku, found) in skus
-            .iter()
-            .zip(self.store.load_many::<Product>(&skus).await?)
-        {
-            if let Some(p) = found {
-                products.insert(sku.clone(), p.value);
-            }
-        }
+        let products = self.products_of(&skus).await?;
 
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -710,15 +701,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         requests: &[LineRequest],
     ) -> Result<Vec<OrderLine>, Error> {
         let skus: Vec<Sku> = requests.iter().map(|r| r.sku.clone()).collect();
-        let mut products = Products::default();
-        for (sku, found) in skus
-            .iter()
-            .zip(self.store.load_many::<Product>(&skus).await?)
-        {
-            if let Some(p) = found {
-                products.insert(sku.clone(), p.value);
-            }
-        }
+        let products = self.products_of(&skus).await?;
         let country = self.destination_country(&order.delivery).await?;
         let tax = self.tax_table().await?;
         let mut pricing = PlaceOrder::new(

@@ -201,6 +201,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(number)
     }
 
+    /// The catalogue's products for `skus`, read in one batch; unknown SKUs are
+    /// left out (pricing reports them).
+    async fn products_of(&self, skus: &[Sku]) -> Result<Products, Error> {
+        let mut products = Products::default();
+        for (sku, found) in skus
+            .iter()
+            .zip(self.store.load_many::<Product>(skus).await?)
+        {
+            if let Some(p) = found {
+                products.insert(sku.clone(), p.value);
+            }
+        }
+        Ok(products)
+    }
+
     fn postings(&self) -> Postings<'_> {
         Postings::new(&self.config.chart, &self.config.accounts)
     }

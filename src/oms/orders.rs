@@ -2,8 +2,7 @@
 
 use super::backorders::Touched;
 use super::billing::release;
-use super::{Oms, Products, fingerprint};
-use crate::catalog::Product;
+use super::{Oms, fingerprint};
 use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
@@ -137,15 +136,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 skus.push(line.sku.clone());
             }
         }
-        let mut products = Products::default();
-        for (sku, found) in skus
-            .iter()
-            .zip(self.store.load_many::<Product>(&skus).await?)
-        {
-            if let Some(p) = found {
-                products.insert(sku.clone(), p.value);
-            }
-        }
+        let products = self.products_of(&skus).await?;
         let tax = self.tax_table().await?;
         let mut lines = price_lines(cmd, |sku| products.get(sku), &tax, &country)?;
 
