@@ -73,45 +73,70 @@ fn shape(order: &Order) -> Shape {
 /// What `before` must look like once `changes` applied, told by `after` (the order
 /// as stored) only what a removal left: the units shipped by then. Also the range
 /// of line counts: a quantity raised on a line already invoiced or shipped grows a
-/// new line.
+/// new line. A line counts with the lines grown from it (same SKU), so setting it
+/// sets their total.
 fn expected_shape(before: &Order, changes: &[Amendment], after: &Order) -> (Shape, usize, usize) {
-    let mut lines: Vec<(u16, Sku, u32)> = before
+    // (line number, SKU, units wanted, grown from)
+    let mut lines: Vec<(u16, Sku, u32, Option<u16>)> = before
         .lines
         .iter()
-        .map(|l| (l.line_no, l.sku.clone(), wanted(l)))
+        .map(|l| (l.line_no, l.sku.clone(), wanted(l), l.grown_from))
         .collect();
     let mut address = ship_to(before);
     let (mut added, mut raised) = (0, 0);
+    // Gives line `line_no`'s family `units` in all (on the line itself: only the
+    // per-SKU total is checked).
+    let set = |lines: &mut Vec<(u16, Sku, u32, Option<u16>)>, line_no: u16, units: u32| {
+        let before: u32 = lines
+            .iter()
+            .filter(|l| l.0 == line_no || l.3 == Some(line_no))
+            .map(|l| l.2)
+            .sum();
+        for l in lines.iter_mut() {
+            if l.3 == Some(line_no) {
+                l.2 = 0;
+            }
+        }
+        if let Some(l) = lines.iter_mut().find(|l| l.0 == line_no) {
+            l.2 = units;
+        }
+        units > before
+    };
     for change in changes {
         match change {
             Amendment::AddLine(req) => {
                 added += 1;
-                lines.push((0, req.sku.clone(), u32::try_from(req.quantity).unwrap_or(0)));
+                lines.push((
+                    0,
+                    req.sku.clone(),
+                    u32::try_from(req.quantity).unwrap_or(0),
+                    None,
+                ));
             }
             Amendment::SetQuantity { line_no, quantity } => {
-                if let Some(l) = lines.iter_mut().find(|l| l.0 == *line_no) {
+                if lines.iter().any(|l| l.0 == *line_no) {
                     let q = u32::try_from(*quantity).unwrap_or(0);
-                    if q > l.2 {
+                    if set(&mut lines, *line_no, q) {
                         raised += 1;
                     }
-                    l.2 = q;
                 }
             }
             Amendment::RemoveLine { line_no } => {
                 let shipped = after
                     .lines
                     .iter()
-                    .find(|l| l.line_no == *line_no)
-                    .map_or(0, |l| l.shipped.units());
-                if let Some(l) = lines.iter_mut().find(|l| l.0 == *line_no) {
-                    l.2 = shipped;
+                    .filter(|l| l.line_no == *line_no || l.grown_from == Some(*line_no))
+                    .map(|l| l.shipped.units())
+                    .sum();
+                if lines.iter().any(|l| l.0 == *line_no) {
+                    set(&mut lines, *line_no, shipped);
                 }
             }
             Amendment::ShipTo { address: a } => address = Some(a.clone()),
         }
     }
     let mut per_sku: BTreeMap<Sku, u32> = BTreeMap::new();
-    for (_, s, units) in lines {
+    for (_, s, units, _) in lines {
         *per_sku.entry(s).or_default() += units;
     }
     let least = before.lines.len() + added;
@@ -151,12 +176,15 @@ fn amendments<S: Store>(sim: &Sim<'_, S>, step: u64, order: &Order) -> (Vec<Amen
         verdict = Verdict::Refused("the order is closed");
         plan.exercised("amend (invalid): a closed order");
     }
+    // Lines already changed, by the line their family grew from: one change per
+    // family, since which member a second change lands on is the library's call.
     let mut used: BTreeSet<u16> = BTreeSet::new();
+    let root = |l: &OrderLine| l.grown_from.unwrap_or(l.line_no);
     for _ in 0..plan.choose(|r| r.between(1, 2)) {
         let free: Vec<&OrderLine> = order
             .lines
             .iter()
-            .filter(|l| !used.contains(&l.line_no))
+            .filter(|l| !used.contains(&root(l)))
             .collect();
         let line = plan.choose(|r| r.pick(&free).copied());
         let roll = plan.choose(|r| r.below(100));
@@ -173,7 +201,7 @@ fn amendments<S: Store>(sim: &Sim<'_, S>, step: u64, order: &Order) -> (Vec<Amen
                 plan.exercised("amend: add a line");
             }
             (30..55, Some(line)) => {
-                used.insert(line.line_no);
+                used.insert(root(line));
                 let low = i64::from(line.shipped.units());
                 let high = i64::from(wanted(line)) + 2;
                 let quantity = plan.choose(|r| r.between(low, high));
@@ -184,7 +212,7 @@ fn amendments<S: Store>(sim: &Sim<'_, S>, step: u64, order: &Order) -> (Vec<Amen
                 plan.exercised("amend: set a quantity");
             }
             (55..75, Some(line)) => {
-                used.insert(line.line_no);
+                used.insert(root(line));
                 changes.push(Amendment::RemoveLine {
                     line_no: line.line_no,
                 });
