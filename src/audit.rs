@@ -654,7 +654,14 @@ fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport
     // Units each order line is still billed for: invoiced less credited, over its
     // invoices that stand.
     let mut billed: HashMap<(OrderId, u16), u32> = HashMap::new();
+    // (invoiced, paid, credited) over each order's invoices that stand.
+    let mut sums: HashMap<OrderId, (Money, Money, Money)> = HashMap::new();
     for invoice in invoices.iter().filter(|i| i.status != InvoiceStatus::Void) {
+        let zero = Money::zero(invoice.paid.currency());
+        let (invoiced, paid, credited) = sums.entry(invoice.order).or_insert((zero, zero, zero));
+        add(invoiced, invoice.total().unwrap_or(zero));
+        add(paid, invoice.paid);
+        add(credited, invoice.credit_total());
         for l in &invoice.lines {
             let still = l.quantity.saturating_sub(l.credited).units();
             let units = billed.entry((invoice.order, l.line_no)).or_default();
@@ -713,6 +720,16 @@ fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport
             problems.push(format!(
                 "paid {} exceeds invoiced {}",
                 order.paid, order.invoiced
+            ));
+        }
+        let zero = Money::zero(order.currency);
+        let (invoiced, paid, credited) = sums.get(&order.id).copied().unwrap_or((zero, zero, zero));
+        if (invoiced, paid, credited) != (order.invoiced, order.paid, order.credit_total()) {
+            problems.push(format!(
+                "invoiced {}, paid {}, credited {}, but its invoices say {invoiced}, {paid}, {credited}",
+                order.invoiced,
+                order.paid,
+                order.credit_total()
             ));
         }
         if (order.status == OrderStatus::OnHold) == order.holds.is_empty() {

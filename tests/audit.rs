@@ -231,3 +231,19 @@ async fn a_back_order_queue_that_forgot_a_line_is_reported() {
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn order_totals_that_disagree_with_its_invoices_are_reported() {
+    let (w, paid, _) = busy().await;
+    tamper::<Order>(&w, &paid.id, |o| {
+        o.paid = usd(dec!(0.00));
+    })
+    .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::OrderInconsistent { order, reason }
+                if *order == paid.id && reason.contains("its invoices say"))),
+        "{found:?}"
+    );
+}
