@@ -564,3 +564,69 @@ fn an_amendment_racing_a_back_order_fill_is_retried() {
         assert!(audit.is_clean(), "{:?}", audit.violations);
     });
 }
+
+/// Simulation seed 810 of a 2,000-seed run: a purchase-order receipt read an order
+/// (for a fill of one SKU) before an amendment added a back-ordered line of
+/// another SKU, then read that SKU's queue after it, and the fill named a line the
+/// order it held did not have: `Error::Invalid { "order … has no line 4" }`
+/// instead of retrying the lost race. Here a plain receipt reads the order from
+/// before the amendment.
+#[test]
+fn a_fill_racing_an_amendment_that_added_the_line_is_retried() {
+    pollster::block_on(async {
+        let oms = Oms::new(
+            StaleOrderOnce {
+                inner: MemoryStore::new(),
+                stale: Mutex::new(None),
+            },
+            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
+        )
+        .with_clock(Arc::new(ManualClock::new(start())))
+        .with_ids(Arc::new(SeededIds::new(7)));
+        let cast = world::furnish(&oms, 4).await;
+        // Every BOOK goes to someone else.
+        oms.place_order(
+            PlaceOrder::new(key("first"), cast.customers[3], Channel::Web, Currency::USD)
+                .line(sku("BOOK"), 8),
+        )
+        .await
+        .unwrap();
+        let order = oms
+            .place_order(
+                PlaceOrder::new(key("ours"), cast.customers[3], Channel::Web, Currency::USD)
+                    .line(sku("TEE"), 1)
+                    .back_order(o2c::purchasing::BackOrderPolicy::BackOrder),
+            )
+            .await
+            .unwrap();
+        let before_amendment = oms
+            .store()
+            .inner
+            .load::<o2c::order::Order>(&order.id)
+            .await
+            .unwrap();
+        let amended = oms
+            .amend_order(
+                o2c::order::AmendOrder::new(key("more"), order.id).add_line(sku("BOOK"), 2),
+            )
+            .await
+            .unwrap();
+        assert_eq!(amended.lines[1].backordered.units(), 2);
+
+        // The receipt's read of the order comes from before the amendment.
+        *oms.store().stale.lock().unwrap() = before_amendment;
+        oms.receive_stock(o2c::ReceiveStock {
+            idempotency_key: key("grn"),
+            sku: sku("BOOK"),
+            location: loc(WEST),
+            quantity: 2,
+            reference: "grn".into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("a lost race must be retried, got {e:?}"));
+        let filled = oms.order(order.id).await.unwrap();
+        assert_eq!(filled.lines[1].backordered.units(), 0);
+        let audit = oms.audit().await.unwrap();
+        assert!(audit.is_clean(), "{:?}", audit.violations);
+    });
+}

@@ -15,7 +15,7 @@ use crate::order::{LineReservation, Order, OrderLine};
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier, promise_date, rank_offers};
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
-use crate::store::{Changeset, Check, Put, RecordKey, Store};
+use crate::store::{Changeset, Check, Put, RecordKey, Store, StoreError};
 
 /// The orders and back-order queues one command works on.
 #[derive(Debug, Default)]
@@ -291,10 +291,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for fill in fills {
             let order = touched.order_mut(&self.store, fill.order).await?;
             let Some(line) = order.lines.iter_mut().find(|l| l.line_no == fill.line_no) else {
-                return Err(Error::invalid(
-                    "back-order queue",
-                    format!("order {} has no line {}", fill.order, fill.line_no),
-                ));
+                // The order was read before the amendment that added the line, the
+                // queue after it: a lost race, so the command reads both again.
+                return Err(Error::Store(StoreError::Conflict {
+                    key: format!("order/{}", fill.order),
+                    expected: None,
+                    actual: None,
+                }));
             };
             let quantity = Quantity::new(fill.quantity);
             line.backordered = line.backordered.saturating_sub(quantity);
