@@ -96,6 +96,19 @@ impl Customer {
     pub fn default_address(&self) -> Option<&Address> {
         self.profile.addresses.first()
     }
+
+    /// True when what the customer owes plus what their open orders will invoice
+    /// exceeds their credit limit (never, without one).
+    ///
+    /// # Errors
+    /// On overflow or a limit in another currency.
+    pub fn over_credit_limit(&self) -> Result<bool, crate::money::MoneyError> {
+        let Some(limit) = self.profile.credit_limit else {
+            return Ok(false);
+        };
+        let exposure = self.history.balance.checked_add(self.history.uninvoiced)?;
+        Ok(exposure.cmp_amount(limit)?.is_gt())
+    }
 }
 
 /// Running order totals for one customer, in the customer's currency.

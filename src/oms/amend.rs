@@ -18,9 +18,7 @@ use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
-use crate::store::{
-    Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store, StoreError,
-};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store, StoreError};
 
 /// Units wanted on a line from now on: ordered less cancelled.
 fn wanted(line: &OrderLine) -> Quantity {
@@ -257,13 +255,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .puts
             .push(Put::update(order.clone(), stored.version));
         changes.puts.push(Put::update(buyer, customer.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope: IdempotencyScope::AmendOrder,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Order(order.id),
-        });
-        self.store.commit(changes).await?;
+        self.commit_keyed(
+            changes,
+            IdempotencyScope::AmendOrder,
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Order(order.id),
+        )
+        .await?;
         Ok(order)
     }
 
@@ -275,20 +274,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         products: &Products,
     ) -> Result<(), Error> {
         let line_no = next_line_no(&work.order)?;
-        let country = self.destination_country(&work.order.delivery).await?;
-        let tax = self.tax_table().await?;
-        let mut pricing = PlaceOrder::new(
-            work.order.idempotency_key.clone(),
-            work.order.customer,
-            work.order.channel,
-            work.order.currency,
-        );
-        pricing.lines.push(req.clone());
-        let mut line = price_lines(&pricing, |sku| products.get(sku), &tax, &country)
-            .map_err(|e| renumber(e, line_no))?
-            .into_iter()
-            .next()
-            .ok_or(OrderError::Empty)?;
+        let priced = self
+            .price_with(&work.order, std::slice::from_ref(req), products)
+            .await
+            .map_err(|e| match e {
+                Error::Order(e) => Error::Order(renumber(e, line_no)),
+                other => other,
+            })?;
+        let mut line = priced.into_iter().next().ok_or(OrderError::Empty)?;
         line.line_no = line_no;
         let units = line.quantity.units();
         work.order.lines.push(line);
@@ -379,21 +372,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         };
         let extra = Quantity::new(extra);
         let grown = OrderLine {
-            line_no: next_line_no(&work.order)?,
-            quantity: extra,
-            amounts: first.repriced(extra)?,
-            reservations: Vec::new(),
-            shipped: Quantity::ZERO,
-            delivered: Quantity::ZERO,
-            cancelled: Quantity::ZERO,
-            invoiced: Quantity::ZERO,
-            backordered: Quantity::ZERO,
-            promised_on: None,
-            shipped_cost: None,
-            return_requested: Quantity::ZERO,
-            returned: Quantity::ZERO,
             grown_from: Some(line_no),
-            ..first.clone()
+            ..OrderLine::new(
+                next_line_no(&work.order)?,
+                first.sku.clone(),
+                first.description.clone(),
+                extra,
+                first.unit_price,
+                first.repriced(extra)?,
+                first.tax_rate,
+            )
         };
         work.lines.push(grown.line_no);
         work.order.lines.push(grown);
@@ -702,6 +690,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Vec<OrderLine>, Error> {
         let skus: Vec<Sku> = requests.iter().map(|r| r.sku.clone()).collect();
         let products = self.products_of(&skus).await?;
+        self.price_with(order, requests, &products).await
+    }
+
+    /// Prices `requests` as new lines of `order` from `products`: the catalogue
+    /// price unless given, tax for the order's destination, no order discount.
+    async fn price_with(
+        &self,
+        order: &Order,
+        requests: &[LineRequest],
+        products: &Products,
+    ) -> Result<Vec<OrderLine>, Error> {
         let country = self.destination_country(&order.delivery).await?;
         let tax = self.tax_table().await?;
         let mut pricing = PlaceOrder::new(
@@ -749,22 +748,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             PaymentTerms::Prepaid => {
                 (order.settled() != order.invoiced).then_some(Hold::AwaitingPayment)
             }
-            PaymentTerms::Net { .. } => {
-                let history = &buyer.history;
-                let exposure = history.balance.checked_add(history.uninvoiced)?;
-                match buyer.profile.credit_limit {
-                    Some(limit) if exposure.cmp_amount(limit)?.is_gt() => Some(Hold::CreditLimit),
-                    _ => None,
-                }
-            }
+            PaymentTerms::Net { .. } => buyer.over_credit_limit()?.then_some(Hold::CreditLimit),
         };
-        if let Some(hold) = hold.filter(|h| !order.holds.contains(h)) {
-            order.status = transition(order.status, OrderAction::Hold)?;
-            order.holds.push(hold);
-            changes.events.push(Event::OrderHeld {
-                order: order.id,
-                hold,
-            });
+        if let Some(hold) = hold {
+            super::orders::place_hold(order, hold, changes)?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{Hold, Order, OrderAction, OrderStatus, transition};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The counter invoice numbers are drawn from.
 const INVOICE_COUNTER: &str = "invoice";
@@ -186,13 +186,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(customer_now, customer.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope: IdempotencyScope::RecordPayment,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Payment(payment.id),
-        });
-        self.store.commit(changes).await?;
+        self.commit_keyed(
+            changes,
+            IdempotencyScope::RecordPayment,
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Payment(payment.id),
+        )
+        .await?;
         Ok(payment)
     }
 

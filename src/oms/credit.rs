@@ -20,7 +20,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{LineAmounts, Order};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The counter credit-note numbers are drawn from.
 const CREDIT_NOTE_COUNTER: &str = "credit_note";
@@ -147,13 +147,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(customer, customer_stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
+        self.commit_keyed(
+            changes,
             scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::CreditNote(note.id),
-        });
-        self.store.commit(changes).await?;
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::CreditNote(note.id),
+        )
+        .await?;
         Ok(note)
     }
 
@@ -326,13 +327,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(customer, customer_stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
+        self.commit_keyed(
+            changes,
             scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Payment(payment.id),
-        });
-        self.store.commit(changes).await?;
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Payment(payment.id),
+        )
+        .await?;
         Ok(payment)
     }
 

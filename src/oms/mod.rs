@@ -50,8 +50,8 @@ use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
-    Changeset, Counter, Entity, IdempotencyScope, IdempotentOutcome, Put, Record, Store,
-    StoreError, Versioned,
+    Changeset, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Record,
+    Store, StoreError, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -199,6 +199,26 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             stored.map(|c| c.version),
         ));
         Ok(number)
+    }
+
+    /// Commits `changes` as the effect of the command keyed `key` in `scope` (with
+    /// `fingerprint`): a retry with the same key and content returns `outcome`.
+    async fn commit_keyed(
+        &self,
+        mut changes: Changeset,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: u64,
+        outcome: IdempotentOutcome,
+    ) -> Result<(), Error> {
+        changes.idempotency = Some(IdempotencyEntry {
+            scope,
+            key: key.clone(),
+            fingerprint,
+            outcome,
+        });
+        self.store.commit(changes).await?;
+        Ok(())
     }
 
     /// The catalogue's products for `skus`, read in one batch; unknown SKUs are

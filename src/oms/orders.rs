@@ -19,9 +19,7 @@ use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
-use crate::store::{
-    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store, Versioned,
-};
+use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, Store, Versioned};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Places an order: prices it, reserves every line atomically, applies holds,
@@ -73,13 +71,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         touched.put_into(&mut changes);
         changes.puts.push(Put::insert(order.clone()));
         changes.puts.push(Put::update(buyer, customer.version));
-        changes.idempotency = Some(IdempotencyEntry {
-            scope: IdempotencyScope::PlaceOrder,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Order(order.id),
-        });
-        self.store.commit(changes).await?;
+        self.commit_keyed(
+            changes,
+            IdempotencyScope::PlaceOrder,
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Order(order.id),
+        )
+        .await?;
         Ok(order)
     }
 
@@ -268,10 +267,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         );
 
         let history = &mut buyer.history;
-        let exposure = history
-            .balance
-            .checked_add(history.uninvoiced)?
-            .checked_add(total)?;
         history.orders_placed = history.orders_placed.saturating_add(1);
         history.lifetime_value = history.lifetime_value.checked_add(total)?;
         history.uninvoiced = history.uninvoiced.checked_add(total)?;
@@ -282,13 +277,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // A free order has nothing to wait for: its invoice is issued paid.
             PaymentTerms::Prepaid if !total.is_zero() => holds.push(Hold::AwaitingPayment),
             PaymentTerms::Prepaid => {}
-            PaymentTerms::Net { .. } => {
-                if let Some(limit) = buyer.profile.credit_limit {
-                    if exposure.cmp_amount(limit)?.is_gt() {
-                        holds.push(Hold::CreditLimit);
-                    }
-                }
+            // Judged with this order counted as expected billing.
+            PaymentTerms::Net { .. } if buyer.over_credit_limit()? => {
+                holds.push(Hold::CreditLimit);
             }
+            PaymentTerms::Net { .. } => {}
         }
         for hold in holds {
             place_hold(&mut order, hold, changes)?;
@@ -536,12 +529,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 }
 
 /// `levels` of `skus` with the stock movements and reservation changes `changes`
-/// already holds applied.
-fn pending_levels(skus: &[Sku], levels: &[StockLevel], changes: &Changeset) -> Vec<StockLevel> {
-    let mut levels = levels.to_vec();
+/// already holds applied; borrowed, without a copy, when it holds none (a plain
+/// placement).
+fn pending_levels<'a>(
+    skus: &[Sku],
+    levels: &'a [StockLevel],
+    changes: &Changeset,
+) -> std::borrow::Cow<'a, [StockLevel]> {
     if changes.movements.is_empty() && changes.reservations.is_empty() {
-        return levels;
+        return std::borrow::Cow::Borrowed(levels);
     }
+    let mut levels = levels.to_vec();
     let mut apply = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
         // Only the SKUs this order wants were read; others do not matter to it.
         if !skus.contains(sku) {
@@ -568,11 +566,15 @@ fn pending_levels(skus: &[Sku], levels: &[StockLevel], changes: &Changeset) -> V
     for r in &changes.reservations {
         apply(&r.sku, &r.location, 0, r.quantity);
     }
-    levels
+    std::borrow::Cow::Owned(levels)
 }
 
 /// Adds a hold (once) and moves the order to `OnHold`.
-fn place_hold(order: &mut Order, hold: Hold, changes: &mut Changeset) -> Result<(), Error> {
+pub(super) fn place_hold(
+    order: &mut Order,
+    hold: Hold,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
     order.status = transition(order.status, OrderAction::Hold)?;
     if !order.holds.contains(&hold) {
         order.holds.push(hold);

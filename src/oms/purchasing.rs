@@ -20,9 +20,7 @@ use crate::purchasing::{
     Requisition, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{
-    Changeset, Check, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store,
-};
+use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The counter record purchasing commands take turns on (see `Oms::take_turn`).
 const PURCHASING_TURNS: &str = "purchasing_turns";
@@ -526,16 +524,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// received meanwhile must send it back to read again, never let it order the
     /// same units twice.
     async fn take_turn(&self, changes: &mut Changeset) -> Result<(), Error> {
-        let name = PURCHASING_TURNS.to_owned();
-        let stored = self.store.load::<Counter>(&name).await?;
-        let (value, version) = stored.map_or((0, None), |c| (c.value.value, Some(c.version)));
-        changes.puts.push(Put::upsert(
-            Counter {
-                name,
-                value: value.saturating_add(1),
-            },
-            version,
-        ));
+        self.next_number(PURCHASING_TURNS, changes).await?;
         Ok(())
     }
 
@@ -683,13 +672,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         touched.put_into(&mut changes);
         self.take_turn(&mut changes).await?;
         changes.puts.push(Put::update(po.clone(), stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
+        self.commit_keyed(
+            changes,
             scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Stock,
-        });
-        self.store.commit(changes).await?;
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Stock,
+        )
+        .await?;
         Ok(po)
     }
 

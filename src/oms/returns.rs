@@ -21,7 +21,7 @@ use crate::returns::{
     Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,13 +191,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         });
         changes.puts.push(Put::insert(rma.clone()));
         changes.puts.push(Put::update(order, stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
+        self.commit_keyed(
+            changes,
             scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Return(rma.id),
-        });
-        self.store.commit(changes).await?;
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Return(rma.id),
+        )
+        .await?;
         Ok(rma)
     }
 
@@ -401,13 +402,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(customer, customer_stored.version));
-        changes.idempotency = Some(IdempotencyEntry {
+        self.commit_keyed(
+            changes,
             scope,
-            key: cmd.idempotency_key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Return(rma.id),
-        });
-        self.store.commit(changes).await?;
+            &cmd.idempotency_key,
+            print,
+            IdempotentOutcome::Return(rma.id),
+        )
+        .await?;
         Ok(rma)
     }
 
@@ -455,17 +457,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         // Judged before the return's credit paid it: judge again.
-        let limit = customer.profile.credit_limit;
-        if order.holds.contains(&Hold::CreditLimit)
-            && limit.is_some_and(|limit| {
-                let history = &customer.history;
-                history
-                    .balance
-                    .checked_add(history.uninvoiced)
-                    .and_then(|exposure| exposure.cmp_amount(limit))
-                    .is_ok_and(|o| o.is_le())
-            })
-        {
+        if order.holds.contains(&Hold::CreditLimit) && !customer.over_credit_limit()? {
             super::billing::release(&mut order, Hold::CreditLimit, changes)?;
         }
         changes.events.push(Event::ExchangePlaced {

@@ -10,9 +10,7 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use crate::stock::{Location, MovementReason, StockError, StockLevel, StockMovement};
-use crate::store::{
-    Changeset, Check, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, RecordKey, Store,
-};
+use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, RecordKey, Store};
 
 /// Goods arrived at a location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -189,13 +187,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key: RecordKey::Product(sku.clone()),
             version: product_version,
         });
-        changes.idempotency = Some(IdempotencyEntry {
-            scope,
-            key: key.clone(),
-            fingerprint: print,
-            outcome: IdempotentOutcome::Stock,
-        });
-        self.store.commit(changes).await?;
+        self.commit_keyed(changes, scope, key, print, IdempotentOutcome::Stock)
+            .await?;
         self.stock_level(sku, location).await
     }
 

@@ -61,12 +61,8 @@ impl AmendOrder {
     /// Adds a line at the catalogue price.
     #[must_use]
     pub fn add_line(mut self, sku: Sku, quantity: i64) -> Self {
-        self.changes.push(Amendment::AddLine(LineRequest {
-            sku,
-            quantity,
-            unit_price: None,
-            discount: None,
-        }));
+        self.changes
+            .push(Amendment::AddLine(LineRequest::new(sku, quantity)));
         self
     }
 
@@ -139,31 +135,22 @@ mod tests {
         let m = |c| Money::from_minor(c, Currency::EUR);
         let gross = unit_cents * i64::from(quantity);
         let net = gross - discount_cents;
-        OrderLine {
-            line_no: 1,
-            sku: Sku::new("X").unwrap(),
-            description: "x".into(),
-            quantity: Quantity::new(quantity),
-            unit_price: m(unit_cents),
-            amounts: LineAmounts {
-                gross: m(gross),
-                discount: m(discount_cents),
-                net: m(net),
-                tax: m(net / 5),
-            },
-            tax_rate: dec!(0.2),
-            reservations: Vec::new(),
-            shipped: Quantity::ZERO,
-            delivered: Quantity::ZERO,
-            cancelled: Quantity::ZERO,
-            invoiced: Quantity::ZERO,
-            backordered: Quantity::ZERO,
-            promised_on: None,
-            shipped_cost: None,
-            return_requested: Quantity::ZERO,
-            returned: Quantity::ZERO,
-            grown_from: None,
-        }
+        let amounts = LineAmounts {
+            gross: m(gross),
+            discount: m(discount_cents),
+            net: m(net),
+            tax: m(net / 5),
+        };
+        let quantity = Quantity::new(quantity);
+        OrderLine::new(
+            1,
+            Sku::new("X").unwrap(),
+            "x".into(),
+            quantity,
+            m(unit_cents),
+            amounts,
+            dec!(0.2),
+        )
     }
 
     #[test]

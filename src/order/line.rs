@@ -154,6 +154,39 @@ pub struct OrderLine {
 }
 
 impl OrderLine {
+    /// A line for `quantity` units of `sku` at `amounts`, nothing of it reserved,
+    /// shipped, invoiced or cancelled yet.
+    pub fn new(
+        line_no: u16,
+        sku: Sku,
+        description: std::sync::Arc<str>,
+        quantity: Quantity,
+        unit_price: Money,
+        amounts: LineAmounts,
+        tax_rate: Decimal,
+    ) -> Self {
+        Self {
+            line_no,
+            sku,
+            description,
+            quantity,
+            unit_price,
+            amounts,
+            tax_rate,
+            reservations: Vec::new(),
+            shipped: Quantity::ZERO,
+            delivered: Quantity::ZERO,
+            cancelled: Quantity::ZERO,
+            invoiced: Quantity::ZERO,
+            backordered: Quantity::ZERO,
+            promised_on: None,
+            shipped_cost: None,
+            return_requested: Quantity::ZERO,
+            returned: Quantity::ZERO,
+            grown_from: None,
+        }
+    }
+
     /// Units reserved and not yet shipped.
     pub fn open(&self) -> Quantity {
         let units = self
@@ -197,31 +230,22 @@ mod tests {
 
     fn line(quantity: u32, gross_cents: i64, discount_cents: i64, tax_cents: i64) -> OrderLine {
         let m = |c| Money::from_minor(c, Currency::EUR);
-        OrderLine {
-            line_no: 1,
-            sku: crate::ids::Sku::new("X").unwrap_or_else(|_| unreachable!()),
-            description: "x".into(),
-            quantity: Quantity::new(quantity),
-            unit_price: m(0),
-            amounts: LineAmounts {
-                gross: m(gross_cents),
-                discount: m(discount_cents),
-                net: m(gross_cents - discount_cents),
-                tax: m(tax_cents),
-            },
-            tax_rate: Decimal::ZERO,
-            reservations: Vec::new(),
-            shipped: Quantity::ZERO,
-            delivered: Quantity::ZERO,
-            cancelled: Quantity::ZERO,
-            backordered: Quantity::ZERO,
-            promised_on: None,
-            shipped_cost: None,
-            return_requested: Quantity::ZERO,
-            returned: Quantity::ZERO,
-            grown_from: None,
-            invoiced: Quantity::ZERO,
-        }
+        let amounts = LineAmounts {
+            gross: m(gross_cents),
+            discount: m(discount_cents),
+            net: m(gross_cents - discount_cents),
+            tax: m(tax_cents),
+        };
+        let sku = crate::ids::Sku::new("X").unwrap_or_else(|_| unreachable!());
+        OrderLine::new(
+            1,
+            sku,
+            "x".into(),
+            Quantity::new(quantity),
+            m(0),
+            amounts,
+            Decimal::ZERO,
+        )
     }
 
     proptest! {

@@ -30,6 +30,18 @@ pub struct LineRequest {
     pub discount: Option<Discount>,
 }
 
+impl LineRequest {
+    /// A line at the catalogue price, without a discount.
+    pub fn new(sku: Sku, quantity: i64) -> Self {
+        Self {
+            sku,
+            quantity,
+            unit_price: None,
+            discount: None,
+        }
+    }
+}
+
 /// The command to place an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlaceOrder {
@@ -99,12 +111,7 @@ impl PlaceOrder {
     /// Adds a line priced from the catalogue.
     #[must_use]
     pub fn line(mut self, sku: Sku, quantity: i64) -> Self {
-        self.lines.push(LineRequest {
-            sku,
-            quantity,
-            unit_price: None,
-            discount: None,
-        });
+        self.lines.push(LineRequest::new(sku, quantity));
         self
     }
 
@@ -112,10 +119,8 @@ impl PlaceOrder {
     #[must_use]
     pub fn priced_line(mut self, sku: Sku, quantity: i64, unit_price: Money) -> Self {
         self.lines.push(LineRequest {
-            sku,
-            quantity,
             unit_price: Some(unit_price),
-            discount: None,
+            ..LineRequest::new(sku, quantity)
         });
         self
     }

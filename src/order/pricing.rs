@@ -85,31 +85,21 @@ pub fn price_lines<'a>(
                     class: product.tax_class.clone(),
                     country: country.to_owned(),
                 })?;
-        lines.push(OrderLine {
+        let amounts = LineAmounts {
+            gross,
+            discount,
+            net: gross.checked_sub(discount)?,
+            tax: Money::zero(currency),
+        };
+        lines.push(OrderLine::new(
             line_no,
-            sku: req.sku.clone(),
-            description: product.name.clone(),
+            req.sku.clone(),
+            product.name.clone(),
             quantity,
             unit_price,
-            amounts: LineAmounts {
-                gross,
-                discount,
-                net: gross.checked_sub(discount)?,
-                tax: Money::zero(currency),
-            },
+            amounts,
             tax_rate,
-            reservations: Vec::new(),
-            shipped: Quantity::ZERO,
-            delivered: Quantity::ZERO,
-            cancelled: Quantity::ZERO,
-            invoiced: Quantity::ZERO,
-            backordered: Quantity::ZERO,
-            promised_on: None,
-            shipped_cost: None,
-            return_requested: Quantity::ZERO,
-            returned: Quantity::ZERO,
-            grown_from: None,
-        });
+        ));
     }
 
     if let Some(d) = cmd.order_discount {
