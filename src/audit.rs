@@ -656,6 +656,16 @@ fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport
     let mut billed: HashMap<(OrderId, u16), u32> = HashMap::new();
     // (invoiced, paid, credited) over each order's invoices that stand.
     let mut sums: HashMap<OrderId, (Money, Money, Money)> = HashMap::new();
+    // Net + tax invoiced for each order line, void invoices included (a voided
+    // order keeps its invoiced units).
+    let mut line_money: HashMap<(OrderId, u16), Money> = HashMap::new();
+    for invoice in invoices {
+        let zero = Money::zero(invoice.paid.currency());
+        for l in &invoice.lines {
+            let money = line_money.entry((invoice.order, l.line_no)).or_insert(zero);
+            add(money, l.net.checked_add(l.tax).unwrap_or(zero));
+        }
+    }
     for invoice in invoices.iter().filter(|i| i.status != InvoiceStatus::Void) {
         let zero = Money::zero(invoice.paid.currency());
         let (invoiced, paid, credited) = sums.entry(invoice.order).or_insert((zero, zero, zero));
@@ -682,6 +692,20 @@ fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport
                 problems.push(format!(
                     "line {}: still billed for {still} units, but only {kept} were kept (ordered {} − cancelled {} − returned {})",
                     line.line_no, line.quantity, line.cancelled, line.returned
+                ));
+            }
+            // However a line was split over invoices, they bill exactly its share
+            // for the units invoiced (so its price never changed once invoiced).
+            let zero = Money::zero(order.currency);
+            let invoiced = line_money
+                .get(&(order.id, line.line_no))
+                .copied()
+                .unwrap_or(zero);
+            let share = line.billed(line.invoiced).and_then(|b| b.total());
+            if share.as_ref().ok() != Some(&invoiced) {
+                problems.push(format!(
+                    "line {}: its invoices bill {invoiced} for {} units, its share is {share:?}",
+                    line.line_no, line.invoiced
                 ));
             }
             if !line.quantities_add_up() {

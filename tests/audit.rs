@@ -247,3 +247,21 @@ async fn order_totals_that_disagree_with_its_invoices_are_reported() {
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn a_line_repriced_after_it_was_invoiced_is_reported() {
+    let (w, paid, _) = busy().await;
+    tamper::<Order>(&w, &paid.id, |o| {
+        let amounts = &mut o.lines[0].amounts;
+        amounts.gross = amounts.gross.checked_add(usd(dec!(1.00))).unwrap();
+        amounts.net = amounts.net.checked_add(usd(dec!(1.00))).unwrap();
+    })
+    .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::OrderInconsistent { order, reason }
+                if *order == paid.id && reason.contains("its invoices bill"))),
+        "{found:?}"
+    );
+}
