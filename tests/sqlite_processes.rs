@@ -106,8 +106,13 @@ fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
 
 /// Deletes the file and everything beside it that SQLite or the writers made.
 fn remove(path: &Path) {
-    for suffix in ["", "-wal", "-shm", ".ready-a", ".ready-b", ".ready-w"] {
+    for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    for stage in ["ready", "sold"] {
+        for tag in ["a", "b", "w"] {
+            let _ = std::fs::remove_file(format!("{}.{stage}-{tag}", path.display()));
+        }
     }
 }
 
@@ -131,7 +136,7 @@ fn writer_process() {
         _ => Durability::Full,
     };
     let oms = open_with(Path::new(&file), durability);
-    start_together(&file, &tag, writers);
+    wait_for_all(&file, "ready", &tag, writers);
     let mut out = std::io::stdout().lock();
     let mut refused_in_a_row = 0;
     for n in 0.. {
@@ -149,6 +154,9 @@ fn writer_process() {
                 refused_in_a_row = 0;
                 writeln!(out, "COMMITTED {} {units}", order.id).unwrap();
                 out.flush().unwrap();
+                if n == 0 {
+                    wait_for_all(&file, "sold", &tag, writers);
+                }
                 // A pause between orders, as a real client has. SQLite's lock is not
                 // fair: a writer committing back to back can keep the other waiting
                 // in its busy handler for a whole run (correct, but then the test
@@ -167,13 +175,18 @@ fn writer_process() {
     writeln!(out, "DONE").unwrap();
 }
 
-/// Waits until all `writers` have opened the file, so they really run side by side
-/// (a fast writer could otherwise sell everything before a slow one has started).
-fn start_together(file: &str, tag: &str, writers: usize) {
-    std::fs::write(format!("{file}.ready-{tag}"), "").unwrap();
+/// Marks this writer as past `stage` and waits until all `writers` are, so they
+/// really run side by side. Two stages: "ready" (the file is open; a fast writer
+/// could otherwise sell everything before a slow one has started) and "sold" (the
+/// first order committed). SQLite's lock is not fair: a writer waiting in its busy
+/// handler sleeps in growing steps and, on a loaded machine, can miss every gap the
+/// other leaves, so each writer holds back after its first sale until the others
+/// have made theirs. After that they race freely.
+fn wait_for_all(file: &str, stage: &str, tag: &str, writers: usize) {
+    std::fs::write(format!("{file}.{stage}-{tag}"), "").unwrap();
     let dir = Path::new(file).parent().unwrap();
     let prefix = format!(
-        "{}.ready-",
+        "{}.{stage}-",
         Path::new(file).file_name().unwrap().to_string_lossy()
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
