@@ -354,6 +354,176 @@ async fn a_new_ship_to_address_applies_to_what_has_not_shipped() {
     assert_audit_clean(&w.oms).await;
 }
 
+/// Standard goods 10 % at home and 13 % in Canada; books 5 % at home, zero-rated in
+/// Canada; no rates elsewhere.
+async fn cross_border_tax(w: &World) {
+    use o2c::catalog::{TaxClass, TaxTable};
+    w.oms
+        .set_tax_table(
+            TaxTable::new()
+                .with_rate(TaxClass::standard(), Some("US"), dec!(0.10))
+                .with_rate(TaxClass::standard(), Some("CA"), dec!(0.13))
+                .with_rate(TaxClass::new("reduced"), Some("US"), dec!(0.05))
+                .with_rate(TaxClass::new("reduced"), Some("CA"), dec!(0))
+                .with_rate(TaxClass::new("reduced"), Some("GB"), dec!(0)),
+        )
+        .await
+        .unwrap();
+}
+
+fn canadian_address(name: &str) -> o2c::customer::Address {
+    o2c::customer::Address::new(name, "1 Bay St", "Toronto", "M5J 2N8", "CA")
+}
+
+#[tokio::test]
+async fn a_new_ship_to_abroad_retaxes_lines_nothing_of_which_is_billed_in_place() {
+    let w = on_shipment().await;
+    cross_border_tax(&w).await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    assert_eq!(order.value().unwrap(), usd(dec!(57.75)));
+
+    // At home a new address changes no price.
+    let local = w
+        .oms
+        .amend_order(AmendOrder::new(key("local"), order.id).ship_to(us_address("Acme 2")))
+        .await
+        .unwrap();
+    assert_eq!(local.lines, order.lines);
+
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("ca"), order.id).ship_to(canadian_address("Acme")))
+        .await
+        .unwrap();
+    assert_eq!(amended.lines.len(), 2, "re-taxed in place, no new lines");
+    let (tee, mug) = (&amended.lines[0], &amended.lines[1]);
+    assert_eq!((tee.tax_rate, mug.tax_rate), (dec!(0.13), dec!(0.13)));
+    assert_eq!(tee.amounts.net, usd(dec!(40.00)));
+    assert_eq!(tee.amounts.tax, usd(dec!(5.20)));
+    assert_eq!(
+        tee.reservations, order.lines[0].reservations,
+        "stock stays where it was reserved"
+    );
+    let tax = tee.amounts.tax.checked_add(mug.amounts.tax).unwrap();
+    assert_eq!(
+        amended.value().unwrap(),
+        usd(dec!(52.50)).checked_add(tax).unwrap()
+    );
+    let buyer = w.oms.customer(c.id).await.unwrap();
+    assert_eq!(buyer.history.uninvoiced, amended.value().unwrap());
+
+    // Shipping invoices at the Canadian rate.
+    w.oms.ship(order.id).await.unwrap();
+    let shipped = w.oms.order(order.id).await.unwrap();
+    assert_eq!(shipped.invoiced, amended.value().unwrap());
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_new_ship_to_abroad_moves_a_billed_lines_open_units_to_a_line_at_the_new_rate() {
+    let w = world().await; // invoiced on order
+    cross_border_tax(&w).await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    // BOOK: 8 in stock, 10 wanted; 8 ship, 2 wait, and another order waits behind.
+    let order = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("BOOK"), 10)
+                .back_order(BackOrderPolicy::ShipAvailable),
+        )
+        .await
+        .unwrap();
+    w.oms.ship(order.id).await.unwrap();
+    let behind = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("behind"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("BOOK"), 1)
+                .back_order(BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    // 10 × 15.99 + 5 % = 167.90, and 15.99 + 5 % = 16.79.
+    assert_eq!(
+        w.oms.customer(c.id).await.unwrap().history.balance,
+        usd(dec!(184.69))
+    );
+
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("ca"), order.id).ship_to(canadian_address("Acme")))
+        .await
+        .unwrap();
+    let (old, moved) = (&amended.lines[0], &amended.lines[1]);
+    assert_eq!(old.tax_rate, dec!(0.05), "what shipped keeps its price");
+    assert_eq!(
+        (old.shipped, old.cancelled),
+        (Quantity::new(8), Quantity::new(2))
+    );
+    assert_eq!(old.backordered, Quantity::ZERO);
+    assert_eq!(moved.grown_from, Some(1));
+    assert_eq!(moved.tax_rate, dec!(0));
+    assert_eq!(moved.quantity, Quantity::new(2));
+    assert_eq!(moved.backordered, Quantity::new(2));
+    assert!(old.quantities_add_up() && moved.quantities_add_up());
+    // The two waiting units were invoiced at 5 % (33.58): credited, and invoiced
+    // again zero-rated (31.98).
+    assert_eq!(amended.credit_total(), usd(dec!(33.58)));
+    assert_eq!(amended.invoices.len(), 2);
+    assert_eq!(
+        w.oms.customer(c.id).await.unwrap().history.balance,
+        usd(dec!(183.09))
+    );
+
+    // The moved line keeps its place in the queue: the next two books are its own.
+    w.oms
+        .receive_stock(o2c::ReceiveStock {
+            idempotency_key: key("books"),
+            sku: sku("BOOK"),
+            location: loc(WEST),
+            quantity: 3,
+            reference: "restock".into(),
+        })
+        .await
+        .unwrap();
+    let filled = w.oms.order(order.id).await.unwrap();
+    assert_eq!(filled.lines[1].backordered, Quantity::ZERO);
+    assert_eq!(filled.lines[1].open(), Quantity::new(2));
+    let behind = w.oms.order(behind.id).await.unwrap();
+    assert_eq!(behind.lines[0].backordered, Quantity::ZERO);
+    let shipments = w.oms.ship(order.id).await.unwrap();
+    assert_eq!(shipments.len(), 1);
+    let done = w.oms.order(order.id).await.unwrap();
+    assert_eq!(done.lines[1].shipped, Quantity::new(2));
+    assert!(done.lines.iter().all(|l| l.open().is_zero()));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn a_new_ship_to_where_a_line_has_no_tax_rate_is_refused() {
+    let w = world().await;
+    cross_border_tax(&w).await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    let before = snapshot(&w.oms).await;
+    let mut london = us_address("Acme");
+    london.country = "GB".into();
+    let refused = w
+        .oms
+        .amend_order(AmendOrder::new(key("gb"), order.id).ship_to(london))
+        .await;
+    assert!(
+        matches!(
+            order_error(refused),
+            OrderError::NoTaxRate { ref country, .. } if country == "GB"
+        ),
+        "standard goods have no rate in GB"
+    );
+    assert_eq!(snapshot(&w.oms).await, before);
+}
+
 #[tokio::test]
 async fn a_retried_amendment_applies_once_and_a_reused_key_is_refused() {
     let w = world().await;
@@ -487,6 +657,7 @@ mod properties {
         Ship,
         Pay { cents: i64 },
         CancelRest,
+        Move { abroad: bool },
     }
 
     const SKUS: [&str; 3] = ["TEE", "MUG", "BOOK"];
@@ -499,6 +670,7 @@ mod properties {
             1 => Just(Step::Ship),
             1 => (1i64..6_000).prop_map(|cents| Step::Pay { cents }),
             1 => Just(Step::CancelRest),
+            2 => any::<bool>().prop_map(|abroad| Step::Move { abroad }),
         ]
     }
 
@@ -529,10 +701,12 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-        /// Any mix of amendments, shipments, payments and cancellation, under both
-        /// invoice policies and both payment terms: every line's units are what the
-        /// model says, never below what shipped, the customer's expected billing
-        /// and the books exact (the audit, after every step), stock conserved.
+        /// Any mix of amendments, shipments, payments, cancellation and new ship-to
+        /// addresses at home and abroad, under both invoice policies and both
+        /// payment terms: every line's units are what the model says, never below
+        /// what shipped, everything open taxed for where it goes, the customer's
+        /// expected billing and the books exact (the audit, after every step),
+        /// stock conserved.
         #[test]
         fn amendments_keep_every_invariant(
             on_order in any::<bool>(),
@@ -542,6 +716,8 @@ mod properties {
             pollster::block_on(async {
                 let policy = if on_order { InvoicePolicy::OnOrder } else { InvoicePolicy::OnShipment };
                 let w = world_with(OmsConfig { invoice_policy: policy, ..OmsConfig::default() }).await;
+                cross_border_tax(&w).await;
+                let mut abroad_now = false;
                 let terms = if prepaid { PaymentTerms::Prepaid } else { PaymentTerms::Net { days: 30 } };
                 let c = customer(&w, "Acme", terms, None).await;
                 let order = w.oms.place_order(
@@ -597,6 +773,19 @@ mod properties {
                                 model.wanted.clone_from(&model.shipped);
                             }
                         }
+                        Step::Move { abroad } => {
+                            let address = if *abroad { canadian_address("Acme") } else { us_address("Acme") };
+                            let got = amend(AmendOrder::new(k, order.id).ship_to(address)).await;
+                            let open = matches!(before.status, OrderStatus::Open | OrderStatus::OnHold);
+                            let unshipped = (0..model.wanted.len()).any(|i| model.wanted[i] > model.shipped[i]);
+                            prop_assert_eq!(got.is_ok(), open && unshipped, "{:?}", got);
+                            if got.is_ok() && *abroad != abroad_now {
+                                apply_move(&mut model, &before);
+                            }
+                            if got.is_ok() {
+                                abroad_now = *abroad;
+                            }
+                        }
                     }
                     assert_audit_clean(&w.oms).await;
                     let now = w.oms.order(order.id).await.unwrap();
@@ -606,10 +795,32 @@ mod properties {
                         prop_assert_eq!(line.quantity.saturating_sub(line.cancelled).units(), *wanted, "line {}", line.line_no);
                         prop_assert_eq!(line.shipped.units(), *shipped);
                         prop_assert!(line.shipped.units() <= *wanted);
+                        if line.shipped.units() < *wanted {
+                            let home = if line.sku.as_str() == "BOOK" { dec!(0.05) } else { dec!(0.10) };
+                            let away = if line.sku.as_str() == "BOOK" { dec!(0) } else { dec!(0.13) };
+                            let rate = if abroad_now { away } else { home };
+                            prop_assert_eq!(line.tax_rate, rate, "line {} is open", line.line_no);
+                        }
                     }
                 }
                 Ok(())
             })?;
+        }
+    }
+
+    /// The model's view of a new ship-to in another country: a line with units to
+    /// ship is re-taxed in place if nothing of it is invoiced or shipped, else its
+    /// open units move to a new line grown from the same line.
+    fn apply_move(model: &mut Model, before: &Order) {
+        for i in 0..model.wanted.len() {
+            let open = model.wanted[i] - model.shipped[i];
+            let l = &before.lines[i];
+            let untouched = l.invoiced.is_zero() && l.shipped.is_zero() && l.cancelled.is_zero();
+            if open > 0 && !untouched {
+                model.wanted[i] = model.shipped[i];
+                let root = model.grown_from[i].unwrap_or(i);
+                model.push(open, Some(root));
+            }
         }
     }
 

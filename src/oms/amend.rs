@@ -3,6 +3,7 @@
 use super::backorders::Touched;
 use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
+use crate::catalog::TaxTable;
 use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
@@ -19,6 +20,7 @@ use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store, StoreError};
+use rust_decimal::Decimal;
 
 /// Units wanted on a line from now on: ordered less cancelled.
 fn wanted(line: &OrderLine) -> Quantity {
@@ -89,9 +91,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   so every invoice already issued stays exact; `SetQuantity` and
     ///   `RemoveLine` count a line together with the lines grown from it, cutting
     ///   the newest first. Added lines are priced from the catalogue (or their own
-    ///   price) with tax for the order's destination. The shipping charge, the tax
-    ///   on lines already priced and the warehouses already reserving stay as they
-    ///   are, even when the ship-to changes country.
+    ///   price) with tax for the order's destination.
+    /// - **A new ship-to in another country** re-taxes what has not shipped at that
+    ///   country's rate (refused with `NoTaxRate` if it has none): a line nothing
+    ///   of which is invoiced or shipped in place; any other line's open units move,
+    ///   with their reservations and their place in the back-order queue, to a line
+    ///   grown from it at the new rate, crediting those already invoiced. The
+    ///   shipping charge stays as agreed, and reservations stay where they are
+    ///   (warehouses are chosen by priority, not by distance).
     /// - **Billing**: an order invoiced when placed (invoice policy `OnOrder`, or a
     ///   prepaid customer) gets an invoice for what was added; invoiced units taken
     ///   off are credited, one credit note per invoice, and anything already paid
@@ -107,7 +114,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`]: `InvalidTransition` for a completed or cancelled order,
     /// `NothingToAmend`, `UnknownLine`, `InvalidQuantity`, `AmendsShippedUnits`,
     /// `AmendmentEmptiesOrder` (cancel it instead), `PickupHasNoAddress`,
-    /// `EverythingShipped`, `InvalidCountry`, and the pricing errors of a new line
+    /// `EverythingShipped`, `InvalidCountry`, `NoTaxRate` (the new country has
+    /// none for a line's tax class), and the pricing errors of a new line
     /// (`UnknownSku`, `CurrencyMismatch`, ...); [`Error::Stock`] when added units
     /// cannot be reserved or back-ordered; [`Error::NotFound`] for an unknown
     /// order; [`Error::IdempotencyKeyReused`]. Nothing is written on any error.
@@ -155,6 +163,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         let products = self.products_of(&skus).await?;
+        let moves = cmd
+            .changes
+            .iter()
+            .any(|c| matches!(c, Amendment::ShipTo { .. }));
+        let country_before = if moves {
+            Some(self.destination_country(&stored.value.delivery).await?)
+        } else {
+            None
+        };
 
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -174,12 +191,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             match change {
                 Amendment::AddLine(req) => self.add_line(&mut work, req, &products).await?,
                 Amendment::SetQuantity { line_no, quantity } => {
-                    self.set_quantity(&mut work, *line_no, *quantity).await?;
+                    self.set_quantity(&mut work, *line_no, *quantity, &products)
+                        .await?;
                 }
                 Amendment::RemoveLine { line_no } => {
                     let family = family(&work.order, *line_no);
                     let shipped = sum_of(&work.order, &family, |l| l.shipped);
-                    self.set_quantity(&mut work, *line_no, i64::from(shipped))
+                    self.set_quantity(&mut work, *line_no, i64::from(shipped), &products)
                         .await?;
                 }
                 Amendment::ShipTo { address } => ship_to(&mut work, address)?,
@@ -187,6 +205,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         if work.order.lines.iter().all(|l| wanted(l).is_zero()) {
             return Err(OrderError::AmendmentEmptiesOrder.into());
+        }
+        if let Some(country_before) = &country_before {
+            self.retax(&mut work, &products, country_before).await?;
         }
         self.reserve_added(&mut work, &products).await?;
         self.free_released(&mut work).await?;
@@ -300,6 +321,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         work: &mut Amending<'_>,
         line_no: u16,
         quantity: i64,
+        products: &Products,
     ) -> Result<(), Error> {
         if !work.order.lines.iter().any(|l| l.line_no == line_no) {
             return Err(OrderError::UnknownLine(line_no).into());
@@ -322,7 +344,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let before = sum_of(&work.order, &family, wanted);
         if asked.units() > before {
-            self.grow(work, line_no, &family, asked.units() - before)?;
+            self.grow(work, line_no, &family, asked.units() - before, products)
+                .await?;
         } else {
             for at in family.iter().rev() {
                 let Some(line) = work.order.lines.get(*at) else {
@@ -344,13 +367,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Adds `extra` units to line `line_no`'s family: in place on its newest member
-    /// nothing of which is invoiced or shipped, else on a new line grown from it.
-    fn grow(
+    /// nothing of which is invoiced or shipped, else on a new line grown from it,
+    /// at the same unit price and discount per unit, taxed for where it goes now.
+    async fn grow(
         &self,
         work: &mut Amending<'_>,
         line_no: u16,
         family: &[usize],
         extra: u32,
+        products: &Products,
     ) -> Result<(), Error> {
         let open = family.iter().rev().copied().find(|at| {
             work.order
@@ -370,6 +395,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let Some(first) = family.first().and_then(|at| work.order.lines.get(*at)) else {
             return Err(OrderError::UnknownLine(line_no).into());
         };
+        let country = self.destination_country(&work.order.delivery).await?;
+        let rate = tax_rate(&self.tax_table().await?, products, &first.sku, &country)?;
         let extra = Quantity::new(extra);
         let grown = OrderLine {
             grown_from: Some(line_no),
@@ -379,8 +406,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 first.description.clone(),
                 extra,
                 first.unit_price,
-                first.repriced(extra)?,
-                first.tax_rate,
+                first.retaxed(rate)?.repriced(extra)?,
+                rate,
             )
         };
         work.lines.push(grown.line_no);
@@ -407,9 +434,106 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let invoiced_cut = line.invoiced.min(before).saturating_sub(after).units();
         line.cancelled = line.cancelled.saturating_add(Quantity::new(units));
-        if invoiced_cut > 0 {
-            work.credits.push((line.line_no, invoiced_cut));
+        let line_no = line.line_no;
+        credit(work, line_no, invoiced_cut);
+        Ok(())
+    }
+
+    /// Taxes what has not shipped at the rate of the country it goes to now, when
+    /// a new ship-to crossed a border. A line nothing of which is invoiced or
+    /// shipped is re-taxed in place. Any other keeps its price for what it billed or
+    /// shipped: its open units move, with their reservations and their place in the
+    /// back-order queue, to a line grown from it at the new rate, and any of them
+    /// already invoiced are credited (the grown line is invoiced afresh).
+    async fn retax(
+        &self,
+        work: &mut Amending<'_>,
+        products: &Products,
+        country_before: &str,
+    ) -> Result<(), Error> {
+        let Delivery::Ship { address, .. } = &work.order.delivery else {
+            return Ok(());
+        };
+        if address.country == country_before {
+            return Ok(());
         }
+        let country = address.country.clone();
+        let tax = self.tax_table().await?;
+        for at in 0..work.order.lines.len() {
+            let Some(line) = work.order.lines.get(at) else {
+                continue;
+            };
+            let open = wanted(line).saturating_sub(line.shipped);
+            if open.is_zero() {
+                continue;
+            }
+            let rate = tax_rate(&tax, products, &line.sku, &country)?;
+            if rate == line.tax_rate {
+                continue;
+            }
+            let line_no = line.line_no;
+            if untouched(line) {
+                let retaxed = line.retaxed(rate)?;
+                if let Some(slot) = work.order.lines.get_mut(at) {
+                    *slot = retaxed;
+                }
+            } else {
+                self.move_open_units(work, at, open, rate).await?;
+            }
+            if !work.lines.contains(&line_no) {
+                work.lines.push(line_no);
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves line `at`'s `open` units (all it has not shipped) to a new line grown
+    /// from it, taxed at `rate`: the old line keeps what shipped and cancels the
+    /// rest, crediting what of that was invoiced.
+    async fn move_open_units(
+        &self,
+        work: &mut Amending<'_>,
+        at: usize,
+        open: Quantity,
+        rate: Decimal,
+    ) -> Result<(), Error> {
+        let order_id = work.order.id;
+        let to = next_line_no(&work.order)?;
+        let Some(line) = work.order.lines.get_mut(at) else {
+            return Ok(());
+        };
+        let before = wanted(line);
+        let invoiced_cut = line
+            .invoiced
+            .min(before)
+            .saturating_sub(before.saturating_sub(open))
+            .units();
+        let mut moved = OrderLine {
+            grown_from: Some(line.grown_from.unwrap_or(line.line_no)),
+            ..OrderLine::new(
+                to,
+                line.sku.clone(),
+                line.description.clone(),
+                open,
+                line.unit_price,
+                line.retaxed(rate)?.repriced(open)?,
+                rate,
+            )
+        };
+        moved.reservations = std::mem::take(&mut line.reservations);
+        moved.backordered = std::mem::replace(&mut line.backordered, Quantity::ZERO);
+        moved.promised_on = line.promised_on.take();
+        line.cancelled = line.cancelled.saturating_add(open);
+        let (from, sku) = (line.line_no, line.sku.clone());
+        if !moved.backordered.is_zero() {
+            work.touched
+                .queue_mut(&self.store, &sku)
+                .await?
+                .move_line(order_id, from, to);
+        }
+        credit(work, from, invoiced_cut);
+        work.order.lines.push(moved);
+        work.lines.push(to);
         Ok(())
     }
 
@@ -757,7 +881,36 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 }
 
-/// Points a new ship-to address at what has not shipped yet.
+/// The rate `sku` is taxed at in `country`.
+fn tax_rate(
+    tax: &TaxTable,
+    products: &Products,
+    sku: &Sku,
+    country: &str,
+) -> Result<Decimal, OrderError> {
+    let product = products
+        .get(sku)
+        .ok_or_else(|| OrderError::UnknownSku(sku.clone()))?;
+    tax.rate_for(&product.tax_class, country)
+        .ok_or_else(|| OrderError::NoTaxRate {
+            class: product.tax_class.clone(),
+            country: country.to_owned(),
+        })
+}
+
+/// Notes `units` invoiced units of line `line_no` to credit.
+fn credit(work: &mut Amending<'_>, line_no: u16, units: u32) {
+    if units == 0 {
+        return;
+    }
+    match work.credits.iter_mut().find(|(l, _)| *l == line_no) {
+        Some((_, sum)) => *sum = sum.saturating_add(units),
+        None => work.credits.push((line_no, units)),
+    }
+}
+
+/// Points a new ship-to address at what has not shipped yet (re-taxed by
+/// `Oms::retax` once every change is applied).
 fn ship_to(work: &mut Amending<'_>, address: &crate::customer::Address) -> Result<(), Error> {
     let Delivery::Ship { service, .. } = &work.order.delivery else {
         return Err(OrderError::PickupHasNoAddress.into());

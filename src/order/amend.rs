@@ -123,6 +123,19 @@ impl OrderLine {
             tax: net.checked_mul(self.tax_rate)?.round(TAX_ROUNDING),
         })
     }
+
+    /// The line taxed at `rate` instead: the same units, unit price and discount,
+    /// the tax worked out again from the net as pricing does (an order shipping to
+    /// another country is taxed at that country's rate).
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn retaxed(&self, rate: Decimal) -> Result<OrderLine, MoneyError> {
+        let mut line = self.clone();
+        line.tax_rate = rate;
+        line.amounts.tax = line.amounts.net.checked_mul(rate)?.round(TAX_ROUNDING);
+        Ok(line)
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +175,22 @@ mod tests {
         assert_eq!(six.net, Money::from_minor(5400, Currency::EUR));
         assert_eq!(six.tax, Money::from_minor(1080, Currency::EUR));
         assert_eq!(l.repriced(Quantity::new(4)).unwrap(), l.amounts);
+    }
+
+    #[test]
+    fn retaxing_keeps_the_net_and_taxes_it_at_the_new_rate() {
+        let l = line(4, 1000, 400);
+        let zero_rated = l.retaxed(dec!(0)).unwrap();
+        assert_eq!(zero_rated.amounts.net, l.amounts.net);
+        assert_eq!(zero_rated.amounts.discount, l.amounts.discount);
+        assert!(zero_rated.amounts.tax.is_zero());
+        let reduced = l.retaxed(dec!(0.055)).unwrap();
+        assert_eq!(reduced.tax_rate, dec!(0.055));
+        // 36.00 × 5.5 % = 1.98
+        assert_eq!(reduced.amounts.tax, Money::from_minor(198, Currency::EUR));
+        // Repricing a retaxed line taxes the new units at the new rate.
+        let two = reduced.repriced(Quantity::new(2)).unwrap();
+        assert_eq!(two.tax, Money::from_minor(99, Currency::EUR));
     }
 
     #[test]

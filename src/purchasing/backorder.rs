@@ -189,6 +189,16 @@ impl BackOrderQueue {
         units - left
     }
 
+    /// Hands a line's place in the queue to another line of the same order (its
+    /// open units moved there), keeping its priority and arrival order.
+    pub fn move_line(&mut self, order: OrderId, from: u16, to: u16) {
+        for w in &mut self.waiting {
+            if w.order == order && w.line_no == from {
+                w.line_no = to;
+            }
+        }
+    }
+
     /// Takes an order's lines out of the queue (it was cancelled); returns the units
     /// that were waiting.
     pub fn remove_order(&mut self, order: OrderId) -> u64 {
@@ -255,6 +265,23 @@ mod tests {
         );
         assert_eq!(q.remove_order(order(2)), 4);
         assert_eq!(q.waiting.len(), 1);
+    }
+
+    #[test]
+    fn a_moved_line_keeps_its_place_in_the_queue() {
+        let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
+        let t = DateTime::UNIX_EPOCH;
+        q.push(order(1), 1, None, 3, t, 0);
+        q.push(order(2), 1, None, 3, t, 0);
+        q.push(order(1), 2, None, 1, t, 0);
+        q.move_line(order(1), 1, 7);
+        let fills = q.fill(&dc(), true, 4);
+        let got: Vec<(OrderId, u16, u32)> = fills
+            .iter()
+            .map(|f| (f.order, f.line_no, f.quantity))
+            .collect();
+        assert_eq!(got, vec![(order(1), 7, 3), (order(2), 1, 1)]);
+        assert_eq!(q.units_through(order(1), 2), 3, "line 2 still waits last");
     }
 
     proptest! {

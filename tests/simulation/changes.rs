@@ -24,7 +24,7 @@ use crate::actors::orders_of;
 use crate::common::{key, sku, us_address};
 use crate::delivery::{Twice, deliver_all, only_a_fault};
 use crate::sim::Sim;
-use crate::world::SKUS;
+use crate::world::{SKUS, tax_rate};
 
 /// What a command must come to, known before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ fn shape(order: &Order) -> Shape {
 /// What `before` must look like once `changes` applied, told by `after` (the order
 /// as stored) only what a removal left: the units shipped by then. Also the range
 /// of line counts: a quantity raised on a line already invoiced or shipped grows a
-/// new line. A line counts with the lines grown from it (same SKU), so setting it
+/// new line, and so may each line when the order moves to another country. A line counts with the lines grown from it (same SKU), so setting it
 /// sets their total.
 fn expected_shape(before: &Order, changes: &[Amendment], after: &Order) -> (Shape, usize, usize) {
     // (line number, SKU, units wanted, grown from)
@@ -132,7 +132,15 @@ fn expected_shape(before: &Order, changes: &[Amendment], after: &Order) -> (Shap
                     set(&mut lines, *line_no, shipped);
                 }
             }
-            Amendment::ShipTo { address: a } => address = Some(a.clone()),
+            Amendment::ShipTo { address: a } => {
+                // Another country re-taxes: each line with units to ship may move
+                // them to a new line at the new rate.
+                let country = address.as_ref().map(|b| b.country.as_str());
+                if country != Some(a.country.as_str()) {
+                    raised += lines.len();
+                }
+                address = Some(a.clone());
+            }
         }
     }
     let mut per_sku: BTreeMap<Sku, u32> = BTreeMap::new();
@@ -431,6 +439,20 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
                     "#{step}: the amendment of {name} did not apply exactly once:\nbefore   {:?}\nexpected {expected:?} with {least}..={most} lines\nafter    {got:?}",
                     shape(&before)
                 ));
+            }
+            if let Delivery::Ship { address, .. } = &after.delivery {
+                for line in after.lines.iter().filter(|l| l.shipped.units() < wanted(l)) {
+                    let rate = tax_rate(line.sku.as_str(), &address.country);
+                    if line.tax_rate != rate {
+                        sim.fail(&format!(
+                            "#{step}: after amending {name}, line {} ships to {} taxed at {}, not {rate}",
+                            line.line_no, address.country, line.tax_rate
+                        ));
+                    }
+                }
+                if ship_to(&before).is_some_and(|b| b.country != address.country) {
+                    sim.plan().exercised("amend: re-taxed for another country");
+                }
             }
             sim.plan().exercised(if any_ok {
                 "amend: applied"

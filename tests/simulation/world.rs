@@ -38,13 +38,26 @@ impl Cast {
     }
 }
 
+/// The rate the tax table below sets for `sku` shipped to `country`.
+pub fn tax_rate(sku: &str, country: &str) -> rust_decimal::Decimal {
+    match (sku, country) {
+        ("BOOK", "CA") => dec!(0),
+        ("BOOK", _) => dec!(0.05),
+        (_, "CA") => dec!(0.13),
+        _ => dec!(0.10),
+    }
+}
+
 /// Saves tax rates, products, locations, opening stock, a supplier and `customers`
 /// customers. Every call is made once, on a store without faults.
 pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) -> Cast {
     oms.set_tax_table(
         TaxTable::new()
             .with_rate(TaxClass::standard(), None, dec!(0.10))
-            .with_rate(TaxClass::new("reduced"), None, dec!(0.05)),
+            .with_rate(TaxClass::new("reduced"), None, dec!(0.05))
+            // Canada taxes differently, so an order moved there is re-taxed.
+            .with_rate(TaxClass::standard(), Some("CA"), dec!(0.13))
+            .with_rate(TaxClass::new("reduced"), Some("CA"), dec!(0)),
     )
     .await
     .unwrap();
