@@ -235,6 +235,54 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
 }
 
 #[tokio::test]
+async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() {
+    let w = world().await;
+    let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
+    let order = delivered(&w, c.id).await;
+    let mut cmd = exchange("x", &order, 1, "MUG");
+    cmd.goods_back.lines.push((2, 1, ReturnReason::WrongItem));
+    cmd.replacement[0].quantity = 2;
+    let rma = w.oms.request_exchange(cmd).await.unwrap();
+    w.oms.authorise_return(rma.id).await.unwrap();
+    // Only the TEE (22.00) comes back; the MUG never does.
+    w.oms
+        .receive_return(ReceiveReturn {
+            idempotency_key: key("in-1"),
+            rma: rma.id,
+            lines: vec![(1, 1, Condition::Damaged)],
+        })
+        .await
+        .unwrap();
+    let closed = w.oms.close_return(rma.id).await.unwrap();
+    assert_eq!(closed.status, ReturnStatus::Closed);
+    assert!(closed.replacement_order.is_none());
+    assert_eq!(w.oms.customer_orders(c.id).await.unwrap().len(), 1);
+    let history = w.oms.customer(c.id).await.unwrap().history;
+    assert_eq!(history.credit, usd(dec!(22.00)));
+    let line = &w.oms.order(order.id).await.unwrap().lines[1];
+    assert!(
+        line.return_requested.is_zero(),
+        "the MUG can be asked back again"
+    );
+
+    let payments = w.oms.store().list::<o2c::ledger::Payment>().await.unwrap();
+    let card = payments
+        .iter()
+        .find(|p| p.value.method == PaymentMethod::Card)
+        .unwrap();
+    w.oms
+        .record_refund(RecordRefund {
+            idempotency_key: key("refund"),
+            payment: card.value.id,
+            amount: usd(dec!(22.00)),
+        })
+        .await
+        .unwrap();
+    assert!(w.oms.customer(c.id).await.unwrap().history.credit.is_zero());
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
 async fn a_replacement_short_of_stock_is_back_ordered_not_refused() {
     let w = world().await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;

@@ -472,7 +472,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Closes a partly received return: what did not arrive will not be taken, and
-    /// can be asked back again.
+    /// can be asked back again. An exchange closed this way places no replacement
+    /// (its goods never all came back): the credit its receipts gave stays with the
+    /// customer, to refund with [`Oms::record_refund`] or spend on the next order.
     ///
     /// # Errors
     /// [`Error::Return`] unless partly received; [`Error::NotFound`].
