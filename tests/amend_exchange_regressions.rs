@@ -15,23 +15,14 @@ use o2c::catalog::{Product, TaxClass};
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ids::CustomerId;
-use o2c::ledger::InvoicePolicy;
 use o2c::money::Currency;
 use o2c::order::{AmendOrder, Channel, LineRequest, Order, OrderStatus, PlaceOrder};
 use o2c::purchasing::{BackOrderPolicy, BackOrderQueue};
 use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason, ReturnStatus};
 use o2c::store::Store;
-use o2c::{OmsConfig, ReceiveReturn, RecordPayment, RequestExchange, RequestReturn};
+use o2c::{ReceiveReturn, RecordPayment, RequestExchange, RequestReturn};
 use rust_decimal_macros::dec;
-
-async fn on_shipment() -> World {
-    world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await
-}
 
 async fn level(w: &World, s: &str, at: &str) -> (i64, i64) {
     let l = w.oms.stock_level(&sku(s), &loc(at)).await.unwrap();

@@ -11,7 +11,6 @@ mod common;
 use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::event::Event;
-use o2c::ids::CustomerId;
 use o2c::ledger::{AccountCode, InvoicePolicy};
 use o2c::money::{Currency, Money};
 use o2c::order::{
@@ -34,33 +33,6 @@ async fn balance(w: &World, code: &str) -> Money {
 async fn level(w: &World, s: &str, at: &str) -> (i64, i64) {
     let l = w.oms.stock_level(&sku(s), &loc(at)).await.unwrap();
     (l.on_hand, l.reserved)
-}
-
-fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
-    match result {
-        Err(Error::Order(e)) => e,
-        other => panic!("expected an order error, got {other:?}"),
-    }
-}
-
-/// TEE 2 + MUG 1: 40.00 + 4.00 tax, 12.50 + 1.25 tax = 57.75.
-async fn tee2_mug1(w: &World, k: &str, who: CustomerId) -> Order {
-    w.oms
-        .place_order(
-            PlaceOrder::new(key(k), who, Channel::Web, Currency::USD)
-                .line(sku("TEE"), 2)
-                .line(sku("MUG"), 1),
-        )
-        .await
-        .unwrap()
-}
-
-async fn on_shipment() -> World {
-    world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await
 }
 
 #[tokio::test]
@@ -352,27 +324,6 @@ async fn a_new_ship_to_address_applies_to_what_has_not_shipped() {
     let shipments = w.oms.ship(order.id).await.unwrap();
     assert_eq!(shipments.len(), 1);
     assert_audit_clean(&w.oms).await;
-}
-
-/// Standard goods 10 % at home and 13 % in Canada; books 5 % at home, zero-rated in
-/// Canada; no rates elsewhere.
-async fn cross_border_tax(w: &World) {
-    use o2c::catalog::{TaxClass, TaxTable};
-    w.oms
-        .set_tax_table(
-            TaxTable::new()
-                .with_rate(TaxClass::standard(), Some("US"), dec!(0.10))
-                .with_rate(TaxClass::standard(), Some("CA"), dec!(0.13))
-                .with_rate(TaxClass::new("reduced"), Some("US"), dec!(0.05))
-                .with_rate(TaxClass::new("reduced"), Some("CA"), dec!(0))
-                .with_rate(TaxClass::new("reduced"), Some("GB"), dec!(0)),
-        )
-        .await
-        .unwrap();
-}
-
-fn canadian_address(name: &str) -> o2c::customer::Address {
-    o2c::customer::Address::new(name, "1 Bay St", "Toronto", "M5J 2N8", "CA")
 }
 
 #[tokio::test]

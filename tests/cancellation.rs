@@ -20,7 +20,7 @@ use o2c::order::{
 };
 use o2c::quantity::Quantity;
 use o2c::store::Store;
-use o2c::{Error, OmsConfig, RecordPayment};
+use o2c::{OmsConfig, RecordPayment};
 use rust_decimal_macros::dec;
 
 async fn balance(w: &World, code: &str) -> Money {
@@ -61,13 +61,6 @@ async fn events_since(w: &World, cursor: u64) -> Vec<Event> {
         .into_iter()
         .map(|e| e.event)
         .collect()
-}
-
-fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
-    match result {
-        Err(Error::Order(e)) => e,
-        other => panic!("expected an order error, got {other:?}"),
-    }
 }
 
 /// TEE 2 + MUG 1 from the catalogue: 40.00 + 4.00 tax, 12.50 + 1.25 tax = 57.75.

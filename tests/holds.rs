@@ -17,7 +17,7 @@ use o2c::ledger::{AccountCode, InvoicePolicy, InvoiceStatus};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, Order, OrderError, OrderStatus, PlaceOrder};
 use o2c::store::Store;
-use o2c::{Error, OmsConfig, RecordPayment};
+use o2c::{OmsConfig, RecordPayment};
 use rust_decimal_macros::dec;
 
 async fn balance(w: &World, code: &str) -> Money {
@@ -45,13 +45,6 @@ async fn events_since(w: &World, cursor: u64) -> Vec<Event> {
 async fn level(w: &World, s: &str, at: &str) -> (i64, i64) {
     let l = w.oms.stock_level(&sku(s), &loc(at)).await.unwrap();
     (l.on_hand, l.reserved)
-}
-
-fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
-    match result {
-        Err(Error::Order(e)) => e,
-        other => panic!("expected an order error, got {other:?}"),
-    }
 }
 
 /// `n` TEE at 20.00 + 10 % tax: 22.00 each.

@@ -9,20 +9,13 @@ mod common;
 
 use chrono::Duration;
 use common::*;
+use o2c::RecordPayment;
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ledger::InvoiceStatus;
 use o2c::money::Currency;
 use o2c::order::{Channel, Hold, Order, OrderAction, OrderError, OrderStatus, PlaceOrder};
-use o2c::{Error, RecordPayment};
 use rust_decimal_macros::dec;
-
-fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
-    match result {
-        Err(Error::Order(e)) => e,
-        other => panic!("expected an order error, got {other:?}"),
-    }
-}
 
 fn invalid(from: OrderStatus, action: OrderAction) -> OrderError {
     OrderError::InvalidTransition { from, action }

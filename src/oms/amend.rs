@@ -66,6 +66,13 @@ struct Amending<'a> {
     demand: Vec<(usize, u32)>,
     /// Invoiced units cut, to credit: (line, units).
     credits: Vec<(u16, u32)>,
+    /// Lines whose open units moved to a line at another tax rate: (from, to,
+    /// invoiced units moved).
+    moved: Vec<(u16, u16, u32)>,
+    /// Where the order goes once every change applies, and the tax table: new
+    /// units are taxed for there, whatever ship-to the changes pass through.
+    country: String,
+    tax: TaxTable,
     /// Lines added or changed, for the event.
     lines: Vec<u16>,
     ship_to_changed: bool,
@@ -91,20 +98,25 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   so every invoice already issued stays exact; `SetQuantity` and
     ///   `RemoveLine` count a line together with the lines grown from it, cutting
     ///   the newest first. Added lines are priced from the catalogue (or their own
-    ///   price) with tax for the order's destination.
+    ///   price); new units, added or grown, are taxed for where the order goes
+    ///   once every change applies.
     /// - **A new ship-to in another country** re-taxes what has not shipped at that
     ///   country's rate (refused with `NoTaxRate` if it has none): a line nothing
     ///   of which is invoiced or shipped in place; any other line's open units move,
     ///   with their reservations and their place in the back-order queue, to a line
-    ///   grown from it at the new rate, crediting those already invoiced. The
-    ///   shipping charge stays as agreed, and reservations stay where they are
-    ///   (warehouses are chosen by priority, not by distance).
+    ///   grown from it at the new rate, crediting those already invoiced (units a
+    ///   credit note had already taken back are credited on the new line's
+    ///   invoice instead, so no credit is lost). The shipping charge stays as
+    ///   agreed, and reservations stay where they are (warehouses are chosen by
+    ///   priority, not by distance). Each move adds a line per billed line with
+    ///   units to ship, and those count towards the order's line limit.
     /// - **Billing**: an order invoiced when placed (invoice policy `OnOrder`, or a
     ///   prepaid customer) gets an invoice for what was added; invoiced units taken
     ///   off are credited, one credit note per invoice, and anything already paid
     ///   for them becomes customer credit. A prepaid order with a new invoice to
-    ///   pay is held [`Hold::AwaitingPayment`]; an order on terms whose customer
-    ///   goes over their credit limit is held [`Hold::CreditLimit`].
+    ///   pay is held [`Hold::AwaitingPayment`]; an order on terms the amendment
+    ///   made dearer, whose customer is then over their credit limit, is held
+    ///   [`Hold::CreditLimit`].
     /// - Only the unshipped part changes: a line never goes below what shipped.
     ///
     /// Retrying with the same key applies nothing again and returns the order as it
@@ -151,6 +163,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         let mut buyer = customer.value;
         let unbilled_before = stored.value.unbilled_value()?;
+        let stored_value = stored.value.value()?;
 
         let mut skus: Vec<Sku> = Vec::new();
         let added = cmd.changes.iter().filter_map(|c| match c {
@@ -163,15 +176,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         let products = self.products_of(&skus).await?;
-        let moves = cmd
-            .changes
-            .iter()
-            .any(|c| matches!(c, Amendment::ShipTo { .. }));
-        let country_before = if moves {
-            Some(self.destination_country(&stored.value.delivery).await?)
-        } else {
-            None
-        };
+        let country_before = self.destination_country(&stored.value.delivery).await?;
+        let country = final_country(&stored.value.delivery, &cmd.changes)?
+            .unwrap_or_else(|| country_before.clone());
 
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -182,6 +189,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             released: Vec::new(),
             demand: Vec::new(),
             credits: Vec::new(),
+            moved: Vec::new(),
+            country,
+            tax: self.tax_table().await?,
             lines: Vec::new(),
             ship_to_changed: false,
             touched: &mut touched,
@@ -206,14 +216,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if work.order.lines.iter().all(|l| wanted(l).is_zero()) {
             return Err(OrderError::AmendmentEmptiesOrder.into());
         }
-        if let Some(country_before) = &country_before {
-            self.retax(&mut work, &products, country_before).await?;
+        if work.country != country_before {
+            self.retax(&mut work, &products).await?;
         }
         self.reserve_added(&mut work, &products).await?;
         self.free_released(&mut work).await?;
         let Amending {
             mut order,
             credits,
+            moved,
             lines,
             ship_to_changed,
             ..
@@ -228,7 +239,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         history.uninvoiced = history.uninvoiced.checked_add(unbilled_change)?;
         history.lifetime_value = history.lifetime_value.checked_add(unbilled_change)?;
 
-        if !credits.is_empty() {
+        let credited = if credits.is_empty() {
+            Vec::new()
+        } else {
             self.credit_order_lines(
                 &mut order,
                 &mut buyer,
@@ -237,11 +250,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 "order amended",
                 &mut changes,
             )
-            .await?;
-        }
+            .await?
+        };
         let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
         let bills_on_order = self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid;
-        if bills_on_order && !order.fully_billed() {
+        let invoiced_now = bills_on_order && !order.fully_billed();
+        if invoiced_now {
             let unbilled: Vec<(usize, Quantity)> = order
                 .lines
                 .iter()
@@ -260,7 +274,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             )
             .await?;
         }
-        self.hold_if_needed(&mut order, &buyer, unbilled_change, &mut changes)?;
+        self.carry_credit_over(
+            &mut order,
+            &mut buyer,
+            &moved,
+            &credits,
+            &credited,
+            &mut changes,
+        )
+        .await?;
+        let dearer = order.value()?.cmp_amount(stored_value)?.is_gt();
+        self.hold_if_needed(&mut order, &buyer, dearer, invoiced_now, &mut changes)?;
         settle(&mut order, now, &mut changes)?;
 
         changes.events.insert(
@@ -296,8 +320,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<(), Error> {
         let line_no = next_line_no(&work.order)?;
         let priced = self
-            .price_with(&work.order, std::slice::from_ref(req), products)
-            .await
+            .price_with(
+                &work.order,
+                std::slice::from_ref(req),
+                products,
+                &work.tax,
+                &work.country,
+            )
             .map_err(|e| match e {
                 Error::Order(e) => Error::Order(renumber(e, line_no)),
                 other => other,
@@ -344,8 +373,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let before = sum_of(&work.order, &family, wanted);
         if asked.units() > before {
-            self.grow(work, line_no, &family, asked.units() - before, products)
-                .await?;
+            self.grow(work, line_no, &family, asked.units() - before, products)?;
         } else {
             for at in family.iter().rev() {
                 let Some(line) = work.order.lines.get(*at) else {
@@ -369,7 +397,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Adds `extra` units to line `line_no`'s family: in place on its newest member
     /// nothing of which is invoiced or shipped, else on a new line grown from it,
     /// at the same unit price and discount per unit, taxed for where it goes now.
-    async fn grow(
+    fn grow(
         &self,
         work: &mut Amending<'_>,
         line_no: u16,
@@ -395,8 +423,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let Some(first) = family.first().and_then(|at| work.order.lines.get(*at)) else {
             return Err(OrderError::UnknownLine(line_no).into());
         };
-        let country = self.destination_country(&work.order.delivery).await?;
-        let rate = tax_rate(&self.tax_table().await?, products, &first.sku, &country)?;
+        let rate = tax_rate(&work.tax, products, &first.sku, &work.country)?;
         let extra = Quantity::new(extra);
         let grown = OrderLine {
             grown_from: Some(line_no),
@@ -439,26 +466,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Taxes what has not shipped at the rate of the country it goes to now, when
-    /// a new ship-to crossed a border. A line nothing of which is invoiced or
+    /// Taxes what has not shipped at the rate of the country the order now goes
+    /// to (a new ship-to crossed a border). A line nothing of which is invoiced or
     /// shipped is re-taxed in place. Any other keeps its price for what it billed or
     /// shipped: its open units move, with their reservations and their place in the
     /// back-order queue, to a line grown from it at the new rate, and any of them
     /// already invoiced are credited (the grown line is invoiced afresh).
-    async fn retax(
-        &self,
-        work: &mut Amending<'_>,
-        products: &Products,
-        country_before: &str,
-    ) -> Result<(), Error> {
-        let Delivery::Ship { address, .. } = &work.order.delivery else {
-            return Ok(());
-        };
-        if address.country == country_before {
-            return Ok(());
-        }
-        let country = address.country.clone();
-        let tax = self.tax_table().await?;
+    async fn retax(&self, work: &mut Amending<'_>, products: &Products) -> Result<(), Error> {
         for at in 0..work.order.lines.len() {
             let Some(line) = work.order.lines.get(at) else {
                 continue;
@@ -467,7 +481,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             if open.is_zero() {
                 continue;
             }
-            let rate = tax_rate(&tax, products, &line.sku, &country)?;
+            let rate = tax_rate(&work.tax, products, &line.sku, &work.country)?;
             if rate == line.tax_rate {
                 continue;
             }
@@ -532,6 +546,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .move_line(order_id, from, to);
         }
         credit(work, from, invoiced_cut);
+        work.moved.push((from, to, invoiced_cut));
         work.order.lines.push(moved);
         work.lines.push(to);
         Ok(())
@@ -805,8 +820,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Prices `requests` as new lines of `order`, as an amendment or a replacement
-    /// would: checks them without writing anything.
+    /// Prices `requests` as new lines of `order`, as a replacement would: checks
+    /// them without writing anything.
     pub(super) async fn price_requests(
         &self,
         order: &Order,
@@ -814,19 +829,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Vec<OrderLine>, Error> {
         let skus: Vec<Sku> = requests.iter().map(|r| r.sku.clone()).collect();
         let products = self.products_of(&skus).await?;
-        self.price_with(order, requests, &products).await
+        let country = self.destination_country(&order.delivery).await?;
+        let tax = self.tax_table().await?;
+        self.price_with(order, requests, &products, &tax, &country)
     }
 
     /// Prices `requests` as new lines of `order` from `products`: the catalogue
-    /// price unless given, tax for the order's destination, no order discount.
-    async fn price_with(
+    /// price unless given, tax for `country`, no order discount.
+    fn price_with(
         &self,
         order: &Order,
         requests: &[LineRequest],
         products: &Products,
+        tax: &TaxTable,
+        country: &str,
     ) -> Result<Vec<OrderLine>, Error> {
-        let country = self.destination_country(&order.delivery).await?;
-        let tax = self.tax_table().await?;
         let mut pricing = PlaceOrder::new(
             order.idempotency_key.clone(),
             order.customer,
@@ -837,8 +854,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(price_lines(
             &pricing,
             |sku| products.get(sku),
-            &tax,
-            &country,
+            tax,
+            country,
         )?)
     }
 
@@ -856,26 +873,69 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         })
     }
 
-    /// Holds an order the amendment made dearer: a prepaid one until its new
-    /// invoice is paid, one on terms whose customer is now over their credit limit.
+    /// Holds an amended order: a prepaid one with a new invoice until it is paid,
+    /// one on terms the amendment made dearer while its customer is over their
+    /// credit limit.
     fn hold_if_needed(
         &self,
         order: &mut Order,
         buyer: &Customer,
-        added: crate::money::Money,
+        dearer: bool,
+        invoiced_now: bool,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        if !added.is_positive() {
-            return Ok(());
-        }
         let hold = match buyer.profile.terms {
             PaymentTerms::Prepaid => {
-                (order.settled() != order.invoiced).then_some(Hold::AwaitingPayment)
+                (invoiced_now && order.settled() != order.invoiced).then_some(Hold::AwaitingPayment)
             }
-            PaymentTerms::Net { .. } => buyer.over_credit_limit()?.then_some(Hold::CreditLimit),
+            PaymentTerms::Net { .. } => {
+                (dearer && buyer.over_credit_limit()?).then_some(Hold::CreditLimit)
+            }
         };
         if let Some(hold) = hold {
             super::orders::place_hold(order, hold, changes)?;
+        }
+        Ok(())
+    }
+
+    /// Carries over to the lines moved to a new tax rate any credit their units
+    /// already had: units a credit note took back (a price adjustment, say) are
+    /// not credited again when they move, so the new line's invoice is credited
+    /// for them instead, at its own price, and the customer pays what they paid
+    /// before, taxed anew.
+    async fn carry_credit_over(
+        &self,
+        order: &mut Order,
+        buyer: &mut Customer,
+        moved: &[(u16, u16, u32)],
+        asked: &[(u16, u32)],
+        credited: &[(u16, u32)],
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
+        let units = |list: &[(u16, u32)], line: u16| {
+            list.iter()
+                .filter(|(l, _)| *l == line)
+                .map(|(_, u)| *u)
+                .sum::<u32>()
+        };
+        let carried: Vec<(u16, u32)> = moved
+            .iter()
+            .map(|(from, to, invoiced)| {
+                let already = units(asked, *from).saturating_sub(units(credited, *from));
+                (*to, already.min(*invoiced))
+            })
+            .filter(|(_, units)| *units > 0)
+            .collect();
+        if !carried.is_empty() {
+            self.credit_order_lines(
+                order,
+                buyer,
+                &carried,
+                false,
+                "credit carried over to the line re-taxed",
+                changes,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -896,6 +956,24 @@ fn tax_rate(
             class: product.tax_class.clone(),
             country: country.to_owned(),
         })
+}
+
+/// The country the last of `changes`' new ship-to addresses is in, if any, once
+/// each is checked to name a valid one.
+fn final_country(delivery: &Delivery, changes: &[Amendment]) -> Result<Option<String>, Error> {
+    if matches!(delivery, Delivery::Pickup { .. }) {
+        return Ok(None); // a ship-to is refused in turn
+    }
+    let mut last = None;
+    for change in changes {
+        if let Amendment::ShipTo { address } = change {
+            if !address.has_valid_country() {
+                return Err(OrderError::InvalidCountry(address.country.clone()).into());
+            }
+            last = Some(address.country.clone());
+        }
+    }
+    Ok(last)
 }
 
 /// Notes `units` invoiced units of line `line_no` to credit.

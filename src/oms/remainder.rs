@@ -9,7 +9,7 @@ use crate::fulfilment::Carrier;
 use crate::ledger::{Invoice, InvoiceStatus};
 use crate::money::Money;
 use crate::order::{Order, OrderAction, OrderError, transition};
-use crate::store::{Changeset, Put, Store, Versioned};
+use crate::store::{Changeset, Put, Record, RecordKey, Store, Versioned};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Keeps what has shipped of an order and cancels the rest, in one commit:
@@ -123,7 +123,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// then the newest — and, with `shipping`, every shipping charge not yet
     /// credited: one credit note per invoice touched, exact to the cent (see
     /// [`Oms::credit_invoice`]). Puts the invoices; the caller puts the order and
-    /// the customer.
+    /// the customer. Returns the units credited per line: those asked, less any a
+    /// credit note had already taken back.
     pub(super) async fn credit_order_lines(
         &self,
         order: &mut Order,
@@ -132,12 +133,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         shipping: bool,
         reason: &str,
         changes: &mut Changeset,
-    ) -> Result<(), Error> {
-        let mut invoices: Vec<(Invoice, u64)> = Vec::new();
+    ) -> Result<Vec<(u16, u32)>, Error> {
+        // (invoice, its stored version; `None` for one this commit already puts)
+        let mut invoices: Vec<(Invoice, Option<u64>)> = Vec::new();
         for id in order.invoices.iter().rev() {
-            let stored = self.must::<Invoice>("invoice", id).await?;
-            if stored.value.status != InvoiceStatus::Void {
-                invoices.push((stored.value, stored.version));
+            let (invoice, version) = match changes.pending(&RecordKey::Invoice(*id)) {
+                Some(Record::Invoice(pending)) => (pending.clone(), None),
+                _ => {
+                    let stored = self.must::<Invoice>("invoice", id).await?;
+                    (stored.value, Some(stored.version))
+                }
+            };
+            if invoice.status != InvoiceStatus::Void {
+                invoices.push((invoice, version));
             }
         }
         // Invoices still owing first (newest first among equals): a credit should
@@ -157,6 +165,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .iter()
             .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
             .collect();
+        let credited = wanted.clone();
         for (mut invoice, version) in invoices {
             let mut asked: Vec<(u16, u32)> = Vec::new();
             for (line_no, left) in &mut wanted {
@@ -191,8 +200,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 changes,
             )
             .await?;
-            changes.puts.push(Put::update(invoice, version));
+            match version {
+                Some(version) => changes.puts.push(Put::update(invoice, version)),
+                None => {
+                    changes.restate(invoice);
+                }
+            }
         }
-        Ok(())
+        Ok(credited)
     }
 }

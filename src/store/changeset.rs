@@ -409,6 +409,15 @@ impl Changeset {
         }
     }
 
+    /// The record a put of this changeset gives `key`, if any: what a command
+    /// that changes a record again in the same commit must start from.
+    pub fn pending(&self, key: &RecordKey) -> Option<&Record> {
+        self.puts
+            .iter()
+            .find(|p| &p.record.key() == key)
+            .map(|p| &p.record)
+    }
+
     /// The changeset's stock changes summed per SKU × location, in order of first
     /// appearance: what a store applies under the guard `0 ≤ reserved ≤ on_hand`.
     ///

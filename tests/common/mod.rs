@@ -14,14 +14,14 @@ use o2c::catalog::{Product, TaxClass, TaxTable};
 use o2c::clock::{ManualClock, SeededIds};
 use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{PickupCarrier, Shipment, TableRateCarrier};
-use o2c::ids::{IdempotencyKey, LocationId, Sku};
-use o2c::ledger::{AccountBalance, Invoice, Payment};
+use o2c::ids::{CustomerId, IdempotencyKey, LocationId, Sku};
+use o2c::ledger::{AccountBalance, Invoice, InvoicePolicy, Payment};
 use o2c::money::{Currency, Money};
-use o2c::order::Order;
+use o2c::order::{Channel, Order, OrderError, PlaceOrder};
 use o2c::purchasing::{BackOrderQueue, PurchaseOrder, Supplier};
 use o2c::stock::{Location, LocationKind, StockLevel};
 use o2c::store::{MemoryStore, Store, Versioned};
-use o2c::{Oms, OmsConfig, ReceiveStock};
+use o2c::{Error, Oms, OmsConfig, ReceiveStock};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -215,4 +215,54 @@ pub async fn assert_audit_clean(oms: &TestOms) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The order error a command failed with.
+pub fn order_error<T: std::fmt::Debug>(result: Result<T, Error>) -> OrderError {
+    match result {
+        Err(Error::Order(e)) => e,
+        other => panic!("expected an order error, got {other:?}"),
+    }
+}
+
+/// TEE 2 + MUG 1: 40.00 + 4.00 tax, 12.50 + 1.25 tax = 57.75.
+pub async fn tee2_mug1(w: &World, k: &str, who: CustomerId) -> Order {
+    w.oms
+        .place_order(
+            PlaceOrder::new(key(k), who, Channel::Web, Currency::USD)
+                .line(sku("TEE"), 2)
+                .line(sku("MUG"), 1),
+        )
+        .await
+        .unwrap()
+}
+
+/// The world, invoicing on shipment.
+pub async fn on_shipment() -> World {
+    world_with(OmsConfig {
+        invoice_policy: InvoicePolicy::OnShipment,
+        ..OmsConfig::default()
+    })
+    .await
+}
+
+/// Standard goods 10 % at home and 13 % in Canada; books 5 % at home, zero-rated in
+/// Canada; no rates elsewhere.
+pub async fn cross_border_tax(w: &World) {
+    w.oms
+        .set_tax_table(
+            TaxTable::new()
+                .with_rate(TaxClass::standard(), Some("US"), dec!(0.10))
+                .with_rate(TaxClass::standard(), Some("CA"), dec!(0.13))
+                .with_rate(TaxClass::new("reduced"), Some("US"), dec!(0.05))
+                .with_rate(TaxClass::new("reduced"), Some("CA"), dec!(0))
+                .with_rate(TaxClass::new("reduced"), Some("GB"), dec!(0)),
+        )
+        .await
+        .unwrap();
+}
+
+/// An address in Toronto.
+pub fn canadian_address(name: &str) -> o2c::customer::Address {
+    o2c::customer::Address::new(name, "1 Bay St", "Toronto", "M5J 2N8", "CA")
 }
