@@ -174,6 +174,43 @@ async fn a_paid_prepaid_order_is_credited_for_units_cut_and_invoiced_for_units_a
     assert_audit_clean(&w.oms).await;
 }
 
+/// One amendment that swaps a paid TEE for two MUG: the TEE's payment, freed by
+/// its credit note, pays the new invoice as far as it goes.
+#[tokio::test]
+async fn a_swap_on_a_paid_prepaid_order_is_paid_from_what_the_cut_freed() {
+    let w = world().await;
+    let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
+    let order = tee2_mug1(&w, "o", c.id).await;
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            order.invoices[0],
+            usd(dec!(57.75)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    let swapped = w
+        .oms
+        .amend_order(
+            AmendOrder::new(key("swap"), order.id)
+                .set_quantity(1, 1)
+                .set_quantity(2, 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(swapped.credit_total(), usd(dec!(22.00)));
+    let invoice = w.oms.invoice(swapped.invoices[1]).await.unwrap();
+    // 2 × 12.50 + 10 % = 27.50, of which the TEE's 22.00 is paid.
+    assert_eq!(invoice.total().unwrap(), usd(dec!(27.50)));
+    assert_eq!(invoice.outstanding().unwrap(), usd(dec!(5.50)));
+    assert_eq!(swapped.holds, vec![Hold::AwaitingPayment]);
+    let history = w.oms.customer(c.id).await.unwrap().history;
+    assert!(history.credit.is_zero());
+    assert_eq!(history.balance, usd(dec!(5.50)));
+    assert_audit_clean(&w.oms).await;
+}
+
 #[tokio::test]
 async fn after_a_partial_shipment_only_the_unshipped_part_changes() {
     let w = world().await;

@@ -619,26 +619,20 @@ async fn cancelling_after_a_move() {
     assert_audit_clean(&w.oms).await;
 }
 
-/// A paid prepaid order moved abroad: credited to customer credit, re-invoiced,
-/// held until paid; the customer's credit pays it and it ships.
+/// A paid prepaid order moved abroad: its payment, freed by the credit note,
+/// pays the new invoice at once; only the extra tax is left to pay, and the order
+/// waits for it.
 #[tokio::test]
-async fn a_paid_prepaid_order_moved_abroad() {
+async fn a_paid_prepaid_order_moved_abroad_owes_only_the_extra_tax() {
     let w = world().await;
     cross_border_tax(&w).await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
     let order = tee2_mug1(&w, "o", c.id).await;
-    let total = w
-        .oms
-        .invoice(order.invoices[0])
-        .await
-        .unwrap()
-        .total()
-        .unwrap();
     w.oms
         .record_payment(RecordPayment::new(
             key("pay"),
             order.invoices[0],
-            total,
+            usd(dec!(57.75)),
             PaymentMethod::Card,
         ))
         .await
@@ -651,7 +645,10 @@ async fn a_paid_prepaid_order_moved_abroad() {
     assert_open_lines_taxed(&moved, ca_rate);
     assert_eq!(moved.holds, vec![Hold::AwaitingPayment]);
     let h = w.oms.customer(c.id).await.unwrap().history;
-    assert_eq!(h.credit, usd(dec!(57.75)));
+    assert!(
+        h.credit.is_zero(),
+        "the freed payment went to the new invoice"
+    );
     assert_audit_clean(&w.oms).await;
     let new_invoice = *moved.invoices.last().unwrap();
     let owed = w
@@ -661,28 +658,58 @@ async fn a_paid_prepaid_order_moved_abroad() {
         .unwrap()
         .outstanding()
         .unwrap();
-    // 40.00 + 12.50 at 13 % = 59.33: 57.75 from credit, 1.58 by card.
-    assert_eq!(owed, usd(dec!(59.33)));
-    w.oms
-        .record_payment(RecordPayment::new(
-            key("credit"),
-            new_invoice,
-            h.credit,
-            PaymentMethod::CustomerCredit,
-        ))
-        .await
-        .unwrap();
+    // 40.00 + 12.50 at 13 % = 59.33, of which 57.75 paid from the freed credit.
+    assert_eq!(owed, usd(dec!(1.58)));
     w.oms
         .record_payment(RecordPayment::new(
             key("card"),
             new_invoice,
-            owed.checked_sub(h.credit).unwrap(),
+            owed,
             PaymentMethod::Card,
         ))
         .await
         .unwrap();
     let paid = w.oms.order(order.id).await.unwrap();
     assert!(paid.holds.is_empty(), "{:?}", paid.holds);
+    w.oms.ship(order.id).await.unwrap();
+    assert_audit_clean(&w.oms).await;
+}
+
+/// A paid prepaid order of books moved where books are zero-rated: the new invoice
+/// is paid in full from the freed payment, the order is not held, and the tax
+/// saved stays with the customer as credit.
+#[tokio::test]
+async fn a_paid_prepaid_order_moved_where_tax_is_lower_is_not_held() {
+    let w = world().await;
+    cross_border_tax(&w).await;
+    let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
+    let order = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o"), c.id, Channel::Web, Currency::USD).line(sku("BOOK"), 2),
+        )
+        .await
+        .unwrap();
+    // 2 × 15.99 + 5 % = 33.58.
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            order.invoices[0],
+            usd(dec!(33.58)),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    let moved = w
+        .oms
+        .amend_order(AmendOrder::new(key("ca"), order.id).ship_to(canadian_address("Acme")))
+        .await
+        .unwrap();
+    assert!(moved.holds.is_empty(), "{:?}", moved.holds);
+    assert_eq!(moved.status, OrderStatus::Open);
+    let h = w.oms.customer(c.id).await.unwrap().history;
+    assert_eq!(h.credit, usd(dec!(1.60)), "33.58 paid, 31.98 owed");
+    assert!(h.balance.is_zero());
     w.oms.ship(order.id).await.unwrap();
     assert_audit_clean(&w.oms).await;
 }

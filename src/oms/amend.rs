@@ -3,13 +3,15 @@
 use super::backorders::Touched;
 use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
+use crate::RecordPayment;
 use crate::catalog::TaxTable;
-use crate::customer::{Customer, PaymentTerms};
+use crate::customer::{Customer, PaymentMethod, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{LocationId, Sku};
+use crate::ids::{IdempotencyKey, InvoiceId, LocationId, Sku};
 use crate::ledger::InvoicePolicy;
+use crate::money::Money;
 use crate::order::{
     AmendOrder, Amendment, Delivery, Hold, LineRequest, LineReservation, Order, OrderAction,
     OrderError, OrderLine, PlaceOrder, price_lines, transition,
@@ -19,7 +21,9 @@ use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store, StoreError};
+use crate::store::{
+    Changeset, IdempotencyScope, IdempotentOutcome, Put, Record, RecordKey, Store, StoreError,
+};
 use rust_decimal::Decimal;
 
 /// Units wanted on a line from now on: ordered less cancelled.
@@ -113,8 +117,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// - **Billing**: an order invoiced when placed (invoice policy `OnOrder`, or a
     ///   prepaid customer) gets an invoice for what was added; invoiced units taken
     ///   off are credited, one credit note per invoice, and anything already paid
-    ///   for them becomes customer credit. A prepaid order with a new invoice to
-    ///   pay is held [`Hold::AwaitingPayment`]; an order on terms the amendment
+    ///   for them pays the amendment's new invoice (a `CustomerCredit` payment),
+    ///   the rest becoming customer credit. A prepaid order with a new invoice
+    ///   still to pay is held [`Hold::AwaitingPayment`]; an order on terms the amendment
     ///   made dearer, whose customer is then over their credit limit, is held
     ///   [`Hold::CreditLimit`].
     /// - Only the unshipped part changes: a line never goes below what shipped.
@@ -239,6 +244,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         history.uninvoiced = history.uninvoiced.checked_add(unbilled_change)?;
         history.lifetime_value = history.lifetime_value.checked_add(unbilled_change)?;
 
+        let credit_before = buyer.history.credit;
         let credited = if credits.is_empty() {
             Vec::new()
         } else {
@@ -255,6 +261,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
         let bills_on_order = self.config.invoice_policy == InvoicePolicy::OnOrder || prepaid;
         let invoiced_now = bills_on_order && !order.fully_billed();
+        let mut new_invoice = None;
         if invoiced_now {
             let unbilled: Vec<(usize, Quantity)> = order
                 .lines
@@ -264,15 +271,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .filter(|(_, units)| !units.is_zero())
                 .collect();
             let with_shipping = order.invoices.is_empty();
-            self.issue_invoice(
-                &mut order,
-                &mut buyer,
-                &unbilled,
-                with_shipping,
-                &mut changes,
-                now,
-            )
-            .await?;
+            new_invoice = self
+                .issue_invoice(
+                    &mut order,
+                    &mut buyer,
+                    &unbilled,
+                    with_shipping,
+                    &mut changes,
+                    now,
+                )
+                .await?
+                .map(|invoice| invoice.id);
         }
         self.carry_credit_over(
             &mut order,
@@ -283,6 +292,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )
         .await?;
+        if let Some(invoice) = new_invoice {
+            let freed = buyer.history.credit.checked_sub(credit_before)?;
+            self.pay_from_freed_credit(
+                &mut order,
+                &mut buyer,
+                invoice,
+                freed,
+                &cmd.idempotency_key,
+                &mut changes,
+            )?;
+        }
         let dearer = order.value()?.cmp_amount(stored_value)?.is_gt();
         self.hold_if_needed(&mut order, &buyer, dearer, invoiced_now, &mut changes)?;
         settle(&mut order, now, &mut changes)?;
@@ -895,6 +915,41 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if let Some(hold) = hold {
             super::orders::place_hold(order, hold, changes)?;
         }
+        Ok(())
+    }
+
+    /// Pays the amendment's new invoice from the customer credit the amendment
+    /// itself freed (money paid for units it credited): the customer's payment
+    /// follows their order, and only the difference is left to pay (or stays as
+    /// credit). Credit the customer had before is theirs to spend or not.
+    fn pay_from_freed_credit(
+        &self,
+        order: &mut Order,
+        buyer: &mut Customer,
+        invoice: InvoiceId,
+        freed: Money,
+        key: &IdempotencyKey,
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
+        if !freed.is_positive() {
+            return Ok(());
+        }
+        let Some(Record::Invoice(pending)) = changes.pending(&RecordKey::Invoice(invoice)) else {
+            return Err(Error::invalid(
+                "amendment",
+                "its invoice was not in the commit",
+            ));
+        };
+        let mut invoice = pending.clone();
+        let pay = freed.min(invoice.outstanding()?)?;
+        if !pay.is_positive() {
+            return Ok(());
+        }
+        let mut payment =
+            RecordPayment::new(key.clone(), invoice.id, pay, PaymentMethod::CustomerCredit);
+        payment.reference = Some(format!("credit freed by amendment {key}"));
+        self.apply_payment(&payment, &mut invoice, order, buyer, changes)?;
+        changes.restate(invoice);
         Ok(())
     }
 
