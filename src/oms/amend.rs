@@ -304,7 +304,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             )?;
         }
         let dearer = order.value()?.cmp_amount(stored_value)?.is_gt();
-        self.hold_if_needed(&mut order, &buyer, dearer, invoiced_now, &mut changes)?;
+        let new_invoice_owes = match new_invoice.map(|id| changes.pending(&RecordKey::Invoice(id)))
+        {
+            Some(Some(Record::Invoice(invoice))) => invoice.outstanding()?.is_positive(),
+            _ => false,
+        };
+        self.hold_if_needed(&mut order, &buyer, dearer, new_invoice_owes, &mut changes)?;
         settle(&mut order, now, &mut changes)?;
 
         changes.events.insert(
@@ -893,21 +898,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         })
     }
 
-    /// Holds an amended order: a prepaid one with a new invoice until it is paid,
-    /// one on terms the amendment made dearer while its customer is over their
-    /// credit limit.
+    /// Holds an amended order: a prepaid one whose new invoice still owes until it
+    /// is paid, one on terms the amendment made dearer while its customer is over
+    /// their credit limit. (An older invoice still owing, whose hold an operator
+    /// released, is not the amendment's business.)
     fn hold_if_needed(
         &self,
         order: &mut Order,
         buyer: &Customer,
         dearer: bool,
-        invoiced_now: bool,
+        new_invoice_owes: bool,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
         let hold = match buyer.profile.terms {
-            PaymentTerms::Prepaid => {
-                (invoiced_now && order.settled() != order.invoiced).then_some(Hold::AwaitingPayment)
-            }
+            PaymentTerms::Prepaid => new_invoice_owes.then_some(Hold::AwaitingPayment),
             PaymentTerms::Net { .. } => {
                 (dearer && buyer.over_credit_limit()?).then_some(Hold::CreditLimit)
             }

@@ -191,6 +191,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 continue;
             }
             let lines = credit_lines(&mut invoice, &asked)?;
+            let worth = Money::sum(
+                order.currency,
+                lines
+                    .iter()
+                    .map(|l| l.net)
+                    .chain(lines.iter().map(|l| l.tax)),
+            )?
+            .checked_add(charge)?;
+            if !worth.is_positive() {
+                // Free units (a gift, a line discounted to nothing): the invoice
+                // counts them credited, and no credit note is worth issuing.
+                put_invoice(changes, invoice, version);
+                continue;
+            }
             self.credit_invoice(
                 &mut invoice,
                 lines,
@@ -200,13 +214,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 changes,
             )
             .await?;
-            match version {
-                Some(version) => changes.puts.push(Put::update(invoice, version)),
-                None => {
-                    changes.restate(invoice);
-                }
-            }
+            put_invoice(changes, invoice, version);
         }
         Ok(credited)
+    }
+}
+
+/// Puts an invoice as changed: an update of the stored one, or (`version` is
+/// `None`) a restatement of the one this changeset already puts.
+fn put_invoice(changes: &mut Changeset, invoice: Invoice, version: Option<u64>) {
+    match version {
+        Some(version) => changes.puts.push(Put::update(invoice, version)),
+        None => {
+            changes.restate(invoice);
+        }
     }
 }
