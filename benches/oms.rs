@@ -16,7 +16,7 @@ use o2c::ids::OrderId;
 use o2c::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use o2c::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource};
 use o2c::money::{Currency, Money};
-use o2c::order::{Channel, Order, PlaceOrder};
+use o2c::order::{AmendOrder, Channel, Order, PlaceOrder};
 use o2c::quantity::Quantity;
 use o2c::stock::{
     AllocationStrategy, LineDemand, Location, LocationKind, MovementReason, ReservationChange,
@@ -128,6 +128,25 @@ fn record_payment(bencher: Bencher) {
             RecordPayment::new(key, invoice, amount, PaymentMethod::BankTransfer)
         })
         .bench_local_values(|cmd| run(oms.record_payment(cmd)));
+}
+
+/// An amendment of a freshly placed (and invoiced) five-line order: one line cut by
+/// a unit, another grown by two, a line added. Credits the cut, invoices the rest.
+#[divan::bench(sample_count = 200)]
+fn amend_order(bencher: Bencher) {
+    let (oms, customer) = setup();
+    bencher
+        .with_inputs(|| {
+            let order: Order = run(oms.place_order(five_lines(&customer)));
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let key = IdempotencyKey::new(format!("amend-{n}")).unwrap();
+            let extra = sku(usize::try_from(n).unwrap_or(0) % SKUS);
+            AmendOrder::new(key, order.id)
+                .set_quantity(2, 1)
+                .set_quantity(3, 5)
+                .add_line(extra, 2)
+        })
+        .bench_local_values(|cmd| run(oms.amend_order(cmd)));
 }
 
 #[divan::bench(sample_count = 200)]
