@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Product;
-use crate::customer::Customer;
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, InvoiceId, LocationId, OrderId, PaymentId, Sku};
@@ -98,6 +98,16 @@ pub enum Violation {
         /// Σ [`Order::unbilled_value`] over their orders not cancelled.
         expected: Money,
     },
+    /// A customer's stored credit differs from what their documents gave and took.
+    CustomerCreditMismatch {
+        /// The customer.
+        customer: CustomerId,
+        /// Stored credit (`history.credit`).
+        credit: Money,
+        /// Overpayments credited + credit notes to customer credit + payments of
+        /// voided invoices − payments drawn from credit − refunds.
+        expected: Money,
+    },
     /// An invoice's paid amount exceeds its total, or its status disagrees with it.
     InvoiceInconsistent {
         /// The invoice.
@@ -182,8 +192,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// zero; receivables = Σ customer balances = Σ open invoice amounts (invoiced −
     /// credited − paid); each invoice's paid and credited amounts = Σ its payments and
     /// credit notes, and no payment refunded beyond what was paid; each
-    /// customer's expected billing = what their orders have still to invoice; customer
-    /// credit = Σ customer credits; inventory = Σ on-hand × cost; order quantities and
+    /// customer's expected billing = what their orders have still to invoice; each
+    /// customer's credit = what their documents gave less what they spent and had
+    /// refunded, and the customer-credit account = Σ customer credits; inventory = Σ on-hand × cost; order quantities and
     /// invoice totals consistent; the event log gapless.
     ///
     /// It reads everything, so it costs O(store); run it off-peak on big stores.
@@ -243,6 +254,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .map(|v| v.value)
             .collect();
         audit_payments_and_credits(&invoices, &payments, &credit_notes, &mut report);
+        audit_customer_credit(&customers, &invoices, &payments, &credit_notes, &mut report);
         let queues: Vec<BackOrderQueue> = self
             .store()
             .list::<BackOrderQueue>()
@@ -545,6 +557,55 @@ fn audit_payments_and_credits(
                     invoice.paid,
                     invoice.credit_total()
                 ),
+            });
+        }
+    }
+}
+
+/// Checks each customer's credit against the documents that move it: a payment
+/// adds what it paid beyond its invoice and, drawn from credit, takes its amount;
+/// a credit note adds what it gave back of money already paid; voiding an invoice
+/// adds what had been paid on it; a refund takes what it paid out.
+fn audit_customer_credit(
+    customers: &[Customer],
+    invoices: &[Invoice],
+    payments: &[Payment],
+    credit_notes: &[CreditNote],
+    report: &mut AuditReport,
+) {
+    let mut expected: HashMap<CustomerId, Money> = HashMap::new();
+    let mut give = |customer: CustomerId, amount: Money| {
+        add(
+            expected
+                .entry(customer)
+                .or_insert(Money::zero(amount.currency())),
+            amount,
+        );
+    };
+    for p in payments {
+        give(p.customer, p.credited);
+        give(p.customer, p.refund_total().checked_neg());
+        if p.method == PaymentMethod::CustomerCredit {
+            give(p.customer, p.amount.checked_neg());
+        }
+    }
+    for note in credit_notes {
+        give(note.customer, note.to_customer_credit);
+    }
+    for invoice in invoices.iter().filter(|i| i.status == InvoiceStatus::Void) {
+        give(invoice.customer, invoice.paid);
+    }
+    for customer in customers {
+        let credit = customer.history.credit;
+        let want = expected
+            .get(&customer.id)
+            .copied()
+            .unwrap_or(Money::zero(credit.currency()));
+        if want != credit {
+            report.violations.push(Violation::CustomerCreditMismatch {
+                customer: customer.id,
+                credit,
+                expected: want,
             });
         }
     }

@@ -164,6 +164,38 @@ async fn customer_figures_that_disagree_with_their_documents_are_reported() {
 }
 
 #[tokio::test]
+async fn customer_credit_moved_between_customers_is_reported() {
+    let (w, paid, waiting) = busy().await;
+    // Ada overpaid 8.00 and had 5.00 refunded: 3.00 of credit. Moving 1.00 of it
+    // to Acme keeps the customer-credit account's total, so only the check per
+    // customer sees it.
+    let ada = w.oms.customer(paid.customer).await.unwrap();
+    assert_eq!(ada.history.credit, usd(dec!(3.00)));
+    tamper::<Customer>(&w, &paid.customer, |c| {
+        c.history.credit = usd(dec!(2.00));
+    })
+    .await;
+    tamper::<Customer>(&w, &waiting.customer, |c| {
+        c.history.credit = usd(dec!(1.00));
+    })
+    .await;
+    let found = violations(&w).await;
+    for who in [paid.customer, waiting.customer] {
+        assert!(
+            found.iter().any(|v| matches!(v,
+                Violation::CustomerCreditMismatch { customer, .. } if *customer == who)),
+            "{found:?}"
+        );
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|v| matches!(v, Violation::ControlAccountMismatch { .. })),
+        "the total is unchanged: {found:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_invoice_paid_beyond_its_payments_is_reported() {
     let (w, paid, _) = busy().await;
     tamper::<Invoice>(&w, &paid.invoices[0], |i| {
