@@ -9,11 +9,8 @@
 )]
 mod common;
 
-use chrono::Duration;
 use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
-use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
-use o2c::ids::OrderId;
 use o2c::ledger::Payment;
 use o2c::money::Currency;
 use o2c::order::{AmendOrder, Channel, Hold, OrderStatus, PlaceOrder};
@@ -22,27 +19,6 @@ use o2c::returns::{Condition, ReturnReason};
 use o2c::store::Store;
 use o2c::{ReceiveReturn, RecordPayment, RecordRefund, RequestReturn};
 use rust_decimal_macros::dec;
-
-async fn deliver_all(w: &World, id: OrderId) {
-    let order = w.oms.order(id).await.unwrap();
-    for s in &order.shipments {
-        let shipment = w.oms.shipment(*s).await.unwrap();
-        if shipment.status == ShipmentStatus::Delivered {
-            continue;
-        }
-        w.oms
-            .record_tracking(
-                *s,
-                TrackingEvent {
-                    at: start() + Duration::hours(24),
-                    status: ShipmentStatus::Delivered,
-                    description: "delivered".into(),
-                },
-            )
-            .await
-            .unwrap();
-    }
-}
 
 async fn pay(
     w: &World,

@@ -10,10 +10,8 @@
 )]
 mod common;
 
-use chrono::Duration;
 use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
-use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ids::{CustomerId, OrderId};
 use o2c::money::Currency;
 use o2c::order::{AmendOrder, Channel, Delivery, Hold, Order, OrderError, OrderStatus, PlaceOrder};
@@ -65,27 +63,6 @@ async fn books_part_shipped(w: &World, k: &str, who: CustomerId) -> Order {
         .unwrap();
     w.oms.ship(order.id).await.unwrap();
     w.oms.order(order.id).await.unwrap()
-}
-
-async fn deliver_all(w: &World, id: OrderId) {
-    let order = w.oms.order(id).await.unwrap();
-    for s in &order.shipments {
-        let shipment = w.oms.shipment(*s).await.unwrap();
-        if shipment.status == ShipmentStatus::Delivered {
-            continue;
-        }
-        w.oms
-            .record_tracking(
-                *s,
-                TrackingEvent {
-                    at: start() + Duration::hours(24),
-                    status: ShipmentStatus::Delivered,
-                    description: "delivered".into(),
-                },
-            )
-            .await
-            .unwrap();
-    }
 }
 
 async fn restock_books(w: &World, k: &str, units: i64) {

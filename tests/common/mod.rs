@@ -266,3 +266,26 @@ pub async fn cross_border_tax(w: &World) {
 pub fn canadian_address(name: &str) -> o2c::customer::Address {
     o2c::customer::Address::new(name, "1 Bay St", "Toronto", "M5J 2N8", "CA")
 }
+
+/// Marks every shipment of the order not yet delivered as delivered, a day after
+/// the start.
+pub async fn deliver_all(w: &World, id: o2c::ids::OrderId) {
+    let order = w.oms.order(id).await.unwrap();
+    for s in &order.shipments {
+        let shipment = w.oms.shipment(*s).await.unwrap();
+        if shipment.status == o2c::fulfilment::ShipmentStatus::Delivered {
+            continue;
+        }
+        w.oms
+            .record_tracking(
+                *s,
+                o2c::fulfilment::TrackingEvent {
+                    at: start() + chrono::Duration::hours(24),
+                    status: o2c::fulfilment::ShipmentStatus::Delivered,
+                    description: "delivered".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
