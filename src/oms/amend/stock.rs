@@ -1,0 +1,285 @@
+//! An amendment's stock: units taken off a line (out of its queue, then its
+//! reservations), units added reserved or back-ordered, freed units handed to the
+//! lines waiting for them.
+
+use super::Amending;
+use crate::error::Error;
+use crate::event::Event;
+use crate::fulfilment::Carrier;
+use crate::ids::{LocationId, Sku};
+use crate::oms::{Oms, Products};
+use crate::order::{Delivery, LineReservation};
+use crate::purchasing::BackOrderPolicy;
+use crate::quantity::Quantity;
+use crate::stock::{LineDemand, ReservationChange, StockError, allocate, allocate_available};
+use crate::store::{Store, StoreError};
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Takes `units` unshipped units off line `at`: those this amendment has yet to
+    /// reserve first, then back-ordered ones (out of their queue), then reserved
+    /// ones (released, latest reservation first).
+    pub(super) async fn take_units(
+        &self,
+        work: &mut Amending<'_>,
+        at: usize,
+        units: u32,
+    ) -> Result<(), Error> {
+        let order_id = work.order.id;
+        let Some(line) = work.order.lines.get_mut(at) else {
+            return Ok(());
+        };
+        let mut left = units;
+        for (_, pending) in work.demand.iter_mut().rev().filter(|(i, _)| *i == at) {
+            let take = left.min(*pending);
+            *pending -= take;
+            left -= take;
+        }
+        work.demand.retain(|(_, pending)| *pending > 0);
+        let from_queue = left.min(line.backordered.units());
+        if from_queue > 0 {
+            let taken = work
+                .touched
+                .queue_mut(&self.store, &line.sku)
+                .await?
+                .shorten(order_id, line.line_no, from_queue);
+            line.backordered = line.backordered.saturating_sub(Quantity::new(taken));
+            if line.backordered.is_zero() {
+                line.promised_on = None;
+            }
+            left -= taken;
+        }
+        while left > 0 {
+            let Some(last) = line.reservations.last_mut() else {
+                break;
+            };
+            let take = left.min(last.quantity.units());
+            last.quantity = last.quantity.saturating_sub(Quantity::new(take));
+            let location = last.location.clone();
+            if last.quantity.is_zero() {
+                line.reservations.pop();
+            }
+            left -= take;
+            work.changes.reservations.push(ReservationChange {
+                sku: line.sku.clone(),
+                location: location.clone(),
+                order: order_id,
+                quantity: -i64::from(take),
+            });
+            work.changes.events.push(Event::StockReleased {
+                order: order_id,
+                sku: line.sku.clone(),
+                location: location.clone(),
+                quantity: take,
+            });
+            if let Some(level) = work
+                .levels
+                .iter_mut()
+                .find(|l| l.sku == line.sku && l.location == location)
+            {
+                level.reserved = level.reserved.saturating_sub(i64::from(take));
+            }
+            work.released.push((line.sku.clone(), location, take));
+        }
+        if left > 0 {
+            // The order was read before a back-order fill the queue has seen: a
+            // lost race, so the command reads both again.
+            return Err(Error::Store(StoreError::Conflict {
+                key: format!("order/{order_id}"),
+                expected: None,
+                actual: None,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Reserves the units added, back-ordering what is short if the policy allows.
+    pub(super) async fn reserve_added(
+        &self,
+        work: &mut Amending<'_>,
+        products: &Products,
+    ) -> Result<(), Error> {
+        if work.demand.is_empty() {
+            return Ok(());
+        }
+        let demand: Vec<LineDemand> = work
+            .demand
+            .iter()
+            .filter_map(|(at, units)| {
+                let line = work.order.lines.get(*at)?;
+                Some(LineDemand {
+                    sku: line.sku.clone(),
+                    quantity: Quantity::new(*units),
+                })
+            })
+            .collect();
+        let sites = self.sites_for(&work.order.delivery).await?;
+        let strategy = self.config.allocation;
+        let (allocations, shortfalls) = match allocate(&demand, &work.levels, &sites, strategy) {
+            Ok(allocations) => (allocations, Vec::new()),
+            Err(short @ StockError::Insufficient { .. }) => {
+                let (allocations, shortfalls) =
+                    allocate_available(&demand, &work.levels, &sites, strategy)?;
+                let policy = match work.order.back_order {
+                    BackOrderPolicy::Reject => demand
+                        .iter()
+                        .zip(&shortfalls)
+                        .filter(|(_, short)| **short > 0)
+                        .filter_map(|(d, _)| products.get(&d.sku))
+                        .map(|p| p.back_order)
+                        .max_by_key(|p| p.strictness())
+                        .unwrap_or_default(),
+                    chosen => chosen,
+                };
+                if policy == BackOrderPolicy::Reject {
+                    return Err(short.into());
+                }
+                work.order.back_order = policy;
+                (allocations, shortfalls)
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let order_id = work.order.id;
+        for a in &allocations {
+            let Some((at, _)) = work.demand.get(a.line) else {
+                continue;
+            };
+            let Some(line) = work.order.lines.get_mut(*at) else {
+                continue;
+            };
+            match line
+                .reservations
+                .iter_mut()
+                .find(|r| r.location == a.location)
+            {
+                Some(r) => r.quantity = r.quantity.saturating_add(a.quantity),
+                None => line.reservations.push(LineReservation {
+                    location: a.location.clone(),
+                    quantity: a.quantity,
+                }),
+            }
+            if let Some(level) = work
+                .levels
+                .iter_mut()
+                .find(|l| l.sku == line.sku && l.location == a.location)
+            {
+                level.reserved = level.reserved.saturating_add(a.quantity.as_i64());
+            }
+            work.changes.reservations.push(ReservationChange {
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                order: order_id,
+                quantity: a.quantity.as_i64(),
+            });
+            work.changes.events.push(Event::StockReserved {
+                order: order_id,
+                sku: line.sku.clone(),
+                location: a.location.clone(),
+                quantity: a.quantity.units(),
+            });
+        }
+
+        // Short units queue behind the line's own earlier back-order, if it has one.
+        let mut short_per_line = vec![0u32; work.order.lines.len()];
+        for ((at, _), short) in work.demand.iter().zip(&shortfalls) {
+            if let Some(slot) = short_per_line.get_mut(*at) {
+                *slot = slot.saturating_add(*short);
+            }
+        }
+        if short_per_line.iter().all(|s| *s == 0) {
+            return Ok(());
+        }
+        let mut priority = 0u8;
+        for line in &work.order.lines {
+            let queue = work.touched.queue(&self.store, &line.sku).await?;
+            if let Some(w) = queue.waiting.iter().find(|w| w.order == order_id) {
+                priority = priority.max(w.priority);
+            }
+        }
+        let pin = match &work.order.delivery {
+            Delivery::Pickup { location } => Some(location.clone()),
+            Delivery::Ship { .. } => None,
+        };
+        let already: Vec<Quantity> = work.order.lines.iter().map(|l| l.backordered).collect();
+        self.queue_shortfalls(
+            &mut work.order,
+            &short_per_line,
+            products,
+            pin,
+            priority,
+            work.touched,
+            work.changes,
+        )
+        .await?;
+        // `queue_shortfalls` sets a short line's back-ordered units to its new
+        // shortfall: add back what that line was already waiting for.
+        for ((line, before), short) in work
+            .order
+            .lines
+            .iter_mut()
+            .zip(already)
+            .zip(&short_per_line)
+        {
+            if *short > 0 {
+                line.backordered = line.backordered.saturating_add(before);
+            }
+        }
+        for (line, short) in work.order.lines.iter().zip(&short_per_line) {
+            if *short > 0 {
+                let on_hand = work
+                    .levels
+                    .iter()
+                    .filter(|l| l.sku == line.sku)
+                    .map(|l| l.on_hand)
+                    .fold(0, i64::saturating_add);
+                let check = crate::store::Check::SkuOnHand {
+                    sku: line.sku.clone(),
+                    on_hand,
+                };
+                if !work.changes.checks.contains(&check) {
+                    work.changes.checks.push(check);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives units the amendment freed, and did not take back itself, to the lines
+    /// waiting for them.
+    pub(super) async fn free_released(&self, work: &mut Amending<'_>) -> Result<(), Error> {
+        if work.released.is_empty() {
+            return Ok(());
+        }
+        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        for (sku, location, units) in work.released.drain(..) {
+            match released
+                .iter_mut()
+                .find(|(s, l, _)| *s == sku && *l == location)
+            {
+                Some((_, _, sum)) => *sum = sum.saturating_add(units),
+                None => released.push((sku, location, units)),
+            }
+        }
+        // Waiting lines of this very order may take the units: the fills must
+        // change this copy, which the caller puts.
+        let id = work.order.id;
+        work.touched.adopt(work.order.clone(), 0);
+        for (sku, location, units) in &released {
+            // Free now: what the release gave back, less what the additions took.
+            let free = work
+                .levels
+                .iter()
+                .find(|l| &l.sku == sku && &l.location == location)
+                .map_or(0, |l| l.on_hand.saturating_sub(l.reserved).max(0));
+            let units = (*units).min(u32::try_from(free).unwrap_or(u32::MAX));
+            if units > 0 {
+                self.fill_back_orders(sku, location, units, work.touched, work.changes)
+                    .await?;
+            }
+        }
+        if let Some(order) = work.touched.release(id) {
+            work.order = order;
+        }
+        Ok(())
+    }
+}
