@@ -32,7 +32,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         };
         if let Some(hold) = hold {
-            super::super::orders::place_hold(order, hold, changes)?;
+            crate::oms::orders::place_hold(order, hold, changes)?;
         }
         Ok(())
     }
