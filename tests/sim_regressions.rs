@@ -135,20 +135,32 @@ fn a_retried_ship_never_reuses_a_booking_it_cancelled() {
 // Lost races escape the retry loop of block-bodied `retrying!` commands
 // ---------------------------------------------------------------------------
 
-/// The memory store, except that once armed, its next commit loses a race: it fails
-/// with `Conflict` and applies nothing, as when another writer got there first.
-struct ConflictOnce {
+/// The memory store, meddled with: once armed, its next commit loses a race (fails
+/// with `Conflict` and applies nothing, as when another writer got there first);
+/// given a stale order, its next load of an order returns that instead (as when
+/// the read happened just before another writer's commit and the reads after it
+/// see that commit).
+struct Meddling {
     inner: MemoryStore,
     armed: AtomicBool,
+    stale: Mutex<Option<Versioned<o2c::order::Order>>>,
 }
 
-impl ConflictOnce {
+impl Meddling {
+    fn new() -> Self {
+        Meddling {
+            inner: MemoryStore::new(),
+            armed: AtomicBool::new(false),
+            stale: Mutex::new(None),
+        }
+    }
+
     fn arm(&self) {
         self.armed.store(true, Ordering::SeqCst);
     }
 }
 
-impl Store for ConflictOnce {
+impl Store for Meddling {
     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
         if self.armed.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Conflict {
@@ -159,11 +171,17 @@ impl Store for ConflictOnce {
         }
         self.inner.commit(changes).await
     }
-    fn load<E: Entity>(
-        &self,
-        key: &E::Key,
-    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
-        self.inner.load::<E>(key)
+    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+        if E::kind() == o2c::order::Order::kind() {
+            let stale = self.stale.lock().unwrap().take();
+            if let Some(stale) = stale {
+                let any: Box<dyn std::any::Any> = Box::new(stale);
+                if let Ok(order) = any.downcast::<Versioned<E>>() {
+                    return Ok(Some(*order));
+                }
+            }
+        }
+        self.inner.load::<E>(key).await
     }
     fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
         self.inner.list::<E>()
@@ -222,12 +240,10 @@ impl Store for ConflictOnce {
     }
 }
 
-async fn racy_world() -> (Oms<ConflictOnce, Carriers>, world::Cast) {
+/// The simulation's world on a meddling store.
+async fn racy_world() -> (Oms<Meddling, Carriers>, world::Cast) {
     let oms = Oms::new(
-        ConflictOnce {
-            inner: MemoryStore::new(),
-            armed: AtomicBool::new(false),
-        },
+        Meddling::new(),
         (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
     )
     .with_clock(Arc::new(ManualClock::new(start())))
@@ -309,7 +325,7 @@ fn approving_a_purchase_order_retries_a_lost_race() {
 /// First seen in the simulation (seed 0, once customers amend orders): an order
 /// with a back-ordered line is amended with a line that is itself short.
 ///
-/// `reserve_added` (src/oms/amend.rs) remembers every line's back-ordered units,
+/// `reserve_added` (src/oms/amend/stock.rs) remembers every line's back-ordered units,
 /// lets `queue_shortfalls` set the lines with a new shortfall to that shortfall,
 /// then adds the remembered units back to *every* line: a line that was already
 /// waiting and got no new shortfall ends up waiting for twice its units, more
@@ -411,94 +427,13 @@ fn cancelling_an_order_with_two_invoices_credits_both() {
 // An amendment that reads its order before a back-order fill, and the queue after
 // ---------------------------------------------------------------------------
 
-/// The memory store, except that once armed, its next load of an order returns
-/// `stale` instead: as when the read happened just before another writer's commit
-/// and the reads after it see that commit.
-struct StaleOrderOnce {
-    inner: MemoryStore,
-    stale: Mutex<Option<Versioned<o2c::order::Order>>>,
-}
-
-impl Store for StaleOrderOnce {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
-        self.inner.commit(changes).await
-    }
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
-        if E::kind() == o2c::order::Order::kind() {
-            let stale = self.stale.lock().unwrap().take();
-            if let Some(stale) = stale {
-                let any: Box<dyn std::any::Any> = Box::new(stale);
-                if let Ok(order) = any.downcast::<Versioned<E>>() {
-                    return Ok(Some(*order));
-                }
-            }
-        }
-        self.inner.load::<E>(key).await
-    }
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
-        self.inner.list::<E>()
-    }
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-        self.inner.stock_levels(sku)
-    }
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-        self.inner.all_stock_levels()
-    }
-    fn stock_movements(
-        &self,
-        sku: &Sku,
-        location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
-        self.inner.stock_movements(sku, location)
-    }
-    fn journal(
-        &self,
-        offset: usize,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
-        self.inner.journal(offset, limit)
-    }
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
-        self.inner.account_balances()
-    }
-    fn orders_of_customer(
-        &self,
-        customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-        self.inner.orders_of_customer(customer)
-    }
-    fn orders_ready_to_ship(
-        &self,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-        self.inner.orders_ready_to_ship(limit)
-    }
-    fn idempotency(
-        &self,
-        scope: IdempotencyScope,
-        key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
-        self.inner.idempotency(scope, key)
-    }
-    fn events_after(
-        &self,
-        cursor: u64,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
-        self.inner.events_after(cursor, limit)
-    }
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
-        self.inner.last_event_sequence()
-    }
-}
-
 /// First seen in the simulation (seed 10, once customers amend orders): a
 /// customer removes a line that is partly back-ordered while stock arrives and
 /// fills that back-order. The amendment read the order before the fill (1 unit
 /// back-ordered, 2 reserved) and the back-order queue after it (the order's entry
 /// gone).
 ///
-/// `take_units` (src/oms/amend.rs) shortens the queue by the line's back-ordered
+/// `take_units` (src/oms/amend/stock.rs) shortens the queue by the line's back-ordered
 /// units, gets none, and finds the reservations of its stale copy short: it fails
 /// with `Error::Invalid { "line 1 has fewer unshipped units than it says" }` — not
 /// a lost race, so the command is not retried and the caller gets an error that
@@ -507,16 +442,7 @@ impl Store for StaleOrderOnce {
 #[test]
 fn an_amendment_racing_a_back_order_fill_is_retried() {
     pollster::block_on(async {
-        let oms = Oms::new(
-            StaleOrderOnce {
-                inner: MemoryStore::new(),
-                stale: Mutex::new(None),
-            },
-            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
-        )
-        .with_clock(Arc::new(ManualClock::new(start())))
-        .with_ids(Arc::new(SeededIds::new(6)));
-        let cast = world::furnish(&oms, 4).await;
+        let (oms, cast) = racy_world().await;
         // 6 of the 8 BOOK go to someone else; ours gets 2 and waits for 1.
         oms.place_order(
             PlaceOrder::new(key("first"), cast.customers[3], Channel::Web, Currency::USD)
@@ -574,16 +500,7 @@ fn an_amendment_racing_a_back_order_fill_is_retried() {
 #[test]
 fn a_fill_racing_an_amendment_that_added_the_line_is_retried() {
     pollster::block_on(async {
-        let oms = Oms::new(
-            StaleOrderOnce {
-                inner: MemoryStore::new(),
-                stale: Mutex::new(None),
-            },
-            (parcel_carrier(), o2c::fulfilment::PickupCarrier::new()),
-        )
-        .with_clock(Arc::new(ManualClock::new(start())))
-        .with_ids(Arc::new(SeededIds::new(7)));
-        let cast = world::furnish(&oms, 4).await;
+        let (oms, cast) = racy_world().await;
         // Every BOOK goes to someone else.
         oms.place_order(
             PlaceOrder::new(key("first"), cast.customers[3], Channel::Web, Currency::USD)

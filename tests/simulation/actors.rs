@@ -337,9 +337,8 @@ async fn adjust_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let open: Vec<ReturnAuthorization> = sim
-        .read(sim.direct.list::<ReturnAuthorization>())
+        .all::<ReturnAuthorization>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|r| {
             matches!(
                 r.status,
@@ -449,9 +448,8 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let expected: Vec<PurchaseOrder> = sim
-        .read(sim.direct.list::<PurchaseOrder>())
+        .all::<PurchaseOrder>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|po| {
             matches!(
                 po.status,
@@ -540,9 +538,8 @@ async fn approve<S: Store>(sim: &Sim<'_, S>, step: u64, po: &PurchaseOrder) {
 
 async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let moving: Vec<Shipment> = sim
-        .read(sim.direct.list::<Shipment>())
+        .all::<Shipment>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|s| s.status != ShipmentStatus::Delivered)
         .collect();
     let Some(shipment) = sim.plan().choose(|r| r.pick(&moving).cloned()) else {
@@ -614,9 +611,8 @@ async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let invoices: Vec<Invoice> = sim
-        .read(sim.direct.list::<Invoice>())
+        .all::<Invoice>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|i| i.status != InvoiceStatus::Void && !i.lines.is_empty())
         .collect();
     let Some(invoice) = sim.plan().choose(|r| r.pick(&invoices).cloned()) else {
@@ -650,18 +646,16 @@ async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 async fn refund<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let in_credit: Vec<Customer> = sim
-        .read(sim.direct.list::<Customer>())
+        .all::<Customer>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|c| c.history.credit.is_positive())
         .collect();
     let Some(customer) = sim.plan().choose(|r| r.pick(&in_credit).cloned()) else {
         return;
     };
     let payments: Vec<Payment> = sim
-        .read(sim.direct.list::<Payment>())
+        .all::<Payment>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|p| p.customer == customer.id && p.method != PaymentMethod::CustomerCredit)
         .filter(|p| {
             p.amount
@@ -694,9 +688,8 @@ async fn refund<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let orders: Vec<Order> = sim
-        .read(sim.direct.list::<Order>())
+        .all::<Order>()
         .into_iter()
-        .map(|v| v.value)
         .filter(|o| matches!(o.status, OrderStatus::Open | OrderStatus::OnHold))
         .collect();
     let Some(order) = sim.plan().choose(|r| r.pick(&orders).cloned()) else {

@@ -23,9 +23,8 @@ pub fn check_everything<S: Store>(sim: &Sim<'_, S>, after: &str) {
             let found: Vec<String> = report.violations.iter().map(ToString::to_string).collect();
             // Name the orders involved: the trace knows them by key.
             let named: Vec<String> = sim
-                .read(sim.direct.list::<Order>())
+                .all::<Order>()
                 .into_iter()
-                .map(|o| o.value)
                 .filter(|o| found.iter().any(|f| f.contains(&o.id.to_string())))
                 .map(|o| format!("{} is {}: {:?}", o.id, o.idempotency_key, o.lines))
                 .collect();
@@ -106,8 +105,7 @@ fn amended_events(events: &[Event]) -> BTreeMap<String, u64> {
 /// and never more delivered than shipped.
 fn order_lines_add_up<S: Store>(sim: &Sim<'_, S>) -> Vec<String> {
     let mut problems = Vec::new();
-    for order in sim.read(sim.direct.list::<Order>()) {
-        let o = order.value;
+    for o in sim.all::<Order>() {
         let mut numbers = BTreeSet::new();
         for line in &o.lines {
             if !numbers.insert(line.line_no) {
@@ -178,8 +176,7 @@ fn exchanges_place_one_replacement<S: Store>(sim: &Sim<'_, S>, events: &[Event])
     // A customer may amend a replacement like any order: its lines are then theirs.
     let amended = amended_events(events);
     let mut replacements = BTreeSet::new();
-    for rma in sim.read(sim.direct.list::<ReturnAuthorization>()) {
-        let rma = rma.value;
+    for rma in sim.all::<ReturnAuthorization>() {
         let due = !rma.replacement.is_empty() && rma.status == ReturnStatus::Received;
         let announced = placed.remove(&rma.id).unwrap_or_default();
         match (due, rma.replacement_order) {
@@ -321,8 +318,7 @@ fn shipments_match_stock_and_bookings<S: Store>(sim: &Sim<'_, S>) -> Vec<String>
     let mut problems = Vec::new();
     let mut on_shipments: BTreeMap<(Sku, LocationId), i64> = BTreeMap::new();
     let mut bookings = BTreeSet::new();
-    for shipment in sim.read(sim.direct.list::<Shipment>()) {
-        let s = shipment.value;
+    for s in sim.all::<Shipment>() {
         for line in &s.lines {
             *on_shipments
                 .entry((line.sku.clone(), s.location.clone()))

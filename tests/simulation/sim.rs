@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use o2c::clock::{ManualClock, SeededIds};
-use o2c::store::{Store, StoreResult};
+use o2c::store::{Entity, Store, StoreResult};
 use o2c::{Oms, OmsConfig};
 
 use crate::faulty_carrier::{Carriers, FaultyCarrier};
@@ -66,6 +66,14 @@ impl<'o, S: Store> Sim<'o, S> {
             Ok(value) => value,
             Err(e) => self.fail(&format!("a direct store read failed: {e}")),
         }
+    }
+
+    /// Every record of a kind, read straight from the store (no faults).
+    pub fn all<E: Entity>(&self) -> Vec<E> {
+        self.read(self.direct.list::<E>())
+            .into_iter()
+            .map(|v| v.value)
+            .collect()
     }
 
     /// Fails the test with the seed and the trace.
