@@ -183,15 +183,7 @@ async fn setting_a_grown_line_counts_the_units_it_grew_by() {
 async fn cancelling_the_rest_after_an_amendment_credits_no_shipped_unit() {
     let w = world().await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     w.oms.ship(order.id).await.unwrap();
     let amended = w
         .oms

@@ -14,7 +14,6 @@ use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::ledger::Payment;
 use o2c::money::Currency;
 use o2c::order::{AmendOrder, Channel, Hold, OrderStatus, PlaceOrder};
-use o2c::purchasing::BackOrderPolicy;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::store::Store;
 use o2c::{ReceiveReturn, RecordPayment, RecordRefund, RequestReturn};
@@ -175,15 +174,7 @@ async fn a_part_shipped_prepaid_move_then_cancel_the_rest() {
     let w = world().await;
     cross_border_tax(&w).await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     let total = w
         .oms
         .invoice(order.invoices[0])
@@ -511,15 +502,7 @@ async fn on_shipment_a_prepaid_part_shipped_move_is_paid_from_the_freed_payment(
     let w = on_shipment().await;
     cross_border_tax(&w).await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     assert_eq!(order.invoices.len(), 1);
     let total = w
         .oms

@@ -216,15 +216,7 @@ async fn after_a_partial_shipment_only_the_unshipped_part_changes() {
     let w = world().await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     // BOOK: 8 in stock, 10 wanted; ship what is there.
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     assert_eq!(order.lines[0].backordered, Quantity::new(2));
     w.oms.ship(order.id).await.unwrap();
 
@@ -414,15 +406,7 @@ async fn a_new_ship_to_abroad_moves_a_billed_lines_open_units_to_a_line_at_the_n
     cross_border_tax(&w).await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     // BOOK: 8 in stock, 10 wanted; 8 ship, 2 wait, and another order waits behind.
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     w.oms.ship(order.id).await.unwrap();
     let behind = w
         .oms

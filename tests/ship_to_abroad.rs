@@ -52,15 +52,7 @@ fn assert_open_lines_taxed(order: &Order, rate: fn(&str) -> Decimal) {
 
 /// BOOK 10 with 8 in stock, ship-available: 8 ship, 2 back-ordered.
 async fn books_part_shipped(w: &World, k: &str, who: CustomerId) -> Order {
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key(k), who, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(w, k, who).await;
     w.oms.ship(order.id).await.unwrap();
     w.oms.order(order.id).await.unwrap()
 }
@@ -751,15 +743,7 @@ async fn an_exchange_on_an_order_moved_abroad() {
     let w = world().await;
     cross_border_tax(&w).await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
-    let order = w
-        .oms
-        .place_order(
-            PlaceOrder::new(key("o"), c.id, Channel::B2b, Currency::USD)
-                .line(sku("BOOK"), 10)
-                .back_order(BackOrderPolicy::ShipAvailable),
-        )
-        .await
-        .unwrap();
+    let order = ten_books(&w, "o", c.id).await;
     let total = w
         .oms
         .invoice(order.invoices[0])

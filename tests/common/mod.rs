@@ -237,6 +237,18 @@ pub async fn tee2_mug1(w: &World, k: &str, who: CustomerId) -> Order {
         .unwrap()
 }
 
+/// BOOK 10 on B2B, shipping what is there: 8 reserved at WH-WEST, 2 back-ordered.
+pub async fn ten_books(w: &World, k: &str, who: CustomerId) -> Order {
+    w.oms
+        .place_order(
+            PlaceOrder::new(key(k), who, Channel::B2b, Currency::USD)
+                .line(sku("BOOK"), 10)
+                .back_order(o2c::purchasing::BackOrderPolicy::ShipAvailable),
+        )
+        .await
+        .unwrap()
+}
+
 /// The world, invoicing on shipment.
 pub async fn on_shipment() -> World {
     world_with(OmsConfig {
