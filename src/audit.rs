@@ -131,13 +131,16 @@ pub enum Violation {
         reason: String,
     },
     /// A back-order queue disagrees with the order lines it serves: the units
-    /// waiting for a line differ from the line's back-ordered units, or a line
-    /// waits in no queue.
+    /// waiting for a line differ from the line's back-ordered units, a line waits
+    /// in no queue, or a queue names a line the order does not have (or one of
+    /// another SKU).
     BackOrderMismatch {
         /// The order.
         order: OrderId,
         /// The SKU.
         sku: Sku,
+        /// The order line.
+        line: u16,
         /// Units the queue holds for the order's lines of this SKU.
         queued: u64,
         /// Units the order's lines of this SKU say are back-ordered.
@@ -680,19 +683,24 @@ fn check_control(
 /// Every back-ordered unit waits in its SKU's queue exactly once, and the queues
 /// hold nothing else: so no received unit can be given twice, or to nobody.
 fn audit_back_orders(orders: &[Order], queues: &[BackOrderQueue], report: &mut AuditReport) {
-    let mut queued: HashMap<(OrderId, &Sku), u64> = HashMap::new();
+    // Per line, not per SKU: an order may have several lines of a SKU (a line and
+    // the lines grown from it), and a fill serves the line its entry names.
+    let mut queued: HashMap<(OrderId, &Sku, u16), u64> = HashMap::new();
     for queue in queues {
         for waiting in &queue.waiting {
-            *queued.entry((waiting.order, &queue.sku)).or_default() += u64::from(waiting.quantity);
+            *queued
+                .entry((waiting.order, &queue.sku, waiting.line_no))
+                .or_default() += u64::from(waiting.quantity);
         }
     }
-    let mut owed: HashMap<(OrderId, &Sku), u64> = HashMap::new();
+    let mut owed: HashMap<(OrderId, &Sku, u16), u64> = HashMap::new();
     for order in orders {
         for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
-            *owed.entry((order.id, &line.sku)).or_default() += u64::from(line.backordered.units());
+            *owed.entry((order.id, &line.sku, line.line_no)).or_default() +=
+                u64::from(line.backordered.units());
         }
     }
-    let mut keys: Vec<(OrderId, &Sku)> = queued.keys().chain(owed.keys()).copied().collect();
+    let mut keys: Vec<(OrderId, &Sku, u16)> = queued.keys().chain(owed.keys()).copied().collect();
     keys.sort();
     keys.dedup();
     for key in keys {
@@ -704,6 +712,7 @@ fn audit_back_orders(orders: &[Order], queues: &[BackOrderQueue], report: &mut A
             report.violations.push(Violation::BackOrderMismatch {
                 order: key.0,
                 sku: key.1.clone(),
+                line: key.2,
                 queued: q,
                 backordered: b,
             });

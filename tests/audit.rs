@@ -265,6 +265,31 @@ async fn a_back_order_queue_that_forgot_a_line_is_reported() {
 }
 
 #[tokio::test]
+async fn a_queue_entry_naming_the_wrong_line_is_reported() {
+    // Same order, same SKU, same units: only the line is wrong, so a fill would
+    // serve a line that is not waiting.
+    let (w, _, waiting) = busy().await;
+    tamper::<BackOrderQueue>(&w, &sku("BOOK"), |q| {
+        q.waiting[0].line_no = 2;
+    })
+    .await;
+    let found = violations(&w).await;
+    for (line, queued, backordered) in [(1, 0, 2), (2, 2, 0)] {
+        assert!(
+            found.iter().any(|v| *v
+                == Violation::BackOrderMismatch {
+                    order: waiting.id,
+                    sku: sku("BOOK"),
+                    line,
+                    queued,
+                    backordered,
+                }),
+            "{found:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn order_totals_that_disagree_with_its_invoices_are_reported() {
     let (w, paid, _) = busy().await;
     tamper::<Order>(&w, &paid.id, |o| {

@@ -7,7 +7,7 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, LocationId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -151,7 +151,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let stored_levels = self.store.stock_levels_of(&skus).await?;
         // Stock as the commit this order joins leaves it (an exchange's returned
         // units, restocked in the same commit, may serve its replacement).
-        let levels = pending_levels(&skus, &stored_levels, changes);
+        let levels = pending_levels(&skus, &stored_levels, changes)?;
         let (allocations, shortfalls) =
             match allocate(&demand, &levels, &candidates, self.config.allocation) {
                 Ok(allocations) => (allocations, Vec::new()),
@@ -528,45 +528,37 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 }
 
-/// `levels` of `skus` with the stock movements and reservation changes `changes`
-/// already holds applied; borrowed, without a copy, when it holds none (a plain
-/// placement).
+/// `levels` of `skus` with the stock changes `changes` already holds applied
+/// ([`Changeset::stock_deltas`]); borrowed, without a copy, when it holds none (a
+/// plain placement).
 fn pending_levels<'a>(
     skus: &[Sku],
     levels: &'a [StockLevel],
     changes: &Changeset,
-) -> std::borrow::Cow<'a, [StockLevel]> {
-    if changes.movements.is_empty() && changes.reservations.is_empty() {
-        return std::borrow::Cow::Borrowed(levels);
+) -> Result<std::borrow::Cow<'a, [StockLevel]>, Error> {
+    let deltas = changes.stock_deltas()?;
+    if deltas.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(levels));
     }
     let mut levels = levels.to_vec();
-    let mut apply = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
-        // Only the SKUs this order wants were read; others do not matter to it.
-        if !skus.contains(sku) {
-            return;
-        }
+    // Only the SKUs this order wants were read; others do not matter to it.
+    for d in deltas.into_iter().filter(|d| skus.contains(&d.sku)) {
         match levels
             .iter_mut()
-            .find(|l| &l.sku == sku && &l.location == location)
+            .find(|l| l.sku == d.sku && l.location == d.location)
         {
             Some(level) => {
-                level.on_hand = level.on_hand.saturating_add(on_hand);
-                level.reserved = level.reserved.saturating_add(reserved);
+                level.on_hand = level.on_hand.saturating_add(d.on_hand);
+                level.reserved = level.reserved.saturating_add(d.reserved);
             }
             None => levels.push(StockLevel {
-                on_hand,
-                reserved,
-                ..StockLevel::empty(sku.clone(), location.clone())
+                on_hand: d.on_hand,
+                reserved: d.reserved,
+                ..StockLevel::empty(d.sku, d.location)
             }),
         }
-    };
-    for m in &changes.movements {
-        apply(&m.sku, &m.location, m.quantity, 0);
     }
-    for r in &changes.reservations {
-        apply(&r.sku, &r.location, 0, r.quantity);
-    }
-    std::borrow::Cow::Owned(levels)
+    Ok(std::borrow::Cow::Owned(levels))
 }
 
 /// Adds a hold (once) and moves the order to `OnHold`.

@@ -232,7 +232,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if self.config.invoice_policy == InvoicePolicy::OnShipment {
             let customer = self.must::<Customer>("customer", &order.customer).await?;
             let mut buyer = customer.value;
-            let with_shipping = order.invoices.is_empty();
+            let with_shipping = order.shipping_unbilled();
             let issued = self
                 .issue_invoice(
                     &mut order,

@@ -185,13 +185,18 @@ impl Order {
         Ok(value)
     }
 
+    /// True until the order's first invoice, which bills the shipping charge.
+    pub fn shipping_unbilled(&self) -> bool {
+        self.invoices.is_empty()
+    }
+
     /// What of [`Order::value`] is not on an invoice yet: the customer's expected
     /// billing for this order.
     ///
     /// # Errors
     /// On overflow.
     pub fn unbilled_value(&self) -> Result<Money, MoneyError> {
-        let mut unbilled = if self.invoices.is_empty() {
+        let mut unbilled = if self.shipping_unbilled() {
             self.shipping_charge
         } else {
             Money::zero(self.currency)
@@ -274,7 +279,7 @@ impl Order {
         self.lines
             .iter()
             .all(|l| l.invoiced >= l.quantity.saturating_sub(l.cancelled))
-            && (self.shipping_charge.is_zero() || !self.invoices.is_empty())
+            && (self.shipping_charge.is_zero() || !self.shipping_unbilled())
     }
 
     /// True when everything is delivered, fully invoiced and paid (or credited), so

@@ -268,7 +268,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map(|(i, l)| (i, wanted(l).saturating_sub(l.invoiced)))
                 .filter(|(_, units)| !units.is_zero())
                 .collect();
-            let with_shipping = order.invoices.is_empty();
+            let with_shipping = order.shipping_unbilled();
             new_invoice = self
                 .issue_invoice(
                     &mut order,
