@@ -752,11 +752,7 @@ fn audit_orders(orders: &[Order], invoices: &[Invoice], report: &mut AuditReport
         let mut problems = Vec::new();
         for line in &order.lines {
             // Never billed for what was cancelled or came back.
-            let kept = line
-                .quantity
-                .saturating_sub(line.cancelled)
-                .saturating_sub(line.returned)
-                .units();
+            let kept = line.wanted().saturating_sub(line.returned).units();
             let still = billed.get(&(order.id, line.line_no)).copied().unwrap_or(0);
             if still > kept {
                 problems.push(format!(

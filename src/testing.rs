@@ -401,12 +401,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             }],
             status: crate::returns::ReturnStatus::PartiallyReceived,
             requested_at: at(),
-            replacement: vec![crate::order::LineRequest {
-                sku: sku.clone(),
-                quantity: 1,
-                unit_price: None,
-                discount: None,
-            }],
+            replacement: vec![crate::order::LineRequest::new(sku.clone(), 1)],
             replacement_order: Some(order.id),
             credit_given: Some(Money::new(rust_decimal::Decimal::ONE, order.currency)),
         },

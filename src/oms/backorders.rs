@@ -166,7 +166,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map(|best| best.arrives_on)
             });
             let up_to = queue.units_through(order.id, line.line_no);
-            line.backordered = Quantity::new(*short);
+            // Behind whatever the line already waits for (an amendment adding units).
+            line.backordered = line.backordered.saturating_add(Quantity::new(*short));
             line.promised_on = promise_date(up_to, &arrivals(&open, &sku), fallback);
             changes.events.push(Event::BackOrderCreated {
                 order: order.id,
@@ -388,7 +389,7 @@ fn arrivals(open: &[PurchaseOrder], sku: &Sku) -> Vec<(chrono::NaiveDate, u32)> 
 }
 
 /// Adds `quantity` at `location` to a line's reservations, merging with one there.
-fn reserve(line: &mut OrderLine, location: &LocationId, quantity: Quantity) {
+pub(super) fn reserve(line: &mut OrderLine, location: &LocationId, quantity: Quantity) {
     match line
         .reservations
         .iter_mut()

@@ -30,14 +30,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let left: u64 = order
             .lines
             .iter()
-            .map(|l| {
-                u64::from(
-                    l.quantity
-                        .saturating_sub(l.shipped)
-                        .saturating_sub(l.cancelled)
-                        .units(),
-                )
-            })
+            .map(|l| u64::from(l.wanted().saturating_sub(l.shipped).units()))
             .sum();
         if left == 0 {
             return Err(OrderError::NothingToCancel.into());
@@ -55,7 +48,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Units neither shipped nor invoiced leave the expected billing.
         let mut not_invoiced = Money::zero(order.currency);
         for line in &order.lines {
-            let wanted = line.quantity.saturating_sub(line.cancelled);
+            let wanted = line.wanted();
             let billed_up_to = line.invoiced.max(line.shipped).min(wanted);
             let dropped = line
                 .billed(wanted)?
@@ -69,7 +62,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .lines
             .iter()
             .map(|l| {
-                let wanted = l.quantity.saturating_sub(l.cancelled);
+                let wanted = l.wanted();
                 (
                     l.line_no,
                     l.invoiced.min(wanted).saturating_sub(l.shipped).units(),
@@ -202,7 +195,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             if !worth.is_positive() {
                 // Free units (a gift, a line discounted to nothing): the invoice
                 // counts them credited, and no credit note is worth issuing.
-                put_invoice(changes, invoice, version);
+                put_invoice(changes, invoice, version)?;
                 continue;
             }
             self.credit_invoice(
@@ -214,7 +207,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 changes,
             )
             .await?;
-            put_invoice(changes, invoice, version);
+            put_invoice(changes, invoice, version)?;
         }
         Ok(credited)
     }
@@ -222,11 +215,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
 /// Puts an invoice as changed: an update of the stored one, or (`version` is
 /// `None`) a restatement of the one this changeset already puts.
-fn put_invoice(changes: &mut Changeset, invoice: Invoice, version: Option<u64>) {
+fn put_invoice(
+    changes: &mut Changeset,
+    invoice: Invoice,
+    version: Option<u64>,
+) -> Result<(), Error> {
     match version {
         Some(version) => changes.puts.push(Put::update(invoice, version)),
-        None => {
-            changes.restate(invoice);
-        }
+        None if changes.restate(invoice) => {}
+        None => return Err(Error::invalid("credit", "its invoice left the commit")),
     }
+    Ok(())
 }

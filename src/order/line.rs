@@ -187,6 +187,11 @@ impl OrderLine {
         }
     }
 
+    /// Units the line is for from now on: ordered less cancelled.
+    pub fn wanted(&self) -> Quantity {
+        self.quantity.saturating_sub(self.cancelled)
+    }
+
     /// Units reserved and not yet shipped.
     pub fn open(&self) -> Quantity {
         let units = self

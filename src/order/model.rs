@@ -179,7 +179,7 @@ impl Order {
     pub fn value(&self) -> Result<Money, MoneyError> {
         let mut value = self.shipping_charge;
         for line in &self.lines {
-            let wanted = line.quantity.saturating_sub(line.cancelled);
+            let wanted = line.wanted();
             value = value.checked_add(line.billed(wanted)?.total()?)?;
         }
         Ok(value)
@@ -202,7 +202,7 @@ impl Order {
             Money::zero(self.currency)
         };
         for line in &self.lines {
-            let wanted = line.quantity.saturating_sub(line.cancelled);
+            let wanted = line.wanted();
             let billed = line.invoiced.min(wanted);
             let rest = line.billed(wanted)?.checked_sub(&line.billed(billed)?)?;
             unbilled = unbilled.checked_add(rest.total()?)?;
@@ -215,7 +215,7 @@ impl Order {
         let live = self.lines.iter().filter(|l| l.quantity > l.cancelled);
         let (mut wanted, mut shipped, mut delivered) = (0u64, 0u64, 0u64);
         for line in live {
-            wanted += u64::from(line.quantity.saturating_sub(line.cancelled).units());
+            wanted += u64::from(line.wanted().units());
             shipped += u64::from(line.shipped.units());
             delivered += u64::from(line.delivered.units());
         }
@@ -276,9 +276,7 @@ impl Order {
     /// True when every unit still wanted (ordered − cancelled) and the shipping
     /// charge are on an invoice.
     pub fn fully_billed(&self) -> bool {
-        self.lines
-            .iter()
-            .all(|l| l.invoiced >= l.quantity.saturating_sub(l.cancelled))
+        self.lines.iter().all(|l| l.invoiced >= l.wanted())
             && (self.shipping_charge.is_zero() || !self.shipping_unbilled())
     }
 
@@ -326,10 +324,7 @@ impl Order {
             let Some(line) = self.lines.get_mut(*index) else {
                 continue;
             };
-            let unbilled = line
-                .quantity
-                .saturating_sub(line.cancelled)
-                .saturating_sub(line.invoiced);
+            let unbilled = line.wanted().saturating_sub(line.invoiced);
             let units = (*units).min(unbilled);
             if units.is_zero() {
                 continue;

@@ -397,6 +397,7 @@ impl Changeset {
     /// version the put expects: for a command that changes a record again after
     /// queuing it (an invoice paid in the same commit that issued it). Returns
     /// `false`, changing nothing, if no put has that record's key.
+    #[must_use]
     pub fn restate<E: Entity>(&mut self, value: E) -> bool {
         let record = value.into_record();
         let key = record.key();

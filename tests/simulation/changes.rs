@@ -39,7 +39,7 @@ enum Verdict {
 
 /// Units a line is for from now on: ordered less cancelled.
 fn wanted(line: &OrderLine) -> u32 {
-    line.quantity.saturating_sub(line.cancelled).units()
+    line.wanted().units()
 }
 
 /// What an amendment can change, and nothing else can while it is in flight.

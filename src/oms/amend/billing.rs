@@ -40,7 +40,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Pays the amendment's new invoice from the customer credit the amendment
     /// itself freed (money paid for units it credited): the customer's payment
     /// follows their order, and only the difference is left to pay (or stays as
-    /// credit). Credit the customer had before is theirs to spend or not.
+    /// credit). Credit the customer had before is theirs to spend or not. Returns
+    /// whether the invoice still owes.
     pub(super) fn pay_from_freed_credit(
         &self,
         order: &mut Order,
@@ -49,10 +50,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         freed: Money,
         key: &IdempotencyKey,
         changes: &mut Changeset,
-    ) -> Result<(), Error> {
-        if !freed.is_positive() {
-            return Ok(());
-        }
+    ) -> Result<bool, Error> {
+        // The invoice as the commit holds it: a carried credit may have changed it.
         let Some(Record::Invoice(pending)) = changes.pending(&RecordKey::Invoice(invoice)) else {
             return Err(Error::invalid(
                 "amendment",
@@ -62,14 +61,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut invoice = pending.clone();
         let pay = freed.min(invoice.outstanding()?)?;
         if !pay.is_positive() {
-            return Ok(());
+            return Ok(invoice.outstanding()?.is_positive());
         }
         let mut payment =
             RecordPayment::new(key.clone(), invoice.id, pay, PaymentMethod::CustomerCredit);
         payment.reference = Some(format!("credit freed by amendment {key}"));
         self.apply_payment(&payment, &mut invoice, order, buyer, changes)?;
-        changes.restate(invoice);
-        Ok(())
+        let owes = invoice.outstanding()?.is_positive();
+        if !changes.restate(invoice) {
+            return Err(Error::invalid("amendment", "its invoice left the commit"));
+        }
+        Ok(owes)
     }
 
     /// Carries over to the lines moved to a new tax rate any credit their units

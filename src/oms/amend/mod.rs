@@ -22,12 +22,7 @@ use crate::order::{
 };
 use crate::quantity::Quantity;
 use crate::stock::StockLevel;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Record, RecordKey, Store};
-
-/// Units wanted on a line from now on: ordered less cancelled.
-fn wanted(line: &OrderLine) -> Quantity {
-    line.quantity.saturating_sub(line.cancelled)
-}
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 /// Where line `line_no` and the lines grown from it are, oldest first.
 fn family(order: &Order, line_no: u16) -> Vec<usize> {
@@ -216,7 +211,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Amendment::ShipTo { address } => ship_to(&mut work, address)?,
             }
         }
-        if work.order.lines.iter().all(|l| wanted(l).is_zero()) {
+        if work.order.lines.iter().all(|l| l.wanted().is_zero()) {
             return Err(OrderError::AmendmentEmptiesOrder.into());
         }
         if work.country != country_before {
@@ -265,7 +260,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .lines
                 .iter()
                 .enumerate()
-                .map(|(i, l)| (i, wanted(l).saturating_sub(l.invoiced)))
+                .map(|(i, l)| (i, l.wanted().saturating_sub(l.invoiced)))
                 .filter(|(_, units)| !units.is_zero())
                 .collect();
             let with_shipping = order.shipping_unbilled();
@@ -290,23 +285,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )
         .await?;
-        if let Some(invoice) = new_invoice {
-            let freed = buyer.history.credit.checked_sub(credit_before)?;
-            self.pay_from_freed_credit(
-                &mut order,
-                &mut buyer,
-                invoice,
-                freed,
-                &cmd.idempotency_key,
-                &mut changes,
-            )?;
-        }
-        let dearer = order.value()?.cmp_amount(stored_value)?.is_gt();
-        let new_invoice_owes = match new_invoice.map(|id| changes.pending(&RecordKey::Invoice(id)))
-        {
-            Some(Some(Record::Invoice(invoice))) => invoice.outstanding()?.is_positive(),
-            _ => false,
+        let new_invoice_owes = match new_invoice {
+            Some(invoice) => {
+                let freed = buyer.history.credit.checked_sub(credit_before)?;
+                self.pay_from_freed_credit(
+                    &mut order,
+                    &mut buyer,
+                    invoice,
+                    freed,
+                    &cmd.idempotency_key,
+                    &mut changes,
+                )?
+            }
+            None => false,
         };
+        let dearer = order.value()?.cmp_amount(stored_value)?.is_gt();
         self.hold_if_needed(&mut order, &buyer, dearer, new_invoice_owes, &mut changes)?;
         settle(&mut order, now, &mut changes)?;
 
@@ -394,7 +387,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             .into());
         }
-        let before = sum_of(&work.order, &family, wanted);
+        let before = sum_of(&work.order, &family, OrderLine::wanted);
         if asked.units() > before {
             self.grow(work, line_no, &family, asked.units() - before, products)?;
         } else {
@@ -402,10 +395,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 let Some(line) = work.order.lines.get(*at) else {
                     continue;
                 };
-                let kept = sum_of(&work.order, &family, wanted);
+                let kept = sum_of(&work.order, &family, OrderLine::wanted);
                 let cut = kept
                     .saturating_sub(asked.units())
-                    .min(wanted(line).saturating_sub(line.shipped).units());
+                    .min(line.wanted().saturating_sub(line.shipped).units());
                 if cut > 0 {
                     self.cut(work, *at, cut).await?;
                 }
@@ -475,7 +468,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let Some(line) = work.order.lines.get_mut(at) else {
             return Ok(());
         };
-        let before = wanted(line);
+        let before = line.wanted();
         let after = before.saturating_sub(Quantity::new(units));
         if untouched(line) && !after.is_zero() {
             line.amounts = line.repriced(after)?;
@@ -507,10 +500,8 @@ fn ship_to(work: &mut Amending<'_>, address: &crate::customer::Address) -> Resul
     let Delivery::Ship { service, .. } = &work.order.delivery else {
         return Err(OrderError::PickupHasNoAddress.into());
     };
-    if !address.has_valid_country() {
-        return Err(OrderError::InvalidCountry(address.country.clone()).into());
-    }
-    if work.order.lines.iter().all(|l| l.shipped >= wanted(l)) {
+    // Its country was checked with every other ship-to (`final_country`).
+    if work.order.lines.iter().all(|l| l.shipped >= l.wanted()) {
         return Err(OrderError::EverythingShipped.into());
     }
     work.order.delivery = Delivery::Ship {

@@ -2,7 +2,7 @@
 //! for the final destination, and what has not shipped re-taxed when a new
 //! ship-to crosses a border.
 
-use super::{Amending, credit, next_line_no, untouched, wanted};
+use super::{Amending, credit, next_line_no, untouched};
 use crate::catalog::TaxTable;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -32,7 +32,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let Some(line) = work.order.lines.get(at) else {
                 continue;
             };
-            let open = wanted(line).saturating_sub(line.shipped);
+            let open = line.wanted().saturating_sub(line.shipped);
             if open.is_zero() {
                 continue;
             }
@@ -71,7 +71,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let Some(line) = work.order.lines.get_mut(at) else {
             return Ok(());
         };
-        let before = wanted(line);
+        let before = line.wanted();
         let invoiced_cut = line
             .invoiced
             .min(before)

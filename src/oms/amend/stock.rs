@@ -7,8 +7,9 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
+use crate::oms::backorders::reserve;
 use crate::oms::{Oms, Products};
-use crate::order::{Delivery, LineReservation};
+use crate::order::Delivery;
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{LineDemand, ReservationChange, StockError, allocate, allocate_available};
@@ -147,17 +148,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let Some(line) = work.order.lines.get_mut(*at) else {
                 continue;
             };
-            match line
-                .reservations
-                .iter_mut()
-                .find(|r| r.location == a.location)
-            {
-                Some(r) => r.quantity = r.quantity.saturating_add(a.quantity),
-                None => line.reservations.push(LineReservation {
-                    location: a.location.clone(),
-                    quantity: a.quantity,
-                }),
-            }
+            reserve(line, &a.location, a.quantity);
             if let Some(level) = work
                 .levels
                 .iter_mut()
@@ -189,8 +180,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if short_per_line.iter().all(|s| *s == 0) {
             return Ok(());
         }
+        // The order waits in a queue only for lines with back-ordered units.
         let mut priority = 0u8;
-        for line in &work.order.lines {
+        for line in work.order.lines.iter().filter(|l| !l.backordered.is_zero()) {
             let queue = work.touched.queue(&self.store, &line.sku).await?;
             if let Some(w) = queue.waiting.iter().find(|w| w.order == order_id) {
                 priority = priority.max(w.priority);
@@ -200,7 +192,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Delivery::Pickup { location } => Some(location.clone()),
             Delivery::Ship { .. } => None,
         };
-        let already: Vec<Quantity> = work.order.lines.iter().map(|l| l.backordered).collect();
         self.queue_shortfalls(
             &mut work.order,
             &short_per_line,
@@ -211,19 +202,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             work.changes,
         )
         .await?;
-        // `queue_shortfalls` sets a short line's back-ordered units to its new
-        // shortfall: add back what that line was already waiting for.
-        for ((line, before), short) in work
-            .order
-            .lines
-            .iter_mut()
-            .zip(already)
-            .zip(&short_per_line)
-        {
-            if *short > 0 {
-                line.backordered = line.backordered.saturating_add(before);
-            }
-        }
         for (line, short) in work.order.lines.iter().zip(&short_per_line) {
             if *short > 0 {
                 let on_hand = work
