@@ -496,6 +496,38 @@ async fn a_new_ship_to_where_a_line_has_no_tax_rate_is_refused() {
     assert_eq!(snapshot(&w.oms).await, before);
 }
 
+/// Re-pricing in place always scales the discount from the line as placed, never
+/// from an already rounded re-pricing: 3 → 2 → 3 units gives back the line as
+/// placed, to the cent (scaling 0.67 back up would make 1.01).
+#[tokio::test]
+async fn repricing_there_and_back_gives_back_the_line_as_placed() {
+    let w = on_shipment().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let mut tee = LineRequest::new(sku("TEE"), 3);
+    tee.discount = Some(o2c::order::Discount::Amount(usd(dec!(1.00))));
+    let mut cmd = PlaceOrder::new(key("o"), c.id, Channel::Web, Currency::USD);
+    cmd.lines = vec![tee];
+    let order = w.oms.place_order(cmd).await.unwrap();
+    let placed = order.lines[0].amounts;
+    for (n, units) in [2, 3].into_iter().enumerate() {
+        w.oms
+            .amend_order(AmendOrder::new(key(&format!("a{n}")), order.id).set_quantity(1, units))
+            .await
+            .unwrap();
+    }
+    let both = w
+        .oms
+        .amend_order(
+            AmendOrder::new(key("both"), order.id)
+                .set_quantity(1, 2)
+                .set_quantity(1, 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(both.lines[0].amounts, placed);
+    assert_audit_clean(&w.oms).await;
+}
+
 #[tokio::test]
 async fn a_retried_amendment_applies_once_and_a_reused_key_is_refused() {
     let w = world().await;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{LineAmounts, LineRequest, OrderLine, PRICE_ROUNDING, TAX_ROUNDING};
 use crate::customer::Address;
 use crate::ids::{IdempotencyKey, OrderId, Sku};
-use crate::money::MoneyError;
+use crate::money::{Money, MoneyError};
 use crate::quantity::Quantity;
 
 /// One change to an order.
@@ -90,9 +90,10 @@ impl AmendOrder {
 }
 
 impl OrderLine {
-    /// The line's money for `units` units at the same unit price and the same
-    /// discount per unit, tax at the line's rate: what the line would have cost had
-    /// it been placed for `units`. Exact for the line's own quantity.
+    /// The line's money for `units` units at the same unit price and the discount
+    /// per unit it was priced at ([`OrderLine::discount_per_unit`]), tax at the
+    /// line's rate: what the line would have cost had it been placed for `units`.
+    /// Exact for the line's own quantity.
     ///
     /// # Errors
     /// On overflow.
@@ -104,15 +105,8 @@ impl OrderLine {
             .unit_price
             .checked_mul_qty(u64::from(units.units()))?
             .round(PRICE_ROUNDING);
-        let per_unit = if self.quantity.is_zero() {
-            Decimal::ZERO
-        } else {
-            Decimal::from(units.units()) / Decimal::from(self.quantity.units())
-        };
-        let discount = self
-            .amounts
-            .discount
-            .checked_mul(per_unit)?
+        let discount = Money::new(self.discount_per_unit(), gross.currency())
+            .checked_mul(Decimal::from(units.units()))?
             .round(PRICE_ROUNDING)
             .min(gross)?;
         let net = gross.checked_sub(discount)?;
@@ -122,6 +116,19 @@ impl OrderLine {
             net,
             tax: net.checked_mul(self.tax_rate)?.round(TAX_ROUNDING),
         })
+    }
+
+    /// Re-prices the line in place for `units` (see [`OrderLine::repriced`]),
+    /// keeping the discount per unit it was priced at for every later re-pricing.
+    ///
+    /// # Errors
+    /// On overflow; the line is unchanged.
+    pub fn reprice(&mut self, units: Quantity) -> Result<(), MoneyError> {
+        let amounts = self.repriced(units)?;
+        self.unit_discount = Some(self.discount_per_unit());
+        self.amounts = amounts;
+        self.quantity = units;
+        Ok(())
     }
 
     /// The line taxed at `rate` instead: the same units, unit price and discount,
@@ -191,6 +198,18 @@ mod tests {
         // Repricing a retaxed line taxes the new units at the new rate.
         let two = reduced.repriced(Quantity::new(2)).unwrap();
         assert_eq!(two.tax, Money::from_minor(99, Currency::EUR));
+    }
+
+    #[test]
+    fn repricing_in_place_there_and_back_gives_back_the_line() {
+        // 1.00 off 3 units: 0.67 off 2, and 1.00 (not 0.67 × 3/2 = 1.01) off 3 again.
+        let mut l = line(3, 1000, 100);
+        let placed = l.amounts;
+        l.reprice(Quantity::new(2)).unwrap();
+        assert_eq!(l.amounts.discount, Money::from_minor(67, Currency::EUR));
+        l.reprice(Quantity::new(3)).unwrap();
+        assert_eq!(l.amounts.discount, placed.discount);
+        assert_eq!(l.amounts.net, placed.net);
     }
 
     #[test]

@@ -151,6 +151,12 @@ pub struct OrderLine {
     /// own, at the same unit price, that amendments treat as part of the original.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grown_from: Option<u16>,
+    /// The discount per unit as the line was priced, unrounded: re-pricing scales
+    /// from it, never from an already rounded re-pricing, so a line cut and grown
+    /// back is priced as placed, to the cent. `None` on lines stored before it
+    /// was kept: their discount per unit is worked out from their amounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_discount: Option<Decimal>,
 }
 
 impl OrderLine {
@@ -184,7 +190,20 @@ impl OrderLine {
             return_requested: Quantity::ZERO,
             returned: Quantity::ZERO,
             grown_from: None,
+            unit_discount: None,
         }
+    }
+
+    /// The discount per unit re-pricing scales: as priced, or (for lines stored
+    /// before it was kept) the line's discount over its units.
+    pub fn discount_per_unit(&self) -> Decimal {
+        self.unit_discount.unwrap_or_else(|| {
+            if self.quantity.is_zero() {
+                Decimal::ZERO
+            } else {
+                self.amounts.discount.amount() / Decimal::from(self.quantity.units())
+            }
+        })
     }
 
     /// Units the line is for from now on: ordered less cancelled.

@@ -430,8 +430,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if let Some(at) = open {
             if let Some(line) = work.order.lines.get_mut(at) {
                 let grown = line.quantity.saturating_add(Quantity::new(extra));
-                line.amounts = line.repriced(grown)?;
-                line.quantity = grown;
+                line.reprice(grown)?;
                 work.demand.push((at, extra));
             }
             return Ok(());
@@ -443,6 +442,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let extra = Quantity::new(extra);
         let grown = OrderLine {
             grown_from: Some(line_no),
+            unit_discount: Some(first.discount_per_unit()),
             ..OrderLine::new(
                 next_line_no(&work.order)?,
                 first.sku.clone(),
@@ -471,8 +471,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let before = line.wanted();
         let after = before.saturating_sub(Quantity::new(units));
         if untouched(line) && !after.is_zero() {
-            line.amounts = line.repriced(after)?;
-            line.quantity = after;
+            line.reprice(after)?;
             return Ok(());
         }
         let invoiced_cut = line.invoiced.min(before).saturating_sub(after).units();

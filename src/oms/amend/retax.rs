@@ -79,6 +79,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .units();
         let mut moved = OrderLine {
             grown_from: Some(line.grown_from.unwrap_or(line.line_no)),
+            unit_discount: Some(line.discount_per_unit()),
             ..OrderLine::new(
                 to,
                 line.sku.clone(),
