@@ -333,6 +333,45 @@ async fn added_units_short_of_stock_follow_the_back_order_policy() {
     assert_audit_clean(&w.oms).await;
 }
 
+/// Short units are decided as placement decided them: by the policy the order
+/// named (an explicit `Reject` included), else by the short products' strictest.
+#[tokio::test]
+async fn added_units_short_of_stock_follow_the_policy_the_order_was_placed_with() {
+    let w = world().await;
+    let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
+    let mut book = w.oms.product(&sku("BOOK")).await.unwrap();
+    book.back_order = BackOrderPolicy::BackOrder;
+    w.oms.save_product(book).await.unwrap();
+
+    // The order said Reject: the book's own policy does not override it.
+    let strict = w
+        .oms
+        .place_order(
+            PlaceOrder::new(key("strict"), c.id, Channel::B2b, Currency::USD)
+                .line(sku("TEE"), 1)
+                .back_order(BackOrderPolicy::Reject),
+        )
+        .await
+        .unwrap();
+    let before = snapshot(&w.oms).await;
+    let refused = w
+        .oms
+        .amend_order(AmendOrder::new(key("a"), strict.id).add_line(sku("BOOK"), 9))
+        .await;
+    assert!(matches!(refused, Err(Error::Stock(_))), "{refused:?}");
+    assert_eq!(snapshot(&w.oms).await, before);
+
+    // Named nothing: the book's policy back-orders the short unit.
+    let open = tee2_mug1(&w, "open", c.id).await;
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("b"), open.id).add_line(sku("BOOK"), 9))
+        .await
+        .unwrap();
+    assert_eq!(amended.lines[2].backordered, Quantity::new(1));
+    assert_audit_clean(&w.oms).await;
+}
+
 #[tokio::test]
 async fn a_new_ship_to_address_applies_to_what_has_not_shipped() {
     let w = world().await;

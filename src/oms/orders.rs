@@ -158,18 +158,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Err(short @ StockError::Insufficient { .. }) => {
                     let (allocations, shortfalls) =
                         allocate_available(&demand, &levels, &candidates, self.config.allocation)?;
-                    // The strictest policy among the short lines' products decides,
-                    // unless the order says otherwise.
-                    let policy = cmd.back_order.unwrap_or_else(|| {
-                        lines
-                            .iter()
-                            .zip(&shortfalls)
-                            .filter(|(_, short)| **short > 0)
-                            .filter_map(|(line, _)| products.get(&line.sku))
-                            .map(|p| p.back_order)
-                            .max_by_key(|p| p.strictness())
-                            .unwrap_or_default()
-                    });
+                    let short_lines = lines.iter().map(|l| &l.sku).zip(&shortfalls);
+                    let policy = back_order_policy(cmd.back_order, short_lines, &products);
                     if policy == BackOrderPolicy::Reject {
                         return Err(short.into());
                     }
@@ -223,6 +213,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             idempotency_key: cmd.idempotency_key.clone(),
             note: cmd.note.clone(),
             back_order,
+            back_order_requested: cmd.back_order,
             credited: None,
         };
         let pin = match &order.delivery {
@@ -559,6 +550,23 @@ fn pending_levels<'a>(
         }
     }
     Ok(std::borrow::Cow::Owned(levels))
+}
+
+/// What to do with units short of stock: the policy the order names, else the
+/// strictest among the products of the lines that are short.
+pub(super) fn back_order_policy<'a>(
+    requested: Option<BackOrderPolicy>,
+    lines: impl Iterator<Item = (&'a Sku, &'a u32)>,
+    products: &super::Products,
+) -> BackOrderPolicy {
+    requested.unwrap_or_else(|| {
+        lines
+            .filter(|(_, short)| **short > 0)
+            .filter_map(|(sku, _)| products.get(sku))
+            .map(|p| p.back_order)
+            .max_by_key(|p| p.strictness())
+            .unwrap_or_default()
+    })
 }
 
 /// Adds a hold (once) and moves the order to `OnHold`.

@@ -130,6 +130,10 @@ pub struct Order {
     /// What it does about back-ordered lines: ship complete, or ship what is there.
     #[serde(default)]
     pub back_order: BackOrderPolicy,
+    /// The policy the order was placed with, if it named one: amendments decide
+    /// short units as placement did (`None`: the short products' strictest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_order_requested: Option<BackOrderPolicy>,
     /// Σ of the credit notes against its invoices (`None`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credited: Option<Money>,

@@ -8,6 +8,7 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
 use crate::oms::backorders::reserve;
+use crate::oms::orders::back_order_policy;
 use crate::oms::{Oms, Products};
 use crate::order::Delivery;
 use crate::purchasing::BackOrderPolicy;
@@ -120,17 +121,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Err(short @ StockError::Insufficient { .. }) => {
                 let (allocations, shortfalls) =
                     allocate_available(&demand, &work.levels, &sites, strategy)?;
-                let policy = match work.order.back_order {
-                    BackOrderPolicy::Reject => demand
-                        .iter()
-                        .zip(&shortfalls)
-                        .filter(|(_, short)| **short > 0)
-                        .filter_map(|(d, _)| products.get(&d.sku))
-                        .map(|p| p.back_order)
-                        .max_by_key(|p| p.strictness())
-                        .unwrap_or_default(),
-                    chosen => chosen,
-                };
+                let short_lines = demand.iter().map(|d| &d.sku).zip(&shortfalls);
+                let policy =
+                    back_order_policy(work.order.back_order_requested, short_lines, products);
                 if policy == BackOrderPolicy::Reject {
                     return Err(short.into());
                 }
