@@ -237,6 +237,7 @@ fn reserve_and_commit_5_lines(bencher: Bencher) {
                     reason: "opening".into(),
                 },
                 at: Utc::now(),
+                value: None,
             });
         }
     }

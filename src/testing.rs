@@ -398,6 +398,9 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
                 quantity: 2,
                 received: 1,
                 reason: crate::returns::ReturnReason::NotAsDescribed,
+                restocked: 0,
+                cost_returned: None,
+                cost_written_off: None,
             }],
             status: crate::returns::ReturnStatus::PartiallyReceived,
             requested_at: at(),
@@ -737,6 +740,7 @@ fn movement(sku: &Sku, location: &LocationId, quantity: i64) -> StockMovement {
             reason: "test".into(),
         },
         at: at(),
+        value: None,
     }
 }
 

@@ -106,6 +106,14 @@ impl Store for Broken {
     async fn last_event_sequence(&self) -> StoreResult<u64> {
         self.inner.last_event_sequence().await
     }
+
+    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
+        T: Send,
+    {
+        self.inner.read_snapshot(read).await
+    }
 }
 
 #[tokio::test]

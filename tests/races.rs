@@ -186,6 +186,14 @@ impl Store for Hooked {
     async fn last_event_sequence(&self) -> StoreResult<u64> {
         self.inner.last_event_sequence().await
     }
+
+    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
+        T: Send,
+    {
+        self.inner.read_snapshot(read).await
+    }
 }
 
 // ---------------------------------------------------------------------------

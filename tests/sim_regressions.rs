@@ -238,6 +238,14 @@ impl Store for Meddling {
     fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
         self.inner.last_event_sequence()
     }
+
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
+        T: Send,
+    {
+        self.inner.read_snapshot(read)
+    }
 }
 
 /// The simulation's world on a meddling store.

@@ -399,6 +399,7 @@ impl Cs {
             quantity,
             reason,
             at,
+            value: None,
         });
         self
     }

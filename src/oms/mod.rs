@@ -236,7 +236,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(products)
     }
 
-    fn postings(&self) -> Postings<'_> {
+    pub(crate) fn postings(&self) -> Postings<'_> {
         Postings::new(&self.config.chart, &self.config.accounts)
     }
 

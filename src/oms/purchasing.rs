@@ -648,10 +648,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 sku: sku.clone(),
                 location: location.clone(),
                 quantity: i64::from(got.units),
-                reason: MovementReason::Receipt {
-                    reference: format!("PO {}", po.id),
+                reason: MovementReason::PurchaseOrder {
+                    purchase_order: po.id,
                 },
                 at: now,
+                value: Some(value),
             });
             changes.events.push(Event::GoodsReceived {
                 purchase_order: po.id,

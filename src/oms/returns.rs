@@ -167,6 +167,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 quantity: *units,
                 received: 0,
                 reason: *reason,
+                restocked: 0,
+                cost_returned: None,
+                cost_written_off: None,
             });
         }
         if !replacement.is_empty() {
@@ -300,6 +303,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Condition::Resellable { location } => Some(location),
                 Condition::Damaged => None,
             };
+            if let Some(booked) = rma.lines.iter_mut().find(|l| l.line_no == *line_no) {
+                booked.book_cost(*units, cost, restock_at.is_some())?;
+            }
             changes.journal.extend(self.postings().returned(
                 &sku,
                 cost,
@@ -315,6 +321,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     quantity: i64::from(*units),
                     reason: MovementReason::Return { rma: rma.id },
                     at: now,
+                    value: None,
                 });
                 match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
                     Some((_, n, value)) => {

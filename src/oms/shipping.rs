@@ -178,6 +178,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                         shipment: shipment_id,
                     },
                     at: now,
+                    value: None,
                 });
                 changes.reservations.push(ReservationChange {
                     sku: line.sku.clone(),

@@ -171,6 +171,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             quantity: delta,
             reason,
             at: now,
+            value: matches!(cmd, StockCommand::Receive(_)).then_some(value),
         });
         changes.journal.extend(entry);
         changes.events.push(event);

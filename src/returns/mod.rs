@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CustomerId, LocationId, OrderId, ReturnId, Sku};
+use crate::money::{Money, MoneyError};
 
 /// Why a customer sends goods back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,6 +67,42 @@ pub struct ReturnLine {
     pub received: u32,
     /// Why.
     pub reason: ReturnReason,
+    /// Of the units received, those put back on the shelf (the rest were written off).
+    #[serde(default)]
+    pub restocked: u32,
+    /// Cost of goods reversed for the units received: the document behind the
+    /// return's postings. `None` until something is received (and on returns
+    /// received before 0.2, which did not record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_returned: Option<Money>,
+    /// The part of `cost_returned` written off as a loss (damaged goods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_written_off: Option<Money>,
+}
+
+impl ReturnLine {
+    /// Records what receiving `units` of this line cost: `cost` of goods reversed,
+    /// restocked or written off.
+    ///
+    /// # Errors
+    /// On overflow or a currency other than the line's earlier costs.
+    pub fn book_cost(
+        &mut self,
+        units: u32,
+        cost: Money,
+        restocked: bool,
+    ) -> Result<(), MoneyError> {
+        let zero = Money::zero(cost.currency());
+        self.cost_returned = Some(self.cost_returned.unwrap_or(zero).checked_add(cost)?);
+        let written_off = self.cost_written_off.unwrap_or(zero);
+        if restocked {
+            self.restocked = self.restocked.saturating_add(units);
+            self.cost_written_off = Some(written_off);
+        } else {
+            self.cost_written_off = Some(written_off.checked_add(cost)?);
+        }
+        Ok(())
+    }
 }
 
 /// A return authorisation.
@@ -249,6 +286,9 @@ mod tests {
                 quantity: 3,
                 received: 0,
                 reason: ReturnReason::Defective,
+                restocked: 0,
+                cost_returned: None,
+                cost_written_off: None,
             }],
             status: ReturnStatus::Requested,
             requested_at: DateTime::UNIX_EPOCH,

@@ -42,10 +42,15 @@ pub enum MovementReason {
         /// The return authorisation.
         rma: crate::ids::ReturnId,
     },
-    /// Goods received into the location.
+    /// Goods received into the location from outside o2c's purchasing.
     Receipt {
-        /// The host's reference (delivery note, purchase order).
+        /// The host's reference (delivery note).
         reference: String,
+    },
+    /// Goods received against one of our purchase orders.
+    PurchaseOrder {
+        /// The purchase order.
+        purchase_order: crate::ids::PurchaseOrderId,
     },
     /// Goods left on a shipment.
     Shipment {
@@ -72,6 +77,12 @@ pub struct StockMovement {
     pub reason: MovementReason,
     /// When.
     pub at: DateTime<Utc>,
+    /// What a receipt was worth at cost: what it added to inventory and to goods
+    /// received not invoiced, so the audit can check that account against its
+    /// documents. `None` on every other movement (their documents carry their
+    /// value: shipments, returns), and on receipts recorded before 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::money::Money>,
 }
 
 /// A change of reserved stock for one order: positive reserves, negative releases.

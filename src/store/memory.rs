@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::log::Log;
 use super::{
     BalanceKey, Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey,
-    StockDelta, Store, StoreError, StoreResult, Versioned,
+    Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -412,5 +412,60 @@ impl Store for MemoryStore {
 
     async fn last_event_sequence(&self) -> StoreResult<u64> {
         Ok(self.read().last_sequence())
+    }
+
+    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn Snapshot) -> T + Send,
+        T: Send,
+    {
+        // The read lock is the snapshot: commits wait until `read` is done.
+        let state = self.read();
+        Ok(read(&*state))
+    }
+}
+
+impl Snapshot for State {
+    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
+        for (_, record) in self.records.get(kind).into_iter().flat_map(|k| k.values()) {
+            visit(record);
+        }
+        Ok(())
+    }
+
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+        self.stock
+            .values()
+            .flat_map(|at| at.values())
+            .for_each(visit);
+        Ok(())
+    }
+
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+        self.movements.values().flatten().for_each(visit);
+        Ok(())
+    }
+
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+        for (position, entry) in (1..).zip(self.journal.iter_from(0)) {
+            visit(position, entry);
+        }
+        Ok(())
+    }
+
+    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+        Ok(self
+            .balances
+            .iter()
+            .map(|((account, _), balance)| AccountBalance {
+                account: account.clone(),
+                balance: *balance,
+            })
+            .collect())
+    }
+
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+        self.events.iter_from(0).for_each(visit);
+        Ok(())
     }
 }

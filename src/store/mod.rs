@@ -6,6 +6,7 @@
 mod changeset;
 mod log;
 mod memory;
+mod snapshot;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -17,6 +18,7 @@ pub use changeset::{
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
 pub use memory::MemoryStore;
+pub use snapshot::{Snapshot, each};
 
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -269,6 +271,22 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`].
     fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Runs `read` over one consistent [`Snapshot`] of the whole store and returns
+    /// what it returns.
+    ///
+    /// `read` is synchronous: a store may hold a lock or a read transaction while it
+    /// runs (the memory store holds its read lock, so commits wait; SQLite holds a
+    /// read transaction, so commits go on but the write-ahead log cannot be
+    /// checkpointed past it). Keep it to reading.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] if the snapshot cannot be opened or closed; errors of
+    /// the reads themselves are `read`'s to return in `T`.
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        F: FnOnce(&dyn Snapshot) -> T + Send,
+        T: Send;
 }
 
 /// Forwards every method to the store behind a pointer, so an `Oms` can share a store
@@ -329,6 +347,13 @@ macro_rules! forward_store {
             }
             fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
                 (**self).last_event_sequence()
+            }
+            fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+            where
+                F: FnOnce(&dyn Snapshot) -> T + Send,
+                T: Send,
+            {
+                (**self).read_snapshot(read)
             }
         }
     )*};

@@ -171,4 +171,12 @@ impl<S: Store> Store for FaultyStore<S> {
     async fn last_event_sequence(&self) -> StoreResult<u64> {
         pollster::block_on(self.inner.last_event_sequence())
     }
+
+    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
+        T: Send,
+    {
+        pollster::block_on(self.inner.read_snapshot(read))
+    }
 }

@@ -107,6 +107,7 @@ mod migrations;
 mod options;
 mod reads;
 mod schema;
+mod snapshot;
 mod stock;
 mod temp;
 
@@ -125,7 +126,9 @@ use self::cache::RecordCache;
 use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
-use super::{Changeset, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreResult, Versioned};
+use super::{
+    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult, Versioned,
+};
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
@@ -550,5 +553,16 @@ impl Store for SqliteStore {
 
     async fn last_event_sequence(&self) -> StoreResult<u64> {
         self.read(reads::last_event_sequence).await
+    }
+
+    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn Snapshot) -> T + Send,
+        T: Send,
+    {
+        // On a read connection, never the writer: a whole-store read would keep
+        // commits waiting for as long as it runs.
+        self.scan(move |conn| reads::in_snapshot(conn, |tx| Ok(read(&snapshot::InTransaction(tx)))))
+            .await
     }
 }

@@ -112,7 +112,7 @@ pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>
     Ok(found.into_iter().map(|(_, v)| v).collect())
 }
 
-fn level(row: &Row<'_>) -> StoreResult<StockLevel> {
+pub(super) fn level(row: &Row<'_>) -> StoreResult<StockLevel> {
     let sku: String = row.get(0).map_err(db)?;
     let location: String = row.get(1).map_err(db)?;
     Ok(StockLevel {
@@ -256,15 +256,18 @@ pub(super) fn events_after(
         "SELECT sequence, recorded_at, body FROM events WHERE sequence > ?1
          ORDER BY sequence LIMIT ?2",
         params![clamp_i64(cursor), clamp_i64(limit)],
-        |row| {
-            let body: String = row.get(2).map_err(db)?;
-            Ok(RecordedEvent {
-                sequence: to_u64(row.get(0).map_err(db)?, "event sequence")?,
-                recorded_at: time_from_text(row.get(1).map_err(db)?)?,
-                event: from_json(&body, "event")?,
-            })
-        },
+        event,
     )
+}
+
+/// An event from a `sequence, recorded_at, body` row.
+pub(super) fn event(row: &Row<'_>) -> StoreResult<RecordedEvent> {
+    let body: String = row.get(2).map_err(db)?;
+    Ok(RecordedEvent {
+        sequence: to_u64(row.get(0).map_err(db)?, "event sequence")?,
+        recorded_at: time_from_text(row.get(1).map_err(db)?)?,
+        event: from_json(&body, "event")?,
+    })
 }
 
 pub(super) fn last_event_sequence(conn: &Connection) -> StoreResult<u64> {

@@ -1,0 +1,341 @@
+//! Stock and the documents that move it: levels against movements and
+//! reservations, shipments, returns and purchase orders against the movements they
+//! caused, and what receipts, shipments and returns imply for the accounts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rust_decimal::Decimal;
+
+use super::{Audit, Violation, add_to, scratch};
+use crate::catalog::Product;
+use crate::fulfilment::Shipment;
+use crate::ids::{LocationId, PurchaseOrderId, ReturnId, ShipmentId, Sku};
+use crate::money::{Currency, Money};
+use crate::purchasing::PurchaseOrder;
+use crate::returns::ReturnAuthorization;
+use crate::stock::MovementReason;
+use crate::store::{Snapshot, StoreResult, each};
+
+/// What the audit has added up about stock.
+#[derive(Debug, Default)]
+pub(super) struct StockTally {
+    costs: HashMap<Sku, Money>,
+    /// (on-hand, reserved) per SKU × location.
+    levels: HashMap<(Sku, LocationId), (i64, i64)>,
+    /// Σ movements per SKU × location.
+    moved: HashMap<(Sku, LocationId), i64>,
+    /// Σ open reservations per SKU × location, from the orders.
+    pub(super) reserved: HashMap<(Sku, LocationId), i64>,
+    /// Σ on-hand × cost per currency.
+    pub(super) inventory: BTreeMap<Currency, Money>,
+    /// Units that left stock for each shipment, per SKU.
+    shipped_out: HashMap<(ShipmentId, Sku), i64>,
+    /// Units that came back on the shelf for each return, per SKU.
+    restocked_in: HashMap<(ReturnId, Sku), i64>,
+    /// Units received for each purchase order, per SKU.
+    received_in: HashMap<(PurchaseOrderId, Sku), i64>,
+    /// Receipts and returns written before 0.2, which carry no value.
+    pub(super) legacy_receipts: usize,
+    pub(super) legacy_returns: usize,
+}
+
+impl Audit<'_> {
+    /// Product costs, and each stock level with its value at cost.
+    pub(super) fn products_and_stock(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let tally = &mut self.stock;
+        each::<Product>(snapshot, |p| {
+            tally.costs.insert(p.sku.clone(), p.cost);
+        })?;
+        let mut count = 0;
+        snapshot.each_stock_level(&mut |level| {
+            count += 1;
+            tally.levels.insert(
+                (level.sku.clone(), level.location.clone()),
+                (level.on_hand, level.reserved),
+            );
+            if let Some(cost) = tally.costs.get(&level.sku) {
+                if let Ok(value) = cost.checked_mul(Decimal::from(level.on_hand)) {
+                    add_to(&mut tally.inventory, value.currency(), value);
+                }
+            }
+        })?;
+        self.report.stock_levels = count;
+        Ok(())
+    }
+
+    /// Σ movements per level, per shipment, per return and per purchase order; and
+    /// what each receipt adds to inventory and goods received.
+    pub(super) fn movements(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut problems = Vec::new();
+        let (tally, expected, postings) = (&mut self.stock, &mut self.expected, self.postings);
+        let (id, at) = scratch();
+        snapshot.each_movement(&mut |m| {
+            let units = &mut tally
+                .moved
+                .entry((m.sku.clone(), m.location.clone()))
+                .or_default();
+            **units = units.saturating_add(m.quantity);
+            let (per_document, reference) = match &m.reason {
+                MovementReason::Shipment { shipment } => {
+                    // Units leave on a shipment: count them as the shipment's.
+                    let out = tally
+                        .shipped_out
+                        .entry((*shipment, m.sku.clone()))
+                        .or_default();
+                    *out = out.saturating_sub(m.quantity);
+                    (None, None)
+                }
+                MovementReason::Return { rma } => {
+                    let back = tally.restocked_in.entry((*rma, m.sku.clone())).or_default();
+                    *back = back.saturating_add(m.quantity);
+                    (None, None)
+                }
+                MovementReason::PurchaseOrder { purchase_order } => {
+                    (Some(*purchase_order), Some(format!("PO {purchase_order}")))
+                }
+                MovementReason::Receipt { reference } => {
+                    // Before 0.2 a purchase-order receipt was a receipt whose
+                    // reference named the order.
+                    let po = reference
+                        .strip_prefix("PO ")
+                        .and_then(|id| id.parse::<PurchaseOrderId>().ok());
+                    (po, Some(reference.clone()))
+                }
+                MovementReason::Adjustment { .. } => (None, None),
+            };
+            if let Some(po) = per_document {
+                let got = tally.received_in.entry((po, m.sku.clone())).or_default();
+                *got = got.saturating_add(m.quantity);
+            }
+            if let Some(reference) = reference {
+                match m.value {
+                    Some(value) => {
+                        let entry = postings.receipt(&reference, value, id, at);
+                        if let Err(reason) = expected.post(entry) {
+                            problems.push(Violation::DocumentUnpostable {
+                                document: format!("receipt {reference}"),
+                                reason,
+                            });
+                        }
+                    }
+                    None => tally.legacy_receipts += 1,
+                }
+            }
+        })?;
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+
+    /// Each shipment: its postings; its lines counted against the order lines they
+    /// ship; its units against the stock that left for it.
+    pub(super) fn shipments(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut problems = Vec::new();
+        let (lines, shipped_out) = (&mut self.lines, &mut self.stock.shipped_out);
+        let (expected, postings) = (&mut self.expected, self.postings);
+        let (id, at) = scratch();
+        each::<Shipment>(snapshot, |s| {
+            let mut units: BTreeMap<&Sku, i64> = BTreeMap::new();
+            for line in &s.lines {
+                let tally = lines.entry((s.order, line.line_no)).or_default();
+                tally.shipped = tally.shipped.saturating_add(line.quantity.units());
+                let n = units.entry(&line.sku).or_default();
+                *n = n.saturating_add(i64::from(line.quantity.units()));
+            }
+            for (sku, n) in units {
+                let out = shipped_out.remove(&(s.id, sku.clone())).unwrap_or(0);
+                if out != n {
+                    problems.push(Violation::ShipmentInconsistent {
+                        shipment: s.id,
+                        reason: format!("carries {n} units of {sku}, but {out} left stock for it"),
+                    });
+                }
+            }
+            let entry = postings.shipment(s.id, s.cost_of_goods, s.carrier_charge, id, at);
+            if let Err(reason) = expected.post(entry) {
+                problems.push(Violation::ShipmentInconsistent {
+                    shipment: s.id,
+                    reason,
+                });
+            }
+        })?;
+        for ((shipment, sku), out) in shipped_out.drain() {
+            problems.push(Violation::ShipmentInconsistent {
+                shipment,
+                reason: format!("{out} units of {sku} left stock for it, but it carries none"),
+            });
+        }
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+
+    /// Each return: its received units counted against the order lines, its
+    /// restocked units against the stock that came back, and the cost of goods it
+    /// reversed (restocked or written off).
+    pub(super) fn returns(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut problems = Vec::new();
+        let (lines, tally) = (&mut self.lines, &mut self.stock);
+        let (expected, postings) = (&mut self.expected, self.postings);
+        let (id, at) = scratch();
+        each::<ReturnAuthorization>(snapshot, |rma| {
+            let legacy = rma
+                .lines
+                .iter()
+                .any(|l| l.received > 0 && l.cost_returned.is_none());
+            let mut restocked: BTreeMap<&Sku, i64> = BTreeMap::new();
+            for line in &rma.lines {
+                let t = lines.entry((rma.order, line.line_no)).or_default();
+                t.returned = t.returned.saturating_add(line.received);
+                if line.restocked > line.received || line.received > line.quantity {
+                    problems.push(Violation::ReturnInconsistent {
+                        rma: rma.id,
+                        reason: format!(
+                            "line {}: restocked {} of received {} of authorised {}",
+                            line.line_no, line.restocked, line.received, line.quantity
+                        ),
+                    });
+                }
+                let n = restocked.entry(&line.sku).or_default();
+                *n = n.saturating_add(i64::from(line.restocked));
+                if let Some(cost) = line.cost_returned {
+                    // Reversed cost of goods: back on the shelf, or written off.
+                    let lost = line
+                        .cost_written_off
+                        .unwrap_or(Money::zero(cost.currency()));
+                    let entries = [
+                        cost.checked_sub(lost)
+                            .map_err(Into::into)
+                            .and_then(|kept| postings.returned(&line.sku, kept, true, id, at)),
+                        postings.returned(&line.sku, lost, false, id, at),
+                    ];
+                    for entry in entries {
+                        if let Err(reason) = expected.post(entry) {
+                            problems.push(Violation::ReturnInconsistent {
+                                rma: rma.id,
+                                reason,
+                            });
+                        }
+                    }
+                }
+            }
+            if legacy {
+                tally.legacy_returns += 1;
+                tally.restocked_in.retain(|(id, _), _| *id != rma.id);
+                return;
+            }
+            for (sku, n) in restocked {
+                let back = tally
+                    .restocked_in
+                    .remove(&(rma.id, sku.clone()))
+                    .unwrap_or(0);
+                if back != n {
+                    problems.push(Violation::ReturnInconsistent {
+                        rma: rma.id,
+                        reason: format!(
+                            "restocked {n} units of {sku}, but {back} came back into stock"
+                        ),
+                    });
+                }
+            }
+        })?;
+        for ((rma, sku), back) in self.stock.restocked_in.drain() {
+            problems.push(Violation::ReturnInconsistent {
+                rma,
+                reason: format!(
+                    "{back} units of {sku} came back into stock for it, but it restocked none"
+                ),
+            });
+        }
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+
+    /// Each purchase order's received units against the stock received for it.
+    pub(super) fn purchase_orders(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut problems = Vec::new();
+        let received_in = &mut self.stock.received_in;
+        each::<PurchaseOrder>(snapshot, |po| {
+            let mut received: BTreeMap<&Sku, i64> = BTreeMap::new();
+            for line in &po.lines {
+                let n = received.entry(&line.sku).or_default();
+                *n = n.saturating_add(i64::from(line.received));
+            }
+            for (sku, n) in received {
+                let got = received_in.remove(&(po.id, sku.clone())).unwrap_or(0);
+                if got != n {
+                    problems.push(Violation::PurchaseOrderInconsistent {
+                        purchase_order: po.id,
+                        reason: format!(
+                            "received {n} units of {sku}, but {got} came into stock for it"
+                        ),
+                    });
+                }
+            }
+        })?;
+        for ((purchase_order, sku), got) in received_in.drain() {
+            problems.push(Violation::PurchaseOrderInconsistent {
+                purchase_order,
+                reason: format!(
+                    "{got} units of {sku} came into stock for it, but it has no such line"
+                ),
+            });
+        }
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+
+    /// Per level: on-hand = Σ movements, reserved = Σ open reservations, and
+    /// `0 ≤ reserved ≤ on_hand`.
+    pub(super) fn stock_levels(&mut self) {
+        let tally = &mut self.stock;
+        let mut problems = Vec::new();
+        let mut keys: Vec<(Sku, LocationId)> = tally.levels.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            let (on_hand, reserved) = tally.levels.get(&key).copied().unwrap_or((0, 0));
+            let moved = tally.moved.remove(&key).unwrap_or(0);
+            let (sku, location) = key.clone();
+            if moved != on_hand {
+                problems.push(Violation::OnHandNotSumOfMovements {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    on_hand,
+                    movements: moved,
+                });
+            }
+            let reservations = tally.reserved.remove(&key).unwrap_or(0);
+            if reservations != reserved {
+                problems.push(Violation::ReservedNotSumOfReservations {
+                    sku: sku.clone(),
+                    location: location.clone(),
+                    reserved,
+                    reservations,
+                });
+            }
+            if reserved < 0 || reserved > on_hand {
+                problems.push(Violation::Oversold {
+                    sku,
+                    location,
+                    on_hand,
+                    reserved,
+                });
+            }
+        }
+        for ((sku, location), movements) in tally.moved.drain().filter(|(_, m)| *m != 0) {
+            problems.push(Violation::OnHandNotSumOfMovements {
+                sku,
+                location,
+                on_hand: 0,
+                movements,
+            });
+        }
+        for ((sku, location), reservations) in tally.reserved.drain() {
+            problems.push(Violation::ReservedNotSumOfReservations {
+                sku,
+                location,
+                reserved: 0,
+                reservations,
+            });
+        }
+        self.report.violations.extend(problems);
+    }
+}

@@ -1,0 +1,100 @@
+//! The ledger against itself: positions, balanced entries, balances = Σ journal,
+//! a zero trial balance; and the event log's sequence.
+
+use std::collections::BTreeMap;
+
+use super::{Audit, Violation, add_to};
+use crate::ledger::{AccountBalance, AccountCode};
+use crate::money::{Currency, Money};
+use crate::store::{Snapshot, StoreResult};
+
+/// Σ journal lines per account and currency.
+pub(super) type JournalSums = BTreeMap<(AccountCode, Currency), Money>;
+
+impl Audit<'_> {
+    /// Walks the journal by position: every entry balanced, no position missing.
+    pub(super) fn journal(&mut self, snapshot: &dyn Snapshot) -> StoreResult<JournalSums> {
+        let mut sums = JournalSums::new();
+        let mut next: u64 = 1;
+        let mut problems = Vec::new();
+        snapshot.each_journal_entry(&mut |position, entry| {
+            if position != next {
+                problems.push(Violation::JournalGap {
+                    expected: next,
+                    found: position,
+                });
+            }
+            next = position.saturating_add(1);
+            if let Err(e) = entry.validate() {
+                problems.push(Violation::UnbalancedEntry {
+                    index: usize::try_from(position).unwrap_or(usize::MAX),
+                    reason: e.to_string(),
+                });
+            }
+            for line in entry.lines() {
+                add_to(
+                    &mut sums,
+                    (line.account.clone(), line.amount.currency()),
+                    line.amount,
+                );
+            }
+        })?;
+        self.report.journal_entries = usize::try_from(next.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.report.violations.extend(problems);
+        Ok(sums)
+    }
+
+    /// Every stored balance equals the sum of its journal lines (a balance the
+    /// journal never touched counts as zero, and the other way round); and the
+    /// balances sum to zero in every currency.
+    pub(super) fn balances_against_journal(
+        &mut self,
+        balances: &[AccountBalance],
+        journal: &JournalSums,
+    ) {
+        let stored: JournalSums = balances
+            .iter()
+            .map(|b| ((b.account.clone(), b.balance.currency()), b.balance))
+            .collect();
+        let mut keys: Vec<&(AccountCode, Currency)> = stored.keys().chain(journal.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let zero = Money::zero(key.1);
+            let balance = stored.get(key).copied().unwrap_or(zero);
+            let summed = journal.get(key).copied().unwrap_or(zero);
+            if balance != summed {
+                self.violation(Violation::BalanceNotJournal {
+                    account: key.0.clone(),
+                    balance,
+                    journal: summed,
+                });
+            }
+        }
+        let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
+        for b in balances {
+            add_to(&mut totals, b.balance.currency(), b.balance);
+        }
+        for total in totals.into_values().filter(|t| !t.is_zero()) {
+            self.violation(Violation::TrialBalanceNotZero { total });
+        }
+    }
+
+    /// Event sequences are 1, 2, 3, ...
+    pub(super) fn events(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut cursor: u64 = 0;
+        let mut problems = Vec::new();
+        snapshot.each_event(&mut |event| {
+            if event.sequence != cursor.saturating_add(1) {
+                problems.push(Violation::EventGap {
+                    expected: cursor.saturating_add(1),
+                    found: event.sequence,
+                });
+            }
+            cursor = event.sequence;
+        })?;
+        self.report.events = cursor;
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! Orders against the documents about them: each line's invoices, shipments,
+//! returns, reservations and back-order queue places; each order's totals.
+
+use rust_decimal::Decimal;
+
+use super::{Audit, Violation, add_to};
+use crate::ids::{InvoiceId, OrderId, Sku};
+use crate::ledger::InvoiceLine;
+use crate::money::Money;
+use crate::order::{Order, OrderLine, OrderStatus};
+use crate::purchasing::BackOrderQueue;
+use crate::store::{Snapshot, StoreResult, each};
+
+/// What the documents say about one order line.
+#[derive(Debug, Default)]
+pub(super) struct LineTally {
+    /// Σ gross, discount, net and tax over its invoice lines, void invoices
+    /// included (a voided order keeps its invoiced units).
+    pub(super) invoiced: Option<[Money; 4]>,
+    /// Units its standing invoices still bill: invoiced less credited.
+    pub(super) billed: u32,
+    /// The tax rates its invoice lines bill at: the first, and the first other.
+    pub(super) rates: [Option<(InvoiceId, Decimal)>; 2],
+    /// The SKUs its invoice lines bill: the first, and the first other.
+    pub(super) skus: [Option<(InvoiceId, Sku)>; 2],
+    /// Σ units on its shipments.
+    pub(super) shipped: u32,
+    /// Σ units received back on its returns.
+    pub(super) returned: u32,
+}
+
+impl LineTally {
+    /// Counts one invoice line billing this order line.
+    pub(super) fn bill(&mut self, invoice: InvoiceId, line: &InvoiceLine, stands: bool) {
+        let add = |sum: Money, more: Money| sum.checked_add(more).unwrap_or(sum);
+        self.invoiced = Some(match self.invoiced {
+            None => [line.gross, line.discount, line.net, line.tax],
+            Some([g, d, n, t]) => [
+                add(g, line.gross),
+                add(d, line.discount),
+                add(n, line.net),
+                add(t, line.tax),
+            ],
+        });
+        if stands {
+            self.billed = self
+                .billed
+                .saturating_add(line.quantity.saturating_sub(line.credited).units());
+        }
+        // Kept until the order line is seen: if the first disagrees with it, the
+        // first is named; if the first agrees, any other one disagrees.
+        witness(&mut self.rates, invoice, &line.tax_rate);
+        witness(&mut self.skus, invoice, &line.sku);
+    }
+}
+
+fn witness<T: Clone + PartialEq>(
+    seen: &mut [Option<(InvoiceId, T)>; 2],
+    invoice: InvoiceId,
+    value: &T,
+) {
+    let [first, other] = seen;
+    match first {
+        None => *first = Some((invoice, value.clone())),
+        Some((_, v)) if v != value && other.is_none() => *other = Some((invoice, value.clone())),
+        Some(_) => {}
+    }
+}
+
+/// The invoice whose value disagrees with the order line's, if any.
+fn disagreeing<'t, T: PartialEq>(
+    seen: &'t [Option<(InvoiceId, T)>; 2],
+    line: &T,
+) -> Option<&'t (InvoiceId, T)> {
+    seen.iter().flatten().find(|(_, v)| v != line)
+}
+
+impl Audit<'_> {
+    /// Units waiting in the back-order queues, per order line.
+    pub(super) fn back_order_queues(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let queued = &mut self.queued;
+        each::<BackOrderQueue>(snapshot, |queue| {
+            for waiting in &queue.waiting {
+                let units = queued
+                    .entry((waiting.order, queue.sku.clone(), waiting.line_no))
+                    .or_default();
+                *units = units.saturating_add(u64::from(waiting.quantity));
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Each order, one at a time, against what the other documents said of it.
+    pub(super) fn orders(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+        let mut count = 0;
+        let mut problems = Vec::new();
+        each::<Order>(snapshot, |order| {
+            count += 1;
+            problems.extend(self.order(order).into_iter().map(|reason| {
+                Violation::OrderInconsistent {
+                    order: order.id,
+                    reason,
+                }
+            }));
+        })?;
+        self.report.orders = count;
+        self.report.violations.extend(problems);
+        Ok(())
+    }
+
+    /// What is wrong with one order, in words.
+    fn order(&mut self, order: &Order) -> Vec<String> {
+        let mut problems = Vec::new();
+        let open = matches!(order.status, OrderStatus::Open | OrderStatus::OnHold);
+        for line in &order.lines {
+            if open {
+                for r in &line.reservations {
+                    let held = self
+                        .stock
+                        .reserved
+                        .entry((line.sku.clone(), r.location.clone()))
+                        .or_default();
+                    *held = held.saturating_add(r.quantity.as_i64());
+                }
+            }
+            let tally = self
+                .lines
+                .remove(&(order.id, line.line_no))
+                .unwrap_or_default();
+            problems.extend(line_problems(order, line, &tally));
+            let key = (order.id, line.sku.clone(), line.line_no);
+            let queued = self.queued.remove(&key).unwrap_or(0);
+            let backordered = u64::from(line.backordered.units());
+            if queued != backordered {
+                self.back_order_problems.push(Violation::BackOrderMismatch {
+                    order: order.id,
+                    sku: line.sku.clone(),
+                    line: line.line_no,
+                    queued,
+                    backordered,
+                });
+            }
+        }
+        if order
+            .paid
+            .cmp_amount(order.invoiced)
+            .is_ok_and(|o| o.is_gt())
+        {
+            problems.push(format!(
+                "paid {} exceeds invoiced {}",
+                order.paid, order.invoiced
+            ));
+        }
+        let zero = Money::zero(order.currency);
+        let (invoiced, paid, credited) = self
+            .billing
+            .order_sums
+            .remove(&order.id)
+            .unwrap_or((zero, zero, zero));
+        if (invoiced, paid, credited) != (order.invoiced, order.paid, order.credit_total()) {
+            problems.push(format!(
+                "invoiced {}, paid {}, credited {}, but its invoices say {invoiced}, {paid}, {credited}",
+                order.invoiced,
+                order.paid,
+                order.credit_total()
+            ));
+        }
+        if (order.status == OrderStatus::OnHold) == order.holds.is_empty() {
+            problems.push(format!(
+                "status {:?} with holds {:?}",
+                order.status, order.holds
+            ));
+        }
+        if order.status != OrderStatus::Cancelled {
+            match order.unbilled_value() {
+                Ok(unbilled) => add_to(&mut self.billing.unbilled, order.customer, unbilled),
+                Err(_) => problems.push("unbilled value overflows".to_owned()),
+            }
+        }
+        problems
+    }
+
+    /// Documents naming order lines that no order has: invoices, shipments or
+    /// returns of lines that do not exist, queue places for lines that do not wait.
+    pub(super) fn lines_without_orders(&mut self) {
+        let mut orphans: Vec<((OrderId, u16), LineTally)> = self.lines.drain().collect();
+        orphans.sort_by_key(|(key, _)| *key);
+        for ((order, line), tally) in orphans {
+            self.report.violations.push(Violation::OrderInconsistent {
+                order,
+                reason: format!(
+                    "line {line} does not exist, but documents name it: invoiced {:?}, shipped {}, returned {}",
+                    tally.invoiced.map(|[_, _, net, tax]| net.checked_add(tax)),
+                    tally.shipped,
+                    tally.returned
+                ),
+            });
+        }
+        let mut queued: Vec<((OrderId, Sku, u16), u64)> = self.queued.drain().collect();
+        queued.sort();
+        for ((order, sku, line), queued) in queued.into_iter().filter(|(_, q)| *q > 0) {
+            self.report.violations.push(Violation::BackOrderMismatch {
+                order,
+                sku,
+                line,
+                queued,
+                backordered: 0,
+            });
+        }
+        let problems = std::mem::take(&mut self.back_order_problems);
+        self.report.violations.extend(problems);
+        let mut sums: Vec<OrderId> = self.billing.order_sums.keys().copied().collect();
+        sums.sort();
+        for order in sums {
+            self.report.violations.push(Violation::OrderInconsistent {
+                order,
+                reason: "invoices bill an order that does not exist".to_owned(),
+            });
+        }
+    }
+}
+
+/// What is wrong with one order line, given what its documents said.
+fn line_problems(order: &Order, line: &OrderLine, tally: &LineTally) -> Vec<String> {
+    let mut problems = Vec::new();
+    let n = line.line_no;
+    // Never billed for what was cancelled or came back.
+    let kept = line.wanted().saturating_sub(line.returned).units();
+    if tally.billed > kept {
+        problems.push(format!(
+            "line {n}: still billed for {} units, but only {kept} were kept (ordered {} − cancelled {} − returned {})",
+            tally.billed, line.quantity, line.cancelled, line.returned
+        ));
+    }
+    // However a line was split over invoices, they bill exactly its share for the
+    // units invoiced, field by field: so its price never changed once invoiced, and
+    // no invoice line moved money between gross and discount.
+    let zero = Money::zero(order.currency);
+    let invoiced = tally.invoiced.unwrap_or([zero; 4]);
+    match line.billed(line.invoiced) {
+        Ok(share) if [share.gross, share.discount, share.net, share.tax] == invoiced => {}
+        share => problems.push(format!(
+            "line {n}: its invoices bill gross, discount, net, tax {invoiced:?} for {} units; its share is {share:?}",
+            line.invoiced
+        )),
+    }
+    if let Some((invoice, rate)) = disagreeing(&tally.rates, &line.tax_rate) {
+        problems.push(format!(
+            "line {n}: taxed at {} but invoice {invoice} bills it at {rate}",
+            line.tax_rate
+        ));
+    }
+    if let Some((invoice, sku)) = disagreeing(&tally.skus, &line.sku) {
+        problems.push(format!(
+            "line {n}: is {} but invoice {invoice} bills {sku}",
+            line.sku
+        ));
+    }
+    if tally.shipped != line.shipped.units() {
+        problems.push(format!(
+            "line {n}: shipped {} but its shipments carry {}",
+            line.shipped, tally.shipped
+        ));
+    }
+    if tally.returned != line.returned.units() {
+        problems.push(format!(
+            "line {n}: returned {} but its returns received {}",
+            line.returned, tally.returned
+        ));
+    }
+    if !line.quantities_add_up() {
+        problems.push(format!(
+            "line {n}: ordered {} ≠ shipped {} + open {} + back-ordered {} + cancelled {}",
+            line.quantity,
+            line.shipped,
+            line.open(),
+            line.backordered,
+            line.cancelled
+        ));
+    }
+    if line.returned > line.return_requested || line.return_requested > line.delivered {
+        problems.push(format!(
+            "line {n}: returned {} / asked back {} beyond delivered {}",
+            line.returned, line.return_requested, line.delivered
+        ));
+    }
+    if line.delivered > line.shipped || line.invoiced > line.quantity {
+        problems.push(format!(
+            "line {n}: delivered or invoiced beyond what exists"
+        ));
+    }
+    if line.amounts.gross.checked_sub(line.amounts.discount).ok() != Some(line.amounts.net) {
+        problems.push(format!("line {n}: gross − discount ≠ net"));
+    }
+    problems
+}

@@ -1,0 +1,92 @@
+//! [`Snapshot`] over one read transaction: every statement in it sees the database
+//! as of the transaction's first read, whatever commits meanwhile (WAL mode).
+
+use rusqlite::{Connection, Row};
+
+use super::codec::{from_json, to_u64};
+use super::error::db;
+use super::reads;
+use crate::event::RecordedEvent;
+use crate::ledger::{AccountBalance, JournalEntry};
+use crate::stock::{StockLevel, StockMovement};
+use crate::store::{Record, Snapshot, StoreResult};
+
+/// The connection a read transaction is open on.
+pub(super) struct InTransaction<'c>(pub(super) &'c Connection);
+
+impl InTransaction<'_> {
+    /// Runs `sql` and hands each row to `visit`, one at a time: a big table is
+    /// streamed through SQLite's cursor, never loaded whole.
+    fn each_row(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        mut visit: impl FnMut(&Row<'_>) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
+        let mut rows = stmt.query(params).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            visit(row)?;
+        }
+        Ok(())
+    }
+}
+
+fn body<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    column: usize,
+    what: &str,
+) -> StoreResult<T> {
+    let text: String = row.get(column).map_err(db)?;
+    from_json(&text, what)
+}
+
+impl Snapshot for InTransaction<'_> {
+    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
+        self.each_row("SELECT body FROM records WHERE kind = ?1", [kind], |row| {
+            visit(&body::<Record>(row, 0, "record")?);
+            Ok(())
+        })
+    }
+
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+        self.each_row(
+            "SELECT sku, location, on_hand, reserved FROM stock",
+            [],
+            |row| {
+                visit(&reads::level(row)?);
+                Ok(())
+            },
+        )
+    }
+
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+        self.each_row("SELECT body FROM movements ORDER BY seq", [], |row| {
+            visit(&body::<StockMovement>(row, 0, "stock movement")?);
+            Ok(())
+        })
+    }
+
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+        self.each_row("SELECT seq, body FROM journal ORDER BY seq", [], |row| {
+            let position = to_u64(row.get(0).map_err(db)?, "journal position")?;
+            visit(position, &body::<JournalEntry>(row, 1, "journal entry")?);
+            Ok(())
+        })
+    }
+
+    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+        reads::account_balances(self.0)
+    }
+
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+        self.each_row(
+            "SELECT sequence, recorded_at, body FROM events ORDER BY sequence",
+            [],
+            |row| {
+                visit(&reads::event(row)?);
+                Ok(())
+            },
+        )
+    }
+}
