@@ -9,7 +9,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
-use o2c::customer::{PaymentMethod, PaymentTerms};
+use o2c::customer::{NewCustomer, PaymentMethod, PaymentTerms};
 use o2c::event::Event;
 use o2c::ids::CustomerId;
 use o2c::ledger::{
@@ -410,5 +410,76 @@ async fn reusing_a_payment_key_for_different_content_is_refused() {
         .await
         .unwrap();
     assert_eq!(shared.total().unwrap(), usd(dec!(13.75)));
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
+async fn on_account_is_refused_as_a_payment_with_nothing_written_and_the_key_free() {
+    let w = world().await;
+    // On account is how this customer prefers to pay: a term, still not money.
+    let mut profile = NewCustomer::new(
+        "Acme",
+        "acme@example.com",
+        us_address("Acme"),
+        Currency::USD,
+    );
+    profile.terms = PaymentTerms::Net { days: 30 };
+    profile.payment_method = PaymentMethod::OnAccount;
+    let c = w.oms.register_customer(profile).await.unwrap();
+    let order = order_65_79(&w, "o", c.id).await;
+    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
+    let books = w.oms.trial_balance().await.unwrap();
+    let before = snapshot(&w.oms).await;
+
+    for overpayment in [OverpaymentPolicy::Reject, OverpaymentPolicy::CreditCustomer] {
+        let mut cmd = RecordPayment::new(
+            key("pay"),
+            invoice.id,
+            usd(dec!(65.79)),
+            PaymentMethod::OnAccount,
+        );
+        cmd.overpayment = overpayment;
+        assert_eq!(
+            payment_error(w.oms.record_payment(cmd).await),
+            PaymentError::OnAccountIsNotAPayment
+        );
+        assert_eq!(last_event(&w).await, before.last_event, "an event written");
+        assert_eq!(w.oms.invoice(invoice.id).await.unwrap(), invoice);
+        assert_eq!(w.oms.trial_balance().await.unwrap(), books);
+        assert!(
+            balance(&w, "1010").await.is_zero(),
+            "no money reached the bank"
+        );
+        assert_eq!(balance(&w, "1100").await, usd(dec!(65.79)));
+        assert!(all_payments(&w).await.is_empty());
+        assert_eq!(snapshot(&w.oms).await, before);
+        assert!(
+            w.oms
+                .store()
+                .idempotency(IdempotencyScope::RecordPayment, &key("pay"))
+                .await
+                .unwrap()
+                .is_none(),
+            "the key was used up"
+        );
+    }
+
+    // The money arrives by transfer: recorded under the same key.
+    let paid = w
+        .oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            invoice.id,
+            usd(dec!(65.79)),
+            PaymentMethod::BankTransfer,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(paid.method, PaymentMethod::BankTransfer);
+    assert_eq!(
+        w.oms.invoice(invoice.id).await.unwrap().status,
+        InvoiceStatus::Paid
+    );
+    assert_eq!(balance(&w, "1010").await, usd(dec!(65.79)));
     assert_audit_clean(&w.oms).await;
 }

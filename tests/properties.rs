@@ -197,7 +197,7 @@ fn cmd_gen() -> impl Strategy<Value = Cmd> {
                 (1u32..1_000).prop_map(PayKind::Over),
             ],
             any::<bool>(),
-            0u8..4,
+            0u8..3,
         )
             .prop_map(|(invoice, kind, credit_excess, method)| Cmd::Pay {
                 invoice,
@@ -569,8 +569,7 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
             let method = match method {
                 0 => PaymentMethod::Card,
                 1 => PaymentMethod::Cash,
-                2 => PaymentMethod::BankTransfer,
-                _ => PaymentMethod::OnAccount,
+                _ => PaymentMethod::BankTransfer,
             };
             let mut pay = RecordPayment::new(
                 key(&format!("pay-{step}")),

@@ -16,7 +16,9 @@ pub enum PaymentMethod {
     BankTransfer,
     /// Cash at the counter.
     Cash,
-    /// Paid later on the customer's account (B2B terms).
+    /// Paid later on the customer's account (B2B terms): a customer's preference,
+    /// never a recorded payment's method, since no money arrives by it
+    /// ([`PaymentError::OnAccountIsNotAPayment`](crate::ledger::PaymentError::OnAccountIsNotAPayment)).
     OnAccount,
     /// Paid out of the customer's credit balance (an earlier overpayment, a credit
     /// note on a paid invoice): store credit, used on a later order.

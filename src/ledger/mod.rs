@@ -143,4 +143,13 @@ pub enum PaymentError {
     /// The amount has more decimals than the currency has minor units.
     #[error("{0} is not a whole number of minor units")]
     NotInMinorUnits(Money),
+    /// [`PaymentMethod::OnAccount`](crate::customer::PaymentMethod::OnAccount) is a
+    /// payment term (the customer pays later, on their account), not a way money
+    /// arrives: no money came in, so there is nothing to record and the invoice
+    /// still owes. Record the payment once the money arrives, with the method it
+    /// came by (`BankTransfer`, say).
+    #[error(
+        "on account is a payment term, not a payment: record the money with the method it arrived by"
+    )]
+    OnAccountIsNotAPayment,
 }

@@ -119,7 +119,11 @@ impl<'a> Postings<'a> {
         match method {
             PaymentMethod::Cash => &a.cash,
             PaymentMethod::Card => &a.card_clearing,
-            PaymentMethod::BankTransfer | PaymentMethod::OnAccount => &a.bank,
+            PaymentMethod::BankTransfer => &a.bank,
+            // No new payment can be on account (`PaymentError::OnAccountIsNotAPayment`),
+            // but payments recorded before that rule were posted to the bank, and
+            // a refund of one must leave by the account it came into.
+            PaymentMethod::OnAccount => &a.bank,
             PaymentMethod::CustomerCredit => &a.customer_credit,
         }
     }

@@ -129,7 +129,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///
     /// # Errors
     /// [`Error::Payment`] for a non-positive amount, a currency mismatch, sub-cent
-    /// digits, a void or fully paid invoice, or an overpayment the policy refuses;
+    /// digits, a void or fully paid invoice, an overpayment the policy refuses, or
+    /// `OnAccountIsNotAPayment` for the method [`PaymentMethod::OnAccount`] (a
+    /// payment term: no money came in; nothing is written and the key stays free);
     /// [`Error::Order`] with `InvalidTransition` if the order is cancelled or completed;
     /// [`Error::NotFound`] for an unknown invoice;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
@@ -208,6 +210,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         customer: &mut Customer,
         changes: &mut Changeset,
     ) -> Result<Payment, Error> {
+        // Checked here, after the key's replay, so that every path recording a
+        // payment refuses it and a retry of one stored before this rule still
+        // returns the stored payment.
+        if cmd.method == PaymentMethod::OnAccount {
+            return Err(PaymentError::OnAccountIsNotAPayment.into());
+        }
         let status = transition(order.status, OrderAction::RecordPayment)?;
         if invoice.status == InvoiceStatus::Void {
             return Err(PaymentError::InvoiceVoid(invoice.id).into());

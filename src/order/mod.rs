@@ -112,7 +112,10 @@ pub enum OrderError {
         /// Units still waiting for stock.
         units: u64,
     },
-    /// An amendment with no changes.
+    /// An amendment with no changes, or whose changes leave the order exactly as
+    /// it was (a quantity set to what it is, a line removed whose units have all
+    /// shipped, units cut and added back, the ship-to it already has). Nothing was
+    /// recorded and the key is still free: send the change actually meant.
     #[error("the amendment changes nothing")]
     NothingToAmend,
     /// An amendment names a line the order does not have.

@@ -15,7 +15,9 @@ use o2c::Error;
 use o2c::catalog::Product;
 use o2c::customer::Address;
 use o2c::ids::{CustomerId, Sku};
-use o2c::order::{AmendOrder, Amendment, Delivery, LineRequest, Order, OrderLine, OrderStatus};
+use o2c::order::{
+    AmendOrder, Amendment, Delivery, LineRequest, Order, OrderError, OrderLine, OrderStatus,
+};
 use o2c::returns::{ReturnAuthorization, ReturnReason};
 use o2c::store::{IdempotencyScope, Store};
 use o2c::{RequestExchange, RequestReturn};
@@ -29,8 +31,9 @@ use crate::world::{SKUS, tax_rate};
 /// What a command must come to, known before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
-    /// Valid as the world stood: it may apply, or be refused for stock or because
-    /// the order moved on (shipped, completed) meanwhile.
+    /// Valid as the world stood: it may apply, or be refused for stock, because
+    /// the order moved on (shipped, completed) meanwhile, or because its changes
+    /// leave the order as it was (`NothingToAmend`).
     MayApply,
     /// Invalid whatever happens meanwhile: must be refused with `Error::Order`
     /// (or, for an exchange, `Error::Return`) and change nothing.
@@ -474,6 +477,10 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
                 ));
             }
             let why = results.iter().find_map(|r| match r {
+                // A quantity set to what the line is for already, say.
+                Err(Error::Order(OrderError::NothingToAmend)) => {
+                    Some("amend: refused (changes nothing)")
+                }
                 Err(Error::Order(_)) => Some("amend: refused (order moved on)"),
                 Err(Error::Stock(_)) => Some("amend: refused (stock)"),
                 _ => None,

@@ -3,8 +3,10 @@
 mod billing;
 mod retax;
 mod stock;
+mod unchanged;
 
 use retax::{final_country, tax_rate};
+use unchanged::changes_nothing;
 
 use super::backorders::Touched;
 use super::billing::settle;
@@ -118,17 +120,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// - Only the unshipped part changes: a line never goes below what shipped.
     ///
     /// Retrying with the same key applies nothing again and returns the order as it
-    /// is now.
+    /// is now. An amendment whose changes leave the order as it was is refused, not
+    /// recorded, and its key stays free.
     ///
     /// # Errors
     /// [`Error::Order`]: `InvalidTransition` for a completed or cancelled order,
-    /// `NothingToAmend`, `UnknownLine`, `InvalidQuantity`, `AmendsShippedUnits`,
-    /// `AmendmentEmptiesOrder` (cancel it instead), `PickupHasNoAddress`,
-    /// `EverythingShipped`, `InvalidCountry`, `NoTaxRate` (the new country has
-    /// none for a line's tax class), and the pricing errors of a new line
-    /// (`UnknownSku`, `CurrencyMismatch`, ...); [`Error::Stock`] when added units
-    /// cannot be reserved or back-ordered; [`Error::NotFound`] for an unknown
-    /// order; [`Error::IdempotencyKeyReused`]. Nothing is written on any error.
+    /// `NothingToAmend` for no changes or changes that change nothing (a quantity
+    /// set to what it is, a line removed whose units have all shipped, a cut added
+    /// back, the ship-to the order already has), `UnknownLine`, `InvalidQuantity`,
+    /// `AmendsShippedUnits`, `AmendmentEmptiesOrder` (cancel it instead),
+    /// `PickupHasNoAddress`, `EverythingShipped`, `InvalidCountry`, `NoTaxRate`
+    /// (the new country has none for a line's tax class), and the pricing errors
+    /// of a new line (`UnknownSku`, `CurrencyMismatch`, ...); [`Error::Stock`]
+    /// when added units cannot be reserved or back-ordered; [`Error::NotFound`]
+    /// for an unknown order; [`Error::IdempotencyKeyReused`]. Nothing is written
+    /// on any error.
     pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
         let print = fingerprint(&canonical_amendment(&cmd))?;
         let amended = super::retrying!(self, self.try_amend_order(&cmd, print).await);
@@ -182,7 +188,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut changes = Changeset::new(now);
         let mut touched = Touched::default();
         let mut work = Amending {
-            order: stored.value,
+            order: stored.value.clone(),
             levels: self.store.stock_levels_of(&skus).await?,
             released: Vec::new(),
             demand: Vec::new(),
@@ -227,6 +233,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ship_to_changed,
             ..
         } = work;
+        // Judged on the outcome, not on the request, so no list of special cases
+        // can miss one: a quantity set to what it is, a line removed whose units
+        // all shipped, a cut then undone, the ship-to the order already has.
+        // Recording it would spend the caller's key on an event that says nothing
+        // happened, and nothing billing does below (an invoice, a hold) may come
+        // from an amendment that changed nothing.
+        if changes_nothing(&order, &stored.value, &changes)? {
+            return Err(OrderError::NothingToAmend.into());
+        }
         touched.put_into(&mut changes);
 
         // What was added or re-priced and is not invoiced joins the expected
