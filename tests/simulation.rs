@@ -7,7 +7,9 @@
 //!
 //! A run is a pure function of its seed; a failure prints the seed and the last 50
 //! actions. Knobs: `O2C_SIM_SEEDS` (how many seeds, default 16), `O2C_SIM_STEPS`
-//! (commands per seed, default 250), `O2C_SIM_SEED` (run just this one seed):
+//! (commands per seed, default 250), `O2C_SIM_FIRST_SEED` (where the seeds start,
+//! default 0, for running a long simulation in shards), `O2C_SIM_SEED` (run just
+//! this one seed):
 //!
 //! The SQLite run (feature `sqlite`) crashes and reopens its file as it goes; it
 //! has its own knobs, `O2C_SIM_SQLITE_SEEDS` (default 3) and `O2C_SIM_SQLITE_STEPS`
@@ -115,14 +117,18 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The seeds to run: `O2C_SIM_SEED` alone, or `0..O2C_SIM_SEEDS`.
+/// The seeds to run: `O2C_SIM_SEED` alone, or `O2C_SIM_SEEDS` of them from
+/// `O2C_SIM_FIRST_SEED` (default 0), so a long run can be split into shards.
 fn seeds(default_count: u64) -> Vec<u64> {
     match std::env::var("O2C_SIM_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
     {
         Some(seed) => vec![seed],
-        None => (0..env_number("O2C_SIM_SEEDS", default_count)).collect(),
+        None => {
+            let first = env_number("O2C_SIM_FIRST_SEED", 0);
+            (first..first.saturating_add(env_number("O2C_SIM_SEEDS", default_count))).collect()
+        }
     }
 }
 

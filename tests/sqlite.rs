@@ -999,3 +999,113 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
     oms.ship(order).await.unwrap();
     assert_audit_clean(&oms).await;
 }
+
+// ---------------------------------------------------------------------------
+// Damage done to the file behind the store's back: the audit adds up the journal
+// itself instead of trusting the balances table.
+// ---------------------------------------------------------------------------
+
+/// A file with some history, then edited with plain SQL by `damage`, reopened and
+/// audited.
+async fn audit_after(name: &str, damage: impl FnOnce(&Connection)) -> Vec<o2c::audit::Violation> {
+    let db = TempDb::new(name);
+    {
+        let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+        let (oms, clock) = service(store, 21);
+        history(&oms, &clock).await;
+        assert_audit_clean(&oms).await;
+    }
+    damage(&Connection::open(&db.0).unwrap());
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let (oms, _clock) = service(store, 22);
+    oms.audit().await.unwrap().violations
+}
+
+#[tokio::test]
+async fn a_journal_entry_deleted_from_the_file_is_reported() {
+    let found = audit_after("journal-deleted", |conn| {
+        assert_eq!(
+            conn.execute("DELETE FROM journal WHERE seq = 2", [])
+                .unwrap(),
+            1
+        );
+    })
+    .await;
+    assert!(
+        found.iter().any(|v| matches!(
+            v,
+            o2c::audit::Violation::JournalGap {
+                expected: 2,
+                found: 3
+            }
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|v| matches!(v, o2c::audit::Violation::BalanceNotJournal { .. })),
+        "the stored balances still hold the lost entry: {found:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_last_journal_entry_deleted_from_the_file_is_reported() {
+    // No gap shows after the last position: the balances give it away.
+    let found = audit_after("journal-last-deleted", |conn| {
+        let deleted = conn
+            .execute(
+                "DELETE FROM journal WHERE seq = (SELECT MAX(seq) FROM journal)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(deleted, 1);
+    })
+    .await;
+    assert!(
+        found
+            .iter()
+            .any(|v| matches!(v, o2c::audit::Violation::BalanceNotJournal { .. })),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_zero_sum_edit_of_stored_balances_is_reported() {
+    let found = audit_after("balances-edited", |conn| {
+        let shift = |account: &str, by: rust_decimal::Decimal| {
+            let old: String = conn
+                .query_row(
+                    "SELECT balance FROM balances WHERE account = ?1 AND currency = 'USD'",
+                    [account],
+                    |row| row.get(0),
+                )
+                .unwrap_or_else(|_| "0".to_owned());
+            let new = old.parse::<rust_decimal::Decimal>().unwrap() + by;
+            conn.execute(
+                "INSERT INTO balances (account, currency, balance) VALUES (?1, 'USD', ?2)
+                 ON CONFLICT (account, currency) DO UPDATE SET balance = excluded.balance",
+                [account, &new.to_string()],
+            )
+            .unwrap();
+        };
+        // Revenue −100.00 (a credit balance grows more negative), bank +100.00: the
+        // trial balance still sums to zero.
+        shift("4000", dec!(-100.00));
+        shift("1010", dec!(100.00));
+    })
+    .await;
+    for code in ["4000", "1010"] {
+        assert!(
+            found.iter().any(|v| matches!(v,
+                o2c::audit::Violation::BalanceNotJournal { account, .. } if account.as_str() == code)),
+            "{code}: {found:?}"
+        );
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|v| matches!(v, o2c::audit::Violation::TrialBalanceNotZero { .. })),
+        "{found:?}"
+    );
+}

@@ -314,7 +314,8 @@ fn two_processes_sell_exactly_the_stock_at(durability: &str) {
 fn a_writer_killed_mid_load_loses_nothing_it_reported() {
     // A killed process is an application crash, which NORMAL survives as FULL does.
     for durability in ["full", "normal"] {
-        for kill_after in [1, 7, 23] {
+        // Ten kill points per durability: early, late, and between.
+        for kill_after in [1, 2, 3, 5, 7, 11, 13, 17, 23, 29] {
             let (path, customers) = prepare(&format!("crash-{durability}-{kill_after}"), 1);
             let mut writer = spawn_writer(&path, customers[0], "w", 1, durability);
             let reported = committed(&mut writer, Some(kill_after));
