@@ -23,7 +23,8 @@
 //! conflicts; guarded stock deltas, including many concurrent writers on one SKU;
 //! atomicity (a commit failing part-way changes nothing); idempotency keys; checks;
 //! the event log gapless and ordered; every index read the service uses; batched
-//! reads agreeing with single ones; and a whole
+//! reads agreeing with single ones; snapshots that see whole commits only, under
+//! concurrent writers; and a whole
 //! order flow through [`Oms`] ending in a clean [`Oms::audit`].
 
 use std::fmt;
@@ -152,6 +153,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         events_are_gapless_and_ordered,
         index_reads,
         batched_reads,
+        snapshots_are_consistent,
         order_flow_audits_clean,
     );
     report
@@ -1162,6 +1164,156 @@ pub async fn events_are_gapless_and_ordered<S: Store>(store: &S) -> CaseResult {
         tail.len() == 1 && past.is_empty(),
         "tail {tail:?}, past the end {past:?}"
     );
+    Ok(())
+}
+
+/// What one snapshot saw of the commits [`snapshots_are_consistent`] makes.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Seen {
+    events: u64,
+    journal: u64,
+    positions_gapless: bool,
+    moved: i64,
+    on_hand: i64,
+    cash: Option<Money>,
+    records: u64,
+}
+
+/// Reads everything a [`snapshots_are_consistent`] commit touches, in one snapshot.
+fn look(
+    snapshot: &dyn crate::store::Snapshot,
+    sku: &Sku,
+    cash: &AccountCode,
+) -> Result<Seen, StoreError> {
+    let mut seen = Seen {
+        positions_gapless: true,
+        ..Seen::default()
+    };
+    snapshot.each_event(&mut |_| seen.events += 1)?;
+    snapshot.each_journal_entry(&mut |position, _| {
+        seen.journal += 1;
+        seen.positions_gapless &= position == seen.journal;
+    })?;
+    snapshot.each_movement(&mut |m| {
+        if &m.sku == sku {
+            seen.moved += m.quantity;
+        }
+    })?;
+    snapshot.each_stock_level(&mut |l| {
+        if &l.sku == sku {
+            seen.on_hand += l.on_hand;
+        }
+    })?;
+    seen.cash = snapshot
+        .account_balances()?
+        .into_iter()
+        .find(|b| &b.account == cash)
+        .map(|b| b.balance);
+    crate::store::each::<Counter>(snapshot, |_| seen.records += 1)?;
+    Ok(seen)
+}
+
+/// A snapshot sees whole commits only: while four threads commit changesets that
+/// each add an event, a journal entry, a stock movement and a record, every
+/// snapshot counts as many of each (and the balance they move), and at rest it
+/// agrees with the plain reads.
+pub async fn snapshots_are_consistent<S: Store>(store: &S) -> CaseResult {
+    let case = "snapshots_are_consistent";
+    let (sku, a): (Sku, LocationId) = (code(case, "SNAP")?, code(case, "A")?);
+    let (cash, revenue) = (AccountCode::new("1000"), AccountCode::new("4000"));
+    let chart = ChartOfAccounts::default();
+    let commit_one = |n: u64| -> Result<Changeset, Failure> {
+        let mut c = Changeset::new(at());
+        c.movements.push(movement(&sku, &a, 1));
+        c.events.push(Event::TaxTableSaved);
+        c.journal.push(
+            EntryBuilder::new(
+                "snapshot",
+                EntrySource::StockAdjustment {
+                    reason: "snapshot".into(),
+                },
+            )
+            .debit(&cash, usd(100))
+            .credit(&revenue, usd(100))
+            .build(
+                EntryId::from_uuid(uuid::Uuid::from_u128(u128::from(n))),
+                at(),
+                &chart,
+            )
+            .or_fail(case, "building an entry")?,
+        );
+        c.puts.push(Put::insert(Counter {
+            name: format!("snapshot-{n}"),
+            value: n,
+        }));
+        Ok(c)
+    };
+    const WRITERS: u64 = 4;
+    const EACH: u64 = 25;
+    let seen: Result<Vec<Seen>, Failure> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let commit_one = &commit_one;
+                scope.spawn(move || -> Result<(), Failure> {
+                    for n in 0..EACH {
+                        let changes = commit_one(w * EACH + n + 1)?;
+                        block_on(store.commit(changes)).or_fail(case, "committing")?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        while writers.iter().any(|w| !w.is_finished()) {
+            let snap = block_on(store.read_snapshot(|s| look(s, &sku, &cash)))
+                .or_fail(case, "opening a snapshot")?
+                .or_fail(case, "reading a snapshot")?;
+            seen.push(snap);
+        }
+        for w in writers {
+            w.join().unwrap_or_else(|_| {
+                Err(Failure {
+                    case,
+                    message: "a writer panicked".into(),
+                })
+            })?;
+        }
+        Ok(seen)
+    });
+    let mut seen = seen?;
+    let at_rest = store
+        .read_snapshot(|s| look(s, &sku, &cash))
+        .await
+        .or_fail(case, "opening a snapshot")?
+        .or_fail(case, "reading a snapshot")?;
+    let total = WRITERS * EACH;
+    ensure!(
+        case,
+        at_rest.events == total && at_rest.records == total,
+        "after the writers: {at_rest:?}"
+    );
+    let plain_events = store.last_event_sequence().await.or_fail(case, "reading")?;
+    let plain_journal = store.journal(0, 1000).await.or_fail(case, "reading")?.len();
+    ensure!(
+        case,
+        plain_events == at_rest.events
+            && u64::try_from(plain_journal).ok() == Some(at_rest.journal),
+        "plain reads see {plain_events} events and {plain_journal} entries, the snapshot {at_rest:?}"
+    );
+    seen.push(at_rest);
+    for s in &seen {
+        let n = i64::try_from(s.events).unwrap_or(i64::MAX);
+        let cents = i64::try_from(s.journal)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(100);
+        let whole = s.journal == s.events
+            && s.records == s.events
+            && s.moved == n
+            && s.on_hand == n
+            && s.positions_gapless
+            && s.cash.unwrap_or(usd(0)) == usd(cents);
+        ensure!(case, whole, "a snapshot saw part of a commit: {s:?}");
+    }
     Ok(())
 }
 

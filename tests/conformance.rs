@@ -22,7 +22,7 @@ use o2c::testing::test_all;
 async fn memory_store_conforms() {
     let report = test_all(&MemoryStore::new).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 12, "{report}");
+    assert_eq!(report.passed.len(), 13, "{report}");
 }
 
 /// The SQLite store, on a throwaway file per case (`in_memory` keeps the file in the
@@ -41,7 +41,7 @@ async fn sqlite_store_conforms() {
     }
     let report = test_all(&Throwaway).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 12, "{report}");
+    assert_eq!(report.passed.len(), 13, "{report}");
 }
 
 /// A memory store with one clause of the contract broken.
@@ -50,6 +50,43 @@ struct Broken {
     inner: MemoryStore,
     forget_checks: bool,
     forget_keys: bool,
+    torn_snapshots: bool,
+}
+
+/// A snapshot that misses the journal's last entry, as a store would that read the
+/// journal before a commit and the rest after it.
+struct Torn<'a>(&'a dyn o2c::store::Snapshot);
+
+impl o2c::store::Snapshot for Torn<'_> {
+    fn each_record(
+        &self,
+        kind: &'static str,
+        visit: &mut dyn FnMut(&o2c::store::Record),
+    ) -> StoreResult<()> {
+        self.0.each_record(kind, visit)
+    }
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+        self.0.each_stock_level(visit)
+    }
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+        self.0.each_movement(visit)
+    }
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+        let mut entries = Vec::new();
+        self.0
+            .each_journal_entry(&mut |position, entry| entries.push((position, entry.clone())))?;
+        entries.pop();
+        for (position, entry) in &entries {
+            visit(*position, entry);
+        }
+        Ok(())
+    }
+    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+        self.0.account_balances()
+    }
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+        self.0.each_event(visit)
+    }
 }
 
 impl Store for Broken {
@@ -112,6 +149,9 @@ impl Store for Broken {
         F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
         T: Send,
     {
+        if self.torn_snapshots {
+            return self.inner.read_snapshot(|s| read(&Torn(s))).await;
+        }
         self.inner.read_snapshot(read).await
     }
 }
@@ -136,4 +176,15 @@ async fn a_store_ignoring_idempotency_keys_fails_the_suite() {
     .await;
     let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
     assert!(failed.contains(&"idempotency_keys"), "{report}");
+}
+
+#[tokio::test]
+async fn a_store_with_torn_snapshots_fails_the_suite() {
+    let report = test_all(&|| Broken {
+        torn_snapshots: true,
+        ..Broken::default()
+    })
+    .await;
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
+    assert!(failed.contains(&"snapshots_are_consistent"), "{report}");
 }

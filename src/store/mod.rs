@@ -116,6 +116,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   commit with the same scope and key fails with [`StoreError::DuplicateKey`] and
 ///   changes nothing.
 /// - **Reads** see only committed state. A read taken after a commit returned sees it.
+/// - **Snapshots.** [`Store::read_snapshot`] hands its closure one [`Snapshot`]: every
+///   read through it sees the same committed state, each commit wholly or not at
+///   all, however many commit meanwhile. The journal is visited with its positions,
+///   gapless from 1.
 /// - **Indexes.** `orders_of_customer` lists a customer's orders in the order they
 ///   were committed;
 ///   `orders_ready_to_ship` lists orders that are `Open` with units reserved and not
