@@ -17,6 +17,8 @@ pub(super) struct LineTally {
     /// Σ gross, discount, net and tax over its invoice lines, void invoices
     /// included (a voided order keeps its invoiced units).
     pub(super) invoiced: Option<[Money; 4]>,
+    /// Units its invoices bill, void ones included.
+    pub(super) invoiced_units: u32,
     /// Units its standing invoices still bill: invoiced less credited.
     pub(super) billed: u32,
     /// The tax rates its invoice lines bill at: the first, and the first other.
@@ -42,6 +44,7 @@ impl LineTally {
                 add(t, line.tax),
             ],
         });
+        self.invoiced_units = self.invoiced_units.saturating_add(line.quantity.units());
         if stands {
             self.billed = self
                 .billed
@@ -243,6 +246,12 @@ fn line_problems(order: &Order, line: &OrderLine, tally: &LineTally) -> Vec<Stri
             "line {n}: its invoices bill gross, discount, net, tax {invoiced:?} for {} units; its share is {share:?}",
             line.invoiced
         )),
+    }
+    if tally.invoiced_units != line.invoiced.units() {
+        problems.push(format!(
+            "line {n}: invoiced {} but its invoices bill {} units",
+            line.invoiced, tally.invoiced_units
+        ));
     }
     if let Some((invoice, rate)) = disagreeing(&tally.rates, &line.tax_rate) {
         problems.push(format!(
