@@ -20,22 +20,20 @@
 
 use std::time::Instant;
 
-use o2c::catalog::{Product, TaxClass, TaxTable};
-use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
-use o2c::fulfilment::TableRateCarrier;
-use o2c::ids::{IdempotencyKey, LocationId, OrderId, Sku};
-use o2c::money::{Currency, Money};
+use o2c::RecordPayment;
+use o2c::customer::PaymentMethod;
+use o2c::ids::{IdempotencyKey, OrderId};
+use o2c::money::Currency;
 use o2c::order::{Channel, PlaceOrder};
-use o2c::stock::{Location, LocationKind};
 use o2c::store::MemoryStore;
-use o2c::{Oms, ReceiveStock, RecordPayment};
 
-type Shop = Oms<MemoryStore, TableRateCarrier>;
 /// One timed operation, given the run's random number source.
 type Op<'a> = Box<dyn FnMut(&mut dyn FnMut() -> u64) + 'a>;
 
-const SKUS: usize = 1_000;
-const CUSTOMERS: usize = 3_000;
+#[allow(dead_code)] // each example uses its own part of the shop
+mod shop;
+
+use shop::{CUSTOMERS, SKUS, rss_bytes, run, setup, sku};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -95,20 +93,8 @@ struct Row {
     bytes_per_order: f64,
 }
 
-fn run<T>(future: impl Future<Output = Result<T, o2c::Error>>) -> T {
-    pollster::block_on(future).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
-
-fn sku(n: usize) -> Sku {
-    Sku::new(format!("SKU-{n:05}")).unwrap()
-}
-
 fn measure(size: usize, ops: usize) -> Row {
-    let (oms, customers) = setup();
+    let (oms, customers) = setup(MemoryStore::new());
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -187,76 +173,4 @@ fn measure(size: usize, ops: usize) -> Row {
         ship,
         bytes_per_order,
     }
-}
-
-fn setup() -> (Shop, Vec<Customer>) {
-    let carrier = TableRateCarrier::new("Parcelly")
-        .zone("US", 0)
-        .band(u64::MAX, vec![usd(500)]);
-    let oms = Oms::new(MemoryStore::new(), carrier);
-    run(oms.set_tax_table(TaxTable::new().with_rate(
-        TaxClass::standard(),
-        None,
-        rust_decimal::Decimal::new(8, 2),
-    )));
-    for (i, code) in ["WH-1", "WH-2", "WH-3", "WH-4"].into_iter().enumerate() {
-        let address = Address::new(code, "1 Dock Rd", "Reno", "89501", "US");
-        run(oms.save_location(Location::new(
-            LocationId::new(code).unwrap(),
-            code,
-            LocationKind::Warehouse,
-            address,
-            u32::try_from(i).unwrap(),
-        )));
-    }
-    for n in 0..SKUS {
-        let mut product = Product::new(
-            sku(n),
-            format!("Product {n}"),
-            usd(500 + i64::try_from(n).unwrap()),
-            usd(200),
-            TaxClass::standard(),
-        );
-        product.weight_grams = 300;
-        run(oms.save_product(product));
-        for code in ["WH-1", "WH-2", "WH-3", "WH-4"] {
-            run(oms.receive_stock(ReceiveStock {
-                idempotency_key: IdempotencyKey::new(format!("open-{n}-{code}")).unwrap(),
-                sku: sku(n),
-                location: LocationId::new(code).unwrap(),
-                quantity: 100_000_000,
-                reference: "opening".into(),
-            }));
-        }
-    }
-    let customers = (0..CUSTOMERS)
-        .map(|n| {
-            let address = Address::new(
-                format!("Customer {n}"),
-                "1 Main St",
-                "Boston",
-                "02108",
-                "US",
-            );
-            let mut profile = NewCustomer::new(
-                format!("Customer {n}"),
-                format!("c{n}@example.com"),
-                address,
-                Currency::USD,
-            );
-            profile.terms = PaymentTerms::Net { days: 30 };
-            run(oms.register_customer(profile))
-        })
-        .collect();
-    (oms, customers)
-}
-
-/// Resident set size now, from /proc (0 where /proc is missing).
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }

@@ -309,32 +309,45 @@ impl Audit<'_> {
         let mut balance_total: BTreeMap<Currency, Money> = BTreeMap::new();
         let mut credit_total: BTreeMap<Currency, Money> = BTreeMap::new();
         for (id, figures) in &tally.customers {
-            let want = |map: &BTreeMap<CustomerId, Money>, like: Money| {
-                map.get(id).copied().unwrap_or(Money::zero(like.currency()))
-            };
-            let expected = want(&tally.owed, figures.balance);
-            if expected != figures.balance {
-                problems.push(Violation::CustomerBalanceMismatch {
-                    customer: *id,
-                    balance: figures.balance,
-                    expected,
-                });
-            }
-            let expected = want(&tally.credit, figures.credit);
-            if expected != figures.credit {
-                problems.push(Violation::CustomerCreditMismatch {
-                    customer: *id,
-                    credit: figures.credit,
-                    expected,
-                });
-            }
-            let expected = want(&tally.unbilled, figures.uninvoiced);
-            if expected != figures.uninvoiced {
-                problems.push(Violation::ExpectedBillingMismatch {
-                    customer: *id,
-                    uninvoiced: figures.uninvoiced,
-                    expected,
-                });
+            // (what the documents say, what is stored, how to report a difference)
+            type Mismatch = fn(CustomerId, Money, Money) -> Violation;
+            let checks: [(&BTreeMap<CustomerId, Money>, Money, Mismatch); 3] = [
+                (
+                    &tally.owed,
+                    figures.balance,
+                    |customer, balance, expected| Violation::CustomerBalanceMismatch {
+                        customer,
+                        balance,
+                        expected,
+                    },
+                ),
+                (
+                    &tally.credit,
+                    figures.credit,
+                    |customer, credit, expected| Violation::CustomerCreditMismatch {
+                        customer,
+                        credit,
+                        expected,
+                    },
+                ),
+                (
+                    &tally.unbilled,
+                    figures.uninvoiced,
+                    |customer, uninvoiced, expected| Violation::ExpectedBillingMismatch {
+                        customer,
+                        uninvoiced,
+                        expected,
+                    },
+                ),
+            ];
+            for (documents, stored, mismatch) in checks {
+                let expected = documents
+                    .get(id)
+                    .copied()
+                    .unwrap_or(Money::zero(stored.currency()));
+                if expected != stored {
+                    problems.push(mismatch(*id, stored, expected));
+                }
             }
             add_to(
                 &mut balance_total,

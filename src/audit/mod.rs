@@ -97,7 +97,7 @@ pub enum Violation {
     },
     /// A stored journal entry does not balance.
     UnbalancedEntry {
-        /// Its position in the journal.
+        /// Its position in the journal (1 for the first entry).
         index: usize,
         /// The problem.
         reason: String,

@@ -365,15 +365,7 @@ impl Store for MemoryStore {
     }
 
     async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
-        let state = self.read();
-        Ok(state
-            .balances
-            .iter()
-            .map(|((account, _), balance)| AccountBalance {
-                account: account.clone(),
-                balance: *balance,
-            })
-            .collect())
+        Snapshot::account_balances(&*self.read())
     }
 
     async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
