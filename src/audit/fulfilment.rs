@@ -70,11 +70,11 @@ impl Audit<'_> {
         let (tally, expected, postings) = (&mut self.stock, &mut self.expected, self.postings);
         let (id, at) = scratch();
         snapshot.each_movement(&mut |m| {
-            let units = &mut tally
+            let units = tally
                 .moved
                 .entry((m.sku.clone(), m.location.clone()))
                 .or_default();
-            **units = units.saturating_add(m.quantity);
+            *units = units.saturating_add(m.quantity);
             let (per_document, reference) = match &m.reason {
                 MovementReason::Shipment { shipment } => {
                     // Units leave on a shipment: count them as the shipment's.
