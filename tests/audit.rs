@@ -439,6 +439,31 @@ async fn an_invoice_line_whose_net_is_not_gross_less_discount_is_reported() {
 }
 
 #[tokio::test]
+async fn an_invoice_line_at_another_tax_rate_or_for_another_sku_is_reported() {
+    // The money stays as it was: only the rate, or the SKU, names something else.
+    for (what, change) in [
+        (
+            "taxed at",
+            Box::new(|i: &mut Invoice| i.lines[0].tax_rate = dec!(0.25))
+                as Box<dyn Fn(&mut Invoice)>,
+        ),
+        (
+            "another SKU",
+            Box::new(|i: &mut Invoice| i.lines[0].sku = sku("MUG")),
+        ),
+    ] {
+        let (w, paid, _) = busy().await;
+        tamper::<Invoice>(&w, &paid.invoices[0], |i| change(i)).await;
+        let found = violations(&w).await;
+        assert!(
+            found.iter().any(|v| matches!(v,
+                Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains(what))),
+            "{what}: {found:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_shipment_whose_lines_were_cleared_is_reported() {
     let (w, paid, _) = busy().await;
     let shipments = w.oms.ship(paid.id).await.unwrap();

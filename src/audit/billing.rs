@@ -1,9 +1,9 @@
 //! Invoices, credit notes, payments and customers: each document consistent with
 //! itself, with the others, and with the customer figures kept beside them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use super::{Audit, Violation, add, add_to, scratch};
+use super::{Audit, Map, Violation, add, add_to, scratch};
 use crate::customer::{Customer, PaymentMethod};
 use crate::ids::{CustomerId, InvoiceId, OrderId};
 use crate::ledger::{AccountBalance, AccountCode, CreditNote, Invoice, InvoiceStatus, Payment};
@@ -23,12 +23,12 @@ struct CustomerFigures {
 pub(super) struct BillingTally {
     customers: BTreeMap<CustomerId, CustomerFigures>,
     /// Per invoice: its stored paid and credited amounts.
-    invoices: HashMap<InvoiceId, (Money, Money)>,
+    invoices: Map<InvoiceId, (Money, Money)>,
     /// Per invoice: what its payments applied, less what credit notes moved on to
     /// customer credit.
-    paid: HashMap<InvoiceId, Money>,
+    paid: Map<InvoiceId, Money>,
     /// Per invoice: Σ its credit notes.
-    credited: HashMap<InvoiceId, Money>,
+    credited: Map<InvoiceId, Money>,
     /// Per customer: Σ what their invoices still ask.
     owed: BTreeMap<CustomerId, Money>,
     /// Σ what invoices still ask, per currency.
@@ -36,7 +36,7 @@ pub(super) struct BillingTally {
     /// Per customer: the credit their documents gave, less what they took.
     credit: BTreeMap<CustomerId, Money>,
     /// Per order: (invoiced, paid, credited) over its invoices that stand.
-    pub(super) order_sums: HashMap<OrderId, (Money, Money, Money)>,
+    pub(super) order_sums: Map<OrderId, (Money, Money, Money)>,
     /// Per customer: what their orders not cancelled have still to invoice.
     pub(super) unbilled: BTreeMap<CustomerId, Money>,
 }
@@ -142,7 +142,7 @@ impl Audit<'_> {
                 lines
                     .entry((invoice.order, l.line_no))
                     .or_default()
-                    .bill(invoice.id, l, stands);
+                    .bill(l, stands);
             }
             let mut entries = vec![postings.invoice(invoice, id, at)];
             if !stands {

@@ -2,11 +2,11 @@
 //! reservations, shipments, returns and purchase orders against the movements they
 //! caused, and what receipts, shipments and returns imply for the accounts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{Audit, Violation, add_to, scratch};
+use super::{Audit, Map, Violation, add_to, scratch};
 use crate::catalog::Product;
 use crate::fulfilment::Shipment;
 use crate::ids::{LocationId, PurchaseOrderId, ReturnId, ShipmentId, Sku};
@@ -19,21 +19,21 @@ use crate::store::{Snapshot, StoreResult, each};
 /// What the audit has added up about stock.
 #[derive(Debug, Default)]
 pub(super) struct StockTally {
-    costs: HashMap<Sku, Money>,
+    costs: Map<Sku, Money>,
     /// (on-hand, reserved) per SKU × location.
-    levels: HashMap<(Sku, LocationId), (i64, i64)>,
+    levels: Map<(Sku, LocationId), (i64, i64)>,
     /// Σ movements per SKU × location.
-    moved: HashMap<(Sku, LocationId), i64>,
+    moved: Map<(Sku, LocationId), i64>,
     /// Σ open reservations per SKU × location, from the orders.
-    pub(super) reserved: HashMap<(Sku, LocationId), i64>,
+    pub(super) reserved: Map<(Sku, LocationId), i64>,
     /// Σ on-hand × cost per currency.
     pub(super) inventory: BTreeMap<Currency, Money>,
     /// Units that left stock for each shipment, per SKU.
-    shipped_out: HashMap<(ShipmentId, Sku), i64>,
+    shipped_out: Map<(ShipmentId, Sku), i64>,
     /// Units that came back on the shelf for each return, per SKU.
-    restocked_in: HashMap<(ReturnId, Sku), i64>,
+    restocked_in: Map<(ReturnId, Sku), i64>,
     /// Units received for each purchase order, per SKU.
-    received_in: HashMap<(PurchaseOrderId, Sku), i64>,
+    received_in: Map<(PurchaseOrderId, Sku), i64>,
     /// Receipts and returns written before 0.2, which carry no value.
     pub(super) legacy_receipts: usize,
     pub(super) legacy_returns: usize,

@@ -41,7 +41,7 @@ mod fulfilment;
 mod ledger;
 mod orders;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,10 @@ use crate::ids::{
 use crate::ledger::{AccountCode, JournalEntry, LedgerError, Postings};
 use crate::money::{Currency, Money};
 use crate::store::{Snapshot, Store, StoreResult};
+
+/// The audit's working maps: foldhash, as the memory store uses, several times
+/// faster than SipHash on these short keys.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// One broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,9 +324,9 @@ struct Audit<'a> {
     stock: fulfilment::StockTally,
     billing: billing::BillingTally,
     /// What the documents said of each order line, until the order is read.
-    lines: HashMap<(OrderId, u16), orders::LineTally>,
+    lines: Map<(OrderId, u16), orders::LineTally>,
     /// Units waiting in the back-order queues, per order line.
-    queued: HashMap<(OrderId, Sku, u16), u64>,
+    queued: Map<(OrderId, Sku, u16), u64>,
     /// Queue mismatches found while reading orders, reported after orphans.
     back_order_problems: Vec<Violation>,
 }
@@ -336,8 +340,8 @@ impl<'a> Audit<'a> {
             expected: Expected::default(),
             stock: fulfilment::StockTally::default(),
             billing: billing::BillingTally::default(),
-            lines: HashMap::new(),
-            queued: HashMap::new(),
+            lines: Map::default(),
+            queued: Map::default(),
             back_order_problems: Vec::new(),
         }
     }

@@ -4,14 +4,15 @@
 use rust_decimal::Decimal;
 
 use super::{Audit, Violation, add_to};
-use crate::ids::{InvoiceId, OrderId, Sku};
+use crate::ids::{OrderId, Sku};
 use crate::ledger::InvoiceLine;
 use crate::money::Money;
 use crate::order::{Order, OrderLine, OrderStatus};
 use crate::purchasing::BackOrderQueue;
 use crate::store::{Snapshot, StoreResult, each};
 
-/// What the documents say about one order line.
+/// What the documents say about one order line. Kept for every order line until
+/// its order is read, so it is small: a million orders have five million of these.
 #[derive(Debug, Default)]
 pub(super) struct LineTally {
     /// Σ gross, discount, net and tax over its invoice lines, void invoices
@@ -21,10 +22,11 @@ pub(super) struct LineTally {
     pub(super) invoiced_units: u32,
     /// Units its standing invoices still bill: invoiced less credited.
     pub(super) billed: u32,
-    /// The tax rates its invoice lines bill at: the first, and the first other.
-    pub(super) rates: [Option<(InvoiceId, Decimal)>; 2],
-    /// The SKUs its invoice lines bill: the first, and the first other.
-    pub(super) skus: [Option<(InvoiceId, Sku)>; 2],
+    /// The tax rate its first invoice line bills at, and whether another differs.
+    pub(super) rate: Option<(Decimal, bool)>,
+    /// A fingerprint of the SKU its first invoice line bills, and whether another
+    /// differs (a fingerprint, not the SKU, to keep the tally small).
+    pub(super) sku: Option<(u64, bool)>,
     /// Σ units on its shipments.
     pub(super) shipped: u32,
     /// Σ units received back on its returns.
@@ -33,7 +35,7 @@ pub(super) struct LineTally {
 
 impl LineTally {
     /// Counts one invoice line billing this order line.
-    pub(super) fn bill(&mut self, invoice: InvoiceId, line: &InvoiceLine, stands: bool) {
+    pub(super) fn bill(&mut self, line: &InvoiceLine, stands: bool) {
         let add = |sum: Money, more: Money| sum.checked_add(more).unwrap_or(sum);
         self.invoiced = Some(match self.invoiced {
             None => [line.gross, line.discount, line.net, line.tax],
@@ -50,32 +52,31 @@ impl LineTally {
                 .billed
                 .saturating_add(line.quantity.saturating_sub(line.credited).units());
         }
-        // Kept until the order line is seen: if the first disagrees with it, the
-        // first is named; if the first agrees, any other one disagrees.
-        witness(&mut self.rates, invoice, &line.tax_rate);
-        witness(&mut self.skus, invoice, &line.sku);
+        note(&mut self.rate, line.tax_rate);
+        note(&mut self.sku, fingerprint(&line.sku));
     }
 }
 
-fn witness<T: Clone + PartialEq>(
-    seen: &mut [Option<(InvoiceId, T)>; 2],
-    invoice: InvoiceId,
-    value: &T,
-) {
-    let [first, other] = seen;
-    match first {
-        None => *first = Some((invoice, value.clone())),
-        Some((_, v)) if v != value && other.is_none() => *other = Some((invoice, value.clone())),
-        Some(_) => {}
+/// Keeps the first value seen, and whether any other differed from it.
+fn note<T: PartialEq>(seen: &mut Option<(T, bool)>, value: T) {
+    match seen {
+        None => *seen = Some((value, false)),
+        Some((first, differs)) => *differs |= *first != value,
     }
 }
 
-/// The invoice whose value disagrees with the order line's, if any.
-fn disagreeing<'t, T: PartialEq>(
-    seen: &'t [Option<(InvoiceId, T)>; 2],
-    line: &T,
-) -> Option<&'t (InvoiceId, T)> {
-    seen.iter().flatten().find(|(_, v)| v != line)
+/// True when the values noted were not all `want`.
+fn disagrees<T: PartialEq>(seen: &Option<(T, bool)>, want: &T) -> bool {
+    seen.as_ref()
+        .is_some_and(|(first, differs)| *differs || first != want)
+}
+
+fn fingerprint(sku: &Sku) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: the same SKU gives the same fingerprint for the whole audit.
+    let mut hasher = std::hash::DefaultHasher::new();
+    sku.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl Audit<'_> {
@@ -253,15 +254,23 @@ fn line_problems(order: &Order, line: &OrderLine, tally: &LineTally) -> Vec<Stri
             line.invoiced, tally.invoiced_units
         ));
     }
-    if let Some((invoice, rate)) = disagreeing(&tally.rates, &line.tax_rate) {
+    if let Some((first, differs)) = tally
+        .rate
+        .filter(|_| disagrees(&tally.rate, &line.tax_rate))
+    {
+        let billed = if differs {
+            "more than one rate".to_owned()
+        } else {
+            first.to_string()
+        };
         problems.push(format!(
-            "line {n}: taxed at {} but invoice {invoice} bills it at {rate}",
+            "line {n}: taxed at {} but its invoices bill it at {billed}",
             line.tax_rate
         ));
     }
-    if let Some((invoice, sku)) = disagreeing(&tally.skus, &line.sku) {
+    if disagrees(&tally.sku, &fingerprint(&line.sku)) {
         problems.push(format!(
-            "line {n}: is {} but invoice {invoice} bills {sku}",
+            "line {n}: is {} but its invoices bill another SKU",
             line.sku
         ));
     }
