@@ -136,7 +136,7 @@ pub enum Violation {
         customer: CustomerId,
         /// Stored expected billing.
         uninvoiced: Money,
-        /// Σ [`Order::unbilled_value`] over their orders not cancelled.
+        /// Σ [`Order::unbilled_value`](crate::order::Order::unbilled_value) over their orders not cancelled.
         expected: Money,
     },
     /// A customer's stored credit differs from what their documents gave and took.
