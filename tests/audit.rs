@@ -611,3 +611,70 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn a_host_receipt_whose_reference_looks_like_a_purchase_order_is_not_one() {
+    let (w, _, _) = busy().await;
+    for (n, reference) in [
+        "PO 550e8400-e29b-41d4-a716-446655440000".to_owned(),
+        format!(
+            "PO {}",
+            o2c::ids::PurchaseOrderId::from_uuid(uuid::Uuid::from_u128(3))
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.oms
+            .receive_stock(o2c::ReceiveStock {
+                idempotency_key: key(&format!("erp-{n}")),
+                sku: sku("MUG"),
+                location: loc(EAST),
+                quantity: 2,
+                reference,
+            })
+            .await
+            .unwrap();
+    }
+    let report = w.oms.audit().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+}
+
+#[tokio::test]
+async fn an_invoice_or_payment_moved_to_another_customer_is_reported() {
+    // The invoice moves: the order no longer bills the customer who placed it.
+    let (w, paid, waiting) = busy().await;
+    tamper::<Invoice>(&w, &paid.invoices[0], |i| i.customer = waiting.customer).await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("placed by"))),
+        "{found:?}"
+    );
+    // The payment moves: it names another customer than the invoice it paid.
+    let (w, _, waiting) = busy().await;
+    let payment = w.oms.store().list::<Payment>().await.unwrap()[0]
+        .value
+        .clone();
+    tamper::<Payment>(&w, &payment.id, |p| p.customer = waiting.customer).await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::PaymentInconsistent { payment: id, .. } if *id == payment.id)),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_shipment_line_naming_another_sku_is_reported() {
+    let (w, paid, _) = busy().await;
+    let shipments = w.oms.ship(paid.id).await.unwrap();
+    tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.lines[0].sku = sku("MUG"))
+        .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("another SKU"))),
+        "{found:?}"
+    );
+}

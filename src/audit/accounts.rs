@@ -62,10 +62,19 @@ impl Audit<'_> {
             unverifiable.push((&a.cogs, why.clone()));
             unverifiable.push((&a.inventory_adjustments, why));
         }
-        for (account, why) in &unverifiable {
+        // One line per account, however many kinds of old document keep it out.
+        let mut accounts: Vec<&AccountCode> = unverifiable.iter().map(|(a, _)| *a).collect();
+        accounts.sort();
+        accounts.dedup();
+        for account in accounts {
+            let why: Vec<&str> = unverifiable
+                .iter()
+                .filter(|(a, _)| *a == account)
+                .map(|(_, why)| why.as_str())
+                .collect();
             self.report
                 .not_checked
-                .push(format!("account {account}: {why}"));
+                .push(format!("account {account}: {}", why.join("; ")));
         }
 
         let stored: BTreeMap<(AccountCode, Currency), Money> = balances

@@ -24,6 +24,12 @@ pub(super) struct BillingTally {
     customers: BTreeMap<CustomerId, CustomerFigures>,
     /// Per invoice: its stored paid and credited amounts.
     invoices: Map<InvoiceId, (Money, Money)>,
+    /// Per invoice: the order and customer it bills, which its payments and
+    /// credit notes must name too.
+    parties: Map<InvoiceId, (OrderId, CustomerId)>,
+    /// Per order: the customer its invoices bill (the first, and whether another
+    /// differs), which must be the order's.
+    pub(super) billed_to: Map<OrderId, (CustomerId, bool)>,
     /// Per invoice: what its payments applied, less what credit notes moved on to
     /// customer credit.
     paid: Map<InvoiceId, Money>,
@@ -125,6 +131,10 @@ impl Audit<'_> {
             tally
                 .invoices
                 .insert(invoice.id, (invoice.paid, invoice.credit_total()));
+            tally
+                .parties
+                .insert(invoice.id, (invoice.order, invoice.customer));
+            super::orders::note_in(&mut tally.billed_to, invoice.order, invoice.customer);
             if stands {
                 let zero = Money::zero(c);
                 let (invoiced, paid, credited) = tally
@@ -175,6 +185,11 @@ impl Audit<'_> {
                 credit_note: note.id,
                 reason,
             };
+            if let Some(problem) =
+                other_parties(&tally.parties, note.invoice, note.order, note.customer)
+            {
+                problems.push(wrong(problem));
+            }
             for l in &note.lines {
                 if l.gross.checked_sub(l.discount).ok() != Some(l.net) {
                     problems.push(wrong(format!(
@@ -231,6 +246,8 @@ impl Audit<'_> {
             } else {
                 None
             };
+            let problem =
+                problem.or_else(|| other_parties(&tally.parties, p.invoice, p.order, p.customer));
             if let Some(reason) = problem {
                 problems.push(Violation::PaymentInconsistent {
                     payment: p.id,
@@ -404,4 +421,21 @@ fn control(
             })
         })
         .collect()
+}
+
+/// What is wrong when a payment or credit note names another order or customer
+/// than the invoice it settles (`None` when they agree, or the invoice does not
+/// exist, which is reported on its own).
+fn other_parties(
+    parties: &Map<InvoiceId, (OrderId, CustomerId)>,
+    invoice: InvoiceId,
+    order: OrderId,
+    customer: CustomerId,
+) -> Option<String> {
+    let (billed_order, billed_customer) = parties.get(&invoice)?;
+    (*billed_order != order || *billed_customer != customer).then(|| {
+        format!(
+            "names order {order} and customer {customer}, but invoice {invoice} bills order {billed_order} and customer {billed_customer}"
+        )
+    })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{Audit, Map, Violation, add_to, scratch};
+use super::{Audit, Map, Violation, add_to, orders, scratch};
 use crate::catalog::Product;
 use crate::fulfilment::Shipment;
 use crate::ids::{LocationId, PurchaseOrderId, ReturnId, ShipmentId, Sku};
@@ -34,9 +34,14 @@ pub(super) struct StockTally {
     restocked_in: Map<(ReturnId, Sku), i64>,
     /// Units received for each purchase order, per SKU.
     received_in: Map<(PurchaseOrderId, Sku), i64>,
+    /// Units 0.1 received for a purchase order, as a receipt whose reference named
+    /// it (`"PO <id>"`): counted with the order's when it exists, never reported
+    /// when it does not (a host's own reference may look the same).
+    received_before_0_2: Map<(PurchaseOrderId, Sku), i64>,
     /// Receipts and returns written before 0.2, which carry no value.
     pub(super) legacy_receipts: usize,
     pub(super) legacy_returns: usize,
+    legacy_return_ids: Vec<ReturnId>,
 }
 
 impl Audit<'_> {
@@ -94,12 +99,20 @@ impl Audit<'_> {
                     (Some(*purchase_order), Some(format!("PO {purchase_order}")))
                 }
                 MovementReason::Receipt { reference } => {
-                    // Before 0.2 a purchase-order receipt was a receipt whose
-                    // reference named the order.
-                    let po = reference
+                    // Before 0.2 (no value) a purchase-order receipt was a receipt
+                    // whose reference named the order.
+                    if let Some(po) = reference
                         .strip_prefix("PO ")
-                        .and_then(|id| id.parse::<PurchaseOrderId>().ok());
-                    (po, Some(reference.clone()))
+                        .and_then(|id| id.parse::<PurchaseOrderId>().ok())
+                        .filter(|_| m.value.is_none())
+                    {
+                        let got = tally
+                            .received_before_0_2
+                            .entry((po, m.sku.clone()))
+                            .or_default();
+                        *got = got.saturating_add(m.quantity);
+                    }
+                    (None, Some(reference.clone()))
                 }
                 MovementReason::Adjustment { .. } => (None, None),
             };
@@ -138,6 +151,7 @@ impl Audit<'_> {
             for line in &s.lines {
                 let tally = lines.entry((s.order, line.line_no)).or_default();
                 tally.shipped = tally.shipped.saturating_add(line.quantity.units());
+                orders::note(&mut tally.moved_sku, orders::sku_fingerprint(&line.sku));
                 let n = units.entry(&line.sku).or_default();
                 *n = n.saturating_add(i64::from(line.quantity.units()));
             }
@@ -158,7 +172,7 @@ impl Audit<'_> {
                 });
             }
         })?;
-        for ((shipment, sku), out) in shipped_out.drain() {
+        for ((shipment, sku), out) in sorted(shipped_out.drain()) {
             problems.push(Violation::ShipmentInconsistent {
                 shipment,
                 reason: format!("{out} units of {sku} left stock for it, but it carries none"),
@@ -185,6 +199,7 @@ impl Audit<'_> {
             for line in &rma.lines {
                 let t = lines.entry((rma.order, line.line_no)).or_default();
                 t.returned = t.returned.saturating_add(line.received);
+                orders::note(&mut t.moved_sku, orders::sku_fingerprint(&line.sku));
                 if line.restocked > line.received || line.received > line.quantity {
                     problems.push(Violation::ReturnInconsistent {
                         rma: rma.id,
@@ -218,8 +233,10 @@ impl Audit<'_> {
                 }
             }
             if legacy {
+                // Its restocked units were not recorded: the stock that came back
+                // for it cannot be matched.
                 tally.legacy_returns += 1;
-                tally.restocked_in.retain(|(id, _), _| *id != rma.id);
+                tally.legacy_return_ids.push(rma.id);
                 return;
             }
             for (sku, n) in restocked {
@@ -237,7 +254,13 @@ impl Audit<'_> {
                 }
             }
         })?;
-        for ((rma, sku), back) in self.stock.restocked_in.drain() {
+        let legacy = std::mem::take(&mut self.stock.legacy_return_ids);
+        let unmatched = self
+            .stock
+            .restocked_in
+            .drain()
+            .filter(|((rma, _), _)| !legacy.contains(rma));
+        for ((rma, sku), back) in sorted(unmatched) {
             problems.push(Violation::ReturnInconsistent {
                 rma,
                 reason: format!(
@@ -252,7 +275,7 @@ impl Audit<'_> {
     /// Each purchase order's received units against the stock received for it.
     pub(super) fn purchase_orders(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
         let mut problems = Vec::new();
-        let received_in = &mut self.stock.received_in;
+        let tally = &mut self.stock;
         each::<PurchaseOrder>(snapshot, |po| {
             let mut received: BTreeMap<&Sku, i64> = BTreeMap::new();
             for line in &po.lines {
@@ -260,7 +283,12 @@ impl Audit<'_> {
                 *n = n.saturating_add(i64::from(line.received));
             }
             for (sku, n) in received {
-                let got = received_in.remove(&(po.id, sku.clone())).unwrap_or(0);
+                let key = (po.id, sku.clone());
+                let got = tally
+                    .received_in
+                    .remove(&key)
+                    .unwrap_or(0)
+                    .saturating_add(tally.received_before_0_2.remove(&key).unwrap_or(0));
                 if got != n {
                     problems.push(Violation::PurchaseOrderInconsistent {
                         purchase_order: po.id,
@@ -271,7 +299,7 @@ impl Audit<'_> {
                 }
             }
         })?;
-        for ((purchase_order, sku), got) in received_in.drain() {
+        for ((purchase_order, sku), got) in sorted(self.stock.received_in.drain()) {
             problems.push(Violation::PurchaseOrderInconsistent {
                 purchase_order,
                 reason: format!(
@@ -320,7 +348,7 @@ impl Audit<'_> {
                 });
             }
         }
-        for ((sku, location), movements) in tally.moved.drain().filter(|(_, m)| *m != 0) {
+        for ((sku, location), movements) in sorted(tally.moved.drain().filter(|(_, m)| *m != 0)) {
             problems.push(Violation::OnHandNotSumOfMovements {
                 sku,
                 location,
@@ -328,7 +356,7 @@ impl Audit<'_> {
                 movements,
             });
         }
-        for ((sku, location), reservations) in tally.reserved.drain() {
+        for ((sku, location), reservations) in sorted(tally.reserved.drain()) {
             problems.push(Violation::ReservedNotSumOfReservations {
                 sku,
                 location,
@@ -338,4 +366,11 @@ impl Audit<'_> {
         }
         self.report.violations.extend(problems);
     }
+}
+
+/// Drained map entries in key order, so two audits of one store report alike.
+fn sorted<K: Ord, V>(entries: impl Iterator<Item = (K, V)>) -> Vec<(K, V)> {
+    let mut all: Vec<(K, V)> = entries.collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
 }

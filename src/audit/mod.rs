@@ -300,7 +300,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///
     /// It reads everything, so it costs O(store); its memory grows with the number
     /// of order lines, customers and invoices, not with whole records. On the memory
-    /// store, commits wait while it runs; on SQLite they go on.
+    /// store, commits wait while it runs (and other reads, once a commit waits:
+    /// under a minute at a million orders); on SQLite they go on.
     ///
     /// # Errors
     /// [`Error::Store`] if reading fails; violations are reported, not raised.

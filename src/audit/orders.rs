@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Audit, Violation, add_to};
+use super::{Audit, Violation, add, add_to};
 use crate::ids::{OrderId, Sku};
 use crate::ledger::InvoiceLine;
 use crate::money::Money;
@@ -31,21 +31,22 @@ pub(super) struct LineTally {
     pub(super) shipped: u32,
     /// Σ units received back on its returns.
     pub(super) returned: u32,
+    /// The SKUs its shipment and return lines name, as for `sku`.
+    pub(super) moved_sku: Option<(u64, bool)>,
 }
 
 impl LineTally {
     /// Counts one invoice line billing this order line.
     pub(super) fn bill(&mut self, line: &InvoiceLine, stands: bool) {
-        let add = |sum: Money, more: Money| sum.checked_add(more).unwrap_or(sum);
-        self.invoiced = Some(match self.invoiced {
-            None => [line.gross, line.discount, line.net, line.tax],
-            Some([g, d, n, t]) => [
-                add(g, line.gross),
-                add(d, line.discount),
-                add(n, line.net),
-                add(t, line.tax),
-            ],
-        });
+        let sums = self
+            .invoiced
+            .get_or_insert([Money::zero(line.gross.currency()); 4]);
+        for (sum, more) in sums
+            .iter_mut()
+            .zip([line.gross, line.discount, line.net, line.tax])
+        {
+            add(sum, more);
+        }
         self.invoiced_units = self.invoiced_units.saturating_add(line.quantity.units());
         if stands {
             self.billed = self
@@ -53,15 +54,33 @@ impl LineTally {
                 .saturating_add(line.quantity.saturating_sub(line.credited).units());
         }
         note(&mut self.rate, line.tax_rate);
-        note(&mut self.sku, fingerprint(&line.sku));
+        note(&mut self.sku, sku_fingerprint(&line.sku));
     }
 }
 
 /// Keeps the first value seen, and whether any other differed from it.
-fn note<T: PartialEq>(seen: &mut Option<(T, bool)>, value: T) {
+pub(super) fn note<T: PartialEq>(seen: &mut Option<(T, bool)>, value: T) {
     match seen {
         None => *seen = Some((value, false)),
         Some((first, differs)) => *differs |= *first != value,
+    }
+}
+
+/// [`note`]s `value` under `key`.
+pub(super) fn note_in<K: std::hash::Hash + Eq, T: PartialEq>(
+    seen: &mut super::Map<K, (T, bool)>,
+    key: K,
+    value: T,
+) {
+    use std::collections::hash_map::Entry;
+    match seen.entry(key) {
+        Entry::Occupied(mut noted) => {
+            let (first, differs) = noted.get_mut();
+            *differs |= *first != value;
+        }
+        Entry::Vacant(slot) => {
+            slot.insert((value, false));
+        }
     }
 }
 
@@ -71,7 +90,7 @@ fn disagrees<T: PartialEq>(seen: &Option<(T, bool)>, want: &T) -> bool {
         .is_some_and(|(first, differs)| *differs || first != want)
 }
 
-fn fingerprint(sku: &Sku) -> u64 {
+pub(super) fn sku_fingerprint(sku: &Sku) -> u64 {
     use std::hash::{Hash, Hasher};
     // Fixed keys: the same SKU gives the same fingerprint for the whole audit.
     let mut hasher = std::hash::DefaultHasher::new();
@@ -167,6 +186,18 @@ impl Audit<'_> {
                 order.invoiced,
                 order.paid,
                 order.credit_total()
+            ));
+        }
+        let billed_to = self.billing.billed_to.remove(&order.id);
+        if disagrees(&billed_to, &order.customer) {
+            problems.push(format!(
+                "placed by {} but its invoices bill {}",
+                order.customer,
+                billed_to.map_or("nobody".to_owned(), |(first, differs)| if differs {
+                    "more than one customer".to_owned()
+                } else {
+                    first.to_string()
+                })
             ));
         }
         if (order.status == OrderStatus::OnHold) == order.holds.is_empty() {
@@ -268,9 +299,16 @@ fn line_problems(order: &Order, line: &OrderLine, tally: &LineTally) -> Vec<Stri
             line.tax_rate
         ));
     }
-    if disagrees(&tally.sku, &fingerprint(&line.sku)) {
+    let sku = sku_fingerprint(&line.sku);
+    if disagrees(&tally.sku, &sku) {
         problems.push(format!(
             "line {n}: is {} but its invoices bill another SKU",
+            line.sku
+        ));
+    }
+    if disagrees(&tally.moved_sku, &sku) {
+        problems.push(format!(
+            "line {n}: is {} but its shipments or returns carry another SKU",
             line.sku
         ));
     }

@@ -82,7 +82,7 @@ pub struct ReturnLine {
 
 impl ReturnLine {
     /// Records what receiving `units` of this line cost: `cost` of goods reversed,
-    /// restocked or written off.
+    /// restocked or written off. Call it after the units are counted in `received`.
     ///
     /// # Errors
     /// On overflow or a currency other than the line's earlier costs.
@@ -92,6 +92,12 @@ impl ReturnLine {
         cost: Money,
         restocked: bool,
     ) -> Result<(), MoneyError> {
+        if self.cost_returned.is_none() && self.received > units {
+            // Units were received before 0.2 without their cost: the line stays
+            // as 0.1 left it, so the audit counts it among what it cannot check
+            // rather than comparing a cost that misses those units.
+            return Ok(());
+        }
         let zero = Money::zero(cost.currency());
         self.cost_returned = Some(self.cost_returned.unwrap_or(zero).checked_add(cost)?);
         let written_off = self.cost_written_off.unwrap_or(zero);
@@ -274,6 +280,26 @@ impl ReturnAuthorization {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_line_partly_received_before_0_2_keeps_no_cost() {
+        let usd = |cents| Money::from_minor(cents, crate::money::Currency::USD);
+        let mut line = rma().lines.remove(0);
+        // 0.1 received one unit and recorded no cost; 0.2 receives the next.
+        line.received = 2;
+        line.book_cost(1, usd(800), true).unwrap();
+        assert_eq!((line.cost_returned, line.restocked), (None, 0));
+        // A line received only under 0.2 records every unit's cost.
+        let mut line = rma().lines.remove(0);
+        line.received = 1;
+        line.book_cost(1, usd(800), true).unwrap();
+        line.received = 2;
+        line.book_cost(1, usd(700), false).unwrap();
+        assert_eq!(
+            (line.cost_returned, line.cost_written_off, line.restocked),
+            (Some(usd(1500)), Some(usd(700)), 1)
+        );
+    }
 
     fn rma() -> ReturnAuthorization {
         ReturnAuthorization {

@@ -118,8 +118,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// - **Reads** see only committed state. A read taken after a commit returned sees it.
 /// - **Snapshots.** [`Store::read_snapshot`] hands its closure one [`Snapshot`]: every
 ///   read through it sees the same committed state, each commit wholly or not at
-///   all, however many commit meanwhile. The journal is visited with its positions,
-///   gapless from 1.
+///   all, however many commit meanwhile. The journal is visited with the positions
+///   it was stored at (gapless from 1): a store that can lose an entry must store
+///   them, not count them as it reads, or the loss goes unseen.
 /// - **Indexes.** `orders_of_customer` lists a customer's orders in the order they
 ///   were committed;
 ///   `orders_ready_to_ship` lists orders that are `Open` with units reserved and not
@@ -280,9 +281,11 @@ pub trait Store: Send + Sync {
     /// what it returns.
     ///
     /// `read` is synchronous: a store may hold a lock or a read transaction while it
-    /// runs (the memory store holds its read lock, so commits wait; SQLite holds a
-    /// read transaction, so commits go on but the write-ahead log cannot be
-    /// checkpointed past it). Keep it to reading.
+    /// runs (the memory store holds its read lock, so commits wait, and on Linux
+    /// other reads too once a commit is waiting; SQLite holds a read transaction on
+    /// one of its read connections, so commits go on but the write-ahead log cannot
+    /// be checkpointed past it). `read` must not call the store: on the memory
+    /// store that deadlocks.
     ///
     /// # Errors
     /// [`StoreError::Backend`] if the snapshot cannot be opened or closed; errors of
