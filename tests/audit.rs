@@ -496,6 +496,31 @@ async fn a_shipment_that_moved_to_another_order_is_reported() {
 }
 
 #[tokio::test]
+async fn a_shipment_cost_of_goods_changed_after_posting_is_reported() {
+    // With a matching stray entry, so the ledger agrees with the changed shipment:
+    // cost of goods must still agree with what the order's lines remember.
+    let (w, paid, _) = busy().await;
+    let shipments = w.oms.ship(paid.id).await.unwrap();
+    tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| {
+        s.cost_of_goods = s.cost_of_goods.checked_add(usd(dec!(3.00))).unwrap();
+    })
+    .await;
+    stray_entry(
+        &w,
+        &AccountCode::new("5100"),
+        &AccountCode::new("5000"),
+        dec!(3.00),
+    )
+    .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("costing"))),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_shipment_charge_changed_after_posting_is_reported() {
     let (w, paid, _) = busy().await;
     let shipments = w.oms.ship(paid.id).await.unwrap();
@@ -564,11 +589,24 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
     );
     assert!(w.oms.audit().await.unwrap().is_clean());
 
+    // The unit cost changed after receiving: its receipts no longer agree.
+    tamper::<o2c::purchasing::PurchaseOrder>(&w, &po.id, |po| {
+        po.lines[0].unit_cost = usd(dec!(8.00));
+    })
+    .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::PurchaseOrderInconsistent { purchase_order, reason }
+                if *purchase_order == po.id && reason.contains("valued"))),
+        "{found:?}"
+    );
     tamper::<o2c::purchasing::PurchaseOrder>(&w, &po.id, |po| po.lines[0].received = 4).await;
     let found = violations(&w).await;
     assert!(
         found.iter().any(|v| matches!(v,
-            Violation::PurchaseOrderInconsistent { purchase_order, .. } if *purchase_order == po.id)),
+            Violation::PurchaseOrderInconsistent { purchase_order, reason }
+                if *purchase_order == po.id && reason.contains("came into stock"))),
         "{found:?}"
     );
 }
@@ -603,7 +641,21 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
         .await
         .unwrap();
     assert!(w.oms.audit().await.unwrap().is_clean());
-    tamper::<o2c::returns::ReturnAuthorization>(&w, &rma.id, |r| r.lines[0].restocked = 0).await;
+    tamper::<o2c::returns::ReturnAuthorization>(&w, &rma.id, |r| {
+        r.lines[0].cost_written_off = Some(usd(dec!(100.00)));
+    })
+    .await;
+    let found = violations(&w).await;
+    assert!(
+        found.iter().any(|v| matches!(v,
+            Violation::ReturnInconsistent { rma: id, reason } if *id == rma.id && reason.contains("wrote off"))),
+        "{found:?}"
+    );
+    tamper::<o2c::returns::ReturnAuthorization>(&w, &rma.id, |r| {
+        r.lines[0].cost_written_off = Some(usd(dec!(0.00)));
+        r.lines[0].restocked = 0;
+    })
+    .await;
     let found = violations(&w).await;
     assert!(
         found.iter().any(|v| matches!(v,

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use super::{Audit, Map, Violation, add_to, orders, scratch};
+use super::{Audit, Map, Violation, add, add_to, orders, scratch};
 use crate::catalog::Product;
 use crate::fulfilment::Shipment;
-use crate::ids::{LocationId, PurchaseOrderId, ReturnId, ShipmentId, Sku};
+use crate::ids::{LocationId, OrderId, PurchaseOrderId, ReturnId, ShipmentId, Sku};
 use crate::money::{Currency, Money};
 use crate::purchasing::PurchaseOrder;
 use crate::returns::ReturnAuthorization;
@@ -28,12 +28,16 @@ pub(super) struct StockTally {
     pub(super) reserved: Map<(Sku, LocationId), i64>,
     /// Σ on-hand × cost per currency.
     pub(super) inventory: BTreeMap<Currency, Money>,
+    /// Cost of goods the shipments of each order posted.
+    pub(super) shipment_costs: Map<OrderId, Money>,
     /// Units that left stock for each shipment, per SKU.
     shipped_out: Map<(ShipmentId, Sku), i64>,
     /// Units that came back on the shelf for each return, per SKU.
     restocked_in: Map<(ReturnId, Sku), i64>,
     /// Units received for each purchase order, per SKU.
     received_in: Map<(PurchaseOrderId, Sku), i64>,
+    /// What those receipts were worth, per purchase order and SKU.
+    received_value: Map<(PurchaseOrderId, Sku), Money>,
     /// Units 0.1 received for a purchase order, as a receipt whose reference named
     /// it (`"PO <id>"`): counted with the order's when it exists, never reported
     /// when it does not (a host's own reference may look the same).
@@ -119,6 +123,13 @@ impl Audit<'_> {
             if let Some(po) = per_document {
                 let got = tally.received_in.entry((po, m.sku.clone())).or_default();
                 *got = got.saturating_add(m.quantity);
+                if let Some(value) = m.value {
+                    let worth = tally
+                        .received_value
+                        .entry((po, m.sku.clone()))
+                        .or_insert(Money::zero(value.currency()));
+                    add(worth, value);
+                }
             }
             if let Some(reference) = reference {
                 match m.value {
@@ -144,6 +155,7 @@ impl Audit<'_> {
     pub(super) fn shipments(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
         let mut problems = Vec::new();
         let (lines, shipped_out) = (&mut self.lines, &mut self.stock.shipped_out);
+        let shipment_costs = &mut self.stock.shipment_costs;
         let (expected, postings) = (&mut self.expected, self.postings);
         let (id, at) = scratch();
         each::<Shipment>(snapshot, |s| {
@@ -163,6 +175,12 @@ impl Audit<'_> {
                         reason: format!("carries {n} units of {sku}, but {out} left stock for it"),
                     });
                 }
+            }
+            if !s.cost_of_goods.is_zero() {
+                let cost = shipment_costs
+                    .entry(s.order)
+                    .or_insert(Money::zero(s.cost_of_goods.currency()));
+                add(cost, s.cost_of_goods);
             }
             let entry = postings.shipment(s.id, s.cost_of_goods, s.carrier_charge, id, at);
             if let Err(reason) = expected.post(entry) {
@@ -200,6 +218,19 @@ impl Audit<'_> {
                 let t = lines.entry((rma.order, line.line_no)).or_default();
                 t.returned = t.returned.saturating_add(line.received);
                 orders::note(&mut t.moved_sku, orders::sku_fingerprint(&line.sku));
+                let written_off_too_much = line
+                    .cost_written_off
+                    .zip(line.cost_returned)
+                    .is_some_and(|(lost, cost)| lost.cmp_amount(cost).is_ok_and(|o| o.is_gt()));
+                if written_off_too_much {
+                    problems.push(Violation::ReturnInconsistent {
+                        rma: rma.id,
+                        reason: format!(
+                            "line {}: wrote off {:?} of a reversed cost of {:?}",
+                            line.line_no, line.cost_written_off, line.cost_returned
+                        ),
+                    });
+                }
                 if line.restocked > line.received || line.received > line.quantity {
                     problems.push(Violation::ReturnInconsistent {
                         rma: rma.id,
@@ -277,23 +308,39 @@ impl Audit<'_> {
         let mut problems = Vec::new();
         let tally = &mut self.stock;
         each::<PurchaseOrder>(snapshot, |po| {
-            let mut received: BTreeMap<&Sku, i64> = BTreeMap::new();
+            // Units received and what they cost, per SKU (an order may buy a SKU
+            // on more than one line).
+            let mut received: BTreeMap<&Sku, (i64, Option<Money>)> = BTreeMap::new();
             for line in &po.lines {
-                let n = received.entry(&line.sku).or_default();
+                let (n, worth) = received.entry(&line.sku).or_default();
                 *n = n.saturating_add(i64::from(line.received));
+                if let Ok(cost) = line.unit_cost.checked_mul_qty(u64::from(line.received)) {
+                    add(worth.get_or_insert(Money::zero(cost.currency())), cost);
+                }
             }
-            for (sku, n) in received {
+            for (sku, (n, worth)) in received {
                 let key = (po.id, sku.clone());
+                let before_0_2 = tally.received_before_0_2.remove(&key).unwrap_or(0);
                 let got = tally
                     .received_in
                     .remove(&key)
                     .unwrap_or(0)
-                    .saturating_add(tally.received_before_0_2.remove(&key).unwrap_or(0));
+                    .saturating_add(before_0_2);
                 if got != n {
                     problems.push(Violation::PurchaseOrderInconsistent {
                         purchase_order: po.id,
                         reason: format!(
                             "received {n} units of {sku}, but {got} came into stock for it"
+                        ),
+                    });
+                }
+                // Receipts before 0.2 carry no value to compare.
+                let valued = tally.received_value.remove(&key);
+                if before_0_2 == 0 && worth.is_some_and(|w| !w.is_zero()) && valued != worth {
+                    problems.push(Violation::PurchaseOrderInconsistent {
+                        purchase_order: po.id,
+                        reason: format!(
+                            "received {sku} worth {worth:?} at its unit costs, but its receipts were valued {valued:?}"
                         ),
                     });
                 }

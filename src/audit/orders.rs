@@ -188,6 +188,23 @@ impl Audit<'_> {
                 order.credit_total()
             ));
         }
+        // Cost of goods is posted per shipment and remembered per line (for
+        // returns): the two must agree.
+        let posted = self.stock.shipment_costs.remove(&order.id);
+        let mut remembered: Option<Money> = None;
+        for cost in order
+            .lines
+            .iter()
+            .filter_map(|l| l.shipped_cost)
+            .filter(|c| !c.is_zero())
+        {
+            add(remembered.get_or_insert(Money::zero(cost.currency())), cost);
+        }
+        if posted != remembered {
+            problems.push(format!(
+                "its lines shipped goods costing {remembered:?}, but its shipments posted {posted:?}"
+            ));
+        }
         let billed_to = self.billing.billed_to.remove(&order.id);
         if disagrees(&billed_to, &order.customer) {
             problems.push(format!(
