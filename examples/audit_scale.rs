@@ -30,16 +30,9 @@ use o2c::store::{MemoryStore, Store};
 #[allow(dead_code)] // each example uses its own part of the shop
 mod shop;
 
-use shop::{CUSTOMERS, SKUS, key, peak_rss_bytes, rss_bytes, run, setup, sku};
+use shop::{CUSTOMERS, SKUS, flag, key, peak_rss_bytes, rss_bytes, run, setup, sku};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let orders: usize =
         flag("--orders").map_or(1_000_000, |n| n.parse().expect("--orders takes a number"));
     match flag("--sqlite") {

@@ -33,16 +33,9 @@ type Op<'a> = Box<dyn FnMut(&mut dyn FnMut() -> u64) + 'a>;
 #[allow(dead_code)] // each example uses its own part of the shop
 mod shop;
 
-use shop::{CUSTOMERS, SKUS, rss_bytes, run, setup, sku};
+use shop::{CUSTOMERS, SKUS, flag, rss_bytes, run, setup, sku};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let sizes: Vec<usize> = flag("--orders")
         .unwrap_or_else(|| "10000,100000,1000000".into())
         .split(',')

@@ -73,6 +73,14 @@ async fn tamper<E: Entity>(w: &World, key: &E::Key, change: impl FnOnce(&mut E))
     w.oms.store().commit(changes).await.unwrap();
 }
 
+/// Asserts that one of `found` matches the pattern (and its guard), printing them
+/// all if none does.
+macro_rules! assert_reported {
+    ($found:expr, $($pattern:tt)+) => {
+        assert!($found.iter().any(|v| matches!(v, $($pattern)+)), "{:?}", $found)
+    };
+}
+
 async fn violations(w: &World) -> Vec<Violation> {
     w.oms.audit().await.unwrap().violations
 }
@@ -103,11 +111,9 @@ async fn a_reservation_no_order_holds_is_reported() {
     });
     w.oms.store().commit(changes).await.unwrap();
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ReservedNotSumOfReservations { sku: s, reserved: 2, reservations: 0, .. }
-                if *s == sku("MUG"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ReservedNotSumOfReservations { sku: s, reserved: 2, reservations: 0, .. } if *s == sku("MUG")
     );
 }
 
@@ -132,10 +138,9 @@ async fn a_posting_without_a_document_breaks_the_receivables_control() {
     changes.journal.push(entry);
     w.oms.store().commit(changes).await.unwrap();
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ControlAccountMismatch { account, .. } if account.as_str() == "1100")),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ControlAccountMismatch { account, .. } if account.as_str() == "1100"
     );
 }
 
@@ -151,15 +156,13 @@ async fn customer_figures_that_disagree_with_their_documents_are_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::CustomerBalanceMismatch { customer, .. } if *customer == paid.customer)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::CustomerBalanceMismatch { customer, .. } if *customer == paid.customer
     );
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ExpectedBillingMismatch { customer, .. } if *customer == waiting.customer)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ExpectedBillingMismatch { customer, .. } if *customer == waiting.customer
     );
 }
 
@@ -181,10 +184,9 @@ async fn customer_credit_moved_between_customers_is_reported() {
     .await;
     let found = violations(&w).await;
     for who in [paid.customer, waiting.customer] {
-        assert!(
-            found.iter().any(|v| matches!(v,
-                Violation::CustomerCreditMismatch { customer, .. } if *customer == who)),
-            "{found:?}"
+        assert_reported!(
+            found,
+            Violation::CustomerCreditMismatch { customer, .. } if *customer == who
         );
     }
     assert!(
@@ -203,10 +205,9 @@ async fn an_invoice_paid_beyond_its_payments_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::InvoiceInconsistent { invoice, .. } if *invoice == paid.invoices[0])),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::InvoiceInconsistent { invoice, .. } if *invoice == paid.invoices[0]
     );
 }
 
@@ -226,10 +227,9 @@ async fn a_payment_refunded_beyond_what_was_paid_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::PaymentInconsistent { payment: id, .. } if *id == payment.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::PaymentInconsistent { payment: id, .. } if *id == payment.id
     );
 }
 
@@ -241,10 +241,9 @@ async fn order_lines_that_do_not_add_up_are_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, .. } if *order == paid.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, .. } if *order == paid.id
     );
 }
 
@@ -256,11 +255,9 @@ async fn a_back_order_queue_that_forgot_a_line_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::BackOrderMismatch { order, queued: 0, backordered: 2, .. }
-                if *order == waiting.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::BackOrderMismatch { order, queued: 0, backordered: 2, .. } if *order == waiting.id
     );
 }
 
@@ -297,11 +294,9 @@ async fn order_totals_that_disagree_with_its_invoices_are_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason }
-                if *order == paid.id && reason.contains("its invoices say"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("its invoices say")
     );
 }
 
@@ -315,11 +310,9 @@ async fn a_line_repriced_after_it_was_invoiced_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason }
-                if *order == paid.id && reason.contains("its invoices bill"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("its invoices bill")
     );
 }
 
@@ -412,10 +405,9 @@ async fn an_invoice_line_with_gross_and_discount_both_raised_is_reported() {
     .await;
     let found = violations(&w).await;
     // Net, tax and total are unchanged; the line no longer bills its share...
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("share"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("share")
     );
     // ...and the revenue and discounts the invoice implies are not what was posted.
     assert!(mismatched(&found, "4000"), "{found:?}");
@@ -430,11 +422,9 @@ async fn an_invoice_line_whose_net_is_not_gross_less_discount_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::InvoiceInconsistent { invoice, reason }
-                if *invoice == paid.invoices[0] && reason.contains("≠ net"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::InvoiceInconsistent { invoice, reason } if *invoice == paid.invoices[0] && reason.contains("≠ net")
     );
 }
 
@@ -470,15 +460,13 @@ async fn a_shipment_whose_lines_were_cleared_is_reported() {
     assert!(w.oms.audit().await.unwrap().is_clean());
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.lines.clear()).await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ShipmentInconsistent { shipment, .. } if *shipment == shipments[0].id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ShipmentInconsistent { shipment, .. } if *shipment == shipments[0].id
     );
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("shipments carry"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("shipments carry")
     );
 }
 
@@ -488,10 +476,9 @@ async fn a_shipment_that_moved_to_another_order_is_reported() {
     let shipments = w.oms.ship(paid.id).await.unwrap();
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.order = waiting.id).await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, .. } if *order == paid.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, .. } if *order == paid.id
     );
 }
 
@@ -513,10 +500,9 @@ async fn a_shipment_cost_of_goods_changed_after_posting_is_reported() {
     )
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("costing"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("costing")
     );
 }
 
@@ -595,19 +581,15 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::PurchaseOrderInconsistent { purchase_order, reason }
-                if *purchase_order == po.id && reason.contains("valued"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::PurchaseOrderInconsistent { purchase_order, reason } if *purchase_order == po.id && reason.contains("valued")
     );
     tamper::<o2c::purchasing::PurchaseOrder>(&w, &po.id, |po| po.lines[0].received = 4).await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::PurchaseOrderInconsistent { purchase_order, reason }
-                if *purchase_order == po.id && reason.contains("came into stock"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::PurchaseOrderInconsistent { purchase_order, reason } if *purchase_order == po.id && reason.contains("came into stock")
     );
 }
 
@@ -646,10 +628,9 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ReturnInconsistent { rma: id, reason } if *id == rma.id && reason.contains("wrote off"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ReturnInconsistent { rma: id, reason } if *id == rma.id && reason.contains("wrote off")
     );
     tamper::<o2c::returns::ReturnAuthorization>(&w, &rma.id, |r| {
         r.lines[0].cost_written_off = Some(usd(dec!(0.00)));
@@ -657,10 +638,9 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
     })
     .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::ReturnInconsistent { rma: id, .. } if *id == rma.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::ReturnInconsistent { rma: id, .. } if *id == rma.id
     );
 }
 
@@ -698,10 +678,9 @@ async fn an_invoice_or_payment_moved_to_another_customer_is_reported() {
     let (w, paid, waiting) = busy().await;
     tamper::<Invoice>(&w, &paid.invoices[0], |i| i.customer = waiting.customer).await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("placed by"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("placed by")
     );
     // The payment moves: it names another customer than the invoice it paid.
     let (w, _, waiting) = busy().await;
@@ -710,10 +689,9 @@ async fn an_invoice_or_payment_moved_to_another_customer_is_reported() {
         .clone();
     tamper::<Payment>(&w, &payment.id, |p| p.customer = waiting.customer).await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::PaymentInconsistent { payment: id, .. } if *id == payment.id)),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::PaymentInconsistent { payment: id, .. } if *id == payment.id
     );
 }
 
@@ -724,9 +702,8 @@ async fn a_shipment_line_naming_another_sku_is_reported() {
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.lines[0].sku = sku("MUG"))
         .await;
     let found = violations(&w).await;
-    assert!(
-        found.iter().any(|v| matches!(v,
-            Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("another SKU"))),
-        "{found:?}"
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == paid.id && reason.contains("another SKU")
     );
 }

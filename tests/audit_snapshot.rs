@@ -24,8 +24,23 @@ use o2c::store::{MemoryStore, Store};
 use o2c::{Error, Oms, ReceiveStock, RecordPayment};
 use rust_decimal_macros::dec;
 
-const CALLERS: usize = 16;
-const ORDERS_PER_CALLER: usize = 12;
+/// Callers and orders per caller; `O2C_AUDIT_CALLERS` and `O2C_AUDIT_ORDERS`
+/// raise them for a longer run (`cargo test --release --all-features --test
+/// audit_snapshot -- --nocapture`).
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn callers() -> usize {
+    knob("O2C_AUDIT_CALLERS", 16)
+}
+
+fn orders_per_caller() -> usize {
+    knob("O2C_AUDIT_ORDERS", 12)
+}
 
 type Shop<S> = Oms<S, Carriers>;
 
@@ -61,7 +76,7 @@ async fn shop<S: Store>(store: S) -> (Arc<Shop<S>>, Vec<Customer>) {
         .unwrap();
     }
     let mut customers = Vec::new();
-    for n in 0..CALLERS {
+    for n in 0..callers() {
         let name = format!("Buyer{n}");
         let mut profile = NewCustomer::new(
             name.as_str(),
@@ -81,7 +96,7 @@ async fn shop<S: Store>(store: S) -> (Arc<Shop<S>>, Vec<Customer>) {
 /// business, not the audit's, so it is counted and the caller goes on.
 async fn sell<S: Store + 'static>(oms: Arc<Shop<S>>, who: Customer, caller: usize) -> usize {
     let mut gave_up = 0;
-    for n in 0..ORDERS_PER_CALLER {
+    for n in 0..orders_per_caller() {
         let cmd = PlaceOrder::new(
             key(&format!("o-{caller}-{n}")),
             who.id,
@@ -122,7 +137,7 @@ async fn sell<S: Store + 'static>(oms: Arc<Shop<S>>, who: Customer, caller: usiz
 }
 
 /// Audits until the callers are done; every report must be clean.
-async fn audit_while_selling<S: Store + 'static>(store: S) {
+async fn audit_while_selling<S: Store + 'static>(name: &str, store: S) {
     let (oms, customers) = shop(store).await;
     let done = Arc::new(AtomicBool::new(false));
     let audits = Arc::new(AtomicUsize::new(0));
@@ -145,13 +160,14 @@ async fn audit_while_selling<S: Store + 'static>(store: S) {
             }
         })
     };
-    let callers: Vec<_> = customers
+    let sellers: Vec<_> = customers
         .into_iter()
         .enumerate()
         .map(|(n, who)| tokio::spawn(sell(oms.clone(), who, n)))
         .collect();
-    for caller in callers {
-        caller.await.unwrap();
+    let mut gave_up = 0;
+    for seller in sellers {
+        gave_up += seller.await.unwrap();
     }
     done.store(true, Ordering::Release);
     auditor.await.unwrap();
@@ -160,12 +176,20 @@ async fn audit_while_selling<S: Store + 'static>(store: S) {
         "the audit ran while orders came in"
     );
     let report = oms.audit().await.unwrap();
-    assert!(report.orders > CALLERS, "{report:?}");
+    assert!(report.is_clean(), "{:?}", report.violations);
+    assert!(report.orders > callers(), "{report:?}");
+    eprintln!(
+        "{name}: {} callers × {} orders: {} orders placed, {} audits while selling, {gave_up} commands gave up with Contention",
+        callers(),
+        orders_per_caller(),
+        report.orders,
+        audits.load(Ordering::Relaxed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_audit_sees_one_snapshot_of_a_busy_memory_store() {
-    audit_while_selling(MemoryStore::new()).await;
+    audit_while_selling("memory", MemoryStore::new()).await;
 }
 
 #[cfg(feature = "sqlite")]
@@ -178,7 +202,7 @@ async fn the_audit_sees_one_snapshot_of_a_busy_sqlite_file() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     let options = SqliteOptions::default().with_durability(Durability::Normal);
-    audit_while_selling(SqliteStore::open(&path, options).unwrap()).await;
+    audit_while_selling("sqlite", SqliteStore::open(&path, options).unwrap()).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

@@ -14,6 +14,15 @@ pub const SKUS: usize = 1_000;
 pub const CUSTOMERS: usize = 3_000;
 const WAREHOUSES: [&str; 4] = ["WH-1", "WH-2", "WH-3", "WH-4"];
 
+/// The value after `name` on the command line (`--orders 1000`).
+pub fn flag(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 /// Runs a command to the end; an example has nothing to recover from.
 pub fn run<T>(future: impl Future<Output = Result<T, o2c::Error>>) -> T {
     pollster::block_on(future).unwrap_or_else(|e| panic!("{e}"))

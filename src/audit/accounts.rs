@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Audit, Violation, add, add_to};
-use crate::ledger::{AccountBalance, AccountCode};
+use super::{Audit, Sums, Violation, add, add_to, differences};
+use crate::ledger::AccountCode;
 use crate::money::{Currency, Money};
 
 impl Audit<'_> {
@@ -11,7 +11,7 @@ impl Audit<'_> {
     /// [module docs](super)): every account the documents post to, and every
     /// account with a balance, so a posting no document explains shows up on both
     /// of its sides.
-    pub(super) fn accounts_against_documents(&mut self, balances: &[AccountBalance]) {
+    pub(super) fn accounts_against_documents(&mut self, balances: &Sums) {
         let a = self.accounts;
         // Inventory is what is on hand at cost. What receipts, shipments and returns
         // do not explain of it was revalued, rounded or counted: inventory
@@ -54,10 +54,10 @@ impl Audit<'_> {
             unverifiable.push((&a.goods_received, why.clone()));
             unverifiable.push((&a.inventory_adjustments, why));
         }
-        if self.stock.legacy_returns > 0 {
+        if !self.stock.legacy_returns.is_empty() {
             let why = format!(
                 "{} returns received before 0.2 carry no cost",
-                self.stock.legacy_returns
+                self.stock.legacy_returns.len()
             );
             unverifiable.push((&a.cogs, why.clone()));
             unverifiable.push((&a.inventory_adjustments, why));
@@ -77,25 +77,10 @@ impl Audit<'_> {
                 .push(format!("account {account}: {}", why.join("; ")));
         }
 
-        let stored: BTreeMap<(AccountCode, Currency), Money> = balances
-            .iter()
-            .map(|b| ((b.account.clone(), b.balance.currency()), b.balance))
-            .collect();
-        let mut keys: Vec<&(AccountCode, Currency)> =
-            stored.keys().chain(self.expected.0.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        for (account, c) in keys {
-            if unverifiable.iter().any(|(skip, _)| *skip == account) {
-                continue;
-            }
-            let zero = Money::zero(*c);
-            let key = (account.clone(), *c);
-            let balance = stored.get(&key).copied().unwrap_or(zero);
-            let expected = self.expected.0.get(&key).copied().unwrap_or(zero);
-            if balance != expected {
+        for (account, balance, expected) in differences(balances, &self.expected.0) {
+            if !unverifiable.iter().any(|(skip, _)| **skip == account) {
                 self.report.violations.push(Violation::AccountMismatch {
-                    account: account.clone(),
+                    account,
                     balance,
                     expected,
                 });

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Audit, Map, Violation, add, add_to, scratch};
+use super::{Audit, Map, Sums, Violation, add, add_to, differences, scratch};
 use crate::customer::{Customer, PaymentMethod};
 use crate::ids::{CustomerId, InvoiceId, OrderId};
-use crate::ledger::{AccountBalance, AccountCode, CreditNote, Invoice, InvoiceStatus, Payment};
+use crate::ledger::{AccountCode, CreditNote, Invoice, InvoiceStatus, Payment};
 use crate::money::{Currency, Money};
 use crate::store::{Snapshot, StoreResult, each};
 
@@ -18,15 +18,25 @@ struct CustomerFigures {
     uninvoiced: Money,
 }
 
+/// What an invoice says of itself, kept to check its payments and credit notes.
+#[derive(Debug, Clone, Copy)]
+struct InvoiceFacts {
+    /// Its stored paid amount.
+    paid: Money,
+    /// Its stored credited amount.
+    credited: Money,
+    /// The order it bills, which its payments and credit notes must name too.
+    order: OrderId,
+    /// The customer it bills, likewise.
+    customer: CustomerId,
+}
+
 /// What the audit has added up about billing.
 #[derive(Debug, Default)]
 pub(super) struct BillingTally {
     customers: BTreeMap<CustomerId, CustomerFigures>,
-    /// Per invoice: its stored paid and credited amounts.
-    invoices: Map<InvoiceId, (Money, Money)>,
-    /// Per invoice: the order and customer it bills, which its payments and
-    /// credit notes must name too.
-    parties: Map<InvoiceId, (OrderId, CustomerId)>,
+    /// Per invoice: what it says of itself.
+    invoices: Map<InvoiceId, InvoiceFacts>,
     /// Per order: the customer its invoices bill (the first, and whether another
     /// differs), which must be the order's.
     pub(super) billed_to: Map<OrderId, (CustomerId, bool)>,
@@ -128,12 +138,15 @@ impl Audit<'_> {
             }
             add_to(&mut tally.owed, invoice.customer, outstanding);
             add_to(&mut tally.receivables, c, outstanding);
-            tally
-                .invoices
-                .insert(invoice.id, (invoice.paid, invoice.credit_total()));
-            tally
-                .parties
-                .insert(invoice.id, (invoice.order, invoice.customer));
+            tally.invoices.insert(
+                invoice.id,
+                InvoiceFacts {
+                    paid: invoice.paid,
+                    credited: invoice.credit_total(),
+                    order: invoice.order,
+                    customer: invoice.customer,
+                },
+            );
             super::orders::note_in(&mut tally.billed_to, invoice.order, invoice.customer);
             if stands {
                 let zero = Money::zero(c);
@@ -186,7 +199,7 @@ impl Audit<'_> {
                 reason,
             };
             if let Some(problem) =
-                other_parties(&tally.parties, note.invoice, note.order, note.customer)
+                other_parties(&tally.invoices, note.invoice, note.order, note.customer)
             {
                 problems.push(wrong(problem));
             }
@@ -247,7 +260,7 @@ impl Audit<'_> {
                 None
             };
             let problem =
-                problem.or_else(|| other_parties(&tally.parties, p.invoice, p.order, p.customer));
+                problem.or_else(|| other_parties(&tally.invoices, p.invoice, p.order, p.customer));
             if let Some(reason) = problem {
                 problems.push(Violation::PaymentInconsistent {
                     payment: p.id,
@@ -286,9 +299,9 @@ impl Audit<'_> {
     pub(super) fn invoices_against_payments_and_notes(&mut self) {
         let tally = &mut self.billing;
         let mut problems = Vec::new();
-        let mut invoices: Vec<(&InvoiceId, &(Money, Money))> = tally.invoices.iter().collect();
+        let mut invoices: Vec<(&InvoiceId, &InvoiceFacts)> = tally.invoices.iter().collect();
         invoices.sort_by_key(|(id, _)| **id);
-        for (id, (paid, credited)) in invoices {
+        for (id, InvoiceFacts { paid, credited, .. }) in invoices {
             let zero = Money::zero(paid.currency());
             let by_payments = tally.paid.remove(id).unwrap_or(zero);
             let by_notes = tally.credited.remove(id).unwrap_or(zero);
@@ -320,7 +333,7 @@ impl Audit<'_> {
 
     /// Each customer's balance, credit and expected billing against their
     /// documents; receivables and customer credit against the customers.
-    pub(super) fn customer_figures(&mut self, balances: &[AccountBalance]) {
+    pub(super) fn customer_figures(&mut self, balances: &Sums) {
         let tally = &self.billing;
         let mut problems = Vec::new();
         let mut balance_total: BTreeMap<Currency, Money> = BTreeMap::new();
@@ -393,33 +406,28 @@ impl Audit<'_> {
 /// Every currency in which `account`'s balance differs from `expected` (a currency
 /// missing on either side counts as zero).
 fn control(
-    balances: &[AccountBalance],
+    balances: &Sums,
     account: &AccountCode,
     expected: &BTreeMap<Currency, Money>,
 ) -> Vec<Violation> {
-    let mut currencies: Vec<Currency> = expected.keys().copied().collect();
-    currencies.extend(
-        balances
-            .iter()
-            .filter(|b| &b.account == account)
-            .map(|b| b.balance.currency()),
-    );
-    currencies.sort();
-    currencies.dedup();
-    currencies
+    let found: Sums = balances
+        .iter()
+        .filter(|((a, _), _)| a == account)
+        .map(|(key, balance)| (key.clone(), *balance))
+        .collect();
+    let wanted: Sums = expected
+        .iter()
+        .map(|(c, amount)| ((account.clone(), *c), *amount))
+        .collect();
+    differences(&found, &wanted)
         .into_iter()
-        .filter_map(|c| {
-            let want = expected.get(&c).copied().unwrap_or(Money::zero(c));
-            let balance = balances
-                .iter()
-                .find(|b| &b.account == account && b.balance.currency() == c)
-                .map_or(Money::zero(c), |b| b.balance);
-            (balance != want).then(|| Violation::ControlAccountMismatch {
-                account: account.clone(),
+        .map(
+            |(account, balance, expected)| Violation::ControlAccountMismatch {
+                account,
                 balance,
-                expected: want,
-            })
-        })
+                expected,
+            },
+        )
         .collect()
 }
 
@@ -427,15 +435,16 @@ fn control(
 /// than the invoice it settles (`None` when they agree, or the invoice does not
 /// exist, which is reported on its own).
 fn other_parties(
-    parties: &Map<InvoiceId, (OrderId, CustomerId)>,
+    invoices: &Map<InvoiceId, InvoiceFacts>,
     invoice: InvoiceId,
     order: OrderId,
     customer: CustomerId,
 ) -> Option<String> {
-    let (billed_order, billed_customer) = parties.get(&invoice)?;
-    (*billed_order != order || *billed_customer != customer).then(|| {
+    let billed = invoices.get(&invoice)?;
+    (billed.order != order || billed.customer != customer).then(|| {
         format!(
-            "names order {order} and customer {customer}, but invoice {invoice} bills order {billed_order} and customer {billed_customer}"
+            "names order {order} and customer {customer}, but invoice {invoice} bills order {} and customer {}",
+            billed.order, billed.customer
         )
     })
 }

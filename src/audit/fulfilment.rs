@@ -44,8 +44,7 @@ pub(super) struct StockTally {
     received_before_0_2: Map<(PurchaseOrderId, Sku), i64>,
     /// Receipts and returns written before 0.2, which carry no value.
     pub(super) legacy_receipts: usize,
-    pub(super) legacy_returns: usize,
-    legacy_return_ids: Vec<ReturnId>,
+    pub(super) legacy_returns: Vec<ReturnId>,
 }
 
 impl Audit<'_> {
@@ -266,8 +265,7 @@ impl Audit<'_> {
             if legacy {
                 // Its restocked units were not recorded: the stock that came back
                 // for it cannot be matched.
-                tally.legacy_returns += 1;
-                tally.legacy_return_ids.push(rma.id);
+                tally.legacy_returns.push(rma.id);
                 return;
             }
             for (sku, n) in restocked {
@@ -285,9 +283,10 @@ impl Audit<'_> {
                 }
             }
         })?;
-        let legacy = std::mem::take(&mut self.stock.legacy_return_ids);
-        let unmatched = self
-            .stock
+        let stock = &mut self.stock;
+        let legacy: std::collections::HashSet<ReturnId> =
+            stock.legacy_returns.iter().copied().collect();
+        let unmatched = stock
             .restocked_in
             .drain()
             .filter(|((rma, _), _)| !legacy.contains(rma));

@@ -1,20 +1,14 @@
 //! The ledger against itself: positions, balanced entries, balances = Σ journal,
 //! a zero trial balance; and the event log's sequence.
 
-use std::collections::BTreeMap;
-
-use super::{Audit, Violation, add_to};
-use crate::ledger::{AccountBalance, AccountCode};
-use crate::money::{Currency, Money};
+use super::{Audit, Sums, Violation, add_to, differences};
+use crate::ledger::TrialBalance;
 use crate::store::{Snapshot, StoreResult};
-
-/// Σ journal lines per account and currency.
-pub(super) type JournalSums = BTreeMap<(AccountCode, Currency), Money>;
 
 impl Audit<'_> {
     /// Walks the journal by position: every entry balanced, no position missing.
-    pub(super) fn journal(&mut self, snapshot: &dyn Snapshot) -> StoreResult<JournalSums> {
-        let mut sums = JournalSums::new();
+    pub(super) fn journal(&mut self, snapshot: &dyn Snapshot) -> StoreResult<Sums> {
+        let mut sums = Sums::new();
         let mut next: u64 = 1;
         let mut problems = Vec::new();
         snapshot.each_journal_entry(&mut |position, entry| {
@@ -49,34 +43,22 @@ impl Audit<'_> {
     /// balances sum to zero in every currency.
     pub(super) fn balances_against_journal(
         &mut self,
-        balances: &[AccountBalance],
-        journal: &JournalSums,
+        trial: &TrialBalance,
+        balances: &Sums,
+        journal: &Sums,
     ) {
-        let stored: JournalSums = balances
-            .iter()
-            .map(|b| ((b.account.clone(), b.balance.currency()), b.balance))
-            .collect();
-        let mut keys: Vec<&(AccountCode, Currency)> = stored.keys().chain(journal.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let zero = Money::zero(key.1);
-            let balance = stored.get(key).copied().unwrap_or(zero);
-            let summed = journal.get(key).copied().unwrap_or(zero);
-            if balance != summed {
-                self.violation(Violation::BalanceNotJournal {
-                    account: key.0.clone(),
-                    balance,
-                    journal: summed,
-                });
+        for (account, balance, journal) in differences(balances, journal) {
+            self.violation(Violation::BalanceNotJournal {
+                account,
+                balance,
+                journal,
+            });
+        }
+        // A sum that overflows is no total: the journal comparison above still holds.
+        for total in trial.totals().into_iter().flatten().map(|(_, t)| t) {
+            if !total.is_zero() {
+                self.violation(Violation::TrialBalanceNotZero { total });
             }
-        }
-        let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
-        for b in balances {
-            add_to(&mut totals, b.balance.currency(), b.balance);
-        }
-        for total in totals.into_values().filter(|t| !t.is_zero()) {
-            self.violation(Violation::TrialBalanceNotZero { total });
         }
     }
 

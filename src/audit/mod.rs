@@ -53,7 +53,7 @@ use crate::ids::{
     CreditNoteId, CustomerId, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId, ReturnId,
     ShipmentId, Sku,
 };
-use crate::ledger::{AccountCode, JournalEntry, LedgerError, Postings};
+use crate::ledger::{AccountCode, JournalEntry, LedgerError, Postings, TrialBalance};
 use crate::money::{Currency, Money};
 use crate::store::{Snapshot, Store, StoreResult};
 
@@ -328,8 +328,6 @@ struct Audit<'a> {
     lines: Map<(OrderId, u16), orders::LineTally>,
     /// Units waiting in the back-order queues, per order line.
     queued: Map<(OrderId, Sku, u16), u64>,
-    /// Queue mismatches found while reading orders, reported after orphans.
-    back_order_problems: Vec<Violation>,
 }
 
 impl<'a> Audit<'a> {
@@ -343,7 +341,6 @@ impl<'a> Audit<'a> {
             billing: billing::BillingTally::default(),
             lines: Map::default(),
             queued: Map::default(),
-            back_order_problems: Vec::new(),
         }
     }
 
@@ -351,8 +348,15 @@ impl<'a> Audit<'a> {
         self.products_and_stock(snapshot)?;
         self.movements(snapshot)?;
         let journal = self.journal(snapshot)?;
-        let balances = snapshot.account_balances()?;
-        self.balances_against_journal(&balances, &journal);
+        let trial = TrialBalance {
+            balances: snapshot.account_balances()?,
+        };
+        let balances: Sums = trial
+            .balances
+            .iter()
+            .map(|b| ((b.account.clone(), b.balance.currency()), b.balance))
+            .collect();
+        self.balances_against_journal(&trial, &balances, &journal);
         self.customers(snapshot)?;
         self.invoices(snapshot)?;
         self.credit_notes(snapshot)?;
@@ -376,10 +380,31 @@ impl<'a> Audit<'a> {
     }
 }
 
+/// Amounts per account and currency: stored balances, journal sums, expectations.
+type Sums = BTreeMap<(AccountCode, Currency), Money>;
+
+/// Every (account, found, wanted) where `found` and `wanted` differ, in account
+/// order; an account and currency missing on one side counts as zero there.
+fn differences(found: &Sums, wanted: &Sums) -> Vec<(AccountCode, Money, Money)> {
+    let mut keys: Vec<&(AccountCode, Currency)> = found.keys().chain(wanted.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|key| {
+            let zero = Money::zero(key.1);
+            let (f, w) = (
+                found.get(key).copied().unwrap_or(zero),
+                wanted.get(key).copied().unwrap_or(zero),
+            );
+            (f != w).then(|| (key.0.clone(), f, w))
+        })
+        .collect()
+}
+
 /// Each account's balance as the documents imply it: the posting rules applied to
 /// every document.
 #[derive(Debug, Default)]
-struct Expected(BTreeMap<(AccountCode, Currency), Money>);
+struct Expected(Sums);
 
 impl Expected {
     /// Adds the lines of the entry the posting rules made of one document.

@@ -7,7 +7,7 @@ use super::{Audit, Violation, add, add_to};
 use crate::ids::{OrderId, Sku};
 use crate::ledger::InvoiceLine;
 use crate::money::Money;
-use crate::order::{Order, OrderLine, OrderStatus};
+use crate::order::{LineAmounts, Order, OrderLine, OrderStatus};
 use crate::purchasing::BackOrderQueue;
 use crate::store::{Snapshot, StoreResult, each};
 
@@ -17,7 +17,7 @@ use crate::store::{Snapshot, StoreResult, each};
 pub(super) struct LineTally {
     /// Σ gross, discount, net and tax over its invoice lines, void invoices
     /// included (a voided order keeps its invoiced units).
-    pub(super) invoiced: Option<[Money; 4]>,
+    pub(super) invoiced: Option<LineAmounts>,
     /// Units its invoices bill, void ones included.
     pub(super) invoiced_units: u32,
     /// Units its standing invoices still bill: invoiced less credited.
@@ -38,15 +38,17 @@ pub(super) struct LineTally {
 impl LineTally {
     /// Counts one invoice line billing this order line.
     pub(super) fn bill(&mut self, line: &InvoiceLine, stands: bool) {
-        let sums = self
-            .invoiced
-            .get_or_insert([Money::zero(line.gross.currency()); 4]);
-        for (sum, more) in sums
-            .iter_mut()
-            .zip([line.gross, line.discount, line.net, line.tax])
-        {
-            add(sum, more);
-        }
+        let billed = LineAmounts {
+            gross: line.gross,
+            discount: line.discount,
+            net: line.net,
+            tax: line.tax,
+        };
+        self.invoiced = Some(match self.invoiced {
+            // An overflowing sum stays as it was: the comparison reports it.
+            Some(sum) => sum.checked_add(&billed).unwrap_or(sum),
+            None => billed,
+        });
         self.invoiced_units = self.invoiced_units.saturating_add(line.quantity.units());
         if stands {
             self.billed = self
@@ -155,7 +157,7 @@ impl Audit<'_> {
             let queued = self.queued.remove(&key).unwrap_or(0);
             let backordered = u64::from(line.backordered.units());
             if queued != backordered {
-                self.back_order_problems.push(Violation::BackOrderMismatch {
+                self.report.violations.push(Violation::BackOrderMismatch {
                     order: order.id,
                     sku: line.sku.clone(),
                     line: line.line_no,
@@ -242,7 +244,7 @@ impl Audit<'_> {
                 order,
                 reason: format!(
                     "line {line} does not exist, but documents name it: invoiced {:?}, shipped {}, returned {}",
-                    tally.invoiced.map(|[_, _, net, tax]| net.checked_add(tax)),
+                    tally.invoiced.map(|amounts| amounts.total()),
                     tally.shipped,
                     tally.returned
                 ),
@@ -259,8 +261,6 @@ impl Audit<'_> {
                 backordered: 0,
             });
         }
-        let problems = std::mem::take(&mut self.back_order_problems);
-        self.report.violations.extend(problems);
         let mut sums: Vec<OrderId> = self.billing.order_sums.keys().copied().collect();
         sums.sort();
         for order in sums {
@@ -288,9 +288,14 @@ fn line_problems(order: &Order, line: &OrderLine, tally: &LineTally) -> Vec<Stri
     // units invoiced, field by field: so its price never changed once invoiced, and
     // no invoice line moved money between gross and discount.
     let zero = Money::zero(order.currency);
-    let invoiced = tally.invoiced.unwrap_or([zero; 4]);
+    let invoiced = tally.invoiced.unwrap_or(LineAmounts {
+        gross: zero,
+        discount: zero,
+        net: zero,
+        tax: zero,
+    });
     match line.billed(line.invoiced) {
-        Ok(share) if [share.gross, share.discount, share.net, share.tax] == invoiced => {}
+        Ok(share) if share == invoiced => {}
         share => problems.push(format!(
             "line {n}: its invoices bill gross, discount, net, tax {invoiced:?} for {} units; its share is {share:?}",
             line.invoiced
