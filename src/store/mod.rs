@@ -7,6 +7,7 @@ mod changeset;
 mod log;
 mod memory;
 mod snapshot;
+mod wrapper;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -19,6 +20,7 @@ pub use changeset::{
 };
 pub use memory::MemoryStore;
 pub use snapshot::{Snapshot, each};
+pub use wrapper::StoreWrapper;
 
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -295,75 +297,3 @@ pub trait Store: Send + Sync {
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send;
 }
-
-/// Forwards every method to the store behind a pointer, so an `Oms` can share a store
-/// with other code (`Oms<Arc<MemoryStore>, _>`), or borrow one for a while
-/// (`Oms<&MemoryStore, _>`, as the conformance suite does).
-macro_rules! forward_store {
-    ($($ptr:ty),*) => {$(
-        impl<S: Store> Store for $ptr {
-            fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send {
-                (**self).commit(changes)
-            }
-            fn load<E: Entity>(&self, key: &E::Key) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
-                (**self).load::<E>(key)
-            }
-            fn load_many<E: Entity>(&self, keys: &[E::Key]) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
-                (**self).load_many::<E>(keys)
-            }
-            fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
-                (**self).list::<E>()
-            }
-            fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-                (**self).stock_levels(sku)
-            }
-            fn stock_levels_of(&self, skus: &[Sku]) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-                (**self).stock_levels_of(skus)
-            }
-            fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-                (**self).all_stock_levels()
-            }
-            fn stock_movements(
-                &self,
-                sku: &Sku,
-                location: &LocationId,
-            ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
-                (**self).stock_movements(sku, location)
-            }
-            fn journal(&self, offset: usize, limit: usize) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
-                (**self).journal(offset, limit)
-            }
-            fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
-                (**self).account_balances()
-            }
-            fn orders_of_customer(&self, customer: CustomerId) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-                (**self).orders_of_customer(customer)
-            }
-            fn orders_ready_to_ship(&self, limit: usize) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-                (**self).orders_ready_to_ship(limit)
-            }
-            fn idempotency(
-                &self,
-                scope: IdempotencyScope,
-                key: &IdempotencyKey,
-            ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
-                (**self).idempotency(scope, key)
-            }
-            fn events_after(&self, cursor: u64, limit: usize) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
-                (**self).events_after(cursor, limit)
-            }
-            fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
-                (**self).last_event_sequence()
-            }
-            fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
-            where
-                F: FnOnce(&dyn Snapshot) -> T + Send,
-                T: Send,
-            {
-                (**self).read_snapshot(read)
-            }
-        }
-    )*};
-}
-
-forward_store!(&S, std::sync::Arc<S>);

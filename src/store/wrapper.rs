@@ -1,0 +1,234 @@
+//! Stores that wrap another store: count its calls, inject faults, share it.
+
+use std::future::Future;
+
+use super::{
+    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult, Versioned,
+};
+use crate::event::RecordedEvent;
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountBalance, JournalEntry};
+use crate::stock::{StockLevel, StockMovement};
+
+/// A store built around another one. Implement [`StoreWrapper::inner`] and override
+/// only the calls you want to change; every other call goes to the inner store, and
+/// the wrapper is a [`Store`] itself.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use o2c::store::{Changeset, MemoryStore, Store, StoreResult, StoreWrapper};
+///
+/// /// Counts commits, forwards everything.
+/// struct Commits { inner: MemoryStore, seen: AtomicU64 }
+///
+/// impl StoreWrapper for Commits {
+///     type Inner = MemoryStore;
+///     fn inner(&self) -> &MemoryStore { &self.inner }
+///     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+///         self.seen.fetch_add(1, Ordering::Relaxed);
+///         self.inner.commit(changes).await
+///     }
+/// }
+///
+/// # pollster::block_on(async {
+/// let store = Commits { inner: MemoryStore::new(), seen: AtomicU64::new(0) };
+/// Store::commit(&store, Changeset::new(chrono::Utc::now())).await.unwrap();
+/// assert_eq!(store.seen.load(Ordering::Relaxed), 1);
+/// # });
+/// ```
+///
+/// (Call a wrapper's methods through [`Store`], as the example does, when both traits
+/// are in scope: they share their names.) Shared pointers to a store (`&S`,
+/// `Arc<S>`) are wrappers that change nothing.
+#[allow(missing_docs)] // each method is the `Store` method of the same name
+pub trait StoreWrapper: Send + Sync {
+    /// The store wrapped.
+    type Inner: Store;
+
+    /// The store wrapped.
+    fn inner(&self) -> &Self::Inner;
+
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.inner().commit(changes)
+    }
+    fn load<E: Entity>(
+        &self,
+        key: &E::Key,
+    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
+        self.inner().load::<E>(key)
+    }
+    fn load_many<E: Entity>(
+        &self,
+        keys: &[E::Key],
+    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+        self.inner().load_many::<E>(keys)
+    }
+    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+        self.inner().list::<E>()
+    }
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        self.inner().stock_levels(sku)
+    }
+    fn stock_levels_of(
+        &self,
+        skus: &[Sku],
+    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        self.inner().stock_levels_of(skus)
+    }
+    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        self.inner().all_stock_levels()
+    }
+    fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+        self.inner().stock_movements(sku, location)
+    }
+    fn journal(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+        self.inner().journal(offset, limit)
+    }
+    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+        self.inner().account_balances()
+    }
+    fn orders_of_customer(
+        &self,
+        customer: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        self.inner().orders_of_customer(customer)
+    }
+    fn orders_ready_to_ship(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        self.inner().orders_ready_to_ship(limit)
+    }
+    fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+        self.inner().idempotency(scope, key)
+    }
+    fn events_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+        self.inner().events_after(cursor, limit)
+    }
+    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+        self.inner().last_event_sequence()
+    }
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        F: FnOnce(&dyn Snapshot) -> T + Send,
+        T: Send,
+    {
+        self.inner().read_snapshot(read)
+    }
+}
+
+impl<W: StoreWrapper> Store for W {
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send {
+        StoreWrapper::commit(self, changes)
+    }
+    fn load<E: Entity>(
+        &self,
+        key: &E::Key,
+    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
+        StoreWrapper::load::<E>(self, key)
+    }
+    fn load_many<E: Entity>(
+        &self,
+        keys: &[E::Key],
+    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+        StoreWrapper::load_many::<E>(self, keys)
+    }
+    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+        StoreWrapper::list::<E>(self)
+    }
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        StoreWrapper::stock_levels(self, sku)
+    }
+    fn stock_levels_of(
+        &self,
+        skus: &[Sku],
+    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        StoreWrapper::stock_levels_of(self, skus)
+    }
+    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+        StoreWrapper::all_stock_levels(self)
+    }
+    fn stock_movements(
+        &self,
+        sku: &Sku,
+        location: &LocationId,
+    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+        StoreWrapper::stock_movements(self, sku, location)
+    }
+    fn journal(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+        StoreWrapper::journal(self, offset, limit)
+    }
+    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+        StoreWrapper::account_balances(self)
+    }
+    fn orders_of_customer(
+        &self,
+        customer: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        StoreWrapper::orders_of_customer(self, customer)
+    }
+    fn orders_ready_to_ship(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+        StoreWrapper::orders_ready_to_ship(self, limit)
+    }
+    fn idempotency(
+        &self,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+        StoreWrapper::idempotency(self, scope, key)
+    }
+    fn events_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+        StoreWrapper::events_after(self, cursor, limit)
+    }
+    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+        StoreWrapper::last_event_sequence(self)
+    }
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        F: FnOnce(&dyn Snapshot) -> T + Send,
+        T: Send,
+    {
+        StoreWrapper::read_snapshot(self, read)
+    }
+}
+
+impl<S: Store> StoreWrapper for &S {
+    type Inner = S;
+    fn inner(&self) -> &S {
+        self
+    }
+}
+
+impl<S: Store> StoreWrapper for std::sync::Arc<S> {
+    type Inner = S;
+    fn inner(&self) -> &S {
+        self
+    }
+}
