@@ -70,6 +70,9 @@ pub enum Event {
     ReturnRequested {
         /// The return authorisation.
         rma: crate::ids::ReturnId,
+        /// Its number (absent from events recorded before o2c 0.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<crate::ids::ReturnNumber>,
         /// The order.
         order: OrderId,
     },
@@ -165,6 +168,9 @@ pub enum Event {
     PurchaseOrderRaised {
         /// The purchase order.
         purchase_order: PurchaseOrderId,
+        /// Its number (absent from events recorded before o2c 0.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<crate::ids::PurchaseOrderNumber>,
         /// The supplier.
         supplier: SupplierId,
         /// Its value.
@@ -226,6 +232,9 @@ pub enum Event {
     OrderPlaced {
         /// The order.
         order: OrderId,
+        /// Its number (absent from events recorded before o2c 0.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<crate::ids::OrderNumber>,
         /// The buyer.
         customer: CustomerId,
         /// Where it came from.
@@ -366,6 +375,51 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+}
+
+impl Event {
+    /// Gives the document `key` its number where this event names it: the store
+    /// numbers documents in the commit (see [`crate::store::Series`]).
+    pub(crate) fn set_document_number(&mut self, key: &crate::store::RecordKey, n: u64) {
+        use crate::store::RecordKey;
+        match (self, key) {
+            (
+                Event::InvoiceIssued {
+                    invoice, number, ..
+                },
+                RecordKey::Invoice(id),
+            ) if invoice == id => {
+                *number = InvoiceNumber::new(n);
+            }
+            (
+                Event::CreditNoteIssued {
+                    credit_note,
+                    number,
+                    ..
+                },
+                RecordKey::CreditNote(id),
+            ) if credit_note == id => {
+                *number = crate::ledger::CreditNoteNumber::new(n);
+            }
+            (Event::OrderPlaced { order, number, .. }, RecordKey::Order(id)) if order == id => {
+                *number = Some(crate::ids::OrderNumber::new(n));
+            }
+            (
+                Event::PurchaseOrderRaised {
+                    purchase_order,
+                    number,
+                    ..
+                },
+                RecordKey::PurchaseOrder(id),
+            ) if purchase_order == id => {
+                *number = Some(crate::ids::PurchaseOrderNumber::new(n));
+            }
+            (Event::ReturnRequested { rma, number, .. }, RecordKey::Return(id)) if rma == id => {
+                *number = Some(crate::ids::ReturnNumber::new(n));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// An event as stored: with its gapless sequence number and commit time.

@@ -88,6 +88,52 @@ uuid_id!(
     PurchaseOrderId
 );
 
+/// A gapless, human-facing document number, handed out by the store in the commit
+/// that creates the document (see [`crate::store::Series`]).
+macro_rules! document_number {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(u64);
+
+        impl $name {
+            /// Wraps a number.
+            pub const fn new(n: u64) -> Self {
+                Self(n)
+            }
+            /// The number.
+            pub const fn value(self) -> u64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "-{:06}"), self.0)
+            }
+        }
+    };
+}
+pub(crate) use document_number;
+
+document_number!(
+    /// The gapless, human-facing order number (`SO-000042`), a customer can quote.
+    OrderNumber,
+    "SO"
+);
+document_number!(
+    /// The gapless, human-facing purchase-order number (`PO-000042`), for suppliers.
+    PurchaseOrderNumber,
+    "PO"
+);
+document_number!(
+    /// The gapless, human-facing return authorisation number (`RMA-000042`), for the
+    /// parcel label.
+    ReturnNumber,
+    "RMA"
+);
+
 macro_rules! code_id {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         $(#[$meta])*

@@ -117,6 +117,7 @@ async fn an_order_emits_its_events_in_order_with_gapless_sequences() {
         vec![
             Event::OrderPlaced {
                 order: order.id,
+                number: order.number,
                 customer: c.id,
                 channel: Channel::Web,
                 total: usd(dec!(35.75)),
@@ -323,6 +324,7 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
         serde_json::json!({
             "type": "order_placed",
             "order": order.id.to_string(),
+            "number": 1,
             "customer": a.id.to_string(),
             "channel": "Web",
             "total": { "amount": "35.75", "currency": "USD" },

@@ -16,19 +16,17 @@ use common::{EAST, WEST, key, loc, parcel_carrier, sku, start, us_address, usd};
 use o2c::catalog::{Product, TaxClass, TaxTable};
 use o2c::clock::{ManualClock, SeededIds};
 use o2c::customer::{Customer, NewCustomer, PaymentMethod, PaymentTerms};
-use o2c::event::RecordedEvent;
 use o2c::fulfilment::{
     Booking, BookingRequest, Carrier, CarrierError, PickupCarrier, RateQuote, RateRequest,
     Shipment, TableRateCarrier, TrackingEvent, TrackingNumber,
 };
-use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
-use o2c::ledger::{AccountBalance, AccountCode, InvoiceStatus, JournalEntry, Payment};
+use o2c::ids::IdempotencyKey;
+use o2c::ledger::{AccountCode, InvoiceStatus, Payment};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, OrderAction, OrderError, OrderStatus, PlaceOrder};
-use o2c::stock::{Location, LocationKind, StockLevel, StockMovement};
+use o2c::stock::{Location, LocationKind};
 use o2c::store::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, MemoryStore, Store, StoreResult,
-    Versioned,
+    Changeset, Committed, IdempotencyEntry, IdempotencyScope, MemoryStore, Store, StoreResult,
 };
 use o2c::{Error, Oms, OmsConfig, ReceiveStock};
 use rust_decimal::Decimal;
@@ -123,50 +121,16 @@ impl Hooked {
     }
 }
 
-impl Store for Hooked {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+impl o2c::store::StoreWrapper for Hooked {
+    type Inner = MemoryStore;
+
+    fn inner(&self) -> &MemoryStore {
+        &self.inner
+    }
+
+    async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         self.reached(Call::Commit).await;
-        self.inner.commit(changes).await
-    }
-
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
-        self.inner.load::<E>(key).await
-    }
-
-    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
-        self.inner.list::<E>().await
-    }
-
-    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
-        self.inner.stock_levels(sku).await
-    }
-
-    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
-        self.inner.all_stock_levels().await
-    }
-
-    async fn stock_movements(
-        &self,
-        sku: &Sku,
-        location: &LocationId,
-    ) -> StoreResult<Vec<StockMovement>> {
-        self.inner.stock_movements(sku, location).await
-    }
-
-    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
-        self.inner.journal(offset, limit).await
-    }
-
-    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
-        self.inner.account_balances().await
-    }
-
-    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
-        self.inner.orders_of_customer(customer).await
-    }
-
-    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
-        self.inner.orders_ready_to_ship(limit).await
+        (*self.inner).commit(changes).await
     }
 
     async fn idempotency(
@@ -174,25 +138,9 @@ impl Store for Hooked {
         scope: IdempotencyScope,
         key: &IdempotencyKey,
     ) -> StoreResult<Option<IdempotencyEntry>> {
-        let found = self.inner.idempotency(scope, key).await;
+        let found = (*self.inner).idempotency(scope, key).await;
         self.reached(Call::Idempotency).await;
         found
-    }
-
-    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
-        self.inner.events_after(cursor, limit).await
-    }
-
-    async fn last_event_sequence(&self) -> StoreResult<u64> {
-        self.inner.last_event_sequence().await
-    }
-
-    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
-    where
-        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
-        T: Send,
-    {
-        self.inner.read_snapshot(read).await
     }
 }
 

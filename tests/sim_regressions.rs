@@ -17,28 +17,22 @@ mod common;
 #[path = "simulation/world.rs"]
 mod world;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use o2c::RequestReturn;
 use o2c::clock::{ManualClock, SeededIds};
-use o2c::event::RecordedEvent;
 use o2c::fulfilment::{
     Booking, BookingRequest, Carrier, CarrierError, RateQuote, RateRequest, TrackingEvent,
     TrackingNumber,
 };
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent as Scan};
-use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
-use o2c::ledger::{AccountBalance, JournalEntry};
 use o2c::money::Currency;
 use o2c::order::{Channel, PlaceOrder};
 use o2c::returns::ReturnReason;
-use o2c::stock::{StockLevel, StockMovement};
 use o2c::store::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, MemoryStore, Store, StoreError,
-    StoreResult, Versioned,
+    Changeset, Committed, Entity, MemoryStore, Store, StoreError, StoreResult, Versioned,
 };
 use o2c::{Error, Oms};
 
@@ -160,8 +154,14 @@ impl Meddling {
     }
 }
 
-impl Store for Meddling {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+impl o2c::store::StoreWrapper for Meddling {
+    type Inner = MemoryStore;
+
+    fn inner(&self) -> &MemoryStore {
+        &self.inner
+    }
+
+    async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         if self.armed.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Conflict {
                 key: "another/writer".into(),
@@ -171,6 +171,7 @@ impl Store for Meddling {
         }
         self.inner.commit(changes).await
     }
+
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
         if E::kind() == o2c::order::Order::kind() {
             let stale = self.stale.lock().unwrap().take();
@@ -182,69 +183,6 @@ impl Store for Meddling {
             }
         }
         self.inner.load::<E>(key).await
-    }
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
-        self.inner.list::<E>()
-    }
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-        self.inner.stock_levels(sku)
-    }
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
-        self.inner.all_stock_levels()
-    }
-    fn stock_movements(
-        &self,
-        sku: &Sku,
-        location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
-        self.inner.stock_movements(sku, location)
-    }
-    fn journal(
-        &self,
-        offset: usize,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
-        self.inner.journal(offset, limit)
-    }
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
-        self.inner.account_balances()
-    }
-    fn orders_of_customer(
-        &self,
-        customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-        self.inner.orders_of_customer(customer)
-    }
-    fn orders_ready_to_ship(
-        &self,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
-        self.inner.orders_ready_to_ship(limit)
-    }
-    fn idempotency(
-        &self,
-        scope: IdempotencyScope,
-        key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
-        self.inner.idempotency(scope, key)
-    }
-    fn events_after(
-        &self,
-        cursor: u64,
-        limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
-        self.inner.events_after(cursor, limit)
-    }
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
-        self.inner.last_event_sequence()
-    }
-
-    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
-    where
-        F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
-        T: Send,
-    {
-        self.inner.read_snapshot(read)
     }
 }
 

@@ -10,27 +10,11 @@ use super::InvoiceLine;
 use crate::ids::{CreditNoteId, CustomerId, InvoiceId, OrderId};
 use crate::money::{Money, MoneyError};
 
-/// The gapless, human-facing credit-note number (`CN-000042`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CreditNoteNumber(u64);
-
-impl CreditNoteNumber {
-    /// Wraps a number.
-    pub const fn new(n: u64) -> Self {
-        Self(n)
-    }
-    /// The number.
-    pub const fn value(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for CreditNoteNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CN-{:06}", self.0)
-    }
-}
+crate::ids::document_number!(
+    /// The gapless, human-facing credit-note number (`CN-000042`).
+    CreditNoteNumber,
+    "CN"
+);
 
 /// A credit against one invoice: the lines (or parts of lines) and shipping it
 /// takes back, with their tax, to the cent.

@@ -101,6 +101,24 @@ impl JournalEntry {
         &self.lines
     }
 
+    /// Gives the document `key` its number in the memo, if this entry is the one
+    /// issuing it: the store numbers documents in the commit (see
+    /// [`crate::store::Series`]).
+    pub(crate) fn set_document_number(&mut self, key: &crate::store::RecordKey, n: u64) {
+        use crate::store::RecordKey;
+        match (&self.source, key) {
+            (EntrySource::Invoice { invoice }, RecordKey::Invoice(id)) if invoice == id => {
+                self.memo = super::postings::invoice_memo(super::InvoiceNumber::new(n));
+            }
+            (EntrySource::CreditNote { credit_note }, RecordKey::CreditNote(id))
+                if credit_note == id =>
+            {
+                self.memo = super::postings::credit_note_memo(super::CreditNoteNumber::new(n));
+            }
+            _ => {}
+        }
+    }
+
     /// Re-checks the entry (for stores that deserialise entries they did not build).
     ///
     /// # Errors

@@ -8,27 +8,11 @@ use crate::ids::{CustomerId, InvoiceId, OrderId, Sku};
 use crate::money::{Money, MoneyError};
 use crate::quantity::Quantity;
 
-/// The gapless, human-facing invoice number (`INV-000042`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct InvoiceNumber(u64);
-
-impl InvoiceNumber {
-    /// Wraps a number.
-    pub const fn new(n: u64) -> Self {
-        Self(n)
-    }
-    /// The number.
-    pub const fn value(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for InvoiceNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "INV-{:06}", self.0)
-    }
-}
+crate::ids::document_number!(
+    /// The gapless, human-facing invoice number (`INV-000042`).
+    InvoiceNumber,
+    "INV"
+);
 
 /// When invoices are issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -40,13 +40,8 @@ impl<'a> Postings<'a> {
         let source = EntrySource::Invoice {
             invoice: invoice.id,
         };
-        self.invoice_lines(
-            invoice,
-            format!("invoice {}", invoice.number),
-            source,
-            false,
-        )?
-        .build_if_any(id, at, self.chart)
+        self.invoice_lines(invoice, invoice_memo(invoice.number), source, false)?
+            .build_if_any(id, at, self.chart)
     }
 
     /// Voiding an invoice: the exact reverse of [`Postings::invoice`].
@@ -166,7 +161,7 @@ impl<'a> Postings<'a> {
     ) -> Result<Option<JournalEntry>, LedgerError> {
         let a = self.accounts;
         EntryBuilder::new(
-            format!("credit note {}", note.number),
+            credit_note_memo(note.number),
             EntrySource::CreditNote {
                 credit_note: note.id,
             },
@@ -301,4 +296,14 @@ impl<'a> Postings<'a> {
         .credit(&self.accounts.inventory_adjustments, value)
         .build_if_any(id, at, self.chart)
     }
+}
+
+/// The memo of an invoice's entry.
+pub(crate) fn invoice_memo(number: super::InvoiceNumber) -> String {
+    format!("invoice {number}")
+}
+
+/// The memo of a credit note's entry.
+pub(crate) fn credit_note_memo(number: super::CreditNoteNumber) -> String {
+    format!("credit note {number}")
 }

@@ -15,10 +15,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{Hold, Order, OrderAction, OrderStatus, transition};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
-
-/// The counter invoice numbers are drawn from.
-const INVOICE_COUNTER: &str = "invoice";
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
 
 /// Money received against an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,7 +69,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if lines.is_empty() && shipping.is_zero() {
             return Ok(None);
         }
-        let number = self.next_number(INVOICE_COUNTER, changes).await?;
         let due_at = match customer.profile.terms {
             PaymentTerms::Prepaid => now,
             PaymentTerms::Net { days } => now
@@ -83,7 +79,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         };
         let mut invoice = Invoice {
             id: self.new_id(InvoiceId::from_uuid),
-            number: InvoiceNumber::new(number),
+            // The store numbers it in the commit.
+            number: InvoiceNumber::new(0),
             order: order.id,
             customer: order.customer,
             issued_at: now,
@@ -117,6 +114,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             total,
         });
         changes.puts.push(Put::insert(invoice.clone()));
+        changes.number(RecordKey::Invoice(invoice.id));
         Ok(Some(invoice))
     }
 

@@ -22,9 +22,6 @@ use crate::order::{LineAmounts, Order};
 use crate::quantity::Quantity;
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
-/// The counter credit-note numbers are drawn from.
-const CREDIT_NOTE_COUNTER: &str = "credit_note";
-
 /// The command to credit (part of) an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IssueCreditNote {
@@ -131,7 +128,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut customer = customer_stored.value;
         let now = self.now();
         let mut changes = Changeset::new(now);
-        let note = self
+        let mut note = self
             .credit_invoice(
                 &mut invoice,
                 lines,
@@ -147,14 +144,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(customer, customer_stored.version));
-        self.commit_keyed(
-            changes,
-            scope,
-            &cmd.idempotency_key,
-            print,
-            IdempotentOutcome::CreditNote(note.id),
-        )
-        .await?;
+        let committed = self
+            .commit_keyed(
+                changes,
+                scope,
+                &cmd.idempotency_key,
+                print,
+                IdempotentOutcome::CreditNote(note.id),
+            )
+            .await?;
+        note.number = CreditNoteNumber::new(super::number_given(
+            &committed,
+            &crate::store::RecordKey::CreditNote(note.id),
+        )?);
         Ok(note)
     }
 
@@ -175,6 +177,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let now = changes.at;
         let mut note = CreditNote {
             id: self.new_id(CreditNoteId::from_uuid),
+            // The store numbers it in the commit.
             number: CreditNoteNumber::new(0),
             invoice: invoice.id,
             order: order.id,
@@ -194,7 +197,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let owed = invoice.outstanding()?;
         note.applied = total.min(owed.max(Money::zero(currency))?)?;
         note.to_customer_credit = total.checked_sub(note.applied)?;
-        note.number = CreditNoteNumber::new(self.next_number(CREDIT_NOTE_COUNTER, changes).await?);
+        changes.number(crate::store::RecordKey::CreditNote(note.id));
         invoice.credited = Some(invoice.credit_total().checked_add(total)?);
         invoice.shipping_credited = Some(invoice.shipping_credit().checked_add(shipping)?);
         invoice.paid = invoice.paid.checked_sub(note.to_customer_credit)?;

@@ -50,8 +50,8 @@ use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
-    Changeset, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, Put, Record,
-    Store, StoreError, Versioned,
+    Changeset, Committed, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
+    Put, Record, RecordKey, Store, StoreError, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -210,15 +210,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         key: &IdempotencyKey,
         fingerprint: u64,
         outcome: IdempotentOutcome,
-    ) -> Result<(), Error> {
+    ) -> Result<Committed, Error> {
         changes.idempotency = Some(IdempotencyEntry {
             scope,
             key: key.clone(),
             fingerprint,
             outcome,
         });
-        self.store.commit(changes).await?;
-        Ok(())
+        Ok(self.store.commit(changes).await?)
     }
 
     /// The catalogue's products for `skus`, read in one batch; unknown SKUs are
@@ -301,6 +300,15 @@ impl Products {
     fn get(&self, sku: &Sku) -> Option<&Product> {
         self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
     }
+}
+
+/// The number the store gave `document` in the commit that created it.
+fn number_given(committed: &Committed, document: &RecordKey) -> Result<u64, Error> {
+    committed.number_of(document).ok_or_else(|| {
+        Error::Store(StoreError::Invalid {
+            reason: format!("the store did not number {}", document.describe()),
+        })
+    })
 }
 
 /// True for failures that fresh reads may get past: another writer won a race.

@@ -7,7 +7,7 @@ use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, Sku};
+use crate::ids::{CustomerId, EntryId, OrderId, OrderNumber, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -19,7 +19,9 @@ use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
-use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, Store, Versioned};
+use crate::store::{
+    Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store, Versioned,
+};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Places an order: prices it, reserves every line atomically, applies holds,
@@ -65,20 +67,25 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut buyer = customer.value;
         let mut changes = Changeset::new(self.now());
         let mut touched = Touched::default();
-        let (order, _) = self
+        let (mut order, _) = self
             .compose_order(cmd, &mut buyer, false, &mut touched, &mut changes)
             .await?;
         touched.put_into(&mut changes);
         changes.puts.push(Put::insert(order.clone()));
         changes.puts.push(Put::update(buyer, customer.version));
-        self.commit_keyed(
-            changes,
-            IdempotencyScope::PlaceOrder,
-            &cmd.idempotency_key,
-            print,
-            IdempotentOutcome::Order(order.id),
-        )
-        .await?;
+        let committed = self
+            .commit_keyed(
+                changes,
+                IdempotencyScope::PlaceOrder,
+                &cmd.idempotency_key,
+                print,
+                IdempotentOutcome::Order(order.id),
+            )
+            .await?;
+        order.number = Some(OrderNumber::new(super::number_given(
+            &committed,
+            &RecordKey::Order(order.id),
+        )?));
         Ok(order)
     }
 
@@ -196,6 +203,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         let mut order = Order {
             id,
+            number: None,
             customer: buyer.id,
             channel: cmd.channel,
             currency: cmd.currency,
@@ -247,10 +255,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         let total = order.total()?;
+        // The caller inserts the order; the store numbers it in the commit.
+        changes.number(RecordKey::Order(id));
         changes.events.insert(
             first_event,
             Event::OrderPlaced {
                 order: id,
+                // The store numbers the order in the commit, here too.
+                number: None,
                 customer: buyer.id,
                 channel: cmd.channel,
                 total,

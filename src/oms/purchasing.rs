@@ -13,14 +13,18 @@ use crate::catalog::Product;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
+use crate::ids::{
+    EntryId, IdempotencyKey, LocationId, PurchaseOrderId, PurchaseOrderNumber, Sku, SupplierId,
+};
 use crate::money::{Money, Rounding};
 use crate::purchasing::{
     BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, ReorderRule,
     Requisition, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{
+    Changeset, Check, Committed, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store,
+};
 
 /// The counter record purchasing commands take turns on (see `Oms::take_turn`).
 const PURCHASING_TURNS: &str = "purchasing_turns";
@@ -335,7 +339,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         touched.put_into(&mut changes);
         if !raised.is_empty() {
-            self.store.commit(changes).await?;
+            let committed = self.store.commit(changes).await?;
+            for po in &mut raised {
+                po.number = Some(numbered(&committed, po.id)?);
+            }
         }
         Ok(raised)
     }
@@ -349,6 +356,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let total = po.total()?;
         changes.events.push(Event::PurchaseOrderRaised {
             purchase_order: po.id,
+            // The store numbers it in the commit, here too.
+            number: None,
             supplier: po.supplier,
             total,
         });
@@ -364,6 +373,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             });
         }
         changes.puts.push(Put::insert(po.clone()));
+        changes.number(RecordKey::PurchaseOrder(po.id));
         Ok(po)
     }
 
@@ -444,11 +454,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         let mut changes = Changeset::new(now);
         self.take_turn(&mut changes).await?;
-        let po = self.raise(po, &mut changes)?;
+        let mut po = self.raise(po, &mut changes)?;
         if po.is_sent() {
             self.promise_from(&po, &mut changes).await?;
         }
-        self.store.commit(changes).await?;
+        let committed = self.store.commit(changes).await?;
+        po.number = Some(numbered(&committed, po.id)?);
         Ok(po)
     }
 
@@ -718,4 +729,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Ok::<_, Error>(po)
         })
     }
+}
+
+/// The number the store gave purchase order `id` in `committed`.
+fn numbered(committed: &Committed, id: PurchaseOrderId) -> Result<PurchaseOrderNumber, Error> {
+    super::number_given(committed, &RecordKey::PurchaseOrder(id)).map(PurchaseOrderNumber::new)
 }

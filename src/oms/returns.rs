@@ -12,7 +12,7 @@ use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
+use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, ReturnNumber, Sku};
 use crate::money::Money;
 use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
@@ -21,7 +21,7 @@ use crate::returns::{
     Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -178,6 +178,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let now = self.now();
         let rma = ReturnAuthorization {
             id: self.new_id(ReturnId::from_uuid),
+            number: None,
             order: order.id,
             customer: order.customer,
             lines,
@@ -190,18 +191,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut changes = Changeset::new(now);
         changes.events.push(Event::ReturnRequested {
             rma: rma.id,
+            // The store numbers it in the commit, here too.
+            number: None,
             order: order.id,
         });
         changes.puts.push(Put::insert(rma.clone()));
+        changes.number(RecordKey::Return(rma.id));
         changes.puts.push(Put::update(order, stored.version));
-        self.commit_keyed(
-            changes,
-            scope,
-            &cmd.idempotency_key,
-            print,
-            IdempotentOutcome::Return(rma.id),
-        )
-        .await?;
+        let committed = self
+            .commit_keyed(
+                changes,
+                scope,
+                &cmd.idempotency_key,
+                print,
+                IdempotentOutcome::Return(rma.id),
+            )
+            .await?;
+        let mut rma = rma;
+        rma.number = Some(ReturnNumber::new(super::number_given(
+            &committed,
+            &RecordKey::Return(rma.id),
+        )?));
         Ok(rma)
     }
 

@@ -95,6 +95,10 @@ pub enum PaymentStatus {
 pub struct Order {
     /// Identity.
     pub id: OrderId,
+    /// Its number, given by the store when the order is placed (`None` only for
+    /// orders placed before o2c 0.2 numbered them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<crate::ids::OrderNumber>,
     /// The buyer.
     pub customer: CustomerId,
     /// Where it came from.

@@ -60,6 +60,10 @@ impl PurchaseOrderLine {
 pub struct PurchaseOrder {
     /// Its identity.
     pub id: PurchaseOrderId,
+    /// Its number, given by the store when the purchase order is raised (`None`
+    /// only for purchase orders raised before o2c 0.2 numbered them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<crate::ids::PurchaseOrderNumber>,
     /// Who supplies it.
     pub supplier: SupplierId,
     /// The supplier's currency.
@@ -132,6 +136,7 @@ impl PurchaseOrder {
         }
         Ok(Self {
             id,
+            number: None,
             supplier,
             currency,
             ship_to,

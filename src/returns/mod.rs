@@ -116,6 +116,10 @@ impl ReturnLine {
 pub struct ReturnAuthorization {
     /// Its identity.
     pub id: ReturnId,
+    /// Its number, given by the store when the return is requested (`None` only
+    /// for returns requested before o2c 0.2 numbered them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<crate::ids::ReturnNumber>,
     /// The order the goods came on.
     pub order: OrderId,
     /// The customer.
@@ -304,6 +308,7 @@ mod tests {
     fn rma() -> ReturnAuthorization {
         ReturnAuthorization {
             id: ReturnId::from_uuid(uuid::Uuid::from_u128(1)),
+            number: None,
             order: OrderId::from_uuid(uuid::Uuid::from_u128(2)),
             customer: CustomerId::from_uuid(uuid::Uuid::from_u128(3)),
             lines: vec![ReturnLine {

@@ -374,6 +374,10 @@ pub struct Changeset {
     pub idempotency: Option<IdempotencyEntry>,
     /// Reads the decision depended on, re-checked at commit.
     pub checks: Vec<Check>,
+    /// Documents the commit inserts that the store numbers (see
+    /// [`Changeset::assign_numbers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbered: Vec<RecordKey>,
 }
 
 /// An account balance's key: account, then currency.
@@ -505,6 +509,7 @@ impl Changeset {
             events: Vec::new(),
             idempotency: None,
             checks: Vec::new(),
+            numbered: Vec::new(),
         }
     }
 
@@ -517,6 +522,7 @@ impl Changeset {
             && self.events.is_empty()
             && self.idempotency.is_none()
             && self.checks.is_empty()
+            && self.numbered.is_empty()
     }
 }
 

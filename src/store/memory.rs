@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::log::Log;
 use super::{
-    BalanceKey, Changeset, Check, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey,
-    Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
+    BalanceKey, Changeset, Check, Committed, Entity, IdempotencyEntry, IdempotencyScope, Record,
+    RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -46,6 +46,8 @@ struct State {
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
+    /// The last number of each document series.
+    series: BTreeMap<Series, u64>,
 }
 
 impl MemoryStore {
@@ -276,10 +278,21 @@ struct Validated {
 }
 
 impl Store for MemoryStore {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+    async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
         let mut state = self.write();
         let validated = state.validate(&changes)?;
-        Ok(state.apply(changes, validated))
+        // Numbered on a copy of the series, kept only once numbering succeeded.
+        let mut series = state.series.clone();
+        let numbers = changes.assign_numbers(|s| {
+            let last = series.entry(s).or_insert(0);
+            *last = last.checked_add(1).ok_or_else(|| StoreError::Invalid {
+                reason: format!("the {} series is exhausted", s.name()),
+            })?;
+            Ok(*last)
+        })?;
+        state.series = series;
+        let last = state.apply(changes, validated);
+        Ok(Committed::new(last, numbers))
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {

@@ -6,10 +6,11 @@
 mod changeset;
 mod log;
 mod memory;
+mod numbering;
 mod snapshot;
-mod wrapper;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod wrapper;
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -19,6 +20,7 @@ pub use changeset::{
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
 pub use memory::MemoryStore;
+pub use numbering::{Committed, Series};
 pub use snapshot::{Snapshot, each};
 pub use wrapper::StoreWrapper;
 
@@ -111,6 +113,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   journal, so on-hand always equals the sum of the movements.
 /// - **Journal and balances.** Journal entries are appended in commit order and the
 ///   per-account, per-currency balances move by exactly their lines.
+/// - **Document numbers.** Each document of [`Changeset::numbered`] gets the next
+///   number of its [`Series`]: gapless from 1 per series, in commit order, taken
+///   inside the commit once every check has passed (a failed commit takes none).
+///   The store gets them with [`Changeset::assign_numbers`], which writes them into
+///   the document, its events and its journal entries, and returns them in
+///   [`Committed::numbers`]. A shared SQL store keeps one row per series and
+///   takes it last in the transaction (`UPDATE … RETURNING`), so the lock it holds
+///   on it is as short as the commit's end.
 /// - **Events.** Events get sequence numbers from the store: gapless, starting at 1,
 ///   strictly increasing in commit order. `events_after(c, n)` returns up to `n`
 ///   events with sequence `> c`, ascending. A committed event is never renumbered.
@@ -131,14 +141,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   correctness may not rest on an in-process lock.
 pub trait Store: Send + Sync {
     /// Applies a changeset atomically; returns the sequence of its last event (or the
-    /// current last sequence if it had none).
+    /// current last sequence if it had none) and the numbers its documents got.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] (a version or a check failed),
     /// [`StoreError::NotFound`] (an update of a record that does not exist),
     /// [`StoreError::InsufficientStock`], [`StoreError::DuplicateKey`],
     /// [`StoreError::Invalid`], [`StoreError::Backend`].
-    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;
 
     /// Reads one entity.
     ///

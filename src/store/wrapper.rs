@@ -3,7 +3,8 @@
 use std::future::Future;
 
 use super::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult, Versioned,
+    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult,
+    Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -16,7 +17,7 @@ use crate::stock::{StockLevel, StockMovement};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use o2c::store::{Changeset, MemoryStore, Store, StoreResult, StoreWrapper};
+/// use o2c::store::{Changeset, Committed, MemoryStore, Store, StoreResult, StoreWrapper};
 ///
 /// /// Counts commits, forwards everything.
 /// struct Commits { inner: MemoryStore, seen: AtomicU64 }
@@ -24,7 +25,7 @@ use crate::stock::{StockLevel, StockMovement};
 /// impl StoreWrapper for Commits {
 ///     type Inner = MemoryStore;
 ///     fn inner(&self) -> &MemoryStore { &self.inner }
-///     async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+///     async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
 ///         self.seen.fetch_add(1, Ordering::Relaxed);
 ///         self.inner.commit(changes).await
 ///     }
@@ -37,9 +38,11 @@ use crate::stock::{StockLevel, StockMovement};
 /// # });
 /// ```
 ///
-/// (Call a wrapper's methods through [`Store`], as the example does, when both traits
-/// are in scope: they share their names.) Shared pointers to a store (`&S`,
-/// `Arc<S>`) are wrappers that change nothing.
+/// The two traits share their method names, so where both apply, say which you
+/// mean: call a wrapper through [`Store`] (as the example does), and a store held
+/// behind a pointer through the store itself (`(*self.inner).commit(..)` for an
+/// `Arc<MemoryStore>` field). Shared pointers to a store (`&S`, `Arc<S>`) are
+/// wrappers that change nothing.
 #[allow(missing_docs)] // each method is the `Store` method of the same name
 pub trait StoreWrapper: Send + Sync {
     /// The store wrapped.
@@ -48,7 +51,7 @@ pub trait StoreWrapper: Send + Sync {
     /// The store wrapped.
     fn inner(&self) -> &Self::Inner;
 
-    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         self.inner().commit(changes)
     }
     fn load<E: Entity>(
@@ -134,7 +137,7 @@ pub trait StoreWrapper: Send + Sync {
 }
 
 impl<W: StoreWrapper> Store for W {
-    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         StoreWrapper::commit(self, changes)
     }
     fn load<E: Entity>(

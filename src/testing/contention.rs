@@ -111,16 +111,20 @@ pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
         );
     }
     let place = |caller: usize, n: usize| -> Result<Order, Error> {
-        let buyer: &Customer = buyers.get(caller).ok_or_else(|| Error::invalid("caller", "no buyer"))?;
+        let buyer: &Customer = buyers
+            .get(caller)
+            .ok_or_else(|| Error::invalid("caller", "no buyer"))?;
         let key = order_key(case, caller, n).map_err(failure_error)?;
         let units = i64::try_from(n % 3 + 1).unwrap_or(1);
-        block_on(oms.place_order(
-            PlaceOrder::new(key, buyer.id, Channel::Web, Currency::USD)
-                .line(shop.product.sku.clone(), units)
-                .deliver(Delivery::Pickup {
-                    location: shop.location.id.clone(),
-                }),
-        ))
+        block_on(
+            oms.place_order(
+                PlaceOrder::new(key, buyer.id, Channel::Web, Currency::USD)
+                    .line(shop.product.sku.clone(), units)
+                    .deliver(Delivery::Pickup {
+                        location: shop.location.id.clone(),
+                    }),
+            ),
+        )
     };
     counted.take();
     let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));

@@ -8,7 +8,7 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreError,
+    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreError,
     StoreResult, StoreWrapper, Versioned,
 };
 
@@ -68,7 +68,7 @@ impl<S: Store> StoreWrapper for Counting<S> {
         &self.inner
     }
 
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+    async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         self.commits.fetch_add(1, Ordering::Relaxed);
         let result = self.inner.commit(changes).await;
         if matches!(

@@ -8,8 +8,8 @@ use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use o2c::ledger::{AccountBalance, JournalEntry};
 use o2c::stock::{StockLevel, StockMovement};
 use o2c::store::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreError, StoreResult,
-    Versioned,
+    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreError,
+    StoreResult, Versioned,
 };
 
 use crate::executor::pause;
@@ -53,8 +53,14 @@ impl<S: Store> FaultyStore<S> {
     }
 }
 
-impl<S: Store> Store for FaultyStore<S> {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
+impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
+    type Inner = S;
+
+    fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         if self.plan.give_way() {
             pause(1).await;
         }

@@ -16,20 +16,21 @@ use super::{ledger, stock};
 use crate::event::Event;
 use crate::order::Order;
 use crate::store::{
-    Changeset, Check, IdempotencyEntry, Put, Record, RecordKey, StoreError, StoreResult,
+    Changeset, Check, Committed, IdempotencyEntry, Put, Record, RecordKey, Series, StoreError,
+    StoreResult,
 };
 
-/// Applies `changes` in one transaction; returns the last event sequence.
-pub(super) fn commit(conn: &mut Connection, changes: &Changeset) -> StoreResult<u64> {
+/// Applies `changes` in one transaction, numbering its documents.
+pub(super) fn commit(conn: &mut Connection, changes: &mut Changeset) -> StoreResult<Committed> {
     // IMMEDIATE takes the write lock before the first read, so every check below sees
     // the state the writes build on, and a second writer (in this process or another)
     // waits for the lock, up to the busy timeout, instead of failing at COMMIT.
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
-    let last = apply(&tx, changes)?;
+    let committed = apply(&tx, changes)?;
     tx.commit().map_err(db)?;
-    Ok(last)
+    Ok(committed)
 }
 
 /// Like [`commit`], but only if the write lock is free right now: `None` (nothing
@@ -37,18 +38,18 @@ pub(super) fn commit(conn: &mut Connection, changes: &Changeset) -> StoreResult<
 /// `busy_timeout` is the connection's usual timeout, restored once the lock is held.
 pub(super) fn commit_if_unlocked(
     conn: &mut Connection,
-    changes: &Changeset,
+    changes: &mut Changeset,
     busy_timeout: Duration,
-) -> Option<StoreResult<u64>> {
+) -> Option<StoreResult<Committed>> {
     if let Err(e) = conn.busy_timeout(Duration::ZERO) {
         return Some(Err(db(e)));
     }
     let refused = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => {
             return Some(restored(&tx, busy_timeout).and_then(|()| {
-                let last = apply(&tx, changes)?;
+                let committed = apply(&tx, changes)?;
                 tx.commit().map_err(db)?;
-                Ok(last)
+                Ok(committed)
             }));
         }
         Err(e) => e,
@@ -65,7 +66,7 @@ fn restored(conn: &Connection, busy_timeout: Duration) -> StoreResult<()> {
     conn.busy_timeout(busy_timeout).map_err(db)
 }
 
-fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<u64> {
+fn apply(tx: &Transaction<'_>, changes: &mut Changeset) -> StoreResult<Committed> {
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }
@@ -77,6 +78,9 @@ fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<u64> {
     let balances = changes
         .balances_after(|account, currency| ledger::stored_balance(tx, account, currency))?;
     ledger::validate(&changes.journal)?;
+    // Last before the writes, so the series rows are held no longer than they must
+    // be (on a shared SQL store, the same order keeps their row locks short).
+    let numbers = changes.assign_numbers(|series| next_number(tx, series))?;
 
     write_puts(tx, &changes.puts)?;
     stock::append_movements(tx, &changes.movements)?;
@@ -85,7 +89,20 @@ fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<u64> {
     if let Some(entry) = &changes.idempotency {
         record_key(tx, entry)?;
     }
-    Ok(last)
+    Ok(Committed::new(last, numbers))
+}
+
+/// The next number of `series`, taken under the write lock: a rolled-back commit
+/// gives it back, so every series stays gapless.
+fn next_number(tx: &Transaction<'_>, series: Series) -> StoreResult<u64> {
+    let n: i64 = tx
+        .prepare_cached(
+            "INSERT INTO series (name, last) VALUES (?1, 1)
+             ON CONFLICT (name) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .and_then(|mut stmt| stmt.query_row([series.name()], |row| row.get(0)))
+        .map_err(db)?;
+    to_u64(n, "document number")
 }
 
 /// The stored version of a record, if it exists.

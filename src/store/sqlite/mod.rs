@@ -127,7 +127,8 @@ use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{
-    Changeset, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult, Versioned,
+    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult,
+    Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -355,7 +356,7 @@ impl Inner {
     /// [`Durability::Normal`] (a commit writes to the OS cache and syncs nothing) and
     /// only when the writer connection and SQLite's write lock are both free at once.
     /// `None` means nothing was done and the commit belongs on the pool.
-    fn commit_here(&self, changes: &Changeset) -> Option<StoreResult<(u64, u32)>> {
+    fn commit_here(&self, changes: &mut Changeset) -> Option<StoreResult<(Committed, u32)>> {
         // Right after a restart the next commit writes the log's first frame, which
         // syncs the log header even under NORMAL.
         if !self.commit_inline || self.checkpoints.take_restarted() {
@@ -438,13 +439,13 @@ impl Inner {
 }
 
 impl Store for SqliteStore {
-    async fn commit(&self, changes: Changeset) -> StoreResult<u64> {
-        let ((last, frames), changes) = match self.inner.commit_here(&changes) {
+    async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
+        let ((committed, frames), changes) = match self.inner.commit_here(&mut changes) {
             Some(outcome) => (outcome?, changes),
             None => {
                 self.write(move |conn| {
-                    commit::commit(conn, &changes)
-                        .map(|last| ((last, checkpoint::take_wal_frames()), changes))
+                    commit::commit(conn, &mut changes)
+                        .map(|committed| ((committed, checkpoint::take_wal_frames()), changes))
                 })
                 .await?
             }
@@ -456,7 +457,7 @@ impl Store for SqliteStore {
             let key = put.record.key().describe();
             self.inner.cache.put(key, version, put.record);
         }
-        Ok(last)
+        Ok(committed)
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {

@@ -12,7 +12,7 @@
 pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
 
 /// The migration steps, oldest first.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -93,4 +93,20 @@ CREATE TABLE ready_to_ship (
     order_id     TEXT NOT NULL,
     PRIMARY KEY (placed_secs, placed_nanos, order_id)
 ) STRICT, WITHOUT ROWID;
+";
+
+/// Version 2 (o2c 0.2): document numbers come from one row per series, taken inside
+/// the commit, instead of counter records every invoicing command rewrote. The
+/// invoice and credit-note counters move over with their last numbers.
+const V2: &str = "
+CREATE TABLE series (
+    name TEXT PRIMARY KEY,
+    last INTEGER NOT NULL CHECK (last >= 1)
+) STRICT, WITHOUT ROWID;
+INSERT INTO series (name, last)
+    SELECT json_extract(body, '$.value.name'), json_extract(body, '$.value.value')
+    FROM records
+    WHERE record_key IN ('counter/invoice', 'counter/credit_note')
+      AND json_extract(body, '$.value.value') >= 1;
+DELETE FROM records WHERE record_key IN ('counter/invoice', 'counter/credit_note');
 ";
