@@ -1,7 +1,9 @@
 //! Customer profiles: who buys, where goods go, how and when they pay.
 
 mod address;
+mod figures;
 mod profile;
 
 pub use address::Address;
+pub use figures::{CustomerDelta, FiguresError};
 pub use profile::{Customer, CustomerHistory, NewCustomer, PaymentMethod, PaymentTerms};

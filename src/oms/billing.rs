@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, PaymentMethod, PaymentTerms};
+use crate::customer::{Customer, CustomerDelta, PaymentMethod, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -172,7 +172,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .must::<Customer>("customer", &order.value.customer)
             .await?;
         let (mut invoice_now, mut order_now, mut customer_now) =
-            (invoice.value, order.value, customer.value);
+            (invoice.value, order.value, customer.value.clone());
         let mut changes = Changeset::new(self.now());
         let payment = self.apply_payment(
             cmd,
@@ -184,8 +184,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.puts.push(Put::update(invoice_now, invoice.version));
         changes.puts.push(Put::update(order_now, order.version));
         changes
-            .puts
-            .push(Put::update(customer_now, customer.version));
+            .customers
+            .push(CustomerDelta::between(&customer.value, &customer_now)?);
         self.commit_keyed(
             changes,
             IdempotencyScope::RecordPayment,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, PaymentMethod};
+use crate::customer::{Customer, CustomerDelta, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -125,7 +125,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let order_stored = self.must::<Order>("order", &invoice.order).await?;
         let mut order = order_stored.value;
         let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
-        let mut customer = customer_stored.value;
+        let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
         let mut note = self
@@ -142,8 +142,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.puts.push(Put::update(invoice, stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
         changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
+            .customers
+            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
         let committed = self
             .commit_keyed(
                 changes,
@@ -300,7 +300,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
         let customer_stored = self.must::<Customer>("customer", &payment.customer).await?;
-        let mut customer = customer_stored.value;
+        let mut customer = customer_stored.value.clone();
         let available = customer.history.credit;
         if cmd.amount.cmp_amount(available)?.is_gt() {
             return Err(CreditError::ExceedsCredit {
@@ -328,8 +328,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .puts
             .push(Put::update(payment.clone(), stored.version));
         changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
+            .customers
+            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
         self.commit_keyed(
             changes,
             scope,

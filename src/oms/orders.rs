@@ -3,7 +3,7 @@
 use super::backorders::Touched;
 use super::billing::release;
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, PaymentTerms};
+use crate::customer::{Customer, CustomerDelta, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -64,7 +64,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return self.order(id).await;
         }
         let customer = self.must::<Customer>("customer", &cmd.customer).await?;
-        let mut buyer = customer.value;
+        let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
         let mut touched = Touched::default();
         let (mut order, _) = self
@@ -72,7 +72,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         touched.put_into(&mut changes);
         changes.puts.push(Put::insert(order.clone()));
-        changes.puts.push(Put::update(buyer, customer.version));
+        changes
+            .customers
+            .push(CustomerDelta::between(&customer.value, &buyer)?);
         let committed = self
             .commit_keyed(
                 changes,
@@ -439,7 +441,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .await;
         }
         let customer = self.must::<Customer>("customer", &order.customer).await?;
-        let mut buyer = customer.value;
+        let mut buyer = customer.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
         changes.events.push(Event::OrderCancelled {
@@ -505,7 +507,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
-        changes.puts.push(Put::update(buyer, customer.version));
+        changes
+            .customers
+            .push(CustomerDelta::between(&customer.value, &buyer)?);
         self.store.commit(changes).await?;
         Ok(order)
     }

@@ -2,7 +2,7 @@
 
 use super::Oms;
 use super::credit::credit_lines;
-use crate::customer::Customer;
+use crate::customer::{Customer, CustomerDelta};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -36,7 +36,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Err(OrderError::NothingToCancel.into());
         }
         let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
-        let mut customer = customer_stored.value;
+        let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
         changes.events.push(Event::OrderRemainderCancelled {
@@ -103,8 +103,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .puts
             .push(Put::update(order.clone(), stored.version));
         changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
+            .customers
+            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
         self.store.commit(changes).await?;
         Ok(order)
     }

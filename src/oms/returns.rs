@@ -8,7 +8,7 @@ use super::Oms;
 use super::backorders::Touched;
 use super::billing::RecordPayment;
 use super::fingerprint;
-use crate::customer::{Customer, PaymentMethod};
+use crate::customer::{Customer, CustomerDelta, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -292,7 +292,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let order_stored = self.must::<Order>("order", &rma.order).await?;
         let mut order = order_stored.value;
         let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
-        let mut customer = customer_stored.value;
+        let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
         let mut touched = Touched::default();
@@ -417,8 +417,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.puts.push(Put::update(rma.clone(), stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
         changes
-            .puts
-            .push(Put::update(customer, customer_stored.version));
+            .customers
+            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
         self.commit_keyed(
             changes,
             scope,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::billing::complete_if_done;
 use super::{Oms, Products};
 use crate::catalog::Product;
-use crate::customer::{Address, Customer};
+use crate::customer::{Address, Customer, CustomerDelta};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::{
@@ -232,7 +232,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         if self.config.invoice_policy == InvoicePolicy::OnShipment {
             let customer = self.must::<Customer>("customer", &order.customer).await?;
-            let mut buyer = customer.value;
+            let mut buyer = customer.value.clone();
             let with_shipping = order.shipping_unbilled();
             let issued = self
                 .issue_invoice(
@@ -245,7 +245,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 )
                 .await?;
             if issued.is_some() {
-                changes.puts.push(Put::update(buyer, customer.version));
+                changes
+                    .customers
+                    .push(CustomerDelta::between(&customer.value, &buyer)?);
             }
         }
         changes.puts.push(Put::update(order, stored.version));

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Product, TaxTable};
-use crate::customer::Customer;
+use crate::customer::{Customer, CustomerDelta, FiguresError};
 use crate::event::Event;
 use crate::fulfilment::Shipment;
 use crate::ids::{
@@ -17,7 +17,7 @@ use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::returns::ReturnAuthorization;
 use crate::stock::{Location, ReservationChange, StockMovement};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreResult};
 
 /// A stored value with the version it was stored at. Versions start at 1 and grow by
 /// one on every update; pass the version you read back as the expected version.
@@ -378,6 +378,10 @@ pub struct Changeset {
     /// [`Changeset::assign_numbers`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub numbered: Vec<RecordKey>,
+    /// What the command adds to customers' figures (see
+    /// [`Changeset::apply_customer_deltas`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerDelta>,
 }
 
 /// An account balance's key: account, then currency.
@@ -510,6 +514,7 @@ impl Changeset {
             idempotency: None,
             checks: Vec::new(),
             numbered: Vec::new(),
+            customers: Vec::new(),
         }
     }
 
@@ -523,6 +528,62 @@ impl Changeset {
             && self.idempotency.is_none()
             && self.checks.is_empty()
             && self.numbered.is_empty()
+            && self.customers.is_empty()
+    }
+
+    /// Turns the customer deltas into updates of the customers as the store holds
+    /// them now (`stored` reads one, inside the commit), each at the version read,
+    /// appended to the puts and written with them. A store calls this first in its
+    /// commit, under the lock its writes take, so deltas from concurrent commands
+    /// all count and never conflict with each other.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown customer; [`StoreError::Conflict`]
+    /// when a delta's guard fails (credit below zero, exposure past the limit the
+    /// command judged within) — the command decides again; [`StoreError::Invalid`]
+    /// for a customer also put by the changeset, or figures that overflow.
+    pub fn apply_customer_deltas(
+        &mut self,
+        mut stored: impl FnMut(&CustomerId) -> StoreResult<Option<Versioned<Customer>>>,
+    ) -> StoreResult<()> {
+        let first_moved = self.puts.len();
+        for delta in std::mem::take(&mut self.customers) {
+            let key = RecordKey::Customer(delta.customer);
+            let at = self.puts.iter().position(|p| p.record.key() == key);
+            let put = match at {
+                Some(at) if at < first_moved => {
+                    return Err(StoreError::Invalid {
+                        reason: format!("{} is both put and moved", key.describe()),
+                    });
+                }
+                Some(at) => self.puts.get_mut(at),
+                None => {
+                    let found = stored(&delta.customer)?.ok_or_else(|| StoreError::NotFound {
+                        key: key.describe(),
+                    })?;
+                    self.puts.push(Put::update(found.value, found.version));
+                    self.puts.last_mut()
+                }
+            };
+            let Some(Put {
+                record: Record::Customer(customer),
+                ..
+            }) = put
+            else {
+                return Err(StoreError::Invalid {
+                    reason: format!("{} is not a customer", key.describe()),
+                });
+            };
+            customer.history.apply(&delta).map_err(|e| match e {
+                FiguresError::Moved(_) => StoreError::Conflict {
+                    key: key.describe(),
+                    expected: None,
+                    actual: None,
+                },
+                FiguresError::Invalid(reason) => StoreError::Invalid { reason },
+            })?;
+        }
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ use super::{
     BalanceKey, Changeset, Check, Committed, Entity, IdempotencyEntry, IdempotencyScope, Record,
     RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
 };
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
@@ -280,6 +281,7 @@ struct Validated {
 impl Store for MemoryStore {
     async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
         let mut state = self.write();
+        changes.apply_customer_deltas(|id| Ok(state.versioned::<Customer>(id)))?;
         let validated = state.validate(&changes)?;
         // Numbered on a copy of the series, kept only once numbering succeeded.
         let mut series = state.series.clone();

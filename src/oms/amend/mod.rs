@@ -12,7 +12,7 @@ use super::backorders::Touched;
 use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
 use crate::catalog::TaxTable;
-use crate::customer::{Customer, PaymentTerms};
+use crate::customer::{Customer, CustomerDelta, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -165,7 +165,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let customer = self
             .must::<Customer>("customer", &stored.value.customer)
             .await?;
-        let mut buyer = customer.value;
+        let mut buyer = customer.value.clone();
         let unbilled_before = stored.value.unbilled_value()?;
         let stored_value = stored.value.value()?;
 
@@ -330,7 +330,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
-        changes.puts.push(Put::update(buyer, customer.version));
+        changes
+            .customers
+            .push(CustomerDelta::between(&customer.value, &buyer)?);
         self.commit_keyed(
             changes,
             IdempotencyScope::AmendOrder,

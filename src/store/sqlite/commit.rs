@@ -10,14 +10,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::codec::{scope_text, time_to_text, to_json, to_u64};
+use super::codec::{from_json, scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
 use super::{ledger, stock};
+use crate::customer::Customer;
 use crate::event::Event;
+use crate::ids::CustomerId;
 use crate::order::Order;
 use crate::store::{
     Changeset, Check, Committed, IdempotencyEntry, Put, Record, RecordKey, Series, StoreError,
-    StoreResult,
+    StoreResult, Versioned,
 };
 
 /// Applies `changes` in one transaction, numbering its documents.
@@ -67,6 +69,7 @@ fn restored(conn: &Connection, busy_timeout: Duration) -> StoreResult<()> {
 }
 
 fn apply(tx: &Transaction<'_>, changes: &mut Changeset) -> StoreResult<Committed> {
+    changes.apply_customer_deltas(|id| stored_customer(tx, id))?;
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }
@@ -103,6 +106,35 @@ fn next_number(tx: &Transaction<'_>, series: Series) -> StoreResult<u64> {
         .and_then(|mut stmt| stmt.query_row([series.name()], |row| row.get(0)))
         .map_err(db)?;
     to_u64(n, "document number")
+}
+
+/// A customer as stored, read inside the commit (past the cache: the commit holds
+/// the write lock, so this is the version its update will replace).
+fn stored_customer(
+    tx: &Transaction<'_>,
+    id: &CustomerId,
+) -> StoreResult<Option<Versioned<Customer>>> {
+    let found: Option<(i64, String)> = tx
+        .prepare_cached("SELECT version, body FROM records WHERE record_key = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([RecordKey::Customer(*id).describe()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let Some((version, body)) = found else {
+        return Ok(None);
+    };
+    match from_json::<Record>(&body, "record")? {
+        Record::Customer(value) => Ok(Some(Versioned {
+            value,
+            version: to_u64(version, "version")?,
+        })),
+        _ => Err(StoreError::Invalid {
+            reason: format!("customer/{id} holds another kind of record"),
+        }),
+    }
 }
 
 /// The stored version of a record, if it exists.
