@@ -121,6 +121,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   [`Committed::numbers`]. A shared SQL store keeps one row per series and
 ///   takes it last in the transaction (`UPDATE … RETURNING`), so the lock it holds
 ///   on it is as short as the commit's end.
+/// - **Customer figures.** [`Changeset::customers`] are applied first in the commit,
+///   under the commit's lock, with [`Changeset::apply_customer_deltas`]: each delta
+///   is added to the customer as stored then (bumping its version), so concurrent
+///   commands for one customer never conflict, and a guard that no longer holds
+///   fails the commit with [`StoreError::Conflict`].
 /// - **Events.** Events get sequence numbers from the store: gapless, starting at 1,
 ///   strictly increasing in commit order. `events_after(c, n)` returns up to `n`
 ///   events with sequence `> c`, ascending. A committed event is never renumbered.
