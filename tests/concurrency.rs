@@ -543,3 +543,59 @@ async fn back_orders_and_receipts_race_without_giving_a_unit_twice() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// (g) one customer's credit limit under concurrent orders
+// ---------------------------------------------------------------------------
+
+/// Sixteen callers order for one customer on account whose credit limit fits five
+/// orders: exactly five go through unheld, whatever the interleaving. Each order is
+/// judged with the others' exposure counted (the store refuses a commit that would
+/// pass the limit a command judged the customer within), so two orders that each
+/// fit can never pass the limit together.
+#[test]
+fn concurrent_orders_never_pass_a_credit_limit_together() {
+    const CALLERS: usize = 16;
+    for round in 0..ROUNDS {
+        let w = pollster::block_on(world());
+        let probe = pollster::block_on(customer(&w, "Probe", PaymentTerms::Net { days: 30 }, None));
+        let order = |who: &Customer, k: &str| {
+            PlaceOrder::new(key(k), who.id, Channel::B2b, Currency::USD).line(sku("TEE"), 1)
+        };
+        let each = pollster::block_on(w.oms.place_order(order(&probe, "probe")))
+            .unwrap()
+            .total()
+            .unwrap();
+        let limit = each.checked_mul_qty(5).unwrap();
+        let buyer = pollster::block_on(customer(
+            &w,
+            &format!("Limited{round}"),
+            PaymentTerms::Net { days: 30 },
+            Some(limit),
+        ));
+        let oms = Arc::new(w.oms);
+        let barrier = Arc::new(std::sync::Barrier::new(CALLERS));
+        let handles: Vec<_> = (0..CALLERS)
+            .map(|t| {
+                let (oms, barrier, buyer) = (oms.clone(), barrier.clone(), buyer.clone());
+                let cmd = order(&buyer, &format!("limited-{round}-{t}"));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    pollster::block_on(oms.place_order(cmd)).unwrap()
+                })
+            })
+            .collect();
+        let orders: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let unheld = orders
+            .iter()
+            .filter(|o| !o.holds.contains(&o2c::order::Hold::CreditLimit))
+            .count();
+        assert_eq!(
+            unheld, 5,
+            "round {round}: {unheld} orders passed a limit of five"
+        );
+        let figures = pollster::block_on(oms.customer(buyer.id)).unwrap().history;
+        assert_eq!(figures.orders_placed, 16);
+        pollster::block_on(assert_audit_clean(&oms));
+    }
+}

@@ -779,3 +779,98 @@ async fn receipt_committing_after_a_first_back_order_fills_it() {
     assert_eq!(level(&r.oms, "TEE", EAST).await, (5, 3));
     assert_audit_clean(&r.oms).await;
 }
+
+// ---------------------------------------------------------------------------
+// One customer's figures: commands that share no record but the customer
+
+/// A prepaid customer with 15.00 of credit, left by overpaying two orders by 7.50
+/// each: two payments that can each be refunded 10.00 on their own.
+async fn customer_with_credit(r: &Race) -> (Customer, Vec<o2c::ids::PaymentId>) {
+    receive(&r.oms, "TEE", EAST, 10, "in-credit").await;
+    let ann = customer(&r.oms, "Ann", PaymentTerms::Prepaid).await;
+    let mut payments = Vec::new();
+    for n in 0..2 {
+        let cmd = PlaceOrder::new(key(&format!("o-{n}")), ann.id, Channel::Web, Currency::USD)
+            .line(sku("TEE"), 1);
+        let order = r.oms.place_order(cmd).await.unwrap();
+        let invoice = r.oms.invoice(order.invoices[0]).await.unwrap();
+        let mut pay = o2c::RecordPayment::new(
+            key(&format!("p-{n}")),
+            invoice.id,
+            invoice
+                .total()
+                .unwrap()
+                .checked_add(usd(dec!(7.50)))
+                .unwrap(),
+            PaymentMethod::Card,
+        );
+        pay.overpayment = o2c::ledger::OverpaymentPolicy::CreditCustomer;
+        payments.push(r.oms.record_payment(pay).await.unwrap().id);
+    }
+    let credit = r.oms.customer(ann.id).await.unwrap().history.credit;
+    assert_eq!(credit, usd(dec!(15.00)));
+    (ann, payments)
+}
+
+/// Two refunds of 10.00 against different payments, each deciding on the same
+/// 15.00 of credit: the second to commit finds the credit spent (the store keeps
+/// it at or above zero), decides again, and is refused with `ExceedsCredit`.
+#[tokio::test]
+async fn refunds_through_two_payments_never_spend_the_same_credit() {
+    let r = race().await;
+    let (ann, payments) = customer_with_credit(&r).await;
+    let refund = |payment, k: &str| o2c::RecordRefund {
+        idempotency_key: key(k),
+        payment,
+        amount: usd(dec!(10.00)),
+    };
+    let (other, first) = (Arc::clone(&r.other), refund(payments[0], "r-1"));
+    let cutting_in = r.store.arm(
+        Call::Commit,
+        async move { other.record_refund(first).await },
+    );
+    let late = r.oms.record_refund(refund(payments[1], "r-2")).await;
+    r.store.outcome(cutting_in).unwrap();
+    assert!(
+        matches!(
+            late,
+            Err(Error::Credit(
+                o2c::ledger::CreditError::ExceedsCredit { .. }
+            ))
+        ),
+        "{late:?}"
+    );
+    let credit = r.oms.customer(ann.id).await.unwrap().history.credit;
+    assert_eq!(credit, usd(dec!(5.00)));
+    assert_audit_clean(&r.oms).await;
+}
+
+/// Two orders that each fit a customer's credit limit, deciding on the same
+/// figures: the second to commit would pass the limit the first left room for, so
+/// it decides again and is held for the credit limit.
+#[tokio::test]
+async fn two_orders_that_each_fit_a_credit_limit_do_not_pass_it_together() {
+    let r = race().await;
+    receive(&r.oms, "TEE", EAST, 10, "in-limit").await;
+    let mut profile = NewCustomer::new("Bo", "bo@example.com", us_address("Bo"), Currency::USD);
+    profile.terms = net30();
+    profile.payment_method = PaymentMethod::BankTransfer;
+    // One TEE order is 22.00 with tax: the limit fits one, not two.
+    profile.credit_limit = Some(usd(dec!(30.00)));
+    let bo = r.oms.register_customer(profile).await.unwrap();
+    let order =
+        |k: &str| PlaceOrder::new(key(k), bo.id, Channel::B2b, Currency::USD).line(sku("TEE"), 1);
+    let (other, first) = (Arc::clone(&r.other), order("first"));
+    let cutting_in = r
+        .store
+        .arm(Call::Commit, async move { other.place_order(first).await });
+    let late = r.oms.place_order(order("second")).await.unwrap();
+    let first = r.store.outcome(cutting_in).unwrap();
+    assert!(
+        !first.holds.contains(&Hold::CreditLimit),
+        "{:?}",
+        first.holds
+    );
+    assert!(late.holds.contains(&Hold::CreditLimit), "{:?}", late.holds);
+    assert_audit_clean(&r.oms).await;
+}

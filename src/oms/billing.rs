@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, CustomerDelta, PaymentMethod, PaymentTerms};
+use crate::customer::{Customer, PaymentMethod, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -183,9 +183,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         changes.puts.push(Put::update(invoice_now, invoice.version));
         changes.puts.push(Put::update(order_now, order.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer.value, &customer_now)?);
+        changes.move_customer(&customer.value, &customer_now)?;
         self.commit_keyed(
             changes,
             IdempotencyScope::RecordPayment,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, CustomerDelta, PaymentMethod};
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -128,7 +128,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
-        let mut note = self
+        let note = self
             .credit_invoice(
                 &mut invoice,
                 lines,
@@ -141,9 +141,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         super::billing::settle(&mut order, now, &mut changes)?;
         changes.puts.push(Put::update(invoice, stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
+        changes.move_customer(&customer_stored.value, &customer)?;
         let committed = self
             .commit_keyed(
                 changes,
@@ -153,11 +151,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::CreditNote(note.id),
             )
             .await?;
-        note.number = CreditNoteNumber::new(super::number_given(
-            &committed,
-            &crate::store::RecordKey::CreditNote(note.id),
-        )?);
-        Ok(note)
+        Ok(committed.numbered(note)?)
     }
 
     /// Issues a credit note for `lines` (already marked on `invoice`, see
@@ -327,9 +321,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(payment.clone(), stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
+        changes.move_customer(&customer_stored.value, &customer)?;
         self.commit_keyed(
             changes,
             scope,

@@ -51,7 +51,7 @@ use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
     Changeset, Committed, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
-    Put, Record, RecordKey, Store, StoreError, Versioned,
+    Put, Record, Store, StoreError, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -300,15 +300,6 @@ impl Products {
     fn get(&self, sku: &Sku) -> Option<&Product> {
         self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
     }
-}
-
-/// The number the store gave `document` in the commit that created it.
-fn number_given(committed: &Committed, document: &RecordKey) -> Result<u64, Error> {
-    committed.number_of(document).ok_or_else(|| {
-        Error::Store(StoreError::Invalid {
-            reason: format!("the store did not number {}", document.describe()),
-        })
-    })
 }
 
 /// True for failures that fresh reads may get past: another writer won a race.

@@ -3,11 +3,11 @@
 use super::backorders::Touched;
 use super::billing::release;
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, CustomerDelta, PaymentTerms};
+use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, OrderNumber, Sku};
+use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
 use crate::order::{
@@ -67,14 +67,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
         let mut touched = Touched::default();
-        let (mut order, _) = self
+        let (order, _) = self
             .compose_order(cmd, &mut buyer, false, &mut touched, &mut changes)
             .await?;
         touched.put_into(&mut changes);
         changes.puts.push(Put::insert(order.clone()));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer.value, &buyer)?);
+        changes.move_customer(&customer.value, &buyer)?;
         let committed = self
             .commit_keyed(
                 changes,
@@ -84,11 +82,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::Order(order.id),
             )
             .await?;
-        order.number = Some(OrderNumber::new(super::number_given(
-            &committed,
-            &RecordKey::Order(order.id),
-        )?));
-        Ok(order)
+        Ok(committed.numbered(order)?)
     }
 
     /// Builds a new order for `buyer` into `changes`: prices it, reserves or
@@ -507,9 +501,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer.value, &buyer)?);
+        changes.move_customer(&customer.value, &buyer)?;
         self.store.commit(changes).await?;
         Ok(order)
     }

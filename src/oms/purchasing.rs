@@ -13,18 +13,14 @@ use crate::catalog::Product;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{
-    EntryId, IdempotencyKey, LocationId, PurchaseOrderId, PurchaseOrderNumber, Sku, SupplierId,
-};
+use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::{Money, Rounding};
 use crate::purchasing::{
     BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, ReorderRule,
     Requisition, Supplier, order_quantity, rank_offers,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{
-    Changeset, Check, Committed, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store,
-};
+use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
 
 /// The counter record purchasing commands take turns on (see `Oms::take_turn`).
 const PURCHASING_TURNS: &str = "purchasing_turns";
@@ -340,9 +336,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         touched.put_into(&mut changes);
         if !raised.is_empty() {
             let committed = self.store.commit(changes).await?;
-            for po in &mut raised {
-                po.number = Some(numbered(&committed, po.id)?);
-            }
+            raised = raised
+                .into_iter()
+                .map(|po| committed.numbered(po))
+                .collect::<Result<_, _>>()?;
         }
         Ok(raised)
     }
@@ -454,13 +451,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         let mut changes = Changeset::new(now);
         self.take_turn(&mut changes).await?;
-        let mut po = self.raise(po, &mut changes)?;
+        let po = self.raise(po, &mut changes)?;
         if po.is_sent() {
             self.promise_from(&po, &mut changes).await?;
         }
         let committed = self.store.commit(changes).await?;
-        po.number = Some(numbered(&committed, po.id)?);
-        Ok(po)
+        Ok(committed.numbered(po)?)
     }
 
     /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way
@@ -729,9 +725,4 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Ok::<_, Error>(po)
         })
     }
-}
-
-/// The number the store gave purchase order `id` in `committed`.
-fn numbered(committed: &Committed, id: PurchaseOrderId) -> Result<PurchaseOrderNumber, Error> {
-    super::number_given(committed, &RecordKey::PurchaseOrder(id)).map(PurchaseOrderNumber::new)
 }

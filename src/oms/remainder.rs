@@ -2,7 +2,7 @@
 
 use super::Oms;
 use super::credit::credit_lines;
-use crate::customer::{Customer, CustomerDelta};
+use crate::customer::Customer;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -102,9 +102,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
+        changes.move_customer(&customer_stored.value, &customer)?;
         self.store.commit(changes).await?;
         Ok(order)
     }

@@ -8,11 +8,11 @@ use super::Oms;
 use super::backorders::Touched;
 use super::billing::RecordPayment;
 use super::fingerprint;
-use crate::customer::{Customer, CustomerDelta, PaymentMethod};
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, ReturnNumber, Sku};
+use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
 use crate::money::Money;
 use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
@@ -207,12 +207,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::Return(rma.id),
             )
             .await?;
-        let mut rma = rma;
-        rma.number = Some(ReturnNumber::new(super::number_given(
-            &committed,
-            &RecordKey::Return(rma.id),
-        )?));
-        Ok(rma)
+        Ok(committed.numbered(rma)?)
     }
 
     /// Authorises a requested return: the customer may send the goods.
@@ -416,9 +411,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         touched.put_into(&mut changes);
         changes.puts.push(Put::update(rma.clone(), stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer_stored.value, &customer)?);
+        changes.move_customer(&customer_stored.value, &customer)?;
         self.commit_keyed(
             changes,
             scope,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::billing::complete_if_done;
 use super::{Oms, Products};
 use crate::catalog::Product;
-use crate::customer::{Address, Customer, CustomerDelta};
+use crate::customer::{Address, Customer};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::{
@@ -245,9 +245,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 )
                 .await?;
             if issued.is_some() {
-                changes
-                    .customers
-                    .push(CustomerDelta::between(&customer.value, &buyer)?);
+                changes.move_customer(&customer.value, &buyer)?;
             }
         }
         changes.puts.push(Put::update(order, stored.version));

@@ -12,7 +12,7 @@ use crate::ids::{
     PurchaseOrderId, ReturnId, ShipmentId, Sku, SupplierId,
 };
 use crate::ledger::{AccountCode, CreditNote, Invoice, JournalEntry, Payment};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, MoneyError};
 use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::returns::ReturnAuthorization;
@@ -529,6 +529,19 @@ impl Changeset {
             && self.checks.is_empty()
             && self.numbered.is_empty()
             && self.customers.is_empty()
+    }
+
+    /// Adds what a command did to a customer — `before` as read, `after` as decided —
+    /// as a [`CustomerDelta`], unless it changed nothing.
+    ///
+    /// # Errors
+    /// [`MoneyError`] on overflow or mixed currencies.
+    pub fn move_customer(&mut self, before: &Customer, after: &Customer) -> Result<(), MoneyError> {
+        let delta = CustomerDelta::between(before, after)?;
+        if !delta.is_empty() {
+            self.customers.push(delta);
+        }
+        Ok(())
     }
 
     /// Turns the customer deltas into updates of the customers as the store holds

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Changeset, Record, RecordKey, StoreError, StoreResult};
+use super::{Changeset, Entity, Record, RecordKey, StoreError, StoreResult};
 use crate::ids::{OrderNumber, PurchaseOrderNumber, ReturnNumber};
 use crate::ledger::{CreditNoteNumber, InvoiceNumber};
 
@@ -22,15 +22,6 @@ pub enum Series {
 }
 
 impl Series {
-    /// Every series.
-    pub const ALL: [Series; 5] = [
-        Series::Invoice,
-        Series::CreditNote,
-        Series::Order,
-        Series::PurchaseOrder,
-        Series::Return,
-    ];
-
     /// The series's name, for tables and errors.
     pub fn name(self) -> &'static str {
         match self {
@@ -80,6 +71,23 @@ impl Committed {
             .iter()
             .find(|(key, _)| key == document)
             .map(|(_, n)| *n)
+    }
+    /// `document` with the number it got: a command keeps its own copy of what it
+    /// inserted, and gives that back numbered.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] if the commit did not number it.
+    pub fn numbered<E: Entity>(&self, document: E) -> StoreResult<E> {
+        let mut record = document.into_record();
+        let key = record.key();
+        let not_numbered = || StoreError::Invalid {
+            reason: format!("the store did not number {}", key.describe()),
+        };
+        let n = self.number_of(&key).ok_or_else(not_numbered)?;
+        if !record.set_number(n) {
+            return Err(not_numbered());
+        }
+        E::from_record(record).ok_or_else(not_numbered)
     }
 }
 

@@ -12,7 +12,7 @@ use super::backorders::Touched;
 use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
 use crate::catalog::TaxTable;
-use crate::customer::{Customer, CustomerDelta, PaymentTerms};
+use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
@@ -330,9 +330,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));
-        changes
-            .customers
-            .push(CustomerDelta::between(&customer.value, &buyer)?);
+        changes.move_customer(&customer.value, &buyer)?;
         self.commit_keyed(
             changes,
             IdempotencyScope::AmendOrder,

@@ -10,27 +10,31 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::codec::{from_json, scope_text, time_to_text, to_json, to_u64};
+use super::cache::RecordCache;
+use super::codec::{scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
-use super::{ledger, stock};
+use super::{ledger, reads, stock};
 use crate::customer::Customer;
 use crate::event::Event;
-use crate::ids::CustomerId;
 use crate::order::Order;
 use crate::store::{
     Changeset, Check, Committed, IdempotencyEntry, Put, Record, RecordKey, Series, StoreError,
-    StoreResult, Versioned,
+    StoreResult,
 };
 
 /// Applies `changes` in one transaction, numbering its documents.
-pub(super) fn commit(conn: &mut Connection, changes: &mut Changeset) -> StoreResult<Committed> {
+pub(super) fn commit(
+    conn: &mut Connection,
+    cache: &RecordCache,
+    changes: &mut Changeset,
+) -> StoreResult<Committed> {
     // IMMEDIATE takes the write lock before the first read, so every check below sees
     // the state the writes build on, and a second writer (in this process or another)
     // waits for the lock, up to the busy timeout, instead of failing at COMMIT.
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
-    let committed = apply(&tx, changes)?;
+    let committed = apply(&tx, cache, changes)?;
     tx.commit().map_err(db)?;
     Ok(committed)
 }
@@ -40,6 +44,7 @@ pub(super) fn commit(conn: &mut Connection, changes: &mut Changeset) -> StoreRes
 /// `busy_timeout` is the connection's usual timeout, restored once the lock is held.
 pub(super) fn commit_if_unlocked(
     conn: &mut Connection,
+    cache: &RecordCache,
     changes: &mut Changeset,
     busy_timeout: Duration,
 ) -> Option<StoreResult<Committed>> {
@@ -49,7 +54,7 @@ pub(super) fn commit_if_unlocked(
     let refused = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => {
             return Some(restored(&tx, busy_timeout).and_then(|()| {
-                let committed = apply(&tx, changes)?;
+                let committed = apply(&tx, cache, changes)?;
                 tx.commit().map_err(db)?;
                 Ok(committed)
             }));
@@ -68,8 +73,16 @@ fn restored(conn: &Connection, busy_timeout: Duration) -> StoreResult<()> {
     conn.busy_timeout(busy_timeout).map_err(db)
 }
 
-fn apply(tx: &Transaction<'_>, changes: &mut Changeset) -> StoreResult<Committed> {
-    changes.apply_customer_deltas(|id| stored_customer(tx, id))?;
+fn apply(
+    tx: &Transaction<'_>,
+    cache: &RecordCache,
+    changes: &mut Changeset,
+) -> StoreResult<Committed> {
+    // Read under the write lock, so each is the version its update replaces; the
+    // cache spares decoding a customer the command has just read.
+    changes.apply_customer_deltas(|id| {
+        reads::load::<Customer>(tx, cache, &RecordKey::Customer(*id))
+    })?;
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }
@@ -106,35 +119,6 @@ fn next_number(tx: &Transaction<'_>, series: Series) -> StoreResult<u64> {
         .and_then(|mut stmt| stmt.query_row([series.name()], |row| row.get(0)))
         .map_err(db)?;
     to_u64(n, "document number")
-}
-
-/// A customer as stored, read inside the commit (past the cache: the commit holds
-/// the write lock, so this is the version its update will replace).
-fn stored_customer(
-    tx: &Transaction<'_>,
-    id: &CustomerId,
-) -> StoreResult<Option<Versioned<Customer>>> {
-    let found: Option<(i64, String)> = tx
-        .prepare_cached("SELECT version, body FROM records WHERE record_key = ?1")
-        .and_then(|mut stmt| {
-            stmt.query_row([RecordKey::Customer(*id).describe()], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
-        })
-        .map_err(db)?;
-    let Some((version, body)) = found else {
-        return Ok(None);
-    };
-    match from_json::<Record>(&body, "record")? {
-        Record::Customer(value) => Ok(Some(Versioned {
-            value,
-            version: to_u64(version, "version")?,
-        })),
-        _ => Err(StoreError::Invalid {
-            reason: format!("customer/{id} holds another kind of record"),
-        }),
-    }
 }
 
 /// The stored version of a record, if it exists.

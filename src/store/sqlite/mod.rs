@@ -314,7 +314,7 @@ impl SqliteStore {
     /// Runs `f` with the writer connection on the blocking pool.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Connection, &RecordCache) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
@@ -323,7 +323,7 @@ impl SqliteStore {
             // in rolls back when dropped. So a poisoned lock still guards a good
             // connection.
             let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn)
+            f(&mut conn, &inner.cache)
         })
         .await
     }
@@ -367,7 +367,7 @@ impl Inner {
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return None,
         };
-        commit::commit_if_unlocked(&mut conn, changes, self.busy_timeout)
+        commit::commit_if_unlocked(&mut conn, &self.cache, changes, self.busy_timeout)
             .map(|outcome| outcome.map(|last| (last, checkpoint::take_wal_frames())))
     }
 
@@ -443,8 +443,8 @@ impl Store for SqliteStore {
         let ((committed, frames), changes) = match self.inner.commit_here(&mut changes) {
             Some(outcome) => (outcome?, changes),
             None => {
-                self.write(move |conn| {
-                    commit::commit(conn, &mut changes)
+                self.write(move |conn, cache| {
+                    commit::commit(conn, cache, &mut changes)
                         .map(|committed| ((committed, checkpoint::take_wal_frames()), changes))
                 })
                 .await?
