@@ -12,18 +12,33 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, OrderId, Sku};
 use crate::order::{LineReservation, Order, OrderLine};
-use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier, promise_date, rank_offers};
+use crate::purchasing::{
+    BackOrderQueue, PurchaseOrder, QueueEntry, Supplier, promise_date, rank_offers,
+};
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
-use crate::store::{Changeset, Check, Put, RecordKey, Store, StoreError};
+use crate::store::{Changeset, Check, Merge, Put, RecordKey, Store, StoreError};
 
 /// The orders and back-order queues one command works on.
 #[derive(Debug, Default)]
 pub(super) struct Touched {
     /// (order, stored version, changed)
     orders: Vec<(Order, u64, bool)>,
-    /// (queue, stored version or `None` if new, changed)
-    queues: Vec<(BackOrderQueue, Option<u64>, bool)>,
+    /// (queue as this command sees it, stored version or `None` if new, what the
+    /// command does with it)
+    queues: Vec<(BackOrderQueue, Option<u64>, QueueUse)>,
+}
+
+/// What a command does with a back-order queue it touched.
+#[derive(Debug)]
+enum QueueUse {
+    /// Decided on it: checked at commit.
+    Read,
+    /// Only added lines to it: the store adds them to the queue as it stands at
+    /// commit, so back-orders placed at once on one SKU do not conflict.
+    Joined(Vec<QueueEntry>),
+    /// Changed it otherwise (filled, removed an order): put at the version read.
+    Changed,
 }
 
 impl Touched {
@@ -50,7 +65,7 @@ impl Touched {
             Some(stored) => (stored.value, Some(stored.version)),
             None => (BackOrderQueue::new(sku.clone()), None),
         };
-        self.queues.push((queue, version, false));
+        self.queues.push((queue, version, QueueUse::Read));
         Ok(self.queues.len() - 1)
     }
 
@@ -74,11 +89,33 @@ impl Touched {
         sku: &Sku,
     ) -> Result<&mut BackOrderQueue, Error> {
         let at = self.queue_at(store, sku).await?;
-        let (queue, _, changed) = self
+        let (queue, _, used) = self
             .queues
             .get_mut(at)
             .ok_or_else(|| Error::invalid("back-order queue", "lost its place"))?;
-        *changed = true;
+        // Lines it joined are in `queue` already, and are put with it.
+        *used = QueueUse::Changed;
+        Ok(queue)
+    }
+
+    /// Adds `entry` to its SKU's queue as this command sees it, and to what the
+    /// store adds at commit; returns the queue, `entry` in it.
+    pub(super) async fn join<S: Store>(
+        &mut self,
+        store: &S,
+        entry: QueueEntry,
+    ) -> Result<&BackOrderQueue, Error> {
+        let at = self.queue_at(store, &entry.sku).await?;
+        let (queue, _, used) = self
+            .queues
+            .get_mut(at)
+            .ok_or_else(|| Error::invalid("back-order queue", "lost its place"))?;
+        queue.join(entry.clone());
+        match used {
+            QueueUse::Read => *used = QueueUse::Joined(vec![entry]),
+            QueueUse::Joined(entries) => entries.push(entry),
+            QueueUse::Changed => {}
+        }
         Ok(queue)
     }
 
@@ -106,21 +143,29 @@ impl Touched {
 
     /// Adds everything to `changes`: changed records as puts at the version read;
     /// queues only read as checks, so a command that decided on a queue conflicts
-    /// with one that changed it meanwhile. A queue read but absent is written empty
-    /// for the same reason: a first back-order racing this command must conflict.
+    /// with one that changed it meanwhile (a queue read but absent is written empty
+    /// for the same reason: a first back-order racing this command must conflict);
+    /// lines only joined as merges, which the store adds to the queue as it stands.
     pub(super) fn put_into(self, changes: &mut Changeset) {
         for (order, version, changed) in self.orders {
             if changed {
                 changes.puts.push(Put::update(order, version));
             }
         }
-        for (queue, version, changed) in self.queues {
-            match (changed, version) {
-                (false, Some(version)) => changes.checks.push(Check::Version {
+        for (queue, version, used) in self.queues {
+            match (used, version) {
+                (QueueUse::Read, Some(version)) => changes.checks.push(Check::Version {
                     key: RecordKey::BackOrderQueue(queue.sku),
                     version,
                 }),
-                (_, version) => changes.puts.push(Put::upsert(queue, version)),
+                (QueueUse::Joined(entries), _) => {
+                    changes
+                        .merges
+                        .extend(entries.into_iter().map(Merge::BackOrder));
+                }
+                (QueueUse::Read | QueueUse::Changed, version) => {
+                    changes.puts.push(Put::upsert(queue, version));
+                }
             }
         }
     }
@@ -151,8 +196,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 continue;
             }
             let sku = line.sku.clone();
-            let queue = touched.queue_mut(&self.store, &sku).await?;
-            queue.push(order.id, line.line_no, pin.clone(), *short, now, priority);
+            // The promise counts the units queued ahead as this command read them: a
+            // back-order placed at the same moment may commit first and queue ahead,
+            // and the next re-promise (a purchase order sent or received) counts it.
+            let entry = QueueEntry {
+                sku: sku.clone(),
+                order: order.id,
+                line_no: line.line_no,
+                location: pin.clone(),
+                quantity: *short,
+                since: now,
+                priority,
+            };
+            let queue = touched.join(&self.store, entry).await?;
             let fallback = products.get(&sku).and_then(|p| {
                 rank_offers(
                     &suppliers,

@@ -51,6 +51,27 @@ pub struct Waiting {
     pub seq: u64,
 }
 
+/// A back-ordered line joining its SKU's queue. The store adds it to the queue as
+/// it stands at commit ([`BackOrderQueue::join`]), so back-orders placed at once on
+/// one SKU never conflict: each joins behind whatever committed before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    /// The SKU whose queue it joins.
+    pub sku: Sku,
+    /// The order.
+    pub order: OrderId,
+    /// The order line's number.
+    pub line_no: u16,
+    /// The only location that may fill it (a pickup order), or any.
+    pub location: Option<LocationId>,
+    /// Units waiting.
+    pub quantity: u32,
+    /// When it started waiting.
+    pub since: DateTime<Utc>,
+    /// Higher goes first.
+    pub priority: u8,
+}
+
 /// Units a receipt gave one waiting line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fill {
@@ -114,6 +135,19 @@ impl BackOrderQueue {
                 priority,
                 seq,
             },
+        );
+    }
+
+    /// Adds `entry` (for this queue's SKU) behind every line of its priority or
+    /// higher, numbering its arrival.
+    pub fn join(&mut self, entry: QueueEntry) {
+        self.push(
+            entry.order,
+            entry.line_no,
+            entry.location,
+            entry.quantity,
+            entry.since,
+            entry.priority,
         );
     }
 

@@ -9,7 +9,7 @@ mod purchase_order;
 mod reorder;
 mod supplier;
 
-pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, Waiting, promise_date};
+pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, QueueEntry, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Product, TaxTable};
-use crate::customer::{Customer, CustomerDelta, FiguresError};
+use crate::customer::Customer;
 use crate::event::Event;
 use crate::fulfilment::Shipment;
 use crate::ids::{
@@ -12,12 +12,12 @@ use crate::ids::{
     PurchaseOrderId, ReturnId, ShipmentId, Sku, SupplierId,
 };
 use crate::ledger::{AccountCode, CreditNote, Invoice, JournalEntry, Payment};
-use crate::money::{Currency, Money, MoneyError};
+use crate::money::{Currency, Money};
 use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::returns::ReturnAuthorization;
 use crate::stock::{Location, ReservationChange, StockMovement};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Merge, StoreError};
 
 /// A stored value with the version it was stored at. Versions start at 1 and grow by
 /// one on every update; pass the version you read back as the expected version.
@@ -378,10 +378,10 @@ pub struct Changeset {
     /// [`Changeset::assign_numbers`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub numbered: Vec<RecordKey>,
-    /// What the command adds to customers' figures (see
-    /// [`Changeset::apply_customer_deltas`]).
+    /// Changes the store makes to records as they stand at commit (see
+    /// [`Changeset::apply_merges`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub customers: Vec<CustomerDelta>,
+    pub merges: Vec<Merge>,
 }
 
 /// An account balance's key: account, then currency.
@@ -514,7 +514,7 @@ impl Changeset {
             idempotency: None,
             checks: Vec::new(),
             numbered: Vec::new(),
-            customers: Vec::new(),
+            merges: Vec::new(),
         }
     }
 
@@ -528,75 +528,7 @@ impl Changeset {
             && self.idempotency.is_none()
             && self.checks.is_empty()
             && self.numbered.is_empty()
-            && self.customers.is_empty()
-    }
-
-    /// Adds what a command did to a customer — `before` as read, `after` as decided —
-    /// as a [`CustomerDelta`], unless it changed nothing.
-    ///
-    /// # Errors
-    /// [`MoneyError`] on overflow or mixed currencies.
-    pub fn move_customer(&mut self, before: &Customer, after: &Customer) -> Result<(), MoneyError> {
-        let delta = CustomerDelta::between(before, after)?;
-        if !delta.is_empty() {
-            self.customers.push(delta);
-        }
-        Ok(())
-    }
-
-    /// Turns the customer deltas into updates of the customers as the store holds
-    /// them now (`stored` reads one, inside the commit), each at the version read,
-    /// appended to the puts and written with them. A store calls this first in its
-    /// commit, under the lock its writes take, so deltas from concurrent commands
-    /// all count and never conflict with each other.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown customer; [`StoreError::Conflict`]
-    /// when a delta's guard fails (credit below zero, exposure past the limit the
-    /// command judged within) — the command decides again; [`StoreError::Invalid`]
-    /// for a customer also put by the changeset, or figures that overflow.
-    pub fn apply_customer_deltas(
-        &mut self,
-        mut stored: impl FnMut(&CustomerId) -> StoreResult<Option<Versioned<Customer>>>,
-    ) -> StoreResult<()> {
-        let first_moved = self.puts.len();
-        for delta in std::mem::take(&mut self.customers) {
-            let key = RecordKey::Customer(delta.customer);
-            let at = self.puts.iter().position(|p| p.record.key() == key);
-            let put = match at {
-                Some(at) if at < first_moved => {
-                    return Err(StoreError::Invalid {
-                        reason: format!("{} is both put and moved", key.describe()),
-                    });
-                }
-                Some(at) => self.puts.get_mut(at),
-                None => {
-                    let found = stored(&delta.customer)?.ok_or_else(|| StoreError::NotFound {
-                        key: key.describe(),
-                    })?;
-                    self.puts.push(Put::update(found.value, found.version));
-                    self.puts.last_mut()
-                }
-            };
-            let Some(Put {
-                record: Record::Customer(customer),
-                ..
-            }) = put
-            else {
-                return Err(StoreError::Invalid {
-                    reason: format!("{} is not a customer", key.describe()),
-                });
-            };
-            customer.history.apply(&delta).map_err(|e| match e {
-                FiguresError::Moved(_) => StoreError::Conflict {
-                    key: key.describe(),
-                    expected: None,
-                    actual: None,
-                },
-                FiguresError::Invalid(reason) => StoreError::Invalid { reason },
-            })?;
-        }
-        Ok(())
+            && self.merges.is_empty()
     }
 }
 

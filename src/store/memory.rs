@@ -10,7 +10,6 @@ use super::{
     BalanceKey, Changeset, Check, Committed, Entity, IdempotencyEntry, IdempotencyScope, Record,
     RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
 };
-use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
@@ -69,6 +68,14 @@ impl MemoryStore {
 }
 
 impl State {
+    /// A record of any kind, with its version.
+    fn record(&self, key: &RecordKey) -> Option<(u64, Record)> {
+        self.records
+            .get(key.kind())
+            .and_then(|kind| kind.get(key))
+            .map(|(version, record)| (*version, Record::clone(record)))
+    }
+
     fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
         self.records
             .get(E::kind())
@@ -281,7 +288,7 @@ struct Validated {
 impl Store for MemoryStore {
     async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
         let mut state = self.write();
-        changes.apply_customer_deltas(|id| Ok(state.versioned::<Customer>(id)))?;
+        changes.apply_merges(|key| Ok(state.record(key)))?;
         let validated = state.validate(&changes)?;
         // Numbered on a copy of the series, kept only once numbering succeeded.
         let mut series = state.series.clone();

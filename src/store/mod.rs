@@ -6,6 +6,7 @@
 mod changeset;
 mod log;
 mod memory;
+mod merge;
 mod numbering;
 mod snapshot;
 #[cfg(feature = "sqlite")]
@@ -20,6 +21,7 @@ pub use changeset::{
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
 pub use memory::MemoryStore;
+pub use merge::Merge;
 pub use numbering::{Committed, Series};
 pub use snapshot::{Snapshot, each};
 pub use wrapper::StoreWrapper;
@@ -121,11 +123,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   [`Committed::numbers`]. A shared SQL store keeps one row per series and
 ///   takes it last in the transaction (`UPDATE … RETURNING`), so the lock it holds
 ///   on it is as short as the commit's end.
-/// - **Customer figures.** [`Changeset::customers`] are applied first in the commit,
-///   under the commit's lock, with [`Changeset::apply_customer_deltas`]: each delta
-///   is added to the customer as stored then (bumping its version), so concurrent
-///   commands for one customer never conflict, and a guard that no longer holds
-///   fails the commit with [`StoreError::Conflict`].
+/// - **Merges.** [`Changeset::merges`] (a customer's figures moving, a line joining
+///   a back-order queue) are applied first in the commit, under the commit's lock,
+///   with [`Changeset::apply_merges`]: each changes the record as stored then (and
+///   bumps its version), so concurrent commands merging into one record never
+///   conflict with each other, while a command that read the record and puts it
+///   does; a guard that no longer holds fails the commit with
+///   [`StoreError::Conflict`].
 /// - **Events.** Events get sequence numbers from the store: gapless, starting at 1,
 ///   strictly increasing in commit order. `events_after(c, n)` returns up to `n`
 ///   events with sequence `> c`, ascending. A committed event is never renumbered.

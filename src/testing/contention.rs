@@ -1,8 +1,9 @@
 //! The races a busy shop runs every minute, run through [`Oms`] on the store under
-//! test: many callers placing invoiced orders at once, and buying and paying as one
-//! customer. None may end in [`Error::Contention`], and no commit may even lose a
-//! race: the store contract leaves no record every such command must rewrite
-//! (document numbers come from the commit, customer figures move by deltas).
+//! test: many callers placing invoiced orders at once, back-ordering one SKU, and
+//! buying and paying as one customer. None may end in [`Error::Contention`], and no
+//! commit may even lose a race: the store contract leaves no record every such
+//! command must rewrite (document numbers come from the commit; customer figures
+//! and back-order queues change by merges the store applies).
 
 use crate::customer::{Customer, PaymentMethod, PaymentTerms};
 use crate::error::Error;
@@ -10,8 +11,9 @@ use crate::fulfilment::PickupCarrier;
 use crate::ids::{IdempotencyKey, LocationId};
 use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, PlaceOrder};
+use crate::purchasing::BackOrderPolicy;
 use crate::store::Store;
-use crate::{Oms, RecordPayment};
+use crate::{Oms, ReceiveStock, RecordPayment};
 
 use super::{CaseResult, Counting, Failure, OrFail, block_on, code, open_shop, usd};
 
@@ -147,6 +149,71 @@ pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
         expected.len(),
         numbers.len(),
         numbers.iter().take(5).collect::<Vec<_>>()
+    );
+    let report = oms.audit().await.or_fail(case, "auditing")?;
+    ensure!(case, report.is_clean(), "audit: {:?}", report.violations);
+    Ok(())
+}
+
+/// Eight callers back-ordering one out-of-stock SKU fifty times each: every order is
+/// placed and queued, and a receipt of exactly the units waiting fills every one.
+pub async fn back_orders_on_one_sku_never_contend<S: Store>(store: &S) -> CaseResult {
+    let case = "back_orders_on_one_sku_never_contend";
+    const CALLERS: usize = 8;
+    const PER_CALLER: usize = 50;
+    let counted = Counting::new(store);
+    let oms = Oms::new(&counted, PickupCarrier::new());
+    let shop = open_shop(case, &oms, 0, PaymentTerms::Net { days: 30 }).await?;
+    let place = |caller: usize, n: usize| -> Result<Order, Error> {
+        let key = order_key(case, caller, n).map_err(failure_error)?;
+        block_on(
+            oms.place_order(
+                PlaceOrder::new(key, shop.customer.id, Channel::Phone, Currency::USD)
+                    .line(shop.product.sku.clone(), 1)
+                    .back_order(BackOrderPolicy::BackOrder)
+                    .deliver(Delivery::Pickup {
+                        location: shop.location.id.clone(),
+                    }),
+            ),
+        )
+    };
+    counted.take();
+    let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));
+    none_failed(case, &counted, &failed)?;
+    let waiting = CALLERS * PER_CALLER;
+    let receipt = ReceiveStock {
+        idempotency_key: code(case, "grn-2")?,
+        sku: shop.product.sku.clone(),
+        location: shop.location.id.clone(),
+        quantity: i64::try_from(waiting).unwrap_or(0),
+        reference: "the awaited delivery".into(),
+    };
+    oms.receive_stock(receipt)
+        .await
+        .or_fail(case, "receiving")?;
+    let mut still_waiting = 0;
+    for caller in 0..CALLERS {
+        for n in 0..PER_CALLER {
+            let order = place(caller, n).or_fail(case, "replaying an order")?;
+            let order = oms.order(order.id).await.or_fail(case, "reading")?;
+            still_waiting += order.backordered_units();
+        }
+    }
+    ensure!(
+        case,
+        still_waiting == 0,
+        "{still_waiting} units still back-ordered after {waiting} arrived for {waiting} waiting"
+    );
+    let level = oms
+        .stock_level(&shop.product.sku, &shop.location.id)
+        .await
+        .or_fail(case, "stock")?;
+    ensure!(
+        case,
+        level.reserved == level.on_hand,
+        "{} on hand but {} reserved: every unit should be promised",
+        level.on_hand,
+        level.reserved
     );
     let report = oms.audit().await.or_fail(case, "auditing")?;
     ensure!(case, report.is_clean(), "audit: {:?}", report.violations);

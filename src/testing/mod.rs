@@ -157,6 +157,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         snapshots_are_consistent,
         order_flow_audits_clean,
         checkouts_never_contend,
+        back_orders_on_one_sku_never_contend,
         one_busy_customer_never_contends,
     );
     report
@@ -175,7 +176,9 @@ macro_rules! ensure {
 mod contention;
 mod counting;
 mod numbers;
-pub use contention::{checkouts_never_contend, one_busy_customer_never_contends};
+pub use contention::{
+    back_orders_on_one_sku_never_contend, checkouts_never_contend, one_busy_customer_never_contends,
+};
 pub use counting::{Calls, Counting};
 pub use numbers::document_numbers_are_gapless;
 
@@ -1570,6 +1573,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 16);
+        assert_eq!(report.passed.len(), 17);
     }
 }

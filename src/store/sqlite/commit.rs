@@ -14,7 +14,6 @@ use super::cache::RecordCache;
 use super::codec::{scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
 use super::{ledger, reads, stock};
-use crate::customer::Customer;
 use crate::event::Event;
 use crate::order::Order;
 use crate::store::{
@@ -79,10 +78,8 @@ fn apply(
     changes: &mut Changeset,
 ) -> StoreResult<Committed> {
     // Read under the write lock, so each is the version its update replaces; the
-    // cache spares decoding a customer the command has just read.
-    changes.apply_customer_deltas(|id| {
-        reads::load::<Customer>(tx, cache, &RecordKey::Customer(*id))
-    })?;
+    // cache spares decoding a record the command has just read.
+    changes.apply_merges(|key| reads::load_record(tx, cache, key))?;
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }

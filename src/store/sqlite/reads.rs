@@ -60,12 +60,25 @@ pub(super) fn load<E: Entity>(
     cache: &RecordCache,
     key: &RecordKey,
 ) -> StoreResult<Option<Versioned<E>>> {
+    Ok(
+        load_record(conn, cache, key)?.and_then(|(version, record)| {
+            E::from_record(record).map(|value| Versioned { value, version })
+        }),
+    )
+}
+
+/// A record of any kind, with its version.
+pub(super) fn load_record(
+    conn: &Connection,
+    cache: &RecordCache,
+    key: &RecordKey,
+) -> StoreResult<Option<(u64, Record)>> {
     let described = key.describe();
     // The body is decoded only when the cache lacks this version of the record.
     let found = conn
         .prepare_cached("SELECT version, body FROM records WHERE record_key = ?1 AND kind = ?2")
         .and_then(|mut stmt| {
-            stmt.query_row(params![described, E::kind()], |row| {
+            stmt.query_row(params![described, key.kind()], |row| {
                 let version: i64 = row.get(0)?;
                 let cached = u64::try_from(version)
                     .ok()
@@ -92,7 +105,7 @@ pub(super) fn load<E: Entity>(
         }
         (None, None) => return Ok(None),
     };
-    Ok(E::from_record(record).map(|value| Versioned { value, version }))
+    Ok(Some((version, record)))
 }
 
 pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>>> {
