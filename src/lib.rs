@@ -32,7 +32,7 @@ pub mod testing;
 
 pub use error::Error;
 pub use oms::{
-    AdjustStock, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
+    AdjustStock, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
     ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,
     Valuation,
 };

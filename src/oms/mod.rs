@@ -3,7 +3,7 @@
 //! Every command follows one shape: load what it needs, let the domain decide,
 //! commit the resulting [`Changeset`] in one atomic store call, and on a version
 //! conflict or a lost stock race start again from fresh reads (up to
-//! [`OmsConfig::max_attempts`]). Carrier calls happen outside the commit, and are
+//! [`OmsConfig::max_attempts`], pausing as [`OmsConfig::backoff`] says). Carrier calls happen outside the commit, and are
 //! idempotent by key so a retried command never books twice.
 //!
 //! # Async and sync hosts
@@ -22,6 +22,7 @@ mod orders;
 mod purchasing;
 mod remainder;
 mod reports;
+mod retry;
 mod returns;
 mod shipping;
 mod stock;
@@ -36,6 +37,7 @@ pub use billing::RecordPayment;
 pub use credit::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
+pub use retry::Backoff;
 pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
@@ -51,7 +53,7 @@ use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
     Changeset, Committed, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
-    Put, Record, Store, StoreError, Versioned,
+    Put, Record, Store, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -67,6 +69,8 @@ pub struct OmsConfig {
     pub accounts: AccountMap,
     /// How many times a command is tried when other writers keep winning.
     pub max_attempts: u32,
+    /// How long a command waits after losing a race before it tries again.
+    pub backoff: Backoff,
     /// Approval and receiving rules for purchase orders.
     pub purchasing: PurchasingPolicy,
 }
@@ -79,6 +83,7 @@ impl Default for OmsConfig {
             chart: ChartOfAccounts::default(),
             accounts: AccountMap::default(),
             max_attempts: 32,
+            backoff: Backoff::default(),
             purchasing: PurchasingPolicy::default(),
         }
     }
@@ -302,41 +307,7 @@ impl Products {
     }
 }
 
-/// True for failures that fresh reads may get past: another writer won a race.
-fn lost_race(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Store(
-            StoreError::Conflict { .. }
-                | StoreError::InsufficientStock { .. }
-                | StoreError::DuplicateKey { .. }
-        )
-    )
-}
-
-/// Runs one attempt of a command until it stops losing races, up to the configured
-/// number of attempts. A macro rather than a closure-taking function so the command's
-/// future stays a plain, `Send` async block.
-macro_rules! retrying {
-    ($oms:expr, $attempt:expr) => {{
-        let mut attempts: u32 = 0;
-        loop {
-            attempts += 1;
-            // In a block of its own, so that a `?` or `return` in the attempt ends
-            // the attempt, not the command: a lost race must reach the retry.
-            let attempt: Result<_, $crate::Error> = async { $attempt }.await;
-            match attempt {
-                Err(e) if $crate::oms::lost_race(&e) => {
-                    if attempts >= $oms.config.max_attempts {
-                        break Err($crate::Error::Contention { attempts });
-                    }
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-pub(crate) use retrying;
+use retry::retrying;
 
 /// `m` at the smallest scale that holds it. `5.0` and `5.00` are the same amount
 /// ([`Money`] compares them equal), so a command must fingerprint the same with either:

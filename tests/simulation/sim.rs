@@ -46,7 +46,12 @@ impl<'o, S: Store> Sim<'o, S> {
         )
         .with_clock(outside.clock.clone())
         .with_ids(outside.ids.clone())
-        .with_config(OmsConfig::default())
+        // Retried at once: a pause would wake from the timer thread, outside the
+        // simulation's deterministic executor.
+        .with_config(OmsConfig {
+            backoff: o2c::Backoff::none(),
+            ..OmsConfig::default()
+        })
         .unwrap();
         Self {
             oms,

@@ -1,0 +1,281 @@
+//! Retrying a command that lost a race: how long to wait before deciding again,
+//! and a timer that works under any executor.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::store::StoreError;
+
+/// How long a command waits after losing a race before it reads and decides again:
+/// a random time up to `first × 2^(tries − 1)`, never more than `cap` ("full
+/// jitter"), so callers that collided spread out instead of colliding again.
+/// [`Backoff::none`] retries at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The longest wait after the first lost race.
+    pub first: Duration,
+    /// The longest wait ever.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    /// Up to 1 ms after the first lost race, doubling to at most 50 ms: with the
+    /// default 32 attempts a command gives up after about a second of losing.
+    fn default() -> Self {
+        Self {
+            first: Duration::from_millis(1),
+            cap: Duration::from_millis(50),
+        }
+    }
+}
+
+impl Backoff {
+    /// Retry at once (a deterministic test, a store that never conflicts).
+    pub const fn none() -> Self {
+        Self {
+            first: Duration::ZERO,
+            cap: Duration::ZERO,
+        }
+    }
+
+    /// The wait after the `tries`-th lost race in a row: uniform in `[0, ceiling]`.
+    pub(crate) fn wait(self, tries: u32, jitter: u64) -> Duration {
+        let doubled = self
+            .first
+            .checked_mul(
+                1u32.checked_shl(tries.saturating_sub(1))
+                    .unwrap_or(u32::MAX),
+            )
+            .unwrap_or(self.cap);
+        let ceiling = doubled.min(self.cap);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(jitter.checked_rem(nanos.saturating_add(1)).unwrap_or(0))
+    }
+
+    /// Waits before the next try, after `tries` lost races.
+    pub(crate) fn pause(self, tries: u32) -> Sleep {
+        Sleep::new(self.wait(tries, jitter()))
+    }
+}
+
+/// A random-enough number for spreading retries: a Weyl sequence through a
+/// SplitMix64 finaliser. Not for anything that must be unpredictable.
+fn jitter() -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0x853c_49e6_748f_ea9b);
+    let mut z = STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// True for failures that fresh reads may get past: another writer won a race.
+pub(crate) fn lost_race(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Store(
+            StoreError::Conflict { .. }
+                | StoreError::InsufficientStock { .. }
+                | StoreError::DuplicateKey { .. }
+        )
+    )
+}
+
+/// Runs one attempt of a command until it stops losing races, up to the configured
+/// number of attempts, pausing between them as [`Backoff`] says. A macro rather
+/// than a closure-taking function so the command's future stays a plain, `Send`
+/// async block.
+macro_rules! retrying {
+    ($oms:expr, $attempt:expr) => {{
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            // In a block of its own, so that a `?` or `return` in the attempt ends
+            // the attempt, not the command: a lost race must reach the retry.
+            let attempt: Result<_, $crate::Error> = async { $attempt }.await;
+            match attempt {
+                Err(e) if $crate::oms::retry::lost_race(&e) => {
+                    if attempts >= $oms.config.max_attempts {
+                        break Err($crate::Error::Contention { attempts });
+                    }
+                    $oms.config.backoff.pause(attempts).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retrying;
+
+/// A wait that any executor can drive: one shared timer thread wakes it.
+#[derive(Debug)]
+pub(crate) struct Sleep {
+    deadline: Option<Instant>,
+    registered: bool,
+}
+
+impl Sleep {
+    fn new(wait: Duration) -> Self {
+        Self {
+            deadline: (!wait.is_zero()).then(|| Instant::now() + wait),
+            registered: false,
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.deadline else {
+            return Poll::Ready(());
+        };
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        if !self.registered {
+            // Woken once at the deadline; a spurious poll before it just waits on.
+            timer().wake_at(deadline, cx.waker().clone());
+            self.registered = true;
+        }
+        Poll::Pending
+    }
+}
+
+/// Wakers due at their deadlines, earliest first.
+#[derive(Default)]
+struct Timer {
+    due: Mutex<BinaryHeap<Reverse<Due>>>,
+    changed: Condvar,
+}
+
+struct Due {
+    at: Instant,
+    waker: Waker,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
+    TIMER.get_or_init(|| {
+        let timer: &'static Timer = Box::leak(Box::default());
+        // If the thread cannot start, sleeps fall back to waking at once: a retry
+        // without its pause, never a hang.
+        let started = std::thread::Builder::new()
+            .name("o2c-retry-timer".into())
+            .spawn(move || timer.run());
+        if started.is_err() {
+            timer.disabled();
+        }
+        timer
+    })
+}
+
+impl Timer {
+    fn wake_at(&self, at: Instant, waker: Waker) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        due.push(Reverse(Due { at, waker }));
+        self.changed.notify_one();
+    }
+
+    /// The timer thread: wakes every waker whose deadline has come, and sleeps
+    /// until the next one (or until a new, earlier one arrives).
+    fn run(&self) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let now = Instant::now();
+            while due.peek().is_some_and(|Reverse(d)| d.at <= now) {
+                if let Some(Reverse(d)) = due.pop() {
+                    d.waker.wake();
+                }
+            }
+            due = match due.peek().map(|Reverse(d)| d.at) {
+                Some(next) => {
+                    let wait = next.saturating_duration_since(now);
+                    self.changed
+                        .wait_timeout(due, wait)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .changed
+                    .wait(due)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+
+    /// No timer thread: wake everything already waiting, and every newcomer.
+    fn disabled(&self) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        for Reverse(d) in due.drain() {
+            d.waker.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_to_the_cap_and_never_pass_it() {
+        let b = Backoff {
+            first: Duration::from_millis(1),
+            cap: Duration::from_millis(50),
+        };
+        let most = |tries| b.wait(tries, u64::MAX - 1).max(b.wait(tries, 999_999));
+        assert!(b.wait(1, 5_000_000) <= Duration::from_millis(1));
+        assert_eq!(b.wait(1, 1_000_000), Duration::from_millis(1));
+        assert_eq!(b.wait(3, 4_000_000), Duration::from_millis(4));
+        for tries in [6, 7, 32, 1_000] {
+            assert!(most(tries) <= Duration::from_millis(50), "{tries}");
+        }
+        assert_eq!(b.wait(7, 50_000_000), Duration::from_millis(50));
+        assert_eq!(Backoff::none().wait(9, u64::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn jitter_spreads() {
+        let b = Backoff::default();
+        let waits: std::collections::BTreeSet<Duration> =
+            (0..64).map(|_| b.wait(6, jitter())).collect();
+        assert!(waits.len() > 32, "{waits:?}");
+    }
+
+    #[test]
+    fn a_sleep_wakes_under_a_plain_block_on() {
+        let start = Instant::now();
+        pollster::block_on(Sleep::new(Duration::from_millis(20)));
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        // Sleeps from many threads at once all wake.
+        std::thread::scope(|s| {
+            for n in 0..8u64 {
+                s.spawn(move || pollster::block_on(Sleep::new(Duration::from_millis(1 + n))));
+            }
+        });
+        pollster::block_on(Sleep::new(Duration::ZERO));
+    }
+}
