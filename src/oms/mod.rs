@@ -3,8 +3,9 @@
 //! Every command follows one shape: load what it needs, let the domain decide,
 //! commit the resulting [`Changeset`] in one atomic store call, and on a version
 //! conflict or a lost stock race start again from fresh reads (up to
-//! [`OmsConfig::max_attempts`], pausing as [`OmsConfig::backoff`] says). Carrier calls happen outside the commit, and are
-//! idempotent by key so a retried command never books twice.
+//! [`OmsConfig::max_attempts`], pausing as [`OmsConfig::backoff`] says). Carrier
+//! calls happen outside the commit, and are idempotent by key so a retried command
+//! never books twice.
 //!
 //! # Async and sync hosts
 //! Every command is a plain `async fn` whose future is `Send`, so an `Oms` behind an
