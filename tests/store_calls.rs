@@ -1,0 +1,293 @@
+//! What each command asks of its store: reads (one per `Store` call; a batched read
+//! counts once) and commits, counted by `o2c::testing::Counting` on the memory
+//! store. Run with `--nocapture` for the table the README quotes. The bounds are
+//! today's counts, so a change that adds a round trip fails here; the command
+//! pipeline brings them down and tightens them.
+#![cfg(feature = "testing")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod common;
+
+use chrono::Days;
+use common::*;
+use o2c::customer::{PaymentMethod, PaymentTerms};
+use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
+use o2c::order::{Amendment, Channel, PlaceOrder};
+use o2c::purchasing::{BackOrderPolicy, Offer, Supplier};
+use o2c::returns::{Condition, ReturnReason};
+use o2c::store::{MemoryStore, Store};
+use o2c::testing::{Calls, Counting};
+use o2c::{
+    AdjustStock, IssueCreditNote, Oms, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock,
+    RecordPayment, RecordRefund, RequestReturn,
+};
+use rust_decimal_macros::dec;
+
+/// (command, reads, commits) rows, in the order run.
+struct Table(Vec<(&'static str, Calls)>);
+
+impl Table {
+    fn row(&mut self, store: &Counting<MemoryStore>, command: &'static str) {
+        self.0.push((command, store.take()));
+    }
+}
+
+#[tokio::test]
+async fn each_command_reads_and_commits_no_more_than_it_did() {
+    let w = world().await;
+    let counted = Counting::new(MemoryStore::new());
+    // The world's catalogue, copied into a counted store.
+    let oms = Oms::new(&counted, parcel_carrier())
+        .with_clock(w.clock.clone())
+        .with_config(w.oms.config().clone())
+        .unwrap();
+    for p in w.oms.store().list::<o2c::catalog::Product>().await.unwrap() {
+        oms.save_product(p.value).await.unwrap();
+    }
+    for l in w.oms.store().list::<o2c::stock::Location>().await.unwrap() {
+        oms.save_location(l.value).await.unwrap();
+    }
+    let tax = w
+        .oms
+        .store()
+        .load::<o2c::catalog::TaxTable>(&())
+        .await
+        .unwrap();
+    oms.set_tax_table(tax.unwrap().value).await.unwrap();
+    counted.take();
+    let mut t = Table(Vec::new());
+
+    let mut profile = o2c::customer::NewCustomer::new(
+        "Ann",
+        "ann@example.com",
+        us_address("Ann"),
+        o2c::money::Currency::USD,
+    );
+    profile.terms = PaymentTerms::Net { days: 30 };
+    profile.payment_method = PaymentMethod::BankTransfer;
+    let ann = oms.register_customer(profile).await.unwrap();
+    t.row(&counted, "register_customer");
+
+    oms.receive_stock(ReceiveStock {
+        idempotency_key: key("in-1"),
+        sku: sku("TEE"),
+        location: loc(EAST),
+        quantity: 20,
+        reference: "opening".into(),
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "receive_stock");
+
+    oms.adjust_stock(AdjustStock {
+        idempotency_key: key("adj-1"),
+        sku: sku("TEE"),
+        location: loc(EAST),
+        delta: -1,
+        reason: "count".into(),
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "adjust_stock");
+
+    let order = oms
+        .place_order(
+            PlaceOrder::new(key("o-1"), ann.id, Channel::Web, o2c::money::Currency::USD)
+                .line(sku("TEE"), 3),
+        )
+        .await
+        .unwrap();
+    t.row(&counted, "place_order (in stock)");
+
+    let today = start().date_naive();
+    let supplier = Supplier::new(
+        o2c::ids::SupplierId::from_uuid(uuid::Uuid::from_u128(5)),
+        "Mills",
+        o2c::money::Currency::USD,
+    )
+    .offer(Offer::new(
+        sku("MUG"),
+        usd(dec!(2.00)),
+        5,
+        today,
+        today.checked_add_days(Days::new(90)).unwrap(),
+    ));
+    oms.save_supplier(supplier.clone()).await.unwrap();
+    t.row(&counted, "save_supplier");
+
+    let waiting = oms
+        .place_order(
+            PlaceOrder::new(
+                key("o-2"),
+                ann.id,
+                Channel::Phone,
+                o2c::money::Currency::USD,
+            )
+            .line(sku("MUG"), 2)
+            .back_order(BackOrderPolicy::BackOrder),
+        )
+        .await
+        .unwrap();
+    t.row(&counted, "place_order (back-ordered)");
+
+    let po = oms
+        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("MUG"), 10)])
+        .await
+        .unwrap();
+    t.row(&counted, "raise_purchase_order");
+    let po = oms.approve_purchase_order(po.id).await.unwrap();
+    t.row(&counted, "approve_purchase_order");
+    oms.receive_purchase_order(ReceivePurchaseOrder {
+        idempotency_key: key("grn-1"),
+        purchase_order: po.id,
+        lines: vec![(sku("MUG"), 10)],
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "receive_purchase_order");
+    oms.replenish(&loc(EAST)).await.unwrap();
+    t.row(&counted, "replenish");
+
+    let invoice = oms.invoice(order.invoices[0]).await.unwrap();
+    counted.take();
+    oms.record_payment(RecordPayment::new(
+        key("pay-1"),
+        invoice.id,
+        invoice.total().unwrap(),
+        PaymentMethod::BankTransfer,
+    ))
+    .await
+    .unwrap();
+    t.row(&counted, "record_payment");
+
+    oms.amend_order(o2c::order::AmendOrder {
+        idempotency_key: key("amend-1"),
+        order: waiting.id,
+        changes: vec![Amendment::SetQuantity {
+            line_no: 1,
+            quantity: 3,
+        }],
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "amend_order");
+
+    let shipments = oms.ship(order.id).await.unwrap();
+    t.row(&counted, "ship");
+    oms.record_tracking(
+        shipments[0].id,
+        TrackingEvent {
+            at: start(),
+            status: ShipmentStatus::Delivered,
+            description: "left at the door".into(),
+        },
+    )
+    .await
+    .unwrap();
+    t.row(&counted, "record_tracking");
+
+    let rma = oms
+        .request_return(RequestReturn {
+            idempotency_key: key("ret-1"),
+            order: order.id,
+            lines: vec![(1, 1, ReturnReason::Defective)],
+        })
+        .await
+        .unwrap();
+    t.row(&counted, "request_return");
+    oms.authorise_return(rma.id).await.unwrap();
+    t.row(&counted, "authorise_return");
+    oms.receive_return(ReceiveReturn {
+        idempotency_key: key("ret-in-1"),
+        rma: rma.id,
+        lines: vec![(
+            1,
+            1,
+            Condition::Resellable {
+                location: loc(EAST),
+            },
+        )],
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "receive_return");
+
+    oms.issue_credit_note(IssueCreditNote {
+        idempotency_key: key("cn-1"),
+        invoice: invoice.id,
+        lines: vec![(1, 1)],
+        shipping: None,
+        reason: "goodwill".into(),
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "issue_credit_note");
+    let payment = oms.store().list::<o2c::ledger::Payment>().await.unwrap()[0]
+        .value
+        .id;
+    counted.take();
+    let credit = oms.customer(ann.id).await.unwrap().history.credit;
+    counted.take();
+    assert!(
+        credit.is_positive(),
+        "the credit note left credit to refund"
+    );
+    oms.record_refund(RecordRefund {
+        idempotency_key: key("refund-1"),
+        payment,
+        amount: credit.min(usd(dec!(1.00))).unwrap(),
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "record_refund");
+
+    oms.cancel_order(waiting.id, "changed mind").await.unwrap();
+    t.row(&counted, "cancel_order");
+
+    println!("| command | reads | commits |\n|---|---|---|");
+    for (command, calls) in &t.0 {
+        println!("| `{command}` | {} | {} |", calls.reads, calls.commits);
+    }
+    // Today's counts: a change that adds a round trip to a command fails here.
+    const BOUNDS: [(&str, u64, u64); 20] = [
+        ("register_customer", 0, 1),
+        ("receive_stock", 6, 1),
+        ("adjust_stock", 5, 1),
+        ("place_order (in stock)", 6, 1),
+        ("save_supplier", 1, 1),
+        ("place_order (back-ordered)", 9, 1),
+        ("raise_purchase_order", 4, 1),
+        ("approve_purchase_order", 7, 1),
+        ("receive_purchase_order", 11, 1),
+        ("replenish", 7, 1),
+        ("record_payment", 4, 1),
+        ("amend_order", 7, 1),
+        ("ship", 3, 1),
+        ("record_tracking", 2, 1),
+        ("request_return", 2, 1),
+        ("authorise_return", 1, 1),
+        ("receive_return", 9, 1),
+        ("issue_credit_note", 4, 1),
+        ("record_refund", 3, 1),
+        ("cancel_order", 5, 1),
+    ];
+    let bound = |command: &str| {
+        BOUNDS
+            .iter()
+            .find(|(c, _, _)| *c == command)
+            .map(|(_, reads, commits)| (*reads, *commits))
+            .unwrap_or_else(|| panic!("no bound for {command}"))
+    };
+    for (command, calls) in &t.0 {
+        let (reads, commits) = bound(command);
+        assert!(
+            calls.reads <= reads && calls.commits <= commits,
+            "{command}: {calls:?}"
+        );
+        assert_eq!(calls.lost_races, 0, "{command} raced nobody");
+    }
+}
