@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::log::Log;
 use super::{
-    BalanceKey, Changeset, Check, Committed, Entity, IdempotencyEntry, IdempotencyScope, Record,
-    RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
+    BalanceKey, Changeset, Check, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
+    Prefetch, Record, RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult,
+    Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -302,6 +303,33 @@ impl Store for MemoryStore {
         state.series = series;
         let last = state.apply(changes, validated);
         Ok(Committed::new(last, numbers))
+    }
+
+    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+        // One lock for everything: one snapshot.
+        let state = self.read();
+        let mut records: Vec<(u64, Record)> = request
+            .records
+            .iter()
+            .filter_map(|key| state.record(key))
+            .collect();
+        for kind in &request.kinds {
+            if let Some(all) = state.records.get(kind) {
+                records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
+            }
+        }
+        Ok(Fetched {
+            records,
+            stock: request
+                .stock_of
+                .iter()
+                .flat_map(|sku| state.levels(sku))
+                .collect(),
+            idempotency: request
+                .idempotency
+                .as_ref()
+                .and_then(|(scope, key)| state.idempotency.get(&(*scope, key.clone())).cloned()),
+        })
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {

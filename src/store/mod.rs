@@ -4,6 +4,7 @@
 //! always compiled and is the default.
 
 mod changeset;
+mod fetch;
 mod log;
 mod memory;
 mod merge;
@@ -20,6 +21,7 @@ pub use changeset::{
     BalanceKey, Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope,
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
+pub use fetch::{Fetched, Prefetch};
 pub use memory::MemoryStore;
 pub use merge::Merge;
 pub use numbering::{Committed, Series};
@@ -158,6 +160,15 @@ pub trait Store: Send + Sync {
     /// [`StoreError::InsufficientStock`], [`StoreError::DuplicateKey`],
     /// [`StoreError::Invalid`], [`StoreError::Backend`].
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;
+
+    /// Reads everything `request` asks for — records by key, whole kinds, stock
+    /// levels, an idempotency entry — from one snapshot, in one call: what a
+    /// command reads before it decides. One read transaction on SQLite; one round
+    /// trip on a networked store.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send;
 
     /// Reads one entity.
     ///

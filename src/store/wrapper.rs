@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use super::{
-    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult,
-    Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
+    Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -53,6 +53,9 @@ pub trait StoreWrapper: Send + Sync {
 
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         self.inner().commit(changes)
+    }
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+        self.inner().fetch(request)
     }
     fn load<E: Entity>(
         &self,
@@ -139,6 +142,9 @@ pub trait StoreWrapper: Send + Sync {
 impl<W: StoreWrapper> Store for W {
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         StoreWrapper::commit(self, changes)
+    }
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+        StoreWrapper::fetch(self, request)
     }
     fn load<E: Entity>(
         &self,

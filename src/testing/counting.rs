@@ -8,8 +8,8 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreError,
-    StoreResult, StoreWrapper, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
+    Store, StoreError, StoreResult, StoreWrapper, Versioned,
 };
 
 /// What a [`Counting`] store was asked, since it was made or last [`Counting::take`]n.
@@ -80,6 +80,9 @@ impl<S: Store> StoreWrapper for Counting<S> {
             self.lost_races.fetch_add(1, Ordering::Relaxed);
         }
         result
+    }
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+        self.read().fetch(request)
     }
     fn load<E: Entity>(
         &self,

@@ -49,7 +49,7 @@ use crate::purchasing::{BackOrderQueue, Offer, OverReceipt, PurchaseOrder, Reord
 use crate::stock::{Location, LocationKind, MovementReason, ReservationChange, StockMovement};
 use crate::store::{
     Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
-    MemoryStore, Put, RecordKey, Store, StoreError,
+    MemoryStore, Put, RecordKey, Store, StoreError, Versioned,
 };
 use crate::{Oms, ReceiveStock, RecordPayment};
 
@@ -573,6 +573,60 @@ pub async fn batched_reads<S: Store>(store: &S) -> CaseResult {
         .await
         .or_fail(case, "loading none")?;
     ensure!(case, none.is_empty(), "load_many of nothing gave {none:?}");
+
+    // `fetch` reads the same, all at once: records by key (found or not), whole
+    // kinds, stock levels in the order asked, and an idempotency entry.
+    let mut keyed = Changeset::new(at());
+    keyed.idempotency = Some(IdempotencyEntry {
+        scope: IdempotencyScope::ReceiveStock,
+        key: code(case, "fetched-key")?,
+        fingerprint: 11,
+        outcome: IdempotentOutcome::Stock,
+    });
+    keyed.puts.push(Put::insert(f.location.clone()));
+    store.commit(keyed).await.or_fail(case, "a keyed commit")?;
+    let request = crate::store::Prefetch::new()
+        .record::<Product>(&skus[0])
+        .record::<Product>(&skus[1])
+        .record::<Product>(&skus[2])
+        .every::<Location>()
+        .stock(&skus[0])
+        .stock(&skus[1])
+        .stock(&skus[2])
+        .key(IdempotencyScope::ReceiveStock, &code(case, "fetched-key")?);
+    let fetched = store.fetch(&request).await.or_fail(case, "fetching")?;
+    let products: Vec<Option<Versioned<Product>>> = skus[..3]
+        .iter()
+        .map(|sku| fetched.get::<Product>(sku))
+        .collect();
+    let locations = store.list::<Location>().await.or_fail(case, "listing")?;
+    ensure!(
+        case,
+        products.as_slice() == &single[..3] && fetched.every::<Location>() == locations,
+        "fetch found {:?}, one by one {single:?}",
+        fetched.records
+    );
+    ensure!(
+        case,
+        fetched.stock == one_by_one[..fetched.stock.len()] && fetched.stock.len() == 3,
+        "fetched stock {:?}, one by one {one_by_one:?}",
+        fetched.stock
+    );
+    ensure!(
+        case,
+        fetched.idempotency.as_ref().map(|e| e.fingerprint) == Some(11),
+        "fetched key {:?}",
+        fetched.idempotency
+    );
+    let nothing = store
+        .fetch(&crate::store::Prefetch::new())
+        .await
+        .or_fail(case, "fetching nothing")?;
+    ensure!(
+        case,
+        nothing == crate::store::Fetched::default(),
+        "fetching nothing gave {nothing:?}"
+    );
     Ok(())
 }
 

@@ -103,6 +103,11 @@ impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
         }
     }
 
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+        self.maybe_slow_read("fetch").await;
+        pollster::block_on(self.inner.fetch(request))
+    }
+
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
         self.maybe_slow_read("load").await;
         pollster::block_on(self.inner.load::<E>(key))

@@ -127,8 +127,8 @@ use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{
-    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Snapshot, Store, StoreResult,
-    Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
+    Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -458,6 +458,11 @@ impl Store for SqliteStore {
             self.inner.cache.put(key, version, put.record);
         }
         Ok(committed)
+    }
+
+    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+        self.read(|conn| reads::fetch(conn, &self.inner.cache, request))
+            .await
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {

@@ -17,7 +17,8 @@ use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, StoreResult, Versioned,
+    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Record, RecordKey, StoreResult,
+    Versioned,
 };
 
 /// Runs a query and maps each row, passing decode errors through unchanged.
@@ -106,6 +107,41 @@ pub(super) fn load_record(
         (None, None) => return Ok(None),
     };
     Ok(Some((version, record)))
+}
+
+/// Everything `request` asks for, in one read transaction.
+pub(super) fn fetch(
+    conn: &Connection,
+    cache: &RecordCache,
+    request: &Prefetch,
+) -> StoreResult<Fetched> {
+    in_snapshot(conn, |conn| {
+        let mut records = Vec::new();
+        for key in &request.records {
+            records.extend(load_record(conn, cache, key)?);
+        }
+        for kind in &request.kinds {
+            records.extend(rows(
+                conn,
+                "SELECT version, body FROM records WHERE kind = ?1",
+                [kind],
+                versioned_record,
+            )?);
+        }
+        let mut stock = Vec::new();
+        for sku in &request.stock_of {
+            stock.extend(stock_levels(conn, sku)?);
+        }
+        let idempotency = match &request.idempotency {
+            Some((scope, key)) => idempotency(conn, *scope, key)?,
+            None => None,
+        };
+        Ok(Fetched {
+            records,
+            stock,
+            idempotency,
+        })
+    })
 }
 
 pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>>> {
