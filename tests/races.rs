@@ -42,8 +42,9 @@ enum Call {
     /// Just before a commit reaches the store: the action's own commit lands between
     /// everything the command read and its commit.
     Commit,
-    /// Just after an idempotency key was looked up: the action's commit lands between
-    /// the command's key check and everything it does next.
+    /// Just after an idempotency key was looked up (alone, or in a prefetch): the
+    /// action's commit lands between the command's key check and everything it
+    /// does next.
     Idempotency,
 }
 
@@ -140,6 +141,14 @@ impl o2c::store::StoreWrapper for Hooked {
     ) -> StoreResult<Option<IdempotencyEntry>> {
         let found = (*self.inner).idempotency(scope, key).await;
         self.reached(Call::Idempotency).await;
+        found
+    }
+
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+        let found = (*self.inner).fetch(request).await;
+        if request.idempotency.is_some() {
+            self.reached(Call::Idempotency).await;
+        }
         found
     }
 }

@@ -17,7 +17,9 @@ use crate::purchasing::{
 };
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
-use crate::store::{Changeset, Check, Merge, Put, RecordKey, Store, StoreError};
+use crate::store::{
+    Changeset, Check, Merge, Prefetch, Put, RecordKey, Store, StoreError, Versioned,
+};
 
 /// The orders and back-order queues one command works on.
 #[derive(Debug, Default)]
@@ -129,6 +131,19 @@ impl Touched {
         Ok(order)
     }
 
+    /// Hands the queue of `sku` as read (`None`: there is none yet) to the working
+    /// set, unless the command already holds it.
+    pub(super) fn adopt_queue(&mut self, sku: &Sku, stored: Option<Versioned<BackOrderQueue>>) {
+        if self.queues.iter().any(|(q, _, _)| &q.sku == sku) {
+            return;
+        }
+        let (queue, version) = match stored {
+            Some(stored) => (stored.value, Some(stored.version)),
+            None => (BackOrderQueue::new(sku.clone()), None),
+        };
+        self.queues.push((queue, version, QueueUse::Read));
+    }
+
     /// Hands `order` (read at `version`) to the working set, so that steps touching
     /// it (a fill) change this copy rather than load another.
     pub(super) fn adopt(&mut self, order: Order, version: u64) {
@@ -188,8 +203,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if shortfalls.iter().all(|short| *short == 0) {
             return Ok(());
         }
-        let suppliers = self.all_suppliers().await?;
-        let open = self.purchase_orders(PurchaseOrder::is_sent).await?;
+        // One read for everything a back-order decides on: the queues it joins,
+        // and the suppliers and purchase orders its promise dates come from.
+        let mut request = Prefetch::new().every::<Supplier>().every::<PurchaseOrder>();
+        for (line, short) in order.lines.iter().zip(shortfalls) {
+            if *short > 0 {
+                request = request.record::<BackOrderQueue>(&line.sku);
+            }
+        }
+        let fetched = self.store.fetch(&request).await?;
+        for key in &request.records {
+            if let RecordKey::BackOrderQueue(sku) = key {
+                touched.adopt_queue(sku, fetched.get::<BackOrderQueue>(sku));
+            }
+        }
+        let suppliers: Vec<Supplier> = fetched.every().into_iter().map(|v| v.value).collect();
+        let open: Vec<PurchaseOrder> = fetched
+            .every()
+            .into_iter()
+            .map(|v: Versioned<PurchaseOrder>| v.value)
+            .filter(PurchaseOrder::is_sent)
+            .collect();
         let now = changes.at;
         for (line, short) in order.lines.iter_mut().zip(shortfalls) {
             if *short == 0 {

@@ -277,14 +277,26 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         key: &IdempotencyKey,
         fingerprint: u64,
     ) -> Result<Option<IdempotentOutcome>, Error> {
-        match self.store.idempotency(scope, key).await? {
-            None => Ok(None),
-            Some(entry) if entry.fingerprint == fingerprint => Ok(Some(entry.outcome)),
-            Some(_) => Err(Error::IdempotencyKeyReused {
-                scope,
-                key: key.clone(),
-            }),
-        }
+        let entry = self.store.idempotency(scope, key).await?;
+        replayed(entry.as_ref(), scope, key, fingerprint)
+    }
+}
+
+/// What an earlier command with `key` produced, given the key's `entry` (`None`
+/// if unused); an error if it was used for different content.
+fn replayed(
+    entry: Option<&IdempotencyEntry>,
+    scope: IdempotencyScope,
+    key: &IdempotencyKey,
+    fingerprint: u64,
+) -> Result<Option<IdempotentOutcome>, Error> {
+    match entry {
+        None => Ok(None),
+        Some(entry) if entry.fingerprint == fingerprint => Ok(Some(entry.outcome.clone())),
+        Some(_) => Err(Error::IdempotencyKeyReused {
+            scope,
+            key: key.clone(),
+        }),
     }
 }
 

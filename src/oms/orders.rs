@@ -2,7 +2,8 @@
 
 use super::backorders::Touched;
 use super::billing::release;
-use super::{Oms, fingerprint};
+use super::{Oms, Products, fingerprint};
+use crate::catalog::{Product, TaxTable};
 use crate::customer::{Customer, PaymentTerms};
 use crate::error::Error;
 use crate::event::Event;
@@ -20,7 +21,8 @@ use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
 };
 use crate::store::{
-    Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store, Versioned,
+    Changeset, Check, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey,
+    Store, Versioned,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -57,18 +59,28 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     async fn try_place_order(&self, cmd: &PlaceOrder, print: u64) -> Result<Order, Error> {
-        if let Some(IdempotentOutcome::Order(id)) = self
-            .replay(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, print)
-            .await?
-        {
+        let scope = IdempotencyScope::PlaceOrder;
+        let request = OrderInputs::prefetch(cmd)
+            .key(scope, &cmd.idempotency_key)
+            .record::<Customer>(&cmd.customer);
+        let fetched = self.store.fetch(&request).await?;
+        if let Some(IdempotentOutcome::Order(id)) = super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )? {
             return self.order(id).await;
         }
-        let customer = self.must::<Customer>("customer", &cmd.customer).await?;
+        let customer = fetched
+            .get::<Customer>(&cmd.customer)
+            .ok_or_else(|| Error::not_found("customer", cmd.customer))?;
+        let inputs = OrderInputs::from_fetched(cmd, &fetched);
         let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
         let mut touched = Touched::default();
         let (order, _) = self
-            .compose_order(cmd, &mut buyer, false, &mut touched, &mut changes)
+            .compose_order(cmd, &mut buyer, false, inputs, &mut touched, &mut changes)
             .await?;
         touched.put_into(&mut changes);
         changes.puts.push(Put::insert(order.clone()));
@@ -94,6 +106,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: &PlaceOrder,
         buyer: &mut Customer,
         invoice_now: bool,
+        inputs: OrderInputs,
         touched: &mut Touched,
         changes: &mut Changeset,
     ) -> Result<(Order, Option<Invoice>), Error> {
@@ -105,7 +118,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let (delivery, candidates) = self.delivery_and_sites(cmd, buyer).await?;
+        let OrderInputs {
+            products,
+            tax,
+            locations,
+            levels: stored_levels,
+        } = inputs;
+        let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations)?;
         let country = match &delivery {
             Delivery::Ship { address, .. } => address.country.clone(),
             Delivery::Pickup { .. } => candidates
@@ -132,14 +151,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let mut skus: Vec<Sku> = Vec::with_capacity(cmd.lines.len());
-        for line in &cmd.lines {
-            if !skus.contains(&line.sku) {
-                skus.push(line.sku.clone());
-            }
-        }
-        let products = self.products_of(&skus).await?;
-        let tax = self.tax_table().await?;
+        let skus = distinct_skus(cmd);
         let mut lines = price_lines(cmd, |sku| products.get(sku), &tax, &country)?;
 
         let demand: Vec<LineDemand> = lines
@@ -150,8 +162,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             })
             .collect();
         let mut back_order = cmd.back_order.unwrap_or_default();
-        // Pricing refused any unknown SKU, so `skus` are all in the catalogue.
-        let stored_levels = self.store.stock_levels_of(&skus).await?;
         // Stock as the commit this order joins leaves it (an exchange's returned
         // units, restocked in the same commit, may serve its replacement).
         let levels = pending_levels(&skus, &stored_levels, changes)?;
@@ -302,47 +312,26 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok((order, invoice))
     }
 
-    /// Resolves how the order is delivered and which locations may serve it.
-    async fn delivery_and_sites(
-        &self,
-        cmd: &PlaceOrder,
-        buyer: &Customer,
-    ) -> Result<(Delivery, Vec<Location>), Error> {
-        let delivery = match &cmd.delivery {
-            Some(d) => d.clone(),
-            None => Delivery::Ship {
-                address: buyer
-                    .default_address()
-                    .cloned()
-                    .ok_or(OrderError::NoShipToAddress)?
-                    .into(),
-                service: ServiceLevel::Standard,
-            },
-        };
-        let sites = self.sites_for(&delivery).await?;
-        Ok((delivery, sites))
-    }
-
     /// The locations that may serve `delivery`: every location that fulfils orders
     /// for a shipment (whose country must be valid), the store for a pickup.
     pub(super) async fn sites_for(&self, delivery: &Delivery) -> Result<Vec<Location>, Error> {
-        Ok(match delivery {
-            Delivery::Ship { address, .. } => {
-                if !address.has_valid_country() {
-                    return Err(OrderError::InvalidCountry(address.country.clone()).into());
-                }
-                self.store
-                    .list::<Location>()
-                    .await?
-                    .into_iter()
-                    .map(|v| v.value)
-                    .filter(|l| l.fulfils_orders)
-                    .collect()
-            }
-            Delivery::Pickup { location } => {
-                vec![self.must::<Location>("location", location).await?.value]
-            }
-        })
+        let locations = match delivery {
+            Delivery::Ship { .. } => self.store.list::<Location>().await?,
+            Delivery::Pickup { location } => self
+                .store
+                .load::<Location>(location)
+                .await?
+                .into_iter()
+                .collect(),
+        };
+        sites_among(delivery, locations.into_iter().map(|v| v.value).collect())
+    }
+
+    /// What [`Oms::compose_order`] rests on for `cmd`, read in one fetch (an
+    /// exchange's replacement, whose customer the caller holds).
+    pub(super) async fn order_inputs(&self, cmd: &PlaceOrder) -> Result<OrderInputs, Error> {
+        let fetched = self.store.fetch(&OrderInputs::prefetch(cmd)).await?;
+        Ok(OrderInputs::from_fetched(cmd, &fetched))
     }
 
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
@@ -592,4 +581,107 @@ pub(super) fn place_hold(
         });
     }
     Ok(())
+}
+
+/// What pricing and allocating a new order rests on, read in one fetch before
+/// deciding: the products and stock of its SKUs, the tax table, and the locations
+/// that may serve it.
+pub(super) struct OrderInputs {
+    products: Products,
+    tax: TaxTable,
+    /// Every location for a shipment; the pickup store (if it exists) for a pickup.
+    locations: Vec<Location>,
+    /// The stored stock of the order's SKUs.
+    levels: Vec<StockLevel>,
+}
+
+impl OrderInputs {
+    /// What to read for `cmd`.
+    fn prefetch(cmd: &PlaceOrder) -> Prefetch {
+        let mut request = Prefetch::new().record::<TaxTable>(&());
+        for sku in distinct_skus(cmd) {
+            request = request.record::<Product>(&sku).stock(&sku);
+        }
+        match &cmd.delivery {
+            Some(Delivery::Pickup { location }) => request.record::<Location>(location),
+            _ => request.every::<Location>(),
+        }
+    }
+
+    /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`].
+    fn from_fetched(cmd: &PlaceOrder, fetched: &Fetched) -> Self {
+        let mut products = Products::default();
+        for sku in distinct_skus(cmd) {
+            // Unknown SKUs are left out: pricing reports them.
+            if let Some(p) = fetched.get::<Product>(&sku) {
+                products.insert(sku, p.value);
+            }
+        }
+        Self {
+            products,
+            tax: fetched
+                .get::<TaxTable>(&())
+                .map(|v| v.value)
+                .unwrap_or_default(),
+            locations: fetched
+                .every::<Location>()
+                .into_iter()
+                .map(|v| v.value)
+                .collect(),
+            levels: fetched.stock.clone(),
+        }
+    }
+}
+
+/// The SKUs of `cmd`'s lines, each once, in order of first appearance.
+fn distinct_skus(cmd: &PlaceOrder) -> Vec<Sku> {
+    let mut skus: Vec<Sku> = Vec::with_capacity(cmd.lines.len());
+    for line in &cmd.lines {
+        if !skus.contains(&line.sku) {
+            skus.push(line.sku.clone());
+        }
+    }
+    skus
+}
+
+/// How the order is delivered (the buyer's default address when it does not say)
+/// and which of `locations` may serve it.
+fn delivery_and_sites(
+    cmd: &PlaceOrder,
+    buyer: &Customer,
+    locations: Vec<Location>,
+) -> Result<(Delivery, Vec<Location>), Error> {
+    let delivery = match &cmd.delivery {
+        Some(d) => d.clone(),
+        None => Delivery::Ship {
+            address: buyer
+                .default_address()
+                .cloned()
+                .ok_or(OrderError::NoShipToAddress)?
+                .into(),
+            service: ServiceLevel::Standard,
+        },
+    };
+    let sites = sites_among(&delivery, locations)?;
+    Ok((delivery, sites))
+}
+
+/// Which of `locations` may serve `delivery`: those that fulfil orders for a
+/// shipment (whose country must be valid), the store for a pickup.
+fn sites_among(delivery: &Delivery, locations: Vec<Location>) -> Result<Vec<Location>, Error> {
+    match delivery {
+        Delivery::Ship { address, .. } => {
+            if !address.has_valid_country() {
+                return Err(OrderError::InvalidCountry(address.country.clone()).into());
+            }
+            Ok(locations.into_iter().filter(|l| l.fulfils_orders).collect())
+        }
+        Delivery::Pickup { location } => {
+            let store = locations
+                .into_iter()
+                .find(|l| &l.id == location)
+                .ok_or_else(|| Error::not_found("location", location))?;
+            Ok(vec![store])
+        }
+    }
 }

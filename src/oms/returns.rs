@@ -446,8 +446,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         .deliver(original.delivery.clone());
         cmd.lines = rma.replacement.clone();
         cmd.note = Some(format!("exchange for return {}", rma.id));
+        let inputs = self.order_inputs(&cmd).await?;
         let (mut order, invoice) = self
-            .compose_order(&cmd, customer, true, touched, changes)
+            .compose_order(&cmd, customer, true, inputs, touched, changes)
             .await?;
         let mut paid = Money::zero(order.currency);
         if let Some(mut invoice) = invoice {
