@@ -264,7 +264,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("approve_purchase_order", 7, 1),
         ("receive_purchase_order", 11, 1),
         ("replenish", 7, 1),
-        ("record_payment", 4, 1),
+        ("record_payment", 2, 1),
         ("amend_order", 7, 1),
         ("ship", 3, 1),
         ("record_tracking", 2, 1),

@@ -15,7 +15,9 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{Hold, Order, OrderAction, OrderStatus, transition};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
+use crate::store::{
+    Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey, Store,
+};
 
 /// Money received against an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,17 +162,34 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     async fn try_record_payment(&self, cmd: &RecordPayment, print: u64) -> Result<Payment, Error> {
-        if let Some(IdempotentOutcome::Payment(id)) = self
-            .replay(IdempotencyScope::RecordPayment, &cmd.idempotency_key, print)
-            .await?
-        {
+        let scope = IdempotencyScope::RecordPayment;
+        let first = Prefetch::new()
+            .key(scope, &cmd.idempotency_key)
+            .record::<Invoice>(&cmd.invoice);
+        let fetched = self.store.fetch(&first).await?;
+        if let Some(IdempotentOutcome::Payment(id)) = super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )? {
             return Ok(self.must::<Payment>("payment", &id).await?.value);
         }
-        let invoice = self.must::<Invoice>("invoice", &cmd.invoice).await?;
-        let order = self.must::<Order>("order", &invoice.value.order).await?;
-        let customer = self
-            .must::<Customer>("customer", &order.value.customer)
-            .await?;
+        let invoice = fetched
+            .get::<Invoice>(&cmd.invoice)
+            .ok_or_else(|| Error::not_found("invoice", cmd.invoice))?;
+        // The one read that depends on another: the records the invoice names.
+        let (order_id, customer_id) = (invoice.value.order, invoice.value.customer);
+        let second = Prefetch::new()
+            .record::<Order>(&order_id)
+            .record::<Customer>(&customer_id);
+        let fetched = self.store.fetch(&second).await?;
+        let order = fetched
+            .get::<Order>(&order_id)
+            .ok_or_else(|| Error::not_found("order", order_id))?;
+        let customer = fetched
+            .get::<Customer>(&customer_id)
+            .ok_or_else(|| Error::not_found("customer", customer_id))?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.value.clone());
         let mut changes = Changeset::new(self.now());
