@@ -308,7 +308,7 @@ async fn print_ledger(oms: &Shop) -> Result<()> {
     for b in &oms.trial_balance().await?.balances {
         let name = chart.account(&b.account).map_or("?", |a| a.name.as_str());
         let (debit, credit) = if b.balance.is_negative() {
-            (String::new(), b.balance.checked_neg().to_string())
+            (String::new(), (-b.balance).to_string())
         } else {
             (b.balance.to_string(), String::new())
         };

@@ -392,7 +392,7 @@ fn print_trial_balance(trial: &TrialBalance) {
     for b in &trial.balances {
         let name = chart.account(&b.account).map_or("?", |a| a.name.as_str());
         let (debit, credit) = if b.balance.is_negative() {
-            (String::new(), b.balance.checked_neg().to_string())
+            (String::new(), (-b.balance).to_string())
         } else {
             (b.balance.to_string(), String::new())
         };

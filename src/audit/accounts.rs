@@ -41,7 +41,7 @@ impl Audit<'_> {
                     .0
                     .entry((a.inventory_adjustments.clone(), c))
                     .or_insert(zero),
-                unexplained.checked_neg(),
+                -unexplained,
             );
         }
 

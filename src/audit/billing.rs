@@ -226,7 +226,7 @@ impl Audit<'_> {
             }
             add(
                 tally.paid.entry(note.invoice).or_insert(zero),
-                note.to_customer_credit.checked_neg(),
+                -note.to_customer_credit,
             );
             add_to(&mut tally.credit, note.customer, note.to_customer_credit);
             if let Err(reason) = expected.post(postings.credit_note(note, id, at)) {
@@ -275,9 +275,9 @@ impl Audit<'_> {
                 p.applied,
             );
             add_to(&mut tally.credit, p.customer, p.credited);
-            add_to(&mut tally.credit, p.customer, refunded.checked_neg());
+            add_to(&mut tally.credit, p.customer, -refunded);
             if p.method == PaymentMethod::CustomerCredit {
-                add_to(&mut tally.credit, p.customer, p.amount.checked_neg());
+                add_to(&mut tally.credit, p.customer, -p.amount);
             }
             for entry in [
                 postings.payment(p, id, at),
@@ -388,7 +388,7 @@ impl Audit<'_> {
             add_to(
                 &mut credit_total,
                 figures.credit.currency(),
-                figures.credit.checked_neg(),
+                -figures.credit,
             );
         }
         let receivables = &self.accounts.receivables;

@@ -162,7 +162,7 @@ impl EntryBuilder {
     /// Credits `account`.
     #[must_use]
     pub fn credit(self, account: &AccountCode, amount: Money) -> Self {
-        self.debit(account, amount.checked_neg())
+        self.debit(account, -amount)
     }
 
     /// True if no non-zero line was added.

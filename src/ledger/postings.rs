@@ -74,7 +74,7 @@ impl<'a> Postings<'a> {
         reverse: bool,
     ) -> Result<EntryBuilder, LedgerError> {
         let a = self.accounts;
-        let sign = |m: Money| if reverse { m.checked_neg() } else { m };
+        let sign = |m: Money| if reverse { -m } else { m };
         Ok(EntryBuilder::new(memo, source)
             .debit(&a.receivables, sign(invoice.total()?))
             .credit(&a.revenue, sign(invoice.gross_total()?))

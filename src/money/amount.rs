@@ -102,6 +102,16 @@ const fn overflow(operation: &'static str) -> MoneyError {
     MoneyError::Overflow { operation }
 }
 
+/// A [`Decimal`] negation cannot overflow (its sign is one bit), so neither can
+/// this.
+impl std::ops::Neg for Money {
+    type Output = Money;
+
+    fn neg(self) -> Money {
+        Money::new(-self.amount, self.currency)
+    }
+}
+
 impl Money {
     /// An amount of `currency`, kept at whatever scale `amount` has.
     #[must_use]
@@ -189,10 +199,11 @@ impl Money {
             .ok_or(overflow("sub"))
     }
 
-    /// `-self`. Named like its siblings, but a [`Decimal`] negation cannot overflow.
+    /// `-self`.
     #[must_use]
+    #[deprecated(since = "0.2.0", note = "negation cannot fail: write `-money`")]
     pub fn checked_neg(self) -> Money {
-        Money::new(-self.amount, self.currency)
+        -self
     }
 
     /// `self * factor`, not rounded to minor units (round the result with

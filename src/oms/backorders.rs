@@ -63,11 +63,8 @@ impl Touched {
         if let Some(at) = self.queues.iter().position(|(q, _, _)| &q.sku == sku) {
             return Ok(at);
         }
-        let (queue, version) = match store.load::<BackOrderQueue>(sku).await? {
-            Some(stored) => (stored.value, Some(stored.version)),
-            None => (BackOrderQueue::new(sku.clone()), None),
-        };
-        self.queues.push((queue, version, QueueUse::Read));
+        let stored = store.load::<BackOrderQueue>(sku).await?;
+        self.adopt_queue(sku, stored);
         Ok(self.queues.len() - 1)
     }
 

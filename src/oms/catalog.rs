@@ -90,7 +90,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     let step = product.cost.checked_sub(old.value.cost)?;
                     let mut value = step.checked_mul_qty(units)?;
                     if on_hand < 0 {
-                        value = value.checked_neg();
+                        value = -value;
                     }
                     let reason = format!("revaluation of {}", product.sku);
                     let entry = self.postings().adjustment(

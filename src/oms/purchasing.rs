@@ -498,14 +498,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             sku: sku.clone(),
             on_hand,
         });
-        let held = u64::try_from(on_hand).unwrap_or(0);
+        // The stock guard keeps every location's on-hand at or above zero.
+        let held = u64::try_from(on_hand)
+            .map_err(|_| Error::invalid("stock", format!("{sku} has {on_hand} on hand in all")))?;
         let units_after = held.saturating_add(u64::from(units));
         let pooled = product.cost.checked_mul_qty(held)?.checked_add(value)?;
         let average = pooled
             .amount()
             .checked_div(Decimal::from(units_after))
             .map(|a| Money::new(a, pooled.currency()).round(Rounding::HalfEven))
-            .unwrap_or(product.cost);
+            .ok_or_else(|| {
+                Error::invalid(
+                    "cost",
+                    format!("the moving average of {sku} over {units_after} units overflows"),
+                )
+            })?;
         let rounding = average.checked_mul_qty(units_after)?.checked_sub(pooled)?;
         changes.journal.extend(self.postings().adjustment(
             &format!("moving-average rounding of {sku}"),

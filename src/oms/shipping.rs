@@ -161,7 +161,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     continue;
                 };
                 take_reservation(line, &pick.location.id, *units);
-                line.shipped = line.shipped.checked_add(*units).unwrap_or(line.quantity);
+                line.shipped =
+                    line.shipped
+                        .checked_add(*units)
+                        .ok_or(OrderError::UnitsOverflow {
+                            line: line.line_no,
+                            what: "shipped",
+                        })?;
                 // Remembered for returns: cost of goods is reversed at what it was.
                 if let Some(product) = products.get(&line.sku) {
                     let cost = product.cost.checked_mul_qty(u64::from(units.units()))?;
@@ -361,10 +367,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             order.status = transition(order.status, OrderAction::Deliver)?;
             for s in &shipment.lines {
                 if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == s.line_no) {
-                    line.delivered = line
-                        .delivered
-                        .checked_add(s.quantity)
-                        .unwrap_or(line.shipped);
+                    line.delivered = line.delivered.checked_add(s.quantity).ok_or(
+                        OrderError::UnitsOverflow {
+                            line: line.line_no,
+                            what: "delivered",
+                        },
+                    )?;
                 }
             }
             changes.events.push(Event::ShipmentDelivered {

@@ -9,8 +9,11 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
+use crate::purchasing::BackOrderQueue;
 use crate::stock::{Location, MovementReason, StockError, StockLevel, StockMovement};
-use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, RecordKey, Store};
+use crate::store::{
+    Changeset, Check, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
+};
 
 /// Goods arrived at a location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,13 +117,31 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             StockCommand::Receive(c) => c.quantity,
             StockCommand::Adjust(c) => c.delta,
         };
-        if self.replay(scope, key, print).await?.is_some() {
+        // One read: the key, the product, the location, its stock, and the queue
+        // arriving units go to first.
+        let request = Prefetch::new()
+            .key(scope, key)
+            .record::<Product>(sku)
+            .record::<Location>(location)
+            .record::<BackOrderQueue>(sku)
+            .stock(sku);
+        let fetched = self.store.fetch(&request).await?;
+        if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
             return self.stock_level(sku, location).await;
         }
-        let stored = self.must::<Product>("product", sku).await?;
+        let stored = fetched
+            .get::<Product>(sku)
+            .ok_or_else(|| Error::not_found("product", sku))?;
         let (product, product_version) = (stored.value, stored.version);
-        self.must::<Location>("location", location).await?;
-        let level = self.stock_level(sku, location).await?;
+        if fetched.get::<Location>(location).is_none() {
+            return Err(Error::not_found("location", location));
+        }
+        let level = fetched
+            .stock
+            .iter()
+            .find(|l| &l.location == location)
+            .cloned()
+            .unwrap_or_else(|| StockLevel::empty(sku.clone(), location.clone()));
         if level.on_hand.saturating_add(delta) < level.reserved {
             return Err(StockError::BelowReserved {
                 sku: sku.clone(),
@@ -135,7 +156,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let now = self.now();
         let mut value = product.cost.checked_mul_qty(delta.unsigned_abs())?;
         if delta < 0 {
-            value = value.checked_neg();
+            value = -value;
         }
         let entry_id = self.new_id(EntryId::from_uuid);
         let mut changes = Changeset::new(now);
@@ -148,7 +169,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Event::StockReceived {
                     sku: sku.clone(),
                     location: location.clone(),
-                    quantity: u32::try_from(delta).unwrap_or(u32::MAX),
+                    quantity: units(delta)?,
                     reference: reference.to_owned(),
                 },
             ),
@@ -177,9 +198,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.events.push(event);
         if delta > 0 {
             // Waiting back-orders take arriving units before they become free.
-            let units = u32::try_from(delta).unwrap_or(u32::MAX);
             let mut touched = Touched::default();
-            self.fill_back_orders(sku, location, units, &mut touched, &mut changes)
+            touched.adopt_queue(sku, fetched.get::<BackOrderQueue>(sku));
+            self.fill_back_orders(sku, location, units(delta)?, &mut touched, &mut changes)
                 .await?;
             touched.put_into(&mut changes);
         }
@@ -235,4 +256,15 @@ impl StockCommand<'_> {
             StockCommand::Adjust(c) => (&c.sku, &c.location),
         }
     }
+}
+
+/// Units received, as the event and the back-order queue count them. A receipt's
+/// quantity was checked to fit when the command was built.
+fn units(delta: i64) -> Result<u32, Error> {
+    u32::try_from(delta).map_err(|_| {
+        Error::invalid(
+            "quantity",
+            format!("{delta} units do not fit a receipt (at most {})", u32::MAX),
+        )
+    })
 }

@@ -143,6 +143,15 @@ pub enum OrderError {
     /// Releasing a hold the order does not have.
     #[error("order has no {0:?} hold")]
     HoldNotFound(Hold),
+    /// A line's counted units (invoiced, shipped, delivered) would pass what a
+    /// quantity holds: the order's figures are inconsistent.
+    #[error("line {line}: its {what} units would overflow")]
+    UnitsOverflow {
+        /// The line.
+        line: u16,
+        /// Which count.
+        what: &'static str,
+    },
     /// Amount arithmetic failed (overflow).
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -338,7 +338,13 @@ impl Order {
                 continue;
             }
             let billed_before = line.billed(line.invoiced)?;
-            line.invoiced = line.invoiced.checked_add(units).unwrap_or(line.quantity);
+            line.invoiced = line
+                .invoiced
+                .checked_add(units)
+                .ok_or(OrderError::UnitsOverflow {
+                    line: line.line_no,
+                    what: "invoiced",
+                })?;
             let share = line.billed(line.invoiced)?.checked_sub(&billed_before)?;
             lines.push(crate::ledger::InvoiceLine {
                 line_no: line.line_no,

@@ -34,7 +34,7 @@ fn zero_and_sign_predicates() {
     assert!(zero.is_zero() && !zero.is_positive() && !zero.is_negative());
     assert!(usd(dec!(0.01)).is_positive());
     assert!(usd(dec!(-0.01)).is_negative());
-    let negative_zero = usd(dec!(0.00)).checked_neg();
+    let negative_zero = -usd(dec!(0.00));
     assert!(negative_zero.is_zero() && !negative_zero.is_negative());
 }
 
@@ -159,8 +159,8 @@ fn add_reports_overflow_instead_of_rounding() {
 
 #[test]
 fn neg_flips_sign() {
-    assert_eq!(usd(dec!(1.25)).checked_neg(), usd(dec!(-1.25)));
-    assert_eq!(usd(Decimal::MIN).checked_neg(), usd(Decimal::MAX));
+    assert_eq!(-usd(dec!(1.25)), usd(dec!(-1.25)));
+    assert_eq!(-usd(Decimal::MIN), usd(Decimal::MAX));
 }
 
 #[test]
@@ -623,7 +623,7 @@ fn display_pads_to_minor_units() {
         "1.500 BHD"
     );
     assert_eq!(Money::zero(Currency::EUR).to_string(), "0.00 EUR");
-    assert_eq!(usd(dec!(0.00)).checked_neg().to_string(), "0.00 USD");
+    assert_eq!((-usd(dec!(0.00))).to_string(), "0.00 USD");
     assert_eq!(
         usd(Decimal::MAX).to_string(),
         "79228162514264337593543950335.00 USD"
