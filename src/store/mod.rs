@@ -150,6 +150,38 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   shipped, oldest placement first.
 /// - Stores that several processes share must keep all of this across processes:
 ///   correctness may not rest on an in-process lock.
+///
+/// # A shared SQL store
+/// What a store on a networked database (several application instances, one
+/// database) must lock, in one transaction per commit, under `READ COMMITTED`:
+/// 1. **Idempotency**: insert the key first; a unique violation is
+///    [`StoreError::DuplicateKey`].
+/// 2. **Merges** ([`Changeset::apply_merges`]): read each merged record
+///    `FOR UPDATE`, so two commits merging into one customer or queue take turns
+///    on that row only, for as long as their transactions last.
+/// 3. **Puts**: an update is `UPDATE … SET version = version + 1 WHERE key = ? AND
+///    version = ?` (zero rows: [`StoreError::Conflict`], or
+///    [`StoreError::NotFound`] if the row is gone); an insert relies on the
+///    primary key (a unique violation is a conflict).
+/// 4. **Checks**: a [`Check::Version`] reads the row `FOR SHARE` (a writer that
+///    changed it first shows as another version; one that would change it after
+///    waits for this commit); a [`Check::SkuOnHand`] reads the SKU's stock rows
+///    `FOR SHARE`.
+/// 5. **Stock**: `UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?`
+///    with the guard in SQL (`CHECK (0 <= reserved AND reserved <= on_hand)`, or a
+///    `WHERE` that refuses the row): the row lock serialises writers of one SKU ×
+///    location only, and never across a read.
+/// 6. **Balances, journal, events**: balances by additive `UPDATE`; journal and
+///    event positions, like document numbers, from one counter row each, taken
+///    **last** in the transaction (`UPDATE … RETURNING`), so the lock every commit
+///    shares is held only from there to `COMMIT`.
+/// 7. **Document numbers** ([`Changeset::assign_numbers`]): one row per
+///    [`Series`], taken last with the counters above.
+///
+/// Taking row locks in a fixed order (merged records, then puts and checks by
+/// key, then stock by SKU and location, then counters) keeps two commits from
+/// deadlocking; a deadlock or serialisation failure the database reports anyway
+/// maps to [`StoreError::Conflict`], so the command reads and decides again.
 pub trait Store: Send + Sync {
     /// Applies a changeset atomically; returns the sequence of its last event (or the
     /// current last sequence if it had none) and the numbers its documents got.
