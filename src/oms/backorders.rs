@@ -208,15 +208,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 request = request.record::<BackOrderQueue>(&line.sku);
             }
         }
-        let fetched = self.store.fetch(&request).await?;
+        let mut fetched = self.store.fetch(&request).await?;
         for key in &request.records {
             if let RecordKey::BackOrderQueue(sku) = key {
-                touched.adopt_queue(sku, fetched.get::<BackOrderQueue>(sku));
+                touched.adopt_queue(sku, fetched.take::<BackOrderQueue>(sku));
             }
         }
-        let suppliers: Vec<Supplier> = fetched.every().into_iter().map(|v| v.value).collect();
+        let suppliers: Vec<Supplier> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let open: Vec<PurchaseOrder> = fetched
-            .every()
+            .take_every()
             .into_iter()
             .map(|v: Versioned<PurchaseOrder>| v.value)
             .filter(PurchaseOrder::is_sent)

@@ -166,7 +166,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let first = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .record::<Invoice>(&cmd.invoice);
-        let fetched = self.store.fetch(&first).await?;
+        let mut fetched = self.store.fetch(&first).await?;
         if let Some(IdempotentOutcome::Payment(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -176,19 +176,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(self.must::<Payment>("payment", &id).await?.value);
         }
         let invoice = fetched
-            .get::<Invoice>(&cmd.invoice)
+            .take::<Invoice>(&cmd.invoice)
             .ok_or_else(|| Error::not_found("invoice", cmd.invoice))?;
         // The one read that depends on another: the records the invoice names.
         let (order_id, customer_id) = (invoice.value.order, invoice.value.customer);
         let second = Prefetch::new()
             .record::<Order>(&order_id)
             .record::<Customer>(&customer_id);
-        let fetched = self.store.fetch(&second).await?;
+        let mut fetched = self.store.fetch(&second).await?;
         let order = fetched
-            .get::<Order>(&order_id)
+            .take::<Order>(&order_id)
             .ok_or_else(|| Error::not_found("order", order_id))?;
         let customer = fetched
-            .get::<Customer>(&customer_id)
+            .take::<Customer>(&customer_id)
             .ok_or_else(|| Error::not_found("customer", customer_id))?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.value.clone());

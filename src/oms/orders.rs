@@ -63,7 +63,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = OrderInputs::prefetch(cmd)
             .key(scope, &cmd.idempotency_key)
             .record::<Customer>(&cmd.customer);
-        let fetched = self.store.fetch(&request).await?;
+        let mut fetched = self.store.fetch(&request).await?;
         if let Some(IdempotentOutcome::Order(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -73,9 +73,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return self.order(id).await;
         }
         let customer = fetched
-            .get::<Customer>(&cmd.customer)
+            .take::<Customer>(&cmd.customer)
             .ok_or_else(|| Error::not_found("customer", cmd.customer))?;
-        let inputs = OrderInputs::from_fetched(cmd, &fetched);
+        let inputs = OrderInputs::from_fetched(cmd, fetched);
         let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
         let mut touched = Touched::default();
@@ -331,7 +331,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// exchange's replacement, whose customer the caller holds).
     pub(super) async fn order_inputs(&self, cmd: &PlaceOrder) -> Result<OrderInputs, Error> {
         let fetched = self.store.fetch(&OrderInputs::prefetch(cmd)).await?;
-        Ok(OrderInputs::from_fetched(cmd, &fetched))
+        Ok(OrderInputs::from_fetched(cmd, fetched))
     }
 
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
@@ -609,26 +609,26 @@ impl OrderInputs {
     }
 
     /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`].
-    fn from_fetched(cmd: &PlaceOrder, fetched: &Fetched) -> Self {
+    fn from_fetched(cmd: &PlaceOrder, mut fetched: Fetched) -> Self {
         let mut products = Products::default();
         for sku in distinct_skus(cmd) {
             // Unknown SKUs are left out: pricing reports them.
-            if let Some(p) = fetched.get::<Product>(&sku) {
+            if let Some(p) = fetched.take::<Product>(&sku) {
                 products.insert(sku, p.value);
             }
         }
         Self {
             products,
             tax: fetched
-                .get::<TaxTable>(&())
+                .take::<TaxTable>(&())
                 .map(|v| v.value)
                 .unwrap_or_default(),
             locations: fetched
-                .every::<Location>()
+                .take_every::<Location>()
                 .into_iter()
                 .map(|v| v.value)
                 .collect(),
-            levels: fetched.stock.clone(),
+            levels: fetched.stock,
         }
     }
 }

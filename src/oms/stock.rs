@@ -125,15 +125,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<Location>(location)
             .record::<BackOrderQueue>(sku)
             .stock(sku);
-        let fetched = self.store.fetch(&request).await?;
+        let mut fetched = self.store.fetch(&request).await?;
         if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
             return self.stock_level(sku, location).await;
         }
         let stored = fetched
-            .get::<Product>(sku)
+            .take::<Product>(sku)
             .ok_or_else(|| Error::not_found("product", sku))?;
         let (product, product_version) = (stored.value, stored.version);
-        if fetched.get::<Location>(location).is_none() {
+        if !fetched.has::<Location>(location) {
             return Err(Error::not_found("location", location));
         }
         let level = fetched
@@ -199,7 +199,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if delta > 0 {
             // Waiting back-orders take arriving units before they become free.
             let mut touched = Touched::default();
-            touched.adopt_queue(sku, fetched.get::<BackOrderQueue>(sku));
+            touched.adopt_queue(sku, fetched.take::<BackOrderQueue>(sku));
             self.fill_back_orders(sku, location, units(delta)?, &mut touched, &mut changes)
                 .await?;
             touched.put_into(&mut changes);

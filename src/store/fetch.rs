@@ -91,6 +91,43 @@ impl Fetched {
             })
     }
 
+    /// True if the `E` at `key` was asked for and exists.
+    pub fn has<E: Entity>(&self, key: &E::Key) -> bool {
+        let key = E::record_key(key);
+        self.records
+            .iter()
+            .any(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)
+    }
+
+    /// Takes the `E` at `key` out, if it was asked for and exists: no copy.
+    pub fn take<E: Entity>(&mut self, key: &E::Key) -> Option<Versioned<E>> {
+        let key = E::record_key(key);
+        let at = self
+            .records
+            .iter()
+            .position(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)?;
+        let (version, record) = self.records.swap_remove(at);
+        E::from_record(record).map(|value| Versioned { value, version })
+    }
+
+    /// Takes every `E` out, in key order: no copies.
+    pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.records)
+            .into_iter()
+            .partition(|(_, record)| E::from_record_ref(record).is_some());
+        self.records = rest;
+        let mut found: Vec<(RecordKey, Versioned<E>)> = mine
+            .into_iter()
+            .filter_map(|(version, record)| {
+                let key = record.key();
+                E::from_record(record).map(|value| (key, Versioned { value, version }))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        found.into_iter().map(|(_, v)| v).collect()
+    }
+
     /// Every `E` found, in key order.
     pub fn every<E: Entity>(&self) -> Vec<Versioned<E>> {
         let mut found: Vec<(RecordKey, Versioned<E>)> = self
@@ -111,5 +148,63 @@ impl Fetched {
         found.sort_by(|a, b| a.0.cmp(&b.0));
         found.dedup_by(|a, b| a.0 == b.0);
         found.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Product, TaxClass};
+    use crate::ids::LocationId;
+    use crate::money::{Currency, Money};
+    use crate::stock::{Location, LocationKind};
+
+    fn product(sku: &str) -> Record {
+        let usd = Money::from_minor(100, Currency::USD);
+        Record::Product(Product::new(
+            Sku::new(sku).unwrap(),
+            sku,
+            usd,
+            usd,
+            TaxClass::standard(),
+        ))
+    }
+
+    fn location(code: &str) -> Record {
+        let address = crate::customer::Address::new(code, "1 Dock Rd", "Reno", "89501", "US");
+        Record::Location(Location::new(
+            LocationId::new(code).unwrap(),
+            code,
+            LocationKind::Warehouse,
+            address,
+            1,
+        ))
+    }
+
+    #[test]
+    fn taking_moves_records_out_and_leaves_the_rest() {
+        let mut fetched = Fetched {
+            records: vec![
+                (3, product("B")),
+                (1, location("WH-2")),
+                (2, product("A")),
+                (1, location("WH-1")),
+            ],
+            ..Fetched::default()
+        };
+        let a = Sku::new("A").unwrap();
+        assert!(fetched.has::<Product>(&a));
+        assert_eq!(fetched.get::<Product>(&a).map(|p| p.version), Some(2));
+        assert_eq!(fetched.take::<Product>(&a).map(|p| p.version), Some(2));
+        assert!(!fetched.has::<Product>(&a));
+        assert!(fetched.take::<Product>(&a).is_none());
+        let sites: Vec<String> = fetched
+            .take_every::<Location>()
+            .into_iter()
+            .map(|l| l.value.id.to_string())
+            .collect();
+        assert_eq!(sites, ["WH-1", "WH-2"]);
+        assert_eq!(fetched.records.len(), 1, "only B is left");
+        assert!(fetched.take_every::<Location>().is_empty());
     }
 }
