@@ -291,16 +291,19 @@ impl Store for MemoryStore {
         let mut state = self.write();
         changes.apply_merges(|key| Ok(state.record(key)))?;
         let validated = state.validate(&changes)?;
-        // Numbered on a copy of the series, kept only once numbering succeeded.
-        let mut series = state.series.clone();
-        let numbers = changes.assign_numbers(|s| {
-            let last = series.entry(s).or_insert(0);
-            *last = last.checked_add(1).ok_or_else(|| StoreError::Invalid {
-                reason: format!("the {} series is exhausted", s.name()),
+        let mut numbers = Vec::new();
+        if !changes.numbered.is_empty() {
+            // Numbered on a copy of the series, kept only once numbering succeeded.
+            let mut series = state.series.clone();
+            numbers = changes.assign_numbers(|s| {
+                let last = series.entry(s).or_insert(0);
+                *last = last.checked_add(1).ok_or_else(|| StoreError::Invalid {
+                    reason: format!("the {} series is exhausted", s.name()),
+                })?;
+                Ok(*last)
             })?;
-            Ok(*last)
-        })?;
-        state.series = series;
+            state.series = series;
+        }
         let last = state.apply(changes, validated);
         Ok(Committed::new(last, numbers))
     }
