@@ -164,7 +164,7 @@ impl o2c::store::StoreWrapper for Meddling {
     async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         if self.armed.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Conflict {
-                key: "another/writer".into(),
+                key: o2c::store::RecordKey::Counter("another writer".into()),
                 expected: Some(1),
                 actual: Some(2),
             });

@@ -525,7 +525,7 @@ async fn every_outcome_matches_the_memory_store() {
             cs().moved("B", "L1", i64::MAX).moved("B", "L1", 1),
         ),
         ("Conflict", cs().check(version(1))),
-        ("Conflict", cs().check(on_hand(4))),
+        ("StockChanged", cs().check(on_hand(4))),
         ("Ok", cs().check(on_hand(5)).check(version(2))),
         ("Invalid", cs().posted(unbalanced).event(5)),
         (

@@ -382,7 +382,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 // The order was read before the amendment that added the line, the
                 // queue after it: a lost race, so the command reads both again.
                 return Err(Error::Store(StoreError::Conflict {
-                    key: format!("order/{}", fill.order),
+                    key: RecordKey::Order(fill.order),
                     expected: None,
                     actual: None,
                 }));

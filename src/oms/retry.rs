@@ -81,6 +81,7 @@ pub(crate) fn lost_race(error: &Error) -> bool {
         error,
         Error::Store(
             StoreError::Conflict { .. }
+                | StoreError::StockChanged { .. }
                 | StoreError::InsufficientStock { .. }
                 | StoreError::DuplicateKey { .. }
         )

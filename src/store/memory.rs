@@ -112,7 +112,7 @@ impl State {
                     return Ok(());
                 }
                 Err(StoreError::Conflict {
-                    key: key.describe(),
+                    key: key.clone(),
                     expected: Some(*version),
                     actual,
                 })
@@ -124,10 +124,10 @@ impl State {
                 if actual == *on_hand {
                     return Ok(());
                 }
-                Err(StoreError::Conflict {
-                    key: format!("stock/{sku}"),
-                    expected: None,
-                    actual: None,
+                Err(StoreError::StockChanged {
+                    sku: sku.clone(),
+                    expected: *on_hand,
+                    actual,
                 })
             }
         }
@@ -158,11 +158,9 @@ impl State {
             }
             if actual != put.expected {
                 return Err(match (put.expected, actual) {
-                    (Some(_), None) => StoreError::NotFound {
-                        key: key.describe(),
-                    },
+                    (Some(_), None) => StoreError::NotFound { key },
                     _ => StoreError::Conflict {
-                        key: key.describe(),
+                        key,
                         expected: put.expected,
                         actual,
                     },

@@ -48,7 +48,7 @@ impl Merge {
             (Merge::Customer(delta), Record::Customer(customer)) => {
                 customer.history.apply(&delta).map_err(|e| match e {
                     FiguresError::Moved(_) => StoreError::Conflict {
-                        key: key.describe(),
+                        key: key.clone(),
                         expected: None,
                         actual: None,
                     },
@@ -117,9 +117,7 @@ impl Changeset {
                             expected: None,
                         },
                         (None, None) => {
-                            return Err(StoreError::NotFound {
-                                key: key.describe(),
-                            });
+                            return Err(StoreError::NotFound { key });
                         }
                     };
                     self.puts.push(put);

@@ -38,21 +38,35 @@ use crate::stock::{StockLevel, StockMovement};
 #[non_exhaustive]
 pub enum StoreError {
     /// An update named a record that does not exist.
-    #[error("{key} does not exist")]
+    #[error("{} does not exist", key.describe())]
     NotFound {
-        /// The record, as `kind/id`.
-        key: String,
+        /// The record.
+        key: RecordKey,
     },
-    /// Another writer changed (or created) the record first, or a [`Check`] no longer
-    /// holds. Reload and retry.
-    #[error("{key} changed concurrently: expected version {expected:?}, found {actual:?}")]
+    /// Another writer changed (or created) the record first, or a
+    /// [`Check::Version`] no longer holds. Reload and retry.
+    #[error(
+        "{} changed concurrently: expected version {expected:?}, found {actual:?}",
+        key.describe()
+    )]
     Conflict {
-        /// The record, as `kind/id` (`stock/SKU` for a failed on-hand check).
-        key: String,
+        /// The record.
+        key: RecordKey,
         /// The version the commit expected (`None`: must not exist, or not a version check).
         expected: Option<u64>,
         /// The version found (`None`: does not exist, or not a version check).
         actual: Option<u64>,
+    },
+    /// A [`Check::SkuOnHand`] no longer holds: another writer moved the SKU's stock
+    /// first. Reload and retry.
+    #[error("the stock of {sku} changed concurrently: {expected} on hand read, {actual} now")]
+    StockChanged {
+        /// The SKU.
+        sku: Sku,
+        /// The total on hand the command read.
+        expected: i64,
+        /// The total on hand at commit.
+        actual: i64,
     },
     /// A stock guard failed: the commit would have made on-hand or reserved negative,
     /// or reserved more than on-hand.

@@ -74,6 +74,7 @@ impl<S: Store> StoreWrapper for Counting<S> {
         if matches!(
             result,
             Err(StoreError::Conflict { .. }
+                | StoreError::StockChanged { .. }
                 | StoreError::InsufficientStock { .. }
                 | StoreError::DuplicateKey { .. })
         ) {

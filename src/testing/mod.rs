@@ -1139,7 +1139,14 @@ pub async fn checks_hold_or_conflict<S: Store>(store: &S) -> CaseResult {
     .await;
     ensure!(
         case,
-        matches!(stale, Err(StoreError::Conflict { .. })),
+        matches!(
+            stale,
+            Err(StoreError::Conflict {
+                key: RecordKey::Product(_),
+                expected: Some(2),
+                ..
+            })
+        ),
         "a failing version check: {stale:?}"
     );
     checked(Check::SkuOnHand {
@@ -1151,7 +1158,14 @@ pub async fn checks_hold_or_conflict<S: Store>(store: &S) -> CaseResult {
     let off = checked(Check::SkuOnHand { sku, on_hand: 4 }).await;
     ensure!(
         case,
-        matches!(off, Err(StoreError::Conflict { .. })),
+        matches!(
+            off,
+            Err(StoreError::StockChanged {
+                expected: 4,
+                actual: 7,
+                ..
+            })
+        ),
         "a failing on-hand check: {off:?}"
     );
     let events = store

@@ -83,7 +83,7 @@ impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
         match fault {
             Some(Fault::CommitFailsBefore) => Err(Self::injected(Fault::CommitFailsBefore)),
             Some(Fault::CommitConflict) => Err(StoreError::Conflict {
-                key: "injected/conflict".into(),
+                key: o2c::store::RecordKey::Counter("injected conflict".into()),
                 expected: None,
                 actual: None,
             }),

@@ -86,7 +86,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // The order was read before a back-order fill the queue has seen: a
             // lost race, so the command reads both again.
             return Err(Error::Store(StoreError::Conflict {
-                key: format!("order/{order_id}"),
+                key: crate::store::RecordKey::Order(order_id),
                 expected: None,
                 actual: None,
             }));

@@ -165,11 +165,9 @@ fn check_puts(tx: &Transaction<'_>, puts: &[Put]) -> StoreResult<()> {
 /// The error for a put whose expected version is not the stored one.
 fn mismatch(key: &RecordKey, expected: Option<u64>, actual: Option<u64>) -> StoreError {
     match (expected, actual) {
-        (Some(_), None) => StoreError::NotFound {
-            key: key.describe(),
-        },
+        (Some(_), None) => StoreError::NotFound { key: key.clone() },
         _ => StoreError::Conflict {
-            key: key.describe(),
+            key: key.clone(),
             expected,
             actual,
         },
@@ -184,7 +182,7 @@ fn check_holds(tx: &Transaction<'_>, check: &Check) -> StoreResult<()> {
                 return Ok(());
             }
             Err(StoreError::Conflict {
-                key: key.describe(),
+                key: key.clone(),
                 expected: Some(*version),
                 actual,
             })
@@ -202,10 +200,10 @@ fn check_holds(tx: &Transaction<'_>, check: &Check) -> StoreResult<()> {
             if actual == *on_hand {
                 return Ok(());
             }
-            Err(StoreError::Conflict {
-                key: format!("stock/{sku}"),
-                expected: None,
-                actual: None,
+            Err(StoreError::StockChanged {
+                sku: sku.clone(),
+                expected: *on_hand,
+                actual,
             })
         }
     }
