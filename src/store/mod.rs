@@ -121,7 +121,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   twice ([`StoreError::Invalid`]).
 /// - **Checks.** Every [`Check`] must still hold at commit time — a record still at
 ///   the version read, a SKU's total on-hand still what was read — or the commit fails
-///   with [`StoreError::Conflict`]. Checks let a command depend on a record it does not
+///   with [`StoreError::Conflict`] (a version) or [`StoreError::StockChanged`] (an
+///   on-hand total). Checks let a command depend on a record it does not
 ///   write without serialising with every other command that reads it.
 /// - **Guarded stock deltas.** For each SKU × location, the commit adds the sum of its
 ///   movements to on-hand and the sum of its reservation changes to reserved, and
