@@ -14,6 +14,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clock;
 pub mod customer;
+pub mod decide;
 mod error;
 pub mod event;
 pub mod fulfilment;

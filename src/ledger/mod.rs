@@ -18,7 +18,7 @@ pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
 };
 pub use invoice::{Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus};
-pub use payment::{OverpaymentPolicy, Payment};
+pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;
 
 use crate::money::{Currency, Money, MoneyError};

@@ -138,7 +138,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 &mut changes,
             )
             .await?;
-        super::billing::settle(&mut order, now, &mut changes)?;
+        crate::order::settle::settle(&mut order, now, &mut changes)?;
         changes.puts.push(Put::update(invoice, stored.version));
         changes.puts.push(Put::update(order, order_stored.version));
         changes.move_customer(&customer_stored.value, &customer)?;

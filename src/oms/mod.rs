@@ -34,7 +34,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use billing::RecordPayment;
+pub use crate::ledger::RecordPayment;
 pub use credit::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
@@ -239,6 +239,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         Ok(products)
+    }
+
+    /// What a decision at `now` may use besides its reads.
+    pub(crate) fn context(&self, now: DateTime<Utc>) -> crate::decide::Context<'_> {
+        crate::decide::Context::new(now, self.ids.as_ref(), self.postings())
     }
 
     pub(crate) fn postings(&self) -> Postings<'_> {

@@ -1,7 +1,6 @@
 //! Placing, holding and cancelling orders.
 
 use super::backorders::Touched;
-use super::billing::release;
 use super::{Oms, Products, fingerprint};
 use crate::catalog::{Product, TaxTable};
 use crate::customer::{Customer, PaymentTerms};
@@ -11,6 +10,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, EntryId, OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::money::{Money, MoneyError};
+use crate::order::settle::release;
 use crate::order::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
@@ -377,7 +377,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let now = self.now();
             let mut changes = Changeset::new(now);
             release(&mut order, hold, &mut changes)?;
-            super::billing::complete_if_done(&mut order, now, &mut changes)?;
+            crate::order::settle::complete_if_done(&mut order, now, &mut changes)?;
             changes
                 .puts
                 .push(Put::update(order.clone(), stored.version));

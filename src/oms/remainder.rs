@@ -97,7 +97,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
 
         if !whole {
-            super::billing::settle(&mut order, now, &mut changes)?;
+            crate::order::settle::settle(&mut order, now, &mut changes)?;
         }
         changes
             .puts

@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Oms;
 use super::backorders::Touched;
-use super::billing::RecordPayment;
 use super::fingerprint;
 use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
+use crate::ledger::RecordPayment;
 use crate::money::Money;
 use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
@@ -369,7 +369,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )
         .await?;
-        super::billing::settle(&mut order, now, &mut changes)?;
+        crate::order::settle::settle(&mut order, now, &mut changes)?;
         let gained = customer.history.credit.checked_sub(credit_before)?;
         if gained.is_positive() {
             let given = rma.credit_given.unwrap_or(Money::zero(order.currency));
@@ -458,7 +458,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 let mut payment =
                     RecordPayment::new(key, invoice.id, paid, PaymentMethod::CustomerCredit);
                 payment.reference = Some(format!("credit from return {}", rma.id));
-                self.apply_payment(&payment, &mut invoice, &mut order, customer, changes)?;
+                let ctx = self.context(changes.at);
+                crate::ledger::record_payment(
+                    &payment,
+                    &mut invoice,
+                    &mut order,
+                    customer,
+                    &ctx,
+                    changes,
+                )?;
                 if !changes.restate(invoice) {
                     return Err(Error::invalid(
                         "exchange",
@@ -469,7 +477,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         // Judged before the return's credit paid it: judge again.
         if order.holds.contains(&Hold::CreditLimit) && !customer.over_credit_limit()? {
-            super::billing::release(&mut order, Hold::CreditLimit, changes)?;
+            crate::order::settle::release(&mut order, Hold::CreditLimit, changes)?;
         }
         changes.events.push(Event::ExchangePlaced {
             rma: rma.id,

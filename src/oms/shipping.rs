@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use super::billing::complete_if_done;
 use super::{Oms, Products};
 use crate::catalog::Product;
 use crate::customer::{Address, Customer};
@@ -15,6 +14,7 @@ use crate::fulfilment::{
 use crate::ids::{EntryId, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::money::Money;
+use crate::order::settle::complete_if_done;
 use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;

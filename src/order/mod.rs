@@ -5,6 +5,7 @@ mod line;
 mod model;
 mod place;
 mod pricing;
+pub(crate) mod settle;
 mod status;
 
 pub use amend::{AmendOrder, Amendment};

@@ -66,7 +66,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut payment =
             RecordPayment::new(key.clone(), invoice.id, pay, PaymentMethod::CustomerCredit);
         payment.reference = Some(format!("credit freed by amendment {key}"));
-        self.apply_payment(&payment, &mut invoice, order, buyer, changes)?;
+        let ctx = self.context(changes.at);
+        crate::ledger::record_payment(&payment, &mut invoice, order, buyer, &ctx, changes)?;
         let owes = invoice.outstanding()?.is_positive();
         if !changes.restate(invoice) {
             return Err(Error::invalid("amendment", "its invoice left the commit"));

@@ -9,7 +9,6 @@ use retax::{final_country, tax_rate};
 use unchanged::changes_nothing;
 
 use super::backorders::Touched;
-use super::billing::settle;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
 use crate::catalog::TaxTable;
 use crate::customer::{Customer, PaymentTerms};
@@ -18,6 +17,7 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
 use crate::ledger::InvoicePolicy;
+use crate::order::settle::settle;
 use crate::order::{
     AmendOrder, Amendment, Delivery, LineRequest, Order, OrderAction, OrderError, OrderLine,
     transition,
