@@ -20,7 +20,7 @@ use crate::ledger::{
 use crate::money::Money;
 use crate::order::{LineAmounts, Order};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
 
 /// The command to credit (part of) an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,12 +90,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         print: u64,
     ) -> Result<CreditNote, Error> {
         let scope = IdempotencyScope::IssueCreditNote;
-        if let Some(IdempotentOutcome::CreditNote(id)) =
-            self.replay(scope, &cmd.idempotency_key, print).await?
-        {
+        let first = Prefetch::new()
+            .key(scope, &cmd.idempotency_key)
+            .record::<Invoice>(&cmd.invoice);
+        let mut fetched = self.store.fetch(&first).await?;
+        if let Some(IdempotentOutcome::CreditNote(id)) = super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )? {
             return Ok(self.must::<CreditNote>("credit note", &id).await?.value);
         }
-        let stored = self.must::<Invoice>("invoice", &cmd.invoice).await?;
+        let stored = fetched
+            .take::<Invoice>(&cmd.invoice)
+            .ok_or_else(|| Error::not_found("invoice", cmd.invoice))?;
         let mut invoice = stored.value;
         if invoice.status == InvoiceStatus::Void {
             return Err(CreditError::InvoiceVoid(invoice.id).into());
@@ -122,9 +131,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
 
-        let order_stored = self.must::<Order>("order", &invoice.order).await?;
+        // The one read that depends on another: the records the invoice names.
+        let second = Prefetch::new()
+            .record::<Order>(&invoice.order)
+            .record::<Customer>(&invoice.customer);
+        let mut fetched = self.store.fetch(&second).await?;
+        let order_stored = fetched
+            .take::<Order>(&invoice.order)
+            .ok_or_else(|| Error::not_found("order", invoice.order))?;
         let mut order = order_stored.value;
-        let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
+        let customer_stored = fetched
+            .take::<Customer>(&invoice.customer)
+            .ok_or_else(|| Error::not_found("customer", invoice.customer))?;
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -261,14 +279,23 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_record_refund(&self, cmd: &RecordRefund, print: u64) -> Result<Payment, Error> {
         let scope = IdempotencyScope::RecordRefund;
-        if self
-            .replay(scope, &cmd.idempotency_key, print)
-            .await?
-            .is_some()
+        let first = Prefetch::new()
+            .key(scope, &cmd.idempotency_key)
+            .record::<Payment>(&cmd.payment);
+        let mut fetched = self.store.fetch(&first).await?;
+        let stored = fetched
+            .take::<Payment>(&cmd.payment)
+            .ok_or_else(|| Error::not_found("payment", cmd.payment))?;
+        if super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )?
+        .is_some()
         {
-            return self.payment(cmd.payment).await;
+            return Ok(stored.value);
         }
-        let stored = self.must::<Payment>("payment", &cmd.payment).await?;
         let mut payment = stored.value;
         if cmd.amount.currency() != payment.amount.currency() {
             return Err(PaymentError::CurrencyMismatch {
@@ -293,6 +320,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             .into());
         }
+        // The one read that depends on another: the payer.
         let customer_stored = self.must::<Customer>("customer", &payment.customer).await?;
         let mut customer = customer_stored.value.clone();
         let available = customer.history.credit;
