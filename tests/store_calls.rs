@@ -266,7 +266,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("replenish", 7, 1),
         ("record_payment", 2, 1),
         ("amend_order", 7, 1),
-        ("ship", 3, 1),
+        ("ship", 2, 1),
         ("record_tracking", 2, 1),
         ("request_return", 2, 1),
         ("authorise_return", 1, 1),

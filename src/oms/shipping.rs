@@ -19,7 +19,7 @@ use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
-use crate::store::{Changeset, Check, Put, RecordKey, Store};
+use crate::store::{Changeset, Check, Fetched, Prefetch, Put, RecordKey, Store};
 
 /// One location's part of a shipment being prepared.
 struct Pick {
@@ -96,7 +96,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             .into());
         }
-        let picks = self.picks(&order).await?;
+        // The one read that depends on another: everything the order names.
+        let on_shipment = self.config.invoice_policy == InvoicePolicy::OnShipment;
+        let mut request = Prefetch::new();
+        for line in &order.lines {
+            request = request.record::<Product>(&line.sku);
+            for r in &line.reservations {
+                request = request.record::<Location>(&r.location);
+            }
+        }
+        if on_shipment {
+            request = request.record::<Customer>(&order.customer);
+        }
+        let mut fetched = self.store.fetch(&request).await?;
+        let picks = picks(&order, &mut fetched)?;
         if picks.is_empty() {
             return Err(OrderError::NothingToShip.into());
         }
@@ -104,7 +117,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut checks = Vec::new();
         for line in &order.lines {
             if !products.contains_key(&line.sku) {
-                let stored = self.must::<Product>("product", &line.sku).await?;
+                let stored = fetched
+                    .take::<Product>(&line.sku)
+                    .ok_or_else(|| Error::not_found("product", &line.sku))?;
                 // Cost of goods is posted at this cost: a cost change committing
                 // first must send us back.
                 checks.push(Check::Version {
@@ -236,8 +251,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         order.status = status;
 
-        if self.config.invoice_policy == InvoicePolicy::OnShipment {
-            let customer = self.must::<Customer>("customer", &order.customer).await?;
+        if on_shipment {
+            let customer = fetched
+                .take::<Customer>(&order.customer)
+                .ok_or_else(|| Error::not_found("customer", order.customer))?;
             let mut buyer = customer.value.clone();
             let with_shipping = order.shipping_unbilled();
             let issued = self
@@ -260,24 +277,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Groups the order's open reservations by location, in location-code order.
-    async fn picks(&self, order: &Order) -> Result<Vec<Pick>, Error> {
-        let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
-        for (index, line) in order.lines.iter().enumerate() {
-            for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
-                by_location
-                    .entry(&r.location)
-                    .or_default()
-                    .push((index, r.quantity));
-            }
-        }
-        let mut picks = Vec::new();
-        for (location, lines) in by_location {
-            let location = self.must::<Location>("location", location).await?.value;
-            picks.push(Pick { location, lines });
-        }
-        Ok(picks)
-    }
-
     async fn best_quote(&self, request: &RateRequest) -> Result<RateQuote, Error> {
         let quotes = self.carrier.quote(request).await?;
         let mut best: Option<RateQuote> = None;
@@ -474,4 +473,27 @@ fn rate_request(order: &Order, pick: &Pick, products: &Products) -> RateRequest 
         service,
         currency: order.currency,
     }
+}
+
+/// What `order` has reserved, grouped by location: one pick per location, its
+/// lines (index, units) in order, the locations taken from `fetched`.
+fn picks(order: &Order, fetched: &mut Fetched) -> Result<Vec<Pick>, Error> {
+    let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
+    for (index, line) in order.lines.iter().enumerate() {
+        for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
+            by_location
+                .entry(&r.location)
+                .or_default()
+                .push((index, r.quantity));
+        }
+    }
+    let mut picks = Vec::new();
+    for (location, lines) in by_location {
+        let location = fetched
+            .take::<Location>(location)
+            .ok_or_else(|| Error::not_found("location", location))?
+            .value;
+        picks.push(Pick { location, lines });
+    }
+    Ok(picks)
 }
