@@ -298,3 +298,132 @@ pub async fn one_busy_customer_never_contends<S: Store>(store: &S) -> CaseResult
     ensure!(case, report.is_clean(), "audit: {:?}", report.violations);
     Ok(())
 }
+
+/// Eight callers submitting the very same order (one idempotency key) at once — a
+/// double-clicked checkout, a retried request: one order is placed, stock is
+/// reserved once, and every caller gets that order back.
+pub async fn one_key_from_many_callers_places_one_order<S: Store>(store: &S) -> CaseResult {
+    let case = "one_key_from_many_callers_places_one_order";
+    let oms = Oms::new(store, PickupCarrier::new());
+    let shop = open_shop(case, &oms, 100, PaymentTerms::Prepaid).await?;
+    let cmd = PlaceOrder::new(
+        code(case, "double-click")?,
+        shop.customer.id,
+        Channel::Web,
+        Currency::USD,
+    )
+    .line(shop.product.sku.clone(), 3)
+    .deliver(Delivery::Pickup {
+        location: shop.location.id.clone(),
+    });
+    let placed: Vec<Result<Order, Error>> = std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| block_on(oms.place_order(cmd.clone()))))
+            .collect();
+        callers
+            .into_iter()
+            .map(|c| {
+                c.join()
+                    .unwrap_or_else(|_| Err(Error::invalid("thread", "a caller panicked")))
+            })
+            .collect()
+    });
+    let mut ids = Vec::new();
+    for order in placed {
+        ids.push(order.or_fail(case, "a submission of the same order")?.id);
+    }
+    ensure!(
+        case,
+        ids.windows(2).all(|w| w.first() == w.last()),
+        "callers got different orders: {ids:?}"
+    );
+    let orders = oms
+        .customer_orders(shop.customer.id)
+        .await
+        .or_fail(case, "orders")?;
+    let level = oms
+        .stock_level(&shop.product.sku, &shop.location.id)
+        .await
+        .or_fail(case, "stock")?;
+    ensure!(
+        case,
+        orders.len() == 1 && level.reserved == 3,
+        "{} orders placed, {} units reserved for one order of 3",
+        orders.len(),
+        level.reserved
+    );
+    let report = oms.audit().await.or_fail(case, "auditing")?;
+    ensure!(case, report.is_clean(), "audit: {:?}", report.violations);
+    Ok(())
+}
+
+/// Four callers back-ordering one SKU while four others receive it, a unit at a
+/// time: no received unit is given twice or lost — every unit that arrived is
+/// reserved for a waiting line or free, and the waiting units are what was ordered
+/// less what was reserved.
+pub async fn back_orders_racing_receipts_give_each_unit_once<S: Store>(store: &S) -> CaseResult {
+    let case = "back_orders_racing_receipts_give_each_unit_once";
+    const ORDERS: usize = 4 * 15;
+    const RECEIPTS: usize = 4 * 10;
+    let oms = Oms::new(store, PickupCarrier::new());
+    let shop = open_shop(case, &oms, 0, PaymentTerms::Net { days: 30 }).await?;
+    let failed = on_threads(8, 15, |caller, n| {
+        if caller < 4 {
+            let key = order_key(case, caller, n).map_err(failure_error)?;
+            block_on(
+                oms.place_order(
+                    PlaceOrder::new(key, shop.customer.id, Channel::Phone, Currency::USD)
+                        .line(shop.product.sku.clone(), 1)
+                        .back_order(BackOrderPolicy::BackOrder)
+                        .deliver(Delivery::Pickup {
+                            location: shop.location.id.clone(),
+                        }),
+                ),
+            )
+            .map(drop)
+        } else if n < 10 {
+            let key = code(case, &format!("grn-{caller}-{n}")).map_err(failure_error)?;
+            block_on(oms.receive_stock(ReceiveStock {
+                idempotency_key: key,
+                sku: shop.product.sku.clone(),
+                location: shop.location.id.clone(),
+                quantity: 1,
+                reference: "a unit at a time".into(),
+            }))
+            .map(drop)
+        } else {
+            Ok(())
+        }
+    });
+    if let Some((caller, n, e)) = failed.first() {
+        return Err(Failure {
+            case,
+            message: format!("caller {caller} call {n}: {e}"),
+        });
+    }
+    let level = oms
+        .stock_level(&shop.product.sku, &shop.location.id)
+        .await
+        .or_fail(case, "stock")?;
+    let mut waiting = 0;
+    for order in oms
+        .customer_orders(shop.customer.id)
+        .await
+        .or_fail(case, "orders")?
+    {
+        waiting += order.backordered_units();
+    }
+    let (ordered, received) = (ORDERS as i64, RECEIPTS as i64);
+    ensure!(
+        case,
+        level.on_hand == received
+            && level.reserved == received.min(ordered)
+            && i64::try_from(waiting).unwrap_or(i64::MAX) == ordered - level.reserved,
+        "{received} received and {ordered} ordered, but {} on hand, {} reserved, {waiting} waiting",
+        level.on_hand,
+        level.reserved
+    );
+    let report = oms.audit().await.or_fail(case, "auditing")?;
+    ensure!(case, report.is_clean(), "audit: {:?}", report.violations);
+    Ok(())
+}

@@ -159,6 +159,8 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         checkouts_never_contend,
         back_orders_on_one_sku_never_contend,
         one_busy_customer_never_contends,
+        one_key_from_many_callers_places_one_order,
+        back_orders_racing_receipts_give_each_unit_once,
     );
     report
 }
@@ -177,7 +179,9 @@ mod contention;
 mod counting;
 mod numbers;
 pub use contention::{
-    back_orders_on_one_sku_never_contend, checkouts_never_contend, one_busy_customer_never_contends,
+    back_orders_on_one_sku_never_contend, back_orders_racing_receipts_give_each_unit_once,
+    checkouts_never_contend, one_busy_customer_never_contends,
+    one_key_from_many_callers_places_one_order,
 };
 pub use counting::{Calls, Counting};
 pub use numbers::document_numbers_are_gapless;
@@ -1641,6 +1645,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 17);
+        assert_eq!(report.passed.len(), 19);
     }
 }
