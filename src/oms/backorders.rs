@@ -13,7 +13,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, OrderId, Sku};
 use crate::order::{LineReservation, Order, OrderLine};
 use crate::purchasing::{
-    BackOrderQueue, PurchaseOrder, QueueEntry, Supplier, promise_date, rank_offers,
+    BackOrderQueue, PurchaseOrder, QueueEntry, Supplier, Waiting, promise_date, rank_offers,
 };
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
@@ -232,12 +232,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // and the next re-promise (a purchase order sent or received) counts it.
             let entry = QueueEntry {
                 sku: sku.clone(),
-                order: order.id,
-                line_no: line.line_no,
-                location: pin.clone(),
-                quantity: *short,
-                since: now,
-                priority,
+                line: Waiting {
+                    order: order.id,
+                    line_no: line.line_no,
+                    location: pin.clone(),
+                    quantity: *short,
+                    since: now,
+                    priority,
+                    seq: 0,
+                },
             };
             let queue = touched.join(&self.store, entry).await?;
             let fallback = products.get(&sku).and_then(|p| {

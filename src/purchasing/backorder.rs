@@ -58,18 +58,8 @@ pub struct Waiting {
 pub struct QueueEntry {
     /// The SKU whose queue it joins.
     pub sku: Sku,
-    /// The order.
-    pub order: OrderId,
-    /// The order line's number.
-    pub line_no: u16,
-    /// The only location that may fill it (a pickup order), or any.
-    pub location: Option<LocationId>,
-    /// Units waiting.
-    pub quantity: u32,
-    /// When it started waiting.
-    pub since: DateTime<Utc>,
-    /// Higher goes first.
-    pub priority: u8,
+    /// The line; its `seq` is given by the queue it joins.
+    pub line: Waiting,
 }
 
 /// Units a receipt gave one waiting line.
@@ -117,38 +107,32 @@ impl BackOrderQueue {
         since: DateTime<Utc>,
         priority: u8,
     ) {
-        let seq = self.next_seq;
-        self.next_seq = self.next_seq.saturating_add(1);
-        let at = self
-            .waiting
-            .iter()
-            .position(|w| w.priority < priority)
-            .unwrap_or(self.waiting.len());
-        self.waiting.insert(
-            at,
-            Waiting {
+        self.join(QueueEntry {
+            sku: self.sku.clone(),
+            line: Waiting {
                 order,
                 line_no,
                 location,
                 quantity,
                 since,
                 priority,
-                seq,
+                seq: 0,
             },
-        );
+        });
     }
 
-    /// Adds `entry` (for this queue's SKU) behind every line of its priority or
-    /// higher, numbering its arrival.
+    /// Adds `entry`'s line (for this queue's SKU) behind every line of its priority
+    /// or higher, numbering its arrival.
     pub fn join(&mut self, entry: QueueEntry) {
-        self.push(
-            entry.order,
-            entry.line_no,
-            entry.location,
-            entry.quantity,
-            entry.since,
-            entry.priority,
-        );
+        let mut line = entry.line;
+        line.seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        let at = self
+            .waiting
+            .iter()
+            .position(|w| w.priority < line.priority)
+            .unwrap_or(self.waiting.len());
+        self.waiting.insert(at, line);
     }
 
     /// Units waiting in all.
