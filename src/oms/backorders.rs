@@ -51,10 +51,7 @@ impl Touched {
         let stored = store
             .load::<Order>(&id)
             .await?
-            .ok_or_else(|| Error::NotFound {
-                entity: "order",
-                id: id.to_string(),
-            })?;
+            .ok_or_else(|| Error::not_found(<Order as crate::store::Entity>::kind(), id))?;
         self.orders.push((stored.value, stored.version, false));
         Ok(self.orders.len() - 1)
     }

@@ -136,23 +136,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &cmd.idempotency_key,
             print,
         )? {
-            return Ok(self.must::<Payment>("payment", &id).await?.value);
+            return Ok(self.must::<Payment>(&id).await?.value);
         }
-        let invoice = fetched
-            .take::<Invoice>(&cmd.invoice)
-            .ok_or_else(|| Error::not_found("invoice", cmd.invoice))?;
+        let invoice = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         // The one read that depends on another: the records the invoice names.
         let (order_id, customer_id) = (invoice.value.order, invoice.value.customer);
         let second = Prefetch::new()
             .record::<Order>(&order_id)
             .record::<Customer>(&customer_id);
         let mut fetched = self.store.fetch(&second).await?;
-        let order = fetched
-            .take::<Order>(&order_id)
-            .ok_or_else(|| Error::not_found("order", order_id))?;
-        let customer = fetched
-            .take::<Customer>(&customer_id)
-            .ok_or_else(|| Error::not_found("customer", customer_id))?;
+        let order = super::found::<Order>(&mut fetched, &order_id)?;
+        let customer = super::found::<Customer>(&mut fetched, &customer_id)?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.value.clone());
         let mut changes = Changeset::new(self.now());
@@ -183,7 +177,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn invoice(&self, id: InvoiceId) -> Result<Invoice, Error> {
-        Ok(self.must::<Invoice>("invoice", &id).await?.value)
+        Ok(self.must::<Invoice>(&id).await?.value)
     }
 
     /// A payment.
@@ -191,6 +185,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn payment(&self, id: PaymentId) -> Result<Payment, Error> {
-        Ok(self.must::<Payment>("payment", &id).await?.value)
+        Ok(self.must::<Payment>(&id).await?.value)
     }
 }

@@ -176,7 +176,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn customer(&self, id: CustomerId) -> Result<Customer, Error> {
-        Ok(self.must::<Customer>("customer", &id).await?.value)
+        Ok(self.must::<Customer>(&id).await?.value)
     }
 
     /// A product.
@@ -184,7 +184,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn product(&self, sku: &Sku) -> Result<Product, Error> {
-        Ok(self.must::<Product>("product", sku).await?.value)
+        Ok(self.must::<Product>(sku).await?.value)
     }
 
     /// A location.
@@ -192,7 +192,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn location(&self, id: &LocationId) -> Result<Location, Error> {
-        Ok(self.must::<Location>("location", id).await?.value)
+        Ok(self.must::<Location>(id).await?.value)
     }
 }
 

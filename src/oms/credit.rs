@@ -78,7 +78,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 )
                 .await?
             {
-                return Ok(self.must::<CreditNote>("credit note", &id).await?.value);
+                return Ok(self.must::<CreditNote>(&id).await?.value);
             }
         }
         issued
@@ -100,11 +100,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &cmd.idempotency_key,
             print,
         )? {
-            return Ok(self.must::<CreditNote>("credit note", &id).await?.value);
+            return Ok(self.must::<CreditNote>(&id).await?.value);
         }
-        let stored = fetched
-            .take::<Invoice>(&cmd.invoice)
-            .ok_or_else(|| Error::not_found("invoice", cmd.invoice))?;
+        let stored = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let mut invoice = stored.value;
         if invoice.status == InvoiceStatus::Void {
             return Err(CreditError::InvoiceVoid(invoice.id).into());
@@ -136,13 +134,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<Order>(&invoice.order)
             .record::<Customer>(&invoice.customer);
         let mut fetched = self.store.fetch(&second).await?;
-        let order_stored = fetched
-            .take::<Order>(&invoice.order)
-            .ok_or_else(|| Error::not_found("order", invoice.order))?;
+        let order_stored = super::found::<Order>(&mut fetched, &invoice.order)?;
         let mut order = order_stored.value;
-        let customer_stored = fetched
-            .take::<Customer>(&invoice.customer)
-            .ok_or_else(|| Error::not_found("customer", invoice.customer))?;
+        let customer_stored = super::found::<Customer>(&mut fetched, &invoice.customer)?;
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -283,9 +277,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .key(scope, &cmd.idempotency_key)
             .record::<Payment>(&cmd.payment);
         let mut fetched = self.store.fetch(&first).await?;
-        let stored = fetched
-            .take::<Payment>(&cmd.payment)
-            .ok_or_else(|| Error::not_found("payment", cmd.payment))?;
+        let stored = super::found::<Payment>(&mut fetched, &cmd.payment)?;
         if super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -321,7 +313,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into());
         }
         // The one read that depends on another: the payer.
-        let customer_stored = self.must::<Customer>("customer", &payment.customer).await?;
+        let customer_stored = self.must::<Customer>(&payment.customer).await?;
         let mut customer = customer_stored.value.clone();
         let available = customer.history.credit;
         if cmd.amount.cmp_amount(available)?.is_gt() {
@@ -366,7 +358,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn credit_note(&self, id: CreditNoteId) -> Result<CreditNote, Error> {
-        Ok(self.must::<CreditNote>("credit note", &id).await?.value)
+        Ok(self.must::<CreditNote>(&id).await?.value)
     }
 }
 

@@ -53,8 +53,8 @@ use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
-    Changeset, Committed, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
-    Put, Record, Store, Versioned,
+    Changeset, Committed, Counter, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
+    IdempotentOutcome, Put, Record, Store, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -250,19 +250,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Postings::new(&self.config.chart, &self.config.accounts)
     }
 
-    /// Loads a record that must exist.
-    async fn must<E: Entity>(
-        &self,
-        entity: &'static str,
-        key: &E::Key,
-    ) -> Result<Versioned<E>, Error>
+    /// Loads a record that must exist: [`Error::NotFound`] names its kind
+    /// ([`Entity::kind`]) otherwise.
+    async fn must<E: Entity>(&self, key: &E::Key) -> Result<Versioned<E>, Error>
     where
         E::Key: fmt::Display,
     {
         self.store
             .load::<E>(key)
             .await?
-            .ok_or_else(|| Error::not_found(entity, key))
+            .ok_or_else(|| Error::not_found(E::kind(), key))
     }
 
     async fn tax_table(&self) -> Result<TaxTable, Error> {
@@ -285,6 +282,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let entry = self.store.idempotency(scope, key).await?;
         replayed(entry.as_ref(), scope, key, fingerprint)
     }
+}
+
+/// Takes a record that must exist out of what a command fetched:
+/// [`Error::NotFound`] names its kind ([`Entity::kind`]) otherwise.
+fn found<E: Entity>(fetched: &mut Fetched, key: &E::Key) -> Result<Versioned<E>, Error>
+where
+    E::Key: fmt::Display,
+{
+    fetched
+        .take::<E>(key)
+        .ok_or_else(|| Error::not_found(E::kind(), key))
 }
 
 /// What an earlier command with `key` produced, given the key's `entry` (`None`

@@ -72,9 +72,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )? {
             return self.order(id).await;
         }
-        let customer = fetched
-            .take::<Customer>(&cmd.customer)
-            .ok_or_else(|| Error::not_found("customer", cmd.customer))?;
+        let customer = super::found::<Customer>(&mut fetched, &cmd.customer)?;
         let inputs = OrderInputs::from_fetched(cmd, fetched);
         let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
@@ -342,7 +340,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown order.
     pub async fn hold_order(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
         super::retrying!(self, {
-            let stored = self.must::<Order>("order", &id).await?;
+            let stored = self.must::<Order>(&id).await?;
             let mut order = stored.value;
             let mut changes = Changeset::new(self.now());
             place_hold(&mut order, hold, &mut changes)?;
@@ -369,7 +367,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown order.
     pub async fn release_hold(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
         super::retrying!(self, {
-            let stored = self.must::<Order>("order", &id).await?;
+            let stored = self.must::<Order>(&id).await?;
             let mut order = stored.value;
             if !order.holds.contains(&hold) {
                 return Err(OrderError::HoldNotFound(hold).into());
@@ -407,7 +405,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
-        let stored = self.must::<Order>("order", &id).await?;
+        let stored = self.must::<Order>(&id).await?;
         let mut order = stored.value;
         let status = transition(order.status, OrderAction::Cancel)?;
         // Once goods shipped, or credit notes stand against its invoices (voiding
@@ -423,7 +421,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 )
                 .await;
         }
-        let customer = self.must::<Customer>("customer", &order.customer).await?;
+        let customer = self.must::<Customer>(&order.customer).await?;
         let mut buyer = customer.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -444,7 +442,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         let mut refunded_to_credit = Money::zero(order.currency);
         for invoice_id in order.invoices.clone() {
-            let stored_invoice = self.must::<Invoice>("invoice", &invoice_id).await?;
+            let stored_invoice = self.must::<Invoice>(&invoice_id).await?;
             let mut invoice = stored_invoice.value;
             if invoice.status == InvoiceStatus::Void {
                 continue;
@@ -500,7 +498,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn order(&self, id: OrderId) -> Result<Order, Error> {
-        Ok(self.must::<Order>("order", &id).await?.value)
+        Ok(self.must::<Order>(&id).await?.value)
     }
 
     /// A customer's orders, oldest first.
@@ -680,7 +678,9 @@ fn sites_among(delivery: &Delivery, locations: Vec<Location>) -> Result<Vec<Loca
             let store = locations
                 .into_iter()
                 .find(|l| &l.id == location)
-                .ok_or_else(|| Error::not_found("location", location))?;
+                .ok_or_else(|| {
+                    Error::not_found(<Location as crate::store::Entity>::kind(), location)
+                })?;
             Ok(vec![store])
         }
     }

@@ -111,7 +111,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         needed: u32,
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
-        let product = self.must::<Product>("product", sku).await?.value;
+        let product = self.must::<Product>(sku).await?.value;
         let suppliers = self.all_suppliers().await?;
         Ok(rank_offers(
             &suppliers,
@@ -153,8 +153,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// unknown SKU or location.
     pub async fn set_reorder_rule(&self, rule: ReorderRule) -> Result<(), Error> {
         rule.validate()?;
-        self.must::<Product>("product", &rule.sku).await?;
-        self.must::<Location>("location", &rule.location).await?;
+        self.must::<Product>(&rule.sku).await?;
+        self.must::<Location>(&rule.location).await?;
         super::retrying!(self, {
             let key = (rule.sku.clone(), rule.location.clone());
             let existing = self.store.load::<ReorderRule>(&key).await?;
@@ -184,7 +184,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         open: &[PurchaseOrder],
     ) -> Result<Vec<Requisition>, Error> {
-        self.must::<Location>("location", ship_to).await?;
+        self.must::<Location>(ship_to).await?;
         let today = self.now().date_naive();
         let suppliers = self.all_suppliers().await?;
         let wanted_by = today.checked_add_days(chrono::Days::new(u64::from(
@@ -231,7 +231,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 continue;
             }
             let wanted_by = (n.back_ordered > 0).then_some(wanted_by).flatten();
-            let product = self.must::<Product>("product", &sku).await?.value;
+            let product = self.must::<Product>(&sku).await?.value;
             let offer = rank_offers(
                 &suppliers,
                 &sku,
@@ -397,8 +397,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, u32)],
     ) -> Result<PurchaseOrder, Error> {
-        let found = self.must::<Supplier>("supplier", &supplier).await?.value;
-        self.must::<Location>("location", ship_to).await?;
+        let found = self.must::<Supplier>(&supplier).await?.value;
+        self.must::<Location>(ship_to).await?;
         let today = self.now().date_naive();
         let mut lines = Vec::with_capacity(needs.len());
         let mut expected_on = today;
@@ -408,12 +408,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             // Goods are received at the inventory's cost currency: an order in any
             // other could never be received.
-            let carried = self
-                .must::<Product>("product", sku)
-                .await?
-                .value
-                .cost
-                .currency();
+            let carried = self.must::<Product>(sku).await?.value.cost.currency();
             if carried != found.currency {
                 return Err(PurchasingError::CurrencyMismatch {
                     sku: sku.clone(),
@@ -485,7 +480,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         value: Money,
         changes: &mut Changeset,
     ) -> Result<Money, Error> {
-        let stored = self.must::<Product>("product", sku).await?;
+        let stored = self.must::<Product>(sku).await?;
         let (mut product, version) = (stored.value, stored.version);
         let on_hand: i64 = self
             .store
@@ -596,10 +591,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .await?
                 .is_some()
         {
-            return Ok(self
-                .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
-                .await?
-                .value);
+            return Ok(self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value);
         }
         received
     }
@@ -615,14 +607,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?
             .is_some()
         {
-            return Ok(self
-                .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
-                .await?
-                .value);
+            return Ok(self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value);
         }
-        let stored = self
-            .must::<PurchaseOrder>("purchase order", &cmd.purchase_order)
-            .await?;
+        let stored = self.must::<PurchaseOrder>(&cmd.purchase_order).await?;
         let mut po = stored.value;
         if cmd.lines.is_empty() {
             return Err(PurchasingError::EmptyReceipt.into());
@@ -636,12 +623,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 return Err(Error::invalid("lines", format!("{sku} is received twice")));
             }
             let got = po.receive(sku, *units, self.config.purchasing.over_receipt)?;
-            let carried = self
-                .must::<Product>("product", sku)
-                .await?
-                .value
-                .cost
-                .currency();
+            let carried = self.must::<Product>(sku).await?.value.cost.currency();
             if carried != got.unit_cost.currency() {
                 return Err(PurchasingError::CurrencyMismatch {
                     sku: sku.clone(),
@@ -720,7 +702,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         event: fn(PurchaseOrderId) -> Event,
     ) -> Result<PurchaseOrder, Error> {
         super::retrying!(self, {
-            let stored = self.must::<PurchaseOrder>("purchase order", &id).await?;
+            let stored = self.must::<PurchaseOrder>(&id).await?;
             let mut po = stored.value;
             step(&mut po)?;
             let mut changes = Changeset::new(self.now());

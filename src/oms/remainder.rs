@@ -35,7 +35,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if left == 0 {
             return Err(OrderError::NothingToCancel.into());
         }
-        let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
+        let customer_stored = self.must::<Customer>(&order.customer).await?;
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -131,7 +131,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let (invoice, version) = match changes.pending(&RecordKey::Invoice(*id)) {
                 Some(Record::Invoice(pending)) => (pending.clone(), None),
                 _ => {
-                    let stored = self.must::<Invoice>("invoice", id).await?;
+                    let stored = self.must::<Invoice>(id).await?;
                     (stored.value, Some(stored.version))
                 }
             };

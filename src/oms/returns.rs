@@ -136,7 +136,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         {
             return self.return_authorization(id).await;
         }
-        let stored = self.must::<Order>("order", &cmd.order).await?;
+        let stored = self.must::<Order>(&cmd.order).await?;
         let mut order = stored.value;
         if cmd.lines.is_empty() {
             return Err(ReturnError::Empty.into());
@@ -216,7 +216,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Return`] unless it is requested; [`Error::NotFound`].
     pub async fn authorise_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
-            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
+            let stored = self.must::<ReturnAuthorization>(&id).await?;
             let mut rma = stored.value;
             rma.authorise()?;
             let mut changes = Changeset::new(self.now());
@@ -279,14 +279,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         {
             return self.return_authorization(cmd.rma).await;
         }
-        let stored = self.must::<ReturnAuthorization>("return", &cmd.rma).await?;
+        let stored = self.must::<ReturnAuthorization>(&cmd.rma).await?;
         let mut rma = stored.value;
         if cmd.lines.is_empty() {
             return Err(ReturnError::Empty.into());
         }
-        let order_stored = self.must::<Order>("order", &rma.order).await?;
+        let order_stored = self.must::<Order>(&rma.order).await?;
         let mut order = order_stored.value;
-        let customer_stored = self.must::<Customer>("customer", &order.customer).await?;
+        let customer_stored = self.must::<Customer>(&order.customer).await?;
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -319,7 +319,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 now,
             )?);
             if let Some(location) = restock_at {
-                self.must::<Location>("location", location).await?;
+                self.must::<Location>(location).await?;
                 changes.movements.push(StockMovement {
                     sku: sku.clone(),
                     location: location.clone(),
@@ -514,10 +514,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         event: fn(ReturnId) -> Event,
     ) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
-            let stored = self.must::<ReturnAuthorization>("return", &id).await?;
+            let stored = self.must::<ReturnAuthorization>(&id).await?;
             let mut rma = stored.value;
             step(&mut rma)?;
-            let order = self.must::<Order>("order", &rma.order).await?;
+            let order = self.must::<Order>(&rma.order).await?;
             let mut changes = Changeset::new(self.now());
             let order_now = give_back(order.value, &rma);
             changes.events.push(event(id));
@@ -533,7 +533,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn return_authorization(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        Ok(self.must::<ReturnAuthorization>("return", &id).await?.value)
+        Ok(self.must::<ReturnAuthorization>(&id).await?.value)
     }
 }
 

@@ -86,7 +86,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         call: uuid::Uuid,
         booked: &mut Vec<Booked>,
     ) -> Result<Vec<Shipment>, Error> {
-        let stored = self.must::<Order>("order", &id).await?;
+        let stored = self.must::<Order>(&id).await?;
         let mut order = stored.value;
         order.ensure_not_held()?;
         let status = transition(order.status, OrderAction::Ship)?;
@@ -117,9 +117,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut checks = Vec::new();
         for line in &order.lines {
             if !products.contains_key(&line.sku) {
-                let stored = fetched
-                    .take::<Product>(&line.sku)
-                    .ok_or_else(|| Error::not_found("product", &line.sku))?;
+                let stored = super::found::<Product>(&mut fetched, &line.sku)?;
                 // Cost of goods is posted at this cost: a cost change committing
                 // first must send us back.
                 checks.push(Check::Version {
@@ -252,9 +250,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         order.status = status;
 
         if on_shipment {
-            let customer = fetched
-                .take::<Customer>(&order.customer)
-                .ok_or_else(|| Error::not_found("customer", order.customer))?;
+            let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
             let mut buyer = customer.value.clone();
             let with_shipping = order.shipping_unbilled();
             let issued = self
@@ -326,11 +322,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
     pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
         super::retrying!(self, {
-            let tracking = self
-                .must::<Shipment>("shipment", &shipment)
-                .await?
-                .value
-                .tracking;
+            let tracking = self.must::<Shipment>(&shipment).await?.value.tracking;
             let events = self.carrier.track(&tracking).await?;
             self.try_record_tracking(shipment, &events).await
         })
@@ -341,7 +333,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         id: ShipmentId,
         events: &[TrackingEvent],
     ) -> Result<Shipment, Error> {
-        let stored = self.must::<Shipment>("shipment", &id).await?;
+        let stored = self.must::<Shipment>(&id).await?;
         let mut shipment = stored.value;
         let was_delivered = shipment.status == ShipmentStatus::Delivered;
         let before = shipment.status;
@@ -361,7 +353,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             });
         }
         if shipment.status == ShipmentStatus::Delivered && !was_delivered {
-            let stored_order = self.must::<Order>("order", &shipment.order).await?;
+            let stored_order = self.must::<Order>(&shipment.order).await?;
             let mut order = stored_order.value;
             order.status = transition(order.status, OrderAction::Deliver)?;
             for s in &shipment.lines {
@@ -393,7 +385,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn shipment(&self, id: ShipmentId) -> Result<Shipment, Error> {
-        Ok(self.must::<Shipment>("shipment", &id).await?.value)
+        Ok(self.must::<Shipment>(&id).await?.value)
     }
 }
 
@@ -489,10 +481,7 @@ fn picks(order: &Order, fetched: &mut Fetched) -> Result<Vec<Pick>, Error> {
     }
     let mut picks = Vec::new();
     for (location, lines) in by_location {
-        let location = fetched
-            .take::<Location>(location)
-            .ok_or_else(|| Error::not_found("location", location))?
-            .value;
+        let location = super::found::<Location>(fetched, location)?.value;
         picks.push(Pick { location, lines });
     }
     Ok(picks)

@@ -129,12 +129,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
             return self.stock_level(sku, location).await;
         }
-        let stored = fetched
-            .take::<Product>(sku)
-            .ok_or_else(|| Error::not_found("product", sku))?;
+        let stored = super::found::<Product>(&mut fetched, sku)?;
         let (product, product_version) = (stored.value, stored.version);
         if !fetched.has::<Location>(location) {
-            return Err(Error::not_found("location", location));
+            return Err(Error::not_found(
+                <Location as crate::store::Entity>::kind(),
+                location,
+            ));
         }
         let level = fetched
             .stock

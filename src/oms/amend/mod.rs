@@ -160,11 +160,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if cmd.changes.is_empty() {
             return Err(OrderError::NothingToAmend.into());
         }
-        let stored = self.must::<Order>("order", &cmd.order).await?;
+        let stored = self.must::<Order>(&cmd.order).await?;
         transition(stored.value.status, OrderAction::Amend)?;
-        let customer = self
-            .must::<Customer>("customer", &stored.value.customer)
-            .await?;
+        let customer = self.must::<Customer>(&stored.value.customer).await?;
         let mut buyer = customer.value.clone();
         let unbilled_before = stored.value.unbilled_value()?;
         let stored_value = stored.value.value()?;

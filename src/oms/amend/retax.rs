@@ -152,7 +152,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(match delivery {
             Delivery::Ship { address, .. } => address.country.clone(),
             Delivery::Pickup { location } => self
-                .must::<Location>("location", location)
+                .must::<Location>(location)
                 .await?
                 .value
                 .address
