@@ -273,7 +273,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("receive_return", 9, 1),
         ("issue_credit_note", 2, 1),
         ("record_refund", 2, 1),
-        ("cancel_order", 5, 1),
+        ("cancel_order", 2, 1),
     ];
     let bound = |command: &str| {
         BOUNDS

@@ -269,13 +269,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Gives up everything of `order` not shipped: its back-ordered units leave
     /// their queues, its reservations are released — to the lines waiting for them
     /// first — and every line's unshipped units count as cancelled. All in
-    /// `changes`; the caller puts the order.
+    /// `changes`; the caller puts the order. `touched` holds whatever queues the
+    /// caller already read.
     pub(super) async fn release_unshipped(
         &self,
         order: &mut Order,
+        mut touched: Touched,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        let mut touched = Touched::default();
         for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
             touched
                 .queue_mut(&self.store, &line.sku)

@@ -15,7 +15,7 @@ use crate::order::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
 };
-use crate::purchasing::BackOrderPolicy;
+use crate::purchasing::{BackOrderPolicy, BackOrderQueue};
 use crate::quantity::Quantity;
 use crate::stock::{
     LineDemand, Location, ReservationChange, StockError, StockLevel, allocate, allocate_available,
@@ -421,7 +421,25 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 )
                 .await;
         }
-        let customer = self.must::<Customer>(&order.customer).await?;
+        // The one read that depends on another: everything the order names — its
+        // customer, its invoices, and the queues its units leave or go back to.
+        let mut request = Prefetch::new().record::<Customer>(&order.customer);
+        for invoice in &order.invoices {
+            request = request.record::<Invoice>(invoice);
+        }
+        for line in &order.lines {
+            if !line.backordered.is_zero() || !line.reservations.is_empty() {
+                request = request.record::<BackOrderQueue>(&line.sku);
+            }
+        }
+        let mut fetched = self.store.fetch(&request).await?;
+        let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
+        let mut touched = Touched::default();
+        for key in &request.records {
+            if let RecordKey::BackOrderQueue(sku) = key {
+                touched.adopt_queue(sku, fetched.take::<BackOrderQueue>(sku));
+            }
+        }
         let mut buyer = customer.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
@@ -433,7 +451,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Worked out before the release marks every unshipped unit cancelled.
         let value = order.value()?;
         let unbilled = order.unbilled_value()?;
-        self.release_unshipped(&mut order, &mut changes).await?;
+        self.release_unshipped(&mut order, touched, &mut changes)
+            .await?;
 
         let history = &mut buyer.history;
         history.uninvoiced = history.uninvoiced.checked_sub(unbilled)?;
@@ -442,7 +461,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         let mut refunded_to_credit = Money::zero(order.currency);
         for invoice_id in order.invoices.clone() {
-            let stored_invoice = self.must::<Invoice>(&invoice_id).await?;
+            let stored_invoice = super::found::<Invoice>(&mut fetched, &invoice_id)?;
             let mut invoice = stored_invoice.value;
             if invoice.status == InvoiceStatus::Void {
                 continue;

@@ -1,6 +1,7 @@
 //! Cancelling what has not shipped of a partly shipped order.
 
 use super::Oms;
+use super::backorders::Touched;
 use super::credit::credit_lines;
 use crate::customer::Customer;
 use crate::error::Error;
@@ -70,7 +71,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             })
             .filter(|(_, units)| *units > 0)
             .collect();
-        self.release_unshipped(&mut order, &mut changes).await?;
+        self.release_unshipped(&mut order, Touched::default(), &mut changes)
+            .await?;
         let history = &mut customer.history;
         history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;
