@@ -83,6 +83,13 @@ pub enum Error {
         /// The key.
         key: IdempotencyKey,
     },
+    /// A command decided on a record it had not read first: a bug in o2c (please
+    /// report it), never the caller's fault. Nothing was written.
+    #[error("a decision needed {key:?}, which the command did not read first")]
+    NotPrefetched {
+        /// The record that was not read.
+        key: crate::store::RecordKey,
+    },
     /// Concurrent writers kept changing the records this command needed.
     #[error("gave up after {attempts} attempts: the records kept changing")]
     Contention {

@@ -131,7 +131,7 @@ fn a_retried_ship_never_reuses_a_booking_it_cancelled() {
 
 /// The memory store, meddled with: once armed, its next commit loses a race (fails
 /// with `Conflict` and applies nothing, as when another writer got there first);
-/// given a stale order, its next load of an order returns that instead (as when
+/// given a stale order, its next load or fetch of that order returns that instead (as when
 /// the read happened just before another writer's commit and the reads after it
 /// see that commit).
 struct Meddling {
@@ -183,6 +183,23 @@ impl o2c::store::StoreWrapper for Meddling {
             }
         }
         self.inner.load::<E>(key).await
+    }
+
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+        let mut fetched = self.inner.fetch(request).await?;
+        let mut stale = self.stale.lock().unwrap();
+        let asked = stale
+            .as_ref()
+            .map(|s| o2c::store::RecordKey::Order(s.value.id))
+            .is_some_and(|key| request.records.contains(&key));
+        if let (true, Some(order)) = (asked, stale.take()) {
+            let key = o2c::store::RecordKey::Order(order.value.id);
+            fetched.records.retain(|(_, record)| record.key() != key);
+            fetched
+                .records
+                .push((order.version, o2c::store::Record::Order(order.value)));
+        }
+        Ok(fetched)
     }
 }
 

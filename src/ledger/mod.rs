@@ -6,6 +6,7 @@
 //! an unbalanced entry cannot exist.
 
 mod account;
+mod billing;
 mod credit_note;
 mod entry;
 mod invoice;
@@ -13,6 +14,7 @@ mod payment;
 mod postings;
 
 pub use account::{Account, AccountCode, AccountKind, AccountMap, ChartOfAccounts};
+pub(crate) use billing::issue_invoice;
 pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,

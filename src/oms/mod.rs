@@ -42,8 +42,8 @@ pub use retry::Backoff;
 pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
-use crate::catalog::Product;
 use crate::catalog::TaxTable;
+use crate::catalog::{Product, Products};
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -310,26 +310,6 @@ fn replayed(
             scope,
             key: key.clone(),
         }),
-    }
-}
-
-/// The products one command works with, by SKU. A command touches a few, so a list
-/// beats a hash map (and the keys are the command's own `Sku`s, which compare by
-/// pointer first).
-#[derive(Debug, Default)]
-struct Products(Vec<(Sku, Product)>);
-
-impl Products {
-    fn contains_key(&self, sku: &Sku) -> bool {
-        self.get(sku).is_some()
-    }
-
-    fn insert(&mut self, sku: Sku, product: Product) {
-        self.0.push((sku, product));
-    }
-
-    fn get(&self, sku: &Sku) -> Option<&Product> {
-        self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
     }
 }
 

@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::backorders::Touched;
 use super::{Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
@@ -330,10 +329,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 }
             }
         }
-        let mut touched = Touched::default();
-        self.refresh_promises(&approved, &sent, &mut touched, &mut changes)
+        let mut backlog = self.backlog(&approved).await?;
+        self.repromise(&mut backlog, &approved, &sent, &mut changes)
             .await?;
-        touched.put_into(&mut changes);
+        backlog.put_into(&mut changes);
         if !raised.is_empty() {
             let committed = self.store.commit(changes).await?;
             raised = raised
@@ -459,10 +458,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn promise_from(&self, po: &PurchaseOrder, changes: &mut Changeset) -> Result<(), Error> {
         let sent = self.sent_purchase_orders_with(po).await?;
         let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
-        let mut touched = Touched::default();
-        self.refresh_promises(&skus, &sent, &mut touched, changes)
-            .await?;
-        touched.put_into(changes);
+        let mut backlog = self.backlog(&skus).await?;
+        self.repromise(&mut backlog, &skus, &sent, changes).await?;
+        backlog.put_into(changes);
         Ok(())
     }
 
@@ -616,7 +614,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let now = self.now();
         let mut changes = Changeset::new(now);
-        let mut touched = Touched::default();
+        let received: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
+        let mut backlog = self.backlog(&received).await?;
         let location = po.ship_to.clone();
         for (n, (sku, units)) in cmd.lines.iter().enumerate() {
             if cmd.lines.iter().take(n).any(|(s, _)| s == sku) {
@@ -658,15 +657,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 unit_cost: got.unit_cost,
                 average_cost: average,
             });
-            self.fill_back_orders(sku, &location, got.units, &mut touched, &mut changes)
+            self.fill_at(&mut backlog, sku, &location, got.units, &mut changes)
                 .await?;
         }
         // The lines still waiting moved up their queues, and this order owes less.
         let sent = self.sent_purchase_orders_with(&po).await?;
-        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
-        self.refresh_promises(&skus, &sent, &mut touched, &mut changes)
+        self.repromise(&mut backlog, &received, &sent, &mut changes)
             .await?;
-        touched.put_into(&mut changes);
+        backlog.put_into(&mut changes);
         self.take_turn(&mut changes).await?;
         changes.puts.push(Put::update(po.clone(), stored.version));
         self.commit_keyed(

@@ -1,7 +1,6 @@
 //! Cancelling what has not shipped of a partly shipped order.
 
 use super::Oms;
-use super::backorders::Touched;
 use super::credit::credit_lines;
 use crate::customer::Customer;
 use crate::error::Error;
@@ -71,8 +70,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             })
             .filter(|(_, units)| *units > 0)
             .collect();
-        self.release_unshipped(&mut order, Touched::default(), &mut changes)
-            .await?;
+        let skus: Vec<crate::ids::Sku> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let mut backlog = self.backlog(&skus).await?;
+        let sites = self.all_locations().await?;
+        backlog.release_unshipped(&mut order, &sites, &mut changes)?;
+        backlog.put_into(&mut changes);
         let history = &mut customer.history;
         history.uninvoiced = history.uninvoiced.checked_sub(not_invoiced)?;
         history.lifetime_value = history.lifetime_value.checked_sub(not_invoiced)?;

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::Oms;
-use super::backorders::Touched;
 use super::fingerprint;
 use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
@@ -15,13 +14,15 @@ use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
 use crate::ledger::RecordPayment;
 use crate::money::Money;
 use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
-use crate::purchasing::BackOrderPolicy;
+use crate::purchasing::{BackOrderPolicy, BackOrderQueue, Backlog};
 use crate::quantity::Quantity;
 use crate::returns::{
     Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
 };
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
+use crate::store::{
+    Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey, Store,
+};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -290,7 +291,33 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut customer = customer_stored.value.clone();
         let now = self.now();
         let mut changes = Changeset::new(now);
-        let mut touched = Touched::default();
+        // The queues restocked units may fill, with the orders waiting in them (this
+        // order aside: the fills work on our copy of it).
+        let mut restocking: Vec<Sku> = Vec::new();
+        for (line_no, _, condition) in &cmd.lines {
+            let sku = order
+                .lines
+                .iter()
+                .find(|l| l.line_no == *line_no)
+                .map(|l| &l.sku);
+            if let (Some(sku), Condition::Resellable { .. }) = (sku, condition) {
+                if !restocking.contains(sku) {
+                    restocking.push(sku.clone());
+                }
+            }
+        }
+        let mut touched = Backlog::default();
+        if !restocking.is_empty() {
+            let mut request = Prefetch::new();
+            for sku in &restocking {
+                request = request.record::<BackOrderQueue>(sku);
+            }
+            let mut fetched = self.store.fetch(&request).await?;
+            super::backorders::adopt_queues(&mut touched, &restocking, &mut fetched);
+            touched.adopt(order.clone(), order_stored.version);
+            self.read_waiting(&mut touched).await?;
+            touched.release(order.id);
+        }
         // Resellable value per SKU, so each SKU's average moves once.
         let mut restocked: Vec<(Sku, u32, Money)> = Vec::new();
         let mut credited: Vec<(u16, u32)> = Vec::new();
@@ -338,7 +365,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 // The order may itself wait for this SKU: the fill works on our copy.
                 let id = order.id;
                 touched.adopt(order, order_stored.version);
-                self.fill_back_orders(&sku, location, *units, &mut touched, &mut changes)
+                self.fill_at(&mut touched, &sku, location, *units, &mut changes)
                     .await?;
                 order = touched
                     .release(id)
@@ -431,7 +458,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         original: &Order,
         customer: &mut Customer,
         credit: Money,
-        touched: &mut Touched,
+        touched: &mut Backlog,
         changes: &mut Changeset,
     ) -> Result<OrderId, Error> {
         let key = IdempotencyKey::new(format!("exchange-{}", rma.id))
@@ -448,7 +475,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd.note = Some(format!("exchange for return {}", rma.id));
         let inputs = self.order_inputs(&cmd).await?;
         let (mut order, invoice) = self
-            .compose_order(&cmd, customer, true, inputs, touched, changes)
+            .place_into(&cmd, customer, true, &inputs, touched, changes)
             .await?;
         let mut paid = Money::zero(order.currency);
         if let Some(mut invoice) = invoice {

@@ -2,14 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::backorders::Touched;
 use super::{Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
-use crate::purchasing::BackOrderQueue;
+use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::stock::{Location, MovementReason, StockError, StockLevel, StockMovement};
 use crate::store::{
     Changeset, Check, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
@@ -131,12 +130,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let stored = super::found::<Product>(&mut fetched, sku)?;
         let (product, product_version) = (stored.value, stored.version);
-        if !fetched.has::<Location>(location) {
+        let fulfils = fetched
+            .get::<Location>(location)
+            .map(|l| l.value.fulfils_orders);
+        let Some(fulfils) = fulfils else {
             return Err(Error::not_found(
                 <Location as crate::store::Entity>::kind(),
                 location,
             ));
-        }
+        };
         let level = fetched
             .stock
             .iter()
@@ -199,11 +201,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.events.push(event);
         if delta > 0 {
             // Waiting back-orders take arriving units before they become free.
-            let mut touched = Touched::default();
-            touched.adopt_queue(sku, fetched.take::<BackOrderQueue>(sku));
-            self.fill_back_orders(sku, location, units(delta)?, &mut touched, &mut changes)
-                .await?;
-            touched.put_into(&mut changes);
+            let mut backlog = Backlog::default();
+            backlog.adopt_queue(sku, fetched.take::<BackOrderQueue>(sku));
+            self.read_waiting(&mut backlog).await?;
+            backlog.fill(sku, location, fulfils, units(delta)?, &mut changes)?;
+            backlog.put_into(&mut changes);
         }
         // Valued at this cost: a cost change committing first must send us back.
         changes.checks.push(Check::Version {

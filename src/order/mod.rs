@@ -1,6 +1,7 @@
 //! Orders: capture from any channel, pricing, the status machine, holds.
 
 mod amend;
+mod compose;
 mod line;
 mod model;
 mod place;
@@ -9,6 +10,9 @@ pub(crate) mod settle;
 mod status;
 
 pub use amend::{AmendOrder, Amendment};
+pub(crate) use compose::{
+    OrderInputs, Placing, back_order_policy, compose, distinct_skus, place_hold, sites_among,
+};
 pub use line::{LineAmounts, LineReservation, OrderLine};
 pub use model::{Channel, Delivery, FulfilmentStatus, Hold, Order, PaymentStatus, ServiceLevel};
 pub use place::{Discount, LineRequest, PlaceOrder};

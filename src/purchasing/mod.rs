@@ -3,12 +3,14 @@
 //!
 //! Everything here is pure: [`crate::Oms`] loads, calls these functions, and commits.
 
+mod backlog;
 mod backorder;
 mod offer;
 mod purchase_order;
 mod reorder;
 mod supplier;
 
+pub(crate) use backlog::{Backlog, Supply, reserve};
 pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, QueueEntry, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
 pub use purchase_order::{

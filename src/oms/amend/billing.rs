@@ -32,7 +32,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         };
         if let Some(hold) = hold {
-            crate::oms::orders::place_hold(order, hold, changes)?;
+            crate::order::place_hold(order, hold, changes)?;
         }
         Ok(())
     }

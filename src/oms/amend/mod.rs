@@ -8,7 +8,6 @@ mod unchanged;
 use retax::{final_country, tax_rate};
 use unchanged::changes_nothing;
 
-use super::backorders::Touched;
 use super::{Oms, Products, canonical_discount, canonical_money, fingerprint};
 use crate::catalog::TaxTable;
 use crate::customer::{Customer, PaymentTerms};
@@ -22,6 +21,7 @@ use crate::order::{
     AmendOrder, Amendment, Delivery, LineRequest, Order, OrderAction, OrderError, OrderLine,
     transition,
 };
+use crate::purchasing::Backlog;
 use crate::quantity::Quantity;
 use crate::stock::StockLevel;
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
@@ -75,7 +75,7 @@ struct Amending<'a> {
     /// Lines added or changed, for the event.
     lines: Vec<u16>,
     ship_to_changed: bool,
-    touched: &'a mut Touched,
+    touched: &'a mut Backlog,
     changes: &'a mut Changeset,
 }
 
@@ -184,7 +184,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
         let now = self.now();
         let mut changes = Changeset::new(now);
-        let mut touched = Touched::default();
+        let mut touched = self.backlog_around(&skus, &stored.value).await?;
         let mut work = Amending {
             order: stored.value.clone(),
             levels: self.store.stock_levels_of(&skus).await?,
@@ -277,17 +277,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .filter(|(_, units)| !units.is_zero())
                 .collect();
             let with_shipping = order.shipping_unbilled();
-            new_invoice = self
-                .issue_invoice(
-                    &mut order,
-                    &mut buyer,
-                    &unbilled,
-                    with_shipping,
-                    &mut changes,
-                    now,
-                )
-                .await?
-                .map(|invoice| invoice.id);
+            new_invoice = crate::ledger::issue_invoice(
+                &mut order,
+                &mut buyer,
+                &unbilled,
+                with_shipping,
+                &self.context(now),
+                &mut changes,
+            )?
+            .map(|invoice| invoice.id);
         }
         self.carry_credit_over(
             &mut order,

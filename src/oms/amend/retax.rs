@@ -96,10 +96,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         line.cancelled = line.cancelled.saturating_add(open);
         let (from, sku) = (line.line_no, line.sku.clone());
         if !moved.backordered.is_zero() {
-            work.touched
-                .queue_mut(&self.store, &sku)
-                .await?
-                .move_line(order_id, from, to);
+            work.touched.queue_mut(&sku)?.move_line(order_id, from, to);
         }
         credit(work, from, invoiced_cut);
         work.moved.push((from, to, invoiced_cut));

@@ -7,11 +7,11 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
-use crate::oms::backorders::reserve;
-use crate::oms::orders::back_order_policy;
 use crate::oms::{Oms, Products};
 use crate::order::Delivery;
+use crate::order::back_order_policy;
 use crate::purchasing::BackOrderPolicy;
+use crate::purchasing::{Supply, reserve};
 use crate::quantity::Quantity;
 use crate::stock::{LineDemand, ReservationChange, StockError, allocate, allocate_available};
 use crate::store::{Store, StoreError};
@@ -39,11 +39,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         work.demand.retain(|(_, pending)| *pending > 0);
         let from_queue = left.min(line.backordered.units());
         if from_queue > 0 {
-            let taken = work
-                .touched
-                .queue_mut(&self.store, &line.sku)
-                .await?
-                .shorten(order_id, line.line_no, from_queue);
+            let taken =
+                work.touched
+                    .queue_mut(&line.sku)?
+                    .shorten(order_id, line.line_no, from_queue);
             line.backordered = line.backordered.saturating_sub(Quantity::new(taken));
             if line.backordered.is_zero() {
                 line.promised_on = None;
@@ -176,7 +175,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // The order waits in a queue only for lines with back-ordered units.
         let mut priority = 0u8;
         for line in work.order.lines.iter().filter(|l| !l.backordered.is_zero()) {
-            let queue = work.touched.queue(&self.store, &line.sku).await?;
+            let queue = work.touched.queue(&line.sku)?;
             if let Some(w) = queue.waiting.iter().find(|w| w.order == order_id) {
                 priority = priority.max(w.priority);
             }
@@ -185,16 +184,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Delivery::Pickup { location } => Some(location.clone()),
             Delivery::Ship { .. } => None,
         };
-        self.queue_shortfalls(
+        let (suppliers, sent) = self.supply().await?;
+        let supply = Supply {
+            suppliers: &suppliers,
+            sent: &sent,
+        };
+        work.touched.queue_shortfalls(
             &mut work.order,
             &short_per_line,
             products,
-            pin,
+            supply,
+            pin.as_ref(),
             priority,
-            work.touched,
             work.changes,
-        )
-        .await?;
+        )?;
         for (line, short) in work.order.lines.iter().zip(&short_per_line) {
             if *short > 0 {
                 let on_hand = work
@@ -244,7 +247,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map_or(0, |l| l.on_hand.saturating_sub(l.reserved).max(0));
             let units = (*units).min(u32::try_from(free).unwrap_or(u32::MAX));
             if units > 0 {
-                self.fill_back_orders(sku, location, units, work.touched, work.changes)
+                self.fill_at(work.touched, sku, location, units, work.changes)
                     .await?;
             }
         }

@@ -1,0 +1,431 @@
+//! Placing an order, decided: pricing, allocating or back-ordering each line, holds
+//! and the invoice — from what the command read, with no store.
+
+use super::{
+    Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
+    ServiceLevel, price_lines, transition,
+};
+use crate::catalog::{Product, Products, TaxTable};
+use crate::customer::{Customer, PaymentTerms};
+use crate::decide::Context;
+use crate::error::Error;
+use crate::event::Event;
+use crate::ids::{OrderId, Sku};
+use crate::ledger::{Invoice, InvoicePolicy, issue_invoice};
+use crate::money::{Money, MoneyError};
+use crate::purchasing::{BackOrderPolicy, Backlog, Supply};
+use crate::quantity::Quantity;
+use crate::stock::{
+    AllocationStrategy, LineDemand, Location, ReservationChange, StockError, StockLevel, allocate,
+    allocate_available,
+};
+use crate::store::{Changeset, Check, Fetched, Prefetch, RecordKey};
+
+/// The service's rules a placement follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Placing {
+    /// How lines are spread over locations.
+    pub allocation: AllocationStrategy,
+    /// When invoices are issued.
+    pub invoice_policy: InvoicePolicy,
+    /// Invoice now whatever the policy (an exchange's replacement).
+    pub invoice_now: bool,
+}
+
+/// Builds a new order for `buyer` into `changes`: prices it, reserves or
+/// back-orders its lines, applies holds and, as the policy says (or always with
+/// `rules.invoice_now`), invoices it. Returns the order, which the caller puts, and
+/// its invoice if one was issued (already put) — or `None`, with nothing changed,
+/// when a line is short and `supply` was not given: the caller then reads the
+/// queues of the order's SKUs into `backlog`, and the supply, and asks again.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compose(
+    cmd: &PlaceOrder,
+    buyer: &mut Customer,
+    inputs: &OrderInputs,
+    rules: Placing,
+    backlog: &mut Backlog,
+    supply: Option<Supply<'_>>,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<Option<(Order, Option<Invoice>)>, Error> {
+    if cmd.currency != buyer.profile.currency {
+        return Err(OrderError::CurrencyMismatch {
+            expected: buyer.profile.currency,
+            found: cmd.currency,
+        }
+        .into());
+    }
+
+    let OrderInputs {
+        products,
+        tax,
+        locations,
+        levels: stored_levels,
+    } = inputs;
+    let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations.clone())?;
+    let country = match &delivery {
+        Delivery::Ship { address, .. } => address.country.clone(),
+        Delivery::Pickup { .. } => candidates
+            .first()
+            .map(|l| l.address.country.clone())
+            .unwrap_or_default(),
+    };
+    let shipping_charge = cmd.shipping_charge.unwrap_or(Money::zero(cmd.currency));
+    if shipping_charge.currency() != cmd.currency {
+        return Err(OrderError::CurrencyMismatch {
+            expected: cmd.currency,
+            found: shipping_charge.currency(),
+        }
+        .into());
+    }
+    if shipping_charge.is_negative() {
+        return Err(OrderError::NegativeShipping.into());
+    }
+    if !shipping_charge.is_in_minor_units() {
+        return Err(OrderError::Money(MoneyError::NotInMinorUnits {
+            amount: shipping_charge.amount(),
+            currency: shipping_charge.currency(),
+        })
+        .into());
+    }
+
+    let skus = distinct_skus(cmd);
+    let mut lines = price_lines(cmd, |sku| products.get(sku), tax, &country)?;
+
+    let demand: Vec<LineDemand> = lines
+        .iter()
+        .map(|l| LineDemand {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    let mut back_order = cmd.back_order.unwrap_or_default();
+    // Stock as the commit this order joins leaves it (an exchange's returned
+    // units, restocked in the same commit, may serve its replacement).
+    let levels = pending_levels(&skus, stored_levels, changes)?;
+    let (allocations, shortfalls) = match allocate(&demand, &levels, &candidates, rules.allocation)
+    {
+        Ok(allocations) => (allocations, Vec::new()),
+        Err(short @ StockError::Insufficient { .. }) => {
+            let (allocations, shortfalls) =
+                allocate_available(&demand, &levels, &candidates, rules.allocation)?;
+            let short_lines = lines.iter().map(|l| &l.sku).zip(&shortfalls);
+            let policy = back_order_policy(cmd.back_order, short_lines, products);
+            if policy == BackOrderPolicy::Reject {
+                return Err(short.into());
+            }
+            back_order = policy;
+            (allocations, shortfalls)
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    // A short line waits in its SKU's queue, promised a date from the supply: the
+    // caller reads both and asks again.
+    let supply = match supply {
+        Some(supply) => supply,
+        None if shortfalls.iter().any(|short| *short > 0) => return Ok(None),
+        None => Supply::NONE,
+    };
+    let now = changes.at;
+    let id = ctx.id(OrderId::from_uuid);
+    let first_event = changes.events.len();
+    for a in &allocations {
+        let Some(line) = lines.get_mut(a.line) else {
+            continue;
+        };
+        line.reservations.push(LineReservation {
+            location: a.location.clone(),
+            quantity: a.quantity,
+        });
+        changes.reservations.push(ReservationChange {
+            sku: line.sku.clone(),
+            location: a.location.clone(),
+            order: id,
+            quantity: a.quantity.as_i64(),
+        });
+        changes.events.push(Event::StockReserved {
+            order: id,
+            sku: line.sku.clone(),
+            location: a.location.clone(),
+            quantity: a.quantity.units(),
+        });
+    }
+
+    let mut order = Order {
+        id,
+        number: None,
+        customer: buyer.id,
+        channel: cmd.channel,
+        currency: cmd.currency,
+        lines,
+        delivery,
+        shipping_charge,
+        status: OrderStatus::Open,
+        holds: Vec::new(),
+        invoices: Vec::new(),
+        shipments: Vec::new(),
+        invoiced: Money::zero(cmd.currency),
+        paid: Money::zero(cmd.currency),
+        placed_at: now,
+        closed_at: None,
+        idempotency_key: cmd.idempotency_key.clone(),
+        note: cmd.note.clone(),
+        back_order,
+        back_order_requested: cmd.back_order,
+        credited: None,
+    };
+    let pin = match &order.delivery {
+        Delivery::Pickup { location } => Some(location.clone()),
+        Delivery::Ship { .. } => None,
+    };
+    backlog.queue_shortfalls(
+        &mut order,
+        &shortfalls,
+        products,
+        supply,
+        pin.as_ref(),
+        cmd.back_order_priority,
+        changes,
+    )?;
+    // Back-ordered on the stock as read: units arriving meanwhile must send this
+    // order back to take them instead of waiting.
+    for (line, short) in order.lines.iter().zip(&shortfalls) {
+        let on_hand = stored_levels
+            .iter()
+            .filter(|l| l.sku == line.sku)
+            .map(|l| l.on_hand)
+            .fold(0, i64::saturating_add);
+        let check = Check::SkuOnHand {
+            sku: line.sku.clone(),
+            on_hand,
+        };
+        if *short > 0 && !changes.checks.contains(&check) {
+            changes.checks.push(check);
+        }
+    }
+    let total = order.total()?;
+    // The caller inserts the order; the store numbers it in the commit.
+    changes.number(RecordKey::Order(id));
+    changes.events.insert(
+        first_event,
+        Event::OrderPlaced {
+            order: id,
+            // The store numbers the order in the commit, here too.
+            number: None,
+            customer: buyer.id,
+            channel: cmd.channel,
+            total,
+        },
+    );
+
+    let history = &mut buyer.history;
+    history.orders_placed = history.orders_placed.saturating_add(1);
+    history.lifetime_value = history.lifetime_value.checked_add(total)?;
+    history.uninvoiced = history.uninvoiced.checked_add(total)?;
+    history.last_order_at = Some(now);
+
+    let mut holds = Vec::new();
+    match buyer.profile.terms {
+        // A free order has nothing to wait for: its invoice is issued paid.
+        PaymentTerms::Prepaid if !total.is_zero() => holds.push(Hold::AwaitingPayment),
+        PaymentTerms::Prepaid => {}
+        // Judged with this order counted as expected billing.
+        PaymentTerms::Net { .. } if buyer.over_credit_limit()? => {
+            holds.push(Hold::CreditLimit);
+        }
+        PaymentTerms::Net { .. } => {}
+    }
+    for hold in holds {
+        place_hold(&mut order, hold, changes)?;
+    }
+
+    let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
+    let mut invoice = None;
+    if rules.invoice_policy == InvoicePolicy::OnOrder || prepaid || rules.invoice_now {
+        let everything: Vec<(usize, Quantity)> = order
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.quantity))
+            .collect();
+        invoice = issue_invoice(&mut order, buyer, &everything, true, ctx, changes)?;
+    }
+    Ok(Some((order, invoice)))
+}
+
+/// `levels` of `skus` with the stock changes `changes` already holds applied
+/// ([`Changeset::stock_deltas`]); borrowed, without a copy, when it holds none (a
+/// plain placement).
+fn pending_levels<'a>(
+    skus: &[Sku],
+    levels: &'a [StockLevel],
+    changes: &Changeset,
+) -> Result<std::borrow::Cow<'a, [StockLevel]>, Error> {
+    let deltas = changes.stock_deltas()?;
+    if deltas.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(levels));
+    }
+    let mut levels = levels.to_vec();
+    // Only the SKUs this order wants were read; others do not matter to it.
+    for d in deltas.into_iter().filter(|d| skus.contains(&d.sku)) {
+        match levels
+            .iter_mut()
+            .find(|l| l.sku == d.sku && l.location == d.location)
+        {
+            Some(level) => {
+                level.on_hand = level.on_hand.saturating_add(d.on_hand);
+                level.reserved = level.reserved.saturating_add(d.reserved);
+            }
+            None => levels.push(StockLevel {
+                on_hand: d.on_hand,
+                reserved: d.reserved,
+                ..StockLevel::empty(d.sku, d.location)
+            }),
+        }
+    }
+    Ok(std::borrow::Cow::Owned(levels))
+}
+
+/// What to do with units short of stock: the policy the order names, else the
+/// strictest among the products of the lines that are short.
+pub(crate) fn back_order_policy<'a>(
+    requested: Option<BackOrderPolicy>,
+    lines: impl Iterator<Item = (&'a Sku, &'a u32)>,
+    products: &Products,
+) -> BackOrderPolicy {
+    requested.unwrap_or_else(|| {
+        lines
+            .filter(|(_, short)| **short > 0)
+            .filter_map(|(sku, _)| products.get(sku))
+            .map(|p| p.back_order)
+            .max_by_key(|p| p.strictness())
+            .unwrap_or_default()
+    })
+}
+
+/// Adds a hold (once) and moves the order to `OnHold`.
+pub(crate) fn place_hold(
+    order: &mut Order,
+    hold: Hold,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    order.status = transition(order.status, OrderAction::Hold)?;
+    if !order.holds.contains(&hold) {
+        order.holds.push(hold);
+        changes.events.push(Event::OrderHeld {
+            order: order.id,
+            hold,
+        });
+    }
+    Ok(())
+}
+
+/// What pricing and allocating a new order rests on, read in one fetch before
+/// deciding: the products and stock of its SKUs, the tax table, and the locations
+/// that may serve it.
+pub(crate) struct OrderInputs {
+    pub(crate) products: Products,
+    pub(crate) tax: TaxTable,
+    /// Every location for a shipment; the pickup store (if it exists) for a pickup.
+    pub(crate) locations: Vec<Location>,
+    /// The stored stock of the order's SKUs.
+    pub(crate) levels: Vec<StockLevel>,
+}
+
+impl OrderInputs {
+    /// What to read for `cmd`.
+    pub(crate) fn prefetch(cmd: &PlaceOrder) -> Prefetch {
+        let mut request = Prefetch::new().record::<TaxTable>(&());
+        for sku in distinct_skus(cmd) {
+            request = request.record::<Product>(&sku).stock(&sku);
+        }
+        match &cmd.delivery {
+            Some(Delivery::Pickup { location }) => request.record::<Location>(location),
+            _ => request.every::<Location>(),
+        }
+    }
+
+    /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`].
+    pub(crate) fn from_fetched(cmd: &PlaceOrder, mut fetched: Fetched) -> Self {
+        let mut products = Products::default();
+        for sku in distinct_skus(cmd) {
+            // Unknown SKUs are left out: pricing reports them.
+            if let Some(p) = fetched.take::<Product>(&sku) {
+                products.insert(sku, p.value);
+            }
+        }
+        Self {
+            products,
+            tax: fetched
+                .take::<TaxTable>(&())
+                .map(|v| v.value)
+                .unwrap_or_default(),
+            locations: fetched
+                .take_every::<Location>()
+                .into_iter()
+                .map(|v| v.value)
+                .collect(),
+            levels: fetched.stock,
+        }
+    }
+}
+
+/// The SKUs of `cmd`'s lines, each once, in order of first appearance.
+pub(crate) fn distinct_skus(cmd: &PlaceOrder) -> Vec<Sku> {
+    let mut skus: Vec<Sku> = Vec::with_capacity(cmd.lines.len());
+    for line in &cmd.lines {
+        if !skus.contains(&line.sku) {
+            skus.push(line.sku.clone());
+        }
+    }
+    skus
+}
+
+/// How the order is delivered (the buyer's default address when it does not say)
+/// and which of `locations` may serve it.
+fn delivery_and_sites(
+    cmd: &PlaceOrder,
+    buyer: &Customer,
+    locations: Vec<Location>,
+) -> Result<(Delivery, Vec<Location>), Error> {
+    let delivery = match &cmd.delivery {
+        Some(d) => d.clone(),
+        None => Delivery::Ship {
+            address: buyer
+                .default_address()
+                .cloned()
+                .ok_or(OrderError::NoShipToAddress)?
+                .into(),
+            service: ServiceLevel::Standard,
+        },
+    };
+    let sites = sites_among(&delivery, locations)?;
+    Ok((delivery, sites))
+}
+
+/// Which of `locations` may serve `delivery`: those that fulfil orders for a
+/// shipment (whose country must be valid), the store for a pickup.
+pub(crate) fn sites_among(
+    delivery: &Delivery,
+    locations: Vec<Location>,
+) -> Result<Vec<Location>, Error> {
+    match delivery {
+        Delivery::Ship { address, .. } => {
+            if !address.has_valid_country() {
+                return Err(OrderError::InvalidCountry(address.country.clone()).into());
+            }
+            Ok(locations.into_iter().filter(|l| l.fulfils_orders).collect())
+        }
+        Delivery::Pickup { location } => {
+            let store = locations
+                .into_iter()
+                .find(|l| &l.id == location)
+                .ok_or_else(|| {
+                    Error::not_found(<Location as crate::store::Entity>::kind(), location)
+                })?;
+            Ok(vec![store])
+        }
+    }
+}
