@@ -13,6 +13,7 @@ mod entry;
 #[cfg(test)]
 mod fixtures;
 mod invoice;
+mod invoicing;
 mod order_credit;
 mod payment;
 mod postings;
@@ -27,6 +28,7 @@ pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
 };
 pub use invoice::{Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus};
+pub use invoicing::issue_invoice;
 pub use order_credit::credit_order_lines;
 pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;

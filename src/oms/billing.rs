@@ -1,88 +1,15 @@
 //! Invoices and payments.
 
-use chrono::{DateTime, Duration, Utc};
-
 use super::{Oms, fingerprint};
-use crate::customer::{Customer, PaymentTerms};
+use crate::customer::Customer;
 use crate::error::Error;
-use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, InvoiceId, PaymentId};
-use crate::ledger::{
-    Invoice, InvoiceNumber, InvoiceStatus, Payment, PaymentError, RecordPayment, record_payment,
-};
-use crate::money::Money;
+use crate::ids::{InvoiceId, PaymentId};
+use crate::ledger::{Invoice, Payment, PaymentError, RecordPayment, record_payment};
 use crate::order::Order;
-use crate::quantity::Quantity;
-use crate::store::{
-    Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey, Store,
-};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
-    /// Bills `portions` of `order` (and its shipping, if `with_shipping`) on a new
-    /// invoice added to `changes`, keeping order and customer totals in step.
-    pub(super) async fn issue_invoice(
-        &self,
-        order: &mut Order,
-        customer: &mut Customer,
-        portions: &[(usize, Quantity)],
-        with_shipping: bool,
-        changes: &mut Changeset,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Invoice>, Error> {
-        let (lines, shipping) = order.bill(portions, with_shipping)?;
-        if lines.is_empty() && shipping.is_zero() {
-            return Ok(None);
-        }
-        let due_at = match customer.profile.terms {
-            PaymentTerms::Prepaid => now,
-            PaymentTerms::Net { days } => now
-                .checked_add_signed(Duration::days(i64::from(days)))
-                .ok_or_else(|| {
-                Error::invalid("due date", "falls beyond the calendar's range")
-            })?,
-        };
-        let mut invoice = Invoice {
-            id: self.new_id(InvoiceId::from_uuid),
-            // The store numbers it in the commit.
-            number: InvoiceNumber::new(0),
-            order: order.id,
-            customer: order.customer,
-            issued_at: now,
-            due_at,
-            lines,
-            shipping,
-            paid: Money::zero(order.currency),
-            status: InvoiceStatus::Open,
-            credited: None,
-            shipping_credited: None,
-        };
-        let total = invoice.total()?;
-        // Nothing to pay (a fully discounted order): settled the moment it is issued.
-        if total.is_zero() {
-            invoice.status = InvoiceStatus::Paid;
-        }
-        order.invoices.push(invoice.id);
-        order.invoiced = order.invoiced.checked_add(total)?;
-        let history = &mut customer.history;
-        history.balance = history.balance.checked_add(total)?;
-        history.uninvoiced = history.uninvoiced.checked_sub(total)?;
-        changes.journal.extend(self.postings().invoice(
-            &invoice,
-            self.new_id(EntryId::from_uuid),
-            now,
-        )?);
-        changes.events.push(Event::InvoiceIssued {
-            invoice: invoice.id,
-            number: invoice.number,
-            order: order.id,
-            total,
-        });
-        changes.puts.push(Put::insert(invoice.clone()));
-        changes.number(RecordKey::Invoice(invoice.id));
-        Ok(Some(invoice))
-    }
-
     /// Records money received against an invoice.
     ///
     /// A payment that settles the last open invoice of a prepaid order releases its

@@ -303,9 +303,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .enumerate()
                 .map(|(i, l)| (i, l.quantity))
                 .collect();
-            invoice = self
-                .issue_invoice(&mut order, buyer, &everything, true, changes, now)
-                .await?;
+            invoice = crate::ledger::issue_invoice(
+                &mut order,
+                buyer,
+                &everything,
+                true,
+                &self.context(now),
+                changes,
+            )?;
         }
         Ok((order, invoice))
     }

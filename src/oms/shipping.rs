@@ -253,16 +253,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
             let mut buyer = customer.value.clone();
             let with_shipping = order.shipping_unbilled();
-            let issued = self
-                .issue_invoice(
-                    &mut order,
-                    &mut buyer,
-                    &shipped_portions,
-                    with_shipping,
-                    &mut changes,
-                    now,
-                )
-                .await?;
+            let issued = crate::ledger::issue_invoice(
+                &mut order,
+                &mut buyer,
+                &shipped_portions,
+                with_shipping,
+                &self.context(now),
+                &mut changes,
+            )?;
             if issued.is_some() {
                 changes.move_customer(&customer.value, &buyer)?;
             }

@@ -277,17 +277,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .filter(|(_, units)| !units.is_zero())
                 .collect();
             let with_shipping = order.shipping_unbilled();
-            new_invoice = self
-                .issue_invoice(
-                    &mut order,
-                    &mut buyer,
-                    &unbilled,
-                    with_shipping,
-                    &mut changes,
-                    now,
-                )
-                .await?
-                .map(|invoice| invoice.id);
+            new_invoice = crate::ledger::issue_invoice(
+                &mut order,
+                &mut buyer,
+                &unbilled,
+                with_shipping,
+                &self.context(now),
+                &mut changes,
+            )?
+            .map(|invoice| invoice.id);
         }
         self.carry_credit_over(
             &mut order,
