@@ -1,7 +1,9 @@
 //! The catalogue: products (SKUs) and the tax rates that apply to them.
 
 mod product;
+mod save;
 mod tax;
 
 pub use product::{Dimensions, Product};
+pub use save::save_product;
 pub use tax::{TaxClass, TaxRate, TaxTable};
