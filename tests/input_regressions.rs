@@ -16,7 +16,7 @@ use o2c::order::{Channel, PlaceOrder};
 use o2c::{IssueCreditNote, RecordPayment};
 
 /// A credit note on an invoice that was paid turns the paid part into customer
-/// credit: `credit_invoice` (src/oms/credit.rs) lowers the invoice's `paid` by the
+/// credit: `credit_invoice` (src/ledger/credit.rs) lowers the invoice's `paid` by the
 /// note's `to_customer_credit`, so the audit's check of an invoice's `paid` against
 /// the payments applied to it (src/audit.rs) must allow for that part.
 ///

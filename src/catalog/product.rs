@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::TaxClass;
+use crate::error::Error;
 use crate::ids::Sku;
 use crate::money::Money;
 
@@ -54,6 +55,31 @@ impl Product {
             active: true,
             back_order: crate::purchasing::BackOrderPolicy::Reject,
         }
+    }
+
+    /// Refuses a price or cost no order or posting could use: a negative price or
+    /// cost, or a cost finer than a cent (inventory is posted at cost, and journal
+    /// amounts are whole minor units).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `price` or `cost`.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.price.is_negative() {
+            return Err(Error::invalid("price", "must not be negative"));
+        }
+        if self.cost.is_negative() || !self.cost.is_in_minor_units() {
+            return Err(Error::invalid(
+                "cost",
+                "must be a non-negative amount in minor units",
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when saving `self` over `before` changes the cost stock is carried at,
+    /// so the stock on hand must be counted and revalued.
+    pub fn revalues(&self, before: &Product) -> bool {
+        self.cost != before.cost
     }
 }
 

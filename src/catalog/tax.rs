@@ -4,6 +4,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+
 /// A tax class: products in one class share a rate (`"standard"`, `"reduced"`, `"zero"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -98,6 +100,26 @@ impl TaxTable {
     pub fn rates(&self) -> &[TaxRate] {
         &self.rates
     }
+
+    /// Refuses a table with a rate that is not a fraction in [0, 1): a negative
+    /// rate would pay the customer, and one of 100 % or more is a typo for a
+    /// percentage (`20` for `0.20`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the first such rate.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(bad) = self
+            .rates
+            .iter()
+            .find(|r| r.rate.is_sign_negative() || r.rate >= Decimal::ONE)
+        {
+            return Err(Error::invalid(
+                "tax rate",
+                format!("{} for {} is not a fraction in [0, 1)", bad.rate, bad.class),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -121,5 +143,31 @@ mod tests {
             Some(dec!(0.20))
         );
         assert_eq!(table.rate_for(&TaxClass::new("reduced"), "GB"), None);
+    }
+
+    #[test]
+    fn only_fractions_below_one_are_rates() {
+        let zero = TaxTable::new().with_rate(TaxClass::new("zero"), None, dec!(0));
+        assert!(zero.validate().is_ok());
+        assert!(
+            zero.with_rate(TaxClass::standard(), None, dec!(0.9999))
+                .validate()
+                .is_ok()
+        );
+        for bad in [dec!(-0.01), dec!(1), dec!(20)] {
+            let table = TaxTable::new()
+                .with_rate(TaxClass::new("zero"), None, dec!(0))
+                .with_rate(TaxClass::standard(), Some("GB"), bad);
+            match table.validate() {
+                Err(Error::Invalid { field, reason }) => {
+                    assert_eq!(field, "tax rate");
+                    assert!(
+                        reason.starts_with(&format!("{bad} for standard")),
+                        "{reason}"
+                    );
+                }
+                other => panic!("{bad} accepted: {other:?}"),
+            }
+        }
     }
 }

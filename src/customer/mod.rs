@@ -3,7 +3,9 @@
 mod address;
 mod figures;
 mod profile;
+mod register;
 
 pub use address::Address;
 pub use figures::{CustomerDelta, FiguresError};
 pub use profile::{Customer, CustomerHistory, NewCustomer, PaymentMethod, PaymentTerms};
+pub use register::register_customer;

@@ -1,4 +1,5 @@
-//! The double-entry ledger: accounts, journal entries, invoices and payments.
+//! The double-entry ledger: accounts, journal entries, invoices, payments, credit
+//! notes and refunds, and the decisions that issue and record them.
 //!
 //! Amounts on journal lines are signed: positive is a debit, negative a credit, so an
 //! entry balances when its lines sum to zero per currency, and an account's balance is
@@ -6,22 +7,32 @@
 //! an unbalanced entry cannot exist.
 
 mod account;
-mod billing;
+mod credit;
 mod credit_note;
 mod entry;
+#[cfg(test)]
+mod fixtures;
 mod invoice;
+mod invoicing;
+mod order_credit;
 mod payment;
 mod postings;
+mod refund;
 
 pub use account::{Account, AccountCode, AccountKind, AccountMap, ChartOfAccounts};
-pub(crate) use billing::issue_invoice;
+pub use credit::{
+    IssueCreditNote, check_credit_note, credit_invoice, credit_lines, issue_credit_note,
+};
 pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
 };
 pub use invoice::{Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus};
+pub use invoicing::issue_invoice;
+pub use order_credit::credit_order_lines;
 pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;
+pub use refund::{RecordRefund, check_refund, record_refund};
 
 use crate::money::{Currency, Money, MoneyError};
 

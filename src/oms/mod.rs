@@ -35,7 +35,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use crate::ledger::RecordPayment;
-pub use credit::{IssueCreditNote, RecordRefund};
+pub use crate::ledger::{IssueCreditNote, RecordRefund};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
 pub use retry::Backoff;

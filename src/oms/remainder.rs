@@ -1,15 +1,15 @@
 //! Cancelling what has not shipped of a partly shipped order.
 
 use super::Oms;
-use super::credit::credit_lines;
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ledger::{Invoice, InvoiceStatus};
+use crate::ids::InvoiceId;
+use crate::ledger::Invoice;
 use crate::money::Money;
 use crate::order::{Order, OrderAction, OrderError, transition};
-use crate::store::{Changeset, Put, Record, RecordKey, Store, Versioned};
+use crate::store::{Changeset, Prefetch, Put, RecordKey, Store, Versioned};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Keeps what has shipped of an order and cancels the rest, in one commit:
@@ -113,13 +113,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 }
 
 impl<S: Store, C: Carrier> Oms<S, C> {
-    /// Credits `units` (line number, units) of `order`'s lines, as far as they are
-    /// still invoiced, on its invoices — those still owing first,
-    /// then the newest — and, with `shipping`, every shipping charge not yet
-    /// credited: one credit note per invoice touched, exact to the cent (see
-    /// [`Oms::credit_invoice`]). Puts the invoices; the caller puts the order and
-    /// the customer. Returns the units credited per line: those asked, less any a
-    /// credit note had already taken back.
+    /// Credits `units` (line number, units) of `order`'s lines on its invoices, as
+    /// [`crate::ledger::credit_order_lines`] decides, reading in one batch the
+    /// invoices `changes` does not already put. Puts the invoices; the caller puts
+    /// the order and the customer. Returns the units credited per line.
     pub(super) async fn credit_order_lines(
         &self,
         order: &mut Order,
@@ -129,103 +126,30 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         reason: &str,
         changes: &mut Changeset,
     ) -> Result<Vec<(u16, u32)>, Error> {
-        // (invoice, its stored version; `None` for one this commit already puts)
-        let mut invoices: Vec<(Invoice, Option<u64>)> = Vec::new();
-        for id in order.invoices.iter().rev() {
-            let (invoice, version) = match changes.pending(&RecordKey::Invoice(*id)) {
-                Some(Record::Invoice(pending)) => (pending.clone(), None),
-                _ => {
-                    let stored = self.must::<Invoice>(id).await?;
-                    (stored.value, Some(stored.version))
-                }
-            };
-            if invoice.status != InvoiceStatus::Void {
-                invoices.push((invoice, version));
-            }
-        }
-        // Invoices still owing first (newest first among equals): a credit should
-        // settle what is owed before it becomes refundable customer credit.
-        invoices.sort_by_key(|(inv, _)| inv.outstanding().map_or(true, |o| o.is_zero()));
-        let still_invoiced = |line_no: u16| -> u32 {
-            invoices
-                .iter()
-                .flat_map(|(inv, _)| inv.lines.iter())
-                .filter(|l| l.line_no == line_no)
-                .map(|l| l.quantity.saturating_sub(l.credited).units())
-                .sum()
-        };
-        // As far as still invoiced: a return or a goodwill credit may have taken
-        // some back already.
-        let mut wanted: Vec<(u16, u32)> = units
+        let unread: Vec<InvoiceId> = order
+            .invoices
             .iter()
-            .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
+            .filter(|id| changes.pending(&RecordKey::Invoice(**id)).is_none())
+            .copied()
             .collect();
-        let credited = wanted.clone();
-        for (mut invoice, version) in invoices {
-            let mut asked: Vec<(u16, u32)> = Vec::new();
-            for (line_no, left) in &mut wanted {
-                let Some(on_invoice) = invoice.lines.iter().find(|l| l.line_no == *line_no) else {
-                    continue;
-                };
-                let open = on_invoice
-                    .quantity
-                    .saturating_sub(on_invoice.credited)
-                    .units();
-                let units = (*left).min(open);
-                if units > 0 {
-                    asked.push((*line_no, units));
-                    *left -= units;
-                }
+        let mut read = Vec::with_capacity(unread.len());
+        if !unread.is_empty() {
+            let request = unread
+                .iter()
+                .fold(Prefetch::new(), |request, id| request.record::<Invoice>(id));
+            let mut fetched = self.store.fetch(&request).await?;
+            for id in &unread {
+                read.push(super::found::<Invoice>(&mut fetched, id)?);
             }
-            let charge = if shipping {
-                invoice.shipping.checked_sub(invoice.shipping_credit())?
-            } else {
-                Money::zero(order.currency)
-            };
-            if asked.is_empty() && !charge.is_positive() {
-                continue;
-            }
-            let lines = credit_lines(&mut invoice, &asked)?;
-            let worth = Money::sum(
-                order.currency,
-                lines
-                    .iter()
-                    .map(|l| l.net)
-                    .chain(lines.iter().map(|l| l.tax)),
-            )?
-            .checked_add(charge)?;
-            if !worth.is_positive() {
-                // Free units (a gift, a line discounted to nothing): the invoice
-                // counts them credited, and no credit note is worth issuing.
-                put_invoice(changes, invoice, version)?;
-                continue;
-            }
-            self.credit_invoice(
-                &mut invoice,
-                lines,
-                charge,
-                reason,
-                (order, customer),
-                changes,
-            )
-            .await?;
-            put_invoice(changes, invoice, version)?;
         }
-        Ok(credited)
+        crate::ledger::credit_order_lines(
+            (order, customer),
+            read,
+            units,
+            shipping,
+            reason,
+            &self.context(changes.at),
+            changes,
+        )
     }
-}
-
-/// Puts an invoice as changed: an update of the stored one, or (`version` is
-/// `None`) a restatement of the one this changeset already puts.
-fn put_invoice(
-    changes: &mut Changeset,
-    invoice: Invoice,
-    version: Option<u64>,
-) -> Result<(), Error> {
-    match version {
-        Some(version) => changes.puts.push(Put::update(invoice, version)),
-        None if changes.restate(invoice) => {}
-        None => return Err(Error::invalid("credit", "its invoice left the commit")),
-    }
-    Ok(())
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::customer::Address;
+use crate::error::Error;
 use crate::ids::LocationId;
 
 /// What kind of place holds stock.
@@ -51,5 +52,46 @@ impl Location {
             priority,
             fulfils_orders: true,
         }
+    }
+
+    /// Refuses a location shipments could not leave from: carriers rate and
+    /// customs forms name the origin by its ISO country code.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if its address has no valid country.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !self.address.has_valid_country() {
+            return Err(Error::invalid(
+                "location.address.country",
+                "must be an ISO 3166 alpha-2 code",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_needs_a_country_code() {
+        let address = Address::new("Depot", "1 Dock Rd", "Hull", "HU1 1AA", "GB");
+        let mut east = Location::new(
+            LocationId::new("EAST").unwrap(),
+            "East",
+            LocationKind::Warehouse,
+            address,
+            1,
+        );
+        assert!(east.validate().is_ok());
+        Arc::make_mut(&mut east.address).country = "UK-ish".into();
+        assert!(matches!(
+            east.validate(),
+            Err(Error::Invalid {
+                field: "location.address.country",
+                ..
+            })
+        ));
     }
 }
