@@ -17,12 +17,12 @@ use crate::order::{Channel, Delivery, Order, OrderStatus, PlaceOrder, price_line
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 
-pub(super) fn usd(cents: i64) -> Money {
+pub(crate) fn usd(cents: i64) -> Money {
     Money::from_minor(cents, Currency::USD)
 }
 
 /// The time every test decides at.
-pub(super) fn at() -> DateTime<Utc> {
+pub(crate) fn at() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
 }
 
@@ -31,14 +31,14 @@ fn uuid(n: u128) -> uuid::Uuid {
 }
 
 /// The default chart and accounts, and seeded ids: what a [`Context`] borrows.
-pub(super) struct Books {
+pub(crate) struct Books {
     chart: ChartOfAccounts,
     accounts: AccountMap,
     ids: SeededIds,
 }
 
 impl Books {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             chart: ChartOfAccounts::default(),
             accounts: AccountMap::default(),
@@ -47,7 +47,7 @@ impl Books {
     }
 
     /// A context at [`at`].
-    pub(super) fn ctx(&self) -> Context<'_> {
+    pub(crate) fn ctx(&self) -> Context<'_> {
         Context::new(at(), &self.ids, Postings::new(&self.chart, &self.accounts))
     }
 }
@@ -55,7 +55,7 @@ impl Books {
 /// Ada, on 30 days' terms, with an open order of two mugs at 10.00 (line 1) and
 /// two cups at 5.00 (line 2), 10 % tax on both, and 4.00 shipping: 37.00 in all,
 /// none of it invoiced yet and all of it expected.
-pub(super) fn given_order() -> (Customer, Order) {
+pub(crate) fn given_order() -> (Customer, Order) {
     let address = Address::new("Ada", "1 High St", "Leeds", "LS1 1AA", "GB");
     let mut profile = NewCustomer::new("Ada", "ada@example.com", address, Currency::USD);
     profile.terms = PaymentTerms::Net { days: 30 };
@@ -114,7 +114,7 @@ pub(super) fn given_order() -> (Customer, Order) {
 }
 
 /// [`given_order`] invoiced in full on one open invoice of 37.00, which Ada owes.
-pub(super) fn given_invoiced() -> (Customer, Order, Invoice) {
+pub(crate) fn given_invoiced() -> (Customer, Order, Invoice) {
     let (mut customer, mut order) = given_order();
     let invoice = bill(&mut order, &[0, 1], true, 3);
     customer.history.uninvoiced = usd(0);
@@ -124,7 +124,7 @@ pub(super) fn given_invoiced() -> (Customer, Order, Invoice) {
 
 /// Bills every unit of the lines at `indices` (and the shipping, if `with_shipping`)
 /// on a new open invoice with id `n`, as invoicing would.
-pub(super) fn bill(order: &mut Order, indices: &[usize], with_shipping: bool, n: u128) -> Invoice {
+pub(crate) fn bill(order: &mut Order, indices: &[usize], with_shipping: bool, n: u128) -> Invoice {
     let portions: Vec<(usize, Quantity)> = indices
         .iter()
         .map(|i| (*i, order.lines[*i].quantity))
@@ -153,7 +153,7 @@ pub(super) fn bill(order: &mut Order, indices: &[usize], with_shipping: bool, n:
 }
 
 /// `invoice` paid in full, with its order and customer.
-pub(super) fn pay(invoice: &mut Invoice, order: &mut Order, customer: &mut Customer) {
+pub(crate) fn pay(invoice: &mut Invoice, order: &mut Order, customer: &mut Customer) {
     let total = invoice.total().unwrap();
     invoice.paid = total;
     invoice.status = InvoiceStatus::Paid;

@@ -11,7 +11,7 @@ mod credit;
 mod credit_note;
 mod entry;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod invoice;
 mod invoicing;
 mod order_credit;

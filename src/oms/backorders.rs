@@ -114,17 +114,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         backlog.fill(sku, location, fulfils, units, changes)
     }
 
-    /// Every location.
-    pub(super) async fn all_locations(&self) -> Result<Vec<crate::stock::Location>, Error> {
-        Ok(self
-            .store
-            .list::<crate::stock::Location>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
-    }
-
     /// Every supplier with its offers.
     pub(super) async fn all_suppliers(&self) -> Result<Vec<Supplier>, Error> {
         Ok(self

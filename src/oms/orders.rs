@@ -3,15 +3,13 @@
 use super::{Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
-use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, EntryId, OrderId, Sku};
-use crate::ledger::{Invoice, InvoiceStatus};
-use crate::money::Money;
-use crate::order::settle::release;
+use crate::ids::{CustomerId, OrderId};
+use crate::ledger::Invoice;
+use crate::order::settle::lift_hold;
 use crate::order::{
-    Delivery, Hold, Order, OrderAction, OrderError, OrderInputs, PlaceOrder, Placing, compose,
-    distinct_skus, place_hold, sites_among, transition,
+    CancelInputs, Delivery, Hold, Order, OrderAction, OrderInputs, PlaceOrder, Placing,
+    cancel_order, compose, distinct_skus, place_hold, queues_touched, sites_among, transition,
 };
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
 use crate::stock::Location;
@@ -201,13 +199,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         super::retrying!(self, {
             let stored = self.must::<Order>(&id).await?;
             let mut order = stored.value;
-            if !order.holds.contains(&hold) {
-                return Err(OrderError::HoldNotFound(hold).into());
-            }
-            let now = self.now();
-            let mut changes = Changeset::new(now);
-            release(&mut order, hold, &mut changes)?;
-            crate::order::settle::complete_if_done(&mut order, now, &mut changes)?;
+            let mut changes = Changeset::new(self.now());
+            lift_hold(&mut order, hold, changes.at, &mut changes)?;
             changes
                 .puts
                 .push(Put::update(order.clone(), stored.version));
@@ -238,108 +231,48 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
         let stored = self.must::<Order>(&id).await?;
+        transition(stored.value.status, OrderAction::Cancel)?;
         let mut order = stored.value;
-        let status = transition(order.status, OrderAction::Cancel)?;
-        // Once goods shipped, or credit notes stand against its invoices (voiding
-        // would reverse the credited part twice), cancelling goes by credit notes.
-        if order.lines.iter().any(|l| !l.shipped.is_zero()) || order.credit_total().is_positive() {
-            return self
-                .cancel_remainder(
-                    Versioned {
-                        value: order,
-                        version: stored.version,
-                    },
-                    reason,
-                )
-                .await;
-        }
         // The one read that depends on another: everything the order names — its
         // customer, its invoices, and the queues its units leave or go back to.
+        let skus = queues_touched(&order);
         let mut request = Prefetch::new()
             .record::<Customer>(&order.customer)
             .every::<Location>();
         for invoice in &order.invoices {
             request = request.record::<Invoice>(invoice);
         }
-        let mut skus: Vec<Sku> = Vec::new();
-        for line in &order.lines {
-            if (!line.backordered.is_zero() || !line.reservations.is_empty())
-                && !skus.contains(&line.sku)
-            {
-                skus.push(line.sku.clone());
-                request = request.record::<BackOrderQueue>(&line.sku);
-            }
+        for sku in &skus {
+            request = request.record::<BackOrderQueue>(sku);
         }
         let mut fetched = self.store.fetch(&request).await?;
         let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
         let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
+        let invoices = fetched.take_every::<Invoice>();
         let mut backlog = Backlog::default();
         super::backorders::adopt_queues(&mut backlog, &skus, &mut fetched);
+        // The orders waiting where its units go back (this one aside: the
+        // decision works on our copy).
+        backlog.adopt(order.clone(), stored.version);
         self.read_waiting(&mut backlog).await?;
+        backlog.release(id);
+
         let mut buyer = customer.value.clone();
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        changes.events.push(Event::OrderCancelled {
-            order: id,
-            reason: reason.to_owned(),
-        });
-
-        // Worked out before the release marks every unshipped unit cancelled.
-        let value = order.value()?;
-        let unbilled = order.unbilled_value()?;
-        backlog.release_unshipped(&mut order, &sites, &mut changes)?;
+        let mut changes = Changeset::new(self.now());
+        let inputs = CancelInputs {
+            invoices,
+            sites: &sites,
+            backlog: &mut backlog,
+        };
+        cancel_order(
+            &mut order,
+            &mut buyer,
+            reason,
+            inputs,
+            &self.context(changes.at),
+            &mut changes,
+        )?;
         backlog.put_into(&mut changes);
-
-        let history = &mut buyer.history;
-        history.uninvoiced = history.uninvoiced.checked_sub(unbilled)?;
-        history.lifetime_value = history.lifetime_value.checked_sub(value)?;
-        history.orders_cancelled = history.orders_cancelled.saturating_add(1);
-
-        let mut refunded_to_credit = Money::zero(order.currency);
-        for invoice_id in order.invoices.clone() {
-            let stored_invoice = super::found::<Invoice>(&mut fetched, &invoice_id)?;
-            let mut invoice = stored_invoice.value;
-            if invoice.status == InvoiceStatus::Void {
-                continue;
-            }
-            let invoice_total = invoice.total()?;
-            changes.journal.extend(self.postings().void(
-                &invoice,
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
-            history.balance = history
-                .balance
-                .checked_sub(invoice_total.checked_sub(invoice.paid)?)?;
-            refunded_to_credit = refunded_to_credit.checked_add(invoice.paid)?;
-            order.invoiced = order.invoiced.checked_sub(invoice_total)?;
-            order.paid = order.paid.checked_sub(invoice.paid)?;
-            invoice.status = InvoiceStatus::Void;
-            changes.events.push(Event::InvoiceVoided {
-                invoice: invoice.id,
-                order: id,
-            });
-            changes
-                .puts
-                .push(Put::update(invoice, stored_invoice.version));
-        }
-        if refunded_to_credit.is_positive() {
-            changes.journal.extend(self.postings().credit_on_cancel(
-                id,
-                refunded_to_credit,
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
-            history.credit = history.credit.checked_add(refunded_to_credit)?;
-            changes.events.push(Event::CustomerCredited {
-                customer: buyer.id,
-                amount: refunded_to_credit,
-            });
-        }
-
-        order.status = status;
-        order.holds.clear();
-        order.closed_at = Some(now);
         changes
             .puts
             .push(Put::update(order.clone(), stored.version));

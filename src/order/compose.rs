@@ -429,3 +429,243 @@ pub(crate) fn sites_among(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::TaxClass;
+    use crate::customer::Address;
+    use crate::ids::{IdempotencyKey, LocationId};
+    use crate::ledger::fixtures::{Books, at, given_order, usd};
+    use crate::money::Currency;
+    use crate::order::Channel;
+    use crate::stock::LocationKind;
+    use crate::store::Merge;
+
+    fn sku(code: &str) -> Sku {
+        Sku::new(code).unwrap()
+    }
+
+    /// Ada (on terms) and what placing rests on: mugs and cups at 10 % tax, one
+    /// warehouse holding `mugs` mugs and 50 cups.
+    fn given(mugs: i64) -> (Customer, OrderInputs) {
+        let (mut customer, _) = given_order();
+        customer.history = crate::customer::CustomerHistory::new(Currency::USD);
+        let products: Products = [
+            Product::new(sku("MUG"), "Mug", usd(1000), usd(400), TaxClass::standard()),
+            Product::new(sku("CUP"), "Cup", usd(500), usd(200), TaxClass::standard()),
+        ]
+        .into_iter()
+        .collect();
+        let tax = TaxTable::new().with_rate(
+            TaxClass::standard(),
+            None,
+            rust_decimal::Decimal::new(10, 2),
+        );
+        let address = Address::new("WH", "1 Dock Rd", "Leeds", "LS2 2BB", "GB");
+        let wh = LocationId::new("WH").unwrap();
+        let warehouse = Location::new(wh.clone(), "WH", LocationKind::Warehouse, address, 1);
+        let level = |code: &str, on_hand: i64| StockLevel {
+            on_hand,
+            ..StockLevel::empty(sku(code), wh.clone())
+        };
+        let inputs = OrderInputs {
+            products,
+            tax,
+            locations: vec![warehouse],
+            levels: vec![level("MUG", mugs), level("CUP", 50)],
+        };
+        (customer, inputs)
+    }
+
+    fn two_mugs(customer: &Customer) -> PlaceOrder {
+        PlaceOrder::new(
+            IdempotencyKey::new("o-1").unwrap(),
+            customer.id,
+            Channel::Web,
+            Currency::USD,
+        )
+        .line(sku("MUG"), 2)
+    }
+
+    const RULES: Placing = Placing {
+        allocation: AllocationStrategy::PriorityOrder,
+        invoice_policy: InvoicePolicy::OnShipment,
+        invoice_now: false,
+    };
+
+    #[test]
+    fn an_order_in_stock_is_reserved_and_counted_as_expected_billing() {
+        let (mut ada, inputs) = given(10);
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let mut backlog = Backlog::default();
+        let (order, invoice) = compose(
+            &two_mugs(&ada),
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut backlog,
+            None,
+            &books.ctx(),
+            &mut changes,
+        )
+        .unwrap()
+        .expect("nothing is short");
+        assert!(invoice.is_none(), "invoiced on shipment");
+        assert_eq!(order.status, OrderStatus::Open);
+        assert_eq!(
+            order.lines[0]
+                .reservations
+                .iter()
+                .map(|r| r.quantity.units())
+                .sum::<u32>(),
+            2
+        );
+        assert_eq!(changes.reservations.len(), 1);
+        assert_eq!(changes.reservations[0].quantity, 2);
+        assert!(matches!(changes.events[0], Event::OrderPlaced { .. }));
+        // 2 × 10.00 + 10 % tax.
+        assert_eq!(ada.history.uninvoiced, usd(2200));
+        assert_eq!(ada.history.orders_placed, 1);
+        assert!(changes.checks.is_empty(), "nothing back-ordered");
+    }
+
+    #[test]
+    fn a_short_line_asks_for_the_supply_first_and_then_waits_in_its_queue() {
+        let (mut ada, inputs) = given(1);
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let mut backlog = Backlog::default();
+        let cmd = two_mugs(&ada).back_order(BackOrderPolicy::BackOrder);
+        let before = ada.clone();
+        let asked = compose(
+            &cmd,
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut backlog,
+            None,
+            &books.ctx(),
+            &mut changes,
+        )
+        .unwrap();
+        assert!(asked.is_none(), "the supply is needed");
+        assert_eq!(changes, Changeset::new(at()), "nothing decided yet");
+        assert_eq!(ada, before);
+
+        backlog.adopt_queue(&sku("MUG"), None);
+        let (order, _) = compose(
+            &cmd,
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut backlog,
+            Some(Supply::NONE),
+            &books.ctx(),
+            &mut changes,
+        )
+        .unwrap()
+        .expect("the supply was given");
+        assert_eq!(
+            order.lines[0]
+                .reservations
+                .iter()
+                .map(|r| r.quantity.units())
+                .sum::<u32>(),
+            1
+        );
+        assert_eq!(order.lines[0].backordered.units(), 1);
+        assert!(
+            changes
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::BackOrderCreated { quantity: 1, .. }))
+        );
+        // Decided on the stock as read: a receipt meanwhile sends it back.
+        assert!(changes.checks.contains(&Check::SkuOnHand {
+            sku: sku("MUG"),
+            on_hand: 1
+        }));
+        backlog.put_into(&mut changes);
+        assert!(matches!(
+            changes.merges.as_slice(),
+            [Merge::BackOrder(entry)] if entry.line.quantity == 1 && entry.line.order == order.id
+        ));
+    }
+
+    #[test]
+    fn a_short_line_the_policy_refuses_changes_nothing() {
+        let (mut ada, inputs) = given(1);
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let refused = compose(
+            &two_mugs(&ada),
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut Backlog::default(),
+            None,
+            &books.ctx(),
+            &mut changes,
+        );
+        assert!(matches!(
+            refused,
+            Err(Error::Stock(StockError::Insufficient { .. }))
+        ));
+        assert_eq!(changes, Changeset::new(at()));
+    }
+
+    #[test]
+    fn a_prepaid_order_is_invoiced_at_once_and_held_for_payment() {
+        let (mut ada, inputs) = given(10);
+        Arc::make_mut(&mut ada.profile).terms = PaymentTerms::Prepaid;
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let (order, invoice) = compose(
+            &two_mugs(&ada),
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut Backlog::default(),
+            None,
+            &books.ctx(),
+            &mut changes,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(order.holds, vec![Hold::AwaitingPayment]);
+        assert_eq!(order.status, OrderStatus::OnHold);
+        let invoice = invoice.expect("prepaid customers pay first");
+        assert_eq!(invoice.total().unwrap(), usd(2200));
+        assert_eq!(ada.history.balance, usd(2200));
+        assert_eq!(ada.history.uninvoiced, usd(0));
+        assert!(!changes.journal.is_empty(), "the invoice is posted");
+    }
+
+    #[test]
+    fn an_order_in_another_currency_than_the_customers_is_refused() {
+        let (mut ada, inputs) = given(10);
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let mut cmd = two_mugs(&ada);
+        cmd.currency = Currency::EUR;
+        let refused = compose(
+            &cmd,
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut Backlog::default(),
+            None,
+            &books.ctx(),
+            &mut changes,
+        );
+        assert!(matches!(
+            refused,
+            Err(Error::Order(OrderError::CurrencyMismatch { .. }))
+        ));
+        assert_eq!(changes, Changeset::new(at()));
+    }
+}

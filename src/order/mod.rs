@@ -1,6 +1,7 @@
 //! Orders: capture from any channel, pricing, the status machine, holds.
 
 mod amend;
+mod cancel;
 mod compose;
 mod line;
 mod model;
@@ -10,6 +11,7 @@ pub(crate) mod settle;
 mod status;
 
 pub use amend::{AmendOrder, Amendment};
+pub(crate) use cancel::{CancelInputs, cancel_order, queues_touched};
 pub(crate) use compose::{
     OrderInputs, Placing, back_order_policy, compose, distinct_skus, place_hold, sites_among,
 };

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Hold, Order, OrderAction, OrderStatus, transition};
+use super::{Hold, Order, OrderAction, OrderError, OrderStatus, transition};
 use crate::error::Error;
 use crate::event::Event;
 use crate::store::Changeset;
@@ -19,6 +19,25 @@ pub(crate) fn release(order: &mut Order, hold: Hold, changes: &mut Changeset) ->
         hold,
     });
     Ok(())
+}
+
+/// A person lifts `hold` (approving a credit limit or a review, or overriding a
+/// prepayment requirement): the order reopens if it was the last, and completes
+/// if it is delivered and settled.
+///
+/// # Errors
+/// [`OrderError::HoldNotFound`] if the order does not have that hold.
+pub(crate) fn lift_hold(
+    order: &mut Order,
+    hold: Hold,
+    now: DateTime<Utc>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    if !order.holds.contains(&hold) {
+        return Err(OrderError::HoldNotFound(hold).into());
+    }
+    release(order, hold, changes)?;
+    complete_if_done(order, now, changes)
 }
 
 /// After money or a credit note settled part of an order: releases its
