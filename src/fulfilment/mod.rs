@@ -3,6 +3,7 @@
 mod bookings;
 mod carrier;
 mod pickup;
+pub(crate) mod ship;
 mod shipment;
 mod table_rate;
 

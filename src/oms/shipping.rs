@@ -1,32 +1,18 @@
 //! Shipping: quote, book, and follow tracking to delivery.
 
-use std::collections::BTreeMap;
-
-use super::{Oms, Products};
-use crate::catalog::Product;
-use crate::customer::{Address, Customer};
+use super::Oms;
+use crate::catalog::{Product, Products};
+use crate::customer::Customer;
 use crate::error::Error;
-use crate::event::Event;
-use crate::fulfilment::{
-    BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest, RequestedService,
-    Shipment, ShipmentLine, ShipmentStatus, TrackingEvent, TrackingNumber,
+use crate::fulfilment::ship::{
+    self, Tracked, best_quote, deliver, finish_shipping, plan_shipments, record_shipment, track,
 };
-use crate::ids::{EntryId, LocationId, OrderId, ShipmentId};
+use crate::fulfilment::{BookingRequest, Carrier, Shipment, TrackingEvent, TrackingNumber};
+use crate::ids::{OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
-use crate::money::Money;
-use crate::order::settle::complete_if_done;
-use crate::order::{Delivery, Order, OrderAction, OrderError, transition};
-use crate::purchasing::BackOrderPolicy;
-use crate::quantity::Quantity;
-use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
-use crate::store::{Changeset, Check, Fetched, Prefetch, Put, RecordKey, Store};
-
-/// One location's part of a shipment being prepared.
-struct Pick {
-    location: Location,
-    /// (line index, units)
-    lines: Vec<(usize, Quantity)>,
-}
+use crate::order::{Order, OrderAction, transition};
+use crate::stock::Location;
+use crate::store::{Changeset, Check, Prefetch, Put, RecordKey, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -88,14 +74,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Vec<Shipment>, Error> {
         let stored = self.must::<Order>(&id).await?;
         let mut order = stored.value;
+        // Refused before the second read if it cannot ship whatever that finds.
         order.ensure_not_held()?;
-        let status = transition(order.status, OrderAction::Ship)?;
-        if order.back_order == BackOrderPolicy::BackOrder && order.backordered_units() > 0 {
-            return Err(OrderError::AwaitingBackOrder {
-                units: order.backordered_units(),
-            }
-            .into());
-        }
+        transition(order.status, OrderAction::Ship)?;
         // The one read that depends on another: everything the order names.
         let on_shipment = self.config.invoice_policy == InvoicePolicy::OnShipment;
         let mut request = Prefetch::new();
@@ -109,45 +90,32 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             request = request.record::<Customer>(&order.customer);
         }
         let mut fetched = self.store.fetch(&request).await?;
-        let picks = picks(&order, &mut fetched)?;
-        if picks.is_empty() {
-            return Err(OrderError::NothingToShip.into());
-        }
+        let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let mut products = Products::default();
-        let mut checks = Vec::new();
-        for line in &order.lines {
-            if !products.contains_key(&line.sku) {
-                let stored = super::found::<Product>(&mut fetched, &line.sku)?;
-                // Cost of goods is posted at this cost: a cost change committing
-                // first must send us back.
-                checks.push(Check::Version {
-                    key: RecordKey::Product(line.sku.clone()),
-                    version: stored.version,
-                });
-                products.insert(line.sku.clone(), stored.value);
-            }
+        let mut changes = Changeset::new(self.now());
+        for stored in fetched.take_every::<Product>() {
+            // Cost of goods is posted at this cost: a cost change committing first
+            // must send us back.
+            changes.checks.push(Check::Version {
+                key: RecordKey::Product(stored.value.sku.clone()),
+                version: stored.version,
+            });
+            products.insert(stored.value.sku.clone(), stored.value);
         }
-
-        // Everything that can fail is decided before the first booking, so a refusal
-        // never leaves a carrier holding a booking for goods that will not ship.
-        let mut plans = Vec::with_capacity(picks.len());
+        let (picks, status) = plan_shipments(&order, &sites, &products)?;
+        let mut quotes = Vec::with_capacity(picks.len());
         for pick in &picks {
-            let request = rate_request(&order, pick, &products);
-            let quote = self.best_quote(&request).await?;
-            let cost_of_goods = cost_of_goods(&order, pick, &products)?;
-            let key = format!("{}/{}/{call}", order.id, pick.location.id);
-            plans.push((pick, request, quote, cost_of_goods, key));
+            let offered = self.carrier.quote(&pick.request).await?;
+            quotes.push(best_quote(offered, &pick.request, self.carrier.name())?);
         }
 
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        changes.checks = checks;
-        let mut shipments = Vec::new();
-        let mut shipped_portions = Vec::new();
-        for (pick, request, quote, cost_of_goods, key) in plans {
+        let ctx = self.context(changes.at);
+        let mut shipments = Vec::with_capacity(picks.len());
+        for (pick, quote) in picks.iter().zip(quotes) {
+            let key = format!("{}/{}/{call}", order.id, pick.location.id);
             // A retry books with the same key and gets the same booking back, so it
             // must also reuse the shipment id that booking was made for.
-            let shipment_id = match booked.iter().find(|b| b.key == key) {
+            let shipment = match booked.iter().find(|b| b.key == key) {
                 Some(b) => b.shipment,
                 None => self.new_id(ShipmentId::from_uuid),
             };
@@ -155,145 +123,52 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .carrier
                 .book(&BookingRequest {
                     key: key.clone(),
-                    shipment: shipment_id,
+                    shipment,
                     quote: quote.clone(),
-                    request,
+                    request: pick.request.clone(),
                 })
                 .await?;
             if !booked.iter().any(|b| b.key == key) {
                 booked.push(Booked {
                     key: key.clone(),
-                    shipment: shipment_id,
+                    shipment,
                     tracking: booking.tracking.clone(),
                 });
             }
-
-            let mut lines = Vec::new();
-            for (index, units) in &pick.lines {
-                let Some(line) = order.lines.get_mut(*index) else {
-                    continue;
-                };
-                take_reservation(line, &pick.location.id, *units);
-                line.shipped =
-                    line.shipped
-                        .checked_add(*units)
-                        .ok_or(OrderError::UnitsOverflow {
-                            line: line.line_no,
-                            what: "shipped",
-                        })?;
-                // Remembered for returns: cost of goods is reversed at what it was.
-                if let Some(product) = products.get(&line.sku) {
-                    let cost = product.cost.checked_mul_qty(u64::from(units.units()))?;
-                    line.shipped_cost = Some(match line.shipped_cost {
-                        Some(before) => before.checked_add(cost)?,
-                        None => cost,
-                    });
-                }
-                changes.movements.push(StockMovement {
-                    sku: line.sku.clone(),
-                    location: pick.location.id.clone(),
-                    quantity: -units.as_i64(),
-                    reason: MovementReason::Shipment {
-                        shipment: shipment_id,
-                    },
-                    at: now,
-                    value: None,
-                });
-                changes.reservations.push(ReservationChange {
-                    sku: line.sku.clone(),
-                    location: pick.location.id.clone(),
-                    order: id,
-                    quantity: -units.as_i64(),
-                });
-                lines.push(ShipmentLine {
-                    line_no: line.line_no,
-                    sku: line.sku.clone(),
-                    quantity: *units,
-                });
-                shipped_portions.push((*index, *units));
-            }
-            changes.journal.extend(self.postings().shipment(
-                shipment_id,
-                cost_of_goods,
-                booking.price,
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
-            let shipment = Shipment {
-                id: shipment_id,
-                order: id,
-                location: pick.location.id.clone(),
-                lines,
-                carrier: quote.carrier,
-                service: quote.service,
-                tracking: booking.tracking,
-                label: booking.label,
-                carrier_charge: booking.price,
-                cost_of_goods,
-                status: ShipmentStatus::Booked,
-                tracking_events: Vec::new(),
-                booked_at: now,
-                delivered_at: None,
-                booking_key: key,
+            let booked = ship::Booked {
+                pick,
+                quote,
+                booking,
+                shipment,
+                key,
             };
-            changes.events.push(Event::ShipmentBooked {
-                shipment: shipment_id,
-                order: id,
-                location: shipment.location.clone(),
-                carrier: shipment.carrier.clone(),
-                tracking: shipment.tracking.clone(),
-            });
-            order.shipments.push(shipment_id);
-            changes.puts.push(Put::insert(shipment.clone()));
-            shipments.push(shipment);
-        }
-        order.status = status;
-
-        if on_shipment {
-            let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
-            let mut buyer = customer.value.clone();
-            let with_shipping = order.shipping_unbilled();
-            let issued = crate::ledger::issue_invoice(
+            shipments.push(record_shipment(
                 &mut order,
-                &mut buyer,
-                &shipped_portions,
-                with_shipping,
-                &self.context(now),
+                booked,
+                &products,
+                &ctx,
                 &mut changes,
-            )?;
-            if issued.is_some() {
-                changes.move_customer(&customer.value, &buyer)?;
-            }
+            )?);
+        }
+        let customer = match on_shipment {
+            true => Some(super::found::<Customer>(&mut fetched, &order.customer)?),
+            false => None,
+        };
+        let mut buyer = customer.as_ref().map(|c| c.value.clone());
+        finish_shipping(
+            &mut order,
+            status,
+            &picks,
+            buyer.as_mut(),
+            &ctx,
+            &mut changes,
+        )?;
+        if let (Some(before), Some(after)) = (&customer, &buyer) {
+            changes.move_customer(&before.value, after)?;
         }
         changes.puts.push(Put::update(order, stored.version));
         self.store.commit(changes).await?;
         Ok(shipments)
-    }
-
-    /// Groups the order's open reservations by location, in location-code order.
-    async fn best_quote(&self, request: &RateRequest) -> Result<RateQuote, Error> {
-        let quotes = self.carrier.quote(request).await?;
-        let mut best: Option<RateQuote> = None;
-        for quote in quotes
-            .into_iter()
-            .filter(|q| q.price.currency() == request.currency)
-        {
-            let better = match &best {
-                None => true,
-                Some(b) => {
-                    (quote.price.amount(), quote.transit_days) < (b.price.amount(), b.transit_days)
-                }
-            };
-            if better {
-                best = Some(quote);
-            }
-        }
-        best.ok_or_else(|| {
-            Error::Carrier(CarrierError::NoService {
-                carrier: self.carrier.name().to_owned(),
-                reason: format!("no quote in {}", request.currency),
-            })
-        })
     }
 
     /// Records a tracking event reported by the carrier (a webhook, say). Duplicates
@@ -333,43 +208,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Shipment, Error> {
         let stored = self.must::<Shipment>(&id).await?;
         let mut shipment = stored.value;
-        let was_delivered = shipment.status == ShipmentStatus::Delivered;
-        let before = shipment.status;
-        let mut changed = false;
-        for event in events {
-            changed |= shipment.record_tracking(event.clone());
-        }
-        if !changed {
-            return Ok(shipment);
-        }
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        if shipment.status != before {
-            changes.events.push(Event::TrackingUpdated {
-                shipment: id,
-                status: shipment.status,
-            });
-        }
-        if shipment.status == ShipmentStatus::Delivered && !was_delivered {
-            let stored_order = self.must::<Order>(&shipment.order).await?;
-            let mut order = stored_order.value;
-            order.status = transition(order.status, OrderAction::Deliver)?;
-            for s in &shipment.lines {
-                if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == s.line_no) {
-                    line.delivered = line.delivered.checked_add(s.quantity).ok_or(
-                        OrderError::UnitsOverflow {
-                            line: line.line_no,
-                            what: "delivered",
-                        },
-                    )?;
-                }
+        let mut changes = Changeset::new(self.now());
+        match track(&mut shipment, events, &mut changes) {
+            Tracked::Unchanged => return Ok(shipment),
+            Tracked::Moved => {}
+            Tracked::Delivered => {
+                // The one read that depends on another: the order it delivers.
+                let stored_order = self.must::<Order>(&shipment.order).await?;
+                let mut order = stored_order.value;
+                deliver(&mut order, &shipment, changes.at, &mut changes)?;
+                changes.puts.push(Put::update(order, stored_order.version));
             }
-            changes.events.push(Event::ShipmentDelivered {
-                shipment: id,
-                order: order.id,
-            });
-            complete_if_done(&mut order, now, &mut changes)?;
-            changes.puts.push(Put::update(order, stored_order.version));
         }
         changes
             .puts
@@ -393,94 +242,4 @@ struct Booked {
     key: String,
     shipment: ShipmentId,
     tracking: TrackingNumber,
-}
-
-/// The cost of the goods in one pick, at each product's standard cost.
-///
-/// # Errors
-/// [`Error::Money`] if the goods' costs are in different currencies (one shipment is
-/// posted in one currency) or the sum overflows.
-fn cost_of_goods(order: &Order, pick: &Pick, products: &Products) -> Result<Money, Error> {
-    let mut sum: Option<Money> = None;
-    for (index, units) in &pick.lines {
-        let Some(cost) = order
-            .lines
-            .get(*index)
-            .and_then(|l| products.get(&l.sku))
-            .map(|p| p.cost)
-        else {
-            continue;
-        };
-        let value = cost.checked_mul_qty(u64::from(units.units()))?;
-        sum = Some(match sum {
-            Some(s) => s.checked_add(value)?,
-            None => value,
-        });
-    }
-    Ok(sum.unwrap_or(Money::zero(order.currency)))
-}
-
-/// Reduces the line's reservation at `location` by `units`.
-fn take_reservation(line: &mut crate::order::OrderLine, location: &LocationId, units: Quantity) {
-    if let Some(r) = line
-        .reservations
-        .iter_mut()
-        .find(|r| &r.location == location)
-    {
-        r.quantity = r.quantity.saturating_sub(units);
-    }
-    line.reservations.retain(|r| !r.quantity.is_zero());
-}
-
-/// What the carrier needs to price one location's part: one parcel of the whole weight.
-fn rate_request(order: &Order, pick: &Pick, products: &Products) -> RateRequest {
-    let mut weight_grams: u64 = 0;
-    for (index, units) in &pick.lines {
-        let grams = order
-            .lines
-            .get(*index)
-            .and_then(|l| products.get(&l.sku))
-            .map_or(0, |p| u64::from(p.weight_grams));
-        weight_grams = weight_grams.saturating_add(grams.saturating_mul(u64::from(units.units())));
-    }
-    let (destination, service) = match &order.delivery {
-        Delivery::Ship { address, service } => (
-            Address::clone(address),
-            RequestedService::Delivery(*service),
-        ),
-        Delivery::Pickup { .. } => (
-            Address::clone(&pick.location.address),
-            RequestedService::Pickup,
-        ),
-    };
-    RateRequest {
-        origin: Address::clone(&pick.location.address),
-        destination,
-        parcels: vec![Parcel {
-            weight_grams,
-            dimensions: Default::default(),
-        }],
-        service,
-        currency: order.currency,
-    }
-}
-
-/// What `order` has reserved, grouped by location: one pick per location, its
-/// lines (index, units) in order, the locations taken from `fetched`.
-fn picks(order: &Order, fetched: &mut Fetched) -> Result<Vec<Pick>, Error> {
-    let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
-    for (index, line) in order.lines.iter().enumerate() {
-        for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
-            by_location
-                .entry(&r.location)
-                .or_default()
-                .push((index, r.quantity));
-        }
-    }
-    let mut picks = Vec::new();
-    for (location, lines) in by_location {
-        let location = super::found::<Location>(fetched, location)?.value;
-        picks.push(Pick { location, lines });
-    }
-    Ok(picks)
 }

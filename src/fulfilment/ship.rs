@@ -1,0 +1,631 @@
+//! Shipping an order, decided in two halves around the carrier calls: what to ship
+//! from where (one pick per location, its rate request and cost of goods), then —
+//! once the carrier has quoted and booked — the shipments, stock movements,
+//! postings and, under invoicing on shipment, the invoice.
+
+use std::collections::BTreeMap;
+
+use super::{
+    Booking, CarrierError, Parcel, RateQuote, RateRequest, RequestedService, Shipment,
+    ShipmentLine, ShipmentStatus,
+};
+use crate::catalog::Products;
+use crate::customer::{Address, Customer};
+use crate::decide::Context;
+use crate::error::Error;
+use crate::event::Event;
+use crate::ids::{EntryId, LocationId, ShipmentId};
+use crate::ledger::issue_invoice;
+use crate::money::Money;
+use crate::order::{Delivery, Order, OrderAction, OrderError, OrderLine, OrderStatus, transition};
+use crate::purchasing::BackOrderPolicy;
+use crate::quantity::Quantity;
+use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
+use crate::store::{Changeset, Entity, Put};
+
+/// One location's part of a shipment being prepared: what the carrier is asked to
+/// price, and what the goods cost.
+#[derive(Debug, Clone)]
+pub(crate) struct Pick {
+    /// Where the goods leave from.
+    pub location: Location,
+    /// (line index, units)
+    pub lines: Vec<(usize, Quantity)>,
+    /// One parcel of the whole weight, from the location to the customer.
+    pub request: RateRequest,
+    /// The goods at each product's standard cost.
+    pub cost_of_goods: Money,
+}
+
+/// What shipping `order` takes: one pick per location holding its reservations, in
+/// location-code order, and the status the order moves to. `sites` must hold every
+/// location it reserves at, `products` every SKU it orders. Decided before the
+/// first booking, so a refusal never leaves a carrier holding a booking for goods
+/// that will not ship.
+///
+/// # Errors
+/// [`Error::Order`] with `OnHold` while a hold is in force, `AwaitingBackOrder`
+/// while an order that ships whole waits for units, `NothingToShip`, or
+/// `InvalidTransition`; [`Error::NotFound`] for a location or product not given;
+/// [`Error::Money`] if the goods' costs are in different currencies.
+pub(crate) fn plan_shipments(
+    order: &Order,
+    sites: &[Location],
+    products: &Products,
+) -> Result<(Vec<Pick>, OrderStatus), Error> {
+    order.ensure_not_held()?;
+    let status = transition(order.status, OrderAction::Ship)?;
+    if order.back_order == BackOrderPolicy::BackOrder && order.backordered_units() > 0 {
+        return Err(OrderError::AwaitingBackOrder {
+            units: order.backordered_units(),
+        }
+        .into());
+    }
+    for line in &order.lines {
+        if !products.contains_key(&line.sku) {
+            return Err(Error::not_found(crate::catalog::Product::kind(), &line.sku));
+        }
+    }
+    let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
+    for (index, line) in order.lines.iter().enumerate() {
+        for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
+            by_location
+                .entry(&r.location)
+                .or_default()
+                .push((index, r.quantity));
+        }
+    }
+    if by_location.is_empty() {
+        return Err(OrderError::NothingToShip.into());
+    }
+    let mut picks = Vec::with_capacity(by_location.len());
+    for (id, lines) in by_location {
+        let location = sites
+            .iter()
+            .find(|l| &l.id == id)
+            .cloned()
+            .ok_or_else(|| Error::not_found(Location::kind(), id))?;
+        let request = rate_request(order, &location, &lines, products);
+        let cost_of_goods = cost_of_goods(order, &lines, products)?;
+        picks.push(Pick {
+            location,
+            lines,
+            request,
+            cost_of_goods,
+        });
+    }
+    Ok((picks, status))
+}
+
+/// The best of a carrier's `quotes` for `request`: the cheapest in the order's
+/// currency, then the fastest.
+///
+/// # Errors
+/// [`Error::Carrier`] with `NoService` when none is in the order's currency.
+pub(crate) fn best_quote(
+    quotes: Vec<RateQuote>,
+    request: &RateRequest,
+    carrier: &str,
+) -> Result<RateQuote, Error> {
+    quotes
+        .into_iter()
+        .filter(|q| q.price.currency() == request.currency)
+        .min_by(|a, b| (a.price.amount(), a.transit_days).cmp(&(b.price.amount(), b.transit_days)))
+        .ok_or_else(|| {
+            Error::Carrier(CarrierError::NoService {
+                carrier: carrier.to_owned(),
+                reason: format!("no quote in {}", request.currency),
+            })
+        })
+}
+
+/// A pick the carrier booked, ready to record.
+#[derive(Debug)]
+pub(crate) struct Booked<'a> {
+    /// The pick.
+    pub pick: &'a Pick,
+    /// The quote it was booked on.
+    pub quote: RateQuote,
+    /// The carrier's booking.
+    pub booking: Booking,
+    /// The shipment the booking was made for.
+    pub shipment: ShipmentId,
+    /// The key it was booked under.
+    pub key: String,
+}
+
+/// Records a booked pick as a shipment of `order`: its units leave on-hand and
+/// reserved, its cost of goods and the carrier's charge are posted, and the order
+/// remembers what shipped (and what it cost, for returns). Returns the shipment,
+/// already put, and the (line index, units) it carried.
+///
+/// # Errors
+/// [`Error::Order`] with `UnitsOverflow`; [`Error::Money`]; [`Error::Ledger`].
+pub(crate) fn record_shipment(
+    order: &mut Order,
+    booked: Booked<'_>,
+    products: &Products,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<Shipment, Error> {
+    let Booked {
+        pick,
+        quote,
+        booking,
+        shipment: id,
+        key,
+    } = booked;
+    let now = ctx.now;
+    let location = &pick.location.id;
+    let mut lines = Vec::with_capacity(pick.lines.len());
+    for (index, units) in &pick.lines {
+        let Some(line) = order.lines.get_mut(*index) else {
+            continue;
+        };
+        take_reservation(line, location, *units);
+        line.shipped = line
+            .shipped
+            .checked_add(*units)
+            .ok_or(OrderError::UnitsOverflow {
+                line: line.line_no,
+                what: "shipped",
+            })?;
+        // Remembered for returns: cost of goods is reversed at what it was.
+        if let Some(product) = products.get(&line.sku) {
+            let cost = product.cost.checked_mul_qty(u64::from(units.units()))?;
+            line.shipped_cost = Some(match line.shipped_cost {
+                Some(before) => before.checked_add(cost)?,
+                None => cost,
+            });
+        }
+        changes.movements.push(StockMovement {
+            sku: line.sku.clone(),
+            location: location.clone(),
+            quantity: -units.as_i64(),
+            reason: MovementReason::Shipment { shipment: id },
+            at: now,
+            value: None,
+        });
+        changes.reservations.push(ReservationChange {
+            sku: line.sku.clone(),
+            location: location.clone(),
+            order: order.id,
+            quantity: -units.as_i64(),
+        });
+        lines.push(ShipmentLine {
+            line_no: line.line_no,
+            sku: line.sku.clone(),
+            quantity: *units,
+        });
+    }
+    changes.journal.extend(ctx.postings.shipment(
+        id,
+        pick.cost_of_goods,
+        booking.price,
+        ctx.id(EntryId::from_uuid),
+        now,
+    )?);
+    let shipment = Shipment {
+        id,
+        order: order.id,
+        location: location.clone(),
+        lines,
+        carrier: quote.carrier,
+        service: quote.service,
+        tracking: booking.tracking,
+        label: booking.label,
+        carrier_charge: booking.price,
+        cost_of_goods: pick.cost_of_goods,
+        status: ShipmentStatus::Booked,
+        tracking_events: Vec::new(),
+        booked_at: now,
+        delivered_at: None,
+        booking_key: key,
+    };
+    changes.events.push(Event::ShipmentBooked {
+        shipment: id,
+        order: order.id,
+        location: shipment.location.clone(),
+        carrier: shipment.carrier.clone(),
+        tracking: shipment.tracking.clone(),
+    });
+    order.shipments.push(id);
+    changes.puts.push(Put::insert(shipment.clone()));
+    Ok(shipment)
+}
+
+/// After every pick is recorded: the order moves to `status`, and — when invoicing
+/// on shipment (`buyer` given) — what shipped is invoiced, with the shipping charge
+/// if it is not billed yet.
+///
+/// # Errors
+/// As [`issue_invoice`].
+pub(crate) fn finish_shipping(
+    order: &mut Order,
+    status: OrderStatus,
+    shipped: &[Pick],
+    buyer: Option<&mut Customer>,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    order.status = status;
+    if let Some(buyer) = buyer {
+        let portions: Vec<(usize, Quantity)> = shipped
+            .iter()
+            .flat_map(|p| p.lines.iter().copied())
+            .collect();
+        let with_shipping = order.shipping_unbilled();
+        issue_invoice(order, buyer, &portions, with_shipping, ctx, changes)?;
+    }
+    Ok(())
+}
+
+/// The goods of one pick at each product's standard cost.
+///
+/// # Errors
+/// [`Error::Money`] if the goods' costs are in different currencies (one shipment is
+/// posted in one currency) or the sum overflows.
+fn cost_of_goods(
+    order: &Order,
+    lines: &[(usize, Quantity)],
+    products: &Products,
+) -> Result<Money, Error> {
+    let mut sum = Money::zero(order.currency);
+    let mut first = true;
+    for (index, units) in lines {
+        let Some(cost) = order
+            .lines
+            .get(*index)
+            .and_then(|l| products.get(&l.sku))
+            .map(|p| p.cost)
+        else {
+            continue;
+        };
+        let value = cost.checked_mul_qty(u64::from(units.units()))?;
+        // Costs may be kept in another currency than the order's: the first sets it.
+        sum = if first {
+            value
+        } else {
+            sum.checked_add(value)?
+        };
+        first = false;
+    }
+    Ok(sum)
+}
+
+/// Reduces the line's reservation at `location` by `units`.
+fn take_reservation(line: &mut OrderLine, location: &LocationId, units: Quantity) {
+    if let Some(r) = line
+        .reservations
+        .iter_mut()
+        .find(|r| &r.location == location)
+    {
+        r.quantity = r.quantity.saturating_sub(units);
+    }
+    line.reservations.retain(|r| !r.quantity.is_zero());
+}
+
+/// What the carrier needs to price one location's part: one parcel of the whole
+/// weight.
+fn rate_request(
+    order: &Order,
+    location: &Location,
+    lines: &[(usize, Quantity)],
+    products: &Products,
+) -> RateRequest {
+    let mut weight_grams: u64 = 0;
+    for (index, units) in lines {
+        let grams = order
+            .lines
+            .get(*index)
+            .and_then(|l| products.get(&l.sku))
+            .map_or(0, |p| u64::from(p.weight_grams));
+        weight_grams = weight_grams.saturating_add(grams.saturating_mul(u64::from(units.units())));
+    }
+    let (destination, service) = match &order.delivery {
+        Delivery::Ship { address, service } => (
+            Address::clone(address),
+            RequestedService::Delivery(*service),
+        ),
+        Delivery::Pickup { .. } => (Address::clone(&location.address), RequestedService::Pickup),
+    };
+    RateRequest {
+        origin: Address::clone(&location.address),
+        destination,
+        parcels: vec![Parcel {
+            weight_grams,
+            dimensions: Default::default(),
+        }],
+        service,
+        currency: order.currency,
+    }
+}
+
+/// What tracking events did to a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tracked {
+    /// Nothing new: duplicates, or events older than what it knows.
+    Unchanged,
+    /// Its events (and maybe its status) moved on.
+    Moved,
+    /// It was delivered just now: its order must hear of it ([`deliver`]).
+    Delivered,
+}
+
+/// Records a carrier's tracking `events` on `shipment`, duplicates and
+/// out-of-order events absorbed; a change of status is an event in `changes`.
+pub(crate) fn track(
+    shipment: &mut Shipment,
+    events: &[super::TrackingEvent],
+    changes: &mut Changeset,
+) -> Tracked {
+    let before = shipment.status;
+    let mut changed = false;
+    for event in events {
+        changed |= shipment.record_tracking(event.clone());
+    }
+    if !changed {
+        return Tracked::Unchanged;
+    }
+    if shipment.status != before {
+        changes.events.push(Event::TrackingUpdated {
+            shipment: shipment.id,
+            status: shipment.status,
+        });
+    }
+    if shipment.status == ShipmentStatus::Delivered && before != ShipmentStatus::Delivered {
+        Tracked::Delivered
+    } else {
+        Tracked::Moved
+    }
+}
+
+/// `shipment` reached the customer: its units count as delivered on `order`, which
+/// completes if that was the last of it and it is settled.
+///
+/// # Errors
+/// [`Error::Order`] with `InvalidTransition` (a cancelled order) or `UnitsOverflow`.
+pub(crate) fn deliver(
+    order: &mut Order,
+    shipment: &Shipment,
+    now: chrono::DateTime<chrono::Utc>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    order.status = transition(order.status, OrderAction::Deliver)?;
+    for s in &shipment.lines {
+        if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == s.line_no) {
+            line.delivered =
+                line.delivered
+                    .checked_add(s.quantity)
+                    .ok_or(OrderError::UnitsOverflow {
+                        line: line.line_no,
+                        what: "delivered",
+                    })?;
+        }
+    }
+    changes.events.push(Event::ShipmentDelivered {
+        shipment: shipment.id,
+        order: order.id,
+    });
+    crate::order::settle::complete_if_done(order, now, changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Product, TaxClass};
+    use crate::fulfilment::{TrackingEvent, TrackingNumber};
+    use crate::ledger::fixtures::{Books, at, given_order, usd};
+    use crate::order::{Hold, LineReservation};
+    use crate::stock::LocationKind;
+
+    fn site(code: &str) -> Location {
+        let address = Address::new(code, "1 Dock Rd", "Leeds", "LS2 2BB", "GB");
+        Location::new(
+            LocationId::new(code).unwrap(),
+            code,
+            LocationKind::Warehouse,
+            address,
+            1,
+        )
+    }
+
+    /// The mugs and cups, 500 g and 200 g, costing 4.00 and 2.00.
+    fn products() -> Products {
+        let mut mug = Product::new(
+            crate::ids::Sku::new("MUG").unwrap(),
+            "Mug",
+            usd(1000),
+            usd(400),
+            TaxClass::standard(),
+        );
+        mug.weight_grams = 500;
+        let mut cup = Product::new(
+            crate::ids::Sku::new("CUP").unwrap(),
+            "Cup",
+            usd(500),
+            usd(200),
+            TaxClass::standard(),
+        );
+        cup.weight_grams = 200;
+        [mug, cup].into_iter().collect()
+    }
+
+    /// Ada's order with its two mugs reserved at `WH-B` and its two cups at `WH-A`.
+    fn reserved() -> Order {
+        let (_, mut order) = given_order();
+        for (line, at) in order.lines.iter_mut().zip(["WH-B", "WH-A"]) {
+            line.reservations.push(LineReservation {
+                location: LocationId::new(at).unwrap(),
+                quantity: Quantity::new(2),
+            });
+        }
+        order
+    }
+
+    fn quote(price: i64, days: u16) -> RateQuote {
+        RateQuote {
+            carrier: "parcels".into(),
+            service: format!("{days}-day"),
+            price: usd(price),
+            transit_days: days,
+        }
+    }
+
+    #[test]
+    fn each_location_ships_its_own_reservations_weighed_and_costed() {
+        let order = reserved();
+        let (picks, status) =
+            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products()).unwrap();
+        assert_eq!(status, OrderStatus::Open, "open until delivered and paid");
+        let from: Vec<&str> = picks.iter().map(|p| p.location.id.as_str()).collect();
+        assert_eq!(from, ["WH-A", "WH-B"], "in location-code order");
+        assert_eq!(picks[0].request.parcels[0].weight_grams, 400);
+        assert_eq!(picks[0].cost_of_goods, usd(400));
+        assert_eq!(picks[1].request.parcels[0].weight_grams, 1000);
+        assert_eq!(picks[1].cost_of_goods, usd(800));
+    }
+
+    #[test]
+    fn nothing_reserved_or_a_hold_means_nothing_ships() {
+        let (_, order) = given_order();
+        let refused = plan_shipments(&order, &[], &products());
+        assert!(matches!(
+            refused,
+            Err(Error::Order(OrderError::NothingToShip))
+        ));
+        let mut held = reserved();
+        held.holds.push(Hold::AwaitingPayment);
+        held.status = OrderStatus::OnHold;
+        let refused = plan_shipments(&held, &[site("WH-A"), site("WH-B")], &products());
+        assert!(matches!(
+            refused,
+            Err(Error::Order(OrderError::OnHold { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_location_not_read_is_reported_not_skipped() {
+        let refused = plan_shipments(&reserved(), &[site("WH-A")], &products());
+        assert!(matches!(
+            refused,
+            Err(Error::NotFound {
+                entity: "location",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_cheapest_quote_in_the_orders_currency_wins_then_the_fastest() {
+        let order = reserved();
+        let (picks, _) =
+            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products()).unwrap();
+        let request = &picks[0].request;
+        let mut euro = quote(100, 1);
+        euro.price = Money::from_minor(100, crate::money::Currency::EUR);
+        let best = best_quote(
+            vec![quote(900, 1), euro, quote(500, 3), quote(500, 2)],
+            request,
+            "parcels",
+        )
+        .unwrap();
+        assert_eq!((best.price, best.transit_days), (usd(500), 2));
+        let none = best_quote(Vec::new(), request, "parcels");
+        assert!(matches!(
+            none,
+            Err(Error::Carrier(CarrierError::NoService { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_booked_pick_moves_stock_posts_its_costs_and_remembers_them() {
+        let mut order = reserved();
+        let products = products();
+        let (picks, status) =
+            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products).unwrap();
+        let books = Books::new();
+        let ctx = books.ctx();
+        let mut changes = Changeset::new(at());
+        for (n, pick) in picks.iter().enumerate() {
+            let booked = Booked {
+                pick,
+                quote: quote(500, 2),
+                booking: Booking {
+                    tracking: TrackingNumber::new(format!("T{n}")),
+                    label: "label".into(),
+                    price: usd(500),
+                },
+                shipment: ctx.id(ShipmentId::from_uuid),
+                key: format!("k{n}"),
+            };
+            let shipment =
+                record_shipment(&mut order, booked, &products, &ctx, &mut changes).unwrap();
+            assert_eq!(shipment.status, ShipmentStatus::Booked);
+        }
+        finish_shipping(&mut order, status, &picks, None, &ctx, &mut changes).unwrap();
+        assert_eq!(order.status, OrderStatus::Open);
+        assert!(order.lines.iter().all(|l| l.reservations.is_empty()));
+        assert_eq!(order.lines[0].shipped.units(), 2);
+        assert_eq!(order.lines[0].shipped_cost, Some(usd(800)));
+        assert_eq!(order.shipments.len(), 2);
+        assert_eq!(changes.movements.len(), 2);
+        assert!(changes.movements.iter().all(|m| m.quantity == -2));
+        assert!(changes.reservations.iter().all(|r| r.quantity == -2));
+        assert_eq!(
+            changes.journal.len(),
+            2,
+            "cost of goods and carriage per shipment"
+        );
+    }
+
+    #[test]
+    fn delivery_is_recorded_once_and_reaches_the_order() {
+        let mut order = reserved();
+        let products = products();
+        let (picks, status) =
+            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products).unwrap();
+        let books = Books::new();
+        let ctx = books.ctx();
+        let mut changes = Changeset::new(at());
+        let booked = Booked {
+            pick: &picks[0],
+            quote: quote(500, 2),
+            booking: Booking {
+                tracking: TrackingNumber::new("T1"),
+                label: "label".into(),
+                price: usd(500),
+            },
+            shipment: ctx.id(ShipmentId::from_uuid),
+            key: "k".into(),
+        };
+        let mut shipment =
+            record_shipment(&mut order, booked, &products, &ctx, &mut changes).unwrap();
+        order.status = status;
+        let delivered = TrackingEvent {
+            at: at(),
+            status: ShipmentStatus::Delivered,
+            description: "handed over".into(),
+        };
+        let mut changes = Changeset::new(at());
+        let twice = [delivered.clone(), delivered.clone()];
+        assert_eq!(
+            track(&mut shipment, &twice, &mut changes),
+            Tracked::Delivered
+        );
+        deliver(&mut order, &shipment, at(), &mut changes).unwrap();
+        assert_eq!(order.lines[1].delivered.units(), 2);
+        assert!(
+            changes
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::ShipmentDelivered { .. }))
+        );
+        let mut again = Changeset::new(at());
+        assert_eq!(
+            track(&mut shipment, &[delivered], &mut again),
+            Tracked::Unchanged
+        );
+        assert!(again.events.is_empty());
+    }
+}
