@@ -20,9 +20,7 @@ mod postings;
 mod refund;
 
 pub use account::{Account, AccountCode, AccountKind, AccountMap, ChartOfAccounts};
-pub use credit::{
-    IssueCreditNote, check_credit_note, credit_invoice, credit_lines, issue_credit_note,
-};
+pub use credit::{IssueCreditNote, credit_invoice, credit_lines, issue_credit_note};
 pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
@@ -32,7 +30,7 @@ pub use invoicing::issue_invoice;
 pub use order_credit::credit_order_lines;
 pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;
-pub use refund::{RecordRefund, check_refund, record_refund};
+pub use refund::{RecordRefund, record_refund};
 
 use crate::money::{Currency, Money, MoneyError};
 

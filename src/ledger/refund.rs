@@ -39,12 +39,12 @@ impl RecordRefund {
     }
 }
 
-/// Refuses `cmd` if `payment` alone shows it cannot be met, so a command can
-/// refuse before it reads the payer. [`record_refund`] checks the same and more.
+/// Refuses `cmd` if `payment` alone shows it cannot be met: the checks of
+/// [`record_refund`] that do not need the payer.
 ///
 /// # Errors
 /// As [`record_refund`], less `ExceedsCredit`.
-pub fn check_refund(cmd: &RecordRefund, payment: &Payment) -> Result<(), Error> {
+fn check_refund(cmd: &RecordRefund, payment: &Payment) -> Result<(), Error> {
     cmd.check_amount()?;
     if cmd.amount.currency() != payment.amount.currency() {
         return Err(PaymentError::CurrencyMismatch {

@@ -7,7 +7,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{InvoiceId, PaymentId};
 use crate::ledger::{Invoice, Payment, PaymentError, RecordPayment, record_payment};
 use crate::order::Order;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Records money received against an invoice.
@@ -53,10 +53,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_record_payment(&self, cmd: &RecordPayment, print: u64) -> Result<Payment, Error> {
         let scope = IdempotencyScope::RecordPayment;
-        let first = Prefetch::new()
+        // One read: the key, the invoice, and the order and customer it names.
+        let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
-            .record::<Invoice>(&cmd.invoice);
-        let mut fetched = self.store.fetch(&first).await?;
+            .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
+        let mut fetched = self.store.fetch(&request).await?;
         if let Some(IdempotentOutcome::Payment(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -66,14 +67,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(self.must::<Payment>(&id).await?.value);
         }
         let invoice = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
-        // The one read that depends on another: the records the invoice names.
-        let (order_id, customer_id) = (invoice.value.order, invoice.value.customer);
-        let second = Prefetch::new()
-            .record::<Order>(&order_id)
-            .record::<Customer>(&customer_id);
-        let mut fetched = self.store.fetch(&second).await?;
-        let order = super::found::<Order>(&mut fetched, &order_id)?;
-        let customer = super::found::<Customer>(&mut fetched, &customer_id)?;
+        let order = super::found::<Order>(&mut fetched, &invoice.value.order)?;
+        let customer = super::found::<Customer>(&mut fetched, &invoice.value.customer)?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.value.clone());
         let mut changes = Changeset::new(self.now());

@@ -7,11 +7,10 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::CreditNoteId;
 use crate::ledger::{
-    CreditNote, Invoice, IssueCreditNote, Payment, RecordRefund, check_credit_note, check_refund,
-    issue_credit_note, record_refund,
+    CreditNote, Invoice, IssueCreditNote, Payment, RecordRefund, issue_credit_note, record_refund,
 };
 use crate::order::Order;
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Credits units of an invoice's lines and, if agreed, shipping.
@@ -55,10 +54,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         print: u64,
     ) -> Result<CreditNote, Error> {
         let scope = IdempotencyScope::IssueCreditNote;
-        let first = Prefetch::new()
+        // One read: the key, the invoice, and the order and customer it names.
+        let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
-            .record::<Invoice>(&cmd.invoice);
-        let mut fetched = self.store.fetch(&first).await?;
+            .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
+        let mut fetched = self.store.fetch(&request).await?;
         if let Some(IdempotentOutcome::CreditNote(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -68,15 +68,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(self.must::<CreditNote>(&id).await?.value);
         }
         let stored = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
-        // Refused on the invoice alone, before the second read.
-        check_credit_note(cmd, &stored.value)?;
         let mut invoice = stored.value;
-
-        // The one read that depends on another: the records the invoice names.
-        let second = Prefetch::new()
-            .record::<Order>(&invoice.order)
-            .record::<Customer>(&invoice.customer);
-        let mut fetched = self.store.fetch(&second).await?;
         let order_stored = super::found::<Order>(&mut fetched, &invoice.order)?;
         let mut order = order_stored.value;
         let customer_stored = super::found::<Customer>(&mut fetched, &invoice.customer)?;
@@ -134,10 +126,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     async fn try_record_refund(&self, cmd: &RecordRefund, print: u64) -> Result<Payment, Error> {
         let scope = IdempotencyScope::RecordRefund;
-        let first = Prefetch::new()
+        // One read: the key, the payment, and the payer it names.
+        let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
-            .record::<Payment>(&cmd.payment);
-        let mut fetched = self.store.fetch(&first).await?;
+            .follow::<Payment>(&cmd.payment, &[Customer::kind()]);
+        let mut fetched = self.store.fetch(&request).await?;
         let stored = super::found::<Payment>(&mut fetched, &cmd.payment)?;
         if super::replayed(
             fetched.idempotency.as_ref(),
@@ -149,11 +142,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         {
             return Ok(stored.value);
         }
-        // Refused on the payment alone, before the second read.
-        check_refund(cmd, &stored.value)?;
         let mut payment = stored.value;
-        // The one read that depends on another: the payer.
-        let customer_stored = self.must::<Customer>(&payment.customer).await?;
+        let customer_stored = super::found::<Customer>(&mut fetched, &payment.customer)?;
         let mut customer = customer_stored.value.clone();
         let mut changes = Changeset::new(self.now());
         record_refund(

@@ -8,13 +8,13 @@ use crate::ids::{CustomerId, OrderId};
 use crate::ledger::Invoice;
 use crate::order::settle::lift_hold;
 use crate::order::{
-    CancelInputs, Delivery, Hold, Order, OrderAction, OrderInputs, PlaceOrder, Placing,
-    cancel_order, compose, distinct_skus, place_hold, queues_touched, sites_among, transition,
+    CancelInputs, Delivery, Hold, Order, OrderInputs, PlaceOrder, Placing, cancel_order, compose,
+    distinct_skus, place_hold, queues_touched, sites_among,
 };
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
 use crate::stock::Location;
 use crate::store::{
-    Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store, Versioned,
+    Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store, Versioned,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -230,22 +230,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
-        let stored = self.must::<Order>(&id).await?;
-        transition(stored.value.status, OrderAction::Cancel)?;
-        let mut order = stored.value;
-        // The one read that depends on another: everything the order names — its
-        // customer, its invoices, and the queues its units leave or go back to.
-        let skus = queues_touched(&order);
-        let mut request = Prefetch::new()
-            .record::<Customer>(&order.customer)
+        // One read: the order with its customer, invoices and the queues of its
+        // SKUs, and every location (where released units go back to).
+        let kinds = [Customer::kind(), Invoice::kind(), BackOrderQueue::kind()];
+        let request = Prefetch::new()
+            .follow::<Order>(&id, &kinds)
             .every::<Location>();
-        for invoice in &order.invoices {
-            request = request.record::<Invoice>(invoice);
-        }
-        for sku in &skus {
-            request = request.record::<BackOrderQueue>(sku);
-        }
         let mut fetched = self.store.fetch(&request).await?;
+        let stored = super::found::<Order>(&mut fetched, &id)?;
+        let mut order = stored.value;
+        let skus = queues_touched(&order);
         let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
         let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let invoices = fetched.take_every::<Invoice>();

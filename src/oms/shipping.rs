@@ -10,9 +10,9 @@ use crate::fulfilment::ship::{
 use crate::fulfilment::{BookingRequest, Carrier, Shipment, TrackingEvent, TrackingNumber};
 use crate::ids::{OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
-use crate::order::{Order, OrderAction, transition};
+use crate::order::Order;
 use crate::stock::Location;
-use crate::store::{Changeset, Check, Prefetch, Put, RecordKey, Store};
+use crate::store::{Changeset, Check, Entity, Prefetch, Put, RecordKey, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -72,24 +72,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         call: uuid::Uuid,
         booked: &mut Vec<Booked>,
     ) -> Result<Vec<Shipment>, Error> {
-        let stored = self.must::<Order>(&id).await?;
-        let mut order = stored.value;
-        // Refused before the second read if it cannot ship whatever that finds.
-        order.ensure_not_held()?;
-        transition(order.status, OrderAction::Ship)?;
-        // The one read that depends on another: everything the order names.
+        // One read: the order, and the products, locations and (when invoicing on
+        // shipment) the customer it names.
         let on_shipment = self.config.invoice_policy == InvoicePolicy::OnShipment;
-        let mut request = Prefetch::new();
-        for line in &order.lines {
-            request = request.record::<Product>(&line.sku);
-            for r in &line.reservations {
-                request = request.record::<Location>(&r.location);
-            }
-        }
-        if on_shipment {
-            request = request.record::<Customer>(&order.customer);
-        }
+        let kinds: &[&'static str] = match on_shipment {
+            true => &[Product::kind(), Location::kind(), Customer::kind()],
+            false => &[Product::kind(), Location::kind()],
+        };
+        let request = Prefetch::new().follow::<Order>(&id, kinds);
         let mut fetched = self.store.fetch(&request).await?;
+        let stored = super::found::<Order>(&mut fetched, &id)?;
+        let mut order = stored.value;
         let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let mut products = Products::default();
         let mut changes = Changeset::new(self.now());
@@ -206,15 +199,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         id: ShipmentId,
         events: &[TrackingEvent],
     ) -> Result<Shipment, Error> {
-        let stored = self.must::<Shipment>(&id).await?;
+        // One read: the shipment and the order it delivers to.
+        let request = Prefetch::new().follow::<Shipment>(&id, &[Order::kind()]);
+        let mut fetched = self.store.fetch(&request).await?;
+        let stored = super::found::<Shipment>(&mut fetched, &id)?;
         let mut shipment = stored.value;
         let mut changes = Changeset::new(self.now());
         match track(&mut shipment, events, &mut changes) {
             Tracked::Unchanged => return Ok(shipment),
             Tracked::Moved => {}
             Tracked::Delivered => {
-                // The one read that depends on another: the order it delivers.
-                let stored_order = self.must::<Order>(&shipment.order).await?;
+                let stored_order = super::found::<Order>(&mut fetched, &shipment.order)?;
                 let mut order = stored_order.value;
                 deliver(&mut order, &shipment, changes.at, &mut changes)?;
                 changes.puts.push(Put::update(order, stored_order.version));

@@ -5,8 +5,9 @@ use crate::ids::{IdempotencyKey, Sku};
 use crate::stock::StockLevel;
 
 /// What a command asks for before it decides, read at once by [`Store::fetch`]:
-/// records by key, whole small kinds (locations, suppliers), the stock of some
-/// SKUs, and the command's idempotency entry.
+/// records by key, the records some of them name ([`Prefetch::follow`]), whole
+/// small kinds (locations, suppliers), the stock of some SKUs, and the command's
+/// idempotency entry.
 ///
 /// [`Store::fetch`]: super::Store::fetch
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub struct Prefetch {
     pub stock_of: Vec<Sku>,
     /// The command's idempotency key, looked up in its scope.
     pub idempotency: Option<(IdempotencyScope, IdempotencyKey)>,
+    /// Records (each also in `records`) whose named records ([`Record::names`]) of
+    /// the kinds listed are read too, in the same snapshot: one level deep.
+    pub follows: Vec<(RecordKey, Vec<&'static str>)>,
 }
 
 impl Prefetch {
@@ -35,6 +39,51 @@ impl Prefetch {
             self.records.push(key);
         }
         self
+    }
+
+    /// Also reads the `E` at `key` and, in the same snapshot, the records it names
+    /// ([`Record::names`]) of the kinds `E2` lists — an invoice with its order and
+    /// customer, say. This is what lets a command whose record names the rest read
+    /// everything at once: the store follows the references under the one read
+    /// (a networked store in one round trip, by keeping the names beside the record).
+    #[must_use]
+    pub fn follow<E: Entity>(mut self, key: &E::Key, kinds: &[&'static str]) -> Self {
+        let key = E::record_key(key);
+        if !self.records.contains(&key) {
+            self.records.push(key.clone());
+        }
+        match self.follows.iter_mut().find(|(from, _)| *from == key) {
+            Some((_, listed)) => {
+                for kind in kinds {
+                    if !listed.contains(kind) {
+                        listed.push(kind);
+                    }
+                }
+            }
+            None => self.follows.push((key, kinds.to_vec())),
+        }
+        self
+    }
+
+    /// The keys `records` (what the store found by key) name that this request
+    /// follows, and `records` does not hold yet: what a store reads next, in the
+    /// same snapshot.
+    pub fn followed(&self, records: &[(u64, Record)]) -> Vec<RecordKey> {
+        let mut keys: Vec<RecordKey> = Vec::new();
+        for (from, kinds) in &self.follows {
+            let Some((_, record)) = records.iter().find(|(_, r)| r.key() == *from) else {
+                continue;
+            };
+            for key in record.names() {
+                if kinds.contains(&key.kind())
+                    && !keys.contains(&key)
+                    && !records.iter().any(|(_, r)| r.key() == key)
+                {
+                    keys.push(key);
+                }
+            }
+        }
+        keys
     }
 
     /// Also reads every `E`.
@@ -60,6 +109,86 @@ impl Prefetch {
     pub fn key(mut self, scope: IdempotencyScope, key: &IdempotencyKey) -> Self {
         self.idempotency = Some((scope, key.clone()));
         self
+    }
+}
+
+impl Record {
+    /// The records this one names, which a [`Prefetch::follow`] can read with it:
+    /// an order names its customer, invoices, shipments, the products, stock
+    /// locations and back-order queues of its lines; an invoice, payment or credit
+    /// note its order and customer (and the invoice it is against); a shipment its
+    /// order and location; a return its order and customer; a purchase order its
+    /// supplier, ship-to, products and queues; a queue the orders waiting in it.
+    pub fn names(&self) -> Vec<RecordKey> {
+        match self {
+            Record::Order(o) => {
+                let mut keys = vec![RecordKey::Customer(o.customer)];
+                keys.extend(o.invoices.iter().map(|i| RecordKey::Invoice(*i)));
+                keys.extend(o.shipments.iter().map(|s| RecordKey::Shipment(*s)));
+                for line in &o.lines {
+                    for key in [
+                        RecordKey::Product(line.sku.clone()),
+                        RecordKey::BackOrderQueue(line.sku.clone()),
+                    ] {
+                        if !keys.contains(&key) {
+                            keys.push(key);
+                        }
+                    }
+                    for r in &line.reservations {
+                        let key = RecordKey::Location(r.location.clone());
+                        if !keys.contains(&key) {
+                            keys.push(key);
+                        }
+                    }
+                }
+                keys
+            }
+            Record::Invoice(i) => vec![RecordKey::Order(i.order), RecordKey::Customer(i.customer)],
+            Record::Payment(p) => vec![
+                RecordKey::Invoice(p.invoice),
+                RecordKey::Order(p.order),
+                RecordKey::Customer(p.customer),
+            ],
+            Record::CreditNote(c) => vec![
+                RecordKey::Invoice(c.invoice),
+                RecordKey::Order(c.order),
+                RecordKey::Customer(c.customer),
+            ],
+            Record::Shipment(s) => vec![
+                RecordKey::Order(s.order),
+                RecordKey::Location(s.location.clone()),
+            ],
+            Record::Return(r) => vec![RecordKey::Order(r.order), RecordKey::Customer(r.customer)],
+            Record::PurchaseOrder(po) => {
+                let mut keys = vec![
+                    RecordKey::Supplier(po.supplier),
+                    RecordKey::Location(po.ship_to.clone()),
+                ];
+                for line in &po.lines {
+                    keys.push(RecordKey::Product(line.sku.clone()));
+                    keys.push(RecordKey::BackOrderQueue(line.sku.clone()));
+                }
+                keys.dedup();
+                keys
+            }
+            Record::BackOrderQueue(q) => {
+                let mut keys: Vec<RecordKey> = Vec::new();
+                for w in &q.waiting {
+                    let key = RecordKey::Order(w.order);
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+                keys
+            }
+            Record::Customer(_)
+            | Record::Product(_)
+            | Record::Location(_)
+            | Record::TaxTable(_)
+            | Record::Counter(_)
+            | Record::Supplier(_)
+            | Record::ReorderRule(_) => Vec::new(),
+        }
     }
 }
 
@@ -206,5 +335,54 @@ mod tests {
         assert_eq!(sites, ["WH-1", "WH-2"]);
         assert_eq!(fetched.records.len(), 1, "only B is left");
         assert!(fetched.take_every::<Location>().is_empty());
+    }
+
+    #[test]
+    fn a_follow_reads_the_named_records_of_the_kinds_asked_once() {
+        use crate::ledger::fixtures::given_invoiced;
+        let (customer, order, invoice) = given_invoiced();
+        let request = Prefetch::new()
+            .follow::<crate::ledger::Invoice>(&invoice.id, &["order", "customer"])
+            .record::<crate::customer::Customer>(&customer.id);
+        assert_eq!(request.records.len(), 2, "the invoice and the customer");
+        let found = vec![
+            (1, Record::Invoice(invoice.clone())),
+            (2, Record::Customer(customer)),
+        ];
+        // The customer was read already; only the order is left to read.
+        assert_eq!(request.followed(&found), [RecordKey::Order(order.id)]);
+        let only_orders = Prefetch::new().follow::<crate::ledger::Invoice>(&invoice.id, &["order"]);
+        assert_eq!(
+            only_orders.followed(&[(1, Record::Invoice(invoice))]),
+            [RecordKey::Order(order.id)]
+        );
+        // Nothing found, nothing followed.
+        assert!(request.followed(&[]).is_empty());
+    }
+
+    #[test]
+    fn an_order_names_its_customer_invoices_products_queues_and_sites() {
+        use crate::ledger::fixtures::given_invoiced;
+        let (customer, mut order, invoice) = given_invoiced();
+        order.lines[0]
+            .reservations
+            .push(crate::order::LineReservation {
+                location: LocationId::new("WH").unwrap(),
+                quantity: crate::quantity::Quantity::new(1),
+            });
+        let names = Record::Order(order.clone()).names();
+        for key in [
+            RecordKey::Customer(customer.id),
+            RecordKey::Invoice(invoice.id),
+            RecordKey::Product(order.lines[0].sku.clone()),
+            RecordKey::BackOrderQueue(order.lines[1].sku.clone()),
+            RecordKey::Location(LocationId::new("WH").unwrap()),
+        ] {
+            assert!(names.contains(&key), "{key:?} in {names:?}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "each name once");
     }
 }

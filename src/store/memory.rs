@@ -314,6 +314,8 @@ impl Store for MemoryStore {
             .iter()
             .filter_map(|key| state.record(key))
             .collect();
+        let followed = request.followed(&records);
+        records.extend(followed.iter().filter_map(|key| state.record(key)));
         for kind in &request.kinds {
             if let Some(all) = state.records.get(kind) {
                 records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));

@@ -208,10 +208,12 @@ pub trait Store: Send + Sync {
     /// [`StoreError::Invalid`], [`StoreError::Backend`].
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;
 
-    /// Reads everything `request` asks for — records by key, whole kinds, stock
-    /// levels, an idempotency entry — from one snapshot, in one call: what a
-    /// command reads before it decides. One read transaction on SQLite; one round
-    /// trip on a networked store.
+    /// Reads everything `request` asks for — records by key, the records they name
+    /// that it follows ([`Prefetch::followed`] lists those still to read once the
+    /// keyed ones are in), whole kinds, stock levels, an idempotency entry — from
+    /// one snapshot, in one call: what a command reads before it decides. One read
+    /// transaction on SQLite; one round trip on a networked store (which follows
+    /// the names server-side, e.g. from a column of names kept beside each record).
     ///
     /// # Errors
     /// [`StoreError::Backend`].

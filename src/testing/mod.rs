@@ -622,6 +622,39 @@ pub async fn batched_reads<S: Store>(store: &S) -> CaseResult {
         "fetched key {:?}",
         fetched.idempotency
     );
+    // A follow reads the records a record names, of the kinds asked, in the same
+    // call: an invoice with its order and customer.
+    let mut named = Changeset::new(at());
+    named.puts.push(Put::insert(f.customer.clone()));
+    named.puts.push(Put::insert(f.order.clone()));
+    named.puts.push(Put::insert(f.invoice.clone()));
+    store
+        .commit(named)
+        .await
+        .or_fail(case, "saving an invoice")?;
+    let request = crate::store::Prefetch::new().follow::<Invoice>(
+        &f.invoice.id,
+        &[<Order as Entity>::kind(), <Customer as Entity>::kind()],
+    );
+    let fetched = store.fetch(&request).await.or_fail(case, "following")?;
+    ensure!(
+        case,
+        fetched.has::<Invoice>(&f.invoice.id)
+            && fetched.get::<Order>(&f.invoice.order).map(|o| o.value) == Some(f.order.clone())
+            && fetched.has::<Customer>(&f.invoice.customer)
+            && fetched.records.len() == 3,
+        "following an invoice found {:?}",
+        fetched.records
+    );
+    let request = crate::store::Prefetch::new()
+        .follow::<Invoice>(&f.invoice.id, &[<Order as Entity>::kind()]);
+    let fetched = store.fetch(&request).await.or_fail(case, "following")?;
+    ensure!(
+        case,
+        fetched.has::<Order>(&f.invoice.order) && !fetched.has::<Customer>(&f.invoice.customer),
+        "following an invoice to its order only found {:?}",
+        fetched.records
+    );
     let nothing = store
         .fetch(&crate::store::Prefetch::new())
         .await

@@ -120,6 +120,9 @@ pub(super) fn fetch(
         for key in &request.records {
             records.extend(load_record(conn, cache, key)?);
         }
+        for key in request.followed(&records) {
+            records.extend(load_record(conn, cache, &key)?);
+        }
         for kind in &request.kinds {
             records.extend(rows(
                 conn,
