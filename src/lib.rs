@@ -17,6 +17,7 @@ pub mod customer;
 pub mod decide;
 mod error;
 pub mod event;
+mod fingerprint;
 pub mod fulfilment;
 pub mod ids;
 pub mod ledger;
@@ -26,6 +27,7 @@ pub mod order;
 pub mod purchasing;
 pub mod quantity;
 pub mod returns;
+mod sleep;
 pub mod stock;
 pub mod store;
 #[cfg(feature = "testing")]
