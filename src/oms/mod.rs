@@ -35,8 +35,8 @@ use chrono::{DateTime, Utc};
 
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
+pub use crate::stock::Valuation;
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
-pub use reports::Valuation;
 pub use retry::Backoff;
 pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};

@@ -1,34 +1,16 @@
 //! Reads that span records: the ledger, the event log, the shipping queue, the
 //! inventory valuation.
 
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-
 use super::Oms;
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::event::RecordedEvent;
 use crate::fulfilment::Carrier;
-use crate::ids::{LocationId, Sku};
+use crate::ids::Sku;
 use crate::ledger::{JournalEntry, TrialBalance};
-use crate::money::Money;
 use crate::order::Order;
+use crate::stock::Valuation;
 use crate::store::Store;
-
-/// The value of one SKU's stock at one location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Valuation {
-    /// The SKU.
-    pub sku: Sku,
-    /// The location.
-    pub location: LocationId,
-    /// Units on hand.
-    pub on_hand: i64,
-    /// The SKU's cost per unit.
-    pub unit_cost: Money,
-    /// `on_hand × unit_cost`.
-    pub value: Money,
-}
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Every account's balance; sums to zero per currency.
@@ -67,31 +49,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// account's balance, which [`Oms::audit`] checks.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails; [`Error::Money`] on overflow.
+    /// [`Error::Store`] if the store fails; [`Error::Money`] on overflow;
+    /// [`Error::NotFound`] for stock of a SKU with no product.
     pub async fn inventory_valuation(&self) -> Result<Vec<Valuation>, Error> {
         let levels = self.store.all_stock_levels().await?;
         let mut skus: Vec<Sku> = levels.iter().map(|l| l.sku.clone()).collect();
         skus.dedup();
-        let products = self.store.load_many::<Product>(&skus).await?;
-        let mut out = Vec::with_capacity(levels.len());
-        for level in levels {
-            let Some(cost) = skus
-                .iter()
-                .zip(&products)
-                .find(|(sku, _)| **sku == level.sku)
-                .and_then(|(_, p)| p.as_ref().map(|p| p.value.cost))
-            else {
-                continue;
-            };
-            out.push(Valuation {
-                value: cost.checked_mul(Decimal::from(level.on_hand))?,
-                unit_cost: cost,
-                sku: level.sku,
-                location: level.location,
-                on_hand: level.on_hand,
-            });
-        }
-        Ok(out)
+        let products: Vec<Product> = self
+            .store
+            .load_many::<Product>(&skus)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|p| p.value)
+            .collect();
+        crate::stock::valuation(levels, &products)
     }
 
     /// Up to `limit` orders ready to ship (open, with reserved units), oldest first.

@@ -8,10 +8,12 @@
 mod allocation;
 mod level;
 mod location;
+mod valuation;
 
 pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate, allocate_available};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
+pub use valuation::{Valuation, valuation};
 
 use crate::ids::{LocationId, Sku};
 
