@@ -78,7 +78,7 @@ mod tests {
         );
         let valued = valuation(
             vec![level("MUG", "A", 3), level("MUG", "B", 0)],
-            &[mug.clone()],
+            std::slice::from_ref(&mug),
         )
         .unwrap();
         assert_eq!(valued[0].value, usd(1275));
