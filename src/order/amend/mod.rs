@@ -16,6 +16,11 @@ mod retax;
 mod stock;
 mod unchanged;
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
+
 pub use command::{AmendOrder, Amendment};
 pub(crate) use inputs::{AmendInputs, Needs};
 use retax::destination_country;
