@@ -265,7 +265,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("receive_purchase_order", 12, 1),
         ("replenish", 9, 1),
         ("record_payment", 1, 1),
-        ("amend_order", 8, 1),
+        ("amend_order", 2, 1),
         ("ship", 1, 1),
         ("record_tracking", 1, 1),
         ("request_return", 2, 1),

@@ -25,38 +25,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(backlog)
     }
 
-    /// A backlog holding the queues of `skus` and the orders waiting in them, all
-    /// but `own` (the order the command changes itself, whose steps work on the
-    /// command's copy): one read for the queues, one for the orders.
-    pub(super) async fn backlog_around(&self, skus: &[Sku], own: &Order) -> Result<Backlog, Error> {
-        let mut request = Prefetch::new();
-        for sku in skus {
-            request = request.record::<BackOrderQueue>(sku);
-        }
-        let mut fetched = self.store.fetch(&request).await?;
-        let mut backlog = Backlog::default();
-        adopt_queues(&mut backlog, skus, &mut fetched);
-        backlog.adopt(own.clone(), 0);
-        self.read_waiting(&mut backlog).await?;
-        backlog.release(own.id);
-        Ok(backlog)
-    }
-
-    /// The suppliers and the sent purchase orders, in one read: what promise dates
-    /// come from.
-    pub(super) async fn supply(&self) -> Result<(Vec<Supplier>, Vec<PurchaseOrder>), Error> {
-        let request = Prefetch::new().every::<Supplier>().every::<PurchaseOrder>();
-        let mut fetched = self.store.fetch(&request).await?;
-        let suppliers = fetched.take_every().into_iter().map(|v| v.value).collect();
-        let sent = fetched
-            .take_every()
-            .into_iter()
-            .map(|v: crate::store::Versioned<PurchaseOrder>| v.value)
-            .filter(PurchaseOrder::is_sent)
-            .collect();
-        Ok((suppliers, sent))
-    }
-
     /// Reads the orders `backlog`'s queues name that it does not hold yet, in one
     /// read, and hands them over. An order a queue names and the store lacks is
     /// left out: a step that needs it reports it missing.

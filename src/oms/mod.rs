@@ -41,7 +41,6 @@ pub use retry::Backoff;
 pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
-use crate::catalog::TaxTable;
 use crate::catalog::{Product, Products};
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
@@ -257,15 +256,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .load::<E>(key)
             .await?
             .ok_or_else(|| Error::not_found(E::kind(), key))
-    }
-
-    async fn tax_table(&self) -> Result<TaxTable, Error> {
-        Ok(self
-            .store
-            .load::<TaxTable>(&())
-            .await?
-            .map(|v| v.value)
-            .unwrap_or_default())
     }
 
     /// What an earlier command with this key produced, if the key was used; an error

@@ -8,8 +8,8 @@ use crate::ids::{CustomerId, OrderId};
 use crate::ledger::Invoice;
 use crate::order::settle::lift_hold;
 use crate::order::{
-    CancelInputs, Delivery, Hold, Order, OrderInputs, PlaceOrder, Placing, cancel_order, compose,
-    distinct_skus, place_hold, queues_touched, sites_among,
+    CancelInputs, Hold, Order, OrderInputs, PlaceOrder, Placing, cancel_order, compose,
+    distinct_skus, place_hold, queues_touched,
 };
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
 use crate::stock::Location;
@@ -138,21 +138,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             changes,
         )?
         .ok_or_else(|| Error::invalid("order", "could not be placed with its supply read"))
-    }
-
-    /// The locations that may serve `delivery`: every location that fulfils orders
-    /// for a shipment (whose country must be valid), the store for a pickup.
-    pub(super) async fn sites_for(&self, delivery: &Delivery) -> Result<Vec<Location>, Error> {
-        let locations = match delivery {
-            Delivery::Ship { .. } => self.store.list::<Location>().await?,
-            Delivery::Pickup { location } => self
-                .store
-                .load::<Location>(location)
-                .await?
-                .into_iter()
-                .collect(),
-        };
-        sites_among(delivery, locations.into_iter().map(|v| v.value).collect())
     }
 
     /// What [`Oms::compose_order`] rests on for `cmd`, read in one fetch (an

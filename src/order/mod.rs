@@ -1,6 +1,6 @@
 //! Orders: capture from any channel, pricing, the status machine, holds.
 
-mod amend;
+pub(crate) mod amend;
 mod cancel;
 mod compose;
 mod line;

@@ -1,0 +1,186 @@
+//! What an amendment decides from, read before it decides: everything the stored
+//! order names, in one read, and — only when a change needs them — the supply
+//! promise dates come from and the orders waiting for units it frees.
+
+use crate::catalog::{Product, Products, TaxTable};
+use crate::customer::Customer;
+use crate::ids::{OrderId, Sku};
+use crate::ledger::Invoice;
+use crate::order::{Amendment, Order};
+use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
+use crate::stock::{Location, StockLevel};
+use crate::store::{Fetched, Prefetch, Versioned};
+
+use super::AmendOrder;
+
+/// What an amendment of one order rests on: the products, stock and back-order
+/// queues of its SKUs (those it has and those added), the tax table, the locations,
+/// and the order's invoices; then, if a decision asked for them ([`Needs`]), the
+/// supply and the orders waiting in the queues.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AmendInputs {
+    pub(crate) products: Products,
+    pub(crate) tax: TaxTable,
+    /// Every location: where the order may be served from, where a pickup goes,
+    /// and whether the place a freed unit sits fulfils orders.
+    pub(crate) locations: Vec<Location>,
+    /// The stored stock of the SKUs.
+    pub(crate) levels: Vec<StockLevel>,
+    /// The order's invoices as read.
+    pub(crate) invoices: Vec<Versioned<Invoice>>,
+    /// The queue of each SKU as read (`None`: it has none yet).
+    pub(crate) queues: Vec<(Sku, Option<Versioned<BackOrderQueue>>)>,
+    /// The other orders waiting in the queues, once read (`None`: not yet).
+    pub(crate) waiting: Option<Vec<Versioned<Order>>>,
+    /// The suppliers and sent purchase orders, once read (`None`: not yet).
+    pub(crate) supply: Option<(Vec<Supplier>, Vec<PurchaseOrder>)>,
+}
+
+/// What a decision asked for before it can decide: nothing was changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// The suppliers and purchase orders: a line is short and must be promised a
+    /// date.
+    pub(crate) supply: bool,
+    /// The orders waiting in the queues: units freed may go to them.
+    pub(crate) orders: Vec<OrderId>,
+}
+
+impl Needs {
+    /// What to read for these needs.
+    pub(crate) fn prefetch(&self) -> Prefetch {
+        let request = if self.supply {
+            Prefetch::new().every::<Supplier>().every::<PurchaseOrder>()
+        } else {
+            Prefetch::new()
+        };
+        self.orders
+            .iter()
+            .fold(request, |request, id| request.record::<Order>(id))
+    }
+}
+
+impl AmendInputs {
+    /// What to read for `cmd` once the order it amends, `stored`, is read: its
+    /// customer too, which the caller takes out first.
+    pub(crate) fn prefetch(cmd: &AmendOrder, stored: &Order) -> Prefetch {
+        let mut request = Prefetch::new()
+            .record::<Customer>(&stored.customer)
+            .record::<TaxTable>(&())
+            .every::<Location>();
+        for sku in skus(cmd, stored) {
+            request = request
+                .record::<Product>(&sku)
+                .stock(&sku)
+                .record::<BackOrderQueue>(&sku);
+        }
+        stored
+            .invoices
+            .iter()
+            .fold(request, |request, id| request.record::<Invoice>(id))
+    }
+
+    /// The inputs in `fetched`, read for `cmd`'s [`AmendInputs::prefetch`].
+    pub(crate) fn from_fetched(cmd: &AmendOrder, stored: &Order, mut fetched: Fetched) -> Self {
+        let skus = skus(cmd, stored);
+        let mut products = Products::default();
+        let mut queues = Vec::with_capacity(skus.len());
+        for sku in skus {
+            // Unknown SKUs are left out: pricing reports them.
+            if let Some(p) = fetched.take::<Product>(&sku) {
+                products.insert(sku.clone(), p.value);
+            }
+            let queue = fetched.take::<BackOrderQueue>(&sku);
+            queues.push((sku, queue));
+        }
+        // One the store lacks is left out: crediting it reports it missing.
+        let invoices = stored
+            .invoices
+            .iter()
+            .filter_map(|id| fetched.take::<Invoice>(id))
+            .collect();
+        Self {
+            products,
+            tax: fetched
+                .take::<TaxTable>(&())
+                .map(|v| v.value)
+                .unwrap_or_default(),
+            locations: fetched
+                .take_every::<Location>()
+                .into_iter()
+                .map(|v| v.value)
+                .collect(),
+            levels: std::mem::take(&mut fetched.stock),
+            invoices,
+            queues,
+            waiting: None,
+            supply: None,
+        }
+    }
+
+    /// Takes what `needs` asked for out of `fetched`, read for
+    /// [`Needs::prefetch`]. An order a queue names and the store lacks is left
+    /// out: a fill that needs it reports it missing.
+    pub(crate) fn adopt_needs(&mut self, needs: &Needs, mut fetched: Fetched) {
+        if needs.supply {
+            let suppliers = fetched.take_every().into_iter().map(|v| v.value).collect();
+            let sent = fetched
+                .take_every()
+                .into_iter()
+                .map(|v: Versioned<PurchaseOrder>| v.value)
+                .filter(PurchaseOrder::is_sent)
+                .collect();
+            self.supply = Some((suppliers, sent));
+        }
+        if !needs.orders.is_empty() {
+            let read = needs
+                .orders
+                .iter()
+                .filter_map(|id| fetched.take::<Order>(id))
+                .collect();
+            self.waiting = Some(read);
+        }
+    }
+
+    /// The supply, if read.
+    pub(super) fn supply(&self) -> Option<Supply<'_>> {
+        self.supply
+            .as_ref()
+            .map(|(suppliers, sent)| Supply { suppliers, sent })
+    }
+
+    /// A backlog holding the queues as read and the waiting orders read so far.
+    pub(super) fn backlog(&self) -> Backlog {
+        let mut backlog = Backlog::default();
+        for (sku, queue) in &self.queues {
+            backlog.adopt_queue(sku, queue.clone());
+        }
+        for order in self.waiting.iter().flatten() {
+            backlog.adopt(order.value.clone(), order.version);
+        }
+        backlog
+    }
+
+    /// Whether `location` fulfils orders (an unknown one does not).
+    pub(super) fn fulfils(&self, location: &crate::ids::LocationId) -> bool {
+        self.locations
+            .iter()
+            .any(|l| &l.id == location && l.fulfils_orders)
+    }
+}
+
+/// The SKUs an amendment of `stored` touches: the order's, then those `cmd` adds,
+/// each once.
+pub(crate) fn skus(cmd: &AmendOrder, stored: &Order) -> Vec<Sku> {
+    let added = cmd.changes.iter().filter_map(|c| match c {
+        Amendment::AddLine(req) => Some(&req.sku),
+        _ => None,
+    });
+    let mut skus: Vec<Sku> = Vec::new();
+    for sku in stored.lines.iter().map(|l| &l.sku).chain(added) {
+        if !skus.contains(sku) {
+            skus.push(sku.clone());
+        }
+    }
+    skus
+}
