@@ -36,10 +36,10 @@ use serde::Serialize;
 
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
+pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use reports::Valuation;
 pub use retry::Backoff;
-pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::TaxTable;

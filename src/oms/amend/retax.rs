@@ -105,20 +105,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Prices `requests` as new lines of `order`, as a replacement would: checks
-    /// them without writing anything.
-    pub(in crate::oms) async fn price_requests(
-        &self,
-        order: &Order,
-        requests: &[LineRequest],
-    ) -> Result<Vec<OrderLine>, Error> {
-        let skus: Vec<Sku> = requests.iter().map(|r| r.sku.clone()).collect();
-        let products = self.products_of(&skus).await?;
-        let country = self.destination_country(&order.delivery).await?;
-        let tax = self.tax_table().await?;
-        self.price_with(order, requests, &products, &tax, &country)
-    }
-
     /// Prices `requests` as new lines of `order` from `products`: the catalogue
     /// price unless given, tax for `country`, no order discount.
     pub(super) fn price_with(
