@@ -12,6 +12,14 @@ use crate::returns::{
 };
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned};
 
+/// A decision that ends a return short: [`crate::returns::reject`] or
+/// [`crate::returns::close`].
+type Ending = fn(
+    Versioned<ReturnAuthorization>,
+    Versioned<Order>,
+    &mut Changeset,
+) -> Result<ReturnAuthorization, Error>;
+
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Asks for a return. Only delivered units can come back, and never more than
     /// were delivered less those already on a return that was not rejected.
@@ -255,15 +263,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Ends a return short (rejected, or closed with goods missing), in one commit.
-    async fn end_return(
-        &self,
-        id: ReturnId,
-        end: fn(
-            Versioned<ReturnAuthorization>,
-            Versioned<Order>,
-            &mut Changeset,
-        ) -> Result<ReturnAuthorization, Error>,
-    ) -> Result<ReturnAuthorization, Error> {
+    async fn end_return(&self, id: ReturnId, end: Ending) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
             let order = self.must::<Order>(&stored.value.order).await?;

@@ -2,7 +2,7 @@
 //! shipped, invoiced at once and paid from the credit the return gave.
 
 use super::ReturnAuthorization;
-use super::receive::ReceiptReads;
+use super::receipt::ReceiptReads;
 use crate::customer::{Customer, PaymentMethod};
 use crate::decide::Context;
 use crate::error::Error;

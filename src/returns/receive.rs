@@ -7,21 +7,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::exchange::place_replacement;
+use super::receipt::{ReceiptReads, restocking};
 use super::request::price_replacement;
-use super::{Condition, ReturnAuthorization, ReturnError, ReturnStatus};
-use crate::catalog::{Product, Products, TaxTable};
-use crate::customer::Customer;
+use super::{Condition, ReturnError, ReturnStatus};
+use crate::catalog::{Product, Products};
 use crate::decide::Context;
 use crate::error::Error;
 use crate::event::Event;
-use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
-use crate::ledger::{Invoice, credit_order_lines};
+use crate::ids::{EntryId, IdempotencyKey, ReturnId, Sku};
+use crate::ledger::credit_order_lines;
 use crate::money::{Money, MoneyError};
-use crate::order::{Order, OrderInputs, OrderLine, Placing};
-use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier};
+use crate::order::{OrderLine, Placing};
+use crate::purchasing::Backlog;
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, Entity, Fetched, Prefetch, Put, RecordKey, Versioned};
+use crate::store::{Changeset, Entity, Put};
 
 /// The command to receive returned goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,296 +34,14 @@ pub struct ReceiveReturn {
     pub lines: Vec<(u16, u32, Condition)>,
 }
 
-/// A back-order queue as read: `None` when the SKU has none yet.
-pub(crate) type QueueRead = (Sku, Option<Versioned<BackOrderQueue>>);
-
-/// What a receipt rests on, read before deciding: the return, then in one
-/// dependent read what it names (see [`ReceiptReads::prefetch`]), and — only if
-/// needed — a last read of the orders waiting in the restocked SKUs' queues, the
-/// invoices issued since the return was asked for, and a replacement's supply
-/// ([`ReceiptReads::still_to_read`]).
-pub(crate) struct ReceiptReads {
-    /// The return.
-    pub rma: Versioned<ReturnAuthorization>,
-    /// Its order.
-    pub order: Versioned<Order>,
-    /// Its customer.
-    pub customer: Versioned<Customer>,
-    /// The order's invoices.
-    pub invoices: Vec<Versioned<Invoice>>,
-    /// The products, stock and tax a receipt and a replacement are decided on,
-    /// and every location.
-    pub catalogue: OrderInputs,
-    /// The queues of the SKUs restocked.
-    pub queues: Vec<QueueRead>,
-    /// The orders waiting in them (the return's own order aside).
-    pub waiting: Vec<Versioned<Order>>,
-    /// Where a replacement short of stock is promised a date from.
-    pub supply: Option<ReplacementSupply>,
-}
-
-/// Where an exchange's replacement short of stock is promised a date from, and the
-/// queues it joins.
-pub(crate) struct ReplacementSupply {
-    /// Every supplier, with its offers.
-    pub suppliers: Vec<Supplier>,
-    /// The purchase orders sent and not yet fully received.
-    pub sent: Vec<PurchaseOrder>,
-    /// The queues of the replacement's SKUs.
-    pub queues: Vec<QueueRead>,
-}
-
 /// What a receipt decided, besides the changes.
 #[derive(Debug)]
 pub(crate) struct Received {
     /// The return as the receipt leaves it.
-    pub rma: ReturnAuthorization,
+    pub rma: super::ReturnAuthorization,
     /// Units restocked and their cost, per SKU (each SKU once): what the SKU's
     /// moving-average cost takes in.
     pub restocked: Vec<(Sku, u32, Money)>,
-}
-
-impl ReceiptReads {
-    /// What to read, once `rma` is read, to receive `cmd`: its order, customer and
-    /// invoices, the products and stock of the SKUs coming back, every location
-    /// and the queues of the SKUs restocked; for the receipt that completes an
-    /// exchange, also the replacement's products and stock and the tax table.
-    ///
-    /// # Errors
-    /// [`ReturnError::Empty`] for a receipt of no lines: nothing to read.
-    pub(crate) fn prefetch(
-        rma: &ReturnAuthorization,
-        cmd: &ReceiveReturn,
-    ) -> Result<Prefetch, Error> {
-        if cmd.lines.is_empty() {
-            return Err(ReturnError::Empty.into());
-        }
-        let mut request = Prefetch::new()
-            .record::<Order>(&rma.order)
-            .record::<Customer>(&rma.customer)
-            .every::<Location>();
-        for id in &rma.invoices {
-            request = request.record::<Invoice>(id);
-        }
-        for line in &rma.lines {
-            request = request.record::<Product>(&line.sku).stock(&line.sku);
-        }
-        for sku in restocking(rma, cmd) {
-            request = request.record::<BackOrderQueue>(&sku);
-        }
-        if completes_exchange(rma, cmd) {
-            request = request.record::<TaxTable>(&());
-            for line in &rma.replacement {
-                request = request.record::<Product>(&line.sku).stock(&line.sku);
-            }
-        }
-        Ok(request)
-    }
-
-    /// The reads in `fetched`, asked for by [`ReceiptReads::prefetch`].
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for the return's order or customer.
-    pub(crate) fn from_fetched(
-        rma: Versioned<ReturnAuthorization>,
-        cmd: &ReceiveReturn,
-        mut fetched: Fetched,
-    ) -> Result<Self, Error> {
-        let order = take::<Order>(&mut fetched, &rma.value.order)?;
-        let customer = take::<Customer>(&mut fetched, &rma.value.customer)?;
-        let invoices = rma
-            .value
-            .invoices
-            .iter()
-            .filter_map(|id| fetched.take::<Invoice>(id))
-            .collect();
-        let queues = restocking(&rma.value, cmd)
-            .into_iter()
-            .map(|sku| {
-                let queue = fetched.take::<BackOrderQueue>(&sku);
-                (sku, queue)
-            })
-            .collect();
-        let mut products = Products::default();
-        for sku in rma
-            .value
-            .lines
-            .iter()
-            .map(|l| &l.sku)
-            .chain(rma.value.replacement.iter().map(|l| &l.sku))
-        {
-            if let Some(p) = fetched.take::<Product>(sku) {
-                products.insert(sku.clone(), p.value);
-            }
-        }
-        let catalogue = OrderInputs {
-            products,
-            tax: fetched
-                .take::<TaxTable>(&())
-                .map(|v| v.value)
-                .unwrap_or_default(),
-            locations: fetched
-                .take_every::<Location>()
-                .into_iter()
-                .map(|v| v.value)
-                .collect(),
-            levels: fetched.stock,
-        };
-        Ok(Self {
-            rma,
-            order,
-            customer,
-            invoices,
-            catalogue,
-            queues,
-            waiting: Vec::new(),
-            supply: None,
-        })
-    }
-
-    /// What is left to read before deciding `cmd`, in one last read (`None`:
-    /// nothing): the orders waiting in the restocked SKUs' queues, the order's
-    /// invoices issued since the return was asked for — and, on that read, the
-    /// supply of an exchange's replacement in case it is short, so that it needs
-    /// no read of its own (the flag says whether it is asked for).
-    pub(crate) fn still_to_read(&self, cmd: &ReceiveReturn) -> Option<(Prefetch, bool)> {
-        let mut request = Prefetch::new();
-        for id in self.waiting_to_read() {
-            request = request.record::<Order>(&id);
-        }
-        for id in &self.order.value.invoices {
-            if !self.invoices.iter().any(|i| i.value.id == *id) {
-                request = request.record::<Invoice>(id);
-            }
-        }
-        if request.records.is_empty() {
-            return None;
-        }
-        if completes_exchange(&self.rma.value, cmd) {
-            return Some((self.supply_to_read(request), true));
-        }
-        Some((request, false))
-    }
-
-    /// Adds to `request` what a replacement short of stock needs: the suppliers,
-    /// the purchase orders and the queues of its SKUs.
-    pub(crate) fn supply_to_read(&self, request: Prefetch) -> Prefetch {
-        let request = request.every::<Supplier>().every::<PurchaseOrder>();
-        self.rma
-            .value
-            .replacement
-            .iter()
-            .fold(request, |request, line| {
-                request.record::<BackOrderQueue>(&line.sku)
-            })
-    }
-
-    /// Takes in what [`ReceiptReads::still_to_read`] or
-    /// [`ReceiptReads::supply_to_read`] asked for (`with_supply`: the supply too).
-    pub(crate) fn add(&mut self, mut fetched: Fetched, with_supply: bool) {
-        for id in self.waiting_to_read() {
-            if let Some(order) = fetched.take::<Order>(&id) {
-                self.waiting.push(order);
-            }
-        }
-        for id in &self.order.value.invoices {
-            if !self.invoices.iter().any(|i| i.value.id == *id) {
-                if let Some(invoice) = fetched.take::<Invoice>(id) {
-                    self.invoices.push(invoice);
-                }
-            }
-        }
-        if !with_supply {
-            return;
-        }
-        let mut queues: Vec<QueueRead> = Vec::new();
-        for line in &self.rma.value.replacement {
-            if !queues.iter().any(|(sku, _)| sku == &line.sku) {
-                let queue = fetched.take::<BackOrderQueue>(&line.sku);
-                queues.push((line.sku.clone(), queue));
-            }
-        }
-        self.supply = Some(ReplacementSupply {
-            suppliers: fetched.take_every().into_iter().map(|v| v.value).collect(),
-            sent: fetched
-                .take_every()
-                .into_iter()
-                .map(|v: Versioned<PurchaseOrder>| v.value)
-                .filter(PurchaseOrder::is_sent)
-                .collect(),
-            queues,
-        });
-    }
-
-    /// The orders the restocked SKUs' queues name that are not read yet, the
-    /// return's own order aside (a fill works on the receipt's copy of it).
-    fn waiting_to_read(&self) -> Vec<OrderId> {
-        let own = self.order.value.id;
-        let mut ids: Vec<OrderId> = Vec::new();
-        for (_, queue) in &self.queues {
-            for w in queue.iter().flat_map(|q| q.value.waiting.iter()) {
-                if w.order != own
-                    && !ids.contains(&w.order)
-                    && !self.waiting.iter().any(|o| o.value.id == w.order)
-                {
-                    ids.push(w.order);
-                }
-            }
-        }
-        ids
-    }
-
-    /// The queue of `sku` as read.
-    fn queue(&self, sku: &Sku) -> Result<Option<Versioned<BackOrderQueue>>, Error> {
-        self.queues
-            .iter()
-            .find(|(s, _)| s == sku)
-            .map(|(_, q)| q.clone())
-            .ok_or_else(|| Error::NotPrefetched {
-                key: RecordKey::BackOrderQueue(sku.clone()),
-            })
-    }
-}
-
-/// Takes a record that must exist out of `fetched`.
-fn take<E: Entity>(fetched: &mut Fetched, key: &E::Key) -> Result<Versioned<E>, Error>
-where
-    E::Key: std::fmt::Display,
-{
-    fetched
-        .take::<E>(key)
-        .ok_or_else(|| Error::not_found(E::kind(), key))
-}
-
-/// The SKUs `cmd` puts back on the shelf, each once.
-fn restocking(rma: &ReturnAuthorization, cmd: &ReceiveReturn) -> Vec<Sku> {
-    let mut skus: Vec<Sku> = Vec::new();
-    for (line_no, _, condition) in &cmd.lines {
-        let sku = rma
-            .lines
-            .iter()
-            .find(|l| l.line_no == *line_no)
-            .map(|l| &l.sku);
-        if let (Some(sku), Condition::Resellable { .. }) = (sku, condition) {
-            if !skus.contains(sku) {
-                skus.push(sku.clone());
-            }
-        }
-    }
-    skus
-}
-
-/// True if receiving `cmd` completes an exchange whose replacement is still to
-/// place (as far as `rma` allows the receipt at all).
-fn completes_exchange(rma: &ReturnAuthorization, cmd: &ReceiveReturn) -> bool {
-    if rma.replacement.is_empty() || rma.replacement_order.is_some() {
-        return false;
-    }
-    let mut after = rma.clone();
-    cmd.lines
-        .iter()
-        .all(|(line_no, units, _)| after.receive(*line_no, *units).is_ok())
-        && after.status == ReturnStatus::Received
 }
 
 /// Decides the receipt of `cmd` from `reads`, into `changes`:
@@ -545,4 +263,362 @@ pub(crate) fn returned_cost(
     };
     let before = line.returned.units();
     Ok(share(before + units)?.checked_sub(share(before)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Receiving a return, given what the receipt read, with no store.
+    use super::super::fixtures::{
+        Books, at, receipt, receipt_reads, resellable, rules, sku, usd, warehouse,
+    };
+    use super::super::receipt::ReplacementSupply;
+    use super::*;
+    use crate::ids::OrderId;
+    use crate::ledger::AccountMap;
+    use crate::order::LineRequest;
+    use crate::order::Order;
+    use crate::purchasing::BackOrderQueue;
+    use crate::store::Record;
+    use crate::store::{Prefetch, RecordKey, Versioned};
+
+    fn decide(
+        cmd: &ReceiveReturn,
+        reads: &ReceiptReads,
+    ) -> (Result<Option<Received>, Error>, Changeset) {
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let decided = receive(cmd, reads, rules(), &books.ctx(), &mut changes);
+        (decided, changes)
+    }
+
+    fn received(cmd: &ReceiveReturn, reads: &ReceiptReads) -> (Received, Changeset) {
+        let (decided, changes) = decide(cmd, reads);
+        (decided.unwrap().unwrap(), changes)
+    }
+
+    fn put_orders(changes: &Changeset) -> Vec<(Order, Option<u64>)> {
+        changes
+            .puts
+            .iter()
+            .filter_map(|p| match &p.record {
+                Record::Order(o) => Some((o.clone(), p.expected)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The account an entry debits.
+    fn debited(changes: &Changeset) -> Vec<crate::ledger::AccountCode> {
+        changes
+            .journal
+            .iter()
+            .flat_map(|e| e.lines())
+            .filter(|l| l.amount.is_positive())
+            .map(|l| l.account.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_resellable_unit_goes_back_on_the_shelf_at_what_it_shipped_at() {
+        // Given an authorised return of one of two mugs that shipped at 8.00
+        let reads = receipt_reads(0);
+        // When it comes back fit to sell
+        let (done, changes) = received(&receipt(1, resellable()), &reads);
+        // Then it is received, restocked at half the posted cost
+        assert_eq!(done.rma.status, ReturnStatus::Received);
+        assert_eq!(done.rma.lines[0].restocked, 1);
+        assert_eq!(done.rma.lines[0].cost_returned, Some(usd(400)));
+        assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(0)));
+        assert_eq!(done.restocked, vec![(sku("MUG"), 1, usd(400))]);
+        // one unit into stock at the warehouse, for this return
+        assert_eq!(changes.movements.len(), 1);
+        let movement = &changes.movements[0];
+        assert_eq!(
+            (&movement.sku, &movement.location, movement.quantity),
+            (&sku("MUG"), &warehouse(), 1)
+        );
+        assert_eq!(movement.reason, MovementReason::Return { rma: done.rma.id });
+        // its cost back into inventory
+        assert!(debited(&changes).contains(&AccountMap::default().inventory));
+        assert!(changes.events.contains(&Event::ReturnReceived {
+            rma: done.rma.id,
+            order: reads.order.value.id,
+            sku: sku("MUG"),
+            quantity: 1,
+            restocked_at: Some(warehouse()),
+        }));
+        // and the order counts it returned, put at the version read
+        let orders = put_orders(&changes);
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].0.lines[0].returned, Quantity::new(1));
+        assert_eq!(orders[0].1, Some(5));
+    }
+
+    #[test]
+    fn a_damaged_unit_is_written_off() {
+        let reads = receipt_reads(0);
+        let (done, changes) = received(&receipt(1, Condition::Damaged), &reads);
+        assert!(
+            changes.movements.is_empty(),
+            "nothing goes back on the shelf"
+        );
+        assert!(done.restocked.is_empty());
+        assert_eq!(done.rma.lines[0].restocked, 0);
+        assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(400)));
+        assert!(debited(&changes).contains(&AccountMap::default().inventory_adjustments));
+        assert!(changes.events.iter().any(|e| matches!(
+            e,
+            Event::ReturnReceived {
+                restocked_at: None,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn what_was_paid_for_the_unit_becomes_customer_credit() {
+        // Given the order paid in full
+        let reads = receipt_reads(0);
+        let (done, changes) = received(&receipt(1, resellable()), &reads);
+        // Then the mug (10.00 + 10 % tax) is credited on the invoice and to Ada
+        assert_eq!(done.rma.credit_given, Some(usd(1100)));
+        assert!(changes.events.contains(&Event::CustomerCredited {
+            customer: reads.customer.value.id,
+            amount: usd(1100),
+        }));
+        assert!(
+            changes
+                .puts
+                .iter()
+                .any(|p| matches!(&p.record, Record::Invoice(i) if i.credited.is_some())),
+            "the invoice carries the credit"
+        );
+        assert!(!changes.merges.is_empty(), "Ada's credit moves");
+    }
+
+    #[test]
+    fn restocked_units_fill_a_waiting_back_order_first() {
+        // Given another order waiting for one mug at any site
+        let mut reads = receipt_reads(0);
+        let (mut waiting, _, _) = super::super::fixtures::delivered_and_billed();
+        waiting.id = OrderId::from_uuid(uuid::Uuid::from_u128(99));
+        waiting.lines[0].backordered = Quantity::new(1);
+        let mut queue = BackOrderQueue::new(sku("MUG"));
+        queue.push(waiting.id, 1, None, 1, at(), 0);
+        reads.queues = vec![(
+            sku("MUG"),
+            Some(Versioned {
+                value: queue,
+                version: 6,
+            }),
+        )];
+        // the receipt reads it last
+        let cmd = receipt(1, resellable());
+        let (last, supply) = reads.still_to_read(&cmd).unwrap();
+        assert_eq!(last.records, vec![RecordKey::Order(waiting.id)]);
+        assert!(!supply);
+        reads.waiting = vec![Versioned {
+            value: waiting.clone(),
+            version: 8,
+        }];
+        assert!(reads.still_to_read(&cmd).is_none());
+        // When the mug comes back
+        let (_, changes) = received(&cmd, &reads);
+        // Then the waiting order takes it, as a reservation in the same commit
+        assert!(changes.events.contains(&Event::BackOrderAllocated {
+            order: waiting.id,
+            sku: sku("MUG"),
+            location: warehouse(),
+            quantity: 1,
+        }));
+        assert_eq!(changes.reservations.len(), 1);
+        assert_eq!(changes.reservations[0].order, waiting.id);
+        let filled = put_orders(&changes)
+            .into_iter()
+            .find(|(o, _)| o.id == waiting.id)
+            .unwrap();
+        assert_eq!(filled.0.lines[0].backordered, Quantity::ZERO);
+        assert_eq!(filled.1, Some(8));
+    }
+
+    /// `reads` as an exchange of the mug for `replacement`.
+    fn exchange(mut reads: ReceiptReads, replacement: Vec<LineRequest>) -> ReceiptReads {
+        reads.rma.value.replacement = replacement;
+        reads
+    }
+
+    #[test]
+    fn the_last_receipt_of_an_exchange_places_the_replacement_paid_from_credit() {
+        // Given an exchange of the mug for a cup (5.00 + 10 % tax), cups in stock
+        let reads = exchange(receipt_reads(5), vec![LineRequest::new(sku("CUP"), 1)]);
+        // When the mug comes back
+        let (done, changes) = received(&receipt(1, resellable()), &reads);
+        // Then the replacement is placed, and 5.50 of the 11.00 credit pays it
+        let replacement = done.rma.replacement_order.unwrap();
+        assert!(changes.events.contains(&Event::ExchangePlaced {
+            rma: done.rma.id,
+            order: reads.order.value.id,
+            replacement,
+            paid_from_credit: usd(550),
+        }));
+        let placed = changes
+            .puts
+            .iter()
+            .find_map(|p| match &p.record {
+                Record::Order(o) if o.id == replacement => Some((o.clone(), p.expected)),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(placed.1, None, "inserted");
+        assert_eq!(placed.0.paid, usd(550));
+        assert_eq!(placed.0.lines[0].sku, sku("CUP"));
+    }
+
+    #[test]
+    fn a_replacement_that_can_no_longer_be_priced_leaves_the_credit() {
+        // Given an exchange for a hat the catalogue no longer has
+        let reads = exchange(receipt_reads(5), vec![LineRequest::new(sku("HAT"), 1)]);
+        // When the mug comes back
+        let (done, changes) = received(&receipt(1, resellable()), &reads);
+        // Then the receipt stands, nothing is placed, and Ada keeps the credit
+        assert_eq!(done.rma.status, ReturnStatus::Received);
+        assert_eq!(done.rma.replacement_order, None);
+        assert_eq!(done.rma.credit_given, Some(usd(1100)));
+        assert!(changes.events.iter().any(|e| matches!(
+            e,
+            Event::ExchangeNotPlaced { reason, .. } if reason.contains("HAT")
+        )));
+        assert_eq!(put_orders(&changes).len(), 1, "only the original order");
+    }
+
+    #[test]
+    fn a_replacement_short_of_stock_asks_for_its_supply_then_waits_for_it() {
+        // Given an exchange for a cup when none are in stock, the supply unread
+        let mut reads = exchange(receipt_reads(0), vec![LineRequest::new(sku("CUP"), 1)]);
+        let cmd = receipt(1, resellable());
+        // When the mug comes back, the decision asks for the supply
+        let (decided, _) = decide(&cmd, &reads);
+        assert!(decided.unwrap().is_none());
+        // and given it (no suppliers, no purchase orders, no queue for cups)
+        let request = reads.supply_to_read(Prefetch::new());
+        assert!(
+            request
+                .records
+                .contains(&RecordKey::BackOrderQueue(sku("CUP")))
+        );
+        reads.supply = Some(ReplacementSupply {
+            suppliers: Vec::new(),
+            sent: Vec::new(),
+            queues: vec![(sku("CUP"), None)],
+        });
+        // the replacement is placed back-ordered
+        let (done, changes) = received(&cmd, &reads);
+        assert!(done.rma.replacement_order.is_some());
+        assert!(changes.events.iter().any(|e| matches!(
+            e,
+            Event::BackOrderCreated { sku: s, quantity: 1, .. } if *s == sku("CUP")
+        )));
+    }
+
+    fn refused(cmd: &ReceiveReturn, reads: &ReceiptReads) -> Error {
+        let (decided, _) = decide(cmd, reads);
+        decided.unwrap_err()
+    }
+
+    #[test]
+    fn a_receipt_of_nothing_is_empty() {
+        let mut cmd = receipt(1, resellable());
+        cmd.lines.clear();
+        assert!(matches!(
+            refused(&cmd, &receipt_reads(0)),
+            Error::Return(ReturnError::Empty)
+        ));
+    }
+
+    #[test]
+    fn a_return_not_authorised_receives_nothing() {
+        let mut reads = receipt_reads(0);
+        reads.rma.value.status = ReturnStatus::Requested;
+        assert!(matches!(
+            refused(&receipt(1, resellable()), &reads),
+            Error::Return(ReturnError::InvalidTransition {
+                status: ReturnStatus::Requested,
+                action: "receive",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn more_than_expected_is_refused() {
+        assert_eq!(
+            match refused(&receipt(2, Condition::Damaged), &receipt_reads(0)) {
+                Error::Return(e) => e,
+                other => panic!("{other}"),
+            },
+            ReturnError::BeyondAuthorised {
+                line_no: 1,
+                outstanding: 1,
+                received: 2
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_location_is_not_found() {
+        let cmd = receipt(
+            1,
+            Condition::Resellable {
+                location: crate::ids::LocationId::new("NOWHERE").unwrap(),
+            },
+        );
+        assert!(matches!(
+            refused(&cmd, &receipt_reads(0)),
+            Error::NotFound { entity, id } if entity == Location::kind() && id == "NOWHERE"
+        ));
+    }
+
+    #[test]
+    fn a_queue_not_read_is_a_bug_not_a_guess() {
+        let mut reads = receipt_reads(0);
+        reads.queues.clear();
+        assert!(matches!(
+            refused(&receipt(1, resellable()), &reads),
+            Error::NotPrefetched {
+                key: RecordKey::BackOrderQueue(s)
+            } if s == sku("MUG")
+        ));
+    }
+
+    #[test]
+    fn returned_cost_shares_the_posted_cost_to_the_cent() {
+        // Given three units shipped at 10.00 in all
+        let mut line = receipt_reads(0).order.value.lines[0].clone();
+        line.shipped = Quantity::new(3);
+        line.shipped_cost = Some(usd(1000));
+        let products = Products::default();
+        // When they come back one at a time, the shares sum to the cost exactly
+        let mut total = usd(0);
+        for _ in 0..3 {
+            let cost = returned_cost(&line, 1, &products).unwrap();
+            total = total.checked_add(cost).unwrap();
+            line.returned = Quantity::new(line.returned.units() + 1);
+        }
+        assert_eq!(total, usd(1000));
+    }
+
+    #[test]
+    fn a_line_with_no_recorded_cost_costs_its_product_or_is_refused() {
+        let mut line = receipt_reads(0).order.value.lines[0].clone();
+        line.shipped_cost = None;
+        let reads = receipt_reads(0);
+        assert_eq!(
+            returned_cost(&line, 2, &reads.catalogue.products).unwrap(),
+            usd(800)
+        );
+        assert!(matches!(
+            returned_cost(&line, 2, &Products::default()),
+            Err(Error::NotFound { entity, .. }) if entity == Product::kind()
+        ));
+    }
 }

@@ -98,7 +98,7 @@ fn give_back(mut order: Order, rma: &ReturnAuthorization) -> Order {
 mod tests {
     //! Authorising, rejecting and closing, given a return and its order, with no
     //! store.
-    use super::super::fixtures::{at, delivered, requested};
+    use super::super::fixtures::{at, requested};
     use super::super::{ReturnError, ReturnStatus};
     use super::*;
     use crate::store::Record;
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_requested_return_is_authorised_once() {
-        let (order, rma) = requested();
+        let (_, rma) = requested();
         let mut changes = Changeset::new(at());
         let rma = authorise(stored(rma), &mut changes).unwrap();
         assert_eq!(rma.status, ReturnStatus::Authorised);
@@ -138,7 +138,6 @@ mod tests {
                 ..
             })
         ));
-        drop(order);
     }
 
     #[test]
