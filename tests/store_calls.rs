@@ -23,7 +23,7 @@ use o2c::store::{MemoryStore, Store};
 use o2c::testing::{Calls, Counting};
 use o2c::{
     AdjustStock, IssueCreditNote, Oms, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock,
-    RecordPayment, RecordRefund, RequestReturn,
+    RecordPayment, RecordRefund, RequestExchange, RequestReturn,
 };
 use rust_decimal_macros::dec;
 
@@ -216,6 +216,40 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .unwrap();
     t.row(&counted, "receive_return");
 
+    let exchange = oms
+        .request_exchange(RequestExchange {
+            goods_back: RequestReturn {
+                idempotency_key: key("swap-1"),
+                order: order.id,
+                lines: vec![(1, 1, ReturnReason::NoLongerWanted)],
+            },
+            replacement: vec![o2c::order::LineRequest::new(sku("TEE"), 1)],
+        })
+        .await
+        .unwrap();
+    t.row(&counted, "request_exchange");
+    oms.authorise_return(exchange.id).await.unwrap();
+    counted.take();
+    let swapped = oms
+        .receive_return(ReceiveReturn {
+            idempotency_key: key("swap-in-1"),
+            rma: exchange.id,
+            lines: vec![(
+                1,
+                1,
+                Condition::Resellable {
+                    location: loc(EAST),
+                },
+            )],
+        })
+        .await
+        .unwrap();
+    t.row(&counted, "receive_return (exchange)");
+    assert!(
+        swapped.replacement_order.is_some(),
+        "the replacement was placed"
+    );
+
     oms.issue_credit_note(IssueCreditNote {
         idempotency_key: key("cn-1"),
         invoice: invoice.id,
@@ -253,7 +287,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         println!("| `{command}` | {} | {} |", calls.reads, calls.commits);
     }
     // Today's counts: a change that adds a round trip to a command fails here.
-    const BOUNDS: [(&str, u64, u64); 20] = [
+    const BOUNDS: [(&str, u64, u64); 22] = [
         ("register_customer", 0, 1),
         ("receive_stock", 2, 1),
         ("adjust_stock", 2, 1),
@@ -268,9 +302,13 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("amend_order", 2, 1),
         ("ship", 1, 1),
         ("record_tracking", 1, 1),
-        ("request_return", 2, 1),
+        ("request_return", 1, 1),
         ("authorise_return", 1, 1),
-        ("receive_return", 10, 1),
+        // Two, and two more while the moving average reads the product and its
+        // stock itself (until the purchasing domain decides it from these reads).
+        ("receive_return", 4, 1),
+        ("request_exchange", 1, 1),
+        ("receive_return (exchange)", 4, 1),
         ("issue_credit_note", 1, 1),
         ("record_refund", 1, 1),
         ("cancel_order", 1, 1),

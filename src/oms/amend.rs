@@ -5,10 +5,8 @@ use super::{Oms, canonical_discount, canonical_money, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::order::amend::{
-    AmendInputs, AmendRules, Decided, admit, amend, price_fetched, pricing_prefetch,
-};
-use crate::order::{AmendOrder, Amendment, LineRequest, Order, OrderLine};
+use crate::order::amend::{AmendInputs, AmendRules, Decided, admit, amend};
+use crate::order::{AmendOrder, Amendment, LineRequest, Order};
 use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -141,17 +139,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         self.commit_keyed(changes, scope, key, print, outcome)
             .await?;
         Ok(order)
-    }
-
-    /// Prices `requests` as new lines of `order`, as a replacement would: checks
-    /// them without writing anything, in one read.
-    pub(super) async fn price_requests(
-        &self,
-        order: &Order,
-        requests: &[LineRequest],
-    ) -> Result<Vec<OrderLine>, Error> {
-        let fetched = self.store.fetch(&pricing_prefetch(order, requests)).await?;
-        price_fetched(order, requests, fetched)
     }
 }
 

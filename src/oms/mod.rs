@@ -21,7 +21,6 @@ mod catalog;
 mod credit;
 mod orders;
 mod purchasing;
-mod remainder;
 mod reports;
 mod retry;
 mod returns;
@@ -35,10 +34,10 @@ use chrono::{DateTime, Utc};
 
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
+pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use crate::stock::Valuation;
 pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use retry::Backoff;
-pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::{Product, Products};

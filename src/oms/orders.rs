@@ -140,13 +140,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         .ok_or_else(|| Error::invalid("order", "could not be placed with its supply read"))
     }
 
-    /// What [`Oms::compose_order`] rests on for `cmd`, read in one fetch (an
-    /// exchange's replacement, whose customer the caller holds).
-    pub(super) async fn order_inputs(&self, cmd: &PlaceOrder) -> Result<OrderInputs, Error> {
-        let fetched = self.store.fetch(&OrderInputs::prefetch(cmd)).await?;
-        Ok(OrderInputs::from_fetched(cmd, fetched))
-    }
-
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
     /// hold the order already has changes nothing.
     ///

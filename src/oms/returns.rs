@@ -1,61 +1,24 @@
-//! Returns on the service: authorising a return of delivered goods, and receiving
-//! it — back into stock or written off, cost of goods reversed at what it shipped
-//! at, the invoice credited — in one commit.
+//! Returns on the service: the reads and commits around the returns domain's
+//! decisions ([`crate::returns`]) — asking for a return or an exchange,
+//! authorising, receiving, rejecting and closing it.
 
-use serde::{Deserialize, Serialize};
-
-use super::Oms;
-use super::fingerprint;
-use crate::customer::{Customer, PaymentMethod};
+use super::{Oms, fingerprint};
 use crate::error::Error;
-use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, IdempotencyKey, OrderId, ReturnId, Sku};
-use crate::ledger::RecordPayment;
-use crate::money::Money;
-use crate::order::{Hold, LineRequest, Order, OrderLine, PlaceOrder};
-use crate::purchasing::{BackOrderPolicy, BackOrderQueue, Backlog};
-use crate::quantity::Quantity;
+use crate::ids::ReturnId;
+use crate::order::{LineRequest, Order, Placing};
 use crate::returns::{
-    Condition, ReturnAuthorization, ReturnError, ReturnLine, ReturnReason, ReturnStatus,
+    ReceiptReads, ReceiveReturn, RequestExchange, RequestReturn, ReturnAuthorization, ReturnError,
 };
-use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{
-    Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey, Store,
-};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned};
 
-/// The command to ask for a return of delivered goods.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RequestReturn {
-    /// Same key, same return.
-    pub idempotency_key: IdempotencyKey,
-    /// The order the goods came on.
-    pub order: OrderId,
-    /// Units per order line, and why.
-    pub lines: Vec<(u16, u32, ReturnReason)>,
-}
-
-/// The command to exchange delivered goods: a return whose replacement is placed
-/// as a new order once everything asked back is received.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RequestExchange {
-    /// The return: same key, same exchange.
-    pub goods_back: RequestReturn,
-    /// What to send instead (the same SKU or another), priced like a new order's
-    /// lines when the replacement is placed.
-    pub replacement: Vec<LineRequest>,
-}
-
-/// The command to receive returned goods.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ReceiveReturn {
-    /// Same key, same receipt.
-    pub idempotency_key: IdempotencyKey,
-    /// The return authorisation.
-    pub rma: ReturnId,
-    /// Units per order line, and the state they arrived in.
-    pub lines: Vec<(u16, u32, Condition)>,
-}
+/// A decision that ends a return short: [`crate::returns::reject`] or
+/// [`crate::returns::close`].
+type Ending = fn(
+    Versioned<ReturnAuthorization>,
+    Versioned<Order>,
+    &mut Changeset,
+) -> Result<ReturnAuthorization, Error>;
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Asks for a return. Only delivered units can come back, and never more than
@@ -84,6 +47,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// stays credited.
     ///
     /// The replacement lines are priced now to check them, and again when placed.
+    ///
+    /// [`Event::ExchangeNotPlaced`]: crate::event::Event::ExchangeNotPlaced
     ///
     /// # Errors
     /// As [`Oms::request_return`], plus [`Error::Return`] with `NoReplacement`, and
@@ -125,6 +90,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         asked
     }
 
+    /// One read — the key, the order and, for an exchange, what prices its
+    /// replacement — then [`crate::returns::request`] and one commit.
     async fn try_request_return(
         &self,
         cmd: &RequestReturn,
@@ -132,73 +99,28 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         print: u64,
     ) -> Result<ReturnAuthorization, Error> {
         let scope = IdempotencyScope::RequestReturn;
-        if let Some(IdempotentOutcome::Return(id)) =
-            self.replay(scope, &cmd.idempotency_key, print).await?
-        {
+        let request = crate::returns::RequestReads::prefetch(cmd, replacement)
+            .key(scope, &cmd.idempotency_key);
+        let mut fetched = self.store.fetch(&request).await?;
+        if let Some(IdempotentOutcome::Return(id)) = super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )? {
             return self.return_authorization(id).await;
         }
-        let stored = self.must::<Order>(&cmd.order).await?;
-        let mut order = stored.value;
-        if cmd.lines.is_empty() {
-            return Err(ReturnError::Empty.into());
-        }
-        let mut lines = Vec::with_capacity(cmd.lines.len());
-        for (n, (line_no, units, reason)) in cmd.lines.iter().enumerate() {
-            if *units == 0 || cmd.lines.iter().take(n).any(|(l, _, _)| l == line_no) {
-                return Err(ReturnError::Empty.into());
-            }
-            let line = order
-                .lines
-                .iter_mut()
-                .find(|l| l.line_no == *line_no)
-                .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
-            let returnable = line.delivered.saturating_sub(line.return_requested).units();
-            if *units > returnable {
-                return Err(ReturnError::NotReturnable {
-                    line_no: *line_no,
-                    returnable,
-                    requested: *units,
-                }
-                .into());
-            }
-            line.return_requested = Quantity::new(line.return_requested.units() + units);
-            lines.push(ReturnLine {
-                line_no: *line_no,
-                sku: line.sku.clone(),
-                quantity: *units,
-                received: 0,
-                reason: *reason,
-                restocked: 0,
-                cost_returned: None,
-                cost_written_off: None,
-            });
-        }
-        if !replacement.is_empty() {
-            self.price_requests(&order, replacement).await?;
-        }
-        let now = self.now();
-        let rma = ReturnAuthorization {
-            id: self.new_id(ReturnId::from_uuid),
-            number: None,
-            order: order.id,
-            customer: order.customer,
-            lines,
-            status: ReturnStatus::Requested,
-            requested_at: now,
-            replacement: replacement.to_vec(),
-            replacement_order: None,
-            credit_given: None,
-        };
-        let mut changes = Changeset::new(now);
-        changes.events.push(Event::ReturnRequested {
-            rma: rma.id,
-            // The store numbers it in the commit, here too.
-            number: None,
-            order: order.id,
-        });
-        changes.puts.push(Put::insert(rma.clone()));
-        changes.number(RecordKey::Return(rma.id));
-        changes.puts.push(Put::update(order, stored.version));
+        let order = super::found::<Order>(&mut fetched, &cmd.order)?;
+        let prices = crate::returns::RequestReads::prices(replacement, fetched);
+        let mut changes = Changeset::new(self.now());
+        let rma = crate::returns::request(
+            cmd,
+            replacement,
+            order,
+            &prices,
+            &self.context(changes.at),
+            &mut changes,
+        )?;
         let committed = self
             .commit_keyed(
                 changes,
@@ -218,11 +140,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn authorise_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
-            let mut rma = stored.value;
-            rma.authorise()?;
             let mut changes = Changeset::new(self.now());
-            changes.events.push(Event::ReturnAuthorised { rma: id });
-            changes.puts.push(Put::update(rma.clone(), stored.version));
+            let rma = crate::returns::authorise(stored, &mut changes)?;
             self.store.commit(changes).await?;
             Ok::<_, Error>(rma)
         })
@@ -233,10 +152,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] once goods arrived; [`Error::NotFound`].
     pub async fn reject_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        self.end_return(id, ReturnAuthorization::reject, |rma| {
-            Event::ReturnRejected { rma }
-        })
-        .await
+        self.end_return(id, crate::returns::reject).await
     }
 
     /// Receives returned goods, in one commit per receipt:
@@ -267,254 +183,72 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         received
     }
 
+    /// The key and the return; then everything the return names
+    /// ([`ReceiptReads::prefetch`]); then, if needed, the orders waiting for the
+    /// restocked units, later invoices and a replacement's supply — and
+    /// [`crate::returns::receive`], and one commit.
     async fn try_receive_return(
         &self,
         cmd: &ReceiveReturn,
         print: u64,
     ) -> Result<ReturnAuthorization, Error> {
         let scope = IdempotencyScope::ReceiveReturn;
-        if self
-            .replay(scope, &cmd.idempotency_key, print)
-            .await?
-            .is_some()
+        let first = Prefetch::new()
+            .key(scope, &cmd.idempotency_key)
+            .record::<ReturnAuthorization>(&cmd.rma);
+        let mut fetched = self.store.fetch(&first).await?;
+        if super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )?
+        .is_some()
         {
             return self.return_authorization(cmd.rma).await;
         }
-        let stored = self.must::<ReturnAuthorization>(&cmd.rma).await?;
-        let mut rma = stored.value;
-        if cmd.lines.is_empty() {
-            return Err(ReturnError::Empty.into());
+        let rma = super::found::<ReturnAuthorization>(&mut fetched, &cmd.rma)?;
+        let second = ReceiptReads::prefetch(&rma.value, cmd)?;
+        let fetched = self.store.fetch(&second).await?;
+        let mut reads = ReceiptReads::from_fetched(rma, cmd, fetched)?;
+        if let Some((last, with_supply)) = reads.still_to_read(cmd) {
+            reads.add(self.store.fetch(&last).await?, with_supply);
         }
-        let order_stored = self.must::<Order>(&rma.order).await?;
-        let mut order = order_stored.value;
-        let customer_stored = self.must::<Customer>(&order.customer).await?;
-        let mut customer = customer_stored.value.clone();
+        let rules = Placing {
+            allocation: self.config.allocation,
+            invoice_policy: self.config.invoice_policy,
+            invoice_now: true,
+        };
         let now = self.now();
         let mut changes = Changeset::new(now);
-        // The queues restocked units may fill, with the orders waiting in them (this
-        // order aside: the fills work on our copy of it).
-        let mut restocking: Vec<Sku> = Vec::new();
-        for (line_no, _, condition) in &cmd.lines {
-            let sku = order
-                .lines
-                .iter()
-                .find(|l| l.line_no == *line_no)
-                .map(|l| &l.sku);
-            if let (Some(sku), Condition::Resellable { .. }) = (sku, condition) {
-                if !restocking.contains(sku) {
-                    restocking.push(sku.clone());
-                }
+        let decided =
+            crate::returns::receive(cmd, &reads, rules, &self.context(now), &mut changes)?;
+        let received = match decided {
+            Some(received) => received,
+            None => {
+                // The replacement is short: read its supply, and decide again.
+                let request = reads.supply_to_read(Prefetch::new());
+                reads.add(self.store.fetch(&request).await?, true);
+                changes = Changeset::new(now);
+                crate::returns::receive(cmd, &reads, rules, &self.context(now), &mut changes)?
+                    .ok_or_else(|| {
+                        Error::invalid("exchange", "could not be placed with its supply read")
+                    })?
             }
-        }
-        let mut touched = Backlog::default();
-        if !restocking.is_empty() {
-            let mut request = Prefetch::new();
-            for sku in &restocking {
-                request = request.record::<BackOrderQueue>(sku);
-            }
-            let mut fetched = self.store.fetch(&request).await?;
-            super::backorders::adopt_queues(&mut touched, &restocking, &mut fetched);
-            touched.adopt(order.clone(), order_stored.version);
-            self.read_waiting(&mut touched).await?;
-            touched.release(order.id);
-        }
-        // Resellable value per SKU, so each SKU's average moves once.
-        let mut restocked: Vec<(Sku, u32, Money)> = Vec::new();
-        let mut credited: Vec<(u16, u32)> = Vec::new();
-        for (line_no, units, condition) in &cmd.lines {
-            rma.receive(*line_no, *units)?;
-            let line = order
-                .lines
-                .iter_mut()
-                .find(|l| l.line_no == *line_no)
-                .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
-            let cost = returned_cost(line, *units, self).await?;
-            line.returned = Quantity::new(line.returned.units() + units);
-            let sku = line.sku.clone();
-            let restock_at = match condition {
-                Condition::Resellable { location } => Some(location),
-                Condition::Damaged => None,
-            };
-            if let Some(booked) = rma.lines.iter_mut().find(|l| l.line_no == *line_no) {
-                booked.book_cost(*units, cost, restock_at.is_some())?;
-            }
-            changes.journal.extend(self.postings().returned(
-                &sku,
-                cost,
-                restock_at.is_some(),
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
-            if let Some(location) = restock_at {
-                self.must::<Location>(location).await?;
-                changes.movements.push(StockMovement {
-                    sku: sku.clone(),
-                    location: location.clone(),
-                    quantity: i64::from(*units),
-                    reason: MovementReason::Return { rma: rma.id },
-                    at: now,
-                    value: None,
-                });
-                match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
-                    Some((_, n, value)) => {
-                        *n += units;
-                        *value = value.checked_add(cost)?;
-                    }
-                    None => restocked.push((sku.clone(), *units, cost)),
-                }
-                // The order may itself wait for this SKU: the fill works on our copy.
-                let id = order.id;
-                touched.adopt(order, order_stored.version);
-                self.fill_at(&mut touched, &sku, location, *units, &mut changes)
-                    .await?;
-                order = touched
-                    .release(id)
-                    .ok_or_else(|| Error::invalid("return", "lost its order"))?;
-            }
-            changes.events.push(Event::ReturnReceived {
-                rma: rma.id,
-                order: order.id,
-                sku,
-                quantity: *units,
-                restocked_at: restock_at.cloned(),
-            });
-            match credited.iter_mut().find(|(l, _)| l == line_no) {
-                Some((_, n)) => *n += units,
-                None => credited.push((*line_no, *units)),
-            }
-        }
-        for (sku, units, value) in &restocked {
+        };
+        // Interim: the moving average reads the product and its stock itself.
+        for (sku, units, value) in &received.restocked {
             self.average_in(sku, *units, *value, &mut changes).await?;
         }
-        let credit_before = customer.history.credit;
-        self.credit_order_lines(
-            &mut order,
-            &mut customer,
-            &credited,
-            false,
-            &format!("returned on {}", rma.id),
-            &mut changes,
-        )
-        .await?;
-        crate::order::settle::settle(&mut order, now, &mut changes)?;
-        let gained = customer.history.credit.checked_sub(credit_before)?;
-        if gained.is_positive() {
-            let given = rma.credit_given.unwrap_or(Money::zero(order.currency));
-            rma.credit_given = Some(given.checked_add(gained)?);
-        }
-        let exchange_due = rma.status == ReturnStatus::Received
-            && !rma.replacement.is_empty()
-            && rma.replacement_order.is_none();
-        if exchange_due {
-            let credit = rma
-                .credit_given
-                .unwrap_or(Money::zero(order.currency))
-                .min(customer.history.credit)?;
-            // The goods are back whatever happens to the replacement: one that can
-            // no longer be priced (its product withdrawn since) leaves the credit
-            // with the customer, and the receipt stands.
-            match self.price_requests(&order, &rma.replacement).await {
-                Ok(_) => {
-                    let replacement = self
-                        .place_replacement(
-                            &rma,
-                            &order,
-                            &mut customer,
-                            credit,
-                            &mut touched,
-                            &mut changes,
-                        )
-                        .await?;
-                    rma.replacement_order = Some(replacement);
-                }
-                Err(Error::Order(why)) => changes.events.push(Event::ExchangeNotPlaced {
-                    rma: rma.id,
-                    order: order.id,
-                    reason: why.to_string(),
-                }),
-                Err(other) => return Err(other),
-            }
-        }
-        touched.put_into(&mut changes);
-        changes.puts.push(Put::update(rma.clone(), stored.version));
-        changes.puts.push(Put::update(order, order_stored.version));
-        changes.move_customer(&customer_stored.value, &customer)?;
         self.commit_keyed(
             changes,
             scope,
             &cmd.idempotency_key,
             print,
-            IdempotentOutcome::Return(rma.id),
+            IdempotentOutcome::Return(received.rma.id),
         )
         .await?;
-        Ok(rma)
-    }
-
-    /// Places an exchange's replacement order into `changes`, invoiced at once and
-    /// paid from `credit` (what the return gave) as far as it goes; returns its id.
-    async fn place_replacement(
-        &self,
-        rma: &ReturnAuthorization,
-        original: &Order,
-        customer: &mut Customer,
-        credit: Money,
-        touched: &mut Backlog,
-        changes: &mut Changeset,
-    ) -> Result<OrderId, Error> {
-        let key = IdempotencyKey::new(format!("exchange-{}", rma.id))
-            .map_err(|e| Error::invalid("exchange", e.to_string()))?;
-        let mut cmd = PlaceOrder::new(
-            key.clone(),
-            original.customer,
-            original.channel,
-            original.currency,
-        )
-        .back_order(BackOrderPolicy::BackOrder)
-        .deliver(original.delivery.clone());
-        cmd.lines = rma.replacement.clone();
-        cmd.note = Some(format!("exchange for return {}", rma.id));
-        let inputs = self.order_inputs(&cmd).await?;
-        let (mut order, invoice) = self
-            .place_into(&cmd, customer, true, &inputs, touched, changes)
-            .await?;
-        let mut paid = Money::zero(order.currency);
-        if let Some(mut invoice) = invoice {
-            let outstanding = invoice.outstanding()?;
-            paid = credit.min(outstanding)?;
-            if paid.is_positive() {
-                let mut payment =
-                    RecordPayment::new(key, invoice.id, paid, PaymentMethod::CustomerCredit);
-                payment.reference = Some(format!("credit from return {}", rma.id));
-                let ctx = self.context(changes.at);
-                crate::ledger::record_payment(
-                    &payment,
-                    &mut invoice,
-                    &mut order,
-                    customer,
-                    &ctx,
-                    changes,
-                )?;
-                if !changes.restate(invoice) {
-                    return Err(Error::invalid(
-                        "exchange",
-                        "its invoice was not in the commit",
-                    ));
-                }
-            }
-        }
-        // Judged before the return's credit paid it: judge again.
-        if order.holds.contains(&Hold::CreditLimit) && !customer.over_credit_limit()? {
-            crate::order::settle::release(&mut order, Hold::CreditLimit, changes)?;
-        }
-        changes.events.push(Event::ExchangePlaced {
-            rma: rma.id,
-            order: original.id,
-            replacement: order.id,
-            paid_from_credit: paid,
-        });
-        let id = order.id;
-        changes.puts.push(Put::insert(order));
-        Ok(id)
+        Ok(received.rma)
     }
 
     /// Closes a partly received return: what did not arrive will not be taken, and
@@ -525,31 +259,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] unless partly received; [`Error::NotFound`].
     pub async fn close_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        self.end_return(id, ReturnAuthorization::close, |rma| Event::ReturnClosed {
-            rma,
-        })
-        .await
+        self.end_return(id, crate::returns::close).await
     }
 
-    /// Ends a return short (rejected, or closed with goods missing), in one commit:
-    /// the step, its event, and the order no longer counting as asked back the
-    /// units that will not come.
-    async fn end_return(
-        &self,
-        id: ReturnId,
-        step: fn(&mut ReturnAuthorization) -> Result<(), ReturnError>,
-        event: fn(ReturnId) -> Event,
-    ) -> Result<ReturnAuthorization, Error> {
+    /// Ends a return short (rejected, or closed with goods missing), in one commit.
+    async fn end_return(&self, id: ReturnId, end: Ending) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
-            let mut rma = stored.value;
-            step(&mut rma)?;
-            let order = self.must::<Order>(&rma.order).await?;
+            let order = self.must::<Order>(&stored.value.order).await?;
             let mut changes = Changeset::new(self.now());
-            let order_now = give_back(order.value, &rma);
-            changes.events.push(event(id));
-            changes.puts.push(Put::update(rma.clone(), stored.version));
-            changes.puts.push(Put::update(order_now, order.version));
+            let rma = end(stored, order, &mut changes)?;
             self.store.commit(changes).await?;
             Ok::<_, Error>(rma)
         })
@@ -562,48 +281,4 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn return_authorization(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
         Ok(self.must::<ReturnAuthorization>(&id).await?.value)
     }
-}
-
-/// The order with the units `rma` asked for but will not receive (rejected, or
-/// closed short) no longer counted as asked back.
-fn give_back(mut order: Order, rma: &ReturnAuthorization) -> Order {
-    for r in &rma.lines {
-        if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == r.line_no) {
-            let not_coming = r.quantity.saturating_sub(r.received);
-            line.return_requested = line
-                .return_requested
-                .saturating_sub(Quantity::new(not_coming));
-        }
-    }
-    order
-}
-
-/// What `units` more returned units of `line` cost when they shipped: the exact
-/// share of the line's posted cost of goods, so returning every shipped unit, in
-/// any steps, reverses it to the cent. Lines shipped before costs were recorded
-/// fall back to the product's cost now.
-async fn returned_cost<S: Store, C: Carrier>(
-    line: &OrderLine,
-    units: u32,
-    oms: &Oms<S, C>,
-) -> Result<Money, Error> {
-    let shipped = line.shipped.units();
-    let Some(total) = line.shipped_cost.filter(|_| shipped > 0) else {
-        let product = oms.product(&line.sku).await?;
-        return Ok(product.cost.checked_mul_qty(u64::from(units))?);
-    };
-    let share = |n: u32| -> Result<Money, Error> {
-        let n = n.min(shipped);
-        let weights = [
-            rust_decimal::Decimal::from(n),
-            rust_decimal::Decimal::from(shipped - n),
-        ];
-        Ok(total
-            .allocate(&weights)?
-            .into_iter()
-            .next()
-            .unwrap_or(Money::zero(total.currency())))
-    };
-    let before = line.returned.units();
-    Ok(share(before + units)?.checked_sub(share(before)?)?)
 }

@@ -415,6 +415,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             number: Some(crate::ids::ReturnNumber::new(7)),
             order: order.id,
             customer: customer.id,
+            invoices: vec![crate::ids::InvoiceId::from_uuid(uuid::Uuid::from_u128(10))],
             lines: vec![crate::returns::ReturnLine {
                 line_no: 1,
                 sku: sku.clone(),

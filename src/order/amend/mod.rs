@@ -24,7 +24,6 @@ mod tests;
 pub use command::{AmendOrder, Amendment};
 pub(crate) use inputs::{AmendInputs, Needs};
 use retax::destination_country;
-pub(crate) use retax::{price_fetched, pricing_prefetch};
 
 use crate::catalog::TaxTable;
 use crate::customer::Customer;

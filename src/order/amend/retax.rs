@@ -4,7 +4,7 @@
 
 use super::Amending;
 use super::lines::{credit, next_line_no, untouched};
-use crate::catalog::{Product, Products, TaxTable};
+use crate::catalog::{Products, TaxTable};
 use crate::error::Error;
 use crate::ids::Sku;
 use crate::order::{
@@ -12,7 +12,7 @@ use crate::order::{
 };
 use crate::quantity::Quantity;
 use crate::stock::Location;
-use crate::store::{Entity, Fetched, Prefetch};
+use crate::store::Entity;
 use rust_decimal::Decimal;
 
 /// Taxes what has not shipped at the rate of the country the order now goes
@@ -119,43 +119,6 @@ pub(crate) fn price_new_lines(
     );
     pricing.lines = requests.to_vec();
     price_lines(&pricing, |sku| products.get(sku), tax, country)
-}
-
-/// What pricing `requests` as new lines of `order` reads: their products, the
-/// tax table and, for a pickup, the store.
-pub(crate) fn pricing_prefetch(order: &Order, requests: &[LineRequest]) -> Prefetch {
-    let request = requests
-        .iter()
-        .fold(Prefetch::new().record::<TaxTable>(&()), |request, r| {
-            request.record::<Product>(&r.sku)
-        });
-    match &order.delivery {
-        Delivery::Pickup { location } => request.record::<Location>(location),
-        Delivery::Ship { .. } => request,
-    }
-}
-
-/// Prices `requests` as new lines of `order` ([`price_new_lines`]) from what
-/// [`pricing_prefetch`] read, for where the order goes.
-///
-/// # Errors
-/// [`Error::NotFound`] for a pickup store that is gone; the pricing errors.
-pub(crate) fn price_fetched(
-    order: &Order,
-    requests: &[LineRequest],
-    mut fetched: Fetched,
-) -> Result<Vec<OrderLine>, Error> {
-    let mut products = Products::default();
-    for r in requests {
-        if let Some(p) = fetched.take::<Product>(&r.sku) {
-            products.insert(r.sku.clone(), p.value);
-        }
-    }
-    let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
-    let country = destination_country(&order.delivery, &sites)?;
-    let tax = fetched.take::<TaxTable>(&()).map(|v| v.value);
-    let tax = tax.unwrap_or_default();
-    Ok(price_new_lines(order, requests, &products, &tax, &country)?)
 }
 
 /// The country an order's goods go to: the ship-to's, or the pickup store's
