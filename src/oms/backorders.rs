@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::Sku;
 use crate::order::Order;
-use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
+use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier};
 use crate::store::{Changeset, Fetched, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -78,24 +78,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(())
     }
 
-    /// Re-promises the lines waiting for `skus` in `backlog` (which holds their
-    /// queues and orders), reading the suppliers and the SKUs' products.
-    pub(super) async fn repromise(
-        &self,
-        backlog: &mut Backlog,
-        skus: &[Sku],
-        sent: &[PurchaseOrder],
-        changes: &mut Changeset,
-    ) -> Result<(), Error> {
-        let suppliers = self.all_suppliers().await?;
-        let products = self.products_of(skus).await?;
-        let supply = Supply {
-            suppliers: &suppliers,
-            sent,
-        };
-        backlog.refresh_promises(skus, &products, supply, changes)
-    }
-
     /// Gives `units` of `sku` arriving at `location` to the lines waiting in
     /// `backlog`, reading whether the location fulfils orders.
     pub(super) async fn fill_at(
@@ -123,46 +105,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into_iter()
             .map(|v| v.value)
             .collect())
-    }
-
-    /// Every supplier with its offers.
-    pub(super) async fn all_suppliers(&self) -> Result<Vec<Supplier>, Error> {
-        Ok(self
-            .store
-            .list::<Supplier>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect())
-    }
-
-    /// The stored purchase orders that `keep` keeps.
-    pub(super) async fn purchase_orders(
-        &self,
-        keep: fn(&PurchaseOrder) -> bool,
-    ) -> Result<Vec<PurchaseOrder>, Error> {
-        Ok(self
-            .store
-            .list::<PurchaseOrder>()
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .filter(keep)
-            .collect())
-    }
-
-    /// The sent purchase orders as a command leaves them: the store's, with `po`
-    /// in its new state (in if still sent, out if not).
-    pub(super) async fn sent_purchase_orders_with(
-        &self,
-        po: &PurchaseOrder,
-    ) -> Result<Vec<PurchaseOrder>, Error> {
-        let mut sent = self.purchase_orders(PurchaseOrder::is_sent).await?;
-        sent.retain(|other| other.id != po.id);
-        if po.is_sent() {
-            sent.push(po.clone());
-        }
-        Ok(sent)
     }
 }
 

@@ -36,11 +36,11 @@ use serde::Serialize;
 
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
-pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
+pub use crate::purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
+pub use crate::stock::{AdjustStock, ReceiveStock};
 pub use reports::Valuation;
 pub use retry::Backoff;
 pub use returns::{ReceiveReturn, RequestExchange, RequestReturn};
-pub use stock::{AdjustStock, ReceiveStock};
 
 use crate::catalog::TaxTable;
 use crate::catalog::{Product, Products};
@@ -53,8 +53,8 @@ use crate::money::Money;
 use crate::order::{Discount, PlaceOrder};
 use crate::stock::AllocationStrategy;
 use crate::store::{
-    Changeset, Committed, Counter, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
-    IdempotentOutcome, Put, Record, Store, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
+    Store, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -178,33 +178,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     fn new_id<T>(&self, wrap: fn(uuid::Uuid) -> T) -> T {
         wrap(self.ids.next_uuid())
-    }
-
-    /// The next number of a document counter, its new value put into `changes`. A
-    /// second document of a kind in one commit (two credit notes, say) numbers on
-    /// from the first.
-    async fn next_number(&self, name: &str, changes: &mut Changeset) -> Result<u64, Error> {
-        for put in &mut changes.puts {
-            if let Record::Counter(counter) = &mut put.record {
-                if counter.name == name {
-                    counter.value = counter.value.saturating_add(1);
-                    return Ok(counter.value);
-                }
-            }
-        }
-        let stored = self.store.load::<Counter>(&name.to_owned()).await?;
-        let number = stored
-            .as_ref()
-            .map_or(0, |c| c.value.value)
-            .saturating_add(1);
-        changes.puts.push(Put::upsert(
-            Counter {
-                name: name.to_owned(),
-                value: number,
-            },
-            stored.map(|c| c.version),
-        ));
-        Ok(number)
     }
 
     /// Commits `changes` as the effect of the command keyed `key` in `scope` (with

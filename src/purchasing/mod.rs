@@ -5,19 +5,26 @@
 
 mod backlog;
 mod backorder;
+pub(crate) mod lifecycle;
 mod offer;
+mod policy;
 mod purchase_order;
+mod receive;
 mod reorder;
+pub(crate) mod replenish;
 mod supplier;
 
 pub(crate) use backlog::{Backlog, Supply, reserve};
 pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, QueueEntry, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
+pub use policy::PurchasingPolicy;
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,
 };
-pub use reorder::{ReorderRule, Requisition};
-pub use supplier::{Offer, Supplier};
+pub use receive::{ReceivePurchaseOrder, average_in};
+pub(crate) use receive::{Receiving, on_hand_everywhere, receive_purchase_order};
+pub use reorder::{ReorderRule, Requisition, set_reorder_rule};
+pub use supplier::{Offer, Supplier, save_supplier};
 
 use crate::ids::{PurchaseOrderId, Sku};
 use crate::money::Currency;
@@ -116,4 +123,14 @@ pub enum PurchasingError {
     /// A receipt of zero units.
     #[error("a receipt needs at least one unit")]
     EmptyReceipt,
+    /// A requirement for more units of a SKU than one purchase order line holds
+    /// (`u32::MAX`): a back-log or position that large is a data problem to look
+    /// at, not an order to place.
+    #[error("{units} units of {sku} do not fit one purchase order line")]
+    TooManyUnits {
+        /// The SKU.
+        sku: Sku,
+        /// The units wanted.
+        units: u64,
+    },
 }

@@ -4,8 +4,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::PurchasingError;
+use crate::event::Event;
 use crate::ids::{Sku, SupplierId};
 use crate::money::{Currency, Money};
+use crate::store::{Changeset, Put};
 
 /// A supplier: who we buy from, in one currency, with its current offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +58,24 @@ impl Supplier {
         }
         Ok(())
     }
+}
+
+/// Adds or replaces `supplier` (stored at `existing`, `None` if new) in
+/// `changes`, with its event, once every offer checks out.
+///
+/// # Errors
+/// As [`Supplier::validate`].
+pub fn save_supplier(
+    supplier: Supplier,
+    existing: Option<u64>,
+    changes: &mut Changeset,
+) -> Result<(), PurchasingError> {
+    supplier.validate()?;
+    changes.events.push(Event::SupplierSaved {
+        supplier: supplier.id,
+    });
+    changes.puts.push(Put::upsert(supplier, existing));
+    Ok(())
 }
 
 /// A supplier's terms for one SKU.

@@ -8,10 +8,13 @@
 mod allocation;
 mod level;
 mod location;
+mod receive;
 
 pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate, allocate_available};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
+pub use receive::{AdjustStock, ReceiveStock};
+pub(crate) use receive::{StockCommand, change_stock};
 
 use crate::ids::{LocationId, Sku};
 
