@@ -5,6 +5,8 @@
 
 mod backlog;
 mod backorder;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub(crate) mod lifecycle;
 mod offer;
 mod policy;

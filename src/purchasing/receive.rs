@@ -207,3 +207,276 @@ pub fn average_in(
     }
     Ok(average)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Receiving against a purchase order, given what the command read, with no
+    //! store.
+    use super::*;
+    use crate::purchasing::fixtures::*;
+    use crate::purchasing::{OverReceipt, PurchaseOrderStatus};
+    use crate::store::Record;
+
+    /// What a receipt reads, around a warehouse holding `on_hand` mugs costed at
+    /// `cost`, with Mills as the only supplier.
+    struct Given {
+        products: Vec<Versioned<Product>>,
+        stock: Vec<StockLevel>,
+        locations: Vec<Location>,
+        suppliers: Vec<Supplier>,
+        purchase_orders: Vec<PurchaseOrder>,
+        backlog: Backlog,
+    }
+
+    fn given(cost: Money, on_hand: i64, po: &PurchaseOrder) -> Given {
+        let mut backlog = Backlog::default();
+        backlog.adopt_queue(&sku("MUG"), None);
+        Given {
+            products: vec![mug(cost)],
+            stock: vec![level("MUG", on_hand, 0)],
+            locations: vec![warehouse()],
+            suppliers: vec![mills()],
+            purchase_orders: vec![po.clone()],
+            backlog,
+        }
+    }
+
+    fn when_received(
+        given: &mut Given,
+        po: &mut PurchaseOrder,
+        lines: Vec<(Sku, u32)>,
+        over_receipt: OverReceipt,
+    ) -> (Result<(), Error>, Changeset) {
+        let books = Books::new();
+        let cmd = ReceivePurchaseOrder {
+            idempotency_key: IdempotencyKey::new("grn-1").unwrap(),
+            purchase_order: po.id,
+            lines,
+        };
+        let policy = PurchasingPolicy {
+            over_receipt,
+            ..PurchasingPolicy::default()
+        };
+        let read = Receiving {
+            products: &given.products,
+            stock: &given.stock,
+            locations: &given.locations,
+            suppliers: &given.suppliers,
+            purchase_orders: &given.purchase_orders,
+        };
+        let mut changes = Changeset::new(at());
+        let received = receive_purchase_order(
+            &cmd,
+            po,
+            read,
+            &policy,
+            &mut given.backlog,
+            &books.ctx(),
+            &mut changes,
+        );
+        (received, changes)
+    }
+
+    fn new_cost(changes: &Changeset) -> Option<Money> {
+        changes.puts.iter().find_map(|p| match &p.record {
+            Record::Product(product) => Some(product.cost),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_receipt_brings_the_cost_to_the_moving_average_and_posts_the_rounding() {
+        // Given 10 mugs on hand at 4.00 and 3 on order at 2.50,
+        let mut po = mugs_on_order(10, 3);
+        let mut world = given(usd(400), 10, &po);
+        // when the 3 arrive,
+        let (received, changes) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 3)],
+            OverReceipt::Reject,
+        );
+        received.unwrap();
+        // then (40.00 + 7.50) / 13 = 3.6538… is 3.65, and the 5 cents the rounding
+        // lost are posted so that inventory is exactly 13 × 3.65.
+        assert_eq!(new_cost(&changes), Some(usd(365)));
+        assert_eq!(po.status, PurchaseOrderStatus::Received);
+        assert_eq!(changes.journal.len(), 2, "the receipt and the rounding");
+        let rounding = changes.journal.last().unwrap();
+        let moved: Vec<Money> = rounding.lines().iter().map(|l| l.amount).collect();
+        assert!(
+            moved.contains(&usd(5)) && moved.contains(&usd(-5)),
+            "{moved:?}"
+        );
+        assert!(changes.checks.contains(&Check::SkuOnHand {
+            sku: sku("MUG"),
+            on_hand: 10
+        }));
+        assert!(matches!(
+            changes.movements.as_slice(),
+            [StockMovement { quantity: 3, value: Some(v), .. }] if *v == usd(750)
+        ));
+        assert!(matches!(
+            changes.events.as_slice(),
+            [Event::GoodsReceived { quantity: 3, average_cost, .. }] if *average_cost == usd(365)
+        ));
+    }
+
+    #[test]
+    fn a_receipt_at_the_current_cost_checks_the_cost_instead_of_rewriting_it() {
+        let mut po = draft(10, vec![(sku("MUG"), 4, usd(400))]);
+        po.approve().unwrap();
+        let mut world = given(usd(400), 0, &po);
+        let (received, changes) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 4)],
+            OverReceipt::Reject,
+        );
+        received.unwrap();
+        assert_eq!(new_cost(&changes), None);
+        assert!(changes.checks.contains(&Check::Version {
+            key: RecordKey::Product(sku("MUG")),
+            version: 3
+        }));
+        assert_eq!(changes.journal.len(), 1, "no rounding to post");
+    }
+
+    #[test]
+    fn more_than_outstanding_is_refused_or_taken_in_as_the_policy_says() {
+        let mut po = mugs_on_order(10, 10);
+        let mut world = given(usd(400), 0, &po);
+        let (refused, changes) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 12)],
+            OverReceipt::Reject,
+        );
+        assert!(matches!(
+            refused,
+            Err(Error::Purchasing(PurchasingError::OverReceipt {
+                outstanding: 10,
+                received: 12,
+                ..
+            }))
+        ));
+        assert!(changes.is_empty(), "a refusal decides nothing");
+        assert_eq!(po.outstanding(&sku("MUG")), 10);
+
+        let (accepted, changes) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 12)],
+            OverReceipt::Accept,
+        );
+        accepted.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Received);
+        assert!(matches!(
+            changes.movements.as_slice(),
+            [StockMovement { quantity: 12, .. }]
+        ));
+    }
+
+    #[test]
+    fn waiting_back_orders_take_the_units_first_and_the_queue_is_claimed() {
+        let mut po = mugs_on_order(10, 10);
+        let mut world = given(usd(400), 0, &po);
+        let (order, queue) = waiting_for_mugs(20, 4);
+        world.backlog = Backlog::default();
+        world.backlog.adopt_queue(&sku("MUG"), Some(queue));
+        world.backlog.adopt(order.value, order.version);
+        let (received, mut changes) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 10)],
+            OverReceipt::Reject,
+        );
+        received.unwrap();
+        assert!(matches!(
+            changes.reservations.as_slice(),
+            [r] if r.quantity == 4 && r.order == crate::ids::OrderId::from_uuid(uuid(20))
+        ));
+        std::mem::take(&mut world.backlog).put_into(&mut changes);
+        let order = changes.puts.iter().find_map(|p| match &p.record {
+            Record::Order(o) => Some((o.clone(), p.expected)),
+            _ => None,
+        });
+        let (order, expected) = order.unwrap();
+        assert_eq!(expected, Some(2));
+        assert!(order.lines[0].backordered.is_zero());
+        let queue = changes.puts.iter().find_map(|p| match &p.record {
+            Record::BackOrderQueue(q) => Some((q.waiting.len(), p.expected)),
+            _ => None,
+        });
+        assert_eq!(
+            queue,
+            Some((0, Some(7))),
+            "emptied, put at the version read"
+        );
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let mut po = mugs_on_order(10, 10);
+        let mut world = given(usd(400), 0, &po);
+        let (empty, _) = when_received(&mut world, &mut po, vec![], OverReceipt::Reject);
+        assert!(matches!(
+            empty,
+            Err(Error::Purchasing(PurchasingError::EmptyReceipt))
+        ));
+        let (twice, _) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 1), (sku("MUG"), 1)],
+            OverReceipt::Reject,
+        );
+        assert!(matches!(twice, Err(Error::Invalid { field: "lines", .. })));
+        let (not_on_it, _) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("CUP"), 1)],
+            OverReceipt::Reject,
+        );
+        assert!(matches!(
+            not_on_it,
+            Err(Error::Purchasing(PurchasingError::NotOnOrder { sku, .. })) if sku == self::sku("CUP")
+        ));
+        let mut unknown = draft(11, vec![(sku("MUG"), 1, usd(100))]);
+        let (a_draft, _) = when_received(
+            &mut world,
+            &mut unknown,
+            vec![(sku("MUG"), 1)],
+            OverReceipt::Reject,
+        );
+        assert!(matches!(
+            a_draft,
+            Err(Error::Purchasing(PurchasingError::InvalidTransition {
+                status: PurchaseOrderStatus::Draft,
+                action: "receive",
+                ..
+            }))
+        ));
+        world.products.clear();
+        let (no_product, _) = when_received(
+            &mut world,
+            &mut po,
+            vec![(sku("MUG"), 1)],
+            OverReceipt::Reject,
+        );
+        assert!(matches!(
+            no_product,
+            Err(Error::NotFound { entity: "product", id }) if id == "MUG"
+        ));
+    }
+
+    #[test]
+    fn a_negative_on_hand_is_an_error_not_a_zero() {
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let averaged = average_in(&mug(usd(400)), -1, 1, usd(250), &books.ctx(), &mut changes);
+        assert!(matches!(
+            averaged,
+            Err(Error::Invalid { field: "stock", .. })
+        ));
+    }
+}
