@@ -225,3 +225,272 @@ pub(crate) fn sent_with(read: &[PurchaseOrder], po: &PurchaseOrder) -> Vec<Purch
     }
     sent
 }
+
+#[cfg(test)]
+mod tests {
+    //! Raising a purchase order and each step of its life, given what the command
+    //! read, with no store.
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::purchasing::PurchaseOrderStatus;
+    use crate::purchasing::fixtures::*;
+    use crate::store::{Check, Record};
+
+    fn products() -> Products {
+        [mug(usd(400)).value, cup()].into_iter().collect()
+    }
+
+    /// A backlog holding the mug queue with an order of 4 waiting, and the cup
+    /// queue (absent: nobody waits for cups).
+    fn backlog() -> Backlog {
+        let (order, queue) = waiting_for_mugs(20, 4);
+        let mut backlog = Backlog::default();
+        backlog.adopt_queue(&sku("MUG"), Some(queue));
+        backlog.adopt_queue(&sku("CUP"), None);
+        backlog.adopt(order.value, order.version);
+        backlog
+    }
+
+    fn when_moved(po: &mut PurchaseOrder, step: Step) -> (Result<(), Error>, Changeset) {
+        let mut backlog = backlog();
+        let mut changes = Changeset::new(at());
+        let moved = move_purchase_order(
+            po,
+            step,
+            &[po.clone()],
+            &[mills()],
+            &products(),
+            &mut backlog,
+            &mut changes,
+        );
+        if moved.is_ok() {
+            backlog.put_into(&mut changes);
+        }
+        (moved, changes)
+    }
+
+    fn promised(changes: &Changeset) -> Option<Option<NaiveDate>> {
+        changes.puts.iter().find_map(|p| match &p.record {
+            Record::Order(o) => Some(o.lines[0].promised_on),
+            _ => None,
+        })
+    }
+
+    fn queue_put(changes: &Changeset) -> bool {
+        changes
+            .puts
+            .iter()
+            .any(|p| matches!(&p.record, Record::BackOrderQueue(q) if q.sku == sku("MUG")))
+    }
+
+    #[test]
+    fn approving_a_draft_sends_it_and_promises_its_date() {
+        let mut po = draft(10, vec![(sku("MUG"), 10, usd(250))]);
+        po.expected_on = in_days(3);
+        let (moved, changes) = when_moved(&mut po, Step::Approve);
+        moved.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Approved);
+        assert_eq!(promised(&changes), Some(Some(in_days(3))));
+        assert!(matches!(
+            changes.events.as_slice(),
+            [
+                Event::PurchaseOrderApproved { .. },
+                Event::PromiseDateChanged { .. }
+            ]
+        ));
+        assert!(!queue_put(&changes), "approving changes nothing on order");
+        assert!(changes.checks.contains(&Check::Version {
+            key: RecordKey::BackOrderQueue(sku("MUG")),
+            version: 7
+        }));
+    }
+
+    #[test]
+    fn cancelling_falls_back_to_the_offer_and_claims_the_queue() {
+        let mut po = mugs_on_order(10, 10);
+        po.expected_on = in_days(3);
+        let (moved, changes) = when_moved(&mut po, Step::Cancel);
+        moved.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Cancelled);
+        // Mills' mug offer arrives in 5 days if ordered today.
+        assert_eq!(promised(&changes), Some(Some(in_days(5))));
+        assert!(queue_put(&changes), "what is on order fell");
+    }
+
+    #[test]
+    fn closing_a_partly_received_order_claims_the_queue() {
+        let mut po = mugs_on_order(10, 10);
+        po.receive(&sku("MUG"), 4, crate::purchasing::OverReceipt::Reject)
+            .unwrap();
+        let (moved, changes) = when_moved(&mut po, Step::Close);
+        moved.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Closed);
+        assert!(matches!(
+            changes.events.first(),
+            Some(Event::PurchaseOrderClosed { .. })
+        ));
+        assert!(queue_put(&changes));
+    }
+
+    #[test]
+    fn steps_that_do_not_apply_are_refused_and_decide_nothing() {
+        for (status, step, action) in [
+            (PurchaseOrderStatus::Approved, Step::Approve, "approve"),
+            (
+                PurchaseOrderStatus::PartiallyReceived,
+                Step::Cancel,
+                "cancel",
+            ),
+            (PurchaseOrderStatus::Draft, Step::Close, "close"),
+            (PurchaseOrderStatus::Cancelled, Step::Approve, "approve"),
+        ] {
+            let mut po = draft(10, vec![(sku("MUG"), 10, usd(250))]);
+            po.status = status;
+            let (moved, changes) = when_moved(&mut po, step);
+            assert!(
+                matches!(
+                    moved,
+                    Err(Error::Purchasing(PurchasingError::InvalidTransition { status: s, action: a, .. }))
+                        if s == status && a == action
+                ),
+                "{step:?} from {status:?}: {moved:?}"
+            );
+            assert!(changes.is_empty());
+            assert_eq!(po.status, status);
+        }
+    }
+
+    fn when_raised(
+        needs: &[(Sku, u32)],
+        auto_approve_up_to: Option<Money>,
+    ) -> (Result<PurchaseOrder, Error>, Changeset) {
+        let books = Books::new();
+        let policy = PurchasingPolicy {
+            auto_approve_up_to,
+            ..PurchasingPolicy::default()
+        };
+        let mut backlog = backlog();
+        let mut changes = Changeset::new(at());
+        let suppliers = [mills()];
+        let supply = Supply {
+            suppliers: &suppliers,
+            sent: &[],
+        };
+        let raised = raise_purchase_order(
+            &mills(),
+            &dc(),
+            needs,
+            &products(),
+            supply,
+            &policy,
+            &mut backlog,
+            &books.ctx(),
+            &mut changes,
+        );
+        if raised.is_ok() {
+            backlog.put_into(&mut changes);
+        }
+        (raised, changes)
+    }
+
+    #[test]
+    fn a_raised_order_rounds_to_packs_waits_as_a_draft_and_claims_its_queues() {
+        let (raised, changes) = when_raised(&[(sku("MUG"), 3), (sku("CUP"), 7)], None);
+        let po = raised.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Draft);
+        let lines: Vec<(Sku, u32)> = po
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.quantity))
+            .collect();
+        assert_eq!(
+            lines,
+            [(sku("MUG"), 3), (sku("CUP"), 12)],
+            "cups in packs of 6"
+        );
+        assert_eq!(po.expected_on, in_days(10), "when the slowest line arrives");
+        assert_eq!(changes.numbered, [RecordKey::PurchaseOrder(po.id)]);
+        assert!(matches!(
+            changes.events.as_slice(),
+            [Event::PurchaseOrderRaised { .. }]
+        ));
+        let queues: Vec<(Sku, Option<u64>)> = changes
+            .puts
+            .iter()
+            .filter_map(|p| match &p.record {
+                Record::BackOrderQueue(q) => Some((q.sku.clone(), p.expected)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            queues,
+            [(sku("MUG"), Some(7)), (sku("CUP"), None)],
+            "each SKU's queue put at the version read (new if there was none)"
+        );
+        assert_eq!(promised(&changes), None, "a draft promises nothing");
+    }
+
+    #[test]
+    fn an_order_within_the_limit_is_approved_at_once_and_promises_its_date() {
+        let (raised, changes) = when_raised(&[(sku("MUG"), 10)], Some(usd(2500)));
+        let po = raised.unwrap();
+        assert_eq!(po.status, PurchaseOrderStatus::Approved);
+        assert_eq!(promised(&changes), Some(Some(in_days(5))));
+        let (over, _) = when_raised(&[(sku("MUG"), 11)], Some(usd(2500)));
+        assert_eq!(over.unwrap().status, PurchaseOrderStatus::Draft);
+    }
+
+    #[test]
+    fn raising_refuses_what_could_never_be_received() {
+        let (zero, _) = when_raised(&[(sku("MUG"), 0)], None);
+        assert!(matches!(
+            zero,
+            Err(Error::Purchasing(PurchasingError::EmptyOrder))
+        ));
+        let (unknown, _) = when_raised(&[(sku("BOWL"), 1)], None);
+        assert!(matches!(
+            unknown,
+            Err(Error::NotFound { entity: "product", id }) if id == "BOWL"
+        ));
+        let mut euro_mills = mills();
+        euro_mills.currency = Currency::EUR;
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let mismatch = raise_purchase_order(
+            &euro_mills,
+            &dc(),
+            &[(sku("MUG"), 1)],
+            &products(),
+            Supply::NONE,
+            &PurchasingPolicy::default(),
+            &mut backlog(),
+            &books.ctx(),
+            &mut changes,
+        );
+        assert!(matches!(
+            mismatch,
+            Err(Error::Purchasing(PurchasingError::CurrencyMismatch {
+                expected: Currency::USD,
+                found: Currency::EUR,
+                ..
+            }))
+        ));
+        let mut no_cups = mills();
+        no_cups.offers.retain(|o| o.sku != sku("CUP"));
+        let none = raise_purchase_order(
+            &no_cups,
+            &dc(),
+            &[(sku("CUP"), 1)],
+            &products(),
+            Supply::NONE,
+            &PurchasingPolicy::default(),
+            &mut backlog(),
+            &books.ctx(),
+            &mut changes,
+        );
+        assert!(matches!(
+            none,
+            Err(Error::Purchasing(PurchasingError::NoOffer { sku })) if sku == self::sku("CUP")
+        ));
+    }
+}
