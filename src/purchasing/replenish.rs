@@ -303,3 +303,280 @@ pub(crate) fn replenish(
     backlog.put_into(changes);
     Ok(raised)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Requisitions and replenishment, given what the command read, with no store.
+    use super::*;
+    use crate::purchasing::PurchaseOrderStatus;
+    use crate::purchasing::fixtures::*;
+    use crate::store::{Record, RecordKey};
+
+    fn rule(sku_code: &str, min: u32, max: u32) -> ReorderRule {
+        ReorderRule {
+            sku: sku(sku_code),
+            location: dc(),
+            min,
+            max,
+        }
+    }
+
+    /// The mug queue with `units` waiting for delivery from anywhere.
+    fn mugs_waiting(units: u32) -> Versioned<BackOrderQueue> {
+        waiting_for_mugs(20, units).1
+    }
+
+    struct Given {
+        queues: Vec<Versioned<BackOrderQueue>>,
+        rules: Vec<ReorderRule>,
+        open: Vec<PurchaseOrder>,
+        stock: Vec<StockLevel>,
+        products: Products,
+        suppliers: Vec<Supplier>,
+    }
+
+    impl Given {
+        fn new() -> Self {
+            Self {
+                queues: Vec::new(),
+                rules: Vec::new(),
+                open: Vec::new(),
+                stock: Vec::new(),
+                products: [mug(usd(400)).value, cup()].into_iter().collect(),
+                suppliers: vec![mills()],
+            }
+        }
+
+        fn position(&self) -> Position<'_> {
+            Position {
+                open: &self.open,
+                suppliers: &self.suppliers,
+                products: &self.products,
+                stock: &self.stock,
+            }
+        }
+
+        fn requisitions(&self) -> Result<Vec<Requisition>, Error> {
+            let queues: Vec<BackOrderQueue> = self.queues.iter().map(|q| q.value.clone()).collect();
+            let needs = Needs::new(&queues, &self.rules, &dc());
+            requisitions(
+                needs,
+                self.position(),
+                &PurchasingPolicy::default(),
+                today(),
+            )
+        }
+
+        fn wanted(&self) -> Vec<(Sku, u32)> {
+            self.requisitions()
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.sku, r.quantity))
+                .collect()
+        }
+
+        fn replenish(
+            &self,
+            policy: &PurchasingPolicy,
+        ) -> (Result<Vec<PurchaseOrder>, Error>, Changeset) {
+            let books = Books::new();
+            let mut changes = Changeset::new(at());
+            let orders = vec![waiting_for_mugs(20, 1).0];
+            let waiting = Waiting {
+                queues: &self.queues,
+                orders: &orders,
+            };
+            let raised = self.requisitions().and_then(|r| {
+                replenish(
+                    r,
+                    self.position(),
+                    waiting,
+                    policy,
+                    &books.ctx(),
+                    &mut changes,
+                )
+            });
+            (raised, changes)
+        }
+    }
+
+    #[test]
+    fn back_orders_not_on_order_are_requisitioned() {
+        let mut given = Given::new();
+        given.queues.push(mugs_waiting(7));
+        assert_eq!(given.wanted(), [(sku("MUG"), 7)]);
+        given.open.push(mugs_on_order(10, 5));
+        assert_eq!(given.wanted(), [(sku("MUG"), 2)], "5 are on their way");
+        given.open.push(mugs_on_order(11, 5));
+        assert!(given.wanted().is_empty(), "more on order than waiting");
+        let requisition = Given {
+            open: Vec::new(),
+            ..given
+        }
+        .requisitions()
+        .unwrap()
+        .remove(0);
+        assert_eq!(requisition.back_ordered, 7);
+        assert_eq!(
+            requisition.wanted_by,
+            Some(in_days(14)),
+            "the policy's deadline"
+        );
+        assert_eq!(requisition.offer.map(|o| o.supplier), Some(mills().id));
+    }
+
+    #[test]
+    fn a_reorder_rule_below_its_minimum_orders_up_to_its_maximum() {
+        let mut given = Given::new();
+        given.rules.push(rule("CUP", 10, 40));
+        given.stock.push(level("CUP", 3, 0));
+        assert_eq!(given.wanted(), [(sku("CUP"), 37)]);
+        given.open.push(draft(10, vec![(sku("CUP"), 5, usd(100))]));
+        assert_eq!(
+            given.wanted(),
+            [(sku("CUP"), 32)],
+            "a draft is on order too"
+        );
+        given.stock = vec![level("CUP", 12, 2)];
+        assert!(given.wanted().is_empty(), "10 available and 5 on order");
+    }
+
+    #[test]
+    fn one_purchase_covers_the_back_orders_and_the_rule() {
+        let mut given = Given::new();
+        given.queues.push(mugs_waiting(3));
+        given.rules.push(rule("MUG", 10, 40));
+        // Position: nothing available, nothing on order, 3 waiting: −3.
+        assert_eq!(given.wanted(), [(sku("MUG"), 43)]);
+    }
+
+    #[test]
+    fn requisitions_for_one_supplier_become_one_order_in_whole_packs() {
+        let mut given = Given::new();
+        given.queues.push(mugs_waiting(3));
+        given.rules.push(rule("CUP", 1, 7));
+        let (raised, changes) = given.replenish(&PurchasingPolicy::default());
+        let raised = raised.unwrap();
+        assert_eq!(raised.len(), 1);
+        let po = &raised[0];
+        assert_eq!(po.status, PurchaseOrderStatus::Draft);
+        let lines: Vec<(Sku, u32)> = po
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.quantity))
+            .collect();
+        assert_eq!(lines, [(sku("CUP"), 12), (sku("MUG"), 3)]);
+        assert_eq!(po.expected_on, in_days(10));
+        assert!(matches!(
+            changes.events.as_slice(),
+            [
+                Event::RequisitionRaised { .. },
+                Event::RequisitionRaised { .. },
+                Event::PurchaseOrderRaised { .. }
+            ]
+        ));
+        // Each SKU ordered claims its queue: a purchase order raised for it
+        // meanwhile sends this replenishment back.
+        let queues: Vec<(Sku, Option<u64>)> = changes
+            .puts
+            .iter()
+            .filter_map(|p| match &p.record {
+                Record::BackOrderQueue(q) => Some((q.sku.clone(), p.expected)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(queues, [(sku("CUP"), None), (sku("MUG"), Some(7))]);
+        assert_eq!(changes.numbered, [RecordKey::PurchaseOrder(po.id)]);
+    }
+
+    #[test]
+    fn an_order_approved_at_once_re_promises_the_waiting_lines() {
+        let mut given = Given::new();
+        given.queues.push(mugs_waiting(1));
+        let policy = PurchasingPolicy {
+            auto_approve_up_to: Some(usd(10_000)),
+            ..PurchasingPolicy::default()
+        };
+        let (raised, changes) = given.replenish(&policy);
+        assert_eq!(raised.unwrap()[0].status, PurchaseOrderStatus::Approved);
+        let promised = changes.puts.iter().find_map(|p| match &p.record {
+            Record::Order(o) => Some(o.lines[0].promised_on),
+            _ => None,
+        });
+        assert_eq!(promised, Some(Some(in_days(5))));
+    }
+
+    #[test]
+    fn nothing_short_raises_nothing() {
+        let (raised, changes) = Given::new().replenish(&PurchasingPolicy::default());
+        assert!(raised.unwrap().is_empty());
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let mut given = Given::new();
+        given.queues.push(mugs_waiting(3));
+        given.suppliers.clear();
+        let (no_offer, _) = given.replenish(&PurchasingPolicy::default());
+        assert!(matches!(
+            no_offer,
+            Err(Error::Purchasing(PurchasingError::NoOffer { sku })) if sku == self::sku("MUG")
+        ));
+        given.products = Products::default();
+        assert!(matches!(
+            given.requisitions(),
+            Err(Error::NotFound { entity: "product", id }) if id == "MUG"
+        ));
+        let mut huge = Given::new();
+        let mut queue = mugs_waiting(u32::MAX);
+        queue.value.push(
+            crate::ids::OrderId::from_uuid(uuid(21)),
+            1,
+            None,
+            u32::MAX,
+            at(),
+            0,
+        );
+        huge.queues.push(queue);
+        assert!(
+            matches!(
+                huge.requisitions(),
+                Err(Error::Purchasing(PurchasingError::TooManyUnits { units, .. }))
+                    if units == 2 * u64::from(u32::MAX)
+            ),
+            "never a silent u32::MAX"
+        );
+    }
+
+    #[test]
+    fn back_orders_for_a_store_pickup_are_wanted_at_that_store() {
+        let shop = LocationId::new("SHOP").unwrap();
+        let mut queue = BackOrderQueue::new(sku("MUG"));
+        queue.push(
+            crate::ids::OrderId::from_uuid(uuid(1)),
+            1,
+            Some(shop.clone()),
+            2,
+            at(),
+            0,
+        );
+        queue.push(crate::ids::OrderId::from_uuid(uuid(2)), 1, None, 5, at(), 0);
+        let needs = Needs::new(&[queue], &[rule("CUP", 1, 2)], &dc());
+        let at_: Vec<(Sku, LocationId, u64)> = needs
+            .0
+            .iter()
+            .map(|((s, l), n)| (s.clone(), l.clone(), n.back_ordered))
+            .collect();
+        assert_eq!(
+            at_,
+            [
+                (sku("CUP"), dc(), 0),
+                (sku("MUG"), dc(), 5),
+                (sku("MUG"), shop, 2)
+            ]
+        );
+        assert_eq!(needs.skus(), [sku("CUP"), sku("MUG")]);
+        assert_eq!(needs.ruled_skus(), [sku("CUP")]);
+    }
+}
