@@ -106,6 +106,46 @@ pub struct Requisition {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::ids::{LocationId, Sku};
+
+    #[test]
+    fn a_rule_is_set_for_a_known_sku_and_location_only() {
+        let rule = ReorderRule {
+            sku: Sku::new("A").unwrap(),
+            location: LocationId::new("DC").unwrap(),
+            min: 1,
+            max: 5,
+        };
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        set_reorder_rule(rule.clone(), true, true, Some(2), &mut changes).unwrap();
+        assert_eq!(changes.puts[0].expected, Some(2));
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        assert!(matches!(
+            set_reorder_rule(rule.clone(), false, true, None, &mut changes),
+            Err(Error::NotFound {
+                entity: "product",
+                ..
+            })
+        ));
+        assert!(matches!(
+            set_reorder_rule(rule.clone(), true, false, None, &mut changes),
+            Err(Error::NotFound {
+                entity: "location",
+                ..
+            })
+        ));
+        let bad = ReorderRule { max: 0, ..rule };
+        assert!(
+            matches!(
+                set_reorder_rule(bad, false, false, None, &mut changes),
+                Err(Error::Purchasing(
+                    PurchasingError::InvalidReorderRule { .. }
+                )),
+            ),
+            "the rule is checked before the reads"
+        );
+        assert!(changes.is_empty());
+    }
 
     #[test]
     fn orders_up_to_max_below_min() {

@@ -167,3 +167,29 @@ impl Offer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::purchasing::fixtures::{mills, usd};
+
+    #[test]
+    fn saving_a_supplier_checks_its_offers_first() {
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        save_supplier(mills(), Some(4), &mut changes).unwrap();
+        assert_eq!(changes.puts.len(), 1);
+        assert_eq!(changes.puts[0].expected, Some(4));
+        assert!(matches!(
+            changes.events.as_slice(),
+            [Event::SupplierSaved { .. }]
+        ));
+        let mut bad = mills();
+        bad.offers[0].unit_cost = usd(-1);
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        assert!(matches!(
+            save_supplier(bad, None, &mut changes),
+            Err(PurchasingError::InvalidCost { .. })
+        ));
+        assert!(changes.is_empty());
+    }
+}

@@ -218,3 +218,163 @@ fn units(delta: i64) -> Result<u32, Error> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Receiving and correcting stock, given what the command read, with no store.
+    use super::*;
+    use crate::money::Money;
+    use crate::purchasing::fixtures::*;
+    use crate::store::Record;
+
+    fn receipt(units: i64) -> ReceiveStock {
+        ReceiveStock {
+            idempotency_key: IdempotencyKey::new("in-1").unwrap(),
+            sku: sku("MUG"),
+            location: dc(),
+            quantity: units,
+            reference: "delivery note 7".into(),
+        }
+    }
+
+    fn correction(delta: i64) -> AdjustStock {
+        AdjustStock {
+            idempotency_key: IdempotencyKey::new("adj-1").unwrap(),
+            sku: sku("MUG"),
+            location: dc(),
+            delta,
+            reason: "count".into(),
+        }
+    }
+
+    fn when_changed(
+        cmd: StockCommand<'_>,
+        stock: &StockLevel,
+        backlog: &mut Backlog,
+    ) -> (Result<(), Error>, Changeset) {
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let changed = change_stock(
+            cmd,
+            &mug(usd(400)),
+            &warehouse(),
+            stock,
+            backlog,
+            &books.ctx(),
+            &mut changes,
+        );
+        (changed, changes)
+    }
+
+    #[test]
+    fn a_receipt_goes_to_the_waiting_lines_first_valued_at_cost() {
+        let (order, queue) = waiting_for_mugs(20, 4);
+        let mut backlog = Backlog::default();
+        backlog.adopt_queue(&sku("MUG"), Some(queue));
+        backlog.adopt(order.value, order.version);
+        let cmd = receipt(10);
+        let (changed, mut changes) = when_changed(
+            StockCommand::Receive(&cmd),
+            &level("MUG", 0, 0),
+            &mut backlog,
+        );
+        changed.unwrap();
+        backlog.put_into(&mut changes);
+        assert!(matches!(
+            changes.movements.as_slice(),
+            [StockMovement { quantity: 10, value: Some(v), .. }] if *v == usd(4000)
+        ));
+        assert!(matches!(
+            changes.reservations.as_slice(),
+            [r] if r.quantity == 4
+        ));
+        assert_eq!(changes.journal.len(), 1);
+        assert!(matches!(
+            changes.events.as_slice(),
+            [
+                Event::StockReceived { quantity: 10, .. },
+                Event::BackOrderAllocated { quantity: 4, .. }
+            ]
+        ));
+        assert!(changes.checks.contains(&Check::Version {
+            key: RecordKey::Product(sku("MUG")),
+            version: 3
+        }));
+        assert!(
+            changes
+                .puts
+                .iter()
+                .any(|p| matches!(&p.record, Record::Order(o) if o.lines[0].backordered.is_zero()))
+        );
+    }
+
+    #[test]
+    fn a_correction_is_valued_at_cost_either_way() {
+        let cmd = correction(-2);
+        let (changed, changes) = when_changed(
+            StockCommand::Adjust(&cmd),
+            &level("MUG", 5, 1),
+            &mut Backlog::default(),
+        );
+        changed.unwrap();
+        assert!(matches!(
+            changes.movements.as_slice(),
+            [StockMovement {
+                quantity: -2,
+                value: None,
+                ..
+            }]
+        ));
+        let lines: Vec<Money> = changes.journal[0]
+            .lines()
+            .iter()
+            .map(|l| l.amount)
+            .collect();
+        assert!(
+            lines.contains(&usd(-800)) && lines.contains(&usd(800)),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn on_hand_never_drops_below_what_is_reserved() {
+        let cmd = correction(-3);
+        let (refused, changes) = when_changed(
+            StockCommand::Adjust(&cmd),
+            &level("MUG", 5, 4),
+            &mut Backlog::default(),
+        );
+        assert!(matches!(
+            refused,
+            Err(Error::Stock(StockError::BelowReserved {
+                on_hand: 5,
+                reserved: 4,
+                delta: -3,
+                ..
+            }))
+        ));
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn commands_no_stock_could_satisfy_are_refused_before_reading() {
+        assert!(matches!(
+            StockCommand::Adjust(&correction(0)).check(),
+            Err(Error::Stock(StockError::ZeroChange))
+        ));
+        assert!(matches!(
+            StockCommand::Adjust(&correction(i64::from(u32::MAX) + 1)).check(),
+            Err(Error::Invalid { field: "delta", .. })
+        ));
+        for units in [0, -1, i64::from(u32::MAX) + 1] {
+            assert!(matches!(
+                StockCommand::Receive(&receipt(units)).check(),
+                Err(Error::Invalid {
+                    field: "quantity",
+                    ..
+                })
+            ));
+        }
+        assert!(StockCommand::Receive(&receipt(1)).check().is_ok());
+    }
+}
