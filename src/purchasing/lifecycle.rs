@@ -254,10 +254,11 @@ mod tests {
     fn when_moved(po: &mut PurchaseOrder, step: Step) -> (Result<(), Error>, Changeset) {
         let mut backlog = backlog();
         let mut changes = Changeset::new(at());
+        let read = vec![po.clone()];
         let moved = move_purchase_order(
             po,
             step,
-            &[po.clone()],
+            &read,
             &[mills()],
             &products(),
             &mut backlog,
