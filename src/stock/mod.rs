@@ -51,4 +51,20 @@ pub enum StockError {
     /// A zero stock change was requested.
     #[error("a stock change of zero units does nothing")]
     ZeroChange,
+    /// A stock level read with more reserved than on hand, which the store's
+    /// guard forbids: the store needs repair (page an operator); counting it as
+    /// nothing available would hide that.
+    #[error(
+        "stock of {sku} at {location} breaks the guard: on hand {on_hand}, reserved {reserved}"
+    )]
+    BrokenGuard {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+        /// On-hand read.
+        on_hand: i64,
+        /// Reserved read.
+        reserved: i64,
+    },
 }
