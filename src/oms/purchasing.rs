@@ -25,7 +25,8 @@ use crate::purchasing::{
 };
 use crate::stock::{Location, StockLevel};
 use crate::store::{
-    Changeset, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store,
+    Versioned,
 };
 
 /// What replenishment read: the requirements, and the position they are met
@@ -295,9 +296,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let mut fetched = self.store.fetch(&request).await?;
         let suppliers = values(fetched.take_every::<Supplier>());
-        let found = suppliers.iter().find(|s| s.id == supplier).ok_or_else(|| {
-            Error::not_found(<Supplier as crate::store::Entity>::kind(), supplier)
-        })?;
+        let found = suppliers
+            .iter()
+            .find(|s| s.id == supplier)
+            .ok_or_else(|| Error::not_found(<Supplier as Entity>::kind(), supplier))?;
         super::found::<Location>(&mut fetched, ship_to)?;
         let sent: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
             .into_iter()
@@ -398,13 +400,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .every::<BackOrderQueue>();
             let mut fetched = self.store.fetch(&request).await?;
             let every = fetched.take_every::<PurchaseOrder>();
-            let stored = every
-                .iter()
-                .find(|v| v.value.id == id)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::not_found(<PurchaseOrder as crate::store::Entity>::kind(), id)
-                })?;
+            let stored = one_of(&every, id)?;
             let purchase_orders = values(every);
             let suppliers = values(fetched.take_every::<Supplier>());
             let mut po = stored.value;
@@ -435,9 +431,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 &mut changes,
             )?;
             backlog.put_into(&mut changes);
-            changes
-                .puts
-                .push(crate::store::Put::update(po.clone(), stored.version));
+            changes.puts.push(Put::update(po.clone(), stored.version));
             self.store.commit(changes).await?;
             Ok::<_, Error>(po)
         })
@@ -500,16 +494,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let mut fetched = self.store.fetch(&request).await?;
         let every = fetched.take_every::<PurchaseOrder>();
-        let stored = every
-            .iter()
-            .find(|v| v.value.id == cmd.purchase_order)
-            .cloned()
-            .ok_or_else(|| {
-                Error::not_found(
-                    <PurchaseOrder as crate::store::Entity>::kind(),
-                    cmd.purchase_order,
-                )
-            });
+        let stored = one_of(&every, cmd.purchase_order);
         let replayed = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -548,9 +533,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )?;
         backlog.put_into(&mut changes);
-        changes
-            .puts
-            .push(crate::store::Put::update(po.clone(), stored.version));
+        changes.puts.push(Put::update(po.clone(), stored.version));
         self.commit_keyed(
             changes,
             scope,
@@ -577,6 +560,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         Ok(backlog)
     }
+}
+
+/// The purchase order `id` among `every` one read, with its version.
+fn one_of(
+    every: &[Versioned<PurchaseOrder>],
+    id: PurchaseOrderId,
+) -> Result<Versioned<PurchaseOrder>, Error> {
+    every
+        .iter()
+        .find(|v| v.value.id == id)
+        .cloned()
+        .ok_or_else(|| Error::not_found(<PurchaseOrder as Entity>::kind(), id))
 }
 
 /// The values of what was read, without their versions.

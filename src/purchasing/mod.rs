@@ -2,6 +2,10 @@
 //! the queue of back-orders that receipts fill first-come-first-served.
 //!
 //! Everything here is pure: [`crate::Oms`] loads, calls these functions, and commits.
+//! Each purchasing command's decision lives beside its domain: receiving against a
+//! purchase order and the moving-average cost ([`average_in`]), raising one and
+//! each step of its life, replenishment and its requisitions, saving a supplier
+//! ([`save_supplier`]) and setting a reorder rule ([`set_reorder_rule`]).
 
 mod backlog;
 mod backorder;
