@@ -195,9 +195,9 @@ pub async fn replenishing_one_sku_orders_it_once<S: Store>(store: &S) -> CaseRes
     Ok(())
 }
 
-/// Eight callers each buying their own SKU three times over — setting its reorder
-/// rule, raising a purchase order, approving, receiving and closing it — at once,
-/// their first commits held until all eight are ready:
+/// Eight callers each buying their own SKU three times over — raising a purchase
+/// order, approving, receiving and closing it, and setting its reorder rule — at
+/// once, their first commits (eight raises) held until all eight are ready:
 /// every call succeeds and no commit loses a race, since purchasing commands on
 /// different SKUs share no record they write or check.
 pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> CaseResult {
@@ -228,14 +228,7 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
         let sku = skus
             .get(caller)
             .ok_or_else(|| Error::invalid("caller", "no SKU"))?;
-        if n == 0 {
-            block_on(racers.set_reorder_rule(ReorderRule {
-                sku: sku.clone(),
-                location: site.clone(),
-                min: 0,
-                max: 5,
-            }))?;
-        }
+        // The first commits, held until all eight are ready: eight raises at once.
         let po = block_on(racers.raise_purchase_order(supplier.id, &site, &[(sku.clone(), 10)]))?;
         block_on(racers.approve_purchase_order(po.id))?;
         let key = code(case, &format!("grn-{caller}-{n}"))
@@ -246,6 +239,14 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
             lines: vec![(sku.clone(), 6)],
         }))?;
         block_on(racers.close_purchase_order(po.id))?;
+        if n == 0 {
+            block_on(racers.set_reorder_rule(ReorderRule {
+                sku: sku.clone(),
+                location: site.clone(),
+                min: 0,
+                max: 5,
+            }))?;
+        }
         Ok(())
     };
     counted.take();
