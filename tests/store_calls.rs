@@ -150,7 +150,21 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .unwrap();
     t.row(&counted, "receive_purchase_order");
     oms.replenish(&loc(EAST)).await.unwrap();
+    t.row(&counted, "replenish (nothing short)");
+    oms.set_reorder_rule(o2c::purchasing::ReorderRule {
+        sku: sku("MUG"),
+        location: loc(EAST),
+        min: 50,
+        max: 60,
+    })
+    .await
+    .unwrap();
+    t.row(&counted, "set_reorder_rule");
+    let raised = oms.replenish(&loc(EAST)).await.unwrap();
     t.row(&counted, "replenish");
+    assert_eq!(raised.len(), 1, "the rule calls for one purchase order");
+    oms.cancel_purchase_order(raised[0].id).await.unwrap();
+    t.row(&counted, "cancel_purchase_order");
 
     let invoice = oms.invoice(order.invoices[0]).await.unwrap();
     counted.take();
@@ -287,17 +301,20 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         println!("| `{command}` | {} | {} |", calls.reads, calls.commits);
     }
     // Today's counts: a change that adds a round trip to a command fails here.
-    const BOUNDS: [(&str, u64, u64); 22] = [
+    const BOUNDS: [(&str, u64, u64); 25] = [
         ("register_customer", 0, 1),
         ("receive_stock", 2, 1),
         ("adjust_stock", 2, 1),
         ("place_order (in stock)", 1, 1),
         ("save_supplier", 1, 1),
         ("place_order (back-ordered)", 2, 1),
-        ("raise_purchase_order", 4, 1),
-        ("approve_purchase_order", 7, 1),
-        ("receive_purchase_order", 12, 1),
-        ("replenish", 9, 1),
+        ("raise_purchase_order", 1, 1),
+        ("approve_purchase_order", 2, 1),
+        ("receive_purchase_order", 2, 1),
+        ("replenish (nothing short)", 1, 0),
+        ("set_reorder_rule", 1, 1),
+        ("replenish", 2, 1),
+        ("cancel_purchase_order", 2, 1),
         ("record_payment", 1, 1),
         ("amend_order", 2, 1),
         ("ship", 1, 1),

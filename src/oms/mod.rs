@@ -34,22 +34,20 @@ use chrono::{DateTime, Utc};
 
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
+pub use crate::purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
-pub use crate::stock::Valuation;
-pub use purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
+pub use crate::stock::{AdjustStock, ReceiveStock, Valuation};
 pub use retry::Backoff;
-pub use stock::{AdjustStock, ReceiveStock};
 
-use crate::catalog::{Product, Products};
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::{IdempotencyKey, Sku};
+use crate::ids::IdempotencyKey;
 use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
 use crate::stock::AllocationStrategy;
 use crate::store::{
-    Changeset, Committed, Counter, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
-    IdempotentOutcome, Put, Record, Store, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
+    Store, Versioned,
 };
 
 /// How an [`Oms`] behaves.
@@ -175,33 +173,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         wrap(self.ids.next_uuid())
     }
 
-    /// The next number of a document counter, its new value put into `changes`. A
-    /// second document of a kind in one commit (two credit notes, say) numbers on
-    /// from the first.
-    async fn next_number(&self, name: &str, changes: &mut Changeset) -> Result<u64, Error> {
-        for put in &mut changes.puts {
-            if let Record::Counter(counter) = &mut put.record {
-                if counter.name == name {
-                    counter.value = counter.value.saturating_add(1);
-                    return Ok(counter.value);
-                }
-            }
-        }
-        let stored = self.store.load::<Counter>(&name.to_owned()).await?;
-        let number = stored
-            .as_ref()
-            .map_or(0, |c| c.value.value)
-            .saturating_add(1);
-        changes.puts.push(Put::upsert(
-            Counter {
-                name: name.to_owned(),
-                value: number,
-            },
-            stored.map(|c| c.version),
-        ));
-        Ok(number)
-    }
-
     /// Commits `changes` as the effect of the command keyed `key` in `scope` (with
     /// `fingerprint`): a retry with the same key and content returns `outcome`.
     async fn commit_keyed(
@@ -219,21 +190,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             outcome,
         });
         Ok(self.store.commit(changes).await?)
-    }
-
-    /// The catalogue's products for `skus`, read in one batch; unknown SKUs are
-    /// left out (pricing reports them).
-    async fn products_of(&self, skus: &[Sku]) -> Result<Products, Error> {
-        let mut products = Products::default();
-        for (sku, found) in skus
-            .iter()
-            .zip(self.store.load_many::<Product>(skus).await?)
-        {
-            if let Some(p) = found {
-                products.insert(sku.clone(), p.value);
-            }
-        }
-        Ok(products)
     }
 
     /// What a decision at `now` may use besides its reads.

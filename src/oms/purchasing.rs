@@ -1,80 +1,54 @@
-//! Purchasing on the service: suppliers, replenishment of back-orders, purchase
-//! orders and receiving against them at moving-average cost.
-
-use std::collections::BTreeMap;
+//! Purchasing on the service: reads what each purchasing decision in
+//! [`crate::purchasing`] needs (one batch, and at most the orders waiting in the
+//! back-order queues second), lets it decide, and commits.
+//!
+//! No purchasing command takes a turn on a shared record: each puts or checks
+//! what its decision rests on, and every change to what is on order for a SKU
+//! puts that SKU's back-order queue ([`Backlog::claim_on_order`]), so a
+//! replenishment and a purchase order raised for the same SKU meanwhile conflict,
+//! and commands on different SKUs never do.
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use super::{Oms, fingerprint};
-use crate::catalog::Product;
+use crate::catalog::{Product, Products};
 use crate::error::Error;
-use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{EntryId, IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
-use crate::money::{Money, Rounding};
+use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
+use crate::money::Money;
+use crate::order::Order;
+use crate::purchasing::lifecycle::{self, Step};
+use crate::purchasing::replenish::{self, Needs, Position, Waiting};
 use crate::purchasing::{
-    BackOrderQueue, OfferRanking, OverReceipt, PurchaseOrder, PurchasingError, ReorderRule,
-    Requisition, Supplier, order_quantity, rank_offers,
+    BackOrderQueue, Backlog, OfferRanking, PurchaseOrder, ReceivePurchaseOrder, Receiving,
+    ReorderRule, Requisition, Supplier, Supply, rank_offers, save_supplier, set_reorder_rule,
 };
-use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, Check, IdempotencyScope, IdempotentOutcome, Put, RecordKey, Store};
+use crate::stock::{Location, StockLevel};
+use crate::store::{
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store,
+    Versioned,
+};
 
-/// The counter record purchasing commands take turns on (see `Oms::take_turn`).
-const PURCHASING_TURNS: &str = "purchasing_turns";
-
-/// What one SKU needs at one location: units back-ordered there, and its rule.
-#[derive(Default)]
-struct Need {
-    back_ordered: u64,
-    rule: Option<ReorderRule>,
+/// What replenishment read: the requirements, and the position they are met
+/// from.
+struct Replenishing {
+    open: Vec<PurchaseOrder>,
+    suppliers: Vec<Supplier>,
+    products: Products,
+    stock: Vec<StockLevel>,
+    queues: Vec<Versioned<BackOrderQueue>>,
+    orders: Vec<Versioned<Order>>,
 }
 
-/// Requisitions consolidated for one supplier and one location.
-struct Draft {
-    supplier: SupplierId,
-    ship_to: LocationId,
-    /// (SKU, units, unit cost).
-    lines: Vec<(Sku, u32, Money)>,
-    /// When the slowest line arrives.
-    arrives: NaiveDate,
-}
-
-/// How purchasing behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurchasingPolicy {
-    /// Back-ordered units are wanted within this many days: offers arriving later
-    /// rank behind those in time ([`rank_offers`]). 14 by default. Reorder-point
-    /// requisitions have no deadline, so the cheapest offer wins.
-    pub back_orders_wanted_within_days: u16,
-    /// Purchase orders worth at most this (in its currency) are approved as they are
-    /// raised; the rest, and any in another currency, wait for
-    /// [`Oms::approve_purchase_order`]. `None`: everything waits.
-    pub auto_approve_up_to: Option<Money>,
-    /// What a receipt of more than is outstanding does.
-    pub over_receipt: OverReceipt,
-}
-
-impl Default for PurchasingPolicy {
-    fn default() -> Self {
-        Self {
-            back_orders_wanted_within_days: 14,
-            auto_approve_up_to: None,
-            over_receipt: OverReceipt::Reject,
+impl Replenishing {
+    fn position(&self) -> Position<'_> {
+        Position {
+            open: &self.open,
+            suppliers: &self.suppliers,
+            products: &self.products,
+            stock: &self.stock,
         }
     }
-}
-
-/// The command to receive goods against a purchase order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ReceivePurchaseOrder {
-    /// Makes a retried receipt count once.
-    pub idempotency_key: IdempotencyKey,
-    /// The purchase order.
-    pub purchase_order: PurchaseOrderId,
-    /// Units received per SKU (each SKU once).
-    pub lines: Vec<(Sku, u32)>,
 }
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -88,12 +62,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         super::retrying!(self, {
             let existing = self.store.load::<Supplier>(&supplier.id).await?;
             let mut changes = Changeset::new(self.now());
-            changes.events.push(Event::SupplierSaved {
-                supplier: supplier.id,
-            });
-            changes
-                .puts
-                .push(Put::upsert(supplier.clone(), existing.map(|v| v.version)));
+            save_supplier(supplier.clone(), existing.map(|v| v.version), &mut changes)?;
             self.store.commit(changes).await.map_err(Error::from)
         })?;
         Ok(())
@@ -110,8 +79,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         needed: u32,
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
-        let product = self.must::<Product>(sku).await?.value;
-        let suppliers = self.all_suppliers().await?;
+        let request = Prefetch::new().record::<Product>(sku).every::<Supplier>();
+        let mut fetched = self.store.fetch(&request).await?;
+        let product = super::found::<Product>(&mut fetched, sku)?.value;
+        let suppliers = values(fetched.take_every::<Supplier>());
         Ok(rank_offers(
             &suppliers,
             sku,
@@ -135,14 +106,49 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`PurchasingPolicy::auto_approve_up_to`] are approved at once, which
     /// re-promises the waiting lines. Returns the purchase orders raised.
     ///
-    /// Runs serialise on a counter record, so two at once never order the same
-    /// shortfall twice.
+    /// Two runs at once never order the same shortfall twice: each puts the
+    /// back-order queue of every SKU it orders, as raising a purchase order by hand
+    /// does, so the later of two that order one SKU reads again and decides again.
+    ///
+    /// [`PurchasingPolicy::back_orders_wanted_within_days`]: crate::PurchasingPolicy::back_orders_wanted_within_days
+    /// [`PurchasingPolicy::auto_approve_up_to`]: crate::PurchasingPolicy::auto_approve_up_to
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown location; [`Error::Purchasing`] with
-    /// `NoOffer` when a short SKU has no valid offer; [`Error::Store`].
+    /// `NoOffer` when a short SKU has no valid offer, `TooManyUnits` for a
+    /// requirement no purchase order line holds; [`Error::Store`].
     pub async fn replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
         super::retrying!(self, self.try_replenish(ship_to).await)
+    }
+
+    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
+        let policy = &self.config.purchasing;
+        let (needs, read) = self
+            .read_replenishing(ship_to, policy.auto_approve_up_to.is_some())
+            .await?;
+        let mut changes = Changeset::new(self.now());
+        let ctx = self.context(changes.at);
+        let requisitions =
+            replenish::requisitions(needs, read.position(), policy, changes.at.date_naive())?;
+        let raised = replenish::replenish(
+            requisitions,
+            read.position(),
+            Waiting {
+                queues: &read.queues,
+                orders: &read.orders,
+            },
+            policy,
+            &ctx,
+            &mut changes,
+        )?;
+        if raised.is_empty() {
+            return Ok(raised);
+        }
+        let committed = self.store.commit(changes).await?;
+        Ok(raised
+            .into_iter()
+            .map(|po| committed.numbered(po))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Sets (or replaces) the min/max rule of one SKU at one location.
@@ -152,15 +158,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// unknown SKU or location.
     pub async fn set_reorder_rule(&self, rule: ReorderRule) -> Result<(), Error> {
         rule.validate()?;
-        self.must::<Product>(&rule.sku).await?;
-        self.must::<Location>(&rule.location).await?;
         super::retrying!(self, {
             let key = (rule.sku.clone(), rule.location.clone());
-            let existing = self.store.load::<ReorderRule>(&key).await?;
+            let request = Prefetch::new()
+                .record::<Product>(&rule.sku)
+                .record::<Location>(&rule.location)
+                .record::<ReorderRule>(&key);
+            let fetched = self.store.fetch(&request).await?;
             let mut changes = Changeset::new(self.now());
-            changes
-                .puts
-                .push(Put::upsert(rule.clone(), existing.map(|v| v.version)));
+            set_reorder_rule(
+                rule.clone(),
+                fetched.has::<Product>(&rule.sku),
+                fetched.has::<Location>(&rule.location),
+                fetched.get::<ReorderRule>(&key).map(|v| v.version),
+                &mut changes,
+            )?;
             self.store.commit(changes).await.map_err(Error::from)
         })?;
         Ok(())
@@ -172,205 +184,84 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// (`None` when no offer qualifies). See [`Oms::replenish`] for the rules.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown location or product; [`Error::Store`].
+    /// [`Error::NotFound`] for an unknown location or product; [`Error::Purchasing`]
+    /// with `TooManyUnits`; [`Error::Store`].
     pub async fn requisitions(&self, ship_to: &LocationId) -> Result<Vec<Requisition>, Error> {
-        let open = self.purchase_orders(PurchaseOrder::is_open).await?;
-        self.requisitions_against(ship_to, &open).await
+        let (needs, read) = self.read_replenishing(ship_to, false).await?;
+        replenish::requisitions(
+            needs,
+            read.position(),
+            &self.config.purchasing,
+            self.now().date_naive(),
+        )
     }
 
-    async fn requisitions_against(
+    /// Reads what replenishment at `ship_to` decides on, in two reads: the
+    /// location, every back-order queue, reorder rule, purchase order and
+    /// supplier; then the products of the SKUs needed, the stock of those with a
+    /// rule and (`with_orders`, when purchase orders may be approved as they are
+    /// raised) the orders waiting for them.
+    async fn read_replenishing(
         &self,
         ship_to: &LocationId,
-        open: &[PurchaseOrder],
-    ) -> Result<Vec<Requisition>, Error> {
-        self.must::<Location>(ship_to).await?;
-        let today = self.now().date_naive();
-        let suppliers = self.all_suppliers().await?;
-        let wanted_by = today.checked_add_days(chrono::Days::new(u64::from(
-            self.config.purchasing.back_orders_wanted_within_days,
-        )));
-        // Net requirement per SKU × location: back-ordered units waiting for it (a
-        // pickup line at its store, any other at `ship_to`), and its reorder rule.
-        let mut needs: BTreeMap<(Sku, LocationId), Need> = BTreeMap::new();
-        for queue in self.store.list::<BackOrderQueue>().await? {
-            for w in &queue.value.waiting {
-                let at = w.location.clone().unwrap_or_else(|| ship_to.clone());
-                let need = needs.entry((queue.value.sku.clone(), at)).or_default();
-                need.back_ordered = need.back_ordered.saturating_add(u64::from(w.quantity));
-            }
-        }
-        for rule in self.store.list::<ReorderRule>().await? {
-            let rule = rule.value;
-            let key = (rule.sku.clone(), rule.location.clone());
-            needs.entry(key).or_default().rule = Some(rule);
-        }
-        let mut requisitions = Vec::new();
-        for ((sku, location), n) in needs {
-            let on_order: i64 = open
-                .iter()
-                .filter(|po| po.ship_to == location)
-                .map(|po| i64::from(po.outstanding(&sku)))
-                .sum();
-            let back_ordered = i64::try_from(n.back_ordered).unwrap_or(i64::MAX);
-            let quantity = match &n.rule {
-                // One purchase covers both: the back-orders, then the rule's level.
-                Some(rule) => {
-                    let available = self.stock_level(&sku, &location).await?.available();
-                    rule.shortfall(
-                        available
-                            .saturating_add(on_order)
-                            .saturating_sub(back_ordered),
-                    )
-                }
-                None => {
-                    u32::try_from(back_ordered.saturating_sub(on_order).max(0)).unwrap_or(u32::MAX)
-                }
-            };
-            if quantity == 0 {
-                continue;
-            }
-            let wanted_by = (n.back_ordered > 0).then_some(wanted_by).flatten();
-            let product = self.must::<Product>(&sku).await?.value;
-            let offer = rank_offers(
-                &suppliers,
-                &sku,
-                quantity,
-                product.cost.currency(),
-                today,
-                wanted_by,
-            )
-            .ranked
+        with_orders: bool,
+    ) -> Result<(Needs, Replenishing), Error> {
+        let first = Prefetch::new()
+            .record::<Location>(ship_to)
+            .every::<BackOrderQueue>()
+            .every::<ReorderRule>()
+            .every::<PurchaseOrder>()
+            .every::<Supplier>();
+        let mut fetched = self.store.fetch(&first).await?;
+        super::found::<Location>(&mut fetched, ship_to)?;
+        let queues = fetched.take_every::<BackOrderQueue>();
+        let rules = values(fetched.take_every::<ReorderRule>());
+        let open: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
             .into_iter()
-            .next();
-            requisitions.push(Requisition {
-                sku,
-                location,
-                quantity,
-                back_ordered: n.back_ordered,
-                reorder_rule: n.rule,
-                wanted_by,
-                offer,
-            });
+            .filter(PurchaseOrder::is_open)
+            .collect();
+        let suppliers = values(fetched.take_every::<Supplier>());
+        let plain: Vec<BackOrderQueue> = queues.iter().map(|q| q.value.clone()).collect();
+        let needs = Needs::new(&plain, &rules, ship_to);
+        let skus = needs.skus();
+        let mut second = Prefetch::new();
+        for sku in &skus {
+            second = second.record::<Product>(sku);
         }
-        Ok(requisitions)
-    }
-
-    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        self.take_turn(&mut changes).await?;
-        let mut open = self.purchase_orders(PurchaseOrder::is_open).await?;
-        let mut drafts: Vec<Draft> = Vec::new();
-        for requisition in self.requisitions_against(ship_to, &open).await? {
-            let Requisition {
-                sku,
-                location,
-                quantity,
-                offer,
-                ..
-            } = requisition;
-            let best = offer.ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
-            changes.events.push(Event::RequisitionRaised {
-                sku: sku.clone(),
-                location: location.clone(),
-                quantity,
-                supplier: best.supplier,
-            });
-            let draft = match drafts
-                .iter_mut()
-                .position(|d| d.supplier == best.supplier && d.ship_to == location)
-            {
-                Some(at) => drafts.get_mut(at),
-                None => {
-                    drafts.push(Draft {
-                        supplier: best.supplier,
-                        ship_to: location,
-                        lines: Vec::new(),
-                        arrives: best.arrives_on,
-                    });
-                    drafts.last_mut()
-                }
-            };
-            let Some(draft) = draft else { continue };
-            draft.arrives = draft.arrives.max(best.arrives_on);
-            match draft.lines.iter_mut().find(|(s, _, _)| *s == sku) {
-                // Both requisitions were rounded to whole packs: so is their sum.
-                Some((_, units, _)) => *units = units.saturating_add(best.order_quantity),
-                None => draft
-                    .lines
-                    .push((sku, best.order_quantity, best.offer.unit_cost)),
-            }
+        for sku in needs.ruled_skus() {
+            second = second.stock(&sku);
         }
-        let mut raised = Vec::new();
-        for draft in drafts {
-            let currency = draft
-                .lines
-                .first()
-                .map(|(_, _, cost)| cost.currency())
-                .ok_or(PurchasingError::EmptyOrder)?;
-            let po = PurchaseOrder::draft(
-                self.new_id(PurchaseOrderId::from_uuid),
-                draft.supplier,
-                currency,
-                draft.ship_to,
-                draft.lines,
-                draft.arrives,
-                now,
-            )?;
-            raised.push(self.raise(po, &mut changes)?);
-        }
-        open.extend(raised.iter().filter(|po| po.is_open()).cloned());
-        let sent: Vec<PurchaseOrder> = open.into_iter().filter(PurchaseOrder::is_sent).collect();
-        let mut approved: Vec<Sku> = Vec::new();
-        for po in raised.iter().filter(|po| po.is_sent()) {
-            for line in &po.lines {
-                if !approved.contains(&line.sku) {
-                    approved.push(line.sku.clone());
+        let queues: Vec<Versioned<BackOrderQueue>> = queues
+            .into_iter()
+            .filter(|q| skus.contains(&q.value.sku))
+            .collect();
+        if with_orders {
+            for queue in &queues {
+                for w in &queue.value.waiting {
+                    second = second.record::<Order>(&w.order);
                 }
             }
         }
-        let mut backlog = self.backlog(&approved).await?;
-        self.repromise(&mut backlog, &approved, &sent, &mut changes)
-            .await?;
-        backlog.put_into(&mut changes);
-        if !raised.is_empty() {
-            let committed = self.store.commit(changes).await?;
-            raised = raised
-                .into_iter()
-                .map(|po| committed.numbered(po))
-                .collect::<Result<_, _>>()?;
-        }
-        Ok(raised)
-    }
-
-    /// Adds a new purchase order to `changes`, approving it when the policy allows.
-    fn raise(
-        &self,
-        mut po: PurchaseOrder,
-        changes: &mut Changeset,
-    ) -> Result<PurchaseOrder, Error> {
-        let total = po.total()?;
-        changes.events.push(Event::PurchaseOrderRaised {
-            purchase_order: po.id,
-            // The store numbers it in the commit, here too.
-            number: None,
-            supplier: po.supplier,
-            total,
-        });
-        let within = self
-            .config
-            .purchasing
-            .auto_approve_up_to
-            .is_some_and(|limit| total.cmp_amount(limit).is_ok_and(|o| o.is_le()));
-        if within {
-            po.approve()?;
-            changes.events.push(Event::PurchaseOrderApproved {
-                purchase_order: po.id,
-            });
-        }
-        changes.puts.push(Put::insert(po.clone()));
-        changes.number(RecordKey::PurchaseOrder(po.id));
-        Ok(po)
+        let mut fetched = if second == Prefetch::new() {
+            Fetched::default()
+        } else {
+            self.store.fetch(&second).await?
+        };
+        let products: Products = values(fetched.take_every::<Product>())
+            .into_iter()
+            .collect();
+        let orders = fetched.take_every::<Order>();
+        Ok((
+            needs,
+            Replenishing {
+                open,
+                suppliers,
+                products,
+                stock: std::mem::take(&mut fetched.stock),
+                queues,
+                orders,
+            },
+        ))
     }
 
     /// Raises one purchase order to `supplier` for the given SKUs and needs, at the
@@ -396,81 +287,56 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, u32)],
     ) -> Result<PurchaseOrder, Error> {
-        let found = self.must::<Supplier>(&supplier).await?.value;
-        self.must::<Location>(ship_to).await?;
-        let today = self.now().date_naive();
-        let mut lines = Vec::with_capacity(needs.len());
-        let mut expected_on = today;
-        for (sku, needed) in needs {
-            if *needed == 0 {
-                return Err(PurchasingError::EmptyOrder.into());
-            }
-            // Goods are received at the inventory's cost currency: an order in any
-            // other could never be received.
-            let carried = self.must::<Product>(sku).await?.value.cost.currency();
-            if carried != found.currency {
-                return Err(PurchasingError::CurrencyMismatch {
-                    sku: sku.clone(),
-                    expected: carried,
-                    found: found.currency,
-                }
-                .into());
-            }
-            let ranking = rank_offers(
-                std::slice::from_ref(&found),
-                sku,
-                *needed,
-                found.currency,
-                today,
-                None,
-            );
-            let best = ranking
-                .best()
-                .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
-            let quantity =
-                order_quantity(*needed, best.offer.minimum_quantity, best.offer.pack_size)
-                    .ok_or_else(|| PurchasingError::NoOffer { sku: sku.clone() })?;
-            lines.push((sku.clone(), quantity, best.offer.unit_cost));
-            expected_on = expected_on.max(best.arrives_on);
+        let mut request = Prefetch::new()
+            .record::<Location>(ship_to)
+            .every::<Supplier>()
+            .every::<PurchaseOrder>();
+        for (sku, _) in needs {
+            request = request.record::<Product>(sku).record::<BackOrderQueue>(sku);
         }
-        let now = self.now();
-        let po = PurchaseOrder::draft(
-            self.new_id(PurchaseOrderId::from_uuid),
-            supplier,
-            found.currency,
-            ship_to.clone(),
-            lines,
-            expected_on,
-            now,
+        let mut fetched = self.store.fetch(&request).await?;
+        let suppliers = values(fetched.take_every::<Supplier>());
+        let found = suppliers
+            .iter()
+            .find(|s| s.id == supplier)
+            .ok_or_else(|| Error::not_found(<Supplier as Entity>::kind(), supplier))?;
+        super::found::<Location>(&mut fetched, ship_to)?;
+        let sent: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
+            .into_iter()
+            .filter(PurchaseOrder::is_sent)
+            .collect();
+        let skus: Vec<Sku> = needs.iter().map(|(sku, _)| sku.clone()).collect();
+        let products = products_in(&mut fetched, &skus);
+        let mut backlog = self
+            .backlog_of(
+                &skus,
+                &mut fetched,
+                self.config.purchasing.auto_approve_up_to.is_some(),
+            )
+            .await?;
+        let mut changes = Changeset::new(self.now());
+        let supply = Supply {
+            suppliers: &suppliers,
+            sent: &sent,
+        };
+        let po = lifecycle::raise_purchase_order(
+            found,
+            ship_to,
+            needs,
+            &products,
+            supply,
+            &self.config.purchasing,
+            &mut backlog,
+            &self.context(changes.at),
+            &mut changes,
         )?;
-        let mut changes = Changeset::new(now);
-        self.take_turn(&mut changes).await?;
-        let po = self.raise(po, &mut changes)?;
-        if po.is_sent() {
-            self.promise_from(&po, &mut changes).await?;
-        }
+        backlog.put_into(&mut changes);
         let committed = self.store.commit(changes).await?;
         Ok(committed.numbered(po)?)
     }
 
-    /// Re-promises the lines waiting for each SKU of `po`, now that it is on its way
-    /// (or, cancelled, no longer is).
-    async fn promise_from(&self, po: &PurchaseOrder, changes: &mut Changeset) -> Result<(), Error> {
-        let sent = self.sent_purchase_orders_with(po).await?;
-        let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
-        let mut backlog = self.backlog(&skus).await?;
-        self.repromise(&mut backlog, &skus, &sent, changes).await?;
-        backlog.put_into(changes);
-        Ok(())
-    }
-
-    /// Brings `units` worth `value` into the SKU's stock at moving-average cost:
-    /// the cost becomes `(on hand × cost + value) / (on hand + units)`, rounded
-    /// half-even to the minor unit, and the rounding is posted as an inventory
-    /// adjustment so that inventory stays exactly on hand × cost. Adds the product's
-    /// new cost (or a check on its version) and a check on the SKU's on-hand to
-    /// `changes` — the average is over exactly the units read — and returns the
-    /// new cost. The caller posts `value` itself and moves the stock.
+    /// Brings `units` worth `value` into the SKU's stock at moving-average cost
+    /// ([`crate::purchasing::average_in`]), reading its product and on-hand.
     pub(super) async fn average_in(
         &self,
         sku: &Sku,
@@ -478,61 +344,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         value: Money,
         changes: &mut Changeset,
     ) -> Result<Money, Error> {
-        let stored = self.must::<Product>(sku).await?;
-        let (mut product, version) = (stored.value, stored.version);
-        let on_hand: i64 = self
-            .store
-            .stock_levels(sku)
-            .await?
-            .iter()
-            .map(|l| l.on_hand)
-            .fold(0, i64::saturating_add);
-        changes.checks.push(Check::SkuOnHand {
-            sku: sku.clone(),
+        let request = Prefetch::new().record::<Product>(sku).stock(sku);
+        let mut fetched = self.store.fetch(&request).await?;
+        let product = super::found::<Product>(&mut fetched, sku)?;
+        let on_hand = crate::purchasing::on_hand_everywhere(&fetched.stock, sku);
+        crate::purchasing::average_in(
+            &product,
             on_hand,
-        });
-        // The stock guard keeps every location's on-hand at or above zero.
-        let held = u64::try_from(on_hand)
-            .map_err(|_| Error::invalid("stock", format!("{sku} has {on_hand} on hand in all")))?;
-        let units_after = held.saturating_add(u64::from(units));
-        let pooled = product.cost.checked_mul_qty(held)?.checked_add(value)?;
-        let average = pooled
-            .amount()
-            .checked_div(Decimal::from(units_after))
-            .map(|a| Money::new(a, pooled.currency()).round(Rounding::HalfEven))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "cost",
-                    format!("the moving average of {sku} over {units_after} units overflows"),
-                )
-            })?;
-        let rounding = average.checked_mul_qty(units_after)?.checked_sub(pooled)?;
-        changes.journal.extend(self.postings().adjustment(
-            &format!("moving-average rounding of {sku}"),
-            rounding,
-            self.new_id(EntryId::from_uuid),
-            changes.at,
-        )?);
-        if product.cost == average {
-            changes.checks.push(Check::Version {
-                key: crate::store::RecordKey::Product(sku.clone()),
-                version,
-            });
-        } else {
-            product.cost = average;
-            changes.puts.push(Put::update(product, version));
-        }
-        Ok(average)
-    }
-
-    /// Puts the next value of the purchasing counter into `changes`. Every purchasing
-    /// command does, so they take turns: replenishment decides on the purchase orders
-    /// and queues it read, and a purchase order raised, approved, cancelled or
-    /// received meanwhile must send it back to read again, never let it order the
-    /// same units twice.
-    async fn take_turn(&self, changes: &mut Changeset) -> Result<(), Error> {
-        self.next_number(PURCHASING_TURNS, changes).await?;
-        Ok(())
+            units,
+            value,
+            &self.context(changes.at),
+            changes,
+        )
     }
 
     /// Approves (and sends) a draft; waiting back-orders are promised its date.
@@ -543,10 +366,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         id: PurchaseOrderId,
     ) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, PurchaseOrder::approve, |purchase_order| {
-            Event::PurchaseOrderApproved { purchase_order }
-        })
-        .await
+        self.move_purchase_order(id, Step::Approve).await
     }
 
     /// Cancels a purchase order before anything arrived.
@@ -554,10 +374,67 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Purchasing`] once goods arrived.
     pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, PurchaseOrder::cancel, |purchase_order| {
-            Event::PurchaseOrderCancelled { purchase_order }
+        self.move_purchase_order(id, Step::Cancel).await
+    }
+
+    /// Closes a partly or fully received purchase order: nothing more is expected.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status.
+    pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
+        self.move_purchase_order(id, Step::Close).await
+    }
+
+    /// One step of a purchase order's life, in one commit, after two reads: every
+    /// purchase order, supplier and back-order queue; then the products of its
+    /// SKUs and the orders waiting for them.
+    async fn move_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        step: Step,
+    ) -> Result<PurchaseOrder, Error> {
+        super::retrying!(self, {
+            let request = Prefetch::new()
+                .every::<PurchaseOrder>()
+                .every::<Supplier>()
+                .every::<BackOrderQueue>();
+            let mut fetched = self.store.fetch(&request).await?;
+            let every = fetched.take_every::<PurchaseOrder>();
+            let stored = one_of(&every, id)?;
+            let purchase_orders = values(every);
+            let suppliers = values(fetched.take_every::<Supplier>());
+            let mut po = stored.value;
+            let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
+            let mut backlog = Backlog::default();
+            super::backorders::adopt_queues(&mut backlog, &skus, &mut fetched);
+            // The one dependent read: its products and the orders waiting for it.
+            let mut second = Prefetch::new();
+            for sku in &skus {
+                second = second.record::<Product>(sku);
+            }
+            for order in backlog.orders_to_read() {
+                second = second.record::<Order>(&order);
+            }
+            let mut fetched = self.store.fetch(&second).await?;
+            let products = products_in(&mut fetched, &skus);
+            for order in fetched.take_every::<Order>() {
+                backlog.adopt(order.value, order.version);
+            }
+            let mut changes = Changeset::new(self.now());
+            lifecycle::move_purchase_order(
+                &mut po,
+                step,
+                &purchase_orders,
+                &suppliers,
+                &products,
+                &mut backlog,
+                &mut changes,
+            )?;
+            backlog.put_into(&mut changes);
+            changes.puts.push(Put::update(po.clone(), stored.version));
+            self.store.commit(changes).await?;
+            Ok::<_, Error>(po)
         })
-        .await
     }
 
     /// Receives goods against a purchase order at its ship-to location, in one
@@ -571,7 +448,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Purchasing`]: the order is not approved (a draft, cancelled,
     /// closed), a SKU not on it or twice, zero units, more than outstanding under
-    /// [`OverReceipt::Reject`], a cost currency differing from the product's;
+    /// [`OverReceipt::Reject`](crate::purchasing::OverReceipt::Reject), a cost
+    /// currency differing from the product's;
     /// [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
     pub async fn receive_purchase_order(
         &self,
@@ -594,78 +472,67 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         received
     }
 
+    /// A receipt in two reads: the key, every purchase order, supplier and
+    /// location, and the products, stock and queues of the SKUs received; then the
+    /// orders waiting in those queues.
     async fn try_receive(
         &self,
         cmd: &ReceivePurchaseOrder,
         print: u64,
     ) -> Result<PurchaseOrder, Error> {
         let scope = IdempotencyScope::ReceivePurchaseOrder;
-        if self
-            .replay(scope, &cmd.idempotency_key, print)
-            .await?
-            .is_some()
-        {
-            return Ok(self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value);
+        let mut request = Prefetch::new()
+            .key(scope, &cmd.idempotency_key)
+            .every::<PurchaseOrder>()
+            .every::<Supplier>()
+            .every::<Location>();
+        for (sku, _) in &cmd.lines {
+            request = request
+                .record::<Product>(sku)
+                .record::<BackOrderQueue>(sku)
+                .stock(sku);
         }
-        let stored = self.must::<PurchaseOrder>(&cmd.purchase_order).await?;
+        let mut fetched = self.store.fetch(&request).await?;
+        let every = fetched.take_every::<PurchaseOrder>();
+        let stored = one_of(&every, cmd.purchase_order);
+        let replayed = super::replayed(
+            fetched.idempotency.as_ref(),
+            scope,
+            &cmd.idempotency_key,
+            print,
+        )?;
+        let stored = stored?;
+        if replayed.is_some() {
+            return Ok(stored.value);
+        }
+        let purchase_orders = values(every);
+        let suppliers = values(fetched.take_every::<Supplier>());
+        let locations = values(fetched.take_every::<Location>());
+        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
+        let products: Vec<Versioned<Product>> = skus
+            .iter()
+            .filter_map(|sku| fetched.take::<Product>(sku))
+            .collect();
+        let mut backlog = self.backlog_of(&skus, &mut fetched, true).await?;
         let mut po = stored.value;
-        if cmd.lines.is_empty() {
-            return Err(PurchasingError::EmptyReceipt.into());
-        }
-        let now = self.now();
-        let mut changes = Changeset::new(now);
-        let received: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
-        let mut backlog = self.backlog(&received).await?;
-        let location = po.ship_to.clone();
-        for (n, (sku, units)) in cmd.lines.iter().enumerate() {
-            if cmd.lines.iter().take(n).any(|(s, _)| s == sku) {
-                return Err(Error::invalid("lines", format!("{sku} is received twice")));
-            }
-            let got = po.receive(sku, *units, self.config.purchasing.over_receipt)?;
-            let carried = self.must::<Product>(sku).await?.value.cost.currency();
-            if carried != got.unit_cost.currency() {
-                return Err(PurchasingError::CurrencyMismatch {
-                    sku: sku.clone(),
-                    expected: carried,
-                    found: got.unit_cost.currency(),
-                }
-                .into());
-            }
-            let value = got.unit_cost.checked_mul_qty(u64::from(got.units))?;
-            changes.journal.extend(self.postings().receipt(
-                &format!("PO {}", po.id),
-                value,
-                self.new_id(EntryId::from_uuid),
-                now,
-            )?);
-            let average = self.average_in(sku, got.units, value, &mut changes).await?;
-            changes.movements.push(StockMovement {
-                sku: sku.clone(),
-                location: location.clone(),
-                quantity: i64::from(got.units),
-                reason: MovementReason::PurchaseOrder {
-                    purchase_order: po.id,
-                },
-                at: now,
-                value: Some(value),
-            });
-            changes.events.push(Event::GoodsReceived {
-                purchase_order: po.id,
-                sku: sku.clone(),
-                location: location.clone(),
-                quantity: got.units,
-                unit_cost: got.unit_cost,
-                average_cost: average,
-            });
-            self.fill_at(&mut backlog, sku, &location, got.units, &mut changes)
-                .await?;
-        }
-        // The lines still waiting moved up their queues, and this order owes less.
-        let sent = self.sent_purchase_orders_with(&po).await?;
-        self.repromise(&mut backlog, &received, &sent, &mut changes)
-            .await?;
+        let mut changes = Changeset::new(self.now());
+        let read = Receiving {
+            products: &products,
+            stock: &fetched.stock,
+            locations: &locations,
+            suppliers: &suppliers,
+            purchase_orders: &purchase_orders,
+        };
+        crate::purchasing::receive_purchase_order(
+            cmd,
+            &mut po,
+            read,
+            &self.config.purchasing,
+            &mut backlog,
+            &self.context(changes.at),
+            &mut changes,
+        )?;
         backlog.put_into(&mut changes);
-        self.take_turn(&mut changes).await?;
         changes.puts.push(Put::update(po.clone(), stored.version));
         self.commit_keyed(
             changes,
@@ -678,38 +545,47 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(po)
     }
 
-    /// Closes a partly or fully received purchase order: nothing more is expected.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status.
-    pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, PurchaseOrder::close, |purchase_order| {
-            Event::PurchaseOrderClosed { purchase_order }
-        })
-        .await
-    }
-
-    /// One step of a purchase order's life (approve, cancel, close), in one commit:
-    /// the step, its event, and the promise dates of the lines it was going to fill
-    /// (an approved order promises its date; a cancelled or closed one no longer
-    /// does, and they fall back to other orders or the offers).
-    async fn move_purchase_order(
+    /// A backlog of the queues of `skus` the command fetched and, `with_orders`,
+    /// the orders waiting in them (the one dependent read).
+    async fn backlog_of(
         &self,
-        id: PurchaseOrderId,
-        step: fn(&mut PurchaseOrder) -> Result<(), PurchasingError>,
-        event: fn(PurchaseOrderId) -> Event,
-    ) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, {
-            let stored = self.must::<PurchaseOrder>(&id).await?;
-            let mut po = stored.value;
-            step(&mut po)?;
-            let mut changes = Changeset::new(self.now());
-            self.take_turn(&mut changes).await?;
-            changes.events.push(event(id));
-            self.promise_from(&po, &mut changes).await?;
-            changes.puts.push(Put::update(po.clone(), stored.version));
-            self.store.commit(changes).await?;
-            Ok::<_, Error>(po)
-        })
+        skus: &[Sku],
+        fetched: &mut Fetched,
+        with_orders: bool,
+    ) -> Result<Backlog, Error> {
+        let mut backlog = Backlog::default();
+        super::backorders::adopt_queues(&mut backlog, skus, fetched);
+        if with_orders {
+            self.read_waiting(&mut backlog).await?;
+        }
+        Ok(backlog)
     }
+}
+
+/// The purchase order `id` among `every` one read, with its version.
+fn one_of(
+    every: &[Versioned<PurchaseOrder>],
+    id: PurchaseOrderId,
+) -> Result<Versioned<PurchaseOrder>, Error> {
+    every
+        .iter()
+        .find(|v| v.value.id == id)
+        .cloned()
+        .ok_or_else(|| Error::not_found(<PurchaseOrder as Entity>::kind(), id))
+}
+
+/// The values of what was read, without their versions.
+fn values<E>(read: Vec<Versioned<E>>) -> Vec<E> {
+    read.into_iter().map(|v| v.value).collect()
+}
+
+/// The products of `skus` that were fetched, taken out.
+fn products_in(fetched: &mut Fetched, skus: &[Sku]) -> Products {
+    let mut products = Products::default();
+    for sku in skus {
+        if let Some(p) = fetched.take::<Product>(sku) {
+            products.insert(sku.clone(), p.value);
+        }
+    }
+    products
 }

@@ -132,6 +132,20 @@ impl Backlog {
         Ok(queue)
     }
 
+    /// Puts the queue of `sku` at the version read (new and empty if there was
+    /// none) even if nothing in it changes. Every command that changes what is on
+    /// order for `sku` — raising a purchase order, replenishing, receiving,
+    /// cancelling, closing — does, so the queue is the one record they all rewrite:
+    /// a replenishment that decided on the purchase orders open for `sku`
+    /// conflicts with one raised for it meanwhile and decides again, and commands
+    /// on different SKUs never meet.
+    ///
+    /// # Errors
+    /// [`Error::NotPrefetched`] if the queue was not handed over.
+    pub(crate) fn claim_on_order(&mut self, sku: &Sku) -> Result<(), Error> {
+        self.queue_mut(sku).map(drop)
+    }
+
     /// Adds `entry` to its SKU's queue as this command sees it, and to what the
     /// store adds at commit; returns the queue, `entry` in it.
     fn join(&mut self, entry: QueueEntry) -> Result<&BackOrderQueue, Error> {

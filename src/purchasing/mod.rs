@@ -2,22 +2,35 @@
 //! the queue of back-orders that receipts fill first-come-first-served.
 //!
 //! Everything here is pure: [`crate::Oms`] loads, calls these functions, and commits.
+//! Each purchasing command's decision lives beside its domain: receiving against a
+//! purchase order and the moving-average cost ([`average_in`]), raising one and
+//! each step of its life, replenishment and its requisitions, saving a supplier
+//! ([`save_supplier`]) and setting a reorder rule ([`set_reorder_rule`]).
 
 mod backlog;
 mod backorder;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub(crate) mod lifecycle;
 mod offer;
+mod policy;
 mod purchase_order;
+mod receive;
 mod reorder;
+pub(crate) mod replenish;
 mod supplier;
 
 pub(crate) use backlog::{Backlog, Supply, reserve};
 pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, QueueEntry, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
+pub use policy::PurchasingPolicy;
 pub use purchase_order::{
     OverReceipt, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Received,
 };
-pub use reorder::{ReorderRule, Requisition};
-pub use supplier::{Offer, Supplier};
+pub use receive::{ReceivePurchaseOrder, average_in};
+pub(crate) use receive::{Receiving, on_hand_everywhere, receive_purchase_order};
+pub use reorder::{ReorderRule, Requisition, set_reorder_rule};
+pub use supplier::{Offer, Supplier, save_supplier};
 
 use crate::ids::{PurchaseOrderId, Sku};
 use crate::money::Currency;
@@ -116,4 +129,14 @@ pub enum PurchasingError {
     /// A receipt of zero units.
     #[error("a receipt needs at least one unit")]
     EmptyReceipt,
+    /// A requirement for more units of a SKU than one purchase order line holds
+    /// (`u32::MAX`): a back-log or position that large is a data problem to look
+    /// at, not an order to place.
+    #[error("{units} units of {sku} do not fit one purchase order line")]
+    TooManyUnits {
+        /// The SKU.
+        sku: Sku,
+        /// The units wanted.
+        units: u64,
+    },
 }

@@ -3,7 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::PurchasingError;
+use crate::catalog::Product;
+use crate::error::Error;
 use crate::ids::{LocationId, Sku};
+use crate::stock::Location;
+use crate::store::{Changeset, Entity, Put};
 
 /// Min/max replenishment of one SKU at one location: when what is available there
 /// plus what is on order to it falls below `min`, order up to `max`.
@@ -35,14 +39,47 @@ impl ReorderRule {
         Ok(())
     }
 
-    /// Units to order given the position (available plus on order), or 0.
-    pub fn shortfall(&self, position: i64) -> u32 {
+    /// Units to order given the position (available plus on order, less
+    /// back-ordered), or 0.
+    ///
+    /// # Errors
+    /// [`PurchasingError::TooManyUnits`] when the units wanted do not fit a
+    /// purchase order line (`u32`): a position that far below zero is a data
+    /// problem to look at, not an order to place.
+    pub fn shortfall(&self, position: i64) -> Result<u32, PurchasingError> {
         if position >= i64::from(self.min) {
-            return 0;
+            return Ok(0);
         }
         let wanted = i64::from(self.max).saturating_sub(position);
-        u32::try_from(wanted).unwrap_or(u32::MAX)
+        u32::try_from(wanted).map_err(|_| PurchasingError::TooManyUnits {
+            sku: self.sku.clone(),
+            units: wanted.unsigned_abs(),
+        })
     }
+}
+
+/// Sets (or replaces) `rule`, stored at `existing` (`None` if new), in `changes`:
+/// for a SKU the catalogue `has_product` and a location that `has_location`.
+///
+/// # Errors
+/// [`PurchasingError::InvalidReorderRule`] for max < min or max = 0;
+/// [`Error::NotFound`] for an unknown SKU or location.
+pub fn set_reorder_rule(
+    rule: ReorderRule,
+    has_product: bool,
+    has_location: bool,
+    existing: Option<u64>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    rule.validate()?;
+    if !has_product {
+        return Err(Error::not_found(Product::kind(), &rule.sku));
+    }
+    if !has_location {
+        return Err(Error::not_found(Location::kind(), &rule.location));
+    }
+    changes.puts.push(Put::upsert(rule, existing));
+    Ok(())
 }
 
 /// A need purchasing should cover: units of one SKU wanted at one location, and the
@@ -69,6 +106,46 @@ pub struct Requisition {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::ids::{LocationId, Sku};
+
+    #[test]
+    fn a_rule_is_set_for_a_known_sku_and_location_only() {
+        let rule = ReorderRule {
+            sku: Sku::new("A").unwrap(),
+            location: LocationId::new("DC").unwrap(),
+            min: 1,
+            max: 5,
+        };
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        set_reorder_rule(rule.clone(), true, true, Some(2), &mut changes).unwrap();
+        assert_eq!(changes.puts[0].expected, Some(2));
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        assert!(matches!(
+            set_reorder_rule(rule.clone(), false, true, None, &mut changes),
+            Err(Error::NotFound {
+                entity: "product",
+                ..
+            })
+        ));
+        assert!(matches!(
+            set_reorder_rule(rule.clone(), true, false, None, &mut changes),
+            Err(Error::NotFound {
+                entity: "location",
+                ..
+            })
+        ));
+        let bad = ReorderRule { max: 0, ..rule };
+        assert!(
+            matches!(
+                set_reorder_rule(bad, false, false, None, &mut changes),
+                Err(Error::Purchasing(
+                    PurchasingError::InvalidReorderRule { .. }
+                )),
+            ),
+            "the rule is checked before the reads"
+        );
+        assert!(changes.is_empty());
+    }
 
     #[test]
     fn orders_up_to_max_below_min() {
@@ -78,9 +155,17 @@ mod tests {
             min: 10,
             max: 50,
         };
-        assert_eq!(rule.shortfall(10), 0);
-        assert_eq!(rule.shortfall(9), 41);
-        assert_eq!(rule.shortfall(-5), 55);
+        assert_eq!(rule.shortfall(10), Ok(0));
+        assert_eq!(rule.shortfall(9), Ok(41));
+        assert_eq!(rule.shortfall(-5), Ok(55));
+        assert_eq!(
+            rule.shortfall(i64::MIN),
+            Err(PurchasingError::TooManyUnits {
+                sku: rule.sku.clone(),
+                units: i64::MAX.unsigned_abs(),
+            }),
+            "never a silent u32::MAX"
+        );
         assert!(rule.validate().is_ok());
         assert!(
             ReorderRule {

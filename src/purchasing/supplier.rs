@@ -4,8 +4,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::PurchasingError;
+use crate::event::Event;
 use crate::ids::{Sku, SupplierId};
 use crate::money::{Currency, Money};
+use crate::store::{Changeset, Put};
 
 /// A supplier: who we buy from, in one currency, with its current offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +58,24 @@ impl Supplier {
         }
         Ok(())
     }
+}
+
+/// Adds or replaces `supplier` (stored at `existing`, `None` if new) in
+/// `changes`, with its event, once every offer checks out.
+///
+/// # Errors
+/// As [`Supplier::validate`].
+pub fn save_supplier(
+    supplier: Supplier,
+    existing: Option<u64>,
+    changes: &mut Changeset,
+) -> Result<(), PurchasingError> {
+    supplier.validate()?;
+    changes.events.push(Event::SupplierSaved {
+        supplier: supplier.id,
+    });
+    changes.puts.push(Put::upsert(supplier, existing));
+    Ok(())
 }
 
 /// A supplier's terms for one SKU.
@@ -145,5 +165,31 @@ impl Offer {
             return Err(PurchasingError::EmptyValidity { sku: sku() });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::purchasing::fixtures::{mills, usd};
+
+    #[test]
+    fn saving_a_supplier_checks_its_offers_first() {
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        save_supplier(mills(), Some(4), &mut changes).unwrap();
+        assert_eq!(changes.puts.len(), 1);
+        assert_eq!(changes.puts[0].expected, Some(4));
+        assert!(matches!(
+            changes.events.as_slice(),
+            [Event::SupplierSaved { .. }]
+        ));
+        let mut bad = mills();
+        bad.offers[0].unit_cost = usd(-1);
+        let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+        assert!(matches!(
+            save_supplier(bad, None, &mut changes),
+            Err(PurchasingError::InvalidCost { .. })
+        ));
+        assert!(changes.is_empty());
     }
 }

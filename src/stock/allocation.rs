@@ -44,7 +44,8 @@ pub enum AllocationStrategy {
 /// second vector is each line's shortfall (0 for a covered line).
 ///
 /// # Errors
-/// Only what [`allocate`] returns for a demand it can cover (none in practice).
+/// [`StockError::BrokenGuard`] for a level with more reserved than on hand; else
+/// only what [`allocate`] returns for a demand it can cover (none in practice).
 pub fn allocate_available(
     demand: &[LineDemand],
     stock: &[StockLevel],
@@ -56,7 +57,7 @@ pub fn allocate_available(
         if !locations.iter().any(|l| l.id == level.location) {
             continue;
         }
-        let units = u64::try_from(level.available()).unwrap_or(0);
+        let units = level.units_available()?;
         match left.iter_mut().find(|(sku, _)| *sku == &level.sku) {
             Some((_, total)) => *total = total.saturating_add(units),
             None => left.push((&level.sku, units)),
@@ -65,15 +66,15 @@ pub fn allocate_available(
     let mut covered = Vec::with_capacity(demand.len());
     let mut shortfalls = Vec::with_capacity(demand.len());
     for (line, d) in demand.iter().enumerate() {
+        let wanted = d.quantity.units();
         let there = left
             .iter_mut()
             .find(|(sku, _)| *sku == &d.sku)
             .map_or(0, |(_, units)| {
-                let take = (*units).min(u64::from(d.quantity.units()));
-                *units -= take;
+                let take = u32::try_from(*units).map_or(wanted, |u| u.min(wanted));
+                *units -= u64::from(take);
                 take
             });
-        let there = u32::try_from(there).unwrap_or(u32::MAX);
         shortfalls.push(d.quantity.units().saturating_sub(there));
         if there > 0 {
             covered.push((
@@ -104,7 +105,8 @@ pub fn allocate_available(
 ///
 /// # Errors
 /// [`StockError::Insufficient`] with the first SKU (in line order) whose total demand
-/// exceeds its total availability at the candidate locations.
+/// exceeds its total availability at the candidate locations;
+/// [`StockError::BrokenGuard`] for a level with more reserved than on hand.
 pub fn allocate(
     demand: &[LineDemand],
     stock: &[StockLevel],
@@ -143,7 +145,7 @@ pub fn allocate(
             .zip(site)
             .and_then(|(k, l)| available.get_mut(k)?.get_mut(l))
         {
-            *cell = u64::try_from(level.available()).unwrap_or(0);
+            *cell = level.units_available()?;
         }
     }
 
@@ -185,18 +187,18 @@ pub fn allocate(
         let Some(at) = available.get_mut(sku) else {
             continue;
         };
-        let mut needed = u64::from(d.quantity.units());
+        let mut needed = d.quantity.units();
         for (site, units) in sites.iter().zip(at.iter_mut()) {
-            let take = needed.min(*units);
+            let take = u32::try_from(*units).map_or(needed, |u| u.min(needed));
             if take == 0 {
                 continue;
             }
-            *units -= take;
+            *units -= u64::from(take);
             needed -= take;
             allocations.push(Allocation {
                 line,
                 location: site.id.clone(),
-                quantity: Quantity::new(u32::try_from(take).unwrap_or(u32::MAX)),
+                quantity: Quantity::new(take),
             });
         }
     }
@@ -323,5 +325,29 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, StockError::Insufficient { available: 0, .. }));
+    }
+
+    #[test]
+    fn more_reserved_than_on_hand_is_a_broken_store_not_zero_available() {
+        let demand = [LineDemand {
+            sku: sku("A"),
+            quantity: Quantity::new(1),
+        }];
+        let broken = [level("A", "W1", 1, 2)];
+        let sites = [loc("W1", 1)];
+        for outcome in [
+            allocate(&demand, &broken, &sites, AllocationStrategy::default()).map(drop),
+            allocate_available(&demand, &broken, &sites, AllocationStrategy::default()).map(drop),
+        ] {
+            assert_eq!(
+                outcome,
+                Err(StockError::BrokenGuard {
+                    sku: sku("A"),
+                    location: LocationId::new("W1").unwrap(),
+                    on_hand: 1,
+                    reserved: 2,
+                })
+            );
+        }
     }
 }

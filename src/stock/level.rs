@@ -1,6 +1,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::StockError;
+
 use crate::ids::{LocationId, OrderId, ShipmentId, Sku};
 
 /// Stock of one SKU at one location.
@@ -30,6 +32,21 @@ impl StockLevel {
     /// Units that can still be promised: `on_hand − reserved`.
     pub fn available(&self) -> i64 {
         self.on_hand.saturating_sub(self.reserved)
+    }
+
+    /// [`StockLevel::available`] as a count of units to allocate from.
+    ///
+    /// # Errors
+    /// [`StockError::BrokenGuard`] if more is reserved than is on hand: the store
+    /// guard never lets that be stored, so it is a store to repair, not stock to
+    /// count as zero.
+    pub fn units_available(&self) -> Result<u64, StockError> {
+        u64::try_from(self.available()).map_err(|_| StockError::BrokenGuard {
+            sku: self.sku.clone(),
+            location: self.location.clone(),
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+        })
     }
 }
 

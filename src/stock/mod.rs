@@ -8,11 +8,14 @@
 mod allocation;
 mod level;
 mod location;
+mod receive;
 mod valuation;
 
 pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate, allocate_available};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
+pub use receive::{AdjustStock, ReceiveStock};
+pub(crate) use receive::{StockCommand, change_stock};
 pub use valuation::{Valuation, valuation};
 
 use crate::ids::{LocationId, Sku};
@@ -50,4 +53,20 @@ pub enum StockError {
     /// A zero stock change was requested.
     #[error("a stock change of zero units does nothing")]
     ZeroChange,
+    /// A stock level read with more reserved than on hand, which the store's
+    /// guard forbids: the store needs repair (page an operator); counting it as
+    /// nothing available would hide that.
+    #[error(
+        "stock of {sku} at {location} breaks the guard: on hand {on_hand}, reserved {reserved}"
+    )]
+    BrokenGuard {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+        /// On-hand read.
+        on_hand: i64,
+        /// Reserved read.
+        reserved: i64,
+    },
 }

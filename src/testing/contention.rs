@@ -19,7 +19,11 @@ use super::{CaseResult, Counting, Failure, OrFail, block_on, code, open_shop, us
 
 /// Runs `work(caller, n)` for `n` in `0..per_caller` on `callers` threads at once and
 /// collects what went wrong, as `(caller, n, error)`.
-fn on_threads<F>(callers: usize, per_caller: usize, work: F) -> Vec<(usize, usize, Error)>
+pub(super) fn on_threads<F>(
+    callers: usize,
+    per_caller: usize,
+    work: F,
+) -> Vec<(usize, usize, Error)>
 where
     F: Fn(usize, usize) -> Result<(), Error> + Sync,
 {
@@ -48,7 +52,7 @@ where
 /// Fails `case` if any call failed, naming the first failures, or if any commit
 /// lost a race: the commands these cases run concurrently share no record they
 /// write or check, so a lost race means the store (or the service) made a hot spot.
-fn none_failed<S: Store>(
+pub(super) fn none_failed<S: Store>(
     case: &'static str,
     counted: &Counting<S>,
     failed: &[(usize, usize, Error)],

@@ -161,6 +161,8 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         one_busy_customer_never_contends,
         one_key_from_many_callers_places_one_order,
         back_orders_racing_receipts_give_each_unit_once,
+        replenishing_one_sku_orders_it_once,
+        purchasing_different_skus_never_contends,
     );
     report
 }
@@ -178,6 +180,7 @@ macro_rules! ensure {
 mod contention;
 mod counting;
 mod numbers;
+mod purchasing;
 pub use contention::{
     back_orders_on_one_sku_never_contend, back_orders_racing_receipts_give_each_unit_once,
     checkouts_never_contend, one_busy_customer_never_contends,
@@ -185,6 +188,9 @@ pub use contention::{
 };
 pub use counting::{Calls, Counting};
 pub use numbers::document_numbers_are_gapless;
+pub use purchasing::{
+    purchasing_different_skus_never_contends, replenishing_one_sku_orders_it_once,
+};
 
 /// Turns any error into a failure of `case`, saying what was being done.
 trait OrFail<T> {
@@ -1679,6 +1685,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 19);
+        assert_eq!(report.passed.len(), 21);
     }
 }
