@@ -15,7 +15,6 @@ use crate::catalog::{Product, Products};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
-use crate::money::Money;
 use crate::order::Order;
 use crate::purchasing::lifecycle::{self, Step};
 use crate::purchasing::replenish::{self, Needs, Position, Waiting};
@@ -333,29 +332,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         backlog.put_into(&mut changes);
         let committed = self.store.commit(changes).await?;
         Ok(committed.numbered(po)?)
-    }
-
-    /// Brings `units` worth `value` into the SKU's stock at moving-average cost
-    /// ([`crate::purchasing::average_in`]), reading its product and on-hand.
-    pub(super) async fn average_in(
-        &self,
-        sku: &Sku,
-        units: u32,
-        value: Money,
-        changes: &mut Changeset,
-    ) -> Result<Money, Error> {
-        let request = Prefetch::new().record::<Product>(sku).stock(sku);
-        let mut fetched = self.store.fetch(&request).await?;
-        let product = super::found::<Product>(&mut fetched, sku)?;
-        let on_hand = crate::purchasing::on_hand_everywhere(&fetched.stock, sku);
-        crate::purchasing::average_in(
-            &product,
-            on_hand,
-            units,
-            value,
-            &self.context(changes.at),
-            changes,
-        )
     }
 
     /// Approves (and sends) a draft; waiting back-orders are promised its date.

@@ -236,10 +236,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     })?
             }
         };
-        // Interim: the moving average reads the product and its stock itself.
-        for (sku, units, value) in &received.restocked {
-            self.average_in(sku, *units, *value, &mut changes).await?;
-        }
         self.commit_keyed(
             changes,
             scope,

@@ -305,6 +305,7 @@ pub(super) fn receipt_reads(on_hand: i64) -> ReceiptReads {
             locations: vec![site()],
             levels,
         },
+        product_versions: vec![(sku("MUG"), 1), (sku("CUP"), 1)],
         queues: vec![(sku("MUG"), None)],
         waiting: Vec::new(),
         supply: None,

@@ -34,6 +34,9 @@ pub(crate) struct ReceiptReads {
     /// The products, stock and tax a receipt and a replacement are decided on,
     /// and every location.
     pub catalogue: OrderInputs,
+    /// The version each product was read at: a restock moves its cost, at the
+    /// version read.
+    pub product_versions: Vec<(Sku, u64)>,
     /// The queues of the SKUs restocked.
     pub queues: Vec<QueueRead>,
     /// The orders waiting in them (the return's own order aside).
@@ -115,6 +118,7 @@ impl ReceiptReads {
             })
             .collect();
         let mut products = Products::default();
+        let mut product_versions = Vec::new();
         for sku in rma
             .value
             .lines
@@ -123,6 +127,7 @@ impl ReceiptReads {
             .chain(rma.value.replacement.iter().map(|l| &l.sku))
         {
             if let Some(p) = fetched.take::<Product>(sku) {
+                product_versions.push((sku.clone(), p.version));
                 products.insert(sku.clone(), p.value);
             }
         }
@@ -145,6 +150,7 @@ impl ReceiptReads {
             customer,
             invoices,
             catalogue,
+            product_versions,
             queues,
             waiting: Vec::new(),
             supply: None,

@@ -18,10 +18,10 @@ use crate::ids::{EntryId, IdempotencyKey, ReturnId, Sku};
 use crate::ledger::credit_order_lines;
 use crate::money::{Money, MoneyError};
 use crate::order::{OrderLine, Placing};
-use crate::purchasing::Backlog;
+use crate::purchasing::{Backlog, average_in, on_hand_everywhere};
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, Entity, Put};
+use crate::store::{Changeset, Entity, Put, Versioned};
 
 /// The command to receive returned goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,9 +39,6 @@ pub struct ReceiveReturn {
 pub(crate) struct Received {
     /// The return as the receipt leaves it.
     pub rma: super::ReturnAuthorization,
-    /// Units restocked and their cost, per SKU (each SKU once): what the SKU's
-    /// moving-average cost takes in.
-    pub restocked: Vec<(Sku, u32, Money)>,
 }
 
 /// Decides the receipt of `cmd` from `reads`, into `changes`:
@@ -60,8 +57,7 @@ pub(crate) struct Received {
 ///
 /// Returns `None`, having decided nothing worth keeping, when the replacement is
 /// short of stock and `reads` holds no supply: read it and decide again with a
-/// fresh changeset. The moving-average cost of the SKUs restocked is left to the
-/// caller ([`Received::restocked`]).
+/// fresh changeset.
 ///
 /// # Errors
 /// [`ReturnError::Empty`]; [`ReturnError::InvalidTransition`] for a return not
@@ -167,6 +163,21 @@ pub(crate) fn receive(
             None => credited.push((*line_no, *units)),
         }
     }
+    // Each SKU's cost takes in what came back at what it cost, over the units read.
+    for (sku, units, value) in &restocked {
+        let product = reads
+            .catalogue
+            .products
+            .get(sku)
+            .zip(reads.product_versions.iter().find(|(s, _)| s == sku))
+            .map(|(value, (_, version))| Versioned {
+                value: value.clone(),
+                version: *version,
+            })
+            .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
+        let on_hand = on_hand_everywhere(&reads.catalogue.levels, sku);
+        average_in(&product, on_hand, *units, *value, ctx, changes)?;
+    }
     let credit_before = customer.history.credit;
     credit_order_lines(
         (&mut order, &mut customer),
@@ -226,7 +237,7 @@ pub(crate) fn receive(
         .push(Put::update(rma.clone(), reads.rma.version));
     changes.puts.push(Put::update(order, version));
     changes.move_customer(&reads.customer.value, &customer)?;
-    Ok(Some(Received { rma, restocked }))
+    Ok(Some(Received { rma }))
 }
 
 /// What `units` more returned units of `line` cost when they shipped: the exact
@@ -329,7 +340,11 @@ mod tests {
         assert_eq!(done.rma.lines[0].restocked, 1);
         assert_eq!(done.rma.lines[0].cost_returned, Some(usd(400)));
         assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(0)));
-        assert_eq!(done.restocked, vec![(sku("MUG"), 1, usd(400))]);
+        // the mug's moving-average cost takes it in, over the on-hand read
+        assert!(changes.checks.iter().any(|c| matches!(
+            c,
+            crate::store::Check::SkuOnHand { sku: s, .. } if *s == sku("MUG")
+        )));
         // one unit into stock at the warehouse, for this return
         assert_eq!(changes.movements.len(), 1);
         let movement = &changes.movements[0];
@@ -362,7 +377,13 @@ mod tests {
             changes.movements.is_empty(),
             "nothing goes back on the shelf"
         );
-        assert!(done.restocked.is_empty());
+        assert!(
+            !changes
+                .checks
+                .iter()
+                .any(|c| matches!(c, crate::store::Check::SkuOnHand { .. })),
+            "no cost moves"
+        );
         assert_eq!(done.rma.lines[0].restocked, 0);
         assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(400)));
         assert!(debited(&changes).contains(&AccountMap::default().inventory_adjustments));
