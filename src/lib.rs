@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+mod config;
 pub mod customer;
 pub mod decide;
 mod error;

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::ids::CustomerId;
 use crate::money::Money;
-use crate::store::{Changeset, Put};
+use crate::store::Changeset;
 
 impl NewCustomer {
     /// Refuses a profile no account can be opened with: every document and every
@@ -64,7 +64,7 @@ pub fn register_customer(
         profile: profile.into(),
         registered_at: ctx.now,
     };
-    changes.puts.push(Put::insert(customer.clone()));
+    changes.insert(customer.clone());
     changes.events.push(Event::CustomerRegistered {
         customer: customer.id,
     });

@@ -21,7 +21,7 @@ use crate::order::{Delivery, Order, OrderAction, OrderError, OrderLine, OrderSta
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
-use crate::store::{Changeset, Entity, Put};
+use crate::store::{Changeset, Entity};
 
 /// One location's part of a shipment being prepared: what the carrier is asked to
 /// price, and what the goods cost.
@@ -230,7 +230,7 @@ pub(crate) fn record_shipment(
         tracking: shipment.tracking.clone(),
     });
     order.shipments.push(id);
-    changes.puts.push(Put::insert(shipment.clone()));
+    changes.insert(shipment.clone());
     Ok(shipment)
 }
 

@@ -16,7 +16,7 @@ use crate::money::Money;
 use crate::order::settle::settle;
 use crate::order::{LineAmounts, Order};
 use crate::quantity::Quantity;
-use crate::store::{Changeset, Put, RecordKey};
+use crate::store::{Changeset, RecordKey};
 
 /// The command to credit (part of) an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,7 +171,7 @@ pub fn credit_invoice(
             amount: note.to_customer_credit,
         });
     }
-    changes.puts.push(Put::insert(note.clone()));
+    changes.insert(note.clone());
     Ok(note)
 }
 

@@ -13,7 +13,7 @@ use crate::ids::{EntryId, InvoiceId};
 use crate::money::Money;
 use crate::order::Order;
 use crate::quantity::Quantity;
-use crate::store::{Changeset, Put, RecordKey};
+use crate::store::{Changeset, RecordKey};
 
 /// Bills `portions` (line index, units) of `order` (and its shipping, if
 /// `with_shipping`) on a new invoice added to `changes` with its posting and event,
@@ -83,7 +83,7 @@ pub fn issue_invoice(
         order: order.id,
         total,
     });
-    changes.puts.push(Put::insert(invoice.clone()));
+    changes.insert(invoice.clone());
     changes.number(RecordKey::Invoice(invoice.id));
     Ok(Some(invoice))
 }

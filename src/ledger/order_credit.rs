@@ -8,7 +8,7 @@ use crate::decide::Context;
 use crate::error::Error;
 use crate::money::Money;
 use crate::order::Order;
-use crate::store::{Changeset, Entity, Put, Record, RecordKey, Versioned};
+use crate::store::{Changeset, Entity, Record, RecordKey, Versioned};
 
 /// Credits `units` (line number, units) of `order`'s lines, as far as they are
 /// still invoiced, on its invoices — those still owing first, then the newest —
@@ -140,7 +140,7 @@ fn put_invoice(
     version: Option<u64>,
 ) -> Result<(), Error> {
     match version {
-        Some(version) => changes.puts.push(Put::update(invoice, version)),
+        Some(version) => changes.update(invoice, version),
         None if changes.restate(invoice) => {}
         None => return Err(Error::invalid("credit", "its invoice left the commit")),
     }
@@ -315,7 +315,7 @@ mod tests {
         let mut world = given();
         let mut changes = Changeset::new(at());
         // The cups were invoiced by this same command; the mugs' invoice is void.
-        changes.puts.push(Put::insert(world.cups.clone()));
+        changes.insert(world.cups.clone());
         world.mugs.status = InvoiceStatus::Void;
         let read = vec![Versioned {
             value: world.mugs.clone(),

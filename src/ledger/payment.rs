@@ -10,7 +10,7 @@ use crate::ids::{CustomerId, EntryId, IdempotencyKey, InvoiceId, OrderId, Paymen
 use crate::money::Money;
 use crate::order::settle::settle;
 use crate::order::{Order, OrderAction, transition};
-use crate::store::{Changeset, Put};
+use crate::store::Changeset;
 
 /// What to do with money received beyond what an invoice still owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -194,7 +194,7 @@ pub fn record_payment(
         ctx.postings
             .payment(&payment, ctx.id(EntryId::from_uuid), now)?,
     );
-    changes.puts.push(Put::insert(payment.clone()));
+    changes.insert(payment.clone());
     Ok(payment)
 }
 

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::order::amend::{AmendInputs, AmendRules, Decided, admit, amend};
 use crate::order::{AmendOrder, Amendment, LineRequest, Order};
-use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Amends an order that has not fully shipped, in one commit: adds lines,
@@ -131,9 +131,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         };
         let mut changes = changes;
-        changes
-            .puts
-            .push(Put::update(order.clone(), stored.version));
+        changes.update(order.clone(), stored.version);
         changes.move_customer(&customer.value, &buyer)?;
         let outcome = IdempotentOutcome::Order(order.id);
         self.commit_keyed(changes, scope, key, print, outcome)

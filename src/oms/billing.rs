@@ -7,7 +7,7 @@ use crate::fulfilment::Carrier;
 use crate::ids::{InvoiceId, PaymentId};
 use crate::ledger::{Invoice, Payment, PaymentError, RecordPayment, record_payment};
 use crate::order::Order;
-use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Records money received against an invoice.
@@ -80,8 +80,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &self.context(changes.at),
             &mut changes,
         )?;
-        changes.puts.push(Put::update(invoice_now, invoice.version));
-        changes.puts.push(Put::update(order_now, order.version));
+        changes.update(invoice_now, invoice.version);
+        changes.update(order_now, order.version);
         changes.move_customer(&customer.value, &customer_now)?;
         self.commit_keyed(
             changes,

@@ -10,7 +10,7 @@ use crate::ledger::{
     CreditNote, Invoice, IssueCreditNote, Payment, RecordRefund, issue_credit_note, record_refund,
 };
 use crate::order::Order;
-use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Credits units of an invoice's lines and, if agreed, shipping.
@@ -82,8 +82,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &self.context(changes.at),
             &mut changes,
         )?;
-        changes.puts.push(Put::update(invoice, stored.version));
-        changes.puts.push(Put::update(order, order_stored.version));
+        changes.update(invoice, stored.version);
+        changes.update(order, order_stored.version);
         changes.move_customer(&customer_stored.value, &customer)?;
         let committed = self
             .commit_keyed(
@@ -153,9 +153,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &self.context(changes.at),
             &mut changes,
         )?;
-        changes
-            .puts
-            .push(Put::update(payment.clone(), stored.version));
+        changes.update(payment.clone(), stored.version);
         changes.move_customer(&customer_stored.value, &customer)?;
         self.commit_keyed(
             changes,

@@ -32,56 +32,22 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::config::{Backoff, OmsConfig};
 pub use crate::ledger::RecordPayment;
 pub use crate::ledger::{IssueCreditNote, RecordRefund};
 pub use crate::purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use crate::stock::{AdjustStock, ReceiveStock, Valuation};
-pub use retry::Backoff;
 
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::IdempotencyKey;
-use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy, Postings};
-use crate::stock::AllocationStrategy;
+use crate::ledger::Postings;
 use crate::store::{
     Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
     Store, Versioned,
 };
-
-/// How an [`Oms`] behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OmsConfig {
-    /// When invoices are issued.
-    pub invoice_policy: InvoicePolicy,
-    /// How order lines are spread over locations.
-    pub allocation: AllocationStrategy,
-    /// The accounts entries may post to.
-    pub chart: ChartOfAccounts,
-    /// Which account each posting rule uses.
-    pub accounts: AccountMap,
-    /// How many times a command is tried when other writers keep winning.
-    pub max_attempts: u32,
-    /// How long a command waits after losing a race before it tries again.
-    pub backoff: Backoff,
-    /// Approval and receiving rules for purchase orders.
-    pub purchasing: PurchasingPolicy,
-}
-
-impl Default for OmsConfig {
-    fn default() -> Self {
-        Self {
-            invoice_policy: InvoicePolicy::default(),
-            allocation: AllocationStrategy::default(),
-            chart: ChartOfAccounts::default(),
-            accounts: AccountMap::default(),
-            max_attempts: 32,
-            backoff: Backoff::default(),
-            purchasing: PurchasingPolicy::default(),
-        }
-    }
-}
 
 /// The order-to-cash service over a store `S` and a carrier `C`.
 pub struct Oms<S, C> {
@@ -132,20 +98,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Invalid`] if the account map names an account missing from the chart,
     /// or `max_attempts` is zero.
     pub fn with_config(mut self, config: OmsConfig) -> Result<Self, Error> {
-        if let Some(missing) = config
-            .accounts
-            .all()
-            .into_iter()
-            .find(|a| !config.chart.contains(a))
-        {
-            return Err(Error::invalid(
-                "config.accounts",
-                format!("account {missing} is not in the chart"),
-            ));
-        }
-        if config.max_attempts == 0 {
-            return Err(Error::invalid("config.max_attempts", "must be at least 1"));
-        }
+        config.validate()?;
         self.config = config;
         Ok(self)
     }

@@ -14,7 +14,7 @@ use crate::order::{
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
 use crate::stock::Location;
 use crate::store::{
-    Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store, Versioned,
+    Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -73,7 +73,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .place_into(cmd, &mut buyer, false, &inputs, &mut backlog, &mut changes)
             .await?;
         backlog.put_into(&mut changes);
-        changes.puts.push(Put::insert(order.clone()));
+        changes.insert(order.clone());
         changes.move_customer(&customer.value, &buyer)?;
         let committed = self
             .commit_keyed(
@@ -156,9 +156,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 // Already held for this reason: nothing to record.
                 return Ok(order);
             }
-            changes
-                .puts
-                .push(Put::update(order.clone(), stored.version));
+            changes.update(order.clone(), stored.version);
             self.store
                 .commit(changes)
                 .await
@@ -179,9 +177,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut order = stored.value;
             let mut changes = Changeset::new(self.now());
             lift_hold(&mut order, hold, changes.at, &mut changes)?;
-            changes
-                .puts
-                .push(Put::update(order.clone(), stored.version));
+            changes.update(order.clone(), stored.version);
             self.store
                 .commit(changes)
                 .await
@@ -245,9 +241,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )?;
         backlog.put_into(&mut changes);
-        changes
-            .puts
-            .push(Put::update(order.clone(), stored.version));
+        changes.update(order.clone(), stored.version);
         changes.move_customer(&customer.value, &buyer)?;
         self.store.commit(changes).await?;
         Ok(order)

@@ -24,8 +24,7 @@ use crate::purchasing::{
 };
 use crate::stock::{Location, StockLevel};
 use crate::store::{
-    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store,
-    Versioned,
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
 };
 
 /// What replenishment read: the requirements, and the position they are met
@@ -407,7 +406,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 &mut changes,
             )?;
             backlog.put_into(&mut changes);
-            changes.puts.push(Put::update(po.clone(), stored.version));
+            changes.update(po.clone(), stored.version);
             self.store.commit(changes).await?;
             Ok::<_, Error>(po)
         })
@@ -509,7 +508,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )?;
         backlog.put_into(&mut changes);
-        changes.puts.push(Put::update(po.clone(), stored.version));
+        changes.update(po.clone(), stored.version);
         self.commit_keyed(
             changes,
             scope,

@@ -12,7 +12,7 @@ use crate::ids::{OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::Order;
 use crate::stock::Location;
-use crate::store::{Changeset, Check, Entity, Prefetch, Put, RecordKey, Store};
+use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -89,10 +89,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for stored in fetched.take_every::<Product>() {
             // Cost of goods is posted at this cost: a cost change committing first
             // must send us back.
-            changes.checks.push(Check::Version {
-                key: RecordKey::Product(stored.value.sku.clone()),
-                version: stored.version,
-            });
+            changes.check_version(RecordKey::Product(stored.value.sku.clone()), stored.version);
             products.insert(stored.value.sku.clone(), stored.value);
         }
         let (picks, status) = plan_shipments(&order, &sites, &products)?;
@@ -159,7 +156,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if let (Some(before), Some(after)) = (&customer, &buyer) {
             changes.move_customer(&before.value, after)?;
         }
-        changes.puts.push(Put::update(order, stored.version));
+        changes.update(order, stored.version);
         self.store.commit(changes).await?;
         Ok(shipments)
     }
@@ -212,12 +209,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 let stored_order = super::found::<Order>(&mut fetched, &shipment.order)?;
                 let mut order = stored_order.value;
                 deliver(&mut order, &shipment, changes.at, &mut changes)?;
-                changes.puts.push(Put::update(order, stored_order.version));
+                changes.update(order, stored_order.version);
             }
         }
-        changes
-            .puts
-            .push(Put::update(shipment.clone(), stored.version));
+        changes.update(shipment.clone(), stored.version);
         self.store.commit(changes).await?;
         Ok(shipment)
     }

@@ -13,7 +13,7 @@ use crate::ledger::{Invoice, InvoiceStatus, credit_order_lines};
 use crate::money::Money;
 use crate::purchasing::Backlog;
 use crate::stock::Location;
-use crate::store::{Changeset, Entity, Put, Versioned};
+use crate::store::{Changeset, Entity, Versioned};
 
 /// What cancelling an order rests on besides the order and its customer: its
 /// invoices, the locations its reservations are at, and a [`Backlog`] holding the
@@ -113,7 +113,7 @@ pub(crate) fn cancel_order(
             invoice: invoice.id,
             order: order.id,
         });
-        changes.puts.push(Put::update(invoice, stored.version));
+        changes.update(invoice, stored.version);
     }
     if refunded_to_credit.is_positive() {
         changes.journal.extend(ctx.postings.credit_on_cancel(
@@ -238,6 +238,7 @@ mod tests {
     use crate::order::{LineReservation, OrderStatus};
     use crate::quantity::Quantity;
     use crate::stock::LocationKind;
+    use crate::store::Put;
 
     fn shop() -> Location {
         let address = Address::new("Shop", "2 Low St", "Leeds", "LS1 2AB", "GB");

@@ -391,7 +391,7 @@ impl Backlog {
     pub(crate) fn put_into(self, changes: &mut Changeset) {
         for (order, version, changed) in self.orders {
             if changed {
-                changes.puts.push(Put::update(order, version));
+                changes.update(order, version);
             }
         }
         for (queue, version, used) in self.queues {

@@ -19,7 +19,7 @@ use crate::decide::Context;
 use crate::error::Error;
 use crate::event::Event;
 use crate::ids::{LocationId, PurchaseOrderId, Sku};
-use crate::store::{Changeset, Entity, Put, RecordKey};
+use crate::store::{Changeset, Entity, RecordKey};
 
 /// One step of a purchase order's life after it is raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +187,7 @@ pub(crate) fn raise(
             purchase_order: po.id,
         });
     }
-    changes.puts.push(Put::insert(po.clone()));
+    changes.insert(po.clone());
     changes.number(RecordKey::PurchaseOrder(po.id));
     Ok(po)
 }

@@ -12,7 +12,7 @@ use crate::event::Event;
 use crate::ids::{EntryId, IdempotencyKey, PurchaseOrderId, Sku};
 use crate::money::{Money, Rounding};
 use crate::stock::{Location, MovementReason, StockLevel, StockMovement};
-use crate::store::{Changeset, Check, Entity, Put, RecordKey, Versioned};
+use crate::store::{Changeset, Check, Entity, RecordKey, Versioned};
 
 use super::PurchasingPolicy;
 
@@ -196,14 +196,11 @@ pub fn average_in(
         changes.at,
     )?);
     if product.value.cost == average {
-        changes.checks.push(Check::Version {
-            key: RecordKey::Product(sku.clone()),
-            version: product.version,
-        });
+        changes.check_version(RecordKey::Product(sku.clone()), product.version);
     } else {
         let mut costed = product.value.clone();
         costed.cost = average;
-        changes.puts.push(Put::update(costed, product.version));
+        changes.update(costed, product.version);
     }
     Ok(average)
 }

@@ -12,7 +12,7 @@ use crate::ledger::{RecordPayment, record_payment};
 use crate::money::Money;
 use crate::order::{Hold, Order, PlaceOrder, Placing, compose, distinct_skus};
 use crate::purchasing::{BackOrderPolicy, Backlog, Supply};
-use crate::store::{Changeset, Put, RecordKey};
+use crate::store::{Changeset, RecordKey};
 
 /// Places `rma`'s replacement for `original` into `changes` ([`compose`], from
 /// `reads.catalogue`), invoiced at once and paid from `credit` (what the return
@@ -118,6 +118,6 @@ pub(super) fn place_replacement(
         paid_from_credit: paid,
     });
     let id = order.id;
-    changes.puts.push(Put::insert(order));
+    changes.insert(order);
     Ok(Some(id))
 }

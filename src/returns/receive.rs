@@ -21,7 +21,7 @@ use crate::order::{OrderLine, Placing};
 use crate::purchasing::{Backlog, average_in, on_hand_everywhere};
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, StockMovement};
-use crate::store::{Changeset, Entity, Put, Versioned};
+use crate::store::{Changeset, Entity, Versioned};
 
 /// The command to receive returned goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -232,10 +232,8 @@ pub(crate) fn receive(
         }
     }
     backlog.put_into(changes);
-    changes
-        .puts
-        .push(Put::update(rma.clone(), reads.rma.version));
-    changes.puts.push(Put::update(order, version));
+    changes.update(rma.clone(), reads.rma.version);
+    changes.update(order, version);
     changes.move_customer(&reads.customer.value, &customer)?;
     Ok(Some(Received { rma }))
 }

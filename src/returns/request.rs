@@ -13,7 +13,7 @@ use crate::ids::{IdempotencyKey, OrderId, ReturnId};
 use crate::order::{Delivery, LineRequest, Order, OrderInputs, OrderLine, PlaceOrder, price_lines};
 use crate::quantity::Quantity;
 use crate::stock::Location;
-use crate::store::{Changeset, Entity, Fetched, Prefetch, Put, RecordKey, Versioned};
+use crate::store::{Changeset, Entity, Fetched, Prefetch, RecordKey, Versioned};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -164,9 +164,9 @@ pub(crate) fn request(
         number: None,
         order: order.id,
     });
-    changes.puts.push(Put::insert(rma.clone()));
+    changes.insert(rma.clone());
     changes.number(RecordKey::Return(rma.id));
-    changes.puts.push(Put::update(order, version));
+    changes.update(order, version);
     Ok(rma)
 }
 

@@ -8,7 +8,7 @@ use crate::event::Event;
 use crate::ids::ReturnId;
 use crate::order::Order;
 use crate::quantity::Quantity;
-use crate::store::{Changeset, Put, Versioned};
+use crate::store::{Changeset, Versioned};
 
 /// Authorises a requested return: the customer may send the goods. Puts it and
 /// its event; returns it.
@@ -25,7 +25,7 @@ pub(crate) fn authorise(
     } = rma;
     rma.authorise()?;
     changes.events.push(Event::ReturnAuthorised { rma: rma.id });
-    changes.puts.push(Put::update(rma.clone(), version));
+    changes.update(rma.clone(), version);
     Ok(rma)
 }
 
@@ -73,10 +73,8 @@ fn end(
     } = rma;
     step(&mut rma)?;
     changes.events.push(event(rma.id));
-    changes.puts.push(Put::update(rma.clone(), version));
-    changes
-        .puts
-        .push(Put::update(give_back(order.value, &rma), order.version));
+    changes.update(rma.clone(), version);
+    changes.update(give_back(order.value, &rma), order.version);
     Ok(rma)
 }
 

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use crate::purchasing::Backlog;
-use crate::store::{Changeset, Check, IdempotencyScope, RecordKey, Versioned};
+use crate::store::{Changeset, IdempotencyScope, RecordKey, Versioned};
 
 /// Goods arrived at a location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,10 +201,7 @@ pub(crate) fn change_stock(
         )?;
     }
     // Valued at this cost: a cost change committing first must send us back.
-    changes.checks.push(Check::Version {
-        key: RecordKey::Product(sku.clone()),
-        version: product.version,
-    });
+    changes.check_version(RecordKey::Product(sku.clone()), product.version);
     Ok(())
 }
 
@@ -225,6 +222,7 @@ mod tests {
     use super::*;
     use crate::money::Money;
     use crate::purchasing::fixtures::*;
+    use crate::store::Check;
     use crate::store::Record;
 
     fn receipt(units: i64) -> ReceiveStock {

@@ -401,6 +401,23 @@ pub struct StockDelta {
 }
 
 impl Changeset {
+    /// Puts a new `value`: the commit fails if a record with its key exists.
+    pub fn insert<E: Entity>(&mut self, value: E) {
+        self.puts.push(Put::insert(value));
+    }
+
+    /// Puts `value` over the record read at `version`: the commit fails with a
+    /// conflict if another writer changed it since.
+    pub fn update<E: Entity>(&mut self, value: E, version: u64) {
+        self.puts.push(Put::update(value, version));
+    }
+
+    /// Requires the record at `key` to be still at `version` when the commit
+    /// applies, without writing it: for a record the decision rests on.
+    pub fn check_version(&mut self, key: RecordKey, version: u64) {
+        self.checks.push(Check::Version { key, version });
+    }
+
     /// Replaces the value of a record this changeset already puts, keeping the
     /// version the put expects: for a command that changes a record again after
     /// queuing it (an invoice paid in the same commit that issued it). Returns

@@ -449,7 +449,7 @@ async fn round_trip<S: Store, E: Entity + PartialEq + fmt::Debug>(
     value: E,
 ) -> CaseResult {
     let mut changes = Changeset::new(at());
-    changes.puts.push(Put::insert(value.clone()));
+    changes.insert(value.clone());
     store.commit(changes).await.or_fail(case, "inserting")?;
     let loaded = store.load::<E>(key).await.or_fail(case, "loading")?;
     ensure!(
