@@ -23,7 +23,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   place, at its unit price and discount per unit (a fixed discount scales
     ///   with the units). Once part of it is invoiced or shipped, units taken off
     ///   are cancelled and units added become a line grown from it
-    ///   ([`OrderLine::grown_from`]) at the same unit price and discount per unit,
+    ///   ([`OrderLine::grown_from`](crate::order::OrderLine::grown_from)) at the same unit price and discount per unit,
     ///   so every invoice already issued stays exact; `SetQuantity` and
     ///   `RemoveLine` count a line together with the lines grown from it, cutting
     ///   the newest first. Added lines are priced from the catalogue (or their own

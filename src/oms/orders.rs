@@ -28,7 +28,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// limit get [`Hold::CreditLimit`].
     ///
     /// # Errors
-    /// [`Error::Order`] for anything wrong with the order itself (see [`OrderError`]);
+    /// [`Error::Order`] for anything wrong with the order itself (see [`OrderError`](crate::order::OrderError));
     /// [`Error::Stock`] when stock cannot cover it; [`Error::NotFound`] for an unknown
     /// customer or pickup location; [`Error::IdempotencyKeyReused`] when the key was
     /// used for a different order; [`Error::Contention`] if other writers kept winning.
