@@ -22,12 +22,12 @@
 //! ```
 //!
 //! To compare instruction counts, run each side in its own process and count only
-//! the pass (`run_pass`), setup and audit excluded:
+//! the measured phase (`pass::transactions`), setup and audit excluded:
 //!
 //! ```text
-//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::run_pass*' \
+//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::transactions*' \
 //!     target/release/examples/loadgen --transactions 5000 --no-baseline
-//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::run_pass*' \
+//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::transactions*' \
 //!     target/release/examples/loadgen --transactions 5000 --baseline-only
 //! ```
 //!
