@@ -82,7 +82,7 @@ impl Fetched {
         let key = E::record_key(key);
         self.records
             .iter()
-            .find(|(_, record)| record.key() == key)
+            .find(|(_, record)| record.has_key(&key))
             .and_then(|(version, record)| {
                 E::from_record_ref(record).map(|value| Versioned {
                     value: value.clone(),
@@ -96,7 +96,7 @@ impl Fetched {
         let key = E::record_key(key);
         self.records
             .iter()
-            .any(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)
+            .any(|(_, record)| record.has_key(&key))
     }
 
     /// Takes the `E` at `key` out, if it was asked for and exists: no copy.
@@ -105,7 +105,7 @@ impl Fetched {
         let at = self
             .records
             .iter()
-            .position(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)?;
+            .position(|(_, record)| record.has_key(&key))?;
         let (version, record) = self.records.swap_remove(at);
         E::from_record(record).map(|value| Versioned { value, version })
     }
@@ -179,6 +179,16 @@ mod tests {
             address,
             1,
         ))
+    }
+
+    #[test]
+    fn a_record_has_its_own_key_and_no_other() {
+        let records = [product("A"), product("B"), location("A"), location("WH-1")];
+        for (i, record) in records.iter().enumerate() {
+            for (j, other) in records.iter().enumerate() {
+                assert_eq!(record.has_key(&other.key()), i == j, "{i} {j}");
+            }
+        }
     }
 
     #[test]
