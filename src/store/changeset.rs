@@ -83,7 +83,54 @@ pub enum RecordKey {
     Return(ReturnId),
 }
 
+/// Every kind's name ([`RecordKey::kind`]), in the order of [`RecordKey`]'s
+/// variants: a store that keeps one table per kind can index them by
+/// [`RecordKey::kind_index`].
+pub(crate) const KINDS: [&str; 15] = [
+    "customer",
+    "product",
+    "location",
+    "tax_table",
+    "order",
+    "invoice",
+    "payment",
+    "shipment",
+    "counter",
+    "supplier",
+    "purchase_order",
+    "back_order_queue",
+    "reorder_rule",
+    "credit_note",
+    "return",
+];
+
+/// The position of the kind named `kind` in [`KINDS`].
+pub(crate) fn kind_index(kind: &str) -> Option<usize> {
+    KINDS.iter().position(|k| *k == kind)
+}
+
 impl RecordKey {
+    /// The position of the key's kind in [`KINDS`].
+    pub(crate) fn kind_index(&self) -> usize {
+        match self {
+            RecordKey::Customer(_) => 0,
+            RecordKey::Product(_) => 1,
+            RecordKey::Location(_) => 2,
+            RecordKey::TaxTable => 3,
+            RecordKey::Order(_) => 4,
+            RecordKey::Invoice(_) => 5,
+            RecordKey::Payment(_) => 6,
+            RecordKey::Shipment(_) => 7,
+            RecordKey::Counter(_) => 8,
+            RecordKey::Supplier(_) => 9,
+            RecordKey::PurchaseOrder(_) => 10,
+            RecordKey::BackOrderQueue(_) => 11,
+            RecordKey::ReorderRule(..) => 12,
+            RecordKey::CreditNote(_) => 13,
+            RecordKey::Return(_) => 14,
+        }
+    }
+
     /// The entity kind's name, for errors and table names.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -594,5 +641,37 @@ mod tests {
             Shipment::record_key(&ShipmentId::from_uuid(id)).kind()
         );
         assert_eq!(Counter::kind(), Counter::record_key(&"c".to_owned()).kind());
+    }
+
+    /// A kind's index names the kind its key names.
+    #[test]
+    fn kind_indexes_match_kind_names() {
+        let id = Uuid::nil();
+        let sku = Sku::new("S").unwrap();
+        let location = LocationId::new("L").unwrap();
+        let keys = [
+            RecordKey::Customer(CustomerId::from_uuid(id)),
+            RecordKey::Product(sku.clone()),
+            RecordKey::Location(location.clone()),
+            RecordKey::TaxTable,
+            RecordKey::Order(OrderId::from_uuid(id)),
+            RecordKey::Invoice(InvoiceId::from_uuid(id)),
+            RecordKey::Payment(PaymentId::from_uuid(id)),
+            RecordKey::Shipment(ShipmentId::from_uuid(id)),
+            RecordKey::Counter("c".to_owned()),
+            RecordKey::Supplier(SupplierId::from_uuid(id)),
+            RecordKey::PurchaseOrder(PurchaseOrderId::from_uuid(id)),
+            RecordKey::BackOrderQueue(sku.clone()),
+            RecordKey::ReorderRule(sku, location),
+            RecordKey::CreditNote(CreditNoteId::from_uuid(id)),
+            RecordKey::Return(ReturnId::from_uuid(id)),
+        ];
+        assert_eq!(keys.len(), KINDS.len());
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(key.kind_index(), i);
+            assert_eq!(KINDS[i], key.kind());
+            assert_eq!(kind_index(key.kind()), Some(i));
+        }
+        assert_eq!(kind_index("nothing"), None);
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
     BalanceKey, Changeset, Check, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
@@ -16,8 +17,6 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::money::Money;
 use crate::stock::{StockLevel, StockMovement};
-
-type StockKey = (Sku, LocationId);
 
 /// The store's maps use foldhash: several times faster than SipHash on short keys,
 /// and still seeded per map, so crafted keys cannot be aimed at one bucket.
@@ -36,19 +35,30 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    /// One map per kind, so `list` reads one kind without scanning the rest. Records
-    /// are boxed so that growing a map moves pointers, not whole records.
-    records: Map<&'static str, Map<RecordKey, (u64, Box<Record>)>>,
-    stock: Map<Sku, BTreeMap<LocationId, StockLevel>>,
-    movements: Map<StockKey, Vec<StockMovement>>,
+    /// One map per kind, at the kind's [`RecordKey::kind_index`], so `list` reads
+    /// one kind without scanning the rest and a lookup hashes only the key.
+    /// Records are boxed so that growing a map moves pointers, not whole records.
+    records: [Map<RecordKey, (u64, Box<Record>)>; KINDS.len()],
+    /// Each SKU's locations, in location-code order: a SKU is stocked at a few, so
+    /// a short list finds one faster than a tree, and one lookup reaches both the
+    /// level and its movements.
+    stock: Map<Sku, Vec<Site>>,
     journal: Log<JournalEntry>,
-    balances: BTreeMap<BalanceKey, Money>,
+    /// Sorted only when listed (reports); a commit looks its accounts up by hash.
+    balances: Map<BalanceKey, Money>,
     events: Log<RecordedEvent>,
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
+}
+
+/// One SKU at one location: its level, and the movements that made its on-hand.
+#[derive(Debug)]
+struct Site {
+    level: StockLevel,
+    movements: Vec<StockMovement>,
 }
 
 impl MemoryStore {
@@ -71,16 +81,24 @@ impl MemoryStore {
 impl State {
     /// A record of any kind, with its version.
     fn record(&self, key: &RecordKey) -> Option<(u64, Record)> {
-        self.records
-            .get(key.kind())
-            .and_then(|kind| kind.get(key))
+        self.stored(key)
             .map(|(version, record)| (*version, Record::clone(record)))
     }
 
-    fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+    /// The record at `key` as stored, with its version.
+    fn stored(&self, key: &RecordKey) -> Option<&(u64, Box<Record>)> {
         self.records
-            .get(E::kind())
-            .and_then(|kind| kind.get(&E::record_key(key)))
+            .get(key.kind_index())
+            .and_then(|kind| kind.get(key))
+    }
+
+    /// Every record of the kind named `kind`.
+    fn kind(&self, kind: &str) -> Option<&Map<RecordKey, (u64, Box<Record>)>> {
+        kind_index(kind).and_then(|i| self.records.get(i))
+    }
+
+    fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+        self.stored(&E::record_key(key))
             .and_then(|(version, record)| {
                 E::from_record_ref(record).map(|value| Versioned {
                     value: value.clone(),
@@ -94,14 +112,44 @@ impl State {
         self.stock
             .get(sku)
             .into_iter()
-            .flat_map(|at| at.values().cloned())
+            .flatten()
+            .map(|site| site.level.clone())
+    }
+
+    /// `sku` at `location`, if it was ever stocked there.
+    fn site(&self, sku: &Sku, location: &LocationId) -> Option<&Site> {
+        self.stock
+            .get(sku)?
+            .iter()
+            .find(|site| &site.level.location == location)
+    }
+
+    /// `sku` at `location`, created empty (in location-code order) if new.
+    fn site_mut(&mut self, sku: &Sku, location: &LocationId) -> Option<&mut Site> {
+        if !self.stock.contains_key(sku) {
+            self.stock.insert(sku.clone(), Vec::new());
+        }
+        let sites = self.stock.get_mut(sku)?;
+        let at = match sites.iter().position(|s| &s.level.location == location) {
+            Some(at) => at,
+            None => {
+                let at = sites.partition_point(|s| &s.level.location < location);
+                let level = StockLevel::empty(sku.clone(), location.clone());
+                sites.insert(
+                    at,
+                    Site {
+                        level,
+                        movements: Vec::new(),
+                    },
+                );
+                at
+            }
+        };
+        sites.get_mut(at)
     }
 
     fn version(&self, key: &RecordKey) -> Option<u64> {
-        self.records
-            .get(key.kind())
-            .and_then(|kind| kind.get(key))
-            .map(|(v, _)| *v)
+        self.stored(key).map(|(v, _)| *v)
     }
 
     fn check(&self, check: &Check) -> StoreResult<()> {
@@ -118,8 +166,11 @@ impl State {
                 })
             }
             Check::SkuOnHand { sku, on_hand } => {
-                let actual: i64 = self.stock.get(sku).map_or(0, |at| {
-                    at.values().map(|l| l.on_hand).fold(0, i64::saturating_add)
+                let actual: i64 = self.stock.get(sku).map_or(0, |sites| {
+                    sites
+                        .iter()
+                        .map(|s| s.level.on_hand)
+                        .fold(0, i64::saturating_add)
                 });
                 if actual == *on_hand {
                     return Ok(());
@@ -181,8 +232,8 @@ impl State {
             reserved: reserved_delta,
         } in changes.stock_deltas()?
         {
-            let current = self.stock.get(&sku).and_then(|at| at.get(&location));
-            let (on_hand, reserved) = current.map_or((0, 0), |l| (l.on_hand, l.reserved));
+            let current = self.site(&sku, &location);
+            let (on_hand, reserved) = current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
             let after = on_hand
                 .checked_add(on_hand_delta)
                 .zip(reserved.checked_add(reserved_delta))
@@ -206,10 +257,9 @@ impl State {
         }
 
         let balances = changes.balances_after(|account, currency| {
-            let key = (account.clone(), currency);
             Ok(self
                 .balances
-                .get(&key)
+                .get(&(account.clone(), currency))
                 .copied()
                 .unwrap_or(Money::zero(currency)))
         })?;
@@ -240,22 +290,21 @@ impl State {
                 }
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
-            self.records
-                .entry(key.kind())
-                .or_default()
-                .insert(key, (version, Box::new(put.record)));
+            if let Some(kind) = self.records.get_mut(key.kind_index()) {
+                kind.insert(key, (version, Box::new(put.record)));
+            }
         }
         for level in validated.stock {
-            self.stock
-                .entry(level.sku.clone())
-                .or_default()
-                .insert(level.location.clone(), level);
+            if let Some(site) = self.site_mut(&level.sku, &level.location) {
+                site.level.on_hand = level.on_hand;
+                site.level.reserved = level.reserved;
+            }
         }
+        // Every movement's SKU × location got its level just above.
         for movement in changes.movements {
-            self.movements
-                .entry((movement.sku.clone(), movement.location.clone()))
-                .or_default()
-                .push(movement);
+            if let Some(site) = self.site_mut(&movement.sku, &movement.location) {
+                site.movements.push(movement);
+            }
         }
         self.balances.extend(validated.balances);
         self.journal.extend(changes.journal);
@@ -315,7 +364,7 @@ impl Store for MemoryStore {
             .filter_map(|key| state.record(key))
             .collect();
         for kind in &request.kinds {
-            if let Some(all) = state.records.get(kind) {
+            if let Some(all) = state.kind(kind) {
                 records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
             }
         }
@@ -348,7 +397,7 @@ impl Store for MemoryStore {
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
         let state = self.read();
-        let Some(kind) = state.records.get(E::kind()) else {
+        let Some(kind) = state.kind(E::kind()) else {
             return Ok(Vec::new());
         };
         // Listing is for small kinds and reports: sorting on demand is cheaper than
@@ -388,7 +437,8 @@ impl Store for MemoryStore {
         Ok(skus
             .into_iter()
             .filter_map(|sku| state.stock.get(sku))
-            .flat_map(|at| at.values().cloned())
+            .flatten()
+            .map(|site| site.level.clone())
             .collect())
     }
 
@@ -399,9 +449,8 @@ impl Store for MemoryStore {
     ) -> StoreResult<Vec<StockMovement>> {
         let state = self.read();
         Ok(state
-            .movements
-            .get(&(sku.clone(), location.clone()))
-            .cloned()
+            .site(sku, location)
+            .map(|site| site.movements.clone())
             .unwrap_or_default())
     }
 
@@ -470,7 +519,7 @@ impl Store for MemoryStore {
 
 impl Snapshot for State {
     fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
-        for (_, record) in self.records.get(kind).into_iter().flat_map(|k| k.values()) {
+        for (_, record) in self.kind(kind).into_iter().flat_map(|k| k.values()) {
             visit(record);
         }
         Ok(())
@@ -479,13 +528,18 @@ impl Snapshot for State {
     fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
         self.stock
             .values()
-            .flat_map(|at| at.values())
+            .flatten()
+            .map(|site| &site.level)
             .for_each(visit);
         Ok(())
     }
 
     fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
-        self.movements.values().flatten().for_each(visit);
+        self.stock
+            .values()
+            .flatten()
+            .flat_map(|site| &site.movements)
+            .for_each(visit);
         Ok(())
     }
 
@@ -497,9 +551,11 @@ impl Snapshot for State {
     }
 
     fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
-        Ok(self
-            .balances
-            .iter()
+        // By account, then currency.
+        let mut balances: Vec<(&BalanceKey, &Money)> = self.balances.iter().collect();
+        balances.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Ok(balances
+            .into_iter()
             .map(|((account, _), balance)| AccountBalance {
                 account: account.clone(),
                 balance: *balance,
