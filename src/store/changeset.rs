@@ -510,7 +510,8 @@ impl Changeset {
             reason: "stock delta overflows".to_owned(),
         };
         // A command touches a few keys, so a list beats a map.
-        let mut deltas: Vec<StockDelta> = Vec::new();
+        let mut deltas: Vec<StockDelta> =
+            Vec::with_capacity(self.movements.len().max(self.reservations.len()));
         let mut add = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
             let slot = match deltas
                 .iter_mut()

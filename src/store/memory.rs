@@ -224,13 +224,14 @@ impl State {
             self.check(check)?;
         }
 
-        let mut stock = Vec::new();
+        let deltas = changes.stock_deltas()?;
+        let mut stock = Vec::with_capacity(deltas.len());
         for StockDelta {
             sku,
             location,
             on_hand: on_hand_delta,
             reserved: reserved_delta,
-        } in changes.stock_deltas()?
+        } in deltas
         {
             let current = self.site(&sku, &location);
             let (on_hand, reserved) = current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
@@ -358,23 +359,22 @@ impl Store for MemoryStore {
     async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
         // One lock for everything: one snapshot.
         let state = self.read();
-        let mut records: Vec<(u64, Record)> = request
-            .records
-            .iter()
-            .filter_map(|key| state.record(key))
-            .collect();
-        for kind in &request.kinds {
-            if let Some(all) = state.kind(kind) {
-                records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
-            }
+        // Sized up front: a command reads a dozen records and forty levels, and
+        // growing the lists as they fill copied them several times over.
+        let kinds: Vec<_> = request.kinds.iter().filter_map(|k| state.kind(k)).collect();
+        let mut records: Vec<(u64, Record)> = Vec::with_capacity(
+            request.records.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
+        );
+        records.extend(request.records.iter().filter_map(|key| state.record(key)));
+        for all in kinds {
+            records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
         }
+        let sites = |sku: &Sku| state.stock.get(sku).map_or(0, Vec::len);
+        let mut stock = Vec::with_capacity(request.stock_of.iter().map(sites).sum());
+        stock.extend(request.stock_of.iter().flat_map(|sku| state.levels(sku)));
         Ok(Fetched {
             records,
-            stock: request
-                .stock_of
-                .iter()
-                .flat_map(|sku| state.levels(sku))
-                .collect(),
+            stock,
             idempotency: request
                 .idempotency
                 .as_ref()
@@ -422,12 +422,18 @@ impl Store for MemoryStore {
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
-        Ok(self.read().levels(sku).collect())
+        let state = self.read();
+        let mut levels = Vec::with_capacity(state.stock.get(sku).map_or(0, Vec::len));
+        levels.extend(state.levels(sku));
+        Ok(levels)
     }
 
     async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
         let state = self.read();
-        Ok(skus.iter().flat_map(|sku| state.levels(sku)).collect())
+        let sites = |sku: &Sku| state.stock.get(sku).map_or(0, Vec::len);
+        let mut levels = Vec::with_capacity(skus.iter().map(sites).sum());
+        levels.extend(skus.iter().flat_map(|sku| state.levels(sku)));
+        Ok(levels)
     }
 
     async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
