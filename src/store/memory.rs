@@ -54,6 +54,40 @@ struct State {
     series: BTreeMap<Series, u64>,
 }
 
+/// Reads a byte of `record` and of each string a copy of it shares, so that
+/// copying it next finds them in cache. Reads only; what it reads is discarded.
+fn warm(record: &Record) {
+    use std::hint::black_box;
+    let first = |text: &str| text.as_bytes().first().copied();
+    match record {
+        Record::Product(p) => {
+            black_box((
+                first(p.sku.as_str()),
+                first(&p.name),
+                first(p.tax_class.as_str()),
+            ));
+        }
+        Record::Customer(c) => {
+            black_box(first(&c.profile.name));
+        }
+        Record::Location(l) => {
+            black_box((first(&l.name), first(&l.address.country)));
+        }
+        Record::Order(o) => {
+            for line in &o.lines {
+                black_box((
+                    first(line.sku.as_str()),
+                    first(&line.description),
+                    line.reservations.first().map(|r| first(r.location.as_str())),
+                ));
+            }
+        }
+        other => {
+            black_box(std::mem::discriminant(other));
+        }
+    }
+}
+
 /// One SKU at one location: its level, and the movements that made its on-hand.
 #[derive(Debug)]
 struct Site {
@@ -365,13 +399,31 @@ impl Store for MemoryStore {
         let mut records: Vec<(u64, Record)> = Vec::with_capacity(
             request.records.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
         );
-        records.extend(request.records.iter().filter_map(|key| state.record(key)));
+        // Found first, touched, then copied: the lookups and the first reads of
+        // each record are independent of each other, so the processor overlaps
+        // their cache misses instead of taking them one record at a time (a
+        // dozen products, each a box and three shared strings away).
+        let found: Vec<&(u64, Box<Record>)> =
+            request.records.iter().filter_map(|key| state.stored(key)).collect();
+        for (_, record) in &found {
+            warm(record);
+        }
+        records.extend(
+            found
+                .into_iter()
+                .map(|(version, record)| (*version, Record::clone(record))),
+        );
         for all in kinds {
             records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
         }
-        let sites = |sku: &Sku| state.stock.get(sku).map_or(0, Vec::len);
-        let mut stock = Vec::with_capacity(request.stock_of.iter().map(sites).sum());
-        stock.extend(request.stock_of.iter().flat_map(|sku| state.levels(sku)));
+        // The same for the stock: every SKU's sites found, then copied.
+        let sites: Vec<&[Site]> = request
+            .stock_of
+            .iter()
+            .map(|sku| state.stock.get(sku).map_or(&[][..], Vec::as_slice))
+            .collect();
+        let mut stock = Vec::with_capacity(sites.iter().map(|at| at.len()).sum());
+        stock.extend(sites.into_iter().flatten().map(|site| site.level.clone()));
         Ok(Fetched {
             records,
             stock,
