@@ -78,6 +78,9 @@
 //! `progress`; `o2c_system` and `baseline` are the two systems under test; `report`
 //! prints the outcome.
 
+// The report's JSON object is deeper than `serde_json::json!`'s default allows.
+#![recursion_limit = "256"]
+
 mod args;
 mod baseline;
 mod driver;
@@ -163,6 +166,7 @@ fn baseline_only(cfg: &args::Config, world: &World) -> Res<()> {
             serde_json::json!({
                 "transactions": pass.transactions,
                 "seconds": pass.seconds,
+                "cpu_seconds": pass.cpu_seconds,
                 "tps": pass.tps(),
                 "types": pass.types_json(),
                 "errors": pass.errors.count,
