@@ -344,7 +344,11 @@ mod tests {
                 assert_eq!(a == b, a.as_str() == b.as_str());
             }
             if len > 1 {
-                assert_ne!(a, Sku::new(&code[..len - 1]).unwrap(), "{code} and its prefix");
+                assert_ne!(
+                    a,
+                    Sku::new(&code[..len - 1]).unwrap(),
+                    "{code} and its prefix"
+                );
             }
         }
     }

@@ -170,7 +170,10 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
     }
     validate(&cfg)?;
     if cfg.baseline_only && !(cfg.baseline && cfg.store == "memory") {
-        return Err("--baseline-only runs the memory baseline: not with --no-baseline or --store sqlite".into());
+        return Err(
+            "--baseline-only runs the memory baseline: not with --no-baseline or --store sqlite"
+                .into(),
+        );
     }
     if cfg.baseline_only && !matches!(cfg.limit, Limit::Transactions(_)) {
         return Err("--baseline-only needs --transactions, not --seconds".into());

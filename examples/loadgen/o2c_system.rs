@@ -36,7 +36,10 @@ use crate::world::{CARRIER, RATE_BANDS, UNKNOWN_SKU, World, reduced_rate, standa
 /// executor is not the point: `pollster` allocates and frees a signal per call.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => pollster::block_on(future),
     }

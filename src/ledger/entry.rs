@@ -396,11 +396,9 @@ mod tests {
             [gbp(dec!(1)), usd(dec!(1)), usd(dec!(-1)), eur(dec!(2))],
             [eur(dec!(2)), gbp(dec!(1)), usd(dec!(1)), usd(dec!(-1))],
         ] {
-            let entry = lines
-                .iter()
-                .fold(EntryBuilder::new("x", source()), |e, m| {
-                    e.debit(&code("1100"), *m)
-                });
+            let entry = lines.iter().fold(EntryBuilder::new("x", source()), |e, m| {
+                e.debit(&code("1100"), *m)
+            });
             let err = entry.build(id, Utc::now(), &chart).unwrap_err();
             assert_eq!(
                 err,

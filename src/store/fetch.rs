@@ -94,9 +94,7 @@ impl Fetched {
     /// True if the `E` at `key` was asked for and exists.
     pub fn has<E: Entity>(&self, key: &E::Key) -> bool {
         let key = E::record_key(key);
-        self.records
-            .iter()
-            .any(|(_, record)| record.has_key(&key))
+        self.records.iter().any(|(_, record)| record.has_key(&key))
     }
 
     /// Takes the `E` at `key` out, if it was asked for and exists: no copy.

@@ -78,7 +78,9 @@ fn warm(record: &Record) {
                 black_box((
                     first(line.sku.as_str()),
                     first(&line.description),
-                    line.reservations.first().map(|r| first(r.location.as_str())),
+                    line.reservations
+                        .first()
+                        .map(|r| first(r.location.as_str())),
                 ));
             }
         }
@@ -268,7 +270,8 @@ impl State {
         } in deltas
         {
             let current = self.site(&sku, &location);
-            let (on_hand, reserved) = current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
+            let (on_hand, reserved) =
+                current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
             let after = on_hand
                 .checked_add(on_hand_delta)
                 .zip(reserved.checked_add(reserved_delta))
@@ -403,8 +406,11 @@ impl Store for MemoryStore {
         // each record are independent of each other, so the processor overlaps
         // their cache misses instead of taking them one record at a time (a
         // dozen products, each a box and three shared strings away).
-        let found: Vec<&(u64, Box<Record>)> =
-            request.records.iter().filter_map(|key| state.stored(key)).collect();
+        let found: Vec<&(u64, Box<Record>)> = request
+            .records
+            .iter()
+            .filter_map(|key| state.stored(key))
+            .collect();
         for (_, record) in &found {
             warm(record);
         }
