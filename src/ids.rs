@@ -140,9 +140,27 @@ macro_rules! code_id {
         ///
         /// Shared, immutable text: cloning one (which orders, events and stock rows do
         /// constantly) is a reference-count increment, not an allocation.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+        #[derive(Debug, Clone, PartialOrd, Ord, Deserialize)]
         #[serde(try_from = "String")]
         pub struct $name(Arc<str>);
+
+        /// Equal text is equal, as `str` compares it; a clone of the same code is
+        /// known equal at once, and short codes compare as two words instead of a
+        /// call to `memcmp` (orders, stock and keys compare codes constantly).
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                Arc::ptr_eq(&self.0, &other.0) || same_text(&self.0, &other.0)
+            }
+        }
+
+        impl Eq for $name {}
+
+        /// Hashes the text, as `str` does, so equal codes hash alike.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
 
         impl $name {
             /// Validates and wraps a code: 1 to 64 characters, no control characters,
@@ -214,6 +232,38 @@ code_id!(
     "idempotency key"
 );
 
+/// Whether `a` and `b` hold the same bytes: codes up to 16 bytes as two
+/// overlapping words each (a 5-byte location, a 10-byte SKU), longer ones as
+/// slices.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+            a.first_chunk::<8>(),
+            b.first_chunk::<8>(),
+            a.last_chunk::<8>(),
+            b.last_chunk::<8>(),
+        ) {
+            return u64::from_ne_bytes(*a0) == u64::from_ne_bytes(*b0)
+                && u64::from_ne_bytes(*a1) == u64::from_ne_bytes(*b1);
+        }
+        if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+            a.first_chunk::<4>(),
+            b.first_chunk::<4>(),
+            a.last_chunk::<4>(),
+            b.last_chunk::<4>(),
+        ) {
+            return u32::from_ne_bytes(*a0) == u32::from_ne_bytes(*b0)
+                && u32::from_ne_bytes(*a1) == u32::from_ne_bytes(*b1);
+        }
+    }
+    a == b
+}
+
 /// A code (SKU, location, idempotency key) that is empty, too long or unprintable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {code:?}: {reason}")]
@@ -275,6 +325,32 @@ mod tests {
         assert!(Sku::new("A\nB").is_err());
         assert!(LocationId::new("x".repeat(65)).is_err());
         assert!(LocationId::new("x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn codes_compare_by_their_text_at_every_length() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 1..=text.len() {
+            let code = &text[..len];
+            let a = Sku::new(code).unwrap();
+            assert_eq!(a, a.clone(), "{code}");
+            assert_eq!(a, Sku::new(code).unwrap(), "{code}");
+            // One byte changed anywhere makes it another code.
+            for at in 0..len {
+                let mut other = code.as_bytes().to_vec();
+                other[at] = b'#';
+                let b = Sku::new(String::from_utf8(other).unwrap()).unwrap();
+                assert_ne!(a, b, "{code} at {at}");
+                assert_eq!(a == b, a.as_str() == b.as_str());
+            }
+            if len > 1 {
+                assert_ne!(
+                    a,
+                    Sku::new(&code[..len - 1]).unwrap(),
+                    "{code} and its prefix"
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,10 @@ usage: cargo run --release --example loadgen -- [flags]
   --locations N       stock locations, 1 to 99 (default 4)
   --stock N           opening units per SKU per location (default 1000000)
   --json              print exactly one JSON object instead of the report
-  --no-baseline       skip the baseline pass";
+  --no-baseline       skip the baseline pass
+  --baseline-only     memory only: run the baseline pass alone (--transactions N)
+                      and print its line; with --no-baseline, a profiler can
+                      measure each side in its own process";
 
 const SUPPORTED_STORES: &[&str] = &["memory", "sqlite"];
 
@@ -96,6 +99,8 @@ pub(crate) struct Config {
     pub(crate) stock: u32,
     pub(crate) json: bool,
     pub(crate) baseline: bool,
+    /// Run the baseline pass alone, without o2c.
+    pub(crate) baseline_only: bool,
 }
 
 impl Default for Config {
@@ -113,6 +118,7 @@ impl Default for Config {
             stock: 1_000_000,
             json: false,
             baseline: true,
+            baseline_only: false,
         }
     }
 }
@@ -145,6 +151,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
             "--stock" => cfg.stock = value(&flag, inline, rest)?,
             "--json" => cfg.json = true,
             "--no-baseline" => cfg.baseline = false,
+            "--baseline-only" => cfg.baseline_only = true,
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -162,6 +169,15 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
         cfg.durability = d;
     }
     validate(&cfg)?;
+    if cfg.baseline_only && !(cfg.baseline && cfg.store == "memory") {
+        return Err(
+            "--baseline-only runs the memory baseline: not with --no-baseline or --store sqlite"
+                .into(),
+        );
+    }
+    if cfg.baseline_only && !matches!(cfg.limit, Limit::Transactions(_)) {
+        return Err("--baseline-only needs --transactions, not --seconds".into());
+    }
     if cfg.store != "sqlite" && (durability.is_some() || cfg.db.is_some() || cfg.keep) {
         return Err("--durability, --db and --keep apply to --store sqlite only".into());
     }

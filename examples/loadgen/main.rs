@@ -18,6 +18,17 @@
 //!   --stock N           opening units per SKU per location (default 1000000)
 //!   --json              print exactly one JSON object instead of the report
 //!   --no-baseline       skip the baseline pass
+//!   --baseline-only     run the memory baseline alone (for a profiler; see below)
+//! ```
+//!
+//! To compare instruction counts, run each side in its own process and count only
+//! the measured phase (`pass::transactions`), setup and audit excluded:
+//!
+//! ```text
+//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::transactions*' \
+//!     target/release/examples/loadgen --transactions 5000 --no-baseline
+//! valgrind --tool=callgrind --toggle-collect='loadgen::pass::transactions*' \
+//!     target/release/examples/loadgen --transactions 5000 --baseline-only
 //! ```
 //!
 //! # The mix
@@ -67,6 +78,9 @@
 //! `progress`; `o2c_system` and `baseline` are the two systems under test; `report`
 //! prints the outcome.
 
+// The report's JSON object is deeper than `serde_json::json!`'s default allows.
+#![recursion_limit = "256"]
+
 mod args;
 mod baseline;
 mod driver;
@@ -107,6 +121,9 @@ fn main() -> Res<()> {
         }
     };
     let world = World::generate(&cfg);
+    if cfg.baseline_only {
+        return baseline_only(&cfg, &world);
+    }
     let (o2c, baseline) = if cfg.store == "sqlite" {
         run_sqlite(&cfg, &world)?
     } else {
@@ -132,6 +149,37 @@ fn main() -> Res<()> {
         println!("{}", outcome.json());
     } else {
         outcome.print();
+    }
+    Ok(())
+}
+
+/// `--baseline-only`: the memory baseline's pass alone, for a profiler.
+fn baseline_only(cfg: &args::Config, world: &World) -> Res<()> {
+    let args::Limit::Transactions(transactions) = cfg.limit else {
+        return Err("--baseline-only needs --transactions".into());
+    };
+    let run = run_baseline(cfg, world, transactions)?;
+    let pass = &run.pass;
+    if cfg.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "transactions": pass.transactions,
+                "seconds": pass.seconds,
+                "cpu_seconds": pass.cpu_seconds,
+                "tps": pass.tps(),
+                "types": pass.types_json(),
+                "errors": pass.errors.count,
+            })
+        );
+    } else {
+        println!(
+            "baseline     {} transactions in {:.2} s: {:.0} tx/s ({} errors)",
+            pass.transactions,
+            pass.seconds,
+            pass.tps(),
+            pass.errors.count
+        );
     }
     Ok(())
 }

@@ -18,6 +18,9 @@ use crate::workload::{Refusal, Workload};
 pub(crate) struct PassResult {
     pub(crate) transactions: u64,
     pub(crate) seconds: f64,
+    /// CPU time the process spent in the pass (user + system), where `/proc`
+    /// tells it: on a shared machine, steadier than the wall time.
+    pub(crate) cpu_seconds: Option<f64>,
     pub(crate) tally: Tally,
     pub(crate) types: Vec<(Kind, Summary)>,
     pub(crate) overall: Summary,
@@ -200,6 +203,51 @@ impl<W: Workload> Pass<'_, W> {
     }
 }
 
+/// The measured phase: transactions until `limit`, and the seconds they took. Kept
+/// out of line so a profiler can count it alone
+/// (`--toggle-collect='loadgen::pass::transactions*'`).
+#[inline(never)]
+fn transactions<W: Workload>(
+    pass: &mut Pass<'_, W>,
+    mix: &mut Mix,
+    limit: Limit,
+    label: &'static str,
+) -> (u64, f64, Option<f64>) {
+    let mut progress = Progress::new(label, limit);
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let mut done = 0;
+    loop {
+        let elapsed = started.elapsed();
+        if limit.reached(done, elapsed) {
+            break;
+        }
+        progress.show(done, elapsed);
+        pass.system.tick();
+        let op = mix.next_op();
+        pass.step(done, &op);
+        done += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| a - b);
+    progress.finish();
+    (done, seconds, cpu)
+}
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat`.
+fn cpu_seconds() -> Option<f64> {
+    /// `USER_HZ`: Linux reports these times in hundredths of a second.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after ") ";
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after it.
+    let rest = stat.rsplit_once(") ")?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / TICKS_PER_SECOND)
+}
+
 /// Runs the mix against `system` until `limit`. The same `cfg.seed` always yields the
 /// same operations, whatever the system.
 pub(crate) fn run_pass<W: Workload>(
@@ -217,22 +265,7 @@ pub(crate) fn run_pass<W: Workload>(
         latencies: Latencies::default(),
         errors: ErrorLog::default(),
     };
-    let mut progress = Progress::new(label, limit);
-    let started = Instant::now();
-    let mut done = 0;
-    loop {
-        let elapsed = started.elapsed();
-        if limit.reached(done, elapsed) {
-            break;
-        }
-        progress.show(done, elapsed);
-        pass.system.tick();
-        let op = mix.next_op();
-        pass.step(done, &op);
-        done += 1;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    progress.finish();
+    let (done, seconds, cpu_seconds) = transactions(&mut pass, &mut mix, limit, label);
 
     let mut tally = pass.tally;
     tally.errors = pass.errors.count;
@@ -242,6 +275,7 @@ pub(crate) fn run_pass<W: Workload>(
     Ok(PassResult {
         transactions: done,
         seconds,
+        cpu_seconds,
         tally,
         types,
         overall,

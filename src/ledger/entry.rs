@@ -219,16 +219,32 @@ fn check_lines(lines: &[JournalLine]) -> Result<(), LedgerError> {
     if lines.len() < 2 {
         return Err(LedgerError::TooFewLines);
     }
-    let mut sums: BTreeMap<Currency, Money> = BTreeMap::new();
+    // Nearly every entry is in one currency: its sum is kept apart, without
+    // allocating; any other currency's goes to a list.
+    let Some(first) = lines.first().map(|l| l.amount.currency()) else {
+        return Err(LedgerError::TooFewLines);
+    };
+    let mut sum = Money::zero(first);
+    let mut others: Vec<Money> = Vec::new();
     for line in lines {
         if !line.amount.is_in_minor_units() {
             return Err(LedgerError::NotInMinorUnits(line.amount));
         }
         let currency = line.amount.currency();
-        let sum = sums.entry(currency).or_insert(Money::zero(currency));
-        *sum = sum.checked_add(line.amount)?;
+        if currency == first {
+            sum = sum.checked_add(line.amount)?;
+        } else if let Some(other) = others.iter_mut().find(|m| m.currency() == currency) {
+            *other = other.checked_add(line.amount)?;
+        } else {
+            others.push(Money::zero(currency).checked_add(line.amount)?);
+        }
     }
-    match sums.into_values().find(|sum| !sum.is_zero()) {
+    // The first unbalanced currency in currency order, as before.
+    match std::iter::once(sum)
+        .chain(others)
+        .filter(|sum| !sum.is_zero())
+        .min_by_key(|sum| sum.currency())
+    {
         Some(imbalance) => Err(LedgerError::Unbalanced {
             currency: imbalance.currency(),
             imbalance,
@@ -360,5 +376,39 @@ mod tests {
             .build(id, Utc::now(), &chart)
             .unwrap_err();
         assert!(matches!(err, LedgerError::Unbalanced { .. }));
+    }
+
+    /// With several currencies off, the first in currency order is reported,
+    /// whichever line came first.
+    #[test]
+    fn the_first_unbalanced_currency_is_reported() {
+        let chart = ChartOfAccounts::default();
+        let id = EntryId::from_uuid(Uuid::nil());
+        let gbp = |x| Money::new(x, Currency::GBP);
+        let eur = |x| Money::new(x, Currency::EUR);
+        let (first, second) = if Currency::EUR < Currency::GBP {
+            (eur(dec!(2)), gbp(dec!(1)))
+        } else {
+            (gbp(dec!(1)), eur(dec!(2)))
+        };
+        for lines in [
+            [usd(dec!(1)), gbp(dec!(1)), eur(dec!(2)), usd(dec!(-1))],
+            [gbp(dec!(1)), usd(dec!(1)), usd(dec!(-1)), eur(dec!(2))],
+            [eur(dec!(2)), gbp(dec!(1)), usd(dec!(1)), usd(dec!(-1))],
+        ] {
+            let entry = lines.iter().fold(EntryBuilder::new("x", source()), |e, m| {
+                e.debit(&code("1100"), *m)
+            });
+            let err = entry.build(id, Utc::now(), &chart).unwrap_err();
+            assert_eq!(
+                err,
+                LedgerError::Unbalanced {
+                    currency: first.currency(),
+                    imbalance: first
+                },
+                "{lines:?}"
+            );
+            assert_ne!(first.currency(), second.currency());
+        }
     }
 }

@@ -175,6 +175,7 @@ impl Money {
     ///
     /// [`MoneyError::CurrencyMismatch`] if the currencies differ;
     /// [`MoneyError::Overflow`] if the exact sum cannot be represented.
+    #[inline]
     pub fn checked_add(self, rhs: Money) -> Result<Money, MoneyError> {
         self.same_currency(rhs)?;
         self.amount
@@ -190,6 +191,7 @@ impl Money {
     ///
     /// [`MoneyError::CurrencyMismatch`] if the currencies differ;
     /// [`MoneyError::Overflow`] if the exact difference cannot be represented.
+    #[inline]
     pub fn checked_sub(self, rhs: Money) -> Result<Money, MoneyError> {
         self.same_currency(rhs)?;
         self.amount
@@ -421,6 +423,7 @@ impl Money {
             .try_fold(Money::zero(currency), Money::checked_add)
     }
 
+    #[inline]
     fn same_currency(self, rhs: Money) -> Result<(), MoneyError> {
         if self.currency == rhs.currency {
             Ok(())
@@ -563,12 +566,18 @@ fn integer_and_fraction(value: Decimal) -> Option<(i128, i128)> {
 
 /// Whether `result == a + b` exactly. `rust_decimal` rounds a sum whose
 /// digits do not fit, and money must never change silently.
+#[inline]
 fn is_exact_sum(result: Decimal, a: Decimal, b: Decimal) -> bool {
     // rust_decimal adds at the larger scale and only ever rounds by giving up
-    // scale, so a sum that kept it is exact: the common case, and a cheap one.
-    if result.scale() == a.scale().max(b.scale()) {
-        return true;
-    }
+    // scale, so a sum that kept it is exact: the common case, and a cheap one
+    // (inlined into every addition; the rest is not).
+    result.scale() == a.scale().max(b.scale()) || is_exact_rounded_sum(result, a, b)
+}
+
+/// [`is_exact_sum`] for a sum that gave up scale: exact only if the digits it
+/// dropped were zeros.
+#[cold]
+fn is_exact_rounded_sum(result: Decimal, a: Decimal, b: Decimal) -> bool {
     let residual = || {
         let (result_int, result_frac) = integer_and_fraction(result)?;
         let (a_int, a_frac) = integer_and_fraction(a)?;

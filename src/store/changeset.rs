@@ -83,7 +83,54 @@ pub enum RecordKey {
     Return(ReturnId),
 }
 
+/// Every kind's name ([`RecordKey::kind`]), in the order of [`RecordKey`]'s
+/// variants: a store that keeps one table per kind can index them by
+/// [`RecordKey::kind_index`].
+pub(crate) const KINDS: [&str; 15] = [
+    "customer",
+    "product",
+    "location",
+    "tax_table",
+    "order",
+    "invoice",
+    "payment",
+    "shipment",
+    "counter",
+    "supplier",
+    "purchase_order",
+    "back_order_queue",
+    "reorder_rule",
+    "credit_note",
+    "return",
+];
+
+/// The position of the kind named `kind` in [`KINDS`].
+pub(crate) fn kind_index(kind: &str) -> Option<usize> {
+    KINDS.iter().position(|k| *k == kind)
+}
+
 impl RecordKey {
+    /// The position of the key's kind in [`KINDS`].
+    pub(crate) fn kind_index(&self) -> usize {
+        match self {
+            RecordKey::Customer(_) => 0,
+            RecordKey::Product(_) => 1,
+            RecordKey::Location(_) => 2,
+            RecordKey::TaxTable => 3,
+            RecordKey::Order(_) => 4,
+            RecordKey::Invoice(_) => 5,
+            RecordKey::Payment(_) => 6,
+            RecordKey::Shipment(_) => 7,
+            RecordKey::Counter(_) => 8,
+            RecordKey::Supplier(_) => 9,
+            RecordKey::PurchaseOrder(_) => 10,
+            RecordKey::BackOrderQueue(_) => 11,
+            RecordKey::ReorderRule(..) => 12,
+            RecordKey::CreditNote(_) => 13,
+            RecordKey::Return(_) => 14,
+        }
+    }
+
     /// The entity kind's name, for errors and table names.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -133,6 +180,32 @@ impl RecordKey {
 }
 
 impl Record {
+    /// Whether the record is the one at `key`: what `self.key() == *key` says,
+    /// without building the key (a scan of a command's reads or puts does this
+    /// for every record it passes).
+    pub(crate) fn has_key(&self, key: &RecordKey) -> bool {
+        match (self, key) {
+            (Record::Customer(c), RecordKey::Customer(k)) => c.id == *k,
+            (Record::Product(p), RecordKey::Product(k)) => p.sku == *k,
+            (Record::Location(l), RecordKey::Location(k)) => l.id == *k,
+            (Record::TaxTable(_), RecordKey::TaxTable) => true,
+            (Record::Order(o), RecordKey::Order(k)) => o.id == *k,
+            (Record::Invoice(i), RecordKey::Invoice(k)) => i.id == *k,
+            (Record::Payment(p), RecordKey::Payment(k)) => p.id == *k,
+            (Record::Shipment(s), RecordKey::Shipment(k)) => s.id == *k,
+            (Record::Counter(c), RecordKey::Counter(k)) => c.name == *k,
+            (Record::Supplier(s), RecordKey::Supplier(k)) => s.id == *k,
+            (Record::PurchaseOrder(p), RecordKey::PurchaseOrder(k)) => p.id == *k,
+            (Record::BackOrderQueue(q), RecordKey::BackOrderQueue(k)) => q.sku == *k,
+            (Record::ReorderRule(r), RecordKey::ReorderRule(sku, location)) => {
+                r.sku == *sku && r.location == *location
+            }
+            (Record::CreditNote(c), RecordKey::CreditNote(k)) => c.id == *k,
+            (Record::Return(r), RecordKey::Return(k)) => r.id == *k,
+            _ => false,
+        }
+    }
+
     /// The record's key.
     pub fn key(&self) -> RecordKey {
         match self {
@@ -426,7 +499,7 @@ impl Changeset {
     pub fn restate<E: Entity>(&mut self, value: E) -> bool {
         let record = value.into_record();
         let key = record.key();
-        match self.puts.iter_mut().find(|p| p.record.key() == key) {
+        match self.puts.iter_mut().find(|p| p.record.has_key(&key)) {
             Some(put) => {
                 put.record = record;
                 true
@@ -440,7 +513,7 @@ impl Changeset {
     pub fn pending(&self, key: &RecordKey) -> Option<&Record> {
         self.puts
             .iter()
-            .find(|p| &p.record.key() == key)
+            .find(|p| p.record.has_key(key))
             .map(|p| &p.record)
     }
 
@@ -454,7 +527,8 @@ impl Changeset {
             reason: "stock delta overflows".to_owned(),
         };
         // A command touches a few keys, so a list beats a map.
-        let mut deltas: Vec<StockDelta> = Vec::new();
+        let mut deltas: Vec<StockDelta> =
+            Vec::with_capacity(self.movements.len().max(self.reservations.len()));
         let mut add = |sku: &Sku, location: &LocationId, on_hand: i64, reserved: i64| {
             let slot = match deltas
                 .iter_mut()
@@ -585,5 +659,37 @@ mod tests {
             Shipment::record_key(&ShipmentId::from_uuid(id)).kind()
         );
         assert_eq!(Counter::kind(), Counter::record_key(&"c".to_owned()).kind());
+    }
+
+    /// A kind's index names the kind its key names.
+    #[test]
+    fn kind_indexes_match_kind_names() {
+        let id = Uuid::nil();
+        let sku = Sku::new("S").unwrap();
+        let location = LocationId::new("L").unwrap();
+        let keys = [
+            RecordKey::Customer(CustomerId::from_uuid(id)),
+            RecordKey::Product(sku.clone()),
+            RecordKey::Location(location.clone()),
+            RecordKey::TaxTable,
+            RecordKey::Order(OrderId::from_uuid(id)),
+            RecordKey::Invoice(InvoiceId::from_uuid(id)),
+            RecordKey::Payment(PaymentId::from_uuid(id)),
+            RecordKey::Shipment(ShipmentId::from_uuid(id)),
+            RecordKey::Counter("c".to_owned()),
+            RecordKey::Supplier(SupplierId::from_uuid(id)),
+            RecordKey::PurchaseOrder(PurchaseOrderId::from_uuid(id)),
+            RecordKey::BackOrderQueue(sku.clone()),
+            RecordKey::ReorderRule(sku, location),
+            RecordKey::CreditNote(CreditNoteId::from_uuid(id)),
+            RecordKey::Return(ReturnId::from_uuid(id)),
+        ];
+        assert_eq!(keys.len(), KINDS.len());
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(key.kind_index(), i);
+            assert_eq!(KINDS[i], key.kind());
+            assert_eq!(kind_index(key.kind()), Some(i));
+        }
+        assert_eq!(kind_index("nothing"), None);
     }
 }

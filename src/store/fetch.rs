@@ -71,13 +71,13 @@ impl Prefetch {
     pub fn followed(&self, records: &[(u64, Record)]) -> Vec<RecordKey> {
         let mut keys: Vec<RecordKey> = Vec::new();
         for (from, kinds) in &self.follows {
-            let Some((_, record)) = records.iter().find(|(_, r)| r.key() == *from) else {
+            let Some((_, record)) = records.iter().find(|(_, r)| r.has_key(from)) else {
                 continue;
             };
             for key in record.names() {
                 if kinds.contains(&key.kind())
                     && !keys.contains(&key)
-                    && !records.iter().any(|(_, r)| r.key() == key)
+                    && !records.iter().any(|(_, r)| r.has_key(&key))
                 {
                     keys.push(key);
                 }
@@ -211,7 +211,7 @@ impl Fetched {
         let key = E::record_key(key);
         self.records
             .iter()
-            .find(|(_, record)| record.key() == key)
+            .find(|(_, record)| record.has_key(&key))
             .and_then(|(version, record)| {
                 E::from_record_ref(record).map(|value| Versioned {
                     value: value.clone(),
@@ -223,9 +223,7 @@ impl Fetched {
     /// True if the `E` at `key` was asked for and exists.
     pub fn has<E: Entity>(&self, key: &E::Key) -> bool {
         let key = E::record_key(key);
-        self.records
-            .iter()
-            .any(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)
+        self.records.iter().any(|(_, record)| record.has_key(&key))
     }
 
     /// Takes the `E` at `key` out, if it was asked for and exists: no copy.
@@ -234,7 +232,7 @@ impl Fetched {
         let at = self
             .records
             .iter()
-            .position(|(_, record)| E::from_record_ref(record).is_some() && record.key() == key)?;
+            .position(|(_, record)| record.has_key(&key))?;
         let (version, record) = self.records.swap_remove(at);
         E::from_record(record).map(|value| Versioned { value, version })
     }
@@ -308,6 +306,16 @@ mod tests {
             address,
             1,
         ))
+    }
+
+    #[test]
+    fn a_record_has_its_own_key_and_no_other() {
+        let records = [product("A"), product("B"), location("A"), location("WH-1")];
+        for (i, record) in records.iter().enumerate() {
+            for (j, other) in records.iter().enumerate() {
+                assert_eq!(record.has_key(&other.key()), i == j, "{i} {j}");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
     BalanceKey, Changeset, Check, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
@@ -16,8 +17,6 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::money::Money;
 use crate::stock::{StockLevel, StockMovement};
-
-type StockKey = (Sku, LocationId);
 
 /// The store's maps use foldhash: several times faster than SipHash on short keys,
 /// and still seeded per map, so crafted keys cannot be aimed at one bucket.
@@ -36,19 +35,66 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    /// One map per kind, so `list` reads one kind without scanning the rest. Records
-    /// are boxed so that growing a map moves pointers, not whole records.
-    records: Map<&'static str, Map<RecordKey, (u64, Box<Record>)>>,
-    stock: Map<Sku, BTreeMap<LocationId, StockLevel>>,
-    movements: Map<StockKey, Vec<StockMovement>>,
+    /// One map per kind, at the kind's [`RecordKey::kind_index`], so `list` reads
+    /// one kind without scanning the rest and a lookup hashes only the key.
+    /// Records are boxed so that growing a map moves pointers, not whole records.
+    records: [Map<RecordKey, (u64, Box<Record>)>; KINDS.len()],
+    /// Each SKU's locations, in location-code order: a SKU is stocked at a few, so
+    /// a short list finds one faster than a tree, and one lookup reaches both the
+    /// level and its movements.
+    stock: Map<Sku, Vec<Site>>,
     journal: Log<JournalEntry>,
-    balances: BTreeMap<BalanceKey, Money>,
+    /// Sorted only when listed (reports); a commit looks its accounts up by hash.
+    balances: Map<BalanceKey, Money>,
     events: Log<RecordedEvent>,
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
+}
+
+/// Reads a byte of `record` and of each string a copy of it shares, so that
+/// copying it next finds them in cache. Reads only; what it reads is discarded.
+fn warm(record: &Record) {
+    use std::hint::black_box;
+    let first = |text: &str| text.as_bytes().first().copied();
+    match record {
+        Record::Product(p) => {
+            black_box((
+                first(p.sku.as_str()),
+                first(&p.name),
+                first(p.tax_class.as_str()),
+            ));
+        }
+        Record::Customer(c) => {
+            black_box(first(&c.profile.name));
+        }
+        Record::Location(l) => {
+            black_box((first(&l.name), first(&l.address.country)));
+        }
+        Record::Order(o) => {
+            for line in &o.lines {
+                black_box((
+                    first(line.sku.as_str()),
+                    first(&line.description),
+                    line.reservations
+                        .first()
+                        .map(|r| first(r.location.as_str())),
+                ));
+            }
+        }
+        other => {
+            black_box(std::mem::discriminant(other));
+        }
+    }
+}
+
+/// One SKU at one location: its level, and the movements that made its on-hand.
+#[derive(Debug)]
+struct Site {
+    level: StockLevel,
+    movements: Vec<StockMovement>,
 }
 
 impl MemoryStore {
@@ -71,16 +117,24 @@ impl MemoryStore {
 impl State {
     /// A record of any kind, with its version.
     fn record(&self, key: &RecordKey) -> Option<(u64, Record)> {
-        self.records
-            .get(key.kind())
-            .and_then(|kind| kind.get(key))
+        self.stored(key)
             .map(|(version, record)| (*version, Record::clone(record)))
     }
 
-    fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+    /// The record at `key` as stored, with its version.
+    fn stored(&self, key: &RecordKey) -> Option<&(u64, Box<Record>)> {
         self.records
-            .get(E::kind())
-            .and_then(|kind| kind.get(&E::record_key(key)))
+            .get(key.kind_index())
+            .and_then(|kind| kind.get(key))
+    }
+
+    /// Every record of the kind named `kind`.
+    fn kind(&self, kind: &str) -> Option<&Map<RecordKey, (u64, Box<Record>)>> {
+        kind_index(kind).and_then(|i| self.records.get(i))
+    }
+
+    fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+        self.stored(&E::record_key(key))
             .and_then(|(version, record)| {
                 E::from_record_ref(record).map(|value| Versioned {
                     value: value.clone(),
@@ -94,14 +148,44 @@ impl State {
         self.stock
             .get(sku)
             .into_iter()
-            .flat_map(|at| at.values().cloned())
+            .flatten()
+            .map(|site| site.level.clone())
+    }
+
+    /// `sku` at `location`, if it was ever stocked there.
+    fn site(&self, sku: &Sku, location: &LocationId) -> Option<&Site> {
+        self.stock
+            .get(sku)?
+            .iter()
+            .find(|site| &site.level.location == location)
+    }
+
+    /// `sku` at `location`, created empty (in location-code order) if new.
+    fn site_mut(&mut self, sku: &Sku, location: &LocationId) -> Option<&mut Site> {
+        if !self.stock.contains_key(sku) {
+            self.stock.insert(sku.clone(), Vec::new());
+        }
+        let sites = self.stock.get_mut(sku)?;
+        let at = match sites.iter().position(|s| &s.level.location == location) {
+            Some(at) => at,
+            None => {
+                let at = sites.partition_point(|s| &s.level.location < location);
+                let level = StockLevel::empty(sku.clone(), location.clone());
+                sites.insert(
+                    at,
+                    Site {
+                        level,
+                        movements: Vec::new(),
+                    },
+                );
+                at
+            }
+        };
+        sites.get_mut(at)
     }
 
     fn version(&self, key: &RecordKey) -> Option<u64> {
-        self.records
-            .get(key.kind())
-            .and_then(|kind| kind.get(key))
-            .map(|(v, _)| *v)
+        self.stored(key).map(|(v, _)| *v)
     }
 
     fn check(&self, check: &Check) -> StoreResult<()> {
@@ -118,8 +202,11 @@ impl State {
                 })
             }
             Check::SkuOnHand { sku, on_hand } => {
-                let actual: i64 = self.stock.get(sku).map_or(0, |at| {
-                    at.values().map(|l| l.on_hand).fold(0, i64::saturating_add)
+                let actual: i64 = self.stock.get(sku).map_or(0, |sites| {
+                    sites
+                        .iter()
+                        .map(|s| s.level.on_hand)
+                        .fold(0, i64::saturating_add)
                 });
                 if actual == *on_hand {
                     return Ok(());
@@ -173,16 +260,18 @@ impl State {
             self.check(check)?;
         }
 
-        let mut stock = Vec::new();
+        let deltas = changes.stock_deltas()?;
+        let mut stock = Vec::with_capacity(deltas.len());
         for StockDelta {
             sku,
             location,
             on_hand: on_hand_delta,
             reserved: reserved_delta,
-        } in changes.stock_deltas()?
+        } in deltas
         {
-            let current = self.stock.get(&sku).and_then(|at| at.get(&location));
-            let (on_hand, reserved) = current.map_or((0, 0), |l| (l.on_hand, l.reserved));
+            let current = self.site(&sku, &location);
+            let (on_hand, reserved) =
+                current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
             let after = on_hand
                 .checked_add(on_hand_delta)
                 .zip(reserved.checked_add(reserved_delta))
@@ -206,10 +295,9 @@ impl State {
         }
 
         let balances = changes.balances_after(|account, currency| {
-            let key = (account.clone(), currency);
             Ok(self
                 .balances
-                .get(&key)
+                .get(&(account.clone(), currency))
                 .copied()
                 .unwrap_or(Money::zero(currency)))
         })?;
@@ -240,22 +328,21 @@ impl State {
                 }
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
-            self.records
-                .entry(key.kind())
-                .or_default()
-                .insert(key, (version, Box::new(put.record)));
+            if let Some(kind) = self.records.get_mut(key.kind_index()) {
+                kind.insert(key, (version, Box::new(put.record)));
+            }
         }
         for level in validated.stock {
-            self.stock
-                .entry(level.sku.clone())
-                .or_default()
-                .insert(level.location.clone(), level);
+            if let Some(site) = self.site_mut(&level.sku, &level.location) {
+                site.level.on_hand = level.on_hand;
+                site.level.reserved = level.reserved;
+            }
         }
+        // Every movement's SKU × location got its level just above.
         for movement in changes.movements {
-            self.movements
-                .entry((movement.sku.clone(), movement.location.clone()))
-                .or_default()
-                .push(movement);
+            if let Some(site) = self.site_mut(&movement.sku, &movement.location) {
+                site.movements.push(movement);
+            }
         }
         self.balances.extend(validated.balances);
         self.journal.extend(changes.journal);
@@ -309,25 +396,45 @@ impl Store for MemoryStore {
     async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
         // One lock for everything: one snapshot.
         let state = self.read();
-        let mut records: Vec<(u64, Record)> = request
+        // Sized up front: a command reads a dozen records and forty levels, and
+        // growing the lists as they fill copied them several times over.
+        let kinds: Vec<_> = request.kinds.iter().filter_map(|k| state.kind(k)).collect();
+        let mut records: Vec<(u64, Record)> = Vec::with_capacity(
+            request.records.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
+        );
+        // Found first, touched, then copied: the lookups and the first reads of
+        // each record are independent of each other, so the processor overlaps
+        // their cache misses instead of taking them one record at a time (a
+        // dozen products, each a box and three shared strings away).
+        let found: Vec<&(u64, Box<Record>)> = request
             .records
             .iter()
-            .filter_map(|key| state.record(key))
+            .filter_map(|key| state.stored(key))
             .collect();
+        for (_, record) in &found {
+            warm(record);
+        }
+        records.extend(
+            found
+                .into_iter()
+                .map(|(version, record)| (*version, Record::clone(record))),
+        );
         let followed = request.followed(&records);
         records.extend(followed.iter().filter_map(|key| state.record(key)));
-        for kind in &request.kinds {
-            if let Some(all) = state.records.get(kind) {
-                records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
-            }
+        for all in kinds {
+            records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
         }
+        // The same for the stock: every SKU's sites found, then copied.
+        let sites: Vec<&[Site]> = request
+            .stock_of
+            .iter()
+            .map(|sku| state.stock.get(sku).map_or(&[][..], Vec::as_slice))
+            .collect();
+        let mut stock = Vec::with_capacity(sites.iter().map(|at| at.len()).sum());
+        stock.extend(sites.into_iter().flatten().map(|site| site.level.clone()));
         Ok(Fetched {
             records,
-            stock: request
-                .stock_of
-                .iter()
-                .flat_map(|sku| state.levels(sku))
-                .collect(),
+            stock,
             idempotency: request
                 .idempotency
                 .as_ref()
@@ -350,7 +457,7 @@ impl Store for MemoryStore {
 
     async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
         let state = self.read();
-        let Some(kind) = state.records.get(E::kind()) else {
+        let Some(kind) = state.kind(E::kind()) else {
             return Ok(Vec::new());
         };
         // Listing is for small kinds and reports: sorting on demand is cheaper than
@@ -375,12 +482,18 @@ impl Store for MemoryStore {
     }
 
     async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
-        Ok(self.read().levels(sku).collect())
+        let state = self.read();
+        let mut levels = Vec::with_capacity(state.stock.get(sku).map_or(0, Vec::len));
+        levels.extend(state.levels(sku));
+        Ok(levels)
     }
 
     async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
         let state = self.read();
-        Ok(skus.iter().flat_map(|sku| state.levels(sku)).collect())
+        let sites = |sku: &Sku| state.stock.get(sku).map_or(0, Vec::len);
+        let mut levels = Vec::with_capacity(skus.iter().map(sites).sum());
+        levels.extend(skus.iter().flat_map(|sku| state.levels(sku)));
+        Ok(levels)
     }
 
     async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
@@ -390,7 +503,8 @@ impl Store for MemoryStore {
         Ok(skus
             .into_iter()
             .filter_map(|sku| state.stock.get(sku))
-            .flat_map(|at| at.values().cloned())
+            .flatten()
+            .map(|site| site.level.clone())
             .collect())
     }
 
@@ -401,9 +515,8 @@ impl Store for MemoryStore {
     ) -> StoreResult<Vec<StockMovement>> {
         let state = self.read();
         Ok(state
-            .movements
-            .get(&(sku.clone(), location.clone()))
-            .cloned()
+            .site(sku, location)
+            .map(|site| site.movements.clone())
             .unwrap_or_default())
     }
 
@@ -472,7 +585,7 @@ impl Store for MemoryStore {
 
 impl Snapshot for State {
     fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
-        for (_, record) in self.records.get(kind).into_iter().flat_map(|k| k.values()) {
+        for (_, record) in self.kind(kind).into_iter().flat_map(|k| k.values()) {
             visit(record);
         }
         Ok(())
@@ -481,13 +594,18 @@ impl Snapshot for State {
     fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
         self.stock
             .values()
-            .flat_map(|at| at.values())
+            .flatten()
+            .map(|site| &site.level)
             .for_each(visit);
         Ok(())
     }
 
     fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
-        self.movements.values().flatten().for_each(visit);
+        self.stock
+            .values()
+            .flatten()
+            .flat_map(|site| &site.movements)
+            .for_each(visit);
         Ok(())
     }
 
@@ -499,9 +617,11 @@ impl Snapshot for State {
     }
 
     fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
-        Ok(self
-            .balances
-            .iter()
+        // By account, then currency.
+        let mut balances: Vec<(&BalanceKey, &Money)> = self.balances.iter().collect();
+        balances.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Ok(balances
+            .into_iter()
             .map(|((account, _), balance)| AccountBalance {
                 account: account.clone(),
                 balance: *balance,

@@ -99,7 +99,7 @@ impl Changeset {
         let first_merged = self.puts.len();
         for merge in std::mem::take(&mut self.merges) {
             let key = merge.key();
-            let at = match self.puts.iter().position(|p| p.record.key() == key) {
+            let at = match self.puts.iter().position(|p| p.record.has_key(&key)) {
                 Some(at) if at < first_merged => {
                     return Err(StoreError::Invalid {
                         reason: format!("{} is both put and merged", key.describe()),

@@ -128,7 +128,7 @@ impl Changeset {
             let put = self
                 .puts
                 .iter_mut()
-                .find(|p| p.expected.is_none() && &p.record.key() == key)
+                .find(|p| p.expected.is_none() && p.record.has_key(key))
                 .ok_or_else(|| StoreError::Invalid {
                     reason: format!(
                         "{} is numbered but not inserted by the commit",
