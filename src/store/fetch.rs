@@ -74,11 +74,8 @@ impl Prefetch {
             let Some((_, record)) = records.iter().find(|(_, r)| r.has_key(from)) else {
                 continue;
             };
-            for key in record.names() {
-                if kinds.contains(&key.kind())
-                    && !keys.contains(&key)
-                    && !records.iter().any(|(_, r)| r.has_key(&key))
-                {
+            for key in record.names_of(&|kind| kinds.contains(&kind)) {
+                if !keys.contains(&key) && !records.iter().any(|(_, r)| r.has_key(&key)) {
                     keys.push(key);
                 }
             }
@@ -120,28 +117,48 @@ impl Record {
     /// order and location; a return its order and customer; a purchase order its
     /// supplier, ship-to, products and queues; a queue the orders waiting in it.
     pub fn names(&self) -> Vec<RecordKey> {
-        match self {
+        self.names_of(&|_| true)
+    }
+
+    /// The records this one names, of the kinds `wanted` accepts: what
+    /// [`Prefetch::followed`] reads, without building the names it would drop.
+    fn names_of(&self, wanted: &dyn Fn(&'static str) -> bool) -> Vec<RecordKey> {
+        let mut keys = match self {
             Record::Order(o) => {
-                let mut keys = vec![RecordKey::Customer(o.customer)];
-                keys.extend(o.invoices.iter().map(|i| RecordKey::Invoice(*i)));
-                keys.extend(o.shipments.iter().map(|s| RecordKey::Shipment(*s)));
-                for line in &o.lines {
-                    for key in [
-                        RecordKey::Product(line.sku.clone()),
-                        RecordKey::BackOrderQueue(line.sku.clone()),
-                    ] {
-                        if !keys.contains(&key) {
-                            keys.push(key);
-                        }
+                let mut keys = Vec::new();
+                let add = |keys: &mut Vec<RecordKey>, key: RecordKey| {
+                    if !keys.contains(&key) {
+                        keys.push(key);
                     }
-                    for r in &line.reservations {
-                        let key = RecordKey::Location(r.location.clone());
-                        if !keys.contains(&key) {
-                            keys.push(key);
+                };
+                if wanted("customer") {
+                    keys.push(RecordKey::Customer(o.customer));
+                }
+                if wanted("invoice") {
+                    keys.extend(o.invoices.iter().map(|i| RecordKey::Invoice(*i)));
+                }
+                if wanted("shipment") {
+                    keys.extend(o.shipments.iter().map(|s| RecordKey::Shipment(*s)));
+                }
+                let (products, queues, sites) = (
+                    wanted("product"),
+                    wanted("back_order_queue"),
+                    wanted("location"),
+                );
+                for line in &o.lines {
+                    if products {
+                        add(&mut keys, RecordKey::Product(line.sku.clone()));
+                    }
+                    if queues {
+                        add(&mut keys, RecordKey::BackOrderQueue(line.sku.clone()));
+                    }
+                    if sites {
+                        for r in &line.reservations {
+                            add(&mut keys, RecordKey::Location(r.location.clone()));
                         }
                     }
                 }
-                keys
+                return keys;
             }
             Record::Invoice(i) => vec![RecordKey::Order(i.order), RecordKey::Customer(i.customer)],
             Record::Payment(p) => vec![
@@ -188,7 +205,9 @@ impl Record {
             | Record::Counter(_)
             | Record::Supplier(_)
             | Record::ReorderRule(_) => Vec::new(),
-        }
+        };
+        keys.retain(|key| wanted(key.kind()));
+        keys
     }
 }
 
@@ -237,21 +256,28 @@ impl Fetched {
         E::from_record(record).map(|value| Versioned { value, version })
     }
 
-    /// Takes every `E` out, in key order: no copies.
+    /// Takes every `E` out, in key order: no copies, and the rest left where it is
+    /// but for the gaps (a prefetch reads a few hundred records at most, so moving
+    /// the matches out one by one beats splitting the whole list in two).
     pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
-        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.records)
-            .into_iter()
-            .partition(|(_, record)| E::from_record_ref(record).is_some());
-        self.records = rest;
-        let mut found: Vec<(RecordKey, Versioned<E>)> = mine
-            .into_iter()
-            .filter_map(|(version, record)| {
-                let key = record.key();
-                E::from_record(record).map(|value| (key, Versioned { value, version }))
-            })
-            .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        found.dedup_by(|a, b| a.0 == b.0);
+        let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::new();
+        let mut at = 0;
+        while let Some((_, record)) = self.records.get(at) {
+            if E::from_record_ref(record).is_none() {
+                at += 1;
+                continue;
+            }
+            let (version, record) = self.records.swap_remove(at);
+            let key = record.key();
+            if let Some(value) = E::from_record(record) {
+                found.push((key, Versioned { value, version }));
+            }
+        }
+        if found.len() > 1 {
+            found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            // A record read by key and with its whole kind comes back once.
+            found.dedup_by(|a, b| a.0 == b.0);
+        }
         found.into_iter().map(|(_, v)| v).collect()
     }
 
