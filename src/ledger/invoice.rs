@@ -93,7 +93,43 @@ pub struct Invoice {
     pub shipping_credited: Option<Money>,
 }
 
+/// An invoice's sums, taken in one pass over its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceTotals {
+    /// Σ line gross.
+    pub gross: Money,
+    /// Σ line discounts.
+    pub discount: Money,
+    /// Σ line tax.
+    pub tax: Money,
+    /// Net + tax + shipping.
+    pub total: Money,
+}
+
 impl Invoice {
+    /// Every sum of the invoice at once (what posting it needs), equal to
+    /// [`Invoice::gross_total`], [`Invoice::discount_total`], [`Invoice::tax_total`]
+    /// and [`Invoice::total`].
+    ///
+    /// # Errors
+    /// On overflow.
+    pub fn totals(&self) -> Result<InvoiceTotals, MoneyError> {
+        let zero = Money::zero(self.shipping.currency());
+        let (mut gross, mut discount, mut net, mut tax) = (zero, zero, zero, zero);
+        for line in &self.lines {
+            gross = gross.checked_add(line.gross)?;
+            discount = discount.checked_add(line.discount)?;
+            net = net.checked_add(line.net)?;
+            tax = tax.checked_add(line.tax)?;
+        }
+        Ok(InvoiceTotals {
+            gross,
+            discount,
+            tax,
+            total: net.checked_add(tax)?.checked_add(self.shipping)?,
+        })
+    }
+
     /// Σ line gross.
     ///
     /// # Errors
@@ -157,5 +193,19 @@ impl Invoice {
     pub fn shipping_credit(&self) -> Money {
         self.shipping_credited
             .unwrap_or_else(|| Money::zero(self.shipping.currency()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_totals_in_one_pass_equal_each_sum() {
+        let (_, _, invoice) = crate::ledger::fixtures::given_invoiced();
+        let totals = invoice.totals().unwrap();
+        assert_eq!(totals.gross, invoice.gross_total().unwrap());
+        assert_eq!(totals.discount, invoice.discount_total().unwrap());
+        assert_eq!(totals.tax, invoice.tax_total().unwrap());
+        assert_eq!(totals.total, invoice.total().unwrap());
+        assert!(totals.total.is_positive());
     }
 }

@@ -25,7 +25,9 @@ pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
 };
-pub use invoice::{Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus};
+pub use invoice::{
+    Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus, InvoiceTotals,
+};
 pub use invoicing::issue_invoice;
 pub use order_credit::credit_order_lines;
 pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};

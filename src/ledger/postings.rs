@@ -75,11 +75,12 @@ impl<'a> Postings<'a> {
     ) -> Result<EntryBuilder, LedgerError> {
         let a = self.accounts;
         let sign = |m: Money| if reverse { -m } else { m };
+        let totals = invoice.totals()?;
         Ok(EntryBuilder::new(memo, source)
-            .debit(&a.receivables, sign(invoice.total()?))
-            .credit(&a.revenue, sign(invoice.gross_total()?))
-            .debit(&a.discounts, sign(invoice.discount_total()?))
-            .credit(&a.tax_payable, sign(invoice.tax_total()?))
+            .debit(&a.receivables, sign(totals.total))
+            .credit(&a.revenue, sign(totals.gross))
+            .debit(&a.discounts, sign(totals.discount))
+            .credit(&a.tax_payable, sign(totals.tax))
             .credit(&a.shipping_revenue, sign(invoice.shipping)))
     }
 
