@@ -597,6 +597,53 @@ mod tests {
     }
 
     #[test]
+    fn a_placement_touches_only_the_queues_of_its_short_lines() {
+        // Mugs are short, cups are not: both queues are read, only the mugs' joined.
+        let (mut ada, inputs) = given(1);
+        let books = Books::new();
+        let mut changes = Changeset::new(at());
+        let mut backlog = Backlog::default();
+        backlog.adopt_queue(&sku("MUG"), None);
+        backlog.adopt_queue(&sku("CUP"), None);
+        let cmd = two_mugs(&ada)
+            .line(sku("CUP"), 1)
+            .back_order(BackOrderPolicy::BackOrder);
+        compose(
+            &cmd,
+            &mut ada,
+            &inputs,
+            RULES,
+            &mut backlog,
+            Some(Supply::NONE),
+            &books.ctx(),
+            &mut changes,
+        )
+        .unwrap()
+        .expect("the supply was given");
+        backlog.put_into(&mut changes);
+        // The cups' queue is neither written nor checked, so back-orders on cups
+        // placed meanwhile never send this placement back.
+        assert!(
+            changes
+                .puts
+                .iter()
+                .all(|p| !matches!(p.record.key(), crate::store::RecordKey::BackOrderQueue(_)))
+        );
+        assert!(changes.checks.iter().all(|c| !matches!(
+            c,
+            Check::Version {
+                key: crate::store::RecordKey::BackOrderQueue(_),
+                ..
+            }
+        )));
+        assert_eq!(
+            changes.merges.len(),
+            1,
+            "the mugs' back-order joins its queue"
+        );
+    }
+
+    #[test]
     fn a_short_line_the_policy_refuses_changes_nothing() {
         let (mut ada, inputs) = given(1);
         let books = Books::new();

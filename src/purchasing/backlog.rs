@@ -34,6 +34,10 @@ pub(crate) struct Backlog {
 /// What a command does with a back-order queue it touched.
 #[derive(Debug)]
 enum QueueUse {
+    /// Handed over but not looked at yet (a placement reads the queue of every SKU
+    /// it orders, in case one is short): nothing at commit, so a command never
+    /// conflicts on a queue its decision did not use.
+    Held,
     /// Decided on it: checked at commit.
     Read,
     /// Only added lines to it: the store adds them to the queue as it stands at
@@ -73,7 +77,7 @@ impl Backlog {
             Some(stored) => (stored.value, Some(stored.version)),
             None => (BackOrderQueue::new(sku.clone()), None),
         };
-        self.queues.push((queue, version, QueueUse::Read));
+        self.queues.push((queue, version, QueueUse::Held));
     }
 
     /// Hands `order` (read at `version`) to the backlog, so that steps touching it
@@ -113,15 +117,14 @@ impl Backlog {
             })
     }
 
-    /// The queue of `sku` as this command sees it.
-    pub(crate) fn queue(&self, sku: &Sku) -> Result<&BackOrderQueue, Error> {
-        self.queues
-            .iter()
-            .find(|(q, _, _)| &q.sku == sku)
-            .map(|(q, _, _)| q)
-            .ok_or_else(|| Error::NotPrefetched {
-                key: RecordKey::BackOrderQueue(sku.clone()),
-            })
+    /// The queue of `sku` as this command sees it, to decide on: checked at commit
+    /// unless the command changes it.
+    pub(crate) fn queue(&mut self, sku: &Sku) -> Result<&BackOrderQueue, Error> {
+        let (queue, _, used) = self.entry(sku)?;
+        if matches!(used, QueueUse::Held) {
+            *used = QueueUse::Read;
+        }
+        Ok(queue)
     }
 
     /// The queue of `sku`, to change.
@@ -152,7 +155,7 @@ impl Backlog {
         let (queue, _, used) = self.entry(&entry.sku)?;
         queue.join(entry.clone());
         match used {
-            QueueUse::Read => *used = QueueUse::Joined(vec![entry]),
+            QueueUse::Held | QueueUse::Read => *used = QueueUse::Joined(vec![entry]),
             QueueUse::Joined(entries) => entries.push(entry),
             QueueUse::Changed => {}
         }
@@ -396,6 +399,7 @@ impl Backlog {
         }
         for (queue, version, used) in self.queues {
             match (used, version) {
+                (QueueUse::Held, _) => {}
                 (QueueUse::Read, Some(version)) => changes.checks.push(Check::Version {
                     key: RecordKey::BackOrderQueue(queue.sku),
                     version,

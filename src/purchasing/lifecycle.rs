@@ -69,11 +69,10 @@ pub(crate) fn move_purchase_order(
 ) -> Result<(), Error> {
     step.apply(po)?;
     changes.events.push(step.event(po.id));
-    if step != Step::Approve {
-        // What is on order falls: a replenishment deciding on it must decide again.
-        for line in &po.lines {
-            backlog.claim_on_order(&line.sku)?;
-        }
+    // What is on order, or when it arrives, changes: a replenishment or another
+    // step deciding on the SKU's purchase orders meanwhile must decide again.
+    for line in &po.lines {
+        backlog.claim_on_order(&line.sku)?;
     }
     promise_from(po, purchase_orders, suppliers, products, backlog, changes)
 }
@@ -234,7 +233,7 @@ mod tests {
     use crate::money::{Currency, Money};
     use crate::purchasing::PurchaseOrderStatus;
     use crate::purchasing::fixtures::*;
-    use crate::store::{Check, Record};
+    use crate::store::Record;
 
     fn products() -> Products {
         [mug(usd(400)).value, cup()].into_iter().collect()
@@ -299,11 +298,13 @@ mod tests {
                 Event::PromiseDateChanged { .. }
             ]
         ));
-        assert!(!queue_put(&changes), "approving changes nothing on order");
-        assert!(changes.checks.contains(&Check::Version {
-            key: RecordKey::BackOrderQueue(sku("MUG")),
-            version: 7
-        }));
+        // What is sent changes the promises others make: the queue is claimed, so
+        // a replenishment or another approval deciding meanwhile decides again.
+        assert!(queue_put(&changes), "approving claims the SKU's queue");
+        assert!(changes.puts.iter().any(|p| matches!(
+            (&p.record, p.expected),
+            (Record::BackOrderQueue(q), Some(7)) if q.sku == sku("MUG")
+        )));
     }
 
     #[test]
