@@ -356,6 +356,13 @@ impl OrderInputs {
                 products.insert(sku, p.value);
             }
         }
+        Self::taking(products, &mut fetched)
+    }
+
+    /// `products`, with the tax table (the default if none is stored), the
+    /// locations and the stock levels taken out of `fetched`: what every command
+    /// that prices or allocates reads beside its products.
+    pub(crate) fn taking(products: Products, fetched: &mut Fetched) -> Self {
         Self {
             products,
             tax: fetched
@@ -367,7 +374,7 @@ impl OrderInputs {
                 .into_iter()
                 .map(|v| v.value)
                 .collect(),
-            levels: fetched.stock,
+            levels: std::mem::take(&mut fetched.stock),
         }
     }
 }

@@ -2,18 +2,15 @@
 //! no store: a warehouse, a mug and a cup, a supplier of both, purchase orders and
 //! a customer waiting for mugs.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{BackOrderQueue, Offer, PurchaseOrder, Supplier};
 use crate::catalog::{Product, TaxClass, TaxTable};
-use crate::clock::SeededIds;
 use crate::customer::Address;
-use crate::decide::Context;
 use crate::ids::{
     CustomerId, IdempotencyKey, LocationId, OrderId, PurchaseOrderId, Sku, SupplierId,
 };
-use crate::ledger::{AccountMap, ChartOfAccounts, Postings};
 use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, OrderStatus, PlaceOrder, price_lines};
 use crate::purchasing::BackOrderPolicy;
@@ -21,14 +18,7 @@ use crate::quantity::Quantity;
 use crate::stock::{Location, LocationKind, StockLevel};
 use crate::store::Versioned;
 
-pub(crate) fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
-
-/// The time every test decides at.
-pub(crate) fn at() -> DateTime<Utc> {
-    DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
-}
+pub(crate) use crate::ledger::fixtures::{Books, at, usd};
 
 pub(crate) fn today() -> NaiveDate {
     at().date_naive()
@@ -49,28 +39,6 @@ pub(crate) fn sku(code: &str) -> Sku {
 
 pub(crate) fn dc() -> LocationId {
     LocationId::new("DC").unwrap()
-}
-
-/// The default chart and accounts, and seeded ids: what a [`Context`] borrows.
-pub(crate) struct Books {
-    chart: ChartOfAccounts,
-    accounts: AccountMap,
-    ids: SeededIds,
-}
-
-impl Books {
-    pub(crate) fn new() -> Self {
-        Self {
-            chart: ChartOfAccounts::default(),
-            accounts: AccountMap::default(),
-            ids: SeededIds::new(9),
-        }
-    }
-
-    /// A context at [`at`].
-    pub(crate) fn ctx(&self) -> Context<'_> {
-        Context::new(at(), &self.ids, Postings::new(&self.chart, &self.accounts))
-    }
 }
 
 /// The warehouse `DC`, which fulfils orders.

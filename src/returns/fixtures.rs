@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::{
@@ -12,12 +11,10 @@ use super::{
     ReturnReason, ReturnStatus,
 };
 use crate::catalog::{Product, Products, TaxClass, TaxTable};
-use crate::clock::SeededIds;
 use crate::customer::{Address, Customer, CustomerHistory, NewCustomer, PaymentTerms};
-use crate::decide::Context;
 use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, ReturnId, Sku};
-use crate::ledger::{AccountMap, ChartOfAccounts, Invoice, InvoiceNumber, InvoiceStatus, Postings};
-use crate::money::{Currency, Money};
+use crate::ledger::{Invoice, InvoiceNumber, InvoiceStatus};
+use crate::money::Currency;
 use crate::order::{
     Channel, Delivery, Order, OrderInputs, OrderStatus, PlaceOrder, Placing, ServiceLevel,
     price_lines,
@@ -27,14 +24,7 @@ use crate::quantity::Quantity;
 use crate::stock::{AllocationStrategy, Location, LocationKind, StockLevel};
 use crate::store::Versioned;
 
-pub(super) fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
-
-/// The time every test decides at.
-pub(super) fn at() -> DateTime<Utc> {
-    DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
-}
+pub(super) use crate::ledger::fixtures::{Books, at, usd};
 
 fn uuid(n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(n)
@@ -47,28 +37,6 @@ pub(super) fn sku(code: &str) -> Sku {
 /// The warehouse goods come back to.
 pub(super) fn warehouse() -> LocationId {
     LocationId::new("WH").unwrap()
-}
-
-/// The default chart and accounts, and seeded ids: what a [`Context`] borrows.
-pub(super) struct Books {
-    chart: ChartOfAccounts,
-    accounts: AccountMap,
-    ids: SeededIds,
-}
-
-impl Books {
-    pub(super) fn new() -> Self {
-        Self {
-            chart: ChartOfAccounts::default(),
-            accounts: AccountMap::default(),
-            ids: SeededIds::new(7),
-        }
-    }
-
-    /// A context at [`at`].
-    pub(super) fn ctx(&self) -> Context<'_> {
-        Context::new(at(), &self.ids, Postings::new(&self.chart, &self.accounts))
-    }
 }
 
 /// How a replacement is placed: invoiced at once.

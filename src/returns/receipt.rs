@@ -131,19 +131,7 @@ impl ReceiptReads {
                 products.insert(sku.clone(), p.value);
             }
         }
-        let catalogue = OrderInputs {
-            products,
-            tax: fetched
-                .take::<TaxTable>(&())
-                .map(|v| v.value)
-                .unwrap_or_default(),
-            locations: fetched
-                .take_every::<Location>()
-                .into_iter()
-                .map(|v| v.value)
-                .collect(),
-            levels: fetched.stock,
-        };
+        let catalogue = OrderInputs::taking(products, &mut fetched);
         Ok(Self {
             rma,
             order,

@@ -67,19 +67,7 @@ impl RequestReads {
                 }
             }
         }
-        OrderInputs {
-            products,
-            tax: fetched
-                .take::<TaxTable>(&())
-                .map(|v| v.value)
-                .unwrap_or_default(),
-            locations: fetched
-                .take_every::<Location>()
-                .into_iter()
-                .map(|v| v.value)
-                .collect(),
-            levels: Vec::new(),
-        }
+        OrderInputs::taking(products, &mut fetched)
     }
 }
 

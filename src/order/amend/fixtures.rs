@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::{AmendInputs, AmendOrder, AmendRules, Decided, amend, inputs};
@@ -17,7 +16,7 @@ use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, Sku
 use crate::ledger::{
     AccountMap, ChartOfAccounts, Invoice, InvoiceNumber, InvoicePolicy, InvoiceStatus, Postings,
 };
-use crate::money::{Currency, Money};
+use crate::money::Currency;
 use crate::order::{
     Channel, Delivery, LineReservation, Order, OrderStatus, PlaceOrder, ServiceLevel, price_lines,
 };
@@ -26,15 +25,9 @@ use crate::quantity::Quantity;
 use crate::stock::{AllocationStrategy, Location, LocationKind, StockLevel};
 use crate::store::{Changeset, Versioned};
 
-pub(super) fn usd(cents: i64) -> Money {
-    Money::from_minor(cents, Currency::USD)
-}
+pub(super) use crate::ledger::fixtures::{at, usd};
 
 /// The time every test decides at.
-pub(super) fn at() -> DateTime<Utc> {
-    DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
-}
-
 pub(super) fn sku(code: &str) -> Sku {
     Sku::new(code).unwrap()
 }

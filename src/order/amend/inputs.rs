@@ -6,6 +6,7 @@ use crate::catalog::{Product, Products, TaxTable};
 use crate::customer::Customer;
 use crate::ids::{OrderId, Sku};
 use crate::ledger::Invoice;
+use crate::order::OrderInputs;
 use crate::order::{Amendment, Order};
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
 use crate::stock::{Location, StockLevel};
@@ -99,18 +100,17 @@ impl AmendInputs {
             .iter()
             .filter_map(|id| fetched.take::<Invoice>(id))
             .collect();
+        let OrderInputs {
+            products,
+            tax,
+            locations,
+            levels,
+        } = OrderInputs::taking(products, &mut fetched);
         Self {
             products,
-            tax: fetched
-                .take::<TaxTable>(&())
-                .map(|v| v.value)
-                .unwrap_or_default(),
-            locations: fetched
-                .take_every::<Location>()
-                .into_iter()
-                .map(|v| v.value)
-                .collect(),
-            levels: std::mem::take(&mut fetched.stock),
+            tax,
+            locations,
+            levels,
             invoices,
             queues,
             waiting: None,
