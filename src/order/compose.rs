@@ -63,7 +63,7 @@ pub(crate) fn compose(
         locations,
         levels: stored_levels,
     } = inputs;
-    let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations.clone())?;
+    let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations)?;
     let country = match &delivery {
         Delivery::Ship { address, .. } => address.country.clone(),
         Delivery::Pickup { .. } => candidates
@@ -395,7 +395,7 @@ pub(crate) fn distinct_skus(cmd: &PlaceOrder) -> Vec<Sku> {
 fn delivery_and_sites(
     cmd: &PlaceOrder,
     buyer: &Customer,
-    locations: Vec<Location>,
+    locations: &[Location],
 ) -> Result<(Delivery, Vec<Location>), Error> {
     let delivery = match &cmd.delivery {
         Some(d) => d.clone(),
@@ -412,23 +412,29 @@ fn delivery_and_sites(
     Ok((delivery, sites))
 }
 
-/// Which of `locations` may serve `delivery`: those that fulfil orders for a
-/// shipment (whose country must be valid), the store for a pickup.
+/// Which of `locations` may serve `delivery` (copies of those alone): those that
+/// fulfil orders for a shipment (whose country must be valid), the store for a
+/// pickup.
 pub(crate) fn sites_among(
     delivery: &Delivery,
-    locations: Vec<Location>,
+    locations: &[Location],
 ) -> Result<Vec<Location>, Error> {
     match delivery {
         Delivery::Ship { address, .. } => {
             if !address.has_valid_country() {
                 return Err(OrderError::InvalidCountry(address.country.clone()).into());
             }
-            Ok(locations.into_iter().filter(|l| l.fulfils_orders).collect())
+            Ok(locations
+                .iter()
+                .filter(|l| l.fulfils_orders)
+                .cloned()
+                .collect())
         }
         Delivery::Pickup { location } => {
             let store = locations
-                .into_iter()
+                .iter()
                 .find(|l| &l.id == location)
+                .cloned()
                 .ok_or_else(|| {
                     Error::not_found(<Location as crate::store::Entity>::kind(), location)
                 })?;

@@ -108,7 +108,7 @@ pub(super) fn reserve_added(
             })
         })
         .collect();
-    let sites = sites_among(&work.order.delivery, work.inputs.locations.clone())?;
+    let sites = sites_among(&work.order.delivery, &work.inputs.locations)?;
     let (allocations, shortfalls) = match allocate(&demand, &work.levels, &sites, strategy) {
         Ok(allocations) => (allocations, Vec::new()),
         Err(short @ StockError::Insufficient { .. }) => {
