@@ -158,6 +158,9 @@ pub(crate) fn record_shipment(
     let now = ctx.now;
     let location = &pick.location.id;
     let mut lines = Vec::with_capacity(pick.lines.len());
+    // Sized once: a movement and a reservation change per line picked.
+    changes.movements.reserve(pick.lines.len());
+    changes.reservations.reserve(pick.lines.len());
     for (index, units) in &pick.lines {
         let Some(line) = order.lines.get_mut(*index) else {
             continue;

@@ -63,7 +63,8 @@ pub fn issue_invoice(
         credited: None,
         shipping_credited: None,
     };
-    let total = invoice.total()?;
+    let totals = invoice.totals()?;
+    let total = totals.total;
     // Nothing to pay (a fully discounted order): settled the moment it is issued.
     if total.is_zero() {
         invoice.status = InvoiceStatus::Paid;
@@ -73,10 +74,12 @@ pub fn issue_invoice(
     let history = &mut customer.history;
     history.balance = history.balance.checked_add(total)?;
     history.uninvoiced = history.uninvoiced.checked_sub(total)?;
-    changes.journal.extend(
-        ctx.postings
-            .invoice(&invoice, ctx.id(EntryId::from_uuid), now)?,
-    );
+    changes.journal.extend(ctx.postings.invoice_totalled(
+        &invoice,
+        &totals,
+        ctx.id(EntryId::from_uuid),
+        now,
+    )?);
     changes.events.push(Event::InvoiceIssued {
         invoice: invoice.id,
         number: invoice.number,

@@ -164,7 +164,9 @@ pub fn record_payment(
         refunded: None,
     };
     invoice.paid = invoice.paid.checked_add(applied)?;
-    if invoice.outstanding()?.is_zero() {
+    // What was outstanding less what was applied: summing the invoice's lines
+    // again would give the same.
+    if outstanding.checked_sub(applied)?.is_zero() {
         invoice.status = InvoiceStatus::Paid;
     }
     order.status = status;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AccountCode, AccountMap, ChartOfAccounts, CreditNote, EntryBuilder, EntrySource, Invoice,
-    JournalEntry, LedgerError, Payment,
+    InvoiceTotals, JournalEntry, LedgerError, Payment,
 };
 use crate::customer::PaymentMethod;
 use crate::ids::{EntryId, OrderId, ShipmentId};
@@ -37,10 +37,22 @@ impl<'a> Postings<'a> {
         id: EntryId,
         at: DateTime<Utc>,
     ) -> Result<Option<JournalEntry>, LedgerError> {
+        self.invoice_totalled(invoice, &invoice.totals()?, id, at)
+    }
+
+    /// [`Postings::invoice`] from the invoice's totals already summed: issuing an
+    /// invoice needs them anyway, and summing the lines twice costs twice.
+    pub(crate) fn invoice_totalled(
+        &self,
+        invoice: &Invoice,
+        totals: &InvoiceTotals,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
         let source = EntrySource::Invoice {
             invoice: invoice.id,
         };
-        self.invoice_lines(invoice, invoice_memo(invoice.number), source, false)?
+        self.invoice_lines(invoice, totals, invoice_memo(invoice.number), source, false)?
             .build_if_any(id, at, self.chart)
     }
 
@@ -59,6 +71,7 @@ impl<'a> Postings<'a> {
         };
         self.invoice_lines(
             invoice,
+            &invoice.totals()?,
             format!("void invoice {}", invoice.number),
             source,
             true,
@@ -69,13 +82,13 @@ impl<'a> Postings<'a> {
     fn invoice_lines(
         &self,
         invoice: &Invoice,
+        totals: &InvoiceTotals,
         memo: String,
         source: EntrySource,
         reverse: bool,
     ) -> Result<EntryBuilder, LedgerError> {
         let a = self.accounts;
         let sign = |m: Money| if reverse { -m } else { m };
-        let totals = invoice.totals()?;
         Ok(EntryBuilder::new(memo, source)
             .debit(&a.receivables, sign(totals.total))
             .credit(&a.revenue, sign(totals.gross))

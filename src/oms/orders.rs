@@ -255,6 +255,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(self.must::<Order>(&id).await?.value)
     }
 
+    /// The orders `ids` name, in that order, read together from one snapshot.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown order; [`Error::Store`] if the store fails.
+    pub async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, Error> {
+        let found = self.store.load_many::<Order>(ids).await?;
+        ids.iter()
+            .zip(found)
+            .map(|(id, order)| {
+                order
+                    .map(|stored| stored.value)
+                    .ok_or_else(|| Error::not_found(Order::kind(), id))
+            })
+            .collect()
+    }
+
     /// A customer's orders, oldest first.
     ///
     /// # Errors

@@ -131,6 +131,10 @@ pub(crate) fn compose(
     let now = changes.at;
     let id = ctx.id(OrderId::from_uuid);
     let first_event = changes.events.len();
+    // Sized once: a line's reservation, its change and its event each, and the
+    // order's own events; growing them line by line copied them several times.
+    changes.reservations.reserve(allocations.len());
+    changes.events.reserve(allocations.len() + 3);
     for a in &allocations {
         let Some(line) = lines.get_mut(a.line) else {
             continue;

@@ -6,12 +6,14 @@
 //! under concurrent writers.
 
 mod allocation;
+mod availability;
 mod level;
 mod location;
 mod receive;
 mod valuation;
 
 pub use allocation::{Allocation, AllocationStrategy, LineDemand, allocate, allocate_available};
+pub use availability::{Availability, availability};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
 pub use receive::{AdjustStock, ReceiveStock};
