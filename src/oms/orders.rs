@@ -65,7 +65,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return self.order(id).await;
         }
         let customer = super::found::<Customer>(&mut fetched, &cmd.customer)?;
-        let inputs = OrderInputs::from_fetched(cmd, fetched);
+        let inputs = OrderInputs::from_fetched(fetched);
         let mut buyer = customer.value.clone();
         let mut changes = Changeset::new(self.now());
         let mut backlog = Backlog::default();

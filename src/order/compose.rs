@@ -342,9 +342,14 @@ impl OrderInputs {
     /// What to read for `cmd`.
     pub(crate) fn prefetch(cmd: &PlaceOrder) -> Prefetch {
         let mut request = Prefetch::new().record::<TaxTable>(&());
-        for sku in distinct_skus(cmd) {
-            request = request.record::<Product>(&sku).stock(&sku);
-        }
+        // The SKUs are distinct already: pushed straight in, not looked for
+        // among those asked so far as `Prefetch::record` would.
+        let skus = distinct_skus(cmd);
+        request.records.reserve(skus.len() + 2);
+        request
+            .records
+            .extend(skus.iter().map(|sku| RecordKey::Product(sku.clone())));
+        request.stock_of = skus;
         match &cmd.delivery {
             Some(Delivery::Pickup { location }) => request.record::<Location>(location),
             _ => request.every::<Location>(),
@@ -352,14 +357,14 @@ impl OrderInputs {
     }
 
     /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`].
-    pub(crate) fn from_fetched(cmd: &PlaceOrder, mut fetched: Fetched) -> Self {
-        let mut products = Products::default();
-        for sku in distinct_skus(cmd) {
-            // Unknown SKUs are left out: pricing reports them.
-            if let Some(p) = fetched.take::<Product>(&sku) {
-                products.insert(sku, p.value);
-            }
-        }
+    pub(crate) fn from_fetched(mut fetched: Fetched) -> Self {
+        // Every product read is one of the order's (unknown SKUs are missing:
+        // pricing reports them), so they are taken in one pass.
+        let products = fetched
+            .take_each::<Product>()
+            .into_iter()
+            .map(|stored| stored.value)
+            .collect();
         Self::taking(products, &mut fetched)
     }
 

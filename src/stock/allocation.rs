@@ -138,13 +138,22 @@ pub fn allocate(
     // available[sku][site]: an order touches a few SKUs at a few sites, so a small
     // matrix filled in one pass beats repeated lookups by key.
     let mut available = vec![vec![0u64; sites.len()]; skus.len()];
+    // Levels come SKU by SKU, so the SKU is looked up only when it changes.
+    let mut last: Option<(&Sku, Option<usize>)> = None;
     for level in stock {
-        let sku = skus.iter().position(|(sku, _)| *sku == &level.sku);
+        let sku = match last {
+            Some((seen, at)) if seen == &level.sku => at,
+            _ => {
+                let at = skus.iter().position(|(sku, _)| *sku == &level.sku);
+                last = Some((&level.sku, at));
+                at
+            }
+        };
+        let Some(sku) = sku else {
+            continue;
+        };
         let site = sites.iter().position(|site| site.id == level.location);
-        if let Some(cell) = sku
-            .zip(site)
-            .and_then(|(k, l)| available.get_mut(k)?.get_mut(l))
-        {
+        if let Some(cell) = site.and_then(|l| available.get_mut(sku)?.get_mut(l)) {
             *cell = level.units_available()?;
         }
     }

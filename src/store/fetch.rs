@@ -74,8 +74,14 @@ impl Prefetch {
             let Some((_, record)) = records.iter().find(|(_, r)| r.has_key(from)) else {
                 continue;
             };
-            for key in record.names_of(&|kind| kinds.contains(&kind)) {
-                if !keys.contains(&key) && !records.iter().any(|(_, r)| r.has_key(&key)) {
+            let named = record.names_of(&|kind| kinds.contains(&kind));
+            // One record's names are distinct already; only a second follow can
+            // repeat one.
+            let first = keys.is_empty();
+            keys.reserve(named.len());
+            for key in named {
+                let repeated = !first && keys.contains(&key);
+                if !repeated && !records.iter().any(|(_, r)| r.has_key(&key)) {
                     keys.push(key);
                 }
             }
@@ -125,12 +131,32 @@ impl Record {
     fn names_of(&self, wanted: &dyn Fn(&'static str) -> bool) -> Vec<RecordKey> {
         let mut keys = match self {
             Record::Order(o) => {
-                let mut keys = Vec::new();
-                let add = |keys: &mut Vec<RecordKey>, key: RecordKey| {
-                    if !keys.contains(&key) {
-                        keys.push(key);
+                let (products, queues, sites) = (
+                    wanted("product"),
+                    wanted("back_order_queue"),
+                    wanted("location"),
+                );
+                // Each SKU once, found by sorting rather than by looking through
+                // the keys so far for every line (a ship of ten lines compared
+                // keys a few hundred times).
+                let mut skus: Vec<&crate::ids::Sku> = Vec::new();
+                if products || queues {
+                    skus = o.lines.iter().map(|line| &line.sku).collect();
+                    skus.sort_unstable();
+                    skus.dedup();
+                }
+                let mut at: Vec<&crate::ids::LocationId> = Vec::new();
+                if sites {
+                    // A few sites at most: a list beats sorting.
+                    for r in o.lines.iter().flat_map(|line| &line.reservations) {
+                        if !at.contains(&&r.location) {
+                            at.push(&r.location);
+                        }
                     }
-                };
+                }
+                let mut keys = Vec::with_capacity(
+                    1 + o.invoices.len() + o.shipments.len() + 2 * skus.len() + at.len(),
+                );
                 if wanted("customer") {
                     keys.push(RecordKey::Customer(o.customer));
                 }
@@ -140,24 +166,15 @@ impl Record {
                 if wanted("shipment") {
                     keys.extend(o.shipments.iter().map(|s| RecordKey::Shipment(*s)));
                 }
-                let (products, queues, sites) = (
-                    wanted("product"),
-                    wanted("back_order_queue"),
-                    wanted("location"),
-                );
-                for line in &o.lines {
+                for sku in skus {
                     if products {
-                        add(&mut keys, RecordKey::Product(line.sku.clone()));
+                        keys.push(RecordKey::Product(sku.clone()));
                     }
                     if queues {
-                        add(&mut keys, RecordKey::BackOrderQueue(line.sku.clone()));
-                    }
-                    if sites {
-                        for r in &line.reservations {
-                            add(&mut keys, RecordKey::Location(r.location.clone()));
-                        }
+                        keys.push(RecordKey::BackOrderQueue(sku.clone()));
                     }
                 }
+                keys.extend(at.into_iter().map(|l| RecordKey::Location(l.clone())));
                 return keys;
             }
             Record::Invoice(i) => vec![RecordKey::Order(i.order), RecordKey::Customer(i.customer)],
@@ -279,6 +296,26 @@ impl Fetched {
             found.dedup_by(|a, b| a.0 == b.0);
         }
         found.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Takes every `E` out, with no copies, in no particular order: for a command
+    /// that asked for each `E` once (by key, not also with its whole kind, which
+    /// would bring it twice) and looks them up by key itself, so
+    /// [`Fetched::take_every`]'s sorting would be wasted.
+    pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        while let Some((_, record)) = self.records.get(at) {
+            if E::from_record_ref(record).is_none() {
+                at += 1;
+                continue;
+            }
+            let (version, record) = self.records.swap_remove(at);
+            if let Some(value) = E::from_record(record) {
+                found.push(Versioned { value, version });
+            }
+        }
+        found
     }
 
     /// Every `E` found, in key order.
@@ -404,6 +441,10 @@ mod tests {
                 location: LocationId::new("WH").unwrap(),
                 quantity: crate::quantity::Quantity::new(1),
             });
+        // A second line of the first line's SKU, reserved at the same site.
+        let mut again = order.lines[0].clone();
+        again.line_no += 100;
+        order.lines.push(again);
         let names = Record::Order(order.clone()).names();
         for key in [
             RecordKey::Customer(customer.id),
