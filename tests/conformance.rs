@@ -67,6 +67,12 @@ impl o2c::store::Snapshot for Torn<'_> {
     fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
         self.0.each_movement(visit)
     }
+    fn each_bounded_counter(
+        &self,
+        visit: &mut dyn FnMut(&o2c::store::CounterKey, o2c::store::Bounds),
+    ) -> StoreResult<()> {
+        self.0.each_bounded_counter(visit)
+    }
     fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
         let mut entries = Vec::new();
         self.0
@@ -146,3 +152,4 @@ async fn a_store_with_torn_snapshots_fails_the_suite() {
     let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
     assert!(failed.contains(&"snapshots_are_consistent"), "{report}");
 }
+
