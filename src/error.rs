@@ -19,8 +19,9 @@ use crate::store::{IdempotencyScope, StoreError};
 /// - [`Error::Contention`]: other writers kept winning; retry later (same key).
 /// - [`Error::Carrier`]: the carrier failed or offers nothing suitable; a timeout may
 ///   be retried with the same call.
-/// - [`Error::Store`]: a conflict or stock race that outlived the retries, or a
-///   backend failure: retry, and page an operator if `Backend` persists.
+/// - [`Error::Store`]: a conflict, stock or bounded-counter race that outlived the
+///   retries, or a backend failure: retry, and page an operator if `Backend`
+///   persists.
 /// - [`Error::Ledger`]: a posting was refused (a chart or configuration problem): page
 ///   an operator; this is not the user's fault.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +119,11 @@ impl Error {
         matches!(
             self,
             Error::Contention { .. }
-                | Error::Store(StoreError::Conflict { .. } | StoreError::InsufficientStock { .. })
+                | Error::Store(
+                    StoreError::Conflict { .. }
+                        | StoreError::InsufficientStock { .. }
+                        | StoreError::OutOfBounds { .. }
+                )
                 | Error::Carrier(CarrierError::Timeout { .. })
         )
     }

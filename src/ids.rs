@@ -279,7 +279,7 @@ pub struct InvalidCode {
 /// Longest code we accept; long enough for any real SKU scheme, short enough to index.
 pub const MAX_CODE_LEN: usize = 64;
 
-fn validate_code(code: &str, what: &'static str) -> Result<(), InvalidCode> {
+pub(crate) fn validate_code(code: &str, what: &'static str) -> Result<(), InvalidCode> {
     let reject = |reason| {
         Err(InvalidCode {
             what,

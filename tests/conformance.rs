@@ -18,7 +18,7 @@ use o2c::testing::test_all;
 async fn memory_store_conforms() {
     let report = test_all(&MemoryStore::new).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 21, "{report}");
+    assert_eq!(report.passed.len(), 22, "{report}");
 }
 
 /// The SQLite store, on a throwaway file per case (`in_memory` keeps the file in the
@@ -37,7 +37,7 @@ async fn sqlite_store_conforms() {
     }
     let report = test_all(&Throwaway).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 21, "{report}");
+    assert_eq!(report.passed.len(), 22, "{report}");
 }
 
 /// A memory store with one clause of the contract broken.
@@ -47,6 +47,7 @@ struct Broken {
     forget_checks: bool,
     forget_keys: bool,
     torn_snapshots: bool,
+    forget_counters: bool,
 }
 
 /// A snapshot that misses the journal's last entry, as a store would that read the
@@ -66,6 +67,12 @@ impl o2c::store::Snapshot for Torn<'_> {
     }
     fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
         self.0.each_movement(visit)
+    }
+    fn each_bounded_counter(
+        &self,
+        visit: &mut dyn FnMut(&o2c::store::CounterKey, o2c::store::Bounds),
+    ) -> StoreResult<()> {
+        self.0.each_bounded_counter(visit)
     }
     fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
         let mut entries = Vec::new();
@@ -98,6 +105,9 @@ impl o2c::store::StoreWrapper for Broken {
         }
         if self.forget_keys {
             changes.idempotency = None;
+        }
+        if self.forget_counters {
+            changes.counters.clear();
         }
         self.inner.commit(changes).await
     }
@@ -145,4 +155,15 @@ async fn a_store_with_torn_snapshots_fails_the_suite() {
     .await;
     let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
     assert!(failed.contains(&"snapshots_are_consistent"), "{report}");
+}
+
+#[tokio::test]
+async fn a_store_ignoring_bounded_counters_fails_the_suite() {
+    let report = test_all(&|| Broken {
+        forget_counters: true,
+        ..Broken::default()
+    })
+    .await;
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
+    assert_eq!(failed, vec!["bounded_counters"], "{report}");
 }

@@ -1175,3 +1175,42 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
     assert!(report.is_clean(), "{:?}", report.violations);
     assert_eq!(report.not_checked.len(), 2, "{:?}", report.not_checked);
 }
+
+/// A 0.1 file gains the table of bounded counters when opened; a counter moved
+/// there survives reopening, and the table refuses, as a constraint, a row that
+/// breaks the guard even when written by hand.
+#[tokio::test]
+async fn bounded_counters_survive_reopening_a_file_upgraded_from_0_1() {
+    use o2c::store::{Bounds, CounterKey, Prefetch};
+    let db = TempDb::new("counters-from-0.1");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/o2c-0.1.sqlite3"
+        ),
+        &db.0,
+    )
+    .unwrap();
+    let run: CounterKey = "run_capacity/R1".parse().unwrap();
+    {
+        let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+        let mut c = Changeset::new(start());
+        c.move_counter(run.clone(), 12, 5);
+        store.commit(c).await.unwrap();
+    }
+    assert_eq!(header(&db.0).1, SCHEMA_VERSION);
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let fetched = store.fetch(&Prefetch::new().counter(&run)).await.unwrap();
+    assert_eq!(fetched.counter(&run), Some(Bounds { limit: 12, used: 5 }));
+    drop(store);
+
+    let conn = Connection::open(&db.0).unwrap();
+    for broken in [
+        "UPDATE bounded_counters SET used = 13",
+        "UPDATE bounded_counters SET used = -1",
+        "INSERT INTO bounded_counters (kind, id, limit_value, used) VALUES ('a', 'b', -1, -1)",
+    ] {
+        let err = conn.execute(broken, []).unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{broken}: {err}");
+    }
+}

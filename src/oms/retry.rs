@@ -11,6 +11,7 @@ pub(crate) fn lost_race(error: &Error) -> bool {
             StoreError::Conflict { .. }
                 | StoreError::StockChanged { .. }
                 | StoreError::InsufficientStock { .. }
+                | StoreError::OutOfBounds { .. }
                 | StoreError::DuplicateKey { .. }
         )
     )

@@ -17,7 +17,7 @@ use crate::order::Order;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::returns::ReturnAuthorization;
 use crate::stock::{Location, ReservationChange, StockMovement};
-use crate::store::{Merge, StoreError};
+use crate::store::{CounterDelta, Merge, StoreError};
 
 /// A stored value with the version it was stored at. Versions start at 1 and grow by
 /// one on every update; pass the version you read back as the expected version.
@@ -455,6 +455,10 @@ pub struct Changeset {
     /// [`Changeset::apply_merges`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merges: Vec<Merge>,
+    /// Moves of bounded counters other than stock, applied under the guard
+    /// `0 ≤ used ≤ limit` (see [`Changeset::move_counter`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counters: Vec<CounterDelta>,
 }
 
 /// An account balance's key: account, then currency.
@@ -518,7 +522,9 @@ impl Changeset {
     }
 
     /// The changeset's stock changes summed per SKU × location, in order of first
-    /// appearance: what a store applies under the guard `0 ≤ reserved ≤ on_hand`.
+    /// appearance: what a store applies under the guard `0 ≤ reserved ≤ on_hand`
+    /// (stock's bounded counters: [`Bounds::after`](crate::store::Bounds::after)
+    /// with on-hand as the limit and reserved as what is used).
     ///
     /// # Errors
     /// [`StoreError::Invalid`] if a sum overflows.
@@ -606,6 +612,7 @@ impl Changeset {
             checks: Vec::new(),
             numbered: Vec::new(),
             merges: Vec::new(),
+            counters: Vec::new(),
         }
     }
 
@@ -620,6 +627,7 @@ impl Changeset {
             && self.checks.is_empty()
             && self.numbered.is_empty()
             && self.merges.is_empty()
+            && self.counters.is_empty()
     }
 }
 

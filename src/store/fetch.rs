@@ -1,13 +1,15 @@
 //! One read of everything a command needs before it decides.
 
-use super::{Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Versioned};
+use super::{
+    Bounds, CounterKey, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Versioned,
+};
 use crate::ids::{IdempotencyKey, Sku};
 use crate::stock::StockLevel;
 
 /// What a command asks for before it decides, read at once by [`Store::fetch`]:
 /// records by key, the records some of them name ([`Prefetch::follow`]), whole
-/// small kinds (locations, suppliers), the stock of some SKUs, and the command's
-/// idempotency entry.
+/// small kinds (locations, suppliers), the stock of some SKUs, bounded counters by
+/// key, and the command's idempotency entry.
 ///
 /// [`Store::fetch`]: super::Store::fetch
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct Prefetch {
     /// Records (each also in `records`) whose named records ([`Record::names`]) of
     /// the kinds listed are read too, in the same snapshot: one level deep.
     pub follows: Vec<(RecordKey, Vec<&'static str>)>,
+    /// Bounded counters read by key (each once).
+    pub counters: Vec<CounterKey>,
 }
 
 impl Prefetch {
@@ -103,6 +107,15 @@ impl Prefetch {
     pub fn stock(mut self, sku: &Sku) -> Self {
         if !self.stock_of.contains(sku) {
             self.stock_of.push(sku.clone());
+        }
+        self
+    }
+
+    /// Also reads the bounded counter at `key` (0/0 if no commit has moved it).
+    #[must_use]
+    pub fn counter(mut self, key: &CounterKey) -> Self {
+        if !self.counters.contains(key) {
+            self.counters.push(key.clone());
         }
         self
     }
@@ -239,6 +252,9 @@ pub struct Fetched {
     pub stock: Vec<StockLevel>,
     /// The idempotency entry, if the key was used.
     pub idempotency: Option<IdempotencyEntry>,
+    /// The bounded counters asked for, in the order asked, each with its values
+    /// ([`Bounds::ZERO`] for one no commit has moved).
+    pub counters: Vec<(CounterKey, Bounds)>,
 }
 
 impl Fetched {
@@ -254,6 +270,14 @@ impl Fetched {
                     version: *version,
                 })
             })
+    }
+
+    /// The values of the bounded counter at `key`, if it was asked for.
+    pub fn counter(&self, key: &CounterKey) -> Option<Bounds> {
+        self.counters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, bounds)| *bounds)
     }
 
     /// True if the `E` at `key` was asked for and exists.
@@ -379,6 +403,20 @@ mod tests {
                 assert_eq!(record.has_key(&other.key()), i == j, "{i} {j}");
             }
         }
+    }
+
+    #[test]
+    fn counters_are_asked_once_and_found_by_key() {
+        let run: CounterKey = "run_capacity/R1".parse().unwrap();
+        let pay: CounterKey = "payment_authorisation/R1".parse().unwrap();
+        let request = Prefetch::new().counter(&run).counter(&pay).counter(&run);
+        assert_eq!(request.counters, [run.clone(), pay.clone()]);
+        let fetched = Fetched {
+            counters: vec![(run.clone(), Bounds { limit: 4, used: 1 })],
+            ..Fetched::default()
+        };
+        assert_eq!(fetched.counter(&run), Some(Bounds { limit: 4, used: 1 }));
+        assert_eq!(fetched.counter(&pay), None, "not asked for");
     }
 
     #[test]

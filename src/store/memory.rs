@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
-    BalanceKey, Changeset, Check, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
-    Prefetch, Record, RecordKey, Series, Snapshot, StockDelta, Store, StoreError, StoreResult,
-    Versioned,
+    BalanceKey, Bounds, Changeset, Check, Committed, CounterDelta, CounterKey, Entity, Fetched,
+    IdempotencyEntry, IdempotencyScope, Prefetch, Record, RecordKey, Series, Snapshot, StockDelta,
+    Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -43,6 +43,8 @@ struct State {
     /// a short list finds one faster than a tree, and one lookup reaches both the
     /// level and its movements.
     stock: Map<Sku, Vec<Site>>,
+    /// Bounded counters other than stock, by key.
+    counters: Map<CounterKey, Bounds>,
     journal: Log<JournalEntry>,
     /// Sorted only when listed (reports); a commit looks its accounts up by hash.
     balances: Map<BalanceKey, Money>,
@@ -269,19 +271,17 @@ impl State {
             reserved: reserved_delta,
         } in deltas
         {
-            let current = self.site(&sku, &location);
-            let (on_hand, reserved) =
-                current.map_or((0, 0), |s| (s.level.on_hand, s.level.reserved));
-            let after = on_hand
-                .checked_add(on_hand_delta)
-                .zip(reserved.checked_add(reserved_delta))
-                .filter(|(oh, r)| 0 <= *r && r <= oh);
-            let Some((new_on_hand, new_reserved)) = after else {
+            // Stock is a bounded counter: on-hand the limit, reserved what is used.
+            let before = self.site(&sku, &location).map_or(Bounds::ZERO, |s| Bounds {
+                limit: s.level.on_hand,
+                used: s.level.reserved,
+            });
+            let Some(after) = before.after(on_hand_delta, reserved_delta) else {
                 return Err(StoreError::InsufficientStock {
                     sku,
                     location,
-                    on_hand,
-                    reserved,
+                    on_hand: before.limit,
+                    reserved: before.used,
                     on_hand_delta,
                     reserved_delta,
                 });
@@ -289,9 +289,25 @@ impl State {
             stock.push(StockLevel {
                 sku,
                 location,
-                on_hand: new_on_hand,
-                reserved: new_reserved,
+                on_hand: after.limit,
+                reserved: after.used,
             });
+        }
+
+        let moves = changes.counter_deltas()?;
+        let mut counters = Vec::with_capacity(moves.len());
+        for CounterDelta { key, limit, used } in moves {
+            let before = self.counters.get(&key).copied().unwrap_or(Bounds::ZERO);
+            let Some(after) = before.after(limit, used) else {
+                return Err(StoreError::OutOfBounds {
+                    key,
+                    limit: before.limit,
+                    used: before.used,
+                    limit_delta: limit,
+                    used_delta: used,
+                });
+            };
+            counters.push((key, after));
         }
 
         let balances = changes.balances_after(|account, currency| {
@@ -307,7 +323,11 @@ impl State {
             })?;
         }
 
-        Ok(Validated { stock, balances })
+        Ok(Validated {
+            stock,
+            counters,
+            balances,
+        })
     }
 
     fn apply(&mut self, changes: Changeset, validated: Validated) -> u64 {
@@ -344,6 +364,7 @@ impl State {
                 site.movements.push(movement);
             }
         }
+        self.counters.extend(validated.counters);
         self.balances.extend(validated.balances);
         self.journal.extend(changes.journal);
         for event in changes.events {
@@ -368,6 +389,8 @@ impl State {
 
 struct Validated {
     stock: Vec<StockLevel>,
+    /// Each counter moved, with its values after the commit.
+    counters: Vec<(CounterKey, Bounds)>,
     balances: Vec<(BalanceKey, Money)>,
 }
 
@@ -439,6 +462,14 @@ impl Store for MemoryStore {
                 .idempotency
                 .as_ref()
                 .and_then(|(scope, key)| state.idempotency.get(&(*scope, key.clone())).cloned()),
+            counters: request
+                .counters
+                .iter()
+                .map(|key| {
+                    let bounds = state.counters.get(key).copied().unwrap_or(Bounds::ZERO);
+                    (key.clone(), bounds)
+                })
+                .collect(),
         })
     }
 
@@ -606,6 +637,13 @@ impl Snapshot for State {
             .flatten()
             .flat_map(|site| &site.movements)
             .for_each(visit);
+        Ok(())
+    }
+
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()> {
+        for (key, bounds) in &self.counters {
+            visit(key, *bounds);
+        }
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! [`Store`] is the one trait a persistence backend implements; [`MemoryStore`] is
 //! always compiled and is the default.
 
+mod bounded;
 mod changeset;
 mod fetch;
 mod log;
@@ -17,6 +18,7 @@ mod wrapper;
 use std::error::Error as StdError;
 use std::future::Future;
 
+pub use bounded::{Bounds, CounterDelta, CounterKey, CounterKind};
 pub use changeset::{
     BalanceKey, Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope,
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
@@ -87,6 +89,25 @@ pub enum StoreError {
         /// The commit's net change of reserved.
         reserved_delta: i64,
     },
+    /// A bounded counter's guard failed: the commit would have made its limit or
+    /// what is used of it negative, or used more than the limit (or overflowed).
+    /// Like [`StoreError::InsufficientStock`], a race another writer may have won:
+    /// read the counter again and decide again.
+    #[error(
+        "bounded counter {key} out of bounds: limit {limit}, used {used}, change {limit_delta:+}/{used_delta:+}"
+    )]
+    OutOfBounds {
+        /// The counter.
+        key: CounterKey,
+        /// Its limit before the commit.
+        limit: i64,
+        /// What was used of it before the commit.
+        used: i64,
+        /// The commit's net change of the limit.
+        limit_delta: i64,
+        /// The commit's net change of what is used.
+        used_delta: i64,
+    },
     /// The idempotency key was already used in its scope.
     #[error("idempotency key {key} already used")]
     DuplicateKey {
@@ -124,12 +145,24 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   with [`StoreError::Conflict`] (a version) or [`StoreError::StockChanged`] (an
 ///   on-hand total). Checks let a command depend on a record it does not
 ///   write without serialising with every other command that reads it.
-/// - **Guarded stock deltas.** For each SKU × location, the commit adds the sum of its
-///   movements to on-hand and the sum of its reservation changes to reserved, and
-///   fails with [`StoreError::InsufficientStock`] unless afterwards
-///   `0 ≤ reserved ≤ on_hand`. Deltas are additive, so concurrent commits on one SKU
-///   never conflict unless the guard fails. Movements are appended to the movement
-///   journal, so on-hand always equals the sum of the movements.
+/// - **Bounded counters.** A bounded counter is a limit and what is used of it,
+///   moved by additive deltas and kept within `0 ≤ used ≤ limit` by a guard the
+///   commit checks on the values stored then ([`Bounds::after`]). A counter no
+///   commit has moved is at 0/0. Deltas commute, so concurrent commits moving one
+///   counter never conflict with each other; only a commit that would break the
+///   guard fails, and then wholly.
+///   - *Stock* is the first kind: per SKU × location, on-hand is the limit and
+///     reserved what is used. The commit adds the sum of the changeset's movements
+///     to on-hand and of its reservation changes to reserved
+///     ([`Changeset::stock_deltas`]), and fails with
+///     [`StoreError::InsufficientStock`] if the guard breaks. Movements are appended
+///     to the movement journal, so on-hand always equals the sum of the movements.
+///   - *Every other kind* (a run's capacity, a payment's authorisation) is keyed by
+///     a [`CounterKey`], a [`CounterKind`] and an id that a store keeps as text, so
+///     a new kind needs no change in any store. The commit adds the changeset's
+///     moves summed per counter ([`Changeset::counter_deltas`]) and fails with
+///     [`StoreError::OutOfBounds`] if the guard breaks. [`Store::fetch`] reads
+///     counters by key ([`Prefetch::counter`]) and [`Snapshot`] visits them all.
 /// - **Journal and balances.** Journal entries are appended in commit order and the
 ///   per-account, per-currency balances move by exactly their lines.
 /// - **Document numbers.** Each document of [`Changeset::numbered`] gets the next
@@ -182,10 +215,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///    changed it first shows as another version; one that would change it after
 ///    waits for this commit); a [`Check::SkuOnHand`] reads the SKU's stock rows
 ///    `FOR SHARE`.
-/// 5. **Stock**: `UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?`
-///    with the guard in SQL (`CHECK (0 <= reserved AND reserved <= on_hand)`, or a
-///    `WHERE` that refuses the row): the row lock serialises writers of one SKU ×
-///    location only, and never across a read.
+/// 5. **Bounded counters**: one row per counter, moved by one statement with the
+///    guard in SQL — for stock `UPDATE stock SET on_hand = on_hand + ?, reserved =
+///    reserved + ? WHERE sku = ? AND location = ? AND …`, for the other kinds
+///    `UPDATE bounded_counters SET limit_value = limit_value + ?, used = used + ?
+///    WHERE kind = ? AND id = ? AND used + ? BETWEEN 0 AND limit_value + ?` (a
+///    counter not there yet is inserted at 0/0 first, `ON CONFLICT DO NOTHING`),
+///    with `CHECK (0 <= used AND used <= limit_value)` on the table besides. No
+///    row changed is a failed guard. The row lock serialises writers of one
+///    counter only, for the rest of their transactions, and never across a read.
 /// 6. **Balances, journal, events**: balances by additive `UPDATE`; journal and
 ///    event positions, like document numbers, from one counter row each, taken
 ///    **last** in the transaction (`UPDATE … RETURNING`), so the lock every commit
@@ -194,7 +232,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///    [`Series`], taken last with the counters above.
 ///
 /// Taking row locks in a fixed order (merged records, then puts and checks by
-/// key, then stock by SKU and location, then counters) keeps two commits from
+/// key, then stock by SKU and location, then bounded counters by kind and id,
+/// then the position and number rows of steps 6 and 7) keeps two commits from
 /// deadlocking; a deadlock or serialisation failure the database reports anyway
 /// maps to [`StoreError::Conflict`], so the command reads and decides again.
 pub trait Store: Send + Sync {
@@ -204,13 +243,15 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`StoreError::Conflict`] (a version or a check failed),
     /// [`StoreError::NotFound`] (an update of a record that does not exist),
-    /// [`StoreError::InsufficientStock`], [`StoreError::DuplicateKey`],
-    /// [`StoreError::Invalid`], [`StoreError::Backend`].
+    /// [`StoreError::InsufficientStock`], [`StoreError::OutOfBounds`],
+    /// [`StoreError::DuplicateKey`], [`StoreError::Invalid`],
+    /// [`StoreError::Backend`].
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;
 
     /// Reads everything `request` asks for — records by key, the records they name
     /// that it follows ([`Prefetch::followed`] lists those still to read once the
-    /// keyed ones are in), whole kinds, stock levels, an idempotency entry — from
+    /// keyed ones are in), whole kinds, stock levels, bounded counters by key, an
+    /// idempotency entry — from
     /// one snapshot, in one call: what a command reads before it decides. One read
     /// transaction on SQLite; one round trip on a networked store (which follows
     /// the names server-side, e.g. from a column of names kept beside each record).

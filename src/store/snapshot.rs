@@ -1,6 +1,6 @@
 //! One consistent read of a whole store, for the audit and other reconciliations.
 
-use super::{Entity, Record, StoreResult};
+use super::{Bounds, CounterKey, Entity, Record, StoreResult};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
@@ -37,6 +37,14 @@ pub trait Snapshot {
     /// # Errors
     /// As [`Snapshot::each_record`].
     fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()>;
+
+    /// Visits every bounded counter other than stock that a commit has moved, with
+    /// its values, in no particular order (stock's are
+    /// [`Snapshot::each_stock_level`]).
+    ///
+    /// # Errors
+    /// As [`Snapshot::each_record`].
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()>;
 
     /// Visits every journal entry in posting order, with its position: positions
     /// start at 1 and have no gaps, so a missing one means an entry was lost.

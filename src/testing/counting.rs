@@ -20,8 +20,8 @@ pub struct Calls {
     pub reads: u64,
     /// Commits tried.
     pub commits: u64,
-    /// Commits that lost a race (a version, check, stock guard or idempotency key
-    /// another writer got to first) and so sent their command back to read again.
+    /// Commits that lost a race (a version, check, stock or other bounded
+    /// counter's guard, or idempotency key another writer got to first) and so sent their command back to read again.
     pub lost_races: u64,
 }
 
@@ -76,6 +76,7 @@ impl<S: Store> StoreWrapper for Counting<S> {
             Err(StoreError::Conflict { .. }
                 | StoreError::StockChanged { .. }
                 | StoreError::InsufficientStock { .. }
+                | StoreError::OutOfBounds { .. }
                 | StoreError::DuplicateKey { .. })
         ) {
             self.lost_races.fetch_add(1, Ordering::Relaxed);

@@ -21,6 +21,7 @@
 //! The cases cover every clause of the contract: round-trips of every entity kind
 //! with edge values (long and unicode text, the largest decimals); versions and
 //! conflicts; guarded stock deltas, including many concurrent writers on one SKU;
+//! bounded counters of other kinds under the same guard, also raced;
 //! atomicity (a commit failing part-way changes nothing); idempotency keys; checks;
 //! the event log gapless and ordered; every index read the service uses; batched
 //! reads agreeing with single ones; snapshots that see whole commits only, under
@@ -163,6 +164,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         back_orders_racing_receipts_give_each_unit_once,
         replenishing_one_sku_orders_it_once,
         purchasing_different_skus_never_contends,
+        bounded_counters,
     );
     report
 }
@@ -177,10 +179,12 @@ macro_rules! ensure {
 }
 
 // After `ensure!`, which the cases there use.
+mod bounded;
 mod contention;
 mod counting;
 mod numbers;
 mod purchasing;
+pub use bounded::bounded_counters;
 pub use contention::{
     back_orders_on_one_sku_never_contend, back_orders_racing_receipts_give_each_unit_once,
     checkouts_never_contend, one_busy_customer_never_contends,
@@ -1685,6 +1689,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 21);
+        assert_eq!(report.passed.len(), 22);
     }
 }

@@ -1,7 +1,8 @@
 //! One commit: one `BEGIN IMMEDIATE` transaction, all or nothing.
 //!
 //! Everything is checked in the order the memory store checks it (idempotency key,
-//! puts, checks, stock guards, balances, journal entries), so both stores report the
+//! puts, checks, stock guards, other bounded counters' guards, balances, journal
+//! entries), so both stores report the
 //! same error for the same changeset. Any error returns before `COMMIT`, and dropping
 //! the transaction rolls back whatever was already written.
 
@@ -13,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::cache::RecordCache;
 use super::codec::{scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
-use super::{ledger, reads, stock};
+use super::{counters, ledger, reads, stock};
 use crate::event::Event;
 use crate::order::Order;
 use crate::store::{
@@ -88,6 +89,7 @@ fn apply(
         check_holds(tx, check)?;
     }
     stock::apply_guarded(tx, changes)?;
+    counters::apply_guarded(tx, changes)?;
     let balances = changes
         .balances_after(|account, currency| ledger::stored_balance(tx, account, currency))?;
     ledger::validate(&changes.journal)?;

@@ -69,7 +69,10 @@
 //! guarded `UPDATE ... SET on_hand = on_hand + Δ, reserved = reserved + Δ WHERE ...
 //! AND 0 <= reserved + Δ <= on_hand + Δ` each; a row left unchanged is a failed guard
 //! and becomes [`StoreError::InsufficientStock`](crate::store::StoreError) with the
-//! level as it was. Any error drops the transaction, which rolls everything back.
+//! level as it was. Other bounded counters pass the same guard, in the same kind of
+//! statement, on their rows of `bounded_counters` (kind and id as text), after the
+//! stock; a failed one is [`StoreError::OutOfBounds`](crate::store::StoreError).
+//! Any error drops the transaction, which rolls everything back.
 //!
 //! # Several processes
 //! Several processes may open one file. Nothing the contract promises rests on
@@ -97,10 +100,12 @@
 //! with the version in its own column, balances as decimal text, stock and
 //! movements as integers.
 
+mod bounds;
 mod cache;
 mod checkpoint;
 mod codec;
 mod commit;
+mod counters;
 mod error;
 mod ledger;
 mod migrations;

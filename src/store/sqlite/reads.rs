@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::RecordCache;
 use super::codec::{clamp_i64, from_json, parse, scope_text, time_from_text, to_u64};
+use super::counters;
 use super::error::db;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -139,10 +140,15 @@ pub(super) fn fetch(
             Some((scope, key)) => idempotency(conn, *scope, key)?,
             None => None,
         };
+        let mut found = Vec::with_capacity(request.counters.len());
+        for key in &request.counters {
+            found.push((key.clone(), counters::value(conn, key)?));
+        }
         Ok(Fetched {
             records,
             stock,
             idempotency,
+            counters: found,
         })
     })
 }

@@ -12,7 +12,7 @@
 pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
 
 /// The migration steps, oldest first.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, BOUNDED_COUNTERS];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -109,4 +109,19 @@ INSERT INTO series (name, last)
     WHERE record_key IN ('counter/invoice', 'counter/credit_note')
       AND json_extract(body, '$.value.value') >= 1;
 DELETE FROM records WHERE record_key IN ('counter/invoice', 'counter/credit_note');
+";
+
+/// Bounded counters other than stock (o2c 0.2): a limit and what is used of it per
+/// kind and id, moved by additive deltas under the guard `0 ≤ used ≤ limit`, which
+/// also holds as a constraint. Stock keeps its own table. The step only creates a
+/// table no other step touches, so it applies whatever steps come before it.
+const BOUNDED_COUNTERS: &str = "
+CREATE TABLE bounded_counters (
+    kind        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    limit_value INTEGER NOT NULL,
+    used        INTEGER NOT NULL,
+    PRIMARY KEY (kind, id),
+    CHECK (0 <= used AND used <= limit_value)
+) STRICT, WITHOUT ROWID;
 ";

@@ -5,11 +5,11 @@ use rusqlite::{Connection, Row};
 
 use super::codec::{from_json, to_u64};
 use super::error::db;
-use super::reads;
+use super::{counters, reads};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
-use crate::store::{Record, Snapshot, StoreResult};
+use crate::store::{Bounds, CounterKey, Record, Snapshot, StoreResult};
 
 /// The connection a read transaction is open on.
 pub(super) struct InTransaction<'c>(pub(super) &'c Connection);
@@ -65,6 +65,18 @@ impl Snapshot for InTransaction<'_> {
             visit(&body::<StockMovement>(row, 0, "stock movement")?);
             Ok(())
         })
+    }
+
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()> {
+        self.each_row(
+            "SELECT kind, id, limit_value, used FROM bounded_counters",
+            [],
+            |row| {
+                let (key, bounds) = counters::counter(row)?;
+                visit(&key, bounds);
+                Ok(())
+            },
+        )
     }
 
     fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {

@@ -1,38 +1,26 @@
 //! Guarded stock deltas and the movement journal, in SQL.
 //!
 //! A commit's movements and reservation changes are summed per SKU × location
-//! ([`Changeset::stock_deltas`], as the memory store sums them), then each sum is one guarded `UPDATE`: the row changes
-//! only if afterwards `0 ≤ reserved ≤ on_hand`. Deltas add to whatever is stored, so
-//! two commits on one SKU never conflict; only a failing guard stops a commit.
+//! ([`Changeset::stock_deltas`], as the memory store sums them), then each sum is
+//! one guarded `UPDATE` of the SKU × location's row: stock is a bounded counter
+//! (on-hand the limit, reserved what is used), moved under the guard every bounded
+//! counter shares ([`bounds`](super::bounds)).
 
-use rusqlite::{Transaction, named_params, params};
+use rusqlite::{Transaction, params};
 
+use super::bounds::{add_within_bounds, within_bounds};
 use super::codec::to_json;
 use super::error::db;
 use crate::stock::StockMovement;
 use crate::store::{Changeset, StockDelta, StoreError, StoreResult};
 
-/// The range a column may hold so that adding `delta` cannot overflow `i64`. SQLite
-/// would turn an overflowing sum into a float rather than fail, so the guard keeps
-/// such rows out instead; the memory store's `checked_add` refuses the same ones.
-fn no_overflow(delta: i64) -> (i64, i64) {
-    if delta < 0 {
-        (i64::MIN.saturating_sub(delta), i64::MAX)
-    } else {
-        (i64::MIN, i64::MAX.saturating_sub(delta))
-    }
-}
-
-/// Adds `delta` to one level, or leaves it untouched when the result would break
-/// `0 ≤ reserved ≤ on_hand` (or overflow). One statement: the guard and the write
-/// are a single step, as they would be in a database without a global write lock.
-const GUARDED_UPDATE: &str = "
-UPDATE stock SET on_hand = on_hand + :on_hand_delta, reserved = reserved + :reserved_delta
- WHERE sku = :sku AND location = :location
-   AND on_hand BETWEEN :on_hand_min AND :on_hand_max
-   AND reserved BETWEEN :reserved_min AND :reserved_max
-   AND reserved + :reserved_delta >= 0
-   AND reserved + :reserved_delta <= on_hand + :on_hand_delta";
+/// Adds the deltas to one level, or leaves it untouched when the result would break
+/// `0 ≤ reserved ≤ on_hand` (or overflow).
+const GUARDED_UPDATE: &str = concat!(
+    "UPDATE stock SET on_hand = on_hand + :limit_delta, reserved = reserved + :used_delta
+ WHERE sku = :sku AND location = :location AND ",
+    within_bounds!("on_hand", "reserved")
+);
 
 /// Applies the changeset's stock deltas under the guard.
 ///
@@ -55,24 +43,14 @@ pub(super) fn apply_guarded(tx: &Transaction<'_>, changes: &Changeset) -> StoreR
         )
         .and_then(|mut stmt| stmt.execute(params![sku.as_str(), location.as_str()]))
         .map_err(db)?;
-        let (on_hand_min, on_hand_max) = no_overflow(on_hand_delta);
-        let (reserved_min, reserved_max) = no_overflow(reserved_delta);
-        let changed = tx
-            .prepare_cached(GUARDED_UPDATE)
-            .and_then(|mut stmt| {
-                stmt.execute(named_params! {
-                    ":on_hand_delta": on_hand_delta,
-                    ":reserved_delta": reserved_delta,
-                    ":sku": sku.as_str(),
-                    ":location": location.as_str(),
-                    ":on_hand_min": on_hand_min,
-                    ":on_hand_max": on_hand_max,
-                    ":reserved_min": reserved_min,
-                    ":reserved_max": reserved_max,
-                })
-            })
-            .map_err(db)?;
-        if changed == 0 {
+        let moved = add_within_bounds(
+            tx,
+            GUARDED_UPDATE,
+            &[(":sku", &sku.as_str()), (":location", &location.as_str())],
+            on_hand_delta,
+            reserved_delta,
+        )?;
+        if !moved {
             let (on_hand, reserved) = tx
                 .query_row(
                     "SELECT on_hand, reserved FROM stock WHERE sku = ?1 AND location = ?2",
@@ -116,18 +94,4 @@ pub(super) fn append_movements(
         .map_err(db)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overflow_bounds_are_exact() {
-        assert_eq!(no_overflow(0), (i64::MIN, i64::MAX));
-        assert_eq!(no_overflow(5), (i64::MIN, i64::MAX - 5));
-        assert_eq!(no_overflow(-5), (i64::MIN + 5, i64::MAX));
-        assert_eq!(no_overflow(i64::MIN), (0, i64::MAX));
-        assert_eq!(no_overflow(i64::MAX), (i64::MIN, 0));
-    }
 }
