@@ -22,10 +22,11 @@
 //! with edge values (long and unicode text, the largest decimals); versions and
 //! conflicts; guarded stock deltas, including many concurrent writers on one SKU;
 //! atomicity (a commit failing part-way changes nothing); idempotency keys; checks;
-//! the event log gapless and ordered; every index read the service uses; batched
-//! reads agreeing with single ones; snapshots that see whole commits only, under
-//! concurrent writers; and a whole
-//! order flow through [`Oms`] ending in a clean [`Oms::audit`].
+//! the event log gapless and ordered; every index read the service uses, and the
+//! records found under index terms (open purchase orders and suppliers by SKU)
+//! while, and only while, they have them; batched reads agreeing with single
+//! ones; snapshots that see whole commits only, under concurrent writers; and a
+//! whole order flow through [`Oms`] ending in a clean [`Oms::audit`].
 
 use std::fmt;
 use std::future::Future;
@@ -153,6 +154,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         events_are_gapless_and_ordered,
         document_numbers_are_gapless,
         index_reads,
+        index_terms,
         batched_reads,
         snapshots_are_consistent,
         order_flow_audits_clean,
@@ -181,6 +183,7 @@ mod contention;
 mod counting;
 mod numbers;
 mod purchasing;
+mod terms;
 pub use contention::{
     back_orders_on_one_sku_never_contend, back_orders_racing_receipts_give_each_unit_once,
     checkouts_never_contend, one_busy_customer_never_contends,
@@ -191,6 +194,7 @@ pub use numbers::document_numbers_are_gapless;
 pub use purchasing::{
     purchasing_different_skus_never_contends, replenishing_one_sku_orders_it_once,
 };
+pub use terms::index_terms;
 
 /// Turns any error into a failure of `case`, saying what was being done.
 trait OrFail<T> {
@@ -1685,6 +1689,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 21);
+        assert_eq!(report.passed.len(), 22);
     }
 }
