@@ -11,14 +11,14 @@
 use o2c::event::RecordedEvent;
 use o2c::ledger::{AccountBalance, JournalEntry};
 use o2c::stock::{StockLevel, StockMovement};
-use o2c::store::{Changeset, Committed, MemoryStore, Store, StoreResult};
+use o2c::store::{Changeset, Committed, Fetched, MemoryStore, Prefetch, Store, StoreResult};
 use o2c::testing::test_all;
 
 #[tokio::test]
 async fn memory_store_conforms() {
     let report = test_all(&MemoryStore::new).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 22, "{report}");
+    assert_eq!(report.passed.len(), 23, "{report}");
 }
 
 /// The SQLite store, on a throwaway file per case (`in_memory` keeps the file in the
@@ -37,7 +37,7 @@ async fn sqlite_store_conforms() {
     }
     let report = test_all(&Throwaway).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 22, "{report}");
+    assert_eq!(report.passed.len(), 23, "{report}");
 }
 
 /// A memory store with one clause of the contract broken.
@@ -48,6 +48,9 @@ struct Broken {
     forget_keys: bool,
     torn_snapshots: bool,
     forget_counters: bool,
+    /// Answers a read under index terms with the whole kind, as a store would
+    /// that kept no terms (or never dropped one).
+    whole_kinds_for_terms: bool,
 }
 
 /// A snapshot that misses the journal's last entry, as a store would that read the
@@ -112,6 +115,19 @@ impl o2c::store::StoreWrapper for Broken {
         self.inner.commit(changes).await
     }
 
+    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+        if !self.whole_kinds_for_terms {
+            return self.inner.fetch(request).await;
+        }
+        let mut request = request.clone();
+        for (kind, _) in std::mem::take(&mut request.terms) {
+            if !request.kinds.contains(&kind) {
+                request.kinds.push(kind);
+            }
+        }
+        self.inner.fetch(&request).await
+    }
+
     async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
     where
         F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
@@ -166,4 +182,15 @@ async fn a_store_ignoring_bounded_counters_fails_the_suite() {
     .await;
     let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
     assert_eq!(failed, vec!["bounded_counters"], "{report}");
+}
+
+#[tokio::test]
+async fn a_store_answering_index_terms_with_whole_kinds_fails_the_suite() {
+    let report = test_all(&|| Broken {
+        whole_kinds_for_terms: true,
+        ..Broken::default()
+    })
+    .await;
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.case).collect();
+    assert_eq!(failed, vec!["index_terms"], "{report}");
 }

@@ -27,14 +27,15 @@ use o2c::ledger::{AccountBalance, AccountCode, EntryBuilder, EntrySource, Invoic
 use o2c::ledger::{ChartOfAccounts, Payment};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, Order, PlaceOrder};
+use o2c::purchasing::{Offer, PurchaseOrder, Supplier};
 use o2c::stock::StockMovement;
 use o2c::stock::{Location, LocationKind, MovementReason, ReservationChange, StockLevel};
 use o2c::store::sqlite::{
     APPLICATION_ID, Durability, SCHEMA_VERSION, SqliteError, SqliteOptions, SqliteStore,
 };
 use o2c::store::{
-    Changeset, Check, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, MemoryStore,
-    Put, RecordKey, Store, StoreError, Versioned,
+    Changeset, Check, Counter, IdempotencyEntry, IdempotencyScope, IdempotentOutcome, IndexTerm,
+    MemoryStore, Prefetch, Put, RecordKey, Store, StoreError, Versioned,
 };
 use o2c::{AdjustStock, Oms, ReceiveStock, RecordPayment};
 use rusqlite::Connection;
@@ -1174,6 +1175,57 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
     let report = oms.audit().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
     assert_eq!(report.not_checked.len(), 2, "{:?}", report.not_checked);
+
+    // 0.1 had no purchasing, so the terms step found nothing to fill (its
+    // backfill is tested on purchase orders and suppliers of every state beside
+    // the schema); the upgraded file keeps the terms of what comes after.
+    let product = &products[0].value;
+    let term = IndexTerm::Sku(product.sku.clone());
+    let supply = Prefetch::new()
+        .found_under::<Supplier>(&term)
+        .found_under::<PurchaseOrder>(&term);
+    let found = oms.store().fetch(&supply).await.unwrap();
+    assert!(found.records.is_empty(), "{:?}", found.records);
+    let today = start().date_naive();
+    let supplier = Supplier::new(
+        o2c::ids::SupplierId::from_uuid(uuid::Uuid::from_u128(7)),
+        "After the upgrade",
+        product.cost.currency(),
+    )
+    .offer(Offer::new(
+        product.sku.clone(),
+        product.cost,
+        5,
+        today,
+        today + chrono::Duration::days(30),
+    ));
+    oms.save_supplier(supplier.clone()).await.unwrap();
+    let po = oms
+        .raise_purchase_order(
+            supplier.id,
+            &locations[0].value.id,
+            &[(product.sku.clone(), 3)],
+        )
+        .await
+        .unwrap();
+    let mut found = oms.store().fetch(&supply).await.unwrap();
+    let suppliers: Vec<_> = found
+        .take_every::<Supplier>()
+        .into_iter()
+        .map(|v| v.value.id)
+        .collect();
+    let pos: Vec<_> = found
+        .take_every::<PurchaseOrder>()
+        .into_iter()
+        .map(|v| v.value.id)
+        .collect();
+    assert_eq!((suppliers, pos), (vec![supplier.id], vec![po.id]));
+    oms.cancel_purchase_order(po.id).await.unwrap();
+    let mut found = oms.store().fetch(&supply).await.unwrap();
+    assert!(
+        found.take_every::<PurchaseOrder>().is_empty(),
+        "cancelled: found under none"
+    );
 }
 
 /// A 0.1 file gains the table of bounded counters when opened; a counter moved

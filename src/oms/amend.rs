@@ -121,7 +121,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 // A short line or freed units: the supply, or the orders waiting
                 // in the queues, read once more at most.
                 Decided::Needs(needs) if !asked => {
-                    let fetched = self.store.fetch(&needs.prefetch()).await?;
+                    let request = needs.prefetch(&inputs.skus());
+                    let fetched = self.store.fetch(&request).await?;
                     inputs.adopt_needs(&needs, fetched);
                     asked = true;
                 }

@@ -11,7 +11,7 @@ use crate::order::{
     CancelInputs, Hold, Order, OrderInputs, PlaceOrder, Placing, cancel_order, compose,
     distinct_skus, place_hold, queues_touched,
 };
-use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
+use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply, supply_to_read};
 use crate::stock::Location;
 use crate::store::{
     Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
@@ -89,7 +89,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     /// Decides a new order for `buyer` into `changes` from `inputs`
     /// ([`compose`]); when a line is short, reads the queues of its SKUs, the
-    /// suppliers and the purchase orders (the one dependent read) and decides again.
+    /// suppliers offering them and the purchase orders open for them (the one
+    /// dependent read) and decides again.
     /// Returns the order, which the caller puts, and its invoice if one was issued.
     pub(super) async fn place_into(
         &self,
@@ -110,7 +111,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(placed);
         }
         let skus = distinct_skus(cmd);
-        let mut request = Prefetch::new().every::<Supplier>().every::<PurchaseOrder>();
+        // A short line is promised from its own SKU's offers and purchase
+        // orders: those of the order's SKUs are all the decision looks at.
+        let mut request = supply_to_read(Prefetch::new(), &skus);
         for sku in &skus {
             request = request.record::<BackOrderQueue>(sku);
         }

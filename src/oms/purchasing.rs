@@ -1,6 +1,8 @@
 //! Purchasing on the service: reads what each purchasing decision in
-//! [`crate::purchasing`] needs (one batch, and at most the orders waiting in the
-//! back-order queues second), lets it decide, and commits.
+//! [`crate::purchasing`] needs (one batch, and at most one dependent read second:
+//! the orders waiting in the back-order queues, and the supply of SKUs the first
+//! read named), lets it decide, and commits. Purchase orders and suppliers are
+//! read by the SKUs a command concerns ([`supply_to_read`]), never whole.
 //!
 //! No purchasing command takes a turn on a shared record: each puts or checks
 //! what its decision rests on, and every change to what is on order for a SKU
@@ -21,10 +23,12 @@ use crate::purchasing::replenish::{self, Needs, Position, Waiting};
 use crate::purchasing::{
     BackOrderQueue, Backlog, OfferRanking, PurchaseOrder, ReceivePurchaseOrder, Receiving,
     ReorderRule, Requisition, Supplier, Supply, rank_offers, save_supplier, set_reorder_rule,
+    supply_to_read,
 };
 use crate::stock::{Location, StockLevel};
 use crate::store::{
-    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, IndexTerm, Prefetch, Store,
+    Versioned,
 };
 
 /// What replenishment read: the requirements, and the position they are met
@@ -77,7 +81,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         needed: u32,
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
-        let request = Prefetch::new().record::<Product>(sku).every::<Supplier>();
+        let request = Prefetch::new()
+            .record::<Product>(sku)
+            .found_under::<Supplier>(&IndexTerm::Sku(sku.clone()));
         let mut fetched = self.store.fetch(&request).await?;
         let product = super::found::<Product>(&mut fetched, sku)?.value;
         let suppliers = values(fetched.take_every::<Supplier>());
@@ -195,10 +201,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Reads what replenishment at `ship_to` decides on, in two reads: the
-    /// location, every back-order queue, reorder rule, purchase order and
-    /// supplier; then the products of the SKUs needed, the stock of those with a
-    /// rule and (`with_orders`, when purchase orders may be approved as they are
-    /// raised) the orders waiting for them.
+    /// location, every back-order queue and every reorder rule (which SKUs need
+    /// anything follows from all of them: these two kinds stay whole); then, for
+    /// the SKUs needed, the purchase orders open for them, the suppliers offering
+    /// them, their products, the stock of those with a rule and (`with_orders`,
+    /// when purchase orders may be approved as they are raised) the orders
+    /// waiting for them.
+    ///
+    /// The purchase orders read second may be newer than the queues read first;
+    /// a raise that changed what is on order for a SKU meanwhile put its queue
+    /// ([`Backlog::claim_on_order`]), so this command's claim on it conflicts and
+    /// it decides again.
     async fn read_replenishing(
         &self,
         ship_to: &LocationId,
@@ -207,22 +220,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let first = Prefetch::new()
             .record::<Location>(ship_to)
             .every::<BackOrderQueue>()
-            .every::<ReorderRule>()
-            .every::<PurchaseOrder>()
-            .every::<Supplier>();
+            .every::<ReorderRule>();
         let mut fetched = self.store.fetch(&first).await?;
         super::found::<Location>(&mut fetched, ship_to)?;
         let queues = fetched.take_every::<BackOrderQueue>();
         let rules = values(fetched.take_every::<ReorderRule>());
-        let open: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
-            .into_iter()
-            .filter(PurchaseOrder::is_open)
-            .collect();
-        let suppliers = values(fetched.take_every::<Supplier>());
         let plain: Vec<BackOrderQueue> = queues.iter().map(|q| q.value.clone()).collect();
         let needs = Needs::new(&plain, &rules, ship_to);
         let skus = needs.skus();
-        let mut second = Prefetch::new();
+        // Each requisition counts what is on order and ranks offers for its own
+        // SKU only.
+        let mut second = supply_to_read(Prefetch::new(), &skus);
         for sku in &skus {
             second = second.record::<Product>(sku);
         }
@@ -248,6 +256,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let products: Products = values(fetched.take_every::<Product>())
             .into_iter()
             .collect();
+        let open: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
+            .into_iter()
+            .filter(PurchaseOrder::is_open)
+            .collect();
+        let suppliers = values(fetched.take_every::<Supplier>());
         let orders = fetched.take_every::<Order>();
         Ok((
             needs,
@@ -285,11 +298,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, u32)],
     ) -> Result<PurchaseOrder, Error> {
-        let mut request = Prefetch::new()
+        let skus: Vec<Sku> = needs.iter().map(|(sku, _)| sku.clone()).collect();
+        // The supplier ordered from by key; the supply of the SKUs ordered for
+        // the promises an approval at once makes.
+        let mut request = supply_to_read(Prefetch::new(), &skus)
             .record::<Location>(ship_to)
-            .every::<Supplier>()
-            .every::<PurchaseOrder>();
-        for (sku, _) in needs {
+            .record::<Supplier>(&supplier);
+        for sku in &skus {
             request = request.record::<Product>(sku).record::<BackOrderQueue>(sku);
         }
         let mut fetched = self.store.fetch(&request).await?;
@@ -303,7 +318,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .into_iter()
             .filter(PurchaseOrder::is_sent)
             .collect();
-        let skus: Vec<Sku> = needs.iter().map(|(sku, _)| sku.clone()).collect();
         let products = products_in(&mut fetched, &skus);
         let mut backlog = self
             .backlog_of(
@@ -360,38 +374,38 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         self.move_purchase_order(id, Step::Close).await
     }
 
-    /// One step of a purchase order's life, in one commit, after two reads: every
-    /// purchase order, supplier and back-order queue; then the products of its
-    /// SKUs and the orders waiting for them.
+    /// One step of a purchase order's life, in one commit, after two reads: the
+    /// purchase order with the products and back-order queues of its SKUs; then
+    /// the orders waiting in those queues and the supply of its SKUs (the
+    /// purchase orders open for them, the suppliers offering them), which is all
+    /// the promises it re-makes look at.
+    ///
+    /// The supply read second may be newer than the order and queues read
+    /// first: a step that changed what is on order for one of its SKUs put the
+    /// SKU's queue meanwhile, so this command's claim on it conflicts.
     async fn move_purchase_order(
         &self,
         id: PurchaseOrderId,
         step: Step,
     ) -> Result<PurchaseOrder, Error> {
         super::retrying!(self, {
-            let request = Prefetch::new()
-                .every::<PurchaseOrder>()
-                .every::<Supplier>()
-                .every::<BackOrderQueue>();
+            let kinds = [Product::kind(), BackOrderQueue::kind()];
+            let request = Prefetch::new().follow::<PurchaseOrder>(&id, &kinds);
             let mut fetched = self.store.fetch(&request).await?;
-            let every = fetched.take_every::<PurchaseOrder>();
-            let stored = one_of(&every, id)?;
-            let purchase_orders = values(every);
-            let suppliers = values(fetched.take_every::<Supplier>());
+            let stored = super::found::<PurchaseOrder>(&mut fetched, &id)?;
             let mut po = stored.value;
             let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
+            let products = products_in(&mut fetched, &skus);
             let mut backlog = Backlog::default();
             super::backorders::adopt_queues(&mut backlog, &skus, &mut fetched);
-            // The one dependent read: its products and the orders waiting for it.
-            let mut second = Prefetch::new();
-            for sku in &skus {
-                second = second.record::<Product>(sku);
-            }
+            // The one dependent read: the orders waiting and the SKUs' supply.
+            let mut second = supply_to_read(Prefetch::new(), &skus);
             for order in backlog.orders_to_read() {
                 second = second.record::<Order>(&order);
             }
             let mut fetched = self.store.fetch(&second).await?;
-            let products = products_in(&mut fetched, &skus);
+            let purchase_orders = values(fetched.take_every::<PurchaseOrder>());
+            let suppliers = values(fetched.take_every::<Supplier>());
             for order in fetched.take_every::<Order>() {
                 backlog.adopt(order.value, order.version);
             }
@@ -447,19 +461,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         received
     }
 
-    /// A receipt in two reads: the key, every purchase order, supplier and
-    /// location, and the products, stock and queues of the SKUs received; then the
-    /// orders waiting in those queues.
+    /// A receipt in two reads: the key, the purchase order, the supply of the
+    /// SKUs received (the purchase orders open for them, the suppliers offering
+    /// them: the lines still waiting are re-promised from these alone), every
+    /// location, and the products, stock and queues of the SKUs received; then
+    /// the orders waiting in those queues.
     async fn try_receive(
         &self,
         cmd: &ReceivePurchaseOrder,
         print: u64,
     ) -> Result<PurchaseOrder, Error> {
         let scope = IdempotencyScope::ReceivePurchaseOrder;
-        let mut request = Prefetch::new()
+        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
+        let mut request = supply_to_read(Prefetch::new(), &skus)
             .key(scope, &cmd.idempotency_key)
-            .every::<PurchaseOrder>()
-            .every::<Supplier>()
+            .record::<PurchaseOrder>(&cmd.purchase_order)
             .every::<Location>();
         for (sku, _) in &cmd.lines {
             request = request
@@ -483,7 +499,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let purchase_orders = values(every);
         let suppliers = values(fetched.take_every::<Supplier>());
         let locations = values(fetched.take_every::<Location>());
-        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
         let products: Vec<Versioned<Product>> = skus
             .iter()
             .filter_map(|sku| fetched.take::<Product>(sku))
@@ -537,7 +552,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 }
 
-/// The purchase order `id` among `every` one read, with its version.
+/// The purchase order `id` among those one read (by key, and under its SKUs),
+/// with its version.
 fn one_of(
     every: &[Versioned<PurchaseOrder>],
     id: PurchaseOrderId,

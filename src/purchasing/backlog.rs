@@ -19,7 +19,9 @@ use crate::ids::{LocationId, OrderId, Sku};
 use crate::order::{LineReservation, Order, OrderLine};
 use crate::quantity::Quantity;
 use crate::stock::{Location, ReservationChange};
-use crate::store::{Changeset, Check, Entity, Merge, Put, RecordKey, StoreError, Versioned};
+use crate::store::{
+    Changeset, Check, Entity, IndexTerm, Merge, Prefetch, Put, RecordKey, StoreError, Versioned,
+};
 
 /// The orders and back-order queues one command works on.
 #[derive(Debug, Default)]
@@ -51,9 +53,11 @@ enum QueueUse {
 /// sent purchase orders as the command leaves them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Supply<'a> {
-    /// Every supplier, with its offers.
+    /// The suppliers, with their offers: at least those offering the SKUs
+    /// decided on ([`supply_to_read`]).
     pub suppliers: &'a [Supplier],
-    /// The purchase orders sent and not yet fully received.
+    /// The purchase orders sent and not yet fully received: at least those with
+    /// a line for a SKU decided on.
     pub sent: &'a [PurchaseOrder],
 }
 
@@ -64,6 +68,20 @@ impl Supply<'_> {
         suppliers: &[],
         sent: &[],
     };
+}
+
+/// Adds to `request` what the supply of `skus` is read from: the suppliers
+/// offering each and the purchase orders open for it, found under its
+/// [`IndexTerm::Sku`]. Every decision on a SKU's supply looks only at its own
+/// offers and purchase order lines ([`rank_offers`], the arrivals of the sent
+/// orders), so the rest of the two kinds is never read.
+pub(crate) fn supply_to_read(request: Prefetch, skus: &[Sku]) -> Prefetch {
+    skus.iter().fold(request, |request, sku| {
+        let term = IndexTerm::Sku(sku.clone());
+        request
+            .found_under::<Supplier>(&term)
+            .found_under::<PurchaseOrder>(&term)
+    })
 }
 
 impl Backlog {

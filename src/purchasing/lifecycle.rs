@@ -53,8 +53,9 @@ impl Step {
 /// Takes `po` one `step` on, with its event, and re-promises the lines it was
 /// going to fill (an approved order promises its date; a cancelled or closed one
 /// no longer does, and they fall back to other orders or the offers). `backlog`
-/// holds the queues of `po`'s SKUs and their orders; `purchase_orders` are every
-/// purchase order as read. The caller puts `po`.
+/// holds the queues of `po`'s SKUs and their orders; `purchase_orders` and
+/// `suppliers` are at least those open for and offering `po`'s SKUs, as read.
+/// The caller puts `po`.
 ///
 /// # Errors
 /// [`Error::Purchasing`] with `InvalidTransition` when the step does not apply.
@@ -81,7 +82,8 @@ pub(crate) fn move_purchase_order(
 /// valid offer for each SKU (needs raised to its minimum and whole packs),
 /// expected when the slowest offer arrives, approved at once within `policy`.
 /// `backlog` holds the queues of the SKUs needed (and, if it may be approved at
-/// once, their orders); `supply` is every supplier and the purchase orders sent.
+/// once, their orders); `supply` holds at least the suppliers offering those
+/// SKUs and the purchase orders sent for them.
 ///
 /// # Errors
 /// [`Error::Purchasing`] with `EmptyOrder` (no needs, or a need of zero),

@@ -20,7 +20,7 @@ mod reorder;
 pub(crate) mod replenish;
 mod supplier;
 
-pub(crate) use backlog::{Backlog, Supply, reserve};
+pub(crate) use backlog::{Backlog, Supply, reserve, supply_to_read};
 pub use backorder::{BackOrderPolicy, BackOrderQueue, Fill, QueueEntry, Waiting, promise_date};
 pub use offer::{ExcludedOffer, OfferRanking, RankedOffer, order_quantity, rank_offers};
 pub use policy::PurchasingPolicy;

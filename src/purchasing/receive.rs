@@ -29,8 +29,9 @@ pub struct ReceivePurchaseOrder {
 
 /// What a receipt decides on besides the purchase order and the back-orders: the
 /// products of the SKUs received (with their versions, for the new average cost),
-/// their stock everywhere, the locations, the suppliers and every purchase order
-/// (promise dates come from the sent ones).
+/// their stock everywhere, the locations, and the supply of those SKUs — the
+/// suppliers offering them and the purchase orders open for them (promise dates
+/// come from the sent ones).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Receiving<'a> {
     /// The products of the SKUs the command names, as read.
@@ -39,9 +40,9 @@ pub(crate) struct Receiving<'a> {
     pub stock: &'a [StockLevel],
     /// Every location.
     pub locations: &'a [Location],
-    /// Every supplier.
+    /// The suppliers, at least those offering the SKUs received.
     pub suppliers: &'a [Supplier],
-    /// Every purchase order, as read.
+    /// The purchase orders as read, at least those open for the SKUs received.
     pub purchase_orders: &'a [PurchaseOrder],
 }
 

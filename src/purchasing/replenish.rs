@@ -83,9 +83,11 @@ impl Needs {
 /// suppliers, the products of the SKUs needed and the stock of those with a rule.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Position<'a> {
-    /// Every open purchase order (draft, approved, partly received).
+    /// The open purchase orders (draft, approved, partly received), at least
+    /// those of the SKUs needed.
     pub open: &'a [PurchaseOrder],
-    /// Every supplier with its offers.
+    /// The suppliers with their offers, at least those offering the SKUs
+    /// needed.
     pub suppliers: &'a [Supplier],
     /// The products of the SKUs needed.
     pub products: &'a Products,

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::ids::{OrderId, Sku};
 use crate::ledger::Invoice;
 use crate::order::{Order, OrderInputs};
-use crate::purchasing::{BackOrderQueue, PurchaseOrder, Supplier};
+use crate::purchasing::{self, BackOrderQueue, PurchaseOrder, Supplier};
 use crate::stock::Location;
 use crate::store::{Entity, Fetched, Prefetch, RecordKey, Versioned};
 
@@ -48,9 +48,9 @@ pub(crate) struct ReceiptReads {
 /// Where an exchange's replacement short of stock is promised a date from, and the
 /// queues it joins.
 pub(crate) struct ReplacementSupply {
-    /// Every supplier, with its offers.
+    /// The suppliers offering the replacement's SKUs, with their offers.
     pub suppliers: Vec<Supplier>,
-    /// The purchase orders sent and not yet fully received.
+    /// The purchase orders sent for them and not yet fully received.
     pub sent: Vec<PurchaseOrder>,
     /// The queues of the replacement's SKUs.
     pub queues: Vec<QueueRead>,
@@ -169,17 +169,20 @@ impl ReceiptReads {
         Some((request, false))
     }
 
-    /// Adds to `request` what a replacement short of stock needs: the suppliers,
-    /// the purchase orders and the queues of its SKUs.
+    /// Adds to `request` what a replacement short of stock needs: the queues of
+    /// its SKUs, the suppliers offering them and the purchase orders open for
+    /// them (a short line is promised from its own SKU's alone).
     pub(crate) fn supply_to_read(&self, request: Prefetch) -> Prefetch {
-        let request = request.every::<Supplier>().every::<PurchaseOrder>();
-        self.rma
-            .value
-            .replacement
-            .iter()
-            .fold(request, |request, line| {
-                request.record::<BackOrderQueue>(&line.sku)
-            })
+        let mut skus: Vec<Sku> = Vec::new();
+        for line in &self.rma.value.replacement {
+            if !skus.contains(&line.sku) {
+                skus.push(line.sku.clone());
+            }
+        }
+        let request = purchasing::supply_to_read(request, &skus);
+        skus.iter().fold(request, |request, sku| {
+            request.record::<BackOrderQueue>(sku)
+        })
     }
 
     /// Takes in what [`ReceiptReads::still_to_read`] or
@@ -297,6 +300,7 @@ mod tests {
     use super::*;
     use crate::ids::InvoiceId;
     use crate::order::LineRequest;
+    use crate::store::IndexTerm;
 
     /// `reads` as an exchange of the mug for `replacement`.
     fn exchange(mut reads: ReceiptReads, replacement: Vec<LineRequest>) -> ReceiptReads {
@@ -375,7 +379,10 @@ mod tests {
         )];
         let (last, supply) = reads.still_to_read(&receipt(1, resellable())).unwrap();
         assert!(supply);
-        assert!(last.kinds.contains(&Supplier::kind()));
-        assert!(last.kinds.contains(&PurchaseOrder::kind()));
+        // The replacement's SKU, by index term: never the kinds whole.
+        let cup = IndexTerm::Sku(sku("CUP"));
+        assert!(last.terms.contains(&(Supplier::kind(), cup.clone())));
+        assert!(last.terms.contains(&(PurchaseOrder::kind(), cup)));
+        assert!(last.kinds.is_empty(), "{:?}", last.kinds);
     }
 }

@@ -1,15 +1,18 @@
 //! One read of everything a command needs before it decides.
 
 use super::{
-    Bounds, CounterKey, Entity, IdempotencyEntry, IdempotencyScope, Record, RecordKey, Versioned,
+    Bounds, CounterKey, Entity, IdempotencyEntry, IdempotencyScope, IndexTerm, Record, RecordKey,
+    Versioned,
 };
 use crate::ids::{IdempotencyKey, Sku};
 use crate::stock::StockLevel;
 
 /// What a command asks for before it decides, read at once by [`Store::fetch`]:
-/// records by key, the records some of them name ([`Prefetch::follow`]), whole
-/// small kinds (locations, suppliers), the stock of some SKUs, bounded counters by
-/// key, and the command's idempotency entry.
+/// records by key, the records some of them name ([`Prefetch::follow`]), the
+/// records found under some index terms ([`Prefetch::found_under`]: the open
+/// purchase orders and the suppliers of some SKUs), whole small kinds
+/// (locations), the stock of some SKUs, bounded counters by key, and the
+/// command's idempotency entry.
 ///
 /// [`Store::fetch`]: super::Store::fetch
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +21,10 @@ pub struct Prefetch {
     pub records: Vec<RecordKey>,
     /// Kinds ([`Entity::kind`]) read whole.
     pub kinds: Vec<&'static str>,
+    /// Kinds and the terms ([`Record::index_terms`]) whose records are read:
+    /// every record of the kind found under the term, each once however many of
+    /// the terms find it.
+    pub terms: Vec<(&'static str, IndexTerm)>,
     /// SKUs whose stock levels are read, every location of each.
     pub stock_of: Vec<Sku>,
     /// The command's idempotency key, looked up in its scope.
@@ -91,6 +98,22 @@ impl Prefetch {
             }
         }
         keys
+    }
+
+    /// Also reads every `E` found under `term` ([`Record::index_terms`]): the
+    /// open purchase orders with a line for a SKU, the suppliers offering it —
+    /// what a command about some SKUs needs, rather than the whole kind. A record
+    /// found under several of the terms asked is read once.
+    #[must_use]
+    pub fn found_under<E: Entity>(mut self, term: &IndexTerm) -> Self {
+        if !self
+            .terms
+            .iter()
+            .any(|(kind, asked)| *kind == E::kind() && asked == term)
+        {
+            self.terms.push((E::kind(), term.clone()));
+        }
+        self
     }
 
     /// Also reads every `E`.
@@ -244,8 +267,11 @@ impl Record {
 /// What a [`Prefetch`] found, all from one snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
-    /// Every record found: those asked for by key, then those of the kinds read
-    /// whole, each with its version.
+    /// Every record found: those asked for by key, those they name that were
+    /// followed, those found under the terms asked (each once), then those of the
+    /// kinds read whole, each with its version. A record reached two ways (by key
+    /// and under a term, say) may be here twice: [`Fetched::take_every`] gives it
+    /// once.
     pub records: Vec<(u64, Record)>,
     /// The stock levels of the SKUs asked for, SKU by SKU in the order asked, each
     /// SKU's by location code.
@@ -297,9 +323,11 @@ impl Fetched {
         E::from_record(record).map(|value| Versioned { value, version })
     }
 
-    /// Takes every `E` out, in key order: no copies, and the rest left where it is
-    /// but for the gaps (a prefetch reads a few hundred records at most, so moving
-    /// the matches out one by one beats splitting the whole list in two).
+    /// Takes every `E` out, in key order, each once — whether it was read by key,
+    /// followed, found under a term or with its whole kind: no copies, and the
+    /// rest left where it is but for the gaps (a prefetch reads a few hundred
+    /// records at most, so moving the matches out one by one beats splitting the
+    /// whole list in two).
     pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
         let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::new();
         let mut at = 0;

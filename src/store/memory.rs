@@ -5,18 +5,21 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use self::terms::TermIndex;
 use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
     BalanceKey, Bounds, Changeset, Check, Committed, CounterDelta, CounterKey, Entity, Fetched,
-    IdempotencyEntry, IdempotencyScope, Prefetch, Record, RecordKey, Series, Snapshot, StockDelta,
-    Store, StoreError, StoreResult, Versioned,
+    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, Record, RecordKey, Series, Snapshot,
+    StockDelta, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::money::Money;
 use crate::stock::{StockLevel, StockMovement};
+
+mod terms;
 
 /// The store's maps use foldhash: several times faster than SipHash on short keys,
 /// and still seeded per map, so crafted keys cannot be aimed at one bucket.
@@ -52,6 +55,8 @@ struct State {
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
+    /// The records found under each index term ([`Record::index_terms`]).
+    terms: TermIndex,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
 }
@@ -347,6 +352,13 @@ impl State {
                     self.ready_to_ship.remove(&slot);
                 }
             }
+            if key.may_have_terms() {
+                let was = self
+                    .stored(&key)
+                    .map(|(_, stored)| stored.index_terms())
+                    .unwrap_or_default();
+                self.terms.replace(&key, &was, &put.record.index_terms());
+            }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             if let Some(kind) = self.records.get_mut(key.kind_index()) {
                 kind.insert(key, (version, Box::new(put.record)));
@@ -422,8 +434,14 @@ impl Store for MemoryStore {
         // Sized up front: a command reads a dozen records and forty levels, and
         // growing the lists as they fill copied them several times over.
         let kinds: Vec<_> = request.kinds.iter().filter_map(|k| state.kind(k)).collect();
+        let asked: Vec<(usize, &IndexTerm)> = request
+            .terms
+            .iter()
+            .filter_map(|(kind, term)| kind_index(kind).map(|at| (at, term)))
+            .collect();
+        let under = state.terms.found(&asked);
         let mut records: Vec<(u64, Record)> = Vec::with_capacity(
-            request.records.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
+            request.records.len() + under.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
         );
         // Found first, touched, then copied: the lookups and the first reads of
         // each record are independent of each other, so the processor overlaps
@@ -444,6 +462,7 @@ impl Store for MemoryStore {
         );
         let followed = request.followed(&records);
         records.extend(followed.iter().filter_map(|key| state.record(key)));
+        records.extend(under.into_iter().filter_map(|key| state.record(key)));
         for all in kinds {
             records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
         }

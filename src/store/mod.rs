@@ -13,6 +13,7 @@ mod numbering;
 mod snapshot;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod terms;
 mod wrapper;
 
 use std::error::Error as StdError;
@@ -28,6 +29,7 @@ pub use memory::MemoryStore;
 pub use merge::Merge;
 pub use numbering::{Committed, Series};
 pub use snapshot::{Snapshot, each};
+pub use terms::IndexTerm;
 pub use wrapper::StoreWrapper;
 
 use crate::event::RecordedEvent;
@@ -196,6 +198,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   were committed;
 ///   `orders_ready_to_ship` lists orders that are `Open` with units reserved and not
 ///   shipped, oldest placement first.
+/// - **Index terms.** A record is found under the terms [`Record::index_terms`]
+///   gives for it as stored (an open purchase order under each SKU on its lines, a
+///   supplier under each SKU it offers). Every put rewrites its record's terms in
+///   the same commit, merges included: a term the new value lacks (a purchase
+///   order closed, an offer withdrawn) no longer finds it, and a failed commit
+///   changes none. [`Store::fetch`] reads the records of each
+///   [`Prefetch::terms`] kind found under its term from the same snapshot as the
+///   rest, each record once however many of the terms asked find it, without
+///   reading the kind's other records.
 /// - Stores that several processes share must keep all of this across processes:
 ///   correctness may not rest on an in-process lock.
 ///
@@ -230,6 +241,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///    shares is held only from there to `COMMIT`.
 /// 7. **Document numbers** ([`Changeset::assign_numbers`]): one row per
 ///    [`Series`], taken last with the counters above.
+/// 8. **Index terms**: a `record_terms (kind, term, record_key)` table, keyed on
+///    all three and indexed by `record_key`. Each put of a kind that has terms
+///    deletes its record's rows and inserts those of the new value
+///    ([`Record::index_terms`], [`IndexTerm::describe`]) in the commit's
+///    transaction, after its `UPDATE` or `INSERT` of the record: the lock on the
+///    record's row already serialises every writer of those rows, so the terms
+///    add no lock another commit waits for, and they commit (or roll back) with
+///    the record. An indexed read is one join of the terms with the records in
+///    the fetch's snapshot (`SELECT DISTINCT … WHERE kind = ? AND term IN (…)`),
+///    never a scan of the kind.
 ///
 /// Taking row locks in a fixed order (merged records, then puts and checks by
 /// key, then stock by SKU and location, then bounded counters by kind and id,
@@ -250,9 +271,9 @@ pub trait Store: Send + Sync {
 
     /// Reads everything `request` asks for — records by key, the records they name
     /// that it follows ([`Prefetch::followed`] lists those still to read once the
-    /// keyed ones are in), whole kinds, stock levels, bounded counters by key, an
-    /// idempotency entry — from
-    /// one snapshot, in one call: what a command reads before it decides. One read
+    /// keyed ones are in), the records found under index terms, whole kinds, stock
+    /// levels, bounded counters by key, an idempotency entry — from one snapshot,
+    /// in one call: what a command reads before it decides. One read
     /// transaction on SQLite; one round trip on a networked store (which follows
     /// the names server-side, e.g. from a column of names kept beside each record).
     ///

@@ -23,10 +23,11 @@
 //! conflicts; guarded stock deltas, including many concurrent writers on one SKU;
 //! bounded counters of other kinds under the same guard, also raced;
 //! atomicity (a commit failing part-way changes nothing); idempotency keys; checks;
-//! the event log gapless and ordered; every index read the service uses; batched
-//! reads agreeing with single ones; snapshots that see whole commits only, under
-//! concurrent writers; and a whole
-//! order flow through [`Oms`] ending in a clean [`Oms::audit`].
+//! the event log gapless and ordered; every index read the service uses, and the
+//! records found under index terms (open purchase orders and suppliers by SKU)
+//! while, and only while, they have them; batched reads agreeing with single
+//! ones; snapshots that see whole commits only, under concurrent writers; and a
+//! whole order flow through [`Oms`] ending in a clean [`Oms::audit`].
 
 use std::fmt;
 use std::future::Future;
@@ -154,6 +155,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         events_are_gapless_and_ordered,
         document_numbers_are_gapless,
         index_reads,
+        index_terms,
         batched_reads,
         snapshots_are_consistent,
         order_flow_audits_clean,
@@ -185,6 +187,7 @@ mod counting;
 mod numbers;
 mod purchasing;
 pub use bounded::bounded_counters;
+mod terms;
 pub use contention::{
     back_orders_on_one_sku_never_contend, back_orders_racing_receipts_give_each_unit_once,
     checkouts_never_contend, one_busy_customer_never_contends,
@@ -195,6 +198,7 @@ pub use numbers::document_numbers_are_gapless;
 pub use purchasing::{
     purchasing_different_skus_never_contends, replenishing_one_sku_orders_it_once,
 };
+pub use terms::index_terms;
 
 /// Turns any error into a failure of `case`, saying what was being done.
 trait OrFail<T> {
@@ -1689,6 +1693,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 22);
+        assert_eq!(report.passed.len(), 23);
     }
 }

@@ -8,7 +8,7 @@ use crate::ids::{OrderId, Sku};
 use crate::ledger::Invoice;
 use crate::order::OrderInputs;
 use crate::order::{Amendment, Order};
-use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply};
+use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply, supply_to_read};
 use crate::stock::{Location, StockLevel};
 use crate::store::{Fetched, Prefetch, Versioned};
 
@@ -33,7 +33,8 @@ pub(crate) struct AmendInputs {
     pub(crate) queues: Vec<(Sku, Option<Versioned<BackOrderQueue>>)>,
     /// The other orders waiting in the queues, once read (`None`: not yet).
     pub(crate) waiting: Option<Vec<Versioned<Order>>>,
-    /// The suppliers and sent purchase orders, once read (`None`: not yet).
+    /// The suppliers offering the SKUs and the purchase orders sent for them,
+    /// once read (`None`: not yet).
     pub(crate) supply: Option<(Vec<Supplier>, Vec<PurchaseOrder>)>,
 }
 
@@ -48,10 +49,12 @@ pub(crate) struct Needs {
 }
 
 impl Needs {
-    /// What to read for these needs.
-    pub(crate) fn prefetch(&self) -> Prefetch {
+    /// What to read for these needs, for an amendment of `skus` (the SKUs its
+    /// queues were read for): a short line is promised from its own SKU's
+    /// suppliers and purchase orders, so those of `skus` are all the supply read.
+    pub(crate) fn prefetch(&self, skus: &[Sku]) -> Prefetch {
         let request = if self.supply {
-            Prefetch::new().every::<Supplier>().every::<PurchaseOrder>()
+            supply_to_read(Prefetch::new(), skus)
         } else {
             Prefetch::new()
         };
@@ -140,6 +143,11 @@ impl AmendInputs {
                 .collect();
             self.waiting = Some(read);
         }
+    }
+
+    /// The SKUs the amendment touches: those it read the queues of.
+    pub(crate) fn skus(&self) -> Vec<Sku> {
+        self.queues.iter().map(|(sku, _)| sku.clone()).collect()
     }
 
     /// The supply, if read.

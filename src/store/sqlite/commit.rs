@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use super::cache::RecordCache;
 use super::codec::{scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
-use super::{counters, ledger, reads, stock};
+use super::{counters, ledger, reads, stock, terms};
 use crate::event::Event;
 use crate::order::Order;
 use crate::store::{
@@ -249,6 +249,7 @@ fn write_puts(tx: &Transaction<'_>, puts: &[Put]) -> StoreResult<()> {
         if let Record::Order(order) = &put.record {
             index_order(tx, order, put.expected.is_none())?;
         }
+        terms::rewrite(tx, &key, &put.record)?;
     }
     Ok(())
 }

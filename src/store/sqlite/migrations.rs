@@ -79,7 +79,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
 
 /// Applies the steps the file has not had, all in one transaction: a failing step
 /// leaves the file exactly as it was, at its old version.
-fn migrate_with(conn: &mut Connection, steps: &[&str]) -> Result<(), SqliteError> {
+pub(super) fn migrate_with(conn: &mut Connection, steps: &[&str]) -> Result<(), SqliteError> {
     let supported = as_version(steps.len());
     let h = header(conn)?;
     if ours(h, supported)? == supported && h.application_id == APPLICATION_ID {

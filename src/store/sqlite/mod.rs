@@ -98,7 +98,10 @@
 //! transaction; a newer, foreign, read-only or non-SQLite file is refused with a
 //! [`SqliteError`]. Entities are stored as the JSON of [`Record`](crate::store::Record)
 //! with the version in its own column, balances as decimal text, stock and
-//! movements as integers.
+//! movements as integers. Each record's index terms
+//! ([`Record::index_terms`](crate::store::Record::index_terms)) sit in a
+//! `record_terms` table, rewritten by the commit that puts the record and read
+//! in the fetch's read transaction.
 
 mod bounds;
 mod cache;
@@ -115,6 +118,7 @@ mod schema;
 mod snapshot;
 mod stock;
 mod temp;
+mod terms;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -12,6 +12,7 @@ use super::cache::RecordCache;
 use super::codec::{clamp_i64, from_json, parse, scope_text, time_from_text, to_u64};
 use super::counters;
 use super::error::db;
+use super::terms;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
@@ -124,6 +125,7 @@ pub(super) fn fetch(
         for key in request.followed(&records) {
             records.extend(load_record(conn, cache, &key)?);
         }
+        records.extend(terms::found_under(conn, cache, &request.terms)?);
         for kind in &request.kinds {
             records.extend(rows(
                 conn,

@@ -12,7 +12,7 @@
 pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
 
 /// The migration steps, oldest first.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, BOUNDED_COUNTERS];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, RECORD_TERMS, BOUNDED_COUNTERS];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -109,6 +109,35 @@ INSERT INTO series (name, last)
     WHERE record_key IN ('counter/invoice', 'counter/credit_note')
       AND json_extract(body, '$.value.value') >= 1;
 DELETE FROM records WHERE record_key IN ('counter/invoice', 'counter/credit_note');
+";
+
+/// The index terms of each record (`Record::index_terms`), in a table of their own
+/// that every commit keeps beside the records it puts: a command reads the open
+/// purchase orders and the suppliers of its SKUs through it instead of every one.
+/// Filled here from the records already stored, with the same text
+/// (`IndexTerm::describe`) and the same rule: an open purchase order (draft,
+/// approved, partly received) under each SKU on its lines, a supplier under each
+/// SKU it offers. It reads only `records` as version 1 made it, so it does not
+/// depend on any other step.
+pub(super) const RECORD_TERMS: &str = "
+CREATE TABLE record_terms (
+    kind       TEXT NOT NULL,
+    term       TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    PRIMARY KEY (kind, term, record_key)
+) STRICT, WITHOUT ROWID;
+-- A put rewrites its record's terms: found by key, not by term.
+CREATE INDEX record_terms_by_record ON record_terms (record_key);
+INSERT OR IGNORE INTO record_terms (kind, term, record_key)
+    SELECT 'purchase_order', 'sku/' || json_extract(line.value, '$.sku'), records.record_key
+    FROM records, json_each(records.body, '$.value.lines') AS line
+    WHERE records.kind = 'purchase_order'
+      AND json_extract(records.body, '$.value.status')
+          IN ('Draft', 'Approved', 'PartiallyReceived');
+INSERT OR IGNORE INTO record_terms (kind, term, record_key)
+    SELECT 'supplier', 'sku/' || json_extract(offer.value, '$.sku'), records.record_key
+    FROM records, json_each(records.body, '$.value.offers') AS offer
+    WHERE records.kind = 'supplier';
 ";
 
 /// Bounded counters other than stock (o2c 0.2): a limit and what is used of it per
