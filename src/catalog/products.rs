@@ -11,6 +11,11 @@ use crate::money::Currency;
 pub(crate) struct Products(Vec<(Sku, Product)>);
 
 impl Products {
+    /// Room for `n` products.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
+
     /// True if `sku` is among them.
     pub(crate) fn contains_key(&self, sku: &Sku) -> bool {
         self.get(sku).is_some()

@@ -12,7 +12,7 @@ use crate::ids::{OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::Order;
 use crate::stock::Location;
-use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store};
+use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store, Versioned};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -83,10 +83,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut fetched = self.store.fetch(&request).await?;
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
-        let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
-        let mut products = Products::default();
+        // Looked up by key, so taken as they come, unsorted.
+        let sites: Vec<Location> = fetched
+            .take_each()
+            .into_iter()
+            .map(|v: Versioned<Location>| v.value)
+            .collect();
+        let read = fetched.take_each::<Product>();
+        let mut products = Products::with_capacity(read.len());
         let mut changes = Changeset::new(self.now());
-        for stored in fetched.take_every::<Product>() {
+        changes.checks.reserve(read.len());
+        for stored in read {
             // Cost of goods is posted at this cost: a cost change committing first
             // must send us back.
             changes.check_version(RecordKey::Product(stored.value.sku.clone()), stored.version);

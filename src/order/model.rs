@@ -327,7 +327,7 @@ impl Order {
         portions: &[(usize, crate::quantity::Quantity)],
         with_shipping: bool,
     ) -> Result<(Vec<crate::ledger::InvoiceLine>, Money), OrderError> {
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(portions.len());
         for (index, units) in portions {
             let Some(line) = self.lines.get_mut(*index) else {
                 continue;

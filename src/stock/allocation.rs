@@ -191,7 +191,7 @@ pub fn allocate(
         }
     }
 
-    let mut allocations = Vec::new();
+    let mut allocations = Vec::with_capacity(demand.len());
     for ((line, d), sku) in demand.iter().enumerate().zip(line_sku) {
         let Some(at) = available.get_mut(sku) else {
             continue;

@@ -329,7 +329,7 @@ impl Fetched {
     /// records at most, so moving the matches out one by one beats splitting the
     /// whole list in two).
     pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
-        let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::new();
+        let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::with_capacity(self.count::<E>());
         let mut at = 0;
         while let Some((_, record)) = self.records.get(at) {
             if E::from_record_ref(record).is_none() {
@@ -355,7 +355,7 @@ impl Fetched {
     /// would bring it twice) and looks them up by key itself, so
     /// [`Fetched::take_every`]'s sorting would be wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(self.count::<E>());
         let mut at = 0;
         while let Some((_, record)) = self.records.get(at) {
             if E::from_record_ref(record).is_none() {
@@ -368,6 +368,14 @@ impl Fetched {
             }
         }
         found
+    }
+
+    /// How many `E`s were found: counting first sizes a list of them once.
+    fn count<E: Entity>(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|(_, record)| E::from_record_ref(record).is_some())
+            .count()
     }
 
     /// Every `E` found, in key order.
