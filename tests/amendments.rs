@@ -378,7 +378,7 @@ async fn a_new_ship_to_address_applies_to_what_has_not_shipped() {
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = tee2_mug1(&w, "o", c.id).await;
     let mut address = us_address("Acme");
-    address.lines = vec!["1 New Road".into()];
+    address.lines = ["1 New Road".into()].into();
     let amended = w
         .oms
         .amend_order(AmendOrder::new(key("a"), order.id).ship_to(address.clone()))

@@ -436,7 +436,7 @@ async fn place_order_invalid_ship_to_country() {
     let c = on_terms(&w).await;
     for country in ["usa", "us", "", "U", "ÜS"] {
         let mut address = us_address("Bea");
-        address.country = country.to_owned();
+        address.country = country.into();
         let cmd = web("k", &c).line(sku("TEE"), 1).deliver(Delivery::Ship {
             address: address.into(),
             service: ServiceLevel::Standard,

@@ -112,7 +112,7 @@ impl TableRateCarrier {
     fn price(&self, request: &RateRequest, factor: Decimal) -> Result<Money, CarrierError> {
         let zone = *self
             .zones
-            .get(&request.destination.country)
+            .get(&*request.destination.country)
             .ok_or_else(|| {
                 self.no_service(format!("no zone for {}", request.destination.country))
             })?;

@@ -431,7 +431,7 @@ pub(crate) fn sites_among(
     match delivery {
         Delivery::Ship { address, .. } => {
             if !address.has_valid_country() {
-                return Err(OrderError::InvalidCountry(address.country.clone()).into());
+                return Err(OrderError::InvalidCountry(address.country.to_string()).into());
             }
             Ok(locations
                 .iter()

@@ -691,10 +691,10 @@ pub async fn edge_values_round_trip<S: Store>(store: &S) -> CaseResult {
     let mut profile = NewCustomer::clone(&customer.profile);
     profile.name = long.clone();
     if let Some(address) = profile.addresses.first_mut() {
-        address.lines = vec![
-            long.clone(),
-            "\"quotes\" 'and' \\backslashes\\ \n newline".into(),
-        ];
+        address.lines = [long.as_str(), "\"quotes\" 'and' \\backslashes\\ \n newline"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
     }
     customer.profile = profile.into();
     customer.history.balance = Money::new(Decimal::MAX, Currency::USD);

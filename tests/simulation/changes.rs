@@ -138,8 +138,8 @@ fn expected_shape(before: &Order, changes: &[Amendment], after: &Order) -> (Shap
             Amendment::ShipTo { address: a } => {
                 // Another country re-taxes: each line with units to ship may move
                 // them to a new line at the new rate.
-                let country = address.as_ref().map(|b| b.country.as_str());
-                if country != Some(a.country.as_str()) {
+                let country = address.as_ref().map(|b| &*b.country);
+                if country != Some(&*a.country) {
                     raised += lines.len();
                 }
                 address = Some(a.clone());

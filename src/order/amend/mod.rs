@@ -79,7 +79,7 @@ struct Amending<'a> {
     moved: Vec<(u16, u16, u32)>,
     /// Where the order goes once every change applies: new units are taxed for
     /// there, whatever ship-to the changes pass through.
-    country: String,
+    country: std::sync::Arc<str>,
     /// Lines added or changed, for the event.
     lines: Vec<u16>,
     ship_to_changed: bool,

@@ -129,7 +129,7 @@ pub(crate) fn price_new_lines(
 pub(crate) fn destination_country(
     delivery: &Delivery,
     locations: &[Location],
-) -> Result<String, Error> {
+) -> Result<std::sync::Arc<str>, Error> {
     Ok(match delivery {
         Delivery::Ship { address, .. } => address.country.clone(),
         Delivery::Pickup { location } => locations
@@ -164,7 +164,7 @@ pub(super) fn tax_rate(
 pub(super) fn final_country(
     delivery: &Delivery,
     changes: &[Amendment],
-) -> Result<Option<String>, Error> {
+) -> Result<Option<std::sync::Arc<str>>, Error> {
     if matches!(delivery, Delivery::Pickup { .. }) {
         return Ok(None); // a ship-to is refused in turn
     }
@@ -172,7 +172,7 @@ pub(super) fn final_country(
     for change in changes {
         if let Amendment::ShipTo { address } = change {
             if !address.has_valid_country() {
-                return Err(OrderError::InvalidCountry(address.country.clone()).into());
+                return Err(OrderError::InvalidCountry(address.country.to_string()).into());
             }
             last = Some(address.country.clone());
         }

@@ -121,7 +121,7 @@ fn removing_a_line_cancels_what_has_not_shipped() {
 fn a_new_ship_to_at_home_changes_the_address_and_not_the_tax() {
     let given = given();
     let mut elsewhere = address("GB");
-    elsewhere.lines = vec!["2 Low St".into()];
+    elsewhere.lines = ["2 Low St".into()].into();
     let cmd = amend(vec![Amendment::ShipTo {
         address: elsewhere.clone(),
     }]);
