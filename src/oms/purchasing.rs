@@ -22,6 +22,7 @@ use crate::purchasing::{
     BackOrderQueue, Backlog, OfferRanking, PurchaseOrder, ReceivePurchaseOrder, Receiving,
     ReorderRule, Requisition, Supplier, Supply, rank_offers, save_supplier, set_reorder_rule,
 };
+use crate::quantity::Quantity;
 use crate::stock::{Location, StockLevel};
 use crate::store::{
     Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
@@ -74,7 +75,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn rank_offers(
         &self,
         sku: &Sku,
-        needed: u32,
+        needed: Quantity,
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
         let request = Prefetch::new().record::<Product>(sku).every::<Supplier>();
@@ -274,7 +275,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         supplier: SupplierId,
         ship_to: &LocationId,
-        needs: &[(Sku, u32)],
+        needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
         super::retrying!(self, self.try_raise(supplier, ship_to, needs).await)
     }
@@ -283,7 +284,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         supplier: SupplierId,
         ship_to: &LocationId,
-        needs: &[(Sku, u32)],
+        needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
         let mut request = Prefetch::new()
             .record::<Location>(ship_to)
