@@ -101,6 +101,9 @@ impl From<u32> for Quantity {
 }
 
 #[cfg(test)]
+mod stored_json;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
