@@ -18,6 +18,7 @@ use o2c::ledger::ChartOfAccounts;
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Delivery, Order, PlaceOrder, ServiceLevel};
 use o2c::purchasing::{BackOrderPolicy, Offer, Supplier};
+use o2c::quantity::Quantity;
 use o2c::stock::{Location, LocationKind};
 use o2c::store::{MemoryStore, Store};
 use o2c::{Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock};
@@ -103,7 +104,9 @@ async fn main() -> Result<()> {
 
     println!("\n== 2. Offers for the 60 missing, wanted within two weeks");
     let needed_by = today.checked_add_days(Days::new(14));
-    let ranking = oms.rank_offers(&chair, 60, needed_by).await?;
+    let ranking = oms
+        .rank_offers(&chair, Quantity::new(60), needed_by)
+        .await?;
     for offer in &ranking.ranked {
         println!("   {}", offer.reasons.join("; "));
     }
@@ -118,7 +121,7 @@ async fn main() -> Result<()> {
             "   PO {} to {:?}: {} × {} at {} = {}, expected {} ({:?})",
             short(&po.id.to_string()),
             supplier_name(po.supplier),
-            po.lines.first().map_or(0, |l| l.quantity),
+            po.lines.first().map_or(0, |l| l.quantity.units()),
             chair,
             po.lines.first().map_or(usd(0), |l| l.unit_cost),
             po.total()?,
@@ -214,8 +217,8 @@ async fn setup(oms: &Shop, chair: &Sku, dc: &LocationId, today: chrono::NaiveDat
         oms.save_supplier(
             Supplier::new(id, name, Currency::USD).offer(
                 Offer::new(chair.clone(), usd(cents), lead, today, until)
-                    .minimum(minimum)
-                    .packs_of(pack),
+                    .minimum(Quantity::new(minimum))
+                    .packs_of(Quantity::new(pack)),
             ),
         )
         .await?;
@@ -234,7 +237,7 @@ async fn receive(
         .receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: IdempotencyKey::new(key)?,
             purchase_order: po.id,
-            lines: vec![(chair.clone(), units)],
+            lines: vec![(chair.clone(), Quantity::new(units))],
         })
         .await?;
     let cost = oms

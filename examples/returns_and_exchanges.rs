@@ -19,6 +19,7 @@ use o2c::ledger::ChartOfAccounts;
 use o2c::money::{Currency, Money};
 use o2c::order::{AmendOrder, Channel, Delivery, LineRequest, PlaceOrder};
 use o2c::purchasing::BackOrderPolicy;
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::MemoryStore;
@@ -186,7 +187,7 @@ async fn main() -> Result<()> {
         .request_return(RequestReturn {
             idempotency_key: key("rma-1")?,
             order: order.id,
-            lines: vec![(1, 2, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
         })
         .await?;
     oms.authorise_return(rma.id).await?;
@@ -202,7 +203,7 @@ async fn main() -> Result<()> {
         oms.receive_return(ReceiveReturn {
             idempotency_key: key(&format!("rma-in-{n}"))?,
             rma: rma.id,
-            lines: vec![(1, 1, condition)],
+            lines: vec![(1, Quantity::new(1), condition)],
         })
         .await?;
     }
@@ -220,7 +221,7 @@ async fn main() -> Result<()> {
             goods_back: RequestReturn {
                 idempotency_key: key("rma-2")?,
                 order: order.id,
-                lines: vec![(2, 1, ReturnReason::WrongItem)],
+                lines: vec![(2, Quantity::new(1), ReturnReason::WrongItem)],
             },
             replacement: vec![LineRequest {
                 sku: lamp.clone(),
@@ -237,7 +238,7 @@ async fn main() -> Result<()> {
             rma: swap.id,
             lines: vec![(
                 2,
-                1,
+                Quantity::new(1),
                 Condition::Resellable {
                     location: shop.clone(),
                 },

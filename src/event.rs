@@ -12,6 +12,7 @@ use crate::ids::{
 use crate::ledger::InvoiceNumber;
 use crate::money::Money;
 use crate::order::{Channel, Hold};
+use crate::quantity::Quantity;
 
 /// Something that happened. Serialises with a `"type"` tag, for integrations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +43,7 @@ pub enum Event {
         /// The SKU.
         sku: Sku,
         /// Units waiting.
-        quantity: u32,
+        quantity: Quantity,
         /// When they are expected, if anyone knows.
         promised_on: Option<NaiveDate>,
     },
@@ -55,7 +56,7 @@ pub enum Event {
         /// Where the units were received.
         location: LocationId,
         /// Units reserved.
-        quantity: u32,
+        quantity: Quantity,
     },
     /// The date a back-ordered line is expected moved.
     PromiseDateChanged {
@@ -122,7 +123,7 @@ pub enum Event {
         /// The SKU.
         sku: Sku,
         /// Units.
-        quantity: u32,
+        quantity: Quantity,
         /// Where they went back into stock (`None`: written off as damaged).
         restocked_at: Option<LocationId>,
     },
@@ -160,7 +161,7 @@ pub enum Event {
         /// Where the units are wanted.
         location: LocationId,
         /// Units needed (before rounding to the supplier's packs).
-        quantity: u32,
+        quantity: Quantity,
         /// The supplier chosen by the best-offer rule.
         supplier: SupplierId,
     },
@@ -200,7 +201,7 @@ pub enum Event {
         /// Where.
         location: LocationId,
         /// Units.
-        quantity: u32,
+        quantity: Quantity,
         /// Their cost per unit.
         unit_cost: Money,
         /// The SKU's moving-average cost after the receipt.
@@ -213,7 +214,7 @@ pub enum Event {
         /// Where.
         location: LocationId,
         /// Units.
-        quantity: u32,
+        quantity: Quantity,
         /// The host's reference.
         reference: String,
     },
@@ -251,7 +252,7 @@ pub enum Event {
         /// Where.
         location: LocationId,
         /// Units.
-        quantity: u32,
+        quantity: Quantity,
     },
     /// Units reserved for an order were released without shipping.
     StockReleased {
@@ -262,7 +263,7 @@ pub enum Event {
         /// Where.
         location: LocationId,
         /// Units.
-        quantity: u32,
+        quantity: Quantity,
     },
     /// An order was put on hold.
     OrderHeld {

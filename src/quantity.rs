@@ -69,6 +69,23 @@ impl Quantity {
     pub fn min(self, rhs: Quantity) -> Quantity {
         Quantity(self.0.min(rhs.0))
     }
+
+    /// The least multiple of `pack` at or above `self`: `self` rounded up to whole
+    /// packs. `None` for a pack of zero units, or if the result overflows.
+    ///
+    /// ```
+    /// use o2c::quantity::Quantity;
+    /// let packs_of_12 = Quantity::new(12);
+    /// assert_eq!(Quantity::new(13).checked_next_multiple_of(packs_of_12), Some(Quantity::new(24)));
+    /// assert_eq!(Quantity::new(24).checked_next_multiple_of(packs_of_12), Some(Quantity::new(24)));
+    /// assert_eq!(Quantity::new(5).checked_next_multiple_of(Quantity::ZERO), None);
+    /// ```
+    pub const fn checked_next_multiple_of(self, pack: Quantity) -> Option<Quantity> {
+        match self.0.checked_next_multiple_of(pack.0) {
+            Some(q) => Some(Quantity(q)),
+            None => None,
+        }
+    }
 }
 
 impl fmt::Display for Quantity {
@@ -84,6 +101,9 @@ impl From<u32> for Quantity {
 }
 
 #[cfg(test)]
+mod stored_json;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -95,5 +115,32 @@ mod tests {
         assert_eq!(q.saturating_sub(Quantity::new(4)), Quantity::ZERO);
         assert_eq!(Quantity::new(u32::MAX).checked_add(q), None);
         assert_eq!(q.as_i64(), 3);
+    }
+
+    #[test]
+    fn rounds_up_to_whole_packs_or_says_it_cannot() {
+        let six = Quantity::new(6);
+        assert_eq!(
+            Quantity::ZERO.checked_next_multiple_of(six),
+            Some(Quantity::ZERO)
+        );
+        assert_eq!(Quantity::new(1).checked_next_multiple_of(six), Some(six));
+        assert_eq!(
+            Quantity::new(7).checked_next_multiple_of(six),
+            Some(Quantity::new(12))
+        );
+        assert_eq!(
+            Quantity::new(7).checked_next_multiple_of(Quantity::ZERO),
+            None
+        );
+        assert_eq!(
+            Quantity::new(u32::MAX).checked_next_multiple_of(Quantity::new(2)),
+            None,
+            "no wraparound"
+        );
+        assert_eq!(
+            Quantity::new(u32::MAX).checked_next_multiple_of(Quantity::new(1)),
+            Some(Quantity::new(u32::MAX))
+        );
     }
 }

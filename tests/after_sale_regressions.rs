@@ -17,6 +17,7 @@ use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ids::ShipmentId;
 use o2c::money::Currency;
 use o2c::order::{Channel, Order, OrderStatus, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::{IssueCreditNote, ReceiveReturn, RecordPayment, RequestReturn};
 use rust_decimal_macros::dec;
@@ -66,7 +67,7 @@ async fn return_units(
         .request_return(RequestReturn {
             idempotency_key: key(&format!("{k}-ask")),
             order: order.id,
-            lines: vec![(1, units, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(units), ReturnReason::Defective)],
         })
         .await?;
     w.oms.authorise_return(rma.id).await?;
@@ -74,7 +75,7 @@ async fn return_units(
         .receive_return(ReceiveReturn {
             idempotency_key: key(&format!("{k}-in")),
             rma: rma.id,
-            lines: vec![(1, units, cond)],
+            lines: vec![(1, Quantity::new(units), cond)],
         })
         .await?;
     Ok(())
@@ -145,7 +146,7 @@ async fn a_credit_note_settling_a_delivered_order_completes_it() {
         .issue_credit_note(IssueCreditNote {
             idempotency_key: key("cn"),
             invoice: order.invoices[0],
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "goodwill".into(),
         })
@@ -211,7 +212,7 @@ async fn cancelling_an_order_after_a_credit_note_keeps_the_books() {
         .issue_credit_note(IssueCreditNote {
             idempotency_key: key("cn"),
             invoice: order.invoices[0],
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "price adjustment".into(),
         })
@@ -275,7 +276,7 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         .issue_credit_note(IssueCreditNote {
             idempotency_key: key("cn"),
             invoice: order.invoices[0],
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "goodwill".into(),
         })
@@ -286,7 +287,7 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         .request_return(RequestReturn {
             idempotency_key: key("ask"),
             order: order.id,
-            lines: vec![(1, 2, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
         })
         .await
         .unwrap();
@@ -298,12 +299,12 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
             lines: vec![
                 (
                     1,
-                    1,
+                    Quantity::new(1),
                     Condition::Resellable {
                         location: loc(EAST),
                     },
                 ),
-                (1, 1, Condition::Damaged),
+                (1, Quantity::new(1), Condition::Damaged),
             ],
         })
         .await

@@ -260,7 +260,7 @@ fn like_for_like(k: &str, order: &Order, s: &str) -> RequestExchange {
         goods_back: RequestReturn {
             idempotency_key: key(k),
             order: order.id,
-            lines: vec![(1, 1, ReturnReason::WrongItem)],
+            lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
         },
         replacement: vec![LineRequest {
             sku: sku(s),
@@ -296,7 +296,7 @@ async fn a_replacement_takes_the_unit_its_return_restocked() {
             rma: rma.id,
             lines: vec![(
                 1,
-                1,
+                Quantity::new(1),
                 Condition::Resellable {
                     location: loc(EAST),
                 },
@@ -346,7 +346,7 @@ async fn a_withdrawn_replacement_never_blocks_the_receipt_of_the_goods() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("in"),
             rma: rma.id,
-            lines: vec![(1, 1, Condition::Damaged)],
+            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
         })
         .await;
     let rma = got.expect("the goods came back and must be received");
@@ -397,7 +397,7 @@ async fn a_replacement_paid_in_full_from_credit_is_not_held_for_credit_limit() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("in"),
             rma: rma.id,
-            lines: vec![(1, 1, Condition::Damaged)],
+            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
         })
         .await
         .unwrap();

@@ -14,6 +14,7 @@ use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::ledger::Payment;
 use o2c::money::Currency;
 use o2c::order::{AmendOrder, Channel, Hold, OrderStatus, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::store::Store;
 use o2c::{ReceiveReturn, RecordPayment, RecordRefund, RequestReturn};
@@ -253,7 +254,7 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         .request_return(RequestReturn {
             idempotency_key: key("ret"),
             order: order.id,
-            lines: vec![(tee, 1, ReturnReason::Damaged)],
+            lines: vec![(tee, Quantity::new(1), ReturnReason::Damaged)],
         })
         .await
         .unwrap();
@@ -262,7 +263,7 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("in"),
             rma: rma.id,
-            lines: vec![(tee, 1, Condition::Damaged)],
+            lines: vec![(tee, Quantity::new(1), Condition::Damaged)],
         })
         .await
         .unwrap();

@@ -229,7 +229,7 @@ async fn after_a_partial_shipment_only_the_unshipped_part_changes() {
         order_error(refused),
         OrderError::AmendsShippedUnits {
             line: 1,
-            shipped: 8,
+            shipped: Quantity::new(8),
             asked: 5
         }
     );

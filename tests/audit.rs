@@ -17,6 +17,7 @@ use o2c::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource, Invoi
 use o2c::money::Currency;
 use o2c::order::{Channel, Order, PlaceOrder};
 use o2c::purchasing::{BackOrderPolicy, BackOrderQueue};
+use o2c::quantity::Quantity;
 use o2c::stock::ReservationChange;
 use o2c::store::{Changeset, Entity, Put, Store};
 use o2c::{RecordPayment, RecordRefund};
@@ -237,7 +238,7 @@ async fn a_payment_refunded_beyond_what_was_paid_is_reported() {
 async fn order_lines_that_do_not_add_up_are_reported() {
     let (w, paid, _) = busy().await;
     tamper::<Order>(&w, &paid.id, |o| {
-        o.lines[0].cancelled = o2c::quantity::Quantity::new(1);
+        o.lines[0].cancelled = Quantity::new(1);
     })
     .await;
     let found = violations(&w).await;
@@ -545,14 +546,14 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
     w.oms.save_supplier(supplier.clone()).await.unwrap();
     let po = w
         .oms
-        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("TEE"), 5)])
+        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("TEE"), Quantity::new(5))])
         .await
         .unwrap();
     w.oms
         .receive_purchase_order(o2c::ReceivePurchaseOrder {
             idempotency_key: key("grn"),
             purchase_order: po.id,
-            lines: vec![(sku("TEE"), 5)],
+            lines: vec![(sku("TEE"), Quantity::new(5))],
         })
         .await
         .unwrap();
@@ -585,7 +586,10 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
         found,
         Violation::PurchaseOrderInconsistent { purchase_order, reason } if *purchase_order == po.id && reason.contains("valued")
     );
-    tamper::<o2c::purchasing::PurchaseOrder>(&w, &po.id, |po| po.lines[0].received = 4).await;
+    tamper::<o2c::purchasing::PurchaseOrder>(&w, &po.id, |po| {
+        po.lines[0].received = Quantity::new(4)
+    })
+    .await;
     let found = violations(&w).await;
     assert_reported!(
         found,
@@ -603,7 +607,11 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
         .request_return(o2c::RequestReturn {
             idempotency_key: key("rma"),
             order: paid.id,
-            lines: vec![(1, 1, o2c::returns::ReturnReason::NotAsDescribed)],
+            lines: vec![(
+                1,
+                Quantity::new(1),
+                o2c::returns::ReturnReason::NotAsDescribed,
+            )],
         })
         .await
         .unwrap();
@@ -614,7 +622,7 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
             rma: rma.id,
             lines: vec![(
                 1,
-                1,
+                Quantity::new(1),
                 o2c::returns::Condition::Resellable {
                     location: loc(EAST),
                 },
@@ -634,7 +642,7 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
     );
     tamper::<o2c::returns::ReturnAuthorization>(&w, &rma.id, |r| {
         r.lines[0].cost_written_off = Some(usd(dec!(0.00)));
-        r.lines[0].restocked = 0;
+        r.lines[0].restocked = Quantity::new(0);
     })
     .await;
     let found = violations(&w).await;

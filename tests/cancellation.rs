@@ -187,13 +187,13 @@ async fn cancelling_an_unpaid_order_releases_stock_and_reverses_the_invoice() {
                 order: order.id,
                 sku: sku("TEE"),
                 location: loc(EAST),
-                quantity: 2
+                quantity: Quantity::new(2)
             },
             Event::StockReleased {
                 order: order.id,
                 sku: sku("MUG"),
                 location: loc(EAST),
-                quantity: 1
+                quantity: Quantity::new(1)
             },
             Event::InvoiceVoided {
                 invoice: invoice.id,

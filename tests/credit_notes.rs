@@ -15,6 +15,7 @@ use o2c::ids::{CustomerId, InvoiceId};
 use o2c::ledger::{AccountCode, CreditError, InvoiceStatus, PaymentError};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Discount, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::{Error, IssueCreditNote, RecordPayment, RecordRefund};
 use rust_decimal_macros::dec;
 
@@ -43,7 +44,10 @@ fn credit(k: &str, invoice: InvoiceId, lines: Vec<(u16, u32)>) -> IssueCreditNot
     IssueCreditNote {
         idempotency_key: key(k),
         invoice,
-        lines,
+        lines: lines
+            .into_iter()
+            .map(|(line_no, units)| (line_no, Quantity::new(units)))
+            .collect(),
         shipping: None,
         reason: "returned".into(),
     }
@@ -102,11 +106,12 @@ async fn crediting_a_line_in_parts_adds_up_to_it_exactly() {
     assert!(matches!(
         more,
         Err(Error::Credit(CreditError::MoreThanInvoiced {
-            invoiced: 3,
-            credited: 3,
-            requested: 1,
+            invoiced,
+            credited,
+            requested,
             ..
-        }))
+        })) if (invoiced, credited, requested)
+            == (Quantity::new(3), Quantity::new(3), Quantity::new(1))
     ));
     assert_audit_clean(&w.oms).await;
 }
@@ -446,7 +451,7 @@ mod properties {
                             let _ = w.oms.issue_credit_note(IssueCreditNote {
                                 idempotency_key: k,
                                 invoice,
-                                lines: if *units > 0 { vec![(*line, *units)] } else { vec![] },
+                                lines: if *units > 0 { vec![(*line, Quantity::new(*units))] } else { vec![] },
                                 shipping: shipping.then(|| usd(dec!(0))),
                                 reason: "prop".into(),
                             }).await;

@@ -15,6 +15,7 @@ use o2c::fulfilment::{ShipmentStatus, TrackingNumber};
 use o2c::ledger::{InvoiceNumber, OverpaymentPolicy};
 use o2c::money::Currency;
 use o2c::order::{Channel, Hold, Order, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::store::{IdempotencyScope, Store};
 use o2c::{AdjustStock, Error, RecordPayment};
 use rust_decimal_macros::dec;
@@ -126,13 +127,13 @@ async fn an_order_emits_its_events_in_order_with_gapless_sequences() {
                 order: order.id,
                 sku: sku("TEE"),
                 location: loc(EAST),
-                quantity: 1,
+                quantity: Quantity::new(1),
             },
             Event::StockReserved {
                 order: order.id,
                 sku: sku("MUG"),
                 location: loc(EAST),
-                quantity: 1,
+                quantity: Quantity::new(1),
             },
             Event::OrderHeld {
                 order: order.id,

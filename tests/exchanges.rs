@@ -16,6 +16,7 @@ use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::ids::CustomerId;
 use o2c::money::Currency;
 use o2c::order::{Channel, Hold, LineRequest, Order, OrderError, OrderStatus, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnError, ReturnReason, ReturnStatus};
 use o2c::store::Store;
 use o2c::{Error, ReceiveReturn, RecordPayment, RecordRefund, RequestExchange, RequestReturn};
@@ -62,7 +63,7 @@ fn exchange(k: &str, order: &Order, line_no: u16, for_sku: &str) -> RequestExcha
         goods_back: RequestReturn {
             idempotency_key: key(k),
             order: order.id,
-            lines: vec![(line_no, 1, ReturnReason::WrongItem)],
+            lines: vec![(line_no, Quantity::new(1), ReturnReason::WrongItem)],
         },
         replacement: vec![LineRequest {
             sku: sku(for_sku),
@@ -83,7 +84,7 @@ async fn swap(w: &World, cmd: RequestExchange, condition: Condition) -> Order {
         .receive_return(ReceiveReturn {
             idempotency_key: key(&format!("in-{}", rma.id)),
             rma: rma.id,
-            lines: vec![(line_no, 1, condition)],
+            lines: vec![(line_no, Quantity::new(1), condition)],
         })
         .await
         .unwrap();
@@ -207,14 +208,14 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
             .unwrap();
     }
     let mut cmd = exchange("x", &order, 1, "MUG");
-    cmd.goods_back.lines[0].1 = 2;
+    cmd.goods_back.lines[0].1 = Quantity::new(2);
     cmd.replacement[0].quantity = 2;
     let rma = w.oms.request_exchange(cmd).await.unwrap();
     w.oms.authorise_return(rma.id).await.unwrap();
     let first = ReceiveReturn {
         idempotency_key: key("in-1"),
         rma: rma.id,
-        lines: vec![(1, 1, Condition::Damaged)],
+        lines: vec![(1, Quantity::new(1), Condition::Damaged)],
     };
     let part = w.oms.receive_return(first.clone()).await.unwrap();
     assert_eq!(part.status, ReturnStatus::PartiallyReceived);
@@ -222,7 +223,7 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
     let rest = ReceiveReturn {
         idempotency_key: key("in-2"),
         rma: rma.id,
-        lines: vec![(1, 1, Condition::Damaged)],
+        lines: vec![(1, Quantity::new(1), Condition::Damaged)],
     };
     let done = w.oms.receive_return(rest.clone()).await.unwrap();
     let again = w.oms.receive_return(rest).await.unwrap();
@@ -240,7 +241,9 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
     let order = delivered(&w, c.id).await;
     let mut cmd = exchange("x", &order, 1, "MUG");
-    cmd.goods_back.lines.push((2, 1, ReturnReason::WrongItem));
+    cmd.goods_back
+        .lines
+        .push((2, Quantity::new(1), ReturnReason::WrongItem));
     cmd.replacement[0].quantity = 2;
     let rma = w.oms.request_exchange(cmd).await.unwrap();
     w.oms.authorise_return(rma.id).await.unwrap();
@@ -249,7 +252,7 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
         .receive_return(ReceiveReturn {
             idempotency_key: key("in-1"),
             rma: rma.id,
-            lines: vec![(1, 1, Condition::Damaged)],
+            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
         })
         .await
         .unwrap();
@@ -290,10 +293,7 @@ async fn a_replacement_short_of_stock_is_back_ordered_not_refused() {
     let mut cmd = exchange("x", &order, 1, "BOOK");
     cmd.replacement[0].quantity = 9;
     let replacement = swap(&w, cmd, Condition::Damaged).await;
-    assert_eq!(
-        replacement.lines[0].backordered,
-        o2c::quantity::Quantity::new(1)
-    );
+    assert_eq!(replacement.lines[0].backordered, Quantity::new(1));
     assert_audit_clean(&w.oms).await;
 }
 
@@ -330,7 +330,7 @@ async fn bad_exchanges_are_refused_with_nothing_written() {
     );
 
     let mut too_many = exchange("m", &order, 1, "TEE");
-    too_many.goods_back.lines[0].1 = 2;
+    too_many.goods_back.lines[0].1 = Quantity::new(2);
     let got = w.oms.request_exchange(too_many).await;
     assert!(
         matches!(got, Err(Error::Return(ReturnError::NotReturnable { .. }))),

@@ -13,6 +13,7 @@ use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::money::Currency;
 use o2c::order::{Channel, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::{IssueCreditNote, RecordPayment};
 
 /// A credit note on an invoice that was paid turns the paid part into customer
@@ -49,7 +50,7 @@ async fn crediting_a_paid_invoice_keeps_the_audit_clean() {
         .issue_credit_note(IssueCreditNote {
             idempotency_key: key("cn"),
             invoice: invoice.id,
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "goodwill".into(),
         })

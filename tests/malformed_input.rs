@@ -23,6 +23,7 @@ use o2c::ledger::{CreditNote, OverpaymentPolicy};
 use o2c::money::{Currency, Money};
 use o2c::order::{AmendOrder, Channel, Delivery, Discount, Hold, PlaceOrder, ServiceLevel};
 use o2c::purchasing::{BackOrderPolicy, Offer, ReorderRule, Supplier};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnAuthorization, ReturnReason};
 use o2c::stock::Location;
 use o2c::store::{Store, Versioned};
@@ -528,7 +529,7 @@ async fn fixture() -> Fixture {
     oms.issue_credit_note(IssueCreditNote {
         idempotency_key: key("fx-credit"),
         invoice: terms_invoice,
-        lines: vec![(1, 1)],
+        lines: vec![(1, Quantity::new(1))],
         shipping: None,
         reason: "goodwill".into(),
     })
@@ -554,7 +555,7 @@ async fn fixture() -> Fixture {
         .request_return(RequestReturn {
             idempotency_key: key("fx-rma"),
             order: order.id,
-            lines: vec![(1, 1, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(1), ReturnReason::Defective)],
         })
         .await
         .unwrap();
@@ -581,7 +582,7 @@ async fn fixture() -> Fixture {
     .await
     .unwrap();
     let po = oms
-        .raise_purchase_order(supplier, &loc(EAST), &[(sku("TEE"), 6)])
+        .raise_purchase_order(supplier, &loc(EAST), &[(sku("TEE"), Quantity::new(6))])
         .await
         .unwrap();
     oms.approve_purchase_order(po.id).await.unwrap();
@@ -663,8 +664,8 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
             today(),
             today() + Duration::days(30),
         )
-        .minimum(6)
-        .packs_of(3),
+        .minimum(Quantity::new(6))
+        .packs_of(Quantity::new(3)),
     );
     vec![
         (Kind::PlaceOrder, to_json(&full_order)),
@@ -695,7 +696,7 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
             to_json(&IssueCreditNote {
                 idempotency_key: key("t-cn"),
                 invoice: fx.terms_invoice,
-                lines: vec![(1, 1), (2, 1)],
+                lines: vec![(1, Quantity::new(1)), (2, Quantity::new(1))],
                 shipping: Some(usd(dec!(0.00))),
                 reason: "price".into(),
             }),
@@ -724,7 +725,7 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
                 goods_back: RequestReturn {
                     idempotency_key: key("t-exchange"),
                     order: fx.delivered_order,
-                    lines: vec![(1, 1, ReturnReason::WrongItem)],
+                    lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
                 },
                 replacement: vec![o2c::order::LineRequest {
                     sku: sku("MUG"),
@@ -740,8 +741,8 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
                 idempotency_key: key("t-rma"),
                 order: fx.delivered_order,
                 lines: vec![
-                    (1, 1, ReturnReason::NoLongerWanted),
-                    (2, 1, ReturnReason::Damaged),
+                    (1, Quantity::new(1), ReturnReason::NoLongerWanted),
+                    (2, Quantity::new(1), ReturnReason::Damaged),
                 ],
             }),
         ),
@@ -752,7 +753,7 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
                 rma: fx.rma,
                 lines: vec![(
                     1,
-                    1,
+                    Quantity::new(1),
                     Condition::Resellable {
                         location: loc(WEST),
                     },
@@ -764,7 +765,7 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
             to_json(&ReceivePurchaseOrder {
                 idempotency_key: key("t-grn"),
                 purchase_order: fx.purchase_order,
-                lines: vec![(sku("TEE"), 4)],
+                lines: vec![(sku("TEE"), Quantity::new(4))],
             }),
         ),
         (Kind::RegisterCustomer, to_json(&profile)),
@@ -776,8 +777,8 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
             to_json(&ReorderRule {
                 sku: sku("MUG"),
                 location: loc(EAST),
-                min: 2,
-                max: 9,
+                min: Quantity::new(2),
+                max: Quantity::new(9),
             }),
         ),
         (
@@ -1011,7 +1012,7 @@ async fn run(oms: &TestOms, kind: Kind, doc: &Value) -> Option<Result<String, Er
             shown(oms.record_tracking(shipment, event).await)
         }
         Kind::RaisePurchaseOrder => {
-            let (supplier, ship_to, needs): (SupplierId, LocationId, Vec<(Sku, u32)>) =
+            let (supplier, ship_to, needs): (SupplierId, LocationId, Vec<(Sku, Quantity)>) =
                 decode(doc)?;
             shown(oms.raise_purchase_order(supplier, &ship_to, &needs).await)
         }

@@ -31,6 +31,7 @@ use o2c::ledger::{CreditError, OverpaymentPolicy, PaymentError};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, OrderError, OrderStatus, PlaceOrder};
 use o2c::purchasing::{BackOrderPolicy, Offer, Supplier};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnError, ReturnReason, ReturnStatus};
 use o2c::stock::{AllocationStrategy, Location, LocationKind, StockError};
 use o2c::store::MemoryStore;
@@ -1590,7 +1591,7 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             oms.issue_credit_note(IssueCreditNote {
                 idempotency_key: k,
                 invoice: m.orders[*order].invoice.unwrap(),
-                lines: vec![(line_no(*line), *units)],
+                lines: vec![(line_no(*line), Quantity::new(*units))],
                 shipping: None,
                 reason: "goodwill".into(),
             })
@@ -1607,7 +1608,11 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
                 .request_return(RequestReturn {
                     idempotency_key: k,
                     order: order_id(*order),
-                    lines: vec![(line_no(*line), *units, ReturnReason::NoLongerWanted)],
+                    lines: vec![(
+                        line_no(*line),
+                        Quantity::new(*units),
+                        ReturnReason::NoLongerWanted,
+                    )],
                 })
                 .await?;
             if *authorise {
@@ -1638,7 +1643,7 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             oms.receive_return(ReceiveReturn {
                 idempotency_key: k,
                 rma: r.id.unwrap(),
-                lines: vec![(line_no(r.line), *units, condition)],
+                lines: vec![(line_no(r.line), Quantity::new(*units), condition)],
             })
             .await?;
             Created::Nothing
@@ -1655,13 +1660,17 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
         Action::Purchase { sku: s, units } => {
             let east = loc(SITES[0]);
             let po = oms
-                .raise_purchase_order(supplier_id(), &east, &[(sku(SKUS[*s]), *units)])
+                .raise_purchase_order(
+                    supplier_id(),
+                    &east,
+                    &[(sku(SKUS[*s]), Quantity::new(*units))],
+                )
                 .await?;
             oms.approve_purchase_order(po.id).await?;
             oms.receive_purchase_order(ReceivePurchaseOrder {
                 idempotency_key: k,
                 purchase_order: po.id,
-                lines: vec![(sku(SKUS[*s]), *units)],
+                lines: vec![(sku(SKUS[*s]), Quantity::new(*units))],
             })
             .await?;
             Created::Nothing

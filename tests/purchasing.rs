@@ -21,6 +21,7 @@ use o2c::purchasing::{
     BackOrderPolicy, BackOrderQueue, Offer, OverReceipt, PurchaseOrderStatus, PurchasingError,
     ReorderRule, Supplier,
 };
+use o2c::quantity::Quantity;
 use o2c::stock::StockError;
 use o2c::store::Store;
 use o2c::{Error, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder, ReceiveStock};
@@ -67,7 +68,7 @@ async fn suppliers(w: &World) -> (SupplierId, SupplierId) {
     let cheap = supplier(
         1,
         "Cheap",
-        vec![offer("TEE", usd(dec!(7.00)), 10).packs_of(12)],
+        vec![offer("TEE", usd(dec!(7.00)), 10).packs_of(Quantity::new(12))],
     );
     let quick = supplier(2, "Quick", vec![offer("TEE", usd(dec!(9.00)), 2)]);
     w.oms.save_supplier(cheap.clone()).await.unwrap();
@@ -151,7 +152,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         (po.supplier, po.status),
         (cheap, PurchaseOrderStatus::Approved)
     );
-    assert_eq!(po.lines[0].quantity, 36);
+    assert_eq!(po.lines[0].quantity, Quantity::new(36));
     assert_eq!(po.total().unwrap(), usd(dec!(252.00)));
     assert_eq!(
         w.oms.order(order.id).await.unwrap().lines[0].promised_on,
@@ -168,7 +169,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         .receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: key("grn-1"),
             purchase_order: po.id,
-            lines: vec![(sku("TEE"), 18)],
+            lines: vec![(sku("TEE"), Quantity::new(18))],
         })
         .await
         .unwrap();
@@ -187,7 +188,7 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         .receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: key("grn-2"),
             purchase_order: po.id,
-            lines: vec![(sku("TEE"), 18)],
+            lines: vec![(sku("TEE"), Quantity::new(18))],
         })
         .await
         .unwrap();
@@ -343,7 +344,11 @@ async fn offers_rank_with_reasons() {
     let w = world().await;
     let (cheap, quick) = suppliers(&w).await;
     let soon = today().checked_add_days(Days::new(5));
-    let ranking = w.oms.rank_offers(&sku("TEE"), 30, soon).await.unwrap();
+    let ranking = w
+        .oms
+        .rank_offers(&sku("TEE"), Quantity::new(30), soon)
+        .await
+        .unwrap();
     assert_eq!(
         ranking.best().unwrap().supplier,
         quick,
@@ -356,7 +361,11 @@ async fn offers_rank_with_reasons() {
             .iter()
             .any(|r| r.contains("after"))
     );
-    let whenever = w.oms.rank_offers(&sku("TEE"), 30, None).await.unwrap();
+    let whenever = w
+        .oms
+        .rank_offers(&sku("TEE"), Quantity::new(30), None)
+        .await
+        .unwrap();
     assert_eq!(whenever.best().unwrap().supplier, cheap);
 }
 
@@ -395,7 +404,7 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     ));
     assert!(matches!(
         w.oms
-            .raise_purchase_order(expired.id, &loc(EAST), &[(sku("MUG"), 5)])
+            .raise_purchase_order(expired.id, &loc(EAST), &[(sku("MUG"), Quantity::new(5))])
             .await,
         Err(Error::Purchasing(PurchasingError::NoOffer { .. }))
     ));
@@ -403,12 +412,12 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
 
     let po = w
         .oms
-        .raise_purchase_order(cheap, &loc(EAST), &[(sku("TEE"), 5)])
+        .raise_purchase_order(cheap, &loc(EAST), &[(sku("TEE"), Quantity::new(5))])
         .await
         .unwrap();
     assert_eq!(
         (po.status, po.lines[0].quantity),
-        (PurchaseOrderStatus::Draft, 12)
+        (PurchaseOrderStatus::Draft, Quantity::new(12))
     );
     let receive = |k: &str, units| ReceivePurchaseOrder {
         idempotency_key: key(k),
@@ -417,25 +426,26 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     };
     let before = snapshot(&w.oms).await;
     assert!(matches!(
-        w.oms.receive_purchase_order(receive("draft", 1)).await,
+        w.oms
+            .receive_purchase_order(receive("draft", Quantity::new(1)))
+            .await,
         Err(Error::Purchasing(PurchasingError::InvalidTransition { .. }))
     ));
     w.oms.approve_purchase_order(po.id).await.unwrap();
     let before_receipts = snapshot(&w.oms).await;
     assert!(matches!(
-        w.oms.receive_purchase_order(receive("over", 13)).await,
-        Err(Error::Purchasing(PurchasingError::OverReceipt {
-            outstanding: 12,
-            received: 13,
-            ..
-        }))
+        w.oms
+            .receive_purchase_order(receive("over", Quantity::new(13)))
+            .await,
+        Err(Error::Purchasing(PurchasingError::OverReceipt { outstanding, received, .. }))
+            if outstanding == Quantity::new(12) && received == Quantity::new(13)
     ));
     assert!(matches!(
         w.oms
             .receive_purchase_order(ReceivePurchaseOrder {
                 idempotency_key: key("mug"),
                 purchase_order: po.id,
-                lines: vec![(sku("MUG"), 1)],
+                lines: vec![(sku("MUG"), Quantity::new(1))],
             })
             .await,
         Err(Error::Purchasing(PurchasingError::NotOnOrder { .. }))
@@ -446,7 +456,9 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     w.oms.cancel_purchase_order(po.id).await.unwrap();
     let cancelled = snapshot(&w.oms).await;
     assert!(matches!(
-        w.oms.receive_purchase_order(receive("late", 1)).await,
+        w.oms
+            .receive_purchase_order(receive("late", Quantity::new(1)))
+            .await,
         Err(Error::Purchasing(PurchasingError::InvalidTransition {
             status: PurchaseOrderStatus::Cancelled,
             ..
@@ -462,14 +474,14 @@ async fn a_retried_receipt_counts_once() {
     let (_, quick) = suppliers(&w).await;
     let po = w
         .oms
-        .raise_purchase_order(quick, &loc(WEST), &[(sku("TEE"), 4)])
+        .raise_purchase_order(quick, &loc(WEST), &[(sku("TEE"), Quantity::new(4))])
         .await
         .unwrap();
     w.oms.approve_purchase_order(po.id).await.unwrap();
     let cmd = ReceivePurchaseOrder {
         idempotency_key: key("grn"),
         purchase_order: po.id,
-        lines: vec![(sku("TEE"), 4)],
+        lines: vec![(sku("TEE"), Quantity::new(4))],
     };
     w.oms.receive_purchase_order(cmd.clone()).await.unwrap();
     let once = snapshot(&w.oms).await;
@@ -487,16 +499,16 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         7,
         "Both",
         vec![
-            offer("TEE", usd(dec!(6.00)), 4).minimum(40),
-            offer("MUG", usd(dec!(3.00)), 6).packs_of(6),
+            offer("TEE", usd(dec!(6.00)), 4).minimum(Quantity::new(40)),
+            offer("MUG", usd(dec!(3.00)), 6).packs_of(Quantity::new(6)),
         ],
     );
     w.oms.save_supplier(both.clone()).await.unwrap();
     let bad = ReorderRule {
         sku: sku("MUG"),
         location: loc(EAST),
-        min: 10,
-        max: 5,
+        min: Quantity::new(10),
+        max: Quantity::new(5),
     };
     assert!(matches!(
         w.oms.set_reorder_rule(bad).await,
@@ -509,8 +521,8 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         .set_reorder_rule(ReorderRule {
             sku: sku("MUG"),
             location: loc(EAST),
-            min: 10,
-            max: 30,
+            min: Quantity::new(10),
+            max: Quantity::new(30),
         })
         .await
         .unwrap();
@@ -519,8 +531,8 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         .set_reorder_rule(ReorderRule {
             sku: sku("BOOK"),
             location: loc(WEST),
-            min: 2,
-            max: 10,
+            min: Quantity::new(2),
+            max: Quantity::new(10),
         })
         .await
         .unwrap();
@@ -536,15 +548,21 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
     assert_eq!(snapshot(&w.oms).await, before);
     let asked: Vec<(&str, u32, u64)> = wanted
         .iter()
-        .map(|r| (r.sku.as_str(), r.quantity, r.back_ordered))
+        .map(|r| (r.sku.as_str(), r.quantity.units(), r.back_ordered))
         .collect();
     assert_eq!(asked, [("MUG", 25, 0), ("TEE", 5, 5)]);
     let tee = &wanted[1];
     assert_eq!(tee.wanted_by, today().checked_add_days(Days::new(14)));
     let offer = tee.offer.as_ref().unwrap();
-    assert_eq!((offer.supplier, offer.order_quantity), (both.id, 40));
+    assert_eq!(
+        (offer.supplier, offer.order_quantity),
+        (both.id, Quantity::new(40))
+    );
     assert!(offer.reasons.iter().any(|r| r.contains("minimum 40")));
-    assert_eq!(wanted[0].reorder_rule.as_ref().map(|r| r.max), Some(30));
+    assert_eq!(
+        wanted[0].reorder_rule.as_ref().map(|r| r.max),
+        Some(Quantity::new(30))
+    );
 
     let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
     assert_eq!(
@@ -556,7 +574,7 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
     let lines: Vec<(&str, u32)> = po
         .lines
         .iter()
-        .map(|l| (l.sku.as_str(), l.quantity))
+        .map(|l| (l.sku.as_str(), l.quantity.units()))
         .collect();
     assert_eq!(
         lines,
@@ -612,7 +630,14 @@ async fn promise_dates_follow_the_purchase_orders() {
     // One purchase order covering both lines moves both dates in one commit.
     let po = w
         .oms
-        .raise_purchase_order(quick, &loc(EAST), &[(sku("TEE"), 2), (sku("MUG"), 25)])
+        .raise_purchase_order(
+            quick,
+            &loc(EAST),
+            &[
+                (sku("TEE"), Quantity::new(2)),
+                (sku("MUG"), Quantity::new(25)),
+            ],
+        )
         .await
         .unwrap();
     w.oms.approve_purchase_order(po.id).await.unwrap();
@@ -667,7 +692,14 @@ async fn one_receipt_fills_two_lines_of_one_order() {
     assert_eq!(order.backordered_units(), 2 + 5);
     let po = w
         .oms
-        .raise_purchase_order(quick, &loc(EAST), &[(sku("TEE"), 2), (sku("MUG"), 5)])
+        .raise_purchase_order(
+            quick,
+            &loc(EAST),
+            &[
+                (sku("TEE"), Quantity::new(2)),
+                (sku("MUG"), Quantity::new(5)),
+            ],
+        )
         .await
         .unwrap();
     w.oms.approve_purchase_order(po.id).await.unwrap();
@@ -675,7 +707,10 @@ async fn one_receipt_fills_two_lines_of_one_order() {
         .receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: key("grn"),
             purchase_order: po.id,
-            lines: vec![(sku("TEE"), 2), (sku("MUG"), 5)],
+            lines: vec![
+                (sku("TEE"), Quantity::new(2)),
+                (sku("MUG"), Quantity::new(5)),
+            ],
         })
         .await
         .unwrap();
@@ -795,7 +830,7 @@ async fn a_purchase_order_in_a_foreign_currency_is_refused() {
     let before = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
-            .raise_purchase_order(euro.id, &loc(EAST), &[(sku("TEE"), 4)])
+            .raise_purchase_order(euro.id, &loc(EAST), &[(sku("TEE"), Quantity::new(4))])
             .await,
         Err(Error::Purchasing(PurchasingError::CurrencyMismatch {
             expected: Currency::USD,
@@ -823,14 +858,24 @@ async fn moving_average_stays_exact_over_odd_costs() {
     for i in 0..5 {
         let po = w
             .oms
-            .raise_purchase_order(odd.id, &loc(WEST), &[(sku("TEE"), 3), (sku("MUG"), 7)])
+            .raise_purchase_order(
+                odd.id,
+                &loc(WEST),
+                &[
+                    (sku("TEE"), Quantity::new(3)),
+                    (sku("MUG"), Quantity::new(7)),
+                ],
+            )
             .await
             .unwrap();
         w.oms
             .receive_purchase_order(ReceivePurchaseOrder {
                 idempotency_key: key(&format!("grn-{i}")),
                 purchase_order: po.id,
-                lines: vec![(sku("TEE"), 1 + i), (sku("MUG"), 11)],
+                lines: vec![
+                    (sku("TEE"), Quantity::new(1 + i)),
+                    (sku("MUG"), Quantity::new(11)),
+                ],
             })
             .await
             .unwrap();

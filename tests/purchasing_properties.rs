@@ -24,6 +24,7 @@ use o2c::ids::{CustomerId, LocationId, OrderId, SupplierId};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Delivery, Order, PlaceOrder, ServiceLevel};
 use o2c::purchasing::{BackOrderPolicy, BackOrderQueue, Offer, Supplier};
+use o2c::quantity::Quantity;
 use o2c::store::Store;
 use o2c::{ReceivePurchaseOrder, ReceiveStock};
 use proptest::prelude::*;
@@ -115,7 +116,11 @@ fn assert_served_in_order(
     let mut left = units;
     for w in &before.waiting {
         let eligible = w.location.as_ref().is_none_or(|only| only == site);
-        let expected = if eligible { w.quantity.min(left) } else { 0 };
+        let expected = if eligible {
+            w.quantity.units().min(left)
+        } else {
+            0
+        };
         left -= expected;
         let key = (w.order, w.line_no);
         let got = was[&key] - now[&key];
@@ -229,7 +234,11 @@ async fn apply(run: &mut Run, step: &Step) {
             w.oms.save_supplier(supplier.clone()).await.unwrap();
             let po = w
                 .oms
-                .raise_purchase_order(supplier.id, &loc(EAST), &[(code.clone(), *units)])
+                .raise_purchase_order(
+                    supplier.id,
+                    &loc(EAST),
+                    &[(code.clone(), Quantity::new(*units))],
+                )
                 .await
                 .unwrap();
             w.oms.approve_purchase_order(po.id).await.unwrap();
@@ -240,7 +249,7 @@ async fn apply(run: &mut Run, step: &Step) {
                 .receive_purchase_order(ReceivePurchaseOrder {
                     idempotency_key: key(&format!("grn-{n}")),
                     purchase_order: po.id,
-                    lines: vec![(code, take)],
+                    lines: vec![(code, Quantity::new(take))],
                 })
                 .await
                 .unwrap();

@@ -80,7 +80,7 @@ async fn book_queue(w: &World) -> Vec<(OrderId, u16, u32)> {
             q.value
                 .waiting
                 .iter()
-                .map(|x| (x.order, x.line_no, x.quantity))
+                .map(|x| (x.order, x.line_no, x.quantity.units()))
                 .collect()
         })
         .unwrap_or_default()
@@ -229,7 +229,7 @@ async fn a_move_carries_a_credit_already_given_over_to_the_new_line() {
         .issue_credit_note(o2c::IssueCreditNote {
             idempotency_key: key("goodwill"),
             invoice: order.invoices[0],
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "price adjustment".into(),
         })
@@ -370,7 +370,7 @@ async fn a_partly_returned_line_moves_its_back_ordered_units() {
         .request_return(RequestReturn {
             idempotency_key: key("r"),
             order: order.id,
-            lines: vec![(1, 2, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
         })
         .await
         .unwrap();
@@ -379,7 +379,7 @@ async fn a_partly_returned_line_moves_its_back_ordered_units() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("rin"),
             rma: rma.id,
-            lines: vec![(1, 2, Condition::Damaged)],
+            lines: vec![(1, Quantity::new(2), Condition::Damaged)],
         })
         .await
         .unwrap();
@@ -451,7 +451,7 @@ async fn abroad_then_home_again_moves_twice_and_the_queue_follows() {
         .request_return(RequestReturn {
             idempotency_key: key("r"),
             order: order.id,
-            lines: vec![(3, 1, ReturnReason::Defective)],
+            lines: vec![(3, Quantity::new(1), ReturnReason::Defective)],
         })
         .await
         .unwrap();
@@ -460,7 +460,7 @@ async fn abroad_then_home_again_moves_twice_and_the_queue_follows() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("rin"),
             rma: rma.id,
-            lines: vec![(3, 1, Condition::Damaged)],
+            lines: vec![(3, Quantity::new(1), Condition::Damaged)],
         })
         .await
         .unwrap();
@@ -772,7 +772,7 @@ async fn an_exchange_on_an_order_moved_abroad() {
             goods_back: RequestReturn {
                 idempotency_key: key("x"),
                 order: order.id,
-                lines: vec![(1, 1, ReturnReason::WrongItem)],
+                lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
             },
             replacement: vec![o2c::order::LineRequest {
                 sku: sku("TEE"),
@@ -789,7 +789,7 @@ async fn an_exchange_on_an_order_moved_abroad() {
         .receive_return(ReceiveReturn {
             idempotency_key: key("xin"),
             rma: rma.id,
-            lines: vec![(1, 1, Condition::Damaged)],
+            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
         })
         .await
         .unwrap();

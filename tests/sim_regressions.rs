@@ -30,6 +30,7 @@ use o2c::fulfilment::{
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent as Scan};
 use o2c::money::Currency;
 use o2c::order::{Channel, PlaceOrder};
+use o2c::quantity::Quantity;
 use o2c::returns::ReturnReason;
 use o2c::store::{
     Changeset, Committed, Entity, MemoryStore, Store, StoreError, StoreResult, Versioned,
@@ -248,7 +249,7 @@ fn authorising_a_return_retries_a_lost_race() {
             .request_return(RequestReturn {
                 idempotency_key: key("rma"),
                 order: order.id,
-                lines: vec![(1, 1, ReturnReason::NoLongerWanted)],
+                lines: vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)],
             })
             .await
             .unwrap();
@@ -269,7 +270,7 @@ fn approving_a_purchase_order_retries_a_lost_race() {
     pollster::block_on(async {
         let (oms, cast) = racy_world().await;
         let po = oms
-            .raise_purchase_order(cast.supplier, &loc(EAST), &[(sku("TEE"), 4)])
+            .raise_purchase_order(cast.supplier, &loc(EAST), &[(sku("TEE"), Quantity::new(4))])
             .await
             .unwrap();
         oms.store().arm();

@@ -28,6 +28,7 @@ use o2c::ledger::{ChartOfAccounts, Payment};
 use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, Order, PlaceOrder};
 use o2c::purchasing::{Offer, PurchaseOrder, Supplier};
+use o2c::quantity::Quantity;
 use o2c::stock::StockMovement;
 use o2c::stock::{Location, LocationKind, MovementReason, ReservationChange, StockLevel};
 use o2c::store::sqlite::{
@@ -425,7 +426,7 @@ impl Cs {
         self.0.events.push(Event::StockReceived {
             sku,
             location,
-            quantity,
+            quantity: Quantity::new(quantity),
             reference,
         });
         self
@@ -957,7 +958,10 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
                 "S",
                 Currency::USD,
             )
-            .offer(Offer::new(sku("TEE"), usd(dec!(7.00)), 5, today, until).packs_of(10)),
+            .offer(
+                Offer::new(sku("TEE"), usd(dec!(7.00)), 5, today, until)
+                    .packs_of(Quantity::new(10)),
+            ),
         )
         .await
         .unwrap();
@@ -990,7 +994,7 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
     oms.receive_purchase_order(ReceivePurchaseOrder {
         idempotency_key: key("grn"),
         purchase_order: po,
-        lines: vec![(sku("TEE"), 10)],
+        lines: vec![(sku("TEE"), Quantity::new(10))],
     })
     .await
     .unwrap();
@@ -1204,7 +1208,7 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
         .raise_purchase_order(
             supplier.id,
             &locations[0].value.id,
-            &[(product.sku.clone(), 3)],
+            &[(product.sku.clone(), Quantity::new(3))],
         )
         .await
         .unwrap();

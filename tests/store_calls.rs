@@ -19,6 +19,7 @@ use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
 use o2c::order::{Amendment, Channel, PlaceOrder};
 use o2c::purchasing::{BackOrderPolicy, Offer, Supplier};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use std::sync::Mutex;
 
@@ -160,7 +161,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     t.row(&counted, "place_order (back-ordered)");
 
     let po = oms
-        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("MUG"), 10)])
+        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("MUG"), Quantity::new(10))])
         .await
         .unwrap();
     t.row(&counted, "raise_purchase_order");
@@ -169,7 +170,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     oms.receive_purchase_order(ReceivePurchaseOrder {
         idempotency_key: key("grn-1"),
         purchase_order: po.id,
-        lines: vec![(sku("MUG"), 10)],
+        lines: vec![(sku("MUG"), Quantity::new(10))],
     })
     .await
     .unwrap();
@@ -179,8 +180,8 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     oms.set_reorder_rule(o2c::purchasing::ReorderRule {
         sku: sku("MUG"),
         location: loc(EAST),
-        min: 50,
-        max: 60,
+        min: Quantity::new(50),
+        max: Quantity::new(60),
     })
     .await
     .unwrap();
@@ -233,7 +234,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .request_return(RequestReturn {
             idempotency_key: key("ret-1"),
             order: order.id,
-            lines: vec![(1, 1, ReturnReason::Defective)],
+            lines: vec![(1, Quantity::new(1), ReturnReason::Defective)],
         })
         .await
         .unwrap();
@@ -245,7 +246,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         rma: rma.id,
         lines: vec![(
             1,
-            1,
+            Quantity::new(1),
             Condition::Resellable {
                 location: loc(EAST),
             },
@@ -260,7 +261,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
             goods_back: RequestReturn {
                 idempotency_key: key("swap-1"),
                 order: order.id,
-                lines: vec![(1, 1, ReturnReason::NoLongerWanted)],
+                lines: vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)],
             },
             replacement: vec![o2c::order::LineRequest::new(sku("TEE"), 1)],
         })
@@ -275,7 +276,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
             rma: exchange.id,
             lines: vec![(
                 1,
-                1,
+                Quantity::new(1),
                 Condition::Resellable {
                     location: loc(EAST),
                 },
@@ -292,7 +293,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     oms.issue_credit_note(IssueCreditNote {
         idempotency_key: key("cn-1"),
         invoice: invoice.id,
-        lines: vec![(1, 1)],
+        lines: vec![(1, Quantity::new(1))],
         shipping: None,
         reason: "goodwill".into(),
     })

@@ -211,11 +211,11 @@ impl Audit<'_> {
             let legacy = rma
                 .lines
                 .iter()
-                .any(|l| l.received > 0 && l.cost_returned.is_none());
+                .any(|l| !l.received.is_zero() && l.cost_returned.is_none());
             let mut restocked: BTreeMap<&Sku, i64> = BTreeMap::new();
             for line in &rma.lines {
                 let t = lines.entry((rma.order, line.line_no)).or_default();
-                t.returned = t.returned.saturating_add(line.received);
+                t.returned = t.returned.saturating_add(line.received.units());
                 orders::note(&mut t.moved_sku, orders::sku_fingerprint(&line.sku));
                 let written_off_too_much = line
                     .cost_written_off
@@ -240,7 +240,7 @@ impl Audit<'_> {
                     });
                 }
                 let n = restocked.entry(&line.sku).or_default();
-                *n = n.saturating_add(i64::from(line.restocked));
+                *n = n.saturating_add(line.restocked.as_i64());
                 if let Some(cost) = line.cost_returned {
                     // Reversed cost of goods: back on the shelf, or written off.
                     let lost = line
@@ -312,8 +312,11 @@ impl Audit<'_> {
             let mut received: BTreeMap<&Sku, (i64, Option<Money>)> = BTreeMap::new();
             for line in &po.lines {
                 let (n, worth) = received.entry(&line.sku).or_default();
-                *n = n.saturating_add(i64::from(line.received));
-                if let Ok(cost) = line.unit_cost.checked_mul_qty(u64::from(line.received)) {
+                *n = n.saturating_add(line.received.as_i64());
+                if let Ok(cost) = line
+                    .unit_cost
+                    .checked_mul_qty(u64::from(line.received.units()))
+                {
                     add(worth.get_or_insert(Money::zero(cost.currency())), cost);
                 }
             }

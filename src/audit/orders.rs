@@ -109,7 +109,7 @@ impl Audit<'_> {
                 let units = queued
                     .entry((waiting.order, queue.sku.clone(), waiting.line_no))
                     .or_default();
-                *units = units.saturating_add(u64::from(waiting.quantity));
+                *units = units.saturating_add(u64::from(waiting.quantity.units()));
             }
         })?;
         Ok(())

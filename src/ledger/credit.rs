@@ -26,7 +26,7 @@ pub struct IssueCreditNote {
     /// The invoice credited.
     pub invoice: InvoiceId,
     /// Units to credit per invoice line (by the order line number it bills).
-    pub lines: Vec<(u16, u32)>,
+    pub lines: Vec<(u16, Quantity)>,
     /// Shipping to credit, if agreed.
     pub shipping: Option<Money>,
     /// Why, in words (goodwill, price adjustment, returned goods, ...).
@@ -184,7 +184,7 @@ pub fn credit_invoice(
 /// less what was credited before.
 pub fn credit_lines(
     invoice: &mut Invoice,
-    asked: &[(u16, u32)],
+    asked: &[(u16, Quantity)],
 ) -> Result<Vec<InvoiceLine>, Error> {
     let mut lines = Vec::with_capacity(asked.len());
     for (line_no, units) in asked {
@@ -193,12 +193,12 @@ pub fn credit_lines(
         };
         let before = line.credited;
         let after = before
-            .checked_add(Quantity::new(*units))
-            .filter(|after| *after <= line.quantity && *units > 0)
+            .checked_add(*units)
+            .filter(|after| *after <= line.quantity && !units.is_zero())
             .ok_or(CreditError::MoreThanInvoiced {
                 line_no: *line_no,
-                invoiced: line.quantity.units(),
-                credited: before.units(),
+                invoiced: line.quantity,
+                credited: before,
                 requested: *units,
             })?;
         let amounts = LineAmounts {
@@ -216,7 +216,7 @@ pub fn credit_lines(
             line_no: line.line_no,
             sku: line.sku.clone(),
             description: line.description.clone(),
-            quantity: Quantity::new(*units),
+            quantity: *units,
             gross: share.gross,
             discount: share.discount,
             net: share.net,
@@ -243,7 +243,10 @@ mod tests {
         IssueCreditNote {
             idempotency_key: IdempotencyKey::new("cn-1").unwrap(),
             invoice: given_invoiced().2.id,
-            lines,
+            lines: lines
+                .into_iter()
+                .map(|(line_no, units)| (line_no, Quantity::new(units)))
+                .collect(),
             shipping,
             reason: "goodwill".into(),
         }
@@ -377,9 +380,9 @@ mod tests {
             credit_error(more),
             CreditError::MoreThanInvoiced {
                 line_no: 1,
-                invoiced: 2,
-                credited: 2,
-                requested: 1,
+                invoiced: Quantity::new(2),
+                credited: Quantity::new(2),
+                requested: Quantity::new(1),
             }
         );
     }
@@ -395,9 +398,9 @@ mod tests {
             credit_error(refusal(&credit(vec![(1, 0)], None), &mut world)),
             CreditError::MoreThanInvoiced {
                 line_no: 1,
-                invoiced: 2,
-                credited: 0,
-                requested: 0,
+                invoiced: Quantity::new(2),
+                credited: Quantity::ZERO,
+                requested: Quantity::ZERO,
             }
         );
         assert_eq!(

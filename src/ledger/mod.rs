@@ -35,6 +35,7 @@ pub use postings::Postings;
 pub use refund::{RecordRefund, record_refund};
 
 use crate::money::{Currency, Money, MoneyError};
+use crate::quantity::Quantity;
 
 /// Why a ledger operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,11 +87,11 @@ pub enum CreditError {
         /// The line.
         line_no: u16,
         /// Units the invoice line bills.
-        invoiced: u32,
+        invoiced: Quantity,
         /// Units credited before.
-        credited: u32,
+        credited: Quantity,
         /// Units asked for.
-        requested: u32,
+        requested: Quantity,
     },
     /// More shipping than the invoice charged, less what was credited before.
     #[error("crediting {requested} of shipping, but {remaining} is left to credit")]

@@ -8,6 +8,7 @@ use crate::decide::Context;
 use crate::error::Error;
 use crate::money::Money;
 use crate::order::Order;
+use crate::quantity::Quantity;
 use crate::store::{Changeset, Entity, Record, RecordKey, Versioned};
 
 /// Credits `units` (line number, units) of `order`'s lines, as far as they are
@@ -29,45 +30,42 @@ use crate::store::{Changeset, Entity, Record, RecordKey, Versioned};
 pub fn credit_order_lines(
     (order, customer): (&mut Order, &mut Customer),
     read: Vec<Versioned<Invoice>>,
-    units: &[(u16, u32)],
+    units: &[(u16, Quantity)],
     shipping: bool,
     reason: &str,
     ctx: &Context<'_>,
     changes: &mut Changeset,
-) -> Result<Vec<(u16, u32)>, Error> {
+) -> Result<Vec<(u16, Quantity)>, Error> {
     let mut invoices = held_invoices(order, read, changes)?;
     // Invoices still owing first (newest first among equals): a credit should
     // settle what is owed before it becomes refundable customer credit.
     invoices.sort_by_key(|(inv, _)| inv.outstanding().map_or(true, |o| o.is_zero()));
-    let still_invoiced = |line_no: u16| -> u32 {
+    let still_invoiced = |line_no: u16| -> Quantity {
         invoices
             .iter()
             .flat_map(|(inv, _)| inv.lines.iter())
             .filter(|l| l.line_no == line_no)
-            .map(|l| l.quantity.saturating_sub(l.credited).units())
-            .sum()
+            .map(|l| l.quantity.saturating_sub(l.credited))
+            .fold(Quantity::ZERO, Quantity::saturating_add)
     };
     // As far as still invoiced: a return or a goodwill credit may have taken
     // some back already.
-    let mut wanted: Vec<(u16, u32)> = units
+    let mut wanted: Vec<(u16, Quantity)> = units
         .iter()
         .map(|(line_no, units)| (*line_no, (*units).min(still_invoiced(*line_no))))
         .collect();
     let credited = wanted.clone();
     for (mut invoice, version) in invoices {
-        let mut asked: Vec<(u16, u32)> = Vec::new();
+        let mut asked: Vec<(u16, Quantity)> = Vec::new();
         for (line_no, left) in &mut wanted {
             let Some(on_invoice) = invoice.lines.iter().find(|l| l.line_no == *line_no) else {
                 continue;
             };
-            let open = on_invoice
-                .quantity
-                .saturating_sub(on_invoice.credited)
-                .units();
+            let open = on_invoice.quantity.saturating_sub(on_invoice.credited);
             let units = (*left).min(open);
-            if units > 0 {
+            if !units.is_zero() {
                 asked.push((*line_no, units));
-                *left -= units;
+                *left = left.saturating_sub(units);
             }
         }
         let charge = if shipping {
@@ -201,15 +199,23 @@ mod tests {
             changes: &mut Changeset,
         ) -> Result<Vec<(u16, u32)>, Error> {
             let books = Books::new();
-            credit_order_lines(
+            let units: Vec<(u16, Quantity)> = units
+                .iter()
+                .map(|(line_no, n)| (*line_no, Quantity::new(*n)))
+                .collect();
+            let credited = credit_order_lines(
                 (&mut self.order, &mut self.customer),
                 read,
-                units,
+                &units,
                 shipping,
                 "cancelled",
                 &books.ctx(),
                 changes,
-            )
+            )?;
+            Ok(credited
+                .into_iter()
+                .map(|(line_no, n)| (line_no, n.units()))
+                .collect())
         }
     }
 
@@ -275,7 +281,7 @@ mod tests {
     fn only_units_still_invoiced_are_credited_and_shipping_on_request() {
         let mut world = given();
         // A goodwill note already took one cup back.
-        credit_lines(&mut world.cups, &[(2, 1)]).unwrap();
+        credit_lines(&mut world.cups, &[(2, Quantity::new(1))]).unwrap();
         let read = world.read();
         let mut changes = Changeset::new(at());
         let credited = world
@@ -345,7 +351,7 @@ mod tests {
         assert!(matches!(missing, Error::NotFound { entity, .. } if entity == Invoice::kind()));
         assert!(changes.is_empty());
         assert!(matches!(
-            credit_lines(&mut world.cups, &[(1, 1)]),
+            credit_lines(&mut world.cups, &[(1, Quantity::new(1))]),
             Err(Error::Credit(CreditError::NotOnInvoice { line_no: 1 }))
         ));
     }

@@ -25,6 +25,7 @@ use crate::purchasing::{
     ReorderRule, Requisition, Supplier, Supply, rank_offers, save_supplier, set_reorder_rule,
     supply_to_read,
 };
+use crate::quantity::Quantity;
 use crate::stock::{Location, StockLevel};
 use crate::store::{
     Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, IndexTerm, Prefetch, Store,
@@ -78,7 +79,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn rank_offers(
         &self,
         sku: &Sku,
-        needed: u32,
+        needed: Quantity,
         needed_by: Option<NaiveDate>,
     ) -> Result<OfferRanking, Error> {
         let request = Prefetch::new()
@@ -287,7 +288,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         supplier: SupplierId,
         ship_to: &LocationId,
-        needs: &[(Sku, u32)],
+        needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
         super::retrying!(self, self.try_raise(supplier, ship_to, needs).await)
     }
@@ -296,7 +297,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         supplier: SupplierId,
         ship_to: &LocationId,
-        needs: &[(Sku, u32)],
+        needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
         let skus: Vec<Sku> = needs.iter().map(|(sku, _)| sku.clone()).collect();
         // The supplier ordered from by key; the supply of the SKUs ordered for

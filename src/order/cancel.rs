@@ -12,6 +12,7 @@ use crate::ids::{EntryId, Sku};
 use crate::ledger::{Invoice, InvoiceStatus, credit_order_lines};
 use crate::money::Money;
 use crate::purchasing::Backlog;
+use crate::quantity::Quantity;
 use crate::stock::Location;
 use crate::store::{Changeset, Entity, Versioned};
 
@@ -188,17 +189,14 @@ pub(crate) fn cancel_remainder(
     // Units invoiced and still wanted but not shipped: what the credit notes take
     // back. Counted before the release marks them cancelled; units an amendment
     // cancelled were credited then.
-    let unshipped_invoiced: Vec<(u16, u32)> = order
+    let unshipped_invoiced: Vec<(u16, Quantity)> = order
         .lines
         .iter()
         .map(|l| {
             let wanted = l.wanted();
-            (
-                l.line_no,
-                l.invoiced.min(wanted).saturating_sub(l.shipped).units(),
-            )
+            (l.line_no, l.invoiced.min(wanted).saturating_sub(l.shipped))
         })
-        .filter(|(_, units)| *units > 0)
+        .filter(|(_, units)| !units.is_zero())
         .collect();
     backlog.release_unshipped(order, sites, changes)?;
     let history = &mut customer.history;

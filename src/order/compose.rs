@@ -125,7 +125,7 @@ pub(crate) fn compose(
     // caller reads both and asks again.
     let supply = match supply {
         Some(supply) => supply,
-        None if shortfalls.iter().any(|short| *short > 0) => return Ok(None),
+        None if shortfalls.iter().any(|short| !short.is_zero()) => return Ok(None),
         None => Supply::NONE,
     };
     let now = changes.at;
@@ -153,7 +153,7 @@ pub(crate) fn compose(
             order: id,
             sku: line.sku.clone(),
             location: a.location.clone(),
-            quantity: a.quantity.units(),
+            quantity: a.quantity,
         });
     }
 
@@ -205,7 +205,7 @@ pub(crate) fn compose(
             sku: line.sku.clone(),
             on_hand,
         };
-        if *short > 0 && !changes.checks.contains(&check) {
+        if !short.is_zero() && !changes.checks.contains(&check) {
             changes.checks.push(check);
         }
     }
@@ -296,12 +296,12 @@ fn pending_levels<'a>(
 /// strictest among the products of the lines that are short.
 pub(crate) fn back_order_policy<'a>(
     requested: Option<BackOrderPolicy>,
-    lines: impl Iterator<Item = (&'a Sku, &'a u32)>,
+    lines: impl Iterator<Item = (&'a Sku, &'a Quantity)>,
     products: &Products,
 ) -> BackOrderPolicy {
     requested.unwrap_or_else(|| {
         lines
-            .filter(|(_, short)| **short > 0)
+            .filter(|(_, short)| !short.is_zero())
             .filter_map(|(sku, _)| products.get(sku))
             .map(|p| p.back_order)
             .max_by_key(|p| p.strictness())
@@ -604,7 +604,7 @@ mod tests {
             changes
                 .events
                 .iter()
-                .any(|e| matches!(e, Event::BackOrderCreated { quantity: 1, .. }))
+                .any(|e| matches!(e, Event::BackOrderCreated { quantity, .. } if *quantity == Quantity::new(1)))
         );
         // Decided on the stock as read: a receipt meanwhile sends it back.
         assert!(changes.checks.contains(&Check::SkuOnHand {
@@ -614,7 +614,8 @@ mod tests {
         backlog.put_into(&mut changes);
         assert!(matches!(
             changes.merges.as_slice(),
-            [Merge::BackOrder(entry)] if entry.line.quantity == 1 && entry.line.order == order.id
+            [Merge::BackOrder(entry)]
+                if entry.line.quantity == Quantity::new(1) && entry.line.order == order.id
         ));
     }
 

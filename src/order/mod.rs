@@ -24,6 +24,7 @@ pub use status::{OrderAction, OrderStatus, TRANSITIONS, transition};
 use crate::catalog::TaxClass;
 use crate::ids::Sku;
 use crate::money::{Currency, MoneyError};
+use crate::quantity::Quantity;
 
 /// Why an order command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,7 +135,7 @@ pub enum OrderError {
         /// The line.
         line: u16,
         /// Units shipped.
-        shipped: u32,
+        shipped: Quantity,
         /// Units asked for.
         asked: i64,
     },

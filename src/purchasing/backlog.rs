@@ -208,19 +208,19 @@ impl Backlog {
     pub(crate) fn queue_shortfalls(
         &mut self,
         order: &mut Order,
-        shortfalls: &[u32],
+        shortfalls: &[Quantity],
         products: &Products,
         supply: Supply<'_>,
         pin: Option<&LocationId>,
         priority: u8,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        if shortfalls.iter().all(|short| *short == 0) {
+        if shortfalls.iter().all(|short| short.is_zero()) {
             return Ok(());
         }
         let now = changes.at;
         for (line, short) in order.lines.iter_mut().zip(shortfalls) {
-            if *short == 0 {
+            if short.is_zero() {
                 continue;
             }
             let sku = line.sku.clone();
@@ -250,7 +250,7 @@ impl Backlog {
                 .map(|best| best.arrives_on)
             });
             // Behind whatever the line already waits for (an amendment adding units).
-            line.backordered = line.backordered.saturating_add(Quantity::new(*short));
+            line.backordered = line.backordered.saturating_add(*short);
             line.promised_on = promise_date(up_to, &arrivals(supply.sent, &sku), fallback);
             changes.events.push(Event::BackOrderCreated {
                 order: order.id,
@@ -275,10 +275,10 @@ impl Backlog {
         for line in order.lines.iter().filter(|l| !l.backordered.is_zero()) {
             self.queue_mut(&line.sku)?.remove_order(order.id);
         }
-        let mut released: Vec<(Sku, LocationId, u32)> = Vec::new();
+        let mut released: Vec<(Sku, LocationId, Quantity)> = Vec::new();
         for line in &mut order.lines {
             for r in line.reservations.drain(..) {
-                released.push((line.sku.clone(), r.location.clone(), r.quantity.units()));
+                released.push((line.sku.clone(), r.location.clone(), r.quantity));
                 changes.reservations.push(ReservationChange {
                     sku: line.sku.clone(),
                     location: r.location.clone(),
@@ -289,7 +289,7 @@ impl Backlog {
                     order: order.id,
                     sku: line.sku.clone(),
                     location: r.location,
-                    quantity: r.quantity.units(),
+                    quantity: r.quantity,
                 });
             }
             line.cancelled = line.quantity.saturating_sub(line.shipped);
@@ -311,15 +311,15 @@ impl Backlog {
         sku: &Sku,
         location: &LocationId,
         fulfils: bool,
-        units: u32,
+        units: Quantity,
         changes: &mut Changeset,
-    ) -> Result<u32, Error> {
+    ) -> Result<Quantity, Error> {
         // Read (and so checked at commit) even when nothing waits: see `put_into`.
         if self.queue(sku)?.waiting.is_empty() {
-            return Ok(0);
+            return Ok(Quantity::ZERO);
         }
         let fills = self.queue_mut(sku)?.fill(location, fulfils, units);
-        let mut given = 0u32;
+        let mut given = Quantity::ZERO;
         for fill in fills {
             let order = self.order_mut(fill.order)?;
             let Some(line) = order.lines.iter_mut().find(|l| l.line_no == fill.line_no) else {
@@ -331,7 +331,7 @@ impl Backlog {
                     actual: None,
                 }));
             };
-            let quantity = Quantity::new(fill.quantity);
+            let quantity = fill.quantity;
             line.backordered = line.backordered.saturating_sub(quantity);
             if line.backordered.is_zero() {
                 line.promised_on = None;
@@ -347,9 +347,9 @@ impl Backlog {
                 order: fill.order,
                 sku: sku.clone(),
                 location: location.clone(),
-                quantity: fill.quantity,
+                quantity,
             });
-            given = given.saturating_add(fill.quantity);
+            given = given.saturating_add(quantity);
         }
         Ok(given)
     }
@@ -374,7 +374,7 @@ impl Backlog {
             let arriving = arrivals(supply.sent, sku);
             let mut up_to = 0u64;
             for w in waiting {
-                up_to = up_to.saturating_add(u64::from(w.quantity));
+                up_to = up_to.saturating_add(u64::from(w.quantity.units()));
                 let fallback = currency.and_then(|c| {
                     rank_offers(supply.suppliers, sku, w.quantity, c, today, None)
                         .best()
@@ -447,10 +447,10 @@ fn fulfils(sites: &[Location], location: &LocationId) -> Result<bool, Error> {
 }
 
 /// (expected date, units outstanding) of each sent purchase order for `sku`.
-fn arrivals(sent: &[PurchaseOrder], sku: &Sku) -> Vec<(chrono::NaiveDate, u32)> {
+fn arrivals(sent: &[PurchaseOrder], sku: &Sku) -> Vec<(chrono::NaiveDate, Quantity)> {
     sent.iter()
         .map(|po| (po.expected_on, po.outstanding(sku)))
-        .filter(|(_, units)| *units > 0)
+        .filter(|(_, units)| !units.is_zero())
         .collect()
 }
 
@@ -461,7 +461,7 @@ pub(crate) fn reserve(line: &mut OrderLine, location: &LocationId, quantity: Qua
         .iter_mut()
         .find(|r| &r.location == location)
     {
-        Some(r) => r.quantity = Quantity::new(r.quantity.units().saturating_add(quantity.units())),
+        Some(r) => r.quantity = r.quantity.saturating_add(quantity),
         None => line.reservations.push(LineReservation {
             location: location.clone(),
             quantity,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{LocationId, OrderId, Sku};
+use crate::quantity::Quantity;
 
 /// What an order does when stock cannot cover a line. Set per product, overridable
 /// per order.
@@ -42,7 +43,7 @@ pub struct Waiting {
     /// The only location that may fill it (a pickup order), or any.
     pub location: Option<LocationId>,
     /// Units still waiting.
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// When it started waiting.
     pub since: DateTime<Utc>,
     /// Higher goes first; equal priorities go first-come-first-served.
@@ -70,7 +71,7 @@ pub struct Fill {
     /// The order line's number.
     pub line_no: u16,
     /// Units reserved for it.
-    pub quantity: u32,
+    pub quantity: Quantity,
 }
 
 /// Every line waiting for one SKU, in the order they will be filled.
@@ -103,7 +104,7 @@ impl BackOrderQueue {
         order: OrderId,
         line_no: u16,
         location: Option<LocationId>,
-        quantity: u32,
+        quantity: Quantity,
         since: DateTime<Utc>,
         priority: u8,
     ) {
@@ -137,7 +138,10 @@ impl BackOrderQueue {
 
     /// Units waiting in all.
     pub fn waiting_units(&self) -> u64 {
-        self.waiting.iter().map(|w| u64::from(w.quantity)).sum()
+        self.waiting
+            .iter()
+            .map(|w| u64::from(w.quantity.units()))
+            .sum()
     }
 
     /// Units waiting up to and including the given line, in fill order: how much
@@ -145,7 +149,7 @@ impl BackOrderQueue {
     pub fn units_through(&self, order: OrderId, line_no: u16) -> u64 {
         let mut sum = 0u64;
         for w in &self.waiting {
-            sum = sum.saturating_add(u64::from(w.quantity));
+            sum = sum.saturating_add(u64::from(w.quantity.units()));
             if w.order == order && w.line_no == line_no {
                 break;
             }
@@ -166,45 +170,52 @@ impl BackOrderQueue {
     /// skipping lines that location may not serve (see `fulfils_orders`: a pickup
     /// store's receipts fill only its own pickup lines); returns what each got.
     /// Units left over are `units − Σ fills`.
-    pub fn fill(&mut self, location: &LocationId, fulfils_orders: bool, units: u32) -> Vec<Fill> {
+    pub fn fill(
+        &mut self,
+        location: &LocationId,
+        fulfils_orders: bool,
+        units: Quantity,
+    ) -> Vec<Fill> {
         let mut left = units;
         let mut fills = Vec::new();
         for w in &mut self.waiting {
-            if left == 0 {
+            if left.is_zero() {
                 break;
             }
             if !Self::may_fill(w, location, fulfils_orders) {
                 continue;
             }
+            // `take` is at most either, so neither subtraction floors.
             let take = w.quantity.min(left);
-            w.quantity -= take;
-            left -= take;
+            w.quantity = w.quantity.saturating_sub(take);
+            left = left.saturating_sub(take);
             fills.push(Fill {
                 order: w.order,
                 line_no: w.line_no,
                 quantity: take,
             });
         }
-        self.waiting.retain(|w| w.quantity > 0);
+        self.waiting.retain(|w| !w.quantity.is_zero());
         fills
     }
 
     /// Takes up to `units` of one order line out of the queue, its latest entries
     /// first (the line wants fewer units); returns the units taken.
-    pub fn shorten(&mut self, order: OrderId, line_no: u16, units: u32) -> u32 {
+    pub fn shorten(&mut self, order: OrderId, line_no: u16, units: Quantity) -> Quantity {
         let mut left = units;
         for w in self.waiting.iter_mut().rev() {
-            if left == 0 {
+            if left.is_zero() {
                 break;
             }
             if w.order == order && w.line_no == line_no {
+                // `take` is at most either, so neither subtraction floors.
                 let take = w.quantity.min(left);
-                w.quantity -= take;
-                left -= take;
+                w.quantity = w.quantity.saturating_sub(take);
+                left = left.saturating_sub(take);
             }
         }
-        self.waiting.retain(|w| w.quantity > 0);
-        units - left
+        self.waiting.retain(|w| !w.quantity.is_zero());
+        units.saturating_sub(left)
     }
 
     /// Hands a line's place in the queue to another line of the same order (its
@@ -233,14 +244,14 @@ impl BackOrderQueue {
 /// outstanding).
 pub fn promise_date(
     units_up_to: u64,
-    open_orders: &[(chrono::NaiveDate, u32)],
+    open_orders: &[(chrono::NaiveDate, Quantity)],
     fallback: Option<chrono::NaiveDate>,
 ) -> Option<chrono::NaiveDate> {
     let mut arrivals = open_orders.to_vec();
     arrivals.sort();
     let mut covered = 0u64;
     for (date, units) in arrivals {
-        covered = covered.saturating_add(u64::from(units));
+        covered = covered.saturating_add(u64::from(units.units()));
         if covered >= units_up_to {
             return Some(date);
         }
@@ -257,6 +268,9 @@ mod tests {
     fn order(n: u128) -> OrderId {
         OrderId::from_uuid(uuid::Uuid::from_u128(n))
     }
+    fn qty(units: u32) -> Quantity {
+        Quantity::new(units)
+    }
     fn dc() -> LocationId {
         LocationId::new("DC").unwrap()
     }
@@ -265,16 +279,26 @@ mod tests {
     fn fills_first_come_first_served_unless_a_priority_says_otherwise() {
         let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
         let t = DateTime::UNIX_EPOCH;
-        q.push(order(1), 1, None, 5, t, 0);
-        q.push(order(2), 1, None, 5, t, 0);
-        q.push(order(3), 1, None, 2, t, 9); // urgent: jumps the queue
-        q.push(order(4), 1, Some(LocationId::new("SHOP").unwrap()), 1, t, 9);
-        let fills = q.fill(&dc(), true, 8);
+        q.push(order(1), 1, None, qty(5), t, 0);
+        q.push(order(2), 1, None, qty(5), t, 0);
+        q.push(order(3), 1, None, qty(2), t, 9); // urgent: jumps the queue
+        q.push(
+            order(4),
+            1,
+            Some(LocationId::new("SHOP").unwrap()),
+            qty(1),
+            t,
+            9,
+        );
+        let fills = q.fill(&dc(), true, qty(8));
         assert!(
-            q.clone().fill(&dc(), false, 8).is_empty(),
+            q.clone().fill(&dc(), false, qty(8)).is_empty(),
             "a store that does not fulfil orders serves only its own pickups"
         );
-        let got: Vec<(OrderId, u32)> = fills.iter().map(|f| (f.order, f.quantity)).collect();
+        let got: Vec<(OrderId, u32)> = fills
+            .iter()
+            .map(|f| (f.order, f.quantity.units()))
+            .collect();
         assert_eq!(got, vec![(order(3), 2), (order(1), 5), (order(2), 1)]);
         assert_eq!(
             q.waiting_units(),
@@ -289,14 +313,14 @@ mod tests {
     fn a_moved_line_keeps_its_place_in_the_queue() {
         let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
         let t = DateTime::UNIX_EPOCH;
-        q.push(order(1), 1, None, 3, t, 0);
-        q.push(order(2), 1, None, 3, t, 0);
-        q.push(order(1), 2, None, 1, t, 0);
+        q.push(order(1), 1, None, qty(3), t, 0);
+        q.push(order(2), 1, None, qty(3), t, 0);
+        q.push(order(1), 2, None, qty(1), t, 0);
         q.move_line(order(1), 1, 7);
-        let fills = q.fill(&dc(), true, 4);
+        let fills = q.fill(&dc(), true, qty(4));
         let got: Vec<(OrderId, u16, u32)> = fills
             .iter()
-            .map(|f| (f.order, f.line_no, f.quantity))
+            .map(|f| (f.order, f.line_no, f.quantity.units()))
             .collect();
         assert_eq!(got, vec![(order(1), 7, 3), (order(2), 1, 1)]);
         assert_eq!(q.units_through(order(1), 2), 3, "line 2 still waits last");
@@ -312,12 +336,12 @@ mod tests {
         ) {
             let mut q = BackOrderQueue::new(Sku::new("A").unwrap());
             for (n, (units, priority)) in lines.iter().enumerate() {
-                q.push(order(n as u128), 1, None, *units, DateTime::UNIX_EPOCH, *priority);
+                q.push(order(n as u128), 1, None, qty(*units), DateTime::UNIX_EPOCH, *priority);
             }
             for units in receipts {
                 let before = q.clone();
-                let fills = q.fill(&dc(), true, units);
-                let given: u64 = fills.iter().map(|f| u64::from(f.quantity)).sum();
+                let fills = q.fill(&dc(), true, Quantity::new(units));
+                let given: u64 = fills.iter().map(|f| u64::from(f.quantity.units())).sum();
                 prop_assert!(given <= u64::from(units));
                 prop_assert_eq!(before.waiting_units() - given, q.waiting_units());
                 // Everything went, or the queue is empty: stock never sits free while

@@ -76,7 +76,7 @@ pub(crate) fn mills() -> Supplier {
         in_days(365),
     );
     let mut cups = Offer::new(sku("CUP"), usd(100), 10, from, until);
-    cups.pack_size = 6;
+    cups.pack_size = Quantity::new(6);
     Supplier::new(SupplierId::from_uuid(uuid(5)), "Mills", Currency::USD)
         .offer(Offer::new(sku("MUG"), usd(250), 5, from, until))
         .offer(cups)
@@ -90,7 +90,10 @@ pub(crate) fn draft(n: u128, lines: Vec<(Sku, u32, Money)>) -> PurchaseOrder {
         SupplierId::from_uuid(uuid(5)),
         Currency::USD,
         dc(),
-        lines,
+        lines
+            .into_iter()
+            .map(|(sku, units, cost)| (sku, Quantity::new(units), cost))
+            .collect(),
         in_days(5),
         at(),
     )
@@ -145,7 +148,7 @@ pub(crate) fn waiting_for_mugs(
         credited: None,
     };
     let mut queue = BackOrderQueue::new(sku("MUG"));
-    queue.push(order.id, 1, None, units, at(), 0);
+    queue.push(order.id, 1, None, Quantity::new(units), at(), 0);
     (
         Versioned {
             value: order,

@@ -19,6 +19,7 @@ use crate::decide::Context;
 use crate::error::Error;
 use crate::event::Event;
 use crate::ids::{LocationId, PurchaseOrderId, Sku};
+use crate::quantity::Quantity;
 use crate::store::{Changeset, Entity, RecordKey};
 
 /// One step of a purchase order's life after it is raised.
@@ -94,7 +95,7 @@ pub(crate) fn move_purchase_order(
 pub(crate) fn raise_purchase_order(
     supplier: &Supplier,
     ship_to: &LocationId,
-    needs: &[(Sku, u32)],
+    needs: &[(Sku, Quantity)],
     products: &Products,
     supply: Supply<'_>,
     policy: &PurchasingPolicy,
@@ -106,7 +107,7 @@ pub(crate) fn raise_purchase_order(
     let mut lines = Vec::with_capacity(needs.len());
     let mut expected_on: NaiveDate = today;
     for (sku, needed) in needs {
-        if *needed == 0 {
+        if needed.is_zero() {
             return Err(PurchasingError::EmptyOrder.into());
         }
         // Goods are received at the inventory's cost currency: an order in any
@@ -324,8 +325,12 @@ mod tests {
     #[test]
     fn closing_a_partly_received_order_claims_the_queue() {
         let mut po = mugs_on_order(10, 10);
-        po.receive(&sku("MUG"), 4, crate::purchasing::OverReceipt::Reject)
-            .unwrap();
+        po.receive(
+            &sku("MUG"),
+            Quantity::new(4),
+            crate::purchasing::OverReceipt::Reject,
+        )
+        .unwrap();
         let (moved, changes) = when_moved(&mut po, Step::Close);
         moved.unwrap();
         assert_eq!(po.status, PurchaseOrderStatus::Closed);
@@ -368,6 +373,10 @@ mod tests {
         needs: &[(Sku, u32)],
         auto_approve_up_to: Option<Money>,
     ) -> (Result<PurchaseOrder, Error>, Changeset) {
+        let needs: Vec<(Sku, Quantity)> = needs
+            .iter()
+            .map(|(sku, units)| (sku.clone(), Quantity::new(*units)))
+            .collect();
         let books = Books::new();
         let policy = PurchasingPolicy {
             auto_approve_up_to,
@@ -383,7 +392,7 @@ mod tests {
         let raised = raise_purchase_order(
             &mills(),
             &dc(),
-            needs,
+            &needs,
             &products(),
             supply,
             &policy,
@@ -405,7 +414,7 @@ mod tests {
         let lines: Vec<(Sku, u32)> = po
             .lines
             .iter()
-            .map(|l| (l.sku.clone(), l.quantity))
+            .map(|l| (l.sku.clone(), l.quantity.units()))
             .collect();
         assert_eq!(
             lines,
@@ -463,7 +472,7 @@ mod tests {
         let mismatch = raise_purchase_order(
             &euro_mills,
             &dc(),
-            &[(sku("MUG"), 1)],
+            &[(sku("MUG"), Quantity::new(1))],
             &products(),
             Supply::NONE,
             &PurchasingPolicy::default(),
@@ -484,7 +493,7 @@ mod tests {
         let none = raise_purchase_order(
             &no_cups,
             &dc(),
-            &[(sku("CUP"), 1)],
+            &[(sku("CUP"), Quantity::new(1))],
             &products(),
             Supply::NONE,
             &PurchasingPolicy::default(),

@@ -34,6 +34,7 @@ pub use supplier::{Offer, Supplier, save_supplier};
 
 use crate::ids::{PurchaseOrderId, Sku};
 use crate::money::Currency;
+use crate::quantity::Quantity;
 
 /// Why a purchasing command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,9 +113,9 @@ pub enum PurchasingError {
         /// The SKU.
         sku: Sku,
         /// Units still expected.
-        outstanding: u32,
+        outstanding: Quantity,
         /// Units in this receipt.
-        received: u32,
+        received: Quantity,
     },
     /// A reorder rule whose maximum is zero or below its minimum.
     #[error("the reorder rule for {sku} is invalid: min {min}, max {max}")]
@@ -122,21 +123,21 @@ pub enum PurchasingError {
         /// The SKU.
         sku: Sku,
         /// Its reorder point.
-        min: u32,
+        min: Quantity,
         /// Its order-up-to level.
-        max: u32,
+        max: Quantity,
     },
     /// A receipt of zero units.
     #[error("a receipt needs at least one unit")]
     EmptyReceipt,
     /// A requirement for more units of a SKU than one purchase order line holds
-    /// (`u32::MAX`): a back-log or position that large is a data problem to look
-    /// at, not an order to place.
+    /// (`u32::MAX`, the most a [`Quantity`] counts): a back-log or position that
+    /// large is a data problem to look at, not an order to place.
     #[error("{units} units of {sku} do not fit one purchase order line")]
     TooManyUnits {
         /// The SKU.
         sku: Sku,
-        /// The units wanted.
+        /// The units wanted (more than a [`Quantity`] holds, so counted wider).
         units: u64,
     },
 }

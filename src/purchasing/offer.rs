@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Offer, Supplier};
 use crate::ids::{Sku, SupplierId};
 use crate::money::{Currency, Money};
+use crate::quantity::Quantity;
 
 /// An offer that qualifies, with what ordering from it would mean.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,7 +18,7 @@ pub struct RankedOffer {
     /// The offer.
     pub offer: Offer,
     /// Units to order: the need, raised to the minimum and rounded up to whole packs.
-    pub order_quantity: u32,
+    pub order_quantity: Quantity,
     /// `order_quantity` × unit cost.
     pub total_cost: Money,
     /// Today plus the lead time.
@@ -57,10 +58,13 @@ impl OfferRanking {
 
 /// Units to order for a need of `needed`: at least the minimum, in whole packs.
 /// `None` if that overflows or the pack size is zero.
-pub fn order_quantity(needed: u32, minimum: u32, pack_size: u32) -> Option<u32> {
-    let wanted = needed.max(minimum).max(1);
-    let packs = wanted.checked_add(pack_size.checked_sub(1)?)? / pack_size;
-    packs.checked_mul(pack_size)
+pub fn order_quantity(
+    needed: Quantity,
+    minimum: Quantity,
+    pack_size: Quantity,
+) -> Option<Quantity> {
+    let wanted = needed.max(minimum).max(Quantity::new(1));
+    wanted.checked_next_multiple_of(pack_size)
 }
 
 /// Ranks every supplier's offers for `needed` units of `sku`, priced in `currency`,
@@ -79,7 +83,7 @@ pub fn order_quantity(needed: u32, minimum: u32, pack_size: u32) -> Option<u32> 
 pub fn rank_offers(
     suppliers: &[Supplier],
     sku: &Sku,
-    needed: u32,
+    needed: Quantity,
     currency: Currency,
     today: NaiveDate,
     needed_by: Option<NaiveDate>,
@@ -120,7 +124,7 @@ pub fn rank_offers(
 fn qualify(
     supplier: &Supplier,
     offer: &Offer,
-    needed: u32,
+    needed: Quantity,
     currency: Currency,
     today: NaiveDate,
     needed_by: Option<NaiveDate>,
@@ -137,14 +141,14 @@ fn qualify(
             offer.unit_cost.currency()
         ));
     }
-    if offer.lead_time_days == 0 || offer.pack_size == 0 {
+    if offer.lead_time_days == 0 || offer.pack_size.is_zero() {
         return Err("malformed: zero lead time or pack size".to_owned());
     }
     let quantity = order_quantity(needed, offer.minimum_quantity, offer.pack_size)
         .ok_or_else(|| "the order quantity overflows".to_owned())?;
     let total_cost = offer
         .unit_cost
-        .checked_mul_qty(u64::from(quantity))
+        .checked_mul_qty(u64::from(quantity.units()))
         .map_err(|e| format!("the total overflows: {e}"))?;
     let arrives_on = today
         .checked_add_days(Days::new(u64::from(offer.lead_time_days)))
@@ -210,15 +214,20 @@ mod tests {
         .offer(offer)
     }
 
+    fn q(units: u32) -> Quantity {
+        Quantity::new(units)
+    }
+
     #[test]
     fn rounds_up_to_the_minimum_and_whole_packs() {
-        assert_eq!(order_quantity(37, 20, 10), Some(40));
-        assert_eq!(order_quantity(5, 20, 10), Some(20));
-        assert_eq!(order_quantity(5, 0, 12), Some(12));
-        assert_eq!(order_quantity(24, 0, 12), Some(24));
-        assert_eq!(order_quantity(0, 0, 1), Some(1));
-        assert_eq!(order_quantity(5, 0, 0), None);
-        assert_eq!(order_quantity(u32::MAX, 0, 2), None);
+        let rounded = |needed, minimum, pack| order_quantity(q(needed), q(minimum), q(pack));
+        assert_eq!(rounded(37, 20, 10), Some(q(40)));
+        assert_eq!(rounded(5, 20, 10), Some(q(20)));
+        assert_eq!(rounded(5, 0, 12), Some(q(12)));
+        assert_eq!(rounded(24, 0, 12), Some(q(24)));
+        assert_eq!(rounded(0, 0, 1), Some(q(1)));
+        assert_eq!(rounded(5, 0, 0), None);
+        assert_eq!(rounded(u32::MAX, 0, 2), None);
     }
 
     #[test]
@@ -228,7 +237,7 @@ mod tests {
         let mid = supplier(3, "Mid", Offer::new(sku(), usd(400), 5, day(1), day(31)));
         let all = [slow_cheap, fast_dear, mid];
         // Needed in a week: the slow one is late, so the cheaper of the other two wins.
-        let r = rank_offers(&all, &sku(), 10, Currency::USD, day(1), Some(day(8)));
+        let r = rank_offers(&all, &sku(), q(10), Currency::USD, day(1), Some(day(8)));
         assert_eq!(r.best().unwrap().supplier, all[2].id, "{r:#?}");
         assert_eq!(r.ranked[1].supplier, all[1].id);
         assert_eq!(r.ranked[2].supplier, all[0].id);
@@ -240,7 +249,7 @@ mod tests {
                 .any(|w| w.contains("after 2026-12-08"))
         );
         // No deadline: cheapest first.
-        let r = rank_offers(&all, &sku(), 10, Currency::USD, day(1), None);
+        let r = rank_offers(&all, &sku(), q(10), Currency::USD, day(1), None);
         assert_eq!(r.best().unwrap().supplier, all[0].id);
         assert!(
             r.best()
@@ -266,7 +275,7 @@ mod tests {
             day(1),
             day(31),
         ));
-        let r = rank_offers(&[expired, euro], &sku(), 10, Currency::USD, day(5), None);
+        let r = rank_offers(&[expired, euro], &sku(), q(10), Currency::USD, day(5), None);
         assert!(r.ranked.is_empty());
         assert_eq!(r.excluded.len(), 2);
         assert!(r.excluded[0].reason.starts_with("not valid on 2026-12-05"));
@@ -284,7 +293,7 @@ mod tests {
             zero_lead.validate(),
             Err(super::super::PurchasingError::ZeroLeadTime { .. })
         ));
-        let zero_pack = base.clone().packs_of(0);
+        let zero_pack = base.clone().packs_of(Quantity::ZERO);
         assert!(matches!(
             zero_pack.validate(),
             Err(super::super::PurchasingError::ZeroPackSize { .. })
@@ -313,11 +322,11 @@ mod tests {
         /// wastes less than one pack beyond them.
         #[test]
         fn order_quantity_is_the_least_whole_pack_count(needed in 0u32..100_000, minimum in 0u32..1_000, pack in 1u32..500) {
-            let q = order_quantity(needed, minimum, pack).unwrap();
+            let got = order_quantity(q(needed), q(minimum), q(pack)).unwrap().units();
             let floor = needed.max(minimum).max(1);
-            prop_assert!(q >= floor);
-            prop_assert_eq!(q % pack, 0);
-            prop_assert!(q - floor < pack);
+            prop_assert!(got >= floor);
+            prop_assert_eq!(got % pack, 0);
+            prop_assert!(got - floor < pack);
         }
 
         /// The best offer is never beaten on the rule's first two keys by another.
@@ -326,7 +335,7 @@ mod tests {
             let suppliers: Vec<Supplier> = costs.iter().enumerate().map(|(n, (c, lead))| {
                 supplier(n as u128, "S", Offer::new(sku(), usd(*c), *lead, day(1), day(31)))
             }).collect();
-            let r = rank_offers(&suppliers, &sku(), 10, Currency::USD, day(1), Some(day(by)));
+            let r = rank_offers(&suppliers, &sku(), q(10), Currency::USD, day(1), Some(day(by)));
             let best = r.best().unwrap();
             for other in &r.ranked {
                 prop_assert!(best.in_time || !other.in_time);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::PurchasingError;
 use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::{Currency, Money, MoneyError};
+use crate::quantity::Quantity;
 
 /// Where a purchase order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,16 +42,16 @@ pub struct PurchaseOrderLine {
     /// The SKU.
     pub sku: Sku,
     /// Units ordered.
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// Agreed cost per unit, in the order's currency.
     pub unit_cost: Money,
     /// Units received so far (may exceed `quantity` when over-receipts are accepted).
-    pub received: u32,
+    pub received: Quantity,
 }
 
 impl PurchaseOrderLine {
     /// Units still expected.
-    pub fn outstanding(&self) -> u32 {
+    pub fn outstanding(&self) -> Quantity {
         self.quantity.saturating_sub(self.received)
     }
 }
@@ -84,7 +85,7 @@ pub struct PurchaseOrder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
     /// Units taken in.
-    pub units: u32,
+    pub units: Quantity,
     /// Their cost per unit.
     pub unit_cost: Money,
 }
@@ -102,7 +103,7 @@ impl PurchaseOrder {
         supplier: SupplierId,
         currency: Currency,
         ship_to: LocationId,
-        lines: Vec<(Sku, u32, Money)>,
+        lines: Vec<(Sku, Quantity, Money)>,
         expected_on: NaiveDate,
         created_at: DateTime<Utc>,
     ) -> Result<Self, PurchasingError> {
@@ -111,7 +112,7 @@ impl PurchaseOrder {
         }
         let mut out: Vec<PurchaseOrderLine> = Vec::with_capacity(lines.len());
         for (sku, quantity, unit_cost) in lines {
-            if quantity == 0 || out.iter().any(|l| l.sku == sku) {
+            if quantity.is_zero() || out.iter().any(|l| l.sku == sku) {
                 return Err(PurchasingError::EmptyOrder);
             }
             if unit_cost.currency() != currency {
@@ -131,7 +132,7 @@ impl PurchaseOrder {
                 sku,
                 quantity,
                 unit_cost,
-                received: 0,
+                received: Quantity::ZERO,
             });
         }
         Ok(Self {
@@ -155,7 +156,7 @@ impl PurchaseOrder {
         self.lines
             .iter()
             .try_fold(Money::zero(self.currency), |sum, l| {
-                sum.checked_add(l.unit_cost.checked_mul_qty(u64::from(l.quantity))?)
+                sum.checked_add(l.unit_cost.checked_mul_qty(u64::from(l.quantity.units()))?)
             })
     }
 
@@ -179,15 +180,16 @@ impl PurchaseOrder {
     }
 
     /// Units of `sku` still expected (0 unless open).
-    pub fn outstanding(&self, sku: &Sku) -> u32 {
+    pub fn outstanding(&self, sku: &Sku) -> Quantity {
         if !self.is_open() {
-            return 0;
+            return Quantity::ZERO;
         }
+        // One line per SKU (see `draft`): the sum never has more than one term.
         self.lines
             .iter()
             .filter(|l| &l.sku == sku)
             .map(PurchaseOrderLine::outstanding)
-            .sum()
+            .fold(Quantity::ZERO, Quantity::saturating_add)
     }
 
     fn refuse(&self, action: &'static str) -> PurchasingError {
@@ -249,7 +251,7 @@ impl PurchaseOrder {
     pub fn receive(
         &mut self,
         sku: &Sku,
-        units: u32,
+        units: Quantity,
         policy: OverReceipt,
     ) -> Result<Received, PurchasingError> {
         if !matches!(
@@ -258,7 +260,7 @@ impl PurchaseOrder {
         ) {
             return Err(self.refuse("receive"));
         }
-        if units == 0 {
+        if units.is_zero() {
             return Err(PurchasingError::EmptyReceipt);
         }
         let id = self.id;
@@ -292,7 +294,7 @@ impl PurchaseOrder {
             units,
             unit_cost: line.unit_cost,
         };
-        self.status = if self.lines.iter().all(|l| l.outstanding() == 0) {
+        self.status = if self.lines.iter().all(|l| l.outstanding().is_zero()) {
             PurchaseOrderStatus::Received
         } else {
             PurchaseOrderStatus::PartiallyReceived
@@ -306,6 +308,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn q(units: u32) -> Quantity {
+        Quantity::new(units)
+    }
+
     fn po() -> PurchaseOrder {
         let usd = |c| Money::from_minor(c, Currency::USD);
         PurchaseOrder::draft(
@@ -314,8 +320,8 @@ mod tests {
             Currency::USD,
             LocationId::new("DC").unwrap(),
             vec![
-                (Sku::new("A").unwrap(), 10, usd(250)),
-                (Sku::new("B").unwrap(), 4, usd(1000)),
+                (Sku::new("A").unwrap(), q(10), usd(250)),
+                (Sku::new("B").unwrap(), q(4), usd(1000)),
             ],
             NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(),
             DateTime::UNIX_EPOCH,
@@ -329,31 +335,32 @@ mod tests {
         assert_eq!(po.total().unwrap(), Money::from_minor(6500, Currency::USD));
         let a = Sku::new("A").unwrap();
         assert!(
-            po.receive(&a, 1, OverReceipt::Reject).is_err(),
+            po.receive(&a, q(1), OverReceipt::Reject).is_err(),
             "a draft receives nothing"
         );
         po.approve().unwrap();
         assert!(po.approve().is_err());
-        po.receive(&a, 6, OverReceipt::Reject).unwrap();
+        po.receive(&a, q(6), OverReceipt::Reject).unwrap();
         assert_eq!(po.status, PurchaseOrderStatus::PartiallyReceived);
         assert!(po.cancel().is_err(), "goods arrived: close it instead");
-        assert_eq!(po.outstanding(&a), 4);
-        let over = po.receive(&a, 5, OverReceipt::Reject);
+        assert_eq!(po.outstanding(&a), q(4));
+        let over = po.receive(&a, q(5), OverReceipt::Reject);
         assert!(matches!(
             over,
-            Err(PurchasingError::OverReceipt {
-                outstanding: 4,
-                received: 5,
-                ..
-            })
+            Err(PurchasingError::OverReceipt { outstanding, received, .. })
+                if outstanding == q(4) && received == q(5)
         ));
-        assert_eq!(po.outstanding(&a), 4, "a refused receipt changes nothing");
-        po.receive(&a, 5, OverReceipt::Accept).unwrap();
-        po.receive(&Sku::new("B").unwrap(), 4, OverReceipt::Reject)
+        assert_eq!(
+            po.outstanding(&a),
+            q(4),
+            "a refused receipt changes nothing"
+        );
+        po.receive(&a, q(5), OverReceipt::Accept).unwrap();
+        po.receive(&Sku::new("B").unwrap(), q(4), OverReceipt::Reject)
             .unwrap();
         assert_eq!(po.status, PurchaseOrderStatus::Received);
         po.close().unwrap();
-        assert_eq!(po.outstanding(&a), 0);
+        assert_eq!(po.outstanding(&a), Quantity::ZERO);
     }
 
     #[test]
@@ -361,7 +368,7 @@ mod tests {
         let mut po = po();
         po.cancel().unwrap();
         assert!(matches!(
-            po.receive(&Sku::new("A").unwrap(), 1, OverReceipt::Accept),
+            po.receive(&Sku::new("A").unwrap(), q(1), OverReceipt::Accept),
             Err(PurchasingError::InvalidTransition {
                 status: PurchaseOrderStatus::Cancelled,
                 ..
@@ -374,7 +381,7 @@ mod tests {
             po.ship_to.clone(),
             vec![(
                 Sku::new("A").unwrap(),
-                1,
+                q(1),
                 Money::from_minor(1, Currency::EUR),
             )],
             po.expected_on,
@@ -387,11 +394,11 @@ mod tests {
         let mut open = self::po();
         open.approve().unwrap();
         assert!(matches!(
-            open.receive(&Sku::new("Z").unwrap(), 1, OverReceipt::Accept),
+            open.receive(&Sku::new("Z").unwrap(), q(1), OverReceipt::Accept),
             Err(PurchasingError::NotOnOrder { .. })
         ));
         assert!(matches!(
-            open.receive(&Sku::new("A").unwrap(), 0, OverReceipt::Accept),
+            open.receive(&Sku::new("A").unwrap(), q(0), OverReceipt::Accept),
             Err(PurchasingError::EmptyReceipt)
         ));
     }

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::ids::{EntryId, IdempotencyKey, PurchaseOrderId, Sku};
 use crate::money::{Money, Rounding};
+use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, StockLevel, StockMovement};
 use crate::store::{Changeset, Check, Entity, RecordKey, Versioned};
 
@@ -24,7 +25,7 @@ pub struct ReceivePurchaseOrder {
     /// The purchase order.
     pub purchase_order: PurchaseOrderId,
     /// Units received per SKU (each SKU once).
-    pub lines: Vec<(Sku, u32)>,
+    pub lines: Vec<(Sku, Quantity)>,
 }
 
 /// What a receipt decides on besides the purchase order and the back-orders: the
@@ -96,7 +97,9 @@ pub(crate) fn receive_purchase_order(
             }
             .into());
         }
-        let value = got.unit_cost.checked_mul_qty(u64::from(got.units))?;
+        let value = got
+            .unit_cost
+            .checked_mul_qty(u64::from(got.units.units()))?;
         changes.journal.extend(ctx.postings.receipt(
             &format!("PO {}", po.id),
             value,
@@ -108,7 +111,7 @@ pub(crate) fn receive_purchase_order(
         changes.movements.push(StockMovement {
             sku: sku.clone(),
             location: location.clone(),
-            quantity: i64::from(got.units),
+            quantity: got.units.as_i64(),
             reason: MovementReason::PurchaseOrder {
                 purchase_order: po.id,
             },
@@ -161,7 +164,7 @@ pub(crate) fn on_hand_everywhere(stock: &[StockLevel], sku: &Sku) -> i64 {
 pub fn average_in(
     product: &Versioned<Product>,
     on_hand: i64,
-    units: u32,
+    units: Quantity,
     value: Money,
     ctx: &Context<'_>,
     changes: &mut Changeset,
@@ -173,7 +176,7 @@ pub fn average_in(
     });
     let held = u64::try_from(on_hand)
         .map_err(|_| Error::invalid("stock", format!("{sku} has {on_hand} on hand in all")))?;
-    let units_after = held.saturating_add(u64::from(units));
+    let units_after = held.saturating_add(u64::from(units.units()));
     let pooled = product
         .value
         .cost
@@ -249,7 +252,10 @@ mod tests {
         let cmd = ReceivePurchaseOrder {
             idempotency_key: IdempotencyKey::new("grn-1").unwrap(),
             purchase_order: po.id,
-            lines,
+            lines: lines
+                .into_iter()
+                .map(|(sku, units)| (sku, Quantity::new(units)))
+                .collect(),
         };
         let policy = PurchasingPolicy {
             over_receipt,
@@ -316,7 +322,8 @@ mod tests {
         ));
         assert!(matches!(
             changes.events.as_slice(),
-            [Event::GoodsReceived { quantity: 3, average_cost, .. }] if *average_cost == usd(365)
+            [Event::GoodsReceived { quantity, average_cost, .. }]
+                if *quantity == Quantity::new(3) && *average_cost == usd(365)
         ));
     }
 
@@ -352,14 +359,11 @@ mod tests {
         );
         assert!(matches!(
             refused,
-            Err(Error::Purchasing(PurchasingError::OverReceipt {
-                outstanding: 10,
-                received: 12,
-                ..
-            }))
+            Err(Error::Purchasing(PurchasingError::OverReceipt { outstanding, received, .. }))
+                if outstanding == Quantity::new(10) && received == Quantity::new(12)
         ));
         assert!(changes.is_empty(), "a refusal decides nothing");
-        assert_eq!(po.outstanding(&sku("MUG")), 10);
+        assert_eq!(po.outstanding(&sku("MUG")), Quantity::new(10));
 
         let (accepted, changes) = when_received(
             &mut world,
@@ -471,7 +475,14 @@ mod tests {
     fn a_negative_on_hand_is_an_error_not_a_zero() {
         let books = Books::new();
         let mut changes = Changeset::new(at());
-        let averaged = average_in(&mug(usd(400)), -1, 1, usd(250), &books.ctx(), &mut changes);
+        let averaged = average_in(
+            &mug(usd(400)),
+            -1,
+            Quantity::new(1),
+            usd(250),
+            &books.ctx(),
+            &mut changes,
+        );
         assert!(matches!(
             averaged,
             Err(Error::Invalid { field: "stock", .. })

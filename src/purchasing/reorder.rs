@@ -6,6 +6,7 @@ use super::PurchasingError;
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::ids::{LocationId, Sku};
+use crate::quantity::Quantity;
 use crate::stock::Location;
 use crate::store::{Changeset, Entity, Put};
 
@@ -18,9 +19,9 @@ pub struct ReorderRule {
     /// The location.
     pub location: LocationId,
     /// The reorder point.
-    pub min: u32,
+    pub min: Quantity,
     /// The level to order up to; at least `min` and at least 1.
-    pub max: u32,
+    pub max: Quantity,
 }
 
 impl ReorderRule {
@@ -29,7 +30,7 @@ impl ReorderRule {
     /// # Errors
     /// [`PurchasingError::InvalidReorderRule`].
     pub fn validate(&self) -> Result<(), PurchasingError> {
-        if self.max == 0 || self.max < self.min {
+        if self.max.is_zero() || self.max < self.min {
             return Err(PurchasingError::InvalidReorderRule {
                 sku: self.sku.clone(),
                 min: self.min,
@@ -44,17 +45,19 @@ impl ReorderRule {
     ///
     /// # Errors
     /// [`PurchasingError::TooManyUnits`] when the units wanted do not fit a
-    /// purchase order line (`u32`): a position that far below zero is a data
-    /// problem to look at, not an order to place.
-    pub fn shortfall(&self, position: i64) -> Result<u32, PurchasingError> {
-        if position >= i64::from(self.min) {
-            return Ok(0);
+    /// purchase order line (a [`Quantity`]): a position that far below zero is a
+    /// data problem to look at, not an order to place.
+    pub fn shortfall(&self, position: i64) -> Result<Quantity, PurchasingError> {
+        if position >= self.min.as_i64() {
+            return Ok(Quantity::ZERO);
         }
-        let wanted = i64::from(self.max).saturating_sub(position);
-        u32::try_from(wanted).map_err(|_| PurchasingError::TooManyUnits {
-            sku: self.sku.clone(),
-            units: wanted.unsigned_abs(),
-        })
+        let wanted = self.max.as_i64().saturating_sub(position);
+        u32::try_from(wanted)
+            .map(Quantity::new)
+            .map_err(|_| PurchasingError::TooManyUnits {
+                sku: self.sku.clone(),
+                units: wanted.unsigned_abs(),
+            })
     }
 }
 
@@ -91,7 +94,7 @@ pub struct Requisition {
     /// Where the units are wanted.
     pub location: LocationId,
     /// Units wanted, before rounding to the offer's minimum and packs.
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// Units of it back-ordered by customers (the rest tops up a reorder rule).
     pub back_ordered: u64,
     /// The reorder rule that applies there, if any.
@@ -113,8 +116,8 @@ mod tests {
         let rule = ReorderRule {
             sku: Sku::new("A").unwrap(),
             location: LocationId::new("DC").unwrap(),
-            min: 1,
-            max: 5,
+            min: Quantity::new(1),
+            max: Quantity::new(5),
         };
         let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
         set_reorder_rule(rule.clone(), true, true, Some(2), &mut changes).unwrap();
@@ -134,7 +137,10 @@ mod tests {
                 ..
             })
         ));
-        let bad = ReorderRule { max: 0, ..rule };
+        let bad = ReorderRule {
+            max: Quantity::ZERO,
+            ..rule
+        };
         assert!(
             matches!(
                 set_reorder_rule(bad, false, false, None, &mut changes),
@@ -152,12 +158,12 @@ mod tests {
         let rule = ReorderRule {
             sku: Sku::new("A").unwrap(),
             location: LocationId::new("DC").unwrap(),
-            min: 10,
-            max: 50,
+            min: Quantity::new(10),
+            max: Quantity::new(50),
         };
-        assert_eq!(rule.shortfall(10), Ok(0));
-        assert_eq!(rule.shortfall(9), Ok(41));
-        assert_eq!(rule.shortfall(-5), Ok(55));
+        assert_eq!(rule.shortfall(10), Ok(Quantity::ZERO));
+        assert_eq!(rule.shortfall(9), Ok(Quantity::new(41)));
+        assert_eq!(rule.shortfall(-5), Ok(Quantity::new(55)));
         assert_eq!(
             rule.shortfall(i64::MIN),
             Err(PurchasingError::TooManyUnits {
@@ -169,7 +175,7 @@ mod tests {
         assert!(rule.validate().is_ok());
         assert!(
             ReorderRule {
-                max: 5,
+                max: Quantity::new(5),
                 ..rule.clone()
             }
             .validate()
@@ -177,8 +183,8 @@ mod tests {
         );
         assert!(
             ReorderRule {
-                min: 0,
-                max: 0,
+                min: Quantity::ZERO,
+                max: Quantity::ZERO,
                 ..rule
             }
             .validate()

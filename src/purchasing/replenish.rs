@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::Money;
 use crate::order::Order;
+use crate::quantity::Quantity;
 use crate::stock::StockLevel;
 use crate::store::{Changeset, Entity, Versioned};
 
@@ -45,7 +46,9 @@ impl Needs {
             for w in &queue.waiting {
                 let at = w.location.clone().unwrap_or_else(|| ship_to.clone());
                 let need = needs.entry((queue.sku.clone(), at)).or_default();
-                need.back_ordered = need.back_ordered.saturating_add(u64::from(w.quantity));
+                need.back_ordered = need
+                    .back_ordered
+                    .saturating_add(u64::from(w.quantity.units()));
             }
         }
         for rule in rules {
@@ -117,7 +120,7 @@ pub(crate) fn requisitions(
             .open
             .iter()
             .filter(|po| po.ship_to == location)
-            .map(|po| i64::from(po.outstanding(&sku)))
+            .map(|po| po.outstanding(&sku).as_i64())
             .sum();
         let too_many = |units: u64| PurchasingError::TooManyUnits {
             sku: sku.clone(),
@@ -140,10 +143,12 @@ pub(crate) fn requisitions(
             }
             None => {
                 let short = back_ordered.saturating_sub(on_order).max(0);
-                u32::try_from(short).map_err(|_| too_many(short.unsigned_abs()))?
+                u32::try_from(short)
+                    .map(Quantity::new)
+                    .map_err(|_| too_many(short.unsigned_abs()))?
             }
         };
-        if quantity == 0 {
+        if quantity.is_zero() {
             continue;
         }
         let wanted_by = (n.back_ordered > 0).then_some(wanted_by).flatten();
@@ -173,7 +178,7 @@ struct Draft {
     supplier: SupplierId,
     ship_to: LocationId,
     /// (SKU, units, unit cost).
-    lines: Vec<(Sku, u32, Money)>,
+    lines: Vec<(Sku, Quantity, Money)>,
     /// When the slowest line arrives.
     arrives: NaiveDate,
 }
@@ -318,8 +323,8 @@ mod tests {
         ReorderRule {
             sku: sku(sku_code),
             location: dc(),
-            min,
-            max,
+            min: Quantity::new(min),
+            max: Quantity::new(max),
         }
     }
 
@@ -373,7 +378,7 @@ mod tests {
             self.requisitions()
                 .unwrap()
                 .into_iter()
-                .map(|r| (r.sku, r.quantity))
+                .map(|r| (r.sku, r.quantity.units()))
                 .collect()
         }
 
@@ -465,7 +470,7 @@ mod tests {
         let lines: Vec<(Sku, u32)> = po
             .lines
             .iter()
-            .map(|l| (l.sku.clone(), l.quantity))
+            .map(|l| (l.sku.clone(), l.quantity.units()))
             .collect();
         assert_eq!(lines, [(sku("CUP"), 12), (sku("MUG"), 3)]);
         assert_eq!(po.expected_on, in_days(10));
@@ -536,7 +541,7 @@ mod tests {
             crate::ids::OrderId::from_uuid(uuid(21)),
             1,
             None,
-            u32::MAX,
+            Quantity::new(u32::MAX),
             at(),
             0,
         );
@@ -559,11 +564,18 @@ mod tests {
             crate::ids::OrderId::from_uuid(uuid(1)),
             1,
             Some(shop.clone()),
-            2,
+            Quantity::new(2),
             at(),
             0,
         );
-        queue.push(crate::ids::OrderId::from_uuid(uuid(2)), 1, None, 5, at(), 0);
+        queue.push(
+            crate::ids::OrderId::from_uuid(uuid(2)),
+            1,
+            None,
+            Quantity::new(5),
+            at(),
+            0,
+        );
         let needs = Needs::new(&[queue], &[rule("CUP", 1, 2)], &dc());
         let at_: Vec<(Sku, LocationId, u64)> = needs
             .0

@@ -7,6 +7,7 @@ use super::PurchasingError;
 use crate::event::Event;
 use crate::ids::{Sku, SupplierId};
 use crate::money::{Currency, Money};
+use crate::quantity::Quantity;
 use crate::store::{Changeset, Put};
 
 /// A supplier: who we buy from, in one currency, with its current offers.
@@ -88,9 +89,9 @@ pub struct Offer {
     /// Days from ordering to arrival; at least 1.
     pub lead_time_days: u16,
     /// The fewest units the supplier accepts on one order (0 or 1: no minimum).
-    pub minimum_quantity: u32,
+    pub minimum_quantity: Quantity,
     /// Units per pack: orders are whole packs. At least 1.
-    pub pack_size: u32,
+    pub pack_size: Quantity,
     /// First day the offer may be ordered on.
     pub valid_from: NaiveDate,
     /// Last day the offer may be ordered on.
@@ -110,8 +111,8 @@ impl Offer {
             sku,
             unit_cost,
             lead_time_days,
-            minimum_quantity: 1,
-            pack_size: 1,
+            minimum_quantity: Quantity::new(1),
+            pack_size: Quantity::new(1),
             valid_from,
             valid_until,
         }
@@ -119,14 +120,14 @@ impl Offer {
 
     /// Sets the minimum order quantity.
     #[must_use]
-    pub fn minimum(mut self, units: u32) -> Self {
+    pub fn minimum(mut self, units: Quantity) -> Self {
         self.minimum_quantity = units;
         self
     }
 
     /// Sets the pack size.
     #[must_use]
-    pub fn packs_of(mut self, units: u32) -> Self {
+    pub fn packs_of(mut self, units: Quantity) -> Self {
         self.pack_size = units;
         self
     }
@@ -146,7 +147,7 @@ impl Offer {
         if self.lead_time_days == 0 {
             return Err(PurchasingError::ZeroLeadTime { sku: sku() });
         }
-        if self.pack_size == 0 {
+        if self.pack_size.is_zero() {
             return Err(PurchasingError::ZeroPackSize { sku: sku() });
         }
         if self.unit_cost.is_negative() {

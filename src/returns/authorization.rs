@@ -8,6 +8,7 @@ use super::ReturnError;
 use crate::ids::InvoiceId;
 use crate::ids::{CustomerId, LocationId, OrderId, ReturnId, Sku};
 use crate::money::{Money, MoneyError};
+use crate::quantity::Quantity;
 
 /// Why a customer sends goods back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,14 +62,14 @@ pub struct ReturnLine {
     /// Its SKU.
     pub sku: Sku,
     /// Units asked back.
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// Units received so far.
-    pub received: u32,
+    pub received: Quantity,
     /// Why.
     pub reason: ReturnReason,
     /// Of the units received, those put back on the shelf (the rest were written off).
     #[serde(default)]
-    pub restocked: u32,
+    pub restocked: Quantity,
     /// Cost of goods reversed for the units received: the document behind the
     /// return's postings. `None` until something is received (and on returns
     /// received before 0.2, which did not record it).
@@ -87,7 +88,7 @@ impl ReturnLine {
     /// On overflow or a currency other than the line's earlier costs.
     pub fn book_cost(
         &mut self,
-        units: u32,
+        units: Quantity,
         cost: Money,
         restocked: bool,
     ) -> Result<(), MoneyError> {
@@ -201,7 +202,7 @@ impl ReturnAuthorization {
     /// # Errors
     /// [`ReturnError::InvalidTransition`] unless authorised or partly received;
     /// [`ReturnError::BeyondAuthorised`] for more than expected or an unknown line.
-    pub fn receive(&mut self, line_no: u16, units: u32) -> Result<(), ReturnError> {
+    pub fn receive(&mut self, line_no: u16, units: Quantity) -> Result<(), ReturnError> {
         if !matches!(
             self.status,
             ReturnStatus::Authorised | ReturnStatus::PartiallyReceived
@@ -211,19 +212,20 @@ impl ReturnAuthorization {
         let line = self.lines.iter_mut().find(|l| l.line_no == line_no).ok_or(
             ReturnError::BeyondAuthorised {
                 line_no,
-                outstanding: 0,
+                outstanding: Quantity::ZERO,
                 received: units,
             },
         )?;
         let outstanding = line.quantity.saturating_sub(line.received);
-        if units == 0 || units > outstanding {
+        if units.is_zero() || units > outstanding {
             return Err(ReturnError::BeyondAuthorised {
                 line_no,
                 outstanding,
                 received: units,
             });
         }
-        line.received += units;
+        // At most what is outstanding: the sum stays within `quantity`.
+        line.received = line.received.saturating_add(units);
         self.status = if self.lines.iter().all(|l| l.received == l.quantity) {
             ReturnStatus::Received
         } else {
@@ -238,23 +240,27 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn q(units: u32) -> Quantity {
+        Quantity::new(units)
+    }
+
     #[test]
     fn a_line_partly_received_before_0_2_keeps_no_cost() {
         let usd = |cents| Money::from_minor(cents, crate::money::Currency::USD);
         let mut line = rma().lines.remove(0);
         // 0.1 received one unit and recorded no cost; 0.2 receives the next.
-        line.received = 2;
-        line.book_cost(1, usd(800), true).unwrap();
-        assert_eq!((line.cost_returned, line.restocked), (None, 0));
+        line.received = q(2);
+        line.book_cost(q(1), usd(800), true).unwrap();
+        assert_eq!((line.cost_returned, line.restocked), (None, Quantity::ZERO));
         // A line received only under 0.2 records every unit's cost.
         let mut line = rma().lines.remove(0);
-        line.received = 1;
-        line.book_cost(1, usd(800), true).unwrap();
-        line.received = 2;
-        line.book_cost(1, usd(700), false).unwrap();
+        line.received = q(1);
+        line.book_cost(q(1), usd(800), true).unwrap();
+        line.received = q(2);
+        line.book_cost(q(1), usd(700), false).unwrap();
         assert_eq!(
             (line.cost_returned, line.cost_written_off, line.restocked),
-            (Some(usd(1500)), Some(usd(700)), 1)
+            (Some(usd(1500)), Some(usd(700)), q(1))
         );
     }
 
@@ -268,10 +274,10 @@ mod tests {
             lines: vec![ReturnLine {
                 line_no: 1,
                 sku: Sku::new("A").unwrap(),
-                quantity: 3,
-                received: 0,
+                quantity: q(3),
+                received: Quantity::ZERO,
                 reason: ReturnReason::Defective,
-                restocked: 0,
+                restocked: Quantity::ZERO,
                 cost_returned: None,
                 cost_written_off: None,
             }],
@@ -286,20 +292,20 @@ mod tests {
     #[test]
     fn walks_its_lifecycle() {
         let mut r = rma();
-        assert!(r.receive(1, 1).is_err(), "not authorised yet");
+        assert!(r.receive(1, q(1)).is_err(), "not authorised yet");
         r.authorise().unwrap();
-        r.receive(1, 2).unwrap();
+        r.receive(1, q(2)).unwrap();
         assert_eq!(r.status, ReturnStatus::PartiallyReceived);
         assert!(r.reject().is_err(), "goods arrived");
         assert!(matches!(
-            r.receive(1, 2),
-            Err(ReturnError::BeyondAuthorised { outstanding: 1, .. })
+            r.receive(1, q(2)),
+            Err(ReturnError::BeyondAuthorised { outstanding, .. }) if outstanding == q(1)
         ));
-        r.receive(1, 1).unwrap();
+        r.receive(1, q(1)).unwrap();
         assert_eq!(r.status, ReturnStatus::Received);
         let mut short = rma();
         short.authorise().unwrap();
-        short.receive(1, 1).unwrap();
+        short.receive(1, q(1)).unwrap();
         short.close().unwrap();
         assert_eq!(short.status, ReturnStatus::Closed);
         let mut no = rma();

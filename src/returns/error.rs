@@ -2,6 +2,7 @@
 
 use super::ReturnStatus;
 use crate::ids::ReturnId;
+use crate::quantity::Quantity;
 
 /// Why a return command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,9 +28,9 @@ pub enum ReturnError {
         /// The line.
         line_no: u16,
         /// Units delivered and not already on a return.
-        returnable: u32,
+        returnable: Quantity,
         /// Units asked for.
-        requested: u32,
+        requested: Quantity,
     },
     /// The return's status does not allow this step.
     #[error("return {id} is {status:?}: cannot {action}")]
@@ -48,8 +49,8 @@ pub enum ReturnError {
         /// The line.
         line_no: u16,
         /// Units still expected.
-        outstanding: u32,
+        outstanding: Quantity,
         /// Units received now.
-        received: u32,
+        received: Quantity,
     },
 }

@@ -185,7 +185,7 @@ pub(super) fn return_of(lines: &[(u16, u32)]) -> RequestReturn {
         order: OrderId::from_uuid(uuid(2)),
         lines: lines
             .iter()
-            .map(|(l, n)| (*l, *n, ReturnReason::Defective))
+            .map(|(l, n)| (*l, Quantity::new(*n), ReturnReason::Defective))
             .collect(),
     }
 }
@@ -203,10 +203,10 @@ pub(super) fn requested() -> (Order, ReturnAuthorization) {
         lines: vec![ReturnLine {
             line_no: 1,
             sku: sku("MUG"),
-            quantity: 1,
-            received: 0,
+            quantity: Quantity::new(1),
+            received: Quantity::ZERO,
             reason: ReturnReason::Defective,
-            restocked: 0,
+            restocked: Quantity::ZERO,
             cost_returned: None,
             cost_written_off: None,
         }],
@@ -224,7 +224,7 @@ pub(super) fn receipt(units: u32, condition: Condition) -> ReceiveReturn {
     ReceiveReturn {
         idempotency_key: IdempotencyKey::new("in-1").unwrap(),
         rma: ReturnId::from_uuid(uuid(4)),
-        lines: vec![(1, units, condition)],
+        lines: vec![(1, Quantity::new(units), condition)],
     }
 }
 

@@ -366,7 +366,7 @@ mod tests {
             OrderId::from_uuid(uuid::Uuid::from_u128(99)),
             1,
             None,
-            1,
+            crate::quantity::Quantity::new(1),
             at(),
             0,
         );

@@ -31,7 +31,7 @@ pub struct ReceiveReturn {
     /// The return authorisation.
     pub rma: ReturnId,
     /// Units per order line, and the state they arrived in.
-    pub lines: Vec<(u16, u32, Condition)>,
+    pub lines: Vec<(u16, Quantity, Condition)>,
 }
 
 /// What a receipt decided, besides the changes.
@@ -89,8 +89,8 @@ pub(crate) fn receive(
         backlog.adopt(waiting.value.clone(), waiting.version);
     }
     // Resellable value per SKU, so each SKU's average moves once.
-    let mut restocked: Vec<(Sku, u32, Money)> = Vec::new();
-    let mut credited: Vec<(u16, u32)> = Vec::new();
+    let mut restocked: Vec<(Sku, Quantity, Money)> = Vec::new();
+    let mut credited: Vec<(u16, Quantity)> = Vec::new();
     for (line_no, units, condition) in &cmd.lines {
         rma.receive(*line_no, *units)?;
         let line = order
@@ -99,7 +99,9 @@ pub(crate) fn receive(
             .find(|l| l.line_no == *line_no)
             .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
         let cost = returned_cost(line, *units, &reads.catalogue.products)?;
-        line.returned = Quantity::new(line.returned.units() + units);
+        // The return took no more than was asked back, itself no more than was
+        // delivered: the sum stays within the line.
+        line.returned = line.returned.saturating_add(*units);
         let sku = line.sku.clone();
         let restock_at = match condition {
             Condition::Resellable { location } => Some(location),
@@ -110,7 +112,7 @@ pub(crate) fn receive(
             .find(|l| l.line_no == *line_no)
             .ok_or(ReturnError::BeyondAuthorised {
                 line_no: *line_no,
-                outstanding: 0,
+                outstanding: Quantity::ZERO,
                 received: *units,
             })?
             .book_cost(*units, cost, restock_at.is_some())?;
@@ -131,14 +133,14 @@ pub(crate) fn receive(
             changes.movements.push(StockMovement {
                 sku: sku.clone(),
                 location: location.clone(),
-                quantity: i64::from(*units),
+                quantity: units.as_i64(),
                 reason: MovementReason::Return { rma: rma.id },
                 at: now,
                 value: None,
             });
             match restocked.iter_mut().find(|(s, _, _)| *s == sku) {
                 Some((_, n, value)) => {
-                    *n += units;
+                    *n = n.saturating_add(*units);
                     *value = value.checked_add(cost)?;
                 }
                 None => restocked.push((sku.clone(), *units, cost)),
@@ -159,7 +161,7 @@ pub(crate) fn receive(
             restocked_at: restock_at.cloned(),
         });
         match credited.iter_mut().find(|(l, _)| l == line_no) {
-            Some((_, n)) => *n += units,
+            Some((_, n)) => *n = n.saturating_add(*units),
             None => credited.push((*line_no, *units)),
         }
     }
@@ -248,21 +250,21 @@ pub(crate) fn receive(
 /// lacks; [`Error::Money`] on overflow.
 pub(crate) fn returned_cost(
     line: &OrderLine,
-    units: u32,
+    units: Quantity,
     products: &Products,
 ) -> Result<Money, Error> {
-    let shipped = line.shipped.units();
-    let Some(total) = line.shipped_cost.filter(|_| shipped > 0) else {
+    let shipped = line.shipped;
+    let Some(total) = line.shipped_cost.filter(|_| !shipped.is_zero()) else {
         let product = products
             .get(&line.sku)
             .ok_or_else(|| Error::not_found(Product::kind(), &line.sku))?;
-        return Ok(product.cost.checked_mul_qty(u64::from(units))?);
+        return Ok(product.cost.checked_mul_qty(u64::from(units.units()))?);
     };
-    let share = |n: u32| -> Result<Money, MoneyError> {
+    let share = |n: Quantity| -> Result<Money, MoneyError> {
         let n = n.min(shipped);
         let weights = [
-            rust_decimal::Decimal::from(n),
-            rust_decimal::Decimal::from(shipped - n),
+            rust_decimal::Decimal::from(n.units()),
+            rust_decimal::Decimal::from(shipped.saturating_sub(n).units()),
         ];
         total
             .allocate(&weights)?
@@ -270,8 +272,9 @@ pub(crate) fn returned_cost(
             .next()
             .ok_or(MoneyError::EmptyAllocation)
     };
-    let before = line.returned.units();
-    Ok(share(before + units)?.checked_sub(share(before)?)?)
+    let before = line.returned;
+    // Past `shipped` every share is the whole: a sum that would not fit is too.
+    Ok(share(before.saturating_add(units))?.checked_sub(share(before)?)?)
 }
 
 #[cfg(test)]
@@ -335,7 +338,7 @@ mod tests {
         let (done, changes) = received(&receipt(1, resellable()), &reads);
         // Then it is received, restocked at half the posted cost
         assert_eq!(done.rma.status, ReturnStatus::Received);
-        assert_eq!(done.rma.lines[0].restocked, 1);
+        assert_eq!(done.rma.lines[0].restocked, Quantity::new(1));
         assert_eq!(done.rma.lines[0].cost_returned, Some(usd(400)));
         assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(0)));
         // the mug's moving-average cost takes it in, over the on-hand read
@@ -357,7 +360,7 @@ mod tests {
             rma: done.rma.id,
             order: reads.order.value.id,
             sku: sku("MUG"),
-            quantity: 1,
+            quantity: Quantity::new(1),
             restocked_at: Some(warehouse()),
         }));
         // and the order counts it returned, put at the version read
@@ -382,7 +385,7 @@ mod tests {
                 .any(|c| matches!(c, crate::store::Check::SkuOnHand { .. })),
             "no cost moves"
         );
-        assert_eq!(done.rma.lines[0].restocked, 0);
+        assert_eq!(done.rma.lines[0].restocked, Quantity::ZERO);
         assert_eq!(done.rma.lines[0].cost_written_off, Some(usd(400)));
         assert!(debited(&changes).contains(&AccountMap::default().inventory_adjustments));
         assert!(changes.events.iter().any(|e| matches!(
@@ -423,7 +426,7 @@ mod tests {
         waiting.id = OrderId::from_uuid(uuid::Uuid::from_u128(99));
         waiting.lines[0].backordered = Quantity::new(1);
         let mut queue = BackOrderQueue::new(sku("MUG"));
-        queue.push(waiting.id, 1, None, 1, at(), 0);
+        queue.push(waiting.id, 1, None, Quantity::new(1), at(), 0);
         reads.queues = vec![(
             sku("MUG"),
             Some(Versioned {
@@ -448,7 +451,7 @@ mod tests {
             order: waiting.id,
             sku: sku("MUG"),
             location: warehouse(),
-            quantity: 1,
+            quantity: Quantity::new(1),
         }));
         assert_eq!(changes.reservations.len(), 1);
         assert_eq!(changes.reservations[0].order, waiting.id);
@@ -535,7 +538,8 @@ mod tests {
         assert!(done.rma.replacement_order.is_some());
         assert!(changes.events.iter().any(|e| matches!(
             e,
-            Event::BackOrderCreated { sku: s, quantity: 1, .. } if *s == sku("CUP")
+            Event::BackOrderCreated { sku: s, quantity, .. }
+                if *s == sku("CUP") && *quantity == Quantity::new(1)
         )));
     }
 
@@ -577,8 +581,8 @@ mod tests {
             },
             ReturnError::BeyondAuthorised {
                 line_no: 1,
-                outstanding: 1,
-                received: 2
+                outstanding: Quantity::new(1),
+                received: Quantity::new(2)
             }
         );
     }
@@ -619,7 +623,7 @@ mod tests {
         // When they come back one at a time, the shares sum to the cost exactly
         let mut total = usd(0);
         for _ in 0..3 {
-            let cost = returned_cost(&line, 1, &products).unwrap();
+            let cost = returned_cost(&line, Quantity::new(1), &products).unwrap();
             total = total.checked_add(cost).unwrap();
             line.returned = Quantity::new(line.returned.units() + 1);
         }
@@ -632,11 +636,11 @@ mod tests {
         line.shipped_cost = None;
         let reads = receipt_reads(0);
         assert_eq!(
-            returned_cost(&line, 2, &reads.catalogue.products).unwrap(),
+            returned_cost(&line, Quantity::new(2), &reads.catalogue.products).unwrap(),
             usd(800)
         );
         assert!(matches!(
-            returned_cost(&line, 2, &Products::default()),
+            returned_cost(&line, Quantity::new(2), &Products::default()),
             Err(Error::NotFound { entity, .. }) if entity == Product::kind()
         ));
     }

@@ -23,7 +23,7 @@ pub struct RequestReturn {
     /// The order the goods came on.
     pub order: OrderId,
     /// Units per order line, and why.
-    pub lines: Vec<(u16, u32, ReturnReason)>,
+    pub lines: Vec<(u16, Quantity, ReturnReason)>,
 }
 
 /// The command to exchange delivered goods: a return whose replacement is placed
@@ -101,7 +101,7 @@ pub(crate) fn request(
     }
     let mut lines = Vec::with_capacity(cmd.lines.len());
     for (n, (line_no, units, reason)) in cmd.lines.iter().enumerate() {
-        if *units == 0 || cmd.lines.iter().take(n).any(|(l, _, _)| l == line_no) {
+        if units.is_zero() || cmd.lines.iter().take(n).any(|(l, _, _)| l == line_no) {
             return Err(ReturnError::Empty.into());
         }
         let line = order
@@ -109,23 +109,24 @@ pub(crate) fn request(
             .iter_mut()
             .find(|l| l.line_no == *line_no)
             .ok_or(ReturnError::NotOnOrder { line_no: *line_no })?;
-        let returnable = line.delivered.saturating_sub(line.return_requested).units();
+        let returnable = line.delivered.saturating_sub(line.return_requested);
+        let refused = ReturnError::NotReturnable {
+            line_no: *line_no,
+            returnable,
+            requested: *units,
+        };
         if *units > returnable {
-            return Err(ReturnError::NotReturnable {
-                line_no: *line_no,
-                returnable,
-                requested: *units,
-            }
-            .into());
+            return Err(refused.into());
         }
-        line.return_requested = Quantity::new(line.return_requested.units() + units);
+        // At most what was delivered: the sum cannot overflow, and says so if it did.
+        line.return_requested = line.return_requested.checked_add(*units).ok_or(refused)?;
         lines.push(ReturnLine {
             line_no: *line_no,
             sku: line.sku.clone(),
             quantity: *units,
-            received: 0,
+            received: Quantity::ZERO,
             reason: *reason,
-            restocked: 0,
+            restocked: Quantity::ZERO,
             cost_returned: None,
             cost_written_off: None,
         });
@@ -225,7 +226,10 @@ mod tests {
         // Then the return is requested for one mug, names the order's invoices,
         // and the order counts it asked back, at the version read
         assert_eq!(rma.status, ReturnStatus::Requested);
-        assert_eq!((rma.lines.len(), rma.lines[0].quantity), (1, 1));
+        assert_eq!(
+            (rma.lines.len(), rma.lines[0].quantity),
+            (1, Quantity::new(1))
+        );
         assert_eq!(rma.invoices, order.invoices);
         assert!(rma.replacement.is_empty());
         assert_eq!(changes.numbered, vec![RecordKey::Return(rma.id)]);
@@ -274,9 +278,9 @@ mod tests {
             refused(&return_of(&[(1, 2)]), order),
             Error::Return(ReturnError::NotReturnable {
                 line_no: 1,
-                returnable: 1,
-                requested: 2
-            })
+                returnable,
+                requested,
+            }) if returnable == Quantity::new(1) && requested == Quantity::new(2)
         ));
     }
 
@@ -296,9 +300,9 @@ mod tests {
             cups,
             Error::Return(ReturnError::NotReturnable {
                 line_no: 2,
-                returnable: 0,
-                requested: 1
-            })
+                returnable: Quantity::ZERO,
+                requested,
+            }) if requested == Quantity::new(1)
         ));
     }
 

@@ -7,7 +7,6 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::ids::ReturnId;
 use crate::order::Order;
-use crate::quantity::Quantity;
 use crate::store::{Changeset, Versioned};
 
 /// Authorises a requested return: the customer may send the goods. Puts it and
@@ -84,9 +83,7 @@ fn give_back(mut order: Order, rma: &ReturnAuthorization) -> Order {
     for r in &rma.lines {
         if let Some(line) = order.lines.iter_mut().find(|l| l.line_no == r.line_no) {
             let not_coming = r.quantity.saturating_sub(r.received);
-            line.return_requested = line
-                .return_requested
-                .saturating_sub(Quantity::new(not_coming));
+            line.return_requested = line.return_requested.saturating_sub(not_coming);
         }
     }
     order
@@ -99,6 +96,7 @@ mod tests {
     use super::super::fixtures::{at, requested};
     use super::super::{ReturnError, ReturnStatus};
     use super::*;
+    use crate::quantity::Quantity;
     use crate::store::Record;
 
     fn stored<T>(value: T) -> Versioned<T> {
@@ -164,9 +162,9 @@ mod tests {
         // Given a return of two mugs, one received
         let (mut order, mut rma) = requested();
         order.lines[0].return_requested = Quantity::new(2);
-        rma.lines[0].quantity = 2;
+        rma.lines[0].quantity = Quantity::new(2);
         rma.authorise().unwrap();
-        rma.receive(1, 1).unwrap();
+        rma.receive(1, Quantity::new(1)).unwrap();
         // When it is closed
         let mut changes = Changeset::new(at());
         let rma = close(stored(rma), stored(order), &mut changes).unwrap();
@@ -194,7 +192,7 @@ mod tests {
             }))
         ));
         rma.authorise().unwrap();
-        rma.receive(1, 1).unwrap();
+        rma.receive(1, Quantity::new(1)).unwrap();
         let mut changes = Changeset::new(at());
         assert!(matches!(
             reject(stored(rma), stored(order), &mut changes),

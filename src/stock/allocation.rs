@@ -51,7 +51,7 @@ pub fn allocate_available(
     stock: &[StockLevel],
     locations: &[Location],
     strategy: AllocationStrategy,
-) -> Result<(Vec<Allocation>, Vec<u32>), StockError> {
+) -> Result<(Vec<Allocation>, Vec<Quantity>), StockError> {
     let mut left: Vec<(&Sku, u64)> = Vec::new();
     for level in stock {
         if !locations.iter().any(|l| l.id == level.location) {
@@ -75,7 +75,7 @@ pub fn allocate_available(
                 *units -= u64::from(take);
                 take
             });
-        shortfalls.push(d.quantity.units().saturating_sub(there));
+        shortfalls.push(d.quantity.saturating_sub(Quantity::new(there)));
         if there > 0 {
             covered.push((
                 line,

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::ids::{EntryId, IdempotencyKey, LocationId, Sku};
 use crate::purchasing::Backlog;
+use crate::quantity::Quantity;
 use crate::store::{Changeset, IdempotencyScope, RecordKey, Versioned};
 
 /// Goods arrived at a location.
@@ -207,8 +208,8 @@ pub(crate) fn change_stock(
 
 /// Units received, as the event and the back-order queue count them. A receipt's
 /// quantity was checked to fit when the command was built.
-fn units(delta: i64) -> Result<u32, Error> {
-    u32::try_from(delta).map_err(|_| {
+fn units(delta: i64) -> Result<Quantity, Error> {
+    u32::try_from(delta).map(Quantity::new).map_err(|_| {
         Error::invalid(
             "quantity",
             format!("{delta} units do not fit a receipt (at most {})", u32::MAX),
@@ -290,9 +291,9 @@ mod tests {
         assert!(matches!(
             changes.events.as_slice(),
             [
-                Event::StockReceived { quantity: 10, .. },
-                Event::BackOrderAllocated { quantity: 4, .. }
-            ]
+                Event::StockReceived { quantity: received, .. },
+                Event::BackOrderAllocated { quantity: allocated, .. }
+            ] if *received == Quantity::new(10) && *allocated == Quantity::new(4)
         ));
         assert!(changes.checks.contains(&Check::Version {
             key: RecordKey::Product(sku("MUG")),

@@ -131,7 +131,9 @@ mod tests {
     fn a_supplier_is_found_under_each_sku_it_offers_once() {
         // Mills offers mugs, then cups; a second mug offer and a tea offer follow.
         let mut supplier = mills();
-        let again = supplier.offers[0].clone().packs_of(6);
+        let again = supplier.offers[0]
+            .clone()
+            .packs_of(crate::quantity::Quantity::new(6));
         let day = again.valid_from;
         supplier.offers.push(again);
         supplier

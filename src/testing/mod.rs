@@ -48,6 +48,7 @@ use crate::ledger::{AccountCode, ChartOfAccounts, EntryBuilder, EntrySource, Inv
 use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, PlaceOrder};
 use crate::purchasing::{BackOrderQueue, Offer, OverReceipt, PurchaseOrder, ReorderRule, Supplier};
+use crate::quantity::Quantity;
 use crate::stock::{Location, LocationKind, MovementReason, ReservationChange, StockMovement};
 use crate::store::{
     Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
@@ -365,7 +366,7 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         .issue_credit_note(IssueCreditNote {
             idempotency_key: code(case, "credit-1")?,
             invoice: invoice_id,
-            lines: vec![(1, 1)],
+            lines: vec![(1, Quantity::new(1))],
             shipping: None,
             reason: "goodwill, «unicode» too".into(),
         })
@@ -392,8 +393,8 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         )
         .offer(
             Offer::new(sku.clone(), usd(375), 5, day, day + Duration::days(30))
-                .minimum(24)
-                .packs_of(12),
+                .minimum(Quantity::new(24))
+                .packs_of(Quantity::new(12)),
         ),
         purchase_order: {
             let mut po = PurchaseOrder::draft(
@@ -401,27 +402,27 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
                 SupplierId::from_uuid(uuid::Uuid::from_u128(7)),
                 Currency::USD,
                 site.clone(),
-                vec![(sku.clone(), 24, usd(375))],
+                vec![(sku.clone(), Quantity::new(24), usd(375))],
                 day + Duration::days(5),
                 at(),
             )
             .or_fail(case, "drafting a purchase order")?;
             po.approve().or_fail(case, "approving")?;
-            po.receive(&sku, 10, OverReceipt::Reject)
+            po.receive(&sku, Quantity::new(10), OverReceipt::Reject)
                 .or_fail(case, "receiving")?;
             po
         },
         queue: {
             let mut queue = BackOrderQueue::new(sku.clone());
-            queue.push(order.id, 1, Some(site.clone()), 4, at(), 0);
-            queue.push(order.id, 2, None, 1, at(), 9);
+            queue.push(order.id, 1, Some(site.clone()), Quantity::new(4), at(), 0);
+            queue.push(order.id, 2, None, Quantity::new(1), at(), 9);
             queue
         },
         rule: ReorderRule {
             sku: sku.clone(),
             location: site.clone(),
-            min: 5,
-            max: 40,
+            min: Quantity::new(5),
+            max: Quantity::new(40),
         },
         credit_note,
         rma: crate::returns::ReturnAuthorization {
@@ -433,10 +434,10 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             lines: vec![crate::returns::ReturnLine {
                 line_no: 1,
                 sku: sku.clone(),
-                quantity: 2,
-                received: 1,
+                quantity: Quantity::new(2),
+                received: Quantity::new(1),
                 reason: crate::returns::ReturnReason::NotAsDescribed,
-                restocked: 0,
+                restocked: Quantity::ZERO,
                 cost_returned: None,
                 cost_written_off: None,
             }],

@@ -18,6 +18,7 @@ use crate::money::Currency;
 use crate::order::{Channel, Delivery, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
 use crate::purchasing::{Offer, PurchaseOrder, ReorderRule, Supplier};
+use crate::quantity::Quantity;
 use crate::store::{Changeset, Committed, Store, StoreResult, StoreWrapper};
 use crate::{Oms, ReceivePurchaseOrder};
 
@@ -101,9 +102,13 @@ async fn on_order<S: Store>(
         .or_fail(case, "listing purchase orders")?
         .into_iter()
         .map(|v| v.value)
-        .filter(|po| po.outstanding(sku) > 0)
+        .filter(|po| !po.outstanding(sku).is_zero())
         .collect();
-    Ok((open.iter().map(|po| po.outstanding(sku)).sum(), open.len()))
+    let units = open
+        .iter()
+        .map(|po| po.outstanding(sku))
+        .fold(Quantity::ZERO, Quantity::saturating_add);
+    Ok((units.units(), open.len()))
 }
 
 /// Five callers replenishing a store where a customer waits for 3 units of one
@@ -143,8 +148,8 @@ pub async fn replenishing_one_sku_orders_it_once<S: Store>(store: &S) -> CaseRes
     oms.set_reorder_rule(ReorderRule {
         sku: sku.clone(),
         location: site.clone(),
-        min: 10,
-        max: 40,
+        min: Quantity::new(10),
+        max: Quantity::new(40),
     })
     .await
     .or_fail(case, "setting the rule")?;
@@ -153,8 +158,11 @@ pub async fn replenishing_one_sku_orders_it_once<S: Store>(store: &S) -> CaseRes
     let raised_by_hand = std::sync::Mutex::new(None::<PurchaseOrderId>);
     let failed = on_threads(REPLENISHERS + 1, 1, |caller, _| {
         if caller == REPLENISHERS {
-            let po =
-                block_on(racers.raise_purchase_order(supplier.id, &site, &[(sku.clone(), 5)]))?;
+            let po = block_on(racers.raise_purchase_order(
+                supplier.id,
+                &site,
+                &[(sku.clone(), Quantity::new(5))],
+            ))?;
             if let Ok(mut id) = raised_by_hand.lock() {
                 *id = Some(po.id);
             }
@@ -229,22 +237,26 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
             .get(caller)
             .ok_or_else(|| Error::invalid("caller", "no SKU"))?;
         // The first commits, held until all eight are ready: eight raises at once.
-        let po = block_on(racers.raise_purchase_order(supplier.id, &site, &[(sku.clone(), 10)]))?;
+        let po = block_on(racers.raise_purchase_order(
+            supplier.id,
+            &site,
+            &[(sku.clone(), Quantity::new(10))],
+        ))?;
         block_on(racers.approve_purchase_order(po.id))?;
         let key = code(case, &format!("grn-{caller}-{n}"))
             .map_err(|f| Error::invalid("case", f.to_string()))?;
         block_on(racers.receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: key,
             purchase_order: po.id,
-            lines: vec![(sku.clone(), 6)],
+            lines: vec![(sku.clone(), Quantity::new(6))],
         }))?;
         block_on(racers.close_purchase_order(po.id))?;
         if n == 0 {
             block_on(racers.set_reorder_rule(ReorderRule {
                 sku: sku.clone(),
                 location: site.clone(),
-                min: 0,
-                max: 5,
+                min: Quantity::ZERO,
+                max: Quantity::new(5),
             }))?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::money::Currency;
 use crate::purchasing::{Offer, OverReceipt, PurchaseOrder, Supplier};
+use crate::quantity::Quantity;
 use crate::store::{Changeset, Entity, IndexTerm, Prefetch, Put, RecordKey, Store};
 
 use super::{CaseResult, Failure, OrFail, at, code, usd};
@@ -72,11 +73,14 @@ pub async fn index_terms<S: Store>(store: &S) -> CaseResult {
     };
     let acme = supplier(1, "Acme")
         .offer(offer(&x))
-        .offer(offer(&x).packs_of(6))
+        .offer(offer(&x).packs_of(Quantity::new(6)))
         .offer(offer(&y));
     let bolt = supplier(2, "Bolt").offer(offer(&z));
     let draft = |n: u128, skus: &[&Sku]| {
-        let lines = skus.iter().map(|s| (Sku::clone(s), 10, usd(200))).collect();
+        let lines = skus
+            .iter()
+            .map(|s| (Sku::clone(s), Quantity::new(10), usd(200)))
+            .collect();
         PurchaseOrder::draft(
             PurchaseOrderId::from_uuid(uuid::Uuid::from_u128(n)),
             acme.id,
@@ -154,7 +158,7 @@ pub async fn index_terms<S: Store>(store: &S) -> CaseResult {
     first.approve().or_fail(case, "approving")?;
     put(store, case, vec![Put::update(first.clone(), 1)]).await?;
     first
-        .receive(&x, 4, OverReceipt::Reject)
+        .receive(&x, Quantity::new(4), OverReceipt::Reject)
         .or_fail(case, "receiving")?;
     put(store, case, vec![Put::update(first.clone(), 2)]).await?;
     let found = under::<S, PurchaseOrder>(store, case, &[&x, &y]).await?;
@@ -180,7 +184,7 @@ pub async fn index_terms<S: Store>(store: &S) -> CaseResult {
 
     // Closed, received in full, cancelled: found under nothing.
     second
-        .receive(&z, 10, OverReceipt::Reject)
+        .receive(&z, Quantity::new(10), OverReceipt::Reject)
         .or_fail(case, "receiving in full")?;
     third.cancel().or_fail(case, "cancelling")?;
     put(

@@ -13,6 +13,7 @@ use o2c::ledger::{Invoice, InvoiceStatus, OverpaymentPolicy, Payment};
 use o2c::money::{Currency, Money, Rounding};
 use o2c::order::{Channel, Delivery, Hold, Order, OrderStatus, PlaceOrder, ServiceLevel};
 use o2c::purchasing::{BackOrderPolicy, PurchaseOrder, PurchaseOrderStatus};
+use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnAuthorization, ReturnReason, ReturnStatus};
 use o2c::store::Store;
 use o2c::{
@@ -250,7 +251,7 @@ async fn request_return<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) 
     let cmd = RequestReturn {
         idempotency_key: key(&format!("rma-{step}")),
         order,
-        lines: vec![(line_no, units, reason)],
+        lines: vec![(line_no, Quantity::new(units), reason)],
     };
     let what = format!("ask to return {units} of line {line_no} of {name}");
     deliver(
@@ -385,7 +386,7 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
         (_, 0..85) => {
             // Now and then a parcel arrives short: one unit fewer on one line.
             let short = sim.plan().choose(|r| r.chance(25));
-            let mut lines: Vec<(u16, u32, Condition)> = rma
+            let mut lines: Vec<(u16, Quantity, Condition)> = rma
                 .lines
                 .iter()
                 .filter(|l| l.quantity > l.received)
@@ -397,12 +398,12 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                     } else {
                         Condition::Damaged
                     };
-                    (l.line_no, l.quantity - l.received, condition)
+                    (l.line_no, l.quantity.saturating_sub(l.received), condition)
                 })
                 .collect();
             if short {
-                if let Some(line) = lines.iter_mut().find(|l| l.1 > 1) {
-                    line.1 -= 1;
+                if let Some(line) = lines.iter_mut().find(|l| l.1 > Quantity::new(1)) {
+                    line.1 = line.1.saturating_sub(Quantity::new(1));
                 }
             }
             let exchange = !rma.replacement.is_empty();
@@ -462,7 +463,7 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
         let lines: Vec<_> = po
             .lines
             .iter()
-            .filter(|l| l.outstanding() > 0)
+            .filter(|l| l.outstanding() > Quantity::new(0))
             .map(|l| (l.sku.clone(), l.outstanding()))
             .collect();
         let cmd = ReceivePurchaseOrder {
@@ -502,7 +503,7 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let code = SKUS[sim.plan().choose(|r| r.below(SKUS.len()))];
     let units = u32::try_from(sim.plan().choose(|r| r.between(2, 12))).unwrap_or(2);
     let supplier = sim.cast.supplier;
-    let (east, needs) = (loc(EAST), [(sku(code), units)]);
+    let (east, needs) = (loc(EAST), [(sku(code), Quantity::new(units))]);
     // Raising a purchase order is not idempotent (each call is a new order): sent once.
     let raised = deliver(
         sim,
@@ -625,7 +626,7 @@ async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let cmd = IssueCreditNote {
         idempotency_key: key(&reason),
         invoice: invoice.id,
-        lines: vec![(line.line_no, 1)],
+        lines: vec![(line.line_no, Quantity::new(1))],
         shipping: None,
         reason,
     };

@@ -18,6 +18,7 @@ use o2c::ids::{CustomerId, Sku};
 use o2c::order::{
     AmendOrder, Amendment, Delivery, LineRequest, Order, OrderError, OrderLine, OrderStatus,
 };
+use o2c::quantity::Quantity;
 use o2c::returns::{ReturnAuthorization, ReturnReason};
 use o2c::store::{IdempotencyScope, Store};
 use o2c::{RequestExchange, RequestReturn};
@@ -562,7 +563,7 @@ pub async fn request_exchange<S: Store>(sim: &Sim<'_, S>, step: u64, who: Custom
         goods_back: RequestReturn {
             idempotency_key: key(&format!("xchg-{step}")),
             order,
-            lines: vec![(line.line_no, units, reason)],
+            lines: vec![(line.line_no, Quantity::new(units), reason)],
         },
         replacement,
     };

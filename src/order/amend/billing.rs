@@ -17,10 +17,10 @@ use crate::store::{Changeset, Record, RecordKey, Versioned};
 /// What the amendment's stock and line changes leave billing to settle.
 pub(super) struct Settled<'a> {
     /// Invoiced units cut, to credit: (line, units).
-    pub credits: &'a [(u16, u32)],
+    pub credits: &'a [(u16, Quantity)],
     /// Lines whose open units moved to a line at another tax rate: (from, to,
     /// invoiced units moved).
-    pub moved: &'a [(u16, u16, u32)],
+    pub moved: &'a [(u16, u16, Quantity)],
     /// The order's invoices as read.
     pub invoices: &'a [Versioned<Invoice>],
     /// The invoice policy is `OnOrder`.
@@ -159,24 +159,24 @@ fn carry_credit_over(
     order: &mut Order,
     buyer: &mut Customer,
     settled: &Settled<'_>,
-    credited: &[(u16, u32)],
+    credited: &[(u16, Quantity)],
     ctx: &Context<'_>,
     changes: &mut Changeset,
 ) -> Result<(), Error> {
-    let units = |list: &[(u16, u32)], line: u16| {
+    let units = |list: &[(u16, Quantity)], line: u16| {
         list.iter()
             .filter(|(l, _)| *l == line)
             .map(|(_, u)| *u)
-            .sum::<u32>()
+            .fold(Quantity::ZERO, Quantity::saturating_add)
     };
-    let carried: Vec<(u16, u32)> = settled
+    let carried: Vec<(u16, Quantity)> = settled
         .moved
         .iter()
         .map(|(from, to, invoiced)| {
             let already = units(settled.credits, *from).saturating_sub(units(credited, *from));
             (*to, already.min(*invoiced))
         })
-        .filter(|(_, units)| *units > 0)
+        .filter(|(_, units)| !units.is_zero())
         .collect();
     if !carried.is_empty() {
         credit_order_lines(

@@ -88,7 +88,7 @@ pub(super) fn set_quantity(
     if asked.units() < shipped {
         return Err(OrderError::AmendsShippedUnits {
             line: line_no,
-            shipped,
+            shipped: Quantity::new(shipped),
             asked: quantity,
         }
         .into());
@@ -173,7 +173,7 @@ fn cut(work: &mut Amending<'_>, at: usize, units: u32) -> Result<(), Error> {
         line.reprice(after)?;
         return Ok(());
     }
-    let invoiced_cut = line.invoiced.min(before).saturating_sub(after).units();
+    let invoiced_cut = line.invoiced.min(before).saturating_sub(after);
     line.cancelled = line.cancelled.saturating_add(Quantity::new(units));
     let line_no = line.line_no;
     credit(work, line_no, invoiced_cut);
@@ -181,8 +181,8 @@ fn cut(work: &mut Amending<'_>, at: usize, units: u32) -> Result<(), Error> {
 }
 
 /// Notes `units` invoiced units of line `line_no` to credit.
-pub(super) fn credit(work: &mut Amending<'_>, line_no: u16, units: u32) {
-    if units == 0 {
+pub(super) fn credit(work: &mut Amending<'_>, line_no: u16, units: Quantity) {
+    if units.is_zero() {
         return;
     }
     match work.credits.iter_mut().find(|(l, _)| *l == line_no) {

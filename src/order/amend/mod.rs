@@ -35,6 +35,7 @@ use crate::ledger::InvoicePolicy;
 use crate::order::settle::settle;
 use crate::order::{Order, OrderAction, OrderError, transition};
 use crate::purchasing::Backlog;
+use crate::quantity::Quantity;
 use crate::stock::{AllocationStrategy, StockLevel};
 use crate::store::{Changeset, Entity};
 
@@ -73,10 +74,10 @@ struct Amending<'a> {
     /// Units to reserve: (line index, units).
     demand: Vec<(usize, u32)>,
     /// Invoiced units cut, to credit: (line, units).
-    credits: Vec<(u16, u32)>,
+    credits: Vec<(u16, Quantity)>,
     /// Lines whose open units moved to a line at another tax rate: (from, to,
     /// invoiced units moved).
-    moved: Vec<(u16, u16, u32)>,
+    moved: Vec<(u16, u16, Quantity)>,
     /// Where the order goes once every change applies: new units are taxed for
     /// there, whatever ship-to the changes pass through.
     country: std::sync::Arc<str>,

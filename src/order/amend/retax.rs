@@ -68,8 +68,7 @@ fn move_open_units(
     let invoiced_cut = line
         .invoiced
         .min(before)
-        .saturating_sub(before.saturating_sub(open))
-        .units();
+        .saturating_sub(before.saturating_sub(open));
     let mut moved = OrderLine {
         grown_from: Some(line.grown_from.unwrap_or(line.line_no)),
         unit_discount: Some(line.discount_per_unit()),

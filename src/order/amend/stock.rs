@@ -32,15 +32,16 @@ pub(super) fn take_units(work: &mut Amending<'_>, at: usize, units: u32) -> Resu
     work.demand.retain(|(_, pending)| *pending > 0);
     let from_queue = left.min(line.backordered.units());
     if from_queue > 0 {
-        let taken = work
-            .touched
-            .queue_mut(&line.sku)?
-            .shorten(order_id, line.line_no, from_queue);
-        line.backordered = line.backordered.saturating_sub(Quantity::new(taken));
+        let taken = work.touched.queue_mut(&line.sku)?.shorten(
+            order_id,
+            line.line_no,
+            Quantity::new(from_queue),
+        );
+        line.backordered = line.backordered.saturating_sub(taken);
         if line.backordered.is_zero() {
             line.promised_on = None;
         }
-        left -= taken;
+        left -= taken.units();
     }
     while left > 0 {
         let Some(last) = line.reservations.last_mut() else {
@@ -63,7 +64,7 @@ pub(super) fn take_units(work: &mut Amending<'_>, at: usize, units: u32) -> Resu
             order: order_id,
             sku: line.sku.clone(),
             location: location.clone(),
-            quantity: take,
+            quantity: Quantity::new(take),
         });
         if let Some(level) = work
             .levels
@@ -126,7 +127,7 @@ pub(super) fn reserve_added(
     };
     // A short line waits in its SKU's queue, promised a date from the supply.
     let Some(supply) = work.inputs.supply() else {
-        if shortfalls.iter().any(|short| *short > 0) {
+        if shortfalls.iter().any(|short| !short.is_zero()) {
             let orders = if work.released.is_empty() {
                 Vec::new()
             } else {
@@ -172,7 +173,7 @@ fn reserve_allocated(work: &mut Amending<'_>, allocations: &[Allocation]) -> Res
             order: order_id,
             sku: line.sku.clone(),
             location: a.location.clone(),
-            quantity: a.quantity.units(),
+            quantity: a.quantity,
         });
     }
 
@@ -183,17 +184,17 @@ fn reserve_allocated(work: &mut Amending<'_>, allocations: &[Allocation]) -> Res
 /// back-order if it has one, promised a date from `supply`.
 fn back_order(
     work: &mut Amending<'_>,
-    shortfalls: &[u32],
+    shortfalls: &[Quantity],
     supply: Supply<'_>,
 ) -> Result<(), Error> {
     let order_id = work.order.id;
-    let mut short_per_line = vec![0u32; work.order.lines.len()];
+    let mut short_per_line = vec![Quantity::ZERO; work.order.lines.len()];
     for ((at, _), short) in work.demand.iter().zip(shortfalls) {
         if let Some(slot) = short_per_line.get_mut(*at) {
             *slot = slot.saturating_add(*short);
         }
     }
-    if short_per_line.iter().all(|s| *s == 0) {
+    if short_per_line.iter().all(|s| s.is_zero()) {
         return Ok(());
     }
     // The order waits in a queue only for lines with back-ordered units.
@@ -218,7 +219,7 @@ fn back_order(
         work.changes,
     )?;
     for (line, short) in work.order.lines.iter().zip(&short_per_line) {
-        if *short > 0 {
+        if !short.is_zero() {
             let on_hand = work
                 .levels
                 .iter()
@@ -278,7 +279,7 @@ pub(super) fn free_released(work: &mut Amending<'_>) -> Result<Option<Needs>, Er
         if units > 0 {
             let fulfils = work.inputs.fulfils(location);
             work.touched
-                .fill(sku, location, fulfils, units, work.changes)?;
+                .fill(sku, location, fulfils, Quantity::new(units), work.changes)?;
         }
     }
     if let Some(order) = work.touched.release(id) {

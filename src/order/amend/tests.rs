@@ -98,7 +98,7 @@ fn setting_a_quantity_reprices_an_untouched_line_and_releases_what_it_cut() {
         order: order.id,
         sku: sku("MUG"),
         location: warehouse(),
-        quantity: 1,
+        quantity: Quantity::new(1),
     }));
     assert_eq!(buyer.history.uninvoiced, usd(2600));
 }
@@ -249,12 +249,12 @@ fn a_shortfall_asks_for_the_supply_then_is_back_ordered() {
     assert!(changes.events.contains(&Event::BackOrderCreated {
         order: order.id,
         sku: sku("POT"),
-        quantity: 2,
+        quantity: Quantity::new(2),
         promised_on: None,
     }));
     assert!(
         changes.merges.iter().any(
-            |m| matches!(m, Merge::BackOrder(e) if e.sku == sku("POT") && e.line.quantity == 2)
+            |m| matches!(m, Merge::BackOrder(e) if e.sku == sku("POT") && e.line.quantity == Quantity::new(2))
         )
     );
     assert!(changes.checks.contains(&Check::SkuOnHand {
@@ -290,7 +290,7 @@ fn units_cut_go_to_a_line_waiting_for_them() {
         line.backordered = line.quantity;
     }
     let mut queue = BackOrderQueue::new(sku("MUG"));
-    queue.push(waiting.id, 1, None, 2, at(), 0);
+    queue.push(waiting.id, 1, None, Quantity::new(2), at(), 0);
     given.queues.push(queue);
     let cmd = amend(vec![Amendment::SetQuantity {
         line_no: 1,
@@ -324,7 +324,7 @@ fn units_cut_go_to_a_line_waiting_for_them() {
         order: waiting.id,
         sku: sku("MUG"),
         location: warehouse(),
-        quantity: 1,
+        quantity: Quantity::new(1),
     }));
     let put = changes
         .puts
@@ -337,7 +337,10 @@ fn units_cut_go_to_a_line_waiting_for_them() {
     };
     assert_eq!(filled.lines.first().unwrap().backordered, Quantity::new(1));
     let queue = put_of::<BackOrderQueue>(&changes, &sku("MUG")).expect("the queue is put");
-    assert_eq!(queue.waiting.first().map(|w| w.quantity), Some(1));
+    assert_eq!(
+        queue.waiting.first().map(|w| w.quantity),
+        Some(Quantity::new(1))
+    );
 }
 
 #[test]
@@ -444,7 +447,7 @@ fn changes_a_line_cannot_take_are_refused() {
         order_error(shipped.amend(&set(1, 0))),
         OrderError::AmendsShippedUnits {
             line: 1,
-            shipped: 1,
+            shipped: Quantity::new(1),
             asked: 0
         }
     );

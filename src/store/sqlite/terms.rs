@@ -134,7 +134,9 @@ mod tests {
             records.push(Record::PurchaseOrder(po));
         }
         let mut supplier = mills();
-        let again = supplier.offers[0].clone().packs_of(12);
+        let again = supplier.offers[0]
+            .clone()
+            .packs_of(crate::quantity::Quantity::new(12));
         supplier.offers.push(again);
         records.push(Record::Supplier(supplier));
         for record in &records {
