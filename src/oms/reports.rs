@@ -71,10 +71,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Store`] if the store fails.
     pub async fn orders_ready_to_ship(&self, limit: usize) -> Result<Vec<Order>, Error> {
-        let mut orders = Vec::new();
-        for id in self.store.orders_ready_to_ship(limit).await? {
-            orders.push(self.order(id).await?);
-        }
-        Ok(orders)
+        let ready = self.store.orders_ready_to_ship(limit).await?;
+        self.orders(&ready).await
     }
 }
