@@ -10,7 +10,7 @@ use crate::stock::{
     AdjustStock, Availability, Location, ReceiveStock, StockCommand, StockLevel, availability,
     change_stock,
 };
-use crate::store::{Changeset, Entity, IdempotentOutcome, Prefetch, Record, Store};
+use crate::store::{Changeset, IdempotentOutcome, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Adds received goods to on-hand, and their cost to inventory (Dr inventory,
@@ -133,49 +133,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown SKU; [`Error::Store`] if the store fails.
     pub async fn availability(&self, skus: &[Sku]) -> Result<Vec<Availability>, Error> {
-        // Straight into the request: `Prefetch::record` would look for each among
-        // those already asked, one by one. A SKU asked twice is read twice or
-        // once, as the store likes; the walk below answers both either way.
-        let mut request = Prefetch::new();
-        request.records = skus.iter().map(Product::record_key).collect();
-        request.stock_of = skus.to_vec();
-        let fetched = self.store.fetch(&request).await?;
-        let products: Vec<&Product> = fetched
-            .records
-            .iter()
-            .filter_map(|(_, record)| match record {
-                Record::Product(product) => Some(product),
-                _ => None,
-            })
-            .collect();
-        // The levels come SKU by SKU, each SKU's by location code: a run ends
-        // where the SKU changes or the codes start again (the same SKU asked twice).
-        let levels: Vec<&[StockLevel]> = fetched
-            .stock
-            .chunk_by(|a, b| a.sku == b.sku && a.location < b.location)
-            .collect();
-        let (mut next_product, mut next_levels) = (0, 0);
-        skus.iter()
-            .map(|sku| {
-                let product = next_match(&products, &mut next_product, |p| p.sku == *sku)
-                    .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
-                let at = next_match(&levels, &mut next_levels, |run| {
-                    run.first().is_some_and(|level| level.sku == *sku)
-                });
-                Ok(availability(product, at.copied().unwrap_or_default()))
-            })
-            .collect()
+        let fetched = self.store.fetch(&availability::prefetch(skus)).await?;
+        availability::of(skus, &fetched)
     }
-}
-
-/// The first of `items` that `is` accepts, looking at `items[*next]` first and
-/// moving `next` past a match there: a fetch answers in the order asked on the
-/// stores we ship, so a walk in that order finds each at once, while a store that
-/// answers in another order is still searched.
-fn next_match<'a, T>(items: &'a [T], next: &mut usize, is: impl Fn(&T) -> bool) -> Option<&'a T> {
-    if let Some(item) = items.get(*next).filter(|item| is(item)) {
-        *next += 1;
-        return Some(item);
-    }
-    items.iter().find(|item| is(item))
 }

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::StockLevel;
 use crate::catalog::Product;
+use crate::error::Error;
 use crate::ids::Sku;
+use crate::store::{Entity, Fetched, Prefetch, Record};
 
 /// One SKU's stock over every location, and whether it has fallen to its reorder
 /// point.
@@ -52,6 +54,62 @@ pub fn availability(product: &Product, levels: &[StockLevel]) -> Availability {
         reserved,
         reorder_point: product.reorder_point,
     }
+}
+
+/// The one read [`of`] answers from: the products of `skus` and their stock.
+pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
+    // Straight into the request: `Prefetch::record` would look for each among
+    // those already asked, one by one. A SKU asked twice is read twice or once,
+    // as the store likes; [`of`] answers both either way.
+    let mut request = Prefetch::new();
+    request.records = skus.iter().map(Product::record_key).collect();
+    request.stock_of = skus.to_vec();
+    request
+}
+
+/// The availability of each of `skus`, in the order asked, from what
+/// [`prefetch`] read.
+///
+/// # Errors
+/// [`Error::NotFound`] for a SKU with no product.
+pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
+    let products: Vec<&Product> = fetched
+        .records
+        .iter()
+        .filter_map(|(_, record)| match record {
+            Record::Product(product) => Some(product),
+            _ => None,
+        })
+        .collect();
+    // The levels come SKU by SKU, each SKU's by location code: a run ends where
+    // the SKU changes or the codes start again (the same SKU asked twice).
+    let levels: Vec<&[StockLevel]> = fetched
+        .stock
+        .chunk_by(|a, b| a.sku == b.sku && a.location < b.location)
+        .collect();
+    let (mut next_product, mut next_levels) = (0, 0);
+    skus.iter()
+        .map(|sku| {
+            let product = next_match(&products, &mut next_product, |p| p.sku == *sku)
+                .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
+            let at = next_match(&levels, &mut next_levels, |run| {
+                run.first().is_some_and(|level| level.sku == *sku)
+            });
+            Ok(availability(product, at.copied().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The first of `items` that `is` accepts, looking at `items[*next]` first and
+/// moving `next` past a match there: a fetch answers in the order asked on the
+/// stores we ship, so a walk in that order finds each at once, while a store that
+/// answers in another order is still searched.
+fn next_match<'a, T>(items: &'a [T], next: &mut usize, is: impl Fn(&T) -> bool) -> Option<&'a T> {
+    if let Some(item) = items.get(*next).filter(|item| is(item)) {
+        *next += 1;
+        return Some(item);
+    }
+    items.iter().find(|item| is(item))
 }
 
 #[cfg(test)]
@@ -104,5 +162,40 @@ mod tests {
         assert_eq!((seen.on_hand, seen.reserved), (0, 0));
         assert!(seen.is_low());
         assert!(!availability(&product("NEW", 0), &[]).is_low());
+    }
+
+    #[test]
+    fn answers_each_sku_asked_whatever_order_the_store_answered_in() {
+        let tee = product("TEE", 2);
+        let mug = product("MUG", 50);
+        // Answered in another order than asked, and TEE once though asked twice.
+        let fetched = Fetched {
+            records: vec![
+                (1, Record::Product(mug.clone())),
+                (1, Record::Product(tee.clone())),
+            ],
+            stock: vec![
+                level("MUG", "A", 9, 0),
+                level("TEE", "A", 4, 1),
+                level("TEE", "B", 1, 0),
+            ],
+            ..Fetched::default()
+        };
+        let skus = [tee.sku.clone(), mug.sku.clone(), tee.sku.clone()];
+        let seen = of(&skus, &fetched).unwrap();
+        let summary: Vec<(&str, i64, bool)> = seen
+            .iter()
+            .map(|a| (a.sku.as_str(), a.available(), a.is_low()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("TEE", 4, false), ("MUG", 9, true), ("TEE", 4, false)]
+        );
+        assert_eq!(prefetch(&skus).records.len(), 3);
+        let unknown = [Sku::new("NOPE").unwrap()];
+        assert!(matches!(
+            of(&unknown, &fetched),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

@@ -6,7 +6,7 @@
 //! under concurrent writers.
 
 mod allocation;
-mod availability;
+pub(crate) mod availability;
 mod level;
 mod location;
 mod receive;
