@@ -151,3 +151,75 @@ impl Error {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+    use crate::store::RecordKey;
+
+    /// An outage, as a driver would report it.
+    fn outage() -> ReadError {
+        ReadError::Backend(Box::new(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection reset",
+        )))
+    }
+
+    /// The error `e` has as its source, if it is an I/O error.
+    fn io_source(e: &dyn std::error::Error) -> Option<&io::Error> {
+        e.source().and_then(|s| s.downcast_ref::<io::Error>())
+    }
+
+    #[test]
+    fn a_failed_read_keeps_its_source_as_a_commit_error_and_as_the_crate_error() {
+        let read = outage();
+        assert_eq!(
+            io_source(&read).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+
+        let store = StoreError::from(outage());
+        assert!(matches!(store, StoreError::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&store).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        assert_eq!(store.to_string(), read.to_string());
+
+        let error = Error::from(outage());
+        assert!(matches!(error, Error::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&error).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+
+        // A read that failed inside a commit is a failed read to the service too.
+        let lifted = Error::from(StoreError::from(outage()));
+        assert!(matches!(lifted, Error::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&lifted).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+    }
+
+    #[test]
+    fn failed_reads_are_reported_as_reads_and_not_retryable() {
+        let corrupt = ReadError::corrupt_record(RecordKey::TaxTable, "not JSON");
+        assert_eq!(
+            corrupt.to_string(),
+            "stored record tax_table/ is corrupt: not JSON"
+        );
+        for e in [
+            Error::from(outage()),
+            Error::from(StoreError::from(corrupt)),
+        ] {
+            assert!(matches!(e, Error::Read(_)), "{e:?}");
+            assert!(!e.is_retryable(), "{e:?}");
+        }
+        // A commit's own backend failure stays a store error.
+        let commit = Error::from(StoreError::Backend("disk full".into()));
+        assert!(matches!(commit, Error::Store(StoreError::Backend(_))));
+    }
+}

@@ -113,6 +113,8 @@ mod cache;
 mod checkpoint;
 mod codec;
 mod commit;
+#[cfg(test)]
+mod corrupt;
 mod counters;
 mod error;
 mod ledger;
