@@ -302,6 +302,6 @@ fn post_journal_entry(bencher: Bencher) {
     });
 }
 
-fn run_store<T>(future: impl Future<Output = Result<T, o2c::store::StoreError>>) -> T {
+fn run_store<T, E: std::fmt::Debug>(future: impl Future<Output = Result<T, E>>) -> T {
     pollster::block_on(future).unwrap()
 }

@@ -4,7 +4,7 @@ use crate::ledger::{LedgerError, PaymentError};
 use crate::money::MoneyError;
 use crate::order::OrderError;
 use crate::stock::StockError;
-use crate::store::{IdempotencyScope, StoreError};
+use crate::store::{IdempotencyScope, ReadError, StoreError};
 
 /// Everything an [`Oms`](crate::Oms) call can fail with.
 ///
@@ -19,9 +19,14 @@ use crate::store::{IdempotencyScope, StoreError};
 /// - [`Error::Contention`]: other writers kept winning; retry later (same key).
 /// - [`Error::Carrier`]: the carrier failed or offers nothing suitable; a timeout may
 ///   be retried with the same call.
-/// - [`Error::Store`]: a conflict, stock or bounded-counter race that outlived the
-///   retries, or a backend failure: retry, and page an operator if `Backend`
-///   persists.
+/// - [`Error::Read`]: the store could not be read, whether by the command or by
+///   its commit. [`ReadError::Backend`] is an outage: retry later (an HTTP host
+///   answers 503), and page an operator if it persists. [`ReadError::Corrupt`] is
+///   a stored value that does not decode: retrying does not help; page an
+///   operator (500). Neither is a lost race, nor the request's fault.
+/// - [`Error::Store`]: a commit failed — a conflict, stock or bounded-counter
+///   race that outlived the retries, or [`StoreError::Backend`] (an outage, as
+///   above): retry, and page an operator if `Backend` persists.
 /// - [`Error::Ledger`]: a posting was refused (a chart or configuration problem): page
 ///   an operator; this is not the user's fault.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +50,13 @@ pub enum Error {
     /// The carrier failed.
     #[error(transparent)]
     Carrier(#[from] CarrierError),
-    /// The store failed.
+    /// Reading the store failed: an outage or corrupt data, never a lost race.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Read(#[from] ReadError),
+    /// Committing to the store failed. Never [`StoreError::Read`]: a read that
+    /// fails inside a commit is reported as [`Error::Read`].
+    #[error(transparent)]
+    Store(StoreError),
     /// A return command was refused.
     #[error(transparent)]
     Return(#[from] crate::returns::ReturnError),
@@ -99,6 +108,17 @@ pub enum Error {
     },
 }
 
+impl From<StoreError> for Error {
+    /// [`Error::Store`], but a failed read inside the commit becomes
+    /// [`Error::Read`], so a host finds every failed read in one place.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Read(read) => Error::Read(read),
+            other => Error::Store(other),
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn not_found(entity: &'static str, id: impl ToString) -> Self {
         Error::NotFound {
@@ -114,7 +134,10 @@ impl Error {
         }
     }
 
-    /// True for failures a retry of the same command may get past.
+    /// True for failures a retry of the same command may get past: a race that
+    /// outlived the retries, a carrier's timeout. False for [`Error::Read`] and
+    /// [`StoreError::Backend`]: whether an outage is over is the host's to judge,
+    /// and corrupt data stays corrupt.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -126,5 +149,77 @@ impl Error {
                 )
                 | Error::Carrier(CarrierError::Timeout { .. })
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+    use crate::store::RecordKey;
+
+    /// An outage, as a driver would report it.
+    fn outage() -> ReadError {
+        ReadError::Backend(Box::new(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection reset",
+        )))
+    }
+
+    /// The error `e` has as its source, if it is an I/O error.
+    fn io_source(e: &dyn std::error::Error) -> Option<&io::Error> {
+        e.source().and_then(|s| s.downcast_ref::<io::Error>())
+    }
+
+    #[test]
+    fn a_failed_read_keeps_its_source_as_a_commit_error_and_as_the_crate_error() {
+        let read = outage();
+        assert_eq!(
+            io_source(&read).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+
+        let store = StoreError::from(outage());
+        assert!(matches!(store, StoreError::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&store).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        assert_eq!(store.to_string(), read.to_string());
+
+        let error = Error::from(outage());
+        assert!(matches!(error, Error::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&error).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+
+        // A read that failed inside a commit is a failed read to the service too.
+        let lifted = Error::from(StoreError::from(outage()));
+        assert!(matches!(lifted, Error::Read(ReadError::Backend(_))));
+        assert_eq!(
+            io_source(&lifted).map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+    }
+
+    #[test]
+    fn failed_reads_are_reported_as_reads_and_not_retryable() {
+        let corrupt = ReadError::corrupt_record(RecordKey::TaxTable, "not JSON");
+        assert_eq!(
+            corrupt.to_string(),
+            "stored record tax_table/ is corrupt: not JSON"
+        );
+        for e in [
+            Error::from(outage()),
+            Error::from(StoreError::from(corrupt)),
+        ] {
+            assert!(matches!(e, Error::Read(_)), "{e:?}");
+            assert!(!e.is_retryable(), "{e:?}");
+        }
+        // A commit's own backend failure stays a store error.
+        let commit = Error::from(StoreError::Backend("disk full".into()));
+        assert!(matches!(commit, Error::Store(StoreError::Backend(_))));
     }
 }

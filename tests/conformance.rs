@@ -11,7 +11,9 @@
 use o2c::event::RecordedEvent;
 use o2c::ledger::{AccountBalance, JournalEntry};
 use o2c::stock::{StockLevel, StockMovement};
-use o2c::store::{Changeset, Committed, Fetched, MemoryStore, Prefetch, Store, StoreResult};
+use o2c::store::{
+    Changeset, Committed, Fetched, MemoryStore, Prefetch, ReadResult, Store, StoreResult,
+};
 use o2c::testing::test_all;
 
 #[tokio::test]
@@ -62,22 +64,22 @@ impl o2c::store::Snapshot for Torn<'_> {
         &self,
         kind: &'static str,
         visit: &mut dyn FnMut(&o2c::store::Record),
-    ) -> StoreResult<()> {
+    ) -> ReadResult<()> {
         self.0.each_record(kind, visit)
     }
-    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> ReadResult<()> {
         self.0.each_stock_level(visit)
     }
-    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> ReadResult<()> {
         self.0.each_movement(visit)
     }
     fn each_bounded_counter(
         &self,
         visit: &mut dyn FnMut(&o2c::store::CounterKey, o2c::store::Bounds),
-    ) -> StoreResult<()> {
+    ) -> ReadResult<()> {
         self.0.each_bounded_counter(visit)
     }
-    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()> {
         let mut entries = Vec::new();
         self.0
             .each_journal_entry(&mut |position, entry| entries.push((position, entry.clone())))?;
@@ -87,10 +89,10 @@ impl o2c::store::Snapshot for Torn<'_> {
         }
         Ok(())
     }
-    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         self.0.account_balances()
     }
-    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()> {
         self.0.each_event(visit)
     }
 }
@@ -115,7 +117,7 @@ impl o2c::store::StoreWrapper for Broken {
         self.inner.commit(changes).await
     }
 
-    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+    async fn fetch(&self, request: &Prefetch) -> ReadResult<Fetched> {
         if !self.whole_kinds_for_terms {
             return self.inner.fetch(request).await;
         }
@@ -128,7 +130,7 @@ impl o2c::store::StoreWrapper for Broken {
         self.inner.fetch(&request).await
     }
 
-    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    async fn read_snapshot<T, F>(&self, read: F) -> ReadResult<T>
     where
         F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
         T: Send,

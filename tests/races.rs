@@ -26,7 +26,8 @@ use o2c::money::{Currency, Money};
 use o2c::order::{Channel, Hold, OrderAction, OrderError, OrderStatus, PlaceOrder};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::{
-    Changeset, Committed, IdempotencyEntry, IdempotencyScope, MemoryStore, Store, StoreResult,
+    Changeset, Committed, IdempotencyEntry, IdempotencyScope, MemoryStore, ReadResult, Store,
+    StoreResult,
 };
 use o2c::{Error, Oms, OmsConfig, ReceiveStock};
 use rust_decimal::Decimal;
@@ -138,13 +139,13 @@ impl o2c::store::StoreWrapper for Hooked {
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> StoreResult<Option<IdempotencyEntry>> {
+    ) -> ReadResult<Option<IdempotencyEntry>> {
         let found = (*self.inner).idempotency(scope, key).await;
         self.reached(Call::Idempotency).await;
         found
     }
 
-    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> ReadResult<o2c::store::Fetched> {
         let found = (*self.inner).fetch(request).await;
         if request.idempotency.is_some() {
             self.reached(Call::Idempotency).await;

@@ -33,7 +33,8 @@ use o2c::order::{Channel, PlaceOrder};
 use o2c::quantity::Quantity;
 use o2c::returns::ReturnReason;
 use o2c::store::{
-    Changeset, Committed, Entity, MemoryStore, Store, StoreError, StoreResult, Versioned,
+    Changeset, Committed, Entity, MemoryStore, ReadResult, Store, StoreError, StoreResult,
+    Versioned,
 };
 use o2c::{Error, Oms};
 
@@ -173,7 +174,7 @@ impl o2c::store::StoreWrapper for Meddling {
         self.inner.commit(changes).await
     }
 
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+    async fn load<E: Entity>(&self, key: &E::Key) -> ReadResult<Option<Versioned<E>>> {
         if E::kind() == o2c::order::Order::kind() {
             let stale = self.stale.lock().unwrap().take();
             if let Some(stale) = stale {
@@ -186,7 +187,7 @@ impl o2c::store::StoreWrapper for Meddling {
         self.inner.load::<E>(key).await
     }
 
-    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> ReadResult<o2c::store::Fetched> {
         let mut fetched = self.inner.fetch(request).await?;
         let mut stale = self.stale.lock().unwrap();
         let asked = stale

@@ -23,7 +23,7 @@ use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use std::sync::Mutex;
 
-use o2c::store::{Fetched, MemoryStore, Prefetch, Store, StoreResult};
+use o2c::store::{Fetched, MemoryStore, Prefetch, ReadResult, Store};
 use o2c::testing::{Calls, Counting};
 use o2c::{
     AdjustStock, IssueCreditNote, Oms, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock,
@@ -45,7 +45,7 @@ impl o2c::store::StoreWrapper for Scans {
         &self.inner
     }
 
-    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+    async fn fetch(&self, request: &Prefetch) -> ReadResult<Fetched> {
         self.kinds.lock().unwrap().extend(&request.kinds);
         self.inner.fetch(request).await
     }

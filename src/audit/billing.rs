@@ -8,7 +8,7 @@ use crate::customer::{Customer, PaymentMethod};
 use crate::ids::{CustomerId, InvoiceId, OrderId};
 use crate::ledger::{AccountCode, CreditNote, Invoice, InvoiceStatus, Payment};
 use crate::money::{Currency, Money};
-use crate::store::{Snapshot, StoreResult, each};
+use crate::store::{ReadResult, Snapshot, each};
 
 /// A customer's stored figures.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,7 @@ pub(super) struct BillingTally {
 
 impl Audit<'_> {
     /// The customers' stored figures.
-    pub(super) fn customers(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn customers(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let customers = &mut self.billing.customers;
         each::<Customer>(snapshot, |c| {
             let h = &c.history;
@@ -77,7 +77,7 @@ impl Audit<'_> {
 
     /// Each invoice: its lines add up, its status fits what it was paid and
     /// credited; what it still asks, its postings, and what it bills each order line.
-    pub(super) fn invoices(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn invoices(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (tally, lines) = (&mut self.billing, &mut self.lines);
         let (expected, postings) = (&mut self.expected, self.postings);
@@ -189,7 +189,7 @@ impl Audit<'_> {
 
     /// Each credit note: its lines and parts add up; what it takes off its invoice
     /// and gives the customer; its postings.
-    pub(super) fn credit_notes(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn credit_notes(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (tally, expected, postings) = (&mut self.billing, &mut self.expected, self.postings);
         let (id, at) = scratch();
@@ -240,7 +240,7 @@ impl Audit<'_> {
     /// Each payment: its parts add up and it was not refunded beyond what came in;
     /// what it paid on its invoice and gave or took of customer credit; its
     /// postings and its refunds'.
-    pub(super) fn payments(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn payments(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (tally, expected, postings) = (&mut self.billing, &mut self.expected, self.postings);
         let (id, at) = scratch();

@@ -14,7 +14,7 @@ use crate::money::{Currency, Money};
 use crate::purchasing::PurchaseOrder;
 use crate::returns::ReturnAuthorization;
 use crate::stock::MovementReason;
-use crate::store::{Snapshot, StoreResult, each};
+use crate::store::{ReadResult, Snapshot, each};
 
 /// What the audit has added up about stock.
 #[derive(Debug, Default)]
@@ -49,7 +49,7 @@ pub(super) struct StockTally {
 
 impl Audit<'_> {
     /// Product costs, and each stock level with its value at cost.
-    pub(super) fn products_and_stock(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn products_and_stock(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let tally = &mut self.stock;
         each::<Product>(snapshot, |p| {
             tally.costs.insert(p.sku.clone(), p.cost);
@@ -73,7 +73,7 @@ impl Audit<'_> {
 
     /// Σ movements per level, per shipment, per return and per purchase order; and
     /// what each receipt adds to inventory and goods received.
-    pub(super) fn movements(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn movements(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (tally, expected, postings) = (&mut self.stock, &mut self.expected, self.postings);
         let (id, at) = scratch();
@@ -151,7 +151,7 @@ impl Audit<'_> {
 
     /// Each shipment: its postings; its lines counted against the order lines they
     /// ship; its units against the stock that left for it.
-    pub(super) fn shipments(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn shipments(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (lines, shipped_out) = (&mut self.lines, &mut self.stock.shipped_out);
         let shipment_costs = &mut self.stock.shipment_costs;
@@ -202,7 +202,7 @@ impl Audit<'_> {
     /// Each return: its received units counted against the order lines, its
     /// restocked units against the stock that came back, and the cost of goods it
     /// reversed (restocked or written off).
-    pub(super) fn returns(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn returns(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let (lines, tally) = (&mut self.lines, &mut self.stock);
         let (expected, postings) = (&mut self.expected, self.postings);
@@ -303,7 +303,7 @@ impl Audit<'_> {
     }
 
     /// Each purchase order's received units against the stock received for it.
-    pub(super) fn purchase_orders(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn purchase_orders(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
         let tally = &mut self.stock;
         each::<PurchaseOrder>(snapshot, |po| {

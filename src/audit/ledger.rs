@@ -3,11 +3,11 @@
 
 use super::{Audit, Sums, Violation, add_to, differences};
 use crate::ledger::TrialBalance;
-use crate::store::{Snapshot, StoreResult};
+use crate::store::{ReadResult, Snapshot};
 
 impl Audit<'_> {
     /// Walks the journal by position: every entry balanced, no position missing.
-    pub(super) fn journal(&mut self, snapshot: &dyn Snapshot) -> StoreResult<Sums> {
+    pub(super) fn journal(&mut self, snapshot: &dyn Snapshot) -> ReadResult<Sums> {
         let mut sums = Sums::new();
         let mut next: u64 = 1;
         let mut problems = Vec::new();
@@ -63,7 +63,7 @@ impl Audit<'_> {
     }
 
     /// Event sequences are 1, 2, 3, ...
-    pub(super) fn events(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn events(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut cursor: u64 = 0;
         let mut problems = Vec::new();
         snapshot.each_event(&mut |event| {

@@ -55,7 +55,7 @@ use crate::ids::{
 };
 use crate::ledger::{AccountCode, JournalEntry, LedgerError, Postings, TrialBalance};
 use crate::money::{Currency, Money};
-use crate::store::{Snapshot, Store, StoreResult};
+use crate::store::{ReadResult, Snapshot, Store};
 
 /// The audit's working maps: foldhash, as the memory store uses, several times
 /// faster than SipHash on these short keys.
@@ -304,7 +304,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// under a minute at a million orders); on SQLite they go on.
     ///
     /// # Errors
-    /// [`Error::Store`] if reading fails; violations are reported, not raised.
+    /// [`Error::Read`] if reading fails; violations are reported, not raised.
     pub async fn audit(&self) -> Result<AuditReport, Error> {
         let config = self.config();
         let postings = self.postings();
@@ -344,7 +344,7 @@ impl<'a> Audit<'a> {
         }
     }
 
-    fn run(mut self, snapshot: &dyn Snapshot) -> StoreResult<AuditReport> {
+    fn run(mut self, snapshot: &dyn Snapshot) -> ReadResult<AuditReport> {
         self.products_and_stock(snapshot)?;
         self.movements(snapshot)?;
         let journal = self.journal(snapshot)?;

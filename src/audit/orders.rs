@@ -9,7 +9,7 @@ use crate::ledger::InvoiceLine;
 use crate::money::Money;
 use crate::order::{LineAmounts, Order, OrderLine, OrderStatus};
 use crate::purchasing::BackOrderQueue;
-use crate::store::{Snapshot, StoreResult, each};
+use crate::store::{ReadResult, Snapshot, each};
 
 /// What the documents say about one order line. Kept for every order line until
 /// its order is read, so it is small: a million orders have five million of these.
@@ -102,7 +102,7 @@ pub(super) fn sku_fingerprint(sku: &Sku) -> u64 {
 
 impl Audit<'_> {
     /// Units waiting in the back-order queues, per order line.
-    pub(super) fn back_order_queues(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn back_order_queues(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let queued = &mut self.queued;
         each::<BackOrderQueue>(snapshot, |queue| {
             for waiting in &queue.waiting {
@@ -116,7 +116,7 @@ impl Audit<'_> {
     }
 
     /// Each order, one at a time, against what the other documents said of it.
-    pub(super) fn orders(&mut self, snapshot: &dyn Snapshot) -> StoreResult<()> {
+    pub(super) fn orders(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut count = 0;
         let mut problems = Vec::new();
         each::<Order>(snapshot, |order| {

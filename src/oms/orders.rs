@@ -261,7 +261,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// The orders `ids` name, in that order, read together from one snapshot.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown order; [`Error::Store`] if the store fails.
+    /// [`Error::NotFound`] for an unknown order; [`Error::Read`] if the store fails.
     pub async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, Error> {
         let found = self.store.load_many::<Order>(ids).await?;
         ids.iter()
@@ -277,7 +277,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// A customer's orders, oldest first.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn customer_orders(&self, customer: CustomerId) -> Result<Vec<Order>, Error> {
         let mut orders = Vec::new();
         for id in self.store.orders_of_customer(customer).await? {

@@ -16,7 +16,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Every account's balance; sums to zero per currency.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn trial_balance(&self) -> Result<TrialBalance, Error> {
         Ok(TrialBalance {
             balances: self.store.account_balances().await?,
@@ -26,7 +26,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Up to `limit` journal entries after the first `offset`, in posting order.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn journal(&self, offset: usize, limit: usize) -> Result<Vec<JournalEntry>, Error> {
         Ok(self.store.journal(offset, limit).await?)
     }
@@ -35,7 +35,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// event's `sequence` as the next cursor.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn events_after(
         &self,
         cursor: u64,
@@ -49,7 +49,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// account's balance, which [`Oms::audit`] checks.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails; [`Error::Money`] on overflow;
+    /// [`Error::Read`] if the store fails; [`Error::Money`] on overflow;
     /// [`Error::NotFound`] for stock of a SKU with no product.
     pub async fn inventory_valuation(&self) -> Result<Vec<Valuation>, Error> {
         let levels = self.store.all_stock_levels().await?;
@@ -69,7 +69,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Up to `limit` orders ready to ship (open, with reserved units), oldest first.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn orders_ready_to_ship(&self, limit: usize) -> Result<Vec<Order>, Error> {
         let ready = self.store.orders_ready_to_ship(limit).await?;
         self.orders(&ready).await

@@ -109,7 +109,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Stock of `sku` at `location` (zero if it never held any).
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn stock_level(&self, sku: &Sku, location: &LocationId) -> Result<StockLevel, Error> {
         let levels = self.store.stock_levels(sku).await?;
         Ok(levels
@@ -121,7 +121,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Stock of `sku` at every location that has held it.
     ///
     /// # Errors
-    /// [`Error::Store`] if the store fails.
+    /// [`Error::Read`] if the store fails.
     pub async fn stock(&self, sku: &Sku) -> Result<Vec<StockLevel>, Error> {
         Ok(self.store.stock_levels(sku).await?)
     }
@@ -131,7 +131,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// one read of their products and stock, from one snapshot.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown SKU; [`Error::Store`] if the store fails.
+    /// [`Error::NotFound`] for an unknown SKU; [`Error::Read`] if the store fails.
     pub async fn availability(&self, skus: &[Sku]) -> Result<Vec<Availability>, Error> {
         let fetched = self.store.fetch(&availability::prefetch(skus)).await?;
         availability::of(skus, &fetched)

@@ -10,8 +10,8 @@ use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
     BalanceKey, Bounds, Changeset, Check, Committed, CounterDelta, CounterKey, Entity, Fetched,
-    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, Record, RecordKey, Series, Snapshot,
-    StockDelta, Store, StoreError, StoreResult, Versioned,
+    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series,
+    Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -428,7 +428,7 @@ impl Store for MemoryStore {
         Ok(Committed::new(last, numbers))
     }
 
-    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+    async fn fetch(&self, request: &Prefetch) -> ReadResult<Fetched> {
         // One lock for everything: one snapshot.
         let state = self.read();
         // Sized up front: a command reads a dozen records and forty levels, and
@@ -492,20 +492,17 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+    async fn load<E: Entity>(&self, key: &E::Key) -> ReadResult<Option<Versioned<E>>> {
         Ok(self.read().versioned::<E>(key))
     }
 
-    async fn load_many<E: Entity>(
-        &self,
-        keys: &[E::Key],
-    ) -> StoreResult<Vec<Option<Versioned<E>>>> {
+    async fn load_many<E: Entity>(&self, keys: &[E::Key]) -> ReadResult<Vec<Option<Versioned<E>>>> {
         // One lock for all of them: one snapshot, as the contract prefers.
         let state = self.read();
         Ok(keys.iter().map(|key| state.versioned::<E>(key)).collect())
     }
 
-    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
+    async fn list<E: Entity>(&self) -> ReadResult<Vec<Versioned<E>>> {
         let state = self.read();
         let Some(kind) = state.kind(E::kind()) else {
             return Ok(Vec::new());
@@ -531,14 +528,14 @@ impl Store for MemoryStore {
         Ok(found.into_iter().map(|(_, v)| v).collect())
     }
 
-    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels(&self, sku: &Sku) -> ReadResult<Vec<StockLevel>> {
         let state = self.read();
         let mut levels = Vec::with_capacity(state.stock.get(sku).map_or(0, Vec::len));
         levels.extend(state.levels(sku));
         Ok(levels)
     }
 
-    async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels_of(&self, skus: &[Sku]) -> ReadResult<Vec<StockLevel>> {
         let state = self.read();
         let sites = |sku: &Sku| state.stock.get(sku).map_or(0, Vec::len);
         let mut levels = Vec::with_capacity(skus.iter().map(sites).sum());
@@ -546,7 +543,7 @@ impl Store for MemoryStore {
         Ok(levels)
     }
 
-    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
+    async fn all_stock_levels(&self) -> ReadResult<Vec<StockLevel>> {
         let state = self.read();
         let mut skus: Vec<&Sku> = state.stock.keys().collect();
         skus.sort();
@@ -562,7 +559,7 @@ impl Store for MemoryStore {
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> StoreResult<Vec<StockMovement>> {
+    ) -> ReadResult<Vec<StockMovement>> {
         let state = self.read();
         Ok(state
             .site(sku, location)
@@ -570,7 +567,7 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+    async fn journal(&self, offset: usize, limit: usize) -> ReadResult<Vec<JournalEntry>> {
         let state = self.read();
         Ok(state
             .journal
@@ -580,11 +577,11 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    async fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         Snapshot::account_balances(&*self.read())
     }
 
-    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
+    async fn orders_of_customer(&self, customer: CustomerId) -> ReadResult<Vec<OrderId>> {
         Ok(self
             .read()
             .orders_by_customer
@@ -593,7 +590,7 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
+    async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {
         Ok(self
             .read()
             .ready_to_ship
@@ -607,22 +604,22 @@ impl Store for MemoryStore {
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> StoreResult<Option<IdempotencyEntry>> {
+    ) -> ReadResult<Option<IdempotencyEntry>> {
         Ok(self.read().idempotency.get(&(scope, key.clone())).cloned())
     }
 
-    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn events_after(&self, cursor: u64, limit: usize) -> ReadResult<Vec<RecordedEvent>> {
         let state = self.read();
         // Sequences are 1-based and gapless, so the event after `cursor` sits at index `cursor`.
         let start = usize::try_from(cursor).unwrap_or(usize::MAX);
         Ok(state.events.iter_from(start).take(limit).cloned().collect())
     }
 
-    async fn last_event_sequence(&self) -> StoreResult<u64> {
+    async fn last_event_sequence(&self) -> ReadResult<u64> {
         Ok(self.read().last_sequence())
     }
 
-    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    async fn read_snapshot<T, F>(&self, read: F) -> ReadResult<T>
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send,
@@ -634,14 +631,14 @@ impl Store for MemoryStore {
 }
 
 impl Snapshot for State {
-    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
+    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> ReadResult<()> {
         for (_, record) in self.kind(kind).into_iter().flat_map(|k| k.values()) {
             visit(record);
         }
         Ok(())
     }
 
-    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> ReadResult<()> {
         self.stock
             .values()
             .flatten()
@@ -650,7 +647,7 @@ impl Snapshot for State {
         Ok(())
     }
 
-    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> ReadResult<()> {
         self.stock
             .values()
             .flatten()
@@ -659,21 +656,21 @@ impl Snapshot for State {
         Ok(())
     }
 
-    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()> {
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> ReadResult<()> {
         for (key, bounds) in &self.counters {
             visit(key, *bounds);
         }
         Ok(())
     }
 
-    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()> {
         for (position, entry) in (1..).zip(self.journal.iter_from(0)) {
             visit(position, entry);
         }
         Ok(())
     }
 
-    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         // By account, then currency.
         let mut balances: Vec<(&BalanceKey, &Money)> = self.balances.iter().collect();
         balances.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -686,7 +683,7 @@ impl Snapshot for State {
             .collect())
     }
 
-    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()> {
         self.events.iter_from(0).for_each(visit);
         Ok(())
     }

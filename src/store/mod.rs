@@ -37,7 +37,8 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
 
-/// Why a store call failed. Backends map their driver errors into these kinds.
+/// Why a commit failed. Backends map their driver errors into these kinds; reads
+/// fail with a [`ReadError`] instead.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -122,13 +123,79 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// The backend failed (I/O, driver, connection).
+    /// A read the commit made inside its transaction failed (a store that reads
+    /// the records it merges, or a stored version or balance, as it commits).
+    /// Nothing was written. [`Error`](crate::Error) reports it as
+    /// [`Error::Read`](crate::Error::Read), like a failed read outside a commit.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The backend failed while committing (I/O, driver, connection, a lock that
+    /// outlived its timeout). Nothing was written, unless the failure came after
+    /// the commit point (see the contract).
     #[error("store backend failed")]
     Backend(#[source] Box<dyn StdError + Send + Sync>),
 }
 
-/// A result from a store.
+/// What a commit returns.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Why a read failed: every [`Store`] method but [`Store::commit`], and every
+/// [`Snapshot`] method, fails with one of these and nothing else.
+///
+/// Neither kind is a lost race, so reading again at once does not get past
+/// either. A host serving o2c over HTTP would answer an outage with 503 and
+/// corruption with 500, never 409.
+///
+/// A store keeps the driver's error as the [`source`](StdError::source) of
+/// [`ReadError::Backend`], so a host that needs it can downcast it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The backend failed (I/O, driver, connection, a lock that outlived its
+    /// timeout). The data may be fine: try again later, and page an operator if
+    /// it persists.
+    #[error("store backend failed")]
+    Backend(#[source] Box<dyn StdError + Send + Sync>),
+    /// A stored value does not decode: the store was edited by hand, damaged, or
+    /// written by something other than o2c. Retrying does not help; an operator
+    /// must repair or restore it. A store reports it rather than guess at a value.
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt {
+        /// The record, when the value is one read by its key (`None` for an
+        /// event, a journal entry, a stock level, a balance, and for a record met
+        /// in a scan, whose key a store may hold only as text: `what` names it).
+        key: Option<RecordKey>,
+        /// What was being read, for people: `record order/0190…`, `event 12`,
+        /// `balance of 1100`.
+        what: String,
+        /// Why it does not decode (the decoder's message).
+        reason: String,
+    },
+}
+
+impl ReadError {
+    /// A record's stored value that does not decode, for `reason`.
+    pub fn corrupt_record(key: RecordKey, reason: impl ToString) -> Self {
+        ReadError::Corrupt {
+            what: format!("record {}", key.describe()),
+            key: Some(key),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A stored value other than a record (`what`: an event, a journal entry,
+    /// a stock level) that does not decode, for `reason`.
+    pub fn corrupt(what: impl Into<String>, reason: impl ToString) -> Self {
+        ReadError::Corrupt {
+            key: None,
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// What a read returns.
+pub type ReadResult<T> = Result<T, ReadError>;
 
 /// Where o2c keeps its state.
 ///
@@ -189,6 +256,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///   commit with the same scope and key fails with [`StoreError::DuplicateKey`] and
 ///   changes nothing.
 /// - **Reads** see only committed state. A read taken after a commit returned sees it.
+/// - **Errors.** A read (every method but `commit`, and every [`Snapshot`]
+///   method) fails only with a [`ReadError`]: [`ReadError::Backend`] for an
+///   outage, [`ReadError::Corrupt`] for a stored value that does not decode —
+///   never with a conflict, which only a commit can meet. A commit fails with a
+///   [`StoreError`]: the kinds above, [`StoreError::Backend`] when the backend
+///   fails as it commits, and [`StoreError::Read`] when a read it makes inside
+///   its transaction does (`?` converts a [`ReadError`] into it).
 /// - **Snapshots.** [`Store::read_snapshot`] hands its closure one [`Snapshot`]: every
 ///   read through it sees the same committed state, each commit wholly or not at
 ///   all, however many commit meanwhile. The journal is visited with the positions
@@ -266,7 +340,8 @@ pub trait Store: Send + Sync {
     /// [`StoreError::NotFound`] (an update of a record that does not exist),
     /// [`StoreError::InsufficientStock`], [`StoreError::OutOfBounds`],
     /// [`StoreError::DuplicateKey`], [`StoreError::Invalid`],
-    /// [`StoreError::Backend`].
+    /// [`StoreError::Backend`], [`StoreError::Read`] (a read inside the commit
+    /// failed).
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;
 
     /// Reads everything `request` asks for — records by key, the records they name
@@ -278,17 +353,17 @@ pub trait Store: Send + Sync {
     /// the names server-side, e.g. from a column of names kept beside each record).
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = ReadResult<Fetched>> + Send;
 
     /// Reads one entity.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn load<E: Entity>(
         &self,
         key: &E::Key,
-    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send;
+    ) -> impl Future<Output = ReadResult<Option<Versioned<E>>>> + Send;
 
     /// Reads several entities of one kind: one answer per key, in the order of `keys`
     /// (`None` where there is none).
@@ -298,11 +373,11 @@ pub trait Store: Send + Sync {
     /// one snapshot; a command reads its order's products this way.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn load_many<E: Entity>(
         &self,
         keys: &[E::Key],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<Option<Versioned<E>>>>> + Send {
         async move {
             let mut found = Vec::with_capacity(keys.len());
             for key in keys {
@@ -315,14 +390,14 @@ pub trait Store: Send + Sync {
     /// Reads every entity of a kind, in key order. For small kinds (locations) and reports.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn list<E: Entity>(&self) -> impl Future<Output = ReadResult<Vec<Versioned<E>>>> + Send;
 
     /// Stock of `sku` at every location that has ever held it, by location code.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send;
 
     /// [`Store::stock_levels`] of each of `skus`, one after another in the order given.
     ///
@@ -330,11 +405,11 @@ pub trait Store: Send + Sync {
     /// with a cost per read should override it.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn stock_levels_of(
         &self,
         skus: &[Sku],
-    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         async move {
             let mut levels = Vec::new();
             for sku in skus {
@@ -347,78 +422,78 @@ pub trait Store: Send + Sync {
     /// Every stock level, by SKU then location.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn all_stock_levels(&self) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send;
 
     /// Every movement of `sku` at `location`, oldest first.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn stock_movements(
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send;
+    ) -> impl Future<Output = ReadResult<Vec<StockMovement>>> + Send;
 
     /// Up to `limit` journal entries after the first `offset`, in posting order.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn journal(
         &self,
         offset: usize,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send;
+    ) -> impl Future<Output = ReadResult<Vec<JournalEntry>>> + Send;
 
     /// Every account's balance per currency, by account code.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn account_balances(&self) -> impl Future<Output = ReadResult<Vec<AccountBalance>>> + Send;
 
     /// A customer's orders, in the order they were committed.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn orders_of_customer(
         &self,
         customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send;
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send;
 
     /// Up to `limit` orders ready to ship, oldest first.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn orders_ready_to_ship(
         &self,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send;
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send;
 
     /// A used idempotency key.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn idempotency(
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send;
+    ) -> impl Future<Output = ReadResult<Option<IdempotencyEntry>>> + Send;
 
     /// Up to `limit` events with sequence greater than `cursor`, ascending.
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn events_after(
         &self,
         cursor: u64,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send;
+    ) -> impl Future<Output = ReadResult<Vec<RecordedEvent>>> + Send;
 
     /// The sequence of the last committed event (0 when there are none).
     ///
     /// # Errors
-    /// [`StoreError::Backend`].
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send;
 
     /// Runs `read` over one consistent [`Snapshot`] of the whole store and returns
     /// what it returns.
@@ -431,9 +506,10 @@ pub trait Store: Send + Sync {
     /// store that deadlocks.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] if the snapshot cannot be opened or closed; errors of
-    /// the reads themselves are `read`'s to return in `T`.
-    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    /// [`ReadError::Backend`] if the snapshot cannot be opened or closed; errors of
+    /// the reads themselves ([`ReadResult`]s from the [`Snapshot`]) are `read`'s
+    /// to return in `T`.
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send;

@@ -1,6 +1,6 @@
 //! One consistent read of a whole store, for the audit and other reconciliations.
 
-use super::{Bounds, CounterKey, Entity, Record, StoreResult};
+use super::{Bounds, CounterKey, Entity, ReadResult, Record};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
@@ -22,21 +22,23 @@ pub trait Snapshot {
     /// Visits every record of one kind ([`Entity::kind`]), in no particular order.
     ///
     /// # Errors
-    /// [`StoreError::Backend`](super::StoreError::Backend) if reading or decoding fails.
-    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()>;
+    /// [`ReadError::Backend`](super::ReadError::Backend) if reading fails,
+    /// [`ReadError::Corrupt`](super::ReadError::Corrupt) if a stored value does
+    /// not decode. A snapshot only reads, so it never fails any other way.
+    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> ReadResult<()>;
 
     /// Visits every stock level, in no particular order.
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()>;
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> ReadResult<()>;
 
     /// Visits every stock movement: oldest first within one SKU × location, in no
     /// particular order across them.
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()>;
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> ReadResult<()>;
 
     /// Visits every bounded counter other than stock that a commit has moved, with
     /// its values, in no particular order (stock's are
@@ -44,33 +46,33 @@ pub trait Snapshot {
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()>;
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> ReadResult<()>;
 
     /// Visits every journal entry in posting order, with its position: positions
     /// start at 1 and have no gaps, so a missing one means an entry was lost.
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()>;
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()>;
 
     /// Every account's stored balance per currency.
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>>;
+    fn account_balances(&self) -> ReadResult<Vec<AccountBalance>>;
 
     /// Visits every event in sequence order.
     ///
     /// # Errors
     /// As [`Snapshot::each_record`].
-    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()>;
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()>;
 }
 
 /// Visits every entity of type `E` in `snapshot`.
 ///
 /// # Errors
 /// As [`Snapshot::each_record`].
-pub fn each<E: Entity>(snapshot: &dyn Snapshot, mut visit: impl FnMut(&E)) -> StoreResult<()> {
+pub fn each<E: Entity>(snapshot: &dyn Snapshot, mut visit: impl FnMut(&E)) -> ReadResult<()> {
     snapshot.each_record(E::kind(), &mut |record| {
         if let Some(entity) = E::from_record_ref(record) {
             visit(entity);

@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use super::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
-    Store, StoreResult, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
+    ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -38,6 +38,10 @@ use crate::stock::{StockLevel, StockMovement};
 /// # });
 /// ```
 ///
+/// The reads return [`ReadResult`] and `commit` [`StoreResult`], as in [`Store`]: a
+/// read the wrapper fails on its own account (an injected fault, a lost
+/// connection of its own) is [`ReadError::Backend`](super::ReadError::Backend).
+///
 /// The two traits share their method names, so where both apply, say which you
 /// mean: call a wrapper through [`Store`] (as the example does), and a store held
 /// behind a pointer through the store itself (`(*self.inner).commit(..)` for an
@@ -54,83 +58,83 @@ pub trait StoreWrapper: Send + Sync {
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         self.inner().commit(changes)
     }
-    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = ReadResult<Fetched>> + Send {
         self.inner().fetch(request)
     }
     fn load<E: Entity>(
         &self,
         key: &E::Key,
-    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<Versioned<E>>>> + Send {
         self.inner().load::<E>(key)
     }
     fn load_many<E: Entity>(
         &self,
         keys: &[E::Key],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<Option<Versioned<E>>>>> + Send {
         self.inner().load_many::<E>(keys)
     }
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+    fn list<E: Entity>(&self) -> impl Future<Output = ReadResult<Vec<Versioned<E>>>> + Send {
         self.inner().list::<E>()
     }
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.inner().stock_levels(sku)
     }
     fn stock_levels_of(
         &self,
         skus: &[Sku],
-    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.inner().stock_levels_of(skus)
     }
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn all_stock_levels(&self) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.inner().all_stock_levels()
     }
     fn stock_movements(
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockMovement>>> + Send {
         self.inner().stock_movements(sku, location)
     }
     fn journal(
         &self,
         offset: usize,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<JournalEntry>>> + Send {
         self.inner().journal(offset, limit)
     }
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+    fn account_balances(&self) -> impl Future<Output = ReadResult<Vec<AccountBalance>>> + Send {
         self.inner().account_balances()
     }
     fn orders_of_customer(
         &self,
         customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.inner().orders_of_customer(customer)
     }
     fn orders_ready_to_ship(
         &self,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.inner().orders_ready_to_ship(limit)
     }
     fn idempotency(
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<IdempotencyEntry>>> + Send {
         self.inner().idempotency(scope, key)
     }
     fn events_after(
         &self,
         cursor: u64,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<RecordedEvent>>> + Send {
         self.inner().events_after(cursor, limit)
     }
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send {
         self.inner().last_event_sequence()
     }
-    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send,
@@ -143,83 +147,83 @@ impl<W: StoreWrapper> Store for W {
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send {
         StoreWrapper::commit(self, changes)
     }
-    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = ReadResult<Fetched>> + Send {
         StoreWrapper::fetch(self, request)
     }
     fn load<E: Entity>(
         &self,
         key: &E::Key,
-    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<Versioned<E>>>> + Send {
         StoreWrapper::load::<E>(self, key)
     }
     fn load_many<E: Entity>(
         &self,
         keys: &[E::Key],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<Option<Versioned<E>>>>> + Send {
         StoreWrapper::load_many::<E>(self, keys)
     }
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+    fn list<E: Entity>(&self) -> impl Future<Output = ReadResult<Vec<Versioned<E>>>> + Send {
         StoreWrapper::list::<E>(self)
     }
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         StoreWrapper::stock_levels(self, sku)
     }
     fn stock_levels_of(
         &self,
         skus: &[Sku],
-    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         StoreWrapper::stock_levels_of(self, skus)
     }
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn all_stock_levels(&self) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         StoreWrapper::all_stock_levels(self)
     }
     fn stock_movements(
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockMovement>>> + Send {
         StoreWrapper::stock_movements(self, sku, location)
     }
     fn journal(
         &self,
         offset: usize,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<JournalEntry>>> + Send {
         StoreWrapper::journal(self, offset, limit)
     }
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+    fn account_balances(&self) -> impl Future<Output = ReadResult<Vec<AccountBalance>>> + Send {
         StoreWrapper::account_balances(self)
     }
     fn orders_of_customer(
         &self,
         customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         StoreWrapper::orders_of_customer(self, customer)
     }
     fn orders_ready_to_ship(
         &self,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         StoreWrapper::orders_ready_to_ship(self, limit)
     }
     fn idempotency(
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<IdempotencyEntry>>> + Send {
         StoreWrapper::idempotency(self, scope, key)
     }
     fn events_after(
         &self,
         cursor: u64,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<RecordedEvent>>> + Send {
         StoreWrapper::events_after(self, cursor, limit)
     }
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send {
         StoreWrapper::last_event_sequence(self)
     }
-    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send,

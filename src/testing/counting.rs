@@ -8,8 +8,8 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
-    Store, StoreError, StoreResult, StoreWrapper, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
+    ReadResult, Snapshot, Store, StoreError, StoreResult, StoreWrapper, Versioned,
 };
 
 /// What a [`Counting`] store was asked, since it was made or last [`Counting::take`]n.
@@ -83,83 +83,83 @@ impl<S: Store> StoreWrapper for Counting<S> {
         }
         result
     }
-    fn fetch(&self, request: &Prefetch) -> impl Future<Output = StoreResult<Fetched>> + Send {
+    fn fetch(&self, request: &Prefetch) -> impl Future<Output = ReadResult<Fetched>> + Send {
         self.read().fetch(request)
     }
     fn load<E: Entity>(
         &self,
         key: &E::Key,
-    ) -> impl Future<Output = StoreResult<Option<Versioned<E>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<Versioned<E>>>> + Send {
         self.read().load::<E>(key)
     }
     fn load_many<E: Entity>(
         &self,
         keys: &[E::Key],
-    ) -> impl Future<Output = StoreResult<Vec<Option<Versioned<E>>>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<Option<Versioned<E>>>>> + Send {
         self.read().load_many::<E>(keys)
     }
-    fn list<E: Entity>(&self) -> impl Future<Output = StoreResult<Vec<Versioned<E>>>> + Send {
+    fn list<E: Entity>(&self) -> impl Future<Output = ReadResult<Vec<Versioned<E>>>> + Send {
         self.read().list::<E>()
     }
-    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn stock_levels(&self, sku: &Sku) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.read().stock_levels(sku)
     }
     fn stock_levels_of(
         &self,
         skus: &[Sku],
-    ) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.read().stock_levels_of(skus)
     }
-    fn all_stock_levels(&self) -> impl Future<Output = StoreResult<Vec<StockLevel>>> + Send {
+    fn all_stock_levels(&self) -> impl Future<Output = ReadResult<Vec<StockLevel>>> + Send {
         self.read().all_stock_levels()
     }
     fn stock_movements(
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> impl Future<Output = StoreResult<Vec<StockMovement>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<StockMovement>>> + Send {
         self.read().stock_movements(sku, location)
     }
     fn journal(
         &self,
         offset: usize,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<JournalEntry>>> + Send {
         self.read().journal(offset, limit)
     }
-    fn account_balances(&self) -> impl Future<Output = StoreResult<Vec<AccountBalance>>> + Send {
+    fn account_balances(&self) -> impl Future<Output = ReadResult<Vec<AccountBalance>>> + Send {
         self.read().account_balances()
     }
     fn orders_of_customer(
         &self,
         customer: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.read().orders_of_customer(customer)
     }
     fn orders_ready_to_ship(
         &self,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<OrderId>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.read().orders_ready_to_ship(limit)
     }
     fn idempotency(
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> impl Future<Output = StoreResult<Option<IdempotencyEntry>>> + Send {
+    ) -> impl Future<Output = ReadResult<Option<IdempotencyEntry>>> + Send {
         self.read().idempotency(scope, key)
     }
     fn events_after(
         &self,
         cursor: u64,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<RecordedEvent>>> + Send {
+    ) -> impl Future<Output = ReadResult<Vec<RecordedEvent>>> + Send {
         self.read().events_after(cursor, limit)
     }
-    fn last_event_sequence(&self) -> impl Future<Output = StoreResult<u64>> + Send {
+    fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send {
         self.read().last_event_sequence()
     }
-    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = StoreResult<T>> + Send
+    fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send,

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use o2c::Error;
 use o2c::fulfilment::CarrierError;
-use o2c::store::{Store, StoreError};
+use o2c::store::{ReadError, Store, StoreError};
 
 use crate::executor::both;
 use crate::invariants::check_everything;
@@ -150,7 +150,12 @@ pub fn only_a_fault(e: &Error) -> bool {
 }
 
 fn worth_retrying(e: &Error) -> bool {
-    matches!(e, Error::Store(StoreError::Backend(_)) | Error::Carrier(_)) || e.is_retryable()
+    matches!(
+        e,
+        Error::Store(StoreError::Backend(_))
+            | Error::Read(ReadError::Backend(_))
+            | Error::Carrier(_)
+    ) || e.is_retryable()
 }
 
 /// One line for the trace.

@@ -8,8 +8,8 @@ use o2c::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use o2c::ledger::{AccountBalance, JournalEntry};
 use o2c::stock::{StockLevel, StockMovement};
 use o2c::store::{
-    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, Store, StoreError,
-    StoreResult, Versioned,
+    Changeset, Committed, Entity, IdempotencyEntry, IdempotencyScope, ReadResult, Store,
+    StoreError, StoreResult, Versioned,
 };
 
 use crate::executor::pause;
@@ -103,40 +103,37 @@ impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
         }
     }
 
-    async fn fetch(&self, request: &o2c::store::Prefetch) -> StoreResult<o2c::store::Fetched> {
+    async fn fetch(&self, request: &o2c::store::Prefetch) -> ReadResult<o2c::store::Fetched> {
         self.maybe_slow_read("fetch").await;
         pollster::block_on(self.inner.fetch(request))
     }
 
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+    async fn load<E: Entity>(&self, key: &E::Key) -> ReadResult<Option<Versioned<E>>> {
         self.maybe_slow_read("load").await;
         pollster::block_on(self.inner.load::<E>(key))
     }
 
-    async fn load_many<E: Entity>(
-        &self,
-        keys: &[E::Key],
-    ) -> StoreResult<Vec<Option<Versioned<E>>>> {
+    async fn load_many<E: Entity>(&self, keys: &[E::Key]) -> ReadResult<Vec<Option<Versioned<E>>>> {
         self.maybe_slow_read("load_many").await;
         pollster::block_on(self.inner.load_many::<E>(keys))
     }
 
-    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
+    async fn list<E: Entity>(&self) -> ReadResult<Vec<Versioned<E>>> {
         self.maybe_slow_read("list").await;
         pollster::block_on(self.inner.list::<E>())
     }
 
-    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels(&self, sku: &Sku) -> ReadResult<Vec<StockLevel>> {
         self.maybe_slow_read("stock_levels").await;
         pollster::block_on(self.inner.stock_levels(sku))
     }
 
-    async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels_of(&self, skus: &[Sku]) -> ReadResult<Vec<StockLevel>> {
         self.maybe_slow_read("stock_levels_of").await;
         pollster::block_on(self.inner.stock_levels_of(skus))
     }
 
-    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
+    async fn all_stock_levels(&self) -> ReadResult<Vec<StockLevel>> {
         pollster::block_on(self.inner.all_stock_levels())
     }
 
@@ -144,24 +141,24 @@ impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> StoreResult<Vec<StockMovement>> {
+    ) -> ReadResult<Vec<StockMovement>> {
         pollster::block_on(self.inner.stock_movements(sku, location))
     }
 
-    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+    async fn journal(&self, offset: usize, limit: usize) -> ReadResult<Vec<JournalEntry>> {
         pollster::block_on(self.inner.journal(offset, limit))
     }
 
-    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    async fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         pollster::block_on(self.inner.account_balances())
     }
 
-    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
+    async fn orders_of_customer(&self, customer: CustomerId) -> ReadResult<Vec<OrderId>> {
         self.maybe_slow_read("orders_of_customer").await;
         pollster::block_on(self.inner.orders_of_customer(customer))
     }
 
-    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
+    async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {
         pollster::block_on(self.inner.orders_ready_to_ship(limit))
     }
 
@@ -169,21 +166,21 @@ impl<S: Store> o2c::store::StoreWrapper for FaultyStore<S> {
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> StoreResult<Option<IdempotencyEntry>> {
+    ) -> ReadResult<Option<IdempotencyEntry>> {
         // The read a twin delivery races on: slowing it widens the window.
         self.maybe_slow_read("idempotency").await;
         pollster::block_on(self.inner.idempotency(scope, key))
     }
 
-    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn events_after(&self, cursor: u64, limit: usize) -> ReadResult<Vec<RecordedEvent>> {
         pollster::block_on(self.inner.events_after(cursor, limit))
     }
 
-    async fn last_event_sequence(&self) -> StoreResult<u64> {
+    async fn last_event_sequence(&self) -> ReadResult<u64> {
         pollster::block_on(self.inner.last_event_sequence())
     }
 
-    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    async fn read_snapshot<T, F>(&self, read: F) -> ReadResult<T>
     where
         F: FnOnce(&dyn o2c::store::Snapshot) -> T + Send,
         T: Send,

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use o2c::clock::{ManualClock, SeededIds};
-use o2c::store::{Entity, Store, StoreResult};
+use o2c::store::{Entity, ReadResult, Store};
 use o2c::{Oms, OmsConfig};
 
 use crate::faulty_carrier::{Carriers, FaultyCarrier};
@@ -66,7 +66,7 @@ impl<'o, S: Store> Sim<'o, S> {
     }
 
     /// Reads from the unfaulted store, on the spot.
-    pub fn read<T>(&self, read: impl Future<Output = StoreResult<T>>) -> T {
+    pub fn read<T>(&self, read: impl Future<Output = ReadResult<T>>) -> T {
         match pollster::block_on(read) {
             Ok(value) => value,
             Err(e) => self.fail(&format!("a direct store read failed: {e}")),

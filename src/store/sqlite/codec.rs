@@ -2,23 +2,31 @@
 //!
 //! Anything with money or structure goes in as serde_json text, which keeps decimals
 //! exactly (`rust_decimal` serialises as a string). Integers stay integers. A value
-//! that does not decode is reported as a backend failure, never guessed at.
+//! that does not decode is reported as [`ReadError::Corrupt`], never guessed at.
+
+use std::fmt::Display;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::corrupt;
-use crate::store::{IdempotencyScope, StoreError, StoreResult};
+use crate::store::{
+    IdempotencyScope, ReadError, ReadResult, Record, RecordKey, StoreError, StoreResult,
+};
 
 /// Serialises a value to JSON text.
 pub(super) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
-/// Parses JSON text written by [`to_json`].
-pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| corrupt(what, Some(Box::new(e))))
+/// Parses JSON text written by [`to_json`]; `what` names the value in an error.
+pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: impl Display) -> ReadResult<T> {
+    serde_json::from_str(text).map_err(|e| ReadError::corrupt(what.to_string(), e))
+}
+
+/// Parses a record's body read by its key, naming the key in an error.
+pub(super) fn record_from_json(text: &str, key: &RecordKey) -> ReadResult<Record> {
+    serde_json::from_str(text).map_err(|e| ReadError::corrupt_record(key.clone(), e))
 }
 
 /// A timestamp as text, in exactly the form serde gives it inside records (RFC 3339
@@ -26,20 +34,30 @@ pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> StoreRes
 pub(super) fn time_to_text(at: DateTime<Utc>) -> StoreResult<String> {
     match serde_json::to_value(at) {
         Ok(serde_json::Value::String(text)) => Ok(text),
-        Ok(other) => Err(corrupt(format!("timestamp {other}"), None)),
+        // serde writes a `DateTime` as a string; anything else is a bug to report,
+        // not a value to store.
+        Ok(other) => Err(StoreError::Backend(
+            format!("timestamp {at} serialised as {other}, not a string").into(),
+        )),
         Err(e) => Err(StoreError::Backend(Box::new(e))),
     }
 }
 
 /// Parses a timestamp written by [`time_to_text`].
-pub(super) fn time_from_text(text: String) -> StoreResult<DateTime<Utc>> {
+pub(super) fn time_from_text(text: String, what: impl Display) -> ReadResult<DateTime<Utc>> {
     serde_json::from_value(serde_json::Value::String(text))
-        .map_err(|e| corrupt("timestamp", Some(Box::new(e))))
+        .map_err(|e| ReadError::corrupt(format!("timestamp of {what}"), e))
 }
 
 /// A stored count or sequence: never negative.
-pub(super) fn to_u64(value: i64, what: &str) -> StoreResult<u64> {
-    u64::try_from(value).map_err(|e| corrupt(format!("{what} {value}"), Some(Box::new(e))))
+pub(super) fn to_u64(value: i64, what: impl Display) -> ReadResult<u64> {
+    u64::try_from(value).map_err(|e| ReadError::corrupt(format!("{what} {value}"), e))
+}
+
+/// A record's stored version: never negative (the table checks it is at least 1).
+pub(super) fn record_version(value: i64, key: &RecordKey) -> ReadResult<u64> {
+    u64::try_from(value)
+        .map_err(|e| ReadError::corrupt_record(key.clone(), format_args!("version {value}: {e}")))
 }
 
 /// A caller's count or position as a SQL integer; past `i64::MAX` means "all".
@@ -64,13 +82,13 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
 }
 
 /// Parses text with `FromStr`, reporting a failure as a malformed stored value.
-pub(super) fn parse<T>(text: &str, what: &str) -> StoreResult<T>
+pub(super) fn parse<T>(text: &str, what: impl Display) -> ReadResult<T>
 where
     T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
+    T::Err: Display,
 {
     text.parse()
-        .map_err(|e: T::Err| corrupt(format!("{what} {text:?}"), Some(Box::new(e))))
+        .map_err(|e: T::Err| ReadError::corrupt(format!("{what} {text:?}"), e))
 }
 
 #[cfg(test)]
@@ -88,7 +106,7 @@ mod tests {
             DateTime::<Utc>::MIN_UTC,
         ] {
             let text = time_to_text(at).unwrap();
-            assert_eq!(time_from_text(text).unwrap(), at);
+            assert_eq!(time_from_text(text, "a test").unwrap(), at);
         }
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::cache::RecordCache;
-use super::codec::{scope_text, time_to_text, to_json, to_u64};
+use super::codec::{record_version, scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
 use super::{counters, ledger, reads, stock, terms};
 use crate::event::Event;
@@ -80,7 +80,7 @@ fn apply(
 ) -> StoreResult<Committed> {
     // Read under the write lock, so each is the version its update replaces; the
     // cache spares decoding a record the command has just read.
-    changes.apply_merges(|key| reads::load_record(tx, cache, key))?;
+    changes.apply_merges(|key| Ok(reads::load_record(tx, cache, key)?))?;
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }
@@ -117,7 +117,10 @@ fn next_number(tx: &Transaction<'_>, series: Series) -> StoreResult<u64> {
         )
         .and_then(|mut stmt| stmt.query_row([series.name()], |row| row.get(0)))
         .map_err(db)?;
-    to_u64(n, "document number")
+    Ok(to_u64(
+        n,
+        format_args!("last number of series {}", series.name()),
+    )?)
 }
 
 /// The stored version of a record, if it exists.
@@ -129,7 +132,7 @@ pub(super) fn version_of(conn: &Connection, key: &RecordKey) -> StoreResult<Opti
                 .optional()
         })
         .map_err(db)?;
-    version.map(|v| to_u64(v, "version")).transpose()
+    Ok(version.map(|v| record_version(v, key)).transpose()?)
 }
 
 fn refuse_used_key(tx: &Transaction<'_>, entry: &IdempotencyEntry) -> StoreResult<()> {
@@ -300,7 +303,7 @@ fn append_events(tx: &Transaction<'_>, at: DateTime<Utc>, events: &[Event]) -> S
                 .map_err(db)?;
         }
     }
-    to_u64(last, "event sequence")
+    Ok(to_u64(last, "event sequence")?)
 }
 
 fn record_key(tx: &Transaction<'_>, entry: &IdempotencyEntry) -> StoreResult<()> {

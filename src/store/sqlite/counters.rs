@@ -7,9 +7,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::bounds::{add_within_bounds, within_bounds};
 use super::codec::parse;
-use super::error::{corrupt, db};
+use super::error::{db, read_db};
 use crate::store::{
-    Bounds, Changeset, CounterDelta, CounterKey, CounterKind, StoreError, StoreResult,
+    Bounds, Changeset, CounterDelta, CounterKey, CounterKind, ReadError, ReadResult, StoreError,
+    StoreResult,
 };
 
 /// Adds the deltas to one counter, or leaves it untouched when the result would
@@ -57,7 +58,7 @@ pub(super) fn apply_guarded(tx: &Transaction<'_>, changes: &Changeset) -> StoreR
 }
 
 /// The counter at `key`: [`Bounds::ZERO`] if no commit has moved it.
-pub(super) fn value(conn: &Connection, key: &CounterKey) -> StoreResult<Bounds> {
+pub(super) fn value(conn: &Connection, key: &CounterKey) -> ReadResult<Bounds> {
     let found = conn
         .prepare_cached(
             "SELECT limit_value, used FROM bounded_counters WHERE kind = ?1 AND id = ?2",
@@ -71,22 +72,22 @@ pub(super) fn value(conn: &Connection, key: &CounterKey) -> StoreResult<Bounds> 
             })
             .optional()
         })
-        .map_err(db)?;
+        .map_err(read_db)?;
     Ok(found.unwrap_or(Bounds::ZERO))
 }
 
 /// A counter from a `kind, id, limit_value, used` row.
-pub(super) fn counter(row: &Row<'_>) -> StoreResult<(CounterKey, Bounds)> {
-    let kind: String = row.get(0).map_err(db)?;
-    let id: String = row.get(1).map_err(db)?;
+pub(super) fn counter(row: &Row<'_>) -> ReadResult<(CounterKey, Bounds)> {
+    let kind: String = row.get(0).map_err(read_db)?;
+    let id: String = row.get(1).map_err(read_db)?;
     let kind = parse::<CounterKind>(&kind, "counter kind")?;
     let described = format!("counter id {id:?}");
-    let key = CounterKey::new(kind, id).map_err(|e| corrupt(described, Some(Box::new(e))))?;
+    let key = CounterKey::new(kind, id).map_err(|e| ReadError::corrupt(described, e))?;
     Ok((
         key,
         Bounds {
-            limit: row.get(2).map_err(db)?,
-            used: row.get(3).map_err(db)?,
+            limit: row.get(2).map_err(read_db)?,
+            used: row.get(3).map_err(read_db)?,
         },
     ))
 }

@@ -1,10 +1,11 @@
-//! Why opening a SQLite file failed, and how driver errors become [`StoreError`] kinds.
+//! Why opening a SQLite file failed, and how driver errors become [`StoreError`] and
+//! [`ReadError`] kinds.
 
 use std::error::Error as StdError;
 
 use rusqlite::ErrorCode;
 
-use crate::store::StoreError;
+use crate::store::{ReadError, StoreError};
 
 /// A boxed error that keeps the driver's own error as the source.
 type Source = Box<dyn StdError + Send + Sync>;
@@ -90,18 +91,8 @@ impl SqliteError {
     }
 }
 
-/// A stored value that does not decode: the file was edited by hand or corrupted.
-#[derive(Debug, thiserror::Error)]
-#[error("stored {what} is malformed")]
-pub(super) struct Corrupt {
-    /// What was being read.
-    pub(super) what: String,
-    /// The decoder's error, when there is one.
-    #[source]
-    pub(super) source: Option<Source>,
-}
-
-/// Wraps a driver error as a backend failure, keeping it as the source.
+/// Wraps a driver error raised in a commit as a backend failure, keeping it as the
+/// source.
 ///
 /// Busy and locked errors land here too: they mean the lock outlived the busy timeout,
 /// and the caller decides whether to retry.
@@ -109,12 +100,11 @@ pub(super) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
-/// A backend failure for a value that does not decode.
-pub(super) fn corrupt(what: impl Into<String>, source: Option<Source>) -> StoreError {
-    StoreError::Backend(Box::new(Corrupt {
-        what: what.into(),
-        source,
-    }))
+/// Wraps a driver error raised in a read as a backend failure, keeping it as the
+/// source. A read that a commit makes inside its transaction becomes
+/// [`StoreError::Read`] through `?`.
+pub(super) fn read_db(e: rusqlite::Error) -> ReadError {
+    ReadError::Backend(Box::new(e))
 }
 
 /// True for a uniqueness (or primary key) violation, which commit maps to the

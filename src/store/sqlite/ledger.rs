@@ -28,7 +28,10 @@ pub(super) fn stored_balance(
         })
         .map_err(db)?;
     match text {
-        Some(text) => Ok(Money::new(parse::<Decimal>(&text, "balance")?, currency)),
+        Some(text) => Ok(Money::new(
+            parse::<Decimal>(&text, format_args!("balance of {account} in {currency}"))?,
+            currency,
+        )),
         None => Ok(Money::zero(currency)),
     }
 }

@@ -101,13 +101,20 @@
 //! movements as integers. Each record's index terms
 //! ([`Record::index_terms`](crate::store::Record::index_terms)) sit in a
 //! `record_terms` table, rewritten by the commit that puts the record and read
-//! in the fetch's read transaction.
+//! in the fetch's read transaction. A stored value that does not decode (a file
+//! edited by hand or damaged) is never guessed at: a read reports it as
+//! [`ReadError::Corrupt`](crate::store::ReadError::Corrupt), naming the record
+//! (its key, when read by key) or what else it was, and a commit that meets it
+//! fails with [`StoreError::Read`](crate::store::StoreError::Read), writing
+//! nothing.
 
 mod bounds;
 mod cache;
 mod checkpoint;
 mod codec;
 mod commit;
+#[cfg(test)]
+mod corrupt;
 mod counters;
 mod error;
 mod ledger;
@@ -136,8 +143,8 @@ use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Snapshot,
-    Store, StoreResult, Versioned,
+    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
+    ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -339,9 +346,9 @@ impl SqliteStore {
 
     /// Runs a point read (a few indexed lookups) on the calling thread, on the
     /// writer connection when it is free.
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    async fn read<T, F>(&self, f: F) -> ReadResult<T>
     where
-        F: FnOnce(&Connection) -> StoreResult<T>,
+        F: FnOnce(&Connection) -> ReadResult<T>,
     {
         // Reads run here, on the caller's thread: a WAL reader never waits for a
         // writer, and a point read is far shorter than the two thread switches a
@@ -352,9 +359,9 @@ impl SqliteStore {
     /// Runs a scan (a list, a report, a page of the log) on the calling thread, on
     /// a read connection: never on the writer, which it would keep from commits for
     /// as long as it runs.
-    async fn scan<T, F>(&self, f: F) -> StoreResult<T>
+    async fn scan<T, F>(&self, f: F) -> ReadResult<T>
     where
-        F: FnOnce(&Connection) -> StoreResult<T>,
+        F: FnOnce(&Connection) -> ReadResult<T>,
     {
         f(&self.inner.reader(false))
     }
@@ -469,21 +476,18 @@ impl Store for SqliteStore {
         Ok(committed)
     }
 
-    async fn fetch(&self, request: &Prefetch) -> StoreResult<Fetched> {
+    async fn fetch(&self, request: &Prefetch) -> ReadResult<Fetched> {
         self.read(|conn| reads::fetch(conn, &self.inner.cache, request))
             .await
     }
 
-    async fn load<E: Entity>(&self, key: &E::Key) -> StoreResult<Option<Versioned<E>>> {
+    async fn load<E: Entity>(&self, key: &E::Key) -> ReadResult<Option<Versioned<E>>> {
         let key = E::record_key(key);
         self.read(move |conn| reads::load::<E>(conn, &self.inner.cache, &key))
             .await
     }
 
-    async fn load_many<E: Entity>(
-        &self,
-        keys: &[E::Key],
-    ) -> StoreResult<Vec<Option<Versioned<E>>>> {
+    async fn load_many<E: Entity>(&self, keys: &[E::Key]) -> ReadResult<Vec<Option<Versioned<E>>>> {
         let keys: Vec<_> = keys.iter().map(E::record_key).collect();
         self.read(move |conn| {
             reads::in_snapshot(conn, |conn| {
@@ -495,16 +499,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list<E: Entity>(&self) -> StoreResult<Vec<Versioned<E>>> {
+    async fn list<E: Entity>(&self) -> ReadResult<Vec<Versioned<E>>> {
         self.scan(reads::list::<E>).await
     }
 
-    async fn stock_levels(&self, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels(&self, sku: &Sku) -> ReadResult<Vec<StockLevel>> {
         let sku = sku.clone();
         self.read(move |conn| reads::stock_levels(conn, &sku)).await
     }
 
-    async fn stock_levels_of(&self, skus: &[Sku]) -> StoreResult<Vec<StockLevel>> {
+    async fn stock_levels_of(&self, skus: &[Sku]) -> ReadResult<Vec<StockLevel>> {
         let skus = skus.to_vec();
         self.read(move |conn| {
             reads::in_snapshot(conn, |conn| {
@@ -518,7 +522,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn all_stock_levels(&self) -> StoreResult<Vec<StockLevel>> {
+    async fn all_stock_levels(&self) -> ReadResult<Vec<StockLevel>> {
         self.scan(reads::all_stock_levels).await
     }
 
@@ -526,27 +530,27 @@ impl Store for SqliteStore {
         &self,
         sku: &Sku,
         location: &LocationId,
-    ) -> StoreResult<Vec<StockMovement>> {
+    ) -> ReadResult<Vec<StockMovement>> {
         let (sku, location) = (sku.clone(), location.clone());
         self.scan(move |conn| reads::stock_movements(conn, &sku, &location))
             .await
     }
 
-    async fn journal(&self, offset: usize, limit: usize) -> StoreResult<Vec<JournalEntry>> {
+    async fn journal(&self, offset: usize, limit: usize) -> ReadResult<Vec<JournalEntry>> {
         self.scan(move |conn| reads::journal(conn, offset, limit))
             .await
     }
 
-    async fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    async fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         self.scan(reads::account_balances).await
     }
 
-    async fn orders_of_customer(&self, customer: CustomerId) -> StoreResult<Vec<OrderId>> {
+    async fn orders_of_customer(&self, customer: CustomerId) -> ReadResult<Vec<OrderId>> {
         self.read(move |conn| reads::orders_of_customer(conn, customer))
             .await
     }
 
-    async fn orders_ready_to_ship(&self, limit: usize) -> StoreResult<Vec<OrderId>> {
+    async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {
         self.scan(move |conn| reads::orders_ready_to_ship(conn, limit))
             .await
     }
@@ -555,22 +559,22 @@ impl Store for SqliteStore {
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-    ) -> StoreResult<Option<IdempotencyEntry>> {
+    ) -> ReadResult<Option<IdempotencyEntry>> {
         let key = key.clone();
         self.read(move |conn| reads::idempotency(conn, scope, &key))
             .await
     }
 
-    async fn events_after(&self, cursor: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn events_after(&self, cursor: u64, limit: usize) -> ReadResult<Vec<RecordedEvent>> {
         self.scan(move |conn| reads::events_after(conn, cursor, limit))
             .await
     }
 
-    async fn last_event_sequence(&self) -> StoreResult<u64> {
+    async fn last_event_sequence(&self) -> ReadResult<u64> {
         self.read(reads::last_event_sequence).await
     }
 
-    async fn read_snapshot<T, F>(&self, read: F) -> StoreResult<T>
+    async fn read_snapshot<T, F>(&self, read: F) -> ReadResult<T>
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
         T: Send,

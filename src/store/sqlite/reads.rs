@@ -9,9 +9,12 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::RecordCache;
-use super::codec::{clamp_i64, from_json, parse, scope_text, time_from_text, to_u64};
+use super::codec::{
+    clamp_i64, from_json, parse, record_from_json, record_version, scope_text, time_from_text,
+    to_u64,
+};
 use super::counters;
-use super::error::db;
+use super::error::read_db;
 use super::terms;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -19,7 +22,7 @@ use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, Record, RecordKey, StoreResult,
+    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, ReadResult, Record, RecordKey,
     Versioned,
 };
 
@@ -28,12 +31,12 @@ fn rows<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-    mut map: impl FnMut(&Row<'_>) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let mut rows = stmt.query(params).map_err(db)?;
+    mut map: impl FnMut(&Row<'_>) -> ReadResult<T>,
+) -> ReadResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(read_db)?;
+    let mut rows = stmt.query(params).map_err(read_db)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(db)? {
+    while let Some(row) = rows.next().map_err(read_db)? {
         out.push(map(row)?);
     }
     Ok(out)
@@ -43,26 +46,32 @@ fn rows<T>(
 /// SQLite's read locks instead of one per statement.
 pub(super) fn in_snapshot<T>(
     conn: &Connection,
-    read: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> StoreResult<T> {
-    let tx = conn.unchecked_transaction().map_err(db)?;
+    read: impl FnOnce(&Connection) -> ReadResult<T>,
+) -> ReadResult<T> {
+    let tx = conn.unchecked_transaction().map_err(read_db)?;
     let out = read(&tx)?;
     // Ends the read transaction; dropping it on an error above does the same.
-    tx.commit().map_err(db)?;
+    tx.commit().map_err(read_db)?;
     Ok(out)
 }
 
-fn versioned_record(row: &Row<'_>) -> StoreResult<(u64, Record)> {
-    let version = to_u64(row.get(0).map_err(db)?, "version")?;
-    let body: String = row.get(1).map_err(db)?;
-    Ok((version, from_json(&body, "record")?))
+/// A record from a `version, body, record_key` row of a scan, which has the key
+/// only as text: an error names it by that.
+fn versioned_record(row: &Row<'_>) -> ReadResult<(u64, Record)> {
+    let key: String = row.get(2).map_err(read_db)?;
+    let version = to_u64(
+        row.get(0).map_err(read_db)?,
+        format_args!("version of {key}"),
+    )?;
+    let body: String = row.get(1).map_err(read_db)?;
+    Ok((version, from_json(&body, format_args!("record {key}"))?))
 }
 
 pub(super) fn load<E: Entity>(
     conn: &Connection,
     cache: &RecordCache,
     key: &RecordKey,
-) -> StoreResult<Option<Versioned<E>>> {
+) -> ReadResult<Option<Versioned<E>>> {
     Ok(
         load_record(conn, cache, key)?.and_then(|(version, record)| {
             E::from_record(record).map(|value| Versioned { value, version })
@@ -75,7 +84,7 @@ pub(super) fn load_record(
     conn: &Connection,
     cache: &RecordCache,
     key: &RecordKey,
-) -> StoreResult<Option<(u64, Record)>> {
+) -> ReadResult<Option<(u64, Record)>> {
     let described = key.describe();
     // The body is decoded only when the cache lacks this version of the record.
     let found = conn
@@ -94,15 +103,15 @@ pub(super) fn load_record(
             })
             .optional()
         })
-        .map_err(db)?;
+        .map_err(read_db)?;
     let Some((version, cached, body)) = found else {
         return Ok(None);
     };
-    let version = to_u64(version, "version")?;
+    let version = record_version(version, key)?;
     let record = match (cached, body) {
         (Some(record), _) => record,
         (None, Some(body)) => {
-            let record: Record = from_json(&body, "record")?;
+            let record = record_from_json(&body, key)?;
             cache.put(described, version, record.clone());
             record
         }
@@ -116,7 +125,7 @@ pub(super) fn fetch(
     conn: &Connection,
     cache: &RecordCache,
     request: &Prefetch,
-) -> StoreResult<Fetched> {
+) -> ReadResult<Fetched> {
     in_snapshot(conn, |conn| {
         let mut records = Vec::new();
         for key in &request.records {
@@ -129,7 +138,7 @@ pub(super) fn fetch(
         for kind in &request.kinds {
             records.extend(rows(
                 conn,
-                "SELECT version, body FROM records WHERE kind = ?1",
+                "SELECT version, body, record_key FROM records WHERE kind = ?1",
                 [kind],
                 versioned_record,
             )?);
@@ -155,11 +164,11 @@ pub(super) fn fetch(
     })
 }
 
-pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>>> {
+pub(super) fn list<E: Entity>(conn: &Connection) -> ReadResult<Vec<Versioned<E>>> {
     let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::new();
     for (version, record) in rows(
         conn,
-        "SELECT version, body FROM records WHERE kind = ?1",
+        "SELECT version, body, record_key FROM records WHERE kind = ?1",
         [E::kind()],
         versioned_record,
     )? {
@@ -172,18 +181,18 @@ pub(super) fn list<E: Entity>(conn: &Connection) -> StoreResult<Vec<Versioned<E>
     Ok(found.into_iter().map(|(_, v)| v).collect())
 }
 
-pub(super) fn level(row: &Row<'_>) -> StoreResult<StockLevel> {
-    let sku: String = row.get(0).map_err(db)?;
-    let location: String = row.get(1).map_err(db)?;
+pub(super) fn level(row: &Row<'_>) -> ReadResult<StockLevel> {
+    let sku: String = row.get(0).map_err(read_db)?;
+    let location: String = row.get(1).map_err(read_db)?;
     Ok(StockLevel {
         sku: parse::<Sku>(&sku, "SKU")?,
         location: parse::<LocationId>(&location, "location")?,
-        on_hand: row.get(2).map_err(db)?,
-        reserved: row.get(3).map_err(db)?,
+        on_hand: row.get(2).map_err(read_db)?,
+        reserved: row.get(3).map_err(read_db)?,
     })
 }
 
-pub(super) fn stock_levels(conn: &Connection, sku: &Sku) -> StoreResult<Vec<StockLevel>> {
+pub(super) fn stock_levels(conn: &Connection, sku: &Sku) -> ReadResult<Vec<StockLevel>> {
     rows(
         conn,
         "SELECT sku, location, on_hand, reserved FROM stock WHERE sku = ?1 ORDER BY location",
@@ -192,7 +201,7 @@ pub(super) fn stock_levels(conn: &Connection, sku: &Sku) -> StoreResult<Vec<Stoc
     )
 }
 
-pub(super) fn all_stock_levels(conn: &Connection) -> StoreResult<Vec<StockLevel>> {
+pub(super) fn all_stock_levels(conn: &Connection) -> ReadResult<Vec<StockLevel>> {
     rows(
         conn,
         "SELECT sku, location, on_hand, reserved FROM stock ORDER BY sku, location",
@@ -203,9 +212,9 @@ pub(super) fn all_stock_levels(conn: &Connection) -> StoreResult<Vec<StockLevel>
 
 fn json_column<T: serde::de::DeserializeOwned>(
     what: &'static str,
-) -> impl FnMut(&Row<'_>) -> StoreResult<T> {
+) -> impl FnMut(&Row<'_>) -> ReadResult<T> {
     move |row| {
-        let body: String = row.get(0).map_err(db)?;
+        let body: String = row.get(0).map_err(read_db)?;
         from_json(&body, what)
     }
 }
@@ -214,7 +223,7 @@ pub(super) fn stock_movements(
     conn: &Connection,
     sku: &Sku,
     location: &LocationId,
-) -> StoreResult<Vec<StockMovement>> {
+) -> ReadResult<Vec<StockMovement>> {
     rows(
         conn,
         "SELECT body FROM movements WHERE sku = ?1 AND location = ?2 ORDER BY seq",
@@ -227,7 +236,7 @@ pub(super) fn journal(
     conn: &Connection,
     offset: usize,
     limit: usize,
-) -> StoreResult<Vec<JournalEntry>> {
+) -> ReadResult<Vec<JournalEntry>> {
     // Positions are gapless from 1, so skipping `offset` entries is a key range, not a
     // scan of everything before it.
     rows(
@@ -238,19 +247,20 @@ pub(super) fn journal(
     )
 }
 
-pub(super) fn account_balances(conn: &Connection) -> StoreResult<Vec<AccountBalance>> {
+pub(super) fn account_balances(conn: &Connection) -> ReadResult<Vec<AccountBalance>> {
     let mut found = rows(
         conn,
         "SELECT account, currency, balance FROM balances",
         [],
         |row| {
-            let account: String = row.get(0).map_err(db)?;
-            let currency: String = row.get(1).map_err(db)?;
-            let balance: String = row.get(2).map_err(db)?;
-            let currency: Currency = parse(&currency, "currency")?;
+            let account: String = row.get(0).map_err(read_db)?;
+            let currency: String = row.get(1).map_err(read_db)?;
+            let balance: String = row.get(2).map_err(read_db)?;
+            let currency: Currency = parse(&currency, format_args!("currency of {account}"))?;
+            let balance = parse(&balance, format_args!("balance of {account} in {currency}"))?;
             Ok((
                 (AccountCode::new(account), currency),
-                Money::new(parse(&balance, "balance")?, currency),
+                Money::new(balance, currency),
             ))
         },
     )?;
@@ -261,15 +271,15 @@ pub(super) fn account_balances(conn: &Connection) -> StoreResult<Vec<AccountBala
         .collect())
 }
 
-fn order_id(row: &Row<'_>) -> StoreResult<OrderId> {
-    let id: String = row.get(0).map_err(db)?;
+fn order_id(row: &Row<'_>) -> ReadResult<OrderId> {
+    let id: String = row.get(0).map_err(read_db)?;
     parse(&id, "order id")
 }
 
 pub(super) fn orders_of_customer(
     conn: &Connection,
     customer: CustomerId,
-) -> StoreResult<Vec<OrderId>> {
+) -> ReadResult<Vec<OrderId>> {
     rows(
         conn,
         "SELECT order_id FROM customer_orders WHERE customer = ?1 ORDER BY seq",
@@ -278,7 +288,7 @@ pub(super) fn orders_of_customer(
     )
 }
 
-pub(super) fn orders_ready_to_ship(conn: &Connection, limit: usize) -> StoreResult<Vec<OrderId>> {
+pub(super) fn orders_ready_to_ship(conn: &Connection, limit: usize) -> ReadResult<Vec<OrderId>> {
     // Hyphenated lower-case UUID text sorts as the UUID's bytes do, so the id breaks
     // ties exactly as `OrderId`'s `Ord` does.
     rows(
@@ -294,14 +304,14 @@ pub(super) fn idempotency(
     conn: &Connection,
     scope: IdempotencyScope,
     key: &IdempotencyKey,
-) -> StoreResult<Option<IdempotencyEntry>> {
+) -> ReadResult<Option<IdempotencyEntry>> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM idempotency WHERE scope = ?1 AND idempotency_key = ?2")
         .and_then(|mut stmt| {
             stmt.query_row(params![scope_text(scope), key.as_str()], |row| row.get(0))
                 .optional()
         })
-        .map_err(db)?;
+        .map_err(read_db)?;
     body.map(|body| from_json(&body, "idempotency entry"))
         .transpose()
 }
@@ -310,7 +320,7 @@ pub(super) fn events_after(
     conn: &Connection,
     cursor: u64,
     limit: usize,
-) -> StoreResult<Vec<RecordedEvent>> {
+) -> ReadResult<Vec<RecordedEvent>> {
     rows(
         conn,
         "SELECT sequence, recorded_at, body FROM events WHERE sequence > ?1
@@ -321,19 +331,23 @@ pub(super) fn events_after(
 }
 
 /// An event from a `sequence, recorded_at, body` row.
-pub(super) fn event(row: &Row<'_>) -> StoreResult<RecordedEvent> {
-    let body: String = row.get(2).map_err(db)?;
+pub(super) fn event(row: &Row<'_>) -> ReadResult<RecordedEvent> {
+    let sequence = to_u64(row.get(0).map_err(read_db)?, "event sequence")?;
+    let body: String = row.get(2).map_err(read_db)?;
     Ok(RecordedEvent {
-        sequence: to_u64(row.get(0).map_err(db)?, "event sequence")?,
-        recorded_at: time_from_text(row.get(1).map_err(db)?)?,
-        event: from_json(&body, "event")?,
+        sequence,
+        recorded_at: time_from_text(
+            row.get(1).map_err(read_db)?,
+            format_args!("event {sequence}"),
+        )?,
+        event: from_json(&body, format_args!("event {sequence}"))?,
     })
 }
 
-pub(super) fn last_event_sequence(conn: &Connection) -> StoreResult<u64> {
+pub(super) fn last_event_sequence(conn: &Connection) -> ReadResult<u64> {
     let last: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(sequence), 0) FROM events")
         .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
-        .map_err(db)?;
+        .map_err(read_db)?;
     to_u64(last, "event sequence")
 }

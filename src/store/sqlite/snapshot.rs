@@ -4,12 +4,12 @@
 use rusqlite::{Connection, Row};
 
 use super::codec::{from_json, to_u64};
-use super::error::db;
+use super::error::read_db;
 use super::{counters, reads};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
-use crate::store::{Bounds, CounterKey, Record, Snapshot, StoreResult};
+use crate::store::{Bounds, CounterKey, ReadResult, Record, Snapshot};
 
 /// The connection a read transaction is open on.
 pub(super) struct InTransaction<'c>(pub(super) &'c Connection);
@@ -21,11 +21,11 @@ impl InTransaction<'_> {
         &self,
         sql: &str,
         params: impl rusqlite::Params,
-        mut visit: impl FnMut(&Row<'_>) -> StoreResult<()>,
-    ) -> StoreResult<()> {
-        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
-        let mut rows = stmt.query(params).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
+        mut visit: impl FnMut(&Row<'_>) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(read_db)?;
+        let mut rows = stmt.query(params).map_err(read_db)?;
+        while let Some(row) = rows.next().map_err(read_db)? {
             visit(row)?;
         }
         Ok(())
@@ -35,21 +35,26 @@ impl InTransaction<'_> {
 fn body<T: serde::de::DeserializeOwned>(
     row: &Row<'_>,
     column: usize,
-    what: &str,
-) -> StoreResult<T> {
-    let text: String = row.get(column).map_err(db)?;
+    what: impl std::fmt::Display,
+) -> ReadResult<T> {
+    let text: String = row.get(column).map_err(read_db)?;
     from_json(&text, what)
 }
 
 impl Snapshot for InTransaction<'_> {
-    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> StoreResult<()> {
-        self.each_row("SELECT body FROM records WHERE kind = ?1", [kind], |row| {
-            visit(&body::<Record>(row, 0, "record")?);
-            Ok(())
-        })
+    fn each_record(&self, kind: &'static str, visit: &mut dyn FnMut(&Record)) -> ReadResult<()> {
+        self.each_row(
+            "SELECT body, record_key FROM records WHERE kind = ?1",
+            [kind],
+            |row| {
+                let key: String = row.get(1).map_err(read_db)?;
+                visit(&body::<Record>(row, 0, format_args!("record {key}"))?);
+                Ok(())
+            },
+        )
     }
 
-    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> StoreResult<()> {
+    fn each_stock_level(&self, visit: &mut dyn FnMut(&StockLevel)) -> ReadResult<()> {
         self.each_row(
             "SELECT sku, location, on_hand, reserved FROM stock",
             [],
@@ -60,14 +65,14 @@ impl Snapshot for InTransaction<'_> {
         )
     }
 
-    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> StoreResult<()> {
+    fn each_movement(&self, visit: &mut dyn FnMut(&StockMovement)) -> ReadResult<()> {
         self.each_row("SELECT body FROM movements ORDER BY seq", [], |row| {
             visit(&body::<StockMovement>(row, 0, "stock movement")?);
             Ok(())
         })
     }
 
-    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> StoreResult<()> {
+    fn each_bounded_counter(&self, visit: &mut dyn FnMut(&CounterKey, Bounds)) -> ReadResult<()> {
         self.each_row(
             "SELECT kind, id, limit_value, used FROM bounded_counters",
             [],
@@ -79,19 +84,22 @@ impl Snapshot for InTransaction<'_> {
         )
     }
 
-    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> StoreResult<()> {
+    fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()> {
         self.each_row("SELECT seq, body FROM journal ORDER BY seq", [], |row| {
-            let position = to_u64(row.get(0).map_err(db)?, "journal position")?;
-            visit(position, &body::<JournalEntry>(row, 1, "journal entry")?);
+            let position = to_u64(row.get(0).map_err(read_db)?, "journal position")?;
+            visit(
+                position,
+                &body::<JournalEntry>(row, 1, format_args!("journal entry {position}"))?,
+            );
             Ok(())
         })
     }
 
-    fn account_balances(&self) -> StoreResult<Vec<AccountBalance>> {
+    fn account_balances(&self) -> ReadResult<Vec<AccountBalance>> {
         reads::account_balances(self.0)
     }
 
-    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> StoreResult<()> {
+    fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()> {
         self.each_row(
             "SELECT sequence, recorded_at, body FROM events ORDER BY sequence",
             [],

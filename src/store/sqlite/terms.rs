@@ -8,8 +8,8 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::cache::RecordCache;
 use super::codec::{from_json, to_u64};
-use super::error::db;
-use crate::store::{IndexTerm, Record, RecordKey, StoreResult};
+use super::error::{db, read_db};
+use crate::store::{IndexTerm, ReadResult, Record, RecordKey, StoreResult};
 
 /// Replaces the terms of the record at `key` with those of `record`, its new
 /// value. A kind that has none is skipped without a statement.
@@ -42,7 +42,7 @@ pub(super) fn found_under(
     conn: &Connection,
     cache: &RecordCache,
     asked: &[(&'static str, IndexTerm)],
-) -> StoreResult<Vec<(u64, Record)>> {
+) -> ReadResult<Vec<(u64, Record)>> {
     let mut found = Vec::new();
     if asked.is_empty() {
         return Ok(found);
@@ -54,22 +54,27 @@ pub(super) fn found_under(
              JOIN records AS r ON r.record_key = t.record_key
              WHERE t.kind = ?1 AND t.term = ?2",
         )
-        .map_err(db)?;
+        .map_err(read_db)?;
     for (kind, term) in asked {
-        let mut rows = stmt.query(params![kind, term.describe()]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let key: String = row.get(0).map_err(db)?;
+        let mut rows = stmt
+            .query(params![kind, term.describe()])
+            .map_err(read_db)?;
+        while let Some(row) = rows.next().map_err(read_db)? {
+            let key: String = row.get(0).map_err(read_db)?;
             if seen.contains(&key) {
                 continue;
             }
-            let version = to_u64(row.get(1).map_err(db)?, "version")?;
+            let version = to_u64(
+                row.get(1).map_err(read_db)?,
+                format_args!("version of {key}"),
+            )?;
             // As a read by key: the body is decoded only when the cache lacks
             // this version of the record.
             let record = match cache.get(&key, version) {
                 Some(record) => record,
                 None => {
-                    let body: String = row.get(2).map_err(db)?;
-                    let record: Record = from_json(&body, "record")?;
+                    let body: String = row.get(2).map_err(read_db)?;
+                    let record: Record = from_json(&body, format_args!("record {key}"))?;
                     cache.put(key.clone(), version, record.clone());
                     record
                 }
