@@ -441,6 +441,7 @@ impl Cs {
             scope,
             key,
             fingerprint: u64::MAX,
+            fingerprint_version: 2,
             outcome,
         });
         self
@@ -1116,6 +1117,54 @@ async fn a_zero_sum_edit_of_stored_balances_is_reported() {
             .any(|v| matches!(v, o2c::audit::Violation::TrialBalanceNotZero { .. })),
         "{found:?}"
     );
+}
+
+/// A key a 0.1 process used, retried after the upgrade: its entry carries the first
+/// fingerprint scheme, under which the retry is compared, so the same command
+/// replays (nothing received twice) and other content under the key is refused.
+#[tokio::test]
+async fn a_key_used_before_the_upgrade_still_replays_after_it() {
+    let db = TempDb::new("replay-0.1");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/o2c-0.1.sqlite3"
+        ),
+        &db.0,
+    )
+    .unwrap();
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let (oms, _clock) = service(store, 31);
+    let first_run = || ReceiveStock {
+        idempotency_key: key("opening-TEE-BLUE-M-WH-EAST-run1"),
+        sku: sku("TEE-BLUE-M"),
+        location: loc("WH-EAST"),
+        quantity: 3,
+        reference: "opening stock".into(),
+    };
+    let entry = oms
+        .store()
+        .idempotency(
+            IdempotencyScope::ReceiveStock,
+            &key("opening-TEE-BLUE-M-WH-EAST-run1"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.fingerprint_version, 1, "stored by 0.1");
+    let before = oms.stock(&sku("TEE-BLUE-M")).await.unwrap();
+    oms.receive_stock(first_run()).await.unwrap();
+    assert_eq!(oms.stock(&sku("TEE-BLUE-M")).await.unwrap(), before);
+    let other = ReceiveStock {
+        quantity: 4,
+        ..first_run()
+    };
+    let err = oms.receive_stock(other).await.unwrap_err();
+    assert!(
+        matches!(err, o2c::Error::IdempotencyKeyReused { .. }),
+        "{err:?}"
+    );
+    assert_eq!(oms.stock(&sku("TEE-BLUE-M")).await.unwrap(), before);
 }
 
 /// A file written by 0.1 (the quickstart, kept in `tests/fixtures`): its receipts

@@ -1,7 +1,7 @@
 //! Amending an order before it ships: read, let [`crate::order::amend`] decide,
 //! commit.
 
-use super::{Oms, canonical_discount, canonical_money, fingerprint};
+use super::{Fingerprint, Oms, canonical_discount, canonical_money, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -66,12 +66,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// for an unknown order; [`Error::IdempotencyKeyReused`]. Nothing is written
     /// on any error.
     pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
-        let print = fingerprint(&canonical_amendment(&cmd))?;
-        let amended = super::retrying!(self, self.try_amend_order(&cmd, print).await);
+        let canonical = canonical_amendment(&cmd);
+        let print = fingerprint(&canonical)?;
+        let amended = super::retrying!(self, self.try_amend_order(&cmd, &print).await);
         if amended.is_err() {
             // A twin submission may have committed first: return its result.
             if let Some(IdempotentOutcome::Order(id)) = self
-                .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, print)
+                .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
                 .await?
             {
                 return self.order(id).await;
@@ -80,7 +81,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         amended
     }
 
-    async fn try_amend_order(&self, cmd: &AmendOrder, print: u64) -> Result<Order, Error> {
+    async fn try_amend_order(
+        &self,
+        cmd: &AmendOrder,
+        print: &Fingerprint<'_>,
+    ) -> Result<Order, Error> {
         let (scope, key) = (IdempotencyScope::AmendOrder, &cmd.idempotency_key);
         let first = Prefetch::new().key(scope, key).record::<Order>(&cmd.order);
         let mut fetched = self.store.fetch(&first).await?;

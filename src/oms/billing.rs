@@ -1,6 +1,6 @@
 //! Invoices and payments.
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -32,17 +32,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if !cmd.amount.is_in_minor_units() {
             return Err(PaymentError::NotInMinorUnits(cmd.amount).into());
         }
-        let print = fingerprint(&RecordPayment {
+        let canonical = RecordPayment {
             amount: super::canonical_money(cmd.amount),
             ..cmd.clone()
-        })?;
-        let recorded = super::retrying!(self, self.try_record_payment(&cmd, print).await);
+        };
+        let print = fingerprint(&canonical)?;
+        let recorded = super::retrying!(self, self.try_record_payment(&cmd, &print).await);
         if recorded.is_err() {
             // A twin webhook may have committed after this one checked its key (see
             // `place_order`): return its payment rather than "already paid".
             let key = &cmd.idempotency_key;
             if let Some(IdempotentOutcome::Payment(id)) = self
-                .replay(IdempotencyScope::RecordPayment, key, print)
+                .replay(IdempotencyScope::RecordPayment, key, &print)
                 .await?
             {
                 return self.payment(id).await;
@@ -51,7 +52,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         recorded
     }
 
-    async fn try_record_payment(&self, cmd: &RecordPayment, print: u64) -> Result<Payment, Error> {
+    async fn try_record_payment(
+        &self,
+        cmd: &RecordPayment,
+        print: &Fingerprint<'_>,
+    ) -> Result<Payment, Error> {
         let scope = IdempotencyScope::RecordPayment;
         // One read: the key, the invoice, and the order and customer it names.
         let request = Prefetch::new()

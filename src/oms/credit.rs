@@ -1,7 +1,7 @@
 //! Credit notes and refunds: the drivers. The rules are the ledger's
 //! ([`crate::ledger::issue_credit_note`], [`crate::ledger::record_refund`]).
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -27,18 +27,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Payment`] for a shipping amount in another currency, negative or
     /// finer than a cent; [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
     pub async fn issue_credit_note(&self, cmd: IssueCreditNote) -> Result<CreditNote, Error> {
-        let print = fingerprint(&IssueCreditNote {
+        let canonical = IssueCreditNote {
             shipping: cmd.shipping.map(super::canonical_money),
             ..cmd.clone()
-        })?;
-        let issued = super::retrying!(self, self.try_issue_credit_note(&cmd, print).await);
+        };
+        let print = fingerprint(&canonical)?;
+        let issued = super::retrying!(self, self.try_issue_credit_note(&cmd, &print).await);
         if issued.is_err() {
             // A twin committed after this one checked its key: answer with its note.
             if let Some(IdempotentOutcome::CreditNote(id)) = self
                 .replay(
                     IdempotencyScope::IssueCreditNote,
                     &cmd.idempotency_key,
-                    print,
+                    &print,
                 )
                 .await?
             {
@@ -51,7 +52,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_issue_credit_note(
         &self,
         cmd: &IssueCreditNote,
-        print: u64,
+        print: &Fingerprint<'_>,
     ) -> Result<CreditNote, Error> {
         let scope = IdempotencyScope::IssueCreditNote;
         // One read: the key, the invoice, and the order and customer it names.
@@ -108,14 +109,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// digits; [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
     pub async fn record_refund(&self, cmd: RecordRefund) -> Result<Payment, Error> {
         cmd.check_amount()?;
-        let print = fingerprint(&RecordRefund {
+        let canonical = RecordRefund {
             amount: super::canonical_money(cmd.amount),
             ..cmd.clone()
-        })?;
-        let refunded = super::retrying!(self, self.try_record_refund(&cmd, print).await);
+        };
+        let print = fingerprint(&canonical)?;
+        let refunded = super::retrying!(self, self.try_record_refund(&cmd, &print).await);
         if refunded.is_err()
             && self
-                .replay(IdempotencyScope::RecordRefund, &cmd.idempotency_key, print)
+                .replay(IdempotencyScope::RecordRefund, &cmd.idempotency_key, &print)
                 .await?
                 .is_some()
         {
@@ -124,7 +126,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         refunded
     }
 
-    async fn try_record_refund(&self, cmd: &RecordRefund, print: u64) -> Result<Payment, Error> {
+    async fn try_record_refund(
+        &self,
+        cmd: &RecordRefund,
+        print: &Fingerprint<'_>,
+    ) -> Result<Payment, Error> {
         let scope = IdempotencyScope::RecordRefund;
         // One read: the key, the payment, and the payer it names.
         let request = Prefetch::new()

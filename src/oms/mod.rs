@@ -133,13 +133,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         mut changes: Changeset,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-        fingerprint: u64,
+        fingerprint: &Fingerprint<'_>,
         outcome: IdempotentOutcome,
     ) -> Result<Committed, Error> {
         changes.idempotency = Some(IdempotencyEntry {
             scope,
             key: key.clone(),
-            fingerprint,
+            fingerprint: fingerprint.value(),
+            fingerprint_version: crate::fingerprint::CURRENT_VERSION,
             outcome,
         });
         Ok(self.store.commit(changes).await?)
@@ -172,7 +173,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         scope: IdempotencyScope,
         key: &IdempotencyKey,
-        fingerprint: u64,
+        fingerprint: &Fingerprint<'_>,
     ) -> Result<Option<IdempotentOutcome>, Error> {
         let entry = self.store.idempotency(scope, key).await?;
         replayed(entry.as_ref(), scope, key, fingerprint)
@@ -196,11 +197,11 @@ fn replayed(
     entry: Option<&IdempotencyEntry>,
     scope: IdempotencyScope,
     key: &IdempotencyKey,
-    fingerprint: u64,
+    fingerprint: &Fingerprint<'_>,
 ) -> Result<Option<IdempotentOutcome>, Error> {
     match entry {
         None => Ok(None),
-        Some(entry) if entry.fingerprint == fingerprint => Ok(Some(entry.outcome.clone())),
+        Some(entry) if fingerprint.matches(entry)? => Ok(Some(entry.outcome.clone())),
         Some(_) => Err(Error::IdempotencyKeyReused {
             scope,
             key: key.clone(),
@@ -211,5 +212,5 @@ fn replayed(
 use retry::retrying;
 
 pub(crate) use crate::fingerprint::{
-    canonical_discount, canonical_money, canonical_order, fingerprint,
+    Fingerprint, canonical_discount, canonical_money, canonical_order, fingerprint,
 };

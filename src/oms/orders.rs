@@ -1,6 +1,6 @@
 //! Placing, holding and cancelling orders.
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -33,15 +33,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// customer or pickup location; [`Error::IdempotencyKeyReused`] when the key was
     /// used for a different order; [`Error::Contention`] if other writers kept winning.
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
-        let print = fingerprint(&super::canonical_order(&cmd))?;
-        let placed = super::retrying!(self, self.try_place_order(&cmd, print).await);
+        let canonical = super::canonical_order(&cmd);
+        let print = fingerprint(&canonical)?;
+        let placed = super::retrying!(self, self.try_place_order(&cmd, &print).await);
         if placed.is_err() {
             // A twin submission may have committed after this one checked its key,
             // making this one fail on the twin's effects (its stock, its invoice):
             // the caller must still get the order, not that error.
             let key = &cmd.idempotency_key;
             if let Some(IdempotentOutcome::Order(id)) = self
-                .replay(IdempotencyScope::PlaceOrder, key, print)
+                .replay(IdempotencyScope::PlaceOrder, key, &print)
                 .await?
             {
                 return self.order(id).await;
@@ -50,7 +51,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         placed
     }
 
-    async fn try_place_order(&self, cmd: &PlaceOrder, print: u64) -> Result<Order, Error> {
+    async fn try_place_order(
+        &self,
+        cmd: &PlaceOrder,
+        print: &Fingerprint<'_>,
+    ) -> Result<Order, Error> {
         let scope = IdempotencyScope::PlaceOrder;
         let request = OrderInputs::prefetch(cmd)
             .key(scope, &cmd.idempotency_key)

@@ -12,7 +12,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::catalog::{Product, Products};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -446,13 +446,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: ReceivePurchaseOrder,
     ) -> Result<PurchaseOrder, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(self, self.try_receive(&cmd, print).await);
+        let received = super::retrying!(self, self.try_receive(&cmd, &print).await);
         if received.is_err()
             && self
                 .replay(
                     IdempotencyScope::ReceivePurchaseOrder,
                     &cmd.idempotency_key,
-                    print,
+                    &print,
                 )
                 .await?
                 .is_some()
@@ -470,7 +470,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_receive(
         &self,
         cmd: &ReceivePurchaseOrder,
-        print: u64,
+        print: &Fingerprint<'_>,
     ) -> Result<PurchaseOrder, Error> {
         let scope = IdempotencyScope::ReceivePurchaseOrder;
         let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();

@@ -2,7 +2,7 @@
 //! decisions ([`crate::returns`]) — asking for a return or an exchange,
 //! authorising, receiving, rejecting and closing it.
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::ReturnId;
@@ -70,19 +70,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: RequestReturn,
         replacement: Vec<LineRequest>,
     ) -> Result<ReturnAuthorization, Error> {
+        let with_replacement = (&cmd, super::amend::canonical_requests(&replacement));
         let print = if replacement.is_empty() {
             fingerprint(&cmd)?
         } else {
-            fingerprint(&(&cmd, super::amend::canonical_requests(&replacement)))?
+            fingerprint(&with_replacement)?
         };
         let scope = IdempotencyScope::RequestReturn;
         let asked = super::retrying!(
             self,
-            self.try_request_return(&cmd, &replacement, print).await
+            self.try_request_return(&cmd, &replacement, &print).await
         );
         if asked.is_err() {
             if let Some(IdempotentOutcome::Return(id)) =
-                self.replay(scope, &cmd.idempotency_key, print).await?
+                self.replay(scope, &cmd.idempotency_key, &print).await?
             {
                 return self.return_authorization(id).await;
             }
@@ -96,7 +97,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &RequestReturn,
         replacement: &[LineRequest],
-        print: u64,
+        print: &Fingerprint<'_>,
     ) -> Result<ReturnAuthorization, Error> {
         let scope = IdempotencyScope::RequestReturn;
         let request = crate::returns::RequestReads::prefetch(cmd, replacement)
@@ -171,10 +172,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::IdempotencyKeyReused`].
     pub async fn receive_return(&self, cmd: ReceiveReturn) -> Result<ReturnAuthorization, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(self, self.try_receive_return(&cmd, print).await);
+        let received = super::retrying!(self, self.try_receive_return(&cmd, &print).await);
         if received.is_err()
             && self
-                .replay(IdempotencyScope::ReceiveReturn, &cmd.idempotency_key, print)
+                .replay(
+                    IdempotencyScope::ReceiveReturn,
+                    &cmd.idempotency_key,
+                    &print,
+                )
                 .await?
                 .is_some()
         {
@@ -190,7 +195,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_receive_return(
         &self,
         cmd: &ReceiveReturn,
-        print: u64,
+        print: &Fingerprint<'_>,
     ) -> Result<ReturnAuthorization, Error> {
         let scope = IdempotencyScope::ReceiveReturn;
         let first = Prefetch::new()

@@ -1,6 +1,6 @@
 //! Receiving and correcting stock: the driver of [`crate::stock::change_stock`].
 
-use super::{Oms, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -45,11 +45,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             StockCommand::Receive(c) => fingerprint(c)?,
             StockCommand::Adjust(c) => fingerprint(c)?,
         };
-        let changed = super::retrying!(self, self.try_change_stock(cmd, print).await);
+        let changed = super::retrying!(self, self.try_change_stock(cmd, &print).await);
         if changed.is_err() {
             // A twin submission may have committed after this one checked its key.
             let (scope, key) = cmd.key();
-            if self.replay(scope, key, print).await?.is_some() {
+            if self.replay(scope, key, &print).await?.is_some() {
                 let (sku, location) = cmd.place();
                 return self.stock_level(sku, location).await;
             }
@@ -60,7 +60,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn try_change_stock(
         &self,
         cmd: StockCommand<'_>,
-        print: u64,
+        print: &Fingerprint<'_>,
     ) -> Result<StockLevel, Error> {
         let (scope, key) = cmd.key();
         let (sku, location) = cmd.place();

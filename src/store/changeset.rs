@@ -391,6 +391,11 @@ pub enum IdempotentOutcome {
     Return(ReturnId),
 }
 
+/// The scheme of entries stored before schemes were recorded.
+fn first_fingerprint_scheme() -> u32 {
+    1
+}
+
 /// A used idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyEntry {
@@ -400,6 +405,10 @@ pub struct IdempotencyEntry {
     pub key: IdempotencyKey,
     /// A stable hash of the command's content: a retry must match it.
     pub fingerprint: u64,
+    /// The scheme `fingerprint` was taken with: 2 since o2c 0.2; entries stored by
+    /// o2c 0.1 have none and read as 1. A store keeps it as given.
+    #[serde(default = "first_fingerprint_scheme")]
+    pub fingerprint_version: u32,
     /// What the command produced.
     pub outcome: IdempotentOutcome,
 }

@@ -601,6 +601,7 @@ pub async fn batched_reads<S: Store>(store: &S) -> CaseResult {
         scope: IdempotencyScope::ReceiveStock,
         key: code(case, "fetched-key")?,
         fingerprint: 11,
+        fingerprint_version: 2,
         outcome: IdempotentOutcome::Stock,
     });
     keyed.puts.push(Put::insert(f.location.clone()));
@@ -1055,6 +1056,7 @@ pub async fn failed_commit_changes_nothing<S: Store>(store: &S) -> CaseResult {
             scope: IdempotencyScope::AdjustStock,
             key: key.clone(),
             fingerprint: 1,
+            fingerprint_version: 2,
             outcome: IdempotentOutcome::Stock,
         });
         c.puts.extend(tail);
@@ -1116,10 +1118,12 @@ pub async fn failed_commit_changes_nothing<S: Store>(store: &S) -> CaseResult {
 pub async fn idempotency_keys<S: Store>(store: &S) -> CaseResult {
     let case = "idempotency_keys";
     let key: IdempotencyKey = code(case, "order-42")?;
+    // An entry of the first fingerprint scheme: a store keeps the scheme as given.
     let entry = |scope, fingerprint| IdempotencyEntry {
         scope,
         key: key.clone(),
         fingerprint,
+        fingerprint_version: 1,
         outcome: IdempotentOutcome::Order(OrderId::from_uuid(uuid::Uuid::nil())),
     };
     let keyed = |scope, fingerprint| {

@@ -1,0 +1,184 @@
+//! Fingerprints of commands, for idempotency: a key replayed with the same content
+//! returns the first outcome; with other content it is refused. The same content
+//! must fingerprint the same in every process and every release, so amounts are
+//! brought to one form first and the hashes are fixed, not Rust's.
+//!
+//! Two schemes, each frozen once shipped, named in every stored entry
+//! ([`IdempotencyEntry::fingerprint_version`]):
+//! - **1** (o2c 0.1): FNV-1a over the command's JSON, a byte at a time;
+//! - **2** (o2c 0.2, written now): a compact tagged encoding ([`encode`]) hashed a
+//!   word at a time — no JSON, no escaping, a quarter of the work on a checkout.
+//!
+//! A retry is compared under the scheme its first run was stored with, so a key
+//! used before an upgrade still replays after it.
+
+mod encode;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::money::Money;
+use crate::order::{Discount, PlaceOrder};
+use crate::store::IdempotencyEntry;
+
+/// `m` at the smallest scale that holds it. `5.0` and `5.00` are the same amount
+/// ([`Money`] compares them equal), so a command must fingerprint the same with either:
+/// commands pass their amounts through this before [`fingerprint`].
+pub(crate) fn canonical_money(m: Money) -> Money {
+    Money::new(m.amount().normalize(), m.currency())
+}
+
+/// A discount with its number at the smallest scale, as [`canonical_money`].
+pub(crate) fn canonical_discount(d: Discount) -> Discount {
+    match d {
+        Discount::Percent(p) => Discount::Percent(p.normalize()),
+        Discount::Amount(m) => Discount::Amount(canonical_money(m)),
+    }
+}
+
+/// The order command with every amount in canonical form, for its fingerprint.
+pub(crate) fn canonical_order(cmd: &PlaceOrder) -> PlaceOrder {
+    let mut cmd = cmd.clone();
+    for line in &mut cmd.lines {
+        line.unit_price = line.unit_price.map(canonical_money);
+        line.discount = line.discount.map(canonical_discount);
+    }
+    cmd.order_discount = cmd.order_discount.map(canonical_discount);
+    cmd.shipping_charge = cmd.shipping_charge.map(canonical_money);
+    cmd
+}
+
+/// The scheme new entries are stored with.
+pub(crate) const CURRENT_VERSION: u32 = 2;
+
+/// A command's fingerprint under the current scheme, and the command itself, for
+/// the rare entry stored under an older one.
+pub(crate) struct Fingerprint<'a> {
+    value: u64,
+    command: &'a (dyn Legacy + Sync),
+}
+
+impl Fingerprint<'_> {
+    /// The fingerprint a new entry stores, under [`CURRENT_VERSION`].
+    pub(crate) fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// True if `entry` was stored for this same content, under whichever scheme
+    /// it names.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if the command cannot be encoded, or the entry names a
+    /// scheme this build does not know (one written by a newer release).
+    pub(crate) fn matches(&self, entry: &IdempotencyEntry) -> Result<bool, Error> {
+        match entry.fingerprint_version {
+            CURRENT_VERSION => Ok(entry.fingerprint == self.value),
+            1 => Ok(entry.fingerprint == self.command.json_fnv()?),
+            other => Err(Error::invalid(
+                "idempotency entry",
+                format!("fingerprint scheme {other} is newer than this build knows"),
+            )),
+        }
+    }
+}
+
+/// A stable 64-bit fingerprint of a command's content (see the module docs).
+///
+/// # Errors
+/// [`Error::Invalid`] if the command's `Serialize` fails.
+pub(crate) fn fingerprint<T: Serialize + Sync>(command: &T) -> Result<Fingerprint<'_>, Error> {
+    let value = encode::hash(command).map_err(|e| Error::invalid("command", e.to_string()))?;
+    Ok(Fingerprint { value, command })
+}
+
+/// The first scheme, for entries stored under it.
+trait Legacy {
+    fn json_fnv(&self) -> Result<u64, Error>;
+}
+
+impl<T: Serialize> Legacy for T {
+    /// FNV-1a of the JSON form, hashed as it is written, never buffered.
+    fn json_fnv(&self) -> Result<u64, Error> {
+        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+        serde_json::to_writer(&mut hasher, self)
+            .map_err(|e| Error::invalid("command", e.to_string()))?;
+        Ok(hasher.0)
+    }
+}
+
+/// FNV-1a as an `io::Write` sink.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ids::IdempotencyKey;
+    use crate::ids::OrderId;
+    use crate::store::{IdempotencyScope, IdempotentOutcome};
+
+    fn entry(fingerprint: u64, fingerprint_version: u32) -> IdempotencyEntry {
+        IdempotencyEntry {
+            scope: IdempotencyScope::PlaceOrder,
+            key: IdempotencyKey::new("k").unwrap(),
+            fingerprint,
+            fingerprint_version,
+            outcome: IdempotentOutcome::Order(OrderId::from_uuid(uuid::Uuid::nil())),
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_content_sensitive() {
+        let (a1, a1_again, a2) = (("a", 1), ("a", 1), ("a", 2));
+        let print = fingerprint(&a1).unwrap();
+        assert_eq!(print.value(), fingerprint(&a1_again).unwrap().value());
+        assert_ne!(print.value(), fingerprint(&a2).unwrap().value());
+    }
+
+    #[test]
+    fn the_first_scheme_is_frozen() {
+        // FNV-1a of the empty JSON string `""`, as o2c 0.1 stored it.
+        assert_eq!("".json_fnv().unwrap(), 0x07cc_7607_b494_9e25);
+    }
+
+    #[test]
+    fn an_entry_is_compared_under_the_scheme_it_was_stored_with() {
+        let command = ("place", 3u32);
+        let print = fingerprint(&command).unwrap();
+        assert!(
+            print
+                .matches(&entry(print.value(), CURRENT_VERSION))
+                .unwrap()
+        );
+        assert!(
+            !print
+                .matches(&entry(print.value() ^ 1, CURRENT_VERSION))
+                .unwrap()
+        );
+        // A key first used under o2c 0.1 replays after the upgrade…
+        let legacy = command.json_fnv().unwrap();
+        assert!(print.matches(&entry(legacy, 1)).unwrap());
+        // …and other content under it is still refused.
+        assert!(
+            !fingerprint(&("place", 4u32))
+                .unwrap()
+                .matches(&entry(legacy, 1))
+                .unwrap()
+        );
+        // A scheme from a newer release is refused, not guessed at.
+        assert!(print.matches(&entry(print.value(), 3)).is_err());
+    }
+}
