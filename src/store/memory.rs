@@ -1,5 +1,6 @@
 //! The in-memory store: the default, for tests, demos and single-process hosts.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -361,7 +362,18 @@ impl State {
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             if let Some(kind) = self.records.get_mut(key.kind_index()) {
-                kind.insert(key, (version, Box::new(put.record)));
+                // An update writes over the record where it lies: no new box, no
+                // freed one, and the key is not hashed twice.
+                match kind.entry(key) {
+                    Entry::Occupied(mut stored) => {
+                        let (at, record) = stored.get_mut();
+                        *at = version;
+                        **record = put.record;
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert((version, Box::new(put.record)));
+                    }
+                }
             }
         }
         for level in validated.stock {
