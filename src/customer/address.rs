@@ -51,3 +51,26 @@ impl Address {
         self.country.len() == 2 && self.country.bytes().all(|b| b.is_ascii_uppercase())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_reads_and_writes_the_json_it_always_did() {
+        let address = Address::new("Ada", "1 High St", "London", "N1 9GU", "GB")
+            .with_lines(["Flat 2", "1 High St"]);
+        let json = serde_json::to_string(&address).unwrap();
+        assert_eq!(
+            json,
+            r#"{"name":"Ada","lines":["Flat 2","1 High St"],"city":"London","postal_code":"N1 9GU","country":"GB"}"#
+        );
+        assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), address);
+        // A copy shares the text instead of copying it.
+        let copy = address.clone();
+        assert!(Arc::ptr_eq(&copy.city, &address.city));
+        assert!(Arc::ptr_eq(&copy.lines, &address.lines));
+        assert!(address.has_valid_country());
+    }
+}
