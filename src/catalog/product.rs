@@ -24,7 +24,10 @@ pub struct Product {
     pub weight_grams: u32,
     /// Packed size of one unit.
     pub dimensions: Dimensions,
-    /// Available stock (per location) at or below which replenishment is due.
+    /// Available stock at or below which replenishment is due (0: not watched).
+    /// [`Oms::availability`](crate::Oms::availability) holds it against what is
+    /// free over every location; purchasing's min/max rules
+    /// ([`crate::purchasing::ReorderRule`]) work per location.
     pub reorder_point: u32,
     /// Inactive products cannot be ordered but stay on old documents.
     pub active: bool,

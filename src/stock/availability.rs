@@ -29,10 +29,11 @@ impl Availability {
         self.on_hand.saturating_sub(self.reserved)
     }
 
-    /// True when what is free to promise is below the reorder point: time to
-    /// order more.
+    /// True when what is free to promise, over every location, is at or below the
+    /// reorder point ([`Product::reorder_point`]): time to order more. A reorder
+    /// point of 0, the default, watches nothing.
     pub fn is_low(&self) -> bool {
-        self.available() < i64::from(self.reorder_point)
+        self.reorder_point > 0 && self.available() <= i64::from(self.reorder_point)
     }
 }
 
@@ -151,9 +152,9 @@ mod tests {
         ];
         let seen = availability(&product("TEE", 10), &levels);
         assert_eq!((seen.on_hand, seen.reserved, seen.available()), (15, 5, 10));
-        assert!(!seen.is_low(), "10 free against a reorder point of 10");
-        let seen = availability(&product("TEE", 11), &levels);
-        assert!(seen.is_low());
+        assert!(seen.is_low(), "10 free is at a reorder point of 10");
+        let seen = availability(&product("TEE", 9), &levels);
+        assert!(!seen.is_low());
     }
 
     #[test]
@@ -161,7 +162,10 @@ mod tests {
         let seen = availability(&product("NEW", 1), &[]);
         assert_eq!((seen.on_hand, seen.reserved), (0, 0));
         assert!(seen.is_low());
-        assert!(!availability(&product("NEW", 0), &[]).is_low());
+        assert!(
+            !availability(&product("NEW", 0), &[]).is_low(),
+            "not watched"
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@ use crate::stock::StockLevel;
 /// [`Store::fetch`]: super::Store::fetch
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prefetch {
-    /// Records by key (each at most once is enough; repeats are read once).
+    /// Records by key. Ask for each once: a store may read a repeated key once per
+    /// repeat.
     pub records: Vec<RecordKey>,
     /// Kinds ([`Entity::kind`]) read whole.
     pub kinds: Vec<&'static str>,
@@ -234,11 +235,14 @@ impl Record {
                     RecordKey::Supplier(po.supplier),
                     RecordKey::Location(po.ship_to.clone()),
                 ];
-                for line in &po.lines {
-                    keys.push(RecordKey::Product(line.sku.clone()));
-                    keys.push(RecordKey::BackOrderQueue(line.sku.clone()));
+                // Each SKU once, however its lines repeat it.
+                let mut skus: Vec<&crate::ids::Sku> = po.lines.iter().map(|l| &l.sku).collect();
+                skus.sort_unstable();
+                skus.dedup();
+                for sku in skus {
+                    keys.push(RecordKey::Product(sku.clone()));
+                    keys.push(RecordKey::BackOrderQueue(sku.clone()));
                 }
-                keys.dedup();
                 keys
             }
             Record::BackOrderQueue(q) => {
@@ -324,24 +328,12 @@ impl Fetched {
     }
 
     /// Takes every `E` out, in key order, each once — whether it was read by key,
-    /// followed, found under a term or with its whole kind: no copies, and the
-    /// rest left where it is but for the gaps (a prefetch reads a few hundred
-    /// records at most, so moving the matches out one by one beats splitting the
-    /// whole list in two).
+    /// followed, found under a term or with its whole kind: no copies.
     pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
-        let mut found: Vec<(RecordKey, Versioned<E>)> = Vec::with_capacity(self.count::<E>());
-        let mut at = 0;
-        while let Some((_, record)) = self.records.get(at) {
-            if E::from_record_ref(record).is_none() {
-                at += 1;
-                continue;
-            }
-            let (version, record) = self.records.swap_remove(at);
+        let mut found = self.drain::<E, _>(|version, record| {
             let key = record.key();
-            if let Some(value) = E::from_record(record) {
-                found.push((key, Versioned { value, version }));
-            }
-        }
+            E::from_record(record).map(|value| (key, Versioned { value, version }))
+        });
         if found.len() > 1 {
             found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             // A record read by key and with its whole kind comes back once.
@@ -351,10 +343,20 @@ impl Fetched {
     }
 
     /// Takes every `E` out, with no copies, in no particular order: for a command
-    /// that asked for each `E` once (by key, not also with its whole kind, which
-    /// would bring it twice) and looks them up by key itself, so
+    /// that reached each `E` one way only (by key, or by following one record —
+    /// not also with its whole kind, under a term or by a second follow, any of
+    /// which may bring it again) and looks them up by key itself, so
     /// [`Fetched::take_every`]'s sorting would be wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
+        self.drain::<E, _>(|version, record| {
+            E::from_record(record).map(|value| Versioned { value, version })
+        })
+    }
+
+    /// Every `E` moved out through `each`, the rest left where it is but for the
+    /// gaps (a prefetch reads a few hundred records at most, so moving the
+    /// matches out one by one beats splitting the whole list in two).
+    fn drain<E: Entity, T>(&mut self, mut each: impl FnMut(u64, Record) -> Option<T>) -> Vec<T> {
         let mut found = Vec::with_capacity(self.count::<E>());
         let mut at = 0;
         while let Some((_, record)) = self.records.get(at) {
@@ -363,9 +365,7 @@ impl Fetched {
                 continue;
             }
             let (version, record) = self.records.swap_remove(at);
-            if let Some(value) = E::from_record(record) {
-                found.push(Versioned { value, version });
-            }
+            found.extend(each(version, record));
         }
         found
     }
@@ -533,5 +533,24 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "each name once");
+    }
+
+    #[test]
+    fn a_purchase_order_names_each_sku_once_however_its_lines_repeat_it() {
+        use crate::purchasing::fixtures::{cup, mugs_on_order};
+        let mut po = mugs_on_order(1, 5);
+        let mug = po.lines[0].clone();
+        let mut other = mug.clone();
+        other.sku = cup().sku;
+        // MUG, CUP, MUG: the repeat is not beside the first.
+        po.lines.push(other);
+        po.lines.push(mug);
+        let names = Record::PurchaseOrder(po).names();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "each name once: {names:?}");
+        // Supplier, ship-to, and a product and a queue per SKU.
+        assert_eq!(names.len(), 6, "{names:?}");
     }
 }
