@@ -1,6 +1,5 @@
 //! The in-memory store: the default, for tests, demos and single-process hosts.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -10,9 +9,9 @@ use self::terms::TermIndex;
 use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
-    BalanceKey, Bounds, Changeset, Check, Committed, CounterDelta, CounterKey, Entity, Fetched,
-    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series,
-    Snapshot, StockDelta, Store, StoreError, StoreResult, Versioned,
+    BalanceKey, Bounds, Changeset, Committed, CounterKey, Entity, Fetched, IdempotencyEntry,
+    IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series, Snapshot, Store,
+    StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -20,6 +19,7 @@ use crate::ledger::{AccountBalance, JournalEntry};
 use crate::money::Money;
 use crate::stock::{StockLevel, StockMovement};
 
+mod commit;
 mod terms;
 
 /// The store's maps use foldhash: several times faster than SipHash on short keys,
@@ -192,230 +192,9 @@ impl State {
         sites.get_mut(at)
     }
 
-    fn version(&self, key: &RecordKey) -> Option<u64> {
-        self.stored(key).map(|(v, _)| *v)
-    }
-
-    fn check(&self, check: &Check) -> StoreResult<()> {
-        match check {
-            Check::Version { key, version } => {
-                let actual = self.version(key);
-                if actual == Some(*version) {
-                    return Ok(());
-                }
-                Err(StoreError::Conflict {
-                    key: key.clone(),
-                    expected: Some(*version),
-                    actual,
-                })
-            }
-            Check::SkuOnHand { sku, on_hand } => {
-                let actual: i64 = self.stock.get(sku).map_or(0, |sites| {
-                    sites
-                        .iter()
-                        .map(|s| s.level.on_hand)
-                        .fold(0, i64::saturating_add)
-                });
-                if actual == *on_hand {
-                    return Ok(());
-                }
-                Err(StoreError::StockChanged {
-                    sku: sku.clone(),
-                    expected: *on_hand,
-                    actual,
-                })
-            }
-        }
-    }
-
-    /// Checks everything and returns what to write; changes nothing.
-    fn validate(&self, changes: &Changeset) -> StoreResult<Validated> {
-        if let Some(entry) = &changes.idempotency {
-            if self
-                .idempotency
-                .contains_key(&(entry.scope, entry.key.clone()))
-            {
-                return Err(StoreError::DuplicateKey {
-                    key: entry.key.clone(),
-                });
-            }
-        }
-
-        // A command puts a handful of records: a list beats a hash set here.
-        let mut seen: Vec<RecordKey> = Vec::with_capacity(changes.puts.len());
-        for put in &changes.puts {
-            let key = put.record.key();
-            let actual = self.version(&key);
-            if seen.contains(&key) {
-                return Err(StoreError::Invalid {
-                    reason: format!("{} is put twice", key.describe()),
-                });
-            }
-            if actual != put.expected {
-                return Err(match (put.expected, actual) {
-                    (Some(_), None) => StoreError::NotFound { key },
-                    _ => StoreError::Conflict {
-                        key,
-                        expected: put.expected,
-                        actual,
-                    },
-                });
-            }
-            seen.push(key);
-        }
-
-        for check in &changes.checks {
-            self.check(check)?;
-        }
-
-        let deltas = changes.stock_deltas()?;
-        let mut stock = Vec::with_capacity(deltas.len());
-        for StockDelta {
-            sku,
-            location,
-            on_hand: on_hand_delta,
-            reserved: reserved_delta,
-        } in deltas
-        {
-            // Stock is a bounded counter: on-hand the limit, reserved what is used.
-            let before = self.site(&sku, &location).map_or(Bounds::ZERO, |s| Bounds {
-                limit: s.level.on_hand,
-                used: s.level.reserved,
-            });
-            let Some(after) = before.after(on_hand_delta, reserved_delta) else {
-                return Err(StoreError::InsufficientStock {
-                    sku,
-                    location,
-                    on_hand: before.limit,
-                    reserved: before.used,
-                    on_hand_delta,
-                    reserved_delta,
-                });
-            };
-            stock.push(StockLevel {
-                sku,
-                location,
-                on_hand: after.limit,
-                reserved: after.used,
-            });
-        }
-
-        let moves = changes.counter_deltas()?;
-        let mut counters = Vec::with_capacity(moves.len());
-        for CounterDelta { key, limit, used } in moves {
-            let before = self.counters.get(&key).copied().unwrap_or(Bounds::ZERO);
-            let Some(after) = before.after(limit, used) else {
-                return Err(StoreError::OutOfBounds {
-                    key,
-                    limit: before.limit,
-                    used: before.used,
-                    limit_delta: limit,
-                    used_delta: used,
-                });
-            };
-            counters.push((key, after));
-        }
-
-        let balances = changes.balances_after(|account, currency| {
-            Ok(self
-                .balances
-                .get(&(account.clone(), currency))
-                .copied()
-                .unwrap_or(Money::zero(currency)))
-        })?;
-        for entry in &changes.journal {
-            entry.validate().map_err(|e| StoreError::Invalid {
-                reason: e.to_string(),
-            })?;
-        }
-
-        Ok(Validated {
-            stock,
-            counters,
-            balances,
-        })
-    }
-
-    fn apply(&mut self, changes: Changeset, validated: Validated) -> u64 {
-        for put in changes.puts {
-            let key = put.record.key();
-            if let Record::Order(order) = &put.record {
-                if put.expected.is_none() {
-                    self.orders_by_customer
-                        .entry(order.customer)
-                        .or_default()
-                        .push(order.id);
-                }
-                let slot = (order.placed_at, order.id);
-                if order.is_ready_to_ship() {
-                    self.ready_to_ship.insert(slot);
-                } else {
-                    self.ready_to_ship.remove(&slot);
-                }
-            }
-            if key.may_have_terms() {
-                let was = self
-                    .stored(&key)
-                    .map(|(_, stored)| stored.index_terms())
-                    .unwrap_or_default();
-                self.terms.replace(&key, &was, &put.record.index_terms());
-            }
-            let version = put.expected.map_or(1, |v| v.saturating_add(1));
-            if let Some(kind) = self.records.get_mut(key.kind_index()) {
-                // An update writes over the record where it lies: no new box, no
-                // freed one, and the key is not hashed twice.
-                match kind.entry(key) {
-                    Entry::Occupied(mut stored) => {
-                        let (at, record) = stored.get_mut();
-                        *at = version;
-                        **record = put.record;
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert((version, Box::new(put.record)));
-                    }
-                }
-            }
-        }
-        for level in validated.stock {
-            if let Some(site) = self.site_mut(&level.sku, &level.location) {
-                site.level.on_hand = level.on_hand;
-                site.level.reserved = level.reserved;
-            }
-        }
-        // Every movement's SKU × location got its level just above.
-        for movement in changes.movements {
-            if let Some(site) = self.site_mut(&movement.sku, &movement.location) {
-                site.movements.push(movement);
-            }
-        }
-        self.counters.extend(validated.counters);
-        self.balances.extend(validated.balances);
-        self.journal.extend(changes.journal);
-        for event in changes.events {
-            let sequence = self.last_sequence() + 1;
-            self.events.push(RecordedEvent {
-                sequence,
-                recorded_at: changes.at,
-                event,
-            });
-        }
-        if let Some(entry) = changes.idempotency {
-            self.idempotency
-                .insert((entry.scope, entry.key.clone()), entry);
-        }
-        self.last_sequence()
-    }
-
     fn last_sequence(&self) -> u64 {
         self.events.last().map_or(0, |e| e.sequence)
     }
-}
-
-struct Validated {
-    stock: Vec<StockLevel>,
-    /// Each counter moved, with its values after the commit.
-    counters: Vec<(CounterKey, Bounds)>,
-    balances: Vec<(BalanceKey, Money)>,
 }
 
 impl Store for MemoryStore {
