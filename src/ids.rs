@@ -302,6 +302,19 @@ pub(crate) fn validate_code(code: &str, what: &'static str) -> Result<(), Invali
     Ok(())
 }
 
+/// `skus` each once, in order of first appearance: what a command reads by SKU
+/// (a few lines, so a list beats a set).
+pub(crate) fn distinct<'a>(skus: impl IntoIterator<Item = &'a Sku>) -> Vec<Sku> {
+    let skus = skus.into_iter();
+    let mut seen: Vec<Sku> = Vec::with_capacity(skus.size_hint().0);
+    for sku in skus {
+        if !seen.contains(sku) {
+            seen.push(sku.clone());
+        }
+    }
+    seen
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

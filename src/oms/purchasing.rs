@@ -19,40 +19,18 @@ use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::order::Order;
 use crate::purchasing::lifecycle::{self, Step};
-use crate::purchasing::replenish::{self, Needs, Position, Waiting};
+use crate::purchasing::replenish::{self, Needs, Replenishing, Waiting};
 use crate::purchasing::{
     BackOrderQueue, Backlog, OfferRanking, PurchaseOrder, ReceivePurchaseOrder, Receiving,
     ReorderRule, Requisition, Supplier, Supply, rank_offers, save_supplier, set_reorder_rule,
     supply_to_read,
 };
 use crate::quantity::Quantity;
-use crate::stock::{Location, StockLevel};
+use crate::stock::Location;
 use crate::store::{
     Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, IndexTerm, Prefetch, Store,
     Versioned,
 };
-
-/// What replenishment read: the requirements, and the position they are met
-/// from.
-struct Replenishing {
-    open: Vec<PurchaseOrder>,
-    suppliers: Vec<Supplier>,
-    products: Products,
-    stock: Vec<StockLevel>,
-    queues: Vec<Versioned<BackOrderQueue>>,
-    orders: Vec<Versioned<Order>>,
-}
-
-impl Replenishing {
-    fn position(&self) -> Position<'_> {
-        Position {
-            open: &self.open,
-            suppliers: &self.suppliers,
-            products: &self.products,
-            stock: &self.stock,
-        }
-    }
-}
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Adds or replaces a supplier and its offers.
@@ -228,52 +206,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let rules = values(fetched.take_every::<ReorderRule>());
         let plain: Vec<BackOrderQueue> = queues.iter().map(|q| q.value.clone()).collect();
         let needs = Needs::new(&plain, &rules, ship_to);
-        let skus = needs.skus();
-        // Each requisition counts what is on order and ranks offers for its own
-        // SKU only.
-        let mut second = supply_to_read(Prefetch::new(), &skus);
-        for sku in &skus {
-            second = second.record::<Product>(sku);
-        }
-        for sku in needs.ruled_skus() {
-            second = second.stock(&sku);
-        }
-        let queues: Vec<Versioned<BackOrderQueue>> = queues
-            .into_iter()
-            .filter(|q| skus.contains(&q.value.sku))
-            .collect();
-        if with_orders {
-            for queue in &queues {
-                for w in &queue.value.waiting {
-                    second = second.record::<Order>(&w.order);
-                }
-            }
-        }
-        let mut fetched = if second == Prefetch::new() {
+        let (second, queues) = Replenishing::prefetch(&needs, queues, with_orders);
+        let fetched = if second == Prefetch::new() {
             Fetched::default()
         } else {
             self.store.fetch(&second).await?
         };
-        let products: Products = values(fetched.take_every::<Product>())
-            .into_iter()
-            .collect();
-        let open: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
-            .into_iter()
-            .filter(PurchaseOrder::is_open)
-            .collect();
-        let suppliers = values(fetched.take_every::<Supplier>());
-        let orders = fetched.take_every::<Order>();
-        Ok((
-            needs,
-            Replenishing {
-                open,
-                suppliers,
-                products,
-                stock: std::mem::take(&mut fetched.stock),
-                queues,
-                orders,
-            },
-        ))
+        Ok((needs, Replenishing::taking(fetched, queues)))
     }
 
     /// Raises one purchase order to `supplier` for the given SKUs and needs, at the
@@ -299,7 +238,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
-        let skus: Vec<Sku> = needs.iter().map(|(sku, _)| sku.clone()).collect();
+        let skus = crate::ids::distinct(needs.iter().map(|(sku, _)| sku));
         // The supplier ordered from by key; the supply of the SKUs ordered for
         // the promises an approval at once makes.
         let mut request = supply_to_read(Prefetch::new(), &skus)
@@ -473,7 +412,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         print: &Fingerprint<'_>,
     ) -> Result<PurchaseOrder, Error> {
         let scope = IdempotencyScope::ReceivePurchaseOrder;
-        let skus: Vec<Sku> = cmd.lines.iter().map(|(sku, _)| sku.clone()).collect();
+        let skus = crate::ids::distinct(cmd.lines.iter().map(|(sku, _)| sku));
         let mut request = supply_to_read(Prefetch::new(), &skus)
             .key(scope, &cmd.idempotency_key)
             .record::<PurchaseOrder>(&cmd.purchase_order)

@@ -390,13 +390,7 @@ impl OrderInputs {
 
 /// The SKUs of `cmd`'s lines, each once, in order of first appearance.
 pub(crate) fn distinct_skus(cmd: &PlaceOrder) -> Vec<Sku> {
-    let mut skus: Vec<Sku> = Vec::with_capacity(cmd.lines.len());
-    for line in &cmd.lines {
-        if !skus.contains(&line.sku) {
-            skus.push(line.sku.clone());
-        }
-    }
-    skus
+    crate::ids::distinct(cmd.lines.iter().map(|line| &line.sku))
 }
 
 /// How the order is delivered (the buyer's default address when it does not say)

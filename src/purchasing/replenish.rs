@@ -18,7 +18,7 @@ use crate::money::Money;
 use crate::order::Order;
 use crate::quantity::Quantity;
 use crate::stock::StockLevel;
-use crate::store::{Changeset, Entity, Versioned};
+use crate::store::{Changeset, Entity, Fetched, Prefetch, Versioned};
 
 /// What one SKU needs at one location: units back-ordered there, and its rule.
 #[derive(Debug, Default)]
@@ -311,6 +311,78 @@ pub(crate) fn replenish(
     Ok(raised)
 }
 
+/// The values of what was read, without their versions.
+fn values<E>(read: Vec<Versioned<E>>) -> impl Iterator<Item = E> {
+    read.into_iter().map(|v| v.value)
+}
+
+/// What replenishment read: the requirements' queues, and the position they are
+/// met from.
+pub(crate) struct Replenishing {
+    pub(crate) open: Vec<PurchaseOrder>,
+    pub(crate) suppliers: Vec<Supplier>,
+    pub(crate) products: Products,
+    pub(crate) stock: Vec<StockLevel>,
+    pub(crate) queues: Vec<Versioned<BackOrderQueue>>,
+    pub(crate) orders: Vec<Versioned<Order>>,
+}
+
+impl Replenishing {
+    /// The second read, once the queues and rules are in: for each SKU `needs`
+    /// names, its product and its supply (each requisition counts what is on order
+    /// and ranks offers for its own SKU only), the stock of the SKUs a rule
+    /// watches and, `with_orders`, the orders waiting in their queues. Returns it
+    /// with the queues of those SKUs, the rest dropped.
+    pub(crate) fn prefetch(
+        needs: &Needs,
+        queues: Vec<Versioned<BackOrderQueue>>,
+        with_orders: bool,
+    ) -> (Prefetch, Vec<Versioned<BackOrderQueue>>) {
+        let skus = needs.skus();
+        let mut second = super::supply_to_read(Prefetch::new(), &skus);
+        for sku in &skus {
+            second = second.record::<Product>(sku);
+        }
+        for sku in needs.ruled_skus() {
+            second = second.stock(&sku);
+        }
+        let queues: Vec<Versioned<BackOrderQueue>> = queues
+            .into_iter()
+            .filter(|q| skus.contains(&q.value.sku))
+            .collect();
+        if with_orders {
+            for w in queues.iter().flat_map(|q| &q.value.waiting) {
+                second = second.record::<Order>(&w.order);
+            }
+        }
+        (second, queues)
+    }
+
+    /// What [`Replenishing::prefetch`] read, taken out of `fetched`.
+    pub(crate) fn taking(mut fetched: Fetched, queues: Vec<Versioned<BackOrderQueue>>) -> Self {
+        Self {
+            products: values(fetched.take_every::<Product>()).collect(),
+            open: values(fetched.take_every::<PurchaseOrder>())
+                .filter(PurchaseOrder::is_open)
+                .collect(),
+            suppliers: values(fetched.take_every::<Supplier>()).collect(),
+            orders: fetched.take_every::<Order>(),
+            stock: std::mem::take(&mut fetched.stock),
+            queues,
+        }
+    }
+
+    /// The position the requirements are met from.
+    pub(crate) fn position(&self) -> Position<'_> {
+        Position {
+            open: &self.open,
+            suppliers: &self.suppliers,
+            products: &self.products,
+            stock: &self.stock,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Requisitions and replenishment, given what the command read, with no store.
@@ -592,5 +664,31 @@ mod tests {
         );
         assert_eq!(needs.skus(), [sku("CUP"), sku("MUG")]);
         assert_eq!(needs.ruled_skus(), [sku("CUP")]);
+    }
+
+    #[test]
+    fn the_second_read_asks_for_what_the_needs_name_and_drops_other_queues() {
+        let (order, mugs) = waiting_for_mugs(3, 4);
+        let mut cups = mugs.clone();
+        cups.value.sku = sku("CUP");
+        cups.value.waiting.clear();
+        // MUG is needed (an order waits); CUP has an empty queue and no rule.
+        let plain = [mugs.value.clone(), cups.value.clone()];
+        let needs = Needs::new(&plain, &[], &dc());
+        let (second, kept) = Replenishing::prefetch(&needs, vec![mugs.clone(), cups], true);
+        assert_eq!(kept.len(), 1, "only MUG's queue is kept");
+        assert!(second.records.contains(&RecordKey::Product(sku("MUG"))));
+        assert!(second.records.contains(&RecordKey::Order(order.value.id)));
+        assert!(!second.records.contains(&RecordKey::Product(sku("CUP"))));
+        assert!(second.stock_of.is_empty(), "no rule watches stock");
+        let (without_orders, _) = Replenishing::prefetch(&needs, vec![mugs], false);
+        assert!(
+            !without_orders
+                .records
+                .contains(&RecordKey::Order(order.value.id))
+        );
+        // Nothing read: an empty position.
+        let none = Replenishing::taking(Fetched::default(), kept);
+        assert!(none.open.is_empty() && none.suppliers.is_empty() && none.orders.is_empty());
     }
 }

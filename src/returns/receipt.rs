@@ -173,12 +173,7 @@ impl ReceiptReads {
     /// its SKUs, the suppliers offering them and the purchase orders open for
     /// them (a short line is promised from its own SKU's alone).
     pub(crate) fn supply_to_read(&self, request: Prefetch) -> Prefetch {
-        let mut skus: Vec<Sku> = Vec::new();
-        for line in &self.rma.value.replacement {
-            if !skus.contains(&line.sku) {
-                skus.push(line.sku.clone());
-            }
-        }
+        let skus = crate::ids::distinct(self.rma.value.replacement.iter().map(|line| &line.sku));
         let request = purchasing::supply_to_read(request, &skus);
         skus.iter().fold(request, |request, sku| {
             request.record::<BackOrderQueue>(sku)
