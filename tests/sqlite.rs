@@ -1119,12 +1119,10 @@ async fn a_zero_sum_edit_of_stored_balances_is_reported() {
     );
 }
 
-/// A key a 0.1 process used, retried after the upgrade: its entry carries the first
-/// fingerprint scheme, under which the retry is compared, so the same command
-/// replays (nothing received twice) and other content under the key is refused.
-#[tokio::test]
-async fn a_key_used_before_the_upgrade_still_replays_after_it() {
-    let db = TempDb::new("replay-0.1");
+/// A fresh copy of the file o2c 0.1 wrote (the quickstart, kept in
+/// `tests/fixtures`), to open and upgrade.
+fn copy_of_0_1(name: &str) -> TempDb {
+    let db = TempDb::new(name);
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -1133,6 +1131,15 @@ async fn a_key_used_before_the_upgrade_still_replays_after_it() {
         &db.0,
     )
     .unwrap();
+    db
+}
+
+/// A key a 0.1 process used, retried after the upgrade: its entry carries the first
+/// fingerprint scheme, under which the retry is compared, so the same command
+/// replays (nothing received twice) and other content under the key is refused.
+#[tokio::test]
+async fn a_key_used_before_the_upgrade_still_replays_after_it() {
+    let db = copy_of_0_1("replay-0.1");
     let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
     let (oms, _clock) = service(store, 31);
     let first_run = || ReceiveStock {
@@ -1172,15 +1179,7 @@ async fn a_key_used_before_the_upgrade_still_replays_after_it() {
 /// reporting them broken; everything else checks, before and after new work.
 #[tokio::test]
 async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
-    let db = TempDb::new("from-0.1");
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/o2c-0.1.sqlite3"
-        ),
-        &db.0,
-    )
-    .unwrap();
+    let db = copy_of_0_1("from-0.1");
     let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
     let (oms, _clock) = service(store, 31);
     let report = oms.audit().await.unwrap();
@@ -1287,15 +1286,7 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
 #[tokio::test]
 async fn bounded_counters_survive_reopening_a_file_upgraded_from_0_1() {
     use o2c::store::{Bounds, CounterKey, Prefetch};
-    let db = TempDb::new("counters-from-0.1");
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/o2c-0.1.sqlite3"
-        ),
-        &db.0,
-    )
-    .unwrap();
+    let db = copy_of_0_1("counters-from-0.1");
     let run: CounterKey = "run_capacity/R1".parse().unwrap();
     {
         let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();

@@ -237,6 +237,20 @@ pub struct CounterDelta {
     pub used: i64,
 }
 
+impl CounterDelta {
+    /// The error of this move refused from `before`, for a store whose guard
+    /// failed.
+    pub fn refused(self, before: Bounds) -> StoreError {
+        StoreError::OutOfBounds {
+            key: self.key,
+            limit: before.limit,
+            used: before.used,
+            limit_delta: self.limit,
+            used_delta: self.used,
+        }
+    }
+}
+
 impl Changeset {
     /// Adds `limit_delta` to the counter's limit and `used_delta` to what is used
     /// of it, under the guard `0 ≤ used ≤ limit` checked inside the commit: a run

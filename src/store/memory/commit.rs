@@ -8,8 +8,8 @@ use crate::event::RecordedEvent;
 use crate::money::Money;
 use crate::stock::StockLevel;
 use crate::store::{
-    BalanceKey, Bounds, Changeset, Check, CounterDelta, CounterKey, Record, RecordKey, StockDelta,
-    StoreError, StoreResult,
+    BalanceKey, Bounds, Changeset, Check, CounterKey, Record, RecordKey, StockDelta, StoreError,
+    StoreResult,
 };
 
 impl State {
@@ -123,18 +123,16 @@ impl State {
 
         let moves = changes.counter_deltas()?;
         let mut counters = Vec::with_capacity(moves.len());
-        for CounterDelta { key, limit, used } in moves {
-            let before = self.counters.get(&key).copied().unwrap_or(Bounds::ZERO);
-            let Some(after) = before.after(limit, used) else {
-                return Err(StoreError::OutOfBounds {
-                    key,
-                    limit: before.limit,
-                    used: before.used,
-                    limit_delta: limit,
-                    used_delta: used,
-                });
+        for delta in moves {
+            let before = self
+                .counters
+                .get(&delta.key)
+                .copied()
+                .unwrap_or(Bounds::ZERO);
+            let Some(after) = before.after(delta.limit, delta.used) else {
+                return Err(delta.refused(before));
             };
-            counters.push((key, after));
+            counters.push((delta.key, after));
         }
 
         let balances = changes.balances_after(|account, currency| {

@@ -9,8 +9,7 @@ use super::bounds::{add_within_bounds, within_bounds};
 use super::codec::parse;
 use super::error::{db, read_db};
 use crate::store::{
-    Bounds, Changeset, CounterDelta, CounterKey, CounterKind, ReadError, ReadResult, StoreError,
-    StoreResult,
+    Bounds, Changeset, CounterKey, CounterKind, ReadError, ReadResult, StoreResult,
 };
 
 /// Adds the deltas to one counter, or leaves it untouched when the result would
@@ -27,8 +26,8 @@ const GUARDED_UPDATE: &str = concat!(
 /// [`StoreError::Invalid`] when a sum overflows, [`StoreError::OutOfBounds`] with
 /// the counter as it was when a guard fails, [`StoreError::Backend`].
 pub(super) fn apply_guarded(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
-    for CounterDelta { key, limit, used } in changes.counter_deltas()? {
-        let (kind, id) = (key.kind().as_str(), key.id());
+    for delta in changes.counter_deltas()? {
+        let (kind, id) = (delta.key.kind().as_str(), delta.key.id());
         // A counter no commit has moved starts at 0/0, as in the memory store.
         tx.prepare_cached(
             "INSERT INTO bounded_counters (kind, id, limit_value, used) VALUES (?1, ?2, 0, 0)
@@ -40,18 +39,12 @@ pub(super) fn apply_guarded(tx: &Transaction<'_>, changes: &Changeset) -> StoreR
             tx,
             GUARDED_UPDATE,
             &[(":kind", &kind), (":id", &id)],
-            limit,
-            used,
+            delta.limit,
+            delta.used,
         )?;
         if !moved {
-            let before = value(tx, &key)?;
-            return Err(StoreError::OutOfBounds {
-                key,
-                limit: before.limit,
-                used: before.used,
-                limit_delta: limit,
-                used_delta: used,
-            });
+            let before = value(tx, &delta.key)?;
+            return Err(delta.refused(before));
         }
     }
     Ok(())
