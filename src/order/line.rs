@@ -1,3 +1,4 @@
+use super::Reservations;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +123,7 @@ pub struct OrderLine {
     /// The tax rate applied.
     pub tax_rate: Decimal,
     /// Open reservations by location.
-    pub reservations: Vec<LineReservation>,
+    pub reservations: Reservations,
     /// Units shipped.
     pub shipped: Quantity,
     /// Units delivered.
@@ -179,7 +180,7 @@ impl OrderLine {
             unit_price,
             amounts,
             tax_rate,
-            reservations: Vec::new(),
+            reservations: Reservations::new(),
             shipped: Quantity::ZERO,
             delivered: Quantity::ZERO,
             cancelled: Quantity::ZERO,

@@ -7,6 +7,7 @@ mod line;
 mod model;
 mod place;
 mod pricing;
+mod reservations;
 pub(crate) mod settle;
 mod status;
 
@@ -19,6 +20,7 @@ pub use line::{LineAmounts, LineReservation, OrderLine};
 pub use model::{Channel, Delivery, FulfilmentStatus, Hold, Order, PaymentStatus, ServiceLevel};
 pub use place::{Discount, LineRequest, PlaceOrder};
 pub use pricing::{MAX_LINES, PRICE_ROUNDING, TAX_ROUNDING, price_lines};
+pub use reservations::Reservations;
 pub use status::{OrderAction, OrderStatus, TRANSITIONS, transition};
 
 use crate::catalog::TaxClass;

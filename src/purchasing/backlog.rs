@@ -277,7 +277,7 @@ impl Backlog {
         }
         let mut released: Vec<(Sku, LocationId, Quantity)> = Vec::new();
         for line in &mut order.lines {
-            for r in line.reservations.drain(..) {
+            for r in line.reservations.drain() {
                 released.push((line.sku.clone(), r.location.clone(), r.quantity));
                 changes.reservations.push(ReservationChange {
                     sku: line.sku.clone(),

@@ -1488,7 +1488,8 @@ pub async fn index_reads<S: Store>(store: &S) -> CaseResult {
                 line.reservations = vec![crate::order::LineReservation {
                     location: f.location.id.clone(),
                     quantity: line.quantity,
-                }];
+                }]
+                .into();
             }
             o.status = crate::order::OrderStatus::Open;
         }
