@@ -82,16 +82,32 @@ pub(crate) fn given_order() -> (Customer, Order) {
         .line(mug, 2)
         .line(cup, 2);
     let lines = price_lines(&cmd, |s| products.iter().find(|p| &p.sku == s), &tax, "GB").unwrap();
-    let order = Order {
+    let delivery = Delivery::Pickup {
+        location: LocationId::new("SHOP").unwrap(),
+    };
+    let order = open_order(&customer, key, lines, delivery);
+    customer.history.orders_placed = 1;
+    customer.history.lifetime_value = usd(3700);
+    customer.history.uninvoiced = usd(3700);
+    (customer, order)
+}
+
+/// An open order (id 2) of `lines` for `customer`, placed at [`at`] with 4.00
+/// shipping, nothing invoiced or paid: the order every decision test starts from.
+pub(crate) fn open_order(
+    customer: &Customer,
+    key: IdempotencyKey,
+    lines: Vec<crate::order::OrderLine>,
+    delivery: Delivery,
+) -> Order {
+    Order {
         id: OrderId::from_uuid(uuid(2)),
         number: None,
         customer: customer.id,
         channel: Channel::Web,
         currency: Currency::USD,
         lines,
-        delivery: Delivery::Pickup {
-            location: LocationId::new("SHOP").unwrap(),
-        },
+        delivery,
         shipping_charge: usd(400),
         status: OrderStatus::Open,
         holds: Vec::new(),
@@ -106,11 +122,7 @@ pub(crate) fn given_order() -> (Customer, Order) {
         back_order: BackOrderPolicy::Reject,
         back_order_requested: None,
         credited: None,
-    };
-    customer.history.orders_placed = 1;
-    customer.history.lifetime_value = usd(3700);
-    customer.history.uninvoiced = usd(3700);
-    (customer, order)
+    }
 }
 
 /// [`given_order`] invoiced in full on one open invoice of 37.00, which Ada owes.

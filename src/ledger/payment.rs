@@ -209,21 +209,14 @@ mod tests {
 
     use super::*;
     use crate::catalog::{Product, TaxClass, TaxTable};
-    use crate::clock::SeededIds;
+
     use crate::customer::{Address, CustomerHistory, NewCustomer, PaymentTerms};
     use crate::ids::Sku;
-    use crate::ledger::{AccountMap, ChartOfAccounts, InvoiceNumber, Postings};
+
     use crate::money::Currency;
     use crate::order::{Channel, Delivery, Hold, OrderStatus, PlaceOrder, price_lines};
-    use crate::purchasing::BackOrderPolicy;
 
-    fn usd(cents: i64) -> Money {
-        Money::from_minor(cents, Currency::USD)
-    }
-
-    fn at() -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
-    }
+    use crate::ledger::fixtures::{Books, at, bill, open_order, usd};
 
     fn uuid(n: u128) -> uuid::Uuid {
         uuid::Uuid::from_u128(n)
@@ -254,50 +247,15 @@ mod tests {
         let cmd = PlaceOrder::new(key.clone(), customer.id, Channel::Web, Currency::USD)
             .line(sku.clone(), 2);
         let lines = price_lines(&cmd, |s| (s == &sku).then_some(&mug), &tax, "GB").unwrap();
-        let mut order = Order {
-            id: OrderId::from_uuid(uuid(2)),
-            number: None,
-            customer: customer.id,
-            channel: Channel::Web,
-            currency: Currency::USD,
-            lines,
-            delivery: Delivery::Pickup {
-                location: crate::ids::LocationId::new("SHOP").unwrap(),
-            },
-            shipping_charge: usd(0),
-            status: OrderStatus::OnHold,
-            holds: vec![Hold::AwaitingPayment],
-            invoices: Vec::new(),
-            shipments: Vec::new(),
-            invoiced: usd(0),
-            paid: usd(0),
-            placed_at: at(),
-            closed_at: None,
-            idempotency_key: key,
-            note: None,
-            back_order: BackOrderPolicy::Reject,
-            back_order_requested: None,
-            credited: None,
+        let delivery = Delivery::Pickup {
+            location: crate::ids::LocationId::new("SHOP").unwrap(),
         };
-        let (lines, shipping) = order
-            .bill(&[(0, crate::quantity::Quantity::new(2))], true)
-            .unwrap();
-        let invoice = Invoice {
-            id: InvoiceId::from_uuid(uuid(3)),
-            number: InvoiceNumber::new(1),
-            order: order.id,
-            customer: customer.id,
-            issued_at: at(),
-            due_at: at(),
-            lines,
-            shipping,
-            paid: usd(0),
-            status: InvoiceStatus::Open,
-            credited: None,
-            shipping_credited: None,
-        };
-        order.invoices.push(invoice.id);
-        order.invoiced = invoice.total().unwrap();
+        let mut order = open_order(&customer, key, lines, delivery);
+        // Prepaid, no shipping: held until paid.
+        order.shipping_charge = usd(0);
+        order.status = OrderStatus::OnHold;
+        order.holds = vec![Hold::AwaitingPayment];
+        let invoice = bill(&mut order, &[0], true, 3);
         let mut customer = customer;
         customer.history.balance = order.invoiced;
         (customer, order, invoice)
@@ -310,9 +268,8 @@ mod tests {
         policy: OverpaymentPolicy,
         (customer, order, invoice): &mut (Customer, Order, Invoice),
     ) -> (Result<Payment, Error>, Changeset) {
-        let (chart, accounts) = (ChartOfAccounts::default(), AccountMap::default());
-        let ids = SeededIds::new(9);
-        let ctx = Context::new(at(), &ids, Postings::new(&chart, &accounts));
+        let books = Books::new();
+        let ctx = books.ctx();
         let mut cmd = RecordPayment::new(
             IdempotencyKey::new("p-1").unwrap(),
             invoice.id,

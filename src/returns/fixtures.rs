@@ -12,19 +12,18 @@ use super::{
 };
 use crate::catalog::{Product, Products, TaxClass, TaxTable};
 use crate::customer::{Address, Customer, CustomerHistory, NewCustomer, PaymentTerms};
-use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, ReturnId, Sku};
-use crate::ledger::{Invoice, InvoiceNumber, InvoiceStatus};
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, ReturnId, Sku};
+use crate::ledger::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::order::{
-    Channel, Delivery, Order, OrderInputs, OrderStatus, PlaceOrder, Placing, ServiceLevel,
-    price_lines,
+    Channel, Delivery, Order, OrderInputs, PlaceOrder, Placing, ServiceLevel, price_lines,
 };
-use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{AllocationStrategy, Location, LocationKind, StockLevel};
 use crate::store::Versioned;
 
 pub(super) use crate::ledger::fixtures::{Books, at, usd};
+use crate::ledger::fixtures::{bill, open_order};
 
 fn uuid(n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(n)
@@ -125,53 +124,15 @@ pub(super) fn delivered_and_billed() -> (Order, Invoice, Customer) {
     lines[0].delivered = Quantity::new(2);
     lines[0].shipped_cost = Some(usd(800));
     let address = customer.default_address().cloned().unwrap();
-    let mut order = Order {
-        id: OrderId::from_uuid(uuid(2)),
-        number: None,
-        customer: customer.id,
-        channel: Channel::Web,
-        currency: Currency::USD,
-        lines,
-        delivery: Delivery::Ship {
-            address: Arc::new(address),
-            service: ServiceLevel::Standard,
-        },
-        shipping_charge: usd(400),
-        status: OrderStatus::Open,
-        holds: Vec::new(),
-        invoices: Vec::new(),
-        shipments: Vec::new(),
-        invoiced: usd(0),
-        paid: usd(0),
-        placed_at: at(),
-        closed_at: None,
-        idempotency_key: key,
-        note: None,
-        back_order: BackOrderPolicy::Reject,
-        back_order_requested: None,
-        credited: None,
+    let delivery = Delivery::Ship {
+        address: Arc::new(address),
+        service: ServiceLevel::Standard,
     };
-    let everything = [(0, Quantity::new(2)), (1, Quantity::new(2))];
-    let (lines, shipping) = order.bill(&everything, true).unwrap();
-    let mut invoice = Invoice {
-        id: InvoiceId::from_uuid(uuid(3)),
-        number: InvoiceNumber::new(1),
-        order: order.id,
-        customer: order.customer,
-        issued_at: at(),
-        due_at: at(),
-        lines,
-        shipping,
-        paid: usd(0),
-        status: InvoiceStatus::Open,
-        credited: None,
-        shipping_credited: None,
-    };
+    let mut order = open_order(&customer, key, lines, delivery);
+    let mut invoice = bill(&mut order, &[0, 1], true, 3);
     let total = invoice.total().unwrap();
     invoice.paid = total;
     invoice.status = InvoiceStatus::Paid;
-    order.invoices.push(invoice.id);
-    order.invoiced = total;
     order.paid = total;
     customer.history.orders_placed = 1;
     customer.history.lifetime_value = total;

@@ -12,20 +12,18 @@ use crate::clock::SeededIds;
 use crate::customer::{Address, Customer, CustomerHistory, NewCustomer, PaymentTerms};
 use crate::decide::Context;
 use crate::error::Error;
-use crate::ids::{CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, Sku};
-use crate::ledger::{
-    AccountMap, ChartOfAccounts, Invoice, InvoiceNumber, InvoicePolicy, InvoiceStatus, Postings,
-};
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
+use crate::ledger::{AccountMap, ChartOfAccounts, Invoice, InvoicePolicy, Postings};
 use crate::money::Currency;
 use crate::order::{
-    Channel, Delivery, LineReservation, Order, OrderStatus, PlaceOrder, ServiceLevel, price_lines,
+    Channel, Delivery, LineReservation, Order, PlaceOrder, ServiceLevel, price_lines,
 };
-use crate::purchasing::{BackOrderPolicy, BackOrderQueue};
-use crate::quantity::Quantity;
+use crate::purchasing::BackOrderQueue;
 use crate::stock::{AllocationStrategy, Location, LocationKind, StockLevel};
 use crate::store::{Changeset, Versioned};
 
 pub(super) use crate::ledger::fixtures::{at, usd};
+use crate::ledger::fixtures::{bill, open_order};
 
 /// The time every test decides at.
 pub(super) fn sku(code: &str) -> Sku {
@@ -105,32 +103,11 @@ pub(super) fn given() -> Given {
             quantity: line.quantity,
         });
     }
-    let order = Order {
-        id: order_id(2),
-        number: None,
-        customer: customer.id,
-        channel: Channel::Web,
-        currency: Currency::USD,
-        lines,
-        delivery: Delivery::Ship {
-            address: Arc::new(address("GB")),
-            service: ServiceLevel::Standard,
-        },
-        shipping_charge: usd(400),
-        status: OrderStatus::Open,
-        holds: Vec::new(),
-        invoices: Vec::new(),
-        shipments: Vec::new(),
-        invoiced: usd(0),
-        paid: usd(0),
-        placed_at: at(),
-        closed_at: None,
-        idempotency_key: key("o-1"),
-        note: None,
-        back_order: BackOrderPolicy::Reject,
-        back_order_requested: None,
-        credited: None,
+    let delivery = Delivery::Ship {
+        address: Arc::new(address("GB")),
+        service: ServiceLevel::Standard,
     };
+    let order = open_order(&customer, key("o-1"), lines, delivery);
     customer.history.orders_placed = 1;
     customer.history.lifetime_value = usd(3700);
     customer.history.uninvoiced = usd(3700);
@@ -169,29 +146,8 @@ pub(super) fn given() -> Given {
 pub(super) fn given_invoiced() -> Given {
     let mut given = given();
     let order = &mut given.order;
-    let portions: Vec<(usize, Quantity)> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i, l.quantity))
-        .collect();
-    let (lines, shipping) = order.bill(&portions, true).unwrap();
-    let invoice = Invoice {
-        id: InvoiceId::from_uuid(uuid::Uuid::from_u128(3)),
-        number: InvoiceNumber::new(1),
-        order: order.id,
-        customer: order.customer,
-        issued_at: at(),
-        due_at: at(),
-        lines,
-        shipping,
-        paid: usd(0),
-        status: InvoiceStatus::Open,
-        credited: None,
-        shipping_credited: None,
-    };
-    order.invoices.push(invoice.id);
-    order.invoiced = invoice.total().unwrap();
+    let every: Vec<usize> = (0..order.lines.len()).collect();
+    let invoice = bill(order, &every, true, 3);
     given.customer.history.uninvoiced = usd(0);
     given.customer.history.balance = order.invoiced;
     given.invoices.push(Versioned {
