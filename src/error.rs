@@ -141,14 +141,8 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Contention { .. }
-                | Error::Store(
-                    StoreError::Conflict { .. }
-                        | StoreError::InsufficientStock { .. }
-                        | StoreError::OutOfBounds { .. }
-                )
-                | Error::Carrier(CarrierError::Timeout { .. })
-        )
+            Error::Contention { .. } | Error::Carrier(CarrierError::Timeout { .. })
+        ) || matches!(self, Error::Store(e) if e.is_lost_race())
     }
 }
 

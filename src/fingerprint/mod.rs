@@ -60,9 +60,15 @@ pub(crate) struct Fingerprint<'a> {
 }
 
 impl Fingerprint<'_> {
-    /// The fingerprint a new entry stores, under [`CURRENT_VERSION`].
+    /// The fingerprint a new entry stores, under [`Fingerprint::version`].
     pub(crate) fn value(&self) -> u64 {
         self.value
+    }
+
+    /// The scheme [`Fingerprint::value`] was taken with: what a new entry records
+    /// beside it.
+    pub(crate) fn version(&self) -> u32 {
+        CURRENT_VERSION
     }
 
     /// True if `entry` was stored for this same content, under whichever scheme

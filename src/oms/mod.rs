@@ -140,7 +140,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             scope,
             key: key.clone(),
             fingerprint: fingerprint.value(),
-            fingerprint_version: crate::fingerprint::CURRENT_VERSION,
+            fingerprint_version: fingerprint.version(),
             outcome,
         });
         Ok(self.store.commit(changes).await?)

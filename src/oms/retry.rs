@@ -1,20 +1,10 @@
 //! Retrying a command that lost a race, pausing as [`crate::Backoff`] says.
 
 use crate::error::Error;
-use crate::store::StoreError;
 
 /// True for failures that fresh reads may get past: another writer won a race.
 pub(crate) fn lost_race(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Store(
-            StoreError::Conflict { .. }
-                | StoreError::StockChanged { .. }
-                | StoreError::InsufficientStock { .. }
-                | StoreError::OutOfBounds { .. }
-                | StoreError::DuplicateKey { .. }
-        )
-    )
+    matches!(error, Error::Store(e) if e.is_lost_race())
 }
 
 /// Runs one attempt of a command until it stops losing races, up to the configured

@@ -32,15 +32,13 @@ pub(crate) struct CancelInputs<'a> {
 /// The SKUs whose back-order queues cancelling `order` touches: those of lines
 /// still waiting or holding reservations.
 pub(crate) fn queues_touched(order: &Order) -> Vec<Sku> {
-    let mut skus: Vec<Sku> = Vec::new();
-    for line in &order.lines {
-        if (!line.backordered.is_zero() || !line.reservations.is_empty())
-            && !skus.contains(&line.sku)
-        {
-            skus.push(line.sku.clone());
-        }
-    }
-    skus
+    crate::ids::distinct(
+        order
+            .lines
+            .iter()
+            .filter(|line| !line.backordered.is_zero() || !line.reservations.is_empty())
+            .map(|line| &line.sku),
+    )
 }
 
 /// Cancels `order` for `reason`, into `changes`. One that has not shipped and has

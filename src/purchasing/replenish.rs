@@ -61,24 +61,17 @@ impl Needs {
     /// Every SKU with a requirement, once each: whose products (and, with a rule,
     /// stock) the decision reads next.
     pub(crate) fn skus(&self) -> Vec<Sku> {
-        let mut skus: Vec<Sku> = Vec::new();
-        for (sku, _) in self.0.keys() {
-            if !skus.contains(sku) {
-                skus.push(sku.clone());
-            }
-        }
-        skus
+        crate::ids::distinct(self.0.keys().map(|(sku, _)| sku))
     }
 
     /// The SKUs with a reorder rule somewhere: whose stock the decision reads.
     pub(crate) fn ruled_skus(&self) -> Vec<Sku> {
-        let mut skus: Vec<Sku> = Vec::new();
-        for ((sku, _), need) in &self.0 {
-            if need.rule.is_some() && !skus.contains(sku) {
-                skus.push(sku.clone());
-            }
-        }
-        skus
+        crate::ids::distinct(
+            self.0
+                .iter()
+                .filter(|(_, need)| need.rule.is_some())
+                .map(|((sku, _), _)| sku),
+        )
     }
 }
 
@@ -272,18 +265,16 @@ pub(crate) fn replenish(
         )?;
         raised.push(lifecycle::raise(po, policy, changes)?);
     }
-    let mut ordered: Vec<Sku> = Vec::new();
-    let mut approved: Vec<Sku> = Vec::new();
-    for po in &raised {
-        for line in &po.lines {
-            if !ordered.contains(&line.sku) {
-                ordered.push(line.sku.clone());
-            }
-            if po.is_sent() && !approved.contains(&line.sku) {
-                approved.push(line.sku.clone());
-            }
-        }
-    }
+    let lines_of = |sent_only: bool| {
+        raised
+            .iter()
+            .filter(move |po| !sent_only || po.is_sent())
+            .flat_map(|po| po.lines.iter().map(|line| &line.sku))
+    };
+    let (ordered, approved) = (
+        crate::ids::distinct(lines_of(false)),
+        crate::ids::distinct(lines_of(true)),
+    );
     let mut backlog = Backlog::default();
     for sku in &ordered {
         let queue = waiting.queues.iter().find(|q| &q.value.sku == sku).cloned();

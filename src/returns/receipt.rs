@@ -259,20 +259,12 @@ where
 
 /// The SKUs `cmd` puts back on the shelf, each once.
 pub(super) fn restocking(rma: &ReturnAuthorization, cmd: &ReceiveReturn) -> Vec<Sku> {
-    let mut skus: Vec<Sku> = Vec::new();
-    for (line_no, _, condition) in &cmd.lines {
-        let sku = rma
-            .lines
-            .iter()
-            .find(|l| l.line_no == *line_no)
-            .map(|l| &l.sku);
-        if let (Some(sku), Condition::Resellable { .. }) = (sku, condition) {
-            if !skus.contains(sku) {
-                skus.push(sku.clone());
-            }
-        }
-    }
-    skus
+    let resellable = cmd
+        .lines
+        .iter()
+        .filter(|(_, _, condition)| matches!(condition, Condition::Resellable { .. }))
+        .filter_map(|(line_no, _, _)| rma.lines.iter().find(|l| l.line_no == *line_no));
+    crate::ids::distinct(resellable.map(|l| &l.sku))
 }
 
 /// True if receiving `cmd` completes an exchange whose replacement is still to

@@ -348,6 +348,19 @@ impl Fetched {
     /// which may bring it again) and looks them up by key itself, so
     /// [`Fetched::take_every`]'s sorting would be wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
+        #[cfg(debug_assertions)]
+        {
+            let mut keys: Vec<RecordKey> = self
+                .records
+                .iter()
+                .filter(|(_, r)| E::from_record_ref(r).is_some())
+                .map(|(_, r)| r.key())
+                .collect();
+            let found = keys.len();
+            keys.sort();
+            keys.dedup();
+            debug_assert_eq!(keys.len(), found, "take_each: a record was read twice");
+        }
         self.drain::<E, _>(|version, record| {
             E::from_record(record).map(|value| Versioned { value, version })
         })

@@ -136,6 +136,23 @@ pub enum StoreError {
     Backend(#[source] Box<dyn StdError + Send + Sync>),
 }
 
+impl StoreError {
+    /// True when another writer got there first (a version, an on-hand total, a
+    /// bounded counter or an idempotency key moved under the commit): reading
+    /// again and deciding again may succeed. The one list both `Oms`'s retry loop
+    /// and [`crate::Error::is_retryable`] go by.
+    pub fn is_lost_race(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict { .. }
+                | StoreError::StockChanged { .. }
+                | StoreError::InsufficientStock { .. }
+                | StoreError::OutOfBounds { .. }
+                | StoreError::DuplicateKey { .. }
+        )
+    }
+}
+
 /// What a commit returns.
 pub type StoreResult<T> = Result<T, StoreError>;
 

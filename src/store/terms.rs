@@ -84,13 +84,10 @@ impl Record {
             | Record::Return(_) => return Vec::new(),
         };
         // A supplier may offer one SKU several times (packs, validity windows).
-        let mut terms: Vec<IndexTerm> = Vec::with_capacity(skus.len());
-        for sku in skus {
-            if !terms.iter().any(|IndexTerm::Sku(s)| s == sku) {
-                terms.push(IndexTerm::Sku(sku.clone()));
-            }
-        }
-        terms
+        crate::ids::distinct(skus)
+            .into_iter()
+            .map(IndexTerm::Sku)
+            .collect()
     }
 }
 

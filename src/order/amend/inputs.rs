@@ -184,11 +184,5 @@ pub(crate) fn skus(cmd: &AmendOrder, stored: &Order) -> Vec<Sku> {
         Amendment::AddLine(req) => Some(&req.sku),
         _ => None,
     });
-    let mut skus: Vec<Sku> = Vec::new();
-    for sku in stored.lines.iter().map(|l| &l.sku).chain(added) {
-        if !skus.contains(sku) {
-            skus.push(sku.clone());
-        }
-    }
-    skus
+    crate::ids::distinct(stored.lines.iter().map(|l| &l.sku).chain(added))
 }
