@@ -35,6 +35,9 @@ pub(crate) struct Pick {
     pub request: RateRequest,
     /// The goods at each product's standard cost.
     pub cost_of_goods: Money,
+    /// Each of `lines` at its product's standard cost: what `cost_of_goods` sums,
+    /// and what each order line remembers for returns.
+    pub line_costs: Vec<Money>,
 }
 
 /// What shipping `order` takes: one pick per location holding its reservations, in
@@ -86,12 +89,13 @@ pub(crate) fn plan_shipments(
             .cloned()
             .ok_or_else(|| Error::not_found(Location::kind(), id))?;
         let request = rate_request(order, &location, &lines, products);
-        let cost_of_goods = cost_of_goods(order, &lines, products)?;
+        let (cost_of_goods, line_costs) = cost_of_goods(order, &lines, products)?;
         picks.push(Pick {
             location,
             lines,
             request,
             cost_of_goods,
+            line_costs,
         });
     }
     Ok((picks, status))
@@ -144,7 +148,6 @@ pub(crate) struct Booked<'a> {
 pub(crate) fn record_shipment(
     order: &mut Order,
     booked: Booked<'_>,
-    products: &Products,
     ctx: &Context<'_>,
     changes: &mut Changeset,
 ) -> Result<Shipment, Error> {
@@ -161,7 +164,7 @@ pub(crate) fn record_shipment(
     // Sized once: a movement and a reservation change per line picked.
     changes.movements.reserve(pick.lines.len());
     changes.reservations.reserve(pick.lines.len());
-    for (index, units) in &pick.lines {
+    for ((index, units), cost) in pick.lines.iter().zip(&pick.line_costs) {
         let Some(line) = order.lines.get_mut(*index) else {
             continue;
         };
@@ -173,14 +176,12 @@ pub(crate) fn record_shipment(
                 line: line.line_no,
                 what: "shipped",
             })?;
-        // Remembered for returns: cost of goods is reversed at what it was.
-        if let Some(product) = products.get(&line.sku) {
-            let cost = product.cost.checked_mul_qty(u64::from(units.units()))?;
-            line.shipped_cost = Some(match line.shipped_cost {
-                Some(before) => before.checked_add(cost)?,
-                None => cost,
-            });
-        }
+        // Remembered for returns: cost of goods is reversed at what it was, the
+        // very figure the pick posts.
+        line.shipped_cost = Some(match line.shipped_cost {
+            Some(before) => before.checked_add(*cost)?,
+            None => *cost,
+        });
         changes.movements.push(StockMovement {
             sku: line.sku.clone(),
             location: location.clone(),
@@ -272,28 +273,27 @@ fn cost_of_goods(
     order: &Order,
     lines: &[(usize, Quantity)],
     products: &Products,
-) -> Result<Money, Error> {
-    let mut sum = Money::zero(order.currency);
-    let mut first = true;
+) -> Result<(Money, Vec<Money>), Error> {
+    let mut each = Vec::with_capacity(lines.len());
     for (index, units) in lines {
-        let Some(cost) = order
+        let line = order
             .lines
             .get(*index)
-            .and_then(|l| products.get(&l.sku))
-            .map(|p| p.cost)
-        else {
-            continue;
-        };
-        let value = cost.checked_mul_qty(u64::from(units.units()))?;
-        // Costs may be kept in another currency than the order's: the first sets it.
-        sum = if first {
-            value
-        } else {
-            sum.checked_add(value)?
-        };
-        first = false;
+            .ok_or_else(|| Error::invalid("pick", "names a line the order does not have"))?;
+        let product = products
+            .get(&line.sku)
+            .ok_or_else(|| Error::not_found(crate::catalog::Product::kind(), &line.sku))?;
+        each.push(product.cost.checked_mul_qty(u64::from(units.units()))?);
     }
-    Ok(sum)
+    // Costs may be kept in another currency than the order's: the first sets it.
+    let mut sum: Option<Money> = None;
+    for value in &each {
+        sum = Some(match sum {
+            Some(before) => before.checked_add(*value)?,
+            None => *value,
+        });
+    }
+    Ok((sum.unwrap_or_else(|| Money::zero(order.currency)), each))
 }
 
 /// Reduces the line's reservation at `location` by `units`.
@@ -550,7 +550,9 @@ mod tests {
         let books = Books::new();
         let ctx = books.ctx();
         let mut changes = Changeset::new(at());
+        let mut posted = usd(0);
         for (n, pick) in picks.iter().enumerate() {
+            posted = posted.checked_add(pick.cost_of_goods).unwrap();
             let booked = Booked {
                 pick,
                 quote: quote(500, 2),
@@ -562,8 +564,7 @@ mod tests {
                 shipment: ctx.id(ShipmentId::from_uuid),
                 key: format!("k{n}"),
             };
-            let shipment =
-                record_shipment(&mut order, booked, &products, &ctx, &mut changes).unwrap();
+            let shipment = record_shipment(&mut order, booked, &ctx, &mut changes).unwrap();
             assert_eq!(shipment.status, ShipmentStatus::Booked);
         }
         finish_shipping(&mut order, status, &picks, None, &ctx, &mut changes).unwrap();
@@ -571,6 +572,9 @@ mod tests {
         assert!(order.lines.iter().all(|l| l.reservations.is_empty()));
         assert_eq!(order.lines[0].shipped.units(), 2);
         assert_eq!(order.lines[0].shipped_cost, Some(usd(800)));
+        // What the lines remember for returns is what the shipments posted.
+        let remembered = order.lines.iter().filter_map(|l| l.shipped_cost);
+        assert_eq!(Money::sum(posted.currency(), remembered).unwrap(), posted);
         assert_eq!(order.shipments.len(), 2);
         assert_eq!(changes.movements.len(), 2);
         assert!(changes.movements.iter().all(|m| m.quantity == -2));
@@ -602,8 +606,7 @@ mod tests {
             shipment: ctx.id(ShipmentId::from_uuid),
             key: "k".into(),
         };
-        let mut shipment =
-            record_shipment(&mut order, booked, &products, &ctx, &mut changes).unwrap();
+        let mut shipment = record_shipment(&mut order, booked, &ctx, &mut changes).unwrap();
         order.status = status;
         let delivered = TrackingEvent {
             at: at(),

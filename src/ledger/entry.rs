@@ -236,7 +236,7 @@ fn check_lines(lines: &[JournalLine]) -> Result<(), LedgerError> {
         } else if let Some(other) = others.iter_mut().find(|m| m.currency() == currency) {
             *other = other.checked_add(line.amount)?;
         } else {
-            others.push(Money::zero(currency).checked_add(line.amount)?);
+            others.push(line.amount);
         }
     }
     // The first unbalanced currency in currency order, as before.

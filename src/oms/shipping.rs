@@ -139,13 +139,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 shipment,
                 key,
             };
-            shipments.push(record_shipment(
-                &mut order,
-                booked,
-                &products,
-                &ctx,
-                &mut changes,
-            )?);
+            shipments.push(record_shipment(&mut order, booked, &ctx, &mut changes)?);
         }
         let customer = match on_shipment {
             true => Some(super::found::<Customer>(&mut fetched, &order.customer)?),
