@@ -373,6 +373,15 @@ mod tests {
         needs: &[(Sku, u32)],
         auto_approve_up_to: Option<Money>,
     ) -> (Result<PurchaseOrder, Error>, Changeset) {
+        when_raised_by(&mills(), needs, auto_approve_up_to)
+    }
+
+    /// Raises `needs` from `supplier`, with no supply on order.
+    fn when_raised_by(
+        supplier: &Supplier,
+        needs: &[(Sku, u32)],
+        auto_approve_up_to: Option<Money>,
+    ) -> (Result<PurchaseOrder, Error>, Changeset) {
         let needs: Vec<(Sku, Quantity)> = needs
             .iter()
             .map(|(sku, units)| (sku.clone(), Quantity::new(*units)))
@@ -390,7 +399,7 @@ mod tests {
             sent: &[],
         };
         let raised = raise_purchase_order(
-            &mills(),
+            supplier,
             &dc(),
             &needs,
             &products(),
@@ -455,31 +464,21 @@ mod tests {
 
     #[test]
     fn raising_refuses_what_could_never_be_received() {
-        let (zero, _) = when_raised(&[(sku("MUG"), 0)], None);
+        let (zero, changes) = when_raised(&[(sku("MUG"), 0)], None);
         assert!(matches!(
             zero,
             Err(Error::Purchasing(PurchasingError::EmptyOrder))
         ));
-        let (unknown, _) = when_raised(&[(sku("BOWL"), 1)], None);
+        assert!(changes.is_empty(), "a refused order leaves nothing");
+        let (unknown, changes) = when_raised(&[(sku("BOWL"), 1)], None);
+        assert!(changes.is_empty(), "a refused order leaves nothing");
         assert!(matches!(
             unknown,
             Err(Error::NotFound { entity: "product", id }) if id == "BOWL"
         ));
         let mut euro_mills = mills();
         euro_mills.currency = Currency::EUR;
-        let books = Books::new();
-        let mut changes = Changeset::new(at());
-        let mismatch = raise_purchase_order(
-            &euro_mills,
-            &dc(),
-            &[(sku("MUG"), Quantity::new(1))],
-            &products(),
-            Supply::NONE,
-            &PurchasingPolicy::default(),
-            &mut backlog(),
-            &books.ctx(),
-            &mut changes,
-        );
+        let (mismatch, changes) = when_raised_by(&euro_mills, &[(sku("MUG"), 1)], None);
         assert!(matches!(
             mismatch,
             Err(Error::Purchasing(PurchasingError::CurrencyMismatch {
@@ -488,22 +487,14 @@ mod tests {
                 ..
             }))
         ));
+        assert!(changes.is_empty(), "a refused order leaves nothing");
         let mut no_cups = mills();
         no_cups.offers.retain(|o| o.sku != sku("CUP"));
-        let none = raise_purchase_order(
-            &no_cups,
-            &dc(),
-            &[(sku("CUP"), Quantity::new(1))],
-            &products(),
-            Supply::NONE,
-            &PurchasingPolicy::default(),
-            &mut backlog(),
-            &books.ctx(),
-            &mut changes,
-        );
+        let (none, changes) = when_raised_by(&no_cups, &[(sku("CUP"), 1)], None);
         assert!(matches!(
             none,
             Err(Error::Purchasing(PurchasingError::NoOffer { sku })) if sku == self::sku("CUP")
         ));
+        assert!(changes.is_empty(), "a refused order leaves nothing");
     }
 }
