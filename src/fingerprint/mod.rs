@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::money::Money;
-use crate::order::{Discount, PlaceOrder};
+use crate::order::{AmendOrder, Amendment, Discount, LineRequest, PlaceOrder};
 use crate::store::IdempotencyEntry;
 
 /// `m` at the smallest scale that holds it. `5.0` and `5.00` are the same amount
@@ -41,12 +41,36 @@ pub(crate) fn canonical_discount(d: Discount) -> Discount {
 pub(crate) fn canonical_order(cmd: &PlaceOrder) -> PlaceOrder {
     let mut cmd = cmd.clone();
     for line in &mut cmd.lines {
-        line.unit_price = line.unit_price.map(canonical_money);
-        line.discount = line.discount.map(canonical_discount);
+        *line = canonical_request(line);
     }
     cmd.order_discount = cmd.order_discount.map(canonical_discount);
     cmd.shipping_charge = cmd.shipping_charge.map(canonical_money);
     cmd
+}
+
+/// The amendment with every amount in canonical form, for its fingerprint.
+pub(crate) fn canonical_amendment(cmd: &AmendOrder) -> AmendOrder {
+    let mut cmd = cmd.clone();
+    for change in &mut cmd.changes {
+        if let Amendment::AddLine(line) = change {
+            *line = canonical_request(line);
+        }
+    }
+    cmd
+}
+
+/// A line request with its amounts in canonical form, for a fingerprint.
+fn canonical_request(line: &LineRequest) -> LineRequest {
+    LineRequest {
+        unit_price: line.unit_price.map(canonical_money),
+        discount: line.discount.map(canonical_discount),
+        ..line.clone()
+    }
+}
+
+/// Line requests with their amounts in canonical form, for a fingerprint.
+pub(crate) fn canonical_requests(lines: &[LineRequest]) -> Vec<LineRequest> {
+    lines.iter().map(canonical_request).collect()
 }
 
 /// The scheme new entries are stored with.

@@ -1,12 +1,13 @@
 //! Amending an order before it ships: read, let [`crate::order::amend`] decide,
 //! commit.
 
-use super::{Fingerprint, Oms, canonical_discount, canonical_money, fingerprint};
+use super::{Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
+use crate::fingerprint::canonical_amendment;
 use crate::fulfilment::Carrier;
 use crate::order::amend::{AmendInputs, AmendRules, Decided, admit, amend};
-use crate::order::{AmendOrder, Amendment, LineRequest, Order};
+use crate::order::{AmendOrder, Order};
 use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -144,29 +145,4 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         Ok(order)
     }
-}
-
-/// The amendment with every amount in canonical form, for its fingerprint.
-fn canonical_amendment(cmd: &AmendOrder) -> AmendOrder {
-    let mut cmd = cmd.clone();
-    for change in &mut cmd.changes {
-        if let Amendment::AddLine(line) = change {
-            *line = canonical_request(line);
-        }
-    }
-    cmd
-}
-
-/// A line request with its amounts in canonical form, for a fingerprint.
-fn canonical_request(line: &LineRequest) -> LineRequest {
-    LineRequest {
-        unit_price: line.unit_price.map(canonical_money),
-        discount: line.discount.map(canonical_discount),
-        ..line.clone()
-    }
-}
-
-/// Line requests with their amounts in canonical form, for a fingerprint.
-pub(super) fn canonical_requests(lines: &[LineRequest]) -> Vec<LineRequest> {
-    lines.iter().map(canonical_request).collect()
 }

@@ -211,6 +211,4 @@ fn replayed(
 
 use retry::retrying;
 
-pub(crate) use crate::fingerprint::{
-    Fingerprint, canonical_discount, canonical_money, canonical_order, fingerprint,
-};
+pub(crate) use crate::fingerprint::{Fingerprint, canonical_money, canonical_order, fingerprint};

@@ -70,7 +70,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: RequestReturn,
         replacement: Vec<LineRequest>,
     ) -> Result<ReturnAuthorization, Error> {
-        let with_replacement = (&cmd, super::amend::canonical_requests(&replacement));
+        let with_replacement = (&cmd, crate::fingerprint::canonical_requests(&replacement));
         let print = if replacement.is_empty() {
             fingerprint(&cmd)?
         } else {
