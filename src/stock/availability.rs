@@ -40,15 +40,20 @@ impl Availability {
 /// The availability of `product` from its `levels` (those of other SKUs are
 /// ignored, so a caller can pass every level it read).
 pub fn availability(product: &Product, levels: &[StockLevel]) -> Availability {
-    let (on_hand, reserved) = levels.iter().filter(|level| level.sku == product.sku).fold(
-        (0i64, 0i64),
-        |(on_hand, reserved), level| {
-            (
-                on_hand.saturating_add(level.on_hand),
-                reserved.saturating_add(level.reserved),
-            )
-        },
-    );
+    summed(
+        product,
+        levels.iter().filter(|level| level.sku == product.sku),
+    )
+}
+
+/// `product`'s availability from `levels`, all of its SKU.
+fn summed<'a>(product: &Product, levels: impl Iterator<Item = &'a StockLevel>) -> Availability {
+    let (on_hand, reserved) = levels.fold((0i64, 0i64), |(on_hand, reserved), level| {
+        (
+            on_hand.saturating_add(level.on_hand),
+            reserved.saturating_add(level.reserved),
+        )
+    });
     Availability {
         sku: product.sku.clone(),
         on_hand,
@@ -57,24 +62,24 @@ pub fn availability(product: &Product, levels: &[StockLevel]) -> Availability {
     }
 }
 
-/// The one read [`of`] answers from: the products of `skus` and their stock.
+/// The one read [`of`] answers from: the products of `skus` and their stock,
+/// each SKU asked once.
 pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
-    // Straight into the request: `Prefetch::record` would look for each among
-    // those already asked, one by one. A SKU asked twice is read twice or once,
-    // as the store likes; [`of`] answers both either way.
+    let skus = crate::ids::distinct(skus);
     let mut request = Prefetch::new();
     request.records = skus.iter().map(Product::record_key).collect();
-    request.stock_of = skus.to_vec();
+    request.stock_of = skus;
     request
 }
 
-/// The availability of each of `skus`, in the order asked, from what
-/// [`prefetch`] read.
+/// The availability of each of `skus`, in the order asked (a SKU asked twice is
+/// answered twice), from what [`prefetch`] read — in whatever order the store
+/// answered.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a SKU with no product.
 pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
-    let products: Vec<&Product> = fetched
+    let mut products: Vec<&Product> = fetched
         .records
         .iter()
         .filter_map(|(_, record)| match record {
@@ -82,35 +87,22 @@ pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, E
             _ => None,
         })
         .collect();
-    // The levels come SKU by SKU, each SKU's by location code: a run ends where
-    // the SKU changes or the codes start again (the same SKU asked twice).
-    let levels: Vec<&[StockLevel]> = fetched
-        .stock
-        .chunk_by(|a, b| a.sku == b.sku && a.location < b.location)
-        .collect();
-    let (mut next_product, mut next_levels) = (0, 0);
+    products.sort_unstable_by(|a, b| a.sku.cmp(&b.sku));
+    let mut levels: Vec<&StockLevel> = fetched.stock.iter().collect();
+    levels.sort_unstable_by(|a, b| a.sku.cmp(&b.sku));
     skus.iter()
         .map(|sku| {
-            let product = next_match(&products, &mut next_product, |p| p.sku == *sku)
+            let product = products
+                .binary_search_by(|p| p.sku.cmp(sku))
+                .ok()
+                .and_then(|at| products.get(at))
                 .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
-            let at = next_match(&levels, &mut next_levels, |run| {
-                run.first().is_some_and(|level| level.sku == *sku)
-            });
-            Ok(availability(product, at.copied().unwrap_or_default()))
+            let from = levels.partition_point(|l| l.sku < *sku);
+            let to = levels.partition_point(|l| l.sku <= *sku);
+            let own = levels.get(from..to).unwrap_or_default();
+            Ok(summed(product, own.iter().copied()))
         })
         .collect()
-}
-
-/// The first of `items` that `is` accepts, looking at `items[*next]` first and
-/// moving `next` past a match there: a fetch answers in the order asked on the
-/// stores we ship, so a walk in that order finds each at once, while a store that
-/// answers in another order is still searched.
-fn next_match<'a, T>(items: &'a [T], next: &mut usize, is: impl Fn(&T) -> bool) -> Option<&'a T> {
-    if let Some(item) = items.get(*next).filter(|item| is(item)) {
-        *next += 1;
-        return Some(item);
-    }
-    items.iter().find(|item| is(item))
 }
 
 #[cfg(test)]
@@ -178,10 +170,11 @@ mod tests {
                 (1, Record::Product(mug.clone())),
                 (1, Record::Product(tee.clone())),
             ],
+            // A SKU's levels apart and out of location order.
             stock: vec![
+                level("TEE", "B", 1, 0),
                 level("MUG", "A", 9, 0),
                 level("TEE", "A", 4, 1),
-                level("TEE", "B", 1, 0),
             ],
             ..Fetched::default()
         };
@@ -195,7 +188,9 @@ mod tests {
             summary,
             vec![("TEE", 4, false), ("MUG", 9, true), ("TEE", 4, false)]
         );
-        assert_eq!(prefetch(&skus).records.len(), 3);
+        // Each SKU read once, so none of its levels comes back twice.
+        let asked = prefetch(&skus);
+        assert_eq!((asked.records.len(), asked.stock_of.len()), (2, 2));
         let unknown = [Sku::new("NOPE").unwrap()];
         assert!(matches!(
             of(&unknown, &fetched),
