@@ -302,17 +302,34 @@ pub(crate) fn validate_code(code: &str, what: &'static str) -> Result<(), Invali
     Ok(())
 }
 
-/// `skus` each once, in order of first appearance: what a command reads by SKU
-/// (a few lines, so a list beats a set).
+/// `skus` each once, in order of first appearance: what a command reads by SKU.
+/// A few are checked against the list kept so far; past a few (a stock report
+/// over a hundred SKUs, a replenishment run) against a set, where the list's
+/// pairwise comparisons would cost more than the read they prepare.
 pub(crate) fn distinct<'a>(skus: impl IntoIterator<Item = &'a Sku>) -> Vec<Sku> {
+    const LIST_BEATS_SET: usize = 16;
+    type Set = std::collections::HashSet<Sku, foldhash::fast::RandomState>;
     let skus = skus.into_iter();
-    let mut seen: Vec<Sku> = Vec::with_capacity(skus.size_hint().0);
+    let mut kept: Vec<Sku> = Vec::with_capacity(skus.size_hint().0);
+    let mut seen: Option<Set> = None;
     for sku in skus {
-        if !seen.contains(sku) {
-            seen.push(sku.clone());
+        let new = match &mut seen {
+            Some(set) => !set.contains(sku) && set.insert(sku.clone()),
+            None => !kept.contains(sku),
+        };
+        if new {
+            kept.push(sku.clone());
+            if seen.is_none() && kept.len() > LIST_BEATS_SET {
+                let mut set = Set::with_capacity_and_hasher(
+                    kept.capacity().max(2 * LIST_BEATS_SET),
+                    Default::default(),
+                );
+                set.extend(kept.iter().cloned());
+                seen = Some(set);
+            }
         }
     }
-    seen
+    kept
 }
 
 #[cfg(test)]
@@ -327,6 +344,22 @@ mod tests {
         let json = serde_json::to_string(&id).unwrap();
         assert_eq!(json, format!("\"{id}\""));
         assert_eq!(serde_json::from_str::<OrderId>(&json).unwrap(), id);
+    }
+
+    #[test]
+    fn distinct_keeps_first_appearances_in_order_short_and_long() {
+        let sku = |i: usize| Sku::new(format!("S{i}")).unwrap();
+        for n in [0, 1, 5, 16, 17, 40, 200] {
+            // Each SKU twice, the second time in reverse, with 3 repeated often.
+            let mut asked: Vec<Sku> = (0..n).map(sku).collect();
+            asked.extend((0..n).rev().map(sku));
+            asked.extend(std::iter::repeat_n(sku(3), 5));
+            let want: Vec<Sku> = (0..n.max(4))
+                .filter(|i| *i < n || *i == 3)
+                .map(sku)
+                .collect();
+            assert_eq!(distinct(&asked), want, "{n} SKUs");
+        }
     }
 
     #[test]

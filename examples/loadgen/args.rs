@@ -23,7 +23,10 @@ usage: cargo run --release --example loadgen -- [flags]
   --no-baseline       skip the baseline pass
   --baseline-only     memory only: run the baseline pass alone (--transactions N)
                       and print its line; with --no-baseline, a profiler can
-                      measure each side in its own process";
+                      measure each side in its own process
+  --compare N         memory only: run o2c and the baseline N times each, every
+                      pass in a fresh process of its own, alternating which goes
+                      first; print the medians and o2c time / baseline time";
 
 const SUPPORTED_STORES: &[&str] = &["memory", "sqlite"];
 
@@ -101,6 +104,8 @@ pub(crate) struct Config {
     pub(crate) baseline: bool,
     /// Run the baseline pass alone, without o2c.
     pub(crate) baseline_only: bool,
+    /// Compare the two in this many rounds of fresh processes.
+    pub(crate) compare: Option<usize>,
 }
 
 impl Default for Config {
@@ -119,6 +124,7 @@ impl Default for Config {
             json: false,
             baseline: true,
             baseline_only: false,
+            compare: None,
         }
     }
 }
@@ -152,6 +158,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
             "--json" => cfg.json = true,
             "--no-baseline" => cfg.baseline = false,
             "--baseline-only" => cfg.baseline_only = true,
+            "--compare" => cfg.compare = Some(value(&flag, inline, rest)?),
             other => return Err(format!("unknown flag {other:?}")),
         }
     }
@@ -177,6 +184,21 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
     }
     if cfg.baseline_only && !matches!(cfg.limit, Limit::Transactions(_)) {
         return Err("--baseline-only needs --transactions, not --seconds".into());
+    }
+    if let Some(rounds) = cfg.compare {
+        if rounds == 0 {
+            return Err("--compare needs at least 1 round".into());
+        }
+        if cfg.store != "memory" || !cfg.baseline || cfg.baseline_only {
+            return Err(
+                "--compare runs both memory passes: not with --store sqlite, \
+                 --no-baseline or --baseline-only"
+                    .into(),
+            );
+        }
+        if !matches!(cfg.limit, Limit::Transactions(_)) {
+            return Err("--compare needs --transactions, not --seconds".into());
+        }
     }
     if cfg.store != "sqlite" && (durability.is_some() || cfg.db.is_some() || cfg.keep) {
         return Err("--durability, --db and --keep apply to --store sqlite only".into());

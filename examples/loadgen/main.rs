@@ -19,7 +19,13 @@
 //!   --json              print exactly one JSON object instead of the report
 //!   --no-baseline       skip the baseline pass
 //!   --baseline-only     run the memory baseline alone (for a profiler; see below)
+//!   --compare N         o2c and the baseline N times each, each pass in a fresh
+//!                       process, alternating; medians and their ratio
 //! ```
+//!
+//! The comparison to quote is `--compare 5`: in a plain run the baseline's pass
+//! goes second and reuses the heap o2c's pass grew and freed, so it skips the page
+//! faults o2c paid for (see [`compare`]).
 //!
 //! To compare instruction counts, run each side in its own process and count only
 //! the measured phase (`pass::transactions`), setup and audit excluded:
@@ -83,6 +89,7 @@
 
 mod args;
 mod baseline;
+mod compare;
 mod driver;
 mod latency;
 mod mix;
@@ -109,7 +116,8 @@ use world::World;
 type Res<T> = Result<T, Box<dyn StdError>>;
 
 fn main() -> Res<()> {
-    let cfg = match parse_args(std::env::args().skip(1)) {
+    let given: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match parse_args(given.iter().cloned()) {
         Ok(Some(cfg)) => cfg,
         Ok(None) => {
             println!("{USAGE}");
@@ -120,6 +128,9 @@ fn main() -> Res<()> {
             std::process::exit(2);
         }
     };
+    if let Some(rounds) = cfg.compare {
+        return compare::compare(&compare::child_args(&given), rounds, cfg.json);
+    }
     let world = World::generate(&cfg);
     if cfg.baseline_only {
         return baseline_only(&cfg, &world);
@@ -170,6 +181,8 @@ fn baseline_only(cfg: &args::Config, world: &World) -> Res<()> {
                 "tps": pass.tps(),
                 "types": pass.types_json(),
                 "errors": pass.errors.count,
+                "tally": pass.tally,
+                "peak_rss_bytes": o2c_system::peak_rss_bytes(),
             })
         );
     } else {

@@ -313,7 +313,7 @@ impl<S: Store> Workload for O2cSystem<S> {
 }
 
 /// Peak resident set size of this process so far (`VmHWM`), in bytes.
-fn peak_rss_bytes() -> Option<u64> {
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

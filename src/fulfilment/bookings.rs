@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// foldhash, as the memory store uses: a shipping run books once per shipment,
+/// and SipHash on these short keys was most of a booking's cost.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use super::{Booking, CarrierError, TrackingEvent, TrackingNumber};
 
 #[derive(Debug, Default)]
@@ -13,8 +17,8 @@ pub(crate) struct Bookings {
 
 #[derive(Debug, Default)]
 struct Inner {
-    by_key: HashMap<String, Booking>,
-    events: HashMap<TrackingNumber, Vec<TrackingEvent>>,
+    by_key: Map<String, Booking>,
+    events: Map<TrackingNumber, Vec<TrackingEvent>>,
     cancelled: Vec<TrackingNumber>,
     issued: u64,
 }

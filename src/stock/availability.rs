@@ -1,6 +1,8 @@
 //! What a SKU has to sell, summed over its locations, beside its reorder point: the
 //! low-stock view a replenishment screen or a storefront's "only 3 left" reads.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::StockLevel;
@@ -74,33 +76,38 @@ pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
 
 /// The availability of each of `skus`, in the order asked (a SKU asked twice is
 /// answered twice), from what [`prefetch`] read — in whatever order the store
-/// answered.
+/// answered. Products and levels are found by hashing their SKUs: a report over a
+/// hundred SKUs sorted and searched by string comparison spent more there than in
+/// the read.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a SKU with no product.
 pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
-    let mut products: Vec<&Product> = fetched
-        .records
-        .iter()
-        .filter_map(|(_, record)| match record {
-            Record::Product(product) => Some(product),
-            _ => None,
-        })
-        .collect();
-    products.sort_unstable_by(|a, b| a.sku.cmp(&b.sku));
-    let mut levels: Vec<&StockLevel> = fetched.stock.iter().collect();
-    levels.sort_unstable_by(|a, b| a.sku.cmp(&b.sku));
+    type Map<'a, V> = HashMap<&'a Sku, V, foldhash::fast::RandomState>;
+    let mut products: Map<&Product> = Map::with_capacity_and_hasher(skus.len(), Default::default());
+    for (_, record) in &fetched.records {
+        if let Record::Product(product) = record {
+            products.insert(&product.sku, product);
+        }
+    }
+    let mut held: Map<(i64, i64)> = Map::with_capacity_and_hasher(skus.len(), Default::default());
+    for level in &fetched.stock {
+        let (on_hand, reserved) = held.entry(&level.sku).or_insert((0, 0));
+        *on_hand = on_hand.saturating_add(level.on_hand);
+        *reserved = reserved.saturating_add(level.reserved);
+    }
     skus.iter()
         .map(|sku| {
             let product = products
-                .binary_search_by(|p| p.sku.cmp(sku))
-                .ok()
-                .and_then(|at| products.get(at))
+                .get(sku)
                 .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
-            let from = levels.partition_point(|l| l.sku < *sku);
-            let to = levels.partition_point(|l| l.sku <= *sku);
-            let own = levels.get(from..to).unwrap_or_default();
-            Ok(summed(product, own.iter().copied()))
+            let (on_hand, reserved) = held.get(sku).copied().unwrap_or((0, 0));
+            Ok(Availability {
+                sku: product.sku.clone(),
+                on_hand,
+                reserved,
+                reorder_point: product.reorder_point,
+            })
         })
         .collect()
 }
