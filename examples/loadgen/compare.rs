@@ -2,11 +2,11 @@
 //! N times each, alternating which goes first; medians and their ratio.
 //!
 //! Why not both passes in one process, as a plain run does: the pass that runs
-//! second inherits the first one's freed heap. Hundreds of thousands of page faults
-//! (the kernel zeroing each new page) that the first pass paid, the second skips, so
-//! a plain run favours the baseline (it measured 3.6–4.0 s second in the process
-//! against 5.5–6.7 s alone, for the same 300,000 transactions). Alone, each side
-//! pays for the memory it grows into.
+//! second inherits the first one's freed heap, so it skips page faults (the kernel
+//! zeroing each new page) that the first pass paid for, and whichever goes first
+//! warms or cools the caches for the other. Alone, each side grows its own memory
+//! from nothing, and alternating the order spreads a drift in the machine's speed
+//! over both.
 
 use std::process::Command;
 
