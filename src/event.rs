@@ -243,7 +243,9 @@ pub enum Event {
         /// Its value.
         total: Money,
     },
-    /// Units were reserved for an order.
+    /// Units were reserved for one line of an order: what o2c recorded before 0.2,
+    /// one event per line. Logs written then still read back; o2c now records
+    /// [`Event::StockReservedForOrder`], one per command.
     StockReserved {
         /// The order.
         order: OrderId,
@@ -253,6 +255,15 @@ pub enum Event {
         location: LocationId,
         /// Units.
         quantity: Quantity,
+    },
+    /// Units were reserved for an order: everything a placement, an amendment or
+    /// an exchange reserved, in one event (a ten-line order logged ten events
+    /// before 0.2).
+    StockReservedForOrder {
+        /// The order.
+        order: OrderId,
+        /// What was reserved where, in line order.
+        reservations: Vec<ReservedStock>,
     },
     /// Units reserved for an order were released without shipping.
     StockReleased {
@@ -421,6 +432,17 @@ impl Event {
             _ => {}
         }
     }
+}
+
+/// Units of a SKU reserved at a location, in [`Event::StockReservedForOrder`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedStock {
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Units.
+    pub quantity: Quantity,
 }
 
 /// An event as stored: with its gapless sequence number and commit time.

@@ -252,8 +252,7 @@ async fn web_order_prepaid_by_card_ships_by_parcel() {
         event_types(&w, cursor).await,
         vec![
             "order_placed",
-            "stock_reserved",
-            "stock_reserved",
+            "stock_reserved_for_order",
             "order_held",
             "invoice_issued",
             "payment_recorded",
@@ -584,8 +583,7 @@ async fn b2b_order_on_net_30_is_invoiced_at_shipment_and_paid_by_transfer() {
         event_types(&w, cursor).await,
         vec![
             "order_placed",
-            "stock_reserved",
-            "stock_reserved",
+            "stock_reserved_for_order",
             "shipment_booked",
             "invoice_issued",
             "tracking_updated",

@@ -10,7 +10,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
-use o2c::event::{Event, RecordedEvent};
+use o2c::event::{Event, RecordedEvent, ReservedStock};
 use o2c::fulfilment::{ShipmentStatus, TrackingNumber};
 use o2c::ledger::{InvoiceNumber, OverpaymentPolicy};
 use o2c::money::Currency;
@@ -123,17 +123,20 @@ async fn an_order_emits_its_events_in_order_with_gapless_sequences() {
                 channel: Channel::Web,
                 total: usd(dec!(35.75)),
             },
-            Event::StockReserved {
+            Event::StockReservedForOrder {
                 order: order.id,
-                sku: sku("TEE"),
-                location: loc(EAST),
-                quantity: Quantity::new(1),
-            },
-            Event::StockReserved {
-                order: order.id,
-                sku: sku("MUG"),
-                location: loc(EAST),
-                quantity: Quantity::new(1),
+                reservations: vec![
+                    ReservedStock {
+                        sku: sku("TEE"),
+                        location: loc(EAST),
+                        quantity: Quantity::new(1),
+                    },
+                    ReservedStock {
+                        sku: sku("MUG"),
+                        location: loc(EAST),
+                        quantity: Quantity::new(1),
+                    },
+                ],
             },
             Event::OrderHeld {
                 order: order.id,
@@ -180,14 +183,14 @@ async fn an_order_emits_its_events_in_order_with_gapless_sequences() {
     );
     // Gapless, starting right after the cursor.
     let sequences: Vec<u64> = log.iter().map(|e| e.sequence).collect();
-    assert_eq!(sequences, (16..=27).collect::<Vec<u64>>());
+    assert_eq!(sequences, (16..=26).collect::<Vec<u64>>());
     // Each event carries its commit's time: one command per minute.
     let minutes: Vec<i64> = log
         .iter()
         .map(|e| (e.recorded_at - start()).num_minutes())
         .collect();
-    assert_eq!(minutes, vec![1, 1, 1, 1, 1, 2, 2, 3, 4, 5, 5, 5]);
-    assert_eq!(last_event(&w).await, 27);
+    assert_eq!(minutes, vec![1, 1, 1, 1, 2, 2, 3, 4, 5, 5, 5]);
+    assert_eq!(last_event(&w).await, 26);
     assert_audit_clean(&w.oms).await;
 }
 
@@ -203,12 +206,12 @@ async fn paging_with_a_cursor_returns_each_event_exactly_once() {
 
     let everything = recorded_since(&w, 0).await;
     let total = everything.len();
-    // 14 set-up + 2 customers + 12 for the full flow + 4 placing (placed, 2 reserved,
+    // 14 set-up + 2 customers + 11 for the full flow + 3 placing (placed, reserved,
     // invoice) + 4 cancelling (cancelled, 2 released, voided).
-    assert_eq!(total, 36);
-    assert_eq!(last_event(&w).await, 36);
+    assert_eq!(total, 34);
+    assert_eq!(last_event(&w).await, 34);
 
-    for page_size in [1, 4, 7, 36, 100] {
+    for page_size in [1, 4, 7, 34, 100] {
         let mut cursor = 0;
         let mut pages = Vec::new();
         let mut read = Vec::new();
@@ -224,7 +227,7 @@ async fn paging_with_a_cursor_returns_each_event_exactly_once() {
         }
         assert_eq!(read, everything, "page size {page_size}");
         assert_eq!(pages.len(), total.div_ceil(page_size));
-        assert_eq!(cursor, 36);
+        assert_eq!(cursor, 34);
     }
 
     // Reading from the middle starts right after the cursor.
@@ -233,7 +236,7 @@ async fn paging_with_a_cursor_returns_each_event_exactly_once() {
         tail.iter().map(|e| e.sequence).collect::<Vec<_>>(),
         vec![31, 32, 33]
     );
-    assert!(w.oms.events_after(36, 10).await.unwrap().is_empty());
+    assert!(w.oms.events_after(34, 10).await.unwrap().is_empty());
     assert!(w.oms.events_after(1000, 10).await.unwrap().is_empty());
     assert_audit_clean(&w.oms).await;
 }
@@ -309,7 +312,7 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
             "stock_adjusted",
             "stock_received",
             "stock_released",
-            "stock_reserved",
+            "stock_reserved_for_order",
             "tax_table_saved",
             "tracking_updated",
         ]
@@ -331,6 +334,32 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
             "total": { "amount": "35.75", "currency": "USD" },
         })
     );
+    // One event for everything a placement reserved, its lines in order.
+    let reserved = log
+        .iter()
+        .find(|e| matches!(e.event, Event::StockReservedForOrder { .. }))
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&reserved.event).unwrap(),
+        serde_json::json!({
+            "type": "stock_reserved_for_order",
+            "order": order.id.to_string(),
+            "reservations": [
+                { "sku": "TEE", "location": EAST, "quantity": 1 },
+                { "sku": "MUG", "location": EAST, "quantity": 1 },
+            ],
+        })
+    );
+    // The per-line event o2c recorded before 0.2 still reads back.
+    let old: Event = serde_json::from_value(serde_json::json!({
+        "type": "stock_reserved",
+        "order": order.id.to_string(),
+        "sku": "TEE",
+        "location": EAST,
+        "quantity": 1,
+    }))
+    .unwrap();
+    assert!(matches!(old, Event::StockReserved { .. }));
     let credited = log
         .iter()
         .find(|e| matches!(e.event, Event::CustomerCredited { .. }))

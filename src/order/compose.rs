@@ -9,7 +9,7 @@ use crate::catalog::{Product, Products, TaxTable};
 use crate::customer::{Customer, PaymentTerms};
 use crate::decide::Context;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, ReservedStock};
 use crate::ids::{OrderId, Sku};
 use crate::ledger::{Invoice, InvoicePolicy, issue_invoice};
 use crate::money::{Money, MoneyError};
@@ -131,10 +131,11 @@ pub(crate) fn compose(
     let now = changes.at;
     let id = ctx.id(OrderId::from_uuid);
     let first_event = changes.events.len();
-    // Sized once: a line's reservation, its change and its event each, and the
-    // order's own events; growing them line by line copied them several times.
+    // Sized once: a line's reservation and its change each, and the order's own
+    // events; growing them line by line copied them several times.
     changes.reservations.reserve(allocations.len());
-    changes.events.reserve(allocations.len() + 3);
+    changes.events.reserve(4);
+    let mut reserved = Vec::with_capacity(allocations.len());
     for a in &allocations {
         let Some(line) = lines.get_mut(a.line) else {
             continue;
@@ -149,11 +150,16 @@ pub(crate) fn compose(
             order: id,
             quantity: a.quantity.as_i64(),
         });
-        changes.events.push(Event::StockReserved {
-            order: id,
+        reserved.push(ReservedStock {
             sku: line.sku.clone(),
             location: a.location.clone(),
             quantity: a.quantity,
+        });
+    }
+    if !reserved.is_empty() {
+        changes.events.push(Event::StockReservedForOrder {
+            order: id,
+            reservations: reserved,
         });
     }
 

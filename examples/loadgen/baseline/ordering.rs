@@ -52,7 +52,8 @@ impl Plain {
         self.check_reservations(&lines, &allocations)?;
         // Everything is checked: from here on the order is written.
         let id = self.orders.len();
-        let mut events = Vec::with_capacity(allocations.len() + 2);
+        let mut events = Vec::with_capacity(3);
+        let mut reserved = Vec::with_capacity(allocations.len());
         for a in &allocations {
             let line = lines
                 .get_mut(a.line)
@@ -61,11 +62,13 @@ impl Plain {
             self.level_mut(&line.sku, a.location)
                 .map_err(Refusal::Failed)?
                 .reserved += i64::from(a.quantity);
-            events.push(Event::StockReserved {
+            reserved.push((line.sku.clone(), a.location, a.quantity));
+        }
+        // One event for all of them, as o2c records.
+        if !reserved.is_empty() {
+            events.push(Event::StockReservedForOrder {
                 order: id,
-                sku: line.sku.clone(),
-                location: a.location,
-                quantity: a.quantity,
+                reservations: reserved,
             });
         }
         self.record_order(id, key, customer, lines, events)

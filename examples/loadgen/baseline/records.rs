@@ -221,11 +221,10 @@ pub(crate) enum Event {
         customer: usize,
         total: Decimal,
     },
-    StockReserved {
+    StockReservedForOrder {
         order: usize,
-        sku: String,
-        location: usize,
-        quantity: u32,
+        /// (SKU, location, units), in line order.
+        reservations: Vec<(String, usize, u32)>,
     },
     InvoiceIssued {
         invoice: usize,

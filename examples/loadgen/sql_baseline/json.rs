@@ -222,6 +222,14 @@ pub(super) struct Shipment<'a> {
     pub(super) booking_key: &'a str,
 }
 
+/// Units reserved at a location, in a `stock_reserved_for_order` event.
+#[derive(Serialize)]
+pub(super) struct Reserved<'a> {
+    pub(super) sku: &'a str,
+    pub(super) location: &'a str,
+    pub(super) quantity: u32,
+}
+
 /// A domain event, tagged `type` as o2c's.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -232,11 +240,9 @@ pub(super) enum Event<'a> {
         channel: &'static str,
         total: Money,
     },
-    StockReserved {
+    StockReservedForOrder {
         order: &'a str,
-        sku: &'a str,
-        location: &'a str,
-        quantity: u32,
+        reservations: Vec<Reserved<'a>>,
     },
     InvoiceIssued {
         invoice: &'a str,

@@ -85,19 +85,22 @@ impl SqlPlain {
                     total: usd(*total),
                 })
             }
-            Event::StockReserved {
+            Event::StockReservedForOrder {
                 order,
-                sku,
-                location,
-                quantity,
+                reservations,
             } => {
                 let o = id(ORDER, *order);
-                let location = self.location(*location)?;
-                writes::to_json(&json::Event::StockReserved {
+                let mut lines = Vec::with_capacity(reservations.len());
+                for (sku, location, quantity) in reservations {
+                    lines.push(json::Reserved {
+                        sku,
+                        location: self.location(*location)?,
+                        quantity: *quantity,
+                    });
+                }
+                writes::to_json(&json::Event::StockReservedForOrder {
                     order: &o,
-                    sku,
-                    location,
-                    quantity: *quantity,
+                    reservations: lines,
                 })
             }
             Event::InvoiceIssued {

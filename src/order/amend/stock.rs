@@ -4,7 +4,7 @@
 
 use super::{Amending, Needs};
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, ReservedStock};
 use crate::ids::{LocationId, OrderId, Sku};
 use crate::order::{Delivery, back_order_policy, sites_among};
 use crate::purchasing::{BackOrderPolicy, Supply, reserve};
@@ -148,6 +148,7 @@ pub(super) fn reserve_added(
 /// Reserves what `allocations` found for the units added.
 fn reserve_allocated(work: &mut Amending<'_>, allocations: &[Allocation]) -> Result<(), Error> {
     let order_id = work.order.id;
+    let mut reserved = Vec::with_capacity(allocations.len());
     for a in allocations {
         let Some((at, _)) = work.demand.get(a.line) else {
             continue;
@@ -169,11 +170,16 @@ fn reserve_allocated(work: &mut Amending<'_>, allocations: &[Allocation]) -> Res
             order: order_id,
             quantity: a.quantity.as_i64(),
         });
-        work.changes.events.push(Event::StockReserved {
-            order: order_id,
+        reserved.push(ReservedStock {
             sku: line.sku.clone(),
             location: a.location.clone(),
             quantity: a.quantity,
+        });
+    }
+    if !reserved.is_empty() {
+        work.changes.events.push(Event::StockReservedForOrder {
+            order: order_id,
+            reservations: reserved,
         });
     }
 
