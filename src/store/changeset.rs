@@ -583,7 +583,9 @@ impl Changeset {
         &self,
         mut stored: impl FnMut(&AccountCode, Currency) -> Result<Money, StoreError>,
     ) -> Result<Vec<(BalanceKey, Money)>, StoreError> {
-        let mut balances: Vec<(BalanceKey, Money)> = Vec::new();
+        // At most one per line; a command posts a handful.
+        let lines = self.journal.iter().map(|e| e.lines().len()).sum();
+        let mut balances: Vec<(BalanceKey, Money)> = Vec::with_capacity(lines);
         for line in self.journal.iter().flat_map(JournalEntry::lines) {
             let currency = line.amount.currency();
             let found = balances
