@@ -1,16 +1,18 @@
 //! The products one decision works with.
 
+use std::borrow::Cow;
+
 use super::Product;
 use crate::ids::Sku;
 use crate::money::Currency;
 
-/// The catalogue's products one command works with, by SKU. A command touches a
-/// few, so a list beats a hash map (and the keys are the command's own `Sku`s, which
-/// compare by pointer first).
+/// The catalogue's products one command works with, by SKU: lent from what the
+/// command read when it only reads them (placing, shipping), owned when it took
+/// them. A command touches a few, so a list beats a hash map.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Products(Vec<(Sku, Product)>);
+pub(crate) struct Products<'a>(Vec<Cow<'a, Product>>);
 
-impl Products {
+impl<'a> Products<'a> {
     /// Room for `n` products.
     pub(crate) fn with_capacity(n: usize) -> Self {
         Self(Vec::with_capacity(n))
@@ -21,14 +23,14 @@ impl Products {
         self.get(sku).is_some()
     }
 
-    /// Adds `product` as `sku`'s.
-    pub(crate) fn insert(&mut self, sku: Sku, product: Product) {
-        self.0.push((sku, product));
+    /// Adds `product`, owned.
+    pub(crate) fn insert(&mut self, product: Product) {
+        self.0.push(Cow::Owned(product));
     }
 
     /// The product of `sku`, if read.
     pub(crate) fn get(&self, sku: &Sku) -> Option<&Product> {
-        self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
+        self.0.iter().map(|p| &**p).find(|p| p.sku == *sku)
     }
 
     /// The currency `sku` is costed in, if read.
@@ -37,8 +39,14 @@ impl Products {
     }
 }
 
-impl FromIterator<Product> for Products {
+impl FromIterator<Product> for Products<'_> {
     fn from_iter<I: IntoIterator<Item = Product>>(products: I) -> Self {
-        Self(products.into_iter().map(|p| (p.sku.clone(), p)).collect())
+        Self(products.into_iter().map(Cow::Owned).collect())
+    }
+}
+
+impl<'a> FromIterator<&'a Product> for Products<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a Product>>(products: I) -> Self {
+        Self(products.into_iter().map(Cow::Borrowed).collect())
     }
 }

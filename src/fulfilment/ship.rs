@@ -434,7 +434,7 @@ mod tests {
     }
 
     /// The mugs and cups, 500 g and 200 g, costing 4.00 and 2.00.
-    fn products() -> Products {
+    fn products() -> Products<'static> {
         let mut mug = Product::new(
             crate::ids::Sku::new("MUG").unwrap(),
             "Mug",

@@ -97,7 +97,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // Cost of goods is posted at this cost: a cost change committing first
             // must send us back.
             changes.check_version(RecordKey::Product(stored.value.sku.clone()), stored.version);
-            products.insert(stored.value.sku.clone(), stored.value);
+            products.insert(stored.value);
         }
         let (picks, status) = plan_shipments(&order, &sites, &products)?;
         let mut quotes = Vec::with_capacity(picks.len());
