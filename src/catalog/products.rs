@@ -28,6 +28,11 @@ impl<'a> Products<'a> {
         self.0.push(Cow::Owned(product));
     }
 
+    /// Adds `product`, lent.
+    pub(crate) fn lend(&mut self, product: &'a Product) {
+        self.0.push(Cow::Borrowed(product));
+    }
+
     /// The product of `sku`, if read.
     pub(crate) fn get(&self, sku: &Sku) -> Option<&Product> {
         self.0.iter().map(|p| &**p).find(|p| p.sku == *sku)
