@@ -405,16 +405,21 @@ impl<'a> OrderInputs<'a> {
     pub(crate) fn lent(fetched: &'a Fetched) -> Self {
         // Every product read is one of the order's (unknown SKUs are missing:
         // pricing reports them), so they are lent in one pass.
-        let products = fetched.lend_each::<Product>().map(|(_, p)| p).collect();
+        let mut products = Products::with_capacity(fetched.records.len());
+        for (_, product) in fetched.lend_each::<Product>() {
+            products.lend(product);
+        }
         Self {
             products,
             tax: fetched.lend::<TaxTable>(&()).map_or_else(
                 || Cow::Owned(TaxTable::default()),
                 |(_, tax)| Cow::Borrowed(tax),
             ),
+            // As the store answered, unsorted: each was read once (by key for a
+            // pickup, with the whole kind for a shipment), and allocation ranks
+            // them by priority, then code, itself.
             locations: fetched
-                .lend_every::<Location>()
-                .into_iter()
+                .lend_each::<Location>()
                 .map(|(_, l)| Cow::Borrowed(l))
                 .collect(),
             levels: Cow::Borrowed(&fetched.stock),
