@@ -218,7 +218,8 @@ impl Store for MemoryStore {
         for all in kinds {
             records.extend(all.values().map(|(v, r)| (*v, Arc::clone(r))));
         }
-        // The same for the stock: every SKU's sites found, then copied.
+        // The stock: every SKU's sites found first, so its list is sized once,
+        // then each level copied (a few words).
         let sites: Vec<&[Site]> = request
             .stock_of
             .iter()
