@@ -197,9 +197,10 @@ impl o2c::store::StoreWrapper for Meddling {
         if let (true, Some(order)) = (asked, stale.take()) {
             let key = o2c::store::RecordKey::Order(order.value.id);
             fetched.records.retain(|(_, record)| record.key() != key);
-            fetched
-                .records
-                .push((order.version, o2c::store::Record::Order(order.value)));
+            fetched.records.push((
+                order.version,
+                std::sync::Arc::new(o2c::store::Record::Order(order.value)),
+            ));
         }
         Ok(fetched)
     }

@@ -4,16 +4,23 @@ use super::Product;
 use crate::ids::Sku;
 use crate::money::Currency;
 
-/// The catalogue's products one command works with, by SKU. A command touches a
-/// few, so a list beats a hash map (and the keys are the command's own `Sku`s, which
-/// compare by pointer first).
+/// The catalogue's products one command works with, by SKU: lent from what the
+/// command read when it only reads them (placing, shipping), owned when it took
+/// them. A command touches a few, so lists beat a hash map; the lent ones are
+/// kept apart from the owned ones so that a lookup walks plain references.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Products(Vec<(Sku, Product)>);
+pub(crate) struct Products<'a> {
+    lent: Vec<&'a Product>,
+    owned: Vec<Product>,
+}
 
-impl Products {
-    /// Room for `n` products.
+impl<'a> Products<'a> {
+    /// Room for `n` lent products.
     pub(crate) fn with_capacity(n: usize) -> Self {
-        Self(Vec::with_capacity(n))
+        Self {
+            lent: Vec::with_capacity(n),
+            owned: Vec::new(),
+        }
     }
 
     /// True if `sku` is among them.
@@ -21,14 +28,20 @@ impl Products {
         self.get(sku).is_some()
     }
 
-    /// Adds `product` as `sku`'s.
-    pub(crate) fn insert(&mut self, sku: Sku, product: Product) {
-        self.0.push((sku, product));
+    /// Adds `product`, owned.
+    pub(crate) fn insert(&mut self, product: Product) {
+        self.owned.push(product);
+    }
+
+    /// Adds `product`, lent.
+    pub(crate) fn lend(&mut self, product: &'a Product) {
+        self.lent.push(product);
     }
 
     /// The product of `sku`, if read.
     pub(crate) fn get(&self, sku: &Sku) -> Option<&Product> {
-        self.0.iter().find(|(s, _)| s == sku).map(|(_, p)| p)
+        let mut all = self.lent.iter().copied().chain(&self.owned);
+        all.find(|p| p.sku == *sku)
     }
 
     /// The currency `sku` is costed in, if read.
@@ -37,8 +50,20 @@ impl Products {
     }
 }
 
-impl FromIterator<Product> for Products {
+impl FromIterator<Product> for Products<'_> {
     fn from_iter<I: IntoIterator<Item = Product>>(products: I) -> Self {
-        Self(products.into_iter().map(|p| (p.sku.clone(), p)).collect())
+        Self {
+            lent: Vec::new(),
+            owned: products.into_iter().collect(),
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a Product> for Products<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a Product>>(products: I) -> Self {
+        Self {
+            lent: products.into_iter().collect(),
+            owned: Vec::new(),
+        }
     }
 }

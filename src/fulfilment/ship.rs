@@ -3,6 +3,7 @@
 //! once the carrier has quoted and booked — the shipments, stock movements,
 //! postings and, under invoicing on shipment, the invoice.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use super::{
@@ -26,9 +27,9 @@ use crate::store::{Changeset, Entity};
 /// One location's part of a shipment being prepared: what the carrier is asked to
 /// price, and what the goods cost.
 #[derive(Debug, Clone)]
-pub(crate) struct Pick {
-    /// Where the goods leave from.
-    pub location: Location,
+pub(crate) struct Pick<'a> {
+    /// Where the goods leave from: lent from the locations the command read.
+    pub location: &'a Location,
     /// (line index, units)
     pub lines: Vec<(usize, Quantity)>,
     /// One parcel of the whole weight, from the location to the customer.
@@ -51,11 +52,11 @@ pub(crate) struct Pick {
 /// while an order that ships whole waits for units, `NothingToShip`, or
 /// `InvalidTransition`; [`Error::NotFound`] for a location or product not given;
 /// [`Error::Money`] if the goods' costs are in different currencies.
-pub(crate) fn plan_shipments(
+pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     order: &Order,
-    sites: &[Location],
+    sites: &'a [L],
     products: &Products,
-) -> Result<(Vec<Pick>, OrderStatus), Error> {
+) -> Result<(Vec<Pick<'a>>, OrderStatus), Error> {
     order.ensure_not_held()?;
     let status = transition(order.status, OrderAction::Ship)?;
     if order.back_order == BackOrderPolicy::BackOrder && order.backordered_units() > 0 {
@@ -85,10 +86,10 @@ pub(crate) fn plan_shipments(
     for (id, lines) in by_location {
         let location = sites
             .iter()
-            .find(|l| &l.id == id)
-            .cloned()
+            .map(Borrow::borrow)
+            .find(|l: &&Location| &l.id == id)
             .ok_or_else(|| Error::not_found(Location::kind(), id))?;
-        let request = rate_request(order, &location, &lines, products);
+        let request = rate_request(order, location, &lines, products);
         let (cost_of_goods, line_costs) = cost_of_goods(order, &lines, products)?;
         picks.push(Pick {
             location,
@@ -127,7 +128,7 @@ pub(crate) fn best_quote(
 #[derive(Debug)]
 pub(crate) struct Booked<'a> {
     /// The pick.
-    pub pick: &'a Pick,
+    pub pick: &'a Pick<'a>,
     /// The quote it was booked on.
     pub quote: RateQuote,
     /// The carrier's booking.
@@ -422,6 +423,11 @@ mod tests {
     use crate::order::{Hold, LineReservation};
     use crate::stock::LocationKind;
 
+    /// The two warehouses the tests ship from, `WH-A` and `WH-B`.
+    fn sites() -> [Location; 2] {
+        [site("WH-A"), site("WH-B")]
+    }
+
     fn site(code: &str) -> Location {
         let address = Address::new(code, "1 Dock Rd", "Leeds", "LS2 2BB", "GB");
         Location::new(
@@ -434,7 +440,7 @@ mod tests {
     }
 
     /// The mugs and cups, 500 g and 200 g, costing 4.00 and 2.00.
-    fn products() -> Products {
+    fn products() -> Products<'static> {
         let mut mug = Product::new(
             crate::ids::Sku::new("MUG").unwrap(),
             "Mug",
@@ -478,8 +484,8 @@ mod tests {
     #[test]
     fn each_location_ships_its_own_reservations_weighed_and_costed() {
         let order = reserved();
-        let (picks, status) =
-            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products()).unwrap();
+        let sites = sites();
+        let (picks, status) = plan_shipments(&order, &sites, &products()).unwrap();
         assert_eq!(status, OrderStatus::Open, "open until delivered and paid");
         let from: Vec<&str> = picks.iter().map(|p| p.location.id.as_str()).collect();
         assert_eq!(from, ["WH-A", "WH-B"], "in location-code order");
@@ -492,7 +498,7 @@ mod tests {
     #[test]
     fn nothing_reserved_or_a_hold_means_nothing_ships() {
         let (_, order) = given_order();
-        let refused = plan_shipments(&order, &[], &products());
+        let refused = plan_shipments::<Location>(&order, &[], &products());
         assert!(matches!(
             refused,
             Err(Error::Order(OrderError::NothingToShip))
@@ -500,7 +506,8 @@ mod tests {
         let mut held = reserved();
         held.holds.push(Hold::AwaitingPayment);
         held.status = OrderStatus::OnHold;
-        let refused = plan_shipments(&held, &[site("WH-A"), site("WH-B")], &products());
+        let sites = sites();
+        let refused = plan_shipments(&held, &sites, &products());
         assert!(matches!(
             refused,
             Err(Error::Order(OrderError::OnHold { .. }))
@@ -509,7 +516,8 @@ mod tests {
 
     #[test]
     fn a_location_not_read_is_reported_not_skipped() {
-        let refused = plan_shipments(&reserved(), &[site("WH-A")], &products());
+        let only_a = [site("WH-A")];
+        let refused = plan_shipments(&reserved(), &only_a, &products());
         assert!(matches!(
             refused,
             Err(Error::NotFound {
@@ -522,8 +530,8 @@ mod tests {
     #[test]
     fn the_cheapest_quote_in_the_orders_currency_wins_then_the_fastest() {
         let order = reserved();
-        let (picks, _) =
-            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products()).unwrap();
+        let sites = sites();
+        let (picks, _) = plan_shipments(&order, &sites, &products()).unwrap();
         let request = &picks[0].request;
         let mut euro = quote(100, 1);
         euro.price = Money::from_minor(100, crate::money::Currency::EUR);
@@ -545,8 +553,8 @@ mod tests {
     fn a_booked_pick_moves_stock_posts_its_costs_and_remembers_them() {
         let mut order = reserved();
         let products = products();
-        let (picks, status) =
-            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products).unwrap();
+        let sites = sites();
+        let (picks, status) = plan_shipments(&order, &sites, &products).unwrap();
         let books = Books::new();
         let ctx = books.ctx();
         let mut changes = Changeset::new(at());
@@ -590,8 +598,8 @@ mod tests {
     fn delivery_is_recorded_once_and_reaches_the_order() {
         let mut order = reserved();
         let products = products();
-        let (picks, status) =
-            plan_shipments(&order, &[site("WH-A"), site("WH-B")], &products).unwrap();
+        let sites = sites();
+        let (picks, status) = plan_shipments(&order, &sites, &products).unwrap();
         let books = Books::new();
         let ctx = books.ctx();
         let mut changes = Changeset::new(at());

@@ -71,11 +71,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )? {
             return Ok(self.must::<Payment>(&id).await?.value);
         }
+        // The invoice and the order change, so they are taken; the customer's
+        // figures move by a merge from a copy, so what was read is lent.
         let invoice = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let order = super::found::<Order>(&mut fetched, &invoice.value.order)?;
-        let customer = super::found::<Customer>(&mut fetched, &invoice.value.customer)?;
+        let customer = super::lent::<Customer>(&fetched, &invoice.value.customer)?;
         let (mut invoice_now, mut order_now, mut customer_now) =
-            (invoice.value, order.value, customer.value.clone());
+            (invoice.value, order.value, customer.clone());
         let mut changes = Changeset::new(self.now());
         let payment = record_payment(
             cmd,
@@ -87,7 +89,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         changes.update(invoice_now, invoice.version);
         changes.update(order_now, order.version);
-        changes.move_customer(&customer.value, &customer_now)?;
+        changes.move_customer(customer, &customer_now)?;
+        // Let go of what was read before committing: a record no reader holds
+        // (the customer the merge changes) is written over where it lies.
+        drop(fetched);
         self.commit_keyed(
             changes,
             IdempotencyScope::RecordPayment,

@@ -191,6 +191,18 @@ where
         .ok_or_else(|| Error::not_found(E::kind(), key))
 }
 
+/// The `E` at `key` in `fetched`, lent, or `NotFound`: for a record a command
+/// only reads.
+fn lent<'f, E: Entity>(fetched: &'f Fetched, key: &E::Key) -> Result<&'f E, Error>
+where
+    E::Key: fmt::Display,
+{
+    fetched
+        .lend::<E>(key)
+        .map(|(_, value)| value)
+        .ok_or_else(|| Error::not_found(E::kind(), key))
+}
+
 /// What an earlier command with `key` produced, given the key's `entry` (`None`
 /// if unused); an error if it was used for different content.
 fn replayed(

@@ -60,7 +60,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = OrderInputs::prefetch(cmd)
             .key(scope, &cmd.idempotency_key)
             .record::<Customer>(&cmd.customer);
-        let mut fetched = self.store.fetch(&request).await?;
+        let fetched = self.store.fetch(&request).await?;
         if let Some(IdempotentOutcome::Order(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -69,9 +69,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )? {
             return self.order(id).await;
         }
-        let customer = super::found::<Customer>(&mut fetched, &cmd.customer)?;
-        let inputs = OrderInputs::from_fetched(fetched);
-        let mut buyer = customer.value.clone();
+        // Everything read is only read: the customer's figures move by a merge
+        // from a copy, and the products, tax table, locations and stock are lent.
+        let customer = super::lent::<Customer>(&fetched, &cmd.customer)?;
+        let inputs = OrderInputs::lent(&fetched);
+        let mut buyer = customer.clone();
         let mut changes = Changeset::new(self.now());
         let mut backlog = Backlog::default();
         let (order, _) = self
@@ -79,7 +81,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .await?;
         backlog.put_into(&mut changes);
         changes.insert(order.clone());
-        changes.move_customer(&customer.value, &buyer)?;
+        changes.move_customer(customer, &buyer)?;
+        // Let go of what was read before committing: a record no reader holds
+        // (the customer the merge changes) is written over where it lies.
+        drop(fetched);
         let committed = self
             .commit_keyed(
                 changes,
@@ -102,7 +107,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: &PlaceOrder,
         buyer: &mut Customer,
         invoice_now: bool,
-        inputs: &OrderInputs,
+        inputs: &OrderInputs<'_>,
         backlog: &mut Backlog,
         changes: &mut Changeset,
     ) -> Result<(Order, Option<Invoice>), Error> {

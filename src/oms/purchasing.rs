@@ -511,11 +511,11 @@ fn values<E>(read: Vec<Versioned<E>>) -> Vec<E> {
 }
 
 /// The products of `skus` that were fetched, taken out.
-fn products_in(fetched: &mut Fetched, skus: &[Sku]) -> Products {
+fn products_in(fetched: &mut Fetched, skus: &[Sku]) -> Products<'static> {
     let mut products = Products::default();
     for sku in skus {
         if let Some(p) = fetched.take::<Product>(sku) {
-            products.insert(sku.clone(), p.value);
+            products.insert(p.value);
         }
     }
     products

@@ -12,7 +12,7 @@ use crate::ids::{OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::Order;
 use crate::stock::Location;
-use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store, Versioned};
+use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -81,23 +81,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         };
         let request = Prefetch::new().follow::<Order>(&id, kinds);
         let mut fetched = self.store.fetch(&request).await?;
+        // The order changes, so it is taken; the sites and products are only
+        // read, so they are lent, as they come (each was named once).
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
-        // Looked up by key, so taken as they come, unsorted.
-        let sites: Vec<Location> = fetched
-            .take_each()
-            .into_iter()
-            .map(|v: Versioned<Location>| v.value)
-            .collect();
-        let read = fetched.take_each::<Product>();
-        let mut products = Products::with_capacity(read.len());
+        let sites: Vec<&Location> = fetched.lend_each().map(|(_, l)| l).collect();
+        let mut products = Products::with_capacity(order.lines.len());
         let mut changes = Changeset::new(self.now());
-        changes.checks.reserve(read.len());
-        for stored in read {
+        changes.checks.reserve(order.lines.len());
+        for (version, product) in fetched.lend_each::<Product>() {
             // Cost of goods is posted at this cost: a cost change committing first
             // must send us back.
-            changes.check_version(RecordKey::Product(stored.value.sku.clone()), stored.version);
-            products.insert(stored.value.sku.clone(), stored.value);
+            changes.check_version(RecordKey::Product(product.sku.clone()), version);
+            products.lend(product);
         }
         let (picks, status) = plan_shipments(&order, &sites, &products)?;
         let mut quotes = Vec::with_capacity(picks.len());
@@ -141,11 +137,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             };
             shipments.push(record_shipment(&mut order, booked, &ctx, &mut changes)?);
         }
+        // The customer's figures move by a merge: what was read is only
+        // compared with what the invoice makes of them, so it is lent.
         let customer = match on_shipment {
-            true => Some(super::found::<Customer>(&mut fetched, &order.customer)?),
+            true => Some(super::lent::<Customer>(&fetched, &order.customer)?),
             false => None,
         };
-        let mut buyer = customer.as_ref().map(|c| c.value.clone());
+        let mut buyer = customer.cloned();
         finish_shipping(
             &mut order,
             status,
@@ -154,10 +152,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &ctx,
             &mut changes,
         )?;
-        if let (Some(before), Some(after)) = (&customer, &buyer) {
-            changes.move_customer(&before.value, after)?;
+        if let (Some(before), Some(after)) = (customer, &buyer) {
+            changes.move_customer(before, after)?;
         }
         changes.update(order, stored.version);
+        // Let go of what was read before committing: a record no reader holds
+        // is written over where it lies.
+        drop(fetched);
         self.store.commit(changes).await?;
         Ok(shipments)
     }

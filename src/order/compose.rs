@@ -1,6 +1,8 @@
 //! Placing an order, decided: pricing, allocating or back-ordering each line, holds
 //! and the invoice — from what the command read, with no store.
 
+use std::borrow::Cow;
+
 use super::{
     Delivery, Hold, LineReservation, Order, OrderAction, OrderError, OrderStatus, PlaceOrder,
     ServiceLevel, price_lines, transition,
@@ -63,7 +65,7 @@ pub(crate) fn compose(
         locations,
         levels: stored_levels,
     } = inputs;
-    let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations)?;
+    let (delivery, candidates) = delivery_and_sites(cmd, buyer, locations.iter().map(|l| &**l))?;
     let country = match &delivery {
         Delivery::Ship { address, .. } => address.country.clone(),
         Delivery::Pickup { .. } => candidates
@@ -272,10 +274,10 @@ fn pending_levels<'a>(
     skus: &[Sku],
     levels: &'a [StockLevel],
     changes: &Changeset,
-) -> Result<std::borrow::Cow<'a, [StockLevel]>, Error> {
+) -> Result<Cow<'a, [StockLevel]>, Error> {
     let deltas = changes.stock_deltas()?;
     if deltas.is_empty() {
-        return Ok(std::borrow::Cow::Borrowed(levels));
+        return Ok(Cow::Borrowed(levels));
     }
     let mut levels = levels.to_vec();
     // Only the SKUs this order wants were read; others do not matter to it.
@@ -295,7 +297,7 @@ fn pending_levels<'a>(
             }),
         }
     }
-    Ok(std::borrow::Cow::Owned(levels))
+    Ok(Cow::Owned(levels))
 }
 
 /// What to do with units short of stock: the policy the order names, else the
@@ -334,17 +336,59 @@ pub(crate) fn place_hold(
 
 /// What pricing and allocating a new order rests on, read in one fetch before
 /// deciding: the products and stock of its SKUs, the tax table, and the locations
-/// that may serve it.
-pub(crate) struct OrderInputs {
-    pub(crate) products: Products,
-    pub(crate) tax: TaxTable,
+/// that may serve it. Placing only reads them, so they are lent from the fetch
+/// ([`OrderInputs::lent`]); a command that keeps them past its fetch takes them
+/// ([`OrderInputs::taking`]).
+pub(crate) struct OrderInputs<'a> {
+    pub(crate) products: Products<'a>,
+    pub(crate) tax: Cow<'a, TaxTable>,
     /// Every location for a shipment; the pickup store (if it exists) for a pickup.
-    pub(crate) locations: Vec<Location>,
+    pub(crate) locations: Vec<Cow<'a, Location>>,
     /// The stored stock of the order's SKUs.
-    pub(crate) levels: Vec<StockLevel>,
+    pub(crate) levels: Cow<'a, [StockLevel]>,
 }
 
-impl OrderInputs {
+impl OrderInputs<'static> {
+    /// Inputs owned whole: what a test or a fixture decides from.
+    #[cfg(test)]
+    pub(crate) fn owned(
+        products: Products<'static>,
+        tax: TaxTable,
+        locations: Vec<Location>,
+        levels: Vec<StockLevel>,
+    ) -> Self {
+        Self {
+            products,
+            tax: Cow::Owned(tax),
+            locations: locations.into_iter().map(Cow::Owned).collect(),
+            levels: Cow::Owned(levels),
+        }
+    }
+
+    /// `products`, with the tax table (the default if none is stored), the
+    /// locations and the stock levels taken out of `fetched`: what every command
+    /// that prices or allocates reads beside its products, for one that keeps
+    /// them past its fetch.
+    pub(crate) fn taking(products: Products<'static>, fetched: &mut Fetched) -> Self {
+        Self {
+            products,
+            tax: Cow::Owned(
+                fetched
+                    .take::<TaxTable>(&())
+                    .map(|v| v.value)
+                    .unwrap_or_default(),
+            ),
+            locations: fetched
+                .take_every::<Location>()
+                .into_iter()
+                .map(|v| Cow::Owned(v.value))
+                .collect(),
+            levels: Cow::Owned(std::mem::take(&mut fetched.stock)),
+        }
+    }
+}
+
+impl<'a> OrderInputs<'a> {
     /// What to read for `cmd`.
     pub(crate) fn prefetch(cmd: &PlaceOrder) -> Prefetch {
         let mut request = Prefetch::new().record::<TaxTable>(&());
@@ -362,34 +406,29 @@ impl OrderInputs {
         }
     }
 
-    /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`].
-    pub(crate) fn from_fetched(mut fetched: Fetched) -> Self {
+    /// The inputs in `fetched`, read for `cmd`'s [`OrderInputs::prefetch`],
+    /// lent: placing copies none of them.
+    pub(crate) fn lent(fetched: &'a Fetched) -> Self {
         // Every product read is one of the order's (unknown SKUs are missing:
-        // pricing reports them), so they are taken in one pass.
-        let products = fetched
-            .take_each::<Product>()
-            .into_iter()
-            .map(|stored| stored.value)
-            .collect();
-        Self::taking(products, &mut fetched)
-    }
-
-    /// `products`, with the tax table (the default if none is stored), the
-    /// locations and the stock levels taken out of `fetched`: what every command
-    /// that prices or allocates reads beside its products.
-    pub(crate) fn taking(products: Products, fetched: &mut Fetched) -> Self {
+        // pricing reports them), so they are lent in one pass.
+        let mut products = Products::with_capacity(fetched.records.len());
+        for (_, product) in fetched.lend_each::<Product>() {
+            products.lend(product);
+        }
         Self {
             products,
-            tax: fetched
-                .take::<TaxTable>(&())
-                .map(|v| v.value)
-                .unwrap_or_default(),
+            tax: fetched.lend::<TaxTable>(&()).map_or_else(
+                || Cow::Owned(TaxTable::default()),
+                |(_, tax)| Cow::Borrowed(tax),
+            ),
+            // As the store answered, unsorted: each was read once (by key for a
+            // pickup, with the whole kind for a shipment), and allocation ranks
+            // them by priority, then code, itself.
             locations: fetched
-                .take_every::<Location>()
-                .into_iter()
-                .map(|v| v.value)
+                .lend_each::<Location>()
+                .map(|(_, l)| Cow::Borrowed(l))
                 .collect(),
-            levels: std::mem::take(&mut fetched.stock),
+            levels: Cow::Borrowed(&fetched.stock),
         }
     }
 }
@@ -401,11 +440,11 @@ pub(crate) fn distinct_skus(cmd: &PlaceOrder) -> Vec<Sku> {
 
 /// How the order is delivered (the buyer's default address when it does not say)
 /// and which of `locations` may serve it.
-fn delivery_and_sites(
+fn delivery_and_sites<'l>(
     cmd: &PlaceOrder,
     buyer: &Customer,
-    locations: &[Location],
-) -> Result<(Delivery, Vec<Location>), Error> {
+    locations: impl IntoIterator<Item = &'l Location>,
+) -> Result<(Delivery, Vec<&'l Location>), Error> {
     let delivery = match &cmd.delivery {
         Some(d) => d.clone(),
         None => Delivery::Ship {
@@ -421,32 +460,24 @@ fn delivery_and_sites(
     Ok((delivery, sites))
 }
 
-/// Which of `locations` may serve `delivery` (copies of those alone): those that
-/// fulfil orders for a shipment (whose country must be valid), the store for a
-/// pickup.
-pub(crate) fn sites_among(
+/// Which of `locations` may serve `delivery`: those that fulfil orders for a
+/// shipment (whose country must be valid), the store for a pickup.
+pub(crate) fn sites_among<'l>(
     delivery: &Delivery,
-    locations: &[Location],
-) -> Result<Vec<Location>, Error> {
+    locations: impl IntoIterator<Item = &'l Location>,
+) -> Result<Vec<&'l Location>, Error> {
+    let mut locations = locations.into_iter();
     match delivery {
         Delivery::Ship { address, .. } => {
             if !address.has_valid_country() {
                 return Err(OrderError::InvalidCountry(address.country.to_string()).into());
             }
-            Ok(locations
-                .iter()
-                .filter(|l| l.fulfils_orders)
-                .cloned()
-                .collect())
+            Ok(locations.filter(|l| l.fulfils_orders).collect())
         }
         Delivery::Pickup { location } => {
-            let store = locations
-                .iter()
-                .find(|l| &l.id == location)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::not_found(<Location as crate::store::Entity>::kind(), location)
-                })?;
+            let store = locations.find(|l| &l.id == location).ok_or_else(|| {
+                Error::not_found(<Location as crate::store::Entity>::kind(), location)
+            })?;
             Ok(vec![store])
         }
     }
@@ -472,7 +503,7 @@ mod tests {
 
     /// Ada (on terms) and what placing rests on: mugs and cups at 10 % tax, one
     /// warehouse holding `mugs` mugs and 50 cups.
-    fn given(mugs: i64) -> (Customer, OrderInputs) {
+    fn given(mugs: i64) -> (Customer, OrderInputs<'static>) {
         let (mut customer, _) = given_order();
         customer.history = crate::customer::CustomerHistory::new(Currency::USD);
         let products: Products = [
@@ -493,12 +524,12 @@ mod tests {
             on_hand,
             ..StockLevel::empty(sku(code), wh.clone())
         };
-        let inputs = OrderInputs {
+        let inputs = OrderInputs::owned(
             products,
             tax,
-            locations: vec![warehouse],
-            levels: vec![level("MUG", mugs), level("CUP", 50)],
-        };
+            vec![warehouse],
+            vec![level("MUG", mugs), level("CUP", 50)],
+        );
         (customer, inputs)
     }
 

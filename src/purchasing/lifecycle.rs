@@ -238,7 +238,7 @@ mod tests {
     use crate::purchasing::fixtures::*;
     use crate::store::Record;
 
-    fn products() -> Products {
+    fn products() -> Products<'static> {
         [mug(usd(400)).value, cup()].into_iter().collect()
     }
 

@@ -86,7 +86,7 @@ pub(crate) struct Position<'a> {
     /// needed.
     pub suppliers: &'a [Supplier],
     /// The products of the SKUs needed.
-    pub products: &'a Products,
+    pub products: &'a Products<'a>,
     /// The stock of the SKUs with a reorder rule, every location.
     pub stock: &'a [StockLevel],
 }
@@ -312,7 +312,7 @@ fn values<E>(read: Vec<Versioned<E>>) -> impl Iterator<Item = E> {
 pub(crate) struct Replenishing {
     pub(crate) open: Vec<PurchaseOrder>,
     pub(crate) suppliers: Vec<Supplier>,
-    pub(crate) products: Products,
+    pub(crate) products: Products<'static>,
     pub(crate) stock: Vec<StockLevel>,
     pub(crate) queues: Vec<Versioned<BackOrderQueue>>,
     pub(crate) orders: Vec<Versioned<Order>>,
@@ -401,7 +401,7 @@ mod tests {
         rules: Vec<ReorderRule>,
         open: Vec<PurchaseOrder>,
         stock: Vec<StockLevel>,
-        products: Products,
+        products: Products<'static>,
         suppliers: Vec<Supplier>,
     }
 

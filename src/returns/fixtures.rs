@@ -48,7 +48,7 @@ pub(super) fn rules() -> Placing {
 }
 
 /// Mugs at 10.00 (cost 4.00) and cups at 5.00 (cost 2.00), 10 % tax.
-fn catalogue() -> (Products, TaxTable) {
+fn catalogue() -> (Products<'static>, TaxTable) {
     let products = [
         Product::new(sku("MUG"), "Mug", usd(1000), usd(400), TaxClass::standard()),
         Product::new(sku("CUP"), "Cup", usd(500), usd(200), TaxClass::standard()),
@@ -60,24 +60,19 @@ fn catalogue() -> (Products, TaxTable) {
 }
 
 /// What prices a replacement: the catalogue and the warehouse, no stock.
-pub(super) fn prices() -> OrderInputs {
+pub(super) fn prices() -> OrderInputs<'static> {
     let (products, tax) = catalogue();
-    OrderInputs {
-        products,
-        tax,
-        locations: vec![site()],
-        levels: Vec::new(),
-    }
+    OrderInputs::owned(products, tax, vec![site()], Vec::new())
 }
 
 /// Nothing: all a plain return needs.
-pub(super) fn empty_prices() -> OrderInputs {
-    OrderInputs {
-        products: Products::default(),
-        tax: TaxTable::default(),
-        locations: Vec::new(),
-        levels: Vec::new(),
-    }
+pub(super) fn empty_prices() -> OrderInputs<'static> {
+    OrderInputs::owned(
+        Products::default(),
+        TaxTable::default(),
+        Vec::new(),
+        Vec::new(),
+    )
 }
 
 fn site() -> Location {
@@ -228,12 +223,7 @@ pub(super) fn receipt_reads(on_hand: i64) -> ReceiptReads {
             value: invoice,
             version: 3,
         }],
-        catalogue: OrderInputs {
-            products,
-            tax,
-            locations: vec![site()],
-            levels,
-        },
+        catalogue: OrderInputs::owned(products, tax, vec![site()], levels),
         product_versions: vec![(sku("MUG"), 1), (sku("CUP"), 1)],
         queues: vec![(sku("MUG"), None)],
         waiting: Vec::new(),

@@ -33,7 +33,7 @@ pub(crate) struct ReceiptReads {
     pub invoices: Vec<Versioned<Invoice>>,
     /// The products, stock and tax a receipt and a replacement are decided on,
     /// and every location.
-    pub catalogue: OrderInputs,
+    pub catalogue: OrderInputs<'static>,
     /// The version each product was read at: a restock moves its cost, at the
     /// version read.
     pub product_versions: Vec<(Sku, u64)>,
@@ -128,7 +128,7 @@ impl ReceiptReads {
         {
             if let Some(p) = fetched.take::<Product>(sku) {
                 product_versions.push((sku.clone(), p.version));
-                products.insert(sku.clone(), p.value);
+                products.insert(p.value);
             }
         }
         let catalogue = OrderInputs::taking(products, &mut fetched);

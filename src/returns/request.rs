@@ -57,13 +57,16 @@ impl RequestReads {
 
     /// What prices `replacement`, from what [`RequestReads::prefetch`] read
     /// (nothing, for a plain return).
-    pub(crate) fn prices(replacement: &[LineRequest], mut fetched: Fetched) -> OrderInputs {
+    pub(crate) fn prices(
+        replacement: &[LineRequest],
+        mut fetched: Fetched,
+    ) -> OrderInputs<'static> {
         let mut products = Products::default();
         for line in replacement {
             // Unknown SKUs are left out: pricing reports them.
             if !products.contains_key(&line.sku) {
                 if let Some(p) = fetched.take::<Product>(&line.sku) {
-                    products.insert(line.sku.clone(), p.value);
+                    products.insert(p.value);
                 }
             }
         }

@@ -1,5 +1,7 @@
 //! Deciding which locations serve an order.
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Location, StockError, StockLevel};
@@ -46,15 +48,15 @@ pub enum AllocationStrategy {
 /// # Errors
 /// [`StockError::BrokenGuard`] for a level with more reserved than on hand; else
 /// only what [`allocate`] returns for a demand it can cover (none in practice).
-pub fn allocate_available(
+pub fn allocate_available<L: Borrow<Location>>(
     demand: &[LineDemand],
     stock: &[StockLevel],
-    locations: &[Location],
+    locations: &[L],
     strategy: AllocationStrategy,
 ) -> Result<(Vec<Allocation>, Vec<Quantity>), StockError> {
     let mut left: Vec<(&Sku, u64)> = Vec::new();
     for level in stock {
-        if !locations.iter().any(|l| l.id == level.location) {
+        if !locations.iter().any(|l| l.borrow().id == level.location) {
             continue;
         }
         let units = level.units_available()?;
@@ -99,21 +101,21 @@ pub fn allocate_available(
 /// Chooses locations for every line, or says which SKU is short.
 ///
 /// `locations` are the candidates (the caller has already filtered out sites that do
-/// not fulfil orders); ties in priority are broken by location code so the result is
-/// deterministic. Several lines of the same SKU draw on the same availability, so
+/// not fulfil orders), owned or borrowed; ties in priority are broken by location
+/// code so the result is deterministic. Several lines of the same SKU draw on the same availability, so
 /// they can never be promised the same unit twice.
 ///
 /// # Errors
 /// [`StockError::Insufficient`] with the first SKU (in line order) whose total demand
 /// exceeds its total availability at the candidate locations;
 /// [`StockError::BrokenGuard`] for a level with more reserved than on hand.
-pub fn allocate(
+pub fn allocate<L: Borrow<Location>>(
     demand: &[LineDemand],
     stock: &[StockLevel],
-    locations: &[Location],
+    locations: &[L],
     strategy: AllocationStrategy,
 ) -> Result<Vec<Allocation>, StockError> {
-    let mut sites: Vec<&Location> = locations.iter().collect();
+    let mut sites: Vec<&Location> = locations.iter().map(Borrow::borrow).collect();
     sites.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
 
     // The distinct SKUs in line order, each line's index into them, and what each needs.

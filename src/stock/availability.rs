@@ -9,7 +9,7 @@ use super::StockLevel;
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::ids::Sku;
-use crate::store::{Entity, Fetched, Prefetch, Record};
+use crate::store::{Entity, Fetched, Prefetch};
 
 /// One SKU's stock over every location, and whether it has fallen to its reorder
 /// point.
@@ -85,10 +85,8 @@ pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
 pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
     type Map<'a, V> = HashMap<&'a Sku, V, foldhash::fast::RandomState>;
     let mut products: Map<&Product> = Map::with_capacity_and_hasher(skus.len(), Default::default());
-    for (_, record) in &fetched.records {
-        if let Record::Product(product) = record {
-            products.insert(&product.sku, product);
-        }
+    for (_, product) in fetched.lend_each::<Product>() {
+        products.insert(&product.sku, product);
     }
     let mut held: Map<(i64, i64)> = Map::with_capacity_and_hasher(skus.len(), Default::default());
     for level in &fetched.stock {
@@ -115,10 +113,13 @@ pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, E
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::catalog::TaxClass;
     use crate::ids::LocationId;
     use crate::money::{Currency, Money};
+    use crate::store::Record;
 
     fn product(sku: &str, reorder_point: u32) -> Product {
         let usd = |c| Money::from_minor(c, Currency::USD);
@@ -174,8 +175,8 @@ mod tests {
         // Answered in another order than asked, and TEE once though asked twice.
         let fetched = Fetched {
             records: vec![
-                (1, Record::Product(mug.clone())),
-                (1, Record::Product(tee.clone())),
+                (1, Arc::new(Record::Product(mug.clone()))),
+                (1, Arc::new(Record::Product(tee.clone()))),
             ],
             // A SKU's levels apart and out of location order.
             stock: vec![

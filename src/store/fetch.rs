@@ -1,5 +1,8 @@
 //! One read of everything a command needs before it decides.
 
+use std::borrow::Borrow;
+use std::sync::Arc;
+
 use super::{
     Bounds, CounterKey, Entity, IdempotencyEntry, IdempotencyScope, IndexTerm, Record, RecordKey,
     Versioned,
@@ -77,15 +80,16 @@ impl Prefetch {
         self
     }
 
-    /// The keys `records` (what the store found by key) name that this request
-    /// follows, and `records` does not hold yet: what a store reads next, in the
-    /// same snapshot.
-    pub fn followed(&self, records: &[(u64, Record)]) -> Vec<RecordKey> {
+    /// The keys `records` (what the store found by key: records, or the
+    /// `Arc<Record>`s a [`Fetched`] holds) name that this request follows, and
+    /// `records` does not hold yet: what a store reads next, in the same snapshot.
+    pub fn followed<R: Borrow<Record>>(&self, records: &[(u64, R)]) -> Vec<RecordKey> {
         let mut keys: Vec<RecordKey> = Vec::new();
         for (from, kinds) in &self.follows {
-            let Some((_, record)) = records.iter().find(|(_, r)| r.has_key(from)) else {
+            let Some((_, record)) = records.iter().find(|(_, r)| r.borrow().has_key(from)) else {
                 continue;
             };
+            let record: &Record = record.borrow();
             let named = record.names_of(&|kind| kinds.contains(&kind));
             // One record's names are distinct already; only a second follow can
             // repeat one.
@@ -93,7 +97,7 @@ impl Prefetch {
             keys.reserve(named.len());
             for key in named {
                 let repeated = !first && keys.contains(&key);
-                if !repeated && !records.iter().any(|(_, r)| r.has_key(&key)) {
+                if !repeated && !records.iter().any(|(_, r)| r.borrow().has_key(&key)) {
                     keys.push(key);
                 }
             }
@@ -269,6 +273,14 @@ impl Record {
 }
 
 /// What a [`Prefetch`] found, all from one snapshot.
+///
+/// A store shares its records with the fetch where it can (the memory store its
+/// own, the SQLite store those in its decoded-record cache), so reading one costs
+/// a reference count, not a copy. A command lends the records it only reads
+/// ([`Fetched::lend`], [`Fetched::lend_each`], [`Fetched::lend_every`]) and takes
+/// those it changes ([`Fetched::take`]): a record the fetch alone holds is moved
+/// out, one still shared is copied then. A record lent keeps the value read, even
+/// after a commit replaces it in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
     /// Every record found: those asked for by key, those they name that were
@@ -276,7 +288,7 @@ pub struct Fetched {
     /// kinds read whole, each with its version. A record reached two ways (by key
     /// and under a term, say) may be here twice: [`Fetched::take_every`] gives it
     /// once.
-    pub records: Vec<(u64, Record)>,
+    pub records: Vec<(u64, Arc<Record>)>,
     /// The stock levels of the SKUs asked for, SKU by SKU in the order asked, each
     /// SKU's by location code.
     pub stock: Vec<StockLevel>,
@@ -288,18 +300,52 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    /// The `E` at `key`, if it was asked for and exists.
+    /// A copy of the `E` at `key`, if it was asked for and exists.
     pub fn get<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
+        self.lend::<E>(key).map(|(version, value)| Versioned {
+            value: value.clone(),
+            version,
+        })
+    }
+
+    /// The `E` at `key` and its version, if it was asked for and exists: lent,
+    /// not copied, for a command that only reads it.
+    pub fn lend<E: Entity>(&self, key: &E::Key) -> Option<(u64, &E)> {
         let key = E::record_key(key);
         self.records
             .iter()
             .find(|(_, record)| record.has_key(&key))
-            .and_then(|(version, record)| {
-                E::from_record_ref(record).map(|value| Versioned {
-                    value: value.clone(),
-                    version: *version,
-                })
+            .and_then(|(version, record)| E::from_record_ref(record).map(|value| (*version, value)))
+    }
+
+    /// Every `E` found and its version, lent, in the order the store answered:
+    /// for a command that reached each `E` one way only (see
+    /// [`Fetched::take_each`]); [`Fetched::lend_every`] gives each once, in key
+    /// order.
+    pub fn lend_each<E: Entity>(&self) -> impl Iterator<Item = (u64, &E)> {
+        self.records.iter().filter_map(|(version, record)| {
+            E::from_record_ref(record).map(|value| (*version, value))
+        })
+    }
+
+    /// Every `E` found and its version, lent, in key order, each once — whether
+    /// it was read by key, followed, found under a term or with its whole kind.
+    pub fn lend_every<E: Entity>(&self) -> Vec<(u64, &E)> {
+        let mut found: Vec<(RecordKey, u64, &E)> = self
+            .records
+            .iter()
+            .filter_map(|(version, record)| {
+                E::from_record_ref(record).map(|value| (record.key(), *version, value))
             })
+            .collect();
+        if found.len() > 1 {
+            found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            found.dedup_by(|a, b| a.0 == b.0);
+        }
+        found
+            .into_iter()
+            .map(|(_, version, value)| (version, value))
+            .collect()
     }
 
     /// The values of the bounded counter at `key`, if it was asked for.
@@ -316,7 +362,8 @@ impl Fetched {
         self.records.iter().any(|(_, record)| record.has_key(&key))
     }
 
-    /// Takes the `E` at `key` out, if it was asked for and exists: no copy.
+    /// Takes the `E` at `key` out, if it was asked for and exists: moved out if
+    /// the fetch alone held it, else copied.
     pub fn take<E: Entity>(&mut self, key: &E::Key) -> Option<Versioned<E>> {
         let key = E::record_key(key);
         let at = self
@@ -324,11 +371,13 @@ impl Fetched {
             .iter()
             .position(|(_, record)| record.has_key(&key))?;
         let (version, record) = self.records.swap_remove(at);
-        E::from_record(record).map(|value| Versioned { value, version })
+        E::from_record(Arc::unwrap_or_clone(record)).map(|value| Versioned { value, version })
     }
 
     /// Takes every `E` out, in key order, each once — whether it was read by key,
-    /// followed, found under a term or with its whole kind: no copies.
+    /// followed, found under a term or with its whole kind. Each is moved out if
+    /// the fetch alone held it, else copied: lend what is only read
+    /// ([`Fetched::lend_every`]).
     pub fn take_every<E: Entity>(&mut self) -> Vec<Versioned<E>> {
         let mut found = self.drain::<E, _>(|version, record| {
             let key = record.key();
@@ -342,11 +391,12 @@ impl Fetched {
         found.into_iter().map(|(_, v)| v).collect()
     }
 
-    /// Takes every `E` out, with no copies, in no particular order: for a command
-    /// that reached each `E` one way only (by key, or by following one record —
-    /// not also with its whole kind, under a term or by a second follow, any of
-    /// which may bring it again) and looks them up by key itself, so
-    /// [`Fetched::take_every`]'s sorting would be wasted.
+    /// Takes every `E` out (moved if the fetch alone held it, else copied), in
+    /// no particular order: for a command that reached each `E` one way only (by
+    /// key, or by following one record — not also with its whole kind, under a
+    /// term or by a second follow, any of which may bring it again) and looks
+    /// them up by key itself, so [`Fetched::take_every`]'s sorting would be
+    /// wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
         #[cfg(debug_assertions)]
         {
@@ -366,9 +416,10 @@ impl Fetched {
         })
     }
 
-    /// Every `E` moved out through `each`, the rest left where it is but for the
-    /// gaps (a prefetch reads a few hundred records at most, so moving the
-    /// matches out one by one beats splitting the whole list in two).
+    /// Every `E` moved out through `each` (copied where the record is still
+    /// shared), the rest left where it is but for the gaps (a prefetch reads a
+    /// few hundred records at most, so moving the matches out one by one beats
+    /// splitting the whole list in two).
     fn drain<E: Entity, T>(&mut self, mut each: impl FnMut(u64, Record) -> Option<T>) -> Vec<T> {
         let mut found = Vec::with_capacity(self.count::<E>());
         let mut at = 0;
@@ -378,7 +429,7 @@ impl Fetched {
                 continue;
             }
             let (version, record) = self.records.swap_remove(at);
-            found.extend(each(version, record));
+            found.extend(each(version, Arc::unwrap_or_clone(record)));
         }
         found
     }
@@ -391,26 +442,15 @@ impl Fetched {
             .count()
     }
 
-    /// Every `E` found, in key order.
+    /// A copy of every `E` found, in key order.
     pub fn every<E: Entity>(&self) -> Vec<Versioned<E>> {
-        let mut found: Vec<(RecordKey, Versioned<E>)> = self
-            .records
-            .iter()
-            .filter_map(|(version, record)| {
-                E::from_record_ref(record).map(|value| {
-                    (
-                        record.key(),
-                        Versioned {
-                            value: value.clone(),
-                            version: *version,
-                        },
-                    )
-                })
+        self.lend_every::<E>()
+            .into_iter()
+            .map(|(version, value)| Versioned {
+                value: value.clone(),
+                version,
             })
-            .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        found.dedup_by(|a, b| a.0 == b.0);
-        found.into_iter().map(|(_, v)| v).collect()
+            .collect()
     }
 }
 
@@ -472,10 +512,10 @@ mod tests {
     fn taking_moves_records_out_and_leaves_the_rest() {
         let mut fetched = Fetched {
             records: vec![
-                (3, product("B")),
-                (1, location("WH-2")),
-                (2, product("A")),
-                (1, location("WH-1")),
+                (3, Arc::new(product("B"))),
+                (1, Arc::new(location("WH-2"))),
+                (2, Arc::new(product("A"))),
+                (1, Arc::new(location("WH-1"))),
             ],
             ..Fetched::default()
         };
@@ -493,6 +533,124 @@ mod tests {
         assert_eq!(sites, ["WH-1", "WH-2"]);
         assert_eq!(fetched.records.len(), 1, "only B is left");
         assert!(fetched.take_every::<Location>().is_empty());
+    }
+
+    /// B at version 3, two locations read by key and again with their kind, A
+    /// at version 2, each held by the fetch alone.
+    fn found() -> Fetched {
+        Fetched {
+            records: vec![
+                (3, Arc::new(product("B"))),
+                (1, Arc::new(location("WH-2"))),
+                (1, Arc::new(location("WH-1"))),
+                (2, Arc::new(product("A"))),
+                (1, Arc::new(location("WH-1"))),
+                (1, Arc::new(location("WH-2"))),
+            ],
+            ..Fetched::default()
+        }
+    }
+
+    #[test]
+    fn a_lent_record_is_the_one_fetched_and_stays_in_the_fetch() {
+        let fetched = found();
+        let a = Sku::new("A").unwrap();
+        let (version, lent) = fetched.lend::<Product>(&a).unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(Record::Product(lent.clone()), product("A"));
+        let Some((_, Record::Product(stored))) = fetched.records.get(3).map(|(v, r)| (v, &**r))
+        else {
+            panic!("A is fourth");
+        };
+        assert!(std::ptr::eq(lent, stored), "lent, not copied");
+        assert_eq!(
+            fetched.get::<Product>(&a).map(|p| p.value),
+            Some(lent.clone())
+        );
+        assert!(
+            fetched
+                .lend::<Location>(&LocationId::new("A").unwrap())
+                .is_none(),
+            "not a product's kind"
+        );
+        assert!(
+            fetched.lend::<Product>(&Sku::new("C").unwrap()).is_none(),
+            "not read"
+        );
+        assert_eq!(fetched.records.len(), 6, "lending takes nothing out");
+    }
+
+    #[test]
+    fn every_record_of_a_kind_is_lent_as_found_or_once_in_key_order() {
+        let fetched = found();
+        let each: Vec<(u64, &str)> = fetched
+            .lend_each::<Product>()
+            .map(|(version, p)| (version, p.sku.as_str()))
+            .collect();
+        assert_eq!(each, [(3, "B"), (2, "A")], "as the store answered");
+        assert_eq!(
+            fetched.lend_each::<Location>().count(),
+            4,
+            "read twice, lent twice"
+        );
+        let every: Vec<&str> = fetched
+            .lend_every::<Location>()
+            .into_iter()
+            .map(|(_, l)| l.id.as_str())
+            .collect();
+        assert_eq!(every, ["WH-1", "WH-2"]);
+        let copies: Vec<Location> = fetched
+            .every::<Location>()
+            .into_iter()
+            .map(|l| l.value)
+            .collect();
+        let lent: Vec<Location> = fetched
+            .lend_every::<Location>()
+            .into_iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        assert_eq!(copies, lent);
+        assert!(Fetched::default().lend_every::<Location>().is_empty());
+    }
+
+    #[test]
+    fn taking_a_record_only_the_fetch_holds_moves_it_and_a_shared_one_is_copied() {
+        let wh = LocationId::new("WH-1").unwrap();
+        let name_of = |record: &Arc<Record>| match &**record {
+            Record::Location(l) => l.name.as_ptr(),
+            _ => std::ptr::null(),
+        };
+        // A location's name is its own text: a copy of the location copies it.
+        let alone = Arc::new(location("WH-1"));
+        let name = name_of(&alone);
+        let mut fetched = Fetched {
+            records: vec![(1, alone)],
+            ..Fetched::default()
+        };
+        let taken = fetched.take::<Location>(&wh).unwrap();
+        assert_eq!(taken.value.name.as_ptr(), name, "moved, not copied");
+        assert!(fetched.records.is_empty());
+
+        // One the store still shares is copied, and the store's stays as it was.
+        let mut fetched = found();
+        let kept: Vec<Arc<Record>> = fetched.records.iter().map(|(_, r)| Arc::clone(r)).collect();
+        let taken = fetched.take_every::<Location>();
+        assert_eq!(taken.len(), 2, "each once");
+        for site in &taken {
+            let stored = kept
+                .iter()
+                .find(|r| r.has_key(&RecordKey::Location(site.value.id.clone())));
+            let stored = stored.unwrap();
+            assert_eq!(Record::Location(site.value.clone()), **stored);
+            assert_ne!(site.value.name.as_ptr(), name_of(stored), "copied");
+        }
+        let a = fetched.take::<Product>(&Sku::new("A").unwrap()).unwrap();
+        assert_eq!(Record::Product(a.value), product("A"));
+        drop(fetched);
+        assert!(
+            kept.iter().all(|r| Arc::strong_count(r) == 1),
+            "the fetch let go of everything it held"
+        );
     }
 
     #[test]
@@ -515,7 +673,11 @@ mod tests {
             [RecordKey::Order(order.id)]
         );
         // Nothing found, nothing followed.
-        assert!(request.followed(&[]).is_empty());
+        assert!(request.followed::<Record>(&[]).is_empty());
+        // What a fetch holds, shared, is followed alike.
+        let shared: Vec<(u64, Arc<Record>)> =
+            found.into_iter().map(|(v, r)| (v, Arc::new(r))).collect();
+        assert_eq!(request.followed(&shared), [RecordKey::Order(order.id)]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The in-memory store: the default, for tests, demos and single-process hosts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
@@ -21,6 +21,8 @@ use crate::stock::{StockLevel, StockMovement};
 
 mod commit;
 mod terms;
+#[cfg(test)]
+mod tests;
 
 /// The store's maps use foldhash: several times faster than SipHash on short keys,
 /// and still seeded per map, so crafted keys cannot be aimed at one bucket.
@@ -41,8 +43,11 @@ pub struct MemoryStore {
 struct State {
     /// One map per kind, at the kind's [`RecordKey::kind_index`], so `list` reads
     /// one kind without scanning the rest and a lookup hashes only the key.
-    /// Records are boxed so that growing a map moves pointers, not whole records.
-    records: [Map<RecordKey, (u64, Box<Record>)>; KINDS.len()],
+    /// Records are shared: a fetch hands out another reference to each, not a
+    /// copy, and a commit replaces one (or writes over it, when no fetch holds it
+    /// any more), so what a reader holds never changes under it. Growing a map
+    /// moves pointers, not whole records.
+    records: [Map<RecordKey, (u64, Arc<Record>)>; KINDS.len()],
     /// Each SKU's locations, in location-code order: a SKU is stocked at a few, so
     /// a short list finds one faster than a tree, and one lookup reaches both the
     /// level and its movements.
@@ -60,42 +65,6 @@ struct State {
     terms: TermIndex,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
-}
-
-/// Reads a byte of `record` and of each string a copy of it shares, so that
-/// copying it next finds them in cache. Reads only; what it reads is discarded.
-fn warm(record: &Record) {
-    use std::hint::black_box;
-    let first = |text: &str| text.as_bytes().first().copied();
-    match record {
-        Record::Product(p) => {
-            black_box((
-                first(p.sku.as_str()),
-                first(&p.name),
-                first(p.tax_class.as_str()),
-            ));
-        }
-        Record::Customer(c) => {
-            black_box(first(&c.profile.name));
-        }
-        Record::Location(l) => {
-            black_box((first(&l.name), first(&l.address.country)));
-        }
-        Record::Order(o) => {
-            for line in &o.lines {
-                black_box((
-                    first(line.sku.as_str()),
-                    first(&line.description),
-                    line.reservations
-                        .first()
-                        .map(|r| first(r.location.as_str())),
-                ));
-            }
-        }
-        other => {
-            black_box(std::mem::discriminant(other));
-        }
-    }
 }
 
 /// One SKU at one location: its level, and the movements that made its on-hand.
@@ -123,21 +92,28 @@ impl MemoryStore {
 }
 
 impl State {
-    /// A record of any kind, with its version.
+    /// A copy of a record of any kind, with its version: for a commit's merge,
+    /// which changes it.
     fn record(&self, key: &RecordKey) -> Option<(u64, Record)> {
         self.stored(key)
             .map(|(version, record)| (*version, Record::clone(record)))
     }
 
+    /// A record of any kind, with its version, shared with the store.
+    fn shared(&self, key: &RecordKey) -> Option<(u64, Arc<Record>)> {
+        self.stored(key)
+            .map(|(version, record)| (*version, Arc::clone(record)))
+    }
+
     /// The record at `key` as stored, with its version.
-    fn stored(&self, key: &RecordKey) -> Option<&(u64, Box<Record>)> {
+    fn stored(&self, key: &RecordKey) -> Option<&(u64, Arc<Record>)> {
         self.records
             .get(key.kind_index())
             .and_then(|kind| kind.get(key))
     }
 
     /// Every record of the kind named `kind`.
-    fn kind(&self, kind: &str) -> Option<&Map<RecordKey, (u64, Box<Record>)>> {
+    fn kind(&self, kind: &str) -> Option<&Map<RecordKey, (u64, Arc<Record>)>> {
         kind_index(kind).and_then(|i| self.records.get(i))
     }
 
@@ -231,33 +207,19 @@ impl Store for MemoryStore {
             .filter_map(|(kind, term)| kind_index(kind).map(|at| (at, term)))
             .collect();
         let under = state.terms.found(&asked);
-        let mut records: Vec<(u64, Record)> = Vec::with_capacity(
+        let mut records: Vec<(u64, Arc<Record>)> = Vec::with_capacity(
             request.records.len() + under.len() + kinds.iter().map(|all| all.len()).sum::<usize>(),
         );
-        // Found first, touched, then copied: the lookups and the first reads of
-        // each record are independent of each other, so the processor overlaps
-        // their cache misses instead of taking them one record at a time (a
-        // dozen products, each a box and three shared strings away).
-        let found: Vec<&(u64, Box<Record>)> = request
-            .records
-            .iter()
-            .filter_map(|key| state.stored(key))
-            .collect();
-        for (_, record) in &found {
-            warm(record);
-        }
-        records.extend(
-            found
-                .into_iter()
-                .map(|(version, record)| (*version, Record::clone(record))),
-        );
+        // Each record shared, not copied: a reference count, whatever its size.
+        records.extend(request.records.iter().filter_map(|key| state.shared(key)));
         let followed = request.followed(&records);
-        records.extend(followed.iter().filter_map(|key| state.record(key)));
-        records.extend(under.into_iter().filter_map(|key| state.record(key)));
+        records.extend(followed.iter().filter_map(|key| state.shared(key)));
+        records.extend(under.into_iter().filter_map(|key| state.shared(key)));
         for all in kinds {
-            records.extend(all.values().map(|(v, r)| (*v, Record::clone(r))));
+            records.extend(all.values().map(|(v, r)| (*v, Arc::clone(r))));
         }
-        // The same for the stock: every SKU's sites found, then copied.
+        // The stock: every SKU's sites found first, so its list is sized once,
+        // then each level copied (a few words).
         let sites: Vec<&[Site]> = request
             .stock_of
             .iter()

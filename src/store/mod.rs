@@ -369,6 +369,11 @@ pub trait Store: Send + Sync {
     /// transaction on SQLite; one round trip on a networked store (which follows
     /// the names server-side, e.g. from a column of names kept beside each record).
     ///
+    /// The records come as `Arc`s, so a store that keeps decoded records (in
+    /// memory, in a cache) hands out another reference to each instead of a copy.
+    /// A record handed out is never changed: a later commit replaces it, and the
+    /// reader keeps the value it read.
+    ///
     /// # Errors
     /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn fetch(&self, request: &Prefetch) -> impl Future<Output = ReadResult<Fetched>> + Send;

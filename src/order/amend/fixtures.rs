@@ -50,7 +50,7 @@ pub(super) fn address(country: &str) -> Address {
 pub(super) struct Given {
     pub customer: Customer,
     pub order: Order,
-    pub products: Products,
+    pub products: Products<'static>,
     pub tax: TaxTable,
     pub locations: Vec<Location>,
     pub levels: Vec<StockLevel>,
@@ -88,7 +88,7 @@ pub(super) fn given() -> Given {
             usd(cents / 2),
             TaxClass::standard(),
         );
-        products.insert(sku(code), product);
+        products.insert(product);
     }
     let tax = TaxTable::new()
         .with_rate(TaxClass::standard(), None, Decimal::new(10, 2))

@@ -2,6 +2,8 @@
 //! order names, in one read, and — only when a change needs them — the supply
 //! promise dates come from and the orders waiting for units it frees.
 
+use std::borrow::Cow;
+
 use crate::catalog::{Product, Products, TaxTable};
 use crate::customer::Customer;
 use crate::ids::{OrderId, Sku};
@@ -20,7 +22,7 @@ use super::AmendOrder;
 /// supply and the orders waiting in the queues.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AmendInputs {
-    pub(crate) products: Products,
+    pub(crate) products: Products<'static>,
     pub(crate) tax: TaxTable,
     /// Every location: where the order may be served from, where a pickup goes,
     /// and whether the place a freed unit sits fulfils orders.
@@ -92,7 +94,7 @@ impl AmendInputs {
         for sku in skus {
             // Unknown SKUs are left out: pricing reports them.
             if let Some(p) = fetched.take::<Product>(&sku) {
-                products.insert(sku.clone(), p.value);
+                products.insert(p.value);
             }
             let queue = fetched.take::<BackOrderQueue>(&sku);
             queues.push((sku, queue));
@@ -109,11 +111,12 @@ impl AmendInputs {
             locations,
             levels,
         } = OrderInputs::taking(products, &mut fetched);
+        // Taken, so owned already: these move, copying nothing.
         Self {
             products,
-            tax,
-            locations,
-            levels,
+            tax: tax.into_owned(),
+            locations: locations.into_iter().map(Cow::into_owned).collect(),
+            levels: levels.into_owned(),
             invoices,
             queues,
             waiting: None,

@@ -2,6 +2,7 @@
 //! whole changeset applied — validation first, so a refused commit changes nothing.
 
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 use super::State;
 use crate::event::RecordedEvent;
@@ -181,16 +182,21 @@ impl State {
             }
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             if let Some(kind) = self.records.get_mut(key.kind_index()) {
-                // An update writes over the record where it lies: no new box, no
-                // freed one, and the key is not hashed twice.
+                // An update writes over the record where it lies when no fetch
+                // still holds it (no new allocation, no freed one); else it
+                // replaces it, and the reader keeps the value it read. Either
+                // way the key is hashed once.
                 match kind.entry(key) {
                     Entry::Occupied(mut stored) => {
                         let (at, record) = stored.get_mut();
                         *at = version;
-                        **record = put.record;
+                        match Arc::get_mut(record) {
+                            Some(alone) => *alone = put.record,
+                            None => *record = Arc::new(put.record),
+                        }
                     }
                     Entry::Vacant(slot) => {
-                        slot.insert((version, Box::new(put.record)));
+                        slot.insert((version, Arc::new(put.record)));
                     }
                 }
             }

@@ -8,14 +8,15 @@
 //! copied over it, say): close every store on a file before restoring it.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::store::Record;
 
-/// A bounded map from (key, version) to the decoded record.
+/// A bounded map from (key, version) to the decoded record, shared with the
+/// fetches that read it: a hit is a reference count, not a copy.
 #[derive(Debug)]
 pub(super) struct RecordCache {
-    entries: Mutex<HashMap<String, (u64, Record)>>,
+    entries: Mutex<HashMap<String, (u64, Arc<Record>)>>,
     capacity: usize,
 }
 
@@ -29,17 +30,17 @@ impl RecordCache {
     }
 
     /// The record stored under `key` at `version`, if cached.
-    pub(super) fn get(&self, key: &str, version: u64) -> Option<Record> {
+    pub(super) fn get(&self, key: &str, version: u64) -> Option<Arc<Record>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         match entries.get(key) {
-            Some((cached, record)) if *cached == version => Some(record.clone()),
+            Some((cached, record)) if *cached == version => Some(Arc::clone(record)),
             _ => None,
         }
     }
 
     /// Remembers `record` as `key` at `version`. When full it starts afresh: simpler
     /// than tracking recency, and it keeps memory bounded by the capacity.
-    pub(super) fn put(&self, key: String, version: u64, record: Record) {
+    pub(super) fn put(&self, key: String, version: u64, record: Arc<Record>) {
         if self.capacity == 0 {
             return;
         }
@@ -57,11 +58,11 @@ mod tests {
     use super::*;
     use crate::store::Counter;
 
-    fn record(value: u64) -> Record {
-        Record::Counter(Counter {
+    fn record(value: u64) -> Arc<Record> {
+        Arc::new(Record::Counter(Counter {
             name: "n".into(),
             value,
-        })
+        }))
     }
 
     #[test]

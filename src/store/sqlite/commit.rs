@@ -6,6 +6,7 @@
 //! same error for the same changeset. Any error returns before `COMMIT`, and dropping
 //! the transaction rolls back whatever was already written.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -80,7 +81,10 @@ fn apply(
 ) -> StoreResult<Committed> {
     // Read under the write lock, so each is the version its update replaces; the
     // cache spares decoding a record the command has just read.
-    changes.apply_merges(|key| Ok(reads::load_record(tx, cache, key)?))?;
+    changes.apply_merges(|key| {
+        Ok(reads::load_record(tx, cache, key)?
+            .map(|(version, record)| (version, Arc::unwrap_or_clone(record))))
+    })?;
     if let Some(entry) = &changes.idempotency {
         refuse_used_key(tx, entry)?;
     }

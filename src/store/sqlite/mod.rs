@@ -471,7 +471,7 @@ impl Store for SqliteStore {
         for put in changes.puts {
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             let key = put.record.key().describe();
-            self.inner.cache.put(key, version, put.record);
+            self.inner.cache.put(key, version, Arc::new(put.record));
         }
         Ok(committed)
     }

@@ -6,6 +6,8 @@
 //! [`RecordKey`] and by (account, [`Currency`]) — the currency's enum order, which is
 //! not its code's alphabetical order.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::RecordCache;
@@ -74,17 +76,17 @@ pub(super) fn load<E: Entity>(
 ) -> ReadResult<Option<Versioned<E>>> {
     Ok(
         load_record(conn, cache, key)?.and_then(|(version, record)| {
-            E::from_record(record).map(|value| Versioned { value, version })
+            E::from_record(Arc::unwrap_or_clone(record)).map(|value| Versioned { value, version })
         }),
     )
 }
 
-/// A record of any kind, with its version.
+/// A record of any kind, with its version, shared with the cache.
 pub(super) fn load_record(
     conn: &Connection,
     cache: &RecordCache,
     key: &RecordKey,
-) -> ReadResult<Option<(u64, Record)>> {
+) -> ReadResult<Option<(u64, Arc<Record>)>> {
     let described = key.describe();
     // The body is decoded only when the cache lacks this version of the record.
     let found = conn
@@ -111,8 +113,8 @@ pub(super) fn load_record(
     let record = match (cached, body) {
         (Some(record), _) => record,
         (None, Some(body)) => {
-            let record = record_from_json(&body, key)?;
-            cache.put(described, version, record.clone());
+            let record = Arc::new(record_from_json(&body, key)?);
+            cache.put(described, version, Arc::clone(&record));
             record
         }
         (None, None) => return Ok(None),
@@ -136,12 +138,16 @@ pub(super) fn fetch(
         }
         records.extend(terms::found_under(conn, cache, &request.terms)?);
         for kind in &request.kinds {
-            records.extend(rows(
-                conn,
-                "SELECT version, body, record_key FROM records WHERE kind = ?1",
-                [kind],
-                versioned_record,
-            )?);
+            records.extend(
+                rows(
+                    conn,
+                    "SELECT version, body, record_key FROM records WHERE kind = ?1",
+                    [kind],
+                    versioned_record,
+                )?
+                .into_iter()
+                .map(|(version, record)| (version, Arc::new(record))),
+            );
         }
         let mut stock = Vec::new();
         for sku in &request.stock_of {

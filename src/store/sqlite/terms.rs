@@ -3,6 +3,7 @@
 //! a term finds a record exactly when the record as read has it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, params};
 
@@ -42,7 +43,7 @@ pub(super) fn found_under(
     conn: &Connection,
     cache: &RecordCache,
     asked: &[(&'static str, IndexTerm)],
-) -> ReadResult<Vec<(u64, Record)>> {
+) -> ReadResult<Vec<(u64, Arc<Record>)>> {
     let mut found = Vec::new();
     if asked.is_empty() {
         return Ok(found);
@@ -74,8 +75,9 @@ pub(super) fn found_under(
                 Some(record) => record,
                 None => {
                     let body: String = row.get(2).map_err(read_db)?;
-                    let record: Record = from_json(&body, format_args!("record {key}"))?;
-                    cache.put(key.clone(), version, record.clone());
+                    let record: Arc<Record> =
+                        Arc::new(from_json(&body, format_args!("record {key}"))?);
+                    cache.put(key.clone(), version, Arc::clone(&record));
                     record
                 }
             };
