@@ -308,28 +308,25 @@ pub(crate) fn validate_code(code: &str, what: &'static str) -> Result<(), Invali
 /// pairwise comparisons would cost more than the read they prepare.
 pub(crate) fn distinct<'a>(skus: impl IntoIterator<Item = &'a Sku>) -> Vec<Sku> {
     const LIST_BEATS_SET: usize = 16;
-    type Set = std::collections::HashSet<Sku, foldhash::fast::RandomState>;
+    type Set<'a> = std::collections::HashSet<&'a Sku, foldhash::fast::RandomState>;
     let skus = skus.into_iter();
-    let mut kept: Vec<Sku> = Vec::with_capacity(skus.size_hint().0);
-    let mut seen: Option<Set> = None;
+    let mut firsts: Vec<&'a Sku> = Vec::with_capacity(skus.size_hint().0);
+    let mut seen: Option<Set<'a>> = None;
     for sku in skus {
         let new = match &mut seen {
-            Some(set) => !set.contains(sku) && set.insert(sku.clone()),
-            None => !kept.contains(sku),
+            Some(set) => set.insert(sku),
+            None => !firsts.contains(&sku),
         };
         if new {
-            kept.push(sku.clone());
-            if seen.is_none() && kept.len() > LIST_BEATS_SET {
-                let mut set = Set::with_capacity_and_hasher(
-                    kept.capacity().max(2 * LIST_BEATS_SET),
-                    Default::default(),
-                );
-                set.extend(kept.iter().cloned());
+            firsts.push(sku);
+            if seen.is_none() && firsts.len() > LIST_BEATS_SET {
+                let mut set = Set::with_capacity_and_hasher(firsts.capacity(), Default::default());
+                set.extend(firsts.iter().copied());
                 seen = Some(set);
             }
         }
     }
-    kept
+    firsts.into_iter().cloned().collect()
 }
 
 #[cfg(test)]

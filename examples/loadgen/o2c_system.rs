@@ -291,24 +291,21 @@ impl<S: Store> Workload for O2cSystem<S> {
     }
 
     fn stock_level(&mut self, recent: &VecDeque<OrderId>) -> Result<(u64, u64), String> {
-        let mut orders = Vec::with_capacity(recent.len());
-        for id in recent {
-            orders.push(block_on(self.oms.order(*id)).map_err(text)?);
-        }
-        let skus: HashSet<&Sku> = orders
+        // As a host would ask: the orders in one read, then their SKUs' stock and
+        // reorder points in another.
+        let ids: Vec<OrderId> = recent.iter().copied().collect();
+        let orders = block_on(self.oms.orders(&ids)).map_err(text)?;
+        let distinct: HashSet<&Sku> = orders
             .iter()
             .flat_map(|o| o.lines.iter().map(|l| &l.sku))
             .collect();
-        let mut low = 0;
-        for sku in &skus {
-            let levels = block_on(self.oms.stock(sku)).map_err(text)?;
-            let available: i64 = levels.iter().map(|l| l.available()).sum();
-            let product = block_on(self.oms.product(sku)).map_err(text)?;
-            if available < i64::from(product.reorder_point) {
-                low += 1;
-            }
-        }
-        Ok((skus.len() as u64, low))
+        let skus: Vec<Sku> = distinct.into_iter().cloned().collect();
+        let availability = block_on(self.oms.availability(&skus)).map_err(text)?;
+        let low = availability
+            .iter()
+            .filter(|a| a.available() < i64::from(a.reorder_point))
+            .count();
+        Ok((skus.len() as u64, low as u64))
     }
 }
 

@@ -76,27 +76,66 @@ pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
 
 /// The availability of each of `skus`, in the order asked (a SKU asked twice is
 /// answered twice), from what [`prefetch`] read — in whatever order the store
-/// answered. Products and levels are found by hashing their SKUs: a report over a
-/// hundred SKUs sorted and searched by string comparison spent more there than in
-/// the read.
+/// answered.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a SKU with no product.
 pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
+    let products: Vec<&Product> = fetched.lend_each::<Product>().map(|(_, p)| p).collect();
+    if let Some(found) = in_order_asked(skus, &products, &fetched.stock) {
+        return Ok(found);
+    }
+    by_hash(skus, &products, &fetched.stock)
+}
+
+/// The common case without a lookup: distinct SKUs asked, and a store that
+/// answered their products in the order asked and each SKU's levels together, in
+/// the same order (the memory store does). `None` as soon as the answer is in any
+/// other shape. Every level is consumed in turn, so a SKU's level found anywhere
+/// but in its own run is caught.
+fn in_order_asked(
+    skus: &[Sku],
+    products: &[&Product],
+    levels: &[StockLevel],
+) -> Option<Vec<Availability>> {
+    if products.len() != skus.len() {
+        return None;
+    }
+    let mut found = Vec::with_capacity(skus.len());
+    let mut rest = levels;
+    for (sku, product) in skus.iter().zip(products) {
+        if product.sku != *sku {
+            return None;
+        }
+        let run = rest.iter().take_while(|level| level.sku == *sku).count();
+        let (own, after) = rest.split_at_checked(run)?;
+        found.push(summed(product, own.iter()));
+        rest = after;
+    }
+    rest.is_empty().then_some(found)
+}
+
+/// Any other answer: products and levels found by hashing their SKUs (sorting
+/// and searching a hundred SKUs by string comparison cost more than the read).
+fn by_hash(
+    skus: &[Sku],
+    products: &[&Product],
+    levels: &[StockLevel],
+) -> Result<Vec<Availability>, Error> {
     type Map<'a, V> = HashMap<&'a Sku, V, foldhash::fast::RandomState>;
-    let mut products: Map<&Product> = Map::with_capacity_and_hasher(skus.len(), Default::default());
-    for (_, product) in fetched.lend_each::<Product>() {
-        products.insert(&product.sku, product);
+    let mut by_sku: Map<&Product> = Map::with_capacity_and_hasher(skus.len(), Default::default());
+    for product in products {
+        by_sku.insert(&product.sku, product);
     }
     let mut held: Map<(i64, i64)> = Map::with_capacity_and_hasher(skus.len(), Default::default());
-    for level in &fetched.stock {
+    for level in levels {
         let (on_hand, reserved) = held.entry(&level.sku).or_insert((0, 0));
         *on_hand = on_hand.saturating_add(level.on_hand);
         *reserved = reserved.saturating_add(level.reserved);
     }
     skus.iter()
         .map(|sku| {
-            let product = products
+            let product = by_sku
                 .get(sku)
                 .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
             let (on_hand, reserved) = held.get(sku).copied().unwrap_or((0, 0));
@@ -204,5 +243,68 @@ mod tests {
             of(&unknown, &fetched),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    proptest::proptest! {
+        /// Whatever order the store answers in, and whether the fast path or the
+        /// hashed one answers, each SKU gets exactly its own levels.
+        #[test]
+        fn every_answer_shape_sums_each_sku_alone(
+            held in proptest::collection::vec(proptest::collection::vec((0i64..50, 0i64..5), 0..4), 1..7),
+            asked_at in proptest::collection::vec(0usize..7, 1..10),
+            in_order in proptest::bool::ANY,
+            shuffle_seed in 0u64..1000,
+        ) {
+            let products: Vec<Product> =
+                (0..held.len()).map(|i| product(&format!("S{i}"), 10)).collect();
+            let asked: Vec<Sku> = asked_at
+                .iter()
+                .map(|i| products.get(i % products.len()).unwrap().sku.clone())
+                .collect();
+            let distinct = crate::ids::distinct(&asked);
+            let levels_of = |sku: &Sku| -> Vec<StockLevel> {
+                let i = products.iter().position(|p| &p.sku == sku).unwrap();
+                held.get(i)
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(at, (on_hand, reserved))| {
+                        level(sku.as_str(), &format!("L{at}"), *on_hand, *reserved)
+                    })
+                    .collect()
+            };
+            let mut records: Vec<(u64, Arc<Record>)> = distinct
+                .iter()
+                .map(|sku| {
+                    let p = products.iter().find(|p| &p.sku == sku).unwrap();
+                    (1, Arc::new(Record::Product(p.clone())))
+                })
+                .collect();
+            let mut stock: Vec<StockLevel> = distinct.iter().flat_map(levels_of).collect();
+            if !in_order {
+                // A fixed shuffle from the seed: rotate and reverse.
+                let n = records.len();
+                records.rotate_left(shuffle_seed as usize % n);
+                if !stock.is_empty() {
+                    let m = stock.len();
+                    stock.rotate_left(shuffle_seed as usize % m);
+                    stock.reverse();
+                }
+            }
+            let fetched = Fetched { records, stock, ..Fetched::default() };
+            if in_order && distinct.len() == asked.len() {
+                // The shape the memory store answers in takes the path without lookups.
+                let lent: Vec<&Product> = fetched.lend_each::<Product>().map(|(_, p)| p).collect();
+                proptest::prop_assert!(in_order_asked(&asked, &lent, &fetched.stock).is_some());
+            }
+            let seen = of(&asked, &fetched).unwrap();
+            proptest::prop_assert_eq!(seen.len(), asked.len());
+            for (sku, got) in asked.iter().zip(&seen) {
+                let own = levels_of(sku);
+                proptest::prop_assert_eq!(&got.sku, sku);
+                proptest::prop_assert_eq!(got.on_hand, own.iter().map(|l| l.on_hand).sum::<i64>());
+                proptest::prop_assert_eq!(got.reserved, own.iter().map(|l| l.reserved).sum::<i64>());
+            }
+        }
     }
 }
