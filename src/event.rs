@@ -258,7 +258,8 @@ pub enum Event {
     },
     /// Units were reserved for an order: everything a placement, an amendment or
     /// an exchange reserved, in one event (a ten-line order logged ten events
-    /// before 0.2).
+    /// before 0.2). Releases are still one [`Event::StockReleased`] per line, so
+    /// a projection of reserved units reads both.
     StockReservedForOrder {
         /// The order.
         order: OrderId,

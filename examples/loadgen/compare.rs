@@ -134,11 +134,16 @@ fn run_child(exe: &std::path::Path, args: &[String], side: &str) -> Res<Sample> 
     }
     let line = String::from_utf8(out.stdout)?;
     let report: Value = serde_json::from_str(line.trim())?;
-    let errors = report.get("errors").and_then(Value::as_u64).unwrap_or(0);
-    let violations = report
-        .get("audit_violations")
+    let errors = report
+        .get("errors")
         .and_then(Value::as_u64)
-        .unwrap_or(0);
+        .ok_or("a child's report has no error count")?;
+    // The baseline has no audit; o2c's report always carries its count.
+    let violations = match report.get("audit_violations") {
+        Some(count) => count.as_u64().ok_or("a bad audit count")?,
+        None if side == "--baseline-only" => 0,
+        None => return Err("o2c's report has no audit count".into()),
+    };
     if errors != 0 || violations != 0 {
         return Err(
             format!("loadgen {side}: {errors} errors, {violations} audit violations").into(),
@@ -149,7 +154,10 @@ fn run_child(exe: &std::path::Path, args: &[String], side: &str) -> Res<Sample> 
             .get("seconds")
             .and_then(Value::as_f64)
             .ok_or("a child's report has no seconds")?,
-        tally: report.get("tally").cloned().unwrap_or(Value::Null),
+        tally: report
+            .get("tally")
+            .cloned()
+            .ok_or("a child's report has no tally")?,
         peak_rss_bytes: report.get("peak_rss_bytes").and_then(Value::as_u64),
     })
 }

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::{Booking, CarrierError, TrackingEvent, TrackingNumber};
+
 /// foldhash, as the memory store uses: a shipping run books once per shipment,
 /// and SipHash on these short keys was most of a booking's cost.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-use super::{Booking, CarrierError, TrackingEvent, TrackingNumber};
 
 #[derive(Debug, Default)]
 pub(crate) struct Bookings {

@@ -199,7 +199,7 @@ where
 {
     fetched
         .lend::<E>(key)
-        .map(|(_, value)| value)
+        .map(|lent| lent.value)
         .ok_or_else(|| Error::not_found(E::kind(), key))
 }
 

@@ -85,15 +85,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // read, so they are lent, as they come (each was named once).
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
-        let sites: Vec<&Location> = fetched.lend_each().map(|(_, l)| l).collect();
+        let sites: Vec<&Location> = fetched.lend_each().map(|site| site.value).collect();
         let mut products = Products::with_capacity(order.lines.len());
         let mut changes = Changeset::new(self.now());
         changes.checks.reserve(order.lines.len());
-        for (version, product) in fetched.lend_each::<Product>() {
+        for product in fetched.lend_each::<Product>() {
             // Cost of goods is posted at this cost: a cost change committing first
             // must send us back.
-            changes.check_version(RecordKey::Product(product.sku.clone()), version);
-            products.lend(product);
+            changes.check_version(
+                RecordKey::Product(product.value.sku.clone()),
+                product.version,
+            );
+            products.lend(product.value);
         }
         let (picks, status) = plan_shipments(&order, &sites, &products)?;
         let mut quotes = Vec::with_capacity(picks.len());

@@ -133,7 +133,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown SKU; [`Error::Read`] if the store fails.
     pub async fn availability(&self, skus: &[Sku]) -> Result<Vec<Availability>, Error> {
-        let fetched = self.store.fetch(&availability::prefetch(skus)).await?;
-        availability::of(skus, &fetched)
+        let asked = availability::prefetch(skus);
+        let fetched = self.store.fetch(&asked).await?;
+        availability::of(skus, &asked, &fetched)
     }
 }

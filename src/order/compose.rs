@@ -411,22 +411,22 @@ impl<'a> OrderInputs<'a> {
     pub(crate) fn lent(fetched: &'a Fetched) -> Self {
         // Every product read is one of the order's (unknown SKUs are missing:
         // pricing reports them), so they are lent in one pass.
-        let mut products = Products::with_capacity(fetched.records.len());
-        for (_, product) in fetched.lend_each::<Product>() {
-            products.lend(product);
+        let mut products = Products::with_capacity(fetched.lend_each::<Product>().count());
+        for product in fetched.lend_each::<Product>() {
+            products.lend(product.value);
         }
         Self {
             products,
             tax: fetched.lend::<TaxTable>(&()).map_or_else(
                 || Cow::Owned(TaxTable::default()),
-                |(_, tax)| Cow::Borrowed(tax),
+                |tax| Cow::Borrowed(tax.value),
             ),
             // As the store answered, unsorted: each was read once (by key for a
             // pickup, with the whole kind for a shipment), and allocation ranks
             // them by priority, then code, itself.
             locations: fetched
                 .lend_each::<Location>()
-                .map(|(_, l)| Cow::Borrowed(l))
+                .map(|site| Cow::Borrowed(site.value))
                 .collect(),
             levels: Cow::Borrowed(&fetched.stock),
         }

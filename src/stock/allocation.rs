@@ -102,8 +102,8 @@ pub fn allocate_available<L: Borrow<Location>>(
 ///
 /// `locations` are the candidates (the caller has already filtered out sites that do
 /// not fulfil orders), owned or borrowed; ties in priority are broken by location
-/// code so the result is deterministic. Several lines of the same SKU draw on the same availability, so
-/// they can never be promised the same unit twice.
+/// code so the result is deterministic. Several lines of the same SKU draw on the
+/// same availability, so they can never be promised the same unit twice.
 ///
 /// # Errors
 /// [`StockError::Insufficient`] with the first SKU (in line order) whose total demand

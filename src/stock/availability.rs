@@ -50,17 +50,32 @@ pub fn availability(product: &Product, levels: &[StockLevel]) -> Availability {
 
 /// `product`'s availability from `levels`, all of its SKU.
 fn summed<'a>(product: &Product, levels: impl Iterator<Item = &'a StockLevel>) -> Availability {
-    let (on_hand, reserved) = levels.fold((0i64, 0i64), |(on_hand, reserved), level| {
-        (
-            on_hand.saturating_add(level.on_hand),
-            reserved.saturating_add(level.reserved),
-        )
-    });
-    Availability {
-        sku: product.sku.clone(),
-        on_hand,
-        reserved,
-        reorder_point: product.reorder_point,
+    let held = levels.fold(Held::default(), |held, level| held.plus(level));
+    held.of(product)
+}
+
+/// Units on hand and reserved, summed over some levels of one SKU.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
+    on_hand: i64,
+    reserved: i64,
+}
+
+impl Held {
+    fn plus(self, level: &StockLevel) -> Held {
+        Held {
+            on_hand: self.on_hand.saturating_add(level.on_hand),
+            reserved: self.reserved.saturating_add(level.reserved),
+        }
+    }
+
+    fn of(self, product: &Product) -> Availability {
+        Availability {
+            sku: product.sku.clone(),
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+            reorder_point: product.reorder_point,
+        }
     }
 }
 
@@ -75,15 +90,22 @@ pub(crate) fn prefetch(skus: &[Sku]) -> Prefetch {
 }
 
 /// The availability of each of `skus`, in the order asked (a SKU asked twice is
-/// answered twice), from what [`prefetch`] read — in whatever order the store
-/// answered.
+/// answered twice), from what `asked` (the [`prefetch`] of `skus`) read — in
+/// whatever order the store answered.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a SKU with no product.
-pub(crate) fn of(skus: &[Sku], fetched: &Fetched) -> Result<Vec<Availability>, Error> {
-    let products: Vec<&Product> = fetched.lend_each::<Product>().map(|(_, p)| p).collect();
-    if let Some(found) = in_order_asked(skus, &products, &fetched.stock) {
-        return Ok(found);
+pub(crate) fn of(
+    skus: &[Sku],
+    asked: &Prefetch,
+    fetched: &Fetched,
+) -> Result<Vec<Availability>, Error> {
+    let products: Vec<&Product> = fetched.lend_each::<Product>().map(|p| p.value).collect();
+    // Only a request without repeats can be matched to the answer one to one.
+    if asked.stock_of.len() == skus.len() {
+        if let Some(found) = in_order_asked(skus, &products, &fetched.stock) {
+            return Ok(found);
+        }
     }
     by_hash(skus, &products, &fetched.stock)
 }
@@ -127,24 +149,17 @@ fn by_hash(
     for product in products {
         by_sku.insert(&product.sku, product);
     }
-    let mut held: Map<(i64, i64)> = Map::with_capacity_and_hasher(skus.len(), Default::default());
+    let mut held: Map<Held> = Map::with_capacity_and_hasher(skus.len(), Default::default());
     for level in levels {
-        let (on_hand, reserved) = held.entry(&level.sku).or_insert((0, 0));
-        *on_hand = on_hand.saturating_add(level.on_hand);
-        *reserved = reserved.saturating_add(level.reserved);
+        let sum = held.entry(&level.sku).or_default();
+        *sum = sum.plus(level);
     }
     skus.iter()
         .map(|sku| {
             let product = by_sku
                 .get(sku)
                 .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
-            let (on_hand, reserved) = held.get(sku).copied().unwrap_or((0, 0));
-            Ok(Availability {
-                sku: product.sku.clone(),
-                on_hand,
-                reserved,
-                reorder_point: product.reorder_point,
-            })
+            Ok(held.get(sku).copied().unwrap_or_default().of(product))
         })
         .collect()
 }
@@ -226,7 +241,7 @@ mod tests {
             ..Fetched::default()
         };
         let skus = [tee.sku.clone(), mug.sku.clone(), tee.sku.clone()];
-        let seen = of(&skus, &fetched).unwrap();
+        let seen = of(&skus, &prefetch(&skus), &fetched).unwrap();
         let summary: Vec<(&str, i64, bool)> = seen
             .iter()
             .map(|a| (a.sku.as_str(), a.available(), a.is_low()))
@@ -240,9 +255,27 @@ mod tests {
         assert_eq!((asked.records.len(), asked.stock_of.len()), (2, 2));
         let unknown = [Sku::new("NOPE").unwrap()];
         assert!(matches!(
-            of(&unknown, &fetched),
+            of(&unknown, &prefetch(&unknown), &fetched),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_sku_asked_twice_is_answered_whole_twice_even_if_the_store_repeats_it() {
+        let tee = product("TEE", 2);
+        // A store (or a wrapper) that answered the one product twice.
+        let fetched = Fetched {
+            records: vec![
+                (1, Arc::new(Record::Product(tee.clone()))),
+                (1, Arc::new(Record::Product(tee.clone()))),
+            ],
+            stock: vec![level("TEE", "A", 4, 1), level("TEE", "B", 1, 0)],
+            ..Fetched::default()
+        };
+        let skus = [tee.sku.clone(), tee.sku.clone()];
+        let seen = of(&skus, &prefetch(&skus), &fetched).unwrap();
+        let available: Vec<i64> = seen.iter().map(Availability::available).collect();
+        assert_eq!(available, vec![4, 4]);
     }
 
     proptest::proptest! {
@@ -294,10 +327,10 @@ mod tests {
             let fetched = Fetched { records, stock, ..Fetched::default() };
             if in_order && distinct.len() == asked.len() {
                 // The shape the memory store answers in takes the path without lookups.
-                let lent: Vec<&Product> = fetched.lend_each::<Product>().map(|(_, p)| p).collect();
+                let lent: Vec<&Product> = fetched.lend_each::<Product>().map(|p| p.value).collect();
                 proptest::prop_assert!(in_order_asked(&asked, &lent, &fetched.stock).is_some());
             }
-            let seen = of(&asked, &fetched).unwrap();
+            let seen = of(&asked, &prefetch(&asked), &fetched).unwrap();
             proptest::prop_assert_eq!(seen.len(), asked.len());
             for (sku, got) in asked.iter().zip(&seen) {
                 let own = levels_of(sku);

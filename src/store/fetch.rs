@@ -299,53 +299,53 @@ pub struct Fetched {
     pub counters: Vec<(CounterKey, Bounds)>,
 }
 
+/// `record` lent as an `E` at `version`, if it is one.
+fn lent<E: Entity>(version: u64, record: &Record) -> Option<Versioned<&E>> {
+    E::from_record_ref(record).map(|value| Versioned { value, version })
+}
+
 impl Fetched {
     /// A copy of the `E` at `key`, if it was asked for and exists.
     pub fn get<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
-        self.lend::<E>(key).map(|(version, value)| Versioned {
-            value: value.clone(),
-            version,
+        self.lend::<E>(key).map(|lent| Versioned {
+            value: lent.value.clone(),
+            version: lent.version,
         })
     }
 
     /// The `E` at `key` and its version, if it was asked for and exists: lent,
     /// not copied, for a command that only reads it.
-    pub fn lend<E: Entity>(&self, key: &E::Key) -> Option<(u64, &E)> {
+    pub fn lend<E: Entity>(&self, key: &E::Key) -> Option<Versioned<&E>> {
         let key = E::record_key(key);
         self.records
             .iter()
             .find(|(_, record)| record.has_key(&key))
-            .and_then(|(version, record)| E::from_record_ref(record).map(|value| (*version, value)))
+            .and_then(|(version, record)| lent(*version, record))
     }
 
     /// Every `E` found and its version, lent, in the order the store answered:
     /// for a command that reached each `E` one way only (see
     /// [`Fetched::take_each`]); [`Fetched::lend_every`] gives each once, in key
     /// order.
-    pub fn lend_each<E: Entity>(&self) -> impl Iterator<Item = (u64, &E)> {
-        self.records.iter().filter_map(|(version, record)| {
-            E::from_record_ref(record).map(|value| (*version, value))
-        })
+    pub fn lend_each<E: Entity>(&self) -> impl Iterator<Item = Versioned<&E>> {
+        self.records
+            .iter()
+            .filter_map(|(version, record)| lent(*version, record))
     }
 
     /// Every `E` found and its version, lent, in key order, each once — whether
     /// it was read by key, followed, found under a term or with its whole kind.
-    pub fn lend_every<E: Entity>(&self) -> Vec<(u64, &E)> {
-        let mut found: Vec<(RecordKey, u64, &E)> = self
+    pub fn lend_every<E: Entity>(&self) -> Vec<Versioned<&E>> {
+        let mut found: Vec<(RecordKey, Versioned<&E>)> = self
             .records
             .iter()
-            .filter_map(|(version, record)| {
-                E::from_record_ref(record).map(|value| (record.key(), *version, value))
-            })
+            .filter_map(|(version, record)| lent(*version, record).map(|v| (record.key(), v)))
             .collect();
         if found.len() > 1 {
             found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             found.dedup_by(|a, b| a.0 == b.0);
         }
-        found
-            .into_iter()
-            .map(|(_, version, value)| (version, value))
-            .collect()
+        found.into_iter().map(|(_, lent)| lent).collect()
     }
 
     /// The values of the bounded counter at `key`, if it was asked for.
@@ -399,21 +399,27 @@ impl Fetched {
     /// wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
         #[cfg(debug_assertions)]
-        {
-            let mut keys: Vec<RecordKey> = self
-                .records
-                .iter()
-                .filter(|(_, r)| E::from_record_ref(r).is_some())
-                .map(|(_, r)| r.key())
-                .collect();
-            let found = keys.len();
-            keys.sort();
-            keys.dedup();
-            debug_assert_eq!(keys.len(), found, "take_each: a record was read twice");
-        }
+        self.debug_assert_each_once::<E>("take_each");
         self.drain::<E, _>(|version, record| {
             E::from_record(record).map(|value| Versioned { value, version })
         })
+    }
+
+    /// In debug builds, that no `E` came back twice: what `take_each` relies on
+    /// instead of sorting. (`lend_each` lends what it finds as found, repeats
+    /// included, for callers such as availability that cope with them.)
+    #[cfg(debug_assertions)]
+    fn debug_assert_each_once<E: Entity>(&self, caller: &str) {
+        let mut keys: Vec<RecordKey> = self
+            .records
+            .iter()
+            .filter(|(_, r)| E::from_record_ref(r).is_some())
+            .map(|(_, r)| r.key())
+            .collect();
+        let found = keys.len();
+        keys.sort();
+        keys.dedup();
+        debug_assert_eq!(keys.len(), found, "{caller}: a record was read twice");
     }
 
     /// Every `E` moved out through `each` (copied where the record is still
@@ -446,9 +452,9 @@ impl Fetched {
     pub fn every<E: Entity>(&self) -> Vec<Versioned<E>> {
         self.lend_every::<E>()
             .into_iter()
-            .map(|(version, value)| Versioned {
-                value: value.clone(),
-                version,
+            .map(|lent| Versioned {
+                value: lent.value.clone(),
+                version: lent.version,
             })
             .collect()
     }
@@ -555,7 +561,10 @@ mod tests {
     fn a_lent_record_is_the_one_fetched_and_stays_in_the_fetch() {
         let fetched = found();
         let a = Sku::new("A").unwrap();
-        let (version, lent) = fetched.lend::<Product>(&a).unwrap();
+        let Versioned {
+            version,
+            value: lent,
+        } = fetched.lend::<Product>(&a).unwrap();
         assert_eq!(version, 2);
         assert_eq!(Record::Product(lent.clone()), product("A"));
         let Some((_, Record::Product(stored))) = fetched.records.get(3).map(|(v, r)| (v, &**r))
@@ -585,7 +594,7 @@ mod tests {
         let fetched = found();
         let each: Vec<(u64, &str)> = fetched
             .lend_each::<Product>()
-            .map(|(version, p)| (version, p.sku.as_str()))
+            .map(|p| (p.version, p.value.sku.as_str()))
             .collect();
         assert_eq!(each, [(3, "B"), (2, "A")], "as the store answered");
         assert_eq!(
@@ -596,7 +605,7 @@ mod tests {
         let every: Vec<&str> = fetched
             .lend_every::<Location>()
             .into_iter()
-            .map(|(_, l)| l.id.as_str())
+            .map(|l| l.value.id.as_str())
             .collect();
         assert_eq!(every, ["WH-1", "WH-2"]);
         let copies: Vec<Location> = fetched
@@ -607,7 +616,7 @@ mod tests {
         let lent: Vec<Location> = fetched
             .lend_every::<Location>()
             .into_iter()
-            .map(|(_, l)| l.clone())
+            .map(|l| l.value.clone())
             .collect();
         assert_eq!(copies, lent);
         assert!(Fetched::default().lend_every::<Location>().is_empty());

@@ -273,6 +273,10 @@ pub type ReadResult<T> = Result<T, ReadError>;
 ///   commit with the same scope and key fails with [`StoreError::DuplicateKey`] and
 ///   changes nothing.
 /// - **Reads** see only committed state. A read taken after a commit returned sees it.
+///   A record a read handed out is never changed afterwards: a later commit
+///   replaces it in the store, and the holder keeps the value it read (a store
+///   that shares records with a [`Fetched`] hands out an `Arc` it never writes
+///   through while anyone else holds it).
 /// - **Errors.** A read (every method but `commit`, and every [`Snapshot`]
 ///   method) fails only with a [`ReadError`]: [`ReadError::Backend`] for an
 ///   outage, [`ReadError::Corrupt`] for a stored value that does not decode —

@@ -168,6 +168,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         replenishing_one_sku_orders_it_once,
         purchasing_different_skus_never_contends,
         bounded_counters,
+        fetched_records_never_change,
     );
     report
 }
@@ -185,6 +186,7 @@ macro_rules! ensure {
 mod bounded;
 mod contention;
 mod counting;
+mod lending;
 mod numbers;
 mod purchasing;
 pub use bounded::bounded_counters;
@@ -195,6 +197,7 @@ pub use contention::{
     one_key_from_many_callers_places_one_order,
 };
 pub use counting::{Calls, Counting};
+pub use lending::fetched_records_never_change;
 pub use numbers::document_numbers_are_gapless;
 pub use purchasing::{
     purchasing_different_skus_never_contends, replenishing_one_sku_orders_it_once,
@@ -1704,6 +1707,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 23);
+        assert_eq!(report.passed.len(), 24);
     }
 }

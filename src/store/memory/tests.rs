@@ -9,7 +9,7 @@ use crate::catalog::{Product, TaxClass};
 use crate::customer::Customer;
 use crate::ids::Sku;
 use crate::ledger::fixtures::{at, given_order, usd};
-use crate::store::{Changeset, Prefetch, Record, Store};
+use crate::store::{Changeset, Prefetch, Record, Store, Versioned};
 
 fn mug() -> Product {
     Product::new(
@@ -41,7 +41,10 @@ fn a_reader_keeps_the_record_it_read_after_a_commit_replaces_it() {
     commit(&store, changes);
     let asked = Prefetch::new().record::<Product>(&mug().sku);
     let fetched = pollster::block_on(store.fetch(&asked)).unwrap();
-    let (version, read) = fetched.lend::<Product>(&mug().sku).unwrap();
+    let Versioned {
+        version,
+        value: read,
+    } = fetched.lend::<Product>(&mug().sku).unwrap();
     assert_eq!((version, read), (1, &mug()));
 
     let mut repriced = mug();
@@ -80,7 +83,10 @@ fn a_merge_into_a_record_a_reader_holds_leaves_the_reader_its_copy() {
     changes.move_customer(&customer, &after).unwrap();
     commit(&store, changes);
 
-    let (version, read) = fetched.lend::<Customer>(&customer.id).unwrap();
+    let Versioned {
+        version,
+        value: read,
+    } = fetched.lend::<Customer>(&customer.id).unwrap();
     assert_eq!((version, read), (1, &customer));
     let (now, record) = fetch_one(&store, &asked);
     assert_eq!((now, &*record), (2, &Record::Customer(after)));
