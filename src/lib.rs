@@ -22,6 +22,7 @@ mod fingerprint;
 pub mod fulfilment;
 pub mod ids;
 pub mod ledger;
+pub mod lines;
 pub mod money;
 mod oms;
 pub mod order;

@@ -78,7 +78,7 @@ pub struct Invoice {
     /// When payment falls due.
     pub due_at: DateTime<Utc>,
     /// Lines billed.
-    pub lines: Vec<InvoiceLine>,
+    pub lines: crate::lines::Lines<InvoiceLine>,
     /// Shipping charged on this invoice.
     pub shipping: Money,
     /// Amount paid so far.

@@ -56,7 +56,7 @@ pub fn issue_invoice(
         customer: order.customer,
         issued_at: now,
         due_at,
-        lines,
+        lines: lines.into(),
         shipping,
         paid: Money::zero(order.currency),
         status: InvoiceStatus::Open,

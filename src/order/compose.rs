@@ -171,7 +171,7 @@ pub(crate) fn compose(
         customer: buyer.id,
         channel: cmd.channel,
         currency: cmd.currency,
-        lines,
+        lines: lines.into(),
         delivery,
         shipping_charge,
         status: OrderStatus::Open,

@@ -106,7 +106,7 @@ pub struct Order {
     /// The currency of every amount on it.
     pub currency: Currency,
     /// Its lines.
-    pub lines: Vec<OrderLine>,
+    pub lines: crate::lines::Lines<OrderLine>,
     /// How goods reach the customer.
     pub delivery: Delivery,
     /// Shipping charged to the customer.

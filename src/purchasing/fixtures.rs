@@ -130,7 +130,7 @@ pub(crate) fn waiting_for_mugs(
         customer,
         channel: Channel::Phone,
         currency: Currency::USD,
-        lines,
+        lines: lines.into(),
         delivery: Delivery::Pickup { location: dc() },
         shipping_charge: usd(0),
         status: OrderStatus::Open,
