@@ -165,8 +165,11 @@ pub(crate) fn record_shipment(
     // Sized once: a movement and a reservation change per line picked.
     changes.movements.reserve(pick.lines.len());
     changes.reservations.reserve(pick.lines.len());
+    // The order's own lines once (a copy if another version shares them), not a
+    // check per line.
+    let order_lines = order.lines.to_mut();
     for ((index, units), cost) in pick.lines.iter().zip(&pick.line_costs) {
-        let Some(line) = order.lines.get_mut(*index) else {
+        let Some(line) = order_lines.get_mut(*index) else {
             continue;
         };
         take_reservation(line, location, *units);

@@ -328,8 +328,10 @@ impl Order {
         with_shipping: bool,
     ) -> Result<(Vec<crate::ledger::InvoiceLine>, Money), OrderError> {
         let mut lines = Vec::with_capacity(portions.len());
+        // The order's own lines once, not a check per portion.
+        let own = self.lines.to_mut();
         for (index, units) in portions {
-            let Some(line) = self.lines.get_mut(*index) else {
+            let Some(line) = own.get_mut(*index) else {
                 continue;
             };
             let unbilled = line.wanted().saturating_sub(line.invoiced);
