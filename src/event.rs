@@ -435,6 +435,20 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The one event for what a command reserved for `order`, if it reserved
+    /// anything.
+    pub(crate) fn stock_reserved(
+        order: OrderId,
+        reservations: Vec<ReservedStock>,
+    ) -> Option<Event> {
+        (!reservations.is_empty()).then_some(Event::StockReservedForOrder {
+            order,
+            reservations,
+        })
+    }
+}
+
 /// Units of a SKU reserved at a location, in [`Event::StockReservedForOrder`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReservedStock {

@@ -318,13 +318,13 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
         ]
     );
 
-    // The wire form integrations see, field by field.
-    let placed = log
-        .iter()
-        .find(|e| matches!(e.event, Event::OrderPlaced { .. }))
-        .unwrap();
+    // The wire form integrations see, field by field, of the first event `is` picks.
+    let wire = |is: fn(&Event) -> bool| {
+        let first = log.iter().find(|e| is(&e.event)).unwrap();
+        serde_json::to_value(&first.event).unwrap()
+    };
     assert_eq!(
-        serde_json::to_value(&placed.event).unwrap(),
+        wire(|e| matches!(e, Event::OrderPlaced { .. })),
         serde_json::json!({
             "type": "order_placed",
             "order": order.id.to_string(),
@@ -335,12 +335,8 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
         })
     );
     // One event for everything a placement reserved, its lines in order.
-    let reserved = log
-        .iter()
-        .find(|e| matches!(e.event, Event::StockReservedForOrder { .. }))
-        .unwrap();
     assert_eq!(
-        serde_json::to_value(&reserved.event).unwrap(),
+        wire(|e| matches!(e, Event::StockReservedForOrder { .. })),
         serde_json::json!({
             "type": "stock_reserved_for_order",
             "order": order.id.to_string(),
@@ -360,13 +356,9 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
     }))
     .unwrap();
     assert!(matches!(old, Event::StockReserved { .. }));
-    let credited = log
-        .iter()
-        .find(|e| matches!(e.event, Event::CustomerCredited { .. }))
-        .unwrap();
     // 40.00 offered against 35.75: 4.25 credited.
     assert_eq!(
-        serde_json::to_value(&credited.event).unwrap(),
+        wire(|e| matches!(e, Event::CustomerCredited { .. })),
         serde_json::json!({
             "type": "customer_credited",
             "customer": a.id.to_string(),

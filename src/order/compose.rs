@@ -158,12 +158,7 @@ pub(crate) fn compose(
             quantity: a.quantity,
         });
     }
-    if !reserved.is_empty() {
-        changes.events.push(Event::StockReservedForOrder {
-            order: id,
-            reservations: reserved,
-        });
-    }
+    changes.events.extend(Event::stock_reserved(id, reserved));
 
     let mut order = Order {
         id,
@@ -411,12 +406,8 @@ impl<'a> OrderInputs<'a> {
     pub(crate) fn lent(fetched: &'a Fetched) -> Self {
         // Every product read is one of the order's (unknown SKUs are missing:
         // pricing reports them), so they are lent in one pass.
-        let mut products = Products::with_capacity(fetched.lend_each::<Product>().count());
-        for product in fetched.lend_each::<Product>() {
-            products.lend(product.value);
-        }
         Self {
-            products,
+            products: fetched.lend_each::<Product>().map(|p| p.value).collect(),
             tax: fetched.lend::<TaxTable>(&()).map_or_else(
                 || Cow::Owned(TaxTable::default()),
                 |tax| Cow::Borrowed(tax.value),

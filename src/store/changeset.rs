@@ -29,6 +29,16 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
+impl<T: Clone> Versioned<&T> {
+    /// A copy of the value lent, at the same version.
+    pub fn cloned(&self) -> Versioned<T> {
+        Versioned {
+            value: self.value.clone(),
+            version: self.version,
+        }
+    }
+}
+
 /// A named gapless counter (invoice numbers), updated with an expected version like
 /// any entity so two writers can never take the same number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -307,10 +307,7 @@ fn lent<E: Entity>(version: u64, record: &Record) -> Option<Versioned<&E>> {
 impl Fetched {
     /// A copy of the `E` at `key`, if it was asked for and exists.
     pub fn get<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
-        self.lend::<E>(key).map(|lent| Versioned {
-            value: lent.value.clone(),
-            version: lent.version,
-        })
+        self.lend::<E>(key).map(|lent| lent.cloned())
     }
 
     /// The `E` at `key` and its version, if it was asked for and exists: lent,
@@ -399,27 +396,21 @@ impl Fetched {
     /// wasted.
     pub fn take_each<E: Entity>(&mut self) -> Vec<Versioned<E>> {
         #[cfg(debug_assertions)]
-        self.debug_assert_each_once::<E>("take_each");
+        {
+            let mut keys: Vec<RecordKey> = self
+                .records
+                .iter()
+                .filter(|(_, r)| E::from_record_ref(r).is_some())
+                .map(|(_, r)| r.key())
+                .collect();
+            let found = keys.len();
+            keys.sort();
+            keys.dedup();
+            debug_assert_eq!(keys.len(), found, "take_each: a record was read twice");
+        }
         self.drain::<E, _>(|version, record| {
             E::from_record(record).map(|value| Versioned { value, version })
         })
-    }
-
-    /// In debug builds, that no `E` came back twice: what `take_each` relies on
-    /// instead of sorting. (`lend_each` lends what it finds as found, repeats
-    /// included, for callers such as availability that cope with them.)
-    #[cfg(debug_assertions)]
-    fn debug_assert_each_once<E: Entity>(&self, caller: &str) {
-        let mut keys: Vec<RecordKey> = self
-            .records
-            .iter()
-            .filter(|(_, r)| E::from_record_ref(r).is_some())
-            .map(|(_, r)| r.key())
-            .collect();
-        let found = keys.len();
-        keys.sort();
-        keys.dedup();
-        debug_assert_eq!(keys.len(), found, "{caller}: a record was read twice");
     }
 
     /// Every `E` moved out through `each` (copied where the record is still
@@ -451,11 +442,8 @@ impl Fetched {
     /// A copy of every `E` found, in key order.
     pub fn every<E: Entity>(&self) -> Vec<Versioned<E>> {
         self.lend_every::<E>()
-            .into_iter()
-            .map(|lent| Versioned {
-                value: lent.value.clone(),
-                version: lent.version,
-            })
+            .iter()
+            .map(Versioned::cloned)
             .collect()
     }
 }

@@ -176,12 +176,9 @@ fn reserve_allocated(work: &mut Amending<'_>, allocations: &[Allocation]) -> Res
             quantity: a.quantity,
         });
     }
-    if !reserved.is_empty() {
-        work.changes.events.push(Event::StockReservedForOrder {
-            order: order_id,
-            reservations: reserved,
-        });
-    }
+    work.changes
+        .events
+        .extend(Event::stock_reserved(order_id, reserved));
 
     Ok(())
 }

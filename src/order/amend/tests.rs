@@ -8,7 +8,7 @@ use super::fixtures::{address, at, given, given_invoiced, key, order_id, sku, us
 use super::{AmendOrder, Amendment, Decided, Needs};
 use crate::customer::PaymentTerms;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, ReservedStock};
 use crate::ledger::{Invoice, InvoicePolicy, InvoiceStatus};
 use crate::order::{
     Delivery, Hold, LineRequest, Order, OrderAction, OrderError, OrderStatus, ServiceLevel,
@@ -65,6 +65,15 @@ fn adding_a_line_prices_and_reserves_it() {
     assert_eq!(pot.amounts.tax, usd(300));
     assert_eq!(pot.reservations.len(), 1);
     assert_eq!(changes.reservations, vec![reservation("POT", 2, 1)]);
+    // One event for what the amendment reserved.
+    assert!(changes.events.contains(&Event::StockReservedForOrder {
+        order: order.id,
+        reservations: vec![ReservedStock {
+            sku: sku("POT"),
+            location: pot.reservations[0].location.clone(),
+            quantity: Quantity::new(1),
+        }],
+    }));
     assert_eq!(
         changes.events.first(),
         Some(&Event::OrderAmended {

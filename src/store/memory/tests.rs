@@ -9,7 +9,7 @@ use crate::catalog::{Product, TaxClass};
 use crate::customer::Customer;
 use crate::ids::Sku;
 use crate::ledger::fixtures::{at, given_order, usd};
-use crate::store::{Changeset, Prefetch, Record, Store, Versioned};
+use crate::store::{Changeset, Entity, Prefetch, Record, Store, Versioned};
 
 fn mug() -> Product {
     Product::new(
@@ -26,6 +26,15 @@ fn commit(store: &MemoryStore, changes: Changeset) {
     pollster::block_on(store.commit(changes)).unwrap();
 }
 
+/// A store holding `entity` alone, at version 1.
+fn holding(entity: impl Entity) -> MemoryStore {
+    let store = MemoryStore::new();
+    let mut changes = Changeset::new(at());
+    changes.insert(entity);
+    commit(&store, changes);
+    store
+}
+
 /// The one record a fetch of `request` found, as the store shares it.
 fn fetch_one(store: &MemoryStore, request: &Prefetch) -> (u64, Arc<Record>) {
     let mut fetched = pollster::block_on(store.fetch(request)).unwrap();
@@ -35,10 +44,7 @@ fn fetch_one(store: &MemoryStore, request: &Prefetch) -> (u64, Arc<Record>) {
 
 #[test]
 fn a_reader_keeps_the_record_it_read_after_a_commit_replaces_it() {
-    let store = MemoryStore::new();
-    let mut changes = Changeset::new(at());
-    changes.insert(mug());
-    commit(&store, changes);
+    let store = holding(mug());
     let asked = Prefetch::new().record::<Product>(&mug().sku);
     let fetched = pollster::block_on(store.fetch(&asked)).unwrap();
     let Versioned {
@@ -69,11 +75,8 @@ fn a_reader_keeps_the_record_it_read_after_a_commit_replaces_it() {
 
 #[test]
 fn a_merge_into_a_record_a_reader_holds_leaves_the_reader_its_copy() {
-    let store = MemoryStore::new();
     let (customer, _) = given_order();
-    let mut changes = Changeset::new(at());
-    changes.insert(customer.clone());
-    commit(&store, changes);
+    let store = holding(customer.clone());
     let asked = Prefetch::new().record::<Customer>(&customer.id);
     let fetched = pollster::block_on(store.fetch(&asked)).unwrap();
 
@@ -94,10 +97,7 @@ fn a_merge_into_a_record_a_reader_holds_leaves_the_reader_its_copy() {
 
 #[test]
 fn a_record_no_reader_holds_is_updated_where_it_lies() {
-    let store = MemoryStore::new();
-    let mut changes = Changeset::new(at());
-    changes.insert(mug());
-    commit(&store, changes);
+    let store = holding(mug());
     let asked = Prefetch::new().record::<Product>(&mug().sku);
     let (_, first) = fetch_one(&store, &asked);
     let stored_at = Arc::as_ptr(&first);
