@@ -35,7 +35,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use oms::{
     AdjustStock, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
     ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,

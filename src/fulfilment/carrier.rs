@@ -1,5 +1,6 @@
 //! The carrier port.
 
+use crate::error::ErrorKind;
 use std::fmt;
 use std::future::Future;
 
@@ -134,6 +135,28 @@ pub enum CarrierError {
     /// The tracking number is not one of this carrier's.
     #[error("unknown tracking number {0}")]
     UnknownTracking(TrackingNumber),
+}
+
+impl CarrierError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CarrierError::Timeout { .. } => "carrier.timeout",
+            CarrierError::NoService { .. } => "carrier.no_service",
+            CarrierError::Rejected { .. } => "carrier.rejected",
+            CarrierError::UnknownTracking(..) => "carrier.unknown_tracking",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CarrierError::Timeout { .. } => ErrorKind::Unavailable,
+            CarrierError::NoService { .. } => ErrorKind::Refused,
+            CarrierError::Rejected { .. } => ErrorKind::Refused,
+            CarrierError::UnknownTracking(..) => ErrorKind::NotFound,
+        }
+    }
 }
 
 /// A way of moving goods: a parcel 3PL, an LTL freight line, in-store pickup.

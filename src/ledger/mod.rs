@@ -34,6 +34,7 @@ pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;
 pub use refund::{RecordRefund, record_refund};
 
+use crate::error::ErrorKind;
 use crate::money::{Currency, Money, MoneyError};
 use crate::quantity::Quantity;
 
@@ -61,6 +62,30 @@ pub enum LedgerError {
     /// Amount arithmetic failed.
     #[error(transparent)]
     Money(#[from] MoneyError),
+}
+
+impl LedgerError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::Unbalanced { .. } => "ledger.unbalanced",
+            LedgerError::TooFewLines => "ledger.too_few_lines",
+            LedgerError::NotInMinorUnits(..) => "ledger.not_in_minor_units",
+            LedgerError::UnknownAccount(..) => "ledger.unknown_account",
+            LedgerError::Money(_) => "ledger.arithmetic",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            LedgerError::Unbalanced { .. } => ErrorKind::Internal,
+            LedgerError::TooFewLines => ErrorKind::Internal,
+            LedgerError::NotInMinorUnits(..) => ErrorKind::Internal,
+            LedgerError::UnknownAccount(..) => ErrorKind::Internal,
+            LedgerError::Money(_) => ErrorKind::Internal,
+        }
+    }
 }
 
 /// Why a credit note or a refund was refused.
@@ -125,6 +150,36 @@ pub enum CreditError {
     },
 }
 
+impl CreditError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CreditError::InvoiceVoid(..) => "credit.invoice_void",
+            CreditError::NothingToCredit => "credit.nothing_to_credit",
+            CreditError::NotOnInvoice { .. } => "credit.not_on_invoice",
+            CreditError::MoreThanInvoiced { .. } => "credit.more_than_invoiced",
+            CreditError::ShippingBeyondCharged { .. } => "credit.shipping_beyond_charged",
+            CreditError::ExceedsCredit { .. } => "credit.exceeds_credit",
+            CreditError::PaidFromCredit(..) => "credit.paid_from_credit",
+            CreditError::BeyondPayment { .. } => "credit.beyond_payment",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CreditError::InvoiceVoid(..) => ErrorKind::Refused,
+            CreditError::NothingToCredit => ErrorKind::InvalidInput,
+            CreditError::NotOnInvoice { .. } => ErrorKind::InvalidInput,
+            CreditError::MoreThanInvoiced { .. } => ErrorKind::Refused,
+            CreditError::ShippingBeyondCharged { .. } => ErrorKind::Refused,
+            CreditError::ExceedsCredit { .. } => ErrorKind::Refused,
+            CreditError::PaidFromCredit(..) => ErrorKind::Refused,
+            CreditError::BeyondPayment { .. } => ErrorKind::Refused,
+        }
+    }
+}
+
 /// Why a payment was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -166,4 +221,32 @@ pub enum PaymentError {
         "on account is a payment term, not a payment: record the money with the method it arrived by"
     )]
     OnAccountIsNotAPayment,
+}
+
+impl PaymentError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PaymentError::NotPositive(..) => "payment.not_positive",
+            PaymentError::Overpayment { .. } => "payment.overpayment",
+            PaymentError::InvoiceVoid(..) => "payment.invoice_void",
+            PaymentError::AlreadyPaid(..) => "payment.already_paid",
+            PaymentError::CurrencyMismatch { .. } => "payment.currency_mismatch",
+            PaymentError::NotInMinorUnits(..) => "payment.not_in_minor_units",
+            PaymentError::OnAccountIsNotAPayment => "payment.on_account_is_not_a_payment",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PaymentError::NotPositive(..) => ErrorKind::InvalidInput,
+            PaymentError::Overpayment { .. } => ErrorKind::Refused,
+            PaymentError::InvoiceVoid(..) => ErrorKind::Refused,
+            PaymentError::AlreadyPaid(..) => ErrorKind::Refused,
+            PaymentError::CurrencyMismatch { .. } => ErrorKind::InvalidInput,
+            PaymentError::NotInMinorUnits(..) => ErrorKind::InvalidInput,
+            PaymentError::OnAccountIsNotAPayment => ErrorKind::InvalidInput,
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! [`Money`], the [`Rounding`] strategies it can be rounded with, and
 //! [`MoneyError`].
 
+use crate::error::ErrorKind;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -49,6 +50,34 @@ pub enum MoneyError {
     /// The text is not of the form `"<amount> <CODE>"`.
     #[error("cannot parse money from {0:?}")]
     Parse(String),
+}
+
+impl MoneyError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            MoneyError::CurrencyMismatch { .. } => "money.currency_mismatch",
+            MoneyError::Overflow { .. } => "money.overflow",
+            MoneyError::UnknownCurrency(..) => "money.unknown_currency",
+            MoneyError::NotInMinorUnits { .. } => "money.not_in_minor_units",
+            MoneyError::EmptyAllocation => "money.empty_allocation",
+            MoneyError::InvalidWeights => "money.invalid_weights",
+            MoneyError::Parse(..) => "money.parse",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            MoneyError::CurrencyMismatch { .. } => ErrorKind::InvalidInput,
+            MoneyError::Overflow { .. } => ErrorKind::InvalidInput,
+            MoneyError::UnknownCurrency(..) => ErrorKind::InvalidInput,
+            MoneyError::NotInMinorUnits { .. } => ErrorKind::InvalidInput,
+            MoneyError::EmptyAllocation => ErrorKind::Internal,
+            MoneyError::InvalidWeights => ErrorKind::Internal,
+            MoneyError::Parse(..) => ErrorKind::InvalidInput,
+        }
+    }
 }
 
 /// A rounding strategy, always named at the point of rounding.

@@ -24,6 +24,7 @@ pub use reservations::Reservations;
 pub use status::{OrderAction, OrderStatus, TRANSITIONS, transition};
 
 use crate::catalog::TaxClass;
+use crate::error::ErrorKind;
 use crate::ids::Sku;
 use crate::money::{Currency, MoneyError};
 use crate::quantity::Quantity;
@@ -165,4 +166,70 @@ pub enum OrderError {
     /// Amount arithmetic failed (overflow).
     #[error(transparent)]
     Money(#[from] MoneyError),
+}
+
+impl OrderError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrderError::Empty => "order.empty",
+            OrderError::TooManyLines { .. } => "order.too_many_lines",
+            OrderError::InvalidQuantity { .. } => "order.invalid_quantity",
+            OrderError::UnknownSku(..) => "order.unknown_sku",
+            OrderError::InactiveSku(..) => "order.inactive_sku",
+            OrderError::CurrencyMismatch { .. } => "order.currency_mismatch",
+            OrderError::NegativePrice { .. } => "order.negative_price",
+            OrderError::InvalidDiscount { .. } => "order.invalid_discount",
+            OrderError::NoTaxRate { .. } => "order.no_tax_rate",
+            OrderError::NoShipToAddress => "order.no_ship_to_address",
+            OrderError::InvalidCountry(..) => "order.invalid_country",
+            OrderError::NegativeShipping => "order.negative_shipping",
+            OrderError::InvalidTransition { .. } => "order.invalid_transition",
+            OrderError::OnHold { .. } => "order.on_hold",
+            OrderError::NothingToCancel => "order.nothing_to_cancel",
+            OrderError::NothingToShip => "order.nothing_to_ship",
+            OrderError::AwaitingBackOrder { .. } => "order.awaiting_back_order",
+            OrderError::NothingToAmend => "order.nothing_to_amend",
+            OrderError::UnknownLine(..) => "order.unknown_line",
+            OrderError::AmendsShippedUnits { .. } => "order.amends_shipped_units",
+            OrderError::AmendmentEmptiesOrder => "order.amendment_empties_order",
+            OrderError::PickupHasNoAddress => "order.pickup_has_no_address",
+            OrderError::EverythingShipped => "order.everything_shipped",
+            OrderError::HoldNotFound(..) => "order.hold_not_found",
+            OrderError::UnitsOverflow { .. } => "order.units_overflow",
+            OrderError::Money(e) => e.code(),
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            OrderError::Empty => ErrorKind::InvalidInput,
+            OrderError::TooManyLines { .. } => ErrorKind::InvalidInput,
+            OrderError::InvalidQuantity { .. } => ErrorKind::InvalidInput,
+            OrderError::UnknownSku(..) => ErrorKind::InvalidInput,
+            OrderError::InactiveSku(..) => ErrorKind::Refused,
+            OrderError::CurrencyMismatch { .. } => ErrorKind::InvalidInput,
+            OrderError::NegativePrice { .. } => ErrorKind::InvalidInput,
+            OrderError::InvalidDiscount { .. } => ErrorKind::InvalidInput,
+            OrderError::NoTaxRate { .. } => ErrorKind::Refused,
+            OrderError::NoShipToAddress => ErrorKind::InvalidInput,
+            OrderError::InvalidCountry(..) => ErrorKind::InvalidInput,
+            OrderError::NegativeShipping => ErrorKind::InvalidInput,
+            OrderError::InvalidTransition { .. } => ErrorKind::Refused,
+            OrderError::OnHold { .. } => ErrorKind::Refused,
+            OrderError::NothingToCancel => ErrorKind::Refused,
+            OrderError::NothingToShip => ErrorKind::Refused,
+            OrderError::AwaitingBackOrder { .. } => ErrorKind::Refused,
+            OrderError::NothingToAmend => ErrorKind::InvalidInput,
+            OrderError::UnknownLine(..) => ErrorKind::InvalidInput,
+            OrderError::AmendsShippedUnits { .. } => ErrorKind::Refused,
+            OrderError::AmendmentEmptiesOrder => ErrorKind::Refused,
+            OrderError::PickupHasNoAddress => ErrorKind::InvalidInput,
+            OrderError::EverythingShipped => ErrorKind::Refused,
+            OrderError::HoldNotFound(..) => ErrorKind::Refused,
+            OrderError::UnitsOverflow { .. } => ErrorKind::Internal,
+            OrderError::Money(e) => e.kind(),
+        }
+    }
 }

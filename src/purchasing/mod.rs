@@ -32,6 +32,7 @@ pub(crate) use receive::{Receiving, on_hand_everywhere, receive_purchase_order};
 pub use reorder::{ReorderRule, Requisition, set_reorder_rule};
 pub use supplier::{Offer, Supplier, save_supplier};
 
+use crate::error::ErrorKind;
 use crate::ids::{PurchaseOrderId, Sku};
 use crate::money::Currency;
 use crate::quantity::Quantity;
@@ -140,4 +141,44 @@ pub enum PurchasingError {
         /// The units wanted (more than a [`Quantity`] holds, so counted wider).
         units: u64,
     },
+}
+
+impl PurchasingError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PurchasingError::ZeroLeadTime { .. } => "purchasing.zero_lead_time",
+            PurchasingError::ZeroPackSize { .. } => "purchasing.zero_pack_size",
+            PurchasingError::InvalidCost { .. } => "purchasing.invalid_cost",
+            PurchasingError::EmptyValidity { .. } => "purchasing.empty_validity",
+            PurchasingError::CurrencyMismatch { .. } => "purchasing.currency_mismatch",
+            PurchasingError::NoOffer { .. } => "purchasing.no_offer",
+            PurchasingError::EmptyOrder => "purchasing.empty_order",
+            PurchasingError::InvalidTransition { .. } => "purchasing.invalid_transition",
+            PurchasingError::NotOnOrder { .. } => "purchasing.not_on_order",
+            PurchasingError::OverReceipt { .. } => "purchasing.over_receipt",
+            PurchasingError::InvalidReorderRule { .. } => "purchasing.invalid_reorder_rule",
+            PurchasingError::EmptyReceipt => "purchasing.empty_receipt",
+            PurchasingError::TooManyUnits { .. } => "purchasing.too_many_units",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PurchasingError::ZeroLeadTime { .. } => ErrorKind::InvalidInput,
+            PurchasingError::ZeroPackSize { .. } => ErrorKind::InvalidInput,
+            PurchasingError::InvalidCost { .. } => ErrorKind::InvalidInput,
+            PurchasingError::EmptyValidity { .. } => ErrorKind::InvalidInput,
+            PurchasingError::CurrencyMismatch { .. } => ErrorKind::InvalidInput,
+            PurchasingError::NoOffer { .. } => ErrorKind::Refused,
+            PurchasingError::EmptyOrder => ErrorKind::InvalidInput,
+            PurchasingError::InvalidTransition { .. } => ErrorKind::Refused,
+            PurchasingError::NotOnOrder { .. } => ErrorKind::InvalidInput,
+            PurchasingError::OverReceipt { .. } => ErrorKind::Refused,
+            PurchasingError::InvalidReorderRule { .. } => ErrorKind::InvalidInput,
+            PurchasingError::EmptyReceipt => ErrorKind::InvalidInput,
+            PurchasingError::TooManyUnits { .. } => ErrorKind::InvalidInput,
+        }
+    }
 }

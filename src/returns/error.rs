@@ -1,6 +1,7 @@
 //! Why a return command was refused.
 
 use super::ReturnStatus;
+use crate::error::ErrorKind;
 use crate::ids::ReturnId;
 use crate::quantity::Quantity;
 
@@ -53,4 +54,30 @@ pub enum ReturnError {
         /// Units received now.
         received: Quantity,
     },
+}
+
+impl ReturnError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReturnError::Empty => "return.empty",
+            ReturnError::NoReplacement => "return.no_replacement",
+            ReturnError::NotOnOrder { .. } => "return.not_on_order",
+            ReturnError::NotReturnable { .. } => "return.not_returnable",
+            ReturnError::InvalidTransition { .. } => "return.invalid_transition",
+            ReturnError::BeyondAuthorised { .. } => "return.beyond_authorised",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReturnError::Empty => ErrorKind::InvalidInput,
+            ReturnError::NoReplacement => ErrorKind::InvalidInput,
+            ReturnError::NotOnOrder { .. } => ErrorKind::InvalidInput,
+            ReturnError::NotReturnable { .. } => ErrorKind::Refused,
+            ReturnError::InvalidTransition { .. } => ErrorKind::Refused,
+            ReturnError::BeyondAuthorised { .. } => ErrorKind::Refused,
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub use receive::{AdjustStock, ReceiveStock};
 pub(crate) use receive::{StockCommand, change_stock};
 pub use valuation::{Valuation, valuation};
 
+use crate::error::ErrorKind;
 use crate::ids::{LocationId, Sku};
 
 /// Why stock could not be reserved or moved.
@@ -71,4 +72,26 @@ pub enum StockError {
         /// Reserved read.
         reserved: i64,
     },
+}
+
+impl StockError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StockError::Insufficient { .. } => "stock.insufficient",
+            StockError::BelowReserved { .. } => "stock.below_reserved",
+            StockError::ZeroChange => "stock.zero_change",
+            StockError::BrokenGuard { .. } => "stock.broken_guard",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StockError::Insufficient { .. } => ErrorKind::Refused,
+            StockError::BelowReserved { .. } => ErrorKind::Refused,
+            StockError::ZeroChange => ErrorKind::InvalidInput,
+            StockError::BrokenGuard { .. } => ErrorKind::Internal,
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod sqlite;
 mod terms;
 mod wrapper;
 
+use crate::error::ErrorKind;
 use std::error::Error as StdError;
 use std::future::Future;
 
@@ -137,6 +138,38 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound { .. } => "store.record_gone",
+            StoreError::Conflict { .. } => "store.conflict",
+            StoreError::StockChanged { .. } => "store.stock_changed",
+            StoreError::InsufficientStock { .. } => "store.insufficient_stock",
+            StoreError::OutOfBounds { .. } => "store.out_of_bounds",
+            StoreError::DuplicateKey { .. } => "store.duplicate_key",
+            StoreError::Invalid { .. } => "store.invalid_changeset",
+            StoreError::Read(e) => e.code(),
+            StoreError::Backend(..) => "store.unavailable",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::NotFound { .. } => ErrorKind::Conflict,
+            StoreError::Conflict { .. } => ErrorKind::Conflict,
+            StoreError::StockChanged { .. } => ErrorKind::Conflict,
+            StoreError::InsufficientStock { .. } => ErrorKind::Conflict,
+            StoreError::OutOfBounds { .. } => ErrorKind::Conflict,
+            StoreError::DuplicateKey { .. } => ErrorKind::Conflict,
+            StoreError::Invalid { .. } => ErrorKind::Internal,
+            StoreError::Read(e) => e.kind(),
+            StoreError::Backend(..) => ErrorKind::Unavailable,
+        }
+    }
+}
+
+impl StoreError {
     /// True when another writer got there first (a version, an on-hand total, a
     /// bounded counter or an idempotency key moved under the commit): reading
     /// again and deciding again may succeed. The one list both `Oms`'s retry loop
@@ -188,6 +221,24 @@ pub enum ReadError {
         /// Why it does not decode (the decoder's message).
         reason: String,
     },
+}
+
+impl ReadError {
+    /// This error's stable code ([`Error::code`](crate::Error::code)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReadError::Backend(..) => "store.unavailable",
+            ReadError::Corrupt { .. } => "store.corrupt",
+        }
+    }
+
+    /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReadError::Backend(..) => ErrorKind::Unavailable,
+            ReadError::Corrupt { .. } => ErrorKind::Internal,
+        }
+    }
 }
 
 impl ReadError {

@@ -1,3 +1,10 @@
+mod body;
+#[cfg(test)]
+mod codes;
+mod kind;
+
+pub use kind::ErrorKind;
+
 use crate::fulfilment::CarrierError;
 use crate::ids::{IdempotencyKey, InvalidCode};
 use crate::ledger::{LedgerError, PaymentError};
@@ -12,7 +19,15 @@ use crate::store::{IdempotencyScope, ReadError, StoreError};
 /// call may touch is a carrier booking: a `ship` whose commit fails is retried with
 /// the same booking keys (so the carrier returns the same booking, never a second),
 /// and a `ship` that fails for good cancels the bookings it made.
-/// How to react, by kind:
+///
+/// Each error has a stable code ([`Error::code`], such as `order.on_hold`) and a
+/// coarse [`ErrorKind`] ([`Error::kind`]) — not found, invalid input, refused,
+/// conflict, unavailable, internal — so a host maps every error with one `match`
+/// (the kind's table suggests HTTP statuses). It serializes as a body a host can
+/// send its client as it is (`{"code", "kind", "retryable", "message"}`; see
+/// [`Error::public_message`] for what the message leaves out).
+///
+/// What the variants mean to a host:
 /// - [`Error::Order`], [`Error::Stock`], [`Error::Payment`], [`Error::NotFound`],
 ///   [`Error::Invalid`], [`Error::InvalidCode`], [`Error::IdempotencyKeyReused`],
 ///   [`Error::Money`]: the request was wrong or cannot be met; show it to the user.
@@ -131,6 +146,56 @@ impl Error {
         Error::Invalid {
             field,
             reason: reason.into(),
+        }
+    }
+
+    /// The error's stable, machine-readable code: `area.what`, such as
+    /// `order.on_hold`, `stock.insufficient` or `record.not_found`. Codes never
+    /// change once released (a test keeps the full list, `src/error/codes.txt`);
+    /// new ones may be added. Match on these, not on the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Order(e) => e.code(),
+            Error::Stock(e) => e.code(),
+            Error::Payment(e) => e.code(),
+            Error::Ledger(e) => e.code(),
+            Error::Money(e) => e.code(),
+            Error::Carrier(e) => e.code(),
+            Error::Read(e) => e.code(),
+            Error::Store(e) => e.code(),
+            Error::Return(e) => e.code(),
+            Error::Credit(e) => e.code(),
+            Error::Purchasing(e) => e.code(),
+            Error::InvalidCode(_) => "request.invalid_code",
+            Error::NotFound { .. } => "record.not_found",
+            Error::Invalid { .. } => "request.invalid",
+            Error::IdempotencyKeyReused { .. } => "idempotency.key_reused",
+            Error::NotPrefetched { .. } => "internal.not_prefetched",
+            Error::Contention { .. } => "store.contention",
+        }
+    }
+
+    /// What sort of failure this is, for the one `match` a host writes (an HTTP
+    /// status, whether to retry): see [`ErrorKind`] for the table.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Order(e) => e.kind(),
+            Error::Stock(e) => e.kind(),
+            Error::Payment(e) => e.kind(),
+            // A posting refused is a chart or configuration problem, whatever
+            // the arithmetic that found it.
+            Error::Ledger(_) => ErrorKind::Internal,
+            Error::Money(e) => e.kind(),
+            Error::Carrier(e) => e.kind(),
+            Error::Read(e) => e.kind(),
+            Error::Store(e) => e.kind(),
+            Error::Return(e) => e.kind(),
+            Error::Credit(e) => e.kind(),
+            Error::Purchasing(e) => e.kind(),
+            Error::InvalidCode(_) | Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::IdempotencyKeyReused { .. } | Error::Contention { .. } => ErrorKind::Conflict,
+            Error::NotPrefetched { .. } => ErrorKind::Internal,
         }
     }
 

@@ -1,0 +1,55 @@
+//! An error as a host sends it to its client: the code, the kind, a message fit
+//! to show, and the record a not-found names.
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::{Error, ErrorKind};
+
+/// Serialized as the body a host can send its client as it is:
+///
+/// ```json
+/// {"code": "order.on_hold", "kind": "refused", "retryable": false,
+///  "message": "order is on hold: [Manual]"}
+/// ```
+///
+/// `entity` and `id` are added for `record.not_found`. For the kinds `internal`
+/// and `unavailable` the message is a fixed sentence instead of the error's text:
+/// the text of a corrupt record, a driver failure or a refused posting is for the
+/// operator's log (the error's `Display` and `source` have it), not for a client.
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let not_found = match self {
+            Error::NotFound { entity, id } => Some((*entity, id.as_str())),
+            _ => None,
+        };
+        let fields = if not_found.is_some() { 6 } else { 4 };
+        let mut body = serializer.serialize_struct("Error", fields)?;
+        body.serialize_field("code", self.code())?;
+        body.serialize_field("kind", &self.kind())?;
+        body.serialize_field("retryable", &self.is_retryable())?;
+        body.serialize_field("message", &self.public_message())?;
+        if let Some((entity, id)) = not_found {
+            body.serialize_field("entity", entity)?;
+            body.serialize_field("id", id)?;
+        }
+        body.end()
+    }
+}
+
+impl Error {
+    /// A message fit to show the caller: the error's text, except for the kinds
+    /// whose text is for the operator ([`ErrorKind::Internal`],
+    /// [`ErrorKind::Unavailable`]), which get a fixed sentence.
+    pub fn public_message(&self) -> String {
+        match self.kind() {
+            ErrorKind::Internal => {
+                "something went wrong on our side; the operator has the details".to_owned()
+            }
+            ErrorKind::Unavailable => match self {
+                Error::Carrier(_) => "the carrier did not answer in time; try again".to_owned(),
+                _ => "the service is unavailable; try again later".to_owned(),
+            },
+            _ => self.to_string(),
+        }
+    }
+}
