@@ -76,10 +76,14 @@ fn payment_error(e: Error) -> PaymentError {
         other => panic!("expected Error::Payment, got {other:?}"),
     }
 }
-/// `(entity, id)` of an [`Error::NotFound`].
-fn not_found(e: Error) -> (&'static str, String) {
+/// `(entity, id, addressed)` of an [`Error::NotFound`].
+fn not_found(e: Error) -> (&'static str, String, bool) {
     match e {
-        Error::NotFound { entity, id } => (entity, id),
+        Error::NotFound {
+            entity,
+            id,
+            addressed,
+        } => (entity, id, addressed),
         other => panic!("expected Error::NotFound, got {other:?}"),
     }
 }
@@ -295,7 +299,7 @@ async fn place_order_unknown_customer() {
     let cmd = PlaceOrder::new(key("k"), ghost, o2c::order::Channel::Web, Currency::USD)
         .line(sku("TEE"), 1);
     let e = refused(&w, w.oms.place_order(cmd)).await;
-    assert_eq!(not_found(e), ("customer", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("customer", NO_SUCH_ID.to_owned(), false));
 }
 
 #[tokio::test]
@@ -306,7 +310,7 @@ async fn place_order_unknown_pickup_location() {
         location: loc("NOWHERE"),
     });
     let e = refused(&w, w.oms.place_order(cmd)).await;
-    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned()));
+    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned(), false));
 }
 
 #[tokio::test]
@@ -920,7 +924,7 @@ async fn pay_an_unknown_invoice() {
     let ghost: InvoiceId = NO_SUCH_ID.parse().unwrap();
     let cmd = RecordPayment::new(key("p"), ghost, usd(dec!(1.00)), PaymentMethod::Card);
     let e = refused(&w, w.oms.record_payment(cmd)).await;
-    assert_eq!(not_found(e), ("invoice", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("invoice", NO_SUCH_ID.to_owned(), true));
 }
 
 #[tokio::test]
@@ -1040,7 +1044,7 @@ async fn ship_an_unknown_order() {
     let w = world().await;
     let ghost: OrderId = NO_SUCH_ID.parse().unwrap();
     let e = refused(&w, w.oms.ship(ghost)).await;
-    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
 }
 
 #[tokio::test]
@@ -1161,7 +1165,7 @@ async fn record_tracking_for_an_unknown_shipment() {
     let w = world().await;
     let ghost: ShipmentId = NO_SUCH_ID.parse().unwrap();
     let e = refused(&w, w.oms.record_tracking(ghost, delivered())).await;
-    assert_eq!(not_found(e), ("shipment", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("shipment", NO_SUCH_ID.to_owned(), true));
 }
 
 // ---------------------------------------------------------------------------
@@ -1262,9 +1266,9 @@ async fn cancel_an_unknown_order() {
     let w = world().await;
     let ghost: OrderId = NO_SUCH_ID.parse().unwrap();
     let e = refused(&w, w.oms.cancel_order(ghost, "?")).await;
-    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
     let e = refused(&w, w.oms.hold_order(ghost, Hold::ManualReview)).await;
-    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned()));
+    assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
 }
 
 // ---------------------------------------------------------------------------
@@ -1304,9 +1308,9 @@ async fn receive_stock_non_positive_or_huge_quantity() {
 async fn receive_stock_unknown_sku_or_location() {
     let w = world().await;
     let e = refused(&w, w.oms.receive_stock(receipt("r", "NOPE", EAST, 1))).await;
-    assert_eq!(not_found(e), ("product", "NOPE".to_owned()));
+    assert_eq!(not_found(e), ("product", "NOPE".to_owned(), false));
     let e = refused(&w, w.oms.receive_stock(receipt("r", "TEE", "NOWHERE", 1))).await;
-    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned()));
+    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned(), false));
 }
 
 #[tokio::test]
@@ -1408,9 +1412,9 @@ async fn adjust_stock_huge_delta_is_refused_not_retried() {
 async fn adjust_stock_unknown_sku_or_location() {
     let w = world().await;
     let e = refused(&w, w.oms.adjust_stock(adjustment("a", "NOPE", EAST, 1))).await;
-    assert_eq!(not_found(e), ("product", "NOPE".to_owned()));
+    assert_eq!(not_found(e), ("product", "NOPE".to_owned(), false));
     let e = refused(&w, w.oms.adjust_stock(adjustment("a", "TEE", "NOWHERE", 1))).await;
-    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned()));
+    assert_eq!(not_found(e), ("location", "NOWHERE".to_owned(), false));
 }
 
 #[tokio::test]

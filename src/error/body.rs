@@ -12,25 +12,31 @@ use super::{Error, ErrorKind};
 ///  "message": "order is on hold: [Manual]"}
 /// ```
 ///
-/// `entity` and `id` are added for `record.not_found`. For the kinds `internal`
+/// `entity`, `id` and `addressed` are added when a record was not found
+/// (`record.not_found`, `request.unknown_reference`). For the kinds `internal`
 /// and `unavailable` the message is a fixed sentence instead of the error's text:
 /// the text of a corrupt record, a driver failure or a refused posting is for the
 /// operator's log (the error's `Display` and `source` have it), not for a client.
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let not_found = match self {
-            Error::NotFound { entity, id } => Some((*entity, id.as_str())),
+            Error::NotFound {
+                entity,
+                id,
+                addressed,
+            } => Some((*entity, id.as_str(), *addressed)),
             _ => None,
         };
-        let fields = if not_found.is_some() { 6 } else { 4 };
+        let fields = if not_found.is_some() { 7 } else { 4 };
         let mut body = serializer.serialize_struct("Error", fields)?;
         body.serialize_field("code", self.code())?;
         body.serialize_field("kind", &self.kind())?;
         body.serialize_field("retryable", &self.is_retryable())?;
         body.serialize_field("message", &self.public_message())?;
-        if let Some((entity, id)) = not_found {
+        if let Some((entity, id, addressed)) = not_found {
             body.serialize_field("entity", entity)?;
             body.serialize_field("id", id)?;
+            body.serialize_field("addressed", &addressed)?;
         }
         body.end()
     }

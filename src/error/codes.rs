@@ -370,6 +370,7 @@ fn every_error() -> Vec<Error> {
     all.extend([
         Error::InvalidCode(Sku::new("").err().unwrap_or_else(|| unreachable!())),
         Error::not_found("order", "0190"),
+        Error::unknown_reference("product", "MUG"),
         Error::invalid("amount", "must be positive"),
         Error::IdempotencyKeyReused {
             scope: IdempotencyScope::PlaceOrder,
@@ -492,6 +493,17 @@ fn an_error_serializes_as_a_body_a_client_can_read() {
         (&body["entity"], &body["id"]),
         (&"order".into(), &"0190".into())
     );
+
+    let body = serde_json::to_value(&missing).unwrap_or_default();
+    assert_eq!(body["addressed"], true);
+    let named = Error::unknown_reference("product", "MUG");
+    let body = serde_json::to_value(&named).unwrap_or_default();
+    assert_eq!(body["code"], "request.unknown_reference");
+    assert_eq!(
+        (&body["kind"], &body["addressed"]),
+        (&"invalid_input".into(), &false.into())
+    );
+    assert_eq!(named.kind().http_status(), 422);
 
     let raced = Error::Contention { attempts: 32 };
     let body = serde_json::to_value(&raced).unwrap_or_default();

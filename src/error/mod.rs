@@ -84,13 +84,19 @@ pub enum Error {
     /// A code (SKU, location, key) was malformed.
     #[error(transparent)]
     InvalidCode(#[from] InvalidCode),
-    /// A referenced record does not exist.
+    /// A record does not exist: the one the call addresses (`addressed`: the
+    /// order of `ship(order)`, the invoice a payment is for — a host answers
+    /// 404), or one the request or a stored record refers to (a product, a
+    /// location, the customer of a new order — the request is wrong: 422).
     #[error("{entity} {id} not found")]
     NotFound {
-        /// What kind of record.
+        /// What kind of record ([`Entity::kind`](crate::store::Entity::kind)).
         entity: &'static str,
         /// Its id.
         id: String,
+        /// True if it is the record the call addresses; false if it is one the
+        /// request (or a record the call read) refers to.
+        addressed: bool,
     },
     /// A field of the request is invalid.
     #[error("invalid {field}: {reason}")]
@@ -135,10 +141,30 @@ impl From<StoreError> for Error {
 }
 
 impl Error {
+    /// The record the call addresses does not exist.
     pub(crate) fn not_found(entity: &'static str, id: impl ToString) -> Self {
         Error::NotFound {
             entity,
             id: id.to_string(),
+            addressed: true,
+        }
+    }
+
+    /// A record the request, or a record the call read, refers to does not exist.
+    pub(crate) fn unknown_reference(entity: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+            addressed: false,
+        }
+    }
+
+    /// This error, with a missing record marked as one referred to rather than
+    /// addressed: for the helpers that find records of either sort.
+    pub(crate) fn into_reference(self) -> Self {
+        match self {
+            Error::NotFound { entity, id, .. } => Error::unknown_reference(entity, id),
+            other => other,
         }
     }
 
@@ -167,7 +193,12 @@ impl Error {
             Error::Credit(e) => e.code(),
             Error::Purchasing(e) => e.code(),
             Error::InvalidCode(_) => "request.invalid_code",
-            Error::NotFound { .. } => "record.not_found",
+            Error::NotFound {
+                addressed: true, ..
+            } => "record.not_found",
+            Error::NotFound {
+                addressed: false, ..
+            } => "request.unknown_reference",
             Error::Invalid { .. } => "request.invalid",
             Error::IdempotencyKeyReused { .. } => "idempotency.key_reused",
             Error::NotPrefetched { .. } => "internal.not_prefetched",
@@ -192,8 +223,14 @@ impl Error {
             Error::Return(e) => e.kind(),
             Error::Credit(e) => e.kind(),
             Error::Purchasing(e) => e.kind(),
-            Error::InvalidCode(_) | Error::Invalid { .. } => ErrorKind::InvalidInput,
-            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::InvalidCode(_)
+            | Error::Invalid { .. }
+            | Error::NotFound {
+                addressed: false, ..
+            } => ErrorKind::InvalidInput,
+            Error::NotFound {
+                addressed: true, ..
+            } => ErrorKind::NotFound,
             Error::IdempotencyKeyReused { .. } | Error::Contention { .. } => ErrorKind::Conflict,
             Error::NotPrefetched { .. } => ErrorKind::Internal,
         }

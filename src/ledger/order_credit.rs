@@ -118,7 +118,7 @@ fn held_invoices(
                 let at = read
                     .iter()
                     .position(|v| v.value.id == *id)
-                    .ok_or_else(|| Error::not_found(Invoice::kind(), id))?;
+                    .ok_or_else(|| Error::unknown_reference(Invoice::kind(), id))?;
                 let stored = read.swap_remove(at);
                 (stored.value, Some(stored.version))
             }

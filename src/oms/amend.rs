@@ -102,7 +102,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut fetched = (self.store)
             .fetch(&AmendInputs::prefetch(cmd, &stored.value))
             .await?;
-        let customer = super::found::<Customer>(&mut fetched, &stored.value.customer)?;
+        let customer = super::found::<Customer>(&mut fetched, &stored.value.customer)
+            .map_err(Error::into_reference)?;
         let mut inputs = AmendInputs::from_fetched(cmd, &stored.value, fetched);
         let rules = AmendRules {
             allocation: self.config.allocation,

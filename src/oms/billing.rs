@@ -74,8 +74,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // The invoice and the order change, so they are taken; the customer's
         // figures move by a merge from a copy, so what was read is lent.
         let invoice = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
-        let order = super::found::<Order>(&mut fetched, &invoice.value.order)?;
-        let customer = super::lent::<Customer>(&fetched, &invoice.value.customer)?;
+        let order = super::found::<Order>(&mut fetched, &invoice.value.order)
+            .map_err(Error::into_reference)?;
+        let customer = super::lent::<Customer>(&fetched, &invoice.value.customer)
+            .map_err(Error::into_reference)?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.clone());
         let mut changes = Changeset::new(self.now());

@@ -70,9 +70,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let stored = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let mut invoice = stored.value;
-        let order_stored = super::found::<Order>(&mut fetched, &invoice.order)?;
+        let order_stored =
+            super::found::<Order>(&mut fetched, &invoice.order).map_err(Error::into_reference)?;
         let mut order = order_stored.value;
-        let customer_stored = super::found::<Customer>(&mut fetched, &invoice.customer)?;
+        let customer_stored = super::found::<Customer>(&mut fetched, &invoice.customer)
+            .map_err(Error::into_reference)?;
         let mut customer = customer_stored.value.clone();
         let mut changes = Changeset::new(self.now());
         let note = issue_credit_note(
@@ -149,7 +151,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             return Ok(stored.value);
         }
         let mut payment = stored.value;
-        let customer_stored = super::found::<Customer>(&mut fetched, &payment.customer)?;
+        let customer_stored = super::found::<Customer>(&mut fetched, &payment.customer)
+            .map_err(Error::into_reference)?;
         let mut customer = customer_stored.value.clone();
         let mut changes = Changeset::new(self.now());
         record_refund(

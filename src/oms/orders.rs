@@ -71,7 +71,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         // Everything read is only read: the customer's figures move by a merge
         // from a copy, and the products, tax table, locations and stock are lent.
-        let customer = super::lent::<Customer>(&fetched, &cmd.customer)?;
+        let customer =
+            super::lent::<Customer>(&fetched, &cmd.customer).map_err(Error::into_reference)?;
         let inputs = OrderInputs::lent(&fetched);
         let mut buyer = customer.clone();
         let mut changes = Changeset::new(self.now());
@@ -227,7 +228,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
         let skus = queues_touched(&order);
-        let customer = super::found::<Customer>(&mut fetched, &order.customer)?;
+        let customer = super::found::<Customer>(&mut fetched, &order.customer)
+            .map_err(Error::into_reference)?;
         let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let invoices = fetched.take_every::<Invoice>();
         let mut backlog = Backlog::default();

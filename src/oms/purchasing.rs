@@ -201,7 +201,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .every::<BackOrderQueue>()
             .every::<ReorderRule>();
         let mut fetched = self.store.fetch(&first).await?;
-        super::found::<Location>(&mut fetched, ship_to)?;
+        super::found::<Location>(&mut fetched, ship_to).map_err(Error::into_reference)?;
         let queues = fetched.take_every::<BackOrderQueue>();
         let rules = values(fetched.take_every::<ReorderRule>());
         let plain: Vec<BackOrderQueue> = queues.iter().map(|q| q.value.clone()).collect();
@@ -252,8 +252,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let found = suppliers
             .iter()
             .find(|s| s.id == supplier)
-            .ok_or_else(|| Error::not_found(<Supplier as Entity>::kind(), supplier))?;
-        super::found::<Location>(&mut fetched, ship_to)?;
+            .ok_or_else(|| Error::unknown_reference(<Supplier as Entity>::kind(), supplier))?;
+        super::found::<Location>(&mut fetched, ship_to).map_err(Error::into_reference)?;
         let sent: Vec<PurchaseOrder> = values(fetched.take_every::<PurchaseOrder>())
             .into_iter()
             .filter(PurchaseOrder::is_sent)

@@ -267,7 +267,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     async fn end_return(&self, id: ReturnId, end: Ending) -> Result<ReturnAuthorization, Error> {
         super::retrying!(self, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
-            let order = self.must::<Order>(&stored.value.order).await?;
+            let order = self
+                .must::<Order>(&stored.value.order)
+                .await
+                .map_err(Error::into_reference)?;
             let mut changes = Changeset::new(self.now());
             let rma = end(stored, order, &mut changes)?;
             self.store.commit(changes).await?;

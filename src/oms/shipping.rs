@@ -143,7 +143,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // The customer's figures move by a merge: what was read is only
         // compared with what the invoice makes of them, so it is lent.
         let customer = match on_shipment {
-            true => Some(super::lent::<Customer>(&fetched, &order.customer)?),
+            true => Some(
+                super::lent::<Customer>(&fetched, &order.customer)
+                    .map_err(Error::into_reference)?,
+            ),
             false => None,
         };
         let mut buyer = customer.cloned();
@@ -190,7 +193,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
     pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
         super::retrying!(self, {
-            let tracking = self.must::<Shipment>(&shipment).await?.value.tracking;
+            let tracking = self
+                .must::<Shipment>(&shipment)
+                .await
+                .map_err(Error::into_reference)?
+                .value
+                .tracking;
             let events = self.carrier.track(&tracking).await?;
             self.try_record_tracking(shipment, &events).await
         })
@@ -211,7 +219,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Tracked::Unchanged => return Ok(shipment),
             Tracked::Moved => {}
             Tracked::Delivered => {
-                let stored_order = super::found::<Order>(&mut fetched, &shipment.order)?;
+                let stored_order = super::found::<Order>(&mut fetched, &shipment.order)
+                    .map_err(Error::into_reference)?;
                 let mut order = stored_order.value;
                 deliver(&mut order, &shipment, changes.at, &mut changes)?;
                 changes.update(order, stored_order.version);

@@ -76,8 +76,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
             return self.stock_level(sku, location).await;
         }
-        let product = super::found::<Product>(&mut fetched, sku)?;
-        let site = super::found::<Location>(&mut fetched, location)?.value;
+        // Named in the command's body: a missing one is a wrong request.
+        let product = super::found::<Product>(&mut fetched, sku).map_err(Error::into_reference)?;
+        let site = super::found::<Location>(&mut fetched, location)
+            .map_err(Error::into_reference)?
+            .value;
         let level = fetched
             .stock
             .iter()

@@ -467,7 +467,7 @@ pub(crate) fn sites_among<'l>(
         }
         Delivery::Pickup { location } => {
             let store = locations.find(|l| &l.id == location).ok_or_else(|| {
-                Error::not_found(<Location as crate::store::Entity>::kind(), location)
+                Error::unknown_reference(<Location as crate::store::Entity>::kind(), location)
             })?;
             Ok(vec![store])
         }

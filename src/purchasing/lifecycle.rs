@@ -114,7 +114,7 @@ pub(crate) fn raise_purchase_order(
         // other could never be received.
         let carried = products
             .cost_currency(sku)
-            .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
+            .ok_or_else(|| Error::unknown_reference(Product::kind(), sku))?;
         if carried != supplier.currency {
             return Err(PurchasingError::CurrencyMismatch {
                 sku: sku.clone(),
@@ -474,7 +474,7 @@ mod tests {
         assert!(changes.is_empty(), "a refused order leaves nothing");
         assert!(matches!(
             unknown,
-            Err(Error::NotFound { entity: "product", id }) if id == "BOWL"
+            Err(Error::NotFound { entity: "product", id, addressed: false }) if id == "BOWL"
         ));
         let mut euro_mills = mills();
         euro_mills.currency = Currency::EUR;

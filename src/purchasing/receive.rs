@@ -87,7 +87,7 @@ pub(crate) fn receive_purchase_order(
             .products
             .iter()
             .find(|p| &p.value.sku == sku)
-            .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
+            .ok_or_else(|| Error::unknown_reference(Product::kind(), sku))?;
         let carried = product.value.cost.currency();
         if carried != got.unit_cost.currency() {
             return Err(PurchasingError::CurrencyMismatch {
@@ -467,7 +467,7 @@ mod tests {
         );
         assert!(matches!(
             no_product,
-            Err(Error::NotFound { entity: "product", id }) if id == "MUG"
+            Err(Error::NotFound { entity: "product", id, addressed: false }) if id == "MUG"
         ));
     }
 

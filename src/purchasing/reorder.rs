@@ -76,10 +76,10 @@ pub fn set_reorder_rule(
 ) -> Result<(), Error> {
     rule.validate()?;
     if !has_product {
-        return Err(Error::not_found(Product::kind(), &rule.sku));
+        return Err(Error::unknown_reference(Product::kind(), &rule.sku));
     }
     if !has_location {
-        return Err(Error::not_found(Location::kind(), &rule.location));
+        return Err(Error::unknown_reference(Location::kind(), &rule.location));
     }
     changes.puts.push(Put::upsert(rule, existing));
     Ok(())

@@ -129,7 +129,7 @@ pub(crate) fn receive(
                 .locations
                 .iter()
                 .find(|l| &l.id == location)
-                .ok_or_else(|| Error::not_found(Location::kind(), location))?;
+                .ok_or_else(|| Error::unknown_reference(Location::kind(), location))?;
             changes.movements.push(StockMovement {
                 sku: sku.clone(),
                 location: location.clone(),
@@ -176,7 +176,7 @@ pub(crate) fn receive(
                 value: value.clone(),
                 version: *version,
             })
-            .ok_or_else(|| Error::not_found(Product::kind(), sku))?;
+            .ok_or_else(|| Error::unknown_reference(Product::kind(), sku))?;
         let on_hand = on_hand_everywhere(&reads.catalogue.levels, sku);
         average_in(&product, on_hand, *units, *value, ctx, changes)?;
     }
@@ -257,7 +257,7 @@ pub(crate) fn returned_cost(
     let Some(total) = line.shipped_cost.filter(|_| !shipped.is_zero()) else {
         let product = products
             .get(&line.sku)
-            .ok_or_else(|| Error::not_found(Product::kind(), &line.sku))?;
+            .ok_or_else(|| Error::unknown_reference(Product::kind(), &line.sku))?;
         return Ok(product.cost.checked_mul_qty(u64::from(units.units()))?);
     };
     let share = |n: Quantity| -> Result<Money, MoneyError> {
@@ -597,7 +597,7 @@ mod tests {
         );
         assert!(matches!(
             refused(&cmd, &receipt_reads(0)),
-            Error::NotFound { entity, id } if entity == Location::kind() && id == "NOWHERE"
+            Error::NotFound { entity, id, addressed: false } if entity == Location::kind() && id == "NOWHERE"
         ));
     }
 

@@ -134,7 +134,7 @@ pub(crate) fn destination_country(
         Delivery::Pickup { location } => locations
             .iter()
             .find(|l| &l.id == location)
-            .ok_or_else(|| Error::not_found(Location::kind(), location))?
+            .ok_or_else(|| Error::unknown_reference(Location::kind(), location))?
             .address
             .country
             .clone(),
