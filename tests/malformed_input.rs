@@ -955,10 +955,10 @@ fn mutate(mut doc: Value, m: &Mutation, ids: &[String]) -> Value {
                         fields.remove(&last);
                     }
                     Some(Value::Array(items)) => {
-                        if let Ok(i) = last.parse::<usize>() {
-                            if i < items.len() {
-                                items.remove(i);
-                            }
+                        if let Ok(i) = last.parse::<usize>()
+                            && i < items.len()
+                        {
+                            items.remove(i);
                         }
                     }
                     _ => {}

@@ -61,10 +61,10 @@ impl Audit<'_> {
                 (level.sku.clone(), level.location.clone()),
                 (level.on_hand, level.reserved),
             );
-            if let Some(cost) = tally.costs.get(&level.sku) {
-                if let Ok(value) = cost.checked_mul(Decimal::from(level.on_hand)) {
-                    add_to(&mut tally.inventory, value.currency(), value);
-                }
+            if let Some(cost) = tally.costs.get(&level.sku)
+                && let Ok(value) = cost.checked_mul(Decimal::from(level.on_hand))
+            {
+                add_to(&mut tally.inventory, value.currency(), value);
             }
         })?;
         self.report.stock_levels = count;

@@ -9,6 +9,7 @@ use crate::money::Money;
 
 /// A sellable product, identified by its SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     /// The stock-keeping unit.
     pub sku: Sku,
@@ -21,15 +22,19 @@ pub struct Product {
     /// Which tax rate applies.
     pub tax_class: TaxClass,
     /// Shipping weight of one unit, in grams.
+    #[serde(default)]
     pub weight_grams: u32,
     /// Packed size of one unit.
+    #[serde(default)]
     pub dimensions: Dimensions,
     /// Available stock at or below which replenishment is due (0: not watched).
     /// [`Oms::availability`](crate::Oms::availability) holds it against what is
     /// free over every location; purchasing's min/max rules
     /// ([`crate::purchasing::ReorderRule`]) work per location.
+    #[serde(default)]
     pub reorder_point: u32,
     /// Inactive products cannot be ordered but stay on old documents.
+    #[serde(default = "active_by_default")]
     pub active: bool,
     /// What an order does when this product is short (an order may override it).
     #[serde(default)]
@@ -95,4 +100,9 @@ pub struct Dimensions {
     pub width_mm: u32,
     /// Height in mm.
     pub height_mm: u32,
+}
+
+/// A product put without `active` is on sale, as [`Product::new`] makes it.
+fn active_by_default() -> bool {
+    true
 }

@@ -39,6 +39,7 @@ pub enum PaymentTerms {
 
 /// What the host supplies to register a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// Display or company name.
     pub name: String,
@@ -51,8 +52,10 @@ pub struct NewCustomer {
     /// The currency the customer's account and credit limit are kept in.
     pub currency: Currency,
     /// Preferred payment method.
+    #[serde(default = "card")]
     pub payment_method: PaymentMethod,
     /// Payment terms.
+    #[serde(default = "prepaid")]
     pub terms: PaymentTerms,
     /// Most the customer may owe; `None` for no limit.
     pub credit_limit: Option<Money>,
@@ -77,6 +80,17 @@ impl NewCustomer {
             credit_limit: None,
         }
     }
+}
+
+/// A customer registered without a payment method pays by card, as
+/// [`NewCustomer::new`] makes one.
+fn card() -> PaymentMethod {
+    PaymentMethod::Card
+}
+
+/// A customer registered without terms prepays, as [`NewCustomer::new`] makes one.
+fn prepaid() -> PaymentTerms {
+    PaymentTerms::Prepaid
 }
 
 /// A customer profile with its running order history.

@@ -60,6 +60,7 @@ impl Payment {
 
 /// Money received against an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordPayment {
     /// Same key, same payment: a gateway's retried webhook is recorded once.
     pub idempotency_key: IdempotencyKey,
@@ -72,6 +73,7 @@ pub struct RecordPayment {
     /// The gateway's or bank's reference.
     pub reference: Option<String>,
     /// What to do with an excess.
+    #[serde(default)]
     pub overpayment: OverpaymentPolicy,
 }
 

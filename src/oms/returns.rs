@@ -81,12 +81,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             self,
             self.try_request_return(&cmd, &replacement, &print).await
         );
-        if asked.is_err() {
-            if let Some(IdempotentOutcome::Return(id)) =
+        if asked.is_err()
+            && let Some(IdempotentOutcome::Return(id)) =
                 self.replay(scope, &cmd.idempotency_key, &print).await?
-            {
-                return self.return_authorization(id).await;
-            }
+        {
+            return self.return_authorization(id).await;
         }
         asked
     }

@@ -18,6 +18,7 @@ pub enum Discount {
 
 /// One requested line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LineRequest {
     /// The SKU.
     pub sku: Sku,
@@ -44,6 +45,7 @@ impl LineRequest {
 
 /// The command to place an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     /// Same key, same order: a retry returns the order the first attempt placed.
     pub idempotency_key: IdempotencyKey,

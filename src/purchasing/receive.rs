@@ -19,6 +19,7 @@ use super::PurchasingPolicy;
 
 /// The command to receive goods against a purchase order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReceivePurchaseOrder {
     /// Makes a retried receipt count once.
     pub idempotency_key: IdempotencyKey,

@@ -189,10 +189,10 @@ impl ReceiptReads {
             }
         }
         for id in &self.order.value.invoices {
-            if !self.invoices.iter().any(|i| i.value.id == *id) {
-                if let Some(invoice) = fetched.take::<Invoice>(id) {
-                    self.invoices.push(invoice);
-                }
+            if !self.invoices.iter().any(|i| i.value.id == *id)
+                && let Some(invoice) = fetched.take::<Invoice>(id)
+            {
+                self.invoices.push(invoice);
             }
         }
         if !with_supply {

@@ -17,6 +17,7 @@ use crate::store::{Changeset, Entity, Fetched, Prefetch, RecordKey, Versioned};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequestReturn {
     /// Same key, same return.
     pub idempotency_key: IdempotencyKey,
@@ -29,6 +30,7 @@ pub struct RequestReturn {
 /// The command to exchange delivered goods: a return whose replacement is placed
 /// as a new order once everything asked back is received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequestExchange {
     /// The return: same key, same exchange.
     pub goods_back: RequestReturn,
@@ -64,10 +66,10 @@ impl RequestReads {
         let mut products = Products::default();
         for line in replacement {
             // Unknown SKUs are left out: pricing reports them.
-            if !products.contains_key(&line.sku) {
-                if let Some(p) = fetched.take::<Product>(&line.sku) {
-                    products.insert(p.value);
-                }
+            if !products.contains_key(&line.sku)
+                && let Some(p) = fetched.take::<Product>(&line.sku)
+            {
+                products.insert(p.value);
             }
         }
         OrderInputs::taking(products, &mut fetched)

@@ -102,10 +102,10 @@ pub(crate) fn of(
 ) -> Result<Vec<Availability>, Error> {
     let products: Vec<&Product> = fetched.lend_each::<Product>().map(|p| p.value).collect();
     // Only a request without repeats can be matched to the answer one to one.
-    if asked.stock_of.len() == skus.len() {
-        if let Some(found) = in_order_asked(skus, &products, &fetched.stock) {
-            return Ok(found);
-        }
+    if asked.stock_of.len() == skus.len()
+        && let Some(found) = in_order_asked(skus, &products, &fetched.stock)
+    {
+        return Ok(found);
     }
     by_hash(skus, &products, &fetched.stock)
 }

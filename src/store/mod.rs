@@ -12,6 +12,7 @@ mod merge;
 mod numbering;
 mod snapshot;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 mod terms;
 mod wrapper;

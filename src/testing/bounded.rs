@@ -253,10 +253,9 @@ async fn concurrent_users<S: Store>(store: &S, case: &'static str) -> CaseResult
         if outcome.or_fail(
             case,
             "a concurrent use neither committed nor was out of bounds",
-        )? {
-            if let Some(n) = through.get_mut(which) {
-                *n += 1;
-            }
+        )? && let Some(n) = through.get_mut(which)
+        {
+            *n += 1;
         }
     }
     ensure!(

@@ -401,10 +401,8 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                     (l.line_no, l.quantity.saturating_sub(l.received), condition)
                 })
                 .collect();
-            if short {
-                if let Some(line) = lines.iter_mut().find(|l| l.1 > Quantity::new(1)) {
-                    line.1 = line.1.saturating_sub(Quantity::new(1));
-                }
+            if short && let Some(line) = lines.iter_mut().find(|l| l.1 > Quantity::new(1)) {
+                line.1 = line.1.saturating_sub(Quantity::new(1));
             }
             let exchange = !rma.replacement.is_empty();
             let cmd = ReceiveReturn {

@@ -241,13 +241,13 @@ fn amendments<S: Store>(sim: &Sim<'_, S>, step: u64, order: &Order) -> (Vec<Amen
             }
         }
     }
-    if changes.is_empty() {
-        if let Some(line) = order.lines.first() {
-            changes.push(Amendment::RemoveLine {
-                line_no: line.line_no,
-            });
-            plan.exercised("amend: remove a line");
-        }
+    if changes.is_empty()
+        && let Some(line) = order.lines.first()
+    {
+        changes.push(Amendment::RemoveLine {
+            line_no: line.line_no,
+        });
+        plan.exercised("amend: remove a line");
     }
     if plan.choose(|r| r.chance(70)) {
         return (changes, verdict);

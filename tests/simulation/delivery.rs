@@ -105,21 +105,21 @@ where
     };
     for result in &results {
         sim.plan().note(format!("#{step}   -> {}", brief(result)));
-        if let Err(e) = result {
-            if !acceptable(e) {
-                sim.fail(&format!(
-                    "#{step} {what} failed with an error no caller should see: {e:?}"
-                ));
-            }
+        if let Err(e) = result
+            && !acceptable(e)
+        {
+            sim.fail(&format!(
+                "#{step} {what} failed with an error no caller should see: {e:?}"
+            ));
         }
     }
     let oks: Vec<&T> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-    if let (Some(identity), [a, b]) = (identity, oks.as_slice()) {
-        if identity(a) != identity(b) {
-            sim.fail(&format!(
-                "#{step} {what} delivered twice with one key gave two different results:\n{a:?}\n{b:?}"
-            ));
-        }
+    if let (Some(identity), [a, b]) = (identity, oks.as_slice())
+        && identity(a) != identity(b)
+    {
+        sim.fail(&format!(
+            "#{step} {what} delivered twice with one key gave two different results:\n{a:?}\n{b:?}"
+        ));
     }
     check_everything(sim, &format!("#{step} {what}"));
     results

@@ -113,10 +113,11 @@ pub async fn both<A: Future, B: Future>(plan: &Plan, a: A, b: B) -> (A::Output, 
                 if let Poll::Ready(v) = a.as_mut().poll(cx) {
                     ra = Some(v);
                 }
-            } else if !turn && rb.is_none() {
-                if let Poll::Ready(v) = b.as_mut().poll(cx) {
-                    rb = Some(v);
-                }
+            } else if !turn
+                && rb.is_none()
+                && let Poll::Ready(v) = b.as_mut().poll(cx)
+            {
+                rb = Some(v);
             }
         }
         if ra.is_some() && rb.is_some() {

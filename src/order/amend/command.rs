@@ -8,7 +8,7 @@ use crate::order::LineRequest;
 
 /// One change to an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Amendment {
     /// Adds a line, priced like a line of a new order (catalogue price unless
     /// given, its own discount, tax for the order's destination).
@@ -36,6 +36,7 @@ pub enum Amendment {
 
 /// The command to amend an order: its changes apply in order, in one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AmendOrder {
     /// Same key, same amendment: a retry returns the order as the first one left it.
     pub idempotency_key: IdempotencyKey,

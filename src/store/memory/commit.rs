@@ -52,15 +52,14 @@ impl State {
 
     /// Checks everything and returns what to write; changes nothing.
     pub(super) fn validate(&self, changes: &Changeset) -> StoreResult<Validated> {
-        if let Some(entry) = &changes.idempotency {
-            if self
+        if let Some(entry) = &changes.idempotency
+            && self
                 .idempotency
                 .contains_key(&(entry.scope, entry.key.clone()))
-            {
-                return Err(StoreError::DuplicateKey {
-                    key: entry.key.clone(),
-                });
-            }
+        {
+            return Err(StoreError::DuplicateKey {
+                key: entry.key.clone(),
+            });
         }
 
         // A command puts a handful of records: a list beats a hash set here.
