@@ -74,7 +74,10 @@
 //! - `sqlite`: `o2c::store::sqlite`, the embedded, durable SQLite store
 //!   (SQLite is compiled in);
 //! - `testing`: `o2c::testing`, the store conformance suite and the
-//!   `Counting` store wrapper.
+//!   `Counting` store wrapper;
+//! - `tracing`: a span per command (its key or id, attempts, outcome and error
+//!   code), an event per lost race, a span per store call; ids and keys only,
+//!   never a customer's name, e-mail or address.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -69,7 +69,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
         let canonical = canonical_amendment(&cmd);
         let print = fingerprint(&canonical)?;
-        let amended = super::retrying!(self, self.try_amend_order(&cmd, &print).await);
+        let amended = super::retrying!(
+            self,
+            "amend_order",
+            key = &cmd.idempotency_key,
+            self.try_amend_order(&cmd, &print).await
+        );
         if amended.is_err() {
             // A twin submission may have committed first: return its result.
             if let Some(IdempotentOutcome::Order(id)) = self
@@ -89,7 +94,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Order, Error> {
         let (scope, key) = (IdempotencyScope::AmendOrder, &cmd.idempotency_key);
         let first = Prefetch::new().key(scope, key).record::<Order>(&cmd.order);
-        let mut fetched = self.store.fetch(&first).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
         if let Some(IdempotentOutcome::Order(id)) =
             super::replayed(fetched.idempotency.as_ref(), scope, key, print)?
         {
@@ -129,7 +134,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 // in the queues, read once more at most.
                 Decided::Needs(needs) if !asked => {
                     let request = needs.prefetch(&inputs.skus());
-                    let fetched = self.store.fetch(&request).await?;
+                    let fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
                     inputs.adopt_needs(&needs, fetched);
                     asked = true;
                 }

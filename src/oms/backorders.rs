@@ -22,7 +22,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for id in &ids {
             request = request.record::<Order>(id);
         }
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         for id in &ids {
             if let Some(order) = fetched.take::<Order>(id) {
                 backlog.adopt(order.value, order.version);

@@ -37,7 +37,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let recorded = super::retrying!(self, self.try_record_payment(&cmd, &print).await);
+        let recorded = super::retrying!(
+            self,
+            "record_payment",
+            key = &cmd.idempotency_key,
+            self.try_record_payment(&cmd, &print).await
+        );
         if recorded.is_err() {
             // A twin webhook may have committed after this one checked its key (see
             // `place_order`): return its payment rather than "already paid".
@@ -62,7 +67,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if let Some(IdempotentOutcome::Payment(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,

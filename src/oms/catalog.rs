@@ -22,7 +22,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn register_customer(&self, profile: NewCustomer) -> Result<Customer, Error> {
         let mut changes = Changeset::new(self.now());
         let customer = register_customer(profile, &self.context(changes.at), &mut changes)?;
-        self.store.commit(changes).await?;
+        super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(customer)
     }
 
@@ -39,15 +39,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// or a change of cost currency while stock is on hand.
     pub async fn save_product(&self, product: Product) -> Result<(), Error> {
         product.validate()?;
-        super::retrying!(self, self.try_save_product(&product).await)
+        super::retrying!(
+            self,
+            "save_product",
+            id = &product.sku,
+            self.try_save_product(&product).await
+        )
     }
 
     async fn try_save_product(&self, product: &Product) -> Result<(), Error> {
-        let existing = self.store.load::<Product>(&product.sku).await?;
+        let existing =
+            super::trace::store("load", self.store.load::<Product>(&product.sku)).await?;
         // The one read that depends on another: the stock a cost change revalues.
         let levels = match &existing {
             Some(old) if product.revalues(&old.value) => {
-                self.store.stock_levels(&product.sku).await?
+                super::trace::store("stock_levels", self.store.stock_levels(&product.sku)).await?
             }
             _ => Vec::new(),
         };
@@ -59,7 +65,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &self.context(changes.at),
             &mut changes,
         )?;
-        self.store.commit(changes).await?;
+        super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(())
     }
 
@@ -69,8 +75,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Invalid`] if its address has no valid country.
     pub async fn save_location(&self, location: Location) -> Result<(), Error> {
         location.validate()?;
-        super::retrying!(self, {
-            let existing = self.store.load::<Location>(&location.id).await?;
+        super::retrying!(self, "save_location", id = &location.id, {
+            let existing =
+                super::trace::store("load", self.store.load::<Location>(&location.id)).await?;
             let mut changes = Changeset::new(self.now());
             changes
                 .puts
@@ -92,8 +99,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Invalid`] for a negative rate or one of 100 % or more.
     pub async fn set_tax_table(&self, table: TaxTable) -> Result<(), Error> {
         table.validate()?;
-        super::retrying!(self, {
-            let existing = self.store.load::<TaxTable>(&()).await?;
+        super::retrying!(self, "set_tax_table", {
+            let existing = super::trace::store("load", self.store.load::<TaxTable>(&())).await?;
             let mut changes = Changeset::new(self.now());
             changes
                 .puts

@@ -32,7 +32,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let issued = super::retrying!(self, self.try_issue_credit_note(&cmd, &print).await);
+        let issued = super::retrying!(
+            self,
+            "issue_credit_note",
+            key = &cmd.idempotency_key,
+            self.try_issue_credit_note(&cmd, &print).await
+        );
         if issued.is_err() {
             // A twin committed after this one checked its key: answer with its note.
             if let Some(IdempotentOutcome::CreditNote(id)) = self
@@ -59,7 +64,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if let Some(IdempotentOutcome::CreditNote(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -116,7 +121,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let refunded = super::retrying!(self, self.try_record_refund(&cmd, &print).await);
+        let refunded = super::retrying!(
+            self,
+            "record_refund",
+            key = &cmd.idempotency_key,
+            self.try_record_refund(&cmd, &print).await
+        );
         if refunded.is_err()
             && self
                 .replay(IdempotencyScope::RecordRefund, &cmd.idempotency_key, &print)
@@ -138,7 +148,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .follow::<Payment>(&cmd.payment, &[Customer::kind()]);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let stored = super::found::<Payment>(&mut fetched, &cmd.payment)?;
         if super::replayed(
             fetched.idempotency.as_ref(),

@@ -26,6 +26,7 @@ mod retry;
 mod returns;
 mod shipping;
 mod stock;
+mod trace;
 
 use std::fmt;
 use std::sync::Arc;
@@ -143,7 +144,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             fingerprint_version: fingerprint.version(),
             outcome,
         });
-        Ok(self.store.commit(changes).await?)
+        Ok(trace::store("commit", self.store.commit(changes)).await?)
     }
 
     /// What a decision at `now` may use besides its reads.
@@ -175,7 +176,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         key: &IdempotencyKey,
         fingerprint: &Fingerprint<'_>,
     ) -> Result<Option<IdempotentOutcome>, Error> {
-        let entry = self.store.idempotency(scope, key).await?;
+        let entry = trace::store("idempotency", self.store.idempotency(scope, key)).await?;
         replayed(entry.as_ref(), scope, key, fingerprint)
     }
 }

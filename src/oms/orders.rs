@@ -35,7 +35,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
         let canonical = super::canonical_order(&cmd);
         let print = fingerprint(&canonical)?;
-        let placed = super::retrying!(self, self.try_place_order(&cmd, &print).await);
+        let placed = super::retrying!(
+            self,
+            "place_order",
+            key = &cmd.idempotency_key,
+            self.try_place_order(&cmd, &print).await
+        );
         if placed.is_err() {
             // A twin submission may have committed after this one checked its key,
             // making this one fail on the twin's effects (its stock, its invoice):
@@ -60,7 +65,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = OrderInputs::prefetch(cmd)
             .key(scope, &cmd.idempotency_key)
             .record::<Customer>(&cmd.customer);
-        let fetched = self.store.fetch(&request).await?;
+        let fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if let Some(IdempotentOutcome::Order(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -128,7 +133,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for sku in &skus {
             request = request.record::<BackOrderQueue>(sku);
         }
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         super::backorders::adopt_queues(backlog, &skus, &mut fetched);
         let suppliers: Vec<Supplier> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let sent: Vec<PurchaseOrder> = fetched
@@ -161,7 +166,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order;
     /// [`Error::NotFound`] for an unknown order.
     pub async fn hold_order(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "hold_order", id = &id, {
             let stored = self.must::<Order>(&id).await?;
             let mut order = stored.value;
             let mut changes = Changeset::new(self.now());
@@ -186,7 +191,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`] with `HoldNotFound` if the order does not have that hold;
     /// [`Error::NotFound`] for an unknown order.
     pub async fn release_hold(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "release_hold", id = &id, {
             let stored = self.must::<Order>(&id).await?;
             let mut order = stored.value;
             let mut changes = Changeset::new(self.now());
@@ -214,7 +219,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order,
     /// or `NothingToCancel` when everything has shipped; [`Error::NotFound`].
     pub async fn cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
-        super::retrying!(self, self.try_cancel_order(id, reason).await)
+        super::retrying!(
+            self,
+            "cancel_order",
+            id = &id,
+            self.try_cancel_order(id, reason).await
+        )
     }
 
     async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
@@ -224,7 +234,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = Prefetch::new()
             .follow::<Order>(&id, &kinds)
             .every::<Location>();
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
         let skus = queues_touched(&order);
@@ -258,7 +268,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         backlog.put_into(&mut changes);
         changes.update(order.clone(), stored.version);
         changes.move_customer(&customer.value, &buyer)?;
-        self.store.commit(changes).await?;
+        super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(order)
     }
 
@@ -275,7 +285,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown order; [`Error::Read`] if the store fails.
     pub async fn orders(&self, ids: &[OrderId]) -> Result<Vec<Order>, Error> {
-        let found = self.store.load_many::<Order>(ids).await?;
+        let found = super::trace::store("load_many", self.store.load_many::<Order>(ids)).await?;
         ids.iter()
             .zip(found)
             .map(|(id, order)| {
@@ -292,7 +302,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Read`] if the store fails.
     pub async fn customer_orders(&self, customer: CustomerId) -> Result<Vec<Order>, Error> {
         let mut orders = Vec::new();
-        for id in self.store.orders_of_customer(customer).await? {
+        for id in super::trace::store(
+            "orders_of_customer",
+            self.store.orders_of_customer(customer),
+        )
+        .await?
+        {
             orders.push(self.order(id).await?);
         }
         Ok(orders)

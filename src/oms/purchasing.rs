@@ -40,11 +40,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// finer than a cent or negative, an empty validity window, another currency).
     pub async fn save_supplier(&self, supplier: Supplier) -> Result<(), Error> {
         supplier.validate()?;
-        super::retrying!(self, {
-            let existing = self.store.load::<Supplier>(&supplier.id).await?;
+        super::retrying!(self, "save_supplier", id = &supplier.id, {
+            let existing =
+                super::trace::store("load", self.store.load::<Supplier>(&supplier.id)).await?;
             let mut changes = Changeset::new(self.now());
             save_supplier(supplier.clone(), existing.map(|v| v.version), &mut changes)?;
-            self.store.commit(changes).await.map_err(Error::from)
+            super::trace::store("commit", self.store.commit(changes))
+                .await
+                .map_err(Error::from)
         })?;
         Ok(())
     }
@@ -63,7 +66,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let request = Prefetch::new()
             .record::<Product>(sku)
             .found_under::<Supplier>(&IndexTerm::Sku(sku.clone()));
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let product = super::found::<Product>(&mut fetched, sku)?.value;
         let suppliers = values(fetched.take_every::<Supplier>());
         Ok(rank_offers(
@@ -101,7 +104,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// `NoOffer` when a short SKU has no valid offer, `TooManyUnits` for a
     /// requirement no purchase order line holds; [`Error::Store`].
     pub async fn replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
-        super::retrying!(self, self.try_replenish(ship_to).await)
+        super::retrying!(
+            self,
+            "replenish",
+            id = ship_to,
+            self.try_replenish(ship_to).await
+        )
     }
 
     async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
@@ -127,7 +135,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if raised.is_empty() {
             return Ok(raised);
         }
-        let committed = self.store.commit(changes).await?;
+        let committed = super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(raised
             .into_iter()
             .map(|po| committed.numbered(po))
@@ -141,13 +149,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// unknown SKU or location.
     pub async fn set_reorder_rule(&self, rule: ReorderRule) -> Result<(), Error> {
         rule.validate()?;
-        super::retrying!(self, {
+        super::retrying!(self, "set_reorder_rule", id = &rule.sku, {
             let key = (rule.sku.clone(), rule.location.clone());
             let request = Prefetch::new()
                 .record::<Product>(&rule.sku)
                 .record::<Location>(&rule.location)
                 .record::<ReorderRule>(&key);
-            let fetched = self.store.fetch(&request).await?;
+            let fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
             let mut changes = Changeset::new(self.now());
             set_reorder_rule(
                 rule.clone(),
@@ -156,7 +164,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 fetched.get::<ReorderRule>(&key).map(|v| v.version),
                 &mut changes,
             )?;
-            self.store.commit(changes).await.map_err(Error::from)
+            super::trace::store("commit", self.store.commit(changes))
+                .await
+                .map_err(Error::from)
         })?;
         Ok(())
     }
@@ -200,7 +210,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<Location>(ship_to)
             .every::<BackOrderQueue>()
             .every::<ReorderRule>();
-        let mut fetched = self.store.fetch(&first).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
         super::found::<Location>(&mut fetched, ship_to).map_err(Error::into_reference)?;
         let queues = fetched.take_every::<BackOrderQueue>();
         let rules = values(fetched.take_every::<ReorderRule>());
@@ -210,7 +220,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let fetched = if second == Prefetch::new() {
             Fetched::default()
         } else {
-            self.store.fetch(&second).await?
+            super::trace::store("fetch", self.store.fetch(&second)).await?
         };
         Ok((needs, Replenishing::taking(fetched, queues)))
     }
@@ -229,7 +239,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ship_to: &LocationId,
         needs: &[(Sku, Quantity)],
     ) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, self.try_raise(supplier, ship_to, needs).await)
+        super::retrying!(
+            self,
+            "raise_purchase_order",
+            id = &supplier,
+            self.try_raise(supplier, ship_to, needs).await
+        )
     }
 
     async fn try_raise(
@@ -247,7 +262,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         for sku in &skus {
             request = request.record::<Product>(sku).record::<BackOrderQueue>(sku);
         }
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let suppliers = values(fetched.take_every::<Supplier>());
         let found = suppliers
             .iter()
@@ -283,7 +298,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )?;
         backlog.put_into(&mut changes);
-        let committed = self.store.commit(changes).await?;
+        let committed = super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(committed.numbered(po)?)
     }
 
@@ -328,10 +343,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         id: PurchaseOrderId,
         step: Step,
     ) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "purchase_order_step", id = &id, {
             let kinds = [Product::kind(), BackOrderQueue::kind()];
             let request = Prefetch::new().follow::<PurchaseOrder>(&id, &kinds);
-            let mut fetched = self.store.fetch(&request).await?;
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
             let stored = super::found::<PurchaseOrder>(&mut fetched, &id)?;
             let mut po = stored.value;
             let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
@@ -343,7 +358,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             for order in backlog.orders_to_read() {
                 second = second.record::<Order>(&order);
             }
-            let mut fetched = self.store.fetch(&second).await?;
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&second)).await?;
             let purchase_orders = values(fetched.take_every::<PurchaseOrder>());
             let suppliers = values(fetched.take_every::<Supplier>());
             for order in fetched.take_every::<Order>() {
@@ -361,7 +376,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             )?;
             backlog.put_into(&mut changes);
             changes.update(po.clone(), stored.version);
-            self.store.commit(changes).await?;
+            super::trace::store("commit", self.store.commit(changes)).await?;
             Ok::<_, Error>(po)
         })
     }
@@ -385,7 +400,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: ReceivePurchaseOrder,
     ) -> Result<PurchaseOrder, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(self, self.try_receive(&cmd, &print).await);
+        let received = super::retrying!(
+            self,
+            "receive_purchase_order",
+            key = &cmd.idempotency_key,
+            self.try_receive(&cmd, &print).await
+        );
         if received.is_err()
             && self
                 .replay(
@@ -423,7 +443,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .record::<BackOrderQueue>(sku)
                 .stock(sku);
         }
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let every = fetched.take_every::<PurchaseOrder>();
         let stored = one_of(&every, cmd.purchase_order);
         let replayed = super::replayed(

@@ -71,7 +71,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Read`] if the store fails.
     pub async fn orders_ready_to_ship(&self, limit: usize) -> Result<Vec<Order>, Error> {
-        let ready = self.store.orders_ready_to_ship(limit).await?;
+        let ready = super::trace::store(
+            "orders_ready_to_ship",
+            self.store.orders_ready_to_ship(limit),
+        )
+        .await?;
         self.orders(&ready).await
     }
 }

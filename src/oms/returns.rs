@@ -79,6 +79,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let scope = IdempotencyScope::RequestReturn;
         let asked = super::retrying!(
             self,
+            "request_return",
+            key = &cmd.idempotency_key,
             self.try_request_return(&cmd, &replacement, &print).await
         );
         if asked.is_err()
@@ -101,7 +103,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let scope = IdempotencyScope::RequestReturn;
         let request = crate::returns::RequestReads::prefetch(cmd, replacement)
             .key(scope, &cmd.idempotency_key);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if let Some(IdempotentOutcome::Return(id)) = super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -138,11 +140,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] unless it is requested; [`Error::NotFound`].
     pub async fn authorise_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "authorise_return", id = &id, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
             let mut changes = Changeset::new(self.now());
             let rma = crate::returns::authorise(stored, &mut changes)?;
-            self.store.commit(changes).await?;
+            super::trace::store("commit", self.store.commit(changes)).await?;
             Ok::<_, Error>(rma)
         })
     }
@@ -171,7 +173,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::IdempotencyKeyReused`].
     pub async fn receive_return(&self, cmd: ReceiveReturn) -> Result<ReturnAuthorization, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(self, self.try_receive_return(&cmd, &print).await);
+        let received = super::retrying!(
+            self,
+            "receive_return",
+            key = &cmd.idempotency_key,
+            self.try_receive_return(&cmd, &print).await
+        );
         if received.is_err()
             && self
                 .replay(
@@ -200,7 +207,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let first = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .record::<ReturnAuthorization>(&cmd.rma);
-        let mut fetched = self.store.fetch(&first).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
         if super::replayed(
             fetched.idempotency.as_ref(),
             scope,
@@ -213,10 +220,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let rma = super::found::<ReturnAuthorization>(&mut fetched, &cmd.rma)?;
         let second = ReceiptReads::prefetch(&rma.value, cmd)?;
-        let fetched = self.store.fetch(&second).await?;
+        let fetched = super::trace::store("fetch", self.store.fetch(&second)).await?;
         let mut reads = ReceiptReads::from_fetched(rma, cmd, fetched)?;
         if let Some((last, with_supply)) = reads.still_to_read(cmd) {
-            reads.add(self.store.fetch(&last).await?, with_supply);
+            reads.add(
+                super::trace::store("fetch", self.store.fetch(&last)).await?,
+                with_supply,
+            );
         }
         let rules = Placing {
             allocation: self.config.allocation,
@@ -232,7 +242,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             None => {
                 // The replacement is short: read its supply, and decide again.
                 let request = reads.supply_to_read(Prefetch::new());
-                reads.add(self.store.fetch(&request).await?, true);
+                reads.add(
+                    super::trace::store("fetch", self.store.fetch(&request)).await?,
+                    true,
+                );
                 changes = Changeset::new(now);
                 crate::returns::receive(cmd, &reads, rules, &self.context(now), &mut changes)?
                     .ok_or_else(|| {
@@ -264,7 +277,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     /// Ends a return short (rejected, or closed with goods missing), in one commit.
     async fn end_return(&self, id: ReturnId, end: Ending) -> Result<ReturnAuthorization, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "end_return", id = &id, {
             let stored = self.must::<ReturnAuthorization>(&id).await?;
             let order = self
                 .must::<Order>(&stored.value.order)
@@ -272,7 +285,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .map_err(Error::into_reference)?;
             let mut changes = Changeset::new(self.now());
             let rma = end(stored, order, &mut changes)?;
-            self.store.commit(changes).await?;
+            super::trace::store("commit", self.store.commit(changes)).await?;
             Ok::<_, Error>(rma)
         })
     }

@@ -36,7 +36,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
         let mut booked = Vec::new();
         let call = self.new_id(|uuid| uuid);
-        let shipped = super::retrying!(self, self.try_ship(id, call, &mut booked).await);
+        let shipped = super::retrying!(
+            self,
+            "ship",
+            id = &id,
+            self.try_ship(id, call, &mut booked).await
+        );
         if shipped.is_err() {
             self.cancel_uncommitted(id, &booked).await;
         }
@@ -80,7 +85,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             false => &[Product::kind(), Location::kind()],
         };
         let request = Prefetch::new().follow::<Order>(&id, kinds);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         // The order changes, so it is taken; the sites and products are only
         // read, so they are lent, as they come (each was named once).
         let stored = super::found::<Order>(&mut fetched, &id)?;
@@ -165,7 +170,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Let go of what was read before committing: a record no reader holds
         // is written over where it lies.
         drop(fetched);
-        self.store.commit(changes).await?;
+        super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(shipments)
     }
 
@@ -182,6 +187,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Shipment, Error> {
         super::retrying!(
             self,
+            "record_tracking",
+            id = &shipment,
             self.try_record_tracking(shipment, std::slice::from_ref(&event))
                 .await
         )
@@ -192,7 +199,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
     pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
-        super::retrying!(self, {
+        super::retrying!(self, "refresh_tracking", id = &shipment, {
             let tracking = self
                 .must::<Shipment>(&shipment)
                 .await
@@ -211,7 +218,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Shipment, Error> {
         // One read: the shipment and the order it delivers to.
         let request = Prefetch::new().follow::<Shipment>(&id, &[Order::kind()]);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let stored = super::found::<Shipment>(&mut fetched, &id)?;
         let mut shipment = stored.value;
         let mut changes = Changeset::new(self.now());
@@ -227,7 +234,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         changes.update(shipment.clone(), stored.version);
-        self.store.commit(changes).await?;
+        super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(shipment)
     }
 

@@ -45,7 +45,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             StockCommand::Receive(c) => fingerprint(c)?,
             StockCommand::Adjust(c) => fingerprint(c)?,
         };
-        let changed = super::retrying!(self, self.try_change_stock(cmd, &print).await);
+        let changed = super::retrying!(
+            self,
+            cmd.name(),
+            key = cmd.key().1,
+            self.try_change_stock(cmd, &print).await
+        );
         if changed.is_err() {
             // A twin submission may have committed after this one checked its key.
             let (scope, key) = cmd.key();
@@ -72,7 +77,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<Location>(location)
             .record::<BackOrderQueue>(sku)
             .stock(sku);
-        let mut fetched = self.store.fetch(&request).await?;
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
             return self.stock_level(sku, location).await;
         }
@@ -114,7 +119,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Read`] if the store fails.
     pub async fn stock_level(&self, sku: &Sku, location: &LocationId) -> Result<StockLevel, Error> {
-        let levels = self.store.stock_levels(sku).await?;
+        let levels = super::trace::store("stock_levels", self.store.stock_levels(sku)).await?;
         Ok(levels
             .into_iter()
             .find(|l| &l.location == location)
@@ -126,7 +131,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Read`] if the store fails.
     pub async fn stock(&self, sku: &Sku) -> Result<Vec<StockLevel>, Error> {
-        Ok(self.store.stock_levels(sku).await?)
+        Ok(super::trace::store("stock_levels", self.store.stock_levels(sku)).await?)
     }
 
     /// What each of `skus` has free to promise over every location, beside its
@@ -137,7 +142,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown SKU; [`Error::Read`] if the store fails.
     pub async fn availability(&self, skus: &[Sku]) -> Result<Vec<Availability>, Error> {
         let asked = availability::prefetch(skus);
-        let fetched = self.store.fetch(&asked).await?;
+        let fetched = super::trace::store("fetch", self.store.fetch(&asked)).await?;
         availability::of(skus, &asked, &fetched)
     }
 }

@@ -94,6 +94,14 @@ impl StockCommand<'_> {
     }
 
     /// The command's idempotency scope and key.
+    /// The command's name, for its trace.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            StockCommand::Receive(_) => "receive_stock",
+            StockCommand::Adjust(_) => "adjust_stock",
+        }
+    }
+
     pub(crate) fn key(&self) -> (IdempotencyScope, &IdempotencyKey) {
         match self {
             StockCommand::Receive(c) => (IdempotencyScope::ReceiveStock, &c.idempotency_key),
