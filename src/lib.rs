@@ -139,7 +139,7 @@ pub mod prelude {
     };
     pub use crate::stock::{Location, LocationKind, StockLevel};
     pub use crate::store::{MemoryStore, Store};
-    pub use crate::{AdjustStock, Error, Oms, OmsConfig, ReceiveStock, RecordPayment};
+    pub use crate::{AdjustStock, Error, ErrorKind, Oms, OmsConfig, ReceiveStock, RecordPayment};
 }
 
 /// The README's examples, compiled and run as doc tests.

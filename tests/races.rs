@@ -706,8 +706,8 @@ async fn net_terms_due_date_past_the_end_of_the_calendar_is_refused_not_a_panic(
     assert!(
         matches!(
             &err,
-            Error::Invalid {
-                field: "due date",
+            Error::Inconsistent {
+                what: "due date",
                 ..
             }
         ),

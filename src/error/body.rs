@@ -4,6 +4,7 @@
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::{Error, ErrorKind};
+use crate::fulfilment::CarrierError;
 
 /// Serialized as the body a host can send its client as it is:
 ///
@@ -14,7 +15,8 @@ use super::{Error, ErrorKind};
 ///
 /// `entity`, `id` and `addressed` are added when a record was not found
 /// (`record.not_found`, `request.unknown_reference`). For the kinds `internal`
-/// and `unavailable` the message is a fixed sentence instead of the error's text:
+/// and `unavailable`, and for a carrier's refusal (whose reason is the carrier's
+/// own text), the message is a fixed sentence instead of the error's text:
 /// the text of a corrupt record, a driver failure or a refused posting is for the
 /// operator's log (the error's `Display` and `source` have it), not for a client.
 impl Serialize for Error {
@@ -45,7 +47,8 @@ impl Serialize for Error {
 impl Error {
     /// A message fit to show the caller: the error's text, except for the kinds
     /// whose text is for the operator ([`ErrorKind::Internal`],
-    /// [`ErrorKind::Unavailable`]), which get a fixed sentence.
+    /// [`ErrorKind::Unavailable`]) and a carrier's refusal (its reason is the
+    /// carrier's own text), which get a fixed sentence.
     pub fn public_message(&self) -> String {
         match self.kind() {
             ErrorKind::Internal => {
@@ -55,7 +58,17 @@ impl Error {
                 Error::Carrier(_) => "the carrier did not answer in time; try again".to_owned(),
                 _ => "the service is unavailable; try again later".to_owned(),
             },
-            _ => self.to_string(),
+            // A carrier adapter's reason is its own free text, which may quote the
+            // ship-to: the code says enough.
+            _ => match self {
+                Error::Carrier(CarrierError::NoService { .. }) => {
+                    "no carrier service fits this shipment".to_owned()
+                }
+                Error::Carrier(CarrierError::Rejected { .. }) => {
+                    "the carrier refused the booking".to_owned()
+                }
+                _ => self.to_string(),
+            },
         }
     }
 }

@@ -377,6 +377,8 @@ fn every_error() -> Vec<Error> {
             key: IdempotencyKey::new("k").unwrap_or_else(|e| unreachable!("{e}")),
         },
         Error::NotPrefetched { key: order_key() },
+        Error::dangling("product", "MUG"),
+        Error::inconsistent("amendment", "its invoice left the commit"),
         Error::Contention { attempts: 32 },
     ]);
     all

@@ -114,6 +114,26 @@ pub enum Error {
         /// The key.
         key: IdempotencyKey,
     },
+    /// A stored record refers to one that does not exist (an order's product, an
+    /// invoice's order): the stored data is inconsistent, not the request wrong.
+    /// Nothing was written; page an operator.
+    #[error("a stored record refers to {entity} {id}, which does not exist")]
+    DanglingReference {
+        /// What kind of record is missing.
+        entity: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A rule o2c keeps for itself did not hold (a decision that should have been
+    /// complete with its reads, a record a commit should hold): a bug or damaged
+    /// data, never the caller's fault. Nothing was written; please report it.
+    #[error("internal inconsistency in {what}: {reason}")]
+    Inconsistent {
+        /// Where.
+        what: &'static str,
+        /// What did not hold.
+        reason: String,
+    },
     /// A command decided on a record it had not read first: a bug in o2c (please
     /// report it), never the caller's fault. Nothing was written.
     #[error("a decision needed {key:?}, which the command did not read first")]
@@ -159,12 +179,38 @@ impl Error {
         }
     }
 
-    /// This error, with a missing record marked as one referred to rather than
-    /// addressed: for the helpers that find records of either sort.
+    /// This error, with a missing record marked as one the request refers to
+    /// rather than the one it addresses: for the helpers that find records of
+    /// any sort.
     pub(crate) fn into_reference(self) -> Self {
         match self {
             Error::NotFound { entity, id, .. } => Error::unknown_reference(entity, id),
             other => other,
+        }
+    }
+
+    /// A record a stored record refers to does not exist.
+    pub(crate) fn dangling(entity: &'static str, id: impl ToString) -> Self {
+        Error::DanglingReference {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// This error, with a missing record marked as one a stored record refers
+    /// to: for the helpers that find records of any sort.
+    pub(crate) fn into_dangling(self) -> Self {
+        match self {
+            Error::NotFound { entity, id, .. } => Error::dangling(entity, id),
+            other => other,
+        }
+    }
+
+    /// A rule o2c keeps for itself did not hold in `what`.
+    pub(crate) fn inconsistent(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::Inconsistent {
+            what,
+            reason: reason.into(),
         }
     }
 
@@ -202,6 +248,8 @@ impl Error {
             Error::Invalid { .. } => "request.invalid",
             Error::IdempotencyKeyReused { .. } => "idempotency.key_reused",
             Error::NotPrefetched { .. } => "internal.not_prefetched",
+            Error::DanglingReference { .. } => "internal.dangling_reference",
+            Error::Inconsistent { .. } => "internal.inconsistent",
             Error::Contention { .. } => "store.contention",
         }
     }
@@ -232,7 +280,9 @@ impl Error {
                 addressed: true, ..
             } => ErrorKind::NotFound,
             Error::IdempotencyKeyReused { .. } | Error::Contention { .. } => ErrorKind::Conflict,
-            Error::NotPrefetched { .. } => ErrorKind::Internal,
+            Error::NotPrefetched { .. }
+            | Error::DanglingReference { .. }
+            | Error::Inconsistent { .. } => ErrorKind::Internal,
         }
     }
 

@@ -105,7 +105,7 @@ impl Fingerprint<'_> {
         match entry.fingerprint_version {
             CURRENT_VERSION => Ok(entry.fingerprint == self.value),
             1 => Ok(entry.fingerprint == self.command.json_fnv()?),
-            other => Err(Error::invalid(
+            other => Err(Error::inconsistent(
                 "idempotency entry",
                 format!("fingerprint scheme {other} is newer than this build knows"),
             )),

@@ -154,7 +154,7 @@ impl CarrierError {
             CarrierError::Timeout { .. } => ErrorKind::Unavailable,
             CarrierError::NoService { .. } => ErrorKind::Refused,
             CarrierError::Rejected { .. } => ErrorKind::Refused,
-            CarrierError::UnknownTracking(..) => ErrorKind::NotFound,
+            CarrierError::UnknownTracking(..) => ErrorKind::Internal,
         }
     }
 }

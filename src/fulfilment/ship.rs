@@ -67,10 +67,7 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     }
     for line in &order.lines {
         if !products.contains_key(&line.sku) {
-            return Err(Error::unknown_reference(
-                crate::catalog::Product::kind(),
-                &line.sku,
-            ));
+            return Err(Error::dangling(crate::catalog::Product::kind(), &line.sku));
         }
     }
     let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
@@ -91,7 +88,7 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
             .iter()
             .map(Borrow::borrow)
             .find(|l: &&Location| &l.id == id)
-            .ok_or_else(|| Error::unknown_reference(Location::kind(), id))?;
+            .ok_or_else(|| Error::dangling(Location::kind(), id))?;
         let request = rate_request(order, location, &lines, products);
         let (cost_of_goods, line_costs) = cost_of_goods(order, &lines, products)?;
         picks.push(Pick {
@@ -286,10 +283,10 @@ fn cost_of_goods(
         let line = order
             .lines
             .get(*index)
-            .ok_or_else(|| Error::invalid("pick", "names a line the order does not have"))?;
+            .ok_or_else(|| Error::inconsistent("pick", "names a line the order does not have"))?;
         let product = products
             .get(&line.sku)
-            .ok_or_else(|| Error::unknown_reference(crate::catalog::Product::kind(), &line.sku))?;
+            .ok_or_else(|| Error::dangling(crate::catalog::Product::kind(), &line.sku))?;
         each.push(product.cost.checked_mul_qty(u64::from(units.units()))?);
     }
     // Costs may be kept in another currency than the order's: the first sets it.
@@ -526,7 +523,7 @@ mod tests {
         let refused = plan_shipments(&reserved(), &only_a, &products());
         assert!(matches!(
             refused,
-            Err(Error::NotFound {
+            Err(Error::DanglingReference {
                 entity: "location",
                 ..
             })

@@ -46,7 +46,7 @@ pub fn issue_invoice(
         PaymentTerms::Prepaid => now,
         PaymentTerms::Net { days } => now
             .checked_add_signed(Duration::days(i64::from(days)))
-            .ok_or_else(|| Error::invalid("due date", "falls beyond the calendar's range"))?,
+            .ok_or_else(|| Error::inconsistent("due date", "falls beyond the calendar's range"))?,
     };
     let mut invoice = Invoice {
         id: ctx.id(InvoiceId::from_uuid),

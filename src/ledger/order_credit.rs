@@ -118,7 +118,7 @@ fn held_invoices(
                 let at = read
                     .iter()
                     .position(|v| v.value.id == *id)
-                    .ok_or_else(|| Error::unknown_reference(Invoice::kind(), id))?;
+                    .ok_or_else(|| Error::dangling(Invoice::kind(), id))?;
                 let stored = read.swap_remove(at);
                 (stored.value, Some(stored.version))
             }
@@ -140,7 +140,7 @@ fn put_invoice(
     match version {
         Some(version) => changes.update(invoice, version),
         None if changes.restate(invoice) => {}
-        None => return Err(Error::invalid("credit", "its invoice left the commit")),
+        None => return Err(Error::inconsistent("credit", "its invoice left the commit")),
     }
     Ok(())
 }
@@ -348,7 +348,9 @@ mod tests {
         let missing = world
             .when_credited(Vec::new(), &[(1, 1)], false, &mut changes)
             .unwrap_err();
-        assert!(matches!(missing, Error::NotFound { entity, .. } if entity == Invoice::kind()));
+        assert!(
+            matches!(missing, Error::DanglingReference { entity, .. } if entity == Invoice::kind())
+        );
         assert!(changes.is_empty());
         assert!(matches!(
             credit_lines(&mut world.cups, &[(1, Quantity::new(1))]),

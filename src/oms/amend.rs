@@ -69,22 +69,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
         let canonical = canonical_amendment(&cmd);
         let print = fingerprint(&canonical)?;
-        let amended = super::retrying!(
+        super::retrying!(
             self,
             "amend_order",
             key = &cmd.idempotency_key,
-            self.try_amend_order(&cmd, &print).await
-        );
-        if amended.is_err() {
+            self.try_amend_order(&cmd, &print).await,
             // A twin submission may have committed first: return its result.
-            if let Some(IdempotentOutcome::Order(id)) = self
-                .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
-                .await?
-            {
-                return self.order(id).await;
+            twin = async {
+                match self
+                    .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
+                    .await?
+                {
+                    Some(IdempotentOutcome::Order(id)) => self.order(id).await.map(Some),
+                    _ => Ok(None),
+                }
             }
-        }
-        amended
+        )
     }
 
     async fn try_amend_order(
@@ -104,11 +104,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         admit(cmd, stored.as_ref().map(|s| &s.value))?;
         let stored = stored.ok_or_else(|| Error::not_found(Order::kind(), cmd.order))?;
         // The read that depends on the order: everything it names.
-        let mut fetched = (self.store)
-            .fetch(&AmendInputs::prefetch(cmd, &stored.value))
-            .await?;
+        let request = AmendInputs::prefetch(cmd, &stored.value);
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let customer = super::found::<Customer>(&mut fetched, &stored.value.customer)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let mut inputs = AmendInputs::from_fetched(cmd, &stored.value, fetched);
         let rules = AmendRules {
             allocation: self.config.allocation,
@@ -139,7 +138,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     asked = true;
                 }
                 Decided::Needs(_) => {
-                    return Err(Error::invalid("amendment", "undecided with its reads"));
+                    return Err(Error::inconsistent("amendment", "undecided with its reads"));
                 }
             }
         };

@@ -37,24 +37,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let recorded = super::retrying!(
+        super::retrying!(
             self,
             "record_payment",
             key = &cmd.idempotency_key,
-            self.try_record_payment(&cmd, &print).await
-        );
-        if recorded.is_err() {
+            self.try_record_payment(&cmd, &print).await,
             // A twin webhook may have committed after this one checked its key (see
             // `place_order`): return its payment rather than "already paid".
-            let key = &cmd.idempotency_key;
-            if let Some(IdempotentOutcome::Payment(id)) = self
-                .replay(IdempotencyScope::RecordPayment, key, &print)
-                .await?
-            {
-                return self.payment(id).await;
+            twin = async {
+                match self
+                    .replay(
+                        IdempotencyScope::RecordPayment,
+                        &cmd.idempotency_key,
+                        &print,
+                    )
+                    .await?
+                {
+                    Some(IdempotentOutcome::Payment(id)) => self.payment(id).await.map(Some),
+                    _ => Ok(None),
+                }
             }
-        }
-        recorded
+        )
     }
 
     async fn try_record_payment(
@@ -80,9 +83,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // figures move by a merge from a copy, so what was read is lent.
         let invoice = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let order = super::found::<Order>(&mut fetched, &invoice.value.order)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let customer = super::lent::<Customer>(&fetched, &invoice.value.customer)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let (mut invoice_now, mut order_now, mut customer_now) =
             (invoice.value, order.value, customer.clone());
         let mut changes = Changeset::new(self.now());

@@ -85,8 +85,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             changes.events.push(Event::LocationSaved {
                 location: location.id.clone(),
             });
-            self.store
-                .commit(changes)
+            super::trace::store("commit", self.store.commit(changes))
                 .await
                 .map(drop)
                 .map_err(Error::from)
@@ -106,8 +105,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 .puts
                 .push(Put::upsert(table.clone(), existing.map(|v| v.version)));
             changes.events.push(Event::TaxTableSaved);
-            self.store
-                .commit(changes)
+            super::trace::store("commit", self.store.commit(changes))
                 .await
                 .map(drop)
                 .map_err(Error::from)

@@ -32,26 +32,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let issued = super::retrying!(
+        super::retrying!(
             self,
             "issue_credit_note",
             key = &cmd.idempotency_key,
-            self.try_issue_credit_note(&cmd, &print).await
-        );
-        if issued.is_err() {
+            self.try_issue_credit_note(&cmd, &print).await,
             // A twin committed after this one checked its key: answer with its note.
-            if let Some(IdempotentOutcome::CreditNote(id)) = self
-                .replay(
-                    IdempotencyScope::IssueCreditNote,
-                    &cmd.idempotency_key,
-                    &print,
-                )
-                .await?
-            {
-                return Ok(self.must::<CreditNote>(&id).await?.value);
+            twin = async {
+                let scope = IdempotencyScope::IssueCreditNote;
+                match self.replay(scope, &cmd.idempotency_key, &print).await? {
+                    Some(IdempotentOutcome::CreditNote(id)) => {
+                        Ok(Some(self.must::<CreditNote>(&id).await?.value))
+                    }
+                    _ => Ok(None),
+                }
             }
-        }
-        issued
+        )
     }
 
     async fn try_issue_credit_note(
@@ -76,10 +72,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let stored = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let mut invoice = stored.value;
         let order_stored =
-            super::found::<Order>(&mut fetched, &invoice.order).map_err(Error::into_reference)?;
+            super::found::<Order>(&mut fetched, &invoice.order).map_err(Error::into_dangling)?;
         let mut order = order_stored.value;
         let customer_stored = super::found::<Customer>(&mut fetched, &invoice.customer)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let mut customer = customer_stored.value.clone();
         let mut changes = Changeset::new(self.now());
         let note = issue_credit_note(
@@ -121,21 +117,23 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        let refunded = super::retrying!(
+        super::retrying!(
             self,
             "record_refund",
             key = &cmd.idempotency_key,
-            self.try_record_refund(&cmd, &print).await
-        );
-        if refunded.is_err()
-            && self
-                .replay(IdempotencyScope::RecordRefund, &cmd.idempotency_key, &print)
-                .await?
-                .is_some()
-        {
-            return self.payment(cmd.payment).await;
-        }
-        refunded
+            self.try_record_refund(&cmd, &print).await,
+            twin = async {
+                let scope = IdempotencyScope::RecordRefund;
+                if self
+                    .replay(scope, &cmd.idempotency_key, &print)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                self.payment(cmd.payment).await.map(Some)
+            }
+        )
     }
 
     async fn try_record_refund(
@@ -162,7 +160,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let mut payment = stored.value;
         let customer_stored = super::found::<Customer>(&mut fetched, &payment.customer)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let mut customer = customer_stored.value.clone();
         let mut changes = Changeset::new(self.now());
         record_refund(

@@ -162,8 +162,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     where
         E::Key: fmt::Display,
     {
-        self.store
-            .load::<E>(key)
+        trace::store("load", self.store.load::<E>(key))
             .await?
             .ok_or_else(|| Error::not_found(E::kind(), key))
     }

@@ -35,25 +35,24 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
         let canonical = super::canonical_order(&cmd);
         let print = fingerprint(&canonical)?;
-        let placed = super::retrying!(
+        super::retrying!(
             self,
             "place_order",
             key = &cmd.idempotency_key,
-            self.try_place_order(&cmd, &print).await
-        );
-        if placed.is_err() {
+            self.try_place_order(&cmd, &print).await,
             // A twin submission may have committed after this one checked its key,
             // making this one fail on the twin's effects (its stock, its invoice):
             // the caller must still get the order, not that error.
-            let key = &cmd.idempotency_key;
-            if let Some(IdempotentOutcome::Order(id)) = self
-                .replay(IdempotencyScope::PlaceOrder, key, &print)
-                .await?
-            {
-                return self.order(id).await;
+            twin = async {
+                match self
+                    .replay(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, &print)
+                    .await?
+                {
+                    Some(IdempotentOutcome::Order(id)) => self.order(id).await.map(Some),
+                    _ => Ok(None),
+                }
             }
-        }
-        placed
+        )
     }
 
     async fn try_place_order(
@@ -156,7 +155,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &ctx,
             changes,
         )?
-        .ok_or_else(|| Error::invalid("order", "could not be placed with its supply read"))
+        .ok_or_else(|| Error::inconsistent("order", "could not be placed with its supply read"))
     }
 
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
@@ -176,8 +175,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 return Ok(order);
             }
             changes.update(order.clone(), stored.version);
-            self.store
-                .commit(changes)
+            super::trace::store("commit", self.store.commit(changes))
                 .await
                 .map(|_| order)
                 .map_err(Error::from)
@@ -197,8 +195,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let mut changes = Changeset::new(self.now());
             lift_hold(&mut order, hold, changes.at, &mut changes)?;
             changes.update(order.clone(), stored.version);
-            self.store
-                .commit(changes)
+            super::trace::store("commit", self.store.commit(changes))
                 .await
                 .map(|_| order)
                 .map_err(Error::from)
@@ -239,7 +236,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut order = stored.value;
         let skus = queues_touched(&order);
         let customer = super::found::<Customer>(&mut fetched, &order.customer)
-            .map_err(Error::into_reference)?;
+            .map_err(Error::into_dangling)?;
         let sites: Vec<Location> = fetched.take_every().into_iter().map(|v| v.value).collect();
         let invoices = fetched.take_every::<Invoice>();
         let mut backlog = Backlog::default();

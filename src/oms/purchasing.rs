@@ -400,25 +400,25 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: ReceivePurchaseOrder,
     ) -> Result<PurchaseOrder, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(
+        super::retrying!(
             self,
             "receive_purchase_order",
             key = &cmd.idempotency_key,
-            self.try_receive(&cmd, &print).await
-        );
-        if received.is_err()
-            && self
-                .replay(
-                    IdempotencyScope::ReceivePurchaseOrder,
-                    &cmd.idempotency_key,
-                    &print,
-                )
-                .await?
-                .is_some()
-        {
-            return Ok(self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value);
-        }
-        received
+            self.try_receive(&cmd, &print).await,
+            twin = async {
+                let scope = IdempotencyScope::ReceivePurchaseOrder;
+                if self
+                    .replay(scope, &cmd.idempotency_key, &print)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                Ok(Some(
+                    self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value,
+                ))
+            }
+        )
     }
 
     /// A receipt in two reads: the key, the purchase order, the supply of the

@@ -14,22 +14,28 @@ pub(crate) fn lost_race(error: &Error) -> bool {
 ///
 /// The loop runs in the command's span ([`super::trace`]): `retrying!(oms, "name",
 /// key = k, attempt)` for a keyed command, `id = i` for one that addresses a
-/// record, neither for one that has no subject.
+/// record, neither for one that has no subject. A keyed command may add
+/// `twin = fut`: when every attempt failed, `fut` looks for the result of a twin
+/// submission that committed first (`Ok(Some(result))`), and the command returns
+/// that instead of its error.
 macro_rules! retrying {
+    ($oms:expr, $name:expr, key = $key:expr, $attempt:expr, twin = $twin:expr) => {
+        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::keyed($name, $key), $attempt, $twin)
+    };
     ($oms:expr, $name:expr, key = $key:expr, $attempt:expr) => {
-        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::keyed($name, $key), $attempt)
+        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::keyed($name, $key), $attempt, async { Ok(None) })
     };
     ($oms:expr, $name:expr, id = $id:expr, $attempt:expr) => {
-        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::addressed($name, $id), $attempt)
+        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::addressed($name, $id), $attempt, async { Ok(None) })
     };
     ($oms:expr, $name:expr, $attempt:expr) => {
-        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::plain($name), $attempt)
+        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::plain($name), $attempt, async { Ok(None) })
     };
-    (@run $oms:expr, $span:expr, $attempt:expr) => {
+    (@run $oms:expr, $span:expr, $attempt:expr, $twin:expr) => {
         $span
             .run(async {
                 let mut attempts: u32 = 0;
-                loop {
+                let result = loop {
                     attempts += 1;
                     // In a block of its own, so that a `?` or `return` in the attempt
                     // ends the attempt, not the command: a lost race must reach the retry.
@@ -38,14 +44,29 @@ macro_rules! retrying {
                         Err(e) if $crate::oms::retry::lost_race(&e) => {
                             if attempts >= $oms.config.max_attempts {
                                 $crate::oms::trace::gave_up(attempts);
-                                break (Err($crate::Error::Contention { attempts }), attempts);
+                                break Err($crate::Error::Contention { attempts });
                             }
                             $crate::oms::trace::lost_race(attempts, &e);
                             $oms.config.backoff.pause(attempts).await;
                         }
-                        other => break (other, attempts),
+                        other => break other,
                     }
-                }
+                };
+                // A failed keyed command asks whether a twin (the same key, sent
+                // twice at once) committed first: if so, the caller gets the twin's
+                // result, inside the same span.
+                let result = match result {
+                    Err(failed) => {
+                        let twin: Result<Option<_>, $crate::Error> = $twin.await;
+                        match twin {
+                            Ok(Some(value)) => Ok(value),
+                            Ok(None) => Err(failed),
+                            Err(other) => Err(other),
+                        }
+                    }
+                    done => done,
+                };
+                (result, attempts)
             })
             .await
     };

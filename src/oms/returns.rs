@@ -77,19 +77,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             fingerprint(&with_replacement)?
         };
         let scope = IdempotencyScope::RequestReturn;
-        let asked = super::retrying!(
+        super::retrying!(
             self,
             "request_return",
             key = &cmd.idempotency_key,
-            self.try_request_return(&cmd, &replacement, &print).await
-        );
-        if asked.is_err()
-            && let Some(IdempotentOutcome::Return(id)) =
-                self.replay(scope, &cmd.idempotency_key, &print).await?
-        {
-            return self.return_authorization(id).await;
-        }
-        asked
+            self.try_request_return(&cmd, &replacement, &print).await,
+            twin = async {
+                match self.replay(scope, &cmd.idempotency_key, &print).await? {
+                    Some(IdempotentOutcome::Return(id)) => {
+                        self.return_authorization(id).await.map(Some)
+                    }
+                    _ => Ok(None),
+                }
+            }
+        )
     }
 
     /// One read — the key, the order and, for an exchange, what prices its
@@ -173,25 +174,23 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::IdempotencyKeyReused`].
     pub async fn receive_return(&self, cmd: ReceiveReturn) -> Result<ReturnAuthorization, Error> {
         let print = fingerprint(&cmd)?;
-        let received = super::retrying!(
+        super::retrying!(
             self,
             "receive_return",
             key = &cmd.idempotency_key,
-            self.try_receive_return(&cmd, &print).await
-        );
-        if received.is_err()
-            && self
-                .replay(
-                    IdempotencyScope::ReceiveReturn,
-                    &cmd.idempotency_key,
-                    &print,
-                )
-                .await?
-                .is_some()
-        {
-            return self.return_authorization(cmd.rma).await;
-        }
-        received
+            self.try_receive_return(&cmd, &print).await,
+            twin = async {
+                let scope = IdempotencyScope::ReceiveReturn;
+                if self
+                    .replay(scope, &cmd.idempotency_key, &print)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                self.return_authorization(cmd.rma).await.map(Some)
+            }
+        )
     }
 
     /// The key and the return; then everything the return names
@@ -249,7 +248,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 changes = Changeset::new(now);
                 crate::returns::receive(cmd, &reads, rules, &self.context(now), &mut changes)?
                     .ok_or_else(|| {
-                        Error::invalid("exchange", "could not be placed with its supply read")
+                        Error::inconsistent("exchange", "could not be placed with its supply read")
                     })?
             }
         };
@@ -282,7 +281,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             let order = self
                 .must::<Order>(&stored.value.order)
                 .await
-                .map_err(Error::into_reference)?;
+                .map_err(Error::into_dangling)?;
             let mut changes = Changeset::new(self.now());
             let rma = end(stored, order, &mut changes)?;
             super::trace::store("commit", self.store.commit(changes)).await?;

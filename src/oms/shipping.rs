@@ -149,8 +149,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // compared with what the invoice makes of them, so it is lent.
         let customer = match on_shipment {
             true => Some(
-                super::lent::<Customer>(&fetched, &order.customer)
-                    .map_err(Error::into_reference)?,
+                super::lent::<Customer>(&fetched, &order.customer).map_err(Error::into_dangling)?,
             ),
             false => None,
         };
@@ -200,12 +199,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
     pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
         super::retrying!(self, "refresh_tracking", id = &shipment, {
-            let tracking = self
-                .must::<Shipment>(&shipment)
-                .await
-                .map_err(Error::into_reference)?
-                .value
-                .tracking;
+            let tracking = self.must::<Shipment>(&shipment).await?.value.tracking;
             let events = self.carrier.track(&tracking).await?;
             self.try_record_tracking(shipment, &events).await
         })
@@ -227,7 +221,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Tracked::Moved => {}
             Tracked::Delivered => {
                 let stored_order = super::found::<Order>(&mut fetched, &shipment.order)
-                    .map_err(Error::into_reference)?;
+                    .map_err(Error::into_dangling)?;
                 let mut order = stored_order.value;
                 deliver(&mut order, &shipment, changes.at, &mut changes)?;
                 changes.update(order, stored_order.version);

@@ -45,21 +45,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             StockCommand::Receive(c) => fingerprint(c)?,
             StockCommand::Adjust(c) => fingerprint(c)?,
         };
-        let changed = super::retrying!(
+        super::retrying!(
             self,
             cmd.name(),
             key = cmd.key().1,
-            self.try_change_stock(cmd, &print).await
-        );
-        if changed.is_err() {
+            self.try_change_stock(cmd, &print).await,
             // A twin submission may have committed after this one checked its key.
-            let (scope, key) = cmd.key();
-            if self.replay(scope, key, &print).await?.is_some() {
+            twin = async {
+                let (scope, key) = cmd.key();
+                if self.replay(scope, key, &print).await?.is_none() {
+                    return Ok(None);
+                }
                 let (sku, location) = cmd.place();
-                return self.stock_level(sku, location).await;
+                self.stock_level(sku, location).await.map(Some)
             }
-        }
-        changed
+        )
     }
 
     async fn try_change_stock(

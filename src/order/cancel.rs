@@ -91,7 +91,7 @@ pub(crate) fn cancel_order(
         let stored = invoices
             .iter()
             .find(|i| i.value.id == *id)
-            .ok_or_else(|| Error::unknown_reference(Invoice::kind(), id))?;
+            .ok_or_else(|| Error::dangling(Invoice::kind(), id))?;
         let mut invoice = stored.value.clone();
         if invoice.status == InvoiceStatus::Void {
             continue;

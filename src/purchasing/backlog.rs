@@ -185,7 +185,7 @@ impl Backlog {
             .iter()
             .find(|(o, _, _)| o.id == id)
             .map(|(o, _, _)| o)
-            .ok_or_else(|| Error::unknown_reference(Order::kind(), id))
+            .ok_or_else(|| Error::dangling(Order::kind(), id))
     }
 
     fn order_mut(&mut self, id: OrderId) -> Result<&mut Order, Error> {
@@ -193,7 +193,7 @@ impl Backlog {
             .orders
             .iter_mut()
             .find(|(o, _, _)| o.id == id)
-            .ok_or_else(|| Error::unknown_reference(Order::kind(), id))?;
+            .ok_or_else(|| Error::dangling(Order::kind(), id))?;
         *changed = true;
         Ok(order)
     }

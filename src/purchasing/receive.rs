@@ -88,7 +88,7 @@ pub(crate) fn receive_purchase_order(
             .products
             .iter()
             .find(|p| &p.value.sku == sku)
-            .ok_or_else(|| Error::unknown_reference(Product::kind(), sku))?;
+            .ok_or_else(|| Error::dangling(Product::kind(), sku))?;
         let carried = product.value.cost.currency();
         if carried != got.unit_cost.currency() {
             return Err(PurchasingError::CurrencyMismatch {
@@ -468,7 +468,7 @@ mod tests {
         );
         assert!(matches!(
             no_product,
-            Err(Error::NotFound { entity: "product", id, addressed: false }) if id == "MUG"
+            Err(Error::DanglingReference { entity: "product", id }) if id == "MUG"
         ));
     }
 

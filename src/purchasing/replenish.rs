@@ -148,7 +148,7 @@ pub(crate) fn requisitions(
         let currency = read
             .products
             .cost_currency(&sku)
-            .ok_or_else(|| Error::unknown_reference(Product::kind(), &sku))?;
+            .ok_or_else(|| Error::dangling(Product::kind(), &sku))?;
         let offer = rank_offers(read.suppliers, &sku, quantity, currency, today, wanted_by)
             .ranked
             .into_iter()
@@ -596,7 +596,7 @@ mod tests {
         given.products = Products::default();
         assert!(matches!(
             given.requisitions(),
-            Err(Error::NotFound { entity: "product", id, addressed: false }) if id == "MUG"
+            Err(Error::DanglingReference { entity: "product", id }) if id == "MUG"
         ));
         let mut huge = Given::new();
         let mut queue = mugs_waiting(u32::MAX);

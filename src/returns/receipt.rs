@@ -254,7 +254,7 @@ where
 {
     fetched
         .take::<E>(key)
-        .ok_or_else(|| Error::unknown_reference(E::kind(), key))
+        .ok_or_else(|| Error::dangling(E::kind(), key))
 }
 
 /// The SKUs `cmd` puts back on the shelf, each once.

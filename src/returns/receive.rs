@@ -152,7 +152,7 @@ pub(crate) fn receive(
             backlog.fill(&sku, location, site.fulfils_orders, *units, changes)?;
             order = backlog
                 .release(id)
-                .ok_or_else(|| Error::invalid("return", "lost its order"))?;
+                .ok_or_else(|| Error::inconsistent("return", "lost its order"))?;
         }
         changes.events.push(Event::ReturnReceived {
             rma: rma.id,
@@ -177,7 +177,7 @@ pub(crate) fn receive(
                 value: value.clone(),
                 version: *version,
             })
-            .ok_or_else(|| Error::unknown_reference(Product::kind(), sku))?;
+            .ok_or_else(|| Error::dangling(Product::kind(), sku))?;
         let on_hand = on_hand_everywhere(&reads.catalogue.levels, sku);
         average_in(&product, on_hand, *units, *value, ctx, changes)?;
     }
@@ -258,7 +258,7 @@ pub(crate) fn returned_cost(
     let Some(total) = line.shipped_cost.filter(|_| !shipped.is_zero()) else {
         let product = products
             .get(&line.sku)
-            .ok_or_else(|| Error::unknown_reference(Product::kind(), &line.sku))?;
+            .ok_or_else(|| Error::dangling(Product::kind(), &line.sku))?;
         return Ok(product.cost.checked_mul_qty(u64::from(units.units()))?);
     };
     let share = |n: Quantity| -> Result<Money, MoneyError> {
@@ -642,7 +642,7 @@ mod tests {
         );
         assert!(matches!(
             returned_cost(&line, Quantity::new(2), &Products::default()),
-            Err(Error::NotFound { entity, .. }) if entity == Product::kind()
+            Err(Error::DanglingReference { entity, .. }) if entity == Product::kind()
         ));
     }
 }

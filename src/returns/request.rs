@@ -184,7 +184,7 @@ pub(crate) fn price_replacement(
             .iter()
             .find(|l| &l.id == location)
             .map(|l| l.address.country.clone())
-            .ok_or_else(|| Error::unknown_reference(Location::kind(), location))?,
+            .ok_or_else(|| Error::dangling(Location::kind(), location))?,
     };
     let mut pricing = PlaceOrder::new(
         order.idempotency_key.clone(),

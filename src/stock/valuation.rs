@@ -38,7 +38,7 @@ pub fn valuation(levels: Vec<StockLevel>, products: &[Product]) -> Result<Vec<Va
             .iter()
             .find(|p| p.sku == level.sku)
             .map(|p| p.cost)
-            .ok_or_else(|| Error::unknown_reference(Product::kind(), &level.sku))?;
+            .ok_or_else(|| Error::dangling(Product::kind(), &level.sku))?;
         out.push(Valuation {
             value: cost.checked_mul(Decimal::from(level.on_hand))?,
             unit_cost: cost,
@@ -87,7 +87,7 @@ mod tests {
         let lost = valuation(vec![level("CUP", "A", 1)], &[mug]);
         assert!(matches!(
             lost,
-            Err(Error::NotFound {
+            Err(Error::DanglingReference {
                 entity: "product",
                 ..
             })

@@ -157,7 +157,7 @@ impl StoreError {
     /// What sort of failure this is ([`Error::kind`](crate::Error::kind)).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::NotFound { .. } => ErrorKind::Conflict,
+            StoreError::NotFound { .. } => ErrorKind::Internal,
             StoreError::Conflict { .. } => ErrorKind::Conflict,
             StoreError::StockChanged { .. } => ErrorKind::Conflict,
             StoreError::InsufficientStock { .. } => ErrorKind::Conflict,

@@ -129,7 +129,7 @@ fn pay_from_freed_credit(
 ) -> Result<bool, Error> {
     // The invoice as the commit holds it: a carried credit may have changed it.
     let Some(Record::Invoice(pending)) = changes.pending(&RecordKey::Invoice(invoice)) else {
-        return Err(Error::invalid(
+        return Err(Error::inconsistent(
             "amendment",
             "its invoice was not in the commit",
         ));
@@ -145,7 +145,10 @@ fn pay_from_freed_credit(
     record_payment(&payment, &mut invoice, order, buyer, ctx, changes)?;
     let owes = invoice.outstanding()?.is_positive();
     if !changes.restate(invoice) {
-        return Err(Error::invalid("amendment", "its invoice left the commit"));
+        return Err(Error::inconsistent(
+            "amendment",
+            "its invoice left the commit",
+        ));
     }
     Ok(owes)
 }
