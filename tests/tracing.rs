@@ -198,6 +198,17 @@ fn rival(lose: u32) -> Rival {
     }
 }
 
+/// A web order for `units` of `sku`, keyed `key`.
+fn web_order(key: &str, customer: &Customer, sku: &Sku, units: i64) -> PlaceOrder {
+    PlaceOrder::new(
+        IdempotencyKey::new(key).unwrap(),
+        customer.id,
+        Channel::Web,
+        Currency::USD,
+    )
+    .line(sku.clone(), units)
+}
+
 /// Runs `body` with `recorder` as the subscriber.
 fn traced<T>(recorder: &Recorder, body: impl FnOnce() -> T) -> T {
     let subscriber = tracing_subscriber::registry().with(recorder.clone());
@@ -209,17 +220,7 @@ fn a_command_has_a_span_with_its_key_attempts_and_outcome_and_store_calls_inside
     let (oms, ada, tee) = pollster::block_on(shop(rival(0)));
     let recorder = Recorder::default();
     let order = traced(&recorder, || {
-        pollster::block_on(
-            oms.place_order(
-                PlaceOrder::new(
-                    IdempotencyKey::new("cart-1").unwrap(),
-                    ada.id,
-                    Channel::Web,
-                    Currency::USD,
-                )
-                .line(tee.clone(), 2),
-            ),
-        )
+        pollster::block_on(oms.place_order(web_order("cart-1", &ada, &tee, 2)))
     })
     .unwrap();
     let commands = recorder.commands();
@@ -262,17 +263,12 @@ fn a_refused_command_records_its_error_code() {
     let (oms, ada, _) = pollster::block_on(shop(rival(0)));
     let recorder = Recorder::default();
     let refused = traced(&recorder, || {
-        pollster::block_on(
-            oms.place_order(
-                PlaceOrder::new(
-                    IdempotencyKey::new("cart-2").unwrap(),
-                    ada.id,
-                    Channel::Web,
-                    Currency::USD,
-                )
-                .line(Sku::new("NOPE").unwrap(), 1),
-            ),
-        )
+        pollster::block_on(oms.place_order(web_order(
+            "cart-2",
+            &ada,
+            &Sku::new("NOPE").unwrap(),
+            1,
+        )))
     });
     assert!(matches!(
         refused,
@@ -289,17 +285,7 @@ fn a_lost_race_is_an_event_and_the_retry_counts_as_an_attempt() {
     oms.store().lose.store(2, Ordering::SeqCst);
     let recorder = Recorder::default();
     traced(&recorder, || {
-        pollster::block_on(
-            oms.place_order(
-                PlaceOrder::new(
-                    IdempotencyKey::new("cart-3").unwrap(),
-                    ada.id,
-                    Channel::Web,
-                    Currency::USD,
-                )
-                .line(tee.clone(), 1),
-            ),
-        )
+        pollster::block_on(oms.place_order(web_order("cart-3", &ada, &tee, 1)))
     })
     .unwrap();
     let place = &recorder.commands()[0];
@@ -331,17 +317,7 @@ fn giving_up_is_a_warning_and_the_outcome_is_contention() {
     oms.store().lose.store(u32::MAX, Ordering::SeqCst);
     let recorder = Recorder::default();
     let gave_up = traced(&recorder, || {
-        pollster::block_on(
-            oms.place_order(
-                PlaceOrder::new(
-                    IdempotencyKey::new("cart-4").unwrap(),
-                    ada.id,
-                    Channel::Web,
-                    Currency::USD,
-                )
-                .line(tee.clone(), 1),
-            ),
-        )
+        pollster::block_on(oms.place_order(web_order("cart-4", &ada, &tee, 1)))
     });
     assert!(matches!(gave_up, Err(Error::Contention { .. })));
     let place = &recorder.commands()[0];
