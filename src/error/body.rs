@@ -10,7 +10,7 @@ use crate::fulfilment::CarrierError;
 ///
 /// ```json
 /// {"code": "order.on_hold", "kind": "refused", "retryable": false,
-///  "message": "order is on hold: [Manual]"}
+///  "message": "order is on hold: [ManualReview]"}
 /// ```
 ///
 /// `entity`, `id` and `addressed` are added when a record was not found
