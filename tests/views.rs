@@ -71,3 +71,52 @@ async fn availability_of_an_unknown_sku_is_not_found() {
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_order_view_carries_its_money_and_progress() {
+    use o2c::RecordPayment;
+    use o2c::customer::PaymentMethod;
+    use o2c::order::{FulfilmentStatus, PaymentStatus};
+    use rust_decimal_macros::dec;
+
+    let w = world().await;
+    let c = customer(&w, "Ada", PaymentTerms::Net { days: 30 }, None).await;
+    let order = tee2_mug1(&w, "o1", c.id).await;
+    let view = w.oms.order_view(order.id).await.unwrap();
+    assert_eq!(view.order, order);
+    assert_eq!(view.total, usd(dec!(57.75)));
+    assert_eq!(view.invoiced, usd(dec!(57.75)), "invoiced on order");
+    assert_eq!(view.due, usd(dec!(57.75)));
+    assert_eq!(view.unbilled, usd(dec!(0)));
+    assert_eq!(view.payment, PaymentStatus::Unpaid);
+    assert_eq!(view.fulfilment, FulfilmentStatus::Unshipped);
+
+    let pay = RecordPayment::new(
+        key("p1"),
+        order.invoices[0],
+        usd(dec!(20.00)),
+        PaymentMethod::Card,
+    );
+    w.oms.record_payment(pay).await.unwrap();
+    let view = w.oms.order_view(order.id).await.unwrap();
+    assert_eq!((view.paid, view.due), (usd(dec!(20.00)), usd(dec!(37.75))));
+    assert_eq!(view.payment, PaymentStatus::PartiallyPaid);
+
+    // The view's JSON carries the figures beside the order.
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["due"], serde_json::to_value(usd(dec!(37.75))).unwrap());
+    assert_eq!(json["order"]["id"], serde_json::to_value(order.id).unwrap());
+
+    let unknown = OrderId::from_uuid(uuid::Uuid::from_u128(7));
+    let err = w.oms.order_view(unknown).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                addressed: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -8,7 +8,7 @@ use crate::ids::{CustomerId, OrderId};
 use crate::ledger::Invoice;
 use crate::order::settle::lift_hold;
 use crate::order::{
-    CancelInputs, Hold, Order, OrderInputs, PlaceOrder, Placing, cancel_order, compose,
+    CancelInputs, Hold, Order, OrderInputs, OrderView, PlaceOrder, Placing, cancel_order, compose,
     distinct_skus, place_hold, queues_touched,
 };
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply, supply_to_read};
@@ -267,6 +267,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         changes.move_customer(&customer.value, &buyer)?;
         super::trace::store("commit", self.store.commit(changes)).await?;
         Ok(order)
+    }
+
+    /// An order with its money and progress worked out: total, invoiced, paid,
+    /// credited, due and unbilled, and its fulfilment and payment status — what a
+    /// host's order screen or API response shows.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn order_view(&self, id: OrderId) -> Result<OrderView, Error> {
+        Ok(OrderView::of(self.order(id).await?)?)
     }
 
     /// An order.

@@ -10,6 +10,7 @@ mod pricing;
 mod reservations;
 pub(crate) mod settle;
 mod status;
+mod view;
 
 pub use amend::{AmendOrder, Amendment};
 pub(crate) use cancel::{CancelInputs, cancel_order, queues_touched};
@@ -22,6 +23,7 @@ pub use place::{Discount, LineRequest, PlaceOrder};
 pub use pricing::{MAX_LINES, PRICE_ROUNDING, TAX_ROUNDING, price_lines};
 pub use reservations::Reservations;
 pub use status::{OrderAction, OrderStatus, TRANSITIONS, transition};
+pub use view::OrderView;
 
 use crate::catalog::TaxClass;
 use crate::error::ErrorKind;
