@@ -24,40 +24,36 @@ mod on {
 
     use crate::error::Error;
 
-    /// The span of one command; `subject` is its key or the id it addresses.
+    /// The span of one command.
     pub(crate) struct Command(tracing::Span);
 
     impl Command {
+        /// A command sent with an idempotency key.
         pub(crate) fn keyed(name: &'static str, key: &dyn Display) -> Self {
-            Command(tracing::info_span!(
-                "o2c.command",
-                command = name,
-                key = %key,
-                attempts = Empty,
-                outcome = Empty,
-                code = Empty,
-            ))
+            Self::plain(name).with("key", key)
         }
 
+        /// A command that addresses a record by id.
         pub(crate) fn addressed(name: &'static str, id: &dyn Display) -> Self {
-            Command(tracing::info_span!(
-                "o2c.command",
-                command = name,
-                id = %id,
-                attempts = Empty,
-                outcome = Empty,
-                code = Empty,
-            ))
+            Self::plain(name).with("id", id)
         }
 
+        /// A command with neither: every field but the name is recorded later.
         pub(crate) fn plain(name: &'static str) -> Self {
             Command(tracing::info_span!(
                 "o2c.command",
                 command = name,
+                key = Empty,
+                id = Empty,
                 attempts = Empty,
                 outcome = Empty,
                 code = Empty,
             ))
+        }
+
+        fn with(self, field: &'static str, value: &dyn Display) -> Self {
+            self.0.record(field, tracing::field::display(value));
+            self
         }
 
         /// Runs `attempts` (the command's retry loop) inside the span and
