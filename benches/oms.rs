@@ -86,8 +86,8 @@ fn setup() -> (Bench, Customer) {
         Currency::USD,
     );
     profile.terms = PaymentTerms::Net { days: 30 };
-    let customer = run(oms.register_customer(profile));
-    (oms, customer)
+    let customer = run(oms.register_customer(profile, o2c::ids::IdempotencyKey::generate()));
+    (oms, customer.into_inner())
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -120,7 +120,7 @@ fn record_payment(bencher: Bencher) {
     let (oms, customer) = setup();
     bencher
         .with_inputs(|| {
-            let order: Order = run(oms.place_order(five_lines(&customer)));
+            let order: Order = run(oms.place_order(five_lines(&customer))).into_inner();
             let invoice = order.invoices.first().copied().unwrap();
             let amount = order.total().unwrap();
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -137,7 +137,7 @@ fn amend_order(bencher: Bencher) {
     let (oms, customer) = setup();
     bencher
         .with_inputs(|| {
-            let order: Order = run(oms.place_order(five_lines(&customer)));
+            let order: Order = run(oms.place_order(five_lines(&customer))).into_inner();
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let key = IdempotencyKey::new(format!("amend-{n}")).unwrap();
             let extra = sku(usize::try_from(n).unwrap_or(0) % SKUS);

@@ -90,7 +90,7 @@ fn audit_after_filling<S: Store>(store: S, name: &str, orders: usize) {
             )));
         }
         if n % 4 == 0 {
-            run(oms.ship(order.id));
+            run(oms.ship(order.id, o2c::ids::IdempotencyKey::generate()));
         }
         if (n + 1) % 100_000 == 0 {
             eprintln!("{name}: {} orders in {:.0?}", n + 1, filling.elapsed());

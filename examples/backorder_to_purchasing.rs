@@ -66,16 +66,19 @@ async fn main() -> Result<()> {
 
     println!("\n== 1. A B2B order for 100 chairs, shipped complete");
     let buyer = oms
-        .register_customer(NewCustomer {
-            terms: PaymentTerms::Net { days: 30 },
-            payment_method: PaymentMethod::BankTransfer,
-            ..NewCustomer::new(
-                "Initech",
-                "purchasing@initech.example",
-                Address::new("Initech", "4120 Freidrich Ln", "Austin", "78744", "US"),
-                Currency::USD,
-            )
-        })
+        .register_customer(
+            NewCustomer {
+                terms: PaymentTerms::Net { days: 30 },
+                payment_method: PaymentMethod::BankTransfer,
+                ..NewCustomer::new(
+                    "Initech",
+                    "purchasing@initech.example",
+                    Address::new("Initech", "4120 Freidrich Ln", "Austin", "78744", "US"),
+                    Currency::USD,
+                )
+            },
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await?;
     let order = oms
         .place_order(
@@ -115,7 +118,9 @@ async fn main() -> Result<()> {
     }
 
     println!("\n== 3. Replenishment raises the purchase order from the best offer");
-    let raised = oms.replenish(&dc).await?;
+    let raised = oms
+        .replenish(&dc, o2c::ids::IdempotencyKey::generate())
+        .await?;
     for po in &raised {
         println!(
             "   PO {} to {:?}: {} × {} at {} = {}, expected {} ({:?})",
@@ -132,7 +137,9 @@ async fn main() -> Result<()> {
     let po = raised.first().ok_or("a purchase order")?;
     let po = if po.status == o2c::purchasing::PurchaseOrderStatus::Draft {
         println!("   over the auto-approval limit: a buyer approves it");
-        oms.approve_purchase_order(po.id).await?
+        oms.approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+            .await?
+            .into_inner()
     } else {
         po.clone()
     };
@@ -154,7 +161,10 @@ async fn main() -> Result<()> {
     print_stock(&oms, &chair).await?;
 
     println!("\n== 6. The order ships complete; cost of goods at the moving average");
-    for shipment in oms.ship(order.id).await? {
+    for shipment in oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await?
+    {
         println!(
             "   {} from {}: {} chairs, carrier charges {}",
             shipment.tracking,
@@ -247,7 +257,7 @@ async fn receive(
         .map(|p| p.value.cost)
         .ok_or("the product")?;
     println!("   received {units}; moving-average cost now {cost}");
-    Ok(po)
+    Ok(po.into_inner())
 }
 
 fn supplier_name(id: SupplierId) -> &'static str {

@@ -132,7 +132,9 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
         Currency::USD,
     );
     ada.payment_method = PaymentMethod::Card;
-    let ada = oms.register_customer(ada).await?;
+    let ada = oms
+        .register_customer(ada, o2c::ids::IdempotencyKey::generate())
+        .await?;
 
     println!("-- 1. Capture");
     let web = PlaceOrder::new(key("web-cart-7f3a")?, ada.id, Channel::Web, Currency::USD)
@@ -184,7 +186,9 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
 
     println!("-- 4. Shipping: one shipment per location, booked with the parcel carrier");
     clock.advance(Duration::hours(3));
-    let shipments = oms.ship(order.id).await?;
+    let shipments = oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     for s in &shipments {
         println!("   {}", describe(s));
     }
@@ -233,7 +237,9 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
     bolt.terms = PaymentTerms::Net { days: 30 };
     bolt.payment_method = PaymentMethod::BankTransfer;
     bolt.credit_limit = Some(usd(50_000));
-    let bolt = oms.register_customer(bolt).await?;
+    let bolt = oms
+        .register_customer(bolt, o2c::ids::IdempotencyKey::generate())
+        .await?;
 
     println!("-- 1. Capture: 5 mugs, 10% off the order, express to Canada");
     let phone = PlaceOrder::new(
@@ -274,7 +280,9 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
 
     println!("-- 4. Shipping: it ships on terms, before payment");
     clock.advance(Duration::hours(1));
-    let shipments = oms.ship(order.id).await?;
+    let shipments = oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     for s in &shipments {
         println!("   {}", describe(s));
         oms.carrier().0.scan(

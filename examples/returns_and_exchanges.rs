@@ -85,11 +85,14 @@ async fn main() -> Result<()> {
         .await?;
     }
     let ada = oms
-        .register_customer(NewCustomer {
-            terms: PaymentTerms::Net { days: 30 },
-            payment_method: PaymentMethod::Card,
-            ..NewCustomer::new("Ada", "ada@example.com", address, Currency::USD)
-        })
+        .register_customer(
+            NewCustomer {
+                terms: PaymentTerms::Net { days: 30 },
+                payment_method: PaymentMethod::Card,
+                ..NewCustomer::new("Ada", "ada@example.com", address, Currency::USD)
+            },
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await?;
 
     println!("== 1. 9 lamps ordered, 6 in stock: back-order the rest, ship what is there");
@@ -129,7 +132,9 @@ async fn main() -> Result<()> {
     print_books(&oms).await?;
 
     println!("\n== 3. 6 lamps and the shade collected; everything owed paid by card");
-    let shipped = oms.ship(order.id).await?;
+    let shipped = oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     let mut card_payments = Vec::new();
     for (n, invoice) in order.invoices.iter().enumerate() {
         let owed = oms.invoice(*invoice).await?.outstanding()?;
@@ -153,7 +158,11 @@ async fn main() -> Result<()> {
 
     println!("\n== 4. The customer no longer wants the 2 back-ordered: cancel the rest");
     let order = oms
-        .cancel_order(order.id, "customer no longer needs them")
+        .cancel_order(
+            order.id,
+            "customer no longer needs them",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await?;
     println!(
         "   order {:?}: 6 shipped, {} cancelled in all, credited {}",
@@ -190,7 +199,8 @@ async fn main() -> Result<()> {
             lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
         })
         .await?;
-    oms.authorise_return(rma.id).await?;
+    oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     for (n, condition) in [
         Condition::Resellable {
             location: shop.clone(),
@@ -231,7 +241,8 @@ async fn main() -> Result<()> {
             }],
         })
         .await?;
-    oms.authorise_return(swap.id).await?;
+    oms.authorise_return(swap.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     let swap = oms
         .receive_return(ReceiveReturn {
             idempotency_key: key("rma-2-in")?,

@@ -232,6 +232,16 @@ code_id!(
     "idempotency key"
 );
 
+impl IdempotencyKey {
+    /// A key no other call has (a UUIDv7's text): for a command its caller will
+    /// not retry, or one whose key is stored before the first try (a job's row)
+    /// so that a retry after a crash sends the same key again. A retry with a new
+    /// key is a new command.
+    pub fn generate() -> Self {
+        Self(Arc::from(uuid::Uuid::now_v7().to_string()))
+    }
+}
+
 /// Whether `a` and `b` hold the same bytes: codes up to 16 bytes as two
 /// overlapping words each (a 5-byte location, a 10-byte SKU), longer ones as
 /// slices.

@@ -30,7 +30,8 @@
 //! oms.receive_stock(ReceiveStock { idempotency_key: IdempotencyKey::new("grn-1")?, sku: tee.clone(),
 //!     location: wh.clone(), quantity: 10, reference: "opening".into() }).await?;
 //! let ada = oms.register_customer(NewCustomer::new("Ada", "ada@example.com",
-//!     Address::new("Ada", "12 Way", "Boston", "02108", "US"), Currency::USD)).await?;
+//!     Address::new("Ada", "12 Way", "Boston", "02108", "US"), Currency::USD),
+//!     IdempotencyKey::new("signup-ada")?).await?;
 //!
 //! // Placed (a retry with the same key returns the same order), stock reserved,
 //! // invoiced; paid; shipped.
@@ -39,7 +40,7 @@
 //! let invoice = oms.invoice(order.invoices[0]).await?;
 //! oms.record_payment(RecordPayment::new(IdempotencyKey::new("charge-1")?, invoice.id,
 //!     invoice.total()?, PaymentMethod::Card)).await?;
-//! oms.ship(order.id).await?;
+//! oms.ship(order.id, IdempotencyKey::new("ship-42")?).await?;
 //! assert_eq!(oms.stock_level(&tee, &wh).await?.on_hand, 8);
 //! assert!(oms.audit().await?.is_clean());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -118,9 +119,9 @@ pub mod testing;
 
 pub use error::{Error, ErrorKind};
 pub use oms::{
-    AdjustStock, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy, ReceivePurchaseOrder,
-    ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,
-    Valuation,
+    AdjustStock, Applied, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy,
+    ReceivePurchaseOrder, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund,
+    RequestExchange, RequestReturn, Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.
@@ -139,7 +140,9 @@ pub mod prelude {
     };
     pub use crate::stock::{Location, LocationKind, StockLevel};
     pub use crate::store::{MemoryStore, Store};
-    pub use crate::{AdjustStock, Error, ErrorKind, Oms, OmsConfig, ReceiveStock, RecordPayment};
+    pub use crate::{
+        AdjustStock, Applied, Error, ErrorKind, Oms, OmsConfig, ReceiveStock, RecordPayment,
+    };
 }
 
 /// The README's examples, compiled and run as doc tests.

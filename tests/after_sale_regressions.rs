@@ -49,7 +49,10 @@ async fn partly_shipped_delivered(w: &World, who: o2c::ids::CustomerId) -> Order
         )
         .await
         .unwrap();
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let order = w.oms.order(order.id).await.unwrap();
     deliver(w, &order.shipments).await;
     w.oms.order(order.id).await.unwrap()
@@ -70,7 +73,9 @@ async fn return_units(
             lines: vec![(1, Quantity::new(units), ReturnReason::Defective)],
         })
         .await?;
-    w.oms.authorise_return(rma.id).await?;
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await?;
     w.oms
         .receive_return(ReceiveReturn {
             idempotency_key: key(&format!("{k}-in")),
@@ -96,7 +101,11 @@ async fn return_then_cancel_rest_credits_the_unshipped_units() {
         usd(dec!(110.00))
     );
     w.oms
-        .cancel_order(order.id, "rest not wanted")
+        .cancel_order(
+            order.id,
+            "rest not wanted",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     let after = w.oms.order(order.id).await.unwrap();
@@ -125,7 +134,7 @@ async fn a_credit_note_settling_a_delivered_order_completes_it() {
         .unwrap();
     let shipments: Vec<_> = w
         .oms
-        .ship(order.id)
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap()
         .into_iter()
@@ -179,7 +188,7 @@ async fn a_full_return_of_an_unpaid_order_completes_it() {
         .unwrap();
     let shipments: Vec<_> = w
         .oms
-        .ship(order.id)
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap()
         .into_iter()
@@ -218,7 +227,14 @@ async fn cancelling_an_order_after_a_credit_note_keeps_the_books() {
         })
         .await
         .unwrap();
-    w.oms.cancel_order(order.id, "changed mind").await.unwrap();
+    w.oms
+        .cancel_order(
+            order.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let buyer = w.oms.customer(c.id).await.unwrap();
     assert!(
@@ -265,7 +281,7 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         .unwrap();
     let shipments: Vec<_> = w
         .oms
-        .ship(order.id)
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap()
         .into_iter()
@@ -291,7 +307,10 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         })
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_return(ReceiveReturn {
             idempotency_key: key("in"),
@@ -332,7 +351,11 @@ async fn a_return_credits_the_invoice_still_owing_first() {
         )
         .await
         .unwrap();
-    let first = w.oms.ship(order.id).await.unwrap();
+    let first = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_stock(o2c::ReceiveStock {
             idempotency_key: key("restock"),
@@ -343,7 +366,11 @@ async fn a_return_credits_the_invoice_still_owing_first() {
         })
         .await
         .unwrap();
-    let second = w.oms.ship(order.id).await.unwrap();
+    let second = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let ids: Vec<ShipmentId> = first.iter().chain(&second).map(|s| s.id).collect();
     deliver(&w, &ids).await;
     let order = w.oms.order(order.id).await.unwrap();

@@ -40,7 +40,12 @@ fn wanted_of(order: &Order, s: &str) -> u32 {
 }
 
 async fn deliver_all(w: &World, order: &Order) {
-    for s in w.oms.ship(order.id).await.unwrap() {
+    for s in w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         w.oms
             .record_tracking(
                 s.id,
@@ -184,7 +189,10 @@ async fn cancelling_the_rest_after_an_amendment_credits_no_shipped_unit() {
     let w = world().await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = ten_books(&w, "o", c.id).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let amended = w
         .oms
         .amend_order(AmendOrder::new(key("a"), order.id).set_quantity(1, 9))
@@ -194,7 +202,11 @@ async fn cancelling_the_rest_after_an_amendment_credits_no_shipped_unit() {
     assert_eq!(amended.credit_total(), usd(dec!(16.79)));
     assert_audit_clean(&w.oms).await;
 
-    let cancelled = w.oms.cancel_order(order.id, "no more").await.unwrap();
+    let cancelled = w
+        .oms
+        .cancel_order(order.id, "no more", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let invoice = w.oms.invoice(cancelled.invoices[0]).await.unwrap();
     // 8 BOOK shipped and kept: 8 still billed, 2 credited (one by the amendment,
@@ -288,7 +300,10 @@ async fn a_replacement_takes_the_unit_its_return_restocked() {
         .request_exchange(like_for_like("x", &order, "CAP"))
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let rma = w
         .oms
         .receive_return(ReceiveReturn {
@@ -337,7 +352,10 @@ async fn a_withdrawn_replacement_never_blocks_the_receipt_of_the_goods() {
         .request_exchange(like_for_like("x", &order, "MUG"))
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let mut mug = w.oms.product(&sku("MUG")).await.unwrap();
     mug.active = false;
     w.oms.save_product(mug).await.unwrap();
@@ -391,7 +409,10 @@ async fn a_replacement_paid_in_full_from_credit_is_not_held_for_credit_limit() {
         .request_exchange(like_for_like("x", &order, "TEE"))
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let rma = w
         .oms
         .receive_return(ReceiveReturn {
@@ -440,7 +461,10 @@ async fn units_freed_by_an_amendment_fill_the_same_orders_back_order() {
     assert!(amended.is_ready_to_ship());
     assert_eq!(level(&w, "CAP", EAST).await, (3, 3));
     assert_audit_clean(&w.oms).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
 }
 
@@ -683,7 +707,11 @@ mod random {
                 },
                 Op::Ship(n) => match pick(*n) {
                     None => Ok(()),
-                    Some(id) => w.oms.ship(id).await.map(|_| ()),
+                    Some(id) => w
+                        .oms
+                        .ship(id, o2c::ids::IdempotencyKey::generate())
+                        .await
+                        .map(|_| ()),
                 },
                 Op::Deliver(n) => match pick(*n) {
                     None => Ok(()),
@@ -733,7 +761,11 @@ mod random {
                 },
                 Op::Cancel(n) => match pick(*n) {
                     None => Ok(()),
-                    Some(id) => w.oms.cancel_order(id, "random").await.map(|_| ()),
+                    Some(id) => w
+                        .oms
+                        .cancel_order(id, "random", o2c::ids::IdempotencyKey::generate())
+                        .await
+                        .map(|_| ()),
                 },
                 Op::Receive(s, q) => w
                     .oms

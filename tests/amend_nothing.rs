@@ -80,7 +80,7 @@ async fn amend_with_the_same_key(w: &World, cmd: AmendOrder) -> Order {
             .is_some()
     );
     assert_audit_clean(&w.oms).await;
-    amended
+    amended.into_inner()
 }
 
 #[tokio::test]
@@ -125,7 +125,10 @@ async fn removing_a_line_that_has_all_shipped_is_refused_and_the_key_stays_free(
         )
         .await
         .unwrap();
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let shipped = w.oms.order(order.id).await.unwrap();
     assert_eq!(shipped.lines[0].shipped, Quantity::new(2));
     assert_eq!(shipped.lines[1].backordered, Quantity::new(2));

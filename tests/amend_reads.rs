@@ -44,7 +44,10 @@ async fn an_amendment_reads_twice_and_once_more_only_for_what_it_needs() {
     );
     profile.terms = PaymentTerms::Net { days: 30 };
     profile.payment_method = PaymentMethod::BankTransfer;
-    let ann = oms.register_customer(profile).await.unwrap();
+    let ann = oms
+        .register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     oms.receive_stock(ReceiveStock {
         idempotency_key: key("in-1"),
         sku: sku("TEE"),

@@ -35,6 +35,7 @@ async fn pay(
         ))
         .await
         .unwrap()
+        .into_inner()
 }
 
 async fn payments(w: &World) -> Vec<Payment> {
@@ -110,7 +111,11 @@ async fn cancelling_after_a_swap_paid_from_freed_credit_gives_back_the_card_paym
     let p2 = pay(&w, "pay2", swapped.invoices[1], dec!(5.50)).await;
     let cancelled = w
         .oms
-        .cancel_order(order.id, "changed my mind")
+        .cancel_order(
+            order.id,
+            "changed my mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
@@ -184,7 +189,10 @@ async fn a_part_shipped_prepaid_move_then_cancel_the_rest() {
         .total()
         .unwrap();
     let p = pay(&w, "pay", order.invoices[0], total.amount()).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let moved = w
         .oms
         .amend_order(AmendOrder::new(key("ca"), order.id).ship_to(canadian_address("Ada")))
@@ -203,7 +211,11 @@ async fn a_part_shipped_prepaid_move_then_cancel_the_rest() {
         usd(dec!(1.60))
     );
     assert_audit_clean(&w.oms).await;
-    let rest = w.oms.cancel_order(order.id, "rest").await.unwrap();
+    let rest = w
+        .oms
+        .cancel_order(order.id, "rest", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(rest.status, OrderStatus::Open);
     let h = w.oms.customer(c.id).await.unwrap().history;
     assert_eq!(h.credit, usd(dec!(33.58)));
@@ -239,7 +251,10 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         .await
         .unwrap();
     pay(&w, "pay2", *moved.invoices.last().unwrap(), dec!(1.58)).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     deliver_all(&w, order.id).await;
     let done = w.oms.order(order.id).await.unwrap();
     assert_eq!(done.status, OrderStatus::Completed);
@@ -258,7 +273,10 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         })
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_return(ReceiveReturn {
             idempotency_key: key("in"),
@@ -385,7 +403,10 @@ async fn abroad_and_back_on_a_paid_prepaid_order_ends_square() {
     assert!(h.credit.is_zero(), "{h:?}");
     assert!(h.balance.is_zero(), "{h:?}");
     assert_audit_clean(&w.oms).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     deliver_all(&w, order.id).await;
     assert_eq!(
         w.oms.order(order.id).await.unwrap().status,
@@ -413,7 +434,11 @@ async fn a_swap_whose_new_invoice_is_paid_in_full_does_not_undo_a_hold_override(
         .unwrap();
     assert_eq!(book.holds, vec![Hold::AwaitingPayment]);
     w.oms
-        .release_hold(order.id, Hold::AwaitingPayment)
+        .release_hold(
+            order.id,
+            Hold::AwaitingPayment,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     let swapped = w
@@ -484,7 +509,11 @@ async fn a_moved_order_with_shipping_and_an_order_discount_cancels_square() {
     assert!(new.shipping.is_zero());
     let h = w.oms.customer(c.id).await.unwrap().history;
     assert!(h.credit.is_zero(), "{h:?}");
-    let cancelled = w.oms.cancel_order(order.id, "gone").await.unwrap();
+    let cancelled = w
+        .oms
+        .cancel_order(order.id, "gone", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     let h = w.oms.customer(c.id).await.unwrap().history;
     assert_eq!(
@@ -513,7 +542,10 @@ async fn on_shipment_a_prepaid_part_shipped_move_is_paid_from_the_freed_payment(
         .total()
         .unwrap();
     pay(&w, "pay", order.invoices[0], total.amount()).await;
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let moved = w
         .oms
         .amend_order(AmendOrder::new(key("ca"), order.id).ship_to(canadian_address("Ada")))
@@ -532,7 +564,10 @@ async fn on_shipment_a_prepaid_part_shipped_move_is_paid_from_the_freed_payment(
         })
         .await
         .unwrap();
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let shipped = w.oms.order(order.id).await.unwrap();
     assert_eq!(shipped.invoices.len(), 2, "nothing invoiced twice");
     deliver_all(&w, order.id).await;

@@ -61,7 +61,7 @@ async fn busy() -> (World, Order, Order) {
         )
         .await
         .unwrap();
-    (w, paid, waiting)
+    (w, paid.into_inner(), waiting.into_inner())
 }
 
 /// Rewrites one stored record behind the service's back.
@@ -457,7 +457,11 @@ async fn an_invoice_line_at_another_tax_rate_or_for_another_sku_is_reported() {
 #[tokio::test]
 async fn a_shipment_whose_lines_were_cleared_is_reported() {
     let (w, paid, _) = busy().await;
-    let shipments = w.oms.ship(paid.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert!(w.oms.audit().await.unwrap().is_clean());
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.lines.clear()).await;
     let found = violations(&w).await;
@@ -474,7 +478,11 @@ async fn a_shipment_whose_lines_were_cleared_is_reported() {
 #[tokio::test]
 async fn a_shipment_that_moved_to_another_order_is_reported() {
     let (w, paid, waiting) = busy().await;
-    let shipments = w.oms.ship(paid.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.order = waiting.id).await;
     let found = violations(&w).await;
     assert_reported!(
@@ -488,7 +496,11 @@ async fn a_shipment_cost_of_goods_changed_after_posting_is_reported() {
     // With a matching stray entry, so the ledger agrees with the changed shipment:
     // cost of goods must still agree with what the order's lines remember.
     let (w, paid, _) = busy().await;
-    let shipments = w.oms.ship(paid.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| {
         s.cost_of_goods = s.cost_of_goods.checked_add(usd(dec!(3.00))).unwrap();
     })
@@ -510,7 +522,11 @@ async fn a_shipment_cost_of_goods_changed_after_posting_is_reported() {
 #[tokio::test]
 async fn a_shipment_charge_changed_after_posting_is_reported() {
     let (w, paid, _) = busy().await;
-    let shipments = w.oms.ship(paid.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| {
         s.carrier_charge = s.carrier_charge.checked_add(usd(dec!(2.00))).unwrap();
     })
@@ -546,7 +562,12 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
     w.oms.save_supplier(supplier.clone()).await.unwrap();
     let po = w
         .oms
-        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("TEE"), Quantity::new(5))])
+        .raise_purchase_order(
+            supplier.id,
+            &loc(EAST),
+            &[(sku("TEE"), Quantity::new(5))],
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     w.oms
@@ -600,7 +621,10 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
 #[tokio::test]
 async fn a_return_that_forgot_what_it_restocked_is_reported() {
     let (w, paid, _) = busy().await;
-    w.oms.ship(paid.id).await.unwrap();
+    w.oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     deliver_all(&w, paid.id).await;
     let rma = w
         .oms
@@ -615,7 +639,10 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
         })
         .await
         .unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_return(o2c::ReceiveReturn {
             idempotency_key: key("rma-in"),
@@ -706,7 +733,11 @@ async fn an_invoice_or_payment_moved_to_another_customer_is_reported() {
 #[tokio::test]
 async fn a_shipment_line_naming_another_sku_is_reported() {
     let (w, paid, _) = busy().await;
-    let shipments = w.oms.ship(paid.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(paid.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     tamper::<o2c::fulfilment::Shipment>(&w, &shipments[0].id, |s| s.lines[0].sku = sku("MUG"))
         .await;
     let found = violations(&w).await;

@@ -86,7 +86,12 @@ async fn shop<S: Store>(store: S) -> (Arc<Shop<S>>, Vec<Customer>) {
         );
         profile.terms = PaymentTerms::Prepaid;
         profile.payment_method = PaymentMethod::Card;
-        customers.push(oms.register_customer(profile).await.unwrap());
+        customers.push(
+            oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+                .await
+                .unwrap()
+                .into_inner(),
+        );
     }
     (Arc::new(oms), customers)
 }
@@ -128,7 +133,10 @@ async fn sell<S: Store + 'static>(oms: Arc<Shop<S>>, who: Customer, caller: usiz
             }
             Err(e) => panic!("pay: {e}"),
         }
-        match oms.ship(order.id).await {
+        match oms
+            .ship(order.id, o2c::ids::IdempotencyKey::generate())
+            .await
+        {
             Ok(_) | Err(Error::Contention { .. }) => {}
             Err(e) => panic!("ship: {e}"),
         }

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use common::*;
+use o2c::Applied;
 use o2c::catalog::{Product, TaxClass, TaxTable};
 use o2c::customer::{Address, Customer, NewCustomer, PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{CarrierError, ShipmentStatus, TrackingEvent};
@@ -50,12 +51,17 @@ async fn refused<T: Debug>(w: &World, call: impl Future<Output = Result<T, Error
 }
 
 /// Runs `call`, insists it succeeds and writes nothing at all (a replay).
-async fn replayed<T: Debug>(w: &World, call: impl Future<Output = Result<T, Error>>) -> T {
+/// Runs a call that must be a replay: it succeeds, says so, and writes nothing.
+async fn replayed<T: Debug>(
+    w: &World,
+    call: impl Future<Output = Result<Applied<T>, Error>>,
+) -> Applied<T> {
     let before = snapshot(&w.oms).await;
-    let value = call.await.expect("replay must succeed");
+    let answer = call.await.expect("replay must succeed");
     let after = snapshot(&w.oms).await;
     assert_eq!(before, after, "a replay wrote to the store");
-    value
+    assert!(answer.replayed, "a replay did not say so");
+    answer
 }
 
 fn order_error(e: Error) -> OrderError {
@@ -121,7 +127,7 @@ async fn prepaid_order(w: &World) -> Order {
         .await
         .unwrap();
     assert_eq!(order.invoices.len(), 1);
-    order
+    order.into_inner()
 }
 
 async fn pay_in_full(w: &World, order: &Order, k: &str) {
@@ -429,7 +435,11 @@ async fn place_order_no_ship_to_address() {
     );
     profile.addresses.clear();
     profile.terms = PaymentTerms::Net { days: 30 };
-    let c = w.oms.register_customer(profile).await.unwrap();
+    let c = w
+        .oms
+        .register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let e = refused(&w, w.oms.place_order(web("k", &c).line(sku("TEE"), 1))).await;
     assert_eq!(order_error(e), OrderError::NoShipToAddress);
 }
@@ -775,7 +785,7 @@ async fn place_order_same_key_same_content_returns_the_same_order() {
     let first = w.oms.place_order(cmd.clone()).await.unwrap();
     for _ in 0..3 {
         let again = replayed(&w, w.oms.place_order(cmd.clone())).await;
-        assert_eq!(again, first);
+        assert_eq!(again.value, first.value);
     }
     assert_eq!(w.oms.customer_orders(c.id).await.unwrap().len(), 1);
     assert_eq!(w.oms.customer(c.id).await.unwrap().history.orders_placed, 1);
@@ -821,7 +831,7 @@ async fn record_payment_same_amount_at_another_scale_is_the_same_content() {
     assert_eq!(first, retry);
     let payment = w.oms.record_payment(first).await.unwrap();
     let again = replayed(&w, w.oms.record_payment(retry)).await;
-    assert_eq!(again, payment);
+    assert_eq!(again.value, payment.value);
 }
 
 #[tokio::test]
@@ -830,7 +840,14 @@ async fn place_order_replay_after_the_order_moved_on_returns_its_current_state()
     let c = prepaid(&w).await;
     let cmd = web("same", &c).line(sku("TEE"), 1);
     let first = w.oms.place_order(cmd.clone()).await.unwrap();
-    w.oms.cancel_order(first.id, "changed mind").await.unwrap();
+    w.oms
+        .cancel_order(
+            first.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     let again = replayed(&w, w.oms.place_order(cmd)).await;
     assert_eq!(again.id, first.id);
     assert_eq!(again.status, OrderStatus::Cancelled);
@@ -844,7 +861,10 @@ async fn place_order_replay_after_the_order_moved_on_returns_its_current_state()
 async fn pay_a_cancelled_orders_invoice() {
     let w = world().await;
     let order = prepaid_order(&w).await;
-    w.oms.cancel_order(order.id, "oops").await.unwrap();
+    w.oms
+        .cancel_order(order.id, "oops", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let cmd = RecordPayment::new(
         key("p"),
         order.invoices[0],
@@ -995,7 +1015,7 @@ async fn pay_with_a_reused_key_and_other_content() {
     );
     // The same payment again is recorded once.
     let again = replayed(&w, w.oms.record_payment(first)).await;
-    assert_eq!(again, payment);
+    assert_eq!(again.value, payment.value);
     let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
     assert_eq!(invoice.paid, usd(dec!(10.00)));
 }
@@ -1008,7 +1028,11 @@ async fn pay_with_a_reused_key_and_other_content() {
 async fn ship_an_unpaid_prepaid_order() {
     let w = world().await;
     let order = prepaid_order(&w).await;
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::OnHold {
@@ -1030,7 +1054,11 @@ async fn ship_a_partly_paid_prepaid_order() {
         ))
         .await
         .unwrap();
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::OnHold {
@@ -1043,7 +1071,7 @@ async fn ship_a_partly_paid_prepaid_order() {
 async fn ship_an_unknown_order() {
     let w = world().await;
     let ghost: OrderId = NO_SUCH_ID.parse().unwrap();
-    let e = refused(&w, w.oms.ship(ghost)).await;
+    let e = refused(&w, w.oms.ship(ghost, o2c::ids::IdempotencyKey::generate())).await;
     assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
 }
 
@@ -1056,8 +1084,15 @@ async fn ship_twice() {
         .place_order(web("k", &c).line(sku("TEE"), 1))
         .await
         .unwrap();
-    w.oms.ship(order.id).await.unwrap();
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(order_error(e), OrderError::NothingToShip);
 }
 
@@ -1070,8 +1105,15 @@ async fn ship_a_cancelled_order() {
         .place_order(web("k", &c).line(sku("TEE"), 1))
         .await
         .unwrap();
-    w.oms.cancel_order(order.id, "no").await.unwrap();
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    w.oms
+        .cancel_order(order.id, "no", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1091,10 +1133,18 @@ async fn ship_a_manually_held_order() {
         .await
         .unwrap();
     w.oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::OnHold {
@@ -1123,7 +1173,11 @@ async fn ship_too_heavy_for_any_carrier() {
         .place_order(web("k", &c).line(sku("TEE"), 160))
         .await
         .unwrap();
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert!(
         matches!(e, Error::Carrier(CarrierError::NoService { .. })),
         "{e:?}"
@@ -1153,7 +1207,11 @@ async fn ship_fails_on_the_second_parcel_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(order.lines[0].reservations.len(), 2, "{order:?}");
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert!(
         matches!(e, Error::Carrier(CarrierError::NoService { .. })),
         "{e:?}"
@@ -1176,7 +1234,15 @@ async fn record_tracking_for_an_unknown_shipment() {
 async fn release_a_hold_the_order_does_not_have() {
     let w = world().await;
     let order = prepaid_order(&w).await;
-    let e = refused(&w, w.oms.release_hold(order.id, Hold::ManualReview)).await;
+    let e = refused(
+        &w,
+        w.oms.release_hold(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        ),
+    )
+    .await;
     assert_eq!(order_error(e), OrderError::HoldNotFound(Hold::ManualReview));
 }
 
@@ -1184,8 +1250,19 @@ async fn release_a_hold_the_order_does_not_have() {
 async fn hold_release_or_cancel_a_cancelled_order() {
     let w = world().await;
     let order = prepaid_order(&w).await;
-    w.oms.cancel_order(order.id, "no").await.unwrap();
-    let e = refused(&w, w.oms.hold_order(order.id, Hold::ManualReview)).await;
+    w.oms
+        .cancel_order(order.id, "no", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
+    let e = refused(
+        &w,
+        w.oms.hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        ),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1193,12 +1270,25 @@ async fn hold_release_or_cancel_a_cancelled_order() {
             action: OrderAction::Hold
         }
     );
-    let e = refused(&w, w.oms.release_hold(order.id, Hold::AwaitingPayment)).await;
+    let e = refused(
+        &w,
+        w.oms.release_hold(
+            order.id,
+            Hold::AwaitingPayment,
+            o2c::ids::IdempotencyKey::generate(),
+        ),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::HoldNotFound(Hold::AwaitingPayment)
     );
-    let e = refused(&w, w.oms.cancel_order(order.id, "again")).await;
+    let e = refused(
+        &w,
+        w.oms
+            .cancel_order(order.id, "again", o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1217,9 +1307,17 @@ async fn cancel_a_shipped_order() {
         .place_order(web("k", &c).line(sku("TEE"), 1))
         .await
         .unwrap();
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     // Everything shipped: nothing is left to cancel.
-    let e = refused(&w, w.oms.cancel_order(order.id, "too late")).await;
+    let e = refused(
+        &w,
+        w.oms
+            .cancel_order(order.id, "too late", o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(order_error(e), OrderError::NothingToCancel);
 }
 
@@ -1228,14 +1326,24 @@ async fn cancel_or_hold_a_completed_order() {
     let w = world().await;
     let order = prepaid_order(&w).await;
     pay_in_full(&w, &order, "p").await;
-    for s in w.oms.ship(order.id).await.unwrap() {
+    for s in w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         w.oms.record_tracking(s.id, delivered()).await.unwrap();
     }
     assert_eq!(
         w.oms.order(order.id).await.unwrap().status,
         OrderStatus::Completed
     );
-    let e = refused(&w, w.oms.cancel_order(order.id, "no")).await;
+    let e = refused(
+        &w,
+        w.oms
+            .cancel_order(order.id, "no", o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1243,7 +1351,15 @@ async fn cancel_or_hold_a_completed_order() {
             action: OrderAction::Cancel
         }
     );
-    let e = refused(&w, w.oms.hold_order(order.id, Hold::ManualReview)).await;
+    let e = refused(
+        &w,
+        w.oms.hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        ),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1251,7 +1367,11 @@ async fn cancel_or_hold_a_completed_order() {
             action: OrderAction::Hold
         }
     );
-    let e = refused(&w, w.oms.ship(order.id)).await;
+    let e = refused(
+        &w,
+        w.oms.ship(order.id, o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(
         order_error(e),
         OrderError::InvalidTransition {
@@ -1265,9 +1385,22 @@ async fn cancel_or_hold_a_completed_order() {
 async fn cancel_an_unknown_order() {
     let w = world().await;
     let ghost: OrderId = NO_SUCH_ID.parse().unwrap();
-    let e = refused(&w, w.oms.cancel_order(ghost, "?")).await;
+    let e = refused(
+        &w,
+        w.oms
+            .cancel_order(ghost, "?", o2c::ids::IdempotencyKey::generate()),
+    )
+    .await;
     assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
-    let e = refused(&w, w.oms.hold_order(ghost, Hold::ManualReview)).await;
+    let e = refused(
+        &w,
+        w.oms.hold_order(
+            ghost,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        ),
+    )
+    .await;
     assert_eq!(not_found(e), ("order", NO_SUCH_ID.to_owned(), true));
 }
 
@@ -1468,7 +1601,12 @@ async fn register_customer_bad_profiles() {
     p.credit_limit = Some(usd(dec!(-1)));
     cases.push(("negative credit limit", p, "credit_limit"));
     for (case, p, field) in cases {
-        let e = refused(&w, w.oms.register_customer(p)).await;
+        let e = refused(
+            &w,
+            w.oms
+                .register_customer(p, o2c::ids::IdempotencyKey::generate()),
+        )
+        .await;
         assert_eq!(invalid_field(e), field, "case {case}");
     }
 }

@@ -135,13 +135,17 @@ async fn cancelling_an_unpaid_order_releases_stock_and_reverses_the_invoice() {
     w.clock.advance(Duration::minutes(10));
     let cancelled = w
         .oms
-        .cancel_order(order.id, "customer changed their mind")
+        .cancel_order(
+            order.id,
+            "customer changed their mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_cancelled_shape(&cancelled);
     assert_eq!(cancelled.closed_at, Some(start() + Duration::minutes(10)));
-    assert_eq!(w.oms.order(order.id).await.unwrap(), cancelled);
+    assert_eq!(w.oms.order(order.id).await.unwrap(), cancelled.into_inner());
 
     // Reservations released.
     assert_eq!(level(&w, "TEE", EAST).await, (10, 0));
@@ -238,7 +242,11 @@ async fn cancelling_an_uninvoiced_order_on_terms_restores_exposure() {
     );
     let journal_before = w.oms.journal(0, usize::MAX).await.unwrap().len();
 
-    let cancelled = w.oms.cancel_order(order.id, "budget cut").await.unwrap();
+    let cancelled = w
+        .oms
+        .cancel_order(order.id, "budget cut", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_cancelled_shape(&cancelled);
     let h = w.oms.customer(c.id).await.unwrap().history;
@@ -272,7 +280,15 @@ async fn cancelling_a_paid_prepaid_order_turns_the_money_into_customer_credit() 
     assert_audit_clean(&w.oms).await;
 
     let cursor = last_event(&w).await;
-    let cancelled = w.oms.cancel_order(order.id, "out of time").await.unwrap();
+    let cancelled = w
+        .oms
+        .cancel_order(
+            order.id,
+            "out of time",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_cancelled_shape(&cancelled);
     assert_eq!(level(&w, "TEE", EAST).await, (10, 0));
@@ -337,7 +353,14 @@ async fn cancelling_a_partly_paid_order_credits_only_what_was_paid() {
         "a partial payment does not release the prepayment hold"
     );
 
-    w.oms.cancel_order(order.id, "changed mind").await.unwrap();
+    w.oms
+        .cancel_order(
+            order.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let buyer = w.oms.customer(c.id).await.unwrap();
     assert_eq!(buyer.history.credit, usd(dec!(20.00)));
@@ -355,12 +378,20 @@ async fn cancelling_a_fully_shipped_order_leaves_nothing_to_cancel() {
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = w.oms.place_order(tee2_mug1("ship", c.id)).await.unwrap();
     assert_eq!(order.status, OrderStatus::Open);
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
 
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.cancel_order(order.id, "too late").await),
+        order_error(
+            w.oms
+                .cancel_order(order.id, "too late", o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::NothingToCancel
     );
     assert_eq!(
@@ -387,7 +418,11 @@ async fn cancelling_a_fully_shipped_order_leaves_nothing_to_cancel() {
     );
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.cancel_order(order.id, "too late").await),
+        order_error(
+            w.oms
+                .cancel_order(order.id, "too late", o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::NothingToCancel
     );
     assert_eq!(snapshot(&w.oms).await, before);
@@ -403,11 +438,18 @@ async fn cancelling_twice_is_an_invalid_transition() {
     let w = world().await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
     let order = w.oms.place_order(tee2_mug1("twice", c.id)).await.unwrap();
-    w.oms.cancel_order(order.id, "first").await.unwrap();
+    w.oms
+        .cancel_order(order.id, "first", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.cancel_order(order.id, "second").await),
+        order_error(
+            w.oms
+                .cancel_order(order.id, "second", o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::InvalidTransition {
             from: OrderStatus::Cancelled,
             action: OrderAction::Cancel
@@ -434,7 +476,10 @@ async fn partly_shipped(w: &World, k: &str, who: o2c::ids::CustomerId) -> Order 
         .await
         .unwrap();
     assert_eq!(order.lines[0].backordered.units(), 5);
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms.order(order.id).await.unwrap()
 }
 
@@ -452,7 +497,11 @@ async fn cancelling_the_rest_credits_what_was_invoiced_but_not_shipped() {
 
     let after = w
         .oms
-        .cancel_order(order.id, "no longer needed")
+        .cancel_order(
+            order.id,
+            "no longer needed",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(after.status, OrderStatus::Open, "what shipped stands");
@@ -507,7 +556,11 @@ async fn cancelling_the_rest_credits_what_was_invoiced_but_not_shipped() {
         OrderStatus::Completed
     );
     assert_eq!(
-        order_error(w.oms.cancel_order(order.id, "late").await),
+        order_error(
+            w.oms
+                .cancel_order(order.id, "late", o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::InvalidTransition {
             from: OrderStatus::Completed,
             action: OrderAction::Cancel
@@ -523,7 +576,11 @@ async fn cancelling_the_rest_of_a_paid_order_credits_the_customer() {
     let order = partly_shipped(&w, "big", c.id).await;
     pay(&w, "p", &order, usd(dec!(550.00))).await;
     w.oms
-        .cancel_order(order.id, "no longer needed")
+        .cancel_order(
+            order.id,
+            "no longer needed",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     let buyer = w.oms.customer(c.id).await.unwrap();
@@ -545,7 +602,11 @@ async fn cancelling_the_rest_of_an_order_invoiced_on_shipment_credits_nothing() 
     let before = w.oms.customer(c.id).await.unwrap().history;
     let after = w
         .oms
-        .cancel_order(order.id, "no longer needed")
+        .cancel_order(
+            order.id,
+            "no longer needed",
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert!(

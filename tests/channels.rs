@@ -191,7 +191,11 @@ async fn web_order_prepaid_by_card_ships_by_parcel() {
     assert!(balance(&w, "1100").await.is_zero());
 
     w.clock.advance(Duration::hours(1));
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 1);
     let s = &shipments[0];
@@ -318,7 +322,11 @@ async fn store_pos_pickup_paid_in_cash_and_collected() {
     assert!(balance(&w, "1020").await.is_zero());
     assert!(balance(&w, "1100").await.is_zero());
 
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 1);
     let s = &shipments[0];
@@ -432,7 +440,11 @@ async fn phone_order_with_shipping_charge_and_order_discount_ships_express() {
         PaymentMethod::Card,
     )
     .await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let s = &shipments[0];
     // 3 × 200 g + 2 × 400 g = 1400 g: the 5 kg band, 8.00 × 1.8 express = 14.40.
@@ -514,7 +526,11 @@ async fn b2b_order_on_net_30_is_invoiced_at_shipment_and_paid_by_transfer() {
 
     w.clock.advance(Duration::days(1));
     let shipped_at = start() + Duration::days(1);
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let s = &shipments[0];
     // 5 × 200 g + 10 × 400 g = 5000 g: the 5 kg band → 8.00. COGS 40.00 + 40.00.
@@ -625,7 +641,11 @@ async fn marketplace_order_at_explicit_unit_prices() {
     assert_eq!(level(&w, "BOOK", WEST).await, (8, 2));
 
     pay(&w, "mkt-pay", &order, usd(dec!(93.36)), PaymentMethod::Card).await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let s = &shipments[0];
     // 3 × 200 g + 2 × 600 g = 1800 g → 8.00; COGS 3 × 8.00 + 2 × 6.50 = 37.00.
@@ -669,7 +689,11 @@ async fn invoice_numbers_run_gapless_across_channels_and_cancellations() {
             .unwrap();
         if k == "n-phone" {
             w.oms
-                .cancel_order(order.id, "duplicate call")
+                .cancel_order(
+                    order.id,
+                    "duplicate call",
+                    o2c::ids::IdempotencyKey::generate(),
+                )
                 .await
                 .unwrap();
         }
@@ -741,7 +765,11 @@ async fn prepaid_customers_are_invoiced_on_order_even_when_invoicing_on_shipment
 
     // Shipping bills nothing more: no second invoice, no second shipping charge.
     let cursor = last_event(&w).await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     let order = w.oms.order(order.id).await.unwrap();
     assert_eq!(order.invoices.len(), 1);

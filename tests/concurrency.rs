@@ -151,7 +151,7 @@ async fn assert_receivables_match(oms: &TestOms) {
     assert_eq!(balances, ar);
 }
 
-fn record(tally: &mut Tally, q: i64, result: Result<o2c::order::Order, Error>) {
+fn record(tally: &mut Tally, q: i64, result: Result<o2c::Applied<o2c::order::Order>, Error>) {
     match result {
         Ok(order) => {
             tally.sold += q;
@@ -391,7 +391,8 @@ async fn ship_and_cancel_race_has_one_winner() {
                     .line(sku("BOOK"), 1),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner();
         let oms = Arc::new(w.oms);
         let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
         let mut handles = Vec::new();
@@ -400,9 +401,13 @@ async fn ship_and_cancel_race_has_one_winner() {
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
                 if t % 2 == 0 {
-                    oms.ship(order.id).await.map(|s| !s.is_empty())
+                    oms.ship(order.id, o2c::ids::IdempotencyKey::generate())
+                        .await
+                        .map(|s| !s.is_empty())
                 } else {
-                    oms.cancel_order(order.id, "race").await.map(|_| false)
+                    oms.cancel_order(order.id, "race", o2c::ids::IdempotencyKey::generate())
+                        .await
+                        .map(|_| false)
                 }
             }));
         }
@@ -472,7 +477,12 @@ fn one_payment_key_from_many_threads_records_one_payment() {
                     .expect("the same payment must be accepted")
             })
             .collect();
-        assert!(payments.iter().all(|p| *p == payments[0]));
+        assert!(payments.iter().all(|p| p.value == payments[0].value));
+        let fresh = payments.iter().filter(|p| !p.replayed).count();
+        assert_eq!(
+            fresh, 1,
+            "one caller recorded it, the rest were told it was a replay"
+        );
         let invoice = pollster::block_on(oms.invoice(order.invoices[0])).unwrap();
         assert_eq!(invoice.paid, usd(dec!(10.00)), "recorded once");
         let stored = pollster::block_on(oms.store().list::<o2c::ledger::Payment>()).unwrap();

@@ -98,7 +98,12 @@ fn hot_shop(path: &std::path::Path) -> (SqliteOms, Vec<Customer>) {
             } else {
                 (PaymentTerms::Net { days: 30 }, PaymentMethod::BankTransfer)
             };
-            customers.push(oms.register_customer(profile).await.unwrap());
+            customers.push(
+                oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+                    .await
+                    .unwrap()
+                    .into_inner(),
+            );
         }
         (oms, customers)
     })
@@ -122,7 +127,7 @@ struct Tally {
     refused: usize,
 }
 
-fn record(tally: &mut Tally, units: i64, result: Result<o2c::order::Order, Error>) {
+fn record(tally: &mut Tally, units: i64, result: Result<o2c::Applied<o2c::order::Order>, Error>) {
     match result {
         Ok(order) => {
             tally.sold += units;

@@ -42,7 +42,12 @@ async fn delivered(w: &World, who: CustomerId) -> Order {
         ))
         .await
         .unwrap();
-    for s in w.oms.ship(order.id).await.unwrap() {
+    for s in w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         w.oms
             .record_tracking(
                 s.id,
@@ -78,7 +83,10 @@ fn exchange(k: &str, order: &Order, line_no: u16, for_sku: &str) -> RequestExcha
 async fn swap(w: &World, cmd: RequestExchange, condition: Condition) -> Order {
     let line_no = cmd.goods_back.lines[0].0;
     let rma = w.oms.request_exchange(cmd).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let rma = w
         .oms
         .receive_return(ReceiveReturn {
@@ -110,7 +118,10 @@ async fn a_like_for_like_exchange_is_paid_by_the_return_and_ready_to_ship() {
     assert!(history.credit.is_zero());
     assert!(history.balance.is_zero());
     assert_audit_clean(&w.oms).await;
-    w.oms.ship(replacement.id).await.unwrap();
+    w.oms
+        .ship(replacement.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
 }
 
@@ -194,7 +205,12 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
         ))
         .await
         .unwrap();
-    for s in w.oms.ship(order.id).await.unwrap() {
+    for s in w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         w.oms
             .record_tracking(
                 s.id,
@@ -211,7 +227,10 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
     cmd.goods_back.lines[0].1 = Quantity::new(2);
     cmd.replacement[0].quantity = 2;
     let rma = w.oms.request_exchange(cmd).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let first = ReceiveReturn {
         idempotency_key: key("in-1"),
         rma: rma.id,
@@ -246,7 +265,10 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
         .push((2, Quantity::new(1), ReturnReason::WrongItem));
     cmd.replacement[0].quantity = 2;
     let rma = w.oms.request_exchange(cmd).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     // Only the TEE (22.00) comes back; the MUG never does.
     w.oms
         .receive_return(ReceiveReturn {
@@ -256,7 +278,11 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
         })
         .await
         .unwrap();
-    let closed = w.oms.close_return(rma.id).await.unwrap();
+    let closed = w
+        .oms
+        .close_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(closed.status, ReturnStatus::Closed);
     assert!(closed.replacement_order.is_none());
     assert_eq!(w.oms.customer_orders(c.id).await.unwrap().len(), 1);

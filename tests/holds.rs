@@ -53,6 +53,7 @@ async fn order_tees(w: &World, k: &str, who: CustomerId, n: i64) -> Order {
         .place_order(PlaceOrder::new(key(k), who, Channel::Web, Currency::USD).line(sku("TEE"), n))
         .await
         .unwrap()
+        .into_inner()
 }
 
 async fn pay(w: &World, k: &str, order: &Order, amount: Money) {
@@ -81,7 +82,11 @@ async fn ready_ids(w: &World) -> Vec<OrderId> {
 async fn assert_ship_blocked(w: &World, order: OrderId, holds: Vec<Hold>) {
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.ship(order).await),
+        order_error(
+            w.oms
+                .ship(order, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::OnHold { holds }
     );
     assert_eq!(snapshot(&w.oms).await, before);
@@ -135,7 +140,11 @@ async fn prepayment_hold_blocks_shipping_until_paid_in_full() {
     );
     assert_eq!(ready_ids(&w).await, vec![order.id]);
 
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(shipments.len(), 1);
     assert_eq!(level(&w, "TEE", EAST).await, (7, 0));
     assert!(ready_ids(&w).await.is_empty());
@@ -180,12 +189,19 @@ async fn credit_limit_hold_when_exposure_exceeds_the_limit() {
 
     let released = w
         .oms
-        .release_hold(order.id, Hold::CreditLimit)
+        .release_hold(
+            order.id,
+            Hold::CreditLimit,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(released.status, OrderStatus::Open);
     assert!(released.holds.is_empty());
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(level(&w, "TEE", EAST).await, (5, 0));
     assert_audit_clean(&w.oms).await;
 }
@@ -307,12 +323,16 @@ async fn manual_review_hold_and_release() {
     let cursor = last_event(&w).await;
     let held = w
         .oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(held.status, OrderStatus::OnHold);
     assert_eq!(held.holds, vec![Hold::ManualReview]);
-    assert_eq!(w.oms.order(order.id).await.unwrap(), held);
+    assert_eq!(w.oms.order(order.id).await.unwrap(), held.into_inner());
     assert_eq!(
         events_since(&w, cursor).await,
         vec![Event::OrderHeld {
@@ -328,7 +348,11 @@ async fn manual_review_hold_and_release() {
     let cursor = last_event(&w).await;
     let again = w
         .oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(again.holds, vec![Hold::ManualReview]);
@@ -337,7 +361,11 @@ async fn manual_review_hold_and_release() {
     let cursor = last_event(&w).await;
     let released = w
         .oms
-        .release_hold(order.id, Hold::ManualReview)
+        .release_hold(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(released.status, OrderStatus::Open);
@@ -350,7 +378,10 @@ async fn manual_review_hold_and_release() {
         }]
     );
     assert_eq!(ready_ids(&w).await, vec![order.id]);
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(level(&w, "TEE", EAST).await, (8, 0));
     assert_audit_clean(&w.oms).await;
 }
@@ -362,7 +393,11 @@ async fn payment_lifts_only_the_prepayment_hold_when_a_review_is_pending() {
     let order = order_tees(&w, "both", c.id, 1).await;
     let held = w
         .oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(held.holds, vec![Hold::AwaitingPayment, Hold::ManualReview]);
@@ -376,11 +411,18 @@ async fn payment_lifts_only_the_prepayment_hold_when_a_review_is_pending() {
 
     let released = w
         .oms
-        .release_hold(order.id, Hold::ManualReview)
+        .release_hold(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(released.status, OrderStatus::Open);
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
 }
 
@@ -389,9 +431,17 @@ async fn a_hold_placed_after_shipping_delays_completion_until_released() {
     let w = world().await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = order_tees(&w, "late", c.id, 1).await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     w.oms
@@ -418,7 +468,11 @@ async fn a_hold_placed_after_shipping_delays_completion_until_released() {
     let cursor = last_event(&w).await;
     let done = w
         .oms
-        .release_hold(order.id, Hold::ManualReview)
+        .release_hold(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(done.status, OrderStatus::Completed);
@@ -444,7 +498,15 @@ async fn releasing_a_hold_the_order_lacks_is_hold_not_found() {
     assert_eq!(held.holds, vec![Hold::AwaitingPayment]);
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.release_hold(held.id, Hold::CreditLimit).await),
+        order_error(
+            w.oms
+                .release_hold(
+                    held.id,
+                    Hold::CreditLimit,
+                    o2c::ids::IdempotencyKey::generate()
+                )
+                .await
+        ),
         OrderError::HoldNotFound(Hold::CreditLimit)
     );
     assert_eq!(snapshot(&w.oms).await, before);
@@ -453,7 +515,15 @@ async fn releasing_a_hold_the_order_lacks_is_hold_not_found() {
     let open = order_tees(&w, "open", net.id, 1).await;
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.release_hold(open.id, Hold::ManualReview).await),
+        order_error(
+            w.oms
+                .release_hold(
+                    open.id,
+                    Hold::ManualReview,
+                    o2c::ids::IdempotencyKey::generate()
+                )
+                .await
+        ),
         OrderError::HoldNotFound(Hold::ManualReview)
     );
     assert_eq!(snapshot(&w.oms).await, before);

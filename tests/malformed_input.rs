@@ -504,7 +504,11 @@ async fn fixture() -> Fixture {
         )
         .await
         .unwrap();
-    let shipment = oms.ship(order.id).await.unwrap().remove(0);
+    let shipment = oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+        .remove(0);
     oms.record_tracking(
         shipment.id,
         TrackingEvent {
@@ -559,7 +563,9 @@ async fn fixture() -> Fixture {
         })
         .await
         .unwrap();
-    oms.authorise_return(rma.id).await.unwrap();
+    oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
 
     let prepaid = oms
         .place_order(
@@ -582,10 +588,17 @@ async fn fixture() -> Fixture {
     .await
     .unwrap();
     let po = oms
-        .raise_purchase_order(supplier, &loc(EAST), &[(sku("TEE"), Quantity::new(6))])
+        .raise_purchase_order(
+            supplier,
+            &loc(EAST),
+            &[(sku("TEE"), Quantity::new(6))],
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
-    oms.approve_purchase_order(po.id).await.unwrap();
+    oms.approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(oms).await;
 
     Fixture {
@@ -1001,7 +1014,10 @@ async fn run(oms: &TestOms, kind: Kind, doc: &Value) -> Option<Result<String, Er
         Kind::RequestReturn => shown(oms.request_return(decode(doc)?).await),
         Kind::ReceiveReturn => shown(oms.receive_return(decode(doc)?).await),
         Kind::ReceivePurchaseOrder => shown(oms.receive_purchase_order(decode(doc)?).await),
-        Kind::RegisterCustomer => shown(oms.register_customer(decode(doc)?).await),
+        Kind::RegisterCustomer => shown(
+            oms.register_customer(decode(doc)?, o2c::ids::IdempotencyKey::generate())
+                .await,
+        ),
         Kind::SaveProduct => shown(oms.save_product(decode(doc)?).await),
         Kind::SaveLocation => shown(oms.save_location(decode(doc)?).await),
         Kind::SaveSupplier => shown(oms.save_supplier(decode(doc)?).await),
@@ -1014,21 +1030,41 @@ async fn run(oms: &TestOms, kind: Kind, doc: &Value) -> Option<Result<String, Er
         Kind::RaisePurchaseOrder => {
             let (supplier, ship_to, needs): (SupplierId, LocationId, Vec<(Sku, Quantity)>) =
                 decode(doc)?;
-            shown(oms.raise_purchase_order(supplier, &ship_to, &needs).await)
+            shown(
+                oms.raise_purchase_order(
+                    supplier,
+                    &ship_to,
+                    &needs,
+                    o2c::ids::IdempotencyKey::generate(),
+                )
+                .await,
+            )
         }
         Kind::HoldOrder => {
             let (order, hold): (OrderId, Hold) = decode(doc)?;
-            shown(oms.hold_order(order, hold).await)
+            shown(
+                oms.hold_order(order, hold, o2c::ids::IdempotencyKey::generate())
+                    .await,
+            )
         }
         Kind::ReleaseHold => {
             let (order, hold): (OrderId, Hold) = decode(doc)?;
-            shown(oms.release_hold(order, hold).await)
+            shown(
+                oms.release_hold(order, hold, o2c::ids::IdempotencyKey::generate())
+                    .await,
+            )
         }
         Kind::CancelOrder => {
             let (order, reason): (OrderId, String) = decode(doc)?;
-            shown(oms.cancel_order(order, &reason).await)
+            shown(
+                oms.cancel_order(order, &reason, o2c::ids::IdempotencyKey::generate())
+                    .await,
+            )
         }
-        Kind::Ship => shown(oms.ship(decode(doc)?).await),
+        Kind::Ship => shown(
+            oms.ship(decode(doc)?, o2c::ids::IdempotencyKey::generate())
+                .await,
+        ),
     })
 }
 

@@ -1505,7 +1505,7 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             Created::Payment(oms.record_payment(cmd).await?.id)
         }
         Action::Ship { order } => Created::Shipments(
-            oms.ship(order_id(*order))
+            oms.ship(order_id(*order), o2c::ids::IdempotencyKey::generate())
                 .await?
                 .into_iter()
                 .map(|s| {
@@ -1546,15 +1546,30 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             Created::Nothing
         }
         Action::Cancel { order } => {
-            oms.cancel_order(order_id(*order), "model").await?;
+            oms.cancel_order(
+                order_id(*order),
+                "model",
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Created::Nothing
         }
         Action::Hold { order } => {
-            oms.hold_order(order_id(*order), Hold::ManualReview).await?;
+            oms.hold_order(
+                order_id(*order),
+                Hold::ManualReview,
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Created::Nothing
         }
         Action::Release { order, hold } => {
-            oms.release_hold(order_id(*order), hold_of(*hold)).await?;
+            oms.release_hold(
+                order_id(*order),
+                hold_of(*hold),
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Created::Nothing
         }
         Action::Receive {
@@ -1616,16 +1631,25 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
                 })
                 .await?;
             if *authorise {
-                oms.authorise_return(rma.id).await?;
+                oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+                    .await?;
             }
             Created::Return(rma.id)
         }
         Action::AuthoriseReturn { rma } => {
-            oms.authorise_return(m.returns[*rma].id.unwrap()).await?;
+            oms.authorise_return(
+                m.returns[*rma].id.unwrap(),
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Created::Nothing
         }
         Action::RejectReturn { rma } => {
-            oms.reject_return(m.returns[*rma].id.unwrap()).await?;
+            oms.reject_return(
+                m.returns[*rma].id.unwrap(),
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Created::Nothing
         }
         Action::ReceiveReturn {
@@ -1664,9 +1688,11 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
                     supplier_id(),
                     &east,
                     &[(sku(SKUS[*s]), Quantity::new(*units))],
+                    o2c::ids::IdempotencyKey::generate(),
                 )
                 .await?;
-            oms.approve_purchase_order(po.id).await?;
+            oms.approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+                .await?;
             oms.receive_purchase_order(ReceivePurchaseOrder {
                 idempotency_key: k,
                 purchase_order: po.id,

@@ -591,7 +591,7 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
             let Some(o) = choose(orders(w).await, *order, Order::is_ready_to_ship) else {
                 return Ok(SKIPPED);
             };
-            let shipments = oms.ship(o.id).await?;
+            let shipments = oms.ship(o.id, o2c::ids::IdempotencyKey::generate()).await?;
             let units: i64 = shipments
                 .iter()
                 .flat_map(|s| &s.lines)
@@ -639,14 +639,20 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
             }) else {
                 return Ok(SKIPPED);
             };
-            oms.cancel_order(o.id, "property test").await?;
+            oms.cancel_order(o.id, "property test", o2c::ids::IdempotencyKey::generate())
+                .await?;
             Ok(DONE)
         }
         Cmd::Hold { order } => {
             let Some(o) = choose(orders(w).await, *order, |o| o.status == OrderStatus::Open) else {
                 return Ok(SKIPPED);
             };
-            oms.hold_order(o.id, Hold::ManualReview).await?;
+            oms.hold_order(
+                o.id,
+                Hold::ManualReview,
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await?;
             Ok(DONE)
         }
         Cmd::Release { order, hold } => {
@@ -659,7 +665,8 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
                 1 => Hold::CreditLimit,
                 _ => Hold::AwaitingPayment,
             };
-            oms.release_hold(o.id, hold).await?;
+            oms.release_hold(o.id, hold, o2c::ids::IdempotencyKey::generate())
+                .await?;
             Ok(DONE)
         }
         Cmd::Receive {
@@ -835,7 +842,12 @@ async fn free_prepaid_order_is_invoiced_paid_and_not_held() {
     assert_eq!(invoice.status, InvoiceStatus::Paid);
     assert_audit_clean(&w.oms).await;
     // It ships and completes on delivery with nothing paid.
-    for s in w.oms.ship(order.id).await.unwrap() {
+    for s in w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         w.oms
             .record_tracking(
                 s.id,
@@ -868,7 +880,10 @@ async fn free_goods_invoiced_on_shipment_are_invoiced_paid() {
     cmd.lines[0].discount = Some(Discount::Percent(dec!(100)));
     let order = w.oms.place_order(cmd).await.unwrap();
     assert!(order.invoices.is_empty());
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let order = w.oms.order(order.id).await.unwrap();
     let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
     assert_eq!(invoice.status, InvoiceStatus::Paid);

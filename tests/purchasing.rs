@@ -137,7 +137,9 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         "ships complete: waits for the rest"
     );
     assert!(matches!(
-        w.oms.ship(order.id).await,
+        w.oms
+            .ship(order.id, o2c::ids::IdempotencyKey::generate())
+            .await,
         Err(Error::Order(o2c::order::OrderError::AwaitingBackOrder {
             units: 30
         }))
@@ -145,7 +147,11 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
 
     // Purchasing: 30 short, Cheap wins on cost; packs of 12 make it 36 = 252.00,
     // within the auto-approval limit.
-    let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
+    let raised = w
+        .oms
+        .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(raised.len(), 1);
     let po = &raised[0];
     assert_eq!(
@@ -160,7 +166,11 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         "the purchase order confirms the promise (same day: no PromiseDateChanged)"
     );
     assert!(
-        w.oms.replenish(&loc(EAST)).await.unwrap().is_empty(),
+        w.oms
+            .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap()
+            .is_empty(),
         "what is on order is not ordered again"
     );
 
@@ -211,7 +221,10 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
         .unwrap();
     assert!(tee.value.cost.amount() < dec!(8.00) && tee.value.cost.amount() > dec!(7.00));
 
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let shipped = w.oms.order(order.id).await.unwrap();
     assert_eq!(shipped.lines[0].shipped.units(), 50);
     assert_audit_clean(&w.oms).await;
@@ -256,7 +269,10 @@ async fn ship_available_ships_now_and_the_rest_later() {
         .await
         .unwrap();
     assert!(order.is_ready_to_ship());
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_stock(ReceiveStock {
             idempotency_key: key("restock"),
@@ -270,7 +286,10 @@ async fn ship_available_ships_now_and_the_rest_later() {
     let rest = w.oms.order(order.id).await.unwrap();
     assert_eq!(rest.lines[0].backordered.units(), 0);
     assert_eq!(rest.lines[0].open().units(), 5);
-    w.oms.ship(order.id).await.unwrap();
+    w.oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(
         w.oms.order(order.id).await.unwrap().lines[0]
             .shipped
@@ -327,7 +346,14 @@ async fn the_product_policy_applies_and_priority_jumps_the_queue() {
     );
 
     // Cancelling a waiting order takes it out of the queue.
-    w.oms.cancel_order(first.id, "changed mind").await.unwrap();
+    w.oms
+        .cancel_order(
+            first.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     let queue = w
         .oms
         .store()
@@ -404,7 +430,12 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     ));
     assert!(matches!(
         w.oms
-            .raise_purchase_order(expired.id, &loc(EAST), &[(sku("MUG"), Quantity::new(5))])
+            .raise_purchase_order(
+                expired.id,
+                &loc(EAST),
+                &[(sku("MUG"), Quantity::new(5))],
+                o2c::ids::IdempotencyKey::generate()
+            )
             .await,
         Err(Error::Purchasing(PurchasingError::NoOffer { .. }))
     ));
@@ -412,7 +443,12 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
 
     let po = w
         .oms
-        .raise_purchase_order(cheap, &loc(EAST), &[(sku("TEE"), Quantity::new(5))])
+        .raise_purchase_order(
+            cheap,
+            &loc(EAST),
+            &[(sku("TEE"), Quantity::new(5))],
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -431,7 +467,10 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
             .await,
         Err(Error::Purchasing(PurchasingError::InvalidTransition { .. }))
     ));
-    w.oms.approve_purchase_order(po.id).await.unwrap();
+    w.oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let before_receipts = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
@@ -453,7 +492,10 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     assert_eq!(snapshot(&w.oms).await, before_receipts);
     assert_ne!(before, before_receipts, "the approval itself was written");
 
-    w.oms.cancel_purchase_order(po.id).await.unwrap();
+    w.oms
+        .cancel_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let cancelled = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
@@ -474,10 +516,18 @@ async fn a_retried_receipt_counts_once() {
     let (_, quick) = suppliers(&w).await;
     let po = w
         .oms
-        .raise_purchase_order(quick, &loc(WEST), &[(sku("TEE"), Quantity::new(4))])
+        .raise_purchase_order(
+            quick,
+            &loc(WEST),
+            &[(sku("TEE"), Quantity::new(4))],
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
-    w.oms.approve_purchase_order(po.id).await.unwrap();
+    w.oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let cmd = ReceivePurchaseOrder {
         idempotency_key: key("grn"),
         purchase_order: po.id,
@@ -564,7 +614,11 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         Some(Quantity::new(30))
     );
 
-    let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
+    let raised = w
+        .oms
+        .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(
         raised.len(),
         1,
@@ -587,10 +641,18 @@ async fn reorder_points_and_back_orders_consolidate_per_supplier_and_location() 
         "no auto-approval configured"
     );
     assert!(
-        w.oms.replenish(&loc(EAST)).await.unwrap().is_empty(),
+        w.oms
+            .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap()
+            .is_empty(),
         "a draft on order counts: nothing raised twice"
     );
-    let approved = w.oms.approve_purchase_order(po.id).await.unwrap();
+    let approved = w
+        .oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(approved.status, PurchaseOrderStatus::Approved);
     assert_audit_clean(&w.oms).await;
 }
@@ -637,15 +699,22 @@ async fn promise_dates_follow_the_purchase_orders() {
                 (sku("TEE"), Quantity::new(2)),
                 (sku("MUG"), Quantity::new(25)),
             ],
+            o2c::ids::IdempotencyKey::generate(),
         )
         .await
         .unwrap();
-    w.oms.approve_purchase_order(po.id).await.unwrap();
+    w.oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let moved = w.oms.order(order.id).await.unwrap();
     assert_eq!(promised(&moved), [days(2), days(2)]);
 
     // Cancelled, the promises fall back to the offers.
-    w.oms.cancel_purchase_order(po.id).await.unwrap();
+    w.oms
+        .cancel_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let back = w.oms.order(order.id).await.unwrap();
     assert_eq!(promised(&back), [days(10), days(20)]);
     let changes = events(&w)
@@ -699,10 +768,14 @@ async fn one_receipt_fills_two_lines_of_one_order() {
                 (sku("TEE"), Quantity::new(2)),
                 (sku("MUG"), Quantity::new(5)),
             ],
+            o2c::ids::IdempotencyKey::generate(),
         )
         .await
         .unwrap();
-    w.oms.approve_purchase_order(po.id).await.unwrap();
+    w.oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_purchase_order(ReceivePurchaseOrder {
             idempotency_key: key("grn"),
@@ -762,7 +835,14 @@ async fn released_stock_goes_to_the_queue_first() {
         .await
         .unwrap();
     assert_eq!(waiting.backordered_units(), 5);
-    w.oms.cancel_order(first.id, "changed mind").await.unwrap();
+    w.oms
+        .cancel_order(
+            first.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     let served = w.oms.order(waiting.id).await.unwrap();
     assert_eq!(served.backordered_units(), 0);
     assert!(served.is_ready_to_ship());
@@ -799,7 +879,11 @@ async fn pickup_back_orders_are_replenished_to_their_store() {
         .await
         .unwrap();
     assert_eq!(order.backordered_units(), 3);
-    let raised = w.oms.replenish(&loc(EAST)).await.unwrap();
+    let raised = w
+        .oms
+        .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].ship_to, loc(STORE));
     w.oms
@@ -811,7 +895,13 @@ async fn pickup_back_orders_are_replenished_to_their_store() {
         .await
         .unwrap();
     assert_eq!(w.oms.order(order.id).await.unwrap().backordered_units(), 0);
-    assert!(w.oms.replenish(&loc(EAST)).await.unwrap().is_empty());
+    assert!(
+        w.oms
+            .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_audit_clean(&w.oms).await;
 }
 
@@ -830,7 +920,12 @@ async fn a_purchase_order_in_a_foreign_currency_is_refused() {
     let before = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
-            .raise_purchase_order(euro.id, &loc(EAST), &[(sku("TEE"), Quantity::new(4))])
+            .raise_purchase_order(
+                euro.id,
+                &loc(EAST),
+                &[(sku("TEE"), Quantity::new(4))],
+                o2c::ids::IdempotencyKey::generate()
+            )
             .await,
         Err(Error::Purchasing(PurchasingError::CurrencyMismatch {
             expected: Currency::USD,
@@ -865,6 +960,7 @@ async fn moving_average_stays_exact_over_odd_costs() {
                     (sku("TEE"), Quantity::new(3)),
                     (sku("MUG"), Quantity::new(7)),
                 ],
+                o2c::ids::IdempotencyKey::generate(),
             )
             .await
             .unwrap();

@@ -238,10 +238,14 @@ async fn apply(run: &mut Run, step: &Step) {
                     supplier.id,
                     &loc(EAST),
                     &[(code.clone(), Quantity::new(*units))],
+                    o2c::ids::IdempotencyKey::generate(),
                 )
                 .await
                 .unwrap();
-            w.oms.approve_purchase_order(po.id).await.unwrap();
+            w.oms
+                .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+                .await
+                .unwrap();
             let take = (*receive).min(*units);
             let before = queue_of(w, SKUS[*sku]).await;
             let was = waiting(w, &run.orders, SKUS[*sku]).await;
@@ -258,12 +262,15 @@ async fn apply(run: &mut Run, step: &Step) {
         }
         Step::Ship { order } => {
             if let Some(id) = run.orders.get(*order) {
-                let _ = w.oms.ship(*id).await;
+                let _ = w.oms.ship(*id, o2c::ids::IdempotencyKey::generate()).await;
             }
         }
         Step::Cancel { order } => {
             if let Some(id) = run.orders.get(*order) {
-                let _ = w.oms.cancel_order(*id, "changed mind").await;
+                let _ = w
+                    .oms
+                    .cancel_order(*id, "changed mind", o2c::ids::IdempotencyKey::generate())
+                    .await;
             }
         }
     }

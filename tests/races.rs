@@ -315,7 +315,10 @@ async fn customer(oms: &Service, name: &str, terms: PaymentTerms) -> Customer {
         PaymentTerms::Prepaid => PaymentMethod::Card,
         PaymentTerms::Net { .. } => PaymentMethod::BankTransfer,
     };
-    oms.register_customer(profile).await.unwrap()
+    oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 fn net30() -> PaymentTerms {
@@ -417,7 +420,12 @@ async fn record_payment_twin_committing_after_the_key_check_returns_the_same_pay
 
     let paid = paid.unwrap_or_else(|e| panic!("expected the twin's payment, got {e:?}"));
     assert_eq!(paid.id, twin.id);
-    assert_eq!(paid, twin);
+    assert_eq!(paid.value, twin.value);
+    assert!(!twin.replayed, "the twin ran first");
+    assert!(
+        paid.replayed,
+        "the twin's payment is a replay to this caller"
+    );
     let payments = r.oms.store().list::<Payment>().await.unwrap();
     assert_eq!(payments.len(), 1, "paid once");
     let invoice = r.oms.invoice(invoice.id).await.unwrap();
@@ -494,7 +502,11 @@ async fn ship_whose_second_pick_cannot_be_quoted_books_nothing() {
         .await
         .unwrap();
 
-    let err = r.oms.ship(order.id).await.unwrap_err();
+    let err = r
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             &err,
@@ -529,9 +541,19 @@ async fn ship_losing_to_a_cancel_cancels_its_booking() {
     // The cancel commits after ship booked and before ship commits.
     let (other, id) = (Arc::clone(&r.other), order.id);
     let cancelled = r.store.arm(Call::Commit, async move {
-        other.cancel_order(id, "customer changed their mind").await
+        other
+            .cancel_order(
+                id,
+                "customer changed their mind",
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await
     });
-    let err = r.oms.ship(order.id).await.unwrap_err();
+    let err = r
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap_err();
     let cancelled = r.store.outcome(cancelled).unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
 
@@ -579,10 +601,18 @@ async fn ship_retried_after_a_lost_race_commits_the_shipment_it_booked_for() {
     // ship's commit conflicts and ship tries again, rebooking with the same key.
     let (other, id) = (Arc::clone(&r.other), order.id);
     let touched = r.store.arm(Call::Commit, async move {
-        other.hold_order(id, Hold::ManualReview).await?;
-        other.release_hold(id, Hold::ManualReview).await
+        other
+            .hold_order(id, Hold::ManualReview, o2c::ids::IdempotencyKey::generate())
+            .await?;
+        other
+            .release_hold(id, Hold::ManualReview, o2c::ids::IdempotencyKey::generate())
+            .await
     });
-    let shipped = r.oms.ship(order.id).await.unwrap();
+    let shipped = r
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let touched = r.store.outcome(touched).unwrap();
     assert!(touched.holds.is_empty());
 
@@ -653,7 +683,11 @@ async fn ship_racing_a_cost_change_posts_cost_of_goods_at_the_new_cost() {
     let revalued = r.store.arm(Call::Commit, async move {
         set_cost(&other, "TEE", dec!(9.00)).await;
     });
-    let shipped = r.oms.ship(order.id).await.unwrap();
+    let shipped = r
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     r.store.outcome(revalued);
 
     assert_eq!(shipped.len(), 1);
@@ -867,7 +901,11 @@ async fn two_orders_that_each_fit_a_credit_limit_do_not_pass_it_together() {
     profile.payment_method = PaymentMethod::BankTransfer;
     // One TEE order is 22.00 with tax: the limit fits one, not two.
     profile.credit_limit = Some(usd(dec!(30.00)));
-    let bo = r.oms.register_customer(profile).await.unwrap();
+    let bo = r
+        .oms
+        .register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let order =
         |k: &str| PlaceOrder::new(key(k), bo.id, Channel::B2b, Currency::USD).line(sku("TEE"), 1);
     let (other, first) = (Arc::clone(&r.other), order("first"));

@@ -39,7 +39,11 @@ async fn shipped(w: &World, who: o2c::ids::CustomerId, deliver: bool) -> Order {
         )
         .await
         .unwrap();
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     if deliver {
         for s in shipments {
             w.oms
@@ -84,7 +88,10 @@ async fn a_resellable_return_goes_back_into_stock_and_credits_the_invoice() {
 
     let rma = w.oms.request_return(ask("r", &order, 2)).await.unwrap();
     assert_eq!(rma.status, ReturnStatus::Requested);
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let east = Condition::Resellable {
         location: loc(EAST),
     };
@@ -127,7 +134,10 @@ async fn a_damaged_return_is_written_off_and_a_paid_one_becomes_refundable_credi
         .await
         .unwrap();
     let rma = w.oms.request_return(ask("r", &order, 1)).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let stock_before = w.oms.stock(&sku("TEE")).await.unwrap();
     w.oms
         .receive_return(receipt("in", rma.id, 1, Condition::Damaged))
@@ -205,7 +215,10 @@ async fn only_delivered_units_come_back_and_never_twice() {
             .await,
         Err(Error::Return(ReturnError::InvalidTransition { .. }))
     ));
-    w.oms.authorise_return(first.id).await.unwrap();
+    w.oms
+        .authorise_return(first.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let before = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
@@ -216,7 +229,10 @@ async fn only_delivered_units_come_back_and_never_twice() {
     ));
     assert_eq!(snapshot(&w.oms).await, before);
     // Rejected, its units may be asked back again.
-    w.oms.reject_return(first.id).await.unwrap();
+    w.oms
+        .reject_return(first.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let again = w.oms.request_return(ask("e", &order, 3)).await.unwrap();
     assert_eq!(again.lines[0].quantity, Quantity::new(3));
     assert_audit_clean(&w.oms).await;
@@ -228,7 +244,10 @@ async fn returning_every_unit_in_steps_reverses_cost_of_goods_exactly() {
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = shipped(&w, c.id, true).await;
     let rma = w.oms.request_return(ask("r", &order, 3)).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     for (n, units) in [1, 2].into_iter().enumerate() {
         w.oms
             .receive_return(receipt(
@@ -254,7 +273,10 @@ async fn closing_a_partly_received_return_frees_the_rest() {
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = shipped(&w, c.id, true).await;
     let rma = w.oms.request_return(ask("r", &order, 3)).await.unwrap();
-    w.oms.authorise_return(rma.id).await.unwrap();
+    w.oms
+        .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .receive_return(receipt("in", rma.id, 1, Condition::Damaged))
         .await
@@ -266,7 +288,11 @@ async fn closing_a_partly_received_return_frees_the_rest() {
             ..
         }))
     ));
-    let closed = w.oms.close_return(rma.id).await.unwrap();
+    let closed = w
+        .oms
+        .close_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(closed.status, ReturnStatus::Closed);
     let line = &w.oms.order(order.id).await.unwrap().lines[0];
     assert_eq!(
@@ -292,7 +318,10 @@ async fn a_retried_return_request_or_receipt_counts_once() {
     let first = w.oms.request_return(ask("r", &order, 1)).await.unwrap();
     let again = w.oms.request_return(ask("r", &order, 1)).await.unwrap();
     assert_eq!(again.id, first.id);
-    w.oms.authorise_return(first.id).await.unwrap();
+    w.oms
+        .authorise_return(first.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let east = || Condition::Resellable {
         location: loc(EAST),
     };
@@ -383,12 +412,12 @@ mod properties {
                         }
                         Step::Authorise { rma } => {
                             if let Some(id) = rmas.get(*rma) {
-                                let _ = w.oms.authorise_return(*id).await;
+                                let _ = w.oms.authorise_return(*id, o2c::ids::IdempotencyKey::generate()).await;
                             }
                         }
                         Step::Reject { rma } => {
                             if let Some(id) = rmas.get(*rma) {
-                                let _ = w.oms.reject_return(*id).await;
+                                let _ = w.oms.reject_return(*id, o2c::ids::IdempotencyKey::generate()).await;
                             }
                         }
                         Step::Receive { rma, units, resellable } => {

@@ -106,7 +106,9 @@ fn a_retried_ship_never_reuses_a_booking_it_cancelled() {
             .await
             .unwrap();
 
-        let first = oms.ship(order.id).await;
+        let first = oms
+            .ship(order.id, o2c::ids::IdempotencyKey::generate())
+            .await;
         assert!(
             matches!(first, Err(Error::Carrier(CarrierError::Timeout { .. }))),
             "{first:?}"
@@ -114,7 +116,10 @@ fn a_retried_ship_never_reuses_a_booking_it_cancelled() {
         let cancelled = oms.carrier().cancelled.lock().unwrap().clone();
         assert_eq!(cancelled.len(), 1, "the EAST booking was voided");
 
-        let shipments = oms.ship(order.id).await.unwrap();
+        let shipments = oms
+            .ship(order.id, o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap();
         for s in &shipments {
             assert!(
                 !cancelled.contains(&s.tracking),
@@ -240,7 +245,11 @@ fn authorising_a_return_retries_a_lost_race() {
             )
             .await
             .unwrap();
-        let shipment = oms.ship(order.id).await.unwrap().remove(0);
+        let shipment = oms
+            .ship(order.id, o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap()
+            .remove(0);
         let delivered = Scan {
             at: start(),
             status: ShipmentStatus::Delivered,
@@ -257,7 +266,9 @@ fn authorising_a_return_retries_a_lost_race() {
             .unwrap();
 
         oms.store().arm();
-        let authorised = oms.authorise_return(rma.id).await;
+        let authorised = oms
+            .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+            .await;
         assert!(
             authorised.is_ok(),
             "one lost race must be retried, got {authorised:?}"
@@ -272,11 +283,18 @@ fn approving_a_purchase_order_retries_a_lost_race() {
     pollster::block_on(async {
         let (oms, cast) = racy_world().await;
         let po = oms
-            .raise_purchase_order(cast.supplier, &loc(EAST), &[(sku("TEE"), Quantity::new(4))])
+            .raise_purchase_order(
+                cast.supplier,
+                &loc(EAST),
+                &[(sku("TEE"), Quantity::new(4))],
+                o2c::ids::IdempotencyKey::generate(),
+            )
             .await
             .unwrap();
         oms.store().arm();
-        let approved = oms.approve_purchase_order(po.id).await;
+        let approved = oms
+            .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+            .await;
         assert!(
             approved.is_ok(),
             "one lost race must be retried, got {approved:?}"
@@ -382,7 +400,13 @@ fn cancelling_an_order_with_two_invoices_credits_both() {
         // units added are invoiced on a second invoice.
         assert_eq!(amended.invoices.len(), 2);
 
-        let cancelled = oms.cancel_order(order.id, "changed my mind").await;
+        let cancelled = oms
+            .cancel_order(
+                order.id,
+                "changed my mind",
+                o2c::ids::IdempotencyKey::generate(),
+            )
+            .await;
         assert!(cancelled.is_ok(), "{cancelled:?}");
         let audit = oms.audit().await.unwrap();
         assert!(audit.is_clean(), "{:?}", audit.violations);

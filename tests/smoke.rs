@@ -36,7 +36,11 @@ async fn web_order_walks_all_four_steps() {
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     for s in &shipments {
         w.oms

@@ -80,7 +80,7 @@ async fn deliver(w: &World, s: &Shipment, hours: i64) {
 async fn place(w: &World, cmd: PlaceOrder) -> Order {
     let order = w.oms.place_order(cmd).await.unwrap();
     assert_audit_clean(&w.oms).await;
-    order
+    order.into_inner()
 }
 
 fn web(k: &str, who: CustomerId) -> PlaceOrder {
@@ -113,7 +113,11 @@ async fn an_order_no_single_location_covers_is_split_and_ships_twice() {
     assert_eq!(level(&w, "MUG", WEST).await, (20, 0));
 
     pay_in_full(&w, "split-pay", &order).await;
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 2);
     let (east, west) = (&shipments[0], &shipments[1]);
@@ -185,7 +189,11 @@ async fn a_split_shipment_on_terms_is_invoiced_once_to_the_cent() {
     .await;
     // 15 × 19.99 = 299.85; tax 29.985 → 29.99; total 329.84.
     assert_eq!(order.total().unwrap(), usd(dec!(329.84)));
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 2);
 
@@ -227,7 +235,11 @@ async fn an_order_one_location_covers_ships_once() {
     let order = place(&w, web("one", c.id).line(sku("TEE"), 4).line(sku("MUG"), 3)).await;
     assert_eq!(reservations(&order, 0), vec![(EAST.to_owned(), 4)]);
     assert_eq!(reservations(&order, 1), vec![(EAST.to_owned(), 3)]);
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 1);
     let s = &shipments[0];
@@ -245,7 +257,11 @@ async fn an_order_one_location_covers_ships_once() {
     // MUG 8: WH-EAST (5) cannot, WH-WEST (20) can alone, so it wins over priority.
     let order = place(&w, web("west", c.id).line(sku("MUG"), 8)).await;
     assert_eq!(reservations(&order, 0), vec![(WEST.to_owned(), 8)]);
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(shipments.len(), 1);
     assert_eq!(shipments[0].location, loc(WEST));
     assert_eq!(level(&w, "MUG", WEST).await, (12, 0));
@@ -266,7 +282,11 @@ async fn priority_order_strategy_drains_the_first_site_even_if_another_could_cov
         reservations(&order, 0),
         vec![(EAST.to_owned(), 5), (WEST.to_owned(), 3)]
     );
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(shipments.len(), 2);
     assert_eq!(level(&w, "MUG", EAST).await, (0, 0));
     assert_eq!(level(&w, "MUG", WEST).await, (17, 0));
@@ -291,7 +311,10 @@ async fn two_lines_of_one_sku_reserve_from_shared_availability() {
     assert_eq!(fits.lines[0].amounts.tax, usd(dec!(8.00)));
     assert_eq!(fits.lines[1].amounts.tax, usd(dec!(10.00)));
     assert_eq!(fits.total().unwrap(), usd(dec!(198.00)));
-    w.oms.cancel_order(fits.id, "re-entered").await.unwrap();
+    w.oms
+        .cancel_order(fits.id, "re-entered", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(level(&w, "TEE", EAST).await, (10, 0));
 
     // 6 + 7 = 13 > 10: line 1 takes 6 at EAST, line 2 the last 4 there and 3 at WEST.
@@ -308,7 +331,11 @@ async fn two_lines_of_one_sku_reserve_from_shared_availability() {
     assert_eq!(level(&w, "TEE", EAST).await, (10, 10));
     assert_eq!(level(&w, "TEE", WEST).await, (10, 3));
 
-    let shipments = w.oms.ship(split.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(split.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&w.oms).await;
     assert_eq!(shipments.len(), 2);
     assert_eq!(carried(&shipments[0]), vec![(1, 6), (2, 4)]);

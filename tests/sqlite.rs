@@ -140,7 +140,10 @@ async fn customer<S: Store>(oms: &Oms<S, Carriers>, name: &str, terms: PaymentTe
         Currency::USD,
     );
     profile.terms = terms;
-    oms.register_customer(profile).await.unwrap()
+    oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Paid, shipped and delivered; placed and waiting; cancelled; held; adjusted stock.
@@ -167,7 +170,11 @@ async fn history<S: Store>(oms: &Oms<S, Carriers>, clock: &ManualClock) {
         PaymentMethod::Card,
     );
     oms.record_payment(pay).await.unwrap();
-    for s in oms.ship(o1.id).await.unwrap() {
+    for s in oms
+        .ship(o1.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+    {
         let delivered = TrackingEvent {
             at: clock_now(clock),
             status: ShipmentStatus::Delivered,
@@ -179,9 +186,17 @@ async fn history<S: Store>(oms: &Oms<S, Carriers>, clock: &ManualClock) {
     let o2 = place("o2", bob.id, &[("BOOK", 3)]).await.unwrap();
     let twin = place("o2", bob.id, &[("BOOK", 3)]).await.unwrap();
     let o3 = place("o3", bob.id, &[("MUG", 2)]).await.unwrap();
-    oms.cancel_order(o3.id, "changed mind").await.unwrap();
+    oms.cancel_order(o3.id, "changed mind", o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let o4 = place("o4", bob.id, &[("TEE", 1)]).await.unwrap();
-    oms.hold_order(o4.id, Hold::ManualReview).await.unwrap();
+    oms.hold_order(
+        o4.id,
+        Hold::ManualReview,
+        o2c::ids::IdempotencyKey::generate(),
+    )
+    .await
+    .unwrap();
     place("o5", bob.id, &[("MUG", 1), ("BOOK", 1)])
         .await
         .unwrap();
@@ -976,7 +991,10 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
             .await
             .unwrap();
         assert_eq!(order.backordered_units(), 6);
-        let raised = oms.replenish(&loc("WH-EAST")).await.unwrap();
+        let raised = oms
+            .replenish(&loc("WH-EAST"), o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap();
         assert_eq!(raised.len(), 1);
         assert_eq!(raised[0].status, PurchaseOrderStatus::Approved);
         (order.id, raised[0].id)
@@ -1005,7 +1023,9 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
     // 14 on hand at 8.00 (all reserved), 10 arrive at 7.00: (112 + 70) / 24 = 7.58.
     let tee = oms.product(&sku("TEE")).await.unwrap();
     assert_eq!(tee.cost, usd(dec!(7.58)));
-    oms.ship(order).await.unwrap();
+    oms.ship(order, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_audit_clean(&oms).await;
 }
 
@@ -1257,6 +1277,7 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
             supplier.id,
             &locations[0].value.id,
             &[(product.sku.clone(), Quantity::new(3))],
+            o2c::ids::IdempotencyKey::generate(),
         )
         .await
         .unwrap();
@@ -1272,7 +1293,9 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
         .map(|v| v.value.id)
         .collect();
     assert_eq!((suppliers, pos), (vec![supplier.id], vec![po.id]));
-    oms.cancel_purchase_order(po.id).await.unwrap();
+    oms.cancel_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     let mut found = oms.store().fetch(&supply).await.unwrap();
     assert!(
         found.take_every::<PurchaseOrder>().is_empty(),

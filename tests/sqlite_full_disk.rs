@@ -72,7 +72,10 @@ async fn a_commit_past_a_full_disk_fails_cleanly_and_loses_nothing() {
         .unwrap();
         let mut profile = NewCustomer::new("C", "c@example.com", address, Currency::USD);
         profile.terms = PaymentTerms::Net { days: 30 };
-        oms.register_customer(profile).await.unwrap().id
+        oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+            .await
+            .unwrap()
+            .id
     };
     let order = |n: usize| {
         PlaceOrder::new(

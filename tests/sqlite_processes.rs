@@ -97,7 +97,12 @@ fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
                 Currency::USD,
             );
             profile.terms = PaymentTerms::Net { days: 30 };
-            customers.push(oms.register_customer(profile).await.unwrap().id);
+            customers.push(
+                oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         customers
     });

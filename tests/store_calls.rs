@@ -95,7 +95,10 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     );
     profile.terms = PaymentTerms::Net { days: 30 };
     profile.payment_method = PaymentMethod::BankTransfer;
-    let ann = oms.register_customer(profile).await.unwrap();
+    let ann = oms
+        .register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "register_customer");
 
     oms.receive_stock(ReceiveStock {
@@ -161,11 +164,19 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     t.row(&counted, "place_order (back-ordered)");
 
     let po = oms
-        .raise_purchase_order(supplier.id, &loc(EAST), &[(sku("MUG"), Quantity::new(10))])
+        .raise_purchase_order(
+            supplier.id,
+            &loc(EAST),
+            &[(sku("MUG"), Quantity::new(10))],
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     t.row(&counted, "raise_purchase_order");
-    let po = oms.approve_purchase_order(po.id).await.unwrap();
+    let po = oms
+        .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "approve_purchase_order");
     oms.receive_purchase_order(ReceivePurchaseOrder {
         idempotency_key: key("grn-1"),
@@ -175,7 +186,9 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .await
     .unwrap();
     t.row(&counted, "receive_purchase_order");
-    oms.replenish(&loc(EAST)).await.unwrap();
+    oms.replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "replenish (nothing short)");
     oms.set_reorder_rule(o2c::purchasing::ReorderRule {
         sku: sku("MUG"),
@@ -186,10 +199,15 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .await
     .unwrap();
     t.row(&counted, "set_reorder_rule");
-    let raised = oms.replenish(&loc(EAST)).await.unwrap();
+    let raised = oms
+        .replenish(&loc(EAST), o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "replenish");
     assert_eq!(raised.len(), 1, "the rule calls for one purchase order");
-    oms.cancel_purchase_order(raised[0].id).await.unwrap();
+    oms.cancel_purchase_order(raised[0].id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "cancel_purchase_order");
 
     let invoice = oms.invoice(order.invoices[0]).await.unwrap();
@@ -216,7 +234,10 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .unwrap();
     t.row(&counted, "amend_order");
 
-    let shipments = oms.ship(order.id).await.unwrap();
+    let shipments = oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "ship");
     oms.record_tracking(
         shipments[0].id,
@@ -239,7 +260,9 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .await
         .unwrap();
     t.row(&counted, "request_return");
-    oms.authorise_return(rma.id).await.unwrap();
+    oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     t.row(&counted, "authorise_return");
     oms.receive_return(ReceiveReturn {
         idempotency_key: key("ret-in-1"),
@@ -268,7 +291,9 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .await
         .unwrap();
     t.row(&counted, "request_exchange");
-    oms.authorise_return(exchange.id).await.unwrap();
+    oms.authorise_return(exchange.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     counted.take();
     let swapped = oms
         .receive_return(ReceiveReturn {
@@ -319,7 +344,13 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .unwrap();
     t.row(&counted, "record_refund");
 
-    oms.cancel_order(waiting.id, "changed mind").await.unwrap();
+    oms.cancel_order(
+        waiting.id,
+        "changed mind",
+        o2c::ids::IdempotencyKey::generate(),
+    )
+    .await
+    .unwrap();
     t.row(&counted, "cancel_order");
 
     println!("| command | reads | commits |\n|---|---|---|");
@@ -328,7 +359,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     }
     // Today's counts: a change that adds a round trip to a command fails here.
     const BOUNDS: [(&str, u64, u64); 25] = [
-        ("register_customer", 0, 1),
+        ("register_customer", 1, 1),
         ("receive_stock", 2, 1),
         ("adjust_stock", 2, 1),
         ("place_order (in stock)", 1, 1),
@@ -337,7 +368,7 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         ("raise_purchase_order", 1, 1),
         ("approve_purchase_order", 2, 1),
         ("receive_purchase_order", 2, 1),
-        ("replenish (nothing short)", 1, 0),
+        ("replenish (nothing short)", 1, 1),
         ("set_reorder_rule", 1, 1),
         ("replenish", 2, 1),
         ("cancel_purchase_order", 2, 1),

@@ -180,15 +180,18 @@ async fn shop(store: Rival) -> (Oms<Rival, TableRateCarrier>, Customer, Sku) {
     .await
     .unwrap();
     let ada = oms
-        .register_customer(NewCustomer::new(
-            NAME,
-            EMAIL,
-            Address::new(NAME, STREET, "London", "N1 1AA", "GB"),
-            Currency::USD,
-        ))
+        .register_customer(
+            NewCustomer::new(
+                NAME,
+                EMAIL,
+                Address::new(NAME, STREET, "London", "N1 1AA", "GB"),
+                Currency::USD,
+            ),
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
-    (oms, ada, tee)
+    (oms, ada.into_inner(), tee)
 }
 
 fn rival(lose: u32) -> Rival {
@@ -251,7 +254,10 @@ fn a_command_has_a_span_with_its_key_attempts_and_outcome_and_store_calls_inside
     )))
     .unwrap();
     let recorder = Recorder::default();
-    traced(&recorder, || pollster::block_on(oms.ship(order.id))).unwrap();
+    traced(&recorder, || {
+        pollster::block_on(oms.ship(order.id, o2c::ids::IdempotencyKey::generate()))
+    })
+    .unwrap();
     let ship = recorder.commands();
     assert_eq!(ship[0].fields["command"], "ship");
     assert_eq!(ship[0].fields["id"], order.id.to_string());
@@ -362,7 +368,9 @@ fn no_field_carries_a_name_an_email_or_an_address() {
             ))
             .await
             .unwrap();
-            oms.ship(order.id).await.unwrap();
+            oms.ship(order.id, o2c::ids::IdempotencyKey::generate())
+                .await
+                .unwrap();
         })
     });
     let log = recorder.log();

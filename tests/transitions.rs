@@ -39,7 +39,7 @@ async fn prepaid_order(w: &World, k: &str) -> Order {
         .await
         .unwrap();
     assert_eq!(order.total().unwrap(), usd(dec!(35.75)));
-    order
+    order.into_inner()
 }
 
 fn card(k: &str, order: &Order, amount: rust_decimal::Decimal) -> RecordPayment {
@@ -56,10 +56,34 @@ async fn assert_all_refused(w: &World, order: &Order, expected: Vec<(&str, Order
                     .record_payment(card(&format!("late-{}", order.id), order, dec!(1.00)))
                     .await,
             ),
-            "ship" => order_error(w.oms.ship(order.id).await),
-            "hold" => order_error(w.oms.hold_order(order.id, Hold::ManualReview).await),
-            "release" => order_error(w.oms.release_hold(order.id, Hold::AwaitingPayment).await),
-            "cancel" => order_error(w.oms.cancel_order(order.id, "again").await),
+            "ship" => order_error(
+                w.oms
+                    .ship(order.id, o2c::ids::IdempotencyKey::generate())
+                    .await,
+            ),
+            "hold" => order_error(
+                w.oms
+                    .hold_order(
+                        order.id,
+                        Hold::ManualReview,
+                        o2c::ids::IdempotencyKey::generate(),
+                    )
+                    .await,
+            ),
+            "release" => order_error(
+                w.oms
+                    .release_hold(
+                        order.id,
+                        Hold::AwaitingPayment,
+                        o2c::ids::IdempotencyKey::generate(),
+                    )
+                    .await,
+            ),
+            "cancel" => order_error(
+                w.oms
+                    .cancel_order(order.id, "again", o2c::ids::IdempotencyKey::generate())
+                    .await,
+            ),
             other => panic!("unknown command {other}"),
         };
         assert_eq!(got, want, "{what}");
@@ -71,7 +95,15 @@ async fn assert_all_refused(w: &World, order: &Order, expected: Vec<(&str, Order
 async fn a_cancelled_order_refuses_every_command() {
     let w = world().await;
     let order = prepaid_order(&w, "gone").await;
-    let cancelled = w.oms.cancel_order(order.id, "changed mind").await.unwrap();
+    let cancelled = w
+        .oms
+        .cancel_order(
+            order.id,
+            "changed mind",
+            o2c::ids::IdempotencyKey::generate(),
+        )
+        .await
+        .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     assert_eq!(
         w.oms.invoice(order.invoices[0]).await.unwrap().status,
@@ -96,7 +128,7 @@ async fn a_cancelled_order_refuses_every_command() {
         ],
     )
     .await;
-    assert_eq!(w.oms.order(order.id).await.unwrap(), cancelled);
+    assert_eq!(w.oms.order(order.id).await.unwrap(), cancelled.into_inner());
     assert_audit_clean(&w.oms).await;
 }
 
@@ -108,7 +140,11 @@ async fn a_completed_order_refuses_every_command() {
         .record_payment(card("done-pay", &order, dec!(35.75)))
         .await
         .unwrap();
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     w.oms
         .record_tracking(
             shipments[0].id,
@@ -171,7 +207,11 @@ async fn shipping_an_order_on_hold_is_refused_with_its_holds() {
     let unpaid = prepaid_order(&w, "unpaid").await;
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.ship(unpaid.id).await),
+        order_error(
+            w.oms
+                .ship(unpaid.id, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::OnHold {
             holds: vec![Hold::AwaitingPayment]
         }
@@ -188,22 +228,38 @@ async fn shipping_an_order_on_hold_is_refused_with_its_holds() {
         .await
         .unwrap();
     w.oms
-        .hold_order(order.id, Hold::ManualReview)
+        .hold_order(
+            order.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     w.oms
-        .hold_order(unpaid.id, Hold::ManualReview)
+        .hold_order(
+            unpaid.id,
+            Hold::ManualReview,
+            o2c::ids::IdempotencyKey::generate(),
+        )
         .await
         .unwrap();
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.ship(order.id).await),
+        order_error(
+            w.oms
+                .ship(order.id, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::OnHold {
             holds: vec![Hold::ManualReview]
         }
     );
     assert_eq!(
-        order_error(w.oms.ship(unpaid.id).await),
+        order_error(
+            w.oms
+                .ship(unpaid.id, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::OnHold {
             holds: vec![Hold::AwaitingPayment, Hold::ManualReview]
         }
@@ -225,14 +281,22 @@ async fn shipping_with_nothing_left_is_nothing_to_ship() {
         )
         .await
         .unwrap();
-    let shipments = w.oms.ship(order.id).await.unwrap();
+    let shipments = w
+        .oms
+        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap();
     assert_eq!(shipments.len(), 1);
     assert_eq!(level(&w, "MUG", EAST).await, (3, 0));
     assert_audit_clean(&w.oms).await;
 
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.ship(order.id).await),
+        order_error(
+            w.oms
+                .ship(order.id, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::NothingToShip
     );
     assert_eq!(snapshot(&w.oms).await, before);
@@ -255,7 +319,11 @@ async fn shipping_with_nothing_left_is_nothing_to_ship() {
     );
     let before = snapshot(&w.oms).await;
     assert_eq!(
-        order_error(w.oms.ship(order.id).await),
+        order_error(
+            w.oms
+                .ship(order.id, o2c::ids::IdempotencyKey::generate())
+                .await
+        ),
         OrderError::NothingToShip
     );
     assert_eq!(snapshot(&w.oms).await, before);

@@ -1,7 +1,7 @@
 //! Amending an order before it ships: read, let [`crate::order::amend`] decide,
 //! commit.
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fingerprint::canonical_amendment;
@@ -66,7 +66,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// when added units cannot be reserved or back-ordered; [`Error::NotFound`]
     /// for an unknown order; [`Error::IdempotencyKeyReused`]. Nothing is written
     /// on any error.
-    pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Order, Error> {
+    pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Applied<Order>, Error> {
         let canonical = canonical_amendment(&cmd);
         let print = fingerprint(&canonical)?;
         super::retrying!(
@@ -75,15 +75,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key = &cmd.idempotency_key,
             self.try_amend_order(&cmd, &print).await,
             // A twin submission may have committed first: return its result.
-            twin = async {
-                match self
-                    .replay(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
-                    .await?
-                {
-                    Some(IdempotentOutcome::Order(id)) => self.order(id).await.map(Some),
-                    _ => Ok(None),
-                }
-            }
+            twin = self.twin::<Order>(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
         )
     }
 
@@ -91,14 +83,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &AmendOrder,
         print: &Fingerprint<'_>,
-    ) -> Result<Order, Error> {
+    ) -> Result<Applied<Order>, Error> {
         let (scope, key) = (IdempotencyScope::AmendOrder, &cmd.idempotency_key);
         let first = Prefetch::new().key(scope, key).record::<Order>(&cmd.order);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
-        if let Some(IdempotentOutcome::Order(id)) =
-            super::replayed(fetched.idempotency.as_ref(), scope, key, print)?
-        {
-            return self.order(id).await;
+        if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
+            return self.replayed(&outcome).await;
         }
         let stored = fetched.take::<Order>(&cmd.order);
         admit(cmd, stored.as_ref().map(|s| &s.value))?;
@@ -148,6 +138,6 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let outcome = IdempotentOutcome::Order(order.id);
         self.commit_keyed(changes, scope, key, print, outcome)
             .await?;
-        Ok(order)
+        Ok(Applied::fresh(order))
     }
 }

@@ -1,6 +1,6 @@
 //! Invoices and payments.
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -25,7 +25,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`] with `InvalidTransition` if the order is cancelled or completed;
     /// [`Error::NotFound`] for an unknown invoice;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
-    pub async fn record_payment(&self, cmd: RecordPayment) -> Result<Payment, Error> {
+    pub async fn record_payment(&self, cmd: RecordPayment) -> Result<Applied<Payment>, Error> {
         if !cmd.amount.is_positive() {
             return Err(PaymentError::NotPositive(cmd.amount).into());
         }
@@ -44,19 +44,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             self.try_record_payment(&cmd, &print).await,
             // A twin webhook may have committed after this one checked its key (see
             // `place_order`): return its payment rather than "already paid".
-            twin = async {
-                match self
-                    .replay(
-                        IdempotencyScope::RecordPayment,
-                        &cmd.idempotency_key,
-                        &print,
-                    )
-                    .await?
-                {
-                    Some(IdempotentOutcome::Payment(id)) => self.payment(id).await.map(Some),
-                    _ => Ok(None),
-                }
-            }
+            twin = self.twin::<Payment>(
+                IdempotencyScope::RecordPayment,
+                &cmd.idempotency_key,
+                &print
+            )
         )
     }
 
@@ -64,20 +56,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &RecordPayment,
         print: &Fingerprint<'_>,
-    ) -> Result<Payment, Error> {
+    ) -> Result<Applied<Payment>, Error> {
         let scope = IdempotencyScope::RecordPayment;
         // One read: the key, the invoice, and the order and customer it names.
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-        if let Some(IdempotentOutcome::Payment(id)) = super::replayed(
+        if let Some(outcome) = super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
             print,
         )? {
-            return Ok(self.must::<Payment>(&id).await?.value);
+            return self.replayed(&outcome).await;
         }
         // The invoice and the order change, so they are taken; the customer's
         // figures move by a merge from a copy, so what was read is lent.
@@ -111,7 +103,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             IdempotentOutcome::Payment(payment.id),
         )
         .await?;
-        Ok(payment)
+        Ok(Applied::fresh(payment))
     }
 
     /// An invoice.

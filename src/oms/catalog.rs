@@ -2,28 +2,56 @@
 //! domain's ([`NewCustomer::validate`], [`crate::catalog::save_product`],
 //! [`Location::validate`], [`TaxTable::validate`]).
 
-use super::Oms;
+use super::{Applied, Oms, fingerprint};
 use crate::catalog::{Product, TaxTable, save_product};
 use crate::customer::{Customer, NewCustomer, register_customer};
 use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, LocationId, Sku};
+use crate::ids::{CustomerId, IdempotencyKey, LocationId, Sku};
 use crate::stock::Location;
-use crate::store::{Changeset, Put, Store};
+use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Registers a customer.
     ///
+    /// Retrying with the same `key` returns the customer the first call registered
+    /// (as it is now) as a replay, rather than a second customer.
+    ///
     /// # Errors
     /// [`Error::Invalid`] for an empty name, an e-mail without `@`, an address whose
     /// country is not an ISO alpha-2 code, or a credit limit that is negative or in
-    /// another currency than the account.
-    pub async fn register_customer(&self, profile: NewCustomer) -> Result<Customer, Error> {
-        let mut changes = Changeset::new(self.now());
-        let customer = register_customer(profile, &self.context(changes.at), &mut changes)?;
-        super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(customer)
+    /// another currency than the account; [`Error::IdempotencyKeyReused`] for a key
+    /// used for another command.
+    pub async fn register_customer(
+        &self,
+        profile: NewCustomer,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Customer>, Error> {
+        let scope = IdempotencyScope::RegisterCustomer;
+        let canonical = NewCustomer {
+            credit_limit: profile.credit_limit.map(super::canonical_money),
+            ..profile.clone()
+        };
+        let print = fingerprint(&canonical)?;
+        super::retrying!(
+            self,
+            "register_customer",
+            key = &key,
+            {
+                if let Some(outcome) = self.replay(scope, &key, &print).await? {
+                    return self.replayed(&outcome).await;
+                }
+                let mut changes = Changeset::new(self.now());
+                let customer =
+                    register_customer(profile.clone(), &self.context(changes.at), &mut changes)?;
+                let outcome = IdempotentOutcome::Customer(customer.id);
+                self.commit_keyed(changes, scope, &key, &print, outcome)
+                    .await?;
+                Ok::<_, Error>(Applied::fresh(customer))
+            },
+            twin = self.twin::<Customer>(scope, &key, &print)
+        )
     }
 
     /// Adds a product or replaces its details.

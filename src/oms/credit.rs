@@ -1,7 +1,7 @@
 //! Credit notes and refunds: the drivers. The rules are the ledger's
 //! ([`crate::ledger::issue_credit_note`], [`crate::ledger::record_refund`]).
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -26,7 +26,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// less credited, shipping beyond what was charged, nothing to credit;
     /// [`Error::Payment`] for a shipping amount in another currency, negative or
     /// finer than a cent; [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
-    pub async fn issue_credit_note(&self, cmd: IssueCreditNote) -> Result<CreditNote, Error> {
+    pub async fn issue_credit_note(
+        &self,
+        cmd: IssueCreditNote,
+    ) -> Result<Applied<CreditNote>, Error> {
         let canonical = IssueCreditNote {
             shipping: cmd.shipping.map(super::canonical_money),
             ..cmd.clone()
@@ -38,15 +41,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key = &cmd.idempotency_key,
             self.try_issue_credit_note(&cmd, &print).await,
             // A twin committed after this one checked its key: answer with its note.
-            twin = async {
-                let scope = IdempotencyScope::IssueCreditNote;
-                match self.replay(scope, &cmd.idempotency_key, &print).await? {
-                    Some(IdempotentOutcome::CreditNote(id)) => {
-                        Ok(Some(self.must::<CreditNote>(&id).await?.value))
-                    }
-                    _ => Ok(None),
-                }
-            }
+            twin = self.twin::<CreditNote>(
+                IdempotencyScope::IssueCreditNote,
+                &cmd.idempotency_key,
+                &print
+            )
         )
     }
 
@@ -54,20 +53,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &IssueCreditNote,
         print: &Fingerprint<'_>,
-    ) -> Result<CreditNote, Error> {
+    ) -> Result<Applied<CreditNote>, Error> {
         let scope = IdempotencyScope::IssueCreditNote;
         // One read: the key, the invoice, and the order and customer it names.
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .follow::<Invoice>(&cmd.invoice, &[Order::kind(), Customer::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-        if let Some(IdempotentOutcome::CreditNote(id)) = super::replayed(
+        if let Some(outcome) = super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
             print,
         )? {
-            return Ok(self.must::<CreditNote>(&id).await?.value);
+            return self.replayed(&outcome).await;
         }
         let stored = super::found::<Invoice>(&mut fetched, &cmd.invoice)?;
         let mut invoice = stored.value;
@@ -98,7 +97,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::CreditNote(note.id),
             )
             .await?;
-        Ok(committed.numbered(note)?)
+        Ok(Applied::fresh(committed.numbered(note)?))
     }
 
     /// Pays customer credit back against one of their payments, the way it came
@@ -110,7 +109,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Credit`] with `ExceedsCredit` or `BeyondPayment`;
     /// [`Error::Payment`] for a non-positive amount, another currency or sub-cent
     /// digits; [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
-    pub async fn record_refund(&self, cmd: RecordRefund) -> Result<Payment, Error> {
+    pub async fn record_refund(&self, cmd: RecordRefund) -> Result<Applied<Payment>, Error> {
         cmd.check_amount()?;
         let canonical = RecordRefund {
             amount: super::canonical_money(cmd.amount),
@@ -131,7 +130,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 {
                     return Ok(None);
                 }
-                self.payment(cmd.payment).await.map(Some)
+                self.payment(cmd.payment)
+                    .await
+                    .map(|payment| Some(Applied::replay(payment)))
             }
         )
     }
@@ -140,7 +141,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &RecordRefund,
         print: &Fingerprint<'_>,
-    ) -> Result<Payment, Error> {
+    ) -> Result<Applied<Payment>, Error> {
         let scope = IdempotencyScope::RecordRefund;
         // One read: the key, the payment, and the payer it names.
         let request = Prefetch::new()
@@ -148,7 +149,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .follow::<Payment>(&cmd.payment, &[Customer::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let stored = super::found::<Payment>(&mut fetched, &cmd.payment)?;
-        if super::replayed(
+        if super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
@@ -156,7 +157,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?
         .is_some()
         {
-            return Ok(stored.value);
+            return Ok(Applied::replay(stored.value));
         }
         let mut payment = stored.value;
         let customer_stored = super::found::<Customer>(&mut fetched, &payment.customer)
@@ -180,7 +181,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             IdempotentOutcome::Payment(payment.id),
         )
         .await?;
-        Ok(payment)
+        Ok(Applied::fresh(payment))
     }
 
     /// A credit note.

@@ -15,12 +15,14 @@
 //! `block_on`. Do not call `block_on` from inside an async task.
 
 mod amend;
+mod applied;
 mod backorders;
 mod billing;
 mod catalog;
 mod credit;
 mod orders;
 mod purchasing;
+mod replay;
 mod reports;
 mod retry;
 mod returns;
@@ -39,6 +41,7 @@ pub use crate::ledger::{IssueCreditNote, RecordRefund};
 pub use crate::purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use crate::stock::{AdjustStock, ReceiveStock, Valuation};
+pub use applied::Applied;
 
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;
@@ -176,7 +179,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         fingerprint: &Fingerprint<'_>,
     ) -> Result<Option<IdempotentOutcome>, Error> {
         let entry = trace::store("idempotency", self.store.idempotency(scope, key)).await?;
-        replayed(entry.as_ref(), scope, key, fingerprint)
+        earlier(entry.as_ref(), scope, key, fingerprint)
     }
 }
 
@@ -205,7 +208,7 @@ where
 
 /// What an earlier command with `key` produced, given the key's `entry` (`None`
 /// if unused); an error if it was used for different content.
-fn replayed(
+fn earlier(
     entry: Option<&IdempotencyEntry>,
     scope: IdempotencyScope,
     key: &IdempotencyKey,

@@ -1,10 +1,10 @@
 //! Placing, holding and cancelling orders.
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::{CustomerId, OrderId};
+use crate::ids::{CustomerId, IdempotencyKey, OrderId};
 use crate::ledger::Invoice;
 use crate::order::settle::lift_hold;
 use crate::order::{
@@ -32,7 +32,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Stock`] when stock cannot cover it; [`Error::NotFound`] for an unknown
     /// customer or pickup location; [`Error::IdempotencyKeyReused`] when the key was
     /// used for a different order; [`Error::Contention`] if other writers kept winning.
-    pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Order, Error> {
+    pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Applied<Order>, Error> {
         let canonical = super::canonical_order(&cmd);
         let print = fingerprint(&canonical)?;
         super::retrying!(
@@ -44,13 +44,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // making this one fail on the twin's effects (its stock, its invoice):
             // the caller must still get the order, not that error.
             twin = async {
-                match self
-                    .replay(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, &print)
-                    .await?
-                {
-                    Some(IdempotentOutcome::Order(id)) => self.order(id).await.map(Some),
-                    _ => Ok(None),
-                }
+                self.twin::<Order>(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, &print)
+                    .await
             }
         )
     }
@@ -59,19 +54,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &PlaceOrder,
         print: &Fingerprint<'_>,
-    ) -> Result<Order, Error> {
+    ) -> Result<Applied<Order>, Error> {
         let scope = IdempotencyScope::PlaceOrder;
         let request = OrderInputs::prefetch(cmd)
             .key(scope, &cmd.idempotency_key)
             .record::<Customer>(&cmd.customer);
         let fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-        if let Some(IdempotentOutcome::Order(id)) = super::replayed(
+        if let Some(outcome) = super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
             print,
         )? {
-            return self.order(id).await;
+            return self.replayed(&outcome).await;
         }
         // Everything read is only read: the customer's figures move by a merge
         // from a copy, and the products, tax table, locations and stock are lent.
@@ -99,7 +94,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::Order(order.id),
             )
             .await?;
-        Ok(committed.numbered(order)?)
+        Ok(Applied::fresh(committed.numbered(order)?))
     }
 
     /// Decides a new order for `buyer` into `changes` from `inputs`
@@ -161,45 +156,89 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// Puts an order on hold; it cannot ship until every hold is released. Placing a
     /// hold the order already has changes nothing.
     ///
+    /// Retrying with the same `key` returns the order (as it is now) as a replay.
+    ///
     /// # Errors
     /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order;
-    /// [`Error::NotFound`] for an unknown order.
-    pub async fn hold_order(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
-        super::retrying!(self, "hold_order", id = &id, {
-            let stored = self.must::<Order>(&id).await?;
-            let mut order = stored.value;
-            let mut changes = Changeset::new(self.now());
-            place_hold(&mut order, hold, &mut changes)?;
-            if changes.events.is_empty() {
-                // Already held for this reason: nothing to record.
-                return Ok(order);
-            }
-            changes.update(order.clone(), stored.version);
-            super::trace::store("commit", self.store.commit(changes))
-                .await
-                .map(|_| order)
-                .map_err(Error::from)
-        })
+    /// [`Error::NotFound`] for an unknown order; [`Error::IdempotencyKeyReused`]
+    /// when the key was used for another command.
+    pub async fn hold_order(
+        &self,
+        id: OrderId,
+        hold: Hold,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Order>, Error> {
+        let scope = IdempotencyScope::HoldOrder;
+        let command = (id, &hold);
+        let print = fingerprint(&command)?;
+        super::retrying!(
+            self,
+            "hold_order",
+            key = &key,
+            id = &id,
+            self.step_order(id, scope, &key, &print, |order, changes| {
+                place_hold(order, hold.clone(), changes)
+            })
+            .await,
+            twin = self.twin::<Order>(scope, &key, &print)
+        )
     }
 
     /// Releases a hold (a person approving a credit limit or a review, or overriding
     /// a prepayment requirement).
     ///
+    /// Retrying with the same `key` returns the order (as it is now) as a replay.
+    ///
     /// # Errors
     /// [`Error::Order`] with `HoldNotFound` if the order does not have that hold;
-    /// [`Error::NotFound`] for an unknown order.
-    pub async fn release_hold(&self, id: OrderId, hold: Hold) -> Result<Order, Error> {
-        super::retrying!(self, "release_hold", id = &id, {
-            let stored = self.must::<Order>(&id).await?;
-            let mut order = stored.value;
-            let mut changes = Changeset::new(self.now());
-            lift_hold(&mut order, hold, changes.at, &mut changes)?;
+    /// [`Error::NotFound`] for an unknown order; [`Error::IdempotencyKeyReused`].
+    pub async fn release_hold(
+        &self,
+        id: OrderId,
+        hold: Hold,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Order>, Error> {
+        let scope = IdempotencyScope::ReleaseHold;
+        let command = (id, &hold);
+        let print = fingerprint(&command)?;
+        super::retrying!(
+            self,
+            "release_hold",
+            key = &key,
+            id = &id,
+            self.step_order(id, scope, &key, &print, |order, changes| {
+                lift_hold(order, hold.clone(), changes.at, changes)
+            })
+            .await,
+            twin = self.twin::<Order>(scope, &key, &print)
+        )
+    }
+
+    /// One keyed step on one order alone (a hold placed or lifted), in one
+    /// commit with the key; a step that records nothing still spends the key.
+    async fn step_order(
+        &self,
+        id: OrderId,
+        scope: IdempotencyScope,
+        key: &IdempotencyKey,
+        print: &Fingerprint<'_>,
+        step: impl Fn(&mut Order, &mut Changeset) -> Result<(), Error>,
+    ) -> Result<Applied<Order>, Error> {
+        let request = Prefetch::new().key(scope, key).record::<Order>(&id);
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+        if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
+            return self.replayed(&outcome).await;
+        }
+        let stored = super::found::<Order>(&mut fetched, &id)?;
+        let mut order = stored.value;
+        let mut changes = Changeset::new(self.now());
+        step(&mut order, &mut changes)?;
+        if !changes.events.is_empty() {
             changes.update(order.clone(), stored.version);
-            super::trace::store("commit", self.store.commit(changes))
-                .await
-                .map(|_| order)
-                .map_err(Error::from)
-        })
+        }
+        self.commit_keyed(changes, scope, key, print, IdempotentOutcome::Order(id))
+            .await?;
+        Ok(Applied::fresh(order))
     }
 
     /// Cancels an order. One that has not shipped is cancelled whole: its
@@ -212,26 +251,50 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// and shipping stays charged. It stays open for what shipped, and completes
     /// once that is delivered and settled.
     ///
+    /// Retrying with the same `key` returns the order (as it is now) as a replay.
+    ///
     /// # Errors
     /// [`Error::Order`] with `InvalidTransition` for a completed or cancelled order,
-    /// or `NothingToCancel` when everything has shipped; [`Error::NotFound`].
-    pub async fn cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
+    /// or `NothingToCancel` when everything has shipped; [`Error::NotFound`];
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn cancel_order(
+        &self,
+        id: OrderId,
+        reason: &str,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Order>, Error> {
+        let scope = IdempotencyScope::CancelOrder;
+        let command = (id, reason);
+        let print = fingerprint(&command)?;
         super::retrying!(
             self,
             "cancel_order",
+            key = &key,
             id = &id,
-            self.try_cancel_order(id, reason).await
+            self.try_cancel_order(id, reason, &key, &print).await,
+            twin = self.twin::<Order>(scope, &key, &print)
         )
     }
 
-    async fn try_cancel_order(&self, id: OrderId, reason: &str) -> Result<Order, Error> {
-        // One read: the order with its customer, invoices and the queues of its
-        // SKUs, and every location (where released units go back to).
+    async fn try_cancel_order(
+        &self,
+        id: OrderId,
+        reason: &str,
+        key: &IdempotencyKey,
+        print: &Fingerprint<'_>,
+    ) -> Result<Applied<Order>, Error> {
+        // One read: the key, the order with its customer, invoices and the queues
+        // of its SKUs, and every location (where released units go back to).
+        let scope = IdempotencyScope::CancelOrder;
         let kinds = [Customer::kind(), Invoice::kind(), BackOrderQueue::kind()];
         let request = Prefetch::new()
+            .key(scope, key)
             .follow::<Order>(&id, &kinds)
             .every::<Location>();
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+        if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
+            return self.replayed(&outcome).await;
+        }
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
         let skus = queues_touched(&order);
@@ -265,8 +328,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         backlog.put_into(&mut changes);
         changes.update(order.clone(), stored.version);
         changes.move_customer(&customer.value, &buyer)?;
-        super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(order)
+        self.commit_keyed(changes, scope, key, print, IdempotentOutcome::Order(id))
+            .await?;
+        Ok(Applied::fresh(order))
     }
 
     /// An order with its money and progress worked out: total, invoiced, paid,

@@ -12,11 +12,11 @@
 
 use chrono::NaiveDate;
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::catalog::{Product, Products};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::{LocationId, PurchaseOrderId, Sku, SupplierId};
+use crate::ids::{IdempotencyKey, LocationId, PurchaseOrderId, Sku, SupplierId};
 use crate::order::Order;
 use crate::purchasing::lifecycle::{self, Step};
 use crate::purchasing::replenish::{self, Needs, Replenishing, Waiting};
@@ -103,20 +103,39 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown location; [`Error::Purchasing`] with
     /// `NoOffer` when a short SKU has no valid offer, `TooManyUnits` for a
     /// requirement no purchase order line holds; [`Error::Store`].
-    pub async fn replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
+    pub async fn replenish(
+        &self,
+        ship_to: &LocationId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Vec<PurchaseOrder>>, Error> {
+        let scope = IdempotencyScope::Replenish;
+        let print = fingerprint(ship_to)?;
         super::retrying!(
             self,
             "replenish",
+            key = &key,
             id = ship_to,
-            self.try_replenish(ship_to).await
+            self.try_replenish(ship_to, &key, &print).await,
+            twin = self.twin_all::<PurchaseOrder>(scope, &key, &print)
         )
     }
 
-    async fn try_replenish(&self, ship_to: &LocationId) -> Result<Vec<PurchaseOrder>, Error> {
+    async fn try_replenish(
+        &self,
+        ship_to: &LocationId,
+        key: &IdempotencyKey,
+        print: &Fingerprint<'_>,
+    ) -> Result<Applied<Vec<PurchaseOrder>>, Error> {
+        let scope = IdempotencyScope::Replenish;
         let policy = &self.config.purchasing;
-        let (needs, read) = self
-            .read_replenishing(ship_to, policy.auto_approve_up_to.is_some())
-            .await?;
+        let with_orders = policy.auto_approve_up_to.is_some();
+        let (needs, read) = match self
+            .read_replenishing(ship_to, with_orders, Some((key, print)))
+            .await?
+        {
+            Replenish::Replay(outcome) => return self.replayed_all(&outcome).await,
+            Replenish::Read(needs, read) => (needs, read),
+        };
         let mut changes = Changeset::new(self.now());
         let ctx = self.context(changes.at);
         let requisitions =
@@ -132,14 +151,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &ctx,
             &mut changes,
         )?;
-        if raised.is_empty() {
-            return Ok(raised);
-        }
-        let committed = super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(raised
+        // A run that raises nothing still spends its key: its replay raises
+        // nothing either, however the stock has moved since.
+        let outcome = IdempotentOutcome::PurchaseOrders(raised.iter().map(|po| po.id).collect());
+        let committed = self
+            .commit_keyed(changes, scope, key, print, outcome)
+            .await?;
+        let numbered = raised
             .into_iter()
             .map(|po| committed.numbered(po))
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        Ok(Applied::fresh(numbered))
     }
 
     /// Sets (or replaces) the min/max rule of one SKU at one location.
@@ -180,7 +202,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::NotFound`] for an unknown location or product; [`Error::Purchasing`]
     /// with `TooManyUnits`; [`Error::Store`].
     pub async fn requisitions(&self, ship_to: &LocationId) -> Result<Vec<Requisition>, Error> {
-        let (needs, read) = self.read_replenishing(ship_to, false).await?;
+        let Replenish::Read(needs, read) = self.read_replenishing(ship_to, false, None).await?
+        else {
+            return Err(Error::inconsistent("requisitions", "read as a replay"));
+        };
         replenish::requisitions(
             needs,
             read.position(),
@@ -190,7 +215,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Reads what replenishment at `ship_to` decides on, in two reads: the
-    /// location, every back-order queue and every reorder rule (which SKUs need
+    /// run's key (when `keyed`: a key used before ends the read with its outcome),
+    /// the location, every back-order queue and every reorder rule (which SKUs need
     /// anything follows from all of them: these two kinds stay whole); then, for
     /// the SKUs needed, the purchase orders open for them, the suppliers offering
     /// them, their products, the stock of those with a rule and (`with_orders`,
@@ -205,12 +231,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         ship_to: &LocationId,
         with_orders: bool,
-    ) -> Result<(Needs, Replenishing), Error> {
-        let first = Prefetch::new()
+        keyed: Option<(&IdempotencyKey, &Fingerprint<'_>)>,
+    ) -> Result<Replenish, Error> {
+        let scope = IdempotencyScope::Replenish;
+        let mut first = Prefetch::new()
             .record::<Location>(ship_to)
             .every::<BackOrderQueue>()
             .every::<ReorderRule>();
+        if let Some((key, _)) = keyed {
+            first = first.key(scope, key);
+        }
         let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
+        if let Some((key, print)) = keyed
+            && let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)?
+        {
+            return Ok(Replenish::Replay(outcome));
+        }
         super::found::<Location>(&mut fetched, ship_to).map_err(Error::into_reference)?;
         let queues = fetched.take_every::<BackOrderQueue>();
         let rules = values(fetched.take_every::<ReorderRule>());
@@ -222,7 +258,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         } else {
             super::trace::store("fetch", self.store.fetch(&second)).await?
         };
-        Ok((needs, Replenishing::taking(fetched, queues)))
+        Ok(Replenish::Read(
+            needs,
+            Replenishing::taking(fetched, queues),
+        ))
     }
 
     /// Raises one purchase order to `supplier` for the given SKUs and needs, at the
@@ -238,12 +277,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         supplier: SupplierId,
         ship_to: &LocationId,
         needs: &[(Sku, Quantity)],
-    ) -> Result<PurchaseOrder, Error> {
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        let scope = IdempotencyScope::RaisePurchaseOrder;
+        let command = (supplier, ship_to, needs);
+        let print = fingerprint(&command)?;
         super::retrying!(
             self,
             "raise_purchase_order",
+            key = &key,
             id = &supplier,
-            self.try_raise(supplier, ship_to, needs).await
+            self.try_raise(supplier, ship_to, needs, &key, &print).await,
+            twin = self.twin::<PurchaseOrder>(scope, &key, &print)
         )
     }
 
@@ -252,17 +297,24 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         supplier: SupplierId,
         ship_to: &LocationId,
         needs: &[(Sku, Quantity)],
-    ) -> Result<PurchaseOrder, Error> {
+        key: &IdempotencyKey,
+        print: &Fingerprint<'_>,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        let scope = IdempotencyScope::RaisePurchaseOrder;
         let skus = crate::ids::distinct(needs.iter().map(|(sku, _)| sku));
-        // The supplier ordered from by key; the supply of the SKUs ordered for
-        // the promises an approval at once makes.
+        // The key, the supplier ordered from by key; the supply of the SKUs
+        // ordered for the promises an approval at once makes.
         let mut request = supply_to_read(Prefetch::new(), &skus)
+            .key(scope, key)
             .record::<Location>(ship_to)
             .record::<Supplier>(&supplier);
         for sku in &skus {
             request = request.record::<Product>(sku).record::<BackOrderQueue>(sku);
         }
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+        if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
+            return self.replayed(&outcome).await;
+        }
         let suppliers = values(fetched.take_every::<Supplier>());
         let found = suppliers
             .iter()
@@ -298,35 +350,59 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &mut changes,
         )?;
         backlog.put_into(&mut changes);
-        let committed = super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(committed.numbered(po)?)
+        let outcome = IdempotentOutcome::PurchaseOrders(vec![po.id]);
+        let committed = self
+            .commit_keyed(changes, scope, key, print, outcome)
+            .await?;
+        Ok(Applied::fresh(committed.numbered(po)?))
     }
 
     /// Approves (and sends) a draft; waiting back-orders are promised its date.
     ///
+    /// Retrying with the same `key` returns the purchase order (as it is now) as a
+    /// replay.
+    ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::Purchasing`] unless it is a draft.
+    /// [`Error::NotFound`]; [`Error::Purchasing`] unless it is a draft;
+    /// [`Error::IdempotencyKeyReused`].
     pub async fn approve_purchase_order(
         &self,
         id: PurchaseOrderId,
-    ) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, Step::Approve).await
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        self.move_purchase_order(id, Step::Approve, key).await
     }
 
     /// Cancels a purchase order before anything arrived.
     ///
+    /// Retrying with the same `key` returns the purchase order (as it is now) as a
+    /// replay.
+    ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::Purchasing`] once goods arrived.
-    pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, Step::Cancel).await
+    /// [`Error::NotFound`]; [`Error::Purchasing`] once goods arrived;
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn cancel_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        self.move_purchase_order(id, Step::Cancel, key).await
     }
 
     /// Closes a partly or fully received purchase order: nothing more is expected.
     ///
+    /// Retrying with the same `key` returns the purchase order (as it is now) as a
+    /// replay.
+    ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status.
-    pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder, Error> {
-        self.move_purchase_order(id, Step::Close).await
+    /// [`Error::NotFound`]; [`Error::Purchasing`] for any other status;
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn close_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        self.move_purchase_order(id, Step::Close, key).await
     }
 
     /// One step of a purchase order's life, in one commit, after two reads: the
@@ -342,43 +418,66 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         id: PurchaseOrderId,
         step: Step,
-    ) -> Result<PurchaseOrder, Error> {
-        super::retrying!(self, "purchase_order_step", id = &id, {
-            let kinds = [Product::kind(), BackOrderQueue::kind()];
-            let request = Prefetch::new().follow::<PurchaseOrder>(&id, &kinds);
-            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-            let stored = super::found::<PurchaseOrder>(&mut fetched, &id)?;
-            let mut po = stored.value;
-            let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
-            let products = products_in(&mut fetched, &skus);
-            let mut backlog = Backlog::default();
-            super::backorders::adopt_queues(&mut backlog, &skus, &mut fetched);
-            // The one dependent read: the orders waiting and the SKUs' supply.
-            let mut second = supply_to_read(Prefetch::new(), &skus);
-            for order in backlog.orders_to_read() {
-                second = second.record::<Order>(&order);
-            }
-            let mut fetched = super::trace::store("fetch", self.store.fetch(&second)).await?;
-            let purchase_orders = values(fetched.take_every::<PurchaseOrder>());
-            let suppliers = values(fetched.take_every::<Supplier>());
-            for order in fetched.take_every::<Order>() {
-                backlog.adopt(order.value, order.version);
-            }
-            let mut changes = Changeset::new(self.now());
-            lifecycle::move_purchase_order(
-                &mut po,
-                step,
-                &purchase_orders,
-                &suppliers,
-                &products,
-                &mut backlog,
-                &mut changes,
-            )?;
-            backlog.put_into(&mut changes);
-            changes.update(po.clone(), stored.version);
-            super::trace::store("commit", self.store.commit(changes)).await?;
-            Ok::<_, Error>(po)
-        })
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        let scope = match step {
+            Step::Approve => IdempotencyScope::ApprovePurchaseOrder,
+            Step::Cancel => IdempotencyScope::CancelPurchaseOrder,
+            Step::Close => IdempotencyScope::ClosePurchaseOrder,
+        };
+        let print = fingerprint(&id)?;
+        super::retrying!(
+            self,
+            "purchase_order_step",
+            key = &key,
+            id = &id,
+            {
+                let kinds = [Product::kind(), BackOrderQueue::kind()];
+                let request = Prefetch::new()
+                    .key(scope, &key)
+                    .follow::<PurchaseOrder>(&id, &kinds);
+                let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+                if let Some(outcome) =
+                    super::earlier(fetched.idempotency.as_ref(), scope, &key, &print)?
+                {
+                    return self.replayed(&outcome).await;
+                }
+                let stored = super::found::<PurchaseOrder>(&mut fetched, &id)?;
+                let mut po = stored.value;
+                let skus: Vec<Sku> = po.lines.iter().map(|l| l.sku.clone()).collect();
+                let products = products_in(&mut fetched, &skus);
+                let mut backlog = Backlog::default();
+                super::backorders::adopt_queues(&mut backlog, &skus, &mut fetched);
+                // The one dependent read: the orders waiting and the SKUs' supply.
+                let mut second = supply_to_read(Prefetch::new(), &skus);
+                for order in backlog.orders_to_read() {
+                    second = second.record::<Order>(&order);
+                }
+                let mut fetched = super::trace::store("fetch", self.store.fetch(&second)).await?;
+                let purchase_orders = values(fetched.take_every::<PurchaseOrder>());
+                let suppliers = values(fetched.take_every::<Supplier>());
+                for order in fetched.take_every::<Order>() {
+                    backlog.adopt(order.value, order.version);
+                }
+                let mut changes = Changeset::new(self.now());
+                lifecycle::move_purchase_order(
+                    &mut po,
+                    step,
+                    &purchase_orders,
+                    &suppliers,
+                    &products,
+                    &mut backlog,
+                    &mut changes,
+                )?;
+                backlog.put_into(&mut changes);
+                changes.update(po.clone(), stored.version);
+                let outcome = IdempotentOutcome::PurchaseOrders(vec![id]);
+                self.commit_keyed(changes, scope, &key, &print, outcome)
+                    .await?;
+                Ok::<_, Error>(Applied::fresh(po))
+            },
+            twin = self.twin::<PurchaseOrder>(scope, &key, &print)
+        )
     }
 
     /// Receives goods against a purchase order at its ship-to location, in one
@@ -398,7 +497,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn receive_purchase_order(
         &self,
         cmd: ReceivePurchaseOrder,
-    ) -> Result<PurchaseOrder, Error> {
+    ) -> Result<Applied<PurchaseOrder>, Error> {
         let print = fingerprint(&cmd)?;
         super::retrying!(
             self,
@@ -414,9 +513,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 {
                     return Ok(None);
                 }
-                Ok(Some(
+                Ok(Some(Applied::replay(
                     self.must::<PurchaseOrder>(&cmd.purchase_order).await?.value,
-                ))
+                )))
             }
         )
     }
@@ -430,7 +529,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &ReceivePurchaseOrder,
         print: &Fingerprint<'_>,
-    ) -> Result<PurchaseOrder, Error> {
+    ) -> Result<Applied<PurchaseOrder>, Error> {
         let scope = IdempotencyScope::ReceivePurchaseOrder;
         let skus = crate::ids::distinct(cmd.lines.iter().map(|(sku, _)| sku));
         let mut request = supply_to_read(Prefetch::new(), &skus)
@@ -446,7 +545,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let every = fetched.take_every::<PurchaseOrder>();
         let stored = one_of(&every, cmd.purchase_order);
-        let replayed = super::replayed(
+        let replayed = super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
@@ -454,7 +553,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?;
         let stored = stored?;
         if replayed.is_some() {
-            return Ok(stored.value);
+            return Ok(Applied::replay(stored.value));
         }
         let purchase_orders = values(every);
         let suppliers = values(fetched.take_every::<Supplier>());
@@ -492,7 +591,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             IdempotentOutcome::Stock,
         )
         .await?;
-        Ok(po)
+        Ok(Applied::fresh(po))
     }
 
     /// A backlog of the queues of `skus` the command fetched and, `with_orders`,
@@ -510,6 +609,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         Ok(backlog)
     }
+}
+
+/// What a replenishing run read: what it needs to decide, or its key's earlier
+/// outcome.
+enum Replenish {
+    Read(Needs, Replenishing),
+    Replay(IdempotentOutcome),
 }
 
 /// The purchase order `id` among those one read (by key, and under its SKUs),

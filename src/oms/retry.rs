@@ -14,11 +14,15 @@ pub(crate) fn lost_race(error: &Error) -> bool {
 ///
 /// The loop runs in the command's span ([`super::trace`]): `retrying!(oms, "name",
 /// key = k, attempt)` for a keyed command, `id = i` for one that addresses a
-/// record, neither for one that has no subject. A keyed command may add
+/// record, both (`key = k, id = i`) for a keyed command that addresses one,
+/// neither for one that has no subject. A keyed command may add
 /// `twin = fut`: when every attempt failed, `fut` looks for the result of a twin
 /// submission that committed first (`Ok(Some(result))`), and the command returns
 /// that instead of its error.
 macro_rules! retrying {
+    ($oms:expr, $name:expr, key = $key:expr, id = $id:expr, $attempt:expr, twin = $twin:expr) => {
+        $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::keyed_on($name, $key, $id), $attempt, $twin)
+    };
     ($oms:expr, $name:expr, key = $key:expr, $attempt:expr, twin = $twin:expr) => {
         $crate::oms::retry::retrying!(@run $oms, $crate::oms::trace::Command::keyed($name, $key), $attempt, $twin)
     };

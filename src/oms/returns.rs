@@ -2,23 +2,41 @@
 //! decisions ([`crate::returns`]) — asking for a return or an exchange,
 //! authorising, receiving, rejecting and closing it.
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
-use crate::ids::ReturnId;
+use crate::ids::{IdempotencyKey, ReturnId};
 use crate::order::{LineRequest, Order, Placing};
 use crate::returns::{
     ReceiptReads, ReceiveReturn, RequestExchange, RequestReturn, ReturnAuthorization, ReturnError,
 };
-use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned};
+use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
-/// A decision that ends a return short: [`crate::returns::reject`] or
-/// [`crate::returns::close`].
-type Ending = fn(
-    Versioned<ReturnAuthorization>,
-    Versioned<Order>,
-    &mut Changeset,
-) -> Result<ReturnAuthorization, Error>;
+/// A step of a return's life that no goods move in.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Authorise,
+    Reject,
+    Close,
+}
+
+impl Step {
+    fn scope(self) -> IdempotencyScope {
+        match self {
+            Step::Authorise => IdempotencyScope::AuthoriseReturn,
+            Step::Reject => IdempotencyScope::RejectReturn,
+            Step::Close => IdempotencyScope::CloseReturn,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Authorise => "authorise_return",
+            Step::Reject => "reject_return",
+            Step::Close => "close_return",
+        }
+    }
+}
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Asks for a return. Only delivered units can come back, and never more than
@@ -27,7 +45,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Return`] with `Empty`, `NotOnOrder` or `NotReturnable`;
     /// [`Error::NotFound`]; [`Error::IdempotencyKeyReused`].
-    pub async fn request_return(&self, cmd: RequestReturn) -> Result<ReturnAuthorization, Error> {
+    pub async fn request_return(
+        &self,
+        cmd: RequestReturn,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         self.request_return_or_exchange(cmd, Vec::new()).await
     }
 
@@ -57,7 +78,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn request_exchange(
         &self,
         cmd: RequestExchange,
-    ) -> Result<ReturnAuthorization, Error> {
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         if cmd.replacement.is_empty() {
             return Err(ReturnError::NoReplacement.into());
         }
@@ -69,7 +90,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: RequestReturn,
         replacement: Vec<LineRequest>,
-    ) -> Result<ReturnAuthorization, Error> {
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         let with_replacement = (&cmd, crate::fingerprint::canonical_requests(&replacement));
         let print = if replacement.is_empty() {
             fingerprint(&cmd)?
@@ -82,14 +103,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             "request_return",
             key = &cmd.idempotency_key,
             self.try_request_return(&cmd, &replacement, &print).await,
-            twin = async {
-                match self.replay(scope, &cmd.idempotency_key, &print).await? {
-                    Some(IdempotentOutcome::Return(id)) => {
-                        self.return_authorization(id).await.map(Some)
-                    }
-                    _ => Ok(None),
-                }
-            }
+            twin = self.twin::<ReturnAuthorization>(scope, &cmd.idempotency_key, &print)
         )
     }
 
@@ -100,18 +114,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         cmd: &RequestReturn,
         replacement: &[LineRequest],
         print: &Fingerprint<'_>,
-    ) -> Result<ReturnAuthorization, Error> {
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         let scope = IdempotencyScope::RequestReturn;
         let request = crate::returns::RequestReads::prefetch(cmd, replacement)
             .key(scope, &cmd.idempotency_key);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-        if let Some(IdempotentOutcome::Return(id)) = super::replayed(
+        if let Some(outcome) = super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
             print,
         )? {
-            return self.return_authorization(id).await;
+            return self.replayed(&outcome).await;
         }
         let order = super::found::<Order>(&mut fetched, &cmd.order)?;
         let prices = crate::returns::RequestReads::prices(replacement, fetched);
@@ -133,29 +147,37 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 IdempotentOutcome::Return(rma.id),
             )
             .await?;
-        Ok(committed.numbered(rma)?)
+        Ok(Applied::fresh(committed.numbered(rma)?))
     }
 
     /// Authorises a requested return: the customer may send the goods.
     ///
+    /// Retrying with the same `key` returns the return (as it is now) as a replay.
+    ///
     /// # Errors
-    /// [`Error::Return`] unless it is requested; [`Error::NotFound`].
-    pub async fn authorise_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        super::retrying!(self, "authorise_return", id = &id, {
-            let stored = self.must::<ReturnAuthorization>(&id).await?;
-            let mut changes = Changeset::new(self.now());
-            let rma = crate::returns::authorise(stored, &mut changes)?;
-            super::trace::store("commit", self.store.commit(changes)).await?;
-            Ok::<_, Error>(rma)
-        })
+    /// [`Error::Return`] unless it is requested; [`Error::NotFound`];
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn authorise_return(
+        &self,
+        id: ReturnId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
+        self.step_return(id, key, Step::Authorise).await
     }
 
     /// Rejects a return before anything arrived; its units can be asked back again.
     ///
+    /// Retrying with the same `key` returns the return (as it is now) as a replay.
+    ///
     /// # Errors
-    /// [`Error::Return`] once goods arrived; [`Error::NotFound`].
-    pub async fn reject_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        self.end_return(id, crate::returns::reject).await
+    /// [`Error::Return`] once goods arrived; [`Error::NotFound`];
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn reject_return(
+        &self,
+        id: ReturnId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
+        self.step_return(id, key, Step::Reject).await
     }
 
     /// Receives returned goods, in one commit per receipt:
@@ -172,7 +194,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Return`] for a return not authorised, or units beyond what is
     /// expected; [`Error::NotFound`] for an unknown return or location;
     /// [`Error::IdempotencyKeyReused`].
-    pub async fn receive_return(&self, cmd: ReceiveReturn) -> Result<ReturnAuthorization, Error> {
+    pub async fn receive_return(
+        &self,
+        cmd: ReceiveReturn,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         let print = fingerprint(&cmd)?;
         super::retrying!(
             self,
@@ -188,7 +213,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 {
                     return Ok(None);
                 }
-                self.return_authorization(cmd.rma).await.map(Some)
+                self.return_authorization(cmd.rma)
+                    .await
+                    .map(|rma| Some(Applied::replay(rma)))
             }
         )
     }
@@ -201,13 +228,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: &ReceiveReturn,
         print: &Fingerprint<'_>,
-    ) -> Result<ReturnAuthorization, Error> {
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
         let scope = IdempotencyScope::ReceiveReturn;
         let first = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
             .record::<ReturnAuthorization>(&cmd.rma);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&first)).await?;
-        if super::replayed(
+        if super::earlier(
             fetched.idempotency.as_ref(),
             scope,
             &cmd.idempotency_key,
@@ -215,7 +242,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         )?
         .is_some()
         {
-            return self.return_authorization(cmd.rma).await;
+            return self
+                .return_authorization(cmd.rma)
+                .await
+                .map(Applied::replay);
         }
         let rma = super::found::<ReturnAuthorization>(&mut fetched, &cmd.rma)?;
         let second = ReceiptReads::prefetch(&rma.value, cmd)?;
@@ -260,7 +290,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             IdempotentOutcome::Return(received.rma.id),
         )
         .await?;
-        Ok(received.rma)
+        Ok(Applied::fresh(received.rma))
     }
 
     /// Closes a partly received return: what did not arrive will not be taken, and
@@ -268,25 +298,64 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// (its goods never all came back): the credit its receipts gave stays with the
     /// customer, to refund with [`Oms::record_refund`] or spend on the next order.
     ///
+    /// Retrying with the same `key` returns the return (as it is now) as a replay.
+    ///
     /// # Errors
-    /// [`Error::Return`] unless partly received; [`Error::NotFound`].
-    pub async fn close_return(&self, id: ReturnId) -> Result<ReturnAuthorization, Error> {
-        self.end_return(id, crate::returns::close).await
+    /// [`Error::Return`] unless partly received; [`Error::NotFound`];
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn close_return(
+        &self,
+        id: ReturnId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
+        self.step_return(id, key, Step::Close).await
     }
 
-    /// Ends a return short (rejected, or closed with goods missing), in one commit.
-    async fn end_return(&self, id: ReturnId, end: Ending) -> Result<ReturnAuthorization, Error> {
-        super::retrying!(self, "end_return", id = &id, {
-            let stored = self.must::<ReturnAuthorization>(&id).await?;
-            let order = self
-                .must::<Order>(&stored.value.order)
-                .await
-                .map_err(Error::into_dangling)?;
-            let mut changes = Changeset::new(self.now());
-            let rma = end(stored, order, &mut changes)?;
-            super::trace::store("commit", self.store.commit(changes)).await?;
-            Ok::<_, Error>(rma)
-        })
+    /// One keyed step of a return's life that no goods move in, in one commit
+    /// with the key, after one read: the key, the return and its order.
+    async fn step_return(
+        &self,
+        id: ReturnId,
+        key: IdempotencyKey,
+        step: Step,
+    ) -> Result<Applied<ReturnAuthorization>, Error> {
+        let scope = step.scope();
+        let print = fingerprint(&id)?;
+        super::retrying!(
+            self,
+            step.name(),
+            key = &key,
+            id = &id,
+            {
+                let request = Prefetch::new()
+                    .key(scope, &key)
+                    .follow::<ReturnAuthorization>(&id, &[Order::kind()]);
+                let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+                if let Some(outcome) =
+                    super::earlier(fetched.idempotency.as_ref(), scope, &key, &print)?
+                {
+                    return self.replayed(&outcome).await;
+                }
+                let stored = super::found::<ReturnAuthorization>(&mut fetched, &id)?;
+                let mut changes = Changeset::new(self.now());
+                let rma = match step {
+                    Step::Authorise => crate::returns::authorise(stored, &mut changes)?,
+                    Step::Reject | Step::Close => {
+                        let order = super::found::<Order>(&mut fetched, &stored.value.order)
+                            .map_err(Error::into_dangling)?;
+                        let end = match step {
+                            Step::Reject => crate::returns::reject,
+                            _ => crate::returns::close,
+                        };
+                        end(stored, order, &mut changes)?
+                    }
+                };
+                self.commit_keyed(changes, scope, &key, &print, IdempotentOutcome::Return(id))
+                    .await?;
+                Ok::<_, Error>(Applied::fresh(rma))
+            },
+            twin = self.twin::<ReturnAuthorization>(scope, &key, &print)
+        )
     }
 
     /// A return authorisation.

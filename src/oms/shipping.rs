@@ -1,6 +1,6 @@
 //! Shipping: quote, book, and follow tracking to delivery.
 
-use super::Oms;
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::catalog::{Product, Products};
 use crate::customer::Customer;
 use crate::error::Error;
@@ -8,11 +8,13 @@ use crate::fulfilment::ship::{
     self, Tracked, best_quote, deliver, finish_shipping, plan_shipments, record_shipment, track,
 };
 use crate::fulfilment::{BookingRequest, Carrier, Shipment, TrackingEvent, TrackingNumber};
-use crate::ids::{OrderId, ShipmentId};
+use crate::ids::{IdempotencyKey, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::Order;
 use crate::stock::Location;
-use crate::store::{Changeset, Entity, Prefetch, RecordKey, Store};
+use crate::store::{
+    Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
+};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
@@ -20,6 +22,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// committed together: stock leaves on-hand and reserved, cost of goods sold and
     /// the carrier's charge are posted, and under [`InvoicePolicy::OnShipment`] the
     /// shipped goods are invoiced.
+    ///
+    /// Retrying with the same `key` returns the shipments the first call made (as
+    /// they are now) as a replay, rather than `NothingToShip`. Use a new key for
+    /// each shipping run of an order: one that ships what arrived since is a new
+    /// command.
     ///
     /// Each call books under keys of its own (order, location and a fresh id for the
     /// call), which its retries of a lost race reuse, so a retry gets the same
@@ -32,15 +39,24 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Order`] with `OnHold` while a hold is in force (a prepaid order that is
     /// not yet paid), `NothingToShip`, or `InvalidTransition` for a cancelled or
     /// completed order; [`Error::Carrier`] when no carrier can take it;
-    /// [`Error::NotFound`] for an unknown order.
-    pub async fn ship(&self, id: OrderId) -> Result<Vec<Shipment>, Error> {
+    /// [`Error::NotFound`] for an unknown order; [`Error::IdempotencyKeyReused`]
+    /// for a key used for another command.
+    pub async fn ship(
+        &self,
+        id: OrderId,
+        key: IdempotencyKey,
+    ) -> Result<Applied<Vec<Shipment>>, Error> {
+        let scope = IdempotencyScope::Ship;
+        let print = fingerprint(&id)?;
         let mut booked = Vec::new();
         let call = self.new_id(|uuid| uuid);
         let shipped = super::retrying!(
             self,
             "ship",
+            key = &key,
             id = &id,
-            self.try_ship(id, call, &mut booked).await
+            self.try_ship(id, call, &mut booked, &key, &print).await,
+            twin = self.twin_all::<Shipment>(scope, &key, &print)
         );
         if shipped.is_err() {
             self.cancel_uncommitted(id, &booked).await;
@@ -76,16 +92,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         id: OrderId,
         call: uuid::Uuid,
         booked: &mut Vec<Booked>,
-    ) -> Result<Vec<Shipment>, Error> {
-        // One read: the order, and the products, locations and (when invoicing on
-        // shipment) the customer it names.
+        key: &IdempotencyKey,
+        print: &Fingerprint<'_>,
+    ) -> Result<Applied<Vec<Shipment>>, Error> {
+        // One read: the key, the order, and the products, locations and (when
+        // invoicing on shipment) the customer it names.
+        let scope = IdempotencyScope::Ship;
         let on_shipment = self.config.invoice_policy == InvoicePolicy::OnShipment;
         let kinds: &[&'static str] = match on_shipment {
             true => &[Product::kind(), Location::kind(), Customer::kind()],
             false => &[Product::kind(), Location::kind()],
         };
-        let request = Prefetch::new().follow::<Order>(&id, kinds);
+        let request = Prefetch::new().key(scope, key).follow::<Order>(&id, kinds);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+        if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
+            return self.replayed_all(&outcome).await;
+        }
         // The order changes, so it is taken; the sites and products are only
         // read, so they are lent, as they come (each was named once).
         let stored = super::found::<Order>(&mut fetched, &id)?;
@@ -169,13 +191,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // Let go of what was read before committing: a record no reader holds
         // is written over where it lies.
         drop(fetched);
-        super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(shipments)
+        let outcome = IdempotentOutcome::Shipments(shipments.iter().map(|s| s.id).collect());
+        self.commit_keyed(changes, scope, key, print, outcome)
+            .await?;
+        Ok(Applied::fresh(shipments))
     }
 
     /// Records a tracking event reported by the carrier (a webhook, say). Duplicates
     /// and out-of-order events are absorbed; delivery of the last shipment of a paid
     /// order completes it.
+    ///
+    /// The event is its own key: recording one the shipment already has changes
+    /// nothing and says so ([`Applied::replayed`]), so a webhook delivered twice is
+    /// safe to take twice.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown shipment.
@@ -183,7 +211,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         shipment: ShipmentId,
         event: TrackingEvent,
-    ) -> Result<Shipment, Error> {
+    ) -> Result<Applied<Shipment>, Error> {
         super::retrying!(
             self,
             "record_tracking",
@@ -195,9 +223,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
 
     /// Asks the carrier for the shipment's tracking events and records them.
     ///
+    /// Safe to repeat: what the shipment already has is absorbed, and a refresh
+    /// that brought nothing new says so ([`Applied::replayed`]).
+    ///
     /// # Errors
     /// [`Error::Carrier`] if the carrier fails; [`Error::NotFound`].
-    pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Shipment, Error> {
+    pub async fn refresh_tracking(&self, shipment: ShipmentId) -> Result<Applied<Shipment>, Error> {
         super::retrying!(self, "refresh_tracking", id = &shipment, {
             let tracking = self.must::<Shipment>(&shipment).await?.value.tracking;
             let events = self.carrier.track(&tracking).await?;
@@ -209,7 +240,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         id: ShipmentId,
         events: &[TrackingEvent],
-    ) -> Result<Shipment, Error> {
+    ) -> Result<Applied<Shipment>, Error> {
         // One read: the shipment and the order it delivers to.
         let request = Prefetch::new().follow::<Shipment>(&id, &[Order::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
@@ -217,7 +248,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut shipment = stored.value;
         let mut changes = Changeset::new(self.now());
         match track(&mut shipment, events, &mut changes) {
-            Tracked::Unchanged => return Ok(shipment),
+            Tracked::Unchanged => return Ok(Applied::replay(shipment)),
             Tracked::Moved => {}
             Tracked::Delivered => {
                 let stored_order = super::found::<Order>(&mut fetched, &shipment.order)
@@ -229,7 +260,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         changes.update(shipment.clone(), stored.version);
         super::trace::store("commit", self.store.commit(changes)).await?;
-        Ok(shipment)
+        Ok(Applied::fresh(shipment))
     }
 
     /// A shipment.

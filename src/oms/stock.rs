@@ -1,6 +1,6 @@
 //! Receiving and correcting stock: the driver of [`crate::stock::change_stock`].
 
-use super::{Fingerprint, Oms, fingerprint};
+use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::catalog::Product;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -20,7 +20,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Invalid`] for a quantity that is not positive or too large;
     /// [`Error::NotFound`] for an unknown SKU or location;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
-    pub async fn receive_stock(&self, cmd: ReceiveStock) -> Result<StockLevel, Error> {
+    pub async fn receive_stock(&self, cmd: ReceiveStock) -> Result<Applied<StockLevel>, Error> {
         self.change_stock(StockCommand::Receive(&cmd)).await
     }
 
@@ -35,11 +35,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// [`Error::Invalid`] for a delta of more than `u32::MAX` units either way;
     /// [`Error::NotFound`] for an unknown SKU or location;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
-    pub async fn adjust_stock(&self, cmd: AdjustStock) -> Result<StockLevel, Error> {
+    pub async fn adjust_stock(&self, cmd: AdjustStock) -> Result<Applied<StockLevel>, Error> {
         self.change_stock(StockCommand::Adjust(&cmd)).await
     }
 
-    async fn change_stock(&self, cmd: StockCommand<'_>) -> Result<StockLevel, Error> {
+    async fn change_stock(&self, cmd: StockCommand<'_>) -> Result<Applied<StockLevel>, Error> {
         cmd.check()?;
         let print = match cmd {
             StockCommand::Receive(c) => fingerprint(c)?,
@@ -57,7 +57,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     return Ok(None);
                 }
                 let (sku, location) = cmd.place();
-                self.stock_level(sku, location).await.map(Some)
+                self.stock_level(sku, location)
+                    .await
+                    .map(|level| Some(Applied::replay(level)))
             }
         )
     }
@@ -66,7 +68,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         &self,
         cmd: StockCommand<'_>,
         print: &Fingerprint<'_>,
-    ) -> Result<StockLevel, Error> {
+    ) -> Result<Applied<StockLevel>, Error> {
         let (scope, key) = cmd.key();
         let (sku, location) = cmd.place();
         // One read: the key, the product, the location, its stock, and the queue
@@ -78,8 +80,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<BackOrderQueue>(sku)
             .stock(sku);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-        if super::replayed(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
-            return self.stock_level(sku, location).await;
+        if super::earlier(fetched.idempotency.as_ref(), scope, key, print)?.is_some() {
+            return self.stock_level(sku, location).await.map(Applied::replay);
         }
         // Named in the command's body: a missing one is a wrong request.
         let product = super::found::<Product>(&mut fetched, sku).map_err(Error::into_reference)?;
@@ -111,7 +113,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         backlog.put_into(&mut changes);
         self.commit_keyed(changes, scope, key, print, IdempotentOutcome::Stock)
             .await?;
-        self.stock_level(sku, location).await
+        self.stock_level(sku, location).await.map(Applied::fresh)
     }
 
     /// Stock of `sku` at `location` (zero if it never held any).

@@ -38,6 +38,11 @@ mod on {
             Self::plain(name).with("id", id)
         }
 
+        /// A command sent with an idempotency key that addresses a record by id.
+        pub(crate) fn keyed_on(name: &'static str, key: &dyn Display, id: &dyn Display) -> Self {
+            Self::keyed(name, key).with("id", id)
+        }
+
         /// A command with neither: every field but the name is recorded later.
         pub(crate) fn plain(name: &'static str) -> Self {
             Command(tracing::info_span!(
@@ -112,6 +117,10 @@ mod off {
         }
 
         pub(crate) fn addressed(_: &'static str, _: &dyn Display) -> Self {
+            Command
+        }
+
+        pub(crate) fn keyed_on(_: &'static str, _: &dyn Display, _: &dyn Display) -> Self {
             Command
         }
 

@@ -388,6 +388,19 @@ pub enum IdempotencyScope {
     RequestReturn,
     ReceiveReturn,
     AmendOrder,
+    RegisterCustomer,
+    Ship,
+    RaisePurchaseOrder,
+    Replenish,
+    ApprovePurchaseOrder,
+    CancelPurchaseOrder,
+    ClosePurchaseOrder,
+    HoldOrder,
+    ReleaseHold,
+    CancelOrder,
+    AuthoriseReturn,
+    RejectReturn,
+    CloseReturn,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -399,6 +412,9 @@ pub enum IdempotentOutcome {
     Stock,
     CreditNote(CreditNoteId),
     Return(ReturnId),
+    Customer(CustomerId),
+    Shipments(Vec<ShipmentId>),
+    PurchaseOrders(Vec<PurchaseOrderId>),
 }
 
 /// The scheme of entries stored before schemes were recorded.

@@ -13,7 +13,7 @@ use crate::money::{Currency, Money};
 use crate::order::{Channel, Delivery, Order, PlaceOrder};
 use crate::purchasing::BackOrderPolicy;
 use crate::store::Store;
-use crate::{Oms, ReceiveStock, RecordPayment};
+use crate::{Applied, Oms, ReceiveStock, RecordPayment};
 
 use super::{CaseResult, Counting, Failure, OrFail, block_on, code, open_shop, usd};
 
@@ -109,9 +109,10 @@ pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
         let mut profile = (*shop.customer.profile).clone();
         profile.email = format!("buyer{n}@example.com");
         buyers.push(
-            oms.register_customer(profile)
+            oms.register_customer(profile, code(case, &format!("buyer-{n}"))?)
                 .await
-                .or_fail(case, "registering")?,
+                .or_fail(case, "registering")?
+                .into_inner(),
         );
     }
     let place = |caller: usize, n: usize| -> Result<Order, Error> {
@@ -129,6 +130,7 @@ pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
                     }),
             ),
         )
+        .map(Applied::into_inner)
     };
     counted.take();
     let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));
@@ -180,6 +182,7 @@ pub async fn back_orders_on_one_sku_never_contend<S: Store>(store: &S) -> CaseRe
                     }),
             ),
         )
+        .map(Applied::into_inner)
     };
     counted.take();
     let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));
@@ -322,7 +325,9 @@ pub async fn one_key_from_many_callers_places_one_order<S: Store>(store: &S) -> 
     });
     let placed: Vec<Result<Order, Error>> = std::thread::scope(|scope| {
         let callers: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| block_on(oms.place_order(cmd.clone()))))
+            .map(|_| {
+                scope.spawn(|| block_on(oms.place_order(cmd.clone())).map(Applied::into_inner))
+            })
             .collect();
         callers
             .into_iter()

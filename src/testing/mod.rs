@@ -310,9 +310,10 @@ async fn open_shop<S: Store>(
     let mut profile = NewCustomer::new("Ada", "ada@example.com", address, Currency::USD);
     profile.terms = terms;
     let customer = oms
-        .register_customer(profile)
+        .register_customer(profile, code(case, "ada")?)
         .await
-        .or_fail(case, "registering")?;
+        .or_fail(case, "registering")?
+        .into_inner();
     Ok(Shop {
         tax,
         product,
@@ -350,12 +351,23 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
         .or_fail(case, "reading the invoice")?;
     let total = invoice.total().or_fail(case, "totalling")?;
     let pay = RecordPayment::new(code(case, "pay-1")?, invoice_id, total, PaymentMethod::Cash);
-    let payment = oms.record_payment(pay).await.or_fail(case, "paying")?;
-    let shipment = oms.ship(order.id).await.or_fail(case, "shipping")?;
-    let shipment = shipment.into_iter().next().ok_or_else(|| Failure {
-        case,
-        message: "no shipment".into(),
-    })?;
+    let payment = oms
+        .record_payment(pay)
+        .await
+        .or_fail(case, "paying")?
+        .into_inner();
+    let shipment = oms
+        .ship(order.id, code(case, "ship-1")?)
+        .await
+        .or_fail(case, "shipping")?;
+    let shipment = shipment
+        .into_inner()
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure {
+            case,
+            message: "no shipment".into(),
+        })?;
     let event = TrackingEvent {
         at: at(),
         status: ShipmentStatus::Delivered,
@@ -364,7 +376,8 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
     let shipment = oms
         .record_tracking(shipment.id, event)
         .await
-        .or_fail(case, "delivering")?;
+        .or_fail(case, "delivering")?
+        .into_inner();
     let credit_note = oms
         .issue_credit_note(IssueCreditNote {
             idempotency_key: code(case, "credit-1")?,
@@ -374,7 +387,8 @@ async fn fixtures(case: &'static str) -> Result<Fixtures, Failure> {
             reason: "goodwill, «unicode» too".into(),
         })
         .await
-        .or_fail(case, "crediting")?;
+        .or_fail(case, "crediting")?
+        .into_inner();
     let (sku, site) = (product.sku.clone(), location.id.clone());
     Ok(Fixtures {
         customer: oms.customer(customer.id).await.or_fail(case, "reading")?,
@@ -1655,7 +1669,7 @@ pub async fn order_flow_audits_clean<S: Store>(store: &S) -> CaseResult {
     ensure!(case, again.id == kept.id, "a retried order got a new id");
     let over = oms.place_order(place(&o3, 1)).await;
     ensure!(case, over.is_err(), "a sixth unit was sold from five");
-    oms.cancel_order(dropped.id, "changed mind")
+    oms.cancel_order(dropped.id, "changed mind", code(case, "cancel-1")?)
         .await
         .or_fail(case, "cancelling")?;
     let invoice = kept.invoices.first().copied().ok_or_else(|| Failure {
@@ -1676,8 +1690,11 @@ pub async fn order_flow_audits_clean<S: Store>(store: &S) -> CaseResult {
     ))
     .await
     .or_fail(case, "paying")?;
-    let shipments = oms.ship(kept.id).await.or_fail(case, "shipping")?;
-    for s in shipments {
+    let shipments = oms
+        .ship(kept.id, code(case, "ship-1")?)
+        .await
+        .or_fail(case, "shipping")?;
+    for s in shipments.into_inner() {
         let event = TrackingEvent {
             at: at(),
             status: ShipmentStatus::Delivered,

@@ -162,13 +162,14 @@ pub async fn replenishing_one_sku_orders_it_once<S: Store>(store: &S) -> CaseRes
                 supplier.id,
                 &site,
                 &[(sku.clone(), Quantity::new(5))],
+                keyed(case, "by-hand")?,
             ))?;
             if let Ok(mut id) = raised_by_hand.lock() {
                 *id = Some(po.id);
             }
             Ok(())
         } else {
-            block_on(racers.replenish(&site)).map(drop)
+            block_on(racers.replenish(&site, keyed(case, &format!("run-{caller}"))?)).map(drop)
         }
     });
     if let Some((caller, n, e)) = failed.first() {
@@ -241,8 +242,9 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
             supplier.id,
             &site,
             &[(sku.clone(), Quantity::new(10))],
+            keyed(case, &format!("po-{caller}-{n}"))?,
         ))?;
-        block_on(racers.approve_purchase_order(po.id))?;
+        block_on(racers.approve_purchase_order(po.id, keyed(case, &format!("ok-{caller}-{n}"))?))?;
         let key = code(case, &format!("grn-{caller}-{n}"))
             .map_err(|f| Error::invalid("case", f.to_string()))?;
         block_on(racers.receive_purchase_order(ReceivePurchaseOrder {
@@ -250,7 +252,7 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
             purchase_order: po.id,
             lines: vec![(sku.clone(), Quantity::new(6))],
         }))?;
-        block_on(racers.close_purchase_order(po.id))?;
+        block_on(racers.close_purchase_order(po.id, keyed(case, &format!("end-{caller}-{n}"))?))?;
         if n == 0 {
             block_on(racers.set_reorder_rule(ReorderRule {
                 sku: sku.clone(),
@@ -283,4 +285,9 @@ pub async fn purchasing_different_skus_never_contends<S: Store>(store: &S) -> Ca
     let report = oms.audit().await.or_fail(case, "auditing")?;
     ensure!(case, report.is_clean(), "audit: {:?}", report.violations);
     Ok(())
+}
+
+/// An idempotency key for a caller on a thread, whose errors are the service's.
+fn keyed(case: &'static str, text: &str) -> Result<crate::ids::IdempotencyKey, Error> {
+    code(case, text).map_err(|f| Error::invalid("case", f.to_string()))
 }

@@ -160,7 +160,11 @@ pub async fn customer(
         PaymentTerms::Prepaid => PaymentMethod::Card,
         PaymentTerms::Net { .. } => PaymentMethod::BankTransfer,
     };
-    w.oms.register_customer(profile).await.unwrap()
+    w.oms
+        .register_customer(profile, o2c::ids::IdempotencyKey::generate())
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Everything in the store, for "nothing changed" assertions.
@@ -235,6 +239,7 @@ pub async fn tee2_mug1(w: &World, k: &str, who: CustomerId) -> Order {
         )
         .await
         .unwrap()
+        .into_inner()
 }
 
 /// BOOK 10 on B2B, shipping what is there: 8 reserved at WH-WEST, 2 back-ordered.
@@ -247,6 +252,7 @@ pub async fn ten_books(w: &World, k: &str, who: CustomerId) -> Order {
         )
         .await
         .unwrap()
+        .into_inner()
 }
 
 /// The world, invoicing on shipment.

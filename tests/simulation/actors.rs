@@ -24,7 +24,7 @@ use rust_decimal_macros::dec;
 
 use crate::changes;
 use crate::common::{EAST, STORE, WEST, key, loc, sku, us_address};
-use crate::delivery::{Twice, deliver};
+use crate::delivery::deliver;
 use crate::executor::pause;
 use crate::sim::Sim;
 use crate::world::SKUS;
@@ -139,14 +139,9 @@ async fn place_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
             .map(|p| format!("({p:?})"))
             .unwrap_or_default()
     );
-    deliver(
-        sim,
-        step,
-        what,
-        Twice::Allowed,
-        Some(|o: &Order| o.id.to_string()),
-        || sim.oms.place_order(cmd.clone()),
-    )
+    deliver(sim, step, what, Some(|o: &Order| o.id.to_string()), || {
+        sim.oms.place_order(cmd.clone())
+    })
     .await;
 }
 
@@ -194,7 +189,6 @@ async fn pay<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|p: &Payment| p.id.to_string()),
         || sim.oms.record_payment(cmd.clone()),
     )
@@ -209,14 +203,16 @@ async fn cancel<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
     let Some(order) = sim.plan().choose(|r| r.pick(&open).cloned()) else {
         return;
     };
-    // No key: a repeated cancellation is refused (nothing left to cancel).
+    let cancelling = key(&format!("cancel-{step}"));
     deliver(
         sim,
         step,
         format!("cancel {}", order.idempotency_key),
-        Twice::Allowed,
-        None,
-        || sim.oms.cancel_order(order.id, "changed my mind"),
+        Some(|o: &Order| o.id.to_string()),
+        || {
+            sim.oms
+                .cancel_order(order.id, "changed my mind", cancelling.clone())
+        },
     )
     .await;
 }
@@ -258,7 +254,6 @@ async fn request_return<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) 
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|r: &ReturnAuthorization| r.id.to_string()),
         || sim.oms.request_return(cmd.clone()),
     )
@@ -272,15 +267,14 @@ async fn ship<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let Some(order) = sim.plan().choose(|r| r.pick(&ready).copied()) else {
         return;
     };
-    // Booking keys are derived from the order, so a second `ship` finds the first's
-    // bookings (or nothing left to ship).
+    // Sent twice with one key, the second gets the first's shipments back.
+    let shipping = key(&format!("ship-{step}"));
     deliver(
         sim,
         step,
         format!("ship order {order}"),
-        Twice::Allowed,
-        None,
-        || sim.oms.ship(order),
+        Some(shipment_ids),
+        || sim.oms.ship(order, shipping.clone()),
     )
     .await;
 }
@@ -302,7 +296,6 @@ async fn receive_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|l: &o2c::stock::StockLevel| format!("{}@{}", l.sku, l.location)),
         || sim.oms.receive_stock(cmd.clone()),
     )
@@ -329,7 +322,6 @@ async fn adjust_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
         sim,
         step,
         format!("adjust {code} at {at} by {delta:+}"),
-        Twice::Allowed,
         None,
         || sim.oms.adjust_stock(cmd.clone()),
     )
@@ -353,7 +345,8 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
         return;
     };
     let roll = sim.plan().choose(|r| r.below(100));
-    // Moving an authorisation along has no key: repeating it is refused by its status.
+    let step_key = key(&format!("rma-step-{step}"));
+    // Each step is keyed: sent twice, the second gets the first's result back.
     match (rma.status, roll) {
         (ReturnStatus::Requested, 0..80) => {
             if !rma.replacement.is_empty() {
@@ -363,9 +356,8 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                 sim,
                 step,
                 format!("authorise return {}", rma.id),
-                Twice::Allowed,
                 None,
-                || sim.oms.authorise_return(rma.id),
+                || sim.oms.authorise_return(rma.id, step_key.clone()),
             )
             .await;
         }
@@ -373,14 +365,9 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
             if !rma.replacement.is_empty() {
                 sim.plan().exercised("exchange: asked to reject");
             }
-            deliver(
-                sim,
-                step,
-                format!("reject return {}", rma.id),
-                Twice::Allowed,
-                None,
-                || sim.oms.reject_return(rma.id),
-            )
+            deliver(sim, step, format!("reject return {}", rma.id), None, || {
+                sim.oms.reject_return(rma.id, step_key.clone())
+            })
             .await;
         }
         (_, 0..85) => {
@@ -419,7 +406,6 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                     rma.id,
                     cmd.lines
                 ),
-                Twice::Allowed,
                 Some(|r: &ReturnAuthorization| r.id.to_string()),
                 || sim.oms.receive_return(cmd.clone()),
             )
@@ -432,14 +418,9 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
             if !rma.replacement.is_empty() {
                 sim.plan().exercised("exchange: asked to close short");
             }
-            deliver(
-                sim,
-                step,
-                format!("close return {}", rma.id),
-                Twice::Allowed,
-                None,
-                || sim.oms.close_return(rma.id),
-            )
+            deliver(sim, step, format!("close return {}", rma.id), None, || {
+                sim.oms.close_return(rma.id, step_key.clone())
+            })
             .await;
         }
     }
@@ -473,7 +454,6 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
             sim,
             step,
             format!("receive purchase order {}", po.id),
-            Twice::Allowed,
             Some(|p: &PurchaseOrder| p.id.to_string()),
             || sim.oms.receive_purchase_order(cmd.clone()),
         )
@@ -481,16 +461,15 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
         return;
     }
     if roll < 80 {
-        // Replenishing raises what the back-orders and reorder points need now: not
-        // keyed, and a second call would see the first's orders, so it is sent once.
-        let east = loc(EAST);
+        // Replenishing raises what the back-orders and reorder points need now;
+        // sent twice with one key, the second gets the first's orders back.
+        let (east, run) = (loc(EAST), key(&format!("replenish-{step}")));
         let raised = deliver(
             sim,
             step,
             "replenish WH-EAST".into(),
-            Twice::Never,
-            None,
-            || sim.oms.replenish(&east),
+            Some(purchase_order_ids),
+            || sim.oms.replenish(&east, run.clone()),
         )
         .await;
         for po in raised.unwrap_or_default() {
@@ -502,14 +481,17 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let units = u32::try_from(sim.plan().choose(|r| r.between(2, 12))).unwrap_or(2);
     let supplier = sim.cast.supplier;
     let (east, needs) = (loc(EAST), [(sku(code), Quantity::new(units))]);
-    // Raising a purchase order is not idempotent (each call is a new order): sent once.
+    // Sent twice with one key, the second gets the first's order back.
+    let raising = key(&format!("raise-{step}"));
     let raised = deliver(
         sim,
         step,
         format!("raise purchase order for {units} {code}"),
-        Twice::Never,
-        None,
-        || sim.oms.raise_purchase_order(supplier, &east, &needs),
+        Some(|po: &PurchaseOrder| po.id.to_string()),
+        || {
+            sim.oms
+                .raise_purchase_order(supplier, &east, &needs, raising.clone())
+        },
     )
     .await;
     if let Some(po) = raised {
@@ -521,14 +503,13 @@ async fn approve<S: Store>(sim: &Sim<'_, S>, step: u64, po: &PurchaseOrder) {
     if po.status != PurchaseOrderStatus::Draft {
         return;
     }
-    // A second approval is refused: the order is no longer a draft.
+    let approving = key(&format!("approve-{step}-{}", po.id));
     deliver(
         sim,
         step,
         format!("approve purchase order {}", po.id),
-        Twice::Allowed,
-        None,
-        || sim.oms.approve_purchase_order(po.id),
+        Some(|po: &PurchaseOrder| po.id.to_string()),
+        || sim.oms.approve_purchase_order(po.id, approving.clone()),
     )
     .await;
 }
@@ -584,7 +565,6 @@ async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
             sim,
             step,
             format!("refresh tracking of {}", shipment.tracking),
-            Twice::Allowed,
             None,
             || sim.oms.refresh_tracking(id),
         )
@@ -599,7 +579,7 @@ async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
             _ => event,
         };
         let what = format!("webhook {:?} for {}", event.status, shipment.tracking);
-        deliver(sim, step, what, Twice::Allowed, None, || {
+        deliver(sim, step, what, None, || {
             sim.oms.record_tracking(id, event.clone())
         })
         .await;
@@ -636,7 +616,6 @@ async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|n: &o2c::ledger::CreditNote| n.id.to_string()),
         || sim.oms.issue_credit_note(cmd.clone()),
     )
@@ -678,7 +657,6 @@ async fn refund<S: Store>(sim: &Sim<'_, S>, step: u64) {
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|p: &Payment| p.id.to_string()),
         || sim.oms.record_refund(cmd.clone()),
     )
@@ -695,7 +673,7 @@ async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
         return;
     };
     let name = &order.idempotency_key;
-    // Holds have no key: placing one twice changes nothing, releasing twice is refused.
+    let holding = key(&format!("hold-{step}"));
     let releasable = order
         .holds
         .iter()
@@ -707,27 +685,30 @@ async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
                 sim,
                 step,
                 format!("release {hold:?} on {name}"),
-                Twice::Allowed,
                 None,
-                || sim.oms.release_hold(order.id, hold),
+                || sim.oms.release_hold(order.id, hold, holding.clone()),
             )
             .await;
         }
         None => {
-            deliver(
-                sim,
-                step,
-                format!("hold {name} for review"),
-                Twice::Allowed,
-                None,
-                || sim.oms.hold_order(order.id, Hold::ManualReview),
-            )
+            deliver(sim, step, format!("hold {name} for review"), None, || {
+                sim.oms
+                    .hold_order(order.id, Hold::ManualReview, holding.clone())
+            })
             .await;
         }
     }
 }
 
 // --- screens ---------------------------------------------------------------
+
+fn shipment_ids(shipments: &Vec<Shipment>) -> String {
+    shipments.iter().map(|s| format!("{} ", s.id)).collect()
+}
+
+fn purchase_order_ids(raised: &Vec<PurchaseOrder>) -> String {
+    raised.iter().map(|po| format!("{} ", po.id)).collect()
+}
 
 pub fn orders_of<S: Store>(sim: &Sim<'_, S>, who: CustomerId) -> Vec<Order> {
     let ids = sim.read(sim.direct.orders_of_customer(who));

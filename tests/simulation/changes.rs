@@ -25,7 +25,7 @@ use o2c::{RequestExchange, RequestReturn};
 
 use crate::actors::orders_of;
 use crate::common::{key, sku, us_address};
-use crate::delivery::{Twice, deliver_all, only_a_fault};
+use crate::delivery::{deliver_all, only_a_fault};
 use crate::sim::Sim;
 use crate::world::{SKUS, tax_rate};
 
@@ -372,14 +372,9 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
     if verdict == Verdict::MayApply {
         sim.plan().amendment_sent(before.id.to_string());
     }
-    let results = deliver_all(
-        sim,
-        step,
-        what,
-        Twice::Allowed,
-        Some(|o: &Order| o.id.to_string()),
-        || sim.oms.amend_order(cmd.clone()),
-    )
+    let results = deliver_all(sim, step, what, Some(|o: &Order| o.id.to_string()), || {
+        sim.oms.amend_order(cmd.clone())
+    })
     .await;
 
     let name = &before.idempotency_key;
@@ -584,7 +579,6 @@ pub async fn request_exchange<S: Store>(sim: &Sim<'_, S>, step: u64, who: Custom
         sim,
         step,
         what,
-        Twice::Allowed,
         Some(|r: &ReturnAuthorization| r.id.to_string()),
         || sim.oms.request_exchange(cmd.clone()),
     )

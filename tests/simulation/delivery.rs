@@ -4,24 +4,14 @@
 use std::fmt::Debug;
 use std::future::Future;
 
-use o2c::Error;
 use o2c::fulfilment::CarrierError;
 use o2c::store::{ReadError, Store, StoreError};
+use o2c::{Applied, Error};
 
 use crate::executor::both;
 use crate::invariants::check_everything;
 use crate::plan::InjectedFault;
 use crate::sim::Sim;
-
-/// Whether a command may be sent twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Twice {
-    /// Keyed, or harmless to repeat: sent twice at random.
-    Allowed,
-    /// Not idempotent by design (each call makes something new): sent once. The call
-    /// site says why.
-    Never,
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -31,13 +21,14 @@ enum Mode {
 }
 
 /// Sends a command (built afresh by `send` for each delivery), checks every answer
-/// is one a caller may get, that two successful answers are the same (`identity`),
-/// and then every invariant. Returns the first successful answer.
+/// is one a caller may get, that two successful answers are the same (`identity`)
+/// and that no more than one of them is a first run (the second of two in a row
+/// must say it is a replay), and then every invariant. Returns the first
+/// successful answer.
 pub async fn deliver<S, T, F, Fut>(
     sim: &Sim<'_, S>,
     step: u64,
     what: String,
-    twice: Twice,
     identity: Option<fn(&T) -> String>,
     send: F,
 ) -> Option<T>
@@ -45,12 +36,13 @@ where
     S: Store,
     T: Debug,
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
+    Fut: Future<Output = Result<Applied<T>, Error>>,
 {
-    deliver_all(sim, step, what, twice, identity, send)
+    deliver_all(sim, step, what, identity, send)
         .await
         .into_iter()
         .find_map(Result::ok)
+        .map(Applied::into_inner)
 }
 
 /// As [`deliver`], but returns every answer, for a caller that knows what the
@@ -59,19 +51,18 @@ pub async fn deliver_all<S, T, F, Fut>(
     sim: &Sim<'_, S>,
     step: u64,
     what: String,
-    twice: Twice,
     identity: Option<fn(&T) -> String>,
     send: F,
-) -> Vec<Result<T, Error>>
+) -> Vec<Result<Applied<T>, Error>>
 where
     S: Store,
     T: Debug,
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
+    Fut: Future<Output = Result<Applied<T>, Error>>,
 {
-    let mode = match (twice, sim.plan().choose(|r| r.below(4))) {
-        (Twice::Never, _) | (_, 0 | 1) => Mode::Once,
-        (_, 2) => Mode::Again,
+    let mode = match sim.plan().choose(|r| r.below(4)) {
+        0 | 1 => Mode::Once,
+        2 => Mode::Again,
         _ => Mode::Concurrently,
     };
     sim.plan().note(format!("#{step} {what} [{mode:?}]"));
@@ -84,7 +75,7 @@ where
         Mode::Once => {
             let first = send().await;
             // A caller retries an error it cannot explain, with the same key.
-            if twice == Twice::Allowed && first.as_ref().is_err_and(worth_retrying) {
+            if first.as_ref().is_err_and(worth_retrying) {
                 sim.plan()
                     .note(format!("#{step}   -> {}; client retries", brief(&first)));
                 vec![first, send().await]
@@ -113,9 +104,21 @@ where
             ));
         }
     }
-    let oks: Vec<&T> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let oks: Vec<&Applied<T>> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    if oks.iter().filter(|answer| !answer.replayed).count() > 1 {
+        sim.fail(&format!(
+            "#{step} {what} delivered twice with one key ran twice:\n{oks:?}"
+        ));
+    }
+    if let (Mode::Again, [Ok(_), Ok(second)]) = (mode, results.as_slice())
+        && !second.replayed
+    {
+        sim.fail(&format!(
+            "#{step} {what} sent again after it succeeded did not say it was a replay"
+        ));
+    }
     if let (Some(identity), [a, b]) = (identity, oks.as_slice())
-        && identity(a) != identity(b)
+        && identity(&a.value) != identity(&b.value)
     {
         sim.fail(&format!(
             "#{step} {what} delivered twice with one key gave two different results:\n{a:?}\n{b:?}"

@@ -162,7 +162,15 @@ pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) ->
             // Tight enough that some orders go on a credit-limit hold.
             profile.credit_limit = Some(Money::new(dec!(150.00), Currency::USD));
         }
-        ids.push(oms.register_customer(profile).await.unwrap().id);
+        ids.push(
+            oms.register_customer(
+                profile,
+                o2c::ids::IdempotencyKey::new(format!("customer-{}", ids.len())).unwrap(),
+            )
+            .await
+            .unwrap()
+            .id,
+        );
     }
     Cast {
         customers: ids,

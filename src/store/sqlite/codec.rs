@@ -78,6 +78,19 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::RequestReturn => "request_return",
         IdempotencyScope::ReceiveReturn => "receive_return",
         IdempotencyScope::AmendOrder => "amend_order",
+        IdempotencyScope::RegisterCustomer => "register_customer",
+        IdempotencyScope::Ship => "ship",
+        IdempotencyScope::RaisePurchaseOrder => "raise_purchase_order",
+        IdempotencyScope::Replenish => "replenish",
+        IdempotencyScope::ApprovePurchaseOrder => "approve_purchase_order",
+        IdempotencyScope::CancelPurchaseOrder => "cancel_purchase_order",
+        IdempotencyScope::ClosePurchaseOrder => "close_purchase_order",
+        IdempotencyScope::HoldOrder => "hold_order",
+        IdempotencyScope::ReleaseHold => "release_hold",
+        IdempotencyScope::CancelOrder => "cancel_order",
+        IdempotencyScope::AuthoriseReturn => "authorise_return",
+        IdempotencyScope::RejectReturn => "reject_return",
+        IdempotencyScope::CloseReturn => "close_return",
     }
 }
 

@@ -10,7 +10,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
-use o2c::ids::{InvoiceId, PaymentId, ReturnId, ShipmentId};
+use o2c::ids::{InvoiceId, OrderId, PaymentId, ReturnId, ShipmentId};
 use o2c::ledger::OverpaymentPolicy;
 use o2c::order::AmendOrder;
 use o2c::prelude::*;
@@ -98,6 +98,11 @@ enum Sent {
     ReceiveBack(ReceiveReturn),
     Credit(IssueCreditNote),
     Refund(RecordRefund),
+    Ship(OrderId, IdempotencyKey),
+    Cancel(OrderId, IdempotencyKey),
+    Hold(OrderId, IdempotencyKey),
+    Release(OrderId, IdempotencyKey),
+    Authorise(ReturnId, IdempotencyKey),
 }
 
 /// The shop and what its commands made so far.
@@ -187,7 +192,8 @@ async fn open() -> Result<Shop, Error> {
         if i > 0 {
             new.payment_method = PaymentMethod::BankTransfer;
         }
-        customers.push(oms.register_customer(new).await?.id);
+        let signup = IdempotencyKey::new(format!("signup-{i}")).expect("a valid key");
+        customers.push(oms.register_customer(new, signup).await?.id);
     }
     Ok(Shop {
         oms,
@@ -263,7 +269,8 @@ impl Shop {
             }
             Op::Ship { order } => {
                 if let Some(id) = pick(&self.orders, order) {
-                    let shipped = self.oms.ship(id).await?;
+                    let shipped = self.oms.ship(id, key(n)).await?;
+                    self.keyed.push(Sent::Ship(id, key(n)));
                     self.shipments.extend(shipped.iter().map(|s| s.id));
                 }
             }
@@ -279,17 +286,24 @@ impl Shop {
             }
             Op::Cancel { order } => {
                 if let Some(id) = pick(&self.orders, order) {
-                    self.oms.cancel_order(id, "changed their mind").await?;
+                    self.oms
+                        .cancel_order(id, "changed their mind", key(n))
+                        .await?;
+                    self.keyed.push(Sent::Cancel(id, key(n)));
                 }
             }
             Op::Hold { order } => {
                 if let Some(id) = pick(&self.orders, order) {
-                    self.oms.hold_order(id, Hold::ManualReview).await?;
+                    self.oms.hold_order(id, Hold::ManualReview, key(n)).await?;
+                    self.keyed.push(Sent::Hold(id, key(n)));
                 }
             }
             Op::Release { order } => {
                 if let Some(id) = pick(&self.orders, order) {
-                    self.oms.release_hold(id, Hold::ManualReview).await?;
+                    self.oms
+                        .release_hold(id, Hold::ManualReview, key(n))
+                        .await?;
+                    self.keyed.push(Sent::Release(id, key(n)));
                 }
             }
             Op::Receive {
@@ -354,7 +368,13 @@ impl Shop {
                 };
                 let rma = self.oms.request_return(asked.clone()).await?;
                 self.keyed.push(Sent::Return(asked));
-                let rma: ReturnId = self.oms.authorise_return(rma.id).await?.id;
+                let authorising = key(n + 2_000_000);
+                let rma: ReturnId = self
+                    .oms
+                    .authorise_return(rma.id, authorising.clone())
+                    .await?
+                    .id;
+                self.keyed.push(Sent::Authorise(rma, authorising));
                 let condition = if resell {
                     Condition::Resellable {
                         location: self.location(0),
@@ -409,27 +429,44 @@ impl Shop {
                 let before = self.oms.store().last_event_sequence().await?;
                 let again = self.send(&sent).await;
                 let after = self.oms.store().last_event_sequence().await?;
-                assert!(again.is_ok(), "sending {sent:?} again failed: {again:?}");
+                assert!(
+                    matches!(again, Ok(true)),
+                    "sending {sent:?} again was no replay: {again:?}"
+                );
                 assert_eq!(before, after, "sending {sent:?} again wrote events");
             }
         }
         Ok(())
     }
 
-    /// Sends a keyed command again, exactly as it was first sent.
-    async fn send(&self, sent: &Sent) -> Result<(), Error> {
+    /// Sends a keyed command again, exactly as it was first sent: whether the
+    /// answer says it is a replay.
+    async fn send(&self, sent: &Sent) -> Result<bool, Error> {
         let oms = &self.oms;
-        match sent.clone() {
-            Sent::Place(cmd) => oms.place_order(cmd).await.map(drop),
-            Sent::Pay(cmd) => oms.record_payment(cmd).await.map(drop),
-            Sent::Receive(cmd) => oms.receive_stock(cmd).await.map(drop),
-            Sent::Adjust(cmd) => oms.adjust_stock(cmd).await.map(drop),
-            Sent::Amend(cmd) => oms.amend_order(cmd).await.map(drop),
-            Sent::Return(cmd) => oms.request_return(cmd).await.map(drop),
-            Sent::ReceiveBack(cmd) => oms.receive_return(cmd).await.map(drop),
-            Sent::Credit(cmd) => oms.issue_credit_note(cmd).await.map(drop),
-            Sent::Refund(cmd) => oms.record_refund(cmd).await.map(drop),
-        }
+        Ok(match sent.clone() {
+            Sent::Place(cmd) => oms.place_order(cmd).await?.replayed,
+            Sent::Pay(cmd) => oms.record_payment(cmd).await?.replayed,
+            Sent::Receive(cmd) => oms.receive_stock(cmd).await?.replayed,
+            Sent::Adjust(cmd) => oms.adjust_stock(cmd).await?.replayed,
+            Sent::Amend(cmd) => oms.amend_order(cmd).await?.replayed,
+            Sent::Return(cmd) => oms.request_return(cmd).await?.replayed,
+            Sent::ReceiveBack(cmd) => oms.receive_return(cmd).await?.replayed,
+            Sent::Credit(cmd) => oms.issue_credit_note(cmd).await?.replayed,
+            Sent::Refund(cmd) => oms.record_refund(cmd).await?.replayed,
+            Sent::Ship(id, key) => oms.ship(id, key).await?.replayed,
+            Sent::Cancel(id, key) => {
+                oms.cancel_order(id, "changed their mind", key)
+                    .await?
+                    .replayed
+            }
+            Sent::Hold(id, key) => oms.hold_order(id, Hold::ManualReview, key).await?.replayed,
+            Sent::Release(id, key) => {
+                oms.release_hold(id, Hold::ManualReview, key)
+                    .await?
+                    .replayed
+            }
+            Sent::Authorise(id, key) => oms.authorise_return(id, key).await?.replayed,
+        })
     }
 
     async fn step(&mut self, op: &Op) {
