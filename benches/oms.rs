@@ -86,7 +86,7 @@ fn setup() -> (Bench, Customer) {
         Currency::USD,
     );
     profile.terms = PaymentTerms::Net { days: 30 };
-    let customer = run(oms.register_customer(profile, o2c::ids::IdempotencyKey::generate()));
+    let customer = run(oms.register_customer(profile, IdempotencyKey::generate()));
     (oms, customer.into_inner())
 }
 

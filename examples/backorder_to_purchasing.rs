@@ -77,7 +77,7 @@ async fn main() -> Result<()> {
                     Currency::USD,
                 )
             },
-            o2c::ids::IdempotencyKey::generate(),
+            IdempotencyKey::new("signup-initech")?,
         )
         .await?;
     let order = oms
@@ -119,7 +119,7 @@ async fn main() -> Result<()> {
 
     println!("\n== 3. Replenishment raises the purchase order from the best offer");
     let raised = oms
-        .replenish(&dc, o2c::ids::IdempotencyKey::generate())
+        .replenish(&dc, IdempotencyKey::new("replenish-dc-1")?)
         .await?;
     for po in &raised {
         println!(
@@ -137,7 +137,7 @@ async fn main() -> Result<()> {
     let po = raised.first().ok_or("a purchase order")?;
     let po = if po.status == o2c::purchasing::PurchaseOrderStatus::Draft {
         println!("   over the auto-approval limit: a buyer approves it");
-        oms.approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
+        oms.approve_purchase_order(po.id, IdempotencyKey::new("approve-po-1")?)
             .await?
             .into_inner()
     } else {
@@ -162,7 +162,7 @@ async fn main() -> Result<()> {
 
     println!("\n== 6. The order ships complete; cost of goods at the moving average");
     for shipment in oms
-        .ship(order.id, o2c::ids::IdempotencyKey::generate())
+        .ship(order.id, IdempotencyKey::new("ship-po-7781")?)
         .await?
     {
         println!(

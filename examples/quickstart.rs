@@ -132,9 +132,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
         Currency::USD,
     );
     ada.payment_method = PaymentMethod::Card;
-    let ada = oms
-        .register_customer(ada, o2c::ids::IdempotencyKey::generate())
-        .await?;
+    let ada = oms.register_customer(ada, key("signup-ada")?).await?;
 
     println!("-- 1. Capture");
     let web = PlaceOrder::new(key("web-cart-7f3a")?, ada.id, Channel::Web, Currency::USD)
@@ -144,10 +142,11 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
     let order = oms.place_order(web.clone()).await?;
     let retry = oms.place_order(web).await?;
     println!(
-        "   order {} placed, total {}; a double-click returned the same order: {}",
+        "   order {} placed, total {}; a double-click returned the same order: {} (replay: {})",
         order.id,
         order.total()?,
-        retry.id == order.id
+        retry.id == order.id,
+        retry.replayed
     );
     println!(
         "   status {:?}, holds {:?} (prepaid: nothing ships before payment)",
@@ -186,9 +185,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
 
     println!("-- 4. Shipping: one shipment per location, booked with the parcel carrier");
     clock.advance(Duration::hours(3));
-    let shipments = oms
-        .ship(order.id, o2c::ids::IdempotencyKey::generate())
-        .await?;
+    let shipments = oms.ship(order.id, key("ship-web-cart")?).await?;
     for s in &shipments {
         println!("   {}", describe(s));
     }
@@ -237,9 +234,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
     bolt.terms = PaymentTerms::Net { days: 30 };
     bolt.payment_method = PaymentMethod::BankTransfer;
     bolt.credit_limit = Some(usd(50_000));
-    let bolt = oms
-        .register_customer(bolt, o2c::ids::IdempotencyKey::generate())
-        .await?;
+    let bolt = oms.register_customer(bolt, key("signup-bolt")?).await?;
 
     println!("-- 1. Capture: 5 mugs, 10% off the order, express to Canada");
     let phone = PlaceOrder::new(
@@ -280,9 +275,7 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
 
     println!("-- 4. Shipping: it ships on terms, before payment");
     clock.advance(Duration::hours(1));
-    let shipments = oms
-        .ship(order.id, o2c::ids::IdempotencyKey::generate())
-        .await?;
+    let shipments = oms.ship(order.id, key("ship-phone-order")?).await?;
     for s in &shipments {
         println!("   {}", describe(s));
         oms.carrier().0.scan(

@@ -91,7 +91,7 @@ async fn main() -> Result<()> {
                 payment_method: PaymentMethod::Card,
                 ..NewCustomer::new("Ada", "ada@example.com", address, Currency::USD)
             },
-            o2c::ids::IdempotencyKey::generate(),
+            key("signup-ada")?,
         )
         .await?;
 
@@ -132,9 +132,7 @@ async fn main() -> Result<()> {
     print_books(&oms).await?;
 
     println!("\n== 3. 6 lamps and the shade collected; everything owed paid by card");
-    let shipped = oms
-        .ship(order.id, o2c::ids::IdempotencyKey::generate())
-        .await?;
+    let shipped = oms.ship(order.id, key("ship-web-1")?).await?;
     let mut card_payments = Vec::new();
     for (n, invoice) in order.invoices.iter().enumerate() {
         let owed = oms.invoice(*invoice).await?.outstanding()?;
@@ -161,7 +159,7 @@ async fn main() -> Result<()> {
         .cancel_order(
             order.id,
             "customer no longer needs them",
-            o2c::ids::IdempotencyKey::generate(),
+            key("cancel-the-rest")?,
         )
         .await?;
     println!(
@@ -199,7 +197,7 @@ async fn main() -> Result<()> {
             lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
         })
         .await?;
-    oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
+    oms.authorise_return(rma.id, key("authorise-rma-1")?)
         .await?;
     for (n, condition) in [
         Condition::Resellable {
@@ -241,7 +239,7 @@ async fn main() -> Result<()> {
             }],
         })
         .await?;
-    oms.authorise_return(swap.id, o2c::ids::IdempotencyKey::generate())
+    oms.authorise_return(swap.id, key("authorise-swap-1")?)
         .await?;
     let swap = oms
         .receive_return(ReceiveReturn {

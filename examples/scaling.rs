@@ -157,7 +157,7 @@ fn measure(size: usize, ops: usize) -> Row {
         let order = run(oms.orders_ready_to_ship(1))
             .pop()
             .expect("an order to ship");
-        run(oms.ship(order.id, o2c::ids::IdempotencyKey::generate()));
+        run(oms.ship(order.id, IdempotencyKey::generate()));
     }));
     Row {
         place,

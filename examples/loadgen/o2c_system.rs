@@ -190,9 +190,7 @@ fn register_customers<S: Store>(oms: &Shop<S>, count: usize) -> Res<Vec<Customer
         );
         profile.terms = PaymentTerms::Net { days: 30 };
         profile.payment_method = PaymentMethod::BankTransfer;
-        ids.push(
-            block_on(oms.register_customer(profile, o2c::ids::IdempotencyKey::generate()))?.id,
-        );
+        ids.push(block_on(oms.register_customer(profile, IdempotencyKey::generate()))?.id);
     }
     Ok(ids)
 }
@@ -281,7 +279,7 @@ impl<S: Store> Workload for O2cSystem<S> {
         let ready = block_on(self.oms.store().orders_ready_to_ship(limit)).map_err(text)?;
         let mut batch = Batch::default();
         for id in ready {
-            match block_on(self.oms.ship(id, o2c::ids::IdempotencyKey::generate())) {
+            match block_on(self.oms.ship(id, IdempotencyKey::generate())) {
                 Ok(shipments) => {
                     batch.orders += 1;
                     batch.shipments += shipments.len() as u64;

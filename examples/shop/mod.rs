@@ -97,7 +97,7 @@ pub fn setup<S: Store>(store: S) -> (Oms<S, TableRateCarrier>, Vec<Customer>) {
                 Currency::USD,
             );
             profile.terms = PaymentTerms::Net { days: 30 };
-            run(oms.register_customer(profile, o2c::ids::IdempotencyKey::generate())).into_inner()
+            run(oms.register_customer(profile, IdempotencyKey::generate())).into_inner()
         })
         .collect();
     (oms, customers)

@@ -177,7 +177,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key = &key,
             id = &id,
             self.step_order(id, scope, &key, &print, |order, changes| {
-                place_hold(order, hold.clone(), changes)
+                place_hold(order, hold, changes)
             })
             .await,
             twin = self.twin::<Order>(scope, &key, &print)
@@ -207,7 +207,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key = &key,
             id = &id,
             self.step_order(id, scope, &key, &print, |order, changes| {
-                lift_hold(order, hold.clone(), changes.at, changes)
+                lift_hold(order, hold, changes.at, changes)
             })
             .await,
             twin = self.twin::<Order>(scope, &key, &print)

@@ -702,10 +702,13 @@ async fn hold_or_release<S: Store>(sim: &Sim<'_, S>, step: u64) {
 
 // --- screens ---------------------------------------------------------------
 
+// Identities of answers that are vectors: `deliver` passes `&T` itself.
+#[allow(clippy::ptr_arg)]
 fn shipment_ids(shipments: &Vec<Shipment>) -> String {
     shipments.iter().map(|s| format!("{} ", s.id)).collect()
 }
 
+#[allow(clippy::ptr_arg)]
 fn purchase_order_ids(raised: &Vec<PurchaseOrder>) -> String {
     raised.iter().map(|po| format!("{} ", po.id)).collect()
 }
