@@ -46,6 +46,24 @@ impl Future for Sleep {
     }
 }
 
+/// Ready as soon as either of two futures is; the other is dropped with it.
+pub(crate) struct First<A, B>(pub(crate) A, pub(crate) B);
+
+impl<A, B> Future for First<A, B>
+where
+    A: Future<Output = ()> + Unpin,
+    B: Future<Output = ()> + Unpin,
+{
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Pin::new(&mut self.0).poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        Pin::new(&mut self.1).poll(cx)
+    }
+}
+
 /// Wakers due at their deadlines, earliest first.
 #[derive(Default)]
 struct Timer {

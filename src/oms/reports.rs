@@ -1,6 +1,8 @@
 //! Reads that span records: the ledger, the event log, the shipping queue, the
 //! inventory valuation.
 
+use std::time::{Duration, Instant};
+
 use super::Oms;
 use crate::catalog::Product;
 use crate::error::Error;
@@ -9,8 +11,9 @@ use crate::fulfilment::Carrier;
 use crate::ids::Sku;
 use crate::ledger::{JournalEntry, TrialBalance};
 use crate::order::Order;
+use crate::sleep::{First, Sleep};
 use crate::stock::Valuation;
-use crate::store::Store;
+use crate::store::{CommitSignal, Store};
 
 impl<S: Store, C: Carrier> Oms<S, C> {
     /// Every account's balance; sums to zero per currency.
@@ -43,6 +46,57 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Vec<RecordedEvent>, Error> {
         Ok(self.store.events_after(cursor, limit).await?)
     }
+
+    /// Up to `limit` events after `cursor`, as [`Oms::events_after`] — but when
+    /// there are none yet, waits for them, up to `timeout`, and returns what came
+    /// (nothing, if the time ran out: send a keep-alive and ask again).
+    ///
+    /// A commit through this store wakes the wait at once (see
+    /// [`Store::commit_signal`]); commits it cannot see — another process writing
+    /// the same SQLite file — are found by asking again every
+    /// [`Oms::EVENT_POLL`]. Any executor can drive it; dropping the future stops
+    /// the wait.
+    ///
+    /// ```
+    /// # use o2c::prelude::*;
+    /// # use std::time::Duration;
+    /// # pollster::block_on(async {
+    /// let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    /// let none = oms.wait_for_events(0, 100, Duration::from_millis(10)).await?;
+    /// assert!(none.is_empty());
+    /// # Ok::<(), o2c::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails.
+    pub async fn wait_for_events(
+        &self,
+        cursor: u64,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Looked at before the read, so a commit between the read and the
+            // wait still wakes it.
+            let seen = self.store.commit_signal().map(CommitSignal::commits);
+            let events = self.events_after(cursor, limit).await?;
+            let now = Instant::now();
+            if !events.is_empty() || limit == 0 || now >= deadline {
+                return Ok(events);
+            }
+            let nap = Sleep::new((deadline - now).min(Self::EVENT_POLL));
+            match (self.store.commit_signal(), seen) {
+                (Some(signal), Some(seen)) => First(signal.after(seen), nap).await,
+                _ => nap.await,
+            }
+        }
+    }
+
+    /// How often [`Oms::wait_for_events`] asks the store again while it waits,
+    /// for commits its signal cannot see.
+    pub const EVENT_POLL: Duration = Duration::from_millis(250);
 
     /// Inventory at cost per SKU × location: on hand × the SKU's (moving-average)
     /// cost, by SKU then location. Its sum per currency always equals the inventory

@@ -9,9 +9,9 @@ use self::terms::TermIndex;
 use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
-    BalanceKey, Bounds, Changeset, Committed, CounterKey, Entity, Fetched, IdempotencyEntry,
-    IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series, Snapshot, Store,
-    StoreError, StoreResult, Versioned,
+    BalanceKey, Bounds, Changeset, CommitSignal, Committed, CounterKey, Entity, Fetched,
+    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series,
+    Snapshot, Store, StoreError, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -37,6 +37,7 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: RwLock<State>,
+    signal: CommitSignal,
 }
 
 #[derive(Debug, Default)]
@@ -192,6 +193,8 @@ impl Store for MemoryStore {
             state.series = series;
         }
         let last = state.apply(changes, validated);
+        drop(state);
+        self.signal.notify();
         Ok(Committed::new(last, numbers))
     }
 
@@ -366,6 +369,10 @@ impl Store for MemoryStore {
         // Sequences are 1-based and gapless, so the event after `cursor` sits at index `cursor`.
         let start = usize::try_from(cursor).unwrap_or(usize::MAX);
         Ok(state.events.iter_from(start).take(limit).cloned().collect())
+    }
+
+    fn commit_signal(&self) -> Option<&CommitSignal> {
+        Some(&self.signal)
     }
 
     async fn last_event_sequence(&self) -> ReadResult<u64> {

@@ -10,6 +10,7 @@ mod log;
 mod memory;
 mod merge;
 mod numbering;
+mod signal;
 mod snapshot;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -30,6 +31,7 @@ pub use fetch::{Fetched, Prefetch};
 pub use memory::MemoryStore;
 pub use merge::Merge;
 pub use numbering::{Committed, Series};
+pub use signal::{CommitSignal, NextCommit};
 pub use snapshot::{Snapshot, each};
 pub use terms::IndexTerm;
 pub use wrapper::StoreWrapper;
@@ -572,6 +574,13 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// [`ReadError::Backend`], [`ReadError::Corrupt`].
     fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send;
+
+    /// The signal this store moves after each commit, if it keeps one: what
+    /// [`Oms::wait_for_events`](crate::Oms::wait_for_events) waits on. The default
+    /// keeps none, and a waiter falls back to polling.
+    fn commit_signal(&self) -> Option<&CommitSignal> {
+        None
+    }
 
     /// Runs `read` over one consistent [`Snapshot`] of the whole store and returns
     /// what it returns.

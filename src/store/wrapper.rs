@@ -3,8 +3,8 @@
 use std::future::Future;
 
 use super::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
-    ReadResult, Snapshot, Store, StoreResult, Versioned,
+    Changeset, CommitSignal, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
+    Prefetch, ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -134,6 +134,9 @@ pub trait StoreWrapper: Send + Sync {
     fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send {
         self.inner().last_event_sequence()
     }
+    fn commit_signal(&self) -> Option<&CommitSignal> {
+        self.inner().commit_signal()
+    }
     fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where
         F: FnOnce(&dyn Snapshot) -> T + Send,
@@ -222,6 +225,9 @@ impl<W: StoreWrapper> Store for W {
     }
     fn last_event_sequence(&self) -> impl Future<Output = ReadResult<u64>> + Send {
         StoreWrapper::last_event_sequence(self)
+    }
+    fn commit_signal(&self) -> Option<&CommitSignal> {
+        StoreWrapper::commit_signal(self)
     }
     fn read_snapshot<T, F>(&self, read: F) -> impl Future<Output = ReadResult<T>> + Send
     where

@@ -1259,7 +1259,8 @@ pub async fn checks_hold_or_conflict<S: Store>(store: &S) -> CaseResult {
     Ok(())
 }
 
-/// Sequences are 1, 2, 3, ... in commit order; reading from a cursor pages exactly.
+/// Sequences are 1, 2, 3, ... in commit order; reading from a cursor pages exactly;
+/// a store with a [`CommitSignal`](crate::store::CommitSignal) moves it on every commit.
 pub async fn events_are_gapless_and_ordered<S: Store>(store: &S) -> CaseResult {
     let case = "events_are_gapless_and_ordered";
     ensure!(
@@ -1267,6 +1268,9 @@ pub async fn events_are_gapless_and_ordered<S: Store>(store: &S) -> CaseResult {
         store.last_event_sequence().await.or_fail(case, "reading")? == 0,
         "a fresh store has events"
     );
+    let signalled = store
+        .commit_signal()
+        .map(crate::store::CommitSignal::commits);
     let empty = store
         .commit(Changeset::new(at()))
         .await
@@ -1292,6 +1296,15 @@ pub async fn events_are_gapless_and_ordered<S: Store>(store: &S) -> CaseResult {
             case,
             last == expected,
             "commit returned {last}, last sequence is {expected}"
+        );
+    }
+    // A store that keeps a commit signal moves it on every commit (eight so far).
+    if let (Some(before), Some(signal)) = (signalled, store.commit_signal()) {
+        ensure!(
+            case,
+            signal.commits() >= before + 8,
+            "eight commits moved the commit signal by {}",
+            signal.commits() - before
         );
     }
     let all = store

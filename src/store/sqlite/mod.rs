@@ -143,8 +143,8 @@ use self::checkpoint::{Checkpoints, Kind};
 use self::error::NoWal;
 use self::temp::TempFile;
 use super::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
-    ReadResult, Snapshot, Store, StoreResult, Versioned,
+    Changeset, CommitSignal, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
+    Prefetch, ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
@@ -164,6 +164,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
+    /// Moved after each commit made through this store (see [`CommitSignal`]).
+    signal: CommitSignal,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -308,6 +310,7 @@ impl SqliteStore {
         let checkpointer = connect(&path, options, read_write)?;
         Ok(Self {
             inner: Arc::new(Inner {
+                signal: CommitSignal::new(),
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
@@ -455,6 +458,10 @@ impl Inner {
 }
 
 impl Store for SqliteStore {
+    fn commit_signal(&self) -> Option<&CommitSignal> {
+        Some(&self.inner.signal)
+    }
+
     async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
         let ((committed, frames), changes) = match self.inner.commit_here(&mut changes) {
             Some(outcome) => (outcome?, changes),
@@ -467,6 +474,7 @@ impl Store for SqliteStore {
             }
         };
         self.inner.committed(frames);
+        self.inner.signal.notify();
         // What was just written is what the next reads will most likely ask for.
         for put in changes.puts {
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
