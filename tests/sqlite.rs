@@ -1333,3 +1333,46 @@ async fn bounded_counters_survive_reopening_a_file_upgraded_from_0_1() {
         assert!(err.to_string().contains("CHECK"), "{broken}: {err}");
     }
 }
+
+/// Orders a 0.1 file holds are in the listing index the upgrade builds: paged
+/// from it, they come as the records themselves say, under every status.
+#[tokio::test]
+async fn orders_stored_before_the_upgrade_are_listed_after_it() {
+    use o2c::order::{OrderQuery, OrderStatus};
+    let db = copy_of_0_1("listing-0.1");
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let mut all: Vec<Order> = store
+        .list::<Order>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    assert!(!all.is_empty(), "the fixture has orders");
+    all.sort_by_key(|o| (o.placed_at, o.id));
+    let ids = |orders: &[Order]| orders.iter().map(|o| o.id).collect::<Vec<_>>();
+    let listed: Vec<Order> = store
+        .orders_page(&OrderQuery::all(), 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    assert_eq!(ids(&listed), ids(&all));
+    for status in [
+        OrderStatus::Open,
+        OrderStatus::OnHold,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ] {
+        let expected: Vec<Order> = all.iter().filter(|o| o.status == status).cloned().collect();
+        let listed: Vec<Order> = store
+            .orders_page(&OrderQuery::all().status(status), 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        assert_eq!(ids(&listed), ids(&expected), "{status:?}");
+    }
+}

@@ -120,3 +120,69 @@ async fn an_order_view_carries_its_money_and_progress() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn orders_and_customers_come_a_page_at_a_time_with_a_cursor_to_the_next() {
+    use o2c::order::{Channel, OrderQuery, OrderStatus};
+    let w = world().await;
+    let ada = customer(&w, "Ada", PaymentTerms::Net { days: 30 }, None).await;
+    let bo = customer(&w, "Bo", PaymentTerms::Net { days: 30 }, None).await;
+    let mut placed = Vec::new();
+    for n in 0..5 {
+        w.clock.advance(chrono::Duration::minutes(1));
+        let who = if n % 2 == 0 { ada.id } else { bo.id };
+        placed.push(tee2_mug1(&w, &format!("o{n}"), who).await.id);
+    }
+    w.oms
+        .cancel_order(placed[4], "changed mind", key("cancel-4"))
+        .await
+        .unwrap();
+
+    // Everything, newest first, two at a time.
+    let mut query = OrderQuery::all().newest_first();
+    let mut pages = Vec::new();
+    loop {
+        let page = w.oms.list_orders(&query, 2).await.unwrap();
+        pages.push(page.items.iter().map(|o| o.id).collect::<Vec<_>>());
+        match page.next {
+            // The cursor is a plain token a client sends back as it came.
+            Some(cursor) => query = query.after(cursor.to_string().parse().unwrap()),
+            None => break,
+        }
+    }
+    let mut newest_first = placed.clone();
+    newest_first.reverse();
+    assert_eq!(pages.concat(), newest_first);
+    assert_eq!(
+        pages.len(),
+        3,
+        "2 + 2 + 1, and the last page says it is the last"
+    );
+
+    // Filtered: Ada's open web orders.
+    let ada_open = OrderQuery::all()
+        .customer(ada.id)
+        .status(OrderStatus::Open)
+        .channel(Channel::Web);
+    let page = w.oms.list_orders(&ada_open, 10).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![placed[0], placed[2]]
+    );
+    assert!(page.next.is_none());
+    let cancelled = OrderQuery::all().status(OrderStatus::Cancelled);
+    assert_eq!(
+        w.oms.list_orders(&cancelled, 10).await.unwrap().items.len(),
+        1
+    );
+
+    // Customers by id, one at a time.
+    let first = w.oms.list_customers(None, 1).await.unwrap();
+    let second = w.oms.list_customers(first.next, 1).await.unwrap();
+    assert!(second.next.is_none());
+    let mut both = vec![first.items[0].id, second.items[0].id];
+    both.sort();
+    let mut expected = vec![ada.id, bo.id];
+    expected.sort();
+    assert_eq!(both, expected);
+}

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, Sku};
+use crate::order::Page;
 use crate::stock::Location;
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
@@ -52,6 +53,27 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             },
             twin = self.twin::<Customer>(scope, &key, &print)
         )
+    }
+
+    /// A page of customers by id: at most `limit`, after `after` (from the first
+    /// when `None`); `next` is the `after` of the page that follows, `None` on the
+    /// last.
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails.
+    pub async fn list_customers(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Page<Customer, CustomerId>, Error> {
+        let asked = limit.saturating_add(1);
+        let mut found =
+            super::trace::store("customers_page", self.store.customers_page(after, asked)).await?;
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let items: Vec<Customer> = found.into_iter().map(|v| v.value).collect();
+        let next = items.last().filter(|_| more).map(|last| last.id);
+        Ok(Page { items, next })
     }
 
     /// Adds a product or replaces its details.

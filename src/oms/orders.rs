@@ -8,8 +8,8 @@ use crate::ids::{CustomerId, IdempotencyKey, OrderId};
 use crate::ledger::Invoice;
 use crate::order::settle::lift_hold;
 use crate::order::{
-    CancelInputs, Hold, Order, OrderInputs, OrderView, PlaceOrder, Placing, cancel_order, compose,
-    distinct_skus, place_hold, queues_touched,
+    CancelInputs, Hold, Order, OrderCursor, OrderInputs, OrderQuery, OrderView, Page, PlaceOrder,
+    Placing, cancel_order, compose, distinct_skus, place_hold, queues_touched,
 };
 use crate::purchasing::{BackOrderQueue, Backlog, PurchaseOrder, Supplier, Supply, supply_to_read};
 use crate::stock::Location;
@@ -367,7 +367,53 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .collect()
     }
 
-    /// A customer's orders, oldest first.
+    /// A page of the orders `query` lists — by status, customer, channel and
+    /// placement window, oldest or newest first — at most `limit` of them, read
+    /// from the store's index by placement time, never by scanning every order
+    /// (on the memory and SQLite stores). `next` is the cursor to pass back
+    /// ([`OrderQuery::after`]) for the page after; `None` on the last page.
+    ///
+    /// ```
+    /// # use o2c::prelude::*;
+    /// # use o2c::order::OrderQuery;
+    /// # pollster::block_on(async {
+    /// # let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    /// let mut query = OrderQuery::all().status(OrderStatus::Open).newest_first();
+    /// loop {
+    ///     let page = oms.list_orders(&query, 50).await?;
+    ///     for order in &page.items { /* … */ }
+    ///     match page.next {
+    ///         Some(cursor) => query = query.after(cursor),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok::<(), o2c::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails.
+    pub async fn list_orders(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> Result<Page<Order, OrderCursor>, Error> {
+        // One more than asked: whether there is a next page.
+        let asked = limit.saturating_add(1);
+        let mut found =
+            super::trace::store("orders_page", self.store.orders_page(query, asked)).await?;
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let items: Vec<Order> = found.into_iter().map(|v| v.value).collect();
+        let next = match (more, items.last()) {
+            (true, Some(last)) => Some(OrderCursor::at(last)),
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    /// A customer's orders, oldest first: every one, for a customer with a few
+    /// ([`Oms::list_orders`] with [`OrderQuery::customer`] pages them).
     ///
     /// # Errors
     /// [`Error::Read`] if the store fails.

@@ -4,6 +4,7 @@ pub(crate) mod amend;
 mod cancel;
 mod compose;
 mod line;
+mod listing;
 mod model;
 mod place;
 mod pricing;
@@ -18,6 +19,7 @@ pub(crate) use compose::{
     OrderInputs, Placing, back_order_policy, compose, distinct_skus, place_hold, sites_among,
 };
 pub use line::{LineAmounts, LineReservation, OrderLine};
+pub use listing::{OrderCursor, OrderQuery, Page};
 pub use model::{Channel, Delivery, FulfilmentStatus, Hold, Order, PaymentStatus, ServiceLevel};
 pub use place::{Discount, LineRequest, PlaceOrder};
 pub use pricing::{MAX_LINES, PRICE_ROUNDING, TAX_ROUNDING, price_lines};

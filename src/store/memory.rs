@@ -1,6 +1,7 @@
 //! The in-memory store: the default, for tests, demos and single-process hosts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
@@ -13,10 +14,12 @@ use super::{
     IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series,
     Snapshot, Store, StoreError, StoreResult, Versioned,
 };
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::money::Money;
+use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 
 mod commit;
@@ -62,6 +65,8 @@ struct State {
     idempotency: Map<(IdempotencyScope, IdempotencyKey), IdempotencyEntry>,
     orders_by_customer: Map<CustomerId, Vec<OrderId>>,
     ready_to_ship: BTreeSet<(DateTime<Utc>, OrderId)>,
+    /// Every order by placement time, for listings ([`Store::orders_page`]).
+    placed: BTreeSet<(DateTime<Utc>, OrderId)>,
     /// The records found under each index term ([`Record::index_terms`]).
     terms: TermIndex,
     /// The last number of each document series.
@@ -116,6 +121,20 @@ impl State {
     /// Every record of the kind named `kind`.
     fn kind(&self, kind: &str) -> Option<&Map<RecordKey, (u64, Arc<Record>)>> {
         kind_index(kind).and_then(|i| self.records.get(i))
+    }
+
+    /// The `E` at `key`, copied, if `keep` says so of it.
+    fn versioned_if<E: Entity>(
+        &self,
+        key: &E::Key,
+        keep: impl Fn(&E) -> bool,
+    ) -> Option<Versioned<E>> {
+        let (version, record) = self.stored(&E::record_key(key))?;
+        let value = E::from_record_ref(record).filter(|value| keep(value))?;
+        Some(Versioned {
+            value: value.clone(),
+            version: *version,
+        })
     }
 
     fn versioned<E: Entity>(&self, key: &E::Key) -> Option<Versioned<E>> {
@@ -344,6 +363,59 @@ impl Store for MemoryStore {
             .get(&customer)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn orders_page(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> ReadResult<Vec<Versioned<Order>>> {
+        let state = self.read();
+        let cursor = query.after.map(|c| (c.placed_at, c.order));
+        // Walks the placement index from the cursor, in the listing's direction,
+        // and stops at the far end of the placement window.
+        let slots: Box<dyn Iterator<Item = &(DateTime<Utc>, OrderId)>> =
+            match (query.newest_first, cursor) {
+                (false, None) => Box::new(state.placed.iter()),
+                (false, Some(c)) => Box::new(state.placed.range((Excluded(c), Unbounded))),
+                (true, None) => Box::new(state.placed.iter().rev()),
+                (true, Some(c)) => Box::new(state.placed.range(..c).rev()),
+            };
+        let within = |at: &DateTime<Utc>| match query.newest_first {
+            false => query.placed_before.is_none_or(|end| *at < end),
+            true => query.placed_from.is_none_or(|start| *at >= start),
+        };
+        Ok(slots
+            .take_while(|(at, _)| within(at))
+            .filter_map(|(_, id)| state.versioned_if::<Order>(id, |o| query.matches(o)))
+            .take(limit)
+            .collect())
+    }
+
+    async fn customers_page(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> ReadResult<Vec<Versioned<Customer>>> {
+        let state = self.read();
+        let Some(kind) = state.kind(Customer::kind()) else {
+            return Ok(Vec::new());
+        };
+        // Customers are kept by hash: the ids past the cursor, sorted, then the
+        // page's records copied.
+        let mut ids: Vec<CustomerId> = kind
+            .keys()
+            .filter_map(|key| match key {
+                RecordKey::Customer(id) if after.is_none_or(|after| *id > after) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        Ok(ids
+            .into_iter()
+            .take(limit)
+            .filter_map(|id| state.versioned::<Customer>(&id))
+            .collect())
     }
 
     async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {

@@ -36,9 +36,11 @@ pub use snapshot::{Snapshot, each};
 pub use terms::IndexTerm;
 pub use wrapper::StoreWrapper;
 
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
+use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 
 /// Why a commit failed. Backends map their driver errors into these kinds; reads
@@ -539,6 +541,59 @@ pub trait Store: Send + Sync {
         &self,
         customer: CustomerId,
     ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send;
+
+    /// Up to `limit` of the orders `query` lists, in its order (placement time,
+    /// then id; newest first if it says so), after its cursor.
+    ///
+    /// The default reads every order ([`Store::list`]) and sorts them: right, and
+    /// fine for a few thousand. A store that keeps many should override it with an
+    /// index (the memory and SQLite stores keep one by placement time).
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn orders_page(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Order>>>> + Send {
+        async move {
+            let mut orders: Vec<Versioned<Order>> = self
+                .list::<Order>()
+                .await?
+                .into_iter()
+                .filter(|o| query.matches(&o.value) && query.is_past_cursor(&o.value))
+                .collect();
+            orders.sort_unstable_by_key(|o| (o.value.placed_at, o.value.id));
+            if query.newest_first {
+                orders.reverse();
+            }
+            orders.truncate(limit);
+            Ok(orders)
+        }
+    }
+
+    /// Up to `limit` customers after `after` (from the first when `None`), by id.
+    ///
+    /// The default reads every customer ([`Store::list`]); a store that keeps many
+    /// should override it.
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn customers_page(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Customer>>>> + Send {
+        async move {
+            Ok(self
+                .list::<Customer>()
+                .await?
+                .into_iter()
+                .filter(|c| after.is_none_or(|after| c.value.id > after))
+                .take(limit)
+                .collect())
+        }
+    }
 
     /// Up to `limit` orders ready to ship, oldest first.
     ///

@@ -6,9 +6,11 @@ use super::{
     Changeset, CommitSignal, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
     Prefetch, ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
+use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 
 /// A store built around another one. Implement [`StoreWrapper::inner`] and override
@@ -111,6 +113,20 @@ pub trait StoreWrapper: Send + Sync {
     ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.inner().orders_of_customer(customer)
     }
+    fn orders_page(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Order>>>> + Send {
+        self.inner().orders_page(query, limit)
+    }
+    fn customers_page(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Customer>>>> + Send {
+        self.inner().customers_page(after, limit)
+    }
     fn orders_ready_to_ship(
         &self,
         limit: usize,
@@ -202,6 +218,20 @@ impl<W: StoreWrapper> Store for W {
         customer: CustomerId,
     ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         StoreWrapper::orders_of_customer(self, customer)
+    }
+    fn orders_page(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Order>>>> + Send {
+        StoreWrapper::orders_page(self, query, limit)
+    }
+    fn customers_page(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<Versioned<Customer>>>> + Send {
+        StoreWrapper::customers_page(self, after, limit)
     }
     fn orders_ready_to_ship(
         &self,

@@ -169,6 +169,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         purchasing_different_skus_never_contends,
         bounded_counters,
         fetched_records_never_change,
+        listings_page_exactly,
     );
     report
 }
@@ -187,6 +188,7 @@ mod bounded;
 mod contention;
 mod counting;
 mod lending;
+mod listing;
 mod numbers;
 mod purchasing;
 pub use bounded::bounded_counters;
@@ -198,6 +200,7 @@ pub use contention::{
 };
 pub use counting::{Calls, Counting};
 pub use lending::fetched_records_never_change;
+pub use listing::listings_page_exactly;
 pub use numbers::document_numbers_are_gapless;
 pub use purchasing::{
     purchasing_different_skus_never_contends, replenishing_one_sku_orders_it_once,
@@ -1737,6 +1740,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 24);
+        assert_eq!(report.passed.len(), 25);
     }
 }

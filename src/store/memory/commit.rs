@@ -166,6 +166,9 @@ impl State {
                         .push(order.id);
                 }
                 let slot = (order.placed_at, order.id);
+                if put.expected.is_none() {
+                    self.placed.insert(slot);
+                }
                 if order.is_ready_to_ship() {
                     self.ready_to_ship.insert(slot);
                 } else {

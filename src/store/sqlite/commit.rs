@@ -283,7 +283,35 @@ fn index_order(tx: &Transaction<'_>, order: &Order, inserted: bool) -> StoreResu
     tx.prepare_cached(sql)
         .and_then(|mut stmt| stmt.execute(params![secs, nanos, id]))
         .map_err(db)?;
+    tx.prepare_cached(
+        "INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET status = excluded.status",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            secs,
+            nanos,
+            id,
+            order.customer.to_string(),
+            enum_text(&order.channel)?,
+            enum_text(&order.status)?,
+        ])
+    })
+    .map_err(db)?;
     Ok(())
+}
+
+/// A unit enum value as its JSON writes it (`"Open"` → `Open`): what the listing
+/// index keeps, so that filling it from stored JSON gives the same text.
+pub(super) fn enum_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        Ok(other) => Err(rusqlite::Error::ToSqlConversionFailure(
+            format!("{other} is not a unit variant").into(),
+        )),
+        Err(e) => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
+    }
 }
 
 /// Appends the events after the last one, numbering on from it. The numbers come

@@ -146,9 +146,11 @@ use super::{
     Changeset, CommitSignal, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
     Prefetch, ReadResult, Snapshot, Store, StoreResult, Versioned,
 };
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
+use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 
 /// `PRAGMA application_id` of every o2c file.
@@ -555,6 +557,24 @@ impl Store for SqliteStore {
 
     async fn orders_of_customer(&self, customer: CustomerId) -> ReadResult<Vec<OrderId>> {
         self.read(move |conn| reads::orders_of_customer(conn, customer))
+            .await
+    }
+
+    async fn orders_page(
+        &self,
+        query: &OrderQuery,
+        limit: usize,
+    ) -> ReadResult<Vec<Versioned<Order>>> {
+        self.scan(|conn| reads::orders_page(conn, query, limit))
+            .await
+    }
+
+    async fn customers_page(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> ReadResult<Vec<Versioned<Customer>>> {
+        self.scan(move |conn| reads::customers_page(conn, after, limit))
             .await
     }
 

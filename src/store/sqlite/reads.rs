@@ -15,17 +15,22 @@ use super::codec::{
     clamp_i64, from_json, parse, record_from_json, record_version, scope_text, time_from_text,
     to_u64,
 };
+use super::commit::enum_text;
 use super::counters;
 use super::error::read_db;
 use super::terms;
+use chrono::{DateTime, Utc};
+
+use crate::customer::Customer;
 use crate::event::RecordedEvent;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
+use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, ReadResult, Record, RecordKey,
-    Versioned,
+    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, ReadError, ReadResult, Record,
+    RecordKey, Versioned,
 };
 
 /// Runs a query and maps each row, passing decode errors through unchanged.
@@ -304,6 +309,104 @@ pub(super) fn orders_ready_to_ship(conn: &Connection, limit: usize) -> ReadResul
         [clamp_i64(limit)],
         order_id,
     )
+}
+
+/// The page [`Store::orders_page`](crate::store::Store::orders_page) asks for,
+/// from the listing index: each bound a row-value comparison, so the scan starts
+/// at the cursor in the index's order.
+pub(super) fn orders_page(
+    conn: &Connection,
+    query: &OrderQuery,
+    limit: usize,
+) -> ReadResult<Vec<Versioned<Order>>> {
+    let split = |at: DateTime<Utc>| (at.timestamp(), i64::from(at.timestamp_subsec_nanos()));
+    let (from_secs, from_nanos) = query.placed_from.map_or((i64::MIN, 0), split);
+    let (before_secs, before_nanos) = query.placed_before.map_or((i64::MAX, i64::MAX), split);
+    let (after_secs, after_nanos, after_id) = match (query.after, query.newest_first) {
+        (Some(c), _) => {
+            let (secs, nanos) = split(c.placed_at);
+            (secs, nanos, c.order.to_string())
+        }
+        (None, false) => (i64::MIN, -1, String::new()),
+        (None, true) => (i64::MAX, i64::MAX, String::new()),
+    };
+    let text = |value: Option<rusqlite::Result<String>>| value.transpose().map_err(read_db);
+    let status = text(query.status.map(|s| enum_text(&s)))?;
+    let channel = text(query.channel.map(|c| enum_text(&c)))?;
+    let customer = query.customer.map(|c| c.to_string());
+    let sql = if query.newest_first {
+        "SELECT r.version, r.body, r.record_key FROM order_list AS l
+         JOIN records AS r ON r.record_key = 'order/' || l.order_id
+         WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.customer = ?2)
+           AND (?3 IS NULL OR l.channel = ?3)
+           AND (l.placed_secs, l.placed_nanos) >= (?4, ?5)
+           AND (l.placed_secs, l.placed_nanos) < (?6, ?7)
+           AND (l.placed_secs, l.placed_nanos, l.order_id) < (?8, ?9, ?10)
+         ORDER BY l.placed_secs DESC, l.placed_nanos DESC, l.order_id DESC LIMIT ?11"
+    } else {
+        "SELECT r.version, r.body, r.record_key FROM order_list AS l
+         JOIN records AS r ON r.record_key = 'order/' || l.order_id
+         WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.customer = ?2)
+           AND (?3 IS NULL OR l.channel = ?3)
+           AND (l.placed_secs, l.placed_nanos) >= (?4, ?5)
+           AND (l.placed_secs, l.placed_nanos) < (?6, ?7)
+           AND (l.placed_secs, l.placed_nanos, l.order_id) > (?8, ?9, ?10)
+         ORDER BY l.placed_secs, l.placed_nanos, l.order_id LIMIT ?11"
+    };
+    rows(
+        conn,
+        sql,
+        params![
+            status,
+            customer,
+            channel,
+            from_secs,
+            from_nanos,
+            before_secs,
+            before_nanos,
+            after_secs,
+            after_nanos,
+            after_id,
+            clamp_i64(limit)
+        ],
+        versioned_record,
+    )?
+    .into_iter()
+    .map(|(version, record)| {
+        let key = record.key();
+        Order::from_record(record)
+            .map(|value| Versioned { value, version })
+            .ok_or_else(|| ReadError::corrupt_record(key, "listed as an order"))
+    })
+    .collect()
+}
+
+/// Customers by id after `after`, from the records' key order: a customer's key
+/// is `customer/` and its id, and hyphenated UUID text sorts as the id does.
+pub(super) fn customers_page(
+    conn: &Connection,
+    after: Option<CustomerId>,
+    limit: usize,
+) -> ReadResult<Vec<Versioned<Customer>>> {
+    let from = after.map_or_else(
+        || "customer/".to_owned(),
+        |id| RecordKey::Customer(id).describe(),
+    );
+    rows(
+        conn,
+        "SELECT version, body, record_key FROM records
+         WHERE kind = 'customer' AND record_key > ?1 ORDER BY record_key LIMIT ?2",
+        params![from, clamp_i64(limit)],
+        versioned_record,
+    )?
+    .into_iter()
+    .map(|(version, record)| {
+        let key = record.key();
+        Customer::from_record(record)
+            .map(|value| Versioned { value, version })
+            .ok_or_else(|| ReadError::corrupt_record(key, "listed as a customer"))
+    })
+    .collect()
 }
 
 pub(super) fn idempotency(

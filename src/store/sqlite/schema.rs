@@ -12,7 +12,7 @@
 pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
 
 /// The migration steps, oldest first.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, RECORD_TERMS, BOUNDED_COUNTERS];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, RECORD_TERMS, BOUNDED_COUNTERS, ORDER_LIST];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -153,4 +153,36 @@ CREATE TABLE bounded_counters (
     PRIMARY KEY (kind, id),
     CHECK (0 <= used AND used <= limit_value)
 ) STRICT, WITHOUT ROWID;
+";
+
+/// Every order by placement time, with what a listing filters on (o2c 0.2): the
+/// index `Store::orders_page` reads. Status and channel are kept as the order's
+/// JSON writes them, and a put rewrites the row. Filled from the orders already
+/// stored: seconds from the placement time's text, nanoseconds from its fraction
+/// (chrono writes 0 to 9 digits, then `Z`).
+const ORDER_LIST: &str = "
+CREATE TABLE order_list (
+    placed_secs  INTEGER NOT NULL,
+    placed_nanos INTEGER NOT NULL,
+    order_id     TEXT NOT NULL,
+    customer     TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    PRIMARY KEY (placed_secs, placed_nanos, order_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX order_list_by_customer
+    ON order_list (customer, placed_secs, placed_nanos, order_id);
+CREATE INDEX order_list_by_status ON order_list (status, placed_secs, placed_nanos, order_id);
+INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, status)
+    SELECT unixepoch(placed),
+           CASE WHEN substr(placed, 20, 1) = '.'
+                THEN CAST(substr(rtrim(substr(placed, 21), 'Z') || '000000000', 1, 9) AS INTEGER)
+                ELSE 0 END,
+           id, customer, channel, status
+    FROM (SELECT json_extract(body, '$.value.placed_at') AS placed,
+                 json_extract(body, '$.value.id') AS id,
+                 json_extract(body, '$.value.customer') AS customer,
+                 json_extract(body, '$.value.channel') AS channel,
+                 json_extract(body, '$.value.status') AS status
+          FROM records WHERE kind = 'order');
 ";
