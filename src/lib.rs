@@ -76,9 +76,12 @@
 //!   (SQLite is compiled in);
 //! - `testing`: `o2c::testing`, the store conformance suite and the
 //!   `Counting` store wrapper;
-//! - `tracing`: a span per command (its key or id, attempts, outcome and error
+//! - `tracing`: a span per command (its key and id, attempts, outcome and error
 //!   code), an event per lost race, a span per store call; ids and keys only,
-//!   never a customer's name, e-mail or address.
+//!   never a customer's name, e-mail or address;
+//! - `json-numbers`: amounts may come as JSON numbers (`12.50`), read from their
+//!   text, never through `f64` (it turns on serde_json's `arbitrary_precision`
+//!   for the whole build, hence opt-in; without it amounts are strings).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -226,3 +226,35 @@ fn fields_a_constructor_defaults_may_be_left_out() {
         NewCustomer::new("Ada", "ada@example.com", address(), Currency::USD)
     );
 }
+
+/// Amounts come as strings, or as integers, exactly; a fractional JSON number
+/// is read from its literal text with feature `json-numbers` and refused, with
+/// the way out, without it — never rounded through `f64`.
+#[test]
+fn amounts_are_read_exactly_as_strings_integers_or_numbers() {
+    let pay = |amount: &str| {
+        serde_json::from_str::<RecordPayment>(&format!(
+            r#"{{"idempotency_key":"p-1","invoice":"{}","amount":{{"amount":{amount},"currency":"USD"}},"method":"Card"}}"#,
+            Uuid::from_u128(1)
+        ))
+        .map(|p| p.amount)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(pay(r#""12.50""#), Ok(usd(1250)));
+    assert_eq!(pay("12"), Ok(usd(1200)));
+    assert!(pay(r#""12.5.0""#).unwrap_err().contains("12.5.0"));
+    let number = pay("0.10");
+    if cfg!(feature = "json-numbers") {
+        assert_eq!(number, Ok(usd(10)));
+        // 0.1 + 0.2 as text, not as a float's neighbour of it.
+        assert_eq!(
+            pay("0.30000000000000004"),
+            Ok(Money::new(
+                "0.30000000000000004".parse().unwrap(),
+                Currency::USD
+            ))
+        );
+    } else {
+        assert!(number.unwrap_err().contains("json-numbers"));
+    }
+}

@@ -42,6 +42,7 @@ pub struct TaxRate {
     /// ISO 3166 alpha-2 destination country, or `None` for the default rate of the class.
     pub country: Option<String>,
     /// The rate as a fraction: `0.20` for 20 %.
+    #[serde(deserialize_with = "crate::money::exact::decimal")]
     pub rate: Decimal,
 }
 

@@ -123,6 +123,7 @@ impl Rounding {
 /// Serialises as `{"amount":"12.34","currency":"USD"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
+    #[serde(deserialize_with = "super::exact::decimal")]
     amount: Decimal,
     currency: Currency,
 }

@@ -4,6 +4,7 @@
 
 mod amount;
 mod currency;
+pub(crate) mod exact;
 
 pub use amount::{Money, MoneyError, Rounding};
 pub use currency::Currency;

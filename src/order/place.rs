@@ -11,7 +11,7 @@ use crate::purchasing::BackOrderPolicy;
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Discount {
     /// A percentage off, `0..=100` (`10` is 10 %).
-    Percent(Decimal),
+    Percent(#[serde(deserialize_with = "crate::money::exact::decimal")] Decimal),
     /// A fixed amount off.
     Amount(Money),
 }
