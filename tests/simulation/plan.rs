@@ -156,7 +156,8 @@ impl Plan {
         self.lock().commands += 1;
     }
 
-    /// Counts a fault decided elsewhere (a crash).
+    /// Counts a fault decided elsewhere (a crash: only the SQLite run has them).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub fn tally(&self, fault: Fault, detail: &str) {
         let mut s = self.lock();
         *s.tally.entry(fault).or_default() += 1;
