@@ -16,6 +16,7 @@ use crate::quantity::Quantity;
 
 /// Something that happened. Serialises with a `"type"` tag, for integrations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -451,6 +452,7 @@ impl Event {
 
 /// Units of a SKU reserved at a location, in [`Event::StockReservedForOrder`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReservedStock {
     /// The SKU.
     pub sku: Sku,
@@ -462,6 +464,7 @@ pub struct ReservedStock {
 
 /// An event as stored: with its gapless sequence number and commit time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RecordedEvent {
     /// Position in the log: 1, 2, 3, ... with no gaps. Read on with `events_after(sequence)`.
     pub sequence: u64,

@@ -79,6 +79,8 @@
 //! - `tracing`: a span per command (its key and id, attempts, outcome and error
 //!   code), an event per lost race, a span per store call; ids and keys only,
 //!   never a customer's name, e-mail or address;
+//! - `schema`: `o2c::schema`, JSON Schemas of every command and view, from the
+//!   types (through `schemars`);
 //! - `json-numbers`: amounts may come as JSON numbers (`12.50`), read from their
 //!   text, never through `f64` (it turns on serde_json's `arbitrary_precision`
 //!   for the whole build, hence opt-in; without it amounts are strings).
@@ -113,6 +115,9 @@ pub mod order;
 pub mod purchasing;
 pub mod quantity;
 pub mod returns;
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+pub mod schema;
 mod sleep;
 pub mod stock;
 pub mod store;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// ([`Lines::to_mut`], `iter_mut`, `push`, ...) first copies the lines if
 /// another copy of the document still shares them. The JSON is the list's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Lines<T>(Arc<Vec<T>>);
 

@@ -63,6 +63,7 @@ type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// One broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Violation {
@@ -270,6 +271,7 @@ impl fmt::Display for Violation {
 
 /// What [`Oms::audit`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditReport {
     /// Every broken invariant; empty on a healthy store.
     pub violations: Vec<Violation>,

@@ -9,6 +9,7 @@ use crate::money::Money;
 
 /// A sellable product, identified by its SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Product {
     /// The stock-keeping unit.
@@ -93,6 +94,7 @@ impl Product {
 
 /// Packed size in millimetres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Dimensions {
     /// Length in mm.
     pub length_mm: u32,

@@ -8,6 +8,7 @@ use crate::error::Error;
 
 /// A tax class: products in one class share a rate (`"standard"`, `"reduced"`, `"zero"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct TaxClass(Arc<str>);
 
@@ -36,6 +37,7 @@ impl fmt::Display for TaxClass {
 
 /// One configured rate: a class, optionally narrowed to a destination country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaxRate {
     /// The class it applies to.
     pub class: TaxClass,
@@ -51,6 +53,7 @@ pub struct TaxRate {
 /// Lookup prefers a rate for the destination country and falls back to the class's
 /// default rate; a class with neither is an error at pricing time.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaxTable {
     /// Shared: the service reads the table for every order, and a clone should not copy it.
     rates: Arc<[TaxRate]>,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// carrier request that goes to it, and cloning one is five reference-count
 /// increments rather than six allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Address {
     /// Recipient name.
     pub name: Arc<str>,

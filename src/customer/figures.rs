@@ -12,6 +12,7 @@ use crate::money::{Money, MoneyError};
 /// What one command changes in one customer's [`CustomerHistory`]: every figure by
 /// an amount added to whatever the store holds when the commit applies it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CustomerDelta {
     /// The customer.
     pub customer: CustomerId,

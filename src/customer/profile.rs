@@ -9,6 +9,7 @@ use crate::money::{Currency, Money};
 
 /// How a customer prefers to pay. Recorded payments name their method too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PaymentMethod {
     /// Card captured by the host's payment gateway.
     Card,
@@ -27,6 +28,7 @@ pub enum PaymentMethod {
 
 /// When a customer must pay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PaymentTerms {
     /// Payment is required before anything ships: orders are held until paid.
     Prepaid,
@@ -39,6 +41,7 @@ pub enum PaymentTerms {
 
 /// What the host supplies to register a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// Display or company name.
@@ -95,6 +98,7 @@ fn prepaid() -> PaymentTerms {
 
 /// A customer profile with its running order history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Customer {
     /// Identity.
     pub id: CustomerId,
@@ -129,6 +133,7 @@ impl Customer {
 
 /// Running order totals for one customer, in the customer's currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CustomerHistory {
     /// Orders placed (cancelled ones included).
     pub orders_placed: u32,

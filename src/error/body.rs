@@ -44,6 +44,43 @@ impl Serialize for Error {
     }
 }
 
+/// The body's schema: what [`Error`]'s `Serialize` writes.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Error {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Error".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kind = generator.subschema_for::<ErrorKind>();
+        schemars::json_schema!({
+            "description": "An error as a host sends it to its client.",
+            "type": "object",
+            "properties": {
+                "code": {
+                    "description": "A stable machine code, `area.what` (`order.on_hold`).",
+                    "type": "string",
+                    "pattern": "^[a-z_]+\\.[a-z_]+$"
+                },
+                "kind": kind,
+                "retryable": {"type": "boolean"},
+                "message": {"type": "string"},
+                "entity": {
+                    "description": "The kind of record not found.",
+                    "type": "string"
+                },
+                "id": {"description": "Its id.", "type": "string"},
+                "addressed": {
+                    "description": "True for the record the call addresses; false for one the request refers to.",
+                    "type": "boolean"
+                }
+            },
+            "required": ["code", "kind", "retryable", "message"],
+            "additionalProperties": false
+        })
+    }
+}
+
 impl Error {
     /// A message fit to show the caller: the error's text, except for the kinds
     /// whose text is for the operator ([`ErrorKind::Internal`],

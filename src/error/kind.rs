@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// | `unavailable`     | 503  | the store or the carrier is down or timed out          | retry later; page if it persists   |
 /// | `internal`        | 500  | not the caller's fault: corrupt data, configuration, a bug | page an operator                   |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -345,6 +345,7 @@ mod tests {
     use serde::Serialize;
 
     #[derive(Serialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     struct Line {
         sku: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,6 +354,7 @@ mod tests {
     }
 
     #[derive(Serialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     enum Delivery {
         Pickup,
         Ship { country: &'static str },

@@ -15,6 +15,7 @@ use crate::order::ServiceLevel;
 
 /// A carrier's tracking number (or pickup code).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct TrackingNumber(String);
 
@@ -37,6 +38,7 @@ impl fmt::Display for TrackingNumber {
 
 /// One package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Parcel {
     /// Weight in grams.
     pub weight_grams: u64,
@@ -46,6 +48,7 @@ pub struct Parcel {
 
 /// What the customer asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RequestedService {
     /// Carried to the customer's address.
     Delivery(ServiceLevel),
@@ -55,6 +58,7 @@ pub enum RequestedService {
 
 /// A request for prices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RateRequest {
     /// Where goods leave from.
     pub origin: Address,
@@ -70,6 +74,7 @@ pub struct RateRequest {
 
 /// A carrier's offer for one service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RateQuote {
     /// The carrier's name (as [`Carrier::name`]).
     pub carrier: String,
@@ -83,6 +88,7 @@ pub struct RateQuote {
 
 /// A request to book a quoted service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BookingRequest {
     /// Idempotency key: booking twice with one key returns the first booking.
     pub key: String,
@@ -96,6 +102,7 @@ pub struct BookingRequest {
 
 /// A confirmed booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Booking {
     /// Tracking number or pickup code.
     pub tracking: TrackingNumber,

@@ -8,6 +8,7 @@ use crate::quantity::Quantity;
 
 /// Where a shipment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ShipmentStatus {
     /// Booked with the carrier; goods have left our stock.
     Booked,
@@ -23,6 +24,7 @@ pub enum ShipmentStatus {
 
 /// A status report from a carrier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrackingEvent {
     /// When it happened (carrier's time).
     pub at: DateTime<Utc>,
@@ -34,6 +36,7 @@ pub struct TrackingEvent {
 
 /// Units of one order line on a shipment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ShipmentLine {
     /// The order line.
     pub line_no: u16,
@@ -45,6 +48,7 @@ pub struct ShipmentLine {
 
 /// Goods of one order leaving one location with one carrier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Shipment {
     /// Identity.
     pub id: ShipmentId,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// An account's code in the chart (`"1100"`). Shared text: clones do not allocate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct AccountCode(Arc<str>);
 
@@ -29,6 +30,7 @@ impl fmt::Display for AccountCode {
 
 /// The five kinds of account; they decide which side a balance normally sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AccountKind {
     /// Things owned (cash, receivables, inventory): debit balance.
     Asset,
@@ -44,6 +46,7 @@ pub enum AccountKind {
 
 /// An account in the chart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Account {
     /// Code.
     pub code: AccountCode,
@@ -55,6 +58,7 @@ pub struct Account {
 
 /// The chart of accounts: which accounts entries may post to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChartOfAccounts {
     accounts: BTreeMap<AccountCode, Account>,
 }
@@ -123,6 +127,7 @@ impl Default for ChartOfAccounts {
 
 /// Which account each posting rule uses. Hosts with their own chart remap these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountMap {
     /// Cash taken at the counter.
     pub cash: AccountCode,

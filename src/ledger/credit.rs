@@ -20,6 +20,7 @@ use crate::store::{Changeset, RecordKey};
 
 /// The command to credit (part of) an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IssueCreditNote {
     /// Same key, same credit note.

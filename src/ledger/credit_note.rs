@@ -19,6 +19,7 @@ crate::ids::document_number!(
 /// A credit against one invoice: the lines (or parts of lines) and shipping it
 /// takes back, with their tax, to the cent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreditNote {
     /// Its identity.
     pub id: CreditNoteId,

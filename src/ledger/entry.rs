@@ -9,6 +9,7 @@ use crate::money::{Currency, Money};
 
 /// What caused an entry: the document an auditor follows back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntrySource {
     /// An invoice was issued.
@@ -60,6 +61,7 @@ pub enum EntrySource {
 
 /// One side of an entry: a signed amount on one account (positive debits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JournalLine {
     /// The account.
     pub account: AccountCode,
@@ -71,6 +73,7 @@ pub struct JournalLine {
 /// unbalanced. (Deserialising is the only other way in; stores re-check such entries
 /// with [`JournalEntry::validate`] before accepting them.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JournalEntry {
     id: EntryId,
     posted_at: DateTime<Utc>,
@@ -255,6 +258,7 @@ fn check_lines(lines: &[JournalLine]) -> Result<(), LedgerError> {
 
 /// The balance of one account in one currency (debit-positive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountBalance {
     /// The account.
     pub account: AccountCode,
@@ -264,6 +268,7 @@ pub struct AccountBalance {
 
 /// Every account's balance; sums to zero per currency in a healthy ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrialBalance {
     /// Balances by account then currency.
     pub balances: Vec<AccountBalance>,

@@ -16,6 +16,7 @@ crate::ids::document_number!(
 
 /// When invoices are issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum InvoicePolicy {
     /// One invoice for the whole order when it is placed.
     #[default]
@@ -27,6 +28,7 @@ pub enum InvoicePolicy {
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum InvoiceStatus {
     /// Issued, something outstanding.
     Open,
@@ -38,6 +40,7 @@ pub enum InvoiceStatus {
 
 /// One invoiced order line (or part of one, for a partial shipment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InvoiceLine {
     /// The order line it bills.
     pub line_no: u16,
@@ -64,6 +67,7 @@ pub struct InvoiceLine {
 
 /// A bill to a customer for goods of one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Invoice {
     /// Identity.
     pub id: InvoiceId,

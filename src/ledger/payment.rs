@@ -14,6 +14,7 @@ use crate::store::Changeset;
 
 /// What to do with money received beyond what an invoice still owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OverpaymentPolicy {
     /// Refuse the payment: the caller must record the right amount.
     #[default]
@@ -24,6 +25,7 @@ pub enum OverpaymentPolicy {
 
 /// Money received against an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Payment {
     /// Identity.
     pub id: PaymentId,
@@ -60,6 +62,7 @@ impl Payment {
 
 /// Money received against an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecordPayment {
     /// Same key, same payment: a gateway's retried webhook is recorded once.

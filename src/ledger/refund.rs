@@ -14,6 +14,7 @@ use crate::store::Changeset;
 
 /// The command to refund customer credit against one of their payments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecordRefund {
     /// Same key, same refund.

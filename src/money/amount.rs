@@ -82,6 +82,7 @@ impl MoneyError {
 
 /// A rounding strategy, always named at the point of rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Rounding {
     /// Midpoint to the even neighbour (banker's rounding): 2.345 → 2.34, 2.355 → 2.36.
     HalfEven,
@@ -122,6 +123,7 @@ impl Rounding {
 ///
 /// Serialises as `{"amount":"12.34","currency":"USD"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     #[serde(deserialize_with = "super::exact::decimal")]
     amount: Decimal,

@@ -11,6 +11,7 @@ use super::amount::MoneyError;
 // The variant names are the ISO codes so that serde and `Debug` show the code itself.
 #[allow(clippy::upper_case_acronyms)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub enum Currency {
     /// United States dollar.

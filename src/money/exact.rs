@@ -81,6 +81,7 @@ mod tests {
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
+    #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
     struct Amount(#[serde(deserialize_with = "super::decimal")] Decimal);
 
     fn read(json: &str) -> Result<Decimal, String> {

@@ -13,6 +13,7 @@ use serde::Serialize;
 /// `Idempotent-Replayed` header) by it. It dereferences to the value, so
 /// `placed.id` reads the order's id; [`Applied::into_inner`] takes the value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Applied<T> {
     /// What the command produced (a replay reads it again: an order that has
     /// shipped since is returned shipped).

@@ -8,6 +8,7 @@ use crate::quantity::Quantity;
 
 /// The money on a line (or on a part of one): gross − discount = net; tax on net.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LineAmounts {
     /// Quantity × unit price.
     pub gross: Money,
@@ -95,6 +96,7 @@ impl LineAmounts {
 
 /// Units of a line held at one location for this order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LineReservation {
     /// Where.
     pub location: LocationId,
@@ -107,6 +109,7 @@ pub struct LineReservation {
 /// Quantities always add up: `quantity = shipped + open + cancelled`, where `open` is
 /// the sum of the line's reservations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderLine {
     /// 1-based line number.
     pub line_no: u16,

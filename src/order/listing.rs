@@ -26,6 +26,7 @@ use crate::ids::{CustomerId, OrderId};
 /// # assert!(open_web.newest_first);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OrderQuery {
@@ -176,9 +177,25 @@ impl<'de> Deserialize<'de> for OrderCursor {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for OrderCursor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OrderCursor".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Where a page of orders ended: pass it back as it came.",
+            "type": "string",
+            "pattern": "^-?[0-9]+\\.[0-9a-fA-F-]{32,36}$"
+        })
+    }
+}
+
 /// One page of a listing, and where the next one starts: `None` when this page
 /// reached the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Page<T, C> {
     /// The items, in the listing's order.
     pub items: Vec<T>,

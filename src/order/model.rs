@@ -9,6 +9,7 @@ use crate::purchasing::BackOrderPolicy;
 
 /// Where an order came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Channel {
     /// The web shop.
     Web,
@@ -24,6 +25,7 @@ pub enum Channel {
 
 /// How fast a shipment should travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ServiceLevel {
     /// Slowest, cheapest.
     Economy,
@@ -37,6 +39,7 @@ pub enum ServiceLevel {
 
 /// How goods reach the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Delivery {
     /// Shipped by a carrier.
@@ -55,6 +58,7 @@ pub enum Delivery {
 
 /// Why an order may not ship yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Hold {
     /// The customer's exposure would exceed their credit limit; released by a person.
     CreditLimit,
@@ -66,6 +70,7 @@ pub enum Hold {
 
 /// Shipping progress, derived from the lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum FulfilmentStatus {
     /// Nothing shipped.
     Unshipped,
@@ -79,6 +84,7 @@ pub enum FulfilmentStatus {
 
 /// Payment progress, derived from what was invoiced and paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PaymentStatus {
     /// No invoice yet.
     NotInvoiced,
@@ -92,6 +98,7 @@ pub enum PaymentStatus {
 
 /// A customer's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Order {
     /// Identity.
     pub id: OrderId,

@@ -8,6 +8,7 @@ use crate::purchasing::BackOrderPolicy;
 
 /// A discount on a line or on the whole order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Discount {
     /// A percentage off, `0..=100` (`10` is 10 %).
@@ -18,6 +19,7 @@ pub enum Discount {
 
 /// One requested line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
     /// The SKU.
@@ -45,6 +47,7 @@ impl LineRequest {
 
 /// The command to place an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     /// Same key, same order: a retry returns the order the first attempt placed.

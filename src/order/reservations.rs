@@ -12,6 +12,7 @@ use super::LineReservation;
 /// every read of it — costs no allocation per line for them. Reads and writes as
 /// a slice (it derefs to one); its JSON is the plain list it always was.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Reservations(SmallVec<[LineReservation; 1]>);
 

@@ -20,6 +20,7 @@ use super::OrderError;
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OrderStatus {
     /// Accepted; stock reserved; being fulfilled and paid.
     Open,
@@ -33,6 +34,7 @@ pub enum OrderStatus {
 
 /// Something done to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OrderAction {
     /// Place a hold.
     Hold,

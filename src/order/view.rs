@@ -14,6 +14,7 @@ use crate::money::{Money, MoneyError};
 /// credit notes took back; `due` is what its invoices still ask for; `unbilled` is
 /// what of `total` no invoice carries yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderView {
     /// The order itself.
     pub order: Order,

@@ -10,6 +10,7 @@ use crate::quantity::Quantity;
 /// What an order does when stock cannot cover a line. Set per product, overridable
 /// per order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum BackOrderPolicy {
     /// Refuse the order.
     #[default]
@@ -35,6 +36,7 @@ impl BackOrderPolicy {
 
 /// One back-ordered line waiting for stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Waiting {
     /// The order.
     pub order: OrderId,
@@ -56,6 +58,7 @@ pub struct Waiting {
 /// it stands at commit ([`BackOrderQueue::join`]), so back-orders placed at once on
 /// one SKU never conflict: each joins behind whatever committed before it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QueueEntry {
     /// The SKU whose queue it joins.
     pub sku: Sku,
@@ -65,6 +68,7 @@ pub struct QueueEntry {
 
 /// Units a receipt gave one waiting line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fill {
     /// The order.
     pub order: OrderId,
@@ -79,6 +83,7 @@ pub struct Fill {
 /// One record per SKU, versioned like any other: two commands changing the queue of
 /// one SKU conflict and one retries, so no received unit is ever given twice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BackOrderQueue {
     /// The SKU.
     pub sku: Sku,

@@ -12,6 +12,7 @@ use crate::quantity::Quantity;
 
 /// An offer that qualifies, with what ordering from it would mean.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RankedOffer {
     /// The supplier.
     pub supplier: SupplierId,
@@ -31,6 +32,7 @@ pub struct RankedOffer {
 
 /// An offer left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExcludedOffer {
     /// The supplier.
     pub supplier: SupplierId,
@@ -42,6 +44,7 @@ pub struct ExcludedOffer {
 
 /// Every offer for a SKU, best first, and those that do not qualify.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OfferRanking {
     /// Qualifying offers, best first.
     pub ranked: Vec<RankedOffer>,

@@ -11,6 +11,7 @@ use crate::quantity::Quantity;
 
 /// Where a purchase order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PurchaseOrderStatus {
     /// Proposed; waits for approval.
     Draft,
@@ -28,6 +29,7 @@ pub enum PurchaseOrderStatus {
 
 /// What to do with a receipt of more than is outstanding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OverReceipt {
     /// Refuse the receipt: the dock sends the extra back.
     #[default]
@@ -38,6 +40,7 @@ pub enum OverReceipt {
 
 /// One SKU on a purchase order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PurchaseOrderLine {
     /// The SKU.
     pub sku: Sku,
@@ -58,6 +61,7 @@ impl PurchaseOrderLine {
 
 /// An order to a supplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PurchaseOrder {
     /// Its identity.
     pub id: PurchaseOrderId,

@@ -19,6 +19,7 @@ use super::PurchasingPolicy;
 
 /// The command to receive goods against a purchase order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceivePurchaseOrder {
     /// Makes a retried receipt count once.

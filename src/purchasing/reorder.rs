@@ -13,6 +13,7 @@ use crate::store::{Changeset, Entity, Put};
 /// Min/max replenishment of one SKU at one location: when what is available there
 /// plus what is on order to it falls below `min`, order up to `max`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReorderRule {
     /// The SKU.
     pub sku: Sku,
@@ -88,6 +89,7 @@ pub fn set_reorder_rule(
 /// A need purchasing should cover: units of one SKU wanted at one location, and the
 /// offer the best-offer rule picks for them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Requisition {
     /// The SKU.
     pub sku: Sku,

@@ -12,6 +12,7 @@ use crate::store::{Changeset, Put};
 
 /// A supplier: who we buy from, in one currency, with its current offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Supplier {
     /// Its identity.
     pub id: SupplierId,
@@ -81,6 +82,7 @@ pub fn save_supplier(
 
 /// A supplier's terms for one SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Offer {
     /// The SKU offered.
     pub sku: Sku,

@@ -12,6 +12,7 @@ use crate::quantity::Quantity;
 
 /// Why a customer sends goods back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ReturnReason {
     /// Arrived damaged.
     Damaged,
@@ -27,6 +28,7 @@ pub enum ReturnReason {
 
 /// The state a returned unit arrives in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Condition {
     /// Fit to sell again: back into stock at this location.
     Resellable {
@@ -39,6 +41,7 @@ pub enum Condition {
 
 /// Where a return stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ReturnStatus {
     /// Asked for; waits for authorisation.
     Requested,
@@ -56,6 +59,7 @@ pub enum ReturnStatus {
 
 /// One order line's units on a return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReturnLine {
     /// The order line.
     pub line_no: u16,
@@ -113,6 +117,7 @@ impl ReturnLine {
 
 /// A return authorisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReturnAuthorization {
     /// Its identity.
     pub id: ReturnId,

@@ -25,6 +25,7 @@ use crate::store::{Changeset, Entity, Versioned};
 
 /// The command to receive returned goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveReturn {
     /// Same key, same receipt.

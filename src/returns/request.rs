@@ -17,6 +17,7 @@ use crate::store::{Changeset, Entity, Fetched, Prefetch, RecordKey, Versioned};
 
 /// The command to ask for a return of delivered goods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestReturn {
     /// Same key, same return.
@@ -30,6 +31,7 @@ pub struct RequestReturn {
 /// The command to exchange delivered goods: a return whose replacement is placed
 /// as a new order once everything asked back is received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestExchange {
     /// The return: same key, same exchange.

@@ -19,6 +19,7 @@ pub struct LineDemand {
 
 /// Units of one line promised from one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Allocation {
     /// Index of the line in the demand.
     pub line: usize,
@@ -30,6 +31,7 @@ pub struct Allocation {
 
 /// How an order's lines are spread over locations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AllocationStrategy {
     /// Ship from one location when any single location can cover every line (the
     /// first such location by priority), so the customer gets one parcel; otherwise

@@ -14,6 +14,7 @@ use crate::store::{Entity, Fetched, Prefetch};
 /// One SKU's stock over every location, and whether it has fallen to its reorder
 /// point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Availability {
     /// The SKU.
     pub sku: Sku,

@@ -7,6 +7,7 @@ use crate::ids::{LocationId, OrderId, ShipmentId, Sku};
 
 /// Stock of one SKU at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StockLevel {
     /// The SKU.
     pub sku: Sku,
@@ -52,6 +53,7 @@ impl StockLevel {
 
 /// Why on-hand changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MovementReason {
     /// Goods a customer sent back, fit to sell again.
@@ -83,6 +85,7 @@ pub enum MovementReason {
 
 /// One change of on-hand, recorded forever: on-hand is the sum of these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StockMovement {
     /// The SKU.
     pub sku: Sku,
@@ -104,6 +107,7 @@ pub struct StockMovement {
 
 /// A change of reserved stock for one order: positive reserves, negative releases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReservationChange {
     /// The SKU.
     pub sku: Sku,

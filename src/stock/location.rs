@@ -8,6 +8,7 @@ use crate::ids::LocationId;
 
 /// What kind of place holds stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum LocationKind {
     /// A warehouse or distribution centre.
     Warehouse,
@@ -19,6 +20,7 @@ pub enum LocationKind {
 
 /// A place that holds stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Location {
     /// Code.
     pub id: LocationId,

@@ -15,6 +15,7 @@ use crate::store::{Changeset, IdempotencyScope, RecordKey, Versioned};
 
 /// Goods arrived at a location.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiveStock {
     /// Same key, same receipt: a retried delivery note is counted once.
@@ -31,6 +32,7 @@ pub struct ReceiveStock {
 
 /// A correction of on-hand after a count, damage or a find.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdjustStock {
     /// Same key, same adjustment.

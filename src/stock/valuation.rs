@@ -12,6 +12,7 @@ use crate::store::Entity;
 
 /// The value of one SKU's stock at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Valuation {
     /// The SKU.
     pub sku: Sku,

@@ -34,6 +34,7 @@ const STOCK: &str = "stock";
 /// `stock` is not a kind one can name: stock's counters are moved by a changeset's
 /// movements and reservation changes, which also keep its movement journal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String")]
 pub struct CounterKind(Arc<str>);
 
@@ -116,6 +117,7 @@ impl Serialize for CounterKind {
 /// `kind/id` (`run_capacity/0190f…`): a kind has no `/`, so the first one
 /// splits it. Keys order by kind, then id: the order a commit moves them in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String")]
 pub struct CounterKey {
     kind: CounterKind,
@@ -190,6 +192,7 @@ impl Serialize for CounterKey {
 ///
 /// For stock, `limit` is on-hand and `used` is reserved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Bounds {
     /// How much there is to use: a run's capacity, an authorised amount, on-hand.
     pub limit: i64,
@@ -228,6 +231,7 @@ impl Bounds {
 /// [`Changeset::move_counter`] pushed it, or summed per counter by
 /// [`Changeset::counter_deltas`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CounterDelta {
     /// The counter.
     pub key: CounterKey,

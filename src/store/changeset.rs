@@ -22,6 +22,7 @@ use crate::store::{CounterDelta, Merge, StoreError};
 /// A stored value with the version it was stored at. Versions start at 1 and grow by
 /// one on every update; pass the version you read back as the expected version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Versioned<T> {
     /// The value.
     pub value: T,
@@ -42,6 +43,7 @@ impl<T: Clone> Versioned<&T> {
 /// A named gapless counter (invoice numbers), updated with an expected version like
 /// any entity so two writers can never take the same number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Counter {
     /// The counter's name.
     pub name: String,
@@ -51,6 +53,7 @@ pub struct Counter {
 
 /// Every kind of entity, boxed up for the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 #[allow(missing_docs)] // each variant is the entity of the same name
 pub enum Record {
@@ -73,6 +76,7 @@ pub enum Record {
 
 /// The store-wide key of a record.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "key", rename_all = "snake_case")]
 #[allow(missing_docs)] // each variant is the key of the entity of the same name
 pub enum RecordKey {
@@ -341,6 +345,7 @@ entity!(
 
 /// An insert or update of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Put {
     /// The new value.
     pub record: Record,
@@ -376,6 +381,7 @@ impl Put {
 
 /// Which command an idempotency key belongs to: keys are unique per scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[allow(missing_docs)] // each variant is the command of the same name
 pub enum IdempotencyScope {
     PlaceOrder,
@@ -405,6 +411,7 @@ pub enum IdempotencyScope {
 
 /// What a keyed command produced, so a retry can return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[allow(missing_docs)] // each variant is the id the command created
 pub enum IdempotentOutcome {
     Order(OrderId),
@@ -424,6 +431,7 @@ fn first_fingerprint_scheme() -> u32 {
 
 /// A used idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IdempotencyEntry {
     /// The command kind.
     pub scope: IdempotencyScope,
@@ -443,6 +451,7 @@ pub struct IdempotencyEntry {
 /// longer holds, the commit fails with [`super::StoreError::Conflict`] and the command
 /// decides again from fresh reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Check {
     /// The record is still at `version` (the changeset does not write it). A
@@ -465,6 +474,7 @@ pub enum Check {
 
 /// Everything one command changes, committed all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Changeset {
     /// The command's time: events are recorded at it.
     pub at: DateTime<Utc>,

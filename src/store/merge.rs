@@ -12,6 +12,7 @@ use crate::purchasing::{BackOrderQueue, QueueEntry};
 /// One change a commit merges into a stored record (see
 /// [`Changeset::apply_merges`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "change", rename_all = "snake_case")]
 pub enum Merge {
     /// Added to a customer's figures. Fails the commit with a conflict when a guard

@@ -11,6 +11,7 @@ use crate::ledger::{CreditNoteNumber, InvoiceNumber};
 /// order: a store takes the next numbers of a series inside the commit, after every
 /// check has passed, and a commit that fails gives its numbers back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)] // each variant is the document of the same name
 pub enum Series {

@@ -8,6 +8,7 @@ use crate::order::LineRequest;
 
 /// One change to an order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Amendment {
     /// Adds a line, priced like a line of a new order (catalogue price unless
@@ -36,6 +37,7 @@ pub enum Amendment {
 
 /// The command to amend an order: its changes apply in order, in one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AmendOrder {
     /// Same key, same amendment: a retry returns the order as the first one left it.
