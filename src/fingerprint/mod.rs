@@ -267,4 +267,55 @@ mod tests {
         );
         assert_eq!(receipt.json_fnv().unwrap(), 0x1a82_e8f4_b7d8_66d6);
     }
+
+    /// Commands with the enums and amounts the first scheme's JSON spelled its
+    /// own way: their first-scheme fingerprints, as o2c 0.1 computed them.
+    #[test]
+    fn the_first_scheme_spells_enums_and_amounts_as_o2c_0_1_did() {
+        use crate::customer::PaymentMethod;
+        use crate::ids::{InvoiceId, LocationId, ReturnId};
+        use crate::ledger::{OverpaymentPolicy, RecordPayment};
+        use crate::money::{Currency, Money};
+        use crate::purchasing::BackOrderPolicy;
+        use crate::quantity::Quantity;
+        use crate::returns::{Condition, ReceiveReturn, ReturnReason};
+        let (order, _) = sample_commands();
+        let order = canonical_order(&order.back_order(BackOrderPolicy::ShipAvailable));
+        let mut pay = RecordPayment::new(
+            IdempotencyKey::new("psp-1").unwrap(),
+            InvoiceId::from_uuid(uuid::Uuid::from_u128(7)),
+            canonical_money(Money::new(rust_decimal::Decimal::new(1000, 2), Currency::EUR)),
+            PaymentMethod::BankTransfer,
+        );
+        pay.overpayment = OverpaymentPolicy::CreditCustomer;
+        let back = ReceiveReturn {
+            idempotency_key: IdempotencyKey::new("rma-in").unwrap(),
+            rma: ReturnId::from_uuid(uuid::Uuid::from_u128(9)),
+            lines: vec![
+                (
+                    1,
+                    Quantity::new(2),
+                    Condition::Resellable {
+                        location: LocationId::new("WH-EAST").unwrap(),
+                    },
+                ),
+                (2, Quantity::new(1), Condition::Damaged),
+            ],
+        };
+        let asked = (
+            crate::returns::RequestReturn {
+                idempotency_key: IdempotencyKey::new("rma").unwrap(),
+                order: crate::ids::OrderId::from_uuid(uuid::Uuid::from_u128(3)),
+                lines: vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)],
+            },
+            Vec::<crate::order::LineRequest>::new(),
+        );
+        // Taken from o2c 0.1's JSON, which spelled variants as Rust does
+        // (`"Web"`, `"ShipAvailable"`, `{"Resellable":{…}}`) and amounts as the
+        // canonical decimal (`"12.5"`, `"10"`).
+        assert_eq!(order.json_fnv().unwrap(), 0xe676_c126_64c0_cb0a);
+        assert_eq!(pay.json_fnv().unwrap(), 0xe991_5625_855d_536a);
+        assert_eq!(back.json_fnv().unwrap(), 0x4c27_5377_1a18_53bc);
+        assert_eq!(asked.json_fnv().unwrap(), 0x0488_887b_8ae1_de03);
+    }
 }
