@@ -341,7 +341,7 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
             "order": order.id.to_string(),
             "number": 1,
             "customer": a.id.to_string(),
-            "channel": "Web",
+            "channel": "web",
             "total": { "amount": "35.75", "currency": "USD" },
         })
     );

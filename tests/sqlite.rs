@@ -1194,6 +1194,63 @@ async fn a_key_used_before_the_upgrade_still_replays_after_it() {
     assert_eq!(oms.stock(&sku("TEE-BLUE-M")).await.unwrap(), before);
 }
 
+/// The 0.1 quickstart's own order and payment, retried after the upgrade: 0.1
+/// fingerprinted their JSON with `"channel":"Web"`, `"method":"Card"` and the
+/// amounts as the command carried them, and 0.2 writes `"web"`, `"card"` and
+/// amounts at their currency's scale — the retry is still recognised as the same
+/// command (o2c hashes it as 0.1 wrote it) and replays, writing nothing.
+#[tokio::test]
+async fn the_0_1_quickstart_retried_after_the_upgrade_replays_its_order_and_payment() {
+    let db = copy_of_0_1("quickstart-0.1");
+    let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
+    let (oms, _clock) = service(store, 31);
+    let orders: Vec<Order> = oms
+        .store()
+        .list::<Order>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    let first = orders
+        .iter()
+        .find(|o| o.idempotency_key == key("web-cart-7f3a-run1"))
+        .expect("the quickstart's web order");
+    let events = oms.store().last_event_sequence().await.unwrap();
+    let web = PlaceOrder::new(
+        key("web-cart-7f3a-run1"),
+        first.customer,
+        Channel::Web,
+        Currency::USD,
+    )
+    .line(sku("TEE-BLUE-M"), 4)
+    .line(sku("MUG-LOGO"), 1)
+    .shipping(Money::from_minor(595, Currency::USD));
+    let again = oms.place_order(web.clone()).await.unwrap();
+    assert!(again.replayed && again.id == first.id);
+    let invoice = oms.invoice(first.invoices[0]).await.unwrap();
+    let paid = oms
+        .record_payment(RecordPayment::new(
+            key("psp-charge-1-run1"),
+            invoice.id,
+            invoice.total().unwrap(),
+            PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    assert!(paid.replayed);
+    assert_eq!(oms.store().last_event_sequence().await.unwrap(), events);
+    // Other content under the same key is still refused.
+    let err = oms
+        .place_order(web.line(sku("MUG-LOGO"), 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, o2c::Error::IdempotencyKeyReused { .. }),
+        "{err:?}"
+    );
+}
+
 /// A file written by 0.1 (the quickstart, kept in `tests/fixtures`): its receipts
 /// carry no value, so the audit says which accounts it cannot compare instead of
 /// reporting them broken; everything else checks, before and after new work.

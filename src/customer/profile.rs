@@ -10,29 +10,38 @@ use crate::money::{Currency, Money};
 /// How a customer prefers to pay. Recorded payments name their method too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Card captured by the host's payment gateway.
+    #[serde(alias = "Card")]
     Card,
     /// Bank transfer.
+    #[serde(alias = "BankTransfer")]
     BankTransfer,
     /// Cash at the counter.
+    #[serde(alias = "Cash")]
     Cash,
     /// Paid later on the customer's account (B2B terms): a customer's preference,
     /// never a recorded payment's method, since no money arrives by it
     /// ([`PaymentError::OnAccountIsNotAPayment`](crate::ledger::PaymentError::OnAccountIsNotAPayment)).
+    #[serde(alias = "OnAccount")]
     OnAccount,
     /// Paid out of the customer's credit balance (an earlier overpayment, a credit
     /// note on a paid invoice): store credit, used on a later order.
+    #[serde(alias = "CustomerCredit")]
     CustomerCredit,
 }
 
 /// When a customer must pay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentTerms {
     /// Payment is required before anything ships: orders are held until paid.
+    #[serde(alias = "Prepaid")]
     Prepaid,
     /// Invoices fall due this many days after issue.
+    #[serde(alias = "Net")]
     Net {
         /// Days until due.
         days: u16,

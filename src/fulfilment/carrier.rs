@@ -49,10 +49,13 @@ pub struct Parcel {
 /// What the customer asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum RequestedService {
     /// Carried to the customer's address.
+    #[serde(alias = "Delivery")]
     Delivery(ServiceLevel),
     /// Collected by the customer at the origin location.
+    #[serde(alias = "Pickup")]
     Pickup,
 }
 

@@ -9,16 +9,22 @@ use crate::quantity::Quantity;
 /// Where a shipment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum ShipmentStatus {
     /// Booked with the carrier; goods have left our stock.
+    #[serde(alias = "Booked")]
     Booked,
     /// Moving.
+    #[serde(alias = "InTransit")]
     InTransit,
     /// On the last leg (or ready for collection, for pickup).
+    #[serde(alias = "OutForDelivery")]
     OutForDelivery,
     /// Handed to the customer. Terminal.
+    #[serde(alias = "Delivered")]
     Delivered,
     /// Something went wrong (failed delivery, damage); may recover.
+    #[serde(alias = "Exception")]
     Exception,
 }
 

@@ -31,16 +31,22 @@ impl fmt::Display for AccountCode {
 /// The five kinds of account; they decide which side a balance normally sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum AccountKind {
     /// Things owned (cash, receivables, inventory): debit balance.
+    #[serde(alias = "Asset")]
     Asset,
     /// Things owed (tax payable, customer credit): credit balance.
+    #[serde(alias = "Liability")]
     Liability,
     /// Owners' stake: credit balance.
+    #[serde(alias = "Equity")]
     Equity,
     /// Income (sales, shipping charged): credit balance.
+    #[serde(alias = "Revenue")]
     Revenue,
     /// Costs (cost of goods sold, write-offs): debit balance.
+    #[serde(alias = "Expense")]
     Expense,
 }
 

@@ -17,24 +17,31 @@ crate::ids::document_number!(
 /// When invoices are issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum InvoicePolicy {
     /// One invoice for the whole order when it is placed.
     #[default]
+    #[serde(alias = "OnOrder")]
     OnOrder,
     /// One invoice per `ship` call, for what its shipments carry. Prepaid customers are
     /// still invoiced on order: they need something to pay before anything ships.
+    #[serde(alias = "OnShipment")]
     OnShipment,
 }
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     /// Issued, something outstanding.
+    #[serde(alias = "Open")]
     Open,
     /// Fully paid.
+    #[serde(alias = "Paid")]
     Paid,
     /// Cancelled with its order; reversed in the ledger.
+    #[serde(alias = "Void")]
     Void,
 }
 

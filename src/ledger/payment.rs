@@ -15,11 +15,14 @@ use crate::store::Changeset;
 /// What to do with money received beyond what an invoice still owes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OverpaymentPolicy {
     /// Refuse the payment: the caller must record the right amount.
     #[default]
+    #[serde(alias = "Reject")]
     Reject,
     /// Apply what is owed and hold the rest as customer credit (a liability).
+    #[serde(alias = "CreditCustomer")]
     CreditCustomer,
 }
 

@@ -7,7 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::currency::Currency;
 
@@ -83,20 +84,28 @@ impl MoneyError {
 /// A rounding strategy, always named at the point of rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Rounding {
     /// Midpoint to the even neighbour (banker's rounding): 2.345 → 2.34, 2.355 → 2.36.
+    #[serde(alias = "HalfEven")]
     HalfEven,
     /// Midpoint away from zero (commercial rounding): 2.345 → 2.35, -2.345 → -2.35.
+    #[serde(alias = "HalfUp")]
     HalfUp,
     /// Midpoint toward zero: 2.345 → 2.34, -2.345 → -2.34.
+    #[serde(alias = "HalfDown")]
     HalfDown,
     /// Truncate: 2.349 → 2.34, -2.349 → -2.34.
+    #[serde(alias = "TowardZero")]
     TowardZero,
     /// Any discarded digit bumps the magnitude: 2.341 → 2.35, -2.341 → -2.35.
+    #[serde(alias = "AwayFromZero")]
     AwayFromZero,
     /// Toward negative infinity: 2.349 → 2.34, -2.341 → -2.35.
+    #[serde(alias = "Floor")]
     Floor,
     /// Toward positive infinity: 2.341 → 2.35, -2.349 → -2.34.
+    #[serde(alias = "Ceiling")]
     Ceiling,
 }
 
@@ -121,13 +130,42 @@ impl Rounding {
 /// currencies or overflowing must be reported, not panic, so use
 /// [`Money::cmp_amount`] and the `checked_*` methods instead.
 ///
-/// Serialises as `{"amount":"12.34","currency":"USD"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Serialises as `{"amount":"12.34","currency":"USD"}`, the amount written at
+/// least at the currency's scale (`"0.00"`, `"12.50"`; `"0.125"` keeps its
+/// digits), and reads back from any scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     #[serde(deserialize_with = "super::exact::decimal")]
     amount: Decimal,
     currency: Currency,
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A command hashed as o2c 0.1 wrote it keeps the amount it carries.
+        let amount = if crate::fingerprint::writing_legacy() {
+            self.amount
+        } else {
+            at_scale(self.amount, self.currency.minor_units())
+        };
+        let mut money = serializer.serialize_struct("Money", 2)?;
+        money.serialize_field("amount", &amount)?;
+        money.serialize_field("currency", &self.currency)?;
+        money.end()
+    }
+}
+
+/// `amount` with at least `scale` decimal places: trailing zeros added, never a
+/// digit taken away.
+fn at_scale(amount: Decimal, scale: u32) -> Decimal {
+    if amount.scale() >= scale {
+        return amount;
+    }
+    let mut padded = amount;
+    padded.rescale(scale);
+    // Rescaling only adds zeros, unless the digits would not fit: then keep it.
+    if padded == amount { padded } else { amount }
 }
 
 const fn overflow(operation: &'static str) -> MoneyError {

@@ -233,9 +233,9 @@ mod tests {
 
     #[test]
     fn a_query_refuses_unknown_fields() {
-        let err = serde_json::from_str::<OrderQuery>(r#"{"stauts":"Open"}"#);
+        let err = serde_json::from_str::<OrderQuery>(r#"{"stauts":"open"}"#);
         assert!(err.is_err());
-        let ok = serde_json::from_str::<OrderQuery>(r#"{"status":"Open"}"#).ok();
+        let ok = serde_json::from_str::<OrderQuery>(r#"{"status":"open"}"#).ok();
         assert_eq!(ok, Some(OrderQuery::all().status(OrderStatus::Open)));
     }
 }

@@ -10,30 +10,41 @@ use crate::purchasing::BackOrderPolicy;
 /// Where an order came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// The web shop.
+    #[serde(alias = "Web")]
     Web,
     /// A store till (point of sale).
+    #[serde(alias = "Store")]
     Store,
     /// A call-centre agent.
+    #[serde(alias = "Phone")]
     Phone,
     /// A business customer (portal or EDI).
+    #[serde(alias = "B2b")]
     B2b,
     /// A marketplace integration.
+    #[serde(alias = "Marketplace")]
     Marketplace,
 }
 
 /// How fast a shipment should travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum ServiceLevel {
     /// Slowest, cheapest.
+    #[serde(alias = "Economy")]
     Economy,
     /// The usual parcel service.
+    #[serde(alias = "Standard")]
     Standard,
     /// Next day.
+    #[serde(alias = "Express")]
     Express,
     /// Pallets by LTL freight.
+    #[serde(alias = "Freight")]
     Freight,
 }
 
@@ -59,40 +70,54 @@ pub enum Delivery {
 /// Why an order may not ship yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Hold {
     /// The customer's exposure would exceed their credit limit; released by a person.
+    #[serde(alias = "CreditLimit")]
     CreditLimit,
     /// Prepaid terms: released automatically when every invoice is paid.
+    #[serde(alias = "AwaitingPayment")]
     AwaitingPayment,
     /// Put on hold for manual review; released by a person.
+    #[serde(alias = "ManualReview")]
     ManualReview,
 }
 
 /// Shipping progress, derived from the lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum FulfilmentStatus {
     /// Nothing shipped.
+    #[serde(alias = "Unshipped")]
     Unshipped,
     /// Some lines or units shipped.
+    #[serde(alias = "PartiallyShipped")]
     PartiallyShipped,
     /// Everything not cancelled has shipped, not all delivered.
+    #[serde(alias = "Shipped")]
     Shipped,
     /// Everything not cancelled has been delivered.
+    #[serde(alias = "Delivered")]
     Delivered,
 }
 
 /// Payment progress, derived from what was invoiced and paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     /// No invoice yet.
+    #[serde(alias = "NotInvoiced")]
     NotInvoiced,
     /// Invoiced, nothing paid.
+    #[serde(alias = "Unpaid")]
     Unpaid,
     /// Some paid.
+    #[serde(alias = "PartiallyPaid")]
     PartiallyPaid,
     /// Everything invoiced is paid.
+    #[serde(alias = "Paid")]
     Paid,
 }
 

@@ -21,36 +21,50 @@ use super::OrderError;
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Accepted; stock reserved; being fulfilled and paid.
+    #[serde(alias = "Open")]
     Open,
     /// Accepted but blocked from shipping until every hold is released.
+    #[serde(alias = "OnHold")]
     OnHold,
     /// Delivered and paid in full.
+    #[serde(alias = "Completed")]
     Completed,
     /// Cancelled before anything shipped; reservations released, postings reversed.
+    #[serde(alias = "Cancelled")]
     Cancelled,
 }
 
 /// Something done to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OrderAction {
     /// Place a hold.
+    #[serde(alias = "Hold")]
     Hold,
     /// Release the last hold.
+    #[serde(alias = "ReleaseHold")]
     ReleaseHold,
     /// Ship goods.
+    #[serde(alias = "Ship")]
     Ship,
     /// Record a payment.
+    #[serde(alias = "RecordPayment")]
     RecordPayment,
     /// A shipment was delivered.
+    #[serde(alias = "Deliver")]
     Deliver,
     /// Mark complete.
+    #[serde(alias = "Complete")]
     Complete,
     /// Cancel.
+    #[serde(alias = "Cancel")]
     Cancel,
     /// Change lines or the ship-to address.
+    #[serde(alias = "Amend")]
     Amend,
 }
 

@@ -11,14 +11,18 @@ use crate::quantity::Quantity;
 /// per order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum BackOrderPolicy {
     /// Refuse the order.
     #[default]
+    #[serde(alias = "Reject")]
     Reject,
     /// Reserve what is there, back-order the rest, and ship the order complete once
     /// the back-order is filled.
+    #[serde(alias = "BackOrder")]
     BackOrder,
     /// Ship what is there now, and the back-ordered rest when it arrives.
+    #[serde(alias = "ShipAvailable")]
     ShipAvailable,
 }
 

@@ -12,29 +12,39 @@ use crate::quantity::Quantity;
 /// Where a purchase order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum PurchaseOrderStatus {
     /// Proposed; waits for approval.
+    #[serde(alias = "Draft")]
     Draft,
     /// Approved and sent to the supplier; goods expected.
+    #[serde(alias = "Approved")]
     Approved,
     /// Some goods arrived, some are still expected.
+    #[serde(alias = "PartiallyReceived")]
     PartiallyReceived,
     /// Everything ordered arrived.
+    #[serde(alias = "Received")]
     Received,
     /// Finished: nothing more will be received (a short delivery may close it early).
+    #[serde(alias = "Closed")]
     Closed,
     /// Withdrawn before anything arrived.
+    #[serde(alias = "Cancelled")]
     Cancelled,
 }
 
 /// What to do with a receipt of more than is outstanding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OverReceipt {
     /// Refuse the receipt: the dock sends the extra back.
     #[default]
+    #[serde(alias = "Reject")]
     Reject,
     /// Take it in, at the order's unit cost.
+    #[serde(alias = "Accept")]
     Accept,
 }
 

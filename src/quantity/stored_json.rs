@@ -1,7 +1,9 @@
 //! What was stored while unit counts were plain `u32`s — events, purchase orders,
 //! return authorisations, back-order queues, reorder rules, offers, and the
 //! commands whose JSON idempotency fingerprints are taken from — decodes into
-//! [`Quantity`] unchanged and encodes back to the very same bytes.
+//! [`Quantity`] unchanged and encodes back to the same content; a command also
+//! writes, for its first-scheme fingerprint, the very same bytes
+//! ([`crate::fingerprint`]'s legacy JSON).
 #![allow(clippy::unwrap_used)]
 
 use serde::Serialize;
@@ -15,11 +17,19 @@ use crate::purchasing::{
 };
 use crate::returns::{ReceiveReturn, RequestReturn, ReturnAuthorization};
 
-/// Decodes `json`, and checks that encoding the value gives `json` back byte
-/// for byte.
+/// Decodes `json`, and checks that what the value encodes to (in 0.2's
+/// spelling: snake_case variants, amounts at their currency's scale) decodes to
+/// the same content, and that o2c 0.1's JSON of it is `json` byte for byte.
 fn round_trip<T: Serialize + DeserializeOwned>(json: &str) -> T {
     let value: T = serde_json::from_str(json).unwrap();
-    assert_eq!(serde_json::to_string(&value).unwrap(), json);
+    let again: T = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(&value).unwrap()
+    );
+    let mut legacy = Vec::new();
+    crate::fingerprint::legacy_json(&mut legacy, &value).unwrap();
+    assert_eq!(String::from_utf8(legacy).unwrap(), json);
     value
 }
 

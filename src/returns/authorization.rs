@@ -13,47 +13,63 @@ use crate::quantity::Quantity;
 /// Why a customer sends goods back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum ReturnReason {
     /// Arrived damaged.
+    #[serde(alias = "Damaged")]
     Damaged,
     /// Does not work.
+    #[serde(alias = "Defective")]
     Defective,
     /// Not what was ordered.
+    #[serde(alias = "WrongItem")]
     WrongItem,
     /// Not as described.
+    #[serde(alias = "NotAsDescribed")]
     NotAsDescribed,
     /// Changed their mind.
+    #[serde(alias = "NoLongerWanted")]
     NoLongerWanted,
 }
 
 /// The state a returned unit arrives in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// Fit to sell again: back into stock at this location.
+    #[serde(alias = "Resellable")]
     Resellable {
         /// Where it goes back on the shelf.
         location: LocationId,
     },
     /// Not fit to sell: written off.
+    #[serde(alias = "Damaged")]
     Damaged,
 }
 
 /// Where a return stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum ReturnStatus {
     /// Asked for; waits for authorisation.
+    #[serde(alias = "Requested")]
     Requested,
     /// Authorised: the customer may send the goods.
+    #[serde(alias = "Authorised")]
     Authorised,
     /// Some goods arrived.
+    #[serde(alias = "PartiallyReceived")]
     PartiallyReceived,
     /// Everything authorised arrived.
+    #[serde(alias = "Received")]
     Received,
     /// Closed before everything arrived: the rest will not be taken.
+    #[serde(alias = "Closed")]
     Closed,
     /// Refused.
+    #[serde(alias = "Rejected")]
     Rejected,
 }
 

@@ -32,14 +32,17 @@ pub struct Allocation {
 /// How an order's lines are spread over locations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum AllocationStrategy {
     /// Ship from one location when any single location can cover every line (the
     /// first such location by priority), so the customer gets one parcel; otherwise
     /// split: each line takes what it can from locations in priority order.
     #[default]
+    #[serde(alias = "SingleLocationFirst")]
     SingleLocationFirst,
     /// Always split by priority: each line takes what it can from the highest-priority
     /// location first. Drains preferred sites before touching others.
+    #[serde(alias = "PriorityOrder")]
     PriorityOrder,
 }
 

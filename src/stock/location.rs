@@ -9,12 +9,16 @@ use crate::ids::LocationId;
 /// What kind of place holds stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     /// A warehouse or distribution centre.
+    #[serde(alias = "Warehouse")]
     Warehouse,
     /// A retail store: can ship, and can hand goods over for in-store pickup.
+    #[serde(alias = "Store")]
     Store,
     /// A third-party logistics provider's site.
+    #[serde(alias = "ThirdParty")]
     ThirdParty,
 }
 

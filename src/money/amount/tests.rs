@@ -366,13 +366,37 @@ fn round_dp_and_extremes() {
 }
 
 #[test]
-fn rounding_serde_uses_variant_names() {
+fn rounding_serde_uses_snake_case_and_reads_the_old_names() {
     assert_eq!(
         serde_json::to_string(&Rounding::HalfEven).unwrap(),
-        "\"HalfEven\""
+        "\"half_even\""
     );
-    let back: Rounding = serde_json::from_str("\"Ceiling\"").unwrap();
+    let back: Rounding = serde_json::from_str("\"ceiling\"").unwrap();
     assert_eq!(back, Rounding::Ceiling);
+    // As o2c 0.1 wrote it.
+    let old: Rounding = serde_json::from_str("\"HalfEven\"").unwrap();
+    assert_eq!(old, Rounding::HalfEven);
+}
+
+#[test]
+fn amounts_are_written_at_the_currency_scale() {
+    let text = |m: Money| serde_json::to_string(&m).unwrap();
+    assert_eq!(
+        text(Money::zero(Currency::USD)),
+        r#"{"amount":"0.00","currency":"USD"}"#
+    );
+    assert_eq!(
+        text(Money::new(Decimal::new(125, 1), Currency::EUR)),
+        r#"{"amount":"12.50","currency":"EUR"}"#
+    );
+    assert_eq!(
+        text(Money::new(Decimal::new(125, 3), Currency::USD)),
+        r#"{"amount":"0.125","currency":"USD"}"#
+    );
+    assert_eq!(
+        text(Money::new(Decimal::new(500, 0), Currency::JPY)),
+        r#"{"amount":"500","currency":"JPY"}"#
+    );
 }
 
 // ---- allocation ----
@@ -944,7 +968,12 @@ proptest! {
         let json = serde_json::to_string(&money).unwrap();
         let back: Money = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(back, money);
-        prop_assert_eq!(back.amount().scale(), money.amount().scale());
+        // Never with a digit less; at the currency's scale at least, unless the
+        // zeros would not fit (an amount near the largest decimal).
+        prop_assert!(back.amount().scale() >= money.amount().scale());
+        if money.amount().mantissa().abs() < 10_i128.pow(20) {
+            prop_assert!(back.amount().scale() >= money.currency().minor_units());
+        }
     }
 
     #[test]

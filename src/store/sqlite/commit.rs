@@ -302,7 +302,7 @@ fn index_order(tx: &Transaction<'_>, order: &Order, inserted: bool) -> StoreResu
     Ok(())
 }
 
-/// A unit enum value as its JSON writes it (`"Open"` → `Open`): what the listing
+/// A unit enum value as its JSON writes it (`"on_hold"` → `on_hold`): what the listing
 /// index keeps, so that filling it from stored JSON gives the same text.
 pub(super) fn enum_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
     match serde_json::to_value(value) {

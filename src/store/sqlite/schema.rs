@@ -117,7 +117,7 @@ DELETE FROM records WHERE record_key IN ('counter/invoice', 'counter/credit_note
 /// Filled here from the records already stored, with the same text
 /// (`IndexTerm::describe`) and the same rule: an open purchase order (draft,
 /// approved, partly received) under each SKU on its lines, a supplier under each
-/// SKU it offers. It reads only `records` as version 1 made it, so it does not
+/// SKU it offers (statuses as 0.1 spelled them, or as 0.2 does). It reads only `records` as version 1 made it, so it does not
 /// depend on any other step.
 pub(super) const RECORD_TERMS: &str = "
 CREATE TABLE record_terms (
@@ -133,7 +133,7 @@ INSERT OR IGNORE INTO record_terms (kind, term, record_key)
     FROM records, json_each(records.body, '$.value.lines') AS line
     WHERE records.kind = 'purchase_order'
       AND json_extract(records.body, '$.value.status')
-          IN ('Draft', 'Approved', 'PartiallyReceived');
+          IN ('Draft', 'Approved', 'PartiallyReceived', 'draft', 'approved', 'partially_received');
 INSERT OR IGNORE INTO record_terms (kind, term, record_key)
     SELECT 'supplier', 'sku/' || json_extract(offer.value, '$.sku'), records.record_key
     FROM records, json_each(records.body, '$.value.offers') AS offer
@@ -157,9 +157,10 @@ CREATE TABLE bounded_counters (
 
 /// Every order by placement time, with what a listing filters on (o2c 0.2): the
 /// index `Store::orders_page` reads. Status and channel are kept as the order's
-/// JSON writes them, and a put rewrites the row. Filled from the orders already
-/// stored: seconds from the placement time's text, nanoseconds from its fraction
-/// (chrono writes 0 to 9 digits, then `Z`).
+/// JSON writes them (snake_case since 0.2), and a put rewrites the row. Filled
+/// from the orders already stored: seconds from the placement time's text,
+/// nanoseconds from its fraction (chrono writes 0 to 9 digits, then `Z`), and
+/// the names 0.1 wrote (`"OnHold"`, `"B2b"`) spelled as 0.2 writes them.
 const ORDER_LIST: &str = "
 CREATE TABLE order_list (
     placed_secs  INTEGER NOT NULL,
@@ -178,7 +179,13 @@ INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, 
            CASE WHEN substr(placed, 20, 1) = '.'
                 THEN CAST(substr(rtrim(substr(placed, 21), 'Z') || '000000000', 1, 9) AS INTEGER)
                 ELSE 0 END,
-           id, customer, channel, status
+           id, customer,
+           CASE channel WHEN 'Web' THEN 'web' WHEN 'Store' THEN 'store'
+                        WHEN 'Phone' THEN 'phone' WHEN 'B2b' THEN 'b2b'
+                        WHEN 'Marketplace' THEN 'marketplace' ELSE channel END,
+           CASE status WHEN 'Open' THEN 'open' WHEN 'OnHold' THEN 'on_hold'
+                       WHEN 'Completed' THEN 'completed' WHEN 'Cancelled' THEN 'cancelled'
+                       ELSE status END
     FROM (SELECT json_extract(body, '$.value.placed_at') AS placed,
                  json_extract(body, '$.value.id') AS id,
                  json_extract(body, '$.value.customer') AS customer,
