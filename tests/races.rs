@@ -922,3 +922,41 @@ async fn two_orders_that_each_fit_a_credit_limit_do_not_pass_it_together() {
     assert!(late.holds.contains(&Hold::CreditLimit), "{:?}", late.holds);
     assert_audit_clean(&r.oms).await;
 }
+
+/// Two `ship` calls with one key at once: the twin books and commits first; the
+/// other, which had booked too, answers with the twin's shipments as a replay
+/// and cancels its own booking, so no label is left live without a shipment.
+#[tokio::test]
+async fn ship_twice_at_once_with_one_key_answers_with_the_first_and_cancels_the_other_booking() {
+    let r = race().await;
+    receive(&r.oms, "TEE", EAST, 5, "in-1").await;
+    let net = customer(&r.oms, "Net", net30()).await;
+    let order = r
+        .oms
+        .place_order(
+            PlaceOrder::new(key("o-1"), net.id, Channel::Web, Currency::USD).line(sku("TEE"), 2),
+        )
+        .await
+        .unwrap();
+    let (other, id) = (Arc::clone(&r.other), order.id);
+    let twin = r.store.arm(Call::Commit, async move {
+        other.ship(id, key("ship-o-1")).await
+    });
+    let shipped = r.oms.ship(order.id, key("ship-o-1")).await.unwrap();
+    let twin = r.store.outcome(twin).unwrap();
+    assert!(!twin.replayed && shipped.replayed);
+    assert_eq!(shipped.value, twin.value);
+    let bookings = r.carriers.bookings();
+    assert_eq!(bookings.len(), 2, "each call booked: {bookings:?}");
+    let committed = &twin[0];
+    for (_, booked) in &bookings {
+        let tracking = &booked.as_ref().unwrap().tracking;
+        assert_eq!(
+            r.carriers.parcel().is_cancelled(tracking),
+            *tracking != committed.tracking,
+            "{tracking}: only the committed shipment's booking stays live"
+        );
+    }
+    assert_eq!(r.oms.store().list::<Shipment>().await.unwrap().len(), 1);
+    assert_audit_clean(&r.oms).await;
+}

@@ -60,12 +60,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// last.
     ///
     /// # Errors
-    /// [`Error::Read`] if the store fails.
+    /// [`Error::Invalid`] for a `limit` of 0; [`Error::Read`] if the store fails.
     pub async fn list_customers(
         &self,
         after: Option<CustomerId>,
         limit: usize,
     ) -> Result<Page<Customer, CustomerId>, Error> {
+        if limit == 0 {
+            return Err(Error::invalid(
+                "limit",
+                "a page holds at least one customer",
+            ));
+        }
         let asked = limit.saturating_add(1);
         let mut found =
             super::trace::store("customers_page", self.store.customers_page(after, asked)).await?;

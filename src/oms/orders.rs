@@ -368,9 +368,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// A page of the orders `query` lists — by status, customer, channel and
-    /// placement window, oldest or newest first — at most `limit` of them, read
-    /// from the store's index by placement time, never by scanning every order
-    /// (on the memory and SQLite stores). `next` is the cursor to pass back
+    /// placement window, oldest or newest first — at most `limit` of them (at
+    /// least one). The memory and SQLite stores read an index by placement time
+    /// from where the page starts; SQLite filters a customer or a status through
+    /// that column's index. `next` is the cursor to pass back
     /// ([`OrderQuery::after`]) for the page after; `None` on the last page.
     ///
     /// ```
@@ -392,12 +393,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Read`] if the store fails.
+    /// [`Error::Invalid`] for a `limit` of 0; [`Error::Read`] if the store fails.
     pub async fn list_orders(
         &self,
         query: &OrderQuery,
         limit: usize,
     ) -> Result<Page<Order, OrderCursor>, Error> {
+        if limit == 0 {
+            return Err(Error::invalid("limit", "a page holds at least one order"));
+        }
         // One more than asked: whether there is a next page.
         let asked = limit.saturating_add(1);
         let mut found =

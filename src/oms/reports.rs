@@ -76,17 +76,19 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         limit: usize,
         timeout: Duration,
     ) -> Result<Vec<RecordedEvent>, Error> {
-        let deadline = Instant::now() + timeout;
+        // A timeout past what the clock can count waits without end.
+        let deadline = Instant::now().checked_add(timeout);
         loop {
             // Looked at before the read, so a commit between the read and the
             // wait still wakes it.
             let seen = self.store.commit_signal().map(CommitSignal::commits);
             let events = self.events_after(cursor, limit).await?;
             let now = Instant::now();
-            if !events.is_empty() || limit == 0 || now >= deadline {
+            let left = deadline.map(|d| d.saturating_duration_since(now));
+            if !events.is_empty() || limit == 0 || left.is_some_and(|l| l.is_zero()) {
                 return Ok(events);
             }
-            let nap = Sleep::new((deadline - now).min(Self::EVENT_POLL));
+            let nap = Sleep::new(left.map_or(Self::EVENT_POLL, |l| l.min(Self::EVENT_POLL)));
             match (self.store.commit_signal(), seen) {
                 (Some(signal), Some(seen)) => First(signal.after(seen), nap).await,
                 _ => nap.await,

@@ -64,8 +64,8 @@ macro_rules! retrying {
                         let twin: Result<Option<_>, $crate::Error> = $twin.await;
                         match twin {
                             Ok(Some(value)) => Ok(value),
-                            Ok(None) => Err(failed),
-                            Err(other) => Err(other),
+                            // No twin, or no way to ask: the command's own error.
+                            Ok(None) | Err(_) => Err(failed),
                         }
                     }
                     done => done,

@@ -58,14 +58,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             self.try_ship(id, call, &mut booked, &key, &print).await,
             twin = self.twin_all::<Shipment>(scope, &key, &print)
         );
-        if shipped.is_err() {
+        // A call that failed, or that a twin with its key beat to the commit (it
+        // answers with the twin's shipments), leaves the bookings it made unused.
+        if shipped.as_ref().map_or(true, |applied| applied.replayed) {
             self.cancel_uncommitted(id, &booked).await;
         }
         shipped
     }
 
     /// After a `ship` that failed for good (the order was cancelled or held while we
-    /// booked, say), cancels the bookings it made that no committed shipment uses, so
+    /// booked, say) or lost to a twin with its key, cancels the bookings it made that
+    /// no committed shipment uses, so
     /// the carrier does not collect goods that never left. Best effort: a carrier that
     /// fails to cancel leaves a booking its operator must void by hand.
     async fn cancel_uncommitted(&self, id: OrderId, booked: &[Booked]) {

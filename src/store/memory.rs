@@ -1,7 +1,7 @@
 //! The in-memory store: the default, for tests, demos and single-process hosts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Bound::{Excluded, Unbounded};
+use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
@@ -371,16 +371,30 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> ReadResult<Vec<Versioned<Order>>> {
         let state = self.read();
+        // Walks the placement index from where the page starts — the cursor, or
+        // the window's near end if that comes later — in the listing's
+        // direction, and stops at the window's far end.
         let cursor = query.after.map(|c| (c.placed_at, c.order));
-        // Walks the placement index from the cursor, in the listing's direction,
-        // and stops at the far end of the placement window.
-        let slots: Box<dyn Iterator<Item = &(DateTime<Utc>, OrderId)>> =
-            match (query.newest_first, cursor) {
-                (false, None) => Box::new(state.placed.iter()),
-                (false, Some(c)) => Box::new(state.placed.range((Excluded(c), Unbounded))),
-                (true, None) => Box::new(state.placed.iter().rev()),
-                (true, Some(c)) => Box::new(state.placed.range(..c).rev()),
+        let first = OrderId::from_uuid(uuid::Uuid::nil());
+        let slots: Box<dyn Iterator<Item = &(DateTime<Utc>, OrderId)>> = if query.newest_first {
+            let window = query.placed_before.map(|end| (end, first));
+            let end = match (cursor, window) {
+                (Some(c), Some(w)) => Excluded(c.min(w)),
+                (Some(c), None) => Excluded(c),
+                (None, Some(w)) => Excluded(w),
+                (None, None) => Unbounded,
             };
+            Box::new(state.placed.range((Unbounded, end)).rev())
+        } else {
+            let window = query.placed_from.map(|start| (start, first));
+            let start = match (cursor, window) {
+                (Some(c), Some(w)) if w > c => Included(w),
+                (Some(c), _) => Excluded(c),
+                (None, Some(w)) => Included(w),
+                (None, None) => Unbounded,
+            };
+            Box::new(state.placed.range((start, Unbounded)))
+        };
         let within = |at: &DateTime<Utc>| match query.newest_first {
             false => query.placed_before.is_none_or(|end| *at < end),
             true => query.placed_from.is_none_or(|start| *at >= start),

@@ -32,7 +32,10 @@ pub async fn listings_page_exactly<S: Store>(store: &S) -> CaseResult {
         // Ids run against placement order, and every third pair share an
         // instant, so ties are broken by id.
         o.id = OrderId::from_uuid(uuid::Uuid::from_u128(u128::from(1000 - n)));
-        o.placed_at = at() + Duration::minutes(i64::from((n * 7) % 23 / 2));
+        // Whole minutes and thirds of a second: the nanoseconds order too.
+        o.placed_at = at()
+            + Duration::minutes(i64::from((n * 7) % 23 / 4))
+            + Duration::nanoseconds(i64::from((n * 5) % 3) * 333_333_333);
         o.customer = pick(&customers, n)?;
         o.channel = pick(&channels, n / 2)?;
         o.status = pick(&statuses, n / 3)?;

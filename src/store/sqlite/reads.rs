@@ -312,77 +312,88 @@ pub(super) fn orders_ready_to_ship(conn: &Connection, limit: usize) -> ReadResul
 }
 
 /// The page [`Store::orders_page`](crate::store::Store::orders_page) asks for,
-/// from the listing index: each bound a row-value comparison, so the scan starts
-/// at the cursor in the index's order.
+/// from the listing index. Only the filters given are in the SQL, so a customer's
+/// or a status's orders are read through that column's index; the window and the
+/// cursor are row-value bounds, so the scan starts where the page does.
 pub(super) fn orders_page(
     conn: &Connection,
     query: &OrderQuery,
     limit: usize,
 ) -> ReadResult<Vec<Versioned<Order>>> {
     let split = |at: DateTime<Utc>| (at.timestamp(), i64::from(at.timestamp_subsec_nanos()));
-    let (from_secs, from_nanos) = query.placed_from.map_or((i64::MIN, 0), split);
-    let (before_secs, before_nanos) = query.placed_before.map_or((i64::MAX, i64::MAX), split);
-    let (after_secs, after_nanos, after_id) = match (query.after, query.newest_first) {
-        (Some(c), _) => {
-            let (secs, nanos) = split(c.placed_at);
-            (secs, nanos, c.order.to_string())
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut bind = |condition: &str, value: rusqlite::types::Value| {
+        values.push(value);
+        conditions.push(condition.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(customer) = query.customer {
+        bind("l.customer = ?", customer.to_string().into());
+    }
+    if let Some(status) = query.status {
+        bind("l.status = ?", enum_text(&status).map_err(read_db)?.into());
+    }
+    if let Some(channel) = query.channel {
+        bind(
+            "l.channel = ?",
+            enum_text(&channel).map_err(read_db)?.into(),
+        );
+    }
+    let mut bound = |op: &str, at: DateTime<Utc>, id: Option<String>| {
+        let (secs, nanos) = split(at);
+        values.push(secs.into());
+        values.push(nanos.into());
+        let n = values.len();
+        match id {
+            None => conditions.push(format!(
+                "(l.placed_secs, l.placed_nanos) {op} (?{}, ?{n})",
+                n - 1
+            )),
+            Some(id) => {
+                values.push(id.into());
+                conditions.push(format!(
+                    "(l.placed_secs, l.placed_nanos, l.order_id) {op} (?{}, ?{n}, ?{})",
+                    n - 1,
+                    n + 1
+                ));
+            }
         }
-        (None, false) => (i64::MIN, -1, String::new()),
-        (None, true) => (i64::MAX, i64::MAX, String::new()),
     };
-    let text = |value: Option<rusqlite::Result<String>>| value.transpose().map_err(read_db);
-    let status = text(query.status.map(|s| enum_text(&s)))?;
-    let channel = text(query.channel.map(|c| enum_text(&c)))?;
-    let customer = query.customer.map(|c| c.to_string());
-    let sql = if query.newest_first {
+    if let Some(from) = query.placed_from {
+        bound(">=", from, None);
+    }
+    if let Some(before) = query.placed_before {
+        bound("<", before, None);
+    }
+    if let Some(cursor) = query.after {
+        let op = if query.newest_first { "<" } else { ">" };
+        bound(op, cursor.placed_at, Some(cursor.order.to_string()));
+    }
+    let order = if query.newest_first { "DESC" } else { "ASC" };
+    values.push(clamp_i64(limit).into());
+    let sql = format!(
         "SELECT r.version, r.body, r.record_key FROM order_list AS l
          JOIN records AS r ON r.record_key = 'order/' || l.order_id
-         WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.customer = ?2)
-           AND (?3 IS NULL OR l.channel = ?3)
-           AND (l.placed_secs, l.placed_nanos) >= (?4, ?5)
-           AND (l.placed_secs, l.placed_nanos) < (?6, ?7)
-           AND (l.placed_secs, l.placed_nanos, l.order_id) < (?8, ?9, ?10)
-         ORDER BY l.placed_secs DESC, l.placed_nanos DESC, l.order_id DESC LIMIT ?11"
-    } else {
-        "SELECT r.version, r.body, r.record_key FROM order_list AS l
-         JOIN records AS r ON r.record_key = 'order/' || l.order_id
-         WHERE (?1 IS NULL OR l.status = ?1) AND (?2 IS NULL OR l.customer = ?2)
-           AND (?3 IS NULL OR l.channel = ?3)
-           AND (l.placed_secs, l.placed_nanos) >= (?4, ?5)
-           AND (l.placed_secs, l.placed_nanos) < (?6, ?7)
-           AND (l.placed_secs, l.placed_nanos, l.order_id) > (?8, ?9, ?10)
-         ORDER BY l.placed_secs, l.placed_nanos, l.order_id LIMIT ?11"
-    };
+         {where_} {conditions}
+         ORDER BY l.placed_secs {order}, l.placed_nanos {order}, l.order_id {order}
+         LIMIT ?{limit}",
+        where_ = if conditions.is_empty() { "" } else { "WHERE" },
+        conditions = conditions.join(" AND "),
+        limit = values.len(),
+    );
     rows(
         conn,
-        sql,
-        params![
-            status,
-            customer,
-            channel,
-            from_secs,
-            from_nanos,
-            before_secs,
-            before_nanos,
-            after_secs,
-            after_nanos,
-            after_id,
-            clamp_i64(limit)
-        ],
+        &sql,
+        rusqlite::params_from_iter(values),
         versioned_record,
-    )?
-    .into_iter()
-    .map(|(version, record)| {
-        let key = record.key();
-        Order::from_record(record)
-            .map(|value| Versioned { value, version })
-            .ok_or_else(|| ReadError::corrupt_record(key, "listed as an order"))
-    })
-    .collect()
+    )
+    .and_then(all_of_kind)
 }
 
 /// Customers by id after `after`, from the records' key order: a customer's key
-/// is `customer/` and its id, and hyphenated UUID text sorts as the id does.
+/// is `customer/` and its id, hyphenated UUID text sorts as the id does, and
+/// every such key sorts below `customer0` (`0` follows `/`), so the page is a
+/// range of the primary key.
 pub(super) fn customers_page(
     conn: &Connection,
     after: Option<CustomerId>,
@@ -395,18 +406,25 @@ pub(super) fn customers_page(
     rows(
         conn,
         "SELECT version, body, record_key FROM records
-         WHERE kind = 'customer' AND record_key > ?1 ORDER BY record_key LIMIT ?2",
+         WHERE record_key > ?1 AND record_key < 'customer0' AND kind = 'customer'
+         ORDER BY record_key LIMIT ?2",
         params![from, clamp_i64(limit)],
         versioned_record,
-    )?
-    .into_iter()
-    .map(|(version, record)| {
-        let key = record.key();
-        Customer::from_record(record)
-            .map(|value| Versioned { value, version })
-            .ok_or_else(|| ReadError::corrupt_record(key, "listed as a customer"))
-    })
-    .collect()
+    )
+    .and_then(all_of_kind)
+}
+
+/// Each row's record, which must be an `E` (a listing read one kind).
+fn all_of_kind<E: Entity>(found: Vec<(u64, Record)>) -> ReadResult<Vec<Versioned<E>>> {
+    found
+        .into_iter()
+        .map(|(version, record)| {
+            let key = record.key();
+            E::from_record(record)
+                .map(|value| Versioned { value, version })
+                .ok_or_else(|| ReadError::corrupt_record(key, format!("listed as a {}", E::kind())))
+        })
+        .collect()
 }
 
 pub(super) fn idempotency(

@@ -159,7 +159,9 @@ CREATE TABLE bounded_counters (
 /// index `Store::orders_page` reads. Status and channel are kept as the order's
 /// JSON writes them (snake_case since 0.2), and a put rewrites the row. Filled
 /// from the orders already stored: seconds from the placement time's text,
-/// nanoseconds from its fraction (chrono writes 0 to 9 digits, then `Z`), and
+/// nanoseconds from its fraction (chrono writes 0 to 9 digits, then `Z`; a leap
+/// second, `:60`, is the 59th with a billion nanoseconds more, as chrono keeps
+/// it; a year past 9999, which SQLite cannot read, sorts last), and
 /// the names 0.1 wrote (`"OnHold"`, `"B2b"`) spelled as 0.2 writes them.
 const ORDER_LIST: &str = "
 CREATE TABLE order_list (
@@ -175,10 +177,11 @@ CREATE INDEX order_list_by_customer
     ON order_list (customer, placed_secs, placed_nanos, order_id);
 CREATE INDEX order_list_by_status ON order_list (status, placed_secs, placed_nanos, order_id);
 INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, status)
-    SELECT unixepoch(placed),
+    SELECT COALESCE(unixepoch(replace(placed, ':60', ':59')), 9223372036854775807),
            CASE WHEN substr(placed, 20, 1) = '.'
                 THEN CAST(substr(rtrim(substr(placed, 21), 'Z') || '000000000', 1, 9) AS INTEGER)
-                ELSE 0 END,
+                ELSE 0 END
+           + CASE WHEN substr(placed, 18, 2) = '60' THEN 1000000000 ELSE 0 END,
            id, customer,
            CASE channel WHEN 'Web' THEN 'web' WHEN 'Store' THEN 'store'
                         WHEN 'Phone' THEN 'phone' WHEN 'B2b' THEN 'b2b'
@@ -193,3 +196,96 @@ INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, 
                  json_extract(body, '$.value.status') AS status
           FROM records WHERE kind = 'order');
 ";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use chrono::Duration;
+    use rusqlite::{Connection, params};
+
+    use super::{MIGRATIONS, ORDER_LIST};
+    use crate::ledger::fixtures::{at, given_order};
+    use crate::order::{Channel, Order, OrderQuery, OrderStatus};
+    use crate::store::Record;
+    use crate::store::sqlite::migrations::migrate_with;
+    use crate::store::sqlite::reads::orders_page;
+
+    /// Orders stored as o2c 0.1 wrote them (`"OnHold"`, `"B2b"`), placed at
+    /// whole seconds, thirds of a second, a nanosecond and a leap second, are
+    /// listed after the listing step exactly as the orders themselves say.
+    #[test]
+    fn the_listing_step_indexes_orders_stored_in_0_1_spelling() {
+        let before = MIGRATIONS.iter().position(|s| *s == ORDER_LIST).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..before]).unwrap();
+        let (_, template) = given_order();
+        let statuses = [
+            OrderStatus::Open,
+            OrderStatus::OnHold,
+            OrderStatus::Completed,
+            OrderStatus::Cancelled,
+        ];
+        let channels = [
+            Channel::Web,
+            Channel::B2b,
+            Channel::Phone,
+            Channel::Marketplace,
+        ];
+        let offsets = [
+            Duration::zero(),
+            Duration::nanoseconds(333_333_333),
+            Duration::nanoseconds(1),
+            Duration::seconds(1),
+        ];
+        let mut orders = Vec::new();
+        for n in 0..12u32 {
+            let i = n as usize;
+            let mut o: Order = template.clone();
+            o.id = crate::ids::OrderId::from_uuid(uuid::Uuid::from_u128(100 - u128::from(n)));
+            o.placed_at = at() + Duration::minutes(i64::from(n / 4)) + offsets[i % 4];
+            o.status = statuses[i % 4];
+            o.channel = channels[(i / 2) % 4];
+            orders.push(o);
+        }
+        // A leap second, as chrono keeps it: second 59 with a billion nanoseconds more.
+        let mut leap = template.clone();
+        leap.id = crate::ids::OrderId::from_uuid(uuid::Uuid::from_u128(7));
+        leap.placed_at = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc();
+        orders.push(leap);
+        for o in &orders {
+            let record = Record::Order(o.clone());
+            let mut body = Vec::new();
+            crate::fingerprint::legacy_json(&mut body, &record).unwrap();
+            let body = String::from_utf8(body).unwrap();
+            assert!(body.contains(r#""status":""#) && !body.contains(r#""status":"open""#));
+            let key = record.key();
+            conn.execute(
+                "INSERT INTO records (record_key, kind, version, body) VALUES (?1, ?2, 1, ?3)",
+                params![key.describe(), key.kind(), body],
+            )
+            .unwrap();
+        }
+        migrate_with(&mut conn, MIGRATIONS).unwrap();
+
+        let mut queries = vec![OrderQuery::all(), OrderQuery::all().newest_first()];
+        queries.extend(statuses.iter().map(|s| OrderQuery::all().status(*s)));
+        queries.extend(channels.iter().map(|c| OrderQuery::all().channel(*c)));
+        for query in queries {
+            let mut want: Vec<&Order> = orders.iter().filter(|o| query.matches(o)).collect();
+            want.sort_by_key(|o| (o.placed_at, o.id));
+            if query.newest_first {
+                want.reverse();
+            }
+            let got: Vec<_> = orders_page(&conn, &query, 100)
+                .unwrap()
+                .into_iter()
+                .map(|v| v.value.id)
+                .collect();
+            let want: Vec<_> = want.iter().map(|o| o.id).collect();
+            assert_eq!(got, want, "{query:?}");
+        }
+    }
+}
