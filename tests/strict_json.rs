@@ -258,3 +258,89 @@ fn amounts_are_read_exactly_as_strings_integers_or_numbers() {
         assert!(number.unwrap_err().contains("json-numbers"));
     }
 }
+
+/// Every command has a constructor for what it needs and chainable methods for
+/// the rest: what they build is what the fields say.
+#[test]
+fn constructors_build_the_commands_their_fields_describe() {
+    let (po, rma, inv, pay, order) = (
+        PurchaseOrderId::from_uuid(Uuid::from_u128(1)),
+        ReturnId::from_uuid(Uuid::from_u128(2)),
+        InvoiceId::from_uuid(Uuid::from_u128(3)),
+        PaymentId::from_uuid(Uuid::from_u128(4)),
+        OrderId::from_uuid(Uuid::from_u128(5)),
+    );
+    let east = LocationId::new("WH-EAST").unwrap();
+    assert_eq!(
+        ReceiveStock::new(key("k"), sku("MUG"), east.clone(), 4).reference("DN-1"),
+        ReceiveStock {
+            idempotency_key: key("k"),
+            sku: sku("MUG"),
+            location: east.clone(),
+            quantity: 4,
+            reference: "DN-1".into(),
+        }
+    );
+    assert_eq!(
+        AdjustStock::new(key("k"), sku("MUG"), east.clone(), -1, "broken"),
+        AdjustStock {
+            idempotency_key: key("k"),
+            sku: sku("MUG"),
+            location: east.clone(),
+            delta: -1,
+            reason: "broken".into(),
+        }
+    );
+    assert_eq!(
+        IssueCreditNote::new(key("k"), inv, "goodwill")
+            .line(1, 2)
+            .shipping(usd(500)),
+        IssueCreditNote {
+            idempotency_key: key("k"),
+            invoice: inv,
+            lines: vec![(1, Quantity::new(2))],
+            shipping: Some(usd(500)),
+            reason: "goodwill".into(),
+        }
+    );
+    assert_eq!(
+        RecordRefund::new(key("k"), pay, usd(100)),
+        RecordRefund {
+            idempotency_key: key("k"),
+            payment: pay,
+            amount: usd(100),
+        }
+    );
+    let ask = RequestReturn::new(key("k"), order).line(1, 1, ReturnReason::Damaged);
+    assert_eq!(
+        ask,
+        RequestReturn {
+            idempotency_key: key("k"),
+            order,
+            lines: vec![(1, Quantity::new(1), ReturnReason::Damaged)],
+        }
+    );
+    assert_eq!(
+        ask.clone().exchange().replacement(sku("TEE"), 1),
+        RequestExchange {
+            goods_back: ask,
+            replacement: vec![LineRequest::new(sku("TEE"), 1)],
+        }
+    );
+    assert_eq!(
+        ReceiveReturn::new(key("k"), rma).line(1, 1, Condition::Damaged),
+        ReceiveReturn {
+            idempotency_key: key("k"),
+            rma,
+            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
+        }
+    );
+    assert_eq!(
+        ReceivePurchaseOrder::new(key("k"), po).line(sku("MUG"), 6),
+        ReceivePurchaseOrder {
+            idempotency_key: key("k"),
+            purchase_order: po,
+            lines: vec![(sku("MUG"), Quantity::new(6))],
+        }
+    );
+}

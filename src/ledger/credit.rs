@@ -35,6 +35,34 @@ pub struct IssueCreditNote {
     pub reason: String,
 }
 
+impl IssueCreditNote {
+    /// A credit of `invoice` for `reason`, with nothing on it yet: add
+    /// [`IssueCreditNote::line`]s and, if agreed, [`IssueCreditNote::shipping`].
+    pub fn new(key: IdempotencyKey, invoice: InvoiceId, reason: impl Into<String>) -> Self {
+        Self {
+            idempotency_key: key,
+            invoice,
+            lines: Vec::new(),
+            shipping: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Credits `units` of the invoice line that bills order line `line_no`.
+    #[must_use]
+    pub fn line(mut self, line_no: u16, units: u32) -> Self {
+        self.lines.push((line_no, Quantity::new(units)));
+        self
+    }
+
+    /// Credits `amount` of shipping.
+    #[must_use]
+    pub fn shipping(mut self, amount: Money) -> Self {
+        self.shipping = Some(amount);
+        self
+    }
+}
+
 /// Credits what `cmd` asks of `invoice`, of `order`, from `customer`: updates all
 /// three in memory and adds the note (numbered by the store in the commit), its
 /// posting and its events to `changes`, then settles the order (a credit may

@@ -26,6 +26,15 @@ pub struct RecordRefund {
 }
 
 impl RecordRefund {
+    /// `amount` of the customer's credit paid back against `payment`.
+    pub fn new(key: IdempotencyKey, payment: PaymentId, amount: Money) -> Self {
+        Self {
+            idempotency_key: key,
+            payment,
+            amount,
+        }
+    }
+
     /// Refuses an amount no refund can be, before anything is read.
     ///
     /// # Errors

@@ -30,6 +30,25 @@ pub struct ReceivePurchaseOrder {
     pub lines: Vec<(Sku, Quantity)>,
 }
 
+impl ReceivePurchaseOrder {
+    /// A receipt against `purchase_order`, with nothing on it yet: add
+    /// [`ReceivePurchaseOrder::line`]s.
+    pub fn new(key: IdempotencyKey, purchase_order: PurchaseOrderId) -> Self {
+        Self {
+            idempotency_key: key,
+            purchase_order,
+            lines: Vec::new(),
+        }
+    }
+
+    /// `units` of `sku` arrived.
+    #[must_use]
+    pub fn line(mut self, sku: Sku, units: u32) -> Self {
+        self.lines.push((sku, Quantity::new(units)));
+        self
+    }
+}
+
 /// What a receipt decides on besides the purchase order and the back-orders: the
 /// products of the SKUs received (with their versions, for the new average cost),
 /// their stock everywhere, the locations, and the supply of those SKUs — the

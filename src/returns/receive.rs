@@ -36,6 +36,25 @@ pub struct ReceiveReturn {
     pub lines: Vec<(u16, Quantity, Condition)>,
 }
 
+impl ReceiveReturn {
+    /// A receipt against return `rma`, with nothing on it yet: add
+    /// [`ReceiveReturn::line`]s.
+    pub fn new(key: IdempotencyKey, rma: ReturnId) -> Self {
+        Self {
+            idempotency_key: key,
+            rma,
+            lines: Vec::new(),
+        }
+    }
+
+    /// `units` of order line `line_no` arrived, in `condition`.
+    #[must_use]
+    pub fn line(mut self, line_no: u16, units: u32, condition: Condition) -> Self {
+        self.lines.push((line_no, Quantity::new(units), condition));
+        self
+    }
+}
+
 /// What a receipt decided, besides the changes.
 #[derive(Debug)]
 pub(crate) struct Received {

@@ -28,6 +28,34 @@ pub struct RequestReturn {
     pub lines: Vec<(u16, Quantity, ReturnReason)>,
 }
 
+impl RequestReturn {
+    /// A return from `order`, with nothing on it yet: add
+    /// [`RequestReturn::line`]s.
+    pub fn new(key: IdempotencyKey, order: OrderId) -> Self {
+        Self {
+            idempotency_key: key,
+            order,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Asks back `units` of order line `line_no`, for `reason`.
+    #[must_use]
+    pub fn line(mut self, line_no: u16, units: u32, reason: ReturnReason) -> Self {
+        self.lines.push((line_no, Quantity::new(units), reason));
+        self
+    }
+
+    /// An exchange of these goods, with nothing to send instead yet: add
+    /// [`RequestExchange::replacement`] lines.
+    pub fn exchange(self) -> RequestExchange {
+        RequestExchange {
+            goods_back: self,
+            replacement: Vec::new(),
+        }
+    }
+}
+
 /// The command to exchange delivered goods: a return whose replacement is placed
 /// as a new order once everything asked back is received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -39,6 +67,15 @@ pub struct RequestExchange {
     /// What to send instead (the same SKU or another), priced like a new order's
     /// lines when the replacement is placed.
     pub replacement: Vec<LineRequest>,
+}
+
+impl RequestExchange {
+    /// Sends `quantity` of `sku` instead.
+    #[must_use]
+    pub fn replacement(mut self, sku: crate::ids::Sku, quantity: i64) -> Self {
+        self.replacement.push(LineRequest::new(sku, quantity));
+        self
+    }
 }
 
 /// What asking for a return reads before deciding.

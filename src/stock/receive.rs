@@ -30,6 +30,26 @@ pub struct ReceiveStock {
     pub reference: String,
 }
 
+impl ReceiveStock {
+    /// `quantity` units of `sku` received at `location`, with no reference.
+    pub fn new(key: IdempotencyKey, sku: Sku, location: LocationId, quantity: i64) -> Self {
+        Self {
+            idempotency_key: key,
+            sku,
+            location,
+            quantity,
+            reference: String::new(),
+        }
+    }
+
+    /// The delivery note or purchase order it came on.
+    #[must_use]
+    pub fn reference(mut self, reference: impl Into<String>) -> Self {
+        self.reference = reference.into();
+        self
+    }
+}
+
 /// A correction of on-hand after a count, damage or a find.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -45,6 +65,25 @@ pub struct AdjustStock {
     pub delta: i64,
     /// Why.
     pub reason: String,
+}
+
+impl AdjustStock {
+    /// On-hand of `sku` at `location` changed by `delta`, for `reason`.
+    pub fn new(
+        key: IdempotencyKey,
+        sku: Sku,
+        location: LocationId,
+        delta: i64,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            idempotency_key: key,
+            sku,
+            location,
+            delta,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The two commands that change on-hand directly share one decision.
