@@ -40,14 +40,9 @@ async fn main() -> Result<()> {
         )
         .ok_or("a valid start date")?,
     ));
-    let config = OmsConfig {
-        purchasing: PurchasingPolicy {
-            // Small top-ups go out at once; anything bigger waits for a buyer.
-            auto_approve_up_to: Some(usd(500_000)),
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    };
+    // Small top-ups go out at once; anything bigger waits for a buyer.
+    let config = OmsConfig::default()
+        .with_purchasing(PurchasingPolicy::default().with_auto_approve_up_to(Some(usd(500_000))));
     let carrier = TableRateCarrier::new("FreightCo")
         .zone("US", 0)
         .band(5_000_000, vec![usd(120_000)]);

@@ -10,8 +10,11 @@ use crate::purchasing::PurchasingPolicy;
 use crate::sleep::Sleep;
 use crate::stock::AllocationStrategy;
 
-/// How an [`Oms`](crate::Oms) behaves.
+/// How an [`Oms`](crate::Oms) behaves. Start from the default and change what
+/// differs (`OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)`):
+/// fields are added as o2c grows, so it cannot be written out whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OmsConfig {
     /// When invoices are issued.
     pub invoice_policy: InvoicePolicy,
@@ -44,6 +47,55 @@ impl Default for OmsConfig {
 }
 
 impl OmsConfig {
+    /// When invoices are issued.
+    #[must_use]
+    pub fn with_invoice_policy(mut self, policy: InvoicePolicy) -> Self {
+        self.invoice_policy = policy;
+        self
+    }
+
+    /// How order lines are spread over locations.
+    #[must_use]
+    pub fn with_allocation(mut self, allocation: AllocationStrategy) -> Self {
+        self.allocation = allocation;
+        self
+    }
+
+    /// The accounts entries may post to.
+    #[must_use]
+    pub fn with_chart(mut self, chart: ChartOfAccounts) -> Self {
+        self.chart = chart;
+        self
+    }
+
+    /// Which account each posting rule uses.
+    #[must_use]
+    pub fn with_accounts(mut self, accounts: AccountMap) -> Self {
+        self.accounts = accounts;
+        self
+    }
+
+    /// How many times a command is tried when other writers keep winning.
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// How long a command waits after losing a race.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Approval and receiving rules for purchase orders.
+    #[must_use]
+    pub fn with_purchasing(mut self, purchasing: PurchasingPolicy) -> Self {
+        self.purchasing = purchasing;
+        self
+    }
+
     /// Refuses a configuration a service cannot run with.
     ///
     /// # Errors

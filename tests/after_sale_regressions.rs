@@ -336,10 +336,9 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
 /// credit while the customer still owes.
 #[tokio::test]
 async fn a_return_credits_the_invoice_still_owing_first() {
-    let w = world_with(o2c::OmsConfig {
-        invoice_policy: o2c::ledger::InvoicePolicy::OnShipment,
-        ..o2c::OmsConfig::default()
-    })
+    let w = world_with(
+        o2c::OmsConfig::default().with_invoice_policy(o2c::ledger::InvoicePolicy::OnShipment),
+    )
     .await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = w

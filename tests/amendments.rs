@@ -791,7 +791,7 @@ mod properties {
         ) {
             pollster::block_on(async {
                 let policy = if on_order { InvoicePolicy::OnOrder } else { InvoicePolicy::OnShipment };
-                let w = world_with(OmsConfig { invoice_policy: policy, ..OmsConfig::default() }).await;
+                let w = world_with(OmsConfig::default().with_invoice_policy(policy)).await;
                 cross_border_tax(&w).await;
                 let mut abroad_now = false;
                 let terms = if prepaid { PaymentTerms::Prepaid } else { PaymentTerms::Net { days: 30 } };

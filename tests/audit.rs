@@ -538,13 +538,9 @@ async fn a_shipment_charge_changed_after_posting_is_reported() {
 
 #[tokio::test]
 async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
-    let w = world_with(o2c::OmsConfig {
-        purchasing: o2c::PurchasingPolicy {
-            auto_approve_up_to: Some(usd(dec!(1000.00))),
-            ..o2c::PurchasingPolicy::default()
-        },
-        ..o2c::OmsConfig::default()
-    })
+    let w = world_with(o2c::OmsConfig::default().with_purchasing(
+        o2c::PurchasingPolicy::default().with_auto_approve_up_to(Some(usd(dec!(1000.00)))),
+    ))
     .await;
     let today = start().date_naive();
     let mut supplier = o2c::purchasing::Supplier::new(

@@ -1672,10 +1672,7 @@ async fn set_tax_table_bad_rates() {
 #[tokio::test]
 async fn config_with_zero_attempts_or_unknown_account() {
     let w = world().await;
-    let bad = OmsConfig {
-        max_attempts: 0,
-        ..OmsConfig::default()
-    };
+    let bad = OmsConfig::default().with_max_attempts(0);
     let oms = o2c::Oms::new(o2c::store::MemoryStore::new(), parcel_carrier());
     let e = oms.with_config(bad).unwrap_err();
     assert_eq!(invalid_field(e), "config.max_attempts");

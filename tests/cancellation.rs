@@ -222,11 +222,7 @@ async fn cancelling_an_unpaid_order_releases_stock_and_reverses_the_invoice() {
 
 #[tokio::test]
 async fn cancelling_an_uninvoiced_order_on_terms_restores_exposure() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(
         &w,
         "Acme",
@@ -592,11 +588,7 @@ async fn cancelling_the_rest_of_a_paid_order_credits_the_customer() {
 
 #[tokio::test]
 async fn cancelling_the_rest_of_an_order_invoiced_on_shipment_credits_nothing() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = partly_shipped(&w, "big", c.id).await;
     let before = w.oms.customer(c.id).await.unwrap().history;

@@ -474,11 +474,7 @@ async fn phone_order_with_shipping_charge_and_order_discount_ships_express() {
 
 #[tokio::test]
 async fn b2b_order_on_net_30_is_invoiced_at_shipment_and_paid_by_transfer() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     assert_opening_books(&w).await;
     let c = customer(
         &w,
@@ -734,11 +730,7 @@ async fn invoice_numbers_run_gapless_across_channels_and_cancellations() {
 
 #[tokio::test]
 async fn prepaid_customers_are_invoiced_on_order_even_when_invoicing_on_shipment() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(&w, "Ada", PaymentTerms::Prepaid, None).await;
     let order = w
         .oms

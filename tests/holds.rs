@@ -284,11 +284,7 @@ async fn exposure_includes_the_open_balance() {
 
 #[tokio::test]
 async fn exposure_includes_orders_not_yet_invoiced() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(
         &w,
         "Acme",

@@ -73,10 +73,7 @@ fn supplier_id() -> SupplierId {
 
 async fn model_world(strategy: AllocationStrategy) -> World {
     let clock = Arc::new(ManualClock::new(start()));
-    let config = OmsConfig {
-        allocation: strategy,
-        ..OmsConfig::default()
-    };
+    let config = OmsConfig::default().with_allocation(strategy);
     let oms = Oms::new(MemoryStore::new(), (parcel_carrier(), PickupCarrier::new()))
         .with_clock(clock.clone())
         .with_ids(Arc::new(SeededIds::new(7)))

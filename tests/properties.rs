@@ -785,18 +785,18 @@ async fn scenario(config: OmsConfig, cmds: Vec<Cmd>) {
 }
 
 fn config_gen() -> impl Strategy<Value = OmsConfig> {
-    (any::<bool>(), any::<bool>()).prop_map(|(on_shipment, priority)| OmsConfig {
-        invoice_policy: if on_shipment {
-            InvoicePolicy::OnShipment
-        } else {
-            InvoicePolicy::OnOrder
-        },
-        allocation: if priority {
-            AllocationStrategy::PriorityOrder
-        } else {
-            AllocationStrategy::SingleLocationFirst
-        },
-        ..OmsConfig::default()
+    (any::<bool>(), any::<bool>()).prop_map(|(on_shipment, priority)| {
+        OmsConfig::default()
+            .with_invoice_policy(if on_shipment {
+                InvoicePolicy::OnShipment
+            } else {
+                InvoicePolicy::OnOrder
+            })
+            .with_allocation(if priority {
+                AllocationStrategy::PriorityOrder
+            } else {
+                AllocationStrategy::SingleLocationFirst
+            })
     })
 }
 
@@ -869,11 +869,7 @@ async fn free_prepaid_order_is_invoiced_paid_and_not_held() {
 
 #[tokio::test]
 async fn free_goods_invoiced_on_shipment_are_invoiced_paid() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(&w, "Trade", PaymentTerms::Net { days: 30 }, None).await;
     let mut cmd =
         PlaceOrder::new(key("sample"), c.id, Channel::B2b, Currency::USD).line(sku("TEE"), 1);

@@ -29,14 +29,11 @@ use rust_decimal_macros::dec;
 
 /// Purchase orders up to `limit` approved as raised; over-receipts by `over`.
 fn approving_up_to(limit: rust_decimal::Decimal, over: OverReceipt) -> OmsConfig {
-    OmsConfig {
-        purchasing: PurchasingPolicy {
-            auto_approve_up_to: Some(usd(limit)),
-            over_receipt: over,
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    }
+    OmsConfig::default().with_purchasing(
+        PurchasingPolicy::default()
+            .with_auto_approve_up_to(Some(usd(limit)))
+            .with_over_receipt(over),
+    )
 }
 
 fn today() -> NaiveDate {

@@ -475,11 +475,7 @@ async fn receive_stock_twin_committing_after_the_key_check_is_counted_once() {
 /// up again after the failure can find the twin.
 #[tokio::test]
 async fn receive_stock_twin_is_counted_once_even_without_retries() {
-    receive_stock_twin(OmsConfig {
-        max_attempts: 1,
-        ..OmsConfig::default()
-    })
-    .await;
+    receive_stock_twin(OmsConfig::default().with_max_attempts(1)).await;
 }
 
 // ---------------------------------------------------------------------------

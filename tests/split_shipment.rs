@@ -172,11 +172,7 @@ async fn an_order_no_single_location_covers_is_split_and_ships_twice() {
 
 #[tokio::test]
 async fn a_split_shipment_on_terms_is_invoiced_once_to_the_cent() {
-    let w = world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w = world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = place(
         &w,
@@ -271,11 +267,8 @@ async fn an_order_one_location_covers_ships_once() {
 
 #[tokio::test]
 async fn priority_order_strategy_drains_the_first_site_even_if_another_could_cover() {
-    let w = world_with(OmsConfig {
-        allocation: AllocationStrategy::PriorityOrder,
-        ..OmsConfig::default()
-    })
-    .await;
+    let w =
+        world_with(OmsConfig::default().with_allocation(AllocationStrategy::PriorityOrder)).await;
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = place(&w, web("prio", c.id).line(sku("MUG"), 8)).await;
     assert_eq!(

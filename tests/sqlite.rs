@@ -954,13 +954,9 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
     use o2c::{OmsConfig, PurchasingPolicy, ReceivePurchaseOrder};
 
     let db = TempDb::new("purchasing");
-    let config = OmsConfig {
-        purchasing: PurchasingPolicy {
-            auto_approve_up_to: Some(usd(dec!(1000))),
-            ..PurchasingPolicy::default()
-        },
-        ..OmsConfig::default()
-    };
+    let config = OmsConfig::default().with_purchasing(
+        PurchasingPolicy::default().with_auto_approve_up_to(Some(usd(dec!(1000)))),
+    );
     let (order, po) = {
         let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
         let (oms, _clock) = service(store, 11);

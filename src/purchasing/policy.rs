@@ -4,8 +4,11 @@
 use super::OverReceipt;
 use crate::money::Money;
 
-/// How purchasing behaves.
+/// How purchasing behaves. Start from the default and change what differs
+/// (`PurchasingPolicy::default().with_auto_approve_up_to(..)`): fields are added
+/// as o2c grows, so it cannot be written out whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PurchasingPolicy {
     /// Back-ordered units are wanted within this many days: offers arriving later
     /// rank behind those in time ([`rank_offers`](super::rank_offers)). 14 by
@@ -32,6 +35,28 @@ impl Default for PurchasingPolicy {
 }
 
 impl PurchasingPolicy {
+    /// Back-ordered units are wanted within `days`.
+    #[must_use]
+    pub fn with_back_orders_wanted_within_days(mut self, days: u16) -> Self {
+        self.back_orders_wanted_within_days = days;
+        self
+    }
+
+    /// Purchase orders worth at most `limit` are approved as they are raised
+    /// (`None`: every one waits for approval).
+    #[must_use]
+    pub fn with_auto_approve_up_to(mut self, limit: Option<Money>) -> Self {
+        self.auto_approve_up_to = limit;
+        self
+    }
+
+    /// What a receipt of more than is outstanding does.
+    #[must_use]
+    pub fn with_over_receipt(mut self, over_receipt: OverReceipt) -> Self {
+        self.over_receipt = over_receipt;
+        self
+    }
+
     /// True if a purchase order worth `total` is approved as it is raised.
     pub fn approves_at_once(&self, total: Money) -> bool {
         self.auto_approve_up_to

@@ -257,11 +257,7 @@ pub async fn ten_books(w: &World, k: &str, who: CustomerId) -> Order {
 
 /// The world, invoicing on shipment.
 pub async fn on_shipment() -> World {
-    world_with(OmsConfig {
-        invoice_policy: InvoicePolicy::OnShipment,
-        ..OmsConfig::default()
-    })
-    .await
+    world_with(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnShipment)).await
 }
 
 /// Standard goods 10 % at home and 13 % in Canada; books 5 % at home, zero-rated in

@@ -48,10 +48,7 @@ impl<'o, S: Store> Sim<'o, S> {
         .with_ids(outside.ids.clone())
         // Retried at once: a pause would wake from the timer thread, outside the
         // simulation's deterministic executor.
-        .with_config(OmsConfig {
-            backoff: o2c::Backoff::none(),
-            ..OmsConfig::default()
-        })
+        .with_config(OmsConfig::default().with_backoff(o2c::Backoff::none()))
         .unwrap();
         Self {
             oms,
