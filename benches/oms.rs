@@ -70,13 +70,15 @@ fn setup() -> (Bench, Customer) {
             TaxClass::standard(),
         )));
         for code in ["WH-1", "WH-2"] {
-            run(oms.receive_stock(ReceiveStock {
-                idempotency_key: IdempotencyKey::new(format!("open-{n}-{code}")).unwrap(),
-                sku: sku(n),
-                location: LocationId::new(code).unwrap(),
-                quantity: 1_000_000_000,
-                reference: "opening".into(),
-            }));
+            run(oms.receive_stock(
+                ReceiveStock::new(
+                    IdempotencyKey::new(format!("open-{n}-{code}")).unwrap(),
+                    sku(n),
+                    LocationId::new(code).unwrap(),
+                    1_000_000_000,
+                )
+                .with_reference("opening".into()),
+            ));
         }
     }
     let mut profile = NewCustomer::new(

@@ -62,16 +62,14 @@ async fn main() -> Result<()> {
     println!("\n== 1. A B2B order for 100 chairs, shipped complete");
     let buyer = oms
         .register_customer(
-            NewCustomer {
-                terms: PaymentTerms::Net { days: 30 },
-                payment_method: PaymentMethod::BankTransfer,
-                ..NewCustomer::new(
-                    "Initech",
-                    "purchasing@initech.example",
-                    Address::new("Initech", "4120 Freidrich Ln", "Austin", "78744", "US"),
-                    Currency::USD,
-                )
-            },
+            NewCustomer::new(
+                "Initech",
+                "purchasing@initech.example",
+                Address::new("Initech", "4120 Freidrich Ln", "Austin", "78744", "US"),
+                Currency::USD,
+            )
+            .with_terms(PaymentTerms::Net { days: 30 })
+            .with_payment_method(PaymentMethod::BankTransfer),
             IdempotencyKey::new("signup-initech")?,
         )
         .await?;
@@ -204,13 +202,15 @@ async fn setup(oms: &Shop, chair: &Sku, dc: &LocationId, today: chrono::NaiveDat
         1,
     ))
     .await?;
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: IdempotencyKey::new("opening")?,
-        sku: chair.clone(),
-        location: dc.clone(),
-        quantity: 40,
-        reference: "opening stock".into(),
-    })
+    oms.receive_stock(
+        ReceiveStock::new(
+            IdempotencyKey::new("opening")?,
+            chair.clone(),
+            dc.clone(),
+            40,
+        )
+        .with_reference("opening stock".into()),
+    )
     .await?;
     let until = today.checked_add_days(Days::new(90)).ok_or("a date")?;
     for (n, name, cents, lead, minimum, pack) in [
@@ -239,11 +239,10 @@ async fn receive(
     key: &str,
 ) -> Result<o2c::purchasing::PurchaseOrder> {
     let po = oms
-        .receive_purchase_order(ReceivePurchaseOrder {
-            idempotency_key: IdempotencyKey::new(key)?,
-            purchase_order: po.id,
-            lines: vec![(chair.clone(), Quantity::new(units))],
-        })
+        .receive_purchase_order(
+            ReceivePurchaseOrder::new(IdempotencyKey::new(key)?, po.id)
+                .with_lines(vec![(chair.clone(), Quantity::new(units))]),
+        )
         .await?;
     let cost = oms
         .store()

@@ -112,13 +112,15 @@ async fn run<S: Store>(oms: Oms<S, Carriers>) -> Result<()> {
         .await?;
     }
     for (sku, at, units) in [(&tee, &east, 3), (&tee, &west, 10), (&mug, &east, 6)] {
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key(&format!("opening-{sku}-{at}"))?,
-            sku: sku.clone(),
-            location: at.clone(),
-            quantity: units,
-            reference: "opening stock".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                key(&format!("opening-{sku}-{at}"))?,
+                sku.clone(),
+                at.clone(),
+                units,
+            )
+            .with_reference("opening stock".into()),
+        )
         .await?;
     }
     print_stock(&oms, &[&tee, &mug]).await?;

@@ -23,9 +23,7 @@ use o2c::quantity::Quantity;
 use o2c::returns::{Condition, ReturnReason};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::MemoryStore;
-use o2c::{
-    Oms, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestExchange, RequestReturn,
-};
+use o2c::{Oms, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund, RequestReturn};
 use rust_decimal::Decimal;
 
 type Result<T> = std::result::Result<T, Box<dyn StdError>>;
@@ -75,22 +73,22 @@ async fn main() -> Result<()> {
     ))
     .await?;
     for (sku, units) in [(&lamp, 6), (&shade, 4)] {
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key(&format!("opening-{sku}"))?,
-            sku: sku.clone(),
-            location: shop.clone(),
-            quantity: units,
-            reference: "opening".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                key(&format!("opening-{sku}"))?,
+                sku.clone(),
+                shop.clone(),
+                units,
+            )
+            .with_reference("opening".into()),
+        )
         .await?;
     }
     let ada = oms
         .register_customer(
-            NewCustomer {
-                terms: PaymentTerms::Net { days: 30 },
-                payment_method: PaymentMethod::Card,
-                ..NewCustomer::new("Ada", "ada@example.com", address, Currency::USD)
-            },
+            NewCustomer::new("Ada", "ada@example.com", address, Currency::USD)
+                .with_terms(PaymentTerms::Net { days: 30 })
+                .with_payment_method(PaymentMethod::Card),
             key("signup-ada")?,
         )
         .await?;
@@ -191,11 +189,13 @@ async fn main() -> Result<()> {
         .await?;
     }
     let rma = oms
-        .request_return(RequestReturn {
-            idempotency_key: key("rma-1")?,
-            order: order.id,
-            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
-        })
+        .request_return(
+            RequestReturn::new(key("rma-1")?, order.id).with_lines(vec![(
+                1,
+                Quantity::new(2),
+                ReturnReason::Defective,
+            )]),
+        )
         .await?;
     oms.authorise_return(rma.id, key("authorise-rma-1")?)
         .await?;
@@ -208,11 +208,13 @@ async fn main() -> Result<()> {
     .into_iter()
     .enumerate()
     {
-        oms.receive_return(ReceiveReturn {
-            idempotency_key: key(&format!("rma-in-{n}"))?,
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(1), condition)],
-        })
+        oms.receive_return(
+            ReceiveReturn::new(key(&format!("rma-in-{n}"))?, rma.id).with_lines(vec![(
+                1,
+                Quantity::new(1),
+                condition,
+            )]),
+        )
         .await?;
     }
     println!("   one restocked, one written off");
@@ -225,34 +227,25 @@ async fn main() -> Result<()> {
 
     println!("\n== 6. The shade is exchanged for a lamp: the return's credit pays part");
     let swap = oms
-        .request_exchange(RequestExchange {
-            goods_back: RequestReturn {
-                idempotency_key: key("rma-2")?,
-                order: order.id,
-                lines: vec![(2, Quantity::new(1), ReturnReason::WrongItem)],
-            },
-            replacement: vec![LineRequest {
-                sku: lamp.clone(),
-                quantity: 1,
-                unit_price: None,
-                discount: None,
-            }],
-        })
+        .request_exchange(
+            RequestReturn::new(key("rma-2")?, order.id)
+                .with_lines(vec![(2, Quantity::new(1), ReturnReason::WrongItem)])
+                .exchange()
+                .with_replacement(vec![LineRequest::new(lamp.clone(), 1)]),
+        )
         .await?;
     oms.authorise_return(swap.id, key("authorise-swap-1")?)
         .await?;
     let swap = oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("rma-2-in")?,
-            rma: swap.id,
-            lines: vec![(
+        .receive_return(
+            ReceiveReturn::new(key("rma-2-in")?, swap.id).with_lines(vec![(
                 2,
                 Quantity::new(1),
                 Condition::Resellable {
                     location: shop.clone(),
                 },
-            )],
-        })
+            )]),
+        )
         .await?;
     let replacement = oms
         .order(swap.replacement_order.ok_or("a replacement")?)
@@ -277,12 +270,8 @@ async fn main() -> Result<()> {
     println!("\n== 7. Half of the credit refunded to the card, half kept as store credit");
     let half = credit.allocate(&[Decimal::ONE, Decimal::ONE])?;
     let refund = *half.first().ok_or("a half")?;
-    oms.record_refund(RecordRefund {
-        idempotency_key: key("refund-1")?,
-        payment: paid.id,
-        amount: refund,
-    })
-    .await?;
+    oms.record_refund(RecordRefund::new(key("refund-1")?, paid.id, refund))
+        .await?;
     println!(
         "   refunded {refund}; credit left {}",
         oms.customer(ada.id).await?.history.credit

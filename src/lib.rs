@@ -27,8 +27,8 @@
 //! let wh = LocationId::new("WH-1")?;
 //! let dock = Address::new("Warehouse", "1 Dock Rd", "Reno", "89501", "US");
 //! oms.save_location(Location::new(wh.clone(), "Reno", LocationKind::Warehouse, dock, 1)).await?;
-//! oms.receive_stock(ReceiveStock { idempotency_key: IdempotencyKey::new("grn-1")?, sku: tee.clone(),
-//!     location: wh.clone(), quantity: 10, reference: "opening".into() }).await?;
+//! oms.receive_stock(ReceiveStock::new(IdempotencyKey::new("grn-1")?, tee.clone(), wh.clone(), 10)
+//!     .reference("opening")).await?;
 //! let ada = oms.register_customer(NewCustomer::new("Ada", "ada@example.com",
 //!     Address::new("Ada", "12 Way", "Boston", "02108", "US"), Currency::USD),
 //!     IdempotencyKey::new("signup-ada")?).await?;
@@ -99,6 +99,25 @@
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+/// A `with_<field>` method per field of a `#[non_exhaustive]` command, each
+/// setting that field and returning the command:
+/// `with_setters!(ReceiveStock { with_reference => reference: String })`.
+macro_rules! with_setters {
+    ($ty:ty { $($method:ident => $field:ident: $fty:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("With `", stringify!($field), "` set to `value`.")]
+                #[must_use]
+                pub fn $method(mut self, value: $fty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use with_setters;
+
 mod config;
 pub mod customer;
 pub mod decide;

@@ -67,21 +67,25 @@ async fn return_units(
 ) -> Result<(), o2c::Error> {
     let rma = w
         .oms
-        .request_return(RequestReturn {
-            idempotency_key: key(&format!("{k}-ask")),
-            order: order.id,
-            lines: vec![(1, Quantity::new(units), ReturnReason::Defective)],
-        })
+        .request_return(
+            RequestReturn::new(key(&format!("{k}-ask")), order.id).with_lines(vec![(
+                1,
+                Quantity::new(units),
+                ReturnReason::Defective,
+            )]),
+        )
         .await?;
     w.oms
         .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
         .await?;
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key(&format!("{k}-in")),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(units), cond)],
-        })
+        .receive_return(
+            ReceiveReturn::new(key(&format!("{k}-in")), rma.id).with_lines(vec![(
+                1,
+                Quantity::new(units),
+                cond,
+            )]),
+        )
         .await?;
     Ok(())
 }
@@ -152,13 +156,10 @@ async fn a_credit_note_settling_a_delivered_order_completes_it() {
         .await
         .unwrap();
     w.oms
-        .issue_credit_note(IssueCreditNote {
-            idempotency_key: key("cn"),
-            invoice: order.invoices[0],
-            lines: vec![(1, Quantity::new(1))],
-            shipping: None,
-            reason: "goodwill".into(),
-        })
+        .issue_credit_note(
+            IssueCreditNote::new(key("cn"), order.invoices[0], "goodwill")
+                .with_lines(vec![(1, Quantity::new(1))]),
+        )
         .await
         .unwrap();
     let after = w.oms.order(order.id).await.unwrap();
@@ -218,13 +219,10 @@ async fn cancelling_an_order_after_a_credit_note_keeps_the_books() {
         .await
         .unwrap();
     w.oms
-        .issue_credit_note(IssueCreditNote {
-            idempotency_key: key("cn"),
-            invoice: order.invoices[0],
-            lines: vec![(1, Quantity::new(1))],
-            shipping: None,
-            reason: "price adjustment".into(),
-        })
+        .issue_credit_note(
+            IssueCreditNote::new(key("cn"), order.invoices[0], "price adjustment")
+                .with_lines(vec![(1, Quantity::new(1))]),
+        )
         .await
         .unwrap();
     w.oms
@@ -289,22 +287,19 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         .collect();
     deliver(&w, &shipments).await;
     w.oms
-        .issue_credit_note(IssueCreditNote {
-            idempotency_key: key("cn"),
-            invoice: order.invoices[0],
-            lines: vec![(1, Quantity::new(1))],
-            shipping: None,
-            reason: "goodwill".into(),
-        })
+        .issue_credit_note(
+            IssueCreditNote::new(key("cn"), order.invoices[0], "goodwill")
+                .with_lines(vec![(1, Quantity::new(1))]),
+        )
         .await
         .unwrap();
     let rma = w
         .oms
-        .request_return(RequestReturn {
-            idempotency_key: key("ask"),
-            order: order.id,
-            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
-        })
+        .request_return(RequestReturn::new(key("ask"), order.id).with_lines(vec![(
+            1,
+            Quantity::new(2),
+            ReturnReason::Defective,
+        )]))
         .await
         .unwrap();
     w.oms
@@ -312,20 +307,16 @@ async fn one_receipt_with_a_line_twice_after_a_goodwill_credit() {
         .await
         .unwrap();
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in"),
-            rma: rma.id,
-            lines: vec![
-                (
-                    1,
-                    Quantity::new(1),
-                    Condition::Resellable {
-                        location: loc(EAST),
-                    },
-                ),
-                (1, Quantity::new(1), Condition::Damaged),
-            ],
-        })
+        .receive_return(ReceiveReturn::new(key("in"), rma.id).with_lines(vec![
+            (
+                1,
+                Quantity::new(1),
+                Condition::Resellable {
+                    location: loc(EAST),
+                },
+            ),
+            (1, Quantity::new(1), Condition::Damaged),
+        ]))
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
@@ -356,13 +347,10 @@ async fn a_return_credits_the_invoice_still_owing_first() {
         .await
         .unwrap();
     w.oms
-        .receive_stock(o2c::ReceiveStock {
-            idempotency_key: key("restock"),
-            sku: sku("TEE"),
-            location: loc(EAST),
-            quantity: 5,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            o2c::ReceiveStock::new(key("restock"), sku("TEE"), loc(EAST), 5)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
     let second = w

@@ -236,13 +236,10 @@ async fn scarce(w: &World, code: &str, units: i64) {
     p.weight_grams = 300;
     w.oms.save_product(p).await.unwrap();
     w.oms
-        .receive_stock(o2c::ReceiveStock {
-            idempotency_key: key(&format!("in-{code}")),
-            sku: sku(code),
-            location: loc(EAST),
-            quantity: units,
-            reference: "stock".into(),
-        })
+        .receive_stock(
+            o2c::ReceiveStock::new(key(&format!("in-{code}")), sku(code), loc(EAST), units)
+                .with_reference("stock".into()),
+        )
         .await
         .unwrap();
 }
@@ -268,19 +265,10 @@ async fn delivered_one(w: &World, who: CustomerId, s: &str) -> Order {
 }
 
 fn like_for_like(k: &str, order: &Order, s: &str) -> RequestExchange {
-    RequestExchange {
-        goods_back: RequestReturn {
-            idempotency_key: key(k),
-            order: order.id,
-            lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
-        },
-        replacement: vec![LineRequest {
-            sku: sku(s),
-            quantity: 1,
-            unit_price: None,
-            discount: None,
-        }],
-    }
+    RequestReturn::new(key(k), order.id)
+        .with_lines(vec![(1, Quantity::new(1), ReturnReason::WrongItem)])
+        .exchange()
+        .with_replacement(vec![LineRequest::new(sku(s), 1)])
 }
 
 /// The last receipt restocks the returned unit and places the replacement on
@@ -306,17 +294,13 @@ async fn a_replacement_takes_the_unit_its_return_restocked() {
         .unwrap();
     let rma = w
         .oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in"),
-            rma: rma.id,
-            lines: vec![(
-                1,
-                Quantity::new(1),
-                Condition::Resellable {
-                    location: loc(EAST),
-                },
-            )],
-        })
+        .receive_return(ReceiveReturn::new(key("in"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            Condition::Resellable {
+                location: loc(EAST),
+            },
+        )]))
         .await
         .unwrap();
     assert_eq!(rma.status, ReturnStatus::Received);
@@ -361,11 +345,11 @@ async fn a_withdrawn_replacement_never_blocks_the_receipt_of_the_goods() {
     w.oms.save_product(mug).await.unwrap();
     let got = w
         .oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in"),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("in"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await;
     let rma = got.expect("the goods came back and must be received");
     assert_eq!(rma.status, ReturnStatus::Received);
@@ -415,11 +399,11 @@ async fn a_replacement_paid_in_full_from_credit_is_not_held_for_credit_limit() {
         .unwrap();
     let rma = w
         .oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in"),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("in"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     let replacement = w.oms.order(rma.replacement_order.unwrap()).await.unwrap();
@@ -691,12 +675,9 @@ mod random {
                                     line_no: line_no(*l),
                                     quantity: *q,
                                 },
-                                Change::Add(s, q) => Amendment::AddLine(LineRequest {
-                                    sku: sku(SKUS[*s]),
-                                    quantity: *q,
-                                    unit_price: None,
-                                    discount: None,
-                                }),
+                                Change::Add(s, q) => {
+                                    Amendment::AddLine(LineRequest::new(sku(SKUS[*s]), *q))
+                                }
                                 Change::Remove(l) => Amendment::RemoveLine {
                                     line_no: line_no(*l),
                                 },
@@ -769,13 +750,10 @@ mod random {
                 },
                 Op::Receive(s, q) => w
                     .oms
-                    .receive_stock(o2c::ReceiveStock {
-                        idempotency_key: k("r"),
-                        sku: sku(SKUS[*s]),
-                        location: loc(WEST),
-                        quantity: *q,
-                        reference: "more".into(),
-                    })
+                    .receive_stock(
+                        o2c::ReceiveStock::new(k("r"), sku(SKUS[*s]), loc(WEST), *q)
+                            .with_reference("more".into()),
+                    )
                     .await
                     .map(|_| ()),
             };

@@ -160,10 +160,7 @@ async fn changes_that_cancel_out_are_refused_and_the_key_stays_free() {
     // 1.00 off 3 TEE: 0.33⅓ a unit, which a cut and a growth must not round away.
     place.lines.insert(
         0,
-        LineRequest {
-            discount: Some(Discount::Amount(usd(dec!(1.00)))),
-            ..LineRequest::new(sku("TEE"), 3)
-        },
+        LineRequest::new(sku("TEE"), 3).with_discount(Some(Discount::Amount(usd(dec!(1.00))))),
     );
     let order = w.oms.place_order(place).await.unwrap();
     let books = ten_books(&w, "b", c.id).await;

@@ -48,13 +48,9 @@ async fn an_amendment_reads_twice_and_once_more_only_for_what_it_needs() {
         .register_customer(profile, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap();
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: key("in-1"),
-        sku: sku("TEE"),
-        location: loc(EAST),
-        quantity: 2,
-        reference: "opening".into(),
-    })
+    oms.receive_stock(
+        ReceiveStock::new(key("in-1"), sku("TEE"), loc(EAST), 2).with_reference("opening".into()),
+    )
     .await
     .unwrap();
     let place = |k: &str, units: i64| {

@@ -125,11 +125,7 @@ async fn cancelling_after_a_swap_paid_from_freed_credit_gives_back_the_card_paym
     assert_audit_clean(&w.oms).await;
     for (k, p, amount) in [("r1", &p1, dec!(57.75)), ("r2", &p2, dec!(5.50))] {
         w.oms
-            .record_refund(RecordRefund {
-                idempotency_key: key(k),
-                payment: p.id,
-                amount: usd(amount),
-            })
+            .record_refund(RecordRefund::new(key(k), p.id, usd(amount)))
             .await
             .unwrap();
     }
@@ -222,11 +218,7 @@ async fn a_part_shipped_prepaid_move_then_cancel_the_rest() {
     assert!(h.balance.is_zero());
     assert_audit_clean(&w.oms).await;
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("r"),
-            payment: p.id,
-            amount: usd(dec!(33.58)),
-        })
+        .record_refund(RecordRefund::new(key("r"), p.id, usd(dec!(33.58))))
         .await
         .unwrap();
     deliver_all(&w, order.id).await;
@@ -266,11 +258,11 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         .line_no;
     let rma = w
         .oms
-        .request_return(RequestReturn {
-            idempotency_key: key("ret"),
-            order: order.id,
-            lines: vec![(tee, Quantity::new(1), ReturnReason::Damaged)],
-        })
+        .request_return(RequestReturn::new(key("ret"), order.id).with_lines(vec![(
+            tee,
+            Quantity::new(1),
+            ReturnReason::Damaged,
+        )]))
         .await
         .unwrap();
     w.oms
@@ -278,21 +270,17 @@ async fn a_return_from_a_moved_line_after_an_auto_paid_move() {
         .await
         .unwrap();
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in"),
-            rma: rma.id,
-            lines: vec![(tee, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("in"), rma.id).with_lines(vec![(
+            tee,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     let h = w.oms.customer(c.id).await.unwrap().history;
     assert_eq!(h.credit, usd(dec!(22.60)));
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("r"),
-            payment: p1.id,
-            amount: usd(dec!(22.60)),
-        })
+        .record_refund(RecordRefund::new(key("r"), p1.id, usd(dec!(22.60))))
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
@@ -340,12 +328,9 @@ async fn on_terms_only_a_dearer_amendment_is_held_for_the_credit_limit() {
 }
 
 fn free_mug() -> o2c::order::Amendment {
-    o2c::order::Amendment::AddLine(o2c::order::LineRequest {
-        sku: sku("MUG"),
-        quantity: 1,
-        unit_price: Some(usd(dec!(0))),
-        discount: None,
-    })
+    o2c::order::Amendment::AddLine(
+        o2c::order::LineRequest::new(sku("MUG"), 1).with_unit_price(Some(usd(dec!(0)))),
+    )
 }
 
 /// A free gift (a MUG at 0.00) added to an order invoiced on order, then the
@@ -555,13 +540,10 @@ async fn on_shipment_a_prepaid_part_shipped_move_is_paid_from_the_freed_payment(
     assert_eq!(moved.invoices.len(), 2);
     assert_audit_clean(&w.oms).await;
     w.oms
-        .receive_stock(o2c::ReceiveStock {
-            idempotency_key: key("restock"),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            quantity: 5,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            o2c::ReceiveStock::new(key("restock"), sku("BOOK"), loc(WEST), 5)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
     w.oms

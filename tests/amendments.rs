@@ -506,13 +506,10 @@ async fn a_new_ship_to_abroad_moves_a_billed_lines_open_units_to_a_line_at_the_n
 
     // The moved line keeps its place in the queue: the next two books are its own.
     w.oms
-        .receive_stock(o2c::ReceiveStock {
-            idempotency_key: key("books"),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            quantity: 3,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            o2c::ReceiveStock::new(key("books"), sku("BOOK"), loc(WEST), 3)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
     let filled = w.oms.order(order.id).await.unwrap();
@@ -672,16 +669,10 @@ async fn bad_amendments_are_refused_with_nothing_written() {
             OrderError::UnknownSku(sku("NOPE")),
         ),
         (
-            AmendOrder {
-                idempotency_key: key("c"),
-                order: order.id,
-                changes: vec![Amendment::AddLine(LineRequest {
-                    sku: sku("TEE"),
-                    quantity: 1,
-                    unit_price: Some(Money::new(dec!(5), Currency::EUR)),
-                    discount: None,
-                })],
-            },
+            AmendOrder::new(key("c"), order.id).with_changes(vec![Amendment::AddLine(
+                LineRequest::new(sku("TEE"), 1)
+                    .with_unit_price(Some(Money::new(dec!(5), Currency::EUR))),
+            )]),
             OrderError::CurrencyMismatch {
                 expected: Currency::USD,
                 found: Currency::EUR,

@@ -45,11 +45,11 @@ async fn busy() -> (World, Order, Order) {
     pay.overpayment = o2c::ledger::OverpaymentPolicy::CreditCustomer;
     let payment = w.oms.record_payment(pay).await.unwrap();
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("refund"),
-            payment: payment.id,
-            amount: usd(dec!(5.00)),
-        })
+        .record_refund(RecordRefund::new(
+            key("refund"),
+            payment.id,
+            usd(dec!(5.00)),
+        ))
         .await
         .unwrap();
     let waiting = w
@@ -567,11 +567,10 @@ async fn purchase_order_receipts_are_typed_and_checked_against_the_order() {
         .await
         .unwrap();
     w.oms
-        .receive_purchase_order(o2c::ReceivePurchaseOrder {
-            idempotency_key: key("grn"),
-            purchase_order: po.id,
-            lines: vec![(sku("TEE"), Quantity::new(5))],
-        })
+        .receive_purchase_order(
+            o2c::ReceivePurchaseOrder::new(key("grn"), po.id)
+                .with_lines(vec![(sku("TEE"), Quantity::new(5))]),
+        )
         .await
         .unwrap();
     let moves = w
@@ -624,15 +623,13 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
     deliver_all(&w, paid.id).await;
     let rma = w
         .oms
-        .request_return(o2c::RequestReturn {
-            idempotency_key: key("rma"),
-            order: paid.id,
-            lines: vec![(
+        .request_return(
+            o2c::RequestReturn::new(key("rma"), paid.id).with_lines(vec![(
                 1,
                 Quantity::new(1),
                 o2c::returns::ReturnReason::NotAsDescribed,
-            )],
-        })
+            )]),
+        )
         .await
         .unwrap();
     w.oms
@@ -640,17 +637,15 @@ async fn a_return_that_forgot_what_it_restocked_is_reported() {
         .await
         .unwrap();
     w.oms
-        .receive_return(o2c::ReceiveReturn {
-            idempotency_key: key("rma-in"),
-            rma: rma.id,
-            lines: vec![(
+        .receive_return(
+            o2c::ReceiveReturn::new(key("rma-in"), rma.id).with_lines(vec![(
                 1,
                 Quantity::new(1),
                 o2c::returns::Condition::Resellable {
                     location: loc(EAST),
                 },
-            )],
-        })
+            )]),
+        )
         .await
         .unwrap();
     assert!(w.oms.audit().await.unwrap().is_clean());
@@ -689,13 +684,10 @@ async fn a_host_receipt_whose_reference_looks_like_a_purchase_order_is_not_one()
     .enumerate()
     {
         w.oms
-            .receive_stock(o2c::ReceiveStock {
-                idempotency_key: key(&format!("erp-{n}")),
-                sku: sku("MUG"),
-                location: loc(EAST),
-                quantity: 2,
-                reference,
-            })
+            .receive_stock(
+                o2c::ReceiveStock::new(key(&format!("erp-{n}")), sku("MUG"), loc(EAST), 2)
+                    .with_reference(reference),
+            )
             .await
             .unwrap();
     }

@@ -65,13 +65,10 @@ async fn shop<S: Store>(store: S) -> (Arc<Shop<S>>, Vec<Customer>) {
     ] {
         let p = Product::new(sku(code), code, usd(price), usd(cost), TaxClass::standard());
         oms.save_product(p).await.unwrap();
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key(&format!("in-{code}")),
-            sku: sku(code),
-            location: loc(EAST),
-            quantity: 10_000,
-            reference: "opening".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(key(&format!("in-{code}")), sku(code), loc(EAST), 10_000)
+                .with_reference("opening".into()),
+        )
         .await
         .unwrap();
     }

@@ -261,13 +261,10 @@ async fn place_order_inactive_sku() {
     p.active = false;
     w.oms.save_product(p).await.unwrap();
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("r-retired"),
-            sku: sku("RETIRED"),
-            location: loc(EAST),
-            quantity: 4,
-            reference: "left over".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("r-retired"), sku("RETIRED"), loc(EAST), 4)
+                .with_reference("left over".into()),
+        )
         .await
         .unwrap();
     let e = refused(&w, w.oms.place_order(web("k", &c).line(sku("RETIRED"), 1))).await;
@@ -824,10 +821,7 @@ async fn record_payment_same_amount_at_another_scale_is_the_same_content() {
         usd(dec!(10.5)),
         PaymentMethod::Card,
     );
-    let retry = RecordPayment {
-        amount: usd(dec!(10.50)),
-        ..first.clone()
-    };
+    let retry = first.clone().with_amount(usd(dec!(10.50)));
     assert_eq!(first, retry);
     let payment = w.oms.record_payment(first).await.unwrap();
     let again = replayed(&w, w.oms.record_payment(retry)).await;
@@ -1158,13 +1152,10 @@ async fn ship_too_heavy_for_any_carrier() {
     let w = world().await;
     let c = on_terms(&w).await;
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("r"),
-            sku: sku("TEE"),
-            location: loc(EAST),
-            quantity: 200,
-            reference: "big delivery".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("r"), sku("TEE"), loc(EAST), 200)
+                .with_reference("big delivery".into()),
+        )
         .await
         .unwrap();
     // 160 × 200 g = 32 kg: above the heaviest band (30 kg).
@@ -1191,13 +1182,10 @@ async fn ship_fails_on_the_second_parcel_and_writes_nothing() {
     let w = world().await;
     let c = on_terms(&w).await;
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("r"),
-            sku: sku("TEE"),
-            location: loc(WEST),
-            quantity: 195,
-            reference: "big delivery".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("r"), sku("TEE"), loc(WEST), 195)
+                .with_reference("big delivery".into()),
+        )
         .await
         .unwrap();
     // Neither site covers 215 alone: EAST 10 (2 kg), WEST 205 (41 kg).
@@ -1409,23 +1397,11 @@ async fn cancel_an_unknown_order() {
 // ---------------------------------------------------------------------------
 
 fn receipt(k: &str, code: &str, at: &str, quantity: i64) -> ReceiveStock {
-    ReceiveStock {
-        idempotency_key: key(k),
-        sku: sku(code),
-        location: loc(at),
-        quantity,
-        reference: "delivery note".into(),
-    }
+    ReceiveStock::new(key(k), sku(code), loc(at), quantity).with_reference("delivery note".into())
 }
 
 fn adjustment(k: &str, code: &str, at: &str, delta: i64) -> AdjustStock {
-    AdjustStock {
-        idempotency_key: key(k),
-        sku: sku(code),
-        location: loc(at),
-        delta,
-        reason: "count".into(),
-    }
+    AdjustStock::new(key(k), sku(code), loc(at), delta, "count")
 }
 
 #[tokio::test]

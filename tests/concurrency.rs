@@ -54,13 +54,10 @@ async fn hot_world() -> (World, Vec<Customer>) {
         .await
         .unwrap();
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("hot-in"),
-            sku: sku("HOT"),
-            location: loc(EAST),
-            quantity: HOT_UNITS,
-            reference: "flash sale stock".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("hot-in"), sku("HOT"), loc(EAST), HOT_UNITS)
+                .with_reference("flash sale stock".into()),
+        )
         .await
         .unwrap();
     let mut customers = Vec::new();
@@ -511,13 +508,15 @@ async fn back_orders_and_receipts_race_without_giving_a_unit_twice() {
                             .back_order(o2c::purchasing::BackOrderPolicy::ShipAvailable);
                         placed.push(oms.place_order(cmd).await.unwrap().id);
                     } else {
-                        oms.receive_stock(ReceiveStock {
-                            idempotency_key: key(&format!("in-{round}-{t}-{n}")),
-                            sku: sku("HOT"),
-                            location: loc(EAST),
-                            quantity: 2,
-                            reference: "restock".into(),
-                        })
+                        oms.receive_stock(
+                            ReceiveStock::new(
+                                key(&format!("in-{round}-{t}-{n}")),
+                                sku("HOT"),
+                                loc(EAST),
+                                2,
+                            )
+                            .with_reference("restock".into()),
+                        )
                         .await
                         .unwrap();
                     }

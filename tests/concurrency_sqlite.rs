@@ -75,13 +75,10 @@ fn hot_shop(path: &std::path::Path) -> (SqliteOms, Vec<Customer>) {
             1,
         );
         oms.save_location(east).await.unwrap();
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key("hot-in"),
-            sku: sku("HOT"),
-            location: loc(EAST),
-            quantity: HOT_UNITS,
-            reference: "flash sale stock".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(key("hot-in"), sku("HOT"), loc(EAST), HOT_UNITS)
+                .with_reference("flash sale stock".into()),
+        )
         .await
         .unwrap();
         let mut customers = Vec::new();

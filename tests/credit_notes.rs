@@ -41,16 +41,12 @@ async fn invoiced(w: &World, customer: CustomerId) -> InvoiceId {
 }
 
 fn credit(k: &str, invoice: InvoiceId, lines: Vec<(u16, u32)>) -> IssueCreditNote {
-    IssueCreditNote {
-        idempotency_key: key(k),
-        invoice,
-        lines: lines
+    IssueCreditNote::new(key(k), invoice, "returned").with_lines(
+        lines
             .into_iter()
             .map(|(line_no, units)| (line_no, Quantity::new(units)))
             .collect(),
-        shipping: None,
-        reason: "returned".into(),
-    }
+    )
 }
 
 #[tokio::test]
@@ -133,10 +129,7 @@ async fn credit_on_a_paid_invoice_becomes_customer_credit_and_can_be_refunded() 
         .unwrap();
     let note = w
         .oms
-        .issue_credit_note(IssueCreditNote {
-            shipping: None,
-            ..credit("cn", invoice, vec![(2, 2)])
-        })
+        .issue_credit_note(credit("cn", invoice, vec![(2, 2)]))
         .await
         .unwrap();
     assert_eq!(note.to_customer_credit, usd(dec!(27.50)));
@@ -148,11 +141,7 @@ async fn credit_on_a_paid_invoice_becomes_customer_credit_and_can_be_refunded() 
         usd(dec!(27.50))
     );
 
-    let refund = |k: &str, amount| RecordRefund {
-        idempotency_key: key(k),
-        payment: payment.id,
-        amount,
-    };
+    let refund = |k: &str, amount| RecordRefund::new(key(k), payment.id, amount);
     let before = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
@@ -212,21 +201,13 @@ async fn never_refunds_more_than_the_payment_brought() {
     let before = snapshot(&w.oms).await;
     assert!(matches!(
         w.oms
-            .record_refund(RecordRefund {
-                idempotency_key: key("r"),
-                payment: small.id,
-                amount: usd(dec!(10.01)),
-            })
+            .record_refund(RecordRefund::new(key("r"), small.id, usd(dec!(10.01))))
             .await,
         Err(Error::Credit(CreditError::BeyondPayment { .. }))
     ));
     assert_eq!(snapshot(&w.oms).await, before);
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("r"),
-            payment: small.id,
-            amount: usd(dec!(10.00)),
-        })
+        .record_refund(RecordRefund::new(key("r"), small.id, usd(dec!(10.00))))
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
@@ -258,18 +239,13 @@ async fn bad_credit_notes_are_refused_and_write_nothing() {
         }),
         (
             "shipping that was never charged",
-            IssueCreditNote {
-                shipping: Some(usd(dec!(5.00))),
-                ..credit("e", invoice, vec![])
-            },
+            credit("e", invoice, vec![]).with_shipping(Some(usd(dec!(5.00)))),
             |e| matches!(e, Error::Credit(CreditError::ShippingBeyondCharged { .. })),
         ),
         (
             "shipping in another currency",
-            IssueCreditNote {
-                shipping: Some(Money::new(dec!(0), Currency::EUR)),
-                ..credit("f", invoice, vec![(2, 1)])
-            },
+            credit("f", invoice, vec![(2, 1)])
+                .with_shipping(Some(Money::new(dec!(0), Currency::EUR))),
             |e| matches!(e, Error::Payment(PaymentError::CurrencyMismatch { .. })),
         ),
         (
@@ -381,11 +357,7 @@ async fn customer_credit_pays_the_next_order() {
     );
     assert!(matches!(
         w.oms
-            .record_refund(RecordRefund {
-                idempotency_key: key("r"),
-                payment: paid.id,
-                amount: usd(dec!(1.00)),
-            })
+            .record_refund(RecordRefund::new(key("r"), paid.id, usd(dec!(1.00))))
             .await,
         Err(Error::Credit(CreditError::PaidFromCredit(_)))
     ));
@@ -452,21 +424,11 @@ mod properties {
                             }
                         }
                         Step::Credit { line, units, shipping } => {
-                            let _ = w.oms.issue_credit_note(IssueCreditNote {
-                                idempotency_key: k,
-                                invoice,
-                                lines: if *units > 0 { vec![(*line, Quantity::new(*units))] } else { vec![] },
-                                shipping: shipping.then(|| usd(dec!(0))),
-                                reason: "prop".into(),
-                            }).await;
+                            let _ = w.oms.issue_credit_note(IssueCreditNote::new(k, invoice, "prop").with_lines(if *units > 0 { vec![(*line, Quantity::new(*units))] } else { vec![] }).with_shipping(shipping.then(|| usd(dec!(0))))).await;
                         }
                         Step::Refund { payment, cents } => {
                             if let Some(id) = payments.get(*payment) {
-                                let _ = w.oms.record_refund(RecordRefund {
-                                    idempotency_key: k,
-                                    payment: *id,
-                                    amount: Money::from_minor(*cents, Currency::USD),
-                                }).await;
+                                let _ = w.oms.record_refund(RecordRefund::new(k, *id, Money::from_minor(*cents, Currency::USD))).await;
                             }
                         }
                     }

@@ -273,13 +273,13 @@ async fn events_serialise_with_a_type_tag_and_round_trip() {
         .await
         .unwrap();
     w.oms
-        .adjust_stock(AdjustStock {
-            idempotency_key: key("count-1"),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            delta: -1,
-            reason: "cycle count".into(),
-        })
+        .adjust_stock(AdjustStock::new(
+            key("count-1"),
+            sku("BOOK"),
+            loc(WEST),
+            -1,
+            "cycle count",
+        ))
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
@@ -430,13 +430,13 @@ async fn rejected_commands_append_no_events() {
     // Adjusting on-hand below what is reserved: EAST has 10 TEE, 1 reserved.
     let below = w
         .oms
-        .adjust_stock(AdjustStock {
-            idempotency_key: key("shrink"),
-            sku: sku("TEE"),
-            location: loc(EAST),
-            delta: -10,
-            reason: "count".into(),
-        })
+        .adjust_stock(AdjustStock::new(
+            key("shrink"),
+            sku("TEE"),
+            loc(EAST),
+            -10,
+            "count",
+        ))
         .await;
     assert!(matches!(below, Err(Error::Stock(_))), "{below:?}");
 

@@ -64,19 +64,10 @@ async fn delivered(w: &World, who: CustomerId) -> Order {
 }
 
 fn exchange(k: &str, order: &Order, line_no: u16, for_sku: &str) -> RequestExchange {
-    RequestExchange {
-        goods_back: RequestReturn {
-            idempotency_key: key(k),
-            order: order.id,
-            lines: vec![(line_no, Quantity::new(1), ReturnReason::WrongItem)],
-        },
-        replacement: vec![LineRequest {
-            sku: sku(for_sku),
-            quantity: 1,
-            unit_price: None,
-            discount: None,
-        }],
-    }
+    RequestReturn::new(key(k), order.id)
+        .with_lines(vec![(line_no, Quantity::new(1), ReturnReason::WrongItem)])
+        .exchange()
+        .with_replacement(vec![LineRequest::new(sku(for_sku), 1)])
 }
 
 /// Authorises `rma_of` and receives its one line, one unit, in `condition`.
@@ -89,11 +80,13 @@ async fn swap(w: &World, cmd: RequestExchange, condition: Condition) -> Order {
         .unwrap();
     let rma = w
         .oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key(&format!("in-{}", rma.id)),
-            rma: rma.id,
-            lines: vec![(line_no, Quantity::new(1), condition)],
-        })
+        .receive_return(
+            ReceiveReturn::new(key(&format!("in-{}", rma.id)), rma.id).with_lines(vec![(
+                line_no,
+                Quantity::new(1),
+                condition,
+            )]),
+        )
         .await
         .unwrap();
     assert_eq!(rma.status, ReturnStatus::Received);
@@ -174,11 +167,11 @@ async fn a_cheaper_replacement_leaves_the_difference_as_refundable_credit() {
         .find(|p| p.value.method == PaymentMethod::Card)
         .unwrap();
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("refund"),
-            payment: card.value.id,
-            amount: usd(dec!(8.25)),
-        })
+        .record_refund(RecordRefund::new(
+            key("refund"),
+            card.value.id,
+            usd(dec!(8.25)),
+        ))
         .await
         .unwrap();
     assert!(w.oms.customer(c.id).await.unwrap().history.credit.is_zero());
@@ -231,19 +224,19 @@ async fn the_replacement_waits_for_the_whole_return_and_is_placed_once() {
         .authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap();
-    let first = ReceiveReturn {
-        idempotency_key: key("in-1"),
-        rma: rma.id,
-        lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-    };
+    let first = ReceiveReturn::new(key("in-1"), rma.id).with_lines(vec![(
+        1,
+        Quantity::new(1),
+        Condition::Damaged,
+    )]);
     let part = w.oms.receive_return(first.clone()).await.unwrap();
     assert_eq!(part.status, ReturnStatus::PartiallyReceived);
     assert!(part.replacement_order.is_none());
-    let rest = ReceiveReturn {
-        idempotency_key: key("in-2"),
-        rma: rma.id,
-        lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-    };
+    let rest = ReceiveReturn::new(key("in-2"), rma.id).with_lines(vec![(
+        1,
+        Quantity::new(1),
+        Condition::Damaged,
+    )]);
     let done = w.oms.receive_return(rest.clone()).await.unwrap();
     let again = w.oms.receive_return(rest).await.unwrap();
     assert_eq!(done.replacement_order, again.replacement_order);
@@ -271,11 +264,11 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
         .unwrap();
     // Only the TEE (22.00) comes back; the MUG never does.
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in-1"),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("in-1"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     let closed = w
@@ -300,11 +293,11 @@ async fn an_exchange_closed_short_places_no_replacement_and_leaves_the_credit() 
         .find(|p| p.value.method == PaymentMethod::Card)
         .unwrap();
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("refund"),
-            payment: card.value.id,
-            amount: usd(dec!(22.00)),
-        })
+        .record_refund(RecordRefund::new(
+            key("refund"),
+            card.value.id,
+            usd(dec!(22.00)),
+        ))
         .await
         .unwrap();
     assert!(w.oms.customer(c.id).await.unwrap().history.credit.is_zero());

@@ -47,13 +47,10 @@ async fn crediting_a_paid_invoice_keeps_the_audit_clean() {
 
     let note = w
         .oms
-        .issue_credit_note(IssueCreditNote {
-            idempotency_key: key("cn"),
-            invoice: invoice.id,
-            lines: vec![(1, Quantity::new(1))],
-            shipping: None,
-            reason: "goodwill".into(),
-        })
+        .issue_credit_note(
+            IssueCreditNote::new(key("cn"), invoice.id, "goodwill")
+                .with_lines(vec![(1, Quantity::new(1))]),
+        )
         .await
         .unwrap();
     assert!(note.to_customer_credit.is_positive(), "{note:?}");

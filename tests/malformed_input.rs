@@ -530,13 +530,10 @@ async fn fixture() -> Fixture {
     ))
     .await
     .unwrap();
-    oms.issue_credit_note(IssueCreditNote {
-        idempotency_key: key("fx-credit"),
-        invoice: terms_invoice,
-        lines: vec![(1, Quantity::new(1))],
-        shipping: None,
-        reason: "goodwill".into(),
-    })
+    oms.issue_credit_note(
+        IssueCreditNote::new(key("fx-credit"), terms_invoice, "goodwill")
+            .with_lines(vec![(1, Quantity::new(1))]),
+    )
     .await
     .unwrap();
     let open_order = oms
@@ -556,11 +553,13 @@ async fn fixture() -> Fixture {
     pay.overpayment = OverpaymentPolicy::CreditCustomer;
     let payment = oms.record_payment(pay).await.unwrap();
     let rma = oms
-        .request_return(RequestReturn {
-            idempotency_key: key("fx-rma"),
-            order: order.id,
-            lines: vec![(1, Quantity::new(1), ReturnReason::Defective)],
-        })
+        .request_return(
+            RequestReturn::new(key("fx-rma"), order.id).with_lines(vec![(
+                1,
+                Quantity::new(1),
+                ReturnReason::Defective,
+            )]),
+        )
         .await
         .unwrap();
     oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
@@ -686,41 +685,36 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
         (Kind::RecordPayment, to_json(&payment)),
         (
             Kind::ReceiveStock,
-            to_json(&ReceiveStock {
-                idempotency_key: key("t-recv"),
-                sku: sku("MUG"),
-                location: loc(WEST),
-                quantity: 4,
-                reference: "grn".into(),
-            }),
+            to_json(
+                &ReceiveStock::new(key("t-recv"), sku("MUG"), loc(WEST), 4)
+                    .with_reference("grn".into()),
+            ),
         ),
         (
             Kind::AdjustStock,
-            to_json(&AdjustStock {
-                idempotency_key: key("t-adj"),
-                sku: sku("TEE"),
-                location: loc(EAST),
-                delta: -2,
-                reason: "count".into(),
-            }),
+            to_json(&AdjustStock::new(
+                key("t-adj"),
+                sku("TEE"),
+                loc(EAST),
+                -2,
+                "count",
+            )),
         ),
         (
             Kind::IssueCreditNote,
-            to_json(&IssueCreditNote {
-                idempotency_key: key("t-cn"),
-                invoice: fx.terms_invoice,
-                lines: vec![(1, Quantity::new(1)), (2, Quantity::new(1))],
-                shipping: Some(usd(dec!(0.00))),
-                reason: "price".into(),
-            }),
+            to_json(
+                &IssueCreditNote::new(key("t-cn"), fx.terms_invoice, "price")
+                    .with_lines(vec![(1, Quantity::new(1)), (2, Quantity::new(1))])
+                    .with_shipping(Some(usd(dec!(0.00)))),
+            ),
         ),
         (
             Kind::RecordRefund,
-            to_json(&RecordRefund {
-                idempotency_key: key("t-refund"),
-                payment: fx.payment,
-                amount: usd(dec!(1.00)),
-            }),
+            to_json(&RecordRefund::new(
+                key("t-refund"),
+                fx.payment,
+                usd(dec!(1.00)),
+            )),
         ),
         (
             Kind::AmendOrder,
@@ -734,52 +728,42 @@ fn templates(fx: &Fixture) -> Vec<(Kind, Value)> {
         ),
         (
             Kind::RequestExchange,
-            to_json(&RequestExchange {
-                goods_back: RequestReturn {
-                    idempotency_key: key("t-exchange"),
-                    order: fx.delivered_order,
-                    lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
-                },
-                replacement: vec![o2c::order::LineRequest {
-                    sku: sku("MUG"),
-                    quantity: 1,
-                    unit_price: Some(usd(dec!(12.00))),
-                    discount: Some(Discount::Percent(dec!(10))),
-                }],
-            }),
+            to_json(
+                &RequestReturn::new(key("t-exchange"), fx.delivered_order)
+                    .with_lines(vec![(1, Quantity::new(1), ReturnReason::WrongItem)])
+                    .exchange()
+                    .with_replacement(vec![
+                        o2c::order::LineRequest::new(sku("MUG"), 1)
+                            .with_unit_price(Some(usd(dec!(12.00))))
+                            .with_discount(Some(Discount::Percent(dec!(10)))),
+                    ]),
+            ),
         ),
         (
             Kind::RequestReturn,
-            to_json(&RequestReturn {
-                idempotency_key: key("t-rma"),
-                order: fx.delivered_order,
-                lines: vec![
+            to_json(
+                &RequestReturn::new(key("t-rma"), fx.delivered_order).with_lines(vec![
                     (1, Quantity::new(1), ReturnReason::NoLongerWanted),
                     (2, Quantity::new(1), ReturnReason::Damaged),
-                ],
-            }),
+                ]),
+            ),
         ),
         (
             Kind::ReceiveReturn,
-            to_json(&ReceiveReturn {
-                idempotency_key: key("t-rr"),
-                rma: fx.rma,
-                lines: vec![(
-                    1,
-                    Quantity::new(1),
-                    Condition::Resellable {
-                        location: loc(WEST),
-                    },
-                )],
-            }),
+            to_json(&ReceiveReturn::new(key("t-rr"), fx.rma).with_lines(vec![(
+                1,
+                Quantity::new(1),
+                Condition::Resellable {
+                    location: loc(WEST),
+                },
+            )])),
         ),
         (
             Kind::ReceivePurchaseOrder,
-            to_json(&ReceivePurchaseOrder {
-                idempotency_key: key("t-grn"),
-                purchase_order: fx.purchase_order,
-                lines: vec![(sku("TEE"), Quantity::new(4))],
-            }),
+            to_json(
+                &ReceivePurchaseOrder::new(key("t-grn"), fx.purchase_order)
+                    .with_lines(vec![(sku("TEE"), Quantity::new(4))]),
+            ),
         ),
         (Kind::RegisterCustomer, to_json(&profile)),
         (Kind::SaveProduct, to_json(&product)),

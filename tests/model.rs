@@ -126,13 +126,15 @@ async fn model_world(strategy: AllocationStrategy) -> World {
     for (i, code) in SKUS.iter().enumerate() {
         for (site, units) in OPENING[i].iter().enumerate() {
             if *units > 0 {
-                oms.receive_stock(ReceiveStock {
-                    idempotency_key: key(&format!("opening-{code}-{site}")),
-                    sku: sku(code),
-                    location: loc(SITES[site]),
-                    quantity: *units,
-                    reference: "opening".into(),
-                })
+                oms.receive_stock(
+                    ReceiveStock::new(
+                        key(&format!("opening-{code}-{site}")),
+                        sku(code),
+                        loc(SITES[site]),
+                        *units,
+                    )
+                    .with_reference("opening".into()),
+                )
                 .await
                 .unwrap();
             }
@@ -1574,13 +1576,10 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             site,
             quantity,
         } => {
-            oms.receive_stock(ReceiveStock {
-                idempotency_key: k,
-                sku: sku(SKUS[*s]),
-                location: loc(SITES[*site]),
-                quantity: *quantity,
-                reference: format!("step {step}"),
-            })
+            oms.receive_stock(
+                ReceiveStock::new(k, sku(SKUS[*s]), loc(SITES[*site]), *quantity)
+                    .with_reference(format!("step {step}")),
+            )
             .await?;
             Created::Nothing
         }
@@ -1589,24 +1588,21 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             site,
             delta,
         } => {
-            oms.adjust_stock(o2c::AdjustStock {
-                idempotency_key: k,
-                sku: sku(SKUS[*s]),
-                location: loc(SITES[*site]),
-                delta: *delta,
-                reason: format!("step {step}"),
-            })
+            oms.adjust_stock(o2c::AdjustStock::new(
+                k,
+                sku(SKUS[*s]),
+                loc(SITES[*site]),
+                *delta,
+                format!("step {step}"),
+            ))
             .await?;
             Created::Nothing
         }
         Action::Credit { order, line, units } => {
-            oms.issue_credit_note(IssueCreditNote {
-                idempotency_key: k,
-                invoice: m.orders[*order].invoice.unwrap(),
-                lines: vec![(line_no(*line), Quantity::new(*units))],
-                shipping: None,
-                reason: "goodwill".into(),
-            })
+            oms.issue_credit_note(
+                IssueCreditNote::new(k, m.orders[*order].invoice.unwrap(), "goodwill")
+                    .with_lines(vec![(line_no(*line), Quantity::new(*units))]),
+            )
             .await?;
             Created::Nothing
         }
@@ -1617,15 +1613,11 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
             authorise,
         } => {
             let rma = oms
-                .request_return(RequestReturn {
-                    idempotency_key: k,
-                    order: order_id(*order),
-                    lines: vec![(
-                        line_no(*line),
-                        Quantity::new(*units),
-                        ReturnReason::NoLongerWanted,
-                    )],
-                })
+                .request_return(RequestReturn::new(k, order_id(*order)).with_lines(vec![(
+                    line_no(*line),
+                    Quantity::new(*units),
+                    ReturnReason::NoLongerWanted,
+                )]))
                 .await?;
             if *authorise {
                 oms.authorise_return(rma.id, o2c::ids::IdempotencyKey::generate())
@@ -1661,20 +1653,20 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
                 },
                 None => Condition::Damaged,
             };
-            oms.receive_return(ReceiveReturn {
-                idempotency_key: k,
-                rma: r.id.unwrap(),
-                lines: vec![(line_no(r.line), Quantity::new(*units), condition)],
-            })
+            oms.receive_return(ReceiveReturn::new(k, r.id.unwrap()).with_lines(vec![(
+                line_no(r.line),
+                Quantity::new(*units),
+                condition,
+            )]))
             .await?;
             Created::Nothing
         }
         Action::Refund { payment, amount } => {
-            oms.record_refund(RecordRefund {
-                idempotency_key: k,
-                payment: m.payments[*payment].id.unwrap(),
-                amount: cents(*amount),
-            })
+            oms.record_refund(RecordRefund::new(
+                k,
+                m.payments[*payment].id.unwrap(),
+                cents(*amount),
+            ))
             .await?;
             Created::Nothing
         }
@@ -1690,11 +1682,10 @@ async fn execute(w: &World, m: &Model, step: usize, action: &Action) -> Result<C
                 .await?;
             oms.approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
                 .await?;
-            oms.receive_purchase_order(ReceivePurchaseOrder {
-                idempotency_key: k,
-                purchase_order: po.id,
-                lines: vec![(sku(SKUS[*s]), Quantity::new(*units))],
-            })
+            oms.receive_purchase_order(
+                ReceivePurchaseOrder::new(k, po.id)
+                    .with_lines(vec![(sku(SKUS[*s]), Quantity::new(*units))]),
+            )
             .await?;
             Created::Nothing
         }

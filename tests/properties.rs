@@ -674,13 +674,15 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
             location,
             quantity,
         } => {
-            oms.receive_stock(ReceiveStock {
-                idempotency_key: key(&format!("receive-{step}")),
-                sku: sku(SKUS[*s]),
-                location: loc(LOCATIONS[*location]),
-                quantity: *quantity,
-                reference: format!("step {step}"),
-            })
+            oms.receive_stock(
+                ReceiveStock::new(
+                    key(&format!("receive-{step}")),
+                    sku(SKUS[*s]),
+                    loc(LOCATIONS[*location]),
+                    *quantity,
+                )
+                .with_reference(format!("step {step}")),
+            )
             .await?;
             model.units += quantity;
             Ok(DONE)
@@ -690,13 +692,13 @@ async fn run(w: &World, model: &mut Model, step: usize, cmd: &Cmd) -> Result<boo
             location,
             delta,
         } => {
-            oms.adjust_stock(AdjustStock {
-                idempotency_key: key(&format!("adjust-{step}")),
-                sku: sku(SKUS[*s]),
-                location: loc(LOCATIONS[*location]),
-                delta: *delta,
-                reason: format!("step {step}"),
-            })
+            oms.adjust_stock(AdjustStock::new(
+                key(&format!("adjust-{step}")),
+                sku(SKUS[*s]),
+                loc(LOCATIONS[*location]),
+                *delta,
+                format!("step {step}"),
+            ))
             .await?;
             model.units += delta;
             Ok(DONE)

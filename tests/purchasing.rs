@@ -173,11 +173,10 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
 
     // Half arrives: all 18 go to the back-order, none become free.
     w.oms
-        .receive_purchase_order(ReceivePurchaseOrder {
-            idempotency_key: key("grn-1"),
-            purchase_order: po.id,
-            lines: vec![(sku("TEE"), Quantity::new(18))],
-        })
+        .receive_purchase_order(
+            ReceivePurchaseOrder::new(key("grn-1"), po.id)
+                .with_lines(vec![(sku("TEE"), Quantity::new(18))]),
+        )
         .await
         .unwrap();
     let waiting = w.oms.order(order.id).await.unwrap();
@@ -192,11 +191,10 @@ async fn back_order_to_purchase_order_to_receipt_to_shipment() {
     // The rest: 12 fill the order, 6 become free stock.
     let received = w
         .oms
-        .receive_purchase_order(ReceivePurchaseOrder {
-            idempotency_key: key("grn-2"),
-            purchase_order: po.id,
-            lines: vec![(sku("TEE"), Quantity::new(18))],
-        })
+        .receive_purchase_order(
+            ReceivePurchaseOrder::new(key("grn-2"), po.id)
+                .with_lines(vec![(sku("TEE"), Quantity::new(18))]),
+        )
         .await
         .unwrap();
     assert_eq!(received.status, PurchaseOrderStatus::Received);
@@ -271,13 +269,10 @@ async fn ship_available_ships_now_and_the_rest_later() {
         .await
         .unwrap();
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("restock"),
-            sku: sku("TEE"),
-            location: loc(WEST),
-            quantity: 10,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("restock"), sku("TEE"), loc(WEST), 10)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
     let rest = w.oms.order(order.id).await.unwrap();
@@ -320,13 +315,10 @@ async fn the_product_policy_applies_and_priority_jumps_the_queue() {
     assert_eq!(first.lines[0].backordered.units(), 4);
     assert_eq!(urgent.lines[0].backordered.units(), 3);
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("restock"),
-            sku: sku("TEE"),
-            location: loc(EAST),
-            quantity: 3,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("restock"), sku("TEE"), loc(EAST), 3)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -452,10 +444,8 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
         (po.status, po.lines[0].quantity),
         (PurchaseOrderStatus::Draft, Quantity::new(12))
     );
-    let receive = |k: &str, units| ReceivePurchaseOrder {
-        idempotency_key: key(k),
-        purchase_order: po.id,
-        lines: vec![(sku("TEE"), units)],
+    let receive = |k: &str, units| {
+        ReceivePurchaseOrder::new(key(k), po.id).with_lines(vec![(sku("TEE"), units)])
     };
     let before = snapshot(&w.oms).await;
     assert!(matches!(
@@ -478,11 +468,10 @@ async fn bad_purchasing_input_is_refused_and_writes_nothing() {
     ));
     assert!(matches!(
         w.oms
-            .receive_purchase_order(ReceivePurchaseOrder {
-                idempotency_key: key("mug"),
-                purchase_order: po.id,
-                lines: vec![(sku("MUG"), Quantity::new(1))],
-            })
+            .receive_purchase_order(
+                ReceivePurchaseOrder::new(key("mug"), po.id)
+                    .with_lines(vec![(sku("MUG"), Quantity::new(1))])
+            )
             .await,
         Err(Error::Purchasing(PurchasingError::NotOnOrder { .. }))
     ));
@@ -525,11 +514,8 @@ async fn a_retried_receipt_counts_once() {
         .approve_purchase_order(po.id, o2c::ids::IdempotencyKey::generate())
         .await
         .unwrap();
-    let cmd = ReceivePurchaseOrder {
-        idempotency_key: key("grn"),
-        purchase_order: po.id,
-        lines: vec![(sku("TEE"), Quantity::new(4))],
-    };
+    let cmd = ReceivePurchaseOrder::new(key("grn"), po.id)
+        .with_lines(vec![(sku("TEE"), Quantity::new(4))]);
     w.oms.receive_purchase_order(cmd.clone()).await.unwrap();
     let once = snapshot(&w.oms).await;
     w.oms.receive_purchase_order(cmd).await.unwrap();
@@ -774,14 +760,12 @@ async fn one_receipt_fills_two_lines_of_one_order() {
         .await
         .unwrap();
     w.oms
-        .receive_purchase_order(ReceivePurchaseOrder {
-            idempotency_key: key("grn"),
-            purchase_order: po.id,
-            lines: vec![
+        .receive_purchase_order(
+            ReceivePurchaseOrder::new(key("grn"), po.id).with_lines(vec![
                 (sku("TEE"), Quantity::new(2)),
                 (sku("MUG"), Quantity::new(5)),
-            ],
-        })
+            ]),
+        )
         .await
         .unwrap();
     let filled = w.oms.order(order.id).await.unwrap();
@@ -803,13 +787,10 @@ async fn a_pickup_store_does_not_fill_shipped_orders() {
         .unwrap();
     assert_eq!(order.backordered_units(), 5);
     w.oms
-        .receive_stock(ReceiveStock {
-            idempotency_key: key("in"),
-            sku: sku("TEE"),
-            location: loc(STORE),
-            quantity: 5,
-            reference: "store delivery".into(),
-        })
+        .receive_stock(
+            ReceiveStock::new(key("in"), sku("TEE"), loc(STORE), 5)
+                .with_reference("store delivery".into()),
+        )
         .await
         .unwrap();
     assert_eq!(w.oms.order(order.id).await.unwrap().backordered_units(), 5);
@@ -884,11 +865,10 @@ async fn pickup_back_orders_are_replenished_to_their_store() {
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].ship_to, loc(STORE));
     w.oms
-        .receive_purchase_order(ReceivePurchaseOrder {
-            idempotency_key: key("grn"),
-            purchase_order: raised[0].id,
-            lines: vec![(sku("TEE"), raised[0].lines[0].quantity)],
-        })
+        .receive_purchase_order(
+            ReceivePurchaseOrder::new(key("grn"), raised[0].id)
+                .with_lines(vec![(sku("TEE"), raised[0].lines[0].quantity)]),
+        )
         .await
         .unwrap();
     assert_eq!(w.oms.order(order.id).await.unwrap().backordered_units(), 0);
@@ -962,14 +942,12 @@ async fn moving_average_stays_exact_over_odd_costs() {
             .await
             .unwrap();
         w.oms
-            .receive_purchase_order(ReceivePurchaseOrder {
-                idempotency_key: key(&format!("grn-{i}")),
-                purchase_order: po.id,
-                lines: vec![
+            .receive_purchase_order(
+                ReceivePurchaseOrder::new(key(&format!("grn-{i}")), po.id).with_lines(vec![
                     (sku("TEE"), Quantity::new(1 + i)),
                     (sku("MUG"), Quantity::new(11)),
-                ],
-            })
+                ]),
+            )
             .await
             .unwrap();
     }

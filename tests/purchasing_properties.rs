@@ -199,13 +199,15 @@ async fn apply(run: &mut Run, step: &Step) {
             let before = queue_of(w, SKUS[*sku]).await;
             let was = waiting(w, &run.orders, SKUS[*sku]).await;
             w.oms
-                .receive_stock(ReceiveStock {
-                    idempotency_key: key(&format!("receipt-{n}")),
-                    sku: common::sku(SKUS[*sku]),
-                    location: loc(SITES[*site]),
-                    quantity: *units,
-                    reference: "restock".into(),
-                })
+                .receive_stock(
+                    ReceiveStock::new(
+                        key(&format!("receipt-{n}")),
+                        common::sku(SKUS[*sku]),
+                        loc(SITES[*site]),
+                        *units,
+                    )
+                    .with_reference("restock".into()),
+                )
                 .await
                 .unwrap();
             let now = waiting(w, &run.orders, SKUS[*sku]).await;
@@ -250,11 +252,10 @@ async fn apply(run: &mut Run, step: &Step) {
             let before = queue_of(w, SKUS[*sku]).await;
             let was = waiting(w, &run.orders, SKUS[*sku]).await;
             w.oms
-                .receive_purchase_order(ReceivePurchaseOrder {
-                    idempotency_key: key(&format!("grn-{n}")),
-                    purchase_order: po.id,
-                    lines: vec![(code, Quantity::new(take))],
-                })
+                .receive_purchase_order(
+                    ReceivePurchaseOrder::new(key(&format!("grn-{n}")), po.id)
+                        .with_lines(vec![(code, Quantity::new(take))]),
+                )
                 .await
                 .unwrap();
             let now = waiting(w, &run.orders, SKUS[*sku]).await;

@@ -288,13 +288,8 @@ async fn race_with(config: OmsConfig) -> Race {
 }
 
 fn receipt(code: &str, at: &str, units: i64, idempotency_key: &str) -> ReceiveStock {
-    ReceiveStock {
-        idempotency_key: key(idempotency_key),
-        sku: sku(code),
-        location: loc(at),
-        quantity: units,
-        reference: format!("receipt {idempotency_key}"),
-    }
+    ReceiveStock::new(key(idempotency_key), sku(code), loc(at), units)
+        .with_reference(format!("receipt {idempotency_key}"))
 }
 
 async fn receive(oms: &Service, code: &str, at: &str, units: i64, idempotency_key: &str) {
@@ -859,11 +854,7 @@ async fn customer_with_credit(r: &Race) -> (Customer, Vec<o2c::ids::PaymentId>) 
 async fn refunds_through_two_payments_never_spend_the_same_credit() {
     let r = race().await;
     let (ann, payments) = customer_with_credit(&r).await;
-    let refund = |payment, k: &str| o2c::RecordRefund {
-        idempotency_key: key(k),
-        payment,
-        amount: usd(dec!(10.00)),
-    };
+    let refund = |payment, k: &str| o2c::RecordRefund::new(key(k), payment, usd(dec!(10.00)));
     let (other, first) = (Arc::clone(&r.other), refund(payments[0], "r-1"));
     let cutting_in = r.store.arm(
         Call::Commit,

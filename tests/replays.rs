@@ -27,7 +27,7 @@ use o2c::returns::{Condition, ReturnReason};
 use o2c::store::IdempotencyScope;
 use o2c::{
     AdjustStock, Applied, Error, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock, RecordPayment,
-    RecordRefund, RequestExchange, RequestReturn,
+    RecordRefund, RequestReturn,
 };
 use rust_decimal_macros::dec;
 
@@ -92,21 +92,10 @@ async fn every_order_to_cash_command_replays_its_first_result() {
     );
 
     // Stock.
-    let receipt = ReceiveStock {
-        idempotency_key: key("grn-9"),
-        sku: sku("TEE"),
-        location: loc("WH-EAST"),
-        quantity: 5,
-        reference: "dock 2".into(),
-    };
+    let receipt = ReceiveStock::new(key("grn-9"), sku("TEE"), loc("WH-EAST"), 5)
+        .with_reference("dock 2".into());
     twice(&w, "receive_stock", || w.oms.receive_stock(receipt.clone())).await;
-    let count = AdjustStock {
-        idempotency_key: key("count-9"),
-        sku: sku("MUG"),
-        location: loc("WH-WEST"),
-        delta: -1,
-        reason: "broken".into(),
-    };
+    let count = AdjustStock::new(key("count-9"), sku("MUG"), loc("WH-WEST"), -1, "broken");
     twice(&w, "adjust_stock", || w.oms.adjust_stock(count.clone())).await;
 
     // An order: placed, amended, held and released, paid, shipped, delivered.
@@ -152,45 +141,32 @@ async fn every_order_to_cash_command_replays_its_first_result() {
     }
 
     // After the sale: a credit note, a refund of the credit, a return.
-    let credit = IssueCreditNote {
-        idempotency_key: key("credit"),
-        invoice,
-        lines: vec![(1, Quantity::new(1))],
-        shipping: None,
-        reason: "goodwill".into(),
-    };
+    let credit = IssueCreditNote::new(key("credit"), invoice, "goodwill")
+        .with_lines(vec![(1, Quantity::new(1))]);
     let note = twice(&w, "issue_credit_note", || {
         w.oms.issue_credit_note(credit.clone())
     })
     .await;
-    let refund = RecordRefund {
-        idempotency_key: key("refund"),
-        payment: payment.id,
-        amount: note.total().unwrap(),
-    };
+    let refund = RecordRefund::new(key("refund"), payment.id, note.total().unwrap());
     twice(&w, "record_refund", || w.oms.record_refund(refund.clone())).await;
 
-    let ask = RequestReturn {
-        idempotency_key: key("rma"),
-        order: order.id,
-        lines: vec![(2, Quantity::new(1), ReturnReason::NoLongerWanted)],
-    };
+    let ask = RequestReturn::new(key("rma"), order.id).with_lines(vec![(
+        2,
+        Quantity::new(1),
+        ReturnReason::NoLongerWanted,
+    )]);
     let rma = twice(&w, "request_return", || w.oms.request_return(ask.clone())).await;
     twice(&w, "authorise_return", || {
         w.oms.authorise_return(rma.id, key("rma-ok"))
     })
     .await;
-    let back = ReceiveReturn {
-        idempotency_key: key("rma-in"),
-        rma: rma.id,
-        lines: vec![(
-            2,
-            Quantity::new(1),
-            Condition::Resellable {
-                location: loc("WH-EAST"),
-            },
-        )],
-    };
+    let back = ReceiveReturn::new(key("rma-in"), rma.id).with_lines(vec![(
+        2,
+        Quantity::new(1),
+        Condition::Resellable {
+            location: loc("WH-EAST"),
+        },
+    )]);
     twice(&w, "receive_return", || w.oms.receive_return(back.clone())).await;
 
     // Another order: cancelled.
@@ -244,10 +220,12 @@ async fn returns_rejected_closed_and_exchanged_replay() {
             .await
             .unwrap();
     }
-    let ask = |k: &str, line: u16, units: u32| RequestReturn {
-        idempotency_key: key(k),
-        order: order.id,
-        lines: vec![(line, Quantity::new(units), ReturnReason::Damaged)],
+    let ask = |k: &str, line: u16, units: u32| {
+        RequestReturn::new(key(k), order.id).with_lines(vec![(
+            line,
+            Quantity::new(units),
+            ReturnReason::Damaged,
+        )])
     };
 
     // Rejected.
@@ -264,11 +242,13 @@ async fn returns_rejected_closed_and_exchanged_replay() {
         .await
         .unwrap();
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("in-2"),
-            rma: partial.id,
-            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(
+            ReceiveReturn::new(key("in-2"), partial.id).with_lines(vec![(
+                1,
+                Quantity::new(1),
+                Condition::Damaged,
+            )]),
+        )
         .await
         .unwrap();
     twice(&w, "close_return", || {
@@ -281,10 +261,9 @@ async fn returns_rejected_closed_and_exchanged_replay() {
     );
 
     // An exchange.
-    let exchange = RequestExchange {
-        goods_back: ask("x", 2, 1),
-        replacement: vec![o2c::order::LineRequest::new(sku("BOOK"), 1)],
-    };
+    let exchange = ask("x", 2, 1)
+        .exchange()
+        .with_replacement(vec![o2c::order::LineRequest::new(sku("BOOK"), 1)]);
     twice(&w, "request_exchange", || {
         w.oms.request_exchange(exchange.clone())
     })
@@ -329,11 +308,8 @@ async fn purchasing_commands_replay() {
         w.oms.approve_purchase_order(po.id, key("po-1-ok"))
     })
     .await;
-    let grn = ReceivePurchaseOrder {
-        idempotency_key: key("po-1-in"),
-        purchase_order: po.id,
-        lines: vec![(sku("BOOK"), Quantity::new(4))],
-    };
+    let grn = ReceivePurchaseOrder::new(key("po-1-in"), po.id)
+        .with_lines(vec![(sku("BOOK"), Quantity::new(4))]);
     twice(&w, "receive_purchase_order", || {
         w.oms.receive_purchase_order(grn.clone())
     })

@@ -63,19 +63,15 @@ async fn shipped(w: &World, who: o2c::ids::CustomerId, deliver: bool) -> Order {
 }
 
 fn ask(k: &str, order: &Order, units: u32) -> RequestReturn {
-    RequestReturn {
-        idempotency_key: key(k),
-        order: order.id,
-        lines: vec![(1, Quantity::new(units), ReturnReason::Defective)],
-    }
+    RequestReturn::new(key(k), order.id).with_lines(vec![(
+        1,
+        Quantity::new(units),
+        ReturnReason::Defective,
+    )])
 }
 
 fn receipt(k: &str, rma: ReturnId, units: u32, condition: Condition) -> ReceiveReturn {
-    ReceiveReturn {
-        idempotency_key: key(k),
-        rma,
-        lines: vec![(1, Quantity::new(units), condition)],
-    }
+    ReceiveReturn::new(key(k), rma).with_lines(vec![(1, Quantity::new(units), condition)])
 }
 
 #[tokio::test]
@@ -156,11 +152,7 @@ async fn a_damaged_return_is_written_off_and_a_paid_one_becomes_refundable_credi
     let credit = w.oms.customer(c.id).await.unwrap().history.credit;
     assert_eq!(credit, usd(dec!(22.00)));
     w.oms
-        .record_refund(RecordRefund {
-            idempotency_key: key("refund"),
-            payment: payment.id,
-            amount: credit,
-        })
+        .record_refund(RecordRefund::new(key("refund"), payment.id, credit))
         .await
         .unwrap();
     assert!(w.oms.customer(c.id).await.unwrap().history.credit.is_zero());
@@ -191,10 +183,7 @@ async fn only_delivered_units_come_back_and_never_twice() {
         ("more than delivered less asked back", ask("b", &order, 2)),
         (
             "a line the order does not have",
-            RequestReturn {
-                lines: vec![(7, Quantity::new(1), ReturnReason::WrongItem)],
-                ..ask("c", &order, 1)
-            },
+            ask("c", &order, 1).with_lines(vec![(7, Quantity::new(1), ReturnReason::WrongItem)]),
         ),
         ("zero units", ask("d", &order, 0)),
     ] {
@@ -439,11 +428,7 @@ mod properties {
                         }
                         Step::Refund { cents } => {
                             if let Some(id) = payments.first() {
-                                let _ = w.oms.record_refund(RecordRefund {
-                                    idempotency_key: key(&k),
-                                    payment: *id,
-                                    amount: Money::from_minor(*cents, Currency::USD),
-                                }).await;
+                                let _ = w.oms.record_refund(RecordRefund::new(key(&k), *id, Money::from_minor(*cents, Currency::USD))).await;
                             }
                         }
                     }

@@ -62,13 +62,10 @@ async fn books_part_shipped(w: &World, k: &str, who: CustomerId) -> Order {
 
 async fn restock_books(w: &World, k: &str, units: i64) {
     w.oms
-        .receive_stock(o2c::ReceiveStock {
-            idempotency_key: key(k),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            quantity: units,
-            reference: "restock".into(),
-        })
+        .receive_stock(
+            o2c::ReceiveStock::new(key(k), sku("BOOK"), loc(WEST), units)
+                .with_reference("restock".into()),
+        )
         .await
         .unwrap();
 }
@@ -229,13 +226,10 @@ async fn a_move_carries_a_credit_already_given_over_to_the_new_line() {
     let c = customer(&w, "Acme", PaymentTerms::Net { days: 30 }, None).await;
     let order = tee2_mug1(&w, "o", c.id).await;
     w.oms
-        .issue_credit_note(o2c::IssueCreditNote {
-            idempotency_key: key("goodwill"),
-            invoice: order.invoices[0],
-            lines: vec![(1, Quantity::new(1))],
-            shipping: None,
-            reason: "price adjustment".into(),
-        })
+        .issue_credit_note(
+            o2c::IssueCreditNote::new(key("goodwill"), order.invoices[0], "price adjustment")
+                .with_lines(vec![(1, Quantity::new(1))]),
+        )
         .await
         .unwrap();
     let owed_before = w.oms.customer(c.id).await.unwrap().history.balance;
@@ -373,11 +367,11 @@ async fn a_partly_returned_line_moves_its_back_ordered_units() {
     deliver_all(&w, order.id).await;
     let rma = w
         .oms
-        .request_return(RequestReturn {
-            idempotency_key: key("r"),
-            order: order.id,
-            lines: vec![(1, Quantity::new(2), ReturnReason::Defective)],
-        })
+        .request_return(RequestReturn::new(key("r"), order.id).with_lines(vec![(
+            1,
+            Quantity::new(2),
+            ReturnReason::Defective,
+        )]))
         .await
         .unwrap();
     w.oms
@@ -385,11 +379,11 @@ async fn a_partly_returned_line_moves_its_back_ordered_units() {
         .await
         .unwrap();
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("rin"),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(2), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("rin"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(2),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     let credited_before = w.oms.order(order.id).await.unwrap().credit_total();
@@ -463,11 +457,11 @@ async fn abroad_then_home_again_moves_twice_and_the_queue_follows() {
     // Return a unit of the twice-moved line.
     let rma = w
         .oms
-        .request_return(RequestReturn {
-            idempotency_key: key("r"),
-            order: order.id,
-            lines: vec![(3, Quantity::new(1), ReturnReason::Defective)],
-        })
+        .request_return(RequestReturn::new(key("r"), order.id).with_lines(vec![(
+            3,
+            Quantity::new(1),
+            ReturnReason::Defective,
+        )]))
         .await
         .unwrap();
     w.oms
@@ -475,11 +469,11 @@ async fn abroad_then_home_again_moves_twice_and_the_queue_follows() {
         .await
         .unwrap();
     w.oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("rin"),
-            rma: rma.id,
-            lines: vec![(3, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("rin"), rma.id).with_lines(vec![(
+            3,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     assert_audit_clean(&w.oms).await;
@@ -810,19 +804,12 @@ async fn an_exchange_on_an_order_moved_abroad() {
     deliver_all(&w, order.id).await;
     let rma = w
         .oms
-        .request_exchange(o2c::RequestExchange {
-            goods_back: RequestReturn {
-                idempotency_key: key("x"),
-                order: order.id,
-                lines: vec![(1, Quantity::new(1), ReturnReason::WrongItem)],
-            },
-            replacement: vec![o2c::order::LineRequest {
-                sku: sku("TEE"),
-                quantity: 1,
-                unit_price: None,
-                discount: None,
-            }],
-        })
+        .request_exchange(
+            o2c::RequestReturn::new(key("x"), order.id)
+                .with_lines(vec![(1, Quantity::new(1), ReturnReason::WrongItem)])
+                .exchange()
+                .with_replacement(vec![o2c::order::LineRequest::new(sku("TEE"), 1)]),
+        )
         .await
         .unwrap();
     w.oms
@@ -831,11 +818,11 @@ async fn an_exchange_on_an_order_moved_abroad() {
         .unwrap();
     let rma = w
         .oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("xin"),
-            rma: rma.id,
-            lines: vec![(1, Quantity::new(1), Condition::Damaged)],
-        })
+        .receive_return(ReceiveReturn::new(key("xin"), rma.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            Condition::Damaged,
+        )]))
         .await
         .unwrap();
     let replacement = w.oms.order(rma.replacement_order.unwrap()).await.unwrap();

@@ -257,11 +257,11 @@ fn authorising_a_return_retries_a_lost_race() {
         };
         oms.record_tracking(shipment.id, delivered).await.unwrap();
         let rma = oms
-            .request_return(RequestReturn {
-                idempotency_key: key("rma"),
-                order: order.id,
-                lines: vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)],
-            })
+            .request_return(RequestReturn::new(key("rma"), order.id).with_lines(vec![(
+                1,
+                Quantity::new(1),
+                ReturnReason::NoLongerWanted,
+            )]))
             .await
             .unwrap();
 
@@ -457,13 +457,10 @@ fn an_amendment_racing_a_back_order_fill_is_retried() {
             .unwrap();
 
         // One BOOK arrives: the back-order is filled.
-        oms.receive_stock(o2c::ReceiveStock {
-            idempotency_key: key("grn"),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            quantity: 1,
-            reference: "grn".into(),
-        })
+        oms.receive_stock(
+            o2c::ReceiveStock::new(key("grn"), sku("BOOK"), loc(WEST), 1)
+                .with_reference("grn".into()),
+        )
         .await
         .unwrap();
 
@@ -522,13 +519,10 @@ fn a_fill_racing_an_amendment_that_added_the_line_is_retried() {
 
         // The receipt's read of the order comes from before the amendment.
         *oms.store().stale.lock().unwrap() = before_amendment;
-        oms.receive_stock(o2c::ReceiveStock {
-            idempotency_key: key("grn"),
-            sku: sku("BOOK"),
-            location: loc(WEST),
-            quantity: 2,
-            reference: "grn".into(),
-        })
+        oms.receive_stock(
+            o2c::ReceiveStock::new(key("grn"), sku("BOOK"), loc(WEST), 2)
+                .with_reference("grn".into()),
+        )
         .await
         .unwrap_or_else(|e| panic!("a lost race must be retried, got {e:?}"));
         let filled = oms.order(order.id).await.unwrap();

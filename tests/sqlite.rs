@@ -120,13 +120,9 @@ async fn stock_up<S: Store>(oms: &Oms<S, Carriers>) {
         let idempotency_key = key(&format!("open-{code}-{at}"));
         let reference = "opening".to_owned();
         let (sku, location) = (sku(code), loc(at));
-        oms.receive_stock(ReceiveStock {
-            idempotency_key,
-            sku,
-            location,
-            quantity,
-            reference,
-        })
+        oms.receive_stock(
+            ReceiveStock::new(idempotency_key, sku, location, quantity).with_reference(reference),
+        )
         .await
         .unwrap();
     }
@@ -200,13 +196,7 @@ async fn history<S: Store>(oms: &Oms<S, Carriers>, clock: &ManualClock) {
     place("o5", bob.id, &[("MUG", 1), ("BOOK", 1)])
         .await
         .unwrap();
-    let adjust = AdjustStock {
-        idempotency_key: key("count-1"),
-        sku: sku("MUG"),
-        location: loc("WH-WEST"),
-        delta: -1,
-        reason: "damaged".into(),
-    };
+    let adjust = AdjustStock::new(key("count-1"), sku("MUG"), loc("WH-WEST"), -1, "damaged");
     oms.adjust_stock(adjust).await.unwrap();
     assert_eq!(twin.id, o2.id, "a retried key returns the first order");
 }
@@ -1006,11 +996,9 @@ async fn back_orders_and_purchasing_survive_reopening_the_file() {
         .unwrap()
         .unwrap();
     assert_eq!(waiting.value.waiting_units(), 6);
-    oms.receive_purchase_order(ReceivePurchaseOrder {
-        idempotency_key: key("grn"),
-        purchase_order: po,
-        lines: vec![(sku("TEE"), Quantity::new(10))],
-    })
+    oms.receive_purchase_order(
+        ReceivePurchaseOrder::new(key("grn"), po).with_lines(vec![(sku("TEE"), Quantity::new(10))]),
+    )
     .await
     .unwrap();
     let filled = oms.order(order).await.unwrap();
@@ -1158,12 +1146,14 @@ async fn a_key_used_before_the_upgrade_still_replays_after_it() {
     let db = copy_of_0_1("replay-0.1");
     let store = SqliteStore::open(&db.0, SqliteOptions::default()).unwrap();
     let (oms, _clock) = service(store, 31);
-    let first_run = || ReceiveStock {
-        idempotency_key: key("opening-TEE-BLUE-M-WH-EAST-run1"),
-        sku: sku("TEE-BLUE-M"),
-        location: loc("WH-EAST"),
-        quantity: 3,
-        reference: "opening stock".into(),
+    let first_run = || {
+        ReceiveStock::new(
+            key("opening-TEE-BLUE-M-WH-EAST-run1"),
+            sku("TEE-BLUE-M"),
+            loc("WH-EAST"),
+            3,
+        )
+        .with_reference("opening stock".into())
     };
     let entry = oms
         .store()
@@ -1178,10 +1168,7 @@ async fn a_key_used_before_the_upgrade_still_replays_after_it() {
     let before = oms.stock(&sku("TEE-BLUE-M")).await.unwrap();
     oms.receive_stock(first_run()).await.unwrap();
     assert_eq!(oms.stock(&sku("TEE-BLUE-M")).await.unwrap(), before);
-    let other = ReceiveStock {
-        quantity: 4,
-        ..first_run()
-    };
+    let other = first_run().with_quantity(4);
     let err = oms.receive_stock(other).await.unwrap_err();
     assert!(
         matches!(err, o2c::Error::IdempotencyKeyReused { .. }),
@@ -1273,13 +1260,15 @@ async fn a_file_written_by_0_1_audits_clean_and_says_what_it_could_not_check() {
     let customers = oms.store().list::<Customer>().await.unwrap();
     let products = oms.store().list::<Product>().await.unwrap();
     let locations = oms.store().list::<Location>().await.unwrap();
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: key("after-upgrade"),
-        sku: products[0].value.sku.clone(),
-        location: locations[0].value.id.clone(),
-        quantity: 5,
-        reference: "first 0.2 receipt".into(),
-    })
+    oms.receive_stock(
+        ReceiveStock::new(
+            key("after-upgrade"),
+            products[0].value.sku.clone(),
+            locations[0].value.id.clone(),
+            5,
+        )
+        .with_reference("first 0.2 receipt".into()),
+    )
     .await
     .unwrap();
     let cmd = PlaceOrder::new(

@@ -61,13 +61,15 @@ async fn a_commit_past_a_full_disk_fails_cleanly_and_loses_nothing() {
         ))
         .await
         .unwrap();
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: IdempotencyKey::new("open").unwrap(),
-            sku: sku.clone(),
-            location: shop.clone(),
-            quantity: 1_000_000,
-            reference: "open".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                IdempotencyKey::new("open").unwrap(),
+                sku.clone(),
+                shop.clone(),
+                1_000_000,
+            )
+            .with_reference("open".into()),
+        )
         .await
         .unwrap();
         let mut profile = NewCustomer::new("C", "c@example.com", address, Currency::USD);

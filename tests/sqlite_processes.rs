@@ -79,13 +79,15 @@ fn prepare(name: &str, writers: usize) -> (PathBuf, Vec<CustomerId>) {
         ))
         .await
         .unwrap();
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: IdempotencyKey::new("opening").unwrap(),
-            sku: sku(),
-            location: shop(),
-            quantity: STOCK,
-            reference: "opening".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                IdempotencyKey::new("opening").unwrap(),
+                sku(),
+                shop(),
+                STOCK,
+            )
+            .with_reference("opening".into()),
+        )
         .await
         .unwrap();
         let mut customers = Vec::new();

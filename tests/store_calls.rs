@@ -27,7 +27,7 @@ use o2c::store::{Fetched, MemoryStore, Prefetch, ReadResult, Store};
 use o2c::testing::{Calls, Counting};
 use o2c::{
     AdjustStock, IssueCreditNote, Oms, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock,
-    RecordPayment, RecordRefund, RequestExchange, RequestReturn,
+    RecordPayment, RecordRefund, RequestReturn,
 };
 use rust_decimal_macros::dec;
 
@@ -101,24 +101,20 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .unwrap();
     t.row(&counted, "register_customer");
 
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: key("in-1"),
-        sku: sku("TEE"),
-        location: loc(EAST),
-        quantity: 20,
-        reference: "opening".into(),
-    })
+    oms.receive_stock(
+        ReceiveStock::new(key("in-1"), sku("TEE"), loc(EAST), 20).with_reference("opening".into()),
+    )
     .await
     .unwrap();
     t.row(&counted, "receive_stock");
 
-    oms.adjust_stock(AdjustStock {
-        idempotency_key: key("adj-1"),
-        sku: sku("TEE"),
-        location: loc(EAST),
-        delta: -1,
-        reason: "count".into(),
-    })
+    oms.adjust_stock(AdjustStock::new(
+        key("adj-1"),
+        sku("TEE"),
+        loc(EAST),
+        -1,
+        "count",
+    ))
     .await
     .unwrap();
     t.row(&counted, "adjust_stock");
@@ -178,11 +174,10 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .await
         .unwrap();
     t.row(&counted, "approve_purchase_order");
-    oms.receive_purchase_order(ReceivePurchaseOrder {
-        idempotency_key: key("grn-1"),
-        purchase_order: po.id,
-        lines: vec![(sku("MUG"), Quantity::new(10))],
-    })
+    oms.receive_purchase_order(
+        ReceivePurchaseOrder::new(key("grn-1"), po.id)
+            .with_lines(vec![(sku("MUG"), Quantity::new(10))]),
+    )
     .await
     .unwrap();
     t.row(&counted, "receive_purchase_order");
@@ -222,14 +217,14 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     .unwrap();
     t.row(&counted, "record_payment");
 
-    oms.amend_order(o2c::order::AmendOrder {
-        idempotency_key: key("amend-1"),
-        order: waiting.id,
-        changes: vec![Amendment::SetQuantity {
-            line_no: 1,
-            quantity: 3,
-        }],
-    })
+    oms.amend_order(
+        o2c::order::AmendOrder::new(key("amend-1"), waiting.id).with_changes(vec![
+            Amendment::SetQuantity {
+                line_no: 1,
+                quantity: 3,
+            },
+        ]),
+    )
     .await
     .unwrap();
     t.row(&counted, "amend_order");
@@ -252,11 +247,11 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
     t.row(&counted, "record_tracking");
 
     let rma = oms
-        .request_return(RequestReturn {
-            idempotency_key: key("ret-1"),
-            order: order.id,
-            lines: vec![(1, Quantity::new(1), ReturnReason::Defective)],
-        })
+        .request_return(RequestReturn::new(key("ret-1"), order.id).with_lines(vec![(
+            1,
+            Quantity::new(1),
+            ReturnReason::Defective,
+        )]))
         .await
         .unwrap();
     t.row(&counted, "request_return");
@@ -264,30 +259,26 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .await
         .unwrap();
     t.row(&counted, "authorise_return");
-    oms.receive_return(ReceiveReturn {
-        idempotency_key: key("ret-in-1"),
-        rma: rma.id,
-        lines: vec![(
+    oms.receive_return(
+        ReceiveReturn::new(key("ret-in-1"), rma.id).with_lines(vec![(
             1,
             Quantity::new(1),
             Condition::Resellable {
                 location: loc(EAST),
             },
-        )],
-    })
+        )]),
+    )
     .await
     .unwrap();
     t.row(&counted, "receive_return");
 
     let exchange = oms
-        .request_exchange(RequestExchange {
-            goods_back: RequestReturn {
-                idempotency_key: key("swap-1"),
-                order: order.id,
-                lines: vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)],
-            },
-            replacement: vec![o2c::order::LineRequest::new(sku("TEE"), 1)],
-        })
+        .request_exchange(
+            RequestReturn::new(key("swap-1"), order.id)
+                .with_lines(vec![(1, Quantity::new(1), ReturnReason::NoLongerWanted)])
+                .exchange()
+                .with_replacement(vec![o2c::order::LineRequest::new(sku("TEE"), 1)]),
+        )
         .await
         .unwrap();
     t.row(&counted, "request_exchange");
@@ -296,17 +287,15 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         .unwrap();
     counted.take();
     let swapped = oms
-        .receive_return(ReceiveReturn {
-            idempotency_key: key("swap-in-1"),
-            rma: exchange.id,
-            lines: vec![(
+        .receive_return(
+            ReceiveReturn::new(key("swap-in-1"), exchange.id).with_lines(vec![(
                 1,
                 Quantity::new(1),
                 Condition::Resellable {
                     location: loc(EAST),
                 },
-            )],
-        })
+            )]),
+        )
         .await
         .unwrap();
     t.row(&counted, "receive_return (exchange)");
@@ -315,13 +304,10 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         "the replacement was placed"
     );
 
-    oms.issue_credit_note(IssueCreditNote {
-        idempotency_key: key("cn-1"),
-        invoice: invoice.id,
-        lines: vec![(1, Quantity::new(1))],
-        shipping: None,
-        reason: "goodwill".into(),
-    })
+    oms.issue_credit_note(
+        IssueCreditNote::new(key("cn-1"), invoice.id, "goodwill")
+            .with_lines(vec![(1, Quantity::new(1))]),
+    )
     .await
     .unwrap();
     t.row(&counted, "issue_credit_note");
@@ -335,11 +321,11 @@ async fn each_command_reads_and_commits_no_more_than_it_did() {
         credit.is_positive(),
         "the credit note left credit to refund"
     );
-    oms.record_refund(RecordRefund {
-        idempotency_key: key("refund-1"),
+    oms.record_refund(RecordRefund::new(
+        key("refund-1"),
         payment,
-        amount: credit.min(usd(dec!(1.00))).unwrap(),
-    })
+        credit.min(usd(dec!(1.00))).unwrap(),
+    ))
     .await
     .unwrap();
     t.row(&counted, "record_refund");

@@ -170,13 +170,10 @@ async fn shop(store: Rival) -> (Oms<Rival, TableRateCarrier>, Customer, Sku) {
     ))
     .await
     .unwrap();
-    oms.receive_stock(ReceiveStock {
-        idempotency_key: IdempotencyKey::new("grn-1").unwrap(),
-        sku: tee.clone(),
-        location: wh,
-        quantity: 10,
-        reference: "opening".into(),
-    })
+    oms.receive_stock(
+        ReceiveStock::new(IdempotencyKey::new("grn-1").unwrap(), tee.clone(), wh, 10)
+            .with_reference("opening".into()),
+    )
     .await
     .unwrap();
     let ada = oms

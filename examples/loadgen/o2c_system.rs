@@ -164,13 +164,17 @@ fn save_catalogue<S: Store>(
         product.reorder_point = spec.reorder_point;
         block_on(oms.save_product(product))?;
         for location in locations {
-            block_on(oms.receive_stock(ReceiveStock {
-                idempotency_key: IdempotencyKey::new(format!("opening-{sku}-{location}"))?,
-                sku: sku.clone(),
-                location: location.clone(),
-                quantity: i64::from(world.stock),
-                reference: "opening stock".into(),
-            }))?;
+            block_on(
+                oms.receive_stock(
+                    ReceiveStock::new(
+                        IdempotencyKey::new(format!("opening-{sku}-{location}"))?,
+                        sku.clone(),
+                        location.clone(),
+                        i64::from(world.stock),
+                    )
+                    .with_reference("opening stock".into()),
+                ),
+            )?;
         }
         skus.push(sku);
     }

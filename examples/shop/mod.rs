@@ -72,13 +72,15 @@ pub fn setup<S: Store>(store: S) -> (Oms<S, TableRateCarrier>, Vec<Customer>) {
         product.weight_grams = 300;
         run(oms.save_product(product));
         for code in WAREHOUSES {
-            run(oms.receive_stock(ReceiveStock {
-                idempotency_key: key(&format!("open-{n}-{code}")),
-                sku: sku(n),
-                location: LocationId::new(code).unwrap(),
-                quantity: 100_000_000,
-                reference: "opening".into(),
-            }));
+            run(oms.receive_stock(
+                ReceiveStock::new(
+                    key(&format!("open-{n}-{code}")),
+                    sku(n),
+                    LocationId::new(code).unwrap(),
+                    100_000_000,
+                )
+                .with_reference("opening".into()),
+            ));
         }
     }
     let customers = (0..CUSTOMERS)

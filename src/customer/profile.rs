@@ -52,6 +52,7 @@ pub enum PaymentTerms {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NewCustomer {
     /// Display or company name.
     pub name: String,
@@ -72,6 +73,17 @@ pub struct NewCustomer {
     /// Most the customer may owe; `None` for no limit.
     pub credit_limit: Option<Money>,
 }
+
+crate::with_setters!(NewCustomer {
+    with_name => name: String,
+    with_email => email: String,
+    with_phone => phone: Option<String>,
+    with_addresses => addresses: Vec<Address>,
+    with_currency => currency: Currency,
+    with_payment_method => payment_method: PaymentMethod,
+    with_terms => terms: PaymentTerms,
+    with_credit_limit => credit_limit: Option<Money>,
+});
 
 impl NewCustomer {
     /// A prepaying card customer with one address and no credit limit.

@@ -22,6 +22,7 @@ use crate::store::{Changeset, RecordKey};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct IssueCreditNote {
     /// Same key, same credit note.
     pub idempotency_key: IdempotencyKey,
@@ -34,6 +35,14 @@ pub struct IssueCreditNote {
     /// Why, in words (goodwill, price adjustment, returned goods, ...).
     pub reason: String,
 }
+
+crate::with_setters!(IssueCreditNote {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_invoice => invoice: InvoiceId,
+    with_lines => lines: Vec<(u16, Quantity)>,
+    with_shipping => shipping: Option<Money>,
+    with_reason => reason: String,
+});
 
 impl IssueCreditNote {
     /// A credit of `invoice` for `reason`, with nothing on it yet: add

@@ -67,6 +67,7 @@ impl Payment {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RecordPayment {
     /// Same key, same payment: a gateway's retried webhook is recorded once.
     pub idempotency_key: IdempotencyKey,
@@ -82,6 +83,15 @@ pub struct RecordPayment {
     #[serde(default)]
     pub overpayment: OverpaymentPolicy,
 }
+
+crate::with_setters!(RecordPayment {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_invoice => invoice: InvoiceId,
+    with_amount => amount: Money,
+    with_method => method: PaymentMethod,
+    with_reference => reference: Option<String>,
+    with_overpayment => overpayment: OverpaymentPolicy,
+});
 
 impl RecordPayment {
     /// A payment that refuses overpayment.

@@ -16,6 +16,7 @@ use crate::store::Changeset;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RecordRefund {
     /// Same key, same refund.
     pub idempotency_key: IdempotencyKey,
@@ -24,6 +25,12 @@ pub struct RecordRefund {
     /// How much.
     pub amount: Money,
 }
+
+crate::with_setters!(RecordRefund {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_payment => payment: PaymentId,
+    with_amount => amount: Money,
+});
 
 impl RecordRefund {
     /// `amount` of the customer's credit paid back against `payment`.

@@ -21,6 +21,7 @@ pub enum Discount {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LineRequest {
     /// The SKU.
     pub sku: Sku,
@@ -32,6 +33,13 @@ pub struct LineRequest {
     /// A discount on this line.
     pub discount: Option<Discount>,
 }
+
+crate::with_setters!(LineRequest {
+    with_sku => sku: Sku,
+    with_quantity => quantity: i64,
+    with_unit_price => unit_price: Option<Money>,
+    with_discount => discount: Option<Discount>,
+});
 
 impl LineRequest {
     /// A line at the catalogue price, without a discount.
@@ -49,6 +57,7 @@ impl LineRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PlaceOrder {
     /// Same key, same order: a retry returns the order the first attempt placed.
     pub idempotency_key: IdempotencyKey,
@@ -75,6 +84,20 @@ pub struct PlaceOrder {
     #[serde(default)]
     pub back_order_priority: u8,
 }
+
+crate::with_setters!(PlaceOrder {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_customer => customer: CustomerId,
+    with_channel => channel: Channel,
+    with_currency => currency: Currency,
+    with_lines => lines: Vec<LineRequest>,
+    with_order_discount => order_discount: Option<Discount>,
+    with_delivery => delivery: Option<Delivery>,
+    with_shipping_charge => shipping_charge: Option<Money>,
+    with_note => note: Option<String>,
+    with_back_order => back_order: Option<BackOrderPolicy>,
+    with_back_order_priority => back_order_priority: u8,
+});
 
 impl PlaceOrder {
     /// An order with no lines yet; add them with [`PlaceOrder::line`].

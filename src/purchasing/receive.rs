@@ -21,6 +21,7 @@ use super::PurchasingPolicy;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReceivePurchaseOrder {
     /// Makes a retried receipt count once.
     pub idempotency_key: IdempotencyKey,
@@ -29,6 +30,12 @@ pub struct ReceivePurchaseOrder {
     /// Units received per SKU (each SKU once).
     pub lines: Vec<(Sku, Quantity)>,
 }
+
+crate::with_setters!(ReceivePurchaseOrder {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_purchase_order => purchase_order: PurchaseOrderId,
+    with_lines => lines: Vec<(Sku, Quantity)>,
+});
 
 impl ReceivePurchaseOrder {
     /// A receipt against `purchase_order`, with nothing on it yet: add

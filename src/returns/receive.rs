@@ -27,6 +27,7 @@ use crate::store::{Changeset, Entity, Versioned};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReceiveReturn {
     /// Same key, same receipt.
     pub idempotency_key: IdempotencyKey,
@@ -35,6 +36,12 @@ pub struct ReceiveReturn {
     /// Units per order line, and the state they arrived in.
     pub lines: Vec<(u16, Quantity, Condition)>,
 }
+
+crate::with_setters!(ReceiveReturn {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_rma => rma: ReturnId,
+    with_lines => lines: Vec<(u16, Quantity, Condition)>,
+});
 
 impl ReceiveReturn {
     /// A receipt against return `rma`, with nothing on it yet: add

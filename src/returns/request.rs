@@ -19,6 +19,7 @@ use crate::store::{Changeset, Entity, Fetched, Prefetch, RecordKey, Versioned};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RequestReturn {
     /// Same key, same return.
     pub idempotency_key: IdempotencyKey,
@@ -27,6 +28,12 @@ pub struct RequestReturn {
     /// Units per order line, and why.
     pub lines: Vec<(u16, Quantity, ReturnReason)>,
 }
+
+crate::with_setters!(RequestReturn {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_order => order: OrderId,
+    with_lines => lines: Vec<(u16, Quantity, ReturnReason)>,
+});
 
 impl RequestReturn {
     /// A return from `order`, with nothing on it yet: add
@@ -61,6 +68,7 @@ impl RequestReturn {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RequestExchange {
     /// The return: same key, same exchange.
     pub goods_back: RequestReturn,
@@ -68,6 +76,11 @@ pub struct RequestExchange {
     /// lines when the replacement is placed.
     pub replacement: Vec<LineRequest>,
 }
+
+crate::with_setters!(RequestExchange {
+    with_goods_back => goods_back: RequestReturn,
+    with_replacement => replacement: Vec<LineRequest>,
+});
 
 impl RequestExchange {
     /// Sends `quantity` of `sku` instead.

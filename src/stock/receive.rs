@@ -17,6 +17,7 @@ use crate::store::{Changeset, IdempotencyScope, RecordKey, Versioned};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ReceiveStock {
     /// Same key, same receipt: a retried delivery note is counted once.
     pub idempotency_key: IdempotencyKey,
@@ -29,6 +30,14 @@ pub struct ReceiveStock {
     /// The delivery note or purchase order.
     pub reference: String,
 }
+
+crate::with_setters!(ReceiveStock {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_sku => sku: Sku,
+    with_location => location: LocationId,
+    with_quantity => quantity: i64,
+    with_reference => reference: String,
+});
 
 impl ReceiveStock {
     /// `quantity` units of `sku` received at `location`, with no reference.
@@ -54,6 +63,7 @@ impl ReceiveStock {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AdjustStock {
     /// Same key, same adjustment.
     pub idempotency_key: IdempotencyKey,
@@ -66,6 +76,14 @@ pub struct AdjustStock {
     /// Why.
     pub reason: String,
 }
+
+crate::with_setters!(AdjustStock {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_sku => sku: Sku,
+    with_location => location: LocationId,
+    with_delta => delta: i64,
+    with_reason => reason: String,
+});
 
 impl AdjustStock {
     /// On-hand of `sku` at `location` changed by `delta`, for `reason`.

@@ -128,13 +128,15 @@ pub async fn world_with(config: OmsConfig) -> World {
         ("MUG", STORE, 2),
         ("BOOK", WEST, 8),
     ] {
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key(&format!("opening-{code}-{at}")),
-            sku: sku(code),
-            location: loc(at),
-            quantity: units,
-            reference: "opening stock".into(),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                key(&format!("opening-{code}-{at}")),
+                sku(code),
+                loc(at),
+                units,
+            )
+            .with_reference("opening stock".into()),
+        )
         .await
         .unwrap();
     }

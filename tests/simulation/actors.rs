@@ -244,11 +244,11 @@ async fn request_return<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) 
     } else {
         ReturnReason::NoLongerWanted
     };
-    let cmd = RequestReturn {
-        idempotency_key: key(&format!("rma-{step}")),
-        order,
-        lines: vec![(line_no, Quantity::new(units), reason)],
-    };
+    let cmd = RequestReturn::new(key(&format!("rma-{step}")), order).with_lines(vec![(
+        line_no,
+        Quantity::new(units),
+        reason,
+    )]);
     let what = format!("ask to return {units} of line {line_no} of {name}");
     deliver(
         sim,
@@ -284,13 +284,13 @@ async fn receive_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let code = SKUS[plan.choose(|r| r.below(SKUS.len()))];
     let at = LOCATIONS[plan.choose(|r| r.below(LOCATIONS.len()))];
     let reference = format!("grn-{step}");
-    let cmd = ReceiveStock {
-        idempotency_key: key(&reference),
-        sku: sku(code),
-        location: loc(at),
-        quantity: plan.choose(|r| r.between(1, 8)),
-        reference,
-    };
+    let cmd = ReceiveStock::new(
+        key(&reference),
+        sku(code),
+        loc(at),
+        plan.choose(|r| r.between(1, 8)),
+    )
+    .with_reference(reference);
     let what = format!("receive {} {code} at {at}", cmd.quantity);
     deliver(
         sim,
@@ -311,13 +311,7 @@ async fn adjust_stock<S: Store>(sim: &Sim<'_, S>, step: u64) {
         d => d,
     };
     let reason = format!("count-{step}");
-    let cmd = AdjustStock {
-        idempotency_key: key(&reason),
-        sku: sku(code),
-        location: loc(at),
-        delta,
-        reason,
-    };
+    let cmd = AdjustStock::new(key(&reason), sku(code), loc(at), delta, reason);
     deliver(
         sim,
         step,
@@ -392,11 +386,7 @@ async fn handle_return<S: Store>(sim: &Sim<'_, S>, step: u64) {
                 line.1 = line.1.saturating_sub(Quantity::new(1));
             }
             let exchange = !rma.replacement.is_empty();
-            let cmd = ReceiveReturn {
-                idempotency_key: key(&format!("rcv-{step}")),
-                rma: rma.id,
-                lines,
-            };
+            let cmd = ReceiveReturn::new(key(&format!("rcv-{step}")), rma.id).with_lines(lines);
             let received = deliver(
                 sim,
                 step,
@@ -445,11 +435,7 @@ async fn purchase<S: Store>(sim: &Sim<'_, S>, step: u64) {
             .filter(|l| l.outstanding() > Quantity::new(0))
             .map(|l| (l.sku.clone(), l.outstanding()))
             .collect();
-        let cmd = ReceivePurchaseOrder {
-            idempotency_key: key(&format!("po-in-{step}")),
-            purchase_order: po.id,
-            lines,
-        };
+        let cmd = ReceivePurchaseOrder::new(key(&format!("po-in-{step}")), po.id).with_lines(lines);
         deliver(
             sim,
             step,
@@ -601,13 +587,8 @@ async fn credit_note<S: Store>(sim: &Sim<'_, S>, step: u64) {
         return;
     };
     let reason = format!("goodwill-{step}");
-    let cmd = IssueCreditNote {
-        idempotency_key: key(&reason),
-        invoice: invoice.id,
-        lines: vec![(line.line_no, Quantity::new(1))],
-        shipping: None,
-        reason,
-    };
+    let cmd = IssueCreditNote::new(key(&reason), invoice.id, reason)
+        .with_lines(vec![(line.line_no, Quantity::new(1))]);
     let what = format!(
         "credit 1 of line {} on invoice {}",
         line.line_no, invoice.number
@@ -647,11 +628,11 @@ async fn refund<S: Store>(sim: &Sim<'_, S>, step: u64) {
     let Ok(left) = payment.amount.checked_sub(payment.refund_total()) else {
         return;
     };
-    let cmd = RecordRefund {
-        idempotency_key: key(&format!("refund-{step}")),
-        payment: payment.id,
-        amount: customer.history.credit.min(left).unwrap_or(left),
-    };
+    let cmd = RecordRefund::new(
+        key(&format!("refund-{step}")),
+        payment.id,
+        customer.history.credit.min(left).unwrap_or(left),
+    );
     let what = format!("refund {} of payment {}", cmd.amount, payment.id);
     deliver(
         sim,

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use o2c::Error;
+use o2c::RequestReturn;
 use o2c::catalog::Product;
 use o2c::customer::Address;
 use o2c::ids::{CustomerId, Sku};
@@ -21,7 +22,6 @@ use o2c::order::{
 use o2c::quantity::Quantity;
 use o2c::returns::{ReturnAuthorization, ReturnReason};
 use o2c::store::{IdempotencyScope, Store};
-use o2c::{RequestExchange, RequestReturn};
 
 use crate::actors::orders_of;
 use crate::common::{key, sku, us_address};
@@ -204,12 +204,7 @@ fn amendments<S: Store>(sim: &Sim<'_, S>, step: u64, order: &Order) -> (Vec<Amen
             (0..30, _) | (_, None) => {
                 let code = SKUS[plan.choose(|r| r.below(SKUS.len()))];
                 let quantity = plan.choose(|r| r.between(1, 3));
-                changes.push(Amendment::AddLine(LineRequest {
-                    sku: sku(code),
-                    quantity,
-                    unit_price: None,
-                    discount: None,
-                }));
+                changes.push(Amendment::AddLine(LineRequest::new(sku(code), quantity)));
                 plan.exercised("amend: add a line");
             }
             (30..55, Some(line)) => {
@@ -354,11 +349,7 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
         // Every change the customer thought of was left out.
         return;
     }
-    let cmd = AmendOrder {
-        idempotency_key: key(&format!("amend-{step}")),
-        order: before.id,
-        changes,
-    };
+    let cmd = AmendOrder::new(key(&format!("amend-{step}")), before.id).with_changes(changes);
     let what = format!(
         "amend {} ({:?}): {:?}{}",
         before.idempotency_key,
@@ -504,12 +495,7 @@ pub async fn request_exchange<S: Store>(sim: &Sim<'_, S>, step: u64, who: Custom
     };
     let returnable = line.delivered.saturating_sub(line.return_requested).units();
     let units = u32::try_from(plan.choose(|r| r.between(1, i64::from(returnable)))).unwrap_or(1);
-    let request = |code: Sku, quantity: i64| LineRequest {
-        sku: code,
-        quantity,
-        unit_price: None,
-        discount: None,
-    };
+    let request = |code: Sku, quantity: i64| LineRequest::new(code, quantity);
     let mut verdict = Verdict::MayApply;
     let replacement = match plan.choose(|r| r.below(100)) {
         0..40 => vec![request(line.sku.clone(), i64::from(units))],
@@ -554,14 +540,10 @@ pub async fn request_exchange<S: Store>(sim: &Sim<'_, S>, step: u64, who: Custom
     } else {
         ReturnReason::NotAsDescribed
     };
-    let cmd = RequestExchange {
-        goods_back: RequestReturn {
-            idempotency_key: key(&format!("xchg-{step}")),
-            order,
-            lines: vec![(line.line_no, Quantity::new(units), reason)],
-        },
-        replacement,
-    };
+    let cmd = RequestReturn::new(key(&format!("xchg-{step}")), order)
+        .with_lines(vec![(line.line_no, Quantity::new(units), reason)])
+        .exchange()
+        .with_replacement(replacement);
     let what = format!(
         "exchange {units} of line {} ({}) of {name} for {}{}",
         line.line_no,

@@ -120,13 +120,15 @@ pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) ->
         ("BOOK", WEST, 8),
         ("HOT", EAST, 6),
     ] {
-        oms.receive_stock(ReceiveStock {
-            idempotency_key: key(&format!("opening-{code}-{at}")),
-            sku: sku(code),
-            location: loc(at),
-            quantity: units,
-            reference: format!("opening-{code}-{at}"),
-        })
+        oms.receive_stock(
+            ReceiveStock::new(
+                key(&format!("opening-{code}-{at}")),
+                sku(code),
+                loc(at),
+                units,
+            )
+            .with_reference(format!("opening-{code}-{at}")),
+        )
         .await
         .unwrap();
     }

@@ -39,6 +39,7 @@ pub enum Amendment {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AmendOrder {
     /// Same key, same amendment: a retry returns the order as the first one left it.
     pub idempotency_key: IdempotencyKey,
@@ -47,6 +48,12 @@ pub struct AmendOrder {
     /// The changes, applied one after another.
     pub changes: Vec<Amendment>,
 }
+
+crate::with_setters!(AmendOrder {
+    with_idempotency_key => idempotency_key: IdempotencyKey,
+    with_order => order: OrderId,
+    with_changes => changes: Vec<Amendment>,
+});
 
 impl AmendOrder {
     /// An amendment with no changes yet.

@@ -311,13 +311,7 @@ impl Shop {
                 location,
                 units,
             } => {
-                let cmd = ReceiveStock {
-                    idempotency_key: key(n),
-                    sku: self.sku(sku),
-                    location: self.location(location),
-                    quantity: i64::from(units),
-                    reference: "delivery".into(),
-                };
+                let cmd = ReceiveStock::new(key(n), self.sku(sku), self.location(location), i64::from(units)).with_reference("delivery".into());
                 self.oms.receive_stock(cmd.clone()).await?;
                 self.keyed.push(Sent::Receive(cmd));
             }
@@ -326,13 +320,7 @@ impl Shop {
                 location,
                 delta,
             } => {
-                let cmd = AdjustStock {
-                    idempotency_key: key(n),
-                    sku: self.sku(sku),
-                    location: self.location(location),
-                    delta: i64::from(delta),
-                    reason: "count".into(),
-                };
+                let cmd = AdjustStock::new(key(n), self.sku(sku), self.location(location), i64::from(delta), "count");
                 self.oms.adjust_stock(cmd.clone()).await?;
                 self.keyed.push(Sent::Adjust(cmd));
             }
@@ -361,11 +349,7 @@ impl Shop {
                 };
                 let line = u16::from(line % 6);
                 let units = Quantity::new(u32::from(units % 6));
-                let asked = RequestReturn {
-                    idempotency_key: key(n),
-                    order: id,
-                    lines: vec![(line, units, ReturnReason::Damaged)],
-                };
+                let asked = RequestReturn::new(key(n), id).with_lines(vec![(line, units, ReturnReason::Damaged)]);
                 let rma = self.oms.request_return(asked.clone()).await?;
                 self.keyed.push(Sent::Return(asked));
                 let authorising = key(n + 2_000_000);
@@ -382,11 +366,7 @@ impl Shop {
                 } else {
                     Condition::Damaged
                 };
-                let back = ReceiveReturn {
-                    idempotency_key: key(n + 1_000_000),
-                    rma,
-                    lines: vec![(line, units, condition)],
-                };
+                let back = ReceiveReturn::new(key(n + 1_000_000), rma).with_lines(vec![(line, units, condition)]);
                 self.oms.receive_return(back.clone()).await?;
                 self.keyed.push(Sent::ReceiveBack(back));
             }
@@ -398,13 +378,7 @@ impl Shop {
                 let Some(id) = pick(&self.invoices, invoice) else {
                     return Ok(());
                 };
-                let cmd = IssueCreditNote {
-                    idempotency_key: key(n),
-                    invoice: id,
-                    lines: vec![(u16::from(line % 6), Quantity::new(u32::from(units % 6)))],
-                    shipping: None,
-                    reason: "goodwill".into(),
-                };
+                let cmd = IssueCreditNote::new(key(n), id, "goodwill").with_lines(vec![(u16::from(line % 6), Quantity::new(u32::from(units % 6)))]);
                 self.oms.issue_credit_note(cmd.clone()).await?;
                 self.keyed.push(Sent::Credit(cmd));
             }
@@ -413,11 +387,7 @@ impl Shop {
                     return Ok(());
                 };
                 let paid = self.oms.payment(id).await?.amount.to_minor()?;
-                let cmd = RecordRefund {
-                    idempotency_key: key(n),
-                    payment: id,
-                    amount: usd((paid * (i64::from(part) + 1) / 256).max(1)),
-                };
+                let cmd = RecordRefund::new(key(n), id, usd((paid * (i64::from(part) + 1) / 256).max(1)));
                 self.oms.record_refund(cmd.clone()).await?;
                 self.keyed.push(Sent::Refund(cmd));
             }
