@@ -73,13 +73,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ));
         }
         let asked = limit.saturating_add(1);
-        let mut found =
+        let found =
             super::trace::store("customers_page", self.store.customers_page(after, asked)).await?;
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let items: Vec<Customer> = found.into_iter().map(|v| v.value).collect();
-        let next = items.last().filter(|_| more).map(|last| last.id);
-        Ok(Page { items, next })
+        Ok(Page::of(found, limit, |v| v.value, |c: &Customer| c.id))
     }
 
     /// Adds a product or replaces its details.

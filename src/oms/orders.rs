@@ -404,16 +404,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         // One more than asked: whether there is a next page.
         let asked = limit.saturating_add(1);
-        let mut found =
+        let found =
             super::trace::store("orders_page", self.store.orders_page(query, asked)).await?;
-        let more = found.len() > limit;
-        found.truncate(limit);
-        let items: Vec<Order> = found.into_iter().map(|v| v.value).collect();
-        let next = match (more, items.last()) {
-            (true, Some(last)) => Some(OrderCursor::at(last)),
-            _ => None,
-        };
-        Ok(Page { items, next })
+        Ok(Page::of(found, limit, |v| v.value, OrderCursor::at))
     }
 
     /// A customer's orders, oldest first: every one, for a customer with a few

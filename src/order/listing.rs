@@ -203,6 +203,23 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
+impl<T, C> Page<T, C> {
+    /// The page of at most `limit` items out of `read`, which a store was asked
+    /// for one more of than `limit`: that one says there is a next page, whose
+    /// cursor `cursor` takes from the page's last item.
+    pub(crate) fn of<R>(
+        read: Vec<R>,
+        limit: usize,
+        item: impl Fn(R) -> T,
+        cursor: impl Fn(&T) -> C,
+    ) -> Self {
+        let more = read.len() > limit;
+        let items: Vec<T> = read.into_iter().take(limit).map(item).collect();
+        let next = items.last().filter(|_| more).map(cursor);
+        Page { items, next }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
