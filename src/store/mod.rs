@@ -5,11 +5,16 @@
 
 mod bounded;
 mod changeset;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
 mod fetch;
 mod log;
 mod memory;
 mod merge;
 mod numbering;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod signal;
 mod snapshot;
 #[cfg(feature = "sqlite")]
@@ -117,6 +122,11 @@ pub enum StoreError {
         /// The commit's net change of what is used.
         used_delta: i64,
     },
+    /// The database broke a lock cycle between this commit and a concurrent one
+    /// (a deadlock, or a serialisation failure), rolling this one back whole: a
+    /// shared SQL store reports it. Reload and retry.
+    #[error("the commit was rolled back to break a lock cycle with a concurrent commit")]
+    Deadlock,
     /// The idempotency key was already used in its scope.
     #[error("idempotency key {key} already used")]
     DuplicateKey {
@@ -152,6 +162,7 @@ impl StoreError {
             StoreError::InsufficientStock { .. } => "store.insufficient_stock",
             StoreError::OutOfBounds { .. } => "store.out_of_bounds",
             StoreError::DuplicateKey { .. } => "store.duplicate_key",
+            StoreError::Deadlock => "store.deadlock",
             StoreError::Invalid { .. } => "store.invalid_changeset",
             StoreError::Read(e) => e.code(),
             StoreError::Backend(..) => "store.unavailable",
@@ -167,6 +178,7 @@ impl StoreError {
             StoreError::InsufficientStock { .. } => ErrorKind::Conflict,
             StoreError::OutOfBounds { .. } => ErrorKind::Conflict,
             StoreError::DuplicateKey { .. } => ErrorKind::Conflict,
+            StoreError::Deadlock => ErrorKind::Conflict,
             StoreError::Invalid { .. } => ErrorKind::Internal,
             StoreError::Read(e) => e.kind(),
             StoreError::Backend(..) => ErrorKind::Unavailable,
@@ -187,6 +199,7 @@ impl StoreError {
                 | StoreError::InsufficientStock { .. }
                 | StoreError::OutOfBounds { .. }
                 | StoreError::DuplicateKey { .. }
+                | StoreError::Deadlock
         )
     }
 }

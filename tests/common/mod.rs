@@ -305,3 +305,35 @@ pub async fn deliver_all(w: &World, id: o2c::ids::OrderId) {
             .unwrap();
     }
 }
+
+/// The PostgreSQL server the tests use, and tenants of their own on it.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    use o2c::store::postgres::{PostgresOptions, PostgresStore};
+
+    /// `O2C_POSTGRES_URL`, else the machine's test database.
+    pub fn url() -> String {
+        std::env::var("O2C_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    /// A tenant name for `test` in this process: runs side by side never share one.
+    pub fn tenant_name(test: &str) -> String {
+        format!("t_{test}_{}", std::process::id())
+    }
+
+    /// A store on a fresh tenant for `test` (dropped first if a crashed run left it).
+    pub async fn connect(test: &str) -> PostgresStore {
+        connect_with(test, PostgresOptions::default()).await
+    }
+
+    /// As [`connect`], with options.
+    pub async fn connect_with(test: &str, options: PostgresOptions) -> PostgresStore {
+        let name = tenant_name(test);
+        let store = PostgresStore::connect(&url(), options.with_tenant(name.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (set O2C_POSTGRES_URL): {e}", url()));
+        store.drop_tenant(&name).await.unwrap();
+        store.create_tenant(&name).await.unwrap()
+    }
+}

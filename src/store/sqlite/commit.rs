@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::cache::RecordCache;
-use super::codec::{record_version, scope_text, time_to_text, to_json, to_u64};
 use super::error::{db, is_busy, is_unique_violation};
 use super::{counters, ledger, reads, stock, terms};
 use crate::event::Event;
 use crate::order::Order;
+use crate::store::codec::{record_version, scope_text, time_to_text, to_json, to_u64};
 use crate::store::{
     Changeset, Check, Committed, IdempotencyEntry, Put, Record, RecordKey, Series, StoreError,
     StoreResult,
@@ -302,16 +302,9 @@ fn index_order(tx: &Transaction<'_>, order: &Order, inserted: bool) -> StoreResu
     Ok(())
 }
 
-/// A unit enum value as its JSON writes it (`"on_hold"` → `on_hold`): what the listing
-/// index keeps, so that filling it from stored JSON gives the same text.
+/// A unit enum value as its JSON writes it ([`codec::enum_text`]), as a bound value.
 pub(super) fn enum_text<T: serde::Serialize>(value: &T) -> rusqlite::Result<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => Ok(text),
-        Ok(other) => Err(rusqlite::Error::ToSqlConversionFailure(
-            format!("{other} is not a unit variant").into(),
-        )),
-        Err(e) => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))),
-    }
+    crate::store::codec::enum_text(value).map_err(rusqlite::Error::ToSqlConversionFailure)
 }
 
 /// Appends the events after the last one, numbering on from it. The numbers come

@@ -6,8 +6,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::bounds::{add_within_bounds, within_bounds};
-use super::codec::parse;
 use super::error::{db, read_db};
+use crate::store::codec::parse;
 use crate::store::{
     Bounds, Changeset, CounterKey, CounterKind, ReadError, ReadResult, StoreResult,
 };

@@ -8,10 +8,10 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use rust_decimal::Decimal;
 
-use super::codec::{parse, to_json};
 use super::error::db;
 use crate::ledger::{AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
+use crate::store::codec::{parse, to_json};
 use crate::store::{BalanceKey, StoreError, StoreResult};
 
 /// An account's balance in one currency before this commit (zero if it has none).

@@ -111,7 +111,6 @@
 mod bounds;
 mod cache;
 mod checkpoint;
-mod codec;
 mod commit;
 #[cfg(test)]
 mod corrupt;

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::cache::RecordCache;
-use super::codec::{
-    clamp_i64, from_json, parse, record_from_json, record_version, scope_text, time_from_text,
-    to_u64,
-};
 use super::commit::enum_text;
 use super::counters;
 use super::error::read_db;
 use super::terms;
+use crate::store::codec::{
+    clamp_i64, from_json, parse, record_from_json, record_version, scope_text, time_from_text,
+    to_u64,
+};
 use chrono::{DateTime, Utc};
 
 use crate::customer::Customer;

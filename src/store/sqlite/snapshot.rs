@@ -3,12 +3,12 @@
 
 use rusqlite::{Connection, Row};
 
-use super::codec::{from_json, to_u64};
 use super::error::read_db;
 use super::{counters, reads};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
+use crate::store::codec::{from_json, to_u64};
 use crate::store::{Bounds, CounterKey, ReadResult, Record, Snapshot};
 
 /// The connection a read transaction is open on.

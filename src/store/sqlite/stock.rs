@@ -9,9 +9,9 @@
 use rusqlite::{Transaction, params};
 
 use super::bounds::{add_within_bounds, within_bounds};
-use super::codec::to_json;
 use super::error::db;
 use crate::stock::StockMovement;
+use crate::store::codec::to_json;
 use crate::store::{Changeset, StockDelta, StoreError, StoreResult};
 
 /// Adds the deltas to one level, or leaves it untouched when the result would break

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rusqlite::{Connection, Transaction, params};
 
 use super::cache::RecordCache;
-use super::codec::{from_json, to_u64};
 use super::error::{db, read_db};
+use crate::store::codec::{from_json, to_u64};
 use crate::store::{IndexTerm, ReadResult, Record, RecordKey, StoreResult};
 
 /// Replaces the terms of the record at `key` with those of `record`, its new
@@ -90,12 +90,12 @@ pub(super) fn found_under(
 
 #[cfg(test)]
 mod tests {
-    use super::super::codec::to_json;
     use super::super::migrations::migrate_with;
     use super::super::schema::{MIGRATIONS, RECORD_TERMS};
     use super::*;
     use crate::purchasing::PurchaseOrderStatus;
     use crate::purchasing::fixtures::{cup, draft, mills, sku, usd};
+    use crate::store::codec::to_json;
 
     /// (kind, term, record key) rows, sorted.
     fn rows(conn: &Connection) -> Vec<(String, String, String)> {

@@ -1,4 +1,4 @@
-//! How values become columns and back.
+//! How values become SQL columns and back, for the SQL stores.
 //!
 //! Anything with money or structure goes in as serde_json text, which keeps decimals
 //! exactly (`rust_decimal` serialises as a string). Integers stay integers. A value
@@ -15,23 +15,24 @@ use crate::store::{
 };
 
 /// Serialises a value to JSON text.
-pub(super) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(Box::new(e)))
 }
 
 /// Parses JSON text written by [`to_json`]; `what` names the value in an error.
-pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: impl Display) -> ReadResult<T> {
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: impl Display) -> ReadResult<T> {
     serde_json::from_str(text).map_err(|e| ReadError::corrupt(what.to_string(), e))
 }
 
 /// Parses a record's body read by its key, naming the key in an error.
-pub(super) fn record_from_json(text: &str, key: &RecordKey) -> ReadResult<Record> {
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn record_from_json(text: &str, key: &RecordKey) -> ReadResult<Record> {
     serde_json::from_str(text).map_err(|e| ReadError::corrupt_record(key.clone(), e))
 }
 
 /// A timestamp as text, in exactly the form serde gives it inside records (RFC 3339
 /// with every nanosecond), so it reads back to the same instant.
-pub(super) fn time_to_text(at: DateTime<Utc>) -> StoreResult<String> {
+pub(crate) fn time_to_text(at: DateTime<Utc>) -> StoreResult<String> {
     match serde_json::to_value(at) {
         Ok(serde_json::Value::String(text)) => Ok(text),
         // serde writes a `DateTime` as a string; anything else is a bug to report,
@@ -44,29 +45,30 @@ pub(super) fn time_to_text(at: DateTime<Utc>) -> StoreResult<String> {
 }
 
 /// Parses a timestamp written by [`time_to_text`].
-pub(super) fn time_from_text(text: String, what: impl Display) -> ReadResult<DateTime<Utc>> {
+pub(crate) fn time_from_text(text: String, what: impl Display) -> ReadResult<DateTime<Utc>> {
     serde_json::from_value(serde_json::Value::String(text))
         .map_err(|e| ReadError::corrupt(format!("timestamp of {what}"), e))
 }
 
 /// A stored count or sequence: never negative.
-pub(super) fn to_u64(value: i64, what: impl Display) -> ReadResult<u64> {
+pub(crate) fn to_u64(value: i64, what: impl Display) -> ReadResult<u64> {
     u64::try_from(value).map_err(|e| ReadError::corrupt(format!("{what} {value}"), e))
 }
 
 /// A record's stored version: never negative (the table checks it is at least 1).
-pub(super) fn record_version(value: i64, key: &RecordKey) -> ReadResult<u64> {
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn record_version(value: i64, key: &RecordKey) -> ReadResult<u64> {
     u64::try_from(value)
         .map_err(|e| ReadError::corrupt_record(key.clone(), format_args!("version {value}: {e}")))
 }
 
 /// A caller's count or position as a SQL integer; past `i64::MAX` means "all".
-pub(super) fn clamp_i64<T: TryInto<i64>>(value: T) -> i64 {
+pub(crate) fn clamp_i64<T: TryInto<i64>>(value: T) -> i64 {
     value.try_into().unwrap_or(i64::MAX)
 }
 
 /// The scope's name in the `idempotency` table; stable, whatever serde does.
-pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
+pub(crate) fn scope_text(scope: IdempotencyScope) -> &'static str {
     match scope {
         IdempotencyScope::PlaceOrder => "place_order",
         IdempotencyScope::RecordPayment => "record_payment",
@@ -94,8 +96,20 @@ pub(super) fn scope_text(scope: IdempotencyScope) -> &'static str {
     }
 }
 
+/// A unit enum value as its JSON writes it (`"on_hold"` → `on_hold`): what the
+/// listing indexes keep, so that filling one from stored JSON gives the same text.
+pub(crate) fn enum_text<T: Serialize>(
+    value: &T,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        Ok(other) => Err(format!("{other} is not a unit variant").into()),
+        Err(e) => Err(Box::new(e)),
+    }
+}
+
 /// Parses text with `FromStr`, reporting a failure as a malformed stored value.
-pub(super) fn parse<T>(text: &str, what: impl Display) -> ReadResult<T>
+pub(crate) fn parse<T>(text: &str, what: impl Display) -> ReadResult<T>
 where
     T: std::str::FromStr,
     T::Err: Display,

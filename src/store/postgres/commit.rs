@@ -1,0 +1,796 @@
+//! One commit: one `READ COMMITTED` transaction, sent in as few round trips as the
+//! changeset allows.
+//!
+//! - **One round trip** when nothing in the changeset needs an answer before the
+//!   rest can be written: `BEGIN`, every statement, `COMMIT`, sent together.
+//! - **A round trip first** for a changeset with merges: they change each record
+//!   as stored, read `FOR UPDATE`, in Rust.
+//! - **A round trip before the last** for a changeset with numbered documents: a
+//!   document's number is in its body, its events and its journal entries, so it
+//!   must be known before they are written. The numbers are taken at the end of
+//!   that round trip, after every guard, so a series row is locked from there to
+//!   `COMMIT` only.
+//!
+//! Every guard is one statement that fails (a division by zero the SQL makes on
+//! purpose when no row changed) instead of reporting zero rows, so the transaction
+//! aborts on the server and the `COMMIT` sent after it becomes a rollback without
+//! waiting for the client to look. The statement that failed first tells which
+//! guard it was; its error is then built from a fresh read (the version or the
+//! level found), after the rollback.
+//!
+//! Row locks are taken in one order — merged records by key; puts and checks by
+//! key; stock by SKU and location; bounded counters by kind and id; balances;
+//! then the journal and event positions and the numbers' series, last — so two
+//! commits do not deadlock over them. One that PostgreSQL reports anyway becomes
+//! [`StoreError::Deadlock`], a lost race.
+
+use std::sync::atomic::AtomicU64;
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Row};
+
+use super::batch::{Batch, Param, int, text, texts};
+use super::error::{db, state};
+use super::reads;
+use crate::money::Money;
+use crate::order::Order;
+use crate::store::codec::{enum_text, scope_text, time_to_text, to_json, to_u64};
+use crate::store::{
+    Changeset, Check, Committed, CounterDelta, Put, Record, RecordKey, Series, StockDelta,
+    StoreError, StoreResult,
+};
+
+/// The tenant a commit writes to, and where it counts its round trips.
+pub(super) struct Target<'a> {
+    /// The tenant's schema, quoted.
+    pub(super) schema: &'a str,
+    /// The tenant's name, the payload of its change notifications.
+    pub(super) tenant: &'a str,
+    pub(super) round_trips: &'a AtomicU64,
+}
+
+impl Target<'_> {
+    fn sql(&self, template: &str) -> String {
+        template.replace("{s}", self.schema)
+    }
+}
+
+/// What a statement of the batch is for: which guard failed, when one does.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Plain,
+    Key,
+    Put(usize),
+    Check(usize),
+    Stock(usize),
+    Counter(usize),
+    Balance,
+}
+
+/// A batch with the purpose of each statement.
+struct Round<'a> {
+    target: &'a Target<'a>,
+    batch: Batch,
+    steps: Vec<Step>,
+}
+
+impl<'a> Round<'a> {
+    fn new(target: &'a Target<'a>) -> Self {
+        Self {
+            target,
+            batch: Batch::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, step: Step, template: &str, params: Vec<Param>) -> usize {
+        self.steps.push(step);
+        self.batch.push(self.target.sql(template), params)
+    }
+
+    /// Sends the round; the rows of each statement, or the first failure with the
+    /// step that failed.
+    async fn send(self, client: &Client) -> Result<Vec<Vec<Row>>, (Step, tokio_postgres::Error)> {
+        let answers = self.batch.send(client, self.target.round_trips).await;
+        let mut rows = Vec::with_capacity(answers.len());
+        for (answer, step) in answers.into_iter().zip(self.steps) {
+            match answer {
+                Ok(found) => rows.push(found),
+                Err(e) => return Err((step, e)),
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// Turns "no row" into an error that aborts the transaction: the guard shape.
+const GUARD: &str = "SELECT 1 / count(*)::int FROM guarded";
+
+/// Applies `changes` in one transaction. Leaves the connection outside any
+/// transaction whatever happens, unless the connection itself broke.
+pub(super) async fn commit(
+    client: &Client,
+    target: &Target<'_>,
+    mut changes: Changeset,
+) -> StoreResult<Committed> {
+    validate(&changes)?;
+    let balances = changes.balances_after(|_, currency| Ok(Money::zero(currency)))?;
+    let mut round = Round::new(target);
+    round.push(Step::Plain, "BEGIN ISOLATION LEVEL READ COMMITTED", vec![]);
+    if let Some(entry) = &changes.idempotency {
+        round.push(
+            Step::Key,
+            "INSERT INTO {s}.idempotency (scope, idempotency_key, body) VALUES ($1, $2, $3)",
+            vec![
+                text(scope_text(entry.scope)),
+                text(entry.key.as_str()),
+                text(to_json(entry)?),
+            ],
+        );
+    }
+    if !changes.merges.is_empty() {
+        let mut keys: Vec<String> = changes.merges.iter().map(|m| m.key().describe()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        // A merge into a record not stored yet (the first line of a back-order
+        // queue) has no row to lock: an advisory lock on its key stands in, taken
+        // for every merged key, in key order, before the rows are read.
+        round.push(
+            Step::Plain,
+            "SELECT pg_advisory_xact_lock(hashtext($1), hashtext(k))
+             FROM unnest($2::text[]) AS k ORDER BY k",
+            vec![text(target.schema), texts(keys.clone())],
+        );
+        let at = round.push(
+            Step::Plain,
+            "SELECT record_key, version, body FROM {s}.records
+             WHERE record_key = ANY($1) ORDER BY record_key FOR UPDATE",
+            vec![texts(keys)],
+        );
+        let rows = match round.send(client).await {
+            Ok(rows) => rows,
+            Err(failed) => return Err(failure(client, target, &changes, failed).await),
+        };
+        let mut stored = Vec::new();
+        for row in rows.get(at).into_iter().flatten() {
+            stored.push(reads::record_row(row)?);
+        }
+        let merged = changes.apply_merges(|key| {
+            Ok(stored
+                .iter()
+                .position(|(_, record)| record.has_key(key))
+                .map(|at| stored.swap_remove(at)))
+        });
+        if let Err(e) = merged {
+            rollback(client).await?;
+            return Err(e);
+        }
+        round = Round::new(target);
+    }
+
+    // Puts and checks by key; numbered documents wait for their numbers.
+    let deferred: Vec<bool> = changes
+        .puts
+        .iter()
+        .map(|put| put.expected.is_none() && changes.numbered.iter().any(|k| put.record.has_key(k)))
+        .collect();
+    let mut by_key: Vec<(String, Step)> = Vec::new();
+    for (i, put) in changes.puts.iter().enumerate() {
+        if deferred.get(i) != Some(&true) {
+            by_key.push((put.record.key().describe(), Step::Put(i)));
+        }
+    }
+    for (i, check) in changes.checks.iter().enumerate() {
+        let key = match check {
+            Check::Version { key, .. } => key.describe(),
+            Check::SkuOnHand { sku, .. } => format!("~stock/{sku}"),
+        };
+        by_key.push((key, Step::Check(i)));
+    }
+    by_key.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, step) in &by_key {
+        match *step {
+            Step::Put(i) => push_put(&mut round, &changes.puts, i)?,
+            Step::Check(i) => push_check(&mut round, &changes.checks, i),
+            _ => {}
+        }
+    }
+    let mut stock = changes.stock_deltas()?;
+    stock.sort_by(|a, b| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)));
+    for (i, delta) in stock.iter().enumerate() {
+        push_stock(&mut round, delta, i);
+    }
+    let mut counters = changes.counter_deltas()?;
+    counters.sort_by(|a, b| {
+        (a.key.kind().as_str(), a.key.id()).cmp(&(b.key.kind().as_str(), b.key.id()))
+    });
+    for (i, delta) in counters.iter().enumerate() {
+        push_counter(&mut round, delta, i);
+    }
+
+    let mut numbers = Vec::new();
+    if !changes.numbered.is_empty() {
+        let first = round.batch.len();
+        for key in &changes.numbered {
+            // `validate` made sure each is a numbered kind.
+            let series = Series::of(key).map_or("", Series::name);
+            round.push(
+                Step::Plain,
+                "INSERT INTO {s}.series (name, last) VALUES ($1, 1)
+                 ON CONFLICT (name) DO UPDATE SET last = {s}.series.last + 1 RETURNING last",
+                vec![text(series)],
+            );
+        }
+        let rows = match round.send(client).await {
+            Ok(rows) => rows,
+            Err(failed) => {
+                rollback(client).await?;
+                return Err(failure(client, target, &changes, failed).await);
+            }
+        };
+        let mut taken = Vec::with_capacity(changes.numbered.len());
+        for found in rows.iter().skip(first) {
+            let last: i64 = found
+                .first()
+                .ok_or_else(|| StoreError::Invalid {
+                    reason: "a series gave no number".to_owned(),
+                })?
+                .try_get(0)
+                .map_err(db)?;
+            taken.push(to_u64(last, "document number")?);
+        }
+        let mut next = taken.into_iter();
+        let assigned = changes.assign_numbers(|series| {
+            next.next().ok_or_else(|| StoreError::Invalid {
+                reason: format!("no number taken for series {}", series.name()),
+            })
+        });
+        numbers = match assigned {
+            Ok(numbers) => numbers,
+            Err(e) => {
+                rollback(client).await?;
+                return Err(e);
+            }
+        };
+        round = Round::new(target);
+        for (i, numbered) in deferred.iter().enumerate() {
+            if *numbered {
+                push_put(&mut round, &changes.puts, i)?;
+            }
+        }
+    }
+
+    for put in &changes.puts {
+        push_indexes(&mut round, put)?;
+    }
+    push_movements(&mut round, &changes)?;
+    push_balances(&mut round, &balances);
+    push_journal(&mut round, &changes)?;
+    let last = push_events(&mut round, &changes)?;
+    if !changes.events.is_empty() {
+        round.push(
+            Step::Plain,
+            "SELECT pg_notify('o2c_commit', $1)",
+            vec![text(target.tenant)],
+        );
+    }
+    round.push(Step::Plain, "COMMIT", vec![]);
+    let rows = match round.send(client).await {
+        Ok(rows) => rows,
+        Err(failed) => return Err(failure(client, target, &changes, failed).await),
+    };
+    let last: i64 = rows
+        .get(last)
+        .and_then(|found| found.first())
+        .ok_or_else(|| StoreError::Invalid {
+            reason: "the event log gave no position".to_owned(),
+        })?
+        .try_get(0)
+        .map_err(db)?;
+    Ok(Committed::new(to_u64(last, "event sequence")?, numbers))
+}
+
+/// What the store refuses before sending anything: a record put twice, sums that
+/// overflow, journal entries that do not balance.
+fn validate(changes: &Changeset) -> StoreResult<()> {
+    let mut seen: Vec<RecordKey> = Vec::with_capacity(changes.puts.len());
+    for put in &changes.puts {
+        let key = put.record.key();
+        if seen.contains(&key) {
+            return Err(StoreError::Invalid {
+                reason: format!("{} is put twice", key.describe()),
+            });
+        }
+        seen.push(key);
+    }
+    for key in &changes.numbered {
+        if Series::of(key).is_none() {
+            return Err(StoreError::Invalid {
+                reason: format!("{} is not a numbered document", key.describe()),
+            });
+        }
+        if !changes
+            .puts
+            .iter()
+            .any(|p| p.expected.is_none() && p.record.has_key(key))
+        {
+            return Err(StoreError::Invalid {
+                reason: format!(
+                    "{} is numbered but not inserted by the commit",
+                    key.describe()
+                ),
+            });
+        }
+    }
+    for entry in &changes.journal {
+        entry.validate().map_err(|e| StoreError::Invalid {
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+async fn rollback(client: &Client) -> StoreResult<()> {
+    client.batch_execute("ROLLBACK").await.map_err(db)
+}
+
+fn push_put(round: &mut Round<'_>, puts: &[Put], i: usize) -> StoreResult<()> {
+    let Some(put) = puts.get(i) else {
+        return Ok(());
+    };
+    let key = put.record.key();
+    let names: Vec<String> = put.record.names().iter().map(RecordKey::describe).collect();
+    let body = to_json(&put.record)?;
+    match put.expected {
+        None => round.push(
+            Step::Put(i),
+            "WITH guarded AS (
+                INSERT INTO {s}.records (record_key, kind, version, body, names)
+                VALUES ($1, $2, 1, $3, $4) ON CONFLICT DO NOTHING RETURNING 1)
+             SELECT 1 / count(*)::int FROM guarded",
+            vec![
+                text(key.describe()),
+                text(key.kind()),
+                text(body),
+                texts(names),
+            ],
+        ),
+        Some(expected) => {
+            let expected = i64::try_from(expected).map_err(|_| StoreError::Invalid {
+                reason: format!("the version of {} overflows", key.describe()),
+            })?;
+            round.push(
+                Step::Put(i),
+                "WITH guarded AS (
+                    UPDATE {s}.records SET version = version + 1, body = $3, names = $4
+                    WHERE record_key = $1 AND version = $2 RETURNING 1)
+                 SELECT 1 / count(*)::int FROM guarded",
+                vec![
+                    text(key.describe()),
+                    int(expected),
+                    text(body),
+                    texts(names),
+                ],
+            )
+        }
+    };
+    Ok(())
+}
+
+fn push_check(round: &mut Round<'_>, checks: &[Check], i: usize) {
+    match checks.get(i) {
+        Some(Check::Version { key, version }) => {
+            let version = i64::try_from(*version).unwrap_or(-1);
+            round.push(
+                Step::Check(i),
+                "WITH guarded AS (
+                    SELECT 1 FROM {s}.records WHERE record_key = $1 AND version = $2 FOR SHARE)
+                 SELECT 1 / count(*)::int FROM guarded",
+                vec![text(key.describe()), int(version)],
+            );
+        }
+        // FOR UPDATE rather than FOR SHARE: a command that checks a SKU's total
+        // often moves its stock too, and two holding a shared lock each would
+        // deadlock upgrading it. Summed as the memory store sums, saturating.
+        Some(Check::SkuOnHand { sku, on_hand }) => {
+            round.push(
+                Step::Check(i),
+                "WITH locked AS (SELECT on_hand FROM {s}.stock WHERE sku = $1 FOR UPDATE),
+                      guarded AS (
+                        SELECT 1 FROM locked HAVING LEAST(GREATEST(COALESCE(sum(on_hand), 0),
+                            -9223372036854775808), 9223372036854775807) = $2)
+                 SELECT 1 / count(*)::int FROM guarded",
+                vec![text(sku.as_str()), int(*on_hand)],
+            );
+        }
+        None => {}
+    }
+}
+
+/// The range a column may hold so that adding `delta` cannot overflow `i64`:
+/// PostgreSQL would fail the statement, the memory store refuses the move.
+fn no_overflow(delta: i64) -> (i64, i64) {
+    if delta < 0 {
+        (i64::MIN.saturating_sub(delta), i64::MAX)
+    } else {
+        (i64::MIN, i64::MAX.saturating_sub(delta))
+    }
+}
+
+/// The guard of a bounded counter over a table's limit and used columns, after
+/// the row's key (`$1`, `$2`): deltas `$3` (limit) and `$4` (used), bounds `$5`..`$8`.
+const WITHIN_BOUNDS: &str = "LIMIT_COL BETWEEN $5 AND $6 AND USED_COL BETWEEN $7 AND $8
+    AND USED_COL + $4 >= 0 AND USED_COL + $4 <= LIMIT_COL + $3";
+
+fn bounded(limit_delta: i64, used_delta: i64) -> Vec<Param> {
+    let (limit_min, limit_max) = no_overflow(limit_delta);
+    let (used_min, used_max) = no_overflow(used_delta);
+    vec![
+        int(limit_delta),
+        int(used_delta),
+        int(limit_min),
+        int(limit_max),
+        int(used_min),
+        int(used_max),
+    ]
+}
+
+fn push_stock(round: &mut Round<'_>, delta: &StockDelta, i: usize) {
+    // A SKU × location that never held stock starts at zero and, as in the memory
+    // store, is listed from now on even if this commit adds nothing to it.
+    round.push(
+        Step::Plain,
+        "INSERT INTO {s}.stock (sku, location, on_hand, reserved) VALUES ($1, $2, 0, 0)
+         ON CONFLICT DO NOTHING",
+        vec![text(delta.sku.as_str()), text(delta.location.as_str())],
+    );
+    let guard = WITHIN_BOUNDS
+        .replace("LIMIT_COL", "on_hand")
+        .replace("USED_COL", "reserved");
+    let mut params = vec![text(delta.sku.as_str()), text(delta.location.as_str())];
+    params.extend(bounded(delta.on_hand, delta.reserved));
+    round.push(
+        Step::Stock(i),
+        &format!(
+            "WITH guarded AS (
+                UPDATE {{s}}.stock SET on_hand = on_hand + $3, reserved = reserved + $4
+                WHERE sku = $1 AND location = $2 AND {guard} RETURNING 1)
+             {GUARD}"
+        ),
+        params,
+    );
+}
+
+fn push_counter(round: &mut Round<'_>, delta: &CounterDelta, i: usize) {
+    let (kind, id) = (delta.key.kind().as_str(), delta.key.id());
+    round.push(
+        Step::Plain,
+        "INSERT INTO {s}.bounded_counters (kind, id, limit_value, used) VALUES ($1, $2, 0, 0)
+         ON CONFLICT DO NOTHING",
+        vec![text(kind), text(id)],
+    );
+    let guard = WITHIN_BOUNDS
+        .replace("LIMIT_COL", "limit_value")
+        .replace("USED_COL", "used");
+    let mut params = vec![text(kind), text(id)];
+    params.extend(bounded(delta.limit, delta.used));
+    round.push(
+        Step::Counter(i),
+        &format!(
+            "WITH guarded AS (
+                UPDATE {{s}}.bounded_counters
+                SET limit_value = limit_value + $3, used = used + $4
+                WHERE kind = $1 AND id = $2 AND {guard} RETURNING 1)
+             {GUARD}"
+        ),
+        params,
+    );
+}
+
+/// The order indexes and the index terms of a put, rewritten with it.
+fn push_indexes(round: &mut Round<'_>, put: &Put) -> StoreResult<()> {
+    let key = put.record.key();
+    if let Record::Order(order) = &put.record {
+        push_order_indexes(round, order, put.expected.is_none())?;
+    }
+    if !key.may_have_terms() {
+        return Ok(());
+    }
+    let described = key.describe();
+    let terms: Vec<String> = put
+        .record
+        .index_terms()
+        .iter()
+        .map(|t| t.describe())
+        .collect();
+    // Two statements: a delete in a `WITH` runs beside the insert, which would
+    // still meet the rows it deletes.
+    round.push(
+        Step::Plain,
+        "DELETE FROM {s}.record_terms WHERE record_key = $1",
+        vec![text(described.clone())],
+    );
+    if !terms.is_empty() {
+        round.push(
+            Step::Plain,
+            "INSERT INTO {s}.record_terms (kind, term, record_key)
+             SELECT DISTINCT $2, term, $1 FROM unnest($3::text[]) AS term",
+            vec![text(described), text(key.kind()), texts(terms)],
+        );
+    }
+    Ok(())
+}
+
+fn push_order_indexes(round: &mut Round<'_>, order: &Order, inserted: bool) -> StoreResult<()> {
+    let id = order.id.to_string();
+    if inserted {
+        round.push(
+            Step::Plain,
+            "INSERT INTO {s}.customer_orders (customer, order_id) VALUES ($1, $2)",
+            vec![text(order.customer.to_string()), text(id.clone())],
+        );
+    }
+    let secs = order.placed_at.timestamp();
+    let nanos = i64::from(order.placed_at.timestamp_subsec_nanos());
+    let sql = if order.is_ready_to_ship() {
+        "INSERT INTO {s}.ready_to_ship (placed_secs, placed_nanos, order_id) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM {s}.ready_to_ship WHERE placed_secs = $1 AND placed_nanos = $2 AND order_id = $3"
+    };
+    round.push(
+        Step::Plain,
+        sql,
+        vec![int(secs), int(nanos), text(id.clone())],
+    );
+    let unit = |e| StoreError::Backend(e);
+    round.push(
+        Step::Plain,
+        "INSERT INTO {s}.order_list (placed_secs, placed_nanos, order_id, customer, channel, status)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (placed_secs, placed_nanos, order_id) DO UPDATE SET status = excluded.status",
+        vec![
+            int(secs),
+            int(nanos),
+            text(id),
+            text(order.customer.to_string()),
+            text(enum_text(&order.channel).map_err(unit)?),
+            text(enum_text(&order.status).map_err(unit)?),
+        ],
+    );
+    Ok(())
+}
+
+fn push_movements(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<()> {
+    if changes.movements.is_empty() {
+        return Ok(());
+    }
+    let mut skus = Vec::with_capacity(changes.movements.len());
+    let mut locations = Vec::with_capacity(changes.movements.len());
+    let mut quantities: Vec<i64> = Vec::with_capacity(changes.movements.len());
+    let mut bodies = Vec::with_capacity(changes.movements.len());
+    for m in &changes.movements {
+        skus.push(m.sku.as_str().to_owned());
+        locations.push(m.location.as_str().to_owned());
+        quantities.push(m.quantity);
+        bodies.push(to_json(m)?);
+    }
+    round.push(
+        Step::Plain,
+        "INSERT INTO {s}.movements (sku, location, quantity, body)
+         SELECT m.sku, m.location, m.quantity, m.body
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[])
+              WITH ORDINALITY AS m(sku, location, quantity, body, n)
+         ORDER BY m.n",
+        vec![
+            texts(skus),
+            texts(locations),
+            (Box::new(quantities), Type::INT8_ARRAY),
+            texts(bodies),
+        ],
+    );
+    Ok(())
+}
+
+/// Adds each balance's change to what is stored (exact `numeric` arithmetic), by
+/// account and currency so concurrent commits lock the rows in one order.
+fn push_balances(round: &mut Round<'_>, balances: &[(crate::store::BalanceKey, Money)]) {
+    if balances.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<_> = balances.iter().collect();
+    sorted.sort_by(|a, b| (a.0.0.as_str(), a.0.1.code()).cmp(&(b.0.0.as_str(), b.0.1.code())));
+    let accounts = sorted
+        .iter()
+        .map(|((a, _), _)| a.as_str().to_owned())
+        .collect();
+    let currencies = sorted
+        .iter()
+        .map(|((_, c), _)| c.code().to_owned())
+        .collect();
+    let amounts = sorted.iter().map(|(_, m)| m.amount().to_string()).collect();
+    // `numeric` never overflows, but a balance past `Decimal::MAX` could not be
+    // read back: the guard refuses it, as the memory store's checked sum does.
+    round.push(
+        Step::Balance,
+        "WITH moved AS (
+            INSERT INTO {s}.balances (account, currency, balance)
+            SELECT b.account, b.currency, b.amount::numeric
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS b(account, currency, amount)
+            ON CONFLICT (account, currency)
+            DO UPDATE SET balance = {s}.balances.balance + excluded.balance
+            RETURNING balance),
+              guarded AS (
+            SELECT 1 FROM moved HAVING bool_and(abs(balance) <= $4::numeric))
+         SELECT 1 / count(*)::int FROM guarded",
+        vec![
+            texts(accounts),
+            texts(currencies),
+            texts(amounts),
+            text(rust_decimal::Decimal::MAX.to_string()),
+        ],
+    );
+}
+
+fn push_journal(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<()> {
+    if changes.journal.is_empty() {
+        return Ok(());
+    }
+    let bodies = changes
+        .journal
+        .iter()
+        .map(to_json)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    round.push(
+        Step::Plain,
+        "WITH p AS (UPDATE {s}.positions SET last = last + $1 WHERE name = 'journal' RETURNING last)
+         INSERT INTO {s}.journal (seq, body)
+         SELECT p.last - $1 + e.n, e.body FROM p, unnest($2::text[]) WITH ORDINALITY AS e(body, n)",
+        vec![int(count), texts(bodies)],
+    );
+    Ok(())
+}
+
+/// Appends the events after the last one (the position row, taken last); returns
+/// the position of the statement that answers with the log's last sequence.
+fn push_events(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<usize> {
+    if changes.events.is_empty() {
+        return Ok(round.push(
+            Step::Plain,
+            "SELECT last FROM {s}.positions WHERE name = 'events'",
+            vec![],
+        ));
+    }
+    let bodies = changes
+        .events
+        .iter()
+        .map(to_json)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    Ok(round.push(
+        Step::Plain,
+        "WITH p AS (UPDATE {s}.positions SET last = last + $1 WHERE name = 'events' RETURNING last),
+              appended AS (
+                INSERT INTO {s}.events (sequence, recorded_at, body)
+                SELECT p.last - $1 + e.n, $2, e.body
+                FROM p, unnest($3::text[]) WITH ORDINALITY AS e(body, n))
+         SELECT last FROM p",
+        vec![int(count), text(time_to_text(changes.at)?), texts(bodies)],
+    ))
+}
+
+/// The error for the first statement that failed, read after the transaction
+/// ended: a guard's (from the version or level found now), a used key's, a
+/// deadlock's, or the driver's.
+async fn failure(
+    client: &Client,
+    target: &Target<'_>,
+    changes: &Changeset,
+    (step, e): (Step, tokio_postgres::Error),
+) -> StoreError {
+    let code = state(&e).cloned();
+
+    if code == Some(SqlState::T_R_DEADLOCK_DETECTED)
+        || code == Some(SqlState::T_R_SERIALIZATION_FAILURE)
+    {
+        return StoreError::Deadlock;
+    }
+    let guard_failed = code == Some(SqlState::DIVISION_BY_ZERO);
+    let explained = match step {
+        Step::Key if code == Some(SqlState::UNIQUE_VIOLATION) => {
+            return match &changes.idempotency {
+                Some(entry) => StoreError::DuplicateKey {
+                    key: entry.key.clone(),
+                },
+                None => db(e),
+            };
+        }
+        Step::Put(i) if guard_failed => match changes.puts.get(i) {
+            Some(put) => {
+                let key = put.record.key();
+                reads::version_of(client, target, &key)
+                    .await
+                    .map(|actual| mismatch(&key, put.expected, actual))
+            }
+            None => return db(e),
+        },
+        Step::Check(i) if guard_failed => match changes.checks.get(i) {
+            Some(Check::Version { key, version }) => reads::version_of(client, target, key)
+                .await
+                .map(|actual| StoreError::Conflict {
+                    key: key.clone(),
+                    expected: Some(*version),
+                    actual,
+                }),
+            Some(Check::SkuOnHand { sku, on_hand }) => reads::stock_levels(client, target, sku)
+                .await
+                .map(|levels| StoreError::StockChanged {
+                    sku: sku.clone(),
+                    expected: *on_hand,
+                    actual: levels
+                        .iter()
+                        .fold(0_i64, |sum, l| sum.saturating_add(l.on_hand)),
+                }),
+            None => return db(e),
+        },
+        Step::Stock(i) if guard_failed => {
+            let mut stock = match changes.stock_deltas() {
+                Ok(stock) => stock,
+                Err(e) => return e,
+            };
+            stock.sort_by(|a, b| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)));
+            let Some(delta) = stock.get(i) else {
+                return db(e);
+            };
+            reads::stock_levels(client, target, &delta.sku)
+                .await
+                .map(|levels| {
+                    let level = levels.iter().find(|l| l.location == delta.location);
+                    StoreError::InsufficientStock {
+                        sku: delta.sku.clone(),
+                        location: delta.location.clone(),
+                        on_hand: level.map_or(0, |l| l.on_hand),
+                        reserved: level.map_or(0, |l| l.reserved),
+                        on_hand_delta: delta.on_hand,
+                        reserved_delta: delta.reserved,
+                    }
+                })
+        }
+        Step::Counter(i) if guard_failed => {
+            let mut counters = match changes.counter_deltas() {
+                Ok(counters) => counters,
+                Err(e) => return e,
+            };
+            counters.sort_by(|a, b| {
+                (a.key.kind().as_str(), a.key.id()).cmp(&(b.key.kind().as_str(), b.key.id()))
+            });
+            let Some(delta) = counters.get(i) else {
+                return db(e);
+            };
+            reads::counter(client, target, &delta.key)
+                .await
+                .map(|before| delta.clone().refused(before))
+        }
+        Step::Balance if guard_failed => {
+            return StoreError::Invalid {
+                reason: "an account balance would overflow".to_owned(),
+            };
+        }
+        _ => return db(e),
+    };
+    explained.unwrap_or_else(StoreError::Read)
+}
+
+/// The error for a put whose expected version is not the stored one.
+fn mismatch(key: &RecordKey, expected: Option<u64>, actual: Option<u64>) -> StoreError {
+    match (expected, actual) {
+        (Some(_), None) => StoreError::NotFound { key: key.clone() },
+        _ => StoreError::Conflict {
+            key: key.clone(),
+            expected,
+            actual,
+        },
+    }
+}
