@@ -175,6 +175,8 @@ fn store_errors() -> Vec<StoreError> {
         StoreError::Invalid {
             reason: "put twice".into(),
         },
+        StoreError::Deadlock,
+        StoreError::Interrupted(outage()),
         StoreError::Backend(outage()),
     ]
 }

@@ -287,14 +287,16 @@ impl Error {
     }
 
     /// True for failures a retry of the same command may get past: a race that
-    /// outlived the retries, a carrier's timeout. False for [`Error::Read`] and
-    /// [`StoreError::Backend`]: whether an outage is over is the host's to judge,
-    /// and corrupt data stays corrupt.
+    /// outlived the retries, a carrier's timeout, a commit interrupted with its
+    /// outcome unknown ([`StoreError::Interrupted`]: the retry, with the same
+    /// key, returns the first result if it did commit). False for [`Error::Read`]
+    /// and [`StoreError::Backend`]: whether an outage is over is the host's to
+    /// judge, and corrupt data stays corrupt.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             Error::Contention { .. } | Error::Carrier(CarrierError::Timeout { .. })
-        ) || matches!(self, Error::Store(e) if e.is_lost_race())
+        ) || matches!(self, Error::Store(e) if e.is_lost_race() || matches!(e, StoreError::Interrupted(..)))
     }
 }
 

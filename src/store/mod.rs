@@ -145,6 +145,12 @@ pub enum StoreError {
     /// [`Error::Read`](crate::Error::Read), like a failed read outside a commit.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// The connection to a networked store broke, or the call ran out of time,
+    /// while the commit was in flight: it may have committed or not, and only the
+    /// store knows. Retrying the command with the same idempotency key is safe and
+    /// returns the first result if it did commit.
+    #[error("the commit was interrupted; whether it took effect is unknown")]
+    Interrupted(#[source] Box<dyn StdError + Send + Sync>),
     /// The backend failed while committing (I/O, driver, connection, a lock that
     /// outlived its timeout). Nothing was written, unless the failure came after
     /// the commit point (see the contract).
@@ -163,6 +169,7 @@ impl StoreError {
             StoreError::OutOfBounds { .. } => "store.out_of_bounds",
             StoreError::DuplicateKey { .. } => "store.duplicate_key",
             StoreError::Deadlock => "store.deadlock",
+            StoreError::Interrupted(..) => "store.interrupted",
             StoreError::Invalid { .. } => "store.invalid_changeset",
             StoreError::Read(e) => e.code(),
             StoreError::Backend(..) => "store.unavailable",
@@ -179,6 +186,7 @@ impl StoreError {
             StoreError::OutOfBounds { .. } => ErrorKind::Conflict,
             StoreError::DuplicateKey { .. } => ErrorKind::Conflict,
             StoreError::Deadlock => ErrorKind::Conflict,
+            StoreError::Interrupted(..) => ErrorKind::Unavailable,
             StoreError::Invalid { .. } => ErrorKind::Internal,
             StoreError::Read(e) => e.kind(),
             StoreError::Backend(..) => ErrorKind::Unavailable,

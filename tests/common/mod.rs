@@ -327,6 +327,91 @@ pub mod postgres {
         connect_with(test, PostgresOptions::default()).await
     }
 
+    /// A shop on `oms`: one SKU (`HOT`) with `stock` units at one pickup desk
+    /// (`SHOP`), and `customers` customers on net-30 terms.
+    pub async fn shop<S: o2c::store::Store>(
+        oms: &o2c::Oms<S, o2c::fulfilment::PickupCarrier>,
+        stock: i64,
+        customers: usize,
+    ) -> Vec<o2c::ids::CustomerId> {
+        use o2c::catalog::{Product, TaxClass, TaxTable};
+        use o2c::customer::{Address, NewCustomer, PaymentTerms};
+        use o2c::ids::IdempotencyKey;
+        use o2c::money::{Currency, Money};
+        use o2c::stock::{Location, LocationKind};
+
+        oms.set_tax_table(TaxTable::new().with_rate(
+            TaxClass::standard(),
+            None,
+            "0.1".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let usd = |c| Money::from_minor(c, Currency::USD);
+        oms.save_product(Product::new(
+            hot(),
+            "Hot item",
+            usd(1000),
+            usd(400),
+            TaxClass::standard(),
+        ))
+        .await
+        .unwrap();
+        let address = Address::new("Shop", "1 High St", "York", "YO1", "GB");
+        oms.save_location(Location::new(
+            desk(),
+            "Shop",
+            LocationKind::Store,
+            address.clone(),
+            1,
+        ))
+        .await
+        .unwrap();
+        oms.receive_stock(o2c::ReceiveStock::new(
+            IdempotencyKey::new("opening").unwrap(),
+            hot(),
+            desk(),
+            stock,
+        ))
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for n in 0..customers {
+            let mut profile = NewCustomer::new(
+                format!("C{n}"),
+                "c@example.com",
+                address.clone(),
+                Currency::USD,
+            );
+            profile.terms = PaymentTerms::Net { days: 30 };
+            let key = IdempotencyKey::new(format!("customer-{n}")).unwrap();
+            ids.push(oms.register_customer(profile, key).await.unwrap().id);
+        }
+        ids
+    }
+
+    /// The shop's one SKU.
+    pub fn hot() -> o2c::ids::Sku {
+        o2c::ids::Sku::new("HOT").unwrap()
+    }
+
+    /// The shop's pickup desk.
+    pub fn desk() -> o2c::ids::LocationId {
+        o2c::ids::LocationId::new("SHOP").unwrap()
+    }
+
+    /// An order of `units` of the hot item for pickup, under `key`.
+    pub fn order(key: &str, customer: o2c::ids::CustomerId, units: i64) -> o2c::order::PlaceOrder {
+        o2c::order::PlaceOrder::new(
+            o2c::ids::IdempotencyKey::new(key).unwrap(),
+            customer,
+            o2c::order::Channel::Web,
+            o2c::money::Currency::USD,
+        )
+        .line(hot(), units)
+        .deliver(o2c::order::Delivery::Pickup { location: desk() })
+    }
+
     /// As [`connect`], with options.
     pub async fn connect_with(test: &str, options: PostgresOptions) -> PostgresStore {
         let name = tenant_name(test);

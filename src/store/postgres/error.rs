@@ -150,7 +150,12 @@ impl PostgresError {
 
     /// Classifies a driver error met during a call.
     pub(super) fn from_call(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() || (e.code().is_none() && e.as_db_error().is_none()) {
+        // Class 08 is a connection exception, class 57 an operator's intervention
+        // (a terminated backend, a server shutting down): the session is gone.
+        let session_ended = e
+            .code()
+            .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57"));
+        if e.is_closed() || session_ended || (e.code().is_none() && e.as_db_error().is_none()) {
             PostgresError::ConnectionLost {
                 source: Box::new(e),
             }

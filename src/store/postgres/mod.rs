@@ -385,6 +385,23 @@ async fn open(
     })
 }
 
+/// A commit cut off by a broken connection or the call timeout, whose outcome is
+/// unknown, as [`StoreError::Interrupted`](super::StoreError::Interrupted); any
+/// other error as it is.
+fn interrupted(e: super::StoreError) -> super::StoreError {
+    match e {
+        super::StoreError::Backend(source)
+            if matches!(
+                source.downcast_ref::<PostgresError>(),
+                Some(PostgresError::ConnectionLost { .. } | PostgresError::Timeout { .. })
+            ) =>
+        {
+            super::StoreError::Interrupted(source)
+        }
+        other => other,
+    }
+}
+
 /// Records of one kind, read on the store's runtime, converted on the caller's side.
 fn of_kind<E: Entity>(found: Vec<(u64, Record)>) -> Vec<Versioned<E>> {
     found
@@ -404,7 +421,8 @@ impl Store for PostgresStore {
         let has_events = !changes.events.is_empty();
         let committed = self
             .call(move |s| async move { commit::commit(s.client()?, &s.target(), changes).await })
-            .await?;
+            .await
+            .map_err(interrupted)?;
         if has_events {
             // This process's waiters need not wait for the notification's trip.
             self.tenant.signal.notify();
