@@ -13,7 +13,11 @@
 //!
 //! The SQLite run (feature `sqlite`) crashes and reopens its file as it goes; it
 //! has its own knobs, `O2C_SIM_SQLITE_SEEDS` (default 3) and `O2C_SIM_SQLITE_STEPS`
-//! (default 120).
+//! (default 120). The PostgreSQL run (feature `postgres`, on `O2C_POSTGRES_URL` or
+//! the machine's test database, a fresh tenant per seed) has
+//! `O2C_SIM_POSTGRES_SEEDS` (default 2) and `O2C_SIM_POSTGRES_STEPS` (default 120).
+//! A networked store answers in its own time, so its runs are not exactly
+//! repeatable from the seed; every invariant is checked all the same.
 //!
 //! ```sh
 //! O2C_SIM_SEEDS=500 O2C_SIM_STEPS=1000 cargo test --all-features --test simulation -- --nocapture
@@ -294,6 +298,56 @@ mod on_sqlite {
             summary.add(&plan, polls);
         }
         summary.print("sqlite simulation", steps, started);
+        assert!(summary.commands > 0);
+    }
+}
+
+/// The same company on PostgreSQL: a fresh tenant per seed, the same faults
+/// injected around the store and the carriers, the same invariants.
+#[cfg(feature = "postgres")]
+mod on_postgres {
+    use o2c::store::postgres::{PostgresOptions, PostgresStore};
+
+    use super::*;
+
+    fn run_on_postgres(seed: u64, steps: u64) -> (Arc<Plan>, u64) {
+        let tenant = format!("t_sim_{}_{seed}", std::process::id());
+        let store = pollster::block_on(async {
+            let store = PostgresStore::connect(
+                &common::postgres::url(),
+                PostgresOptions::default().with_tenant(tenant.clone()),
+            )
+            .await
+            .unwrap();
+            store.drop_tenant(&tenant).await.unwrap();
+            store.create_tenant(&tenant).await.unwrap()
+        });
+        let outside = outside(seed, steps);
+        let mut sim = Sim::start(Arc::new(store.clone()), &outside, Cast::nobody());
+        sim.cast = pollster::block_on(world::furnish(&sim.oms, CUSTOMERS));
+        outside.plan.set_injecting(true);
+        let mut executor = Executor::new(seed, 0);
+        cast_tasks(&mut executor, &sim);
+        let stopped = executor.run(&outside.plan, &outside.clock);
+        assert_eq!(stopped, Stopped::AllDone);
+        let polls = executor.polls;
+        drop(executor);
+        invariants::check_at_the_end(&sim);
+        drop(sim);
+        pollster::block_on(store.drop_tenant(&tenant)).unwrap();
+        (Arc::clone(&outside.plan), polls)
+    }
+
+    #[test]
+    fn simulation_on_postgres() {
+        let steps = env_number("O2C_SIM_POSTGRES_STEPS", 120);
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        for seed in seeds(env_number("O2C_SIM_POSTGRES_SEEDS", 2)) {
+            let (plan, polls) = run_on_postgres(seed, steps);
+            summary.add(&plan, polls);
+        }
+        summary.print("postgres simulation", steps, started);
         assert!(summary.commands > 0);
     }
 }
