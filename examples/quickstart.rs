@@ -4,7 +4,10 @@
 //! Run with `cargo run --example quickstart` (the in-memory store), or on a durable
 //! file with `cargo run --features sqlite --example quickstart -- --sqlite PATH`: a
 //! second run on the same file continues where the first stopped — the books, the
-//! stock and the event log carry on, and the new orders get new keys.
+//! stock and the event log carry on, and the new orders get new keys. On a shared
+//! database: `cargo run --features postgres --example quickstart -- --postgres URL`
+//! (a tenant named `quickstart` in it, or the one `--tenant NAME` gives; a second
+//! run continues it too).
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -34,21 +37,42 @@ fn usd(cents: i64) -> Money {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let sqlite = args
-        .iter()
-        .position(|a| a == "--sqlite")
-        .map(|i| args.get(i + 1).cloned());
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .map(|i| args.get(i + 1).cloned())
+    };
+    let (sqlite, postgres) = (flag("--sqlite"), flag("--postgres"));
+    let tenant = flag("--tenant")
+        .flatten()
+        .unwrap_or_else(|| "quickstart".to_owned());
     let parcels = TableRateCarrier::new("Parcelly")
         .zone("US", 0)
         .zone("CA", 1)
         .band(1_000, vec![usd(500), usd(900)])
         .band(5_000, vec![usd(800), usd(1400)]);
     let carriers = (parcels, PickupCarrier::new());
-    match sqlite {
-        None => run(Oms::new(MemoryStore::new(), carriers)).await,
-        Some(None) => Err("--sqlite needs a file path".into()),
-        Some(Some(path)) => on_file(&path, carriers).await,
+    match (sqlite, postgres) {
+        (None, None) => run(Oms::new(MemoryStore::new(), carriers)).await,
+        (Some(None), _) => Err("--sqlite needs a file path".into()),
+        (_, Some(None)) => Err("--postgres needs a connection URL".into()),
+        (Some(Some(path)), None) => on_file(&path, carriers).await,
+        (_, Some(Some(url))) => on_database(&url, &tenant, carriers).await,
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn on_database(url: &str, tenant: &str, carriers: Carriers) -> Result<()> {
+    use o2c::store::postgres::{PostgresOptions, PostgresStore};
+    println!("== Shared database: {url}, tenant {tenant}");
+    let options = PostgresOptions::default().with_tenant(tenant);
+    let store = PostgresStore::connect(url, options).await?;
+    run(Oms::new(store, carriers)).await
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn on_database(_url: &str, _tenant: &str, _carriers: Carriers) -> Result<()> {
+    Err("the PostgreSQL store is behind a feature: cargo run --features postgres --example quickstart -- --postgres URL".into())
 }
 
 #[cfg(feature = "sqlite")]

@@ -269,3 +269,58 @@ async fn a_commit_in_another_process_wakes_a_waiter() {
     );
     store.drop_tenant(&tenant).await.unwrap();
 }
+
+/// The quickstart on the shared database, twice: the second run continues the
+/// first's books (its events follow on, the audit stays clean). Runs the example
+/// binary `cargo test` built beside this one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quickstart_runs_twice_on_one_tenant() {
+    let exe = std::env::current_exe().unwrap();
+    let quickstart = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("quickstart"))
+        .unwrap();
+    assert!(
+        quickstart.exists(),
+        "{} is missing: run the tests with `cargo test --all-features`, which builds the examples",
+        quickstart.display()
+    );
+    let tenant = common::postgres::tenant_name("quickstart");
+    let store = connect("quickstart_base").await;
+    let _ = store.drop_tenant(&tenant).await;
+    let mut events = Vec::new();
+    for run in 1..=2 {
+        let out = Command::new(&quickstart)
+            .args(["--postgres", &url(), "--tenant", &tenant])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "run {run}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("stock is conserved (audit clean): true"),
+            "run {run}: {text}"
+        );
+        let logged: u64 = text
+            .lines()
+            .find_map(|l| l.trim().strip_suffix(" events in the log; the last five:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("run {run} printed no event count: {text}"));
+        events.push(logged);
+    }
+    assert!(
+        events[1] > events[0],
+        "the second run did not continue: {events:?}"
+    );
+    let shop = store.tenant(&tenant).await.unwrap();
+    assert_eq!(shop.last_event_sequence().await.unwrap(), events[1]);
+    store.drop_tenant(&tenant).await.unwrap();
+    store
+        .drop_tenant(store.tenant_name().as_str())
+        .await
+        .unwrap();
+}
