@@ -616,3 +616,110 @@ async fn a_commit_through_another_pool_wakes_the_signal() {
         .await
         .unwrap();
 }
+
+/// The hot paths take two round trips: the prefetch and the commit — the
+/// numbers of the order and its invoice taken on the server inside the commit.
+/// A note that happens to hold a stand-in's digits makes the commit take its
+/// numbers first (one round trip more) and stores the note as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn placing_and_paying_take_two_round_trips() {
+    use o2c::ledger::InvoicePolicy;
+    use o2c::{OmsConfig, RecordPayment};
+
+    let store = connect("round_trips").await;
+    let oms: Shop = Oms::new(store.clone(), PickupCarrier::new())
+        .with_config(OmsConfig::default().with_invoice_policy(InvoicePolicy::OnOrder))
+        .unwrap();
+    let customers = shop(&oms, 100, 1).await;
+    let before = store.round_trips();
+    let first = oms
+        .place_order(order("trips-1", customers[0], 1))
+        .await
+        .unwrap();
+    assert_eq!(store.round_trips() - before, 2, "placing an order");
+    assert_eq!(first.number, Some(OrderNumber::new(1)));
+    let invoice = oms.invoice(first.invoices[0]).await.unwrap();
+    assert_eq!(invoice.number.to_string(), "INV-000001");
+    let entries = store.journal(0, 100).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.memo() == "invoice INV-000001"),
+        "{:?}",
+        entries.iter().map(|e| e.memo()).collect::<Vec<_>>()
+    );
+
+    let before = store.round_trips();
+    let due = invoice.total().unwrap();
+    oms.record_payment(RecordPayment::new(
+        o2c::ids::IdempotencyKey::new("pay-1").unwrap(),
+        invoice.id,
+        due,
+        o2c::customer::PaymentMethod::BankTransfer,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(store.round_trips() - before, 2, "recording a payment");
+
+    let mut noted = order("trips-2", customers[0], 1);
+    noted.note = Some("ring 9137451209000000000 before noon".to_owned());
+    let before = store.round_trips();
+    let second = oms.place_order(noted).await.unwrap();
+    assert_eq!(
+        store.round_trips() - before,
+        3,
+        "the note holds a stand-in's digits"
+    );
+    assert_eq!(second.number, Some(OrderNumber::new(2)));
+    let stored = store
+        .load::<Order>(&second.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(
+        stored.note.as_deref(),
+        Some("ring 9137451209000000000 before noon")
+    );
+    assert_eq!(stored.number, Some(OrderNumber::new(2)));
+    assert!(oms.audit().await.unwrap().is_clean());
+    store
+        .drop_tenant(store.tenant_name().as_str())
+        .await
+        .unwrap();
+}
+
+/// Two stores (two application instances) placing orders for one customer in
+/// turn: each merges into the customer from the copy it saw last, finds it moved
+/// by the other, and merges again under a lock — every order lands, the
+/// customer's figures add up (the audit is clean), nothing surfaces as a
+/// conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_copy_of_a_merged_record_costs_a_round_trip_not_a_conflict() {
+    let first = connect("stale_copy").await;
+    let name = first.tenant_name().to_string();
+    let second = PostgresStore::connect(&url(), PostgresOptions::default().with_tenant(name))
+        .await
+        .unwrap();
+    let (a, b): (Shop, Shop) = (
+        Oms::new(first.clone(), PickupCarrier::new()),
+        Oms::new(second.clone(), PickupCarrier::new()),
+    );
+    let customers = shop(&a, 50, 1).await;
+    let mut placed = Vec::new();
+    for n in 0..6 {
+        let oms = if n % 2 == 0 { &a } else { &b };
+        let order = oms
+            .place_order(order(&format!("turn-{n}"), customers[0], 1))
+            .await
+            .unwrap();
+        assert!(!order.replayed);
+        placed.push(order.id);
+    }
+    let listed = first.orders_of_customer(customers[0]).await.unwrap();
+    assert_eq!(listed, placed);
+    let report = a.audit().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+    first
+        .drop_tenant(first.tenant_name().as_str())
+        .await
+        .unwrap();
+}

@@ -34,6 +34,18 @@ impl Series {
         }
     }
 
+    /// Number `n` of this series as people see it (`INV-000042`): what a journal
+    /// memo or a listing prints.
+    pub fn display(self, n: u64) -> String {
+        match self {
+            Series::Invoice => InvoiceNumber::new(n).to_string(),
+            Series::CreditNote => CreditNoteNumber::new(n).to_string(),
+            Series::Order => OrderNumber::new(n).to_string(),
+            Series::PurchaseOrder => PurchaseOrderNumber::new(n).to_string(),
+            Series::Return => ReturnNumber::new(n).to_string(),
+        }
+    }
+
     /// The series numbering documents with `key`'s kind, if they are numbered.
     pub fn of(key: &RecordKey) -> Option<Series> {
         match key {

@@ -32,6 +32,8 @@ use tokio_postgres::{Client, Row};
 
 use super::batch::{Batch, Param, int, text, texts};
 use super::error::{db, state};
+use super::known::Known;
+use super::numbers::{self, StandIn};
 use super::reads;
 use crate::money::Money;
 use crate::order::Order;
@@ -107,14 +109,76 @@ impl<'a> Round<'a> {
 /// Turns "no row" into an error that aborts the transaction: the guard shape.
 const GUARD: &str = "SELECT 1 / count(*)::int FROM guarded";
 
-/// Applies `changes` in one transaction. Leaves the connection outside any
-/// transaction whatever happens, unless the connection itself broke.
+/// Why an attempt at a commit did not commit.
+enum Attempt {
+    /// The commit failed: this is its error.
+    Failed(StoreError),
+    /// A record merged into without a lock had moved: try again, locking it.
+    Stale,
+}
+
+impl From<StoreError> for Attempt {
+    fn from(e: StoreError) -> Self {
+        Attempt::Failed(e)
+    }
+}
+
+impl From<crate::store::ReadError> for Attempt {
+    fn from(e: crate::store::ReadError) -> Self {
+        Attempt::Failed(e.into())
+    }
+}
+
+/// Applies `changes` in one transaction. Merges go into the copies `known` has
+/// of their records when it has them all (see `known.rs`), else into the records
+/// as stored, read under a lock. Leaves the connection outside any transaction
+/// whatever happens, unless the connection itself broke.
 pub(super) async fn commit(
     client: &Client,
     target: &Target<'_>,
-    mut changes: Changeset,
+    changes: Changeset,
+    known: &Known,
 ) -> StoreResult<Committed> {
     validate(&changes)?;
+    if let Some((speculated, first_merged)) = speculate(&changes, known) {
+        match attempt(client, target, speculated, Some(first_merged), known).await {
+            Ok(committed) => return Ok(committed),
+            Err(Attempt::Failed(e)) => return Err(e),
+            Err(Attempt::Stale) => {}
+        }
+    }
+    match attempt(client, target, changes, None, known).await {
+        Ok(committed) => Ok(committed),
+        Err(Attempt::Failed(e)) => Err(e),
+        Err(Attempt::Stale) => Err(StoreError::Invalid {
+            reason: "a locked merge reported a stale copy".to_owned(),
+        }),
+    }
+}
+
+/// `changes` with its merges applied to the copies `known` has, and where the
+/// merged puts start; `None` when it has none to merge, or lacks a copy, or a
+/// merge's guard fails on the copy (the locking way then decides).
+fn speculate(changes: &Changeset, known: &Known) -> Option<(Changeset, usize)> {
+    if changes.merges.is_empty() || !changes.merges.iter().all(|m| known.get(&m.key()).is_some()) {
+        return None;
+    }
+    let mut speculated = changes.clone();
+    let first_merged = speculated.puts.len();
+    speculated.apply_merges(|key| Ok(known.get(key))).ok()?;
+    Some((speculated, first_merged))
+}
+
+/// One try at the commit. `speculated` gives where the puts made from `known`'s
+/// copies start, when they are (a failed version check there is
+/// [`Attempt::Stale`]).
+async fn attempt(
+    client: &Client,
+    target: &Target<'_>,
+    mut changes: Changeset,
+    speculated: Option<usize>,
+    known: &Known,
+) -> Result<Committed, Attempt> {
     let balances = changes.balances_after(|_, currency| Ok(Money::zero(currency)))?;
     let mut round = Round::new(target);
     round.push(Step::Plain, "BEGIN ISOLATION LEVEL READ COMMITTED", vec![]);
@@ -150,7 +214,7 @@ pub(super) async fn commit(
         );
         let rows = match round.send(client).await {
             Ok(rows) => rows,
-            Err(failed) => return Err(failure(client, target, &changes, failed).await),
+            Err(failed) => return Err(failure(client, target, &changes, failed).await.into()),
         };
         let mut stored = Vec::new();
         for row in rows.get(at).into_iter().flatten() {
@@ -164,7 +228,7 @@ pub(super) async fn commit(
         });
         if let Err(e) = merged {
             rollback(client).await?;
-            return Err(e);
+            return Err(e.into());
         }
         round = Round::new(target);
     }
@@ -209,38 +273,29 @@ pub(super) async fn commit(
         push_counter(&mut round, delta, i);
     }
 
+    // Numbers taken on the server, in this same round trip, where the stand-ins
+    // allow (see `numbers`); else in a round trip of their own first.
+    let stand_ins = if changes.numbered.is_empty() {
+        Vec::new()
+    } else {
+        numbers::stand_ins(&mut changes)?.unwrap_or_default()
+    };
     let mut numbers = Vec::new();
-    if !changes.numbered.is_empty() {
+    if !changes.numbered.is_empty() && stand_ins.is_empty() {
         let first = round.batch.len();
         for key in &changes.numbered {
             // `validate` made sure each is a numbered kind.
             let series = Series::of(key).map_or("", Series::name);
-            round.push(
-                Step::Plain,
-                "INSERT INTO {s}.series (name, last) VALUES ($1, 1)
-                 ON CONFLICT (name) DO UPDATE SET last = {s}.series.last + 1 RETURNING last",
-                vec![text(series)],
-            );
+            round.push(Step::Plain, NEXT_NUMBER, vec![text(series)]);
         }
         let rows = match round.send(client).await {
             Ok(rows) => rows,
             Err(failed) => {
                 rollback(client).await?;
-                return Err(failure(client, target, &changes, failed).await);
+                return Err(failure(client, target, &changes, failed).await.into());
             }
         };
-        let mut taken = Vec::with_capacity(changes.numbered.len());
-        for found in rows.iter().skip(first) {
-            let last: i64 = found
-                .first()
-                .ok_or_else(|| StoreError::Invalid {
-                    reason: "a series gave no number".to_owned(),
-                })?
-                .try_get(0)
-                .map_err(db)?;
-            taken.push(to_u64(last, "document number")?);
-        }
-        let mut next = taken.into_iter();
+        let mut next = numbers_in(rows.iter().skip(first))?.into_iter();
         let assigned = changes.assign_numbers(|series| {
             next.next().ok_or_else(|| StoreError::Invalid {
                 reason: format!("no number taken for series {}", series.name()),
@@ -250,24 +305,44 @@ pub(super) async fn commit(
             Ok(numbers) => numbers,
             Err(e) => {
                 rollback(client).await?;
-                return Err(e);
+                return Err(e.into());
             }
         };
         round = Round::new(target);
-        for (i, numbered) in deferred.iter().enumerate() {
-            if *numbered {
-                push_put(&mut round, &changes.puts, i)?;
-            }
-        }
     }
 
-    for put in &changes.puts {
-        push_indexes(&mut round, put)?;
+    for (put, numbered) in changes.puts.iter().zip(&deferred) {
+        if !numbered {
+            push_indexes(&mut round, put)?;
+        }
     }
     push_movements(&mut round, &changes)?;
     push_balances(&mut round, &balances);
-    push_journal(&mut round, &changes)?;
-    let last = push_events(&mut round, &changes)?;
+    // From here on, rows every commit shares: the series, then the journal and
+    // event positions, each held from its statement to the end of COMMIT only.
+    let taken_at: Vec<usize> = stand_ins
+        .iter()
+        .map(|stand_in| {
+            round.push(
+                Step::Plain,
+                "WITH n AS (INSERT INTO {s}.series (name, last) VALUES ($1, 1)
+                            ON CONFLICT (name) DO UPDATE SET last = {s}.series.last + 1
+                            RETURNING last)
+                 SELECT last, set_config($2, last::text, true) FROM n",
+                vec![text(stand_in.series.name()), text(stand_in.setting.clone())],
+            )
+        })
+        .collect();
+    for (i, numbered) in deferred.iter().enumerate() {
+        if *numbered {
+            push_put_rendered(&mut round, &changes.puts, i, &stand_ins)?;
+            if let Some(put) = changes.puts.get(i) {
+                push_indexes(&mut round, put)?;
+            }
+        }
+    }
+    push_journal(&mut round, &changes, &stand_ins)?;
+    let last = push_events(&mut round, &changes, &stand_ins)?;
     if !changes.events.is_empty() {
         round.push(
             Step::Plain,
@@ -278,8 +353,18 @@ pub(super) async fn commit(
     round.push(Step::Plain, "COMMIT", vec![]);
     let rows = match round.send(client).await {
         Ok(rows) => rows,
-        Err(failed) => return Err(failure(client, target, &changes, failed).await),
+        Err((Step::Put(i), e))
+            if speculated.is_some_and(|first| i >= first)
+                && state(&e) == Some(&SqlState::DIVISION_BY_ZERO) =>
+        {
+            return Err(Attempt::Stale);
+        }
+        Err(failed) => return Err(failure(client, target, &changes, failed).await.into()),
     };
+    if !stand_ins.is_empty() {
+        let taken = numbers_in(taken_at.iter().filter_map(|at| rows.get(*at)))?;
+        numbers = changes.numbered.iter().cloned().zip(taken).collect();
+    }
     let last: i64 = rows
         .get(last)
         .and_then(|found| found.first())
@@ -288,7 +373,33 @@ pub(super) async fn commit(
         })?
         .try_get(0)
         .map_err(db)?;
+    for put in changes.puts {
+        if Known::keeps(&put.record.key()) {
+            let version = put.expected.map_or(1, |v| v.saturating_add(1));
+            known.note(version, &std::sync::Arc::new(put.record));
+        }
+    }
     Ok(Committed::new(to_u64(last, "event sequence")?, numbers))
+}
+
+/// Takes the next number of a series (`$1`), inserting its row at 1.
+const NEXT_NUMBER: &str = "INSERT INTO {s}.series (name, last) VALUES ($1, 1)
+     ON CONFLICT (name) DO UPDATE SET last = {s}.series.last + 1 RETURNING last";
+
+/// The number each answer's first row holds in its first column.
+fn numbers_in<'r>(answers: impl Iterator<Item = &'r Vec<Row>>) -> StoreResult<Vec<u64>> {
+    answers
+        .map(|found| {
+            let last: i64 = found
+                .first()
+                .ok_or_else(|| StoreError::Invalid {
+                    reason: "a series gave no number".to_owned(),
+                })?
+                .try_get(0)
+                .map_err(db)?;
+            Ok(to_u64(last, "document number")?)
+        })
+        .collect()
 }
 
 /// What the store refuses before sending anything: a record put twice, sums that
@@ -336,6 +447,16 @@ async fn rollback(client: &Client) -> StoreResult<()> {
 }
 
 fn push_put(round: &mut Round<'_>, puts: &[Put], i: usize) -> StoreResult<()> {
+    push_put_rendered(round, puts, i, &[])
+}
+
+/// A put whose body's stand-ins (if any) become the numbers taken before it.
+fn push_put_rendered(
+    round: &mut Round<'_>,
+    puts: &[Put],
+    i: usize,
+    stand_ins: &[StandIn],
+) -> StoreResult<()> {
     let Some(put) = puts.get(i) else {
         return Ok(());
     };
@@ -343,19 +464,26 @@ fn push_put(round: &mut Round<'_>, puts: &[Put], i: usize) -> StoreResult<()> {
     let names: Vec<String> = put.record.names().iter().map(RecordKey::describe).collect();
     let body = to_json(&put.record)?;
     match put.expected {
-        None => round.push(
-            Step::Put(i),
-            "WITH guarded AS (
-                INSERT INTO {s}.records (record_key, kind, version, body, names)
-                VALUES ($1, $2, 1, $3, $4) ON CONFLICT DO NOTHING RETURNING 1)
-             SELECT 1 / count(*)::int FROM guarded",
-            vec![
+        None => {
+            let (body_sql, rendering) = numbers::render(stand_ins, "$3", 5);
+            let mut params = vec![
                 text(key.describe()),
                 text(key.kind()),
                 text(body),
                 texts(names),
-            ],
-        ),
+            ];
+            params.extend(rendering);
+            round.push(
+                Step::Put(i),
+                &format!(
+                    "WITH guarded AS (
+                        INSERT INTO {{s}}.records (record_key, kind, version, body, names)
+                        VALUES ($1, $2, 1, {body_sql}, $4) ON CONFLICT DO NOTHING RETURNING 1)
+                     SELECT 1 / count(*)::int FROM guarded"
+                ),
+                params,
+            )
+        }
         Some(expected) => {
             let expected = i64::try_from(expected).map_err(|_| StoreError::Invalid {
                 reason: format!("the version of {} overflows", key.describe()),
@@ -633,7 +761,11 @@ fn push_balances(round: &mut Round<'_>, balances: &[(crate::store::BalanceKey, M
     );
 }
 
-fn push_journal(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<()> {
+fn push_journal(
+    round: &mut Round<'_>,
+    changes: &Changeset,
+    stand_ins: &[StandIn],
+) -> StoreResult<()> {
     if changes.journal.is_empty() {
         return Ok(());
     }
@@ -643,19 +775,29 @@ fn push_journal(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<()> {
         .map(to_json)
         .collect::<StoreResult<Vec<_>>>()?;
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    let (body_sql, rendering) = numbers::render(stand_ins, "e.body", 3);
+    let mut params = vec![int(count), texts(bodies)];
+    params.extend(rendering);
     round.push(
         Step::Plain,
-        "WITH p AS (UPDATE {s}.positions SET last = last + $1 WHERE name = 'journal' RETURNING last)
-         INSERT INTO {s}.journal (seq, body)
-         SELECT p.last - $1 + e.n, e.body FROM p, unnest($2::text[]) WITH ORDINALITY AS e(body, n)",
-        vec![int(count), texts(bodies)],
+        &format!(
+            "WITH p AS (UPDATE {{s}}.positions SET last = last + $1 WHERE name = 'journal' RETURNING last)
+             INSERT INTO {{s}}.journal (seq, body)
+             SELECT p.last - $1 + e.n, {body_sql}
+             FROM p, unnest($2::text[]) WITH ORDINALITY AS e(body, n)"
+        ),
+        params,
     );
     Ok(())
 }
 
 /// Appends the events after the last one (the position row, taken last); returns
 /// the position of the statement that answers with the log's last sequence.
-fn push_events(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<usize> {
+fn push_events(
+    round: &mut Round<'_>,
+    changes: &Changeset,
+    stand_ins: &[StandIn],
+) -> StoreResult<usize> {
     if changes.events.is_empty() {
         return Ok(round.push(
             Step::Plain,
@@ -669,15 +811,20 @@ fn push_events(round: &mut Round<'_>, changes: &Changeset) -> StoreResult<usize>
         .map(to_json)
         .collect::<StoreResult<Vec<_>>>()?;
     let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+    let (body_sql, rendering) = numbers::render(stand_ins, "e.body", 4);
+    let mut params = vec![int(count), text(time_to_text(changes.at)?), texts(bodies)];
+    params.extend(rendering);
     Ok(round.push(
         Step::Plain,
-        "WITH p AS (UPDATE {s}.positions SET last = last + $1 WHERE name = 'events' RETURNING last),
-              appended AS (
-                INSERT INTO {s}.events (sequence, recorded_at, body)
-                SELECT p.last - $1 + e.n, $2, e.body
-                FROM p, unnest($3::text[]) WITH ORDINALITY AS e(body, n))
-         SELECT last FROM p",
-        vec![int(count), text(time_to_text(changes.at)?), texts(bodies)],
+        &format!(
+            "WITH p AS (UPDATE {{s}}.positions SET last = last + $1 WHERE name = 'events' RETURNING last),
+                  appended AS (
+                    INSERT INTO {{s}}.events (sequence, recorded_at, body)
+                    SELECT p.last - $1 + e.n, $2, {body_sql}
+                    FROM p, unnest($3::text[]) WITH ORDINALITY AS e(body, n))
+             SELECT last FROM p"
+        ),
+        params,
     ))
 }
 

@@ -95,7 +95,9 @@
 mod batch;
 mod commit;
 mod error;
+mod known;
 mod listen;
+mod numbers;
 mod options;
 mod pool;
 mod reads;
@@ -117,6 +119,7 @@ pub use options::PostgresOptions;
 pub use tenant::TenantName;
 
 use self::commit::Target;
+use self::known::Known;
 use self::listen::Listeners;
 use self::pool::{Driver, Pool, Pooled};
 use super::{
@@ -157,6 +160,8 @@ struct Tenant {
     name: TenantName,
     quoted: String,
     signal: Arc<CommitSignal>,
+    /// The last versions seen of records commits merge into.
+    known: Known,
 }
 
 /// One call's connection and tenant, owned by the task that runs it.
@@ -373,6 +378,7 @@ async fn open(
         quoted: name.quoted(),
         name,
         signal,
+        known: Known::default(),
     });
     let upgraded = Arc::clone(&tenant);
     run(shared, &tenant, move |s| async move {
@@ -420,7 +426,9 @@ impl Store for PostgresStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<Committed> {
         let has_events = !changes.events.is_empty();
         let committed = self
-            .call(move |s| async move { commit::commit(s.client()?, &s.target(), changes).await })
+            .call(move |s| async move {
+                commit::commit(s.client()?, &s.target(), changes, &s.tenant.known).await
+            })
             .await
             .map_err(interrupted)?;
         if has_events {
@@ -432,8 +440,13 @@ impl Store for PostgresStore {
 
     async fn fetch(&self, request: &Prefetch) -> ReadResult<Fetched> {
         let request = request.clone();
-        self.call(move |s| async move { reads::fetch(s.client()?, &s.target(), &request).await })
-            .await
+        let fetched = self
+            .call(move |s| async move { reads::fetch(s.client()?, &s.target(), &request).await })
+            .await?;
+        for (version, record) in &fetched.records {
+            self.tenant.known.note(*version, record);
+        }
+        Ok(fetched)
     }
 
     async fn load<E: Entity>(&self, key: &E::Key) -> ReadResult<Option<Versioned<E>>> {
