@@ -46,11 +46,16 @@
 //! committed one, re-read by PostgreSQL after waiting for a concurrent writer.
 //! `SERIALIZABLE` would add predicate locks and retries and protect nothing more.
 //!
-//! Round trips per commit: one when the changeset neither merges nor numbers a
-//! document; one more before the last for numbered documents (their numbers go
-//! into their bodies, events and journal entries, so they must be known before
-//! those are sent); one more first for merges. See `commit.rs`.
-//! [`PostgresStore::round_trips`] counts them.
+//! Round trips per commit: **one** in the usual case. Document numbers are
+//! taken on the server at the end of it and written into the bodies there (see
+//! `numbers.rs`: the client serialises with verified stand-ins); merges are
+//! applied to the copy of the record this store saw last and written as
+//! version-checked puts (see `known.rs`). A commit takes one round trip more
+//! for numbers when a stand-in's digits occur in what a user wrote, and two
+//! more for merges when its copy is missing or stale (it then reads the records
+//! `FOR UPDATE` and merges under the lock). [`PostgresStore::round_trips`]
+//! counts them: placing an order and recording a payment each take two, the
+//! prefetch and the commit.
 //!
 //! Reads see committed data only. A fetch of several parts is one read-only
 //! `REPEATABLE READ` transaction (one snapshot); [`Store::read_snapshot`] reads
