@@ -109,7 +109,9 @@ async fn a_bad_url_wrong_password_or_missing_database_is_a_typed_error() {
         "{bad:?}"
     );
 
-    let missing = url().replace("/test", "/o2c_no_such_database");
+    let base = url();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let missing = format!("{server}/o2c_no_such_database");
     let no_db = PostgresStore::connect(&missing, PostgresOptions::default()).await;
     assert!(
         matches!(no_db, Err(PostgresError::NoDatabase { .. })),
