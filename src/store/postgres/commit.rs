@@ -214,7 +214,10 @@ async fn attempt(
         );
         let rows = match round.send(client).await {
             Ok(rows) => rows,
-            Err(failed) => return Err(failure(client, target, &changes, failed).await.into()),
+            Err(failed) => {
+                rollback(client).await?;
+                return Err(failure(client, target, &changes, failed).await.into());
+            }
         };
         let mut stored = Vec::new();
         for row in rows.get(at).into_iter().flatten() {
@@ -292,6 +295,9 @@ async fn attempt(
             Ok(rows) => rows,
             Err(failed) => {
                 rollback(client).await?;
+                if stale(speculated, &failed) {
+                    return Err(Attempt::Stale);
+                }
                 return Err(failure(client, target, &changes, failed).await.into());
             }
         };
@@ -353,12 +359,7 @@ async fn attempt(
     round.push(Step::Plain, "COMMIT", vec![]);
     let rows = match round.send(client).await {
         Ok(rows) => rows,
-        Err((Step::Put(i), e))
-            if speculated.is_some_and(|first| i >= first)
-                && state(&e) == Some(&SqlState::DIVISION_BY_ZERO) =>
-        {
-            return Err(Attempt::Stale);
-        }
+        Err(failed) if stale(speculated, &failed) => return Err(Attempt::Stale),
         Err(failed) => return Err(failure(client, target, &changes, failed).await.into()),
     };
     if !stand_ins.is_empty() {
@@ -380,6 +381,13 @@ async fn attempt(
         }
     }
     Ok(Committed::new(to_u64(last, "event sequence")?, numbers))
+}
+
+/// Whether `failed` is the version check of a put merged into a copy (the
+/// puts from `speculated` on) that had moved.
+fn stale(speculated: Option<usize>, (step, e): &(Step, tokio_postgres::Error)) -> bool {
+    matches!(step, Step::Put(i) if speculated.is_some_and(|first| *i >= first))
+        && state(e) == Some(&SqlState::DIVISION_BY_ZERO)
 }
 
 /// Takes the next number of a series (`$1`), inserting its row at 1.
