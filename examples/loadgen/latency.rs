@@ -19,6 +19,13 @@ impl Latencies {
         }
     }
 
+    /// Adds another caller's samples to these.
+    pub(crate) fn merge(&mut self, other: Latencies) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            mine.extend(theirs);
+        }
+    }
+
     /// Per-type summaries and the summary over all transactions.
     pub(crate) fn summarize(mut self) -> (Vec<(Kind, Summary)>, Summary) {
         let all: Vec<u32> = self.0.iter().flatten().copied().collect();

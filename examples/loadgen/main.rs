@@ -4,23 +4,34 @@
 //! ```text
 //! cargo run --release --example loadgen -- [flags]
 //!
-//!   --store S           the store to drive: memory (default) or sqlite (feature `sqlite`)
+//!   --store S           the store to drive: memory (default), sqlite (feature
+//!                       `sqlite`) or postgres (feature `postgres`)
+//!   --clients N[,N...]  concurrent callers (default 1); a list runs once per count
 //!   --durability D      sqlite only: full (default) or normal (`PRAGMA synchronous`)
 //!   --db PATH           sqlite only: o2c's file (default: a fresh one in the temp dir);
 //!                       the SQL baseline writes PATH.baseline
-//!   --keep              sqlite only: keep both files (default: deleted at the end)
-//!   --transactions N    transactions to run (default 200000)
-//!   --seconds T         or run the o2c pass for T seconds (the baseline repeats its count)
+//!   --postgres-url URL  postgres only: the database (default: $O2C_POSTGRES_URL, else
+//!                       postgres://postgres@127.0.0.1:5432/test)
+//!   --pgbench           postgres only: run pgbench (TPC-B, scale 10) first with the
+//!                       same number of clients, and print its tps beside o2c's
+//!   --pgbench-seconds T postgres only: how long pgbench measures (default 30)
+//!   --keep              sqlite: keep both files; postgres: keep the o2c tenant and
+//!                       the baseline's schema (default: deleted at the end)
+//!   --transactions N    transactions to run, shared by the callers (default 200000)
+//!   --seconds T         or run the o2c pass for T seconds (the baseline repeats the
+//!                       count of every caller)
 //!   --seed S            seed for every random choice (default 42)
 //!   --skus N            catalogue size (default 10000)
 //!   --customers N       customers (default 3000)
 //!   --locations N       stock locations, 1 to 99 (default 4)
 //!   --stock N           opening units per SKU per location (default 1000000)
-//!   --json              print exactly one JSON object instead of the report
+//!   --json              print one JSON object instead of the report (one line
+//!                       per count of a --clients list)
 //!   --no-baseline       skip the baseline pass
-//!   --baseline-only     run the memory baseline alone (for a profiler; see below)
+//!   --baseline-only     run the memory baseline alone, one caller (for a profiler;
+//!                       see below)
 //!   --compare N         o2c and the baseline N times each, each pass in a fresh
-//!                       process, alternating; medians and their ratio
+//!                       process, alternating; medians and their ratio (one caller)
 //! ```
 //!
 //! The comparison to quote is `--compare 5`: in a plain run the baseline's pass
@@ -70,19 +81,74 @@
 //! on-hand and reserved and recording stock movements. Both passes are driven by one
 //! generic loop ([`run_pass`](pass::run_pass)) over the same generator
 //! ([`Mix`](mix::Mix)) and driver state ([`Driver`](driver::Driver)), so the same seed
-//! gives the same operations and the same choices. The o2c pass runs first (then the
+//! gives the same operations and the same choices; with one caller the baseline
+//! sits behind an uncontended lock, a few nanoseconds a call. The o2c pass runs first (then the
 //! audit), the baseline second; the report checks that both passes produced identical
 //! outcome tallies (orders, amounts invoiced and paid, shipments, journal lines,
 //! events, ...) and gives `ratio_vs_baseline` = o2c time ÷ baseline time over the
 //! transaction phase.
+//!
+//! # Concurrent callers (`--clients N`)
+//!
+//! With one caller (the default) a pass runs on the main thread, as it always
+//! did: on the memory store every call is polled once with a no-op waker, on
+//! SQLite a call that waits is finished by `pollster`. With N > 1 (and always on
+//! PostgreSQL) the N callers are tasks on a tokio multi-threaded runtime of two
+//! worker threads ([`exec`]), all calling one shared system. The transaction
+//! count is split between them (the first ones take the remainder); `--seconds`
+//! gives each the same time, and the baseline repeats each caller's count.
+//! Caller 0 draws exactly the operations a single caller draws from `--seed`;
+//! caller `i` its own stream from the seed and `i`, and its own driver memory
+//! (the invoices it may pay, its latest orders), so what each caller asks is the
+//! same in both passes whatever the interleaving. Transaction numbers, and so
+//! idempotency keys, are `local index × N + i`. The memory and SQLite baselines
+//! are shared behind one lock ([`Locked`](workload::Locked)); the PostgreSQL
+//! baseline decides under one lock and writes on a connection per caller.
+//!
+//! What is compared with N > 1: every tally field a caller decides alone must be
+//! equal in both passes: orders placed, their lines and amounts, unknown-SKU
+//! refusals, out-of-stock refusals, payments in full and in part and their
+//! amounts, payments with nothing to pay, status reads, ship batches and stock
+//! levels run, SKUs looked at, and errors (none expected in either). What
+//! depends on the interleaving is reported but not compared: which orders a ship
+//! batch finds (and so shipments, journal lines and events), whether a
+//! customer's latest order exists yet, stock read below reorder point, and ship
+//! races (an order listed as ready that another caller shipped first, o2c's
+//! `NothingToShip`, counted apart rather than as an error). A refused order's
+//! "store left unchanged" check needs the store to itself, so it runs with one
+//! caller only. The audit runs after o2c's pass and must be clean. Throughput is
+//! all callers' transactions over the wall time of the phase; latencies are every
+//! call of every caller.
+//!
+//! # PostgreSQL (`--store postgres`)
+//!
+//! Build with `--features postgres`. o2c runs on `PostgresStore` in a fresh
+//! tenant `loadgen_o2c_<pid>` (a pool of N connections, its I/O on the loadgen's
+//! runtime); the baseline ([`pg_baseline`]) writes the same rows by hand with
+//! tokio-postgres in a fresh schema `loadgen_sql_<pid>`, one pipelined round trip
+//! per command, a connection per caller. Both are dropped at the end unless
+//! `--keep`. The report adds o2c's round trips to the server (`round_trips()`
+//! before and after the pass): in all, per command (place orders, payments, and
+//! one per order shipped) and per transaction; with one caller, per transaction
+//! kind too, counted around each call. The baseline's are counted the same way.
+//! `--pgbench` runs `pgbench -i -s 10` and `pgbench -c N -j 2 -T 30` on the same
+//! server first ([`pgbench`]), drops its tables, and prints its tps and o2c's
+//! ratio to it:
+//!
+//! ```text
+//! cargo run --release --features postgres --example loadgen -- \
+//!     --store postgres --clients 16 --transactions 8000 --pgbench
+//! ```
 //!
 //! # Layout
 //!
 //! `args` reads the flags; `world` generates the master data and `mix` the
 //! operations, both from the seed (`rng`); `pass` runs one measured pass through the
 //! `workload::Workload` trait, keeping its state in `driver`, `tally`, `latency` and
-//! `progress`; `o2c_system` and `baseline` are the two systems under test; `report`
-//! prints the outcome.
+//! `progress`, one task per caller on the runtime `exec` makes when there are
+//! several; `o2c_system` and `baseline` are the two systems under test (with
+//! `sql_baseline` and `pg_baseline` writing the baseline's work to SQLite and
+//! PostgreSQL); `pgbench` runs the yardstick; `report` prints the outcome.
 
 // The report's JSON object is deeper than `serde_json::json!`'s default allows.
 #![recursion_limit = "256"]
@@ -91,10 +157,15 @@ mod args;
 mod baseline;
 mod compare;
 mod driver;
+mod exec;
 mod latency;
 mod mix;
 mod o2c_system;
 mod pass;
+#[cfg(feature = "postgres")]
+mod pg_baseline;
+#[cfg(feature = "postgres")]
+mod pgbench;
 mod progress;
 mod report;
 mod rng;
@@ -106,14 +177,20 @@ mod world;
 
 use std::error::Error as StdError;
 
-use args::{USAGE, parse_args};
-use baseline::run_baseline;
-use o2c_system::run_o2c;
-use report::Outcome;
+use args::{Limit, USAGE, parse_args};
+use baseline::{BaselineRun, run_baseline};
+use o2c_system::{O2cRun, run_o2c};
+use pass::repeat;
+use report::{Outcome, Yardstick};
 use tally::disagreements;
+use tokio::runtime::Runtime;
 use world::World;
 
 type Res<T> = Result<T, Box<dyn StdError>>;
+
+/// What one run of a store produced: o2c's pass, the baseline's, and pgbench's
+/// figure when it ran.
+type Runs = (O2cRun, Option<BaselineRun>, Option<Yardstick>);
 
 fn main() -> Res<()> {
     let given: Vec<String> = std::env::args().skip(1).collect();
@@ -135,26 +212,52 @@ fn main() -> Res<()> {
     if cfg.baseline_only {
         return baseline_only(&cfg, &world);
     }
-    let (o2c, baseline) = if cfg.store == "sqlite" {
-        run_sqlite(&cfg, &world)?
-    } else {
-        let o2c = run_o2c(&cfg, &world)?;
-        let baseline = if cfg.baseline {
-            Some(run_baseline(&cfg, &world, o2c.pass.transactions)?)
-        } else {
-            None
+    for (i, &clients) in cfg.client_counts.iter().enumerate() {
+        if i > 0 && !cfg.json {
+            println!();
+        }
+        let cfg = args::Config {
+            clients,
+            ..cfg.clone()
         };
-        (o2c, baseline)
+        run_once(&cfg, &world)?;
+    }
+    Ok(())
+}
+
+/// Both passes with `cfg.clients` callers, and their report.
+fn run_once(cfg: &args::Config, world: &World) -> Res<()> {
+    // One caller on a store that never waits runs on this thread, as it always
+    // did; several callers, and PostgreSQL's I/O, need the runtime.
+    let runtime = if cfg.clients > 1 || cfg.store == "postgres" {
+        Some(exec::runtime()?)
+    } else {
+        None
+    };
+    let rt = runtime.as_ref();
+    let (o2c, baseline, pgbench) = match cfg.store.as_str() {
+        "sqlite" => run_sqlite(cfg, world, rt)?,
+        "postgres" => run_postgres(cfg, world, rt)?,
+        _ => {
+            let o2c = run_o2c(cfg, world, rt)?;
+            let baseline = if cfg.baseline {
+                Some(run_baseline(cfg, world, &repeat(&o2c.pass), rt)?)
+            } else {
+                None
+            };
+            (o2c, baseline, None)
+        }
     };
     let disagreements = match &baseline {
-        Some(b) => disagreements(&o2c.pass.tally, &b.pass.tally)?,
+        Some(b) => disagreements(&o2c.pass.tally, &b.pass.tally, cfg.clients > 1)?,
         None => Vec::new(),
     };
     let outcome = Outcome {
-        cfg: &cfg,
+        cfg,
         o2c: &o2c,
         baseline: baseline.as_ref(),
         disagreements,
+        pgbench: pgbench.as_ref(),
     };
     if cfg.json {
         println!("{}", outcome.json());
@@ -166,10 +269,10 @@ fn main() -> Res<()> {
 
 /// `--baseline-only`: the memory baseline's pass alone, for a profiler.
 fn baseline_only(cfg: &args::Config, world: &World) -> Res<()> {
-    let args::Limit::Transactions(transactions) = cfg.limit else {
+    let Limit::Transactions(transactions) = cfg.limit else {
         return Err("--baseline-only needs --transactions".into());
     };
-    let run = run_baseline(cfg, world, transactions)?;
+    let run = run_baseline(cfg, world, &[Limit::Transactions(transactions)], None)?;
     let pass = &run.pass;
     if cfg.json {
         println!(
@@ -199,18 +302,32 @@ fn baseline_only(cfg: &args::Config, world: &World) -> Res<()> {
 
 /// Both passes on SQLite: o2c's `SqliteStore`, then the plain-rusqlite baseline.
 #[cfg(feature = "sqlite")]
-fn run_sqlite(
-    cfg: &args::Config,
-    world: &World,
-) -> Res<(o2c_system::O2cRun, Option<baseline::BaselineRun>)> {
-    sql_baseline::run_sqlite(cfg, world)
+fn run_sqlite(cfg: &args::Config, world: &World, rt: Option<&Runtime>) -> Res<Runs> {
+    let (o2c, baseline) = sql_baseline::run_sqlite(cfg, world, rt)?;
+    Ok((o2c, baseline, None))
 }
 
 /// Without the feature there is no SQLite store to drive.
 #[cfg(not(feature = "sqlite"))]
-fn run_sqlite(
-    _cfg: &args::Config,
-    _world: &World,
-) -> Res<(o2c_system::O2cRun, Option<baseline::BaselineRun>)> {
+fn run_sqlite(_cfg: &args::Config, _world: &World, _rt: Option<&Runtime>) -> Res<Runs> {
     Err("--store sqlite needs the sqlite feature: rebuild with --features sqlite".into())
+}
+
+/// pgbench if asked, then both passes on PostgreSQL: o2c's `PostgresStore`, then
+/// the tokio-postgres baseline.
+#[cfg(feature = "postgres")]
+fn run_postgres(cfg: &args::Config, world: &World, rt: Option<&Runtime>) -> Res<Runs> {
+    let yardstick = match cfg.pgbench {
+        Some(seconds) => Some(pgbench::run(&cfg.postgres_url(), cfg.clients, seconds)?),
+        None => None,
+    };
+    let rt = rt.ok_or("PostgreSQL needs the runtime")?;
+    let (o2c, baseline) = pg_baseline::run_postgres(cfg, world, rt)?;
+    Ok((o2c, baseline, yardstick))
+}
+
+/// Without the feature there is no PostgreSQL store to drive.
+#[cfg(not(feature = "postgres"))]
+fn run_postgres(_cfg: &args::Config, _world: &World, _rt: Option<&Runtime>) -> Res<Runs> {
+    Err("--store postgres needs the postgres feature: rebuild with --features postgres".into())
 }

@@ -86,9 +86,17 @@ pub(crate) struct Mix {
 }
 
 impl Mix {
-    pub(crate) fn new(cfg: &Config) -> Self {
+    /// The stream of caller `client`: caller 0 draws exactly what a single caller
+    /// draws from `cfg.seed`; every other caller its own stream from the seed and
+    /// its index (a hashed start, so no two streams overlap in any run's length),
+    /// so each caller's operations are the same whatever the system.
+    pub(crate) fn for_client(cfg: &Config, client: usize) -> Self {
+        let seed = match client {
+            0 => cfg.seed,
+            i => SplitMix64::new(cfg.seed.wrapping_add(i as u64)).next_u64(),
+        };
         Self {
-            rng: SplitMix64::new(cfg.seed),
+            rng: SplitMix64::new(seed),
             skus: cfg.skus,
             customers: cfg.customers,
         }

@@ -1,12 +1,10 @@
 //! o2c as the system under test: set up from the world on any store (the in-memory
-//! one, or SQLite with feature `sqlite`), the five transactions through its API, and
-//! the o2c run (pass, audit, teardown).
+//! one, SQLite with feature `sqlite`, PostgreSQL with feature `postgres`), the five
+//! transactions through its API, and the o2c run (pass, audit, teardown).
 
 use std::collections::{HashSet, VecDeque};
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -21,29 +19,15 @@ use o2c::order::{Channel, OrderError, PlaceOrder};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::{MemoryStore, Store};
 use o2c::{Error, Oms, ReceiveStock, RecordPayment};
+use tokio::runtime::Runtime;
 
 use crate::Res;
 use crate::args::Config;
+use crate::exec::drive;
 use crate::mix::NewOrder;
-use crate::pass::{PassResult, run_pass};
-use crate::workload::{Batch, Placed, Refusal, Workload};
+use crate::pass::{PassResult, run_pass, shares};
+use crate::workload::{Batch, Placed, Refusal, System};
 use crate::world::{CARRIER, RATE_BANDS, UNKNOWN_SKU, World, reduced_rate, standard_rate};
-
-/// Runs `future` to its end on this thread. A call on the memory store never
-/// waits, so it is polled once with a waker that does nothing (what the
-/// baseline's plain calls cost, and no executor's); one that does wait (SQLite's
-/// commits, on a thread pool) is finished by `pollster`. Timing the harness's
-/// executor is not the point: `pollster` allocates and frees a signal per call.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => pollster::block_on(future),
-    }
-}
 
 /// The service under test, on store `S`.
 type Shop<S> = Oms<S, TableRateCarrier>;
@@ -55,7 +39,12 @@ struct O2cSystem<S: Store> {
     skus: Vec<Sku>,
     unknown: Sku,
     customers: Vec<CustomerId>,
+    /// The store's round-trip counter, where it has one.
+    round_trips: Option<RoundTripCounter>,
 }
+
+/// Reads a store's count of round trips to its database.
+pub(crate) type RoundTripCounter = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// An error as the driver logs it.
 fn text(e: impl std::fmt::Display) -> String {
@@ -75,7 +64,7 @@ fn start_time() -> DateTime<Utc> {
 impl<S: Store> O2cSystem<S> {
     /// o2c on `store`, loaded with `world`: tax table, locations, catalogue with opening stock,
     /// customers on net-30 terms.
-    fn setup(store: S, world: &World, seed: u64) -> Res<Self> {
+    async fn setup(store: S, world: &World, seed: u64) -> Res<Self> {
         let clock = Arc::new(ManualClock::new(start_time()));
         let carrier = RATE_BANDS.into_iter().fold(
             TableRateCarrier::new(CARRIER).zone("US", 0),
@@ -84,22 +73,22 @@ impl<S: Store> O2cSystem<S> {
         let oms = Oms::new(store, carrier)
             .with_clock(clock.clone())
             .with_ids(Arc::new(SeededIds::new(seed)));
-        block_on(
-            oms.set_tax_table(
-                TaxTable::new()
-                    .with_rate(TaxClass::standard(), None, standard_rate())
-                    .with_rate(TaxClass::new("reduced"), None, reduced_rate()),
-            ),
-        )?;
-        let locations = save_locations(&oms, world)?;
-        let skus = save_catalogue(&oms, world, &locations)?;
-        let customers = register_customers(&oms, world.customers)?;
+        oms.set_tax_table(
+            TaxTable::new()
+                .with_rate(TaxClass::standard(), None, standard_rate())
+                .with_rate(TaxClass::new("reduced"), None, reduced_rate()),
+        )
+        .await?;
+        let locations = save_locations(&oms, world).await?;
+        let skus = save_catalogue(&oms, world, &locations).await?;
+        let customers = register_customers(&oms, world.customers).await?;
         Ok(Self {
             oms,
             clock,
             skus,
             unknown: Sku::new(UNKNOWN_SKU)?,
             customers,
+            round_trips: None,
         })
     }
 
@@ -122,7 +111,7 @@ impl<S: Store> O2cSystem<S> {
     }
 }
 
-fn save_locations<S: Store>(oms: &Shop<S>, world: &World) -> Res<Vec<LocationId>> {
+async fn save_locations<S: Store>(oms: &Shop<S>, world: &World) -> Res<Vec<LocationId>> {
     let mut ids = Vec::new();
     for (priority, code) in (1..).zip(&world.locations) {
         let id = LocationId::new(code.as_str())?;
@@ -134,13 +123,13 @@ fn save_locations<S: Store>(oms: &Shop<S>, world: &World) -> Res<Vec<LocationId>
             address,
             priority,
         );
-        block_on(oms.save_location(site))?;
+        oms.save_location(site).await?;
         ids.push(id);
     }
     Ok(ids)
 }
 
-fn save_catalogue<S: Store>(
+async fn save_catalogue<S: Store>(
     oms: &Shop<S>,
     world: &World,
     locations: &[LocationId],
@@ -162,26 +151,25 @@ fn save_catalogue<S: Store>(
         );
         product.weight_grams = spec.weight_grams;
         product.reorder_point = spec.reorder_point;
-        block_on(oms.save_product(product))?;
+        oms.save_product(product).await?;
         for location in locations {
-            block_on(
-                oms.receive_stock(
-                    ReceiveStock::new(
-                        IdempotencyKey::new(format!("opening-{sku}-{location}"))?,
-                        sku.clone(),
-                        location.clone(),
-                        i64::from(world.stock),
-                    )
-                    .with_reference("opening stock".into()),
-                ),
-            )?;
+            oms.receive_stock(
+                ReceiveStock::new(
+                    IdempotencyKey::new(format!("opening-{sku}-{location}"))?,
+                    sku.clone(),
+                    location.clone(),
+                    i64::from(world.stock),
+                )
+                .with_reference("opening stock".into()),
+            )
+            .await?;
         }
         skus.push(sku);
     }
     Ok(skus)
 }
 
-fn register_customers<S: Store>(oms: &Shop<S>, count: usize) -> Res<Vec<CustomerId>> {
+async fn register_customers<S: Store>(oms: &Shop<S>, count: usize) -> Res<Vec<CustomerId>> {
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
         let name = format!("Customer {i}");
@@ -194,28 +182,41 @@ fn register_customers<S: Store>(oms: &Shop<S>, count: usize) -> Res<Vec<Customer
         );
         profile.terms = PaymentTerms::Net { days: 30 };
         profile.payment_method = PaymentMethod::BankTransfer;
-        ids.push(block_on(oms.register_customer(profile, IdempotencyKey::generate()))?.id);
+        ids.push(
+            oms.register_customer(profile, IdempotencyKey::generate())
+                .await?
+                .id,
+        );
     }
     Ok(ids)
 }
 
-impl<S: Store> Workload for O2cSystem<S> {
+impl<S: Store + Send + Sync + 'static> System for O2cSystem<S> {
     type OrderRef = OrderId;
     type InvoiceRef = InvoiceId;
+    type Caller = ();
 
-    fn tick(&mut self) {
+    async fn caller(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn tick(&self) {
         self.clock.advance(TimeDelta::milliseconds(1));
     }
 
-    fn last_event(&mut self) -> Result<u64, String> {
-        block_on(self.oms.store().last_event_sequence()).map_err(text)
+    fn round_trips(&self) -> Option<u64> {
+        self.round_trips.as_ref().map(|count| count())
     }
 
-    fn journal_lines(&mut self) -> Result<u64, String> {
+    async fn last_event(&self, _: &mut ()) -> Result<u64, String> {
+        self.oms.store().last_event_sequence().await.map_err(text)
+    }
+
+    async fn journal_lines(&self, _: &mut ()) -> Result<u64, String> {
         const PAGE: usize = 4096;
         let (mut offset, mut lines) = (0, 0);
         loop {
-            let page = block_on(self.oms.journal(offset, PAGE)).map_err(text)?;
+            let page = self.oms.journal(offset, PAGE).await.map_err(text)?;
             lines += page.iter().map(|e| e.lines().len() as u64).sum::<u64>();
             offset += page.len();
             if page.len() < PAGE {
@@ -224,13 +225,14 @@ impl<S: Store> Workload for O2cSystem<S> {
         }
     }
 
-    fn place_order(
-        &mut self,
+    async fn place_order(
+        &self,
+        _: &mut (),
         n: u64,
         order: &NewOrder,
     ) -> Result<Placed<OrderId, InvoiceId>, Refusal> {
         let cmd = self.command(n, order).map_err(Refusal::Failed)?;
-        match block_on(self.oms.place_order(cmd)) {
+        match self.oms.place_order(cmd).await {
             Ok(placed) => {
                 let invoice = *placed
                     .invoices
@@ -255,21 +257,24 @@ impl<S: Store> Workload for O2cSystem<S> {
         }
     }
 
-    fn pay(&mut self, n: u64, invoice: InvoiceId, cents: i64) -> Result<(), String> {
+    async fn pay(&self, _: &mut (), n: u64, invoice: InvoiceId, cents: i64) -> Result<(), String> {
         let key = IdempotencyKey::new(format!("pay-{n}")).map_err(text)?;
         let cmd = RecordPayment::new(key, invoice, usd(cents), PaymentMethod::BankTransfer);
-        block_on(self.oms.record_payment(cmd))
-            .map(drop)
-            .map_err(text)
+        self.oms.record_payment(cmd).await.map(drop).map_err(text)
     }
 
-    fn order_status(&mut self, customer: usize) -> Result<Option<usize>, String> {
+    async fn order_status(&self, _: &mut (), customer: usize) -> Result<Option<usize>, String> {
         let id = *self.customers.get(customer).ok_or("no such customer")?;
-        let orders = block_on(self.oms.store().orders_of_customer(id)).map_err(text)?;
+        let orders = self
+            .oms
+            .store()
+            .orders_of_customer(id)
+            .await
+            .map_err(text)?;
         let Some(latest) = orders.last() else {
             return Ok(None);
         };
-        let order = block_on(self.oms.order(*latest)).map_err(text)?;
+        let order = self.oms.order(*latest).await.map_err(text)?;
         black_box((
             order.fulfilment_status(),
             order.payment_status(),
@@ -278,33 +283,44 @@ impl<S: Store> Workload for O2cSystem<S> {
         Ok(Some(order.lines.len()))
     }
 
-    fn ship_batch(&mut self, limit: usize) -> Result<Batch, String> {
+    async fn ship_batch(&self, _: &mut (), limit: usize) -> Result<Batch, String> {
         // The ids are all a shipping run needs, as the baseline's queue holds.
-        let ready = block_on(self.oms.store().orders_ready_to_ship(limit)).map_err(text)?;
+        let ready = self
+            .oms
+            .store()
+            .orders_ready_to_ship(limit)
+            .await
+            .map_err(text)?;
         let mut batch = Batch::default();
         for id in ready {
-            match block_on(self.oms.ship(id, IdempotencyKey::generate())) {
+            match self.oms.ship(id, IdempotencyKey::generate()).await {
                 Ok(shipments) => {
                     batch.orders += 1;
                     batch.shipments += shipments.len() as u64;
                 }
+                // Another caller shipped it after this one listed it.
+                Err(Error::Order(OrderError::NothingToShip)) => batch.raced += 1,
                 Err(e) => batch.failed.push(e.to_string()),
             }
         }
         Ok(batch)
     }
 
-    fn stock_level(&mut self, recent: &VecDeque<OrderId>) -> Result<(u64, u64), String> {
+    async fn stock_level(
+        &self,
+        _: &mut (),
+        recent: &VecDeque<OrderId>,
+    ) -> Result<(u64, u64), String> {
         // As a host would ask: the orders in one read, then their SKUs' stock and
         // reorder points in another.
         let ids: Vec<OrderId> = recent.iter().copied().collect();
-        let orders = block_on(self.oms.orders(&ids)).map_err(text)?;
+        let orders = self.oms.orders(&ids).await.map_err(text)?;
         let distinct: HashSet<&Sku> = orders
             .iter()
             .flat_map(|o| o.lines.iter().map(|l| &l.sku))
             .collect();
         let skus: Vec<Sku> = distinct.into_iter().cloned().collect();
-        let availability = block_on(self.oms.availability(&skus)).map_err(text)?;
+        let availability = self.oms.availability(&skus).await.map_err(text)?;
         let low = availability
             .iter()
             .filter(|a| a.available() < i64::from(a.reorder_point))
@@ -344,19 +360,29 @@ pub(crate) struct O2cRun {
 
 /// Sets o2c up from `world` on the in-memory store, runs the mix until `cfg.limit`,
 /// audits the store and drops it.
-pub(crate) fn run_o2c(cfg: &Config, world: &World) -> Res<O2cRun> {
-    run_o2c_on(MemoryStore::new(), cfg, world)
+pub(crate) fn run_o2c(cfg: &Config, world: &World, runtime: Option<&Runtime>) -> Res<O2cRun> {
+    run_o2c_on(MemoryStore::new(), cfg, world, runtime, None)
 }
 
-/// As [`run_o2c`], on `store` (opened, empty).
-pub(crate) fn run_o2c_on<S: Store>(store: S, cfg: &Config, world: &World) -> Res<O2cRun> {
+/// As [`run_o2c`], on `store` (opened, empty), counting its round trips with
+/// `round_trips` if given. With a `runtime`, every call runs on it.
+pub(crate) fn run_o2c_on<S: Store + Send + Sync + 'static>(
+    store: S,
+    cfg: &Config,
+    world: &World,
+    runtime: Option<&Runtime>,
+    round_trips: Option<RoundTripCounter>,
+) -> Res<O2cRun> {
     let started = Instant::now();
-    let mut system = O2cSystem::setup(store, world, cfg.seed)?;
+    let mut system = drive(runtime, O2cSystem::setup(store, world, cfg.seed))?;
+    system.round_trips = round_trips;
+    let system = Arc::new(system);
     let setup_seconds = started.elapsed().as_secs_f64();
-    let pass = run_pass(&mut system, cfg, cfg.limit, "o2c")?;
+    let limits = shares(cfg.limit, cfg.clients);
+    let pass = run_pass(&system, cfg, &limits, "o2c", runtime)?;
     let peak_rss_after_pass = peak_rss_bytes();
     let started = Instant::now();
-    let report = block_on(system.oms.audit())?;
+    let report = drive(runtime, system.oms.audit())?;
     let audit = AuditSummary {
         violations: report.violations.len(),
         samples: report

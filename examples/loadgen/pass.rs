@@ -1,22 +1,30 @@
-//! The shared loop: one measured pass of the mix against a system under test.
+//! The shared loop: one measured pass of the mix against a system under test, by
+//! one caller or by several at once, each running its own share.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tokio::runtime::Runtime;
 
 use crate::Res;
 use crate::args::{Config, Limit};
 use crate::driver::Driver;
+use crate::exec::{block_on, drive};
 use crate::latency::{Latencies, Summary};
 use crate::mix::{Kind, Mix, NewOrder, Op, SHIP_BATCH};
 use crate::progress::Progress;
 use crate::tally::{ErrorLog, Tally};
-use crate::workload::{Refusal, Workload};
+use crate::workload::{Refusal, System};
 
 /// Everything one pass measured.
 #[derive(Debug)]
 pub(crate) struct PassResult {
     pub(crate) transactions: u64,
+    /// Transactions each caller ran, by caller: what the baseline repeats.
+    pub(crate) per_client: Vec<u64>,
     pub(crate) seconds: f64,
     /// CPU time the process spent in the pass (user + system), where `/proc`
     /// tells it: on a shared machine, steadier than the wall time.
@@ -25,6 +33,40 @@ pub(crate) struct PassResult {
     pub(crate) types: Vec<(Kind, Summary)>,
     pub(crate) overall: Summary,
     pub(crate) errors: ErrorLog,
+    /// Database round trips, where the system counts them.
+    pub(crate) round_trips: Option<RoundTrips>,
+}
+
+/// Database round trips of a pass: in all, per command, and (one caller only,
+/// where the counter read around a call is that call's alone) per kind.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RoundTrips {
+    pub(crate) total: u64,
+    /// Commands run: place orders, payments and one per order a ship batch shipped
+    /// (or tried to).
+    pub(crate) commands: u64,
+    pub(crate) per_command: f64,
+    pub(crate) per_transaction: f64,
+    pub(crate) per_kind: Option<Vec<KindTrips>>,
+}
+
+/// Round trips of one transaction kind's calls.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct KindTrips {
+    pub(crate) kind: &'static str,
+    pub(crate) calls: u64,
+    pub(crate) commands: u64,
+    pub(crate) trips: u64,
+}
+
+impl KindTrips {
+    pub(crate) fn per_call(&self) -> f64 {
+        self.trips as f64 / self.calls.max(1) as f64
+    }
+
+    pub(crate) fn per_command(&self) -> f64 {
+        self.trips as f64 / self.commands.max(1) as f64
+    }
 }
 
 impl PassResult {
@@ -33,22 +75,24 @@ impl PassResult {
         self.transactions as f64 / self.seconds.max(1e-9)
     }
 
+    /// The summary of one transaction kind.
+    pub(crate) fn summary(&self, kind: Kind) -> Summary {
+        self.types
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| *s)
+            .unwrap_or_default()
+    }
+
     /// Place-order transactions per second, the refused ones included (as tpmC).
     pub(crate) fn new_orders_per_s(&self) -> f64 {
-        let placed = self
-            .types
-            .iter()
-            .find(|(k, _)| *k == Kind::PlaceOrder)
-            .map_or(0, |(_, s)| s.count);
-        placed as f64 / self.seconds.max(1e-9)
+        self.summary(Kind::PlaceOrder).count as f64 / self.seconds.max(1e-9)
     }
 
     /// Place-order transactions per second of time spent in `place_order` calls.
     pub(crate) fn place_order_per_s(&self) -> f64 {
-        self.types
-            .iter()
-            .find(|(k, _)| *k == Kind::PlaceOrder)
-            .map_or(0.0, |(_, s)| s.count as f64 / (s.total_us / 1e6).max(1e-9))
+        let s = self.summary(Kind::PlaceOrder);
+        s.count as f64 / (s.total_us / 1e6).max(1e-9)
     }
 
     /// The per-type summaries as one JSON object keyed by type name.
@@ -62,34 +106,68 @@ impl PassResult {
     }
 }
 
-/// One pass in progress: the system, the driver's memory and the measurements.
-struct Pass<'w, W: Workload> {
-    system: &'w mut W,
+/// One caller in progress: its connection, its memory and its measurements.
+struct Client<'s, W: System> {
+    system: &'s W,
+    caller: W::Caller,
+    /// The only caller: nothing else writes between two of its calls, so a
+    /// refused order can be checked to have left the store as it was.
+    alone: bool,
     driver: Driver<W::OrderRef, W::InvoiceRef>,
     tally: Tally,
     latencies: Latencies,
     errors: ErrorLog,
+    /// Round trips per kind, counted around each call when the caller is alone.
+    trips: Option<[KindTrips; 5]>,
+    commands: u64,
 }
 
-impl<W: Workload> Pass<'_, W> {
-    /// Runs transaction `n` and records what it did.
-    fn step(&mut self, n: u64, op: &Op) {
-        match op {
-            Op::PlaceOrder(order) => self.place_order(n, order),
-            Op::Payment { pick, half } => self.payment(n, *pick, *half),
-            Op::OrderStatus { customer } => self.order_status(*customer),
-            Op::ShipBatch => self.ship_batch(),
-            Op::StockLevel => self.stock_level(),
+/// A call's start: its time and the round-trip counter.
+struct Mark(Instant, Option<u64>);
+
+impl<W: System> Client<'_, W> {
+    fn mark(&self) -> Mark {
+        let trips = self.trips.and_then(|_| self.system.round_trips());
+        Mark(Instant::now(), trips)
+    }
+
+    /// Records a call of `kind` that ran `commands` commands.
+    fn done(&mut self, kind: Kind, mark: Mark, commands: u64) {
+        self.latencies.record(kind, mark.0.elapsed());
+        self.commands += commands;
+        let now = self.system.round_trips();
+        if let (Some(per_kind), Some(before), Some(now)) = (&mut self.trips, mark.1, now)
+            && let Some(t) = per_kind.get_mut(kind as usize)
+        {
+            t.calls += 1;
+            t.commands += commands;
+            t.trips += now.saturating_sub(before);
         }
     }
 
-    /// An order naming the unknown SKU must be refused and leave the store as it was.
-    fn place_order(&mut self, n: u64, order: &NewOrder) {
+    /// Runs transaction `n` and records what it did.
+    async fn step(&mut self, n: u64, op: &Op) {
+        match op {
+            Op::PlaceOrder(order) => self.place_order(n, order).await,
+            Op::Payment { pick, half } => self.payment(n, *pick, *half).await,
+            Op::OrderStatus { customer } => self.order_status(*customer).await,
+            Op::ShipBatch => self.ship_batch().await,
+            Op::StockLevel => self.stock_level().await,
+        }
+    }
+
+    /// An order naming the unknown SKU must be refused and, when this caller is
+    /// alone, leave the store as it was.
+    async fn place_order(&mut self, n: u64, order: &NewOrder) {
         let expect_refusal = order.names_unknown_sku();
-        let before = expect_refusal.then(|| self.system.last_event());
-        let started = Instant::now();
-        let result = self.system.place_order(n, order);
-        self.latencies.record(Kind::PlaceOrder, started.elapsed());
+        let before = if expect_refusal && self.alone {
+            Some(self.system.last_event(&mut self.caller).await)
+        } else {
+            None
+        };
+        let mark = self.mark();
+        let result = self.system.place_order(&mut self.caller, n, order).await;
+        self.done(Kind::PlaceOrder, mark, 1);
         match result {
             Ok(placed) => {
                 if expect_refusal {
@@ -107,8 +185,9 @@ impl<W: Workload> Pass<'_, W> {
             }
             Err(Refusal::UnknownSku) if expect_refusal => {
                 self.tally.unknown_sku_refused += 1;
-                let after = self.system.last_event();
-                if matches!((&before, &after), (Some(Ok(b)), Ok(a)) if a == b) {
+                let Some(before) = before else { return };
+                let after = self.system.last_event(&mut self.caller).await;
+                if matches!((&before, &after), (Ok(b), Ok(a)) if a == b) {
                     self.tally.unknown_sku_left_store_unchanged += 1;
                 } else {
                     self.tally.unknown_sku_deviations += 1;
@@ -132,14 +211,17 @@ impl<W: Workload> Pass<'_, W> {
     }
 
     /// Pays the open invoice the driver picks; with none open, nothing is called.
-    fn payment(&mut self, n: u64, pick: u64, half: bool) {
+    async fn payment(&mut self, n: u64, pick: u64, half: bool) {
         let Some(choice) = self.driver.choose(pick, half) else {
             self.tally.payments_without_open_invoice += 1;
             return;
         };
-        let started = Instant::now();
-        let result = self.system.pay(n, choice.invoice, choice.cents);
-        self.latencies.record(Kind::Payment, started.elapsed());
+        let mark = self.mark();
+        let result = self
+            .system
+            .pay(&mut self.caller, n, choice.invoice, choice.cents)
+            .await;
+        self.done(Kind::Payment, mark, 1);
         match result {
             Ok(()) => {
                 if choice.partial {
@@ -157,10 +239,10 @@ impl<W: Workload> Pass<'_, W> {
         }
     }
 
-    fn order_status(&mut self, customer: usize) {
-        let started = Instant::now();
-        let result = self.system.order_status(customer);
-        self.latencies.record(Kind::OrderStatus, started.elapsed());
+    async fn order_status(&mut self, customer: usize) {
+        let mark = self.mark();
+        let result = self.system.order_status(&mut self.caller, customer).await;
+        self.done(Kind::OrderStatus, mark, 0);
         self.tally.status_reads += 1;
         match result {
             Ok(Some(lines)) => {
@@ -172,15 +254,19 @@ impl<W: Workload> Pass<'_, W> {
         }
     }
 
-    fn ship_batch(&mut self) {
-        let started = Instant::now();
-        let result = self.system.ship_batch(SHIP_BATCH);
-        self.latencies.record(Kind::ShipBatch, started.elapsed());
+    async fn ship_batch(&mut self) {
+        let mark = self.mark();
+        let result = self.system.ship_batch(&mut self.caller, SHIP_BATCH).await;
+        let commands = result
+            .as_ref()
+            .map_or(0, |b| b.orders + b.raced + b.failed.len() as u64);
+        self.done(Kind::ShipBatch, mark, commands);
         match result {
             Ok(batch) => {
                 self.tally.ship_batches += 1;
                 self.tally.orders_shipped += batch.orders;
                 self.tally.shipments += batch.shipments;
+                self.tally.ship_races += batch.raced;
                 for e in &batch.failed {
                     self.errors.push(Kind::ShipBatch, e);
                 }
@@ -189,10 +275,13 @@ impl<W: Workload> Pass<'_, W> {
         }
     }
 
-    fn stock_level(&mut self) {
-        let started = Instant::now();
-        let result = self.system.stock_level(&self.driver.recent);
-        self.latencies.record(Kind::StockLevel, started.elapsed());
+    async fn stock_level(&mut self) {
+        let mark = self.mark();
+        let result = self
+            .system
+            .stock_level(&mut self.caller, &self.driver.recent)
+            .await;
+        self.done(Kind::StockLevel, mark, 0);
         match result {
             Ok((skus, low)) => {
                 self.tally.stock_level_skus += skus;
@@ -203,35 +292,143 @@ impl<W: Workload> Pass<'_, W> {
     }
 }
 
-/// The measured phase: transactions until `limit`, and the seconds they took. Kept
-/// out of line so a profiler can count it alone
-/// (`--toggle-collect='loadgen::pass::transactions*'`).
-#[inline(never)]
-fn transactions<W: Workload>(
-    pass: &mut Pass<'_, W>,
-    mix: &mut Mix,
+/// What every caller of a pass shares: when it started and how far it got.
+struct Shared {
+    started: Instant,
+    done: AtomicU64,
+    clients: usize,
+}
+
+/// What one caller's share of the pass did.
+struct ClientOutcome {
+    transactions: u64,
+    tally: Tally,
+    latencies: Latencies,
+    errors: ErrorLog,
+    trips: Option<[KindTrips; 5]>,
+    commands: u64,
+}
+
+/// Caller `index` runs its stream of the mix until `limit`; caller 0 draws the
+/// progress bar.
+async fn run_client<W: System>(
+    system: &W,
+    cfg: &Config,
+    index: usize,
     limit: Limit,
-    label: &'static str,
-) -> (u64, f64, Option<f64>) {
-    let mut progress = Progress::new(label, limit);
-    let cpu_before = cpu_seconds();
-    let started = Instant::now();
+    shared: &Shared,
+    mut progress: Option<Progress>,
+) -> Result<ClientOutcome, String> {
+    let alone = shared.clients == 1;
+    let per_kind = Kind::ALL.map(|k| KindTrips {
+        kind: k.name(),
+        ..KindTrips::default()
+    });
+    let mut client = Client {
+        system,
+        caller: system.caller().await?,
+        alone,
+        driver: Driver::new(),
+        tally: Tally::default(),
+        latencies: Latencies::default(),
+        errors: ErrorLog::default(),
+        trips: (alone && system.round_trips().is_some()).then_some(per_kind),
+        commands: 0,
+    };
+    let mut mix = Mix::for_client(cfg, index);
     let mut done = 0;
     loop {
-        let elapsed = started.elapsed();
+        let elapsed = shared.started.elapsed();
         if limit.reached(done, elapsed) {
             break;
         }
-        progress.show(done, elapsed);
-        pass.system.tick();
+        if let Some(bar) = &mut progress {
+            bar.show(shared.done.load(Ordering::Relaxed), elapsed);
+        }
+        system.tick();
         let op = mix.next_op();
-        pass.step(done, &op);
+        // Transaction numbers (and so idempotency keys) unique over all callers;
+        // a single caller's are 0, 1, 2, ... as they always were.
+        let n = done * shared.clients as u64 + index as u64;
+        client.step(n, &op).await;
         done += 1;
+        shared.done.fetch_add(1, Ordering::Relaxed);
     }
-    let seconds = started.elapsed().as_secs_f64();
+    if let Some(bar) = &progress {
+        bar.finish();
+    }
+    Ok(ClientOutcome {
+        transactions: done,
+        tally: client.tally,
+        latencies: client.latencies,
+        errors: client.errors,
+        trips: client.trips,
+        commands: client.commands,
+    })
+}
+
+/// The measured phase: every caller until its limit, and the seconds they took.
+/// Kept out of line so a profiler can count it alone
+/// (`--toggle-collect='loadgen::pass::transactions*'`); one caller without a
+/// runtime runs on this thread.
+#[inline(never)]
+fn transactions<W: System>(
+    system: &Arc<W>,
+    cfg: &Config,
+    limits: &[Limit],
+    label: &'static str,
+    runtime: Option<&Runtime>,
+) -> Res<(Vec<ClientOutcome>, f64, Option<f64>)> {
+    let total = match limits.first() {
+        Some(Limit::Seconds(s)) => Limit::Seconds(*s),
+        _ => Limit::Transactions(
+            limits
+                .iter()
+                .map(|l| match l {
+                    Limit::Transactions(n) => *n,
+                    Limit::Seconds(_) => 0,
+                })
+                .sum(),
+        ),
+    };
+    let progress = Progress::new(label, total);
+    let cpu_before = cpu_seconds();
+    let shared = Arc::new(Shared {
+        started: Instant::now(),
+        done: AtomicU64::new(0),
+        clients: limits.len(),
+    });
+    let outcomes: Vec<Result<ClientOutcome, String>> = match (runtime, limits) {
+        (None, [limit]) => vec![block_on(run_client(
+            &**system,
+            cfg,
+            0,
+            *limit,
+            &shared,
+            Some(progress),
+        ))],
+        (None, _) => return Err("several callers need a runtime".into()),
+        (Some(rt), _) => rt.block_on(async {
+            let mut tasks = Vec::with_capacity(limits.len());
+            let mut progress = Some(progress);
+            for (index, limit) in limits.iter().copied().enumerate() {
+                let (system, cfg, shared) = (Arc::clone(system), cfg.clone(), Arc::clone(&shared));
+                let bar = progress.take();
+                tasks.push(tokio::spawn(async move {
+                    run_client(&*system, &cfg, index, limit, &shared, bar).await
+                }));
+            }
+            let mut outcomes = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                outcomes.push(task.await.unwrap_or_else(|e| Err(e.to_string())));
+            }
+            outcomes
+        }),
+    };
+    let seconds = shared.started.elapsed().as_secs_f64();
     let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| a - b);
-    progress.finish();
-    (done, seconds, cpu)
+    let outcomes = outcomes.into_iter().collect::<Result<Vec<_>, String>>()?;
+    Ok((outcomes, seconds, cpu))
 }
 
 /// This process's CPU time so far (user + system), from `/proc/self/stat`.
@@ -248,37 +445,114 @@ fn cpu_seconds() -> Option<f64> {
     Some((user + system) as f64 / TICKS_PER_SECOND)
 }
 
-/// Runs the mix against `system` until `limit`. The same `cfg.seed` always yields the
-/// same operations, whatever the system.
-pub(crate) fn run_pass<W: Workload>(
-    system: &mut W,
-    cfg: &Config,
-    limit: Limit,
-    label: &'static str,
-) -> Res<PassResult> {
-    let (events_before, journal_before) = (system.last_event()?, system.journal_lines()?);
-    let mut mix = Mix::new(cfg);
-    let mut pass = Pass {
-        system,
-        driver: Driver::new(),
-        tally: Tally::default(),
-        latencies: Latencies::default(),
-        errors: ErrorLog::default(),
-    };
-    let (done, seconds, cpu_seconds) = transactions(&mut pass, &mut mix, limit, label);
+/// Each caller's limit when `clients` callers share `limit`: a count is split as
+/// evenly as it goes (the first ones take the remainder), a duration is
+/// everyone's.
+pub(crate) fn shares(limit: Limit, clients: usize) -> Vec<Limit> {
+    let clients = clients.max(1);
+    match limit {
+        Limit::Seconds(s) => vec![Limit::Seconds(s); clients],
+        Limit::Transactions(n) => {
+            let (each, rest) = (n / clients as u64, n % clients as u64);
+            (0..clients as u64)
+                .map(|i| Limit::Transactions(each + u64::from(i < rest)))
+                .collect()
+        }
+    }
+}
 
-    let mut tally = pass.tally;
-    tally.errors = pass.errors.count;
-    tally.events = pass.system.last_event()? - events_before;
-    tally.journal_lines = pass.system.journal_lines()? - journal_before;
-    let (types, overall) = pass.latencies.summarize();
+/// The limits that repeat `done`'s counts, caller by caller.
+pub(crate) fn repeat(done: &PassResult) -> Vec<Limit> {
+    done.per_client
+        .iter()
+        .map(|&n| Limit::Transactions(n))
+        .collect()
+}
+
+/// Runs the mix against `system` by one caller per limit in `limits`, each until
+/// its limit. Caller `i` always draws the same operations from `cfg.seed`,
+/// whatever the system. Several callers, or a `runtime`, run as tasks on it.
+pub(crate) fn run_pass<W: System>(
+    system: &Arc<W>,
+    cfg: &Config,
+    limits: &[Limit],
+    label: &'static str,
+    runtime: Option<&Runtime>,
+) -> Res<PassResult> {
+    let mut probe = drive(runtime, system.caller())?;
+    let events_before = drive(runtime, system.last_event(&mut probe))?;
+    let journal_before = drive(runtime, system.journal_lines(&mut probe))?;
+    let trips_before = system.round_trips();
+    let (outcomes, seconds, cpu_seconds) = transactions(system, cfg, limits, label, runtime)?;
+    let trips_after = system.round_trips();
+
+    let (mut tally, mut latencies, mut errors) =
+        (Tally::default(), Latencies::default(), ErrorLog::default());
+    let (mut per_client, mut commands, mut per_kind) = (Vec::new(), 0, None);
+    for outcome in outcomes {
+        per_client.push(outcome.transactions);
+        tally.add(&outcome.tally);
+        latencies.merge(outcome.latencies);
+        errors.merge(outcome.errors);
+        commands += outcome.commands;
+        per_kind = per_kind.or(outcome.trips);
+    }
+    tally.errors = errors.count;
+    tally.events = drive(runtime, system.last_event(&mut probe))? - events_before;
+    tally.journal_lines = drive(runtime, system.journal_lines(&mut probe))? - journal_before;
+    let transactions: u64 = per_client.iter().sum();
+    let round_trips = trips_before.zip(trips_after).map(|(b, a)| {
+        let total = a.saturating_sub(b);
+        RoundTrips {
+            total,
+            commands,
+            per_command: total as f64 / commands.max(1) as f64,
+            per_transaction: total as f64 / transactions.max(1) as f64,
+            per_kind: per_kind.map(Vec::from),
+        }
+    });
+    let (types, overall) = latencies.summarize();
     Ok(PassResult {
-        transactions: done,
+        transactions,
+        per_client,
         seconds,
         cpu_seconds,
         tally,
         types,
         overall,
-        errors: pass.errors,
+        errors,
+        round_trips,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shares;
+    use crate::args::Limit;
+
+    fn counts(limits: &[Limit]) -> Vec<u64> {
+        limits
+            .iter()
+            .map(|l| match l {
+                Limit::Transactions(n) => *n,
+                Limit::Seconds(_) => u64::MAX,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_count_is_split_evenly_and_wholly() {
+        assert_eq!(counts(&shares(Limit::Transactions(10), 1)), [10]);
+        assert_eq!(counts(&shares(Limit::Transactions(10), 4)), [3, 3, 2, 2]);
+        assert_eq!(counts(&shares(Limit::Transactions(2), 3)), [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_duration_is_everyones() {
+        assert!(
+            shares(Limit::Seconds(2.0), 3)
+                .iter()
+                .all(|l| matches!(l, Limit::Seconds(s) if *s == 2.0))
+        );
+    }
 }

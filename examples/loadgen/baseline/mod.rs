@@ -18,11 +18,13 @@ use std::time::Instant;
 
 use rust_decimal::Decimal;
 
+use tokio::runtime::Runtime;
+
 use crate::Res;
 use crate::args::{Config, Limit};
 use crate::mix::NewOrder;
 use crate::pass::{PassResult, run_pass};
-use crate::workload::{Batch, Placed, Refusal, Workload};
+use crate::workload::{Batch, Locked, Placed, Refusal, Workload};
 use crate::world::{UNKNOWN_SKU, World, reduced_rate, standard_rate};
 use money::cents;
 use records::{
@@ -267,17 +269,18 @@ pub(crate) struct BaselineRun {
     pub(crate) pass: PassResult,
 }
 
-/// Sets the baseline up from `world` and runs `transactions` operations of the mix.
-pub(crate) fn run_baseline(cfg: &Config, world: &World, transactions: u64) -> Res<BaselineRun> {
+/// Sets the baseline up from `world` and runs the mix, caller `i` until
+/// `limits[i]`; concurrent callers share it behind one lock.
+pub(crate) fn run_baseline(
+    cfg: &Config,
+    world: &World,
+    limits: &[Limit],
+    runtime: Option<&Runtime>,
+) -> Res<BaselineRun> {
     let started = Instant::now();
-    let mut system = Plain::setup(world);
+    let system = std::sync::Arc::new(Locked::new(Plain::setup(world)));
     let setup_seconds = started.elapsed().as_secs_f64();
-    let pass = run_pass(
-        &mut system,
-        cfg,
-        Limit::Transactions(transactions),
-        "baseline",
-    )?;
+    let pass = run_pass(&system, cfg, limits, "baseline", runtime)?;
     Ok(BaselineRun {
         setup_seconds,
         pass,

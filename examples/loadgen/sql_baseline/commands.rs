@@ -3,7 +3,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rusqlite::{Transaction, TransactionBehavior};
 
@@ -55,7 +55,8 @@ impl SqlPlain {
         m: Marks,
         order: &NewOrder,
     ) -> Res<()> {
-        let conn = Rc::clone(&self.conn);
+        let conn = Arc::clone(&self.conn);
+        let conn = super::system::lock(&conn)?;
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let o = self.plain.orders.get(id).ok_or("unknown order")?;
         let mut deltas: Vec<(&str, usize, i64)> = Vec::new();
@@ -122,7 +123,8 @@ impl SqlPlain {
     }
 
     pub(super) fn write_payment(&mut self, n: u64, m: Marks) -> Res<()> {
-        let conn = Rc::clone(&self.conn);
+        let conn = Arc::clone(&self.conn);
+        let conn = super::system::lock(&conn)?;
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let id = self
             .plain
@@ -177,7 +179,8 @@ impl SqlPlain {
     }
 
     pub(super) fn write_shipped(&mut self, order: usize, first: usize, m: Marks) -> Res<()> {
-        let conn = Rc::clone(&self.conn);
+        let conn = Arc::clone(&self.conn);
+        let conn = super::system::lock(&conn)?;
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         let shipments = self.plain.shipments.get(first..).unwrap_or_default();
         let mut deltas: Vec<(&str, usize, i64)> = Vec::new();

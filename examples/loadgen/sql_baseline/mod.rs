@@ -17,6 +17,11 @@
 //! SQLite, as o2c does. What it does not do is o2c's reads before and inside a
 //! commit (records, stock levels, versions, balances, the last event and journal
 //! positions): it knows them from memory.
+//!
+//! With several callers (`--clients N`) the baseline is shared behind one lock
+//! ([`Locked`]): SQLite admits one writer at a time, and the baseline's in-memory
+//! decisions must be taken in the order its commits land, so its callers take
+//! turns on its one connection, reads included.
 
 mod commands;
 mod json;
@@ -27,15 +32,18 @@ mod system;
 mod writes;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use o2c::store::sqlite::{Durability as StoreDurability, SqliteOptions, SqliteStore};
+use tokio::runtime::Runtime;
 
 use crate::Res;
-use crate::args::{Config, Durability, Limit};
+use crate::args::{Config, Durability};
 use crate::baseline::BaselineRun;
 use crate::o2c_system::{O2cRun, run_o2c_on};
-use crate::pass::run_pass;
+use crate::pass::{repeat, run_pass};
+use crate::workload::Locked;
 use crate::world::World;
 use system::SqlPlain;
 
@@ -81,14 +89,18 @@ fn remove_db(path: &Path) {
 
 /// Runs o2c on SQLite, then the SQL baseline with o2c's transaction count; deletes
 /// both files at the end unless `--keep`.
-pub(crate) fn run_sqlite(cfg: &Config, world: &World) -> Res<(O2cRun, Option<BaselineRun>)> {
+pub(crate) fn run_sqlite(
+    cfg: &Config,
+    world: &World,
+    runtime: Option<&Runtime>,
+) -> Res<(O2cRun, Option<BaselineRun>)> {
     let path = cfg.db.clone().unwrap_or_else(temp_path);
     let base = baseline_path(&path);
     ensure_fresh(&path)?;
     if cfg.baseline {
         ensure_fresh(&base)?;
     }
-    let result = run_both(cfg, world, &path, &base);
+    let result = run_both(cfg, world, &path, &base, runtime);
     if cfg.keep {
         eprintln!("kept {} and {}", path.display(), base.display());
     } else {
@@ -103,25 +115,21 @@ fn run_both(
     world: &World,
     path: &Path,
     base: &Path,
+    runtime: Option<&Runtime>,
 ) -> Res<(O2cRun, Option<BaselineRun>)> {
     let durability = match cfg.durability {
         Durability::Full => StoreDurability::Full,
         Durability::Normal => StoreDurability::Normal,
     };
     let store = SqliteStore::open(path, SqliteOptions::default().with_durability(durability))?;
-    let o2c = run_o2c_on(store, cfg, world)?;
+    let o2c = run_o2c_on(store, cfg, world, runtime, None)?;
     if !cfg.baseline {
         return Ok((o2c, None));
     }
     let started = Instant::now();
-    let mut system = SqlPlain::setup(base, cfg.durability, world)?;
+    let system = Arc::new(Locked::new(SqlPlain::setup(base, cfg.durability, world)?));
     let setup_seconds = started.elapsed().as_secs_f64();
-    let pass = run_pass(
-        &mut system,
-        cfg,
-        Limit::Transactions(o2c.pass.transactions),
-        "sql baseline",
-    )?;
+    let pass = run_pass(&system, cfg, &repeat(&o2c.pass), "sql baseline", runtime)?;
     Ok((
         o2c,
         Some(BaselineRun {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Transaction, TransactionBehavior};
 use rust_decimal::Decimal;
@@ -20,12 +20,13 @@ use crate::world::World;
 impl SqlPlain {
     /// A new file at `path` loaded with `world`, and the in-memory state beside it.
     pub(super) fn setup(path: &Path, durability: Durability, world: &World) -> Res<Self> {
-        let conn = Rc::new(schema::create(path, durability)?);
+        let conn = Arc::new(Mutex::new(schema::create(path, durability)?));
         let plain = Plain::setup(world);
         let names = (0..world.customers)
             .map(|i| (format!("Customer {i}"), format!("customer{i}@example.com")))
             .collect();
-        let mut system = SqlPlain::new(Rc::clone(&conn), plain, names);
+        let mut system = SqlPlain::new(Arc::clone(&conn), plain, names);
+        let conn = super::system::lock(&conn)?;
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
         for (i, code) in world.locations.iter().enumerate() {
             let body = format!(

@@ -2,7 +2,7 @@
 //! in memory, then written, in one `BEGIN IMMEDIATE` transaction, as o2c writes it.
 
 use std::collections::{HashSet, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
@@ -12,9 +12,12 @@ use crate::baseline::Plain;
 use crate::mix::NewOrder;
 use crate::workload::{Batch, Placed, Refusal, Workload};
 
-/// The hand-written system on SQLite.
+/// The hand-written system on SQLite. Its one connection sits behind a mutex so
+/// that the system can move between the threads concurrent callers run on; the
+/// callers take turns on the whole system anyway ([`Locked`](crate::workload::Locked)),
+/// as SQLite's single writer makes them.
 pub(super) struct SqlPlain {
-    pub(super) conn: Rc<Connection>,
+    pub(super) conn: Arc<Mutex<Connection>>,
     pub(super) plain: Plain,
     pub(super) names: Vec<(String, String)>,
     pub(super) customer_ids: Vec<String>,
@@ -49,12 +52,22 @@ struct StoredLine {
     sku: String,
 }
 
+/// The connection, for one statement or one transaction.
+pub(super) fn lock(conn: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>, String> {
+    conn.lock()
+        .map_err(|_| "a caller panicked holding the connection".to_owned())
+}
+
 fn failed(e: impl std::fmt::Display) -> Refusal {
     Refusal::Failed(e.to_string())
 }
 
 impl SqlPlain {
-    pub(super) fn new(conn: Rc<Connection>, plain: Plain, names: Vec<(String, String)>) -> Self {
+    pub(super) fn new(
+        conn: Arc<Mutex<Connection>>,
+        plain: Plain,
+        names: Vec<(String, String)>,
+    ) -> Self {
         let customer_ids = (0..names.len()).map(|i| uid(CUSTOMER, i)).collect();
         Self {
             conn,
@@ -110,8 +123,7 @@ impl Workload for SqlPlain {
 
     fn order_status(&mut self, customer: usize) -> Result<Option<usize>, String> {
         let id = self.customer_ids.get(customer).ok_or("unknown customer")?;
-        let latest: Option<String> = self
-            .conn
+        let latest: Option<String> = lock(&self.conn)?
             .prepare_cached("SELECT order_id FROM customer_orders WHERE customer = ?1 ORDER BY seq DESC LIMIT 1")
             .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
             .map_err(|e| e.to_string())?;
@@ -156,8 +168,7 @@ impl Workload for SqlPlain {
         }
         let mut low = 0;
         for sku in &skus {
-            let available: i64 = self
-                .conn
+            let available: i64 = lock(&self.conn)?
                 .prepare_cached("SELECT on_hand, reserved FROM stock WHERE sku = ?1")
                 .and_then(|mut s| {
                     s.query_map([sku], |r| Ok(r.get::<_, i64>(0)? - r.get::<_, i64>(1)?))?
@@ -175,8 +186,7 @@ impl Workload for SqlPlain {
 
 impl SqlPlain {
     fn load_order(&self, id: &str) -> Result<StoredOrder, String> {
-        let body: String = self
-            .conn
+        let body: String = lock(&self.conn)?
             .prepare_cached("SELECT body FROM records WHERE record_key = ?1")
             .and_then(|mut s| s.query_row([format!("order/{id}")], |r| r.get(0)))
             .map_err(|e| e.to_string())?;

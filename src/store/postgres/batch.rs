@@ -10,8 +10,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::join_all;
+use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Row};
+
+use super::pool::Conn;
 
 /// A statement's parameter with its PostgreSQL type.
 pub(super) type Param = (Box<dyn ToSql + Sync + Send>, Type);
@@ -29,6 +31,16 @@ pub(super) fn int(value: i64) -> Param {
 /// An array of text.
 pub(super) fn texts(values: Vec<String>) -> Param {
     (Box::new(values), Type::TEXT_ARRAY)
+}
+
+/// What a store counts of its traffic.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    /// Round trips that ran statements.
+    pub(super) round_trips: AtomicU64,
+    /// Round trips that prepared statements new to their connection: once per
+    /// statement per connection, then never again.
+    pub(super) preparations: AtomicU64,
 }
 
 /// Statements to send in one round trip.
@@ -53,20 +65,42 @@ impl Batch {
     }
 
     /// Sends every statement, then reads every answer, in order. Counts one
-    /// round trip.
+    /// round trip — two when some statement is new to this connection: those are
+    /// prepared first, together, and kept (see [`Conn`]).
     pub(super) async fn send(
         &self,
-        client: &Client,
-        round_trips: &AtomicU64,
+        conn: &Conn,
+        counters: &Counters,
     ) -> Vec<Result<Vec<Row>, tokio_postgres::Error>> {
-        round_trips.fetch_add(1, Ordering::Relaxed);
-        let params: Vec<Vec<(&(dyn ToSql + Sync), Type)>> = self
+        let mut fresh: Vec<&(String, Vec<Param>)> = Vec::new();
+        for statement in &self.statements {
+            if conn.prepared(&statement.0).is_none() && !fresh.iter().any(|f| f.0 == statement.0) {
+                fresh.push(statement);
+            }
+        }
+        if !fresh.is_empty() {
+            counters.preparations.fetch_add(1, Ordering::Relaxed);
+            let prepared = join_all(fresh.iter().map(|(sql, params)| {
+                let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
+                async move { (sql, conn.prepare_typed(sql, &types).await) }
+            }))
+            .await;
+            // One that fails to prepare is sent unprepared below, where its error
+            // surfaces in its place.
+            for (sql, statement) in prepared {
+                if let Ok(statement) = statement {
+                    conn.keep(sql.clone(), statement);
+                }
+            }
+        }
+        counters.round_trips.fetch_add(1, Ordering::Relaxed);
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = self
             .statements
             .iter()
             .map(|(_, params)| {
                 params
                     .iter()
-                    .map(|(value, ty)| (&**value as &(dyn ToSql + Sync), ty.clone()))
+                    .map(|(value, _)| &**value as &(dyn ToSql + Sync))
                     .collect()
             })
             .collect();
@@ -74,7 +108,23 @@ impl Batch {
             self.statements
                 .iter()
                 .zip(&params)
-                .map(|((sql, _), params)| client.query_typed(sql, params)),
+                .map(|((sql, typed), params)| {
+                    let prepared = conn.prepared(sql);
+                    async move {
+                        match prepared {
+                            Some(statement) => conn.query(&statement, params).await,
+                            None => {
+                                let typed: Vec<(&(dyn ToSql + Sync), Type)> = typed
+                                    .iter()
+                                    .map(|(value, ty)| {
+                                        (&**value as &(dyn ToSql + Sync), ty.clone())
+                                    })
+                                    .collect();
+                                conn.query_typed(sql, &typed).await
+                            }
+                        }
+                    }
+                }),
         )
         .await
     }

@@ -24,13 +24,13 @@
 //! commits do not deadlock over them. One that PostgreSQL reports anyway becomes
 //! [`StoreError::Deadlock`], a lost race.
 
-use std::sync::atomic::AtomicU64;
-
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Client, Row};
 
-use super::batch::{Batch, Param, int, text, texts};
+use super::pool::Conn;
+
+use super::batch::{Batch, Counters, Param, int, text, texts};
 use super::error::{db, state};
 use super::known::Known;
 use super::numbers::{self, StandIn};
@@ -49,7 +49,7 @@ pub(super) struct Target<'a> {
     pub(super) schema: &'a str,
     /// The tenant's name, the payload of its change notifications.
     pub(super) tenant: &'a str,
-    pub(super) round_trips: &'a AtomicU64,
+    pub(super) counters: &'a Counters,
 }
 
 impl Target<'_> {
@@ -65,7 +65,7 @@ enum Step {
     Key,
     Put(usize),
     Check(usize),
-    Stock(usize),
+    Stock,
     Counter(usize),
     Balance,
 }
@@ -93,8 +93,8 @@ impl<'a> Round<'a> {
 
     /// Sends the round; the rows of each statement, or the first failure with the
     /// step that failed.
-    async fn send(self, client: &Client) -> Result<Vec<Vec<Row>>, (Step, tokio_postgres::Error)> {
-        let answers = self.batch.send(client, self.target.round_trips).await;
+    async fn send(self, client: &Conn) -> Result<Vec<Vec<Row>>, (Step, tokio_postgres::Error)> {
+        let answers = self.batch.send(client, self.target.counters).await;
         let mut rows = Vec::with_capacity(answers.len());
         for (answer, step) in answers.into_iter().zip(self.steps) {
             match answer {
@@ -134,7 +134,7 @@ impl From<crate::store::ReadError> for Attempt {
 /// as stored, read under a lock. Leaves the connection outside any transaction
 /// whatever happens, unless the connection itself broke.
 pub(super) async fn commit(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     changes: Changeset,
     known: &Known,
@@ -173,7 +173,7 @@ fn speculate(changes: &Changeset, known: &Known) -> Option<(Changeset, usize)> {
 /// copies start, when they are (a failed version check there is
 /// [`Attempt::Stale`]).
 async fn attempt(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     mut changes: Changeset,
     speculated: Option<usize>,
@@ -263,11 +263,7 @@ async fn attempt(
             _ => {}
         }
     }
-    let mut stock = changes.stock_deltas()?;
-    stock.sort_by(|a, b| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)));
-    for (i, delta) in stock.iter().enumerate() {
-        push_stock(&mut round, delta, i);
-    }
+    push_stock(&mut round, &sorted_stock(&changes)?);
     let mut counters = changes.counter_deltas()?;
     counters.sort_by(|a, b| {
         (a.key.kind().as_str(), a.key.id()).cmp(&(b.key.kind().as_str(), b.key.id()))
@@ -450,7 +446,7 @@ fn validate(changes: &Changeset) -> StoreResult<()> {
     Ok(())
 }
 
-async fn rollback(client: &Client) -> StoreResult<()> {
+async fn rollback(client: &Conn) -> StoreResult<()> {
     client.batch_execute("ROLLBACK").await.map_err(db)
 }
 
@@ -572,29 +568,76 @@ fn bounded(limit_delta: i64, used_delta: i64) -> Vec<Param> {
     ]
 }
 
-fn push_stock(round: &mut Round<'_>, delta: &StockDelta, i: usize) {
-    // A SKU × location that never held stock starts at zero and, as in the memory
-    // store, is listed from now on even if this commit adds nothing to it.
+/// The changeset's stock deltas by SKU and location: the order rows are locked in.
+fn sorted_stock(changes: &Changeset) -> StoreResult<Vec<StockDelta>> {
+    let mut stock = changes.stock_deltas()?;
+    stock.sort_by(|a, b| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)));
+    Ok(stock)
+}
+
+/// Every stock delta in three statements, whatever their number: the levels not
+/// there yet made at zero (as in the memory store, a SKU × location is listed
+/// from its first commit on, even one that adds nothing), the rows locked by SKU
+/// and location, then one guarded update of them all. The guard is summed in
+/// `numeric`, so a sum past `i64` is a failed guard, as the memory store's
+/// checked sum is, not an error; the update must change every row.
+fn push_stock(round: &mut Round<'_>, stock: &[StockDelta]) {
+    if stock.is_empty() {
+        return;
+    }
+    let skus = || texts(stock.iter().map(|d| d.sku.as_str().to_owned()).collect());
+    let locations = || {
+        texts(
+            stock
+                .iter()
+                .map(|d| d.location.as_str().to_owned())
+                .collect(),
+        )
+    };
     round.push(
         Step::Plain,
-        "INSERT INTO {s}.stock (sku, location, on_hand, reserved) VALUES ($1, $2, 0, 0)
+        "INSERT INTO {s}.stock (sku, location, on_hand, reserved)
+         SELECT d.sku, d.location, 0, 0 FROM unnest($1::text[], $2::text[]) AS d(sku, location)
+         ORDER BY d.sku, d.location
          ON CONFLICT DO NOTHING",
-        vec![text(delta.sku.as_str()), text(delta.location.as_str())],
+        vec![skus(), locations()],
     );
-    let guard = WITHIN_BOUNDS
-        .replace("LIMIT_COL", "on_hand")
-        .replace("USED_COL", "reserved");
-    let mut params = vec![text(delta.sku.as_str()), text(delta.location.as_str())];
-    params.extend(bounded(delta.on_hand, delta.reserved));
     round.push(
-        Step::Stock(i),
-        &format!(
-            "WITH guarded AS (
-                UPDATE {{s}}.stock SET on_hand = on_hand + $3, reserved = reserved + $4
-                WHERE sku = $1 AND location = $2 AND {guard} RETURNING 1)
-             {GUARD}"
-        ),
-        params,
+        Step::Plain,
+        // One index lookup per level, locked in the order given (sorted).
+        "SELECT 1 FROM unnest($1::text[], $2::text[]) AS d(sku, location)
+         CROSS JOIN LATERAL (
+            SELECT 1 FROM {s}.stock AS s
+            WHERE s.sku = d.sku AND s.location = d.location FOR UPDATE) AS locked",
+        vec![skus(), locations()],
+    );
+    let count = i64::try_from(stock.len()).unwrap_or(i64::MAX);
+    round.push(
+        Step::Stock,
+        "WITH guarded AS (
+            UPDATE {s}.stock AS s
+            SET on_hand = s.on_hand + d.on_hand, reserved = s.reserved + d.reserved
+            FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[])
+                 AS d(sku, location, on_hand, reserved)
+            WHERE s.sku = d.sku AND s.location = d.location
+              AND s.reserved::numeric + d.reserved >= 0
+              AND s.reserved::numeric + d.reserved <= s.on_hand::numeric + d.on_hand
+              AND s.on_hand::numeric + d.on_hand <= 9223372036854775807
+            RETURNING 1)
+         SELECT 1 / (count(*) = $5)::int FROM guarded",
+        vec![
+            skus(),
+            locations(),
+            (
+                Box::new(stock.iter().map(|d| d.on_hand).collect::<Vec<i64>>()),
+                Type::INT8_ARRAY,
+            ),
+            (
+                Box::new(stock.iter().map(|d| d.reserved).collect::<Vec<i64>>()),
+                Type::INT8_ARRAY,
+            ),
+            int(count),
+        ],
     );
 }
 
@@ -840,7 +883,7 @@ fn push_events(
 /// ended: a guard's (from the version or level found now), a used key's, a
 /// deadlock's, or the driver's.
 async fn failure(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     changes: &Changeset,
     (step, e): (Step, tokio_postgres::Error),
@@ -890,28 +933,15 @@ async fn failure(
                 }),
             None => return db(e),
         },
-        Step::Stock(i) if guard_failed => {
-            let mut stock = match changes.stock_deltas() {
+        Step::Stock if guard_failed => {
+            let stock = match sorted_stock(changes) {
                 Ok(stock) => stock,
                 Err(e) => return e,
             };
-            stock.sort_by(|a, b| (&a.sku, &a.location).cmp(&(&b.sku, &b.location)));
-            let Some(delta) = stock.get(i) else {
-                return db(e);
-            };
-            reads::stock_levels(client, target, &delta.sku)
+            let skus: Vec<_> = stock.iter().map(|d| d.sku.clone()).collect();
+            reads::stock_levels_of(client, target, &skus)
                 .await
-                .map(|levels| {
-                    let level = levels.iter().find(|l| l.location == delta.location);
-                    StoreError::InsufficientStock {
-                        sku: delta.sku.clone(),
-                        location: delta.location.clone(),
-                        on_hand: level.map_or(0, |l| l.on_hand),
-                        reserved: level.map_or(0, |l| l.reserved),
-                        on_hand_delta: delta.on_hand,
-                        reserved_delta: delta.reserved,
-                    }
-                })
+                .map(|levels| insufficient(&stock, &levels))
         }
         Step::Counter(i) if guard_failed => {
             let mut counters = match changes.counter_deltas() {
@@ -936,6 +966,42 @@ async fn failure(
         _ => return db(e),
     };
     explained.unwrap_or_else(StoreError::Read)
+}
+
+/// The first of `stock` (in locking order) whose guard fails on `levels`, as
+/// [`StoreError::InsufficientStock`] with the level found; the first of all if
+/// every guard holds now (the level moved again since the commit failed).
+fn insufficient(stock: &[StockDelta], levels: &[crate::stock::StockLevel]) -> StoreError {
+    let level = |d: &StockDelta| {
+        levels
+            .iter()
+            .find(|l| l.sku == d.sku && l.location == d.location)
+            .map_or((0, 0), |l| (l.on_hand, l.reserved))
+    };
+    let fails = |d: &&StockDelta| {
+        let (on_hand, reserved) = level(d);
+        let (on_hand, reserved) = (
+            i128::from(on_hand) + i128::from(d.on_hand),
+            i128::from(reserved) + i128::from(d.reserved),
+        );
+        reserved < 0 || reserved > on_hand || on_hand > i128::from(i64::MAX)
+    };
+    match stock.iter().find(fails).or_else(|| stock.first()) {
+        Some(d) => {
+            let (on_hand, reserved) = level(d);
+            StoreError::InsufficientStock {
+                sku: d.sku.clone(),
+                location: d.location.clone(),
+                on_hand,
+                reserved,
+                on_hand_delta: d.on_hand,
+                reserved_delta: d.reserved,
+            }
+        }
+        None => StoreError::Invalid {
+            reason: "a stock guard failed with no stock moved".to_owned(),
+        },
+    }
 }
 
 /// The error for a put whose expected version is not the stored one.

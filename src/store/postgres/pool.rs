@@ -7,14 +7,16 @@
 //! runtime of the caller's — every call already runs as a task on the store's
 //! runtime ([`Driver::run`]).
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::error::PostgresError;
 
@@ -106,10 +108,59 @@ pub(super) async fn connect(config: &Config) -> Result<Client, PostgresError> {
     Ok(client)
 }
 
+/// A connection and the statements prepared on it, by their SQL text: each is
+/// parsed and planned by the server once per connection, not once per call.
+pub(super) struct Conn {
+    client: Client,
+    statements: Mutex<HashMap<String, Statement>>,
+}
+
+/// Statements kept prepared per connection at most; past it they are all let go
+/// (a store serving many tenants prepares each statement once per tenant).
+const PREPARED: usize = 2_048;
+
+impl Conn {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            statements: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The statement prepared for `sql`, if it has been.
+    pub(super) fn prepared(&self, sql: &str) -> Option<Statement> {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(sql)
+            .cloned()
+    }
+
+    /// Keeps `statement`, prepared for `sql`.
+    pub(super) fn keep(&self, sql: String, statement: Statement) {
+        let mut statements = self
+            .statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if statements.len() >= PREPARED {
+            statements.clear();
+        }
+        statements.insert(sql, statement);
+    }
+}
+
+impl Deref for Conn {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// Connections kept open between calls, at most `size` in use at once.
 pub(super) struct Pool {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
 }
@@ -149,7 +200,7 @@ impl Pool {
         };
         let client = match reused {
             Some(client) => client,
-            None => connect(&self.config).await?,
+            None => Conn::new(connect(&self.config).await?),
         };
         Ok(Pooled {
             client: Some(client),
@@ -163,14 +214,14 @@ impl Pool {
 /// A connection lent for one call. It goes back to the pool only if the call marked
 /// it [`Pooled::reusable`]; otherwise dropping it closes it.
 pub(super) struct Pooled {
-    client: Option<Client>,
+    client: Option<Conn>,
     pool: Arc<Pool>,
     reusable: AtomicBool,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Pooled {
-    pub(super) fn client(&self) -> Result<&Client, PostgresError> {
+    pub(super) fn client(&self) -> Result<&Conn, PostgresError> {
         self.client.as_ref().ok_or(PostgresError::RuntimeGone)
     }
 

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
+
+use super::pool::Conn;
 
 use super::batch::{Batch, Param, int, text, texts};
 use super::commit::Target;
@@ -30,7 +32,7 @@ use crate::store::{
 
 /// Runs one statement.
 async fn query(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     template: &str,
     params: Vec<Param>,
@@ -38,7 +40,7 @@ async fn query(
     let mut batch = Batch::new();
     batch.push(template.replace("{s}", target.schema), params);
     batch
-        .send(client, target.round_trips)
+        .send(client, target.counters)
         .await
         .into_iter()
         .next()
@@ -60,7 +62,7 @@ pub(super) fn record_row(row: &Row) -> ReadResult<(u64, Record)> {
 
 /// The stored version of a record, if it exists.
 pub(super) async fn version_of(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     key: &RecordKey,
 ) -> ReadResult<Option<u64>> {
@@ -88,7 +90,7 @@ pub(super) fn level(row: &Row) -> ReadResult<StockLevel> {
 }
 
 pub(super) async fn stock_levels(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     sku: &Sku,
 ) -> ReadResult<Vec<StockLevel>> {
@@ -97,7 +99,7 @@ pub(super) async fn stock_levels(
 
 /// The levels of each of `skus`, SKU by SKU in the order given, each by location.
 pub(super) async fn stock_levels_of(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     skus: &[Sku],
 ) -> ReadResult<Vec<StockLevel>> {
@@ -124,7 +126,7 @@ fn in_order_asked(levels: Vec<StockLevel>, skus: &[Sku]) -> ReadResult<Vec<Stock
 }
 
 pub(super) async fn all_stock_levels(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
 ) -> ReadResult<Vec<StockLevel>> {
     let rows = query(
@@ -147,7 +149,7 @@ fn bounds(row: &Row) -> ReadResult<Bounds> {
 
 /// The counter at `key`: [`Bounds::ZERO`] if no commit has moved it.
 pub(super) async fn counter(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     key: &CounterKey,
 ) -> ReadResult<Bounds> {
@@ -181,7 +183,7 @@ pub(super) fn counter_row(row: &Row) -> ReadResult<(CounterKey, Bounds)> {
 /// records the asked ones name are followed on the server, from the `names`
 /// column beside each record.
 pub(super) async fn fetch(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     request: &Prefetch,
 ) -> ReadResult<Fetched> {
@@ -196,12 +198,18 @@ pub(super) async fn fetch(
             from.push(key);
         }
         records = Some(batch.push(
-            sql("WITH named AS (
-                    SELECT DISTINCT n AS key FROM {s}.records AS r, unnest(r.names) AS n
-                    WHERE r.record_key = ANY($2)
-                      AND r.record_key || ' ' || split_part(n, '/', 1) = ANY($3))
-                 SELECT record_key, version, body FROM {s}.records
-                 WHERE record_key = ANY($1) OR record_key IN (SELECT key FROM named)"),
+            // Two index lookups, not one scan: the keys asked, then the keys
+            // they name of the kinds each follow allows, not asked already.
+            sql(
+                "SELECT record_key, version, body FROM {s}.records WHERE record_key = ANY($1)
+                 UNION ALL
+                 SELECT r.record_key, r.version, r.body FROM {s}.records AS r
+                 WHERE r.record_key IN (
+                    SELECT n FROM {s}.records AS f, unnest(f.names) AS n
+                    WHERE f.record_key = ANY($2)
+                      AND f.record_key || ' ' || split_part(n, '/', 1) = ANY($3))
+                   AND r.record_key <> ALL($1)",
+            ),
             vec![
                 texts(request.records.iter().map(RecordKey::describe).collect()),
                 texts(from),
@@ -328,14 +336,14 @@ pub(super) async fn fetch(
 /// `REPEATABLE READ` transaction so every statement sees the same snapshot; the
 /// answers of `batch`'s own statements, in order.
 pub(super) async fn snapshot_of(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     batch: Batch,
 ) -> ReadResult<Vec<Vec<Row>>> {
     let wrapped = batch.len() > 1;
     let batch = if wrapped { batch.wrapped() } else { batch };
     let mut answers = Vec::with_capacity(batch.len());
-    for answer in batch.send(client, target.round_trips).await {
+    for answer in batch.send(client, target.counters).await {
         answers.push(answer.map_err(read_db)?);
     }
     if wrapped {
@@ -348,7 +356,7 @@ pub(super) async fn snapshot_of(
 
 /// Records by key, one answer per key in the order given.
 pub(super) async fn load_many(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     keys: &[RecordKey],
 ) -> ReadResult<Vec<Option<(u64, Record)>>> {
@@ -382,7 +390,7 @@ pub(super) fn all_of_kind<E: Entity>(found: Vec<(u64, Record)>) -> ReadResult<Ve
 
 /// Every record of `kind`, by key.
 pub(super) async fn list(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     kind: &'static str,
 ) -> ReadResult<Vec<(u64, Record)>> {
@@ -403,7 +411,7 @@ pub(super) async fn list(
 }
 
 pub(super) async fn stock_movements(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     sku: &Sku,
     location: &LocationId,
@@ -421,7 +429,7 @@ pub(super) async fn stock_movements(
 }
 
 pub(super) async fn journal(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     offset: usize,
     limit: usize,
@@ -464,7 +472,7 @@ pub(super) fn sorted_balances(mut found: Vec<AccountBalance>) -> Vec<AccountBala
 }
 
 pub(super) async fn account_balances(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
 ) -> ReadResult<Vec<AccountBalance>> {
     let rows = query(client, target, BALANCES, vec![]).await?;
@@ -478,7 +486,7 @@ fn order_id(row: &Row) -> ReadResult<OrderId> {
 }
 
 pub(super) async fn orders_of_customer(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     customer: CustomerId,
 ) -> ReadResult<Vec<OrderId>> {
@@ -493,7 +501,7 @@ pub(super) async fn orders_of_customer(
 }
 
 pub(super) async fn orders_ready_to_ship(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     limit: usize,
 ) -> ReadResult<Vec<OrderId>> {
@@ -513,7 +521,7 @@ pub(super) async fn orders_ready_to_ship(
 /// The page `Store::orders_page` asks for, from the listing index, with only the
 /// filters given in the SQL and the window and cursor as row-value bounds.
 pub(super) async fn orders_page(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     query_: &OrderQuery,
     limit: usize,
@@ -597,7 +605,7 @@ pub(super) async fn orders_page(
 /// Customers by id after `after`: a range of the records' primary key (see the
 /// SQLite store's note: `customer/` and hyphenated UUID text sort as the ids do).
 pub(super) async fn customers_page(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     after: Option<CustomerId>,
     limit: usize,
@@ -619,7 +627,7 @@ pub(super) async fn customers_page(
 }
 
 pub(super) async fn idempotency(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     scope: IdempotencyScope,
     key: &IdempotencyKey,
@@ -648,7 +656,7 @@ pub(super) fn event_row(row: &Row) -> ReadResult<RecordedEvent> {
 }
 
 pub(super) async fn events_after(
-    client: &Client,
+    client: &Conn,
     target: &Target<'_>,
     cursor: u64,
     limit: usize,
@@ -664,7 +672,7 @@ pub(super) async fn events_after(
     rows.iter().map(event_row).collect()
 }
 
-pub(super) async fn last_event_sequence(client: &Client, target: &Target<'_>) -> ReadResult<u64> {
+pub(super) async fn last_event_sequence(client: &Conn, target: &Target<'_>) -> ReadResult<u64> {
     let rows = query(
         client,
         target,

@@ -7,7 +7,9 @@
 //! as long as the reader runs (the audit of a loadgen run of 20,000 transactions
 //! holds some tens of megabytes).
 
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
+
+use super::pool::Conn;
 
 use super::batch::Batch;
 use super::commit::Target;
@@ -30,7 +32,7 @@ pub(super) struct Rows {
 }
 
 /// Reads every table of the tenant in one snapshot.
-pub(super) async fn read(client: &Client, target: &Target<'_>) -> ReadResult<Rows> {
+pub(super) async fn read(client: &Conn, target: &Target<'_>) -> ReadResult<Rows> {
     let mut batch = Batch::new();
     for template in [
         "SELECT record_key, version, body, kind FROM {s}.records",
