@@ -428,7 +428,7 @@ pub type ReadResult<T> = Result<T, ReadError>;
 /// key, then stock by SKU and location, then bounded counters by kind and id,
 /// then the position and number rows of steps 6 and 7) keeps two commits from
 /// deadlocking; a deadlock or serialisation failure the database reports anyway
-/// maps to [`StoreError::Conflict`], so the command reads and decides again.
+/// is [`StoreError::Deadlock`], a lost race: the command reads and decides again.
 pub trait Store: Send + Sync {
     /// Applies a changeset atomically; returns the sequence of its last event (or the
     /// current last sequence if it had none) and the numbers its documents got.
@@ -438,6 +438,8 @@ pub trait Store: Send + Sync {
     /// [`StoreError::NotFound`] (an update of a record that does not exist),
     /// [`StoreError::InsufficientStock`], [`StoreError::OutOfBounds`],
     /// [`StoreError::DuplicateKey`], [`StoreError::Invalid`],
+    /// [`StoreError::Deadlock`] (a networked store's database broke a lock cycle),
+    /// [`StoreError::Interrupted`] (the commit's outcome is unknown),
     /// [`StoreError::Backend`], [`StoreError::Read`] (a read inside the commit
     /// failed).
     fn commit(&self, changes: Changeset) -> impl Future<Output = StoreResult<Committed>> + Send;

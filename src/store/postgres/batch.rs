@@ -1,9 +1,9 @@
 //! Statements sent together: one round trip for all of them.
 //!
-//! Each statement goes as an unnamed extended-protocol query with its parameter
-//! types given (`query_typed`), so nothing is prepared first, and the futures are
-//! polled together, so the driver writes every statement before the first answer
-//! comes back. Inside a transaction, the first statement that fails aborts it: the
+//! Each statement runs prepared on its connection (prepared the first time the
+//! connection meets it, in a round trip of its own, then kept: see `Conn`), and
+//! the futures are polled together, so the driver writes every statement before
+//! the first answer comes back. Inside a transaction, the first statement that fails aborts it: the
 //! ones after it fail too, and a `COMMIT` at the end becomes a rollback. The
 //! caller reads the first failure, by position.
 

@@ -68,6 +68,8 @@ enum Step {
     Stock,
     Counter(usize),
     Balance,
+    /// After the commit: its failure changes nothing and is not the commit's.
+    Notify,
 }
 
 /// A batch with the purpose of each statement.
@@ -97,9 +99,10 @@ impl<'a> Round<'a> {
         let answers = self.batch.send(client, self.target.counters).await;
         let mut rows = Vec::with_capacity(answers.len());
         for (answer, step) in answers.into_iter().zip(self.steps) {
-            match answer {
-                Ok(found) => rows.push(found),
-                Err(e) => return Err((step, e)),
+            match (answer, step) {
+                (Ok(found), _) => rows.push(found),
+                (Err(_), Step::Notify) => rows.push(Vec::new()),
+                (Err(e), _) => return Err((step, e)),
             }
         }
         Ok(rows)
@@ -140,14 +143,24 @@ pub(super) async fn commit(
     known: &Known,
 ) -> StoreResult<Committed> {
     validate(&changes)?;
-    if let Some((speculated, first_merged)) = speculate(&changes, known) {
-        match attempt(client, target, speculated, Some(first_merged), known).await {
+    if let Some(speculated) = speculate(&changes, known) {
+        let (first, from) = (Some(speculated.first_merged), &speculated.merged_from);
+        match attempt(
+            client,
+            target,
+            speculated.changes.clone(),
+            first,
+            from,
+            known,
+        )
+        .await
+        {
             Ok(committed) => return Ok(committed),
             Err(Attempt::Failed(e)) => return Err(e),
             Err(Attempt::Stale) => {}
         }
     }
-    match attempt(client, target, changes, None, known).await {
+    match attempt(client, target, changes, None, &[], known).await {
         Ok(committed) => Ok(committed),
         Err(Attempt::Failed(e)) => Err(e),
         Err(Attempt::Stale) => Err(StoreError::Invalid {
@@ -159,14 +172,33 @@ pub(super) async fn commit(
 /// `changes` with its merges applied to the copies `known` has, and where the
 /// merged puts start; `None` when it has none to merge, or lacks a copy, or a
 /// merge's guard fails on the copy (the locking way then decides).
-fn speculate(changes: &Changeset, known: &Known) -> Option<(Changeset, usize)> {
+fn speculate(changes: &Changeset, known: &Known) -> Option<Speculated> {
     if changes.merges.is_empty() || !changes.merges.iter().all(|m| known.get(&m.key()).is_some()) {
         return None;
     }
-    let mut speculated = changes.clone();
-    let first_merged = speculated.puts.len();
-    speculated.apply_merges(|key| Ok(known.get(key))).ok()?;
-    Some((speculated, first_merged))
+    let mut changes = changes.clone();
+    let first_merged = changes.puts.len();
+    changes.apply_merges(|key| Ok(known.get(key))).ok()?;
+    // The text each copy is stored as (what its put must still find).
+    let mut merged_from = Vec::new();
+    for (at, put) in changes.puts.iter().enumerate().skip(first_merged) {
+        let (_, copy) = known.get(&put.record.key())?;
+        merged_from.push((at, to_json(&copy).ok()?));
+    }
+    Some(Speculated {
+        changes,
+        first_merged,
+        merged_from,
+    })
+}
+
+/// A changeset merged into the copies `known` kept.
+struct Speculated {
+    changes: Changeset,
+    /// Where the puts made from the copies start.
+    first_merged: usize,
+    /// The stored text of each copy, by put position.
+    merged_from: Vec<(usize, String)>,
 }
 
 /// One try at the commit. `speculated` gives where the puts made from `known`'s
@@ -177,6 +209,7 @@ async fn attempt(
     target: &Target<'_>,
     mut changes: Changeset,
     speculated: Option<usize>,
+    speculated_bodies: &[(usize, String)],
     known: &Known,
 ) -> Result<Committed, Attempt> {
     let balances = changes.balances_after(|_, currency| Ok(Money::zero(currency)))?;
@@ -242,28 +275,30 @@ async fn attempt(
         .iter()
         .map(|put| put.expected.is_none() && changes.numbered.iter().any(|k| put.record.has_key(k)))
         .collect();
-    let mut by_key: Vec<(String, Step)> = Vec::new();
+    // Records merged into come first, by key, as the locking way reads them
+    // first; then the other puts and version checks, by key. A SKU's total is
+    // checked with the stock, whose rows are locked in one order.
+    let mut by_key: Vec<(bool, String, Step)> = Vec::new();
     for (i, put) in changes.puts.iter().enumerate() {
         if deferred.get(i) != Some(&true) {
-            by_key.push((put.record.key().describe(), Step::Put(i)));
+            let merged = speculated.is_some_and(|first| i >= first);
+            by_key.push((!merged, put.record.key().describe(), Step::Put(i)));
         }
     }
     for (i, check) in changes.checks.iter().enumerate() {
-        let key = match check {
-            Check::Version { key, .. } => key.describe(),
-            Check::SkuOnHand { sku, .. } => format!("~stock/{sku}"),
-        };
-        by_key.push((key, Step::Check(i)));
+        if let Check::Version { key, .. } = check {
+            by_key.push((true, key.describe(), Step::Check(i)));
+        }
     }
-    by_key.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, step) in &by_key {
+    by_key.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (_, _, step) in &by_key {
         match *step {
-            Step::Put(i) => push_put(&mut round, &changes.puts, i)?,
+            Step::Put(i) => push_put(&mut round, &changes.puts, i, speculated_bodies)?,
             Step::Check(i) => push_check(&mut round, &changes.checks, i),
             _ => {}
         }
     }
-    push_stock(&mut round, &sorted_stock(&changes)?);
+    push_stock(&mut round, &sorted_stock(&changes)?, &changes.checks);
     let mut counters = changes.counter_deltas()?;
     counters.sort_by(|a, b| {
         (a.key.kind().as_str(), a.key.id()).cmp(&(b.key.kind().as_str(), b.key.id()))
@@ -279,6 +314,16 @@ async fn attempt(
     } else {
         numbers::stand_ins(&mut changes)?.unwrap_or_default()
     };
+    for (put, numbered) in changes.puts.iter().zip(&deferred) {
+        if !numbered {
+            push_indexes(&mut round, put)?;
+        }
+    }
+    push_movements(&mut round, &changes)?;
+    push_balances(&mut round, &balances);
+    // From here on, rows every commit shares: the series, then the journal and
+    // event positions, each held from its statement to the end of COMMIT only
+    // (when the numbers need a round trip of their own, across it too).
     let mut numbers = Vec::new();
     if !changes.numbered.is_empty() && stand_ins.is_empty() {
         let first = round.batch.len();
@@ -313,15 +358,6 @@ async fn attempt(
         round = Round::new(target);
     }
 
-    for (put, numbered) in changes.puts.iter().zip(&deferred) {
-        if !numbered {
-            push_indexes(&mut round, put)?;
-        }
-    }
-    push_movements(&mut round, &changes)?;
-    push_balances(&mut round, &balances);
-    // From here on, rows every commit shares: the series, then the journal and
-    // event positions, each held from its statement to the end of COMMIT only.
     let taken_at: Vec<usize> = stand_ins
         .iter()
         .map(|stand_in| {
@@ -337,7 +373,7 @@ async fn attempt(
         .collect();
     for (i, numbered) in deferred.iter().enumerate() {
         if *numbered {
-            push_put_rendered(&mut round, &changes.puts, i, &stand_ins)?;
+            push_put_rendered(&mut round, &changes.puts, i, &stand_ins, speculated_bodies)?;
             if let Some(put) = changes.puts.get(i) {
                 push_indexes(&mut round, put)?;
             }
@@ -345,14 +381,18 @@ async fn attempt(
     }
     push_journal(&mut round, &changes, &stand_ins)?;
     let last = push_events(&mut round, &changes, &stand_ins)?;
+    round.push(Step::Plain, "COMMIT", vec![]);
+    // After COMMIT, in a transaction of its own: a NOTIFY inside the commit
+    // would hold PostgreSQL's database-wide notification lock through its WAL
+    // flush, making every tenant's commits take turns. Sent in the same round
+    // trip; if the commit rolled back, a waiter wakes for nothing and reads.
     if !changes.events.is_empty() {
         round.push(
-            Step::Plain,
+            Step::Notify,
             "SELECT pg_notify('o2c_commit', $1)",
             vec![text(target.tenant)],
         );
     }
-    round.push(Step::Plain, "COMMIT", vec![]);
     let rows = match round.send(client).await {
         Ok(rows) => rows,
         Err(failed) if stale(speculated, &failed) => return Err(Attempt::Stale),
@@ -450,8 +490,17 @@ async fn rollback(client: &Conn) -> StoreResult<()> {
     client.batch_execute("ROLLBACK").await.map_err(db)
 }
 
-fn push_put(round: &mut Round<'_>, puts: &[Put], i: usize) -> StoreResult<()> {
-    push_put_rendered(round, puts, i, &[])
+/// `merged_from`: for a put merged into a copy `known` kept, the stored text of
+/// that copy by put position; the update then also needs the stored body to be
+/// that text, so a copy of an older incarnation at the same version (a tenant
+/// dropped and made again, a database restored) never passes for the record.
+fn push_put(
+    round: &mut Round<'_>,
+    puts: &[Put],
+    i: usize,
+    merged_from: &[(usize, String)],
+) -> StoreResult<()> {
+    push_put_rendered(round, puts, i, &[], merged_from)
 }
 
 /// A put whose body's stand-ins (if any) become the numbers taken before it.
@@ -460,6 +509,7 @@ fn push_put_rendered(
     puts: &[Put],
     i: usize,
     stand_ins: &[StandIn],
+    merged_from: &[(usize, String)],
 ) -> StoreResult<()> {
     let Some(put) = puts.get(i) else {
         return Ok(());
@@ -492,18 +542,28 @@ fn push_put_rendered(
             let expected = i64::try_from(expected).map_err(|_| StoreError::Invalid {
                 reason: format!("the version of {} overflows", key.describe()),
             })?;
+            let mut params = vec![
+                text(key.describe()),
+                int(expected),
+                text(body),
+                texts(names),
+            ];
+            let from = match merged_from.iter().find(|(at, _)| *at == i) {
+                Some((_, stored)) => {
+                    params.push(text(stored.clone()));
+                    " AND body = $5"
+                }
+                None => "",
+            };
             round.push(
                 Step::Put(i),
-                "WITH guarded AS (
-                    UPDATE {s}.records SET version = version + 1, body = $3, names = $4
-                    WHERE record_key = $1 AND version = $2 RETURNING 1)
-                 SELECT 1 / count(*)::int FROM guarded",
-                vec![
-                    text(key.describe()),
-                    int(expected),
-                    text(body),
-                    texts(names),
-                ],
+                &format!(
+                    "WITH guarded AS (
+                        UPDATE {{s}}.records SET version = version + 1, body = $3, names = $4
+                        WHERE record_key = $1 AND version = $2{from} RETURNING 1)
+                     SELECT 1 / count(*)::int FROM guarded"
+                ),
+                params,
             )
         }
     };
@@ -522,21 +582,8 @@ fn push_check(round: &mut Round<'_>, checks: &[Check], i: usize) {
                 vec![text(key.describe()), int(version)],
             );
         }
-        // FOR UPDATE rather than FOR SHARE: a command that checks a SKU's total
-        // often moves its stock too, and two holding a shared lock each would
-        // deadlock upgrading it. Summed as the memory store sums, saturating.
-        Some(Check::SkuOnHand { sku, on_hand }) => {
-            round.push(
-                Step::Check(i),
-                "WITH locked AS (SELECT on_hand FROM {s}.stock WHERE sku = $1 FOR UPDATE),
-                      guarded AS (
-                        SELECT 1 FROM locked HAVING LEAST(GREATEST(COALESCE(sum(on_hand), 0),
-                            -9223372036854775808), 9223372036854775807) = $2)
-                 SELECT 1 / count(*)::int FROM guarded",
-                vec![text(sku.as_str()), int(*on_hand)],
-            );
-        }
-        None => {}
+        // Checked with the stock (`push_stock`), once its rows are locked.
+        Some(Check::SkuOnHand { .. }) | None => {}
     }
 }
 
@@ -581,10 +628,28 @@ fn sorted_stock(changes: &Changeset) -> StoreResult<Vec<StockDelta>> {
 /// and location, then one guarded update of them all. The guard is summed in
 /// `numeric`, so a sum past `i64` is a failed guard, as the memory store's
 /// checked sum is, not an error; the update must change every row.
-fn push_stock(round: &mut Round<'_>, stock: &[StockDelta]) {
-    if stock.is_empty() {
+fn push_stock(round: &mut Round<'_>, stock: &[StockDelta], checks: &[Check]) {
+    let checked: Vec<(usize, &crate::ids::Sku, i64)> = checks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, check)| match check {
+            Check::SkuOnHand { sku, on_hand } => Some((i, sku, *on_hand)),
+            Check::Version { .. } => None,
+        })
+        .collect();
+    if stock.is_empty() && checked.is_empty() {
         return;
     }
+    // What is locked, in one order: each level moved, and every level of each
+    // SKU whose total is checked (an empty location locks all of the SKU's),
+    // by SKU, then location (the SKU's whole set first).
+    let mut targets: Vec<(&str, &str)> = stock
+        .iter()
+        .map(|d| (d.sku.as_str(), d.location.as_str()))
+        .chain(checked.iter().map(|(_, sku, _)| (sku.as_str(), "")))
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
     let skus = || texts(stock.iter().map(|d| d.sku.as_str().to_owned()).collect());
     let locations = || {
         texts(
@@ -604,13 +669,33 @@ fn push_stock(round: &mut Round<'_>, stock: &[StockDelta]) {
     );
     round.push(
         Step::Plain,
-        // One index lookup per level, locked in the order given (sorted).
-        "SELECT 1 FROM unnest($1::text[], $2::text[]) AS d(sku, location)
+        // Index lookups, locked in the order given.
+        "SELECT 1 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS d(sku, location, n)
          CROSS JOIN LATERAL (
             SELECT 1 FROM {s}.stock AS s
-            WHERE s.sku = d.sku AND s.location = d.location FOR UPDATE) AS locked",
-        vec![skus(), locations()],
+            WHERE s.sku = d.sku AND (d.location = '' OR s.location = d.location)
+            ORDER BY s.location FOR UPDATE) AS locked
+         ORDER BY d.n",
+        vec![
+            texts(targets.iter().map(|(sku, _)| (*sku).to_owned()).collect()),
+            texts(targets.iter().map(|(_, at)| (*at).to_owned()).collect()),
+        ],
     );
+    // Summed as the memory store sums, saturating.
+    for (i, sku, on_hand) in &checked {
+        round.push(
+            Step::Check(*i),
+            "WITH guarded AS (
+                SELECT 1 FROM {s}.stock WHERE sku = $1
+                HAVING LEAST(GREATEST(COALESCE(sum(on_hand), 0),
+                    -9223372036854775808), 9223372036854775807) = $2)
+             SELECT 1 / count(*)::int FROM guarded",
+            vec![text(sku.as_str()), int(*on_hand)],
+        );
+    }
+    if stock.is_empty() {
+        return;
+    }
     let count = i64::try_from(stock.len()).unwrap_or(i64::MAX);
     round.push(
         Step::Stock,

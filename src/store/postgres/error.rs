@@ -150,11 +150,13 @@ impl PostgresError {
 
     /// Classifies a driver error met during a call.
     pub(super) fn from_call(e: tokio_postgres::Error) -> Self {
-        // Class 08 is a connection exception, class 57 an operator's intervention
-        // (a terminated backend, a server shutting down): the session is gone.
-        let session_ended = e
-            .code()
-            .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57"));
+        // Class 08 is a connection exception; 57P01–57P05 end the session (a
+        // terminated backend, a server shutting down or not yet up, an idle
+        // session timed out). A cancelled statement (57014) leaves the session,
+        // and its transaction rolled back: an ordinary failure.
+        let session_ended = e.code().is_some_and(|c| {
+            c.code().starts_with("08") || (c.code().starts_with("57P") && c.code() != "57P04")
+        });
         if e.is_closed() || session_ended || (e.code().is_none() && e.as_db_error().is_none()) {
             PostgresError::ConnectionLost {
                 source: Box::new(e),

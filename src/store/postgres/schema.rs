@@ -198,6 +198,12 @@ pub(super) async fn migrate(
             0
         }
     };
+    if version < 0 {
+        return Err(PostgresError::ForeignSchema {
+            tenant: tenant.as_str().to_owned(),
+            reason: format!("its o2c_meta gives schema version {version}"),
+        });
+    }
     if version > CURRENT_VERSION {
         return Err(PostgresError::NewerSchema {
             tenant: tenant.as_str().to_owned(),
