@@ -40,6 +40,7 @@ const SUPPORTED_STORES: &[&str] = &["memory", "sqlite", "postgres"];
 
 /// The database `--store postgres` uses when neither `--postgres-url` nor
 /// `O2C_POSTGRES_URL` names one.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// `--durability`: SQLite's `synchronous` setting for both passes.
@@ -323,6 +324,7 @@ fn validate(cfg: &Config) -> Result<(), String> {
 impl Config {
     /// PostgreSQL: the database `--postgres-url` names, else `O2C_POSTGRES_URL`'s,
     /// else the local default.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn postgres_url(&self) -> String {
         self.postgres_url
             .clone()

@@ -108,6 +108,22 @@ pub(crate) fn enum_text<T: Serialize>(
     }
 }
 
+/// Each record read by a listing of one kind, as an `E`: a record of another
+/// kind there is a corrupt store.
+pub(crate) fn all_of_kind<E: crate::store::Entity>(
+    found: Vec<(u64, Record)>,
+) -> ReadResult<Vec<crate::store::Versioned<E>>> {
+    found
+        .into_iter()
+        .map(|(version, record)| {
+            let key = record.key();
+            E::from_record(record)
+                .map(|value| crate::store::Versioned { value, version })
+                .ok_or_else(|| ReadError::corrupt_record(key, format!("listed as a {}", E::kind())))
+        })
+        .collect()
+}
+
 /// Parses text with `FromStr`, reporting a failure as a malformed stored value.
 pub(crate) fn parse<T>(text: &str, what: impl Display) -> ReadResult<T>
 where

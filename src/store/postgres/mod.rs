@@ -565,7 +565,7 @@ impl Store for PostgresStore {
                 reads::orders_page(s.client()?, &s.target(), &query, limit).await
             })
             .await?;
-        reads::all_of_kind(found)
+        super::codec::all_of_kind(found)
     }
 
     async fn customers_page(
@@ -578,7 +578,7 @@ impl Store for PostgresStore {
                 reads::customers_page(s.client()?, &s.target(), after, limit).await
             })
             .await?;
-        reads::all_of_kind(found)
+        super::codec::all_of_kind(found)
     }
 
     async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {

@@ -26,8 +26,8 @@ use crate::store::codec::{
     clamp_i64, enum_text, from_json, parse, scope_text, time_from_text, to_u64,
 };
 use crate::store::{
-    Bounds, CounterKey, CounterKind, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
-    ReadError, ReadResult, Record, RecordKey, Versioned,
+    Bounds, CounterKey, CounterKind, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
+    ReadError, ReadResult, Record, RecordKey,
 };
 
 /// Runs one statement.
@@ -373,19 +373,6 @@ pub(super) async fn load_many(
         .iter()
         .map(|key| found.iter().find(|(_, r)| r.has_key(key)).cloned())
         .collect())
-}
-
-/// Each record, which must be an `E` (a listing reads one kind).
-pub(super) fn all_of_kind<E: Entity>(found: Vec<(u64, Record)>) -> ReadResult<Vec<Versioned<E>>> {
-    found
-        .into_iter()
-        .map(|(version, record)| {
-            let key = record.key();
-            E::from_record(record)
-                .map(|value| Versioned { value, version })
-                .ok_or_else(|| ReadError::corrupt_record(key, format!("listed as a {}", E::kind())))
-        })
-        .collect()
 }
 
 /// Every record of `kind`, by key.

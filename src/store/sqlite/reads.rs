@@ -16,8 +16,8 @@ use super::counters;
 use super::error::read_db;
 use super::terms;
 use crate::store::codec::{
-    clamp_i64, from_json, parse, record_from_json, record_version, scope_text, time_from_text,
-    to_u64,
+    all_of_kind, clamp_i64, from_json, parse, record_from_json, record_version, scope_text,
+    time_from_text, to_u64,
 };
 use chrono::{DateTime, Utc};
 
@@ -29,8 +29,8 @@ use crate::money::{Currency, Money};
 use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, ReadError, ReadResult, Record,
-    RecordKey, Versioned,
+    Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch, ReadResult, Record, RecordKey,
+    Versioned,
 };
 
 /// Runs a query and maps each row, passing decode errors through unchanged.
@@ -412,19 +412,6 @@ pub(super) fn customers_page(
         versioned_record,
     )
     .and_then(all_of_kind)
-}
-
-/// Each row's record, which must be an `E` (a listing read one kind).
-fn all_of_kind<E: Entity>(found: Vec<(u64, Record)>) -> ReadResult<Vec<Versioned<E>>> {
-    found
-        .into_iter()
-        .map(|(version, record)| {
-            let key = record.key();
-            E::from_record(record)
-                .map(|value| Versioned { value, version })
-                .ok_or_else(|| ReadError::corrupt_record(key, format!("listed as a {}", E::kind())))
-        })
-        .collect()
 }
 
 pub(super) fn idempotency(
