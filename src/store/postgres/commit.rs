@@ -50,6 +50,8 @@ pub(super) struct Target<'a> {
     /// The tenant's name, the payload of its change notifications.
     pub(super) tenant: &'a str,
     pub(super) counters: &'a Counters,
+    /// Records the tenant's fetches decoded, by version.
+    pub(super) decoded: &'a super::known::Decoded,
 }
 
 impl Target<'_> {

@@ -130,7 +130,7 @@ pub use tenant::TenantName;
 
 use self::batch::Counters;
 use self::commit::Target;
-use self::known::Known;
+use self::known::{Decoded, Known};
 use self::listen::Listeners;
 use self::pool::{Conn, Driver, Pool, Pooled};
 use super::{
@@ -173,6 +173,8 @@ struct Tenant {
     signal: Arc<CommitSignal>,
     /// The last versions seen of records commits merge into.
     known: Known,
+    /// Records fetches decoded, by version.
+    decoded: Decoded,
 }
 
 /// One call's connection and tenant, owned by the task that runs it.
@@ -192,6 +194,7 @@ impl Session {
             schema: &self.tenant.quoted,
             tenant: self.tenant.name.as_str(),
             counters: &self.shared.counters,
+            decoded: &self.tenant.decoded,
         }
     }
 }
@@ -407,6 +410,7 @@ async fn open(
         name,
         signal,
         known: Known::default(),
+        decoded: Decoded::default(),
     });
     let upgraded = Arc::clone(&tenant);
     run(shared, &tenant, move |s| async move {

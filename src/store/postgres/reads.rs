@@ -60,6 +60,18 @@ pub(super) fn record_row(row: &Row) -> ReadResult<(u64, Record)> {
     Ok((version, from_json(body, format_args!("record {key}"))?))
 }
 
+/// A record from a `record_key, version, body` row, decoded only if the tenant's
+/// fetches have not decoded exactly this row already (see `Decoded`).
+fn kept_row(row: &Row, target: &Target<'_>) -> ReadResult<(u64, Arc<Record>)> {
+    let key: &str = get(row, 0)?;
+    let version = to_u64(get(row, 1)?, format_args!("version of {key}"))?;
+    let body: &str = get(row, 2)?;
+    let record = target.decoded.get_or_decode(key, version, body, || {
+        from_json::<Record>(body, format_args!("record {key}"))
+    })?;
+    Ok((version, record))
+}
+
 /// The stored version of a record, if it exists.
 pub(super) async fn version_of(
     client: &Conn,
@@ -283,22 +295,20 @@ pub(super) async fn fetch(
 
     let mut found: Vec<(u64, Arc<Record>)> = Vec::new();
     // Asked-for records first, in the order asked, then the followed ones.
-    let mut by_key: Vec<(u64, Record)> = rows(records)
+    let mut by_key: Vec<(u64, Arc<Record>)> = rows(records)
         .iter()
-        .map(record_row)
+        .map(|row| kept_row(row, target))
         .collect::<ReadResult<_>>()?;
     for key in &request.records {
         if let Some(at) = by_key.iter().position(|(_, r)| r.has_key(key)) {
-            let (version, record) = by_key.swap_remove(at);
-            found.push((version, Arc::new(record)));
+            found.push(by_key.swap_remove(at));
         }
     }
     by_key.sort_by_key(|(_, r)| r.key());
-    found.extend(by_key.into_iter().map(|(v, r)| (v, Arc::new(r))));
+    found.extend(by_key);
     for at in [terms, kinds] {
         for row in rows(at) {
-            let (version, record) = record_row(row)?;
-            found.push((version, Arc::new(record)));
+            found.push(kept_row(row, target)?);
         }
     }
     let stock = in_order_asked(
