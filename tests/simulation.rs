@@ -157,11 +157,11 @@ fn cast_tasks<'a, S: Store>(executor: &mut Executor<'a>, sim: &'a Sim<'_, S>) {
     executor.spawn("backoffice".into(), actors::back_office(sim));
 }
 
-/// One seed on the in-memory store: set up, then everyone at once until the budget
-/// is spent; returns the polls made.
-fn run_in_memory(seed: u64, steps: u64) -> (Arc<Plan>, u64) {
+/// One seed on `store`: set up, then everyone at once until the budget is spent;
+/// returns the polls made.
+fn run_on<S: Store>(store: Arc<S>, seed: u64, steps: u64) -> (Arc<Plan>, u64) {
     let outside = outside(seed, steps);
-    let mut sim = Sim::start(Arc::new(MemoryStore::new()), &outside, Cast::nobody());
+    let mut sim = Sim::start(store, &outside, Cast::nobody());
     sim.cast = pollster::block_on(world::furnish(&sim.oms, CUSTOMERS));
     outside.plan.set_injecting(true);
     let mut executor = Executor::new(seed, 0);
@@ -172,6 +172,11 @@ fn run_in_memory(seed: u64, steps: u64) -> (Arc<Plan>, u64) {
     drop(executor);
     invariants::check_at_the_end(&sim);
     (Arc::clone(&outside.plan), polls)
+}
+
+/// One seed on a fresh in-memory store.
+fn run_in_memory(seed: u64, steps: u64) -> (Arc<Plan>, u64) {
+    run_on(Arc::new(MemoryStore::new()), seed, steps)
 }
 
 #[test]
@@ -322,20 +327,9 @@ mod on_postgres {
             store.drop_tenant(&tenant).await.unwrap();
             store.create_tenant(&tenant).await.unwrap()
         });
-        let outside = outside(seed, steps);
-        let mut sim = Sim::start(Arc::new(store.clone()), &outside, Cast::nobody());
-        sim.cast = pollster::block_on(world::furnish(&sim.oms, CUSTOMERS));
-        outside.plan.set_injecting(true);
-        let mut executor = Executor::new(seed, 0);
-        cast_tasks(&mut executor, &sim);
-        let stopped = executor.run(&outside.plan, &outside.clock);
-        assert_eq!(stopped, Stopped::AllDone);
-        let polls = executor.polls;
-        drop(executor);
-        invariants::check_at_the_end(&sim);
-        drop(sim);
+        let outcome = run_on(Arc::new(store.clone()), seed, steps);
         pollster::block_on(store.drop_tenant(&tenant)).unwrap();
-        (Arc::clone(&outside.plan), polls)
+        outcome
     }
 
     #[test]

@@ -145,18 +145,14 @@ pub(super) async fn commit(
     known: &Known,
 ) -> StoreResult<Committed> {
     validate(&changes)?;
-    if let Some(speculated) = speculate(&changes, known) {
-        let (first, from) = (Some(speculated.first_merged), &speculated.merged_from);
-        match attempt(
-            client,
-            target,
-            speculated.changes.clone(),
-            first,
-            from,
-            known,
-        )
-        .await
-        {
+    if let Some(Speculated {
+        changes: merged,
+        first_merged,
+        merged_from,
+    }) = speculate(&changes, known)
+    {
+        let first = Some(first_merged);
+        match attempt(client, target, merged, first, &merged_from, known).await {
             Ok(committed) => return Ok(committed),
             Err(Attempt::Failed(e)) => return Err(e),
             Err(Attempt::Stale) => {}
@@ -175,18 +171,43 @@ pub(super) async fn commit(
 /// merged puts start; `None` when it has none to merge, or lacks a copy, or a
 /// merge's guard fails on the copy (the locking way then decides).
 fn speculate(changes: &Changeset, known: &Known) -> Option<Speculated> {
-    if changes.merges.is_empty() || !changes.merges.iter().all(|m| known.get(&m.key()).is_some()) {
+    if changes.merges.is_empty() {
         return None;
     }
+    // Each copy once, with the text it is stored as (what its put must still find).
+    let mut copies: Vec<(u64, Record)> = Vec::new();
+    for merge in &changes.merges {
+        let key = merge.key();
+        if !copies.iter().any(|(_, record)| record.has_key(&key)) {
+            copies.push(known.get(&key)?);
+        }
+    }
+    let texts = copies
+        .iter()
+        .map(|(_, record)| Some((record.key(), to_json(record).ok()?)))
+        .collect::<Option<Vec<_>>>()?;
     let mut changes = changes.clone();
     let first_merged = changes.puts.len();
-    changes.apply_merges(|key| Ok(known.get(key))).ok()?;
-    // The text each copy is stored as (what its put must still find).
-    let mut merged_from = Vec::new();
-    for (at, put) in changes.puts.iter().enumerate().skip(first_merged) {
-        let (_, copy) = known.get(&put.record.key())?;
-        merged_from.push((at, to_json(&copy).ok()?));
-    }
+    changes
+        .apply_merges(|key| {
+            Ok(copies
+                .iter()
+                .position(|(_, record)| record.has_key(key))
+                .map(|at| copies.swap_remove(at)))
+        })
+        .ok()?;
+    let merged_from = changes
+        .puts
+        .iter()
+        .enumerate()
+        .skip(first_merged)
+        .map(|(at, put)| {
+            texts
+                .iter()
+                .find(|(key, _)| put.record.has_key(key))
+                .map(|(_, text)| (at, text.clone()))
+        })
+        .collect::<Option<Vec<_>>>()?;
     Some(Speculated {
         changes,
         first_merged,

@@ -167,9 +167,16 @@ impl PostgresError {
     }
 }
 
+/// Only a commit fails with a [`StoreError`]: a connection lost or a call timed
+/// out during one leaves it done or not, [`StoreError::Interrupted`].
 impl From<PostgresError> for StoreError {
     fn from(e: PostgresError) -> Self {
-        StoreError::Backend(Box::new(e))
+        match e {
+            PostgresError::ConnectionLost { .. } | PostgresError::Timeout { .. } => {
+                StoreError::Interrupted(Box::new(e))
+            }
+            other => StoreError::Backend(Box::new(other)),
+        }
     }
 }
 

@@ -423,23 +423,6 @@ async fn open(
     })
 }
 
-/// A commit cut off by a broken connection or the call timeout, whose outcome is
-/// unknown, as [`StoreError::Interrupted`](super::StoreError::Interrupted); any
-/// other error as it is.
-fn interrupted(e: super::StoreError) -> super::StoreError {
-    match e {
-        super::StoreError::Backend(source)
-            if matches!(
-                source.downcast_ref::<PostgresError>(),
-                Some(PostgresError::ConnectionLost { .. } | PostgresError::Timeout { .. })
-            ) =>
-        {
-            super::StoreError::Interrupted(source)
-        }
-        other => other,
-    }
-}
-
 /// Records of one kind, read on the store's runtime, converted on the caller's side.
 fn of_kind<E: Entity>(found: Vec<(u64, Record)>) -> Vec<Versioned<E>> {
     found
@@ -461,8 +444,7 @@ impl Store for PostgresStore {
             .call(move |s| async move {
                 commit::commit(s.client()?, &s.target(), changes, &s.tenant.known).await
             })
-            .await
-            .map_err(interrupted)?;
+            .await?;
         if has_events {
             // This process's waiters need not wait for the notification's trip.
             self.tenant.signal.notify();
