@@ -1,10 +1,13 @@
-//! One commit: one `BEGIN IMMEDIATE` transaction, all or nothing.
+//! One changeset's checks and writes, all or nothing: in a `BEGIN IMMEDIATE`
+//! transaction of its own, or in a savepoint of one a batch shares (see
+//! [`group`](super::group)).
 //!
 //! Everything is checked in the order the memory store checks it (idempotency key,
 //! puts, checks, stock guards, other bounded counters' guards, balances, journal
 //! entries), so both stores report the
 //! same error for the same changeset. Any error returns before `COMMIT`, and dropping
-//! the transaction rolls back whatever was already written.
+//! the transaction (or rolling back to the savepoint) undoes whatever was already
+//! written.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,25 +26,9 @@ use crate::store::{
     StoreResult,
 };
 
-/// Applies `changes` in one transaction, numbering its documents.
-pub(super) fn commit(
-    conn: &mut Connection,
-    cache: &RecordCache,
-    changes: &mut Changeset,
-) -> StoreResult<Committed> {
-    // IMMEDIATE takes the write lock before the first read, so every check below sees
-    // the state the writes build on, and a second writer (in this process or another)
-    // waits for the lock, up to the busy timeout, instead of failing at COMMIT.
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db)?;
-    let committed = apply(&tx, cache, changes)?;
-    tx.commit().map_err(db)?;
-    Ok(committed)
-}
-
-/// Like [`commit`], but only if the write lock is free right now: `None` (nothing
-/// done) when another connection holds it, where [`commit`] would wait for it.
+/// Applies `changes` in one transaction of their own, but only if the write lock
+/// is free right now: `None` (nothing done) when another connection holds it, and
+/// the commit belongs with the others waiting for it (see [`group`](super::group)).
 /// `busy_timeout` is the connection's usual timeout, restored once the lock is held.
 pub(super) fn commit_if_unlocked(
     conn: &mut Connection,
@@ -52,6 +39,8 @@ pub(super) fn commit_if_unlocked(
     if let Err(e) = conn.busy_timeout(Duration::ZERO) {
         return Some(Err(db(e)));
     }
+    // IMMEDIATE takes the write lock before the first read, so every check in
+    // `apply` sees the state the writes build on.
     let refused = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => {
             return Some(restored(&tx, busy_timeout).and_then(|()| {
@@ -63,7 +52,7 @@ pub(super) fn commit_if_unlocked(
         Err(e) => e,
     };
     match restored(conn, busy_timeout) {
-        // Another connection is writing: leave this to `commit`, which waits.
+        // Another connection is writing: leave this to a batch, which waits.
         Ok(()) if is_busy(&refused) => None,
         Ok(()) => Some(Err(db(refused))),
         Err(e) => Some(Err(e)),
@@ -74,7 +63,9 @@ fn restored(conn: &Connection, busy_timeout: Duration) -> StoreResult<()> {
     conn.busy_timeout(busy_timeout).map_err(db)
 }
 
-fn apply(
+/// Checks and writes `changes` inside `tx`, numbering its documents. Any error
+/// returns before the caller's `COMMIT` (or `RELEASE`).
+pub(super) fn apply(
     tx: &Transaction<'_>,
     cache: &RecordCache,
     changes: &mut Changeset,

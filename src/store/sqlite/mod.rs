@@ -60,8 +60,10 @@
 //! length of one lookup.
 //!
 //! # Transactions
-//! A commit is one `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
-//! before its first read. Inside it the store checks, in the memory store's order:
+//! A commit runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
+//! before its first read — its own, or one it shares with the other commits that
+//! waited for the writer at the same time (see [Group commit](#group-commit)).
+//! Inside it the store checks, in the memory store's order:
 //! the idempotency key (a `SELECT`, plus the table's primary key as the uniqueness
 //! constraint), each put's expected version against the stored `version` column,
 //! each [`Check`](crate::store::Check), then the stock guards, the balances and the
@@ -72,7 +74,23 @@
 //! level as it was. Other bounded counters pass the same guard, in the same kind of
 //! statement, on their rows of `bounded_counters` (kind and id as text), after the
 //! stock; a failed one is [`StoreError::OutOfBounds`](crate::store::StoreError).
-//! Any error drops the transaction, which rolls everything back.
+//! Any error drops the transaction (or rolls back to the command's savepoint),
+//! which undoes everything the command wrote.
+//!
+//! # Group commit
+//! Under [`Durability::Full`] a transaction costs mostly the sync of the log at
+//! `COMMIT`, and one write lock makes commits take turns: sixteen requests in
+//! flight paid sixteen syncs. So commits that cannot run on their caller's thread
+//! queue for the writer, and whoever gets it first commits every queued changeset
+//! (up to [`SqliteOptions::batch_changesets`], 64 by default) in one transaction,
+//! each in a savepoint of its own. A changeset refused there (a lost guard, a
+//! version conflict, a used key) rolls back to its savepoint alone, giving back
+//! the numbers and event sequences it took, and its caller gets its error while
+//! the others commit; no caller hears "committed" before the shared `COMMIT` has
+//! returned, synced as the durability says. A batch closes when the writer is
+//! free, so no commit waits for a timer, unless [`SqliteOptions::batch_linger`]
+//! asks the leader to wait a little for more. An error that undoes the whole
+//! transaction (a full disk) fails every changeset of the batch, none written.
 //!
 //! # Several processes
 //! Several processes may open one file. Nothing the contract promises rests on
@@ -116,6 +134,7 @@ mod commit;
 mod corrupt;
 mod counters;
 mod error;
+mod group;
 mod ledger;
 mod migrations;
 mod options;
@@ -180,6 +199,9 @@ struct Inner {
     checkpointer: Mutex<Connection>,
     /// Decoded records by version (see [`SqliteOptions::cache_records`]).
     cache: RecordCache,
+    /// Commits waiting for the writer, committed together (see [`group`]).
+    queue: group::Queue,
+    batching: group::Batching,
     path: PathBuf,
     /// Declared last so it is dropped last: the file goes only after its connections.
     _temp: Option<TempFile>,
@@ -320,6 +342,11 @@ impl SqliteStore {
                 busy_timeout: options.busy_timeout,
                 checkpointer: Mutex::new(checkpointer),
                 cache: RecordCache::new(options.cache_records),
+                queue: group::Queue::default(),
+                batching: group::Batching {
+                    max_changesets: options.batch_changesets,
+                    linger: options.batch_linger,
+                },
                 path,
                 _temp: temp,
             }),
@@ -331,19 +358,30 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Runs `f` with the writer connection on the blocking pool.
-    async fn write<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        F: FnOnce(&mut Connection, &RecordCache) -> StoreResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
+    /// Commits `changes` on the blocking pool, in a batch with whatever else waits
+    /// for the writer (see [`group`]): the outcome, the changeset back, and the log
+    /// frames the batch left if this call led it.
+    async fn commit_grouped(
+        &self,
+        changes: Changeset,
+    ) -> (StoreResult<Committed>, Option<Changeset>, u32) {
         let inner = Arc::clone(&self.inner);
         blocking::unblock(move || {
+            // Queued here, on the pool, rather than before: a caller that drops its
+            // future before the pool runs this leaves nothing behind to commit.
+            let ticket = group::Ticket::new(changes);
+            inner.queue.join(Arc::clone(&ticket));
             // A panic under the lock leaves nothing half-done: the transaction it was
             // in rolls back when dropped. So a poisoned lock still guards a good
             // connection.
             let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn, &inner.cache)
+            group::commit(
+                &mut conn,
+                &inner.cache,
+                &inner.queue,
+                inner.batching,
+                &ticket,
+            )
         })
         .await
     }
@@ -464,20 +502,23 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
-        let ((committed, frames), changes) = match self.inner.commit_here(&mut changes) {
-            Some(outcome) => (outcome?, changes),
+        let (committed, changes) = match self.inner.commit_here(&mut changes) {
+            Some(outcome) => {
+                let (committed, frames) = outcome?;
+                self.inner.committed(frames);
+                (committed, Some(changes))
+            }
             None => {
-                self.write(move |conn, cache| {
-                    commit::commit(conn, cache, &mut changes)
-                        .map(|committed| ((committed, checkpoint::take_wal_frames()), changes))
-                })
-                .await?
+                let (outcome, changes, frames) = self.commit_grouped(changes).await;
+                // Others' changesets may have committed in this batch even if
+                // this one was refused: the log grew all the same.
+                self.inner.committed(frames);
+                (outcome?, changes)
             }
         };
-        self.inner.committed(frames);
         self.inner.signal.notify();
         // What was just written is what the next reads will most likely ask for.
-        for put in changes.puts {
+        for put in changes.into_iter().flat_map(|changes| changes.puts) {
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             let key = put.record.key().describe();
             self.inner.cache.put(key, version, Arc::new(put.record));

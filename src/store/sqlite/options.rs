@@ -1,4 +1,5 @@
-//! How to open a store: durability, the busy timeout, the read connections.
+//! How to open a store: durability, the busy timeout, the read connections, group
+//! commit.
 
 use std::time::Duration;
 
@@ -44,6 +45,15 @@ pub struct SqliteOptions {
     /// row and uses a cached value only at the row's version, so it is never stale,
     /// even with other processes writing. When full, the cache starts afresh.
     pub cache_records: usize,
+    /// Changesets committed together in one transaction at most (group commit:
+    /// see the [module docs](super#group-commit)); 64 by default, 0 counts as 1.
+    pub batch_changesets: usize,
+    /// How long a batch's leader waits for more changesets to join when fewer than
+    /// [`SqliteOptions::batch_changesets`] are waiting; zero (the default) closes
+    /// the batch as soon as the writer is free. A few hundred microseconds can
+    /// gather larger batches under [`Durability::Full`] with many callers, at the
+    /// price of that much latency on every commit that waits for the writer.
+    pub batch_linger: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -54,6 +64,8 @@ impl Default for SqliteOptions {
             read_connections: 4,
             max_bytes: None,
             cache_records: 16_384,
+            batch_changesets: 64,
+            batch_linger: Duration::ZERO,
         }
     }
 }
@@ -85,6 +97,16 @@ impl SqliteOptions {
     #[must_use]
     pub fn with_cache_records(mut self, records: usize) -> Self {
         self.cache_records = records;
+        self
+    }
+
+    /// Sets how commits are grouped: at most `changesets` to a transaction, and how
+    /// long a batch may wait for more (see [`SqliteOptions::batch_changesets`] and
+    /// [`SqliteOptions::batch_linger`]).
+    #[must_use]
+    pub fn with_batching(mut self, changesets: usize, linger: Duration) -> Self {
+        self.batch_changesets = changesets;
+        self.batch_linger = linger;
         self
     }
 
