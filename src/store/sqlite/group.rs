@@ -35,7 +35,7 @@
 //! [`SqliteOptions::batch_linger`]: super::SqliteOptions::batch_linger
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, ffi};
@@ -50,6 +50,8 @@ use crate::store::{Changeset, Committed, StoreError, StoreResult};
 /// outcome.
 pub(super) struct Ticket {
     slot: Mutex<Slot>,
+    /// Woken when the outcome is in, or when this ticket is to lead.
+    ready: Condvar,
 }
 
 struct Slot {
@@ -57,6 +59,16 @@ struct Slot {
     /// caller caches the records it put).
     changes: Option<Changeset>,
     outcome: Option<StoreResult<Committed>>,
+    /// Set once an outcome was given, so it is given once.
+    done: bool,
+    /// Set when the last leader passed leadership to this ticket's caller.
+    leads: bool,
+}
+
+/// What a waiting caller is woken for.
+enum Woken {
+    Finished(StoreResult<Committed>, Option<Changeset>),
+    Lead,
 }
 
 impl Ticket {
@@ -65,15 +77,55 @@ impl Ticket {
             slot: Mutex::new(Slot {
                 changes: Some(changes),
                 outcome: None,
+                done: false,
+                leads: false,
             }),
+            ready: Condvar::new(),
         })
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+    fn slot(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The outcome and the changeset, once a leader has run it.
+    /// Gives the caller its outcome (and changeset) and wakes it.
+    fn finish(&self, outcome: StoreResult<Committed>, changes: Option<Changeset>) {
+        let mut slot = self.slot();
+        if std::mem::replace(&mut slot.done, true) {
+            return;
+        }
+        slot.outcome = Some(outcome);
+        if changes.is_some() {
+            slot.changes = changes;
+        }
+        self.ready.notify_one();
+    }
+
+    /// Makes the caller the next leader and wakes it.
+    fn appoint(&self) {
+        self.slot().leads = true;
+        self.ready.notify_one();
+    }
+
+    /// Waits until a leader has run the changeset, or has passed leadership here.
+    fn wait(&self) -> Woken {
+        let mut slot = self.slot();
+        loop {
+            if let Some(outcome) = slot.outcome.take() {
+                return Woken::Finished(outcome, slot.changes.take());
+            }
+            if slot.leads {
+                slot.leads = false;
+                return Woken::Lead;
+            }
+            slot = self
+                .ready
+                .wait(slot)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The outcome and the changeset, if a leader has run it.
     fn finished(&self) -> Option<(StoreResult<Committed>, Option<Changeset>)> {
         let mut slot = self.slot();
         let outcome = slot.outcome.take()?;
@@ -81,12 +133,21 @@ impl Ticket {
     }
 }
 
-/// The changesets waiting for a leader, oldest first.
+/// The changesets waiting for a leader, oldest first, and whether a caller is
+/// leading. At most one leads at a time; the others wait on their own ticket, so
+/// a batch's callers all wake at once when it is done rather than one after the
+/// other through the writer's lock.
 #[derive(Default)]
 pub(super) struct Queue {
-    waiting: Mutex<VecDeque<Arc<Ticket>>>,
+    state: Mutex<Waiting>,
     /// Woken when a changeset joins, for a leader that lingers.
     joined: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    tickets: VecDeque<Arc<Ticket>>,
+    leading: bool,
 }
 
 /// How a leader closes its batch.
@@ -97,64 +158,97 @@ pub(super) struct Batching {
 }
 
 impl Queue {
-    pub(super) fn join(&self, ticket: Arc<Ticket>) {
-        self.waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(ticket);
+    fn state(&self) -> MutexGuard<'_, Waiting> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `ticket`; true when its caller is to lead (nobody else is).
+    fn join(&self, ticket: Arc<Ticket>) -> bool {
+        let mut state = self.state();
+        state.tickets.push_back(ticket);
         self.joined.notify_one();
+        !std::mem::replace(&mut state.leading, true)
     }
 
     /// Up to `batching.max_changesets` waiting changesets, after lingering for
     /// more if fewer wait.
     fn take(&self, batching: Batching) -> Vec<Arc<Ticket>> {
         let max = batching.max_changesets.max(1);
-        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state();
         if !batching.linger.is_zero() {
             let until = Instant::now() + batching.linger;
-            while waiting.len() < max {
+            while state.tickets.len() < max {
                 let left = until.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     break;
                 }
-                waiting = self
+                state = self
                     .joined
-                    .wait_timeout(waiting, left)
+                    .wait_timeout(state, left)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
             }
         }
-        let n = waiting.len().min(max);
-        waiting.drain(..n).collect()
+        let n = state.tickets.len().min(max);
+        state.tickets.drain(..n).collect()
+    }
+
+    /// After a batch: the oldest waiting caller leads next, or nobody leads.
+    fn pass_on(&self) {
+        let mut state = self.state();
+        match state.tickets.front() {
+            Some(next) => next.appoint(),
+            None => state.leading = false,
+        }
     }
 }
 
-/// Runs `ticket`'s changeset, leading a batch if no earlier leader has run it.
-/// Called holding the writer connection `conn`; returns the outcome, the
-/// changeset back, and the log frames the commit left (0 when another thread
-/// led).
+/// Leadership held: passed on when dropped, however the leader stops, so the
+/// queue never waits for a leader that is gone.
+struct Leading<'q>(&'q Queue);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.0.pass_on();
+    }
+}
+
+/// Commits `changes` with whatever else waits for the writer: queues them, and
+/// either waits for a leader to run them or leads a batch itself, taking the
+/// writer from `writer`. Returns the outcome, the changeset back, and the log
+/// frames the commit left (0 when another caller led).
 pub(super) fn commit(
-    conn: &mut Connection,
+    writer: &Mutex<Connection>,
     cache: &RecordCache,
     queue: &Queue,
     batching: Batching,
-    ticket: &Ticket,
+    changes: Changeset,
 ) -> (StoreResult<Committed>, Option<Changeset>, u32) {
-    // A leader fills every outcome of its batch before it lets the writer go, and
-    // this thread holds the writer now: the ticket is either finished or still
-    // queued, never half-way.
-    if let Some((outcome, changes)) = ticket.finished() {
-        return (outcome, changes, 0);
+    let ticket = Ticket::new(changes);
+    if !queue.join(Arc::clone(&ticket)) {
+        match ticket.wait() {
+            Woken::Finished(outcome, changes) => return (outcome, changes, 0),
+            Woken::Lead => {}
+        }
     }
+    let leading = Leading(queue);
+    // A panic under the lock leaves nothing half-done: the transaction it was in
+    // rolls back when dropped. So a poisoned lock still guards a good connection.
+    let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+    // This ticket is the oldest queued: a caller leads when it finds nobody
+    // leading (so nothing queued) or when the last leader appoints the oldest.
+    // So the first batch holds it.
     let batch = queue.take(batching);
-    lead(conn, cache, &batch);
+    lead(&mut conn, cache, &batch);
     let frames = checkpoint::take_wal_frames();
+    drop(conn);
+    drop(leading);
     match ticket.finished() {
         Some((outcome, changes)) => (outcome, changes, frames),
-        // Unreachable while the invariant above holds; never a panic, though.
+        // Unreachable while the reasoning above holds; never a panic, though.
         None => (
             Err(StoreError::Invalid {
-                reason: "a grouped commit lost its changeset".to_owned(),
+                reason: "a grouped commit was left out of its own batch".to_owned(),
             }),
             None,
             frames,
@@ -164,6 +258,7 @@ pub(super) fn commit(
 
 /// Runs `batch` in one transaction, a savepoint each, and fills every outcome.
 fn lead(conn: &mut Connection, cache: &RecordCache, batch: &[Arc<Ticket>]) {
+    let _unfinished = Unfinished(batch);
     let (tickets, mut changesets): (Vec<&Arc<Ticket>>, Vec<Changeset>) = batch
         .iter()
         .filter_map(|ticket| {
@@ -188,9 +283,22 @@ fn lead(conn: &mut Connection, cache: &RecordCache, batch: &[Arc<Ticket>]) {
                 reason: "a grouped commit was not run".to_owned(),
             }),
         };
-        let mut slot = ticket.slot();
-        slot.changes = Some(changes);
-        slot.outcome = Some(outcome);
+        ticket.finish(outcome, Some(changes));
+    }
+}
+
+/// Gives, when dropped, every ticket of a batch still without an outcome (its
+/// leader stopped half-way, which only a panic could do) an error, so no caller
+/// waits for ever.
+struct Unfinished<'b>(&'b [Arc<Ticket>]);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        for ticket in self.0 {
+            let cut_off =
+                StoreError::Interrupted("the batch committing it stopped half-way".into());
+            ticket.finish(Err(cut_off), None);
+        }
     }
 }
 
@@ -403,5 +511,45 @@ mod tests {
         assert_eq!(queue.take(lingering).len(), 2);
         assert!(started.elapsed() >= Duration::from_millis(20));
         assert!(queue.take(sized).is_empty());
+    }
+
+    /// Sixteen callers at once, three to a batch: each hears back with its own
+    /// outcome, every invoice gets one number of 1 to 16, and the last leader
+    /// lets leadership go.
+    #[test]
+    fn callers_at_once_all_hear_back_and_the_last_leader_lets_go() {
+        let store = SqliteStore::in_memory().unwrap();
+        let (_, _, invoice) = given_invoiced();
+        let batching = Batching {
+            max_changesets: 3,
+            linger: Duration::from_millis(1),
+        };
+        let inner = &store.inner;
+        std::thread::scope(|threads| {
+            for n in 1..=16 {
+                let changes = issuing(&invoice, n, "ANY");
+                threads.spawn(move || {
+                    let (outcome, changes, _) =
+                        commit(&inner.writer, &inner.cache, &inner.queue, batching, changes);
+                    let key = RecordKey::Invoice(InvoiceId::from_uuid(uuid(n)));
+                    assert!(outcome.unwrap().number_of(&key).is_some());
+                    assert!(changes.unwrap().puts[0].record.has_key(&key));
+                });
+            }
+        });
+        let state = inner.queue.state();
+        assert!(!state.leading && state.tickets.is_empty());
+        drop(state);
+        let mut numbers: Vec<u64> = pollster::block_on(async {
+            let mut numbers = Vec::new();
+            for n in 1..=16 {
+                let id = InvoiceId::from_uuid(uuid(n));
+                let stored = store.load::<Invoice>(&id).await.unwrap().unwrap();
+                numbers.push(stored.value.number.value());
+            }
+            numbers
+        });
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=16).collect::<Vec<u64>>());
     }
 }

@@ -369,18 +369,12 @@ impl SqliteStore {
         blocking::unblock(move || {
             // Queued here, on the pool, rather than before: a caller that drops its
             // future before the pool runs this leaves nothing behind to commit.
-            let ticket = group::Ticket::new(changes);
-            inner.queue.join(Arc::clone(&ticket));
-            // A panic under the lock leaves nothing half-done: the transaction it was
-            // in rolls back when dropped. So a poisoned lock still guards a good
-            // connection.
-            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
             group::commit(
-                &mut conn,
+                &inner.writer,
                 &inner.cache,
                 &inner.queue,
                 inner.batching,
-                &ticket,
+                changes,
             )
         })
         .await
