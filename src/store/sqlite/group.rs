@@ -65,12 +65,6 @@ struct Slot {
     leads: bool,
 }
 
-/// What a waiting caller is woken for.
-enum Woken {
-    Finished(StoreResult<Committed>, Option<Changeset>),
-    Lead,
-}
-
 impl Ticket {
     pub(super) fn new(changes: Changeset) -> Arc<Self> {
         Arc::new(Self {
@@ -107,16 +101,17 @@ impl Ticket {
         self.ready.notify_one();
     }
 
-    /// Waits until a leader has run the changeset, or has passed leadership here.
-    fn wait(&self) -> Woken {
+    /// Waits until a leader has run the changeset (its outcome and the changeset
+    /// back), or has passed leadership here (`None`).
+    fn wait(&self) -> Option<(StoreResult<Committed>, Option<Changeset>)> {
         let mut slot = self.slot();
         loop {
             if let Some(outcome) = slot.outcome.take() {
-                return Woken::Finished(outcome, slot.changes.take());
+                return Some((outcome, slot.changes.take()));
             }
             if slot.leads {
                 slot.leads = false;
-                return Woken::Lead;
+                return None;
             }
             slot = self
                 .ready
@@ -225,11 +220,10 @@ pub(super) fn commit(
     changes: Changeset,
 ) -> (StoreResult<Committed>, Option<Changeset>, u32) {
     let ticket = Ticket::new(changes);
-    if !queue.join(Arc::clone(&ticket)) {
-        match ticket.wait() {
-            Woken::Finished(outcome, changes) => return (outcome, changes, 0),
-            Woken::Lead => {}
-        }
+    if !queue.join(Arc::clone(&ticket))
+        && let Some((outcome, changes)) = ticket.wait()
+    {
+        return (outcome, changes, 0);
     }
     let leading = Leading(queue);
     // A panic under the lock leaves nothing half-done: the transaction it was in
