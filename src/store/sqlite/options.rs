@@ -50,7 +50,7 @@ pub struct SqliteOptions {
     pub batch_changesets: usize,
     /// How long a batch's leader waits for more changesets to join when fewer than
     /// [`SqliteOptions::batch_changesets`] are waiting; zero (the default) closes
-    /// the batch as soon as the writer is free. A few hundred microseconds can
+    /// a batch as soon as the one before it is done. A few hundred microseconds can
     /// gather larger batches under [`Durability::Full`] with many callers, at the
     /// price of that much latency on every commit that waits for the writer.
     pub batch_linger: Duration,
