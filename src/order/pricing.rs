@@ -93,7 +93,11 @@ pub fn price_lines<'a>(
         };
         lines.push(OrderLine::new(
             line_no,
-            req.sku.clone(),
+            // The product's own text, not the command's copy of it: the line then
+            // shares it with the catalogue (no allocation per line), and a lookup
+            // by the line's SKU meets the store's key as the same pointer, without
+            // reading either text.
+            product.sku.clone(),
             product.name.clone(),
             quantity,
             unit_price,
