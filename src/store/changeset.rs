@@ -747,4 +747,83 @@ mod tests {
         }
         assert_eq!(kind_index("nothing"), None);
     }
+
+    mod deltas {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::stock::{MovementReason, ReservationChange, StockMovement};
+
+        fn pair(n: u8) -> (Sku, LocationId) {
+            (
+                Sku::new(format!("S{}", n % 20)).unwrap(),
+                LocationId::new(format!("L{}", n / 20)).unwrap(),
+            )
+        }
+
+        /// The sums as the definition says: each pair once, in order of first
+        /// appearance (movements before reservations), by comparing every pair.
+        fn summed(changes: &Changeset) -> Vec<(Sku, LocationId, i64, i64)> {
+            let mut out: Vec<(Sku, LocationId, i64, i64)> = Vec::new();
+            let all = changes
+                .movements
+                .iter()
+                .map(|m| (&m.sku, &m.location, m.quantity, 0))
+                .chain(
+                    changes
+                        .reservations
+                        .iter()
+                        .map(|r| (&r.sku, &r.location, 0, r.quantity)),
+                );
+            for (sku, location, on_hand, reserved) in all {
+                match out.iter_mut().find(|d| &d.0 == sku && &d.1 == location) {
+                    Some(d) => {
+                        d.2 += on_hand;
+                        d.3 += reserved;
+                    }
+                    None => out.push((sku.clone(), location.clone(), on_hand, reserved)),
+                }
+            }
+            out
+        }
+
+        proptest! {
+            /// However many pairs a changeset touches (a shipping run's hundred
+            /// among them), each is summed once, in order of first appearance.
+            #[test]
+            fn sum_each_pair_once_in_order_of_first_appearance(
+                moves in proptest::collection::vec((0u8..60, -5i64..5), 0..80),
+                holds in proptest::collection::vec((0u8..60, -5i64..5), 0..80),
+            ) {
+                let mut changes = Changeset::new(chrono::DateTime::UNIX_EPOCH);
+                for (n, quantity) in moves {
+                    let (sku, location) = pair(n);
+                    changes.movements.push(StockMovement {
+                        sku,
+                        location,
+                        quantity,
+                        reason: MovementReason::Adjustment { reason: "test".into() },
+                        at: changes.at,
+                        value: None,
+                    });
+                }
+                for (n, quantity) in holds {
+                    let (sku, location) = pair(n);
+                    changes.reservations.push(ReservationChange {
+                        sku,
+                        location,
+                        order: OrderId::from_uuid(Uuid::nil()),
+                        quantity,
+                    });
+                }
+                let got: Vec<(Sku, LocationId, i64, i64)> = changes
+                    .stock_deltas()
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| (d.sku, d.location, d.on_hand, d.reserved))
+                    .collect();
+                prop_assert_eq!(got, summed(&changes));
+            }
+        }
+    }
 }
