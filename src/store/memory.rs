@@ -35,7 +35,10 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 ///
 /// A commit validates the whole changeset under the write lock before changing
 /// anything, then applies it; so it is atomic, and readers (who take the read lock)
-/// never see half of one. The lock is a `std` lock held only for the duration of a
+/// never see half of one. What needs no state (summing its stock and counter
+/// changes, balancing its journal entries) it does before taking the lock, and the
+/// records it replaced it frees after letting go: every other caller waits while
+/// the lock is held. The lock is a `std` lock held only for the duration of a
 /// synchronous critical section, never across an `.await`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -195,9 +198,13 @@ impl State {
 
 impl Store for MemoryStore {
     async fn commit(&self, mut changes: Changeset) -> StoreResult<Committed> {
+        // What needs no state is done before the lock every other caller waits on,
+        // and what the commit replaces is freed after it.
+        let sums = commit::Sums::of(&changes)?;
+        let replaced = commit::Replaced::room(changes.puts.len() + changes.merges.len());
         let mut state = self.write();
         changes.apply_merges(|key| Ok(state.record(key)))?;
-        let validated = state.validate(&changes)?;
+        let validated = state.validate(&changes, sums)?;
         let mut numbers = Vec::new();
         if !changes.numbered.is_empty() {
             // Numbered on a copy of the series, kept only once numbering succeeded.
@@ -211,8 +218,9 @@ impl Store for MemoryStore {
             })?;
             state.series = series;
         }
-        let last = state.apply(changes, validated);
+        let (last, replaced) = state.apply(changes, validated, replaced);
         drop(state);
+        replaced.free();
         self.signal.notify();
         Ok(Committed::new(last, numbers))
     }

@@ -9,8 +9,8 @@ use crate::event::RecordedEvent;
 use crate::money::Money;
 use crate::stock::StockLevel;
 use crate::store::{
-    BalanceKey, Bounds, Changeset, Check, CounterKey, Record, RecordKey, StockDelta, StoreError,
-    StoreResult,
+    BalanceKey, Bounds, Changeset, Check, CounterDelta, CounterKey, Record, RecordKey, StockDelta,
+    StoreError, StoreResult,
 };
 
 impl State {
@@ -50,8 +50,9 @@ impl State {
         }
     }
 
-    /// Checks everything and returns what to write; changes nothing.
-    pub(super) fn validate(&self, changes: &Changeset) -> StoreResult<Validated> {
+    /// Checks everything against the state and returns what to write; changes
+    /// nothing. `sums` is what [`Sums::of`] found before the lock was taken.
+    pub(super) fn validate(&self, changes: &Changeset, sums: Sums) -> StoreResult<Validated> {
         if let Some(entry) = &changes.idempotency
             && self
                 .idempotency
@@ -89,7 +90,7 @@ impl State {
             self.check(check)?;
         }
 
-        let deltas = changes.stock_deltas()?;
+        let Sums { deltas, moves } = sums;
         let mut stock = Vec::with_capacity(deltas.len());
         for StockDelta {
             sku,
@@ -121,7 +122,6 @@ impl State {
             });
         }
 
-        let moves = changes.counter_deltas()?;
         let mut counters = Vec::with_capacity(moves.len());
         for delta in moves {
             let before = self
@@ -142,11 +142,6 @@ impl State {
                 .copied()
                 .unwrap_or(Money::zero(currency)))
         })?;
-        for entry in &changes.journal {
-            entry.validate().map_err(|e| StoreError::Invalid {
-                reason: e.to_string(),
-            })?;
-        }
 
         Ok(Validated {
             stock,
@@ -155,7 +150,16 @@ impl State {
         })
     }
 
-    pub(super) fn apply(&mut self, changes: Changeset, validated: Validated) -> u64 {
+    /// Applies a validated changeset; returns the last event's sequence, and the
+    /// records it replaced, for the caller to drop once it has let go of the lock
+    /// (an order's lines, strings and lists freed one by one are time every other
+    /// caller would wait).
+    pub(super) fn apply(
+        &mut self,
+        changes: Changeset,
+        validated: Validated,
+        mut replaced: Replaced,
+    ) -> (u64, Replaced) {
         for put in changes.puts {
             let key = put.record.key();
             if let Record::Order(order) = &put.record {
@@ -185,16 +189,21 @@ impl State {
             let version = put.expected.map_or(1, |v| v.saturating_add(1));
             if let Some(kind) = self.records.get_mut(key.kind_index()) {
                 // An update writes over the record where it lies when no fetch
-                // still holds it (no new allocation, no freed one); else it
-                // replaces it, and the reader keeps the value it read. Either
-                // way the key is hashed once.
+                // still holds it (no new allocation), keeping the old value to
+                // drop later; else it replaces it, and the reader keeps the value
+                // it read. Either way the key is hashed once.
                 match kind.entry(key) {
                     Entry::Occupied(mut stored) => {
                         let (at, record) = stored.get_mut();
                         *at = version;
                         match Arc::get_mut(record) {
-                            Some(alone) => *alone = put.record,
-                            None => *record = Arc::new(put.record),
+                            Some(alone) => {
+                                replaced.values.push(std::mem::replace(alone, put.record));
+                            }
+                            None => {
+                                let new = Arc::new(put.record);
+                                replaced.shared.push(std::mem::replace(record, new));
+                            }
                         }
                     }
                     Entry::Vacant(slot) => {
@@ -230,7 +239,57 @@ impl State {
             self.idempotency
                 .insert((entry.scope, entry.key.clone()), entry);
         }
-        self.last_sequence()
+        (self.last_sequence(), replaced)
+    }
+}
+
+/// What a commit wrote over, to free after the store's lock is released.
+pub(super) struct Replaced {
+    /// Values moved out of the slots written over.
+    values: Vec<Record>,
+    /// The store's references to records a reader still holds.
+    shared: Vec<Arc<Record>>,
+}
+
+impl Replaced {
+    /// Room for `puts` records, made before the lock is taken.
+    pub(super) fn room(puts: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(puts),
+            shared: Vec::new(),
+        }
+    }
+
+    /// Frees them (or lets go of the store's share): call it without the lock.
+    pub(super) fn free(self) {
+        drop(self.values);
+        drop(self.shared);
+    }
+}
+
+/// What a commit can work out from its changeset alone, before it takes the lock
+/// that every other caller waits on: the stock and counter changes summed, and
+/// every journal entry checked to balance. Merges, applied under the lock, change
+/// records only, so none of this moves after it.
+pub(super) struct Sums {
+    deltas: Vec<StockDelta>,
+    moves: Vec<CounterDelta>,
+}
+
+impl Sums {
+    /// # Errors
+    /// [`StoreError::Invalid`]: a sum overflows, or a journal entry does not
+    /// balance.
+    pub(super) fn of(changes: &Changeset) -> StoreResult<Self> {
+        for entry in &changes.journal {
+            entry.validate().map_err(|e| StoreError::Invalid {
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Self {
+            deltas: changes.stock_deltas()?,
+            moves: changes.counter_deltas()?,
+        })
     }
 }
 
