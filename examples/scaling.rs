@@ -8,8 +8,10 @@
 //!
 //! For each size it fills a fresh store with that many 5-line orders (each invoiced on
 //! placement: order, invoice, events and journal entries all resident), then times
-//! `--ops` more of each operation and prints the median and p99 per operation, and the
-//! resident memory the filled orders take, per order.
+//! `--ops` more of each operation and prints the median and p99 per operation, the
+//! resident memory the filled orders take, per order, and the process's peak resident
+//! memory so far (sizes run in the order given, smallest first by default, so the
+//! last row's peak is what the largest needs).
 // An example has nothing to recover from: a failure should stop it loudly.
 #![allow(
     clippy::unwrap_used,
@@ -33,7 +35,7 @@ type Op<'a> = Box<dyn FnMut(&mut dyn FnMut() -> u64) + 'a>;
 #[allow(dead_code)] // each example uses its own part of the shop
 mod shop;
 
-use shop::{CUSTOMERS, SKUS, flag, rss_bytes, run, setup, sku};
+use shop::{CUSTOMERS, SKUS, flag, peak_rss_bytes, rss_bytes, run, setup, sku};
 
 fn main() {
     let sizes: Vec<usize> = flag("--orders")
@@ -48,7 +50,7 @@ fn main() {
     let ops: usize = flag("--ops").map_or(2_000, |n| n.parse().expect("--ops takes a number"));
 
     println!(
-        "{:>9}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>10}",
+        "{:>9}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}  {:>10}  {:>10}",
         "orders",
         "place p50",
         "place p99",
@@ -58,12 +60,13 @@ fn main() {
         "read p99",
         "ship p50",
         "ship p99",
-        "B/order"
+        "B/order",
+        "peak MiB"
     );
     for size in sizes {
         let row = measure(size, ops);
         println!(
-            "{:>9}  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.0}",
+            "{:>9}  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.2}µs {:>10.2}µs  {:>10.0}  {:>10.0}",
             size,
             row.place.0,
             row.place.1,
@@ -73,7 +76,8 @@ fn main() {
             row.read.1,
             row.ship.0,
             row.ship.1,
-            row.bytes_per_order
+            row.bytes_per_order,
+            peak_rss_bytes() as f64 / (1024.0 * 1024.0)
         );
     }
 }
