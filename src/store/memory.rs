@@ -201,7 +201,7 @@ impl Store for MemoryStore {
         // What needs no state is done before the lock every other caller waits on,
         // and what the commit replaces is freed after it.
         let sums = commit::Sums::of(&changes)?;
-        let replaced = commit::Replaced::room(changes.puts.len() + changes.merges.len());
+        let replaced = commit::Replaced::room(&changes);
         let mut state = self.write();
         changes.apply_merges(|key| Ok(state.record(key)))?;
         let validated = state.validate(&changes, sums)?;

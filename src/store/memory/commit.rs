@@ -252,10 +252,13 @@ pub(super) struct Replaced {
 }
 
 impl Replaced {
-    /// Room for `puts` records, made before the lock is taken.
-    pub(super) fn room(puts: usize) -> Self {
+    /// Room for every record `changes` can replace (its updates and merges; an
+    /// insert replaces nothing), made before the lock is taken: a commit that
+    /// only inserts allocates nothing here.
+    pub(super) fn room(changes: &Changeset) -> Self {
+        let updates = changes.puts.iter().filter(|p| p.expected.is_some()).count();
         Self {
-            values: Vec::with_capacity(puts),
+            values: Vec::with_capacity(updates + changes.merges.len()),
             shared: Vec::new(),
         }
     }
