@@ -1,7 +1,10 @@
-//! Fulfilment: shipments per location, and the carriers that move them.
+//! Fulfilment: shipments per location, and the carriers that move them — parcel
+//! services, in-store pickup and the company's own fleet.
 
 mod bookings;
 mod carrier;
+mod fleet;
+mod fleet_carrier;
 mod pickup;
 pub(crate) mod ship;
 mod shipment;
@@ -11,6 +14,11 @@ pub use carrier::{
     Booking, BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest,
     RequestedService, TrackingNumber,
 };
+pub use fleet::{
+    Consignment, DeliverySlot, Fleet, FleetError, FreightClass, FreightRate, FreightService, Offer,
+    PalletRule, RUN_CAPACITY, Route, RouteId, Run, Zone,
+};
+pub use fleet_carrier::{FleetCarrier, FreightBooking};
 pub use pickup::PickupCarrier;
 pub use shipment::{Shipment, ShipmentLine, ShipmentStatus, TrackingEvent};
 pub use table_rate::{TableRateCarrier, WeightBand};

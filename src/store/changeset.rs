@@ -407,6 +407,12 @@ pub enum IdempotencyScope {
     AuthoriseReturn,
     RejectReturn,
     CloseReturn,
+    /// The first booking on one of the own fleet's runs, which sets its capacity.
+    OpenFreightRun,
+    /// A booking on the own fleet, by the booking's key.
+    BookFreight,
+    /// A booking on the own fleet cancelled, by its tracking number.
+    CancelFreight,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -422,6 +428,10 @@ pub enum IdempotentOutcome {
     Customer(CustomerId),
     Shipments(Vec<ShipmentId>),
     PurchaseOrders(Vec<PurchaseOrderId>),
+    /// A run of the own fleet opened with this many pallets.
+    FreightRunOpened(u32),
+    FreightBooking(crate::fulfilment::FreightBooking),
+    FreightCancelled,
 }
 
 /// The scheme of entries stored before schemes were recorded.

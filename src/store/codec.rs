@@ -93,6 +93,9 @@ pub(crate) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::AuthoriseReturn => "authorise_return",
         IdempotencyScope::RejectReturn => "reject_return",
         IdempotencyScope::CloseReturn => "close_return",
+        IdempotencyScope::OpenFreightRun => "open_freight_run",
+        IdempotencyScope::BookFreight => "book_freight",
+        IdempotencyScope::CancelFreight => "cancel_freight",
     }
 }
 
