@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::fulfilment::FreightRule;
 use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy};
 use crate::purchasing::PurchasingPolicy;
 use crate::sleep::Sleep;
@@ -30,6 +31,9 @@ pub struct OmsConfig {
     pub backoff: Backoff,
     /// Approval and receiving rules for purchase orders.
     pub purchasing: PurchasingPolicy,
+    /// When one location's goods are split into parcel and freight shipments
+    /// (see [`FreightRule`]); `None` (the default): each location ships as one.
+    pub freight: Option<FreightRule>,
 }
 
 impl Default for OmsConfig {
@@ -42,6 +46,7 @@ impl Default for OmsConfig {
             max_attempts: 32,
             backoff: Backoff::default(),
             purchasing: PurchasingPolicy::default(),
+            freight: None,
         }
     }
 }
@@ -93,6 +98,13 @@ impl OmsConfig {
     #[must_use]
     pub fn with_purchasing(mut self, purchasing: PurchasingPolicy) -> Self {
         self.purchasing = purchasing;
+        self
+    }
+
+    /// Splits each location's goods into parcel and freight shipments by `rule`.
+    #[must_use]
+    pub fn with_freight(mut self, rule: FreightRule) -> Self {
+        self.freight = Some(rule);
         self
     }
 

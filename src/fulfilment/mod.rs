@@ -8,6 +8,7 @@ mod fleet_carrier;
 mod pickup;
 pub(crate) mod ship;
 mod shipment;
+mod split;
 mod table_rate;
 
 pub use carrier::{
@@ -21,4 +22,5 @@ pub use fleet::{
 pub use fleet_carrier::{FleetCarrier, FreightBooking};
 pub use pickup::PickupCarrier;
 pub use shipment::{Shipment, ShipmentLine, ShipmentStatus, TrackingEvent};
+pub use split::FreightRule;
 pub use table_rate::{TableRateCarrier, WeightBand};

@@ -6,6 +6,7 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
+use super::split::{FreightRule, is_freight};
 use super::{
     Booking, CarrierError, Parcel, RateQuote, RateRequest, RequestedService, Shipment,
     ShipmentLine, ShipmentStatus,
@@ -18,7 +19,9 @@ use crate::event::Event;
 use crate::ids::{EntryId, LocationId, ShipmentId};
 use crate::ledger::issue_invoice;
 use crate::money::Money;
-use crate::order::{Delivery, Order, OrderAction, OrderError, OrderLine, OrderStatus, transition};
+use crate::order::{
+    Delivery, Order, OrderAction, OrderError, OrderLine, OrderStatus, ServiceLevel, transition,
+};
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
 use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
@@ -32,20 +35,25 @@ pub(crate) struct Pick<'a> {
     pub location: &'a Location,
     /// (line index, units)
     pub lines: Vec<(usize, Quantity)>,
-    /// One parcel of the whole weight, from the location to the customer.
+    /// From the location to the customer: one parcel of the whole weight, or as
+    /// freight each unit with its size.
     pub request: RateRequest,
     /// The goods at each product's standard cost.
     pub cost_of_goods: Money,
     /// Each of `lines` at its product's standard cost: what `cost_of_goods` sums,
     /// and what each order line remembers for returns.
     pub line_costs: Vec<Money>,
+    /// Whether it is the freight half of a location split by the [`FreightRule`]
+    /// (its booking takes a key of its own).
+    pub split_freight: bool,
 }
 
 /// What shipping `order` takes: one pick per location holding its reservations, in
-/// location-code order, and the status the order moves to. `sites` must hold every
-/// location it reserves at, `products` every SKU it orders. Decided before the
-/// first booking, so a refusal never leaves a carrier holding a booking for goods
-/// that will not ship.
+/// location-code order — two when `freight` splits the location's goods into
+/// parcels and freight (parcels first) — and the status the order moves to.
+/// `sites` must hold every location it reserves at, `products` every SKU it
+/// orders. Decided before the first booking, so a refusal never leaves a carrier
+/// holding a booking for goods that will not ship.
 ///
 /// # Errors
 /// [`Error::Order`] with `OnHold` while a hold is in force, `AwaitingBackOrder`
@@ -56,6 +64,7 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     order: &Order,
     sites: &'a [L],
     products: &Products,
+    freight: Option<&FreightRule>,
 ) -> Result<(Vec<Pick<'a>>, OrderStatus), Error> {
     order.ensure_not_held()?;
     let status = transition(order.status, OrderAction::Ship)?;
@@ -82,6 +91,11 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     if by_location.is_empty() {
         return Err(OrderError::NothingToShip.into());
     }
+    // Split only what goes to an address at a parcel service level.
+    let splitting = match (&order.delivery, freight) {
+        (Delivery::Ship { service, .. }, Some(rule)) if !is_freight(*service) => Some(rule),
+        _ => None,
+    };
     let mut picks = Vec::with_capacity(by_location.len());
     for (id, lines) in by_location {
         let location = sites
@@ -89,15 +103,25 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
             .map(Borrow::borrow)
             .find(|l: &&Location| &l.id == id)
             .ok_or_else(|| Error::dangling(Location::kind(), id))?;
-        let request = rate_request(order, location, &lines, products);
-        let (cost_of_goods, line_costs) = cost_of_goods(order, &lines, products)?;
-        picks.push(Pick {
-            location,
-            lines,
-            request,
-            cost_of_goods,
-            line_costs,
-        });
+        let (parcels, freight) = match splitting {
+            Some(rule) => rule.split(order, lines, products),
+            None => (lines, Vec::new()),
+        };
+        for (lines, split_freight) in [(parcels, false), (freight, true)] {
+            if lines.is_empty() {
+                continue;
+            }
+            let request = rate_request(order, location, &lines, products, split_freight);
+            let (cost_of_goods, line_costs) = cost_of_goods(order, &lines, products)?;
+            picks.push(Pick {
+                location,
+                lines,
+                request,
+                cost_of_goods,
+                line_costs,
+                split_freight,
+            });
+        }
     }
     Ok((picks, status))
 }
@@ -312,37 +336,53 @@ fn take_reservation(line: &mut OrderLine, location: &LocationId, units: Quantity
     line.reservations.retain(|r| !r.quantity.is_zero());
 }
 
-/// What the carrier needs to price one location's part: one parcel of the whole
-/// weight.
+/// What the carrier needs to price one location's part: as parcels, one parcel
+/// of the whole weight; as freight (`split_freight`, or an order asking for
+/// freight), each unit with its weight and size, for the carrier to load.
 fn rate_request(
     order: &Order,
     location: &Location,
     lines: &[(usize, Quantity)],
     products: &Products,
+    split_freight: bool,
 ) -> RateRequest {
-    let mut weight_grams: u64 = 0;
-    for (index, units) in lines {
-        let grams = order
-            .lines
-            .get(*index)
-            .and_then(|l| products.get(&l.sku))
-            .map_or(0, |p| u64::from(p.weight_grams));
-        weight_grams = weight_grams.saturating_add(grams.saturating_mul(u64::from(units.units())));
-    }
     let (destination, service) = match &order.delivery {
         Delivery::Ship { address, service } => (
             Address::clone(address),
-            RequestedService::Delivery(*service),
+            RequestedService::Delivery(match split_freight {
+                true => ServiceLevel::Freight,
+                false => *service,
+            }),
         ),
         Delivery::Pickup { .. } => (Address::clone(&location.address), RequestedService::Pickup),
+    };
+    let units = lines.iter().filter_map(|(index, units)| {
+        let product = order.lines.get(*index).and_then(|l| products.get(&l.sku));
+        product.map(|p| (p, units.units()))
+    });
+    let parcels = if service == RequestedService::Delivery(ServiceLevel::Freight) {
+        units
+            .flat_map(|(product, count)| {
+                let unit = Parcel {
+                    weight_grams: u64::from(product.weight_grams),
+                    dimensions: product.dimensions,
+                };
+                std::iter::repeat_n(unit, count as usize)
+            })
+            .collect()
+    } else {
+        let weight_grams = units.fold(0_u64, |sum, (product, count)| {
+            sum.saturating_add(u64::from(product.weight_grams).saturating_mul(u64::from(count)))
+        });
+        vec![Parcel {
+            weight_grams,
+            dimensions: Default::default(),
+        }]
     };
     RateRequest {
         origin: Address::clone(&location.address),
         destination,
-        parcels: vec![Parcel {
-            weight_grams,
-            dimensions: Default::default(),
-        }],
+        parcels,
         service,
         currency: order.currency,
     }
@@ -488,7 +528,7 @@ mod tests {
     fn each_location_ships_its_own_reservations_weighed_and_costed() {
         let order = reserved();
         let sites = sites();
-        let (picks, status) = plan_shipments(&order, &sites, &products()).unwrap();
+        let (picks, status) = plan_shipments(&order, &sites, &products(), None).unwrap();
         assert_eq!(status, OrderStatus::Open, "open until delivered and paid");
         let from: Vec<&str> = picks.iter().map(|p| p.location.id.as_str()).collect();
         assert_eq!(from, ["WH-A", "WH-B"], "in location-code order");
@@ -501,7 +541,7 @@ mod tests {
     #[test]
     fn nothing_reserved_or_a_hold_means_nothing_ships() {
         let (_, order) = given_order();
-        let refused = plan_shipments::<Location>(&order, &[], &products());
+        let refused = plan_shipments::<Location>(&order, &[], &products(), None);
         assert!(matches!(
             refused,
             Err(Error::Order(OrderError::NothingToShip))
@@ -510,7 +550,7 @@ mod tests {
         held.holds.push(Hold::AwaitingPayment);
         held.status = OrderStatus::OnHold;
         let sites = sites();
-        let refused = plan_shipments(&held, &sites, &products());
+        let refused = plan_shipments(&held, &sites, &products(), None);
         assert!(matches!(
             refused,
             Err(Error::Order(OrderError::OnHold { .. }))
@@ -520,7 +560,7 @@ mod tests {
     #[test]
     fn a_location_not_read_is_reported_not_skipped() {
         let only_a = [site("WH-A")];
-        let refused = plan_shipments(&reserved(), &only_a, &products());
+        let refused = plan_shipments(&reserved(), &only_a, &products(), None);
         assert!(matches!(
             refused,
             Err(Error::DanglingReference {
@@ -534,7 +574,7 @@ mod tests {
     fn the_cheapest_quote_in_the_orders_currency_wins_then_the_fastest() {
         let order = reserved();
         let sites = sites();
-        let (picks, _) = plan_shipments(&order, &sites, &products()).unwrap();
+        let (picks, _) = plan_shipments(&order, &sites, &products(), None).unwrap();
         let request = &picks[0].request;
         let mut euro = quote(100, 1);
         euro.price = Money::from_minor(100, crate::money::Currency::EUR);
@@ -557,7 +597,7 @@ mod tests {
         let mut order = reserved();
         let products = products();
         let sites = sites();
-        let (picks, status) = plan_shipments(&order, &sites, &products).unwrap();
+        let (picks, status) = plan_shipments(&order, &sites, &products, None).unwrap();
         let books = Books::new();
         let ctx = books.ctx();
         let mut changes = Changeset::new(at());
@@ -602,7 +642,7 @@ mod tests {
         let mut order = reserved();
         let products = products();
         let sites = sites();
-        let (picks, status) = plan_shipments(&order, &sites, &products).unwrap();
+        let (picks, status) = plan_shipments(&order, &sites, &products, None).unwrap();
         let books = Books::new();
         let ctx = books.ctx();
         let mut changes = Changeset::new(at());
@@ -644,5 +684,135 @@ mod tests {
             Tracked::Unchanged
         );
         assert!(again.events.is_empty());
+    }
+
+    /// `order` shipped to Ada's door at `service`.
+    fn shipped_at(mut order: Order, service: ServiceLevel) -> Order {
+        let address = Address::new("Ada", "1 High St", "Leeds", "LS1 1AA", "GB");
+        order.delivery = Delivery::Ship {
+            address: std::sync::Arc::new(address),
+            service,
+        };
+        order
+    }
+
+    /// The mugs at `mug_grams` and `mug_side_mm`, the cups (200 g) as before.
+    fn heavy_mugs(mug_grams: u32, mug_side_mm: u32) -> Products<'static> {
+        let mut mug = Product::new(
+            crate::ids::Sku::new("MUG").unwrap(),
+            "Mug",
+            usd(1000),
+            usd(400),
+            TaxClass::standard(),
+        );
+        mug.weight_grams = mug_grams;
+        mug.dimensions.length_mm = mug_side_mm;
+        let mut cup = Product::new(
+            crate::ids::Sku::new("CUP").unwrap(),
+            "Cup",
+            usd(500),
+            usd(200),
+            TaxClass::standard(),
+        );
+        cup.weight_grams = 200;
+        [mug, cup].into_iter().collect()
+    }
+
+    /// (location, freight half, service, line indexes, parcels) of each pick.
+    fn shape(picks: &[Pick<'_>]) -> Vec<(String, bool, RequestedService, Vec<usize>, usize)> {
+        picks
+            .iter()
+            .map(|p| {
+                (
+                    p.location.id.to_string(),
+                    p.split_freight,
+                    p.request.service,
+                    p.lines.iter().map(|(i, _)| *i).collect(),
+                    p.request.parcels.len(),
+                )
+            })
+            .collect()
+    }
+
+    const STANDARD: RequestedService = RequestedService::Delivery(ServiceLevel::Standard);
+    const FREIGHT: RequestedService = RequestedService::Delivery(ServiceLevel::Freight);
+
+    #[test]
+    fn a_freight_rule_sends_heavy_or_long_units_as_freight_and_the_rest_as_parcels() {
+        let rule = FreightRule::default();
+        let sites = sites();
+        // Both lines at WH-A: 40 kg mugs and 200 g cups.
+        let mut order = shipped_at(reserved(), ServiceLevel::Standard);
+        order.lines[0].reservations[0].location = LocationId::new("WH-A").unwrap();
+        let heavy = heavy_mugs(40_000, 300);
+        let (picks, _) = plan_shipments(&order, &sites, &heavy, Some(&rule)).unwrap();
+        assert_eq!(
+            shape(&picks),
+            [
+                ("WH-A".into(), false, STANDARD, vec![1], 1),
+                ("WH-A".into(), true, FREIGHT, vec![0], 2),
+            ],
+            "parcels first, then each heavy unit as freight"
+        );
+        assert_eq!(picks[1].request.parcels[0].weight_grams, 40_000);
+        assert_eq!(
+            picks[0].cost_of_goods.checked_add(picks[1].cost_of_goods),
+            Ok(usd(1200))
+        );
+
+        // A long but light mug goes as freight too.
+        let long = heavy_mugs(500, 1_500);
+        let (picks, _) = plan_shipments(&order, &sites, &long, Some(&rule)).unwrap();
+        assert_eq!(shape(&picks)[1], ("WH-A".into(), true, FREIGHT, vec![0], 2));
+
+        // Without the rule: one parcel shipment, as before.
+        let (picks, _) = plan_shipments(&order, &sites, &heavy, None).unwrap();
+        assert_eq!(
+            shape(&picks),
+            [("WH-A".into(), false, STANDARD, vec![0, 1], 1)]
+        );
+    }
+
+    #[test]
+    fn parcels_too_heavy_together_go_as_freight_with_the_rest() {
+        let order = shipped_at(reserved(), ServiceLevel::Standard);
+        let sites = sites();
+        // Two cups (400 g) at WH-A, two mugs (1 kg) at WH-B; parcels up to 500 g.
+        let rule = FreightRule {
+            parcels_grams: 500,
+            ..FreightRule::default()
+        };
+        let (picks, _) = plan_shipments(&order, &sites, &products(), Some(&rule)).unwrap();
+        assert_eq!(
+            shape(&picks),
+            [
+                ("WH-A".into(), false, STANDARD, vec![1], 1),
+                ("WH-B".into(), true, FREIGHT, vec![0], 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_order_asking_for_freight_or_a_pickup_is_never_split() {
+        let sites = sites();
+        let rule = FreightRule::default();
+        let heavy = heavy_mugs(40_000, 300);
+        let freight = shipped_at(reserved(), ServiceLevel::Freight);
+        let (picks, _) = plan_shipments(&freight, &sites, &heavy, Some(&rule)).unwrap();
+        assert_eq!(
+            shape(&picks),
+            [
+                ("WH-A".into(), false, FREIGHT, vec![1], 2),
+                ("WH-B".into(), false, FREIGHT, vec![0], 2),
+            ],
+            "freight throughout, each unit a parcel for the carrier to load"
+        );
+        let (picks, _) = plan_shipments(&reserved(), &sites, &heavy, Some(&rule)).unwrap();
+        assert!(picks.iter().all(|p| !p.split_freight));
+        assert!(
+            picks
+                .iter()
+                .all(|p| p.request.service == RequestedService::Pickup)
+        );
     }
 }

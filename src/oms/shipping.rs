@@ -128,7 +128,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             );
             products.lend(product.value);
         }
-        let (picks, status) = plan_shipments(&order, &sites, &products)?;
+        let (picks, status) =
+            plan_shipments(&order, &sites, &products, self.config.freight.as_ref())?;
         let mut quotes = Vec::with_capacity(picks.len());
         for pick in &picks {
             let offered = self.carrier.quote(&pick.request).await?;
@@ -138,7 +139,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let ctx = self.context(changes.at);
         let mut shipments = Vec::with_capacity(picks.len());
         for (pick, quote) in picks.iter().zip(quotes) {
-            let key = format!("{}/{}/{call}", order.id, pick.location.id);
+            // The freight half of a split location books under a key of its own.
+            let key = match pick.split_freight {
+                false => format!("{}/{}/{call}", order.id, pick.location.id),
+                true => format!("{}/{}/freight/{call}", order.id, pick.location.id),
+            };
             // A retry books with the same key and gets the same booking back, so it
             // must also reuse the shipment id that booking was made for.
             let shipment = match booked.iter().find(|b| b.key == key) {
