@@ -180,15 +180,17 @@ fn assert_exactly_full<S: Store>(store: &S, booked: &[String]) {
     ))
     .unwrap()
     .run;
-    let bounds = pollster::block_on(carrier.booked(&run)).unwrap();
+    let load = pollster::block_on(carrier.booked(&run)).unwrap();
     let full = i64::from(RUN_PALLETS);
     assert_eq!(
-        bounds,
+        load.pallets,
         Bounds {
             limit: full,
             used: full
         }
     );
+    // Half a tonne a pallet.
+    assert_eq!(load.kg.used, 500 * full);
 }
 
 #[cfg(feature = "sqlite")]

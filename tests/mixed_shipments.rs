@@ -174,15 +174,20 @@ async fn a_warehouse_ships_parcels_and_pallets_apart_and_the_truck_counts_the_pa
 
     // The truck's run counts the four pallets.
     let run = FreightService::parse("ltl/NYC/2026-12-08/am").unwrap().run;
+    let load = oms.carrier().1.booked(&run).await.unwrap();
+    assert_eq!(load.pallets, Bounds { limit: 8, used: 4 });
     assert_eq!(
-        oms.carrier().1.booked(&run).await.unwrap(),
-        Bounds { limit: 8, used: 4 }
+        load.kg,
+        Bounds {
+            limit: 6_000,
+            used: 1_125
+        }
     );
     // A retry of the same ship call books nothing more.
     let again = oms.ship(order.id, key("ship-1")).await.unwrap();
     assert!(again.replayed);
     assert_eq!(
-        oms.carrier().1.booked(&run).await.unwrap().used,
+        oms.carrier().1.booked(&run).await.unwrap().pallets.used,
         4,
         "a replay takes no pallets"
     );

@@ -6,8 +6,9 @@
 //! pallet count. Goods are loaded as pallets by a [`PalletRule`] (weight and
 //! volume per pallet), priced by zone and pallet count, and classed by density
 //! ([`FreightClass`]). A *run* is one route on one date ([`Run`]); what is booked
-//! on it is kept in the store by [`FleetCarrier`](super::FleetCarrier), as a
-//! bounded counter, so no run is ever booked past its truck.
+//! on it is kept in the store by [`FleetCarrier`](super::FleetCarrier), as two
+//! bounded counters (pallets and kilograms), so no run is ever booked past its
+//! truck.
 //!
 //! Everything here is pure: no store, no clock.
 
@@ -23,6 +24,8 @@ use crate::store::{CounterKey, CounterKind};
 
 /// The bounded counter kind a run's booked pallets are kept under.
 pub const RUN_CAPACITY: &str = "run_capacity";
+/// The bounded counter kind a run's booked kilograms are kept under.
+pub const RUN_WEIGHT: &str = "run_weight";
 
 /// Why a fleet's configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -437,14 +440,23 @@ pub struct Run {
 }
 
 impl Run {
-    /// The bounded counter holding the run's pallets: capacity as its limit,
-    /// pallets booked as what is used (`run_capacity/R1@2026-12-08`).
+    /// The bounded counter holding the run's pallets: the truck's pallets as its
+    /// limit, pallets booked as what is used (`run_capacity/R1@2026-12-08`).
     ///
     /// # Errors
     /// [`InvalidCode`] never for a route made by [`RouteId::new`] (its id is
     /// short enough for the date beside it); kept typed rather than assumed.
     pub fn capacity_key(&self) -> Result<CounterKey, InvalidCode> {
         CounterKey::new(CounterKind::new(RUN_CAPACITY)?, self.to_string())
+    }
+
+    /// The bounded counter holding the run's kilograms, the truck's payload as
+    /// its limit (`run_weight/R1@2026-12-08`).
+    ///
+    /// # Errors
+    /// As [`Run::capacity_key`].
+    pub fn weight_key(&self) -> Result<CounterKey, InvalidCode> {
+        CounterKey::new(CounterKind::new(RUN_WEIGHT)?, self.to_string())
     }
 }
 

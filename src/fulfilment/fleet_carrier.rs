@@ -1,14 +1,17 @@
 //! The own fleet as a [`Carrier`]: quotes from the [`Fleet`]'s routes, bookings
 //! kept in the store beside everything else.
 //!
-//! A run's booked pallets are a bounded counter ([`Run::capacity_key`]): its
-//! limit is the truck's capacity, set once by the run's first booking (a commit
-//! keyed by the run, so two first bookings at once set it once), and each
-//! booking adds its pallets to what is used, under the guard every store keeps
+//! A run's booked pallets and kilograms are two bounded counters
+//! ([`Run::capacity_key`], [`Run::weight_key`]): their limits are the truck's
+//! pallets and payload, set once by the run's first booking (a commit keyed by
+//! the run, so two first bookings at once set them once), and each booking adds
+//! its pallets and kilograms to what is used, under the guard every store keeps
 //! inside its commit. So however many callers, processes or application
 //! instances book at once, no run is ever booked past its truck; cancelling
-//! gives the pallets back. A booking is a keyed commit: booking again with its
-//! key returns it, and cancelling twice is cancelling once.
+//! gives both back. A booking is a keyed commit: booking again with its key
+//! returns the first booking whatever the request (the carrier contract; a
+//! `ship` retried after a lost race may quote again and land on another run),
+//! and cancelling twice is cancelling once.
 //!
 //! The tracking number names the run, the slot, the pallets and the booking's
 //! key (`LTL/NORTH/2026-12-08/am/3/KEY`), so tracking and cancelling read one
@@ -23,7 +26,7 @@ use super::carrier::{
     Booking, BookingRequest, Carrier, CarrierError, RateQuote, RateRequest, RequestedService,
     TrackingNumber,
 };
-use super::fleet::{Consignment, Fleet, FreightClass, FreightService, Run};
+use super::fleet::{Consignment, Fleet, FreightClass, FreightService, Route, Run};
 use super::{ShipmentStatus, TrackingEvent};
 use crate::clock::Clock;
 use crate::ids::IdempotencyKey;
@@ -34,7 +37,7 @@ use crate::store::{
     StoreError,
 };
 
-/// Commits a booking tries before it gives up on lost races.
+/// Commits a booking (or a cancel) tries before it gives up on lost races.
 const ATTEMPTS: usize = 8;
 
 /// A booking on the own fleet, as the store keeps it (the outcome of its keyed
@@ -56,9 +59,59 @@ pub struct FreightBooking {
     pub price: Money,
     /// When it was booked.
     pub booked_at: DateTime<Utc>,
-    /// A fingerprint of the request, so a key used for another booking is told
-    /// apart from a retry.
-    pub request: u64,
+}
+
+/// What is booked on a run: pallets and kilograms, each against the truck's.
+/// Zero over zero before the run's first booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLoad {
+    /// Pallets booked, of the truck's pallets.
+    pub pallets: Bounds,
+    /// Kilograms booked, of the truck's payload.
+    pub kg: Bounds,
+}
+
+impl RunLoad {
+    /// Whether the run has been opened (its truck's capacity set).
+    pub fn is_open(&self) -> bool {
+        self.pallets.limit > 0
+    }
+
+    /// Whether `consignment` fits what is left, counting a run not opened yet
+    /// as the whole of `route`'s truck.
+    fn fits(&self, consignment: &Consignment, route: &Route) -> bool {
+        let (pallets, kg) = match self.is_open() {
+            true => (self.pallets, self.kg),
+            false => (
+                Bounds {
+                    limit: i64::from(route.pallets_per_run),
+                    used: 0,
+                },
+                Bounds {
+                    limit: i64::from(route.kg_per_run),
+                    used: 0,
+                },
+            ),
+        };
+        pallets.limit - pallets.used >= i64::from(consignment.pallets)
+            && kg.limit - kg.used >= i64::from(consignment.kg)
+    }
+}
+
+/// A stable 64-bit FNV-1a hash: of a key too long to keep, and of a booking's
+/// tracking number for its entries. Fixed here, so it never changes under
+/// stored data.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Whether a commit may simply be tried again: a lost race, or a connection
+/// that broke with the outcome unknown (the commit is keyed, so a second try
+/// cannot do it twice).
+fn retryable(e: &StoreError) -> bool {
+    e.is_lost_race() || matches!(e, StoreError::Interrupted(..))
 }
 
 /// The company's own trucks as a carrier, booking runs in `store`.
@@ -89,19 +142,45 @@ impl<S: Store> FleetCarrier<S> {
         &self.fleet
     }
 
-    /// What is booked on `run` against its capacity: zero over zero before its
-    /// first booking.
+    /// What is booked on `run`.
     ///
     /// # Errors
     /// [`CarrierError::Rejected`] if the store cannot be read.
-    pub async fn booked(&self, run: &Run) -> Result<Bounds, CarrierError> {
-        let key = run.capacity_key().map_err(|e| self.rejected(e))?;
+    pub async fn booked(&self, run: &Run) -> Result<RunLoad, CarrierError> {
+        Ok(self.loads(std::slice::from_ref(run)).await?.remove(0))
+    }
+
+    /// What is booked on each of `runs`, from one read.
+    async fn loads(&self, runs: &[Run]) -> Result<Vec<RunLoad>, CarrierError> {
+        let mut keys = Vec::with_capacity(runs.len());
+        for run in runs {
+            let pallets = run.capacity_key().map_err(|e| self.rejected(e))?;
+            let kg = run.weight_key().map_err(|e| self.rejected(e))?;
+            keys.push((pallets, kg));
+        }
+        let asked = keys.iter().fold(Prefetch::new(), |r, (pallets, kg)| {
+            r.counter(pallets).counter(kg)
+        });
         let fetched = self
             .store
-            .fetch(&Prefetch::new().counter(&key))
+            .fetch(&asked)
             .await
             .map_err(|e| self.rejected(e))?;
-        Ok(fetched.counter(&key).unwrap_or(Bounds::ZERO))
+        let read = |key| fetched.counter(key).unwrap_or(Bounds::ZERO);
+        let mut loads: Vec<RunLoad> = keys
+            .iter()
+            .map(|(pallets, kg)| RunLoad {
+                pallets: read(pallets),
+                kg: read(kg),
+            })
+            .collect();
+        if loads.is_empty() {
+            loads.push(RunLoad {
+                pallets: Bounds::ZERO,
+                kg: Bounds::ZERO,
+            });
+        }
+        Ok(loads)
     }
 
     fn rejected(&self, why: impl std::fmt::Display) -> CarrierError {
@@ -118,23 +197,42 @@ impl<S: Store> FleetCarrier<S> {
         }
     }
 
-    /// Sets `run`'s capacity, once: a second opening (another booker's, at the
-    /// same moment) is a used key, and changes nothing.
-    async fn open(&self, run: &Run, capacity: u32) -> Result<(), CarrierError> {
-        let key = run.capacity_key().map_err(|e| self.rejected(e))?;
-        let opening = IdempotencyKey::new(run.to_string()).map_err(|e| self.rejected(e))?;
+    /// The key a booking is kept under: the request's own key when it is a
+    /// valid idempotency key, else a digest of it (a key past 64 characters).
+    fn booking_key(&self, key: &str) -> Result<IdempotencyKey, CarrierError> {
+        IdempotencyKey::new(key)
+            .or_else(|_| IdempotencyKey::new(format!("digest-{:016x}", fnv1a(key))))
+            .map_err(|e| self.rejected(e))
+    }
+
+    /// Sets `run`'s truck (pallets and kilograms), once: a second opening
+    /// (another booker's, at the same moment) is a used key and changes nothing.
+    async fn open(&self, run: &Run, route: &Route) -> Result<(), StoreError> {
+        let invalid = |e: crate::ids::InvalidCode| StoreError::Invalid {
+            reason: e.to_string(),
+        };
+        let opening = IdempotencyKey::new(run.to_string()).map_err(invalid)?;
         let mut changes = Changeset::new(self.clock.now());
-        changes.move_counter(key, i64::from(capacity), 0);
+        changes.move_counter(
+            run.capacity_key().map_err(invalid)?,
+            i64::from(route.pallets_per_run),
+            0,
+        );
+        changes.move_counter(
+            run.weight_key().map_err(invalid)?,
+            i64::from(route.kg_per_run),
+            0,
+        );
         changes.idempotency = Some(IdempotencyEntry {
             scope: IdempotencyScope::OpenFreightRun,
             key: opening,
-            fingerprint: u64::from(capacity),
+            fingerprint: fnv1a(&run.to_string()),
             fingerprint_version: crate::fingerprint::CURRENT_VERSION,
-            outcome: IdempotentOutcome::FreightRunOpened(capacity),
+            outcome: IdempotentOutcome::FreightRunOpened(route.pallets_per_run),
         });
         match self.store.commit(changes).await {
             Ok(_) | Err(StoreError::DuplicateKey { .. }) => Ok(()),
-            Err(e) => Err(self.rejected(e)),
+            Err(e) => Err(e),
         }
     }
 
@@ -181,6 +279,55 @@ impl<S: Store> FleetCarrier<S> {
         }
         Ok((parsed.key, parsed.service.run, booking))
     }
+
+    /// The route and slot `request` books, checked against the request and the
+    /// clock: the fleet's, serving the destination in the currency, on a day
+    /// the route runs, after its lead time, in a slot not yet closed.
+    fn checked<'f>(
+        &'f self,
+        request: &BookingRequest,
+        service: &FreightService,
+    ) -> Result<&'f Route, CarrierError> {
+        let route = self
+            .fleet
+            .route(&service.run.route)
+            .ok_or_else(|| self.rejected(format!("no route {} in the fleet", service.run.route)))?;
+        let slot = route.slot(&service.slot).ok_or_else(|| {
+            self.rejected(format!("route {} has no slot {}", route.id, service.slot))
+        })?;
+        let destination = &request.request.destination;
+        if !route.serves(&destination.country, &destination.postal_code) {
+            return Err(self.rejected(format!(
+                "route {} does not deliver to {} {}",
+                route.id, destination.country, destination.postal_code
+            )));
+        }
+        if route.rate.base.currency() != request.request.currency {
+            return Err(self.rejected(format!(
+                "route {} charges in {}, not {}",
+                route.id,
+                route.rate.base.currency().code(),
+                request.request.currency.code()
+            )));
+        }
+        let date = service.run.date;
+        if !route.days.contains(&chrono::Datelike::weekday(&date)) {
+            return Err(self.rejected(format!("route {} does not run on {date}", route.id)));
+        }
+        let now = self.clock.now();
+        let earliest = now
+            .date_naive()
+            .checked_add_days(chrono::Days::new(u64::from(route.lead_days)))
+            .unwrap_or(now.date_naive());
+        let closes = date.and_time(slot.to).and_utc();
+        if closes <= now || date < earliest {
+            return Err(self.rejected(format!(
+                "slot {} of {date} is past or inside route {}'s lead time of {} days (now {now})",
+                slot.name, route.id, route.lead_days
+            )));
+        }
+        Ok(route)
+    }
 }
 
 /// What a tracking number names: `LTL/ROUTE/DATE/SLOT/PALLETS/KEY`.
@@ -213,31 +360,14 @@ impl Tracking {
     }
 }
 
-/// The key a booking is kept under: the request's own key when it is a valid
-/// idempotency key, else a digest of it (a key past 64 characters).
-fn booking_key(key: &str) -> Result<IdempotencyKey, CarrierError> {
-    if let Ok(valid) = IdempotencyKey::new(key) {
-        return Ok(valid);
-    }
-    let digest = crate::fingerprint::fingerprint(&key)
-        .map(|f| f.value())
-        .map_err(|e| CarrierError::Rejected {
-            carrier: "fleet".into(),
-            reason: e.to_string(),
-        })?;
-    IdempotencyKey::new(format!("digest-{digest:016x}")).map_err(|e| CarrierError::Rejected {
-        carrier: "fleet".into(),
-        reason: e.to_string(),
-    })
-}
-
 impl<S: Store> Carrier for FleetCarrier<S> {
     fn name(&self) -> &str {
         &self.name
     }
 
     /// Every run and slot of the routes serving the destination, from today
-    /// plus each route's lead time, that still has room for the consignment.
+    /// plus each route's lead time, that still has room for the consignment's
+    /// pallets and kilograms.
     async fn quote(&self, request: &RateRequest) -> Result<Vec<RateQuote>, CarrierError> {
         if request.service != RequestedService::Delivery(ServiceLevel::Freight) {
             return Err(self.no_service("the fleet carries freight (pallets) only"));
@@ -251,26 +381,14 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             request.currency,
             today,
         )?;
-        let keys = offers
-            .iter()
-            .map(|o| o.service.run.capacity_key())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.rejected(e))?;
-        let asked = keys.iter().fold(Prefetch::new(), |r, key| r.counter(key));
-        let fetched = self
-            .store
-            .fetch(&asked)
-            .await
-            .map_err(|e| self.rejected(e))?;
+        let runs: Vec<Run> = offers.iter().map(|o| o.service.run.clone()).collect();
+        let loads = self.loads(&runs).await?;
         let mut quotes = Vec::with_capacity(offers.len());
-        for (offer, key) in offers.into_iter().zip(&keys) {
-            let booked = fetched.counter(key).unwrap_or(Bounds::ZERO);
-            // A run not opened yet has the whole truck free.
-            let capacity = match booked.limit {
-                0 => i64::from(offer.capacity),
-                limit => limit,
+        for (offer, load) in offers.into_iter().zip(loads) {
+            let Some(route) = self.fleet.route(&offer.service.run.route) else {
+                continue;
             };
-            if capacity - booked.used < i64::from(consignment.pallets) {
+            if !load.fits(&consignment, route) {
                 continue;
             }
             let days = (offer.service.run.date - today).num_days();
@@ -283,30 +401,22 @@ impl<S: Store> Carrier for FleetCarrier<S> {
         }
         if quotes.is_empty() {
             return Err(self.no_service(format!(
-                "every run offered is full for {} pallets",
-                consignment.pallets
+                "every run offered is full for {} pallets of {} kg",
+                consignment.pallets, consignment.kg
             )));
         }
         Ok(quotes)
     }
 
-    /// Books the quoted run and slot: the pallets counted against the run's
-    /// truck in one keyed commit. Refused, with nothing written, for a service
-    /// that is not the fleet's, a slot already past, a consignment the route's
-    /// truck cannot carry, or a run without room for it.
+    /// Books the quoted run and slot: the pallets and kilograms counted against
+    /// the run's truck in one keyed commit. A key already used returns its
+    /// booking. Refused, with nothing written, for a service that is not the
+    /// fleet's or does not serve the request, a slot already past, a
+    /// consignment the route's truck cannot carry, or a run without room for it.
     async fn book(&self, request: &BookingRequest) -> Result<Booking, CarrierError> {
-        let key = booking_key(&request.key)?;
-        let fingerprint = crate::fingerprint::fingerprint(request)
-            .map(|f| f.value())
-            .map_err(|e| self.rejected(e))?;
+        let key = self.booking_key(&request.key)?;
         if let Some(booking) = self.stored(&key).await? {
-            return match booking.request == fingerprint {
-                true => Ok(self.answer(booking)),
-                false => Err(self.rejected(format!(
-                    "booking key {} was used for another booking",
-                    request.key
-                ))),
-            };
+            return Ok(self.answer(booking));
         }
         let service = FreightService::parse(&request.quote.service)
             .filter(|_| request.quote.carrier == self.name)
@@ -316,30 +426,7 @@ impl<S: Store> Carrier for FleetCarrier<S> {
                     request.quote.carrier, request.quote.service
                 ))
             })?;
-        let route = self
-            .fleet
-            .route(&service.run.route)
-            .ok_or_else(|| self.rejected(format!("no route {} in the fleet", service.run.route)))?;
-        let slot = route.slot(&service.slot).ok_or_else(|| {
-            self.rejected(format!("route {} has no slot {}", route.id, service.slot))
-        })?;
-        let now = self.clock.now();
-        let closes = service.run.date.and_time(slot.to).and_utc();
-        if closes <= now {
-            return Err(self.rejected(format!(
-                "slot {} of {} closed at {closes}, before now ({now})",
-                slot.name, service.run.date
-            )));
-        }
-        if !route
-            .days
-            .contains(&chrono::Datelike::weekday(&service.run.date))
-        {
-            return Err(self.rejected(format!(
-                "route {} does not run on {}",
-                route.id, service.run.date
-            )));
-        }
+        let route = self.checked(request, &service)?;
         let consignment = Consignment::of(&self.name, &request.request.parcels, self.fleet.rule())?;
         if consignment.kg > route.kg_per_run || consignment.pallets > route.pallets_per_run {
             return Err(self.no_service(format!(
@@ -352,27 +439,35 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             )));
         }
         let price = route.price(&self.name, consignment.pallets)?;
-        let counter = service.run.capacity_key().map_err(|e| self.rejected(e))?;
+        let run = &service.run;
+        let pallets_key = run.capacity_key().map_err(|e| self.rejected(e))?;
+        let kg_key = run.weight_key().map_err(|e| self.rejected(e))?;
+        let now = self.clock.now();
+        let tracking = Tracking::number(&service, consignment.pallets, &key);
         let booking = FreightBooking {
-            tracking: Tracking::number(&service, consignment.pallets, &key),
+            tracking: tracking.clone(),
             service: service.to_string(),
             pallets: consignment.pallets,
             kg: consignment.kg,
             class: consignment.class,
             price,
             booked_at: now,
-            request: fingerprint,
         };
         for _ in 0..ATTEMPTS {
-            if self.booked(&service.run).await?.limit == 0 {
-                self.open(&service.run, route.pallets_per_run).await?;
+            if !self.booked(run).await?.is_open() {
+                match self.open(run, route).await {
+                    Ok(()) => {}
+                    Err(e) if retryable(&e) => continue,
+                    Err(e) => return Err(self.rejected(e)),
+                }
             }
             let mut changes = Changeset::new(now);
-            changes.move_counter(counter.clone(), 0, i64::from(consignment.pallets));
+            changes.move_counter(pallets_key.clone(), 0, i64::from(consignment.pallets));
+            changes.move_counter(kg_key.clone(), 0, i64::from(consignment.kg));
             changes.idempotency = Some(IdempotencyEntry {
                 scope: IdempotencyScope::BookFreight,
                 key: key.clone(),
-                fingerprint,
+                fingerprint: fnv1a(tracking.as_str()),
                 fingerprint_version: crate::fingerprint::CURRENT_VERSION,
                 outcome: IdempotentOutcome::FreightBooking(booking.clone()),
             });
@@ -380,8 +475,8 @@ impl<S: Store> Carrier for FleetCarrier<S> {
                 Ok(_) => return Ok(self.answer(booking)),
                 Err(StoreError::OutOfBounds { .. }) => {
                     return Err(self.no_service(format!(
-                        "run {} has no room left for {} pallets",
-                        service.run, consignment.pallets
+                        "run {run} has no room left for {} pallets of {} kg",
+                        consignment.pallets, consignment.kg
                     )));
                 }
                 // The same key booked at the same moment: that booking is this one.
@@ -390,10 +485,12 @@ impl<S: Store> Carrier for FleetCarrier<S> {
                         return Ok(self.answer(first));
                     }
                 }
-                Err(e) if e.is_lost_race() || matches!(e, StoreError::Interrupted(..)) => {}
+                Err(e) if retryable(&e) => {}
                 Err(e) => return Err(self.rejected(e)),
             }
         }
+        // Outcome unknown (the last try may have committed): a retry with the
+        // same key finds the booking if it did.
         Err(CarrierError::Timeout {
             carrier: self.name.clone(),
         })
@@ -403,49 +500,52 @@ impl<S: Store> Carrier for FleetCarrier<S> {
     /// company's drivers are the host's to record (`record_tracking`).
     async fn track(&self, tracking: &TrackingNumber) -> Result<Vec<TrackingEvent>, CarrierError> {
         let (key, run, booking) = self.tracked(tracking).await?;
+        let pallets = booking.pallets;
+        let booked_at = booking.booked_at;
         let mut events = vec![TrackingEvent {
-            at: booking.booked_at,
+            at: booked_at,
             status: ShipmentStatus::Booked,
-            description: format!(
-                "booked on run {run}: {}",
-                self.answer(booking.clone()).label
-            ),
+            description: format!("booked on run {run}: {}", self.answer(booking).label),
         }];
         let cancelled = self
             .store
             .idempotency(IdempotencyScope::CancelFreight, &key)
             .await
             .map_err(|e| self.rejected(e))?;
-        if cancelled.is_some() {
+        if let Some(entry) = cancelled {
+            let at = match entry.outcome {
+                IdempotentOutcome::FreightCancelled(at) => at,
+                _ => booked_at,
+            };
             events.push(TrackingEvent {
-                at: booking.booked_at,
+                at,
                 status: ShipmentStatus::Exception,
-                description: format!(
-                    "booking cancelled: {} pallets freed on run {run}",
-                    booking.pallets
-                ),
+                description: format!("booking cancelled: {pallets} pallets freed on run {run}"),
             });
         }
         Ok(events)
     }
 
-    /// Gives the booking's pallets back to its run, once.
+    /// Gives the booking's pallets and kilograms back to its run, once.
     async fn cancel(&self, tracking: &TrackingNumber) -> Result<(), CarrierError> {
         let (key, run, booking) = self.tracked(tracking).await?;
-        let counter = run.capacity_key().map_err(|e| self.rejected(e))?;
+        let pallets_key = run.capacity_key().map_err(|e| self.rejected(e))?;
+        let kg_key = run.weight_key().map_err(|e| self.rejected(e))?;
         for _ in 0..ATTEMPTS {
-            let mut changes = Changeset::new(self.clock.now());
-            changes.move_counter(counter.clone(), 0, -i64::from(booking.pallets));
+            let now = self.clock.now();
+            let mut changes = Changeset::new(now);
+            changes.move_counter(pallets_key.clone(), 0, -i64::from(booking.pallets));
+            changes.move_counter(kg_key.clone(), 0, -i64::from(booking.kg));
             changes.idempotency = Some(IdempotencyEntry {
                 scope: IdempotencyScope::CancelFreight,
                 key: key.clone(),
-                fingerprint: booking.request,
+                fingerprint: fnv1a(tracking.as_str()),
                 fingerprint_version: crate::fingerprint::CURRENT_VERSION,
-                outcome: IdempotentOutcome::FreightCancelled,
+                outcome: IdempotentOutcome::FreightCancelled(now),
             });
             match self.store.commit(changes).await {
                 Ok(_) | Err(StoreError::DuplicateKey { .. }) => return Ok(()),
-                Err(e) if e.is_lost_race() || matches!(e, StoreError::Interrupted(..)) => {}
+                Err(e) if retryable(&e) => {}
                 Err(e) => return Err(self.rejected(e)),
             }
         }

@@ -17,9 +17,9 @@ pub use carrier::{
 };
 pub use fleet::{
     Consignment, DeliverySlot, Fleet, FleetError, FreightClass, FreightRate, FreightService, Offer,
-    PalletRule, RUN_CAPACITY, Route, RouteId, Run, Zone,
+    PalletRule, RUN_CAPACITY, RUN_WEIGHT, Route, RouteId, Run, Zone,
 };
-pub use fleet_carrier::{FleetCarrier, FreightBooking};
+pub use fleet_carrier::{FleetCarrier, FreightBooking, RunLoad};
 pub use pickup::PickupCarrier;
 pub use shipment::{Shipment, ShipmentLine, ShipmentStatus, TrackingEvent};
 pub use split::FreightRule;

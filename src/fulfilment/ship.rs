@@ -336,9 +336,13 @@ fn take_reservation(line: &mut OrderLine, location: &LocationId, units: Quantity
     line.reservations.retain(|r| !r.quantity.is_zero());
 }
 
+/// Units a freight request lists one by one, at most; past it they are stacked.
+const MAX_FREIGHT_PARCELS: u64 = 10_000;
+
 /// What the carrier needs to price one location's part: as parcels, one parcel
 /// of the whole weight; as freight (`split_freight`, or an order asking for
-/// freight), each unit with its weight and size, for the carrier to load.
+/// freight), each unit with its weight and size, for the carrier to load (past
+/// [`MAX_FREIGHT_PARCELS`] units, stacks of units, so the request stays small).
 fn rate_request(
     order: &Order,
     location: &Location,
@@ -361,15 +365,28 @@ fn rate_request(
         product.map(|p| (p, units.units()))
     });
     let parcels = if service == RequestedService::Delivery(ServiceLevel::Freight) {
-        units
-            .flat_map(|(product, count)| {
-                let unit = Parcel {
-                    weight_grams: u64::from(product.weight_grams),
-                    dimensions: product.dimensions,
-                };
-                std::iter::repeat_n(unit, count as usize)
-            })
-            .collect()
+        let units: Vec<_> = units.collect();
+        // Past MAX_FREIGHT_PARCELS units, units are stacked k high (k the same for
+        // every line) so the request stays bounded whatever the order's size.
+        let total: u64 = units.iter().map(|(_, count)| u64::from(*count)).sum();
+        let k = total.div_ceil(MAX_FREIGHT_PARCELS).max(1);
+        let mut parcels =
+            Vec::with_capacity(usize::try_from(total.min(MAX_FREIGHT_PARCELS)).unwrap_or(0));
+        for (product, count) in units {
+            let mut left = u64::from(count);
+            while left > 0 {
+                let stacked = left.min(k);
+                left -= stacked;
+                let high = u32::try_from(stacked).unwrap_or(u32::MAX);
+                let mut dimensions = product.dimensions;
+                dimensions.height_mm = dimensions.height_mm.saturating_mul(high);
+                parcels.push(Parcel {
+                    weight_grams: u64::from(product.weight_grams).saturating_mul(stacked),
+                    dimensions,
+                });
+            }
+        }
+        parcels
     } else {
         let weight_grams = units.fold(0_u64, |sum, (product, count)| {
             sum.saturating_add(u64::from(product.weight_grams).saturating_mul(u64::from(count)))
@@ -814,5 +831,17 @@ mod tests {
                 .iter()
                 .all(|p| p.request.service == RequestedService::Pickup)
         );
+    }
+
+    #[test]
+    fn a_huge_freight_order_is_listed_in_bounded_stacks() {
+        let mut order = shipped_at(reserved(), ServiceLevel::Freight);
+        order.lines[0].reservations[0].quantity = Quantity::new(25_000);
+        let sites = sites();
+        let (picks, _) = plan_shipments(&order, &sites, &products(), None).unwrap();
+        let wh_b = &picks[1].request.parcels;
+        assert!(wh_b.len() <= 10_001, "{} parcels", wh_b.len());
+        let grams: u64 = wh_b.iter().map(|p| p.weight_grams).sum();
+        assert_eq!(grams, 25_000 * 500, "every unit's weight is listed");
     }
 }

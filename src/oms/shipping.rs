@@ -139,10 +139,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let ctx = self.context(changes.at);
         let mut shipments = Vec::with_capacity(picks.len());
         for (pick, quote) in picks.iter().zip(quotes) {
-            // The freight half of a split location books under a key of its own.
+            // The freight half of a split location books under a key of its own,
+            // marked after the call's fresh id (a location's code may hold '/').
             let key = match pick.split_freight {
                 false => format!("{}/{}/{call}", order.id, pick.location.id),
-                true => format!("{}/{}/freight/{call}", order.id, pick.location.id),
+                true => format!("{}/{}/{call}/freight", order.id, pick.location.id),
             };
             // A retry books with the same key and gets the same booking back, so it
             // must also reuse the shipment id that booking was made for.

@@ -411,7 +411,7 @@ pub enum IdempotencyScope {
     OpenFreightRun,
     /// A booking on the own fleet, by the booking's key.
     BookFreight,
-    /// A booking on the own fleet cancelled, by its tracking number.
+    /// A booking on the own fleet cancelled, by the booking's key.
     CancelFreight,
 }
 
@@ -431,7 +431,8 @@ pub enum IdempotentOutcome {
     /// A run of the own fleet opened with this many pallets.
     FreightRunOpened(u32),
     FreightBooking(crate::fulfilment::FreightBooking),
-    FreightCancelled,
+    /// A booking on the own fleet cancelled at this time.
+    FreightCancelled(chrono::DateTime<chrono::Utc>),
 }
 
 /// The scheme of entries stored before schemes were recorded.

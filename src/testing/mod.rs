@@ -1745,6 +1745,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 25);
+        assert_eq!(report.passed.len(), 26);
     }
 }

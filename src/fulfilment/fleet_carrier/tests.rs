@@ -71,7 +71,7 @@ fn a_booking_takes_its_pallets_from_the_run_and_a_cancel_gives_them_back() {
     assert_eq!(quote.service, "ltl/NORTH/2026-12-09/am");
     assert_eq!(quote.transit_days, 2);
     let run = FreightService::parse(&quote.service).unwrap().run;
-    assert_eq!(pollster::block_on(c.booked(&run)).unwrap(), Bounds::ZERO);
+    assert!(!pollster::block_on(c.booked(&run)).unwrap().is_open());
 
     let booked = pollster::block_on(c.book(&booking("k1", &quote, 3))).unwrap();
     assert_eq!(booked.tracking.as_str(), "LTL/NORTH/2026-12-09/am/3/k1");
@@ -81,18 +81,25 @@ fn a_booking_takes_its_pallets_from_the_run_and_a_cancel_gives_them_back() {
     );
     assert_eq!(
         pollster::block_on(c.booked(&run)).unwrap(),
-        Bounds { limit: 10, used: 3 }
+        RunLoad {
+            pallets: Bounds { limit: 10, used: 3 },
+            kg: Bounds {
+                limit: 8_000,
+                used: 3_000
+            },
+        }
     );
 
-    // A retry returns the booking and takes nothing more.
+    // A retry returns the booking and takes nothing more, whatever it asks now
+    // (a `ship` retried after a lost race may have quoted again).
     let again = pollster::block_on(c.book(&booking("k1", &quote, 3))).unwrap();
     assert_eq!(again, booked);
-    assert_eq!(pollster::block_on(c.booked(&run)).unwrap().used, 3);
-    // The key for another booking is refused.
-    assert!(matches!(
-        pollster::block_on(c.book(&booking("k1", &quote, 2))),
-        Err(CarrierError::Rejected { .. })
-    ));
+    let later = first_quote(&c, 2);
+    assert_eq!(
+        pollster::block_on(c.book(&booking("k1", &later, 2))).unwrap(),
+        booked
+    );
+    assert_eq!(pollster::block_on(c.booked(&run)).unwrap().pallets.used, 3);
 
     let events = pollster::block_on(c.track(&booked.tracking)).unwrap();
     assert_eq!(events.len(), 1);
@@ -102,7 +109,13 @@ fn a_booking_takes_its_pallets_from_the_run_and_a_cancel_gives_them_back() {
     pollster::block_on(c.cancel(&booked.tracking)).unwrap();
     assert_eq!(
         pollster::block_on(c.booked(&run)).unwrap(),
-        Bounds { limit: 10, used: 0 },
+        RunLoad {
+            pallets: Bounds { limit: 10, used: 0 },
+            kg: Bounds {
+                limit: 8_000,
+                used: 0
+            },
+        },
         "cancelled twice, freed once"
     );
     let events = pollster::block_on(c.track(&booked.tracking)).unwrap();
@@ -128,10 +141,12 @@ fn a_full_run_is_refused_and_quotes_move_on_to_the_next() {
         "{refused:?}"
     );
     let run = FreightService::parse(&quote.service).unwrap().run;
-    assert_eq!(pollster::block_on(c.booked(&run)).unwrap().used, 6);
+    assert_eq!(pollster::block_on(c.booked(&run)).unwrap().pallets.used, 6);
     // Quotes for five offer Friday's run first now.
     assert_eq!(first_quote(&c, 5).service, "ltl/NORTH/2026-12-11/am");
-    assert_eq!(first_quote(&c, 4).service, "ltl/NORTH/2026-12-09/am");
+    // Four pallets would fit, but not four more tonnes (two are left); two do.
+    assert_eq!(first_quote(&c, 4).service, "ltl/NORTH/2026-12-11/am");
+    assert_eq!(first_quote(&c, 2).service, "ltl/NORTH/2026-12-09/am");
 }
 
 #[test]
@@ -183,7 +198,7 @@ fn what_no_truck_or_slot_can_take_is_refused_with_nothing_written() {
         route: RouteId::new("NORTH").unwrap(),
         date: NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
     };
-    assert_eq!(pollster::block_on(c.booked(&run)).unwrap(), Bounds::ZERO);
+    assert!(!pollster::block_on(c.booked(&run)).unwrap().is_open());
 }
 
 #[test]
@@ -213,4 +228,58 @@ fn only_freight_is_quoted() {
         pollster::block_on(c.quote(&parcel)),
         Err(CarrierError::NoService { .. })
     ));
+}
+
+#[test]
+fn a_run_is_never_loaded_past_its_trucks_payload() {
+    let store = MemoryStore::new();
+    // Ten pallets but only 1.5 tonnes: the weight binds first.
+    let light_truck = Route {
+        kg_per_run: 1_500,
+        ..north()
+    };
+    let (c, _) = carrier(&store, vec![light_truck]);
+    let quote = first_quote(&c, 1);
+    pollster::block_on(c.book(&booking("one-tonne", &quote, 1))).unwrap();
+    let refused = pollster::block_on(c.book(&booking("another-tonne", &quote, 1)));
+    assert!(
+        matches!(refused, Err(CarrierError::NoService { .. })),
+        "{refused:?}"
+    );
+    let run = FreightService::parse(&quote.service).unwrap().run;
+    let load = pollster::block_on(c.booked(&run)).unwrap();
+    assert_eq!((load.pallets.used, load.kg.used), (1, 1_000));
+    // Quotes for another tonne move on to the next run.
+    assert_ne!(first_quote(&c, 1).service, quote.service);
+}
+
+#[test]
+fn a_booking_the_route_does_not_serve_is_refused() {
+    let store = MemoryStore::new();
+    let (c, _) = carrier(&store, vec![north()]);
+    let quote = first_quote(&c, 1);
+    let mut elsewhere = booking("elsewhere", &quote, 1);
+    elsewhere.request.destination = Address::new("B", "1 Rd", "Boston", "02108", "US");
+    let mut in_euros = booking("in-euros", &quote, 1);
+    in_euros.request.currency = Currency::EUR;
+    // Tomorrow is Tuesday, and Monday's run is inside the lead time.
+    let today = RateQuote {
+        service: "ltl/NORTH/2026-12-07/pm".into(),
+        ..quote.clone()
+    };
+    for refused in [elsewhere, in_euros, booking("today", &today, 1)] {
+        assert!(
+            matches!(
+                pollster::block_on(c.book(&refused)),
+                Err(CarrierError::Rejected { .. })
+            ),
+            "{}",
+            refused.key
+        );
+    }
+    assert!(
+        !pollster::block_on(c.booked(&FreightService::parse(&quote.service).unwrap().run))
+            .unwrap()
+            .is_open()
+    );
 }
