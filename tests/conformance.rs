@@ -79,6 +79,12 @@ impl o2c::store::Snapshot for Torn<'_> {
     ) -> ReadResult<()> {
         self.0.each_bounded_counter(visit)
     }
+    fn each_freight_entry(
+        &self,
+        visit: &mut dyn FnMut(&o2c::store::IdempotencyEntry),
+    ) -> ReadResult<()> {
+        self.0.each_freight_entry(visit)
+    }
     fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()> {
         let mut entries = Vec::new();
         self.0

@@ -197,3 +197,58 @@ async fn a_warehouse_ships_parcels_and_pallets_apart_and_the_truck_counts_the_pa
     let events = oms.carrier().1.track(&freight.tracking).await.unwrap();
     assert_eq!(events.len(), 1);
 }
+
+#[tokio::test]
+async fn the_audit_checks_each_run_against_its_bookings() {
+    use o2c::fulfilment::{BookingRequest, RateRequest, RequestedService};
+    use o2c::ids::ShipmentId;
+    use o2c::store::{Changeset, Store};
+
+    let (oms, clock) = shop().await;
+    let fleet = &oms.carrier().1;
+    let request = RateRequest {
+        origin: Address::new("Warehouse", "1 Dock Rd", "Newark", "07101", "US"),
+        destination: Address::new("Diner", "5 Main St", "New York", "10001", "US"),
+        parcels: vec![
+            o2c::fulfilment::Parcel {
+                weight_grams: 300_000,
+                dimensions: Dimensions {
+                    length_mm: 1_000,
+                    width_mm: 800,
+                    height_mm: 800,
+                },
+            };
+            2
+        ],
+        service: RequestedService::Delivery(ServiceLevel::Freight),
+        currency: Currency::USD,
+    };
+    let quote = fleet.quote(&request).await.unwrap().remove(0);
+    let book = |key: &str| BookingRequest {
+        key: key.into(),
+        shipment: ShipmentId::from_uuid(uuid::Uuid::from_u128(9)),
+        quote: quote.clone(),
+        request: request.clone(),
+    };
+    fleet.book(&book("b1")).await.unwrap();
+    let second = fleet.book(&book("b2")).await.unwrap();
+    fleet.cancel(&second.tracking).await.unwrap();
+    let report = oms.audit().await.unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+
+    // Pallets taken off a run behind the fleet's back: the audit names the run.
+    let run = FreightService::parse(&quote.service).unwrap().run;
+    let mut stray = Changeset::new(o2c::clock::Clock::now(&*clock));
+    stray.move_counter(run.capacity_key().unwrap(), 0, 1);
+    oms.store().commit(stray).await.unwrap();
+    let report = oms.audit().await.unwrap();
+    assert_eq!(
+        report.violations,
+        [o2c::audit::Violation::FreightRunMismatch {
+            counter: format!("run_capacity/{run}"),
+            used: 2,
+            booked: 1,
+            capacity: None,
+        }]
+    );
+}

@@ -29,6 +29,8 @@
 //!   credit what their documents gave and took; inventory = Σ on-hand × cost;
 //! - **stock**: on-hand = Σ movements, reserved = Σ open reservations, never
 //!   oversold; back-order queues hold exactly the back-ordered units;
+//! - **the own fleet's runs**: each run's booked pallets and kilograms are what its
+//!   bookings not cancelled add up to, and its capacity is what its opening set;
 //! - **events**: sequence numbers gapless.
 //!
 //! Stores written before 0.2 did not record what a receipt or a returned unit was
@@ -37,6 +39,7 @@
 
 mod accounts;
 mod billing;
+mod freight;
 mod fulfilment;
 mod ledger;
 mod orders;
@@ -251,6 +254,20 @@ pub enum Violation {
         /// Why.
         reason: String,
     },
+    /// A run of the own fleet whose stored counter is not what its bookings and
+    /// its opening say.
+    FreightRunMismatch {
+        /// The counter (`run_capacity/ROUTE@DATE` or `run_weight/ROUTE@DATE`).
+        counter: String,
+        /// What the store holds as used.
+        used: i64,
+        /// What the bookings not cancelled add up to.
+        booked: i64,
+        /// The capacity the store holds, and the one the run's opening set, when
+        /// they differ (pallets only: the opening records the truck's pallets).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<(i64, i64)>,
+    },
     /// Event sequence numbers are not 1, 2, 3, ...
     EventGap {
         /// Expected sequence.
@@ -373,6 +390,7 @@ impl<'a> Audit<'a> {
         self.stock_levels();
         self.customer_figures(&balances);
         self.accounts_against_documents(&balances);
+        self.freight_runs(snapshot)?;
         self.events(snapshot)?;
         Ok(self.report)
     }

@@ -22,9 +22,11 @@ use crate::ids::{InvalidCode, validate_code};
 use crate::money::{Currency, Money};
 use crate::store::{CounterKey, CounterKind};
 
-/// The bounded counter kind a run's booked pallets are kept under.
+/// The bounded counter kind a run's booked pallets are kept under. Reserved for
+/// the fleet: the audit checks every counter of this kind against its bookings.
 pub const RUN_CAPACITY: &str = "run_capacity";
-/// The bounded counter kind a run's booked kilograms are kept under.
+/// The bounded counter kind a run's booked kilograms are kept under (reserved,
+/// as [`RUN_CAPACITY`]).
 pub const RUN_WEIGHT: &str = "run_weight";
 
 /// Why a fleet's configuration was refused.

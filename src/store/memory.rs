@@ -517,6 +517,17 @@ impl Snapshot for State {
         Ok(())
     }
 
+    fn each_freight_entry(&self, visit: &mut dyn FnMut(&IdempotencyEntry)) -> ReadResult<()> {
+        // The map is keyed by (scope, key) but hashed: walked whole, which in
+        // memory is a pass over pointers.
+        for entry in self.idempotency.values() {
+            if super::FREIGHT_SCOPES.contains(&entry.scope) {
+                visit(entry);
+            }
+        }
+        Ok(())
+    }
+
     fn each_journal_entry(&self, visit: &mut dyn FnMut(u64, &JournalEntry)) -> ReadResult<()> {
         for (position, entry) in (1..).zip(self.journal.iter_from(0)) {
             visit(position, entry);

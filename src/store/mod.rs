@@ -37,7 +37,7 @@ pub use memory::MemoryStore;
 pub use merge::Merge;
 pub use numbering::{Committed, Series};
 pub use signal::{CommitSignal, NextCommit};
-pub use snapshot::{Snapshot, each};
+pub use snapshot::{FREIGHT_SCOPES, Snapshot, each};
 pub use terms::IndexTerm;
 pub use wrapper::StoreWrapper;
 

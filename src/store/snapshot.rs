@@ -1,6 +1,6 @@
 //! One consistent read of a whole store, for the audit and other reconciliations.
 
-use super::{Bounds, CounterKey, Entity, ReadResult, Record};
+use super::{Bounds, CounterKey, Entity, IdempotencyEntry, IdempotencyScope, ReadResult, Record};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
@@ -66,7 +66,23 @@ pub trait Snapshot {
     /// # Errors
     /// As [`Snapshot::each_record`].
     fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()>;
+
+    /// Visits every idempotency entry of the own fleet's scopes
+    /// ([`FREIGHT_SCOPES`]: runs opened, bookings, cancellations), in no
+    /// particular order: what the audit checks each run's counters against. A
+    /// store reads them by scope, never every entry it keeps.
+    ///
+    /// # Errors
+    /// As [`Snapshot::each_record`].
+    fn each_freight_entry(&self, visit: &mut dyn FnMut(&IdempotencyEntry)) -> ReadResult<()>;
 }
+
+/// The scopes [`Snapshot::each_freight_entry`] visits.
+pub const FREIGHT_SCOPES: [IdempotencyScope; 3] = [
+    IdempotencyScope::OpenFreightRun,
+    IdempotencyScope::BookFreight,
+    IdempotencyScope::CancelFreight,
+];
 
 /// Visits every entity of type `E` in `snapshot`.
 ///

@@ -17,8 +17,11 @@ use super::reads::{self, BALANCES};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
+use crate::store::codec::scope_text;
 use crate::store::codec::{from_json, to_u64};
-use crate::store::{Bounds, CounterKey, ReadResult, Record, Snapshot};
+use crate::store::{
+    Bounds, CounterKey, FREIGHT_SCOPES, IdempotencyEntry, ReadResult, Record, Snapshot,
+};
 
 /// The rows of every table, as of one moment.
 pub(super) struct Rows {
@@ -29,6 +32,7 @@ pub(super) struct Rows {
     journal: Vec<Row>,
     balances: Vec<Row>,
     events: Vec<Row>,
+    freight: Vec<Row>,
 }
 
 /// Reads every table of the tenant in one snapshot.
@@ -45,6 +49,14 @@ pub(super) async fn read(client: &Conn, target: &Target<'_>) -> ReadResult<Rows>
     ] {
         batch.push(template.replace("{s}", target.schema), Vec::new());
     }
+    let scopes: Vec<String> = FREIGHT_SCOPES
+        .iter()
+        .map(|s| scope_text(*s).to_owned())
+        .collect();
+    batch.push(
+        "SELECT body FROM {s}.idempotency WHERE scope = ANY($1)".replace("{s}", target.schema),
+        vec![super::batch::texts(scopes)],
+    );
     let mut answers = reads::snapshot_of(client, target, batch).await?.into_iter();
     let mut next = || answers.next().unwrap_or_default();
     Ok(Rows {
@@ -55,6 +67,7 @@ pub(super) async fn read(client: &Conn, target: &Target<'_>) -> ReadResult<Rows>
         journal: next(),
         balances: next(),
         events: next(),
+        freight: next(),
     })
 }
 
@@ -116,6 +129,13 @@ impl Snapshot for Rows {
     fn each_event(&self, visit: &mut dyn FnMut(&RecordedEvent)) -> ReadResult<()> {
         for row in &self.events {
             visit(&reads::event_row(row)?);
+        }
+        Ok(())
+    }
+
+    fn each_freight_entry(&self, visit: &mut dyn FnMut(&IdempotencyEntry)) -> ReadResult<()> {
+        for row in &self.freight {
+            visit(&from_json(get(row, 0)?, "idempotency entry")?);
         }
         Ok(())
     }

@@ -8,8 +8,11 @@ use super::{counters, reads};
 use crate::event::RecordedEvent;
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
+use crate::store::codec::scope_text;
 use crate::store::codec::{from_json, to_u64};
-use crate::store::{Bounds, CounterKey, ReadResult, Record, Snapshot};
+use crate::store::{
+    Bounds, CounterKey, FREIGHT_SCOPES, IdempotencyEntry, ReadResult, Record, Snapshot,
+};
 
 /// The connection a read transaction is open on.
 pub(super) struct InTransaction<'c>(pub(super) &'c Connection);
@@ -108,5 +111,25 @@ impl Snapshot for InTransaction<'_> {
                 Ok(())
             },
         )
+    }
+
+    fn each_freight_entry(&self, visit: &mut dyn FnMut(&IdempotencyEntry)) -> ReadResult<()> {
+        // One indexed range per scope: the primary key starts with it.
+        for scope in FREIGHT_SCOPES {
+            self.each_row(
+                "SELECT body, idempotency_key FROM idempotency WHERE scope = ?1",
+                [scope_text(scope)],
+                |row| {
+                    let key: String = row.get(1).map_err(read_db)?;
+                    visit(&body::<IdempotencyEntry>(
+                        row,
+                        0,
+                        format_args!("idempotency entry {key}"),
+                    )?);
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,91 @@
+//! The own fleet's runs against their bookings: each run's counters are what the
+//! bookings not cancelled add up to, and its capacity what its opening set.
+
+use std::collections::BTreeMap;
+
+use super::{Audit, Violation};
+use crate::fulfilment::{FreightService, RUN_CAPACITY, RUN_WEIGHT};
+use crate::ids::IdempotencyKey;
+use crate::store::{Bounds, CounterKey, IdempotencyScope, IdempotentOutcome, ReadResult, Snapshot};
+
+/// What the fleet's entries say of each run (by the run's text, `ROUTE@DATE`).
+#[derive(Default)]
+struct Runs {
+    /// Pallets and kilograms booked and not cancelled.
+    booked: BTreeMap<String, (i64, i64)>,
+    /// The pallets each run was opened with.
+    opened: BTreeMap<String, i64>,
+}
+
+impl Audit<'_> {
+    pub(super) fn freight_runs(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
+        let mut bookings: Vec<(IdempotencyKey, String, i64, i64)> = Vec::new();
+        let mut cancelled: Vec<IdempotencyKey> = Vec::new();
+        let mut runs = Runs::default();
+        snapshot.each_freight_entry(&mut |entry| match (&entry.scope, &entry.outcome) {
+            (IdempotencyScope::BookFreight, IdempotentOutcome::FreightBooking(b)) => {
+                if let Some(service) = FreightService::parse(&b.service) {
+                    bookings.push((
+                        entry.key.clone(),
+                        service.run.to_string(),
+                        i64::from(b.pallets),
+                        i64::from(b.kg),
+                    ));
+                }
+            }
+            (IdempotencyScope::CancelFreight, _) => cancelled.push(entry.key.clone()),
+            (IdempotencyScope::OpenFreightRun, IdempotentOutcome::FreightRunOpened(p)) => {
+                runs.opened
+                    .insert(entry.key.as_str().to_owned(), i64::from(*p));
+            }
+            _ => {}
+        })?;
+        cancelled.sort_unstable();
+        for (key, run, pallets, kg) in bookings {
+            if cancelled.binary_search(&key).is_err() {
+                let sum = runs.booked.entry(run).or_default();
+                *sum = (sum.0.saturating_add(pallets), sum.1.saturating_add(kg));
+            }
+        }
+        let mut stored: BTreeMap<String, (Option<Bounds>, Option<Bounds>)> = BTreeMap::new();
+        snapshot.each_bounded_counter(&mut |key: &CounterKey, bounds| {
+            let slot = stored.entry(key.id().to_owned()).or_default();
+            match key.kind().as_str() {
+                RUN_CAPACITY => slot.0 = Some(bounds),
+                RUN_WEIGHT => slot.1 = Some(bounds),
+                _ => {}
+            }
+        })?;
+        stored.retain(|_, (pallets, kg)| pallets.is_some() || kg.is_some());
+        let mut every: Vec<&String> = stored.keys().chain(runs.booked.keys()).collect();
+        every.sort_unstable();
+        every.dedup();
+        let mut found = Vec::new();
+        for run in every {
+            let (pallets, kg) = stored.get(run).copied().unwrap_or_default();
+            let (pallets, kg) = (pallets.unwrap_or(Bounds::ZERO), kg.unwrap_or(Bounds::ZERO));
+            let (booked_pallets, booked_kg) = runs.booked.get(run).copied().unwrap_or_default();
+            let opened = runs.opened.get(run).copied().unwrap_or(0);
+            if pallets.used != booked_pallets || pallets.limit != opened {
+                found.push(Violation::FreightRunMismatch {
+                    counter: format!("{RUN_CAPACITY}/{run}"),
+                    used: pallets.used,
+                    booked: booked_pallets,
+                    capacity: (pallets.limit != opened).then_some((pallets.limit, opened)),
+                });
+            }
+            if kg.used != booked_kg {
+                found.push(Violation::FreightRunMismatch {
+                    counter: format!("{RUN_WEIGHT}/{run}"),
+                    used: kg.used,
+                    booked: booked_kg,
+                    capacity: None,
+                });
+            }
+        }
+        for violation in found {
+            self.violation(violation);
+        }
+        Ok(())
+    }
+}
