@@ -248,7 +248,25 @@ async fn the_audit_checks_each_run_against_its_bookings() {
             counter: format!("run_capacity/{run}"),
             used: 2,
             booked: 1,
-            capacity: None,
+            limit: 8,
+            opened: 8,
+        }]
+    );
+
+    // A truck's payload raised behind its back: named with both capacities.
+    let mut raised = Changeset::new(o2c::clock::Clock::now(&*clock));
+    raised.move_counter(run.capacity_key().unwrap(), 0, -1);
+    raised.move_counter(run.weight_key().unwrap(), 1_000, 0);
+    oms.store().commit(raised).await.unwrap();
+    let report = oms.audit().await.unwrap();
+    assert_eq!(
+        report.violations,
+        [o2c::audit::Violation::FreightRunMismatch {
+            counter: format!("run_weight/{run}"),
+            used: 600,
+            booked: 600,
+            limit: 7_000,
+            opened: 6_000,
         }]
     );
 }

@@ -13,8 +13,8 @@ use crate::store::{Bounds, CounterKey, IdempotencyScope, IdempotentOutcome, Read
 struct Runs {
     /// Pallets and kilograms booked and not cancelled.
     booked: BTreeMap<String, (i64, i64)>,
-    /// The pallets each run was opened with.
-    opened: BTreeMap<String, i64>,
+    /// The pallets and kilograms each run was opened with.
+    opened: BTreeMap<String, (i64, i64)>,
 }
 
 impl Audit<'_> {
@@ -34,9 +34,12 @@ impl Audit<'_> {
                 }
             }
             (IdempotencyScope::CancelFreight, _) => cancelled.push(entry.key.clone()),
-            (IdempotencyScope::OpenFreightRun, IdempotentOutcome::FreightRunOpened(p)) => {
-                runs.opened
-                    .insert(entry.key.as_str().to_owned(), i64::from(*p));
+            (
+                IdempotencyScope::OpenFreightRun,
+                IdempotentOutcome::FreightRunOpened { pallets, kg },
+            ) => {
+                let opened = (i64::from(*pallets), i64::from(*kg));
+                runs.opened.insert(entry.key.as_str().to_owned(), opened);
             }
             _ => {}
         })?;
@@ -57,7 +60,11 @@ impl Audit<'_> {
             }
         })?;
         stored.retain(|_, (pallets, kg)| pallets.is_some() || kg.is_some());
-        let mut every: Vec<&String> = stored.keys().chain(runs.booked.keys()).collect();
+        let mut every: Vec<&String> = stored
+            .keys()
+            .chain(runs.booked.keys())
+            .chain(runs.opened.keys())
+            .collect();
         every.sort_unstable();
         every.dedup();
         let mut found = Vec::new();
@@ -65,22 +72,20 @@ impl Audit<'_> {
             let (pallets, kg) = stored.get(run).copied().unwrap_or_default();
             let (pallets, kg) = (pallets.unwrap_or(Bounds::ZERO), kg.unwrap_or(Bounds::ZERO));
             let (booked_pallets, booked_kg) = runs.booked.get(run).copied().unwrap_or_default();
-            let opened = runs.opened.get(run).copied().unwrap_or(0);
-            if pallets.used != booked_pallets || pallets.limit != opened {
-                found.push(Violation::FreightRunMismatch {
-                    counter: format!("{RUN_CAPACITY}/{run}"),
-                    used: pallets.used,
-                    booked: booked_pallets,
-                    capacity: (pallets.limit != opened).then_some((pallets.limit, opened)),
-                });
-            }
-            if kg.used != booked_kg {
-                found.push(Violation::FreightRunMismatch {
-                    counter: format!("{RUN_WEIGHT}/{run}"),
-                    used: kg.used,
-                    booked: booked_kg,
-                    capacity: None,
-                });
+            let (opened_pallets, opened_kg) = runs.opened.get(run).copied().unwrap_or_default();
+            for (kind, counter, booked, opened) in [
+                (RUN_CAPACITY, pallets, booked_pallets, opened_pallets),
+                (RUN_WEIGHT, kg, booked_kg, opened_kg),
+            ] {
+                if counter.used != booked || counter.limit != opened {
+                    found.push(Violation::FreightRunMismatch {
+                        counter: format!("{kind}/{run}"),
+                        used: counter.used,
+                        booked,
+                        limit: counter.limit,
+                        opened,
+                    });
+                }
             }
         }
         for violation in found {

@@ -263,10 +263,10 @@ pub enum Violation {
         used: i64,
         /// What the bookings not cancelled add up to.
         booked: i64,
-        /// The capacity the store holds, and the one the run's opening set, when
-        /// they differ (pallets only: the opening records the truck's pallets).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        capacity: Option<(i64, i64)>,
+        /// The capacity the store holds.
+        limit: i64,
+        /// The capacity the run's opening set (0: never opened).
+        opened: i64,
     },
     /// Event sequence numbers are not 1, 2, 3, ...
     EventGap {

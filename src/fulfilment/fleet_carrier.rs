@@ -228,12 +228,26 @@ impl<S: Store> FleetCarrier<S> {
             key: opening,
             fingerprint: fnv1a(&run.to_string()),
             fingerprint_version: crate::fingerprint::CURRENT_VERSION,
-            outcome: IdempotentOutcome::FreightRunOpened(route.pallets_per_run),
+            outcome: IdempotentOutcome::FreightRunOpened {
+                pallets: route.pallets_per_run,
+                kg: route.kg_per_run,
+            },
         });
         match self.store.commit(changes).await {
             Ok(_) | Err(StoreError::DuplicateKey { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The cancellation of the booking under `key`, if it was cancelled.
+    async fn cancelled(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyEntry>, CarrierError> {
+        self.store
+            .idempotency(IdempotencyScope::CancelFreight, key)
+            .await
+            .map_err(|e| self.rejected(e))
     }
 
     /// The booking stored under `key`, if any.
@@ -384,11 +398,17 @@ impl<S: Store> Carrier for FleetCarrier<S> {
         let runs: Vec<Run> = offers.iter().map(|o| o.service.run.clone()).collect();
         let loads = self.loads(&runs).await?;
         let mut quotes = Vec::with_capacity(offers.len());
+        let now = self.clock.now();
         for (offer, load) in offers.into_iter().zip(loads) {
             let Some(route) = self.fleet.route(&offer.service.run.route) else {
                 continue;
             };
-            if !load.fits(&consignment, route) {
+            // A slot that has closed (today's, on a route with no lead time) is
+            // not offered: `book` would refuse it.
+            let closed = route
+                .slot(&offer.service.slot)
+                .is_none_or(|slot| offer.service.run.date.and_time(slot.to).and_utc() <= now);
+            if closed || !load.fits(&consignment, route) {
                 continue;
             }
             let days = (offer.service.run.date - today).num_days();
@@ -416,6 +436,13 @@ impl<S: Store> Carrier for FleetCarrier<S> {
     async fn book(&self, request: &BookingRequest) -> Result<Booking, CarrierError> {
         let key = self.booking_key(&request.key)?;
         if let Some(booking) = self.stored(&key).await? {
+            // A cancelled booking is not handed back as if it still held its run.
+            if self.cancelled(&key).await?.is_some() {
+                return Err(self.rejected(format!(
+                    "booking {} under key {} was cancelled",
+                    booking.tracking, request.key
+                )));
+            }
             return Ok(self.answer(booking));
         }
         let service = FreightService::parse(&request.quote.service)
@@ -507,12 +534,7 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             status: ShipmentStatus::Booked,
             description: format!("booked on run {run}: {}", self.answer(booking).label),
         }];
-        let cancelled = self
-            .store
-            .idempotency(IdempotencyScope::CancelFreight, &key)
-            .await
-            .map_err(|e| self.rejected(e))?;
-        if let Some(entry) = cancelled {
+        if let Some(entry) = self.cancelled(&key).await? {
             let at = match entry.outcome {
                 IdempotentOutcome::FreightCancelled(at) => at,
                 _ => booked_at,

@@ -501,23 +501,7 @@ mod tests {
 
     /// The mugs and cups, 500 g and 200 g, costing 4.00 and 2.00.
     fn products() -> Products<'static> {
-        let mut mug = Product::new(
-            crate::ids::Sku::new("MUG").unwrap(),
-            "Mug",
-            usd(1000),
-            usd(400),
-            TaxClass::standard(),
-        );
-        mug.weight_grams = 500;
-        let mut cup = Product::new(
-            crate::ids::Sku::new("CUP").unwrap(),
-            "Cup",
-            usd(500),
-            usd(200),
-            TaxClass::standard(),
-        );
-        cup.weight_grams = 200;
-        [mug, cup].into_iter().collect()
+        heavy_mugs(500, 0)
     }
 
     /// Ada's order with its two mugs reserved at `WH-B` and its two cups at `WH-A`.
@@ -713,7 +697,8 @@ mod tests {
         order
     }
 
-    /// The mugs at `mug_grams` and `mug_side_mm`, the cups (200 g) as before.
+    /// Mugs at `mug_grams` and `mug_side_mm` long, costing 4.00, and cups of
+    /// 200 g costing 2.00.
     fn heavy_mugs(mug_grams: u32, mug_side_mm: u32) -> Products<'static> {
         let mut mug = Product::new(
             crate::ids::Sku::new("MUG").unwrap(),

@@ -7,7 +7,9 @@ use crate::error::Error;
 use crate::fulfilment::ship::{
     self, Tracked, best_quote, deliver, finish_shipping, plan_shipments, record_shipment, track,
 };
-use crate::fulfilment::{BookingRequest, Carrier, Shipment, TrackingEvent, TrackingNumber};
+use crate::fulfilment::{
+    BookingRequest, Carrier, RateQuote, Shipment, TrackingEvent, TrackingNumber,
+};
 use crate::ids::{IdempotencyKey, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::Order;
@@ -146,10 +148,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 true => format!("{}/{}/{call}/freight", order.id, pick.location.id),
             };
             // A retry books with the same key and gets the same booking back, so it
-            // must also reuse the shipment id that booking was made for.
-            let shipment = match booked.iter().find(|b| b.key == key) {
-                Some(b) => b.shipment,
-                None => self.new_id(ShipmentId::from_uuid),
+            // must also reuse the shipment id and the quote that booking was made
+            // for (quoting again may offer another service by now).
+            let (shipment, quote) = match booked.iter().find(|b| b.key == key) {
+                Some(b) => (b.shipment, b.quote.clone()),
+                None => (self.new_id(ShipmentId::from_uuid), quote),
             };
             let booking = self
                 .carrier
@@ -165,6 +168,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     key: key.clone(),
                     shipment,
                     tracking: booking.tracking.clone(),
+                    quote: quote.clone(),
                 });
             }
             let booked = ship::Booked {
@@ -287,4 +291,7 @@ struct Booked {
     key: String,
     shipment: ShipmentId,
     tracking: TrackingNumber,
+    /// The quote it was booked on: a retry records the shipment on it, whatever
+    /// quoting again offers now.
+    quote: RateQuote,
 }

@@ -27,9 +27,11 @@ use crate::ids::{InvalidCode, MAX_CODE_LEN, validate_code};
 /// changes only, so no other counter may take its name.
 const STOCK: &str = "stock";
 
-/// What a bounded counter counts, as a name (`run_capacity`,
-/// `payment_authorisation`): lower-case ASCII letters, digits and `_`, starting
-/// with a letter, at most 64 characters. Stores keep it as text.
+/// What a bounded counter counts, as a name (`payment_authorisation`,
+/// `dock_slots`): lower-case ASCII letters, digits and `_`, starting with a
+/// letter, at most 64 characters. Stores keep it as text. `run_capacity` and
+/// `run_weight` are the own fleet's ([`FleetCarrier`](crate::fulfilment::FleetCarrier)),
+/// and the audit checks them against its bookings: move them only through it.
 ///
 /// `stock` is not a kind one can name: stock's counters are moved by a changeset's
 /// movements and reservation changes, which also keep its movement journal.
@@ -257,9 +259,9 @@ impl CounterDelta {
 
 impl Changeset {
     /// Adds `limit_delta` to the counter's limit and `used_delta` to what is used
-    /// of it, under the guard `0 ≤ used ≤ limit` checked inside the commit: a run
-    /// booked (`0, +pallets`), a capacity raised (`+pallets, 0`), an authorisation
-    /// captured (`0, +amount`). Several moves of one counter add up.
+    /// of it, under the guard `0 ≤ used ≤ limit` checked inside the commit: a
+    /// capacity raised (`+slots, 0`), some of it taken (`0, +slots`), an
+    /// authorisation captured (`0, +amount`). Several moves of one counter add up.
     pub fn move_counter(&mut self, key: CounterKey, limit_delta: i64, used_delta: i64) {
         self.counters.push(CounterDelta {
             key,

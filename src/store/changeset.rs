@@ -428,8 +428,11 @@ pub enum IdempotentOutcome {
     Customer(CustomerId),
     Shipments(Vec<ShipmentId>),
     PurchaseOrders(Vec<PurchaseOrderId>),
-    /// A run of the own fleet opened with this many pallets.
-    FreightRunOpened(u32),
+    /// A run of the own fleet opened with its truck's pallets and kilograms.
+    FreightRunOpened {
+        pallets: u32,
+        kg: u32,
+    },
     FreightBooking(crate::fulfilment::FreightBooking),
     /// A booking on the own fleet cancelled at this time.
     FreightCancelled(chrono::DateTime<chrono::Utc>),

@@ -283,3 +283,35 @@ fn a_booking_the_route_does_not_serve_is_refused() {
             .is_open()
     );
 }
+
+#[test]
+fn a_slot_that_has_closed_is_not_offered() {
+    let store = MemoryStore::new();
+    let same_day = Route {
+        lead_days: 0,
+        ..north()
+    };
+    let (c, clock) = carrier(&store, vec![same_day]);
+    assert_eq!(first_quote(&c, 1).service, "ltl/NORTH/2026-12-07/am");
+    // One o'clock: the morning slot has closed, the afternoon's is open.
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 13, 0, 0).unwrap());
+    let quote = first_quote(&c, 1);
+    assert_eq!(quote.service, "ltl/NORTH/2026-12-07/pm");
+    assert_eq!(quote.transit_days, 0);
+    pollster::block_on(c.book(&booking("same-day", &quote, 1))).unwrap();
+}
+
+#[test]
+fn a_cancelled_booking_is_not_handed_back_as_live() {
+    let store = MemoryStore::new();
+    let (c, _) = carrier(&store, vec![north()]);
+    let quote = first_quote(&c, 1);
+    let booked = pollster::block_on(c.book(&booking("k", &quote, 1))).unwrap();
+    pollster::block_on(c.cancel(&booked.tracking)).unwrap();
+    assert!(matches!(
+        pollster::block_on(c.book(&booking("k", &quote, 1))),
+        Err(CarrierError::Rejected { .. })
+    ));
+    let run = FreightService::parse(&quote.service).unwrap().run;
+    assert_eq!(pollster::block_on(c.booked(&run)).unwrap().pallets.used, 0);
+}
