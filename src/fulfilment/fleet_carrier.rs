@@ -72,6 +72,12 @@ pub struct RunLoad {
 }
 
 impl RunLoad {
+    /// A run nothing has been booked on, not opened yet.
+    pub const EMPTY: RunLoad = RunLoad {
+        pallets: Bounds::ZERO,
+        kg: Bounds::ZERO,
+    };
+
     /// Whether the run has been opened (its truck's capacity set).
     pub fn is_open(&self) -> bool {
         self.pallets.limit > 0
@@ -147,7 +153,8 @@ impl<S: Store> FleetCarrier<S> {
     /// # Errors
     /// [`CarrierError::Rejected`] if the store cannot be read.
     pub async fn booked(&self, run: &Run) -> Result<RunLoad, CarrierError> {
-        Ok(self.loads(std::slice::from_ref(run)).await?.remove(0))
+        let loads = self.loads(std::slice::from_ref(run)).await?;
+        Ok(loads.into_iter().next().unwrap_or(RunLoad::EMPTY))
     }
 
     /// What is booked on each of `runs`, from one read.
@@ -167,20 +174,13 @@ impl<S: Store> FleetCarrier<S> {
             .await
             .map_err(|e| self.rejected(e))?;
         let read = |key| fetched.counter(key).unwrap_or(Bounds::ZERO);
-        let mut loads: Vec<RunLoad> = keys
+        Ok(keys
             .iter()
             .map(|(pallets, kg)| RunLoad {
                 pallets: read(pallets),
                 kg: read(kg),
             })
-            .collect();
-        if loads.is_empty() {
-            loads.push(RunLoad {
-                pallets: Bounds::ZERO,
-                kg: Bounds::ZERO,
-            });
-        }
-        Ok(loads)
+            .collect())
     }
 
     fn rejected(&self, why: impl std::fmt::Display) -> CarrierError {
