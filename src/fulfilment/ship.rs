@@ -795,6 +795,47 @@ mod tests {
     }
 
     #[test]
+    fn parcels_too_bulky_together_go_as_freight_with_the_rest() {
+        let order = shipped_at(reserved(), ServiceLevel::Standard);
+        let sites = sites();
+        // Two mugs of a litre each (100 mm cubes) at WH-B: over 1.5 litres in all.
+        let mut bulky = Product::new(
+            crate::ids::Sku::new("MUG").unwrap(),
+            "Mug",
+            usd(1000),
+            usd(400),
+            TaxClass::standard(),
+        );
+        bulky.weight_grams = 500;
+        bulky.dimensions = crate::catalog::Dimensions {
+            length_mm: 100,
+            width_mm: 100,
+            height_mm: 100,
+        };
+        let mut cup = Product::new(
+            crate::ids::Sku::new("CUP").unwrap(),
+            "Cup",
+            usd(500),
+            usd(200),
+            TaxClass::standard(),
+        );
+        cup.weight_grams = 200;
+        let products: Products<'static> = [bulky, cup].into_iter().collect();
+        let rule = FreightRule {
+            parcels_mm3: 1_500_000,
+            ..FreightRule::default()
+        };
+        let (picks, _) = plan_shipments(&order, &sites, &products, Some(&rule)).unwrap();
+        assert_eq!(
+            shape(&picks),
+            [
+                ("WH-A".into(), false, STANDARD, vec![1], 1),
+                ("WH-B".into(), true, FREIGHT, vec![0], 2),
+            ]
+        );
+    }
+
+    #[test]
     fn an_order_asking_for_freight_or_a_pickup_is_never_split() {
         let sites = sites();
         let rule = FreightRule::default();

@@ -7,8 +7,9 @@
 //!    longer than [`FreightRule::unit_side_mm`], goes as freight: no parcel
 //!    service takes one such unit;
 //! 2. the other lines go as one parcel shipment — unless together they weigh more
-//!    than [`FreightRule::parcels_grams`], when they go as freight too (one
-//!    consignment of pallets beats a stack of heavy parcels).
+//!    than [`FreightRule::parcels_grams`] or take more room than
+//!    [`FreightRule::parcels_mm3`], when they go as freight too (one consignment
+//!    of pallets beats a stack of heavy or bulky parcels).
 //!
 //! A line is never split between the two: its units are one product.
 
@@ -31,16 +32,20 @@ pub struct FreightRule {
     /// Parcels from one location weighing more than this in all, in grams, go as
     /// freight instead.
     pub parcels_grams: u64,
+    /// Parcels from one location taking more room than this in all, in cubic
+    /// millimetres, go as freight instead.
+    pub parcels_mm3: u64,
 }
 
 impl Default for FreightRule {
     /// What parcel services commonly take: 31.5 kg and 1.2 m a package, and
-    /// 150 kg in all before pallets are cheaper.
+    /// 150 kg or a cubic metre in all before pallets are cheaper.
     fn default() -> Self {
         Self {
             unit_grams: 31_500,
             unit_side_mm: 1_200,
             parcels_grams: 150_000,
+            parcels_mm3: 1_000_000_000,
         }
     }
 }
@@ -57,25 +62,33 @@ impl FreightRule {
         products: &Products,
     ) -> Split {
         let (mut parcels, mut freight) = (Vec::new(), Vec::new());
-        let mut parcel_grams: u64 = 0;
+        let (mut parcel_grams, mut parcel_mm3): (u64, u64) = (0, 0);
         for (index, units) in lines {
             let product = order
                 .lines
                 .get(index)
                 .and_then(|line| products.get(&line.sku));
-            let (grams, longest) = product.map_or((0, 0), |p| {
+            let (grams, longest, mm3) = product.map_or((0, 0, 0), |p| {
                 let d = p.dimensions;
-                (p.weight_grams, d.length_mm.max(d.width_mm).max(d.height_mm))
+                let mm3 = u64::from(d.length_mm)
+                    .saturating_mul(u64::from(d.width_mm))
+                    .saturating_mul(u64::from(d.height_mm));
+                (
+                    p.weight_grams,
+                    d.length_mm.max(d.width_mm).max(d.height_mm),
+                    mm3,
+                )
             });
             if grams > self.unit_grams || longest > self.unit_side_mm {
                 freight.push((index, units));
             } else {
-                parcel_grams = parcel_grams
-                    .saturating_add(u64::from(grams).saturating_mul(u64::from(units.units())));
+                let count = u64::from(units.units());
+                parcel_grams = parcel_grams.saturating_add(u64::from(grams).saturating_mul(count));
+                parcel_mm3 = parcel_mm3.saturating_add(mm3.saturating_mul(count));
                 parcels.push((index, units));
             }
         }
-        if parcel_grams > self.parcels_grams {
+        if parcel_grams > self.parcels_grams || parcel_mm3 > self.parcels_mm3 {
             freight.append(&mut parcels);
             freight.sort_unstable_by_key(|(index, _)| *index);
         }
