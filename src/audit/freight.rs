@@ -50,16 +50,20 @@ impl Audit<'_> {
                 *sum = (sum.0.saturating_add(pallets), sum.1.saturating_add(kg));
             }
         }
-        let mut stored: BTreeMap<String, (Option<Bounds>, Option<Bounds>)> = BTreeMap::new();
+        // Each run's (pallets, kilograms); a counter never moved reads 0/0.
+        let mut stored: BTreeMap<String, (Bounds, Bounds)> = BTreeMap::new();
         snapshot.each_bounded_counter(&mut |key: &CounterKey, bounds| {
-            let slot = stored.entry(key.id().to_owned()).or_default();
-            match key.kind().as_str() {
-                RUN_CAPACITY => slot.0 = Some(bounds),
-                RUN_WEIGHT => slot.1 = Some(bounds),
-                _ => {}
+            let kind = key.kind().as_str();
+            if kind == RUN_CAPACITY || kind == RUN_WEIGHT {
+                let slot = stored
+                    .entry(key.id().to_owned())
+                    .or_insert((Bounds::ZERO, Bounds::ZERO));
+                match kind == RUN_CAPACITY {
+                    true => slot.0 = bounds,
+                    false => slot.1 = bounds,
+                }
             }
         })?;
-        stored.retain(|_, (pallets, kg)| pallets.is_some() || kg.is_some());
         let mut every: Vec<&String> = stored
             .keys()
             .chain(runs.booked.keys())
@@ -69,8 +73,10 @@ impl Audit<'_> {
         every.dedup();
         let mut found = Vec::new();
         for run in every {
-            let (pallets, kg) = stored.get(run).copied().unwrap_or_default();
-            let (pallets, kg) = (pallets.unwrap_or(Bounds::ZERO), kg.unwrap_or(Bounds::ZERO));
+            let (pallets, kg) = stored
+                .get(run)
+                .copied()
+                .unwrap_or((Bounds::ZERO, Bounds::ZERO));
             let (booked_pallets, booked_kg) = runs.booked.get(run).copied().unwrap_or_default();
             let (opened_pallets, opened_kg) = runs.opened.get(run).copied().unwrap_or_default();
             for (kind, counter, booked, opened) in [

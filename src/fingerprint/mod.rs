@@ -136,11 +136,27 @@ impl<T: Serialize> Legacy for T {
     /// FNV-1a of the JSON o2c 0.1 wrote for the command ([`legacy`]), hashed as it
     /// is written, never buffered.
     fn json_fnv(&self) -> Result<u64, Error> {
-        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+        let mut hasher = Fnv1a(FNV_OFFSET);
         legacy::to_writer(&mut hasher, self)
             .map_err(|e| Error::invalid("command", e.to_string()))?;
         Ok(hasher.0)
     }
+}
+
+/// FNV-1a's 64-bit offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// 64-bit FNV-1a of `bytes`, continued from `hash`. Frozen: scheme 1's stored
+/// fingerprints and the own fleet's key digests depend on it.
+fn fnv1a_from(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// 64-bit FNV-1a of `bytes`: a stable hash of short texts kept in stores.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_from(FNV_OFFSET, bytes)
 }
 
 /// FNV-1a as an `io::Write` sink.
@@ -148,9 +164,7 @@ struct Fnv1a(u64);
 
 impl std::io::Write for Fnv1a {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-        }
+        self.0 = fnv1a_from(self.0, bytes);
         Ok(bytes.len())
     }
 

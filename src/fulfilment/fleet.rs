@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use super::carrier::{CarrierError, Parcel};
@@ -183,6 +183,11 @@ impl DeliverySlot {
         Ok(slot)
     }
 
+    /// When the slot closes on `date`.
+    pub fn closes_on(&self, date: NaiveDate) -> DateTime<Utc> {
+        date.and_time(self.to).and_utc()
+    }
+
     fn check(&self) -> Result<(), FleetError> {
         validate_code(&self.name, "delivery slot")?;
         if self.name.contains(['/', '@']) || self.name.contains(char::is_whitespace) {
@@ -243,6 +248,14 @@ impl Route {
     /// The slot named `name`.
     pub fn slot(&self, name: &str) -> Option<&DeliverySlot> {
         self.slots.iter().find(|s| s.name == name)
+    }
+
+    /// The first date a booking made on `today` can go out on: after the lead
+    /// time.
+    pub fn earliest_run(&self, today: NaiveDate) -> NaiveDate {
+        today
+            .checked_add_days(Days::new(u64::from(self.lead_days)))
+            .unwrap_or(today)
     }
 
     /// The dates of its next `count` runs on or after `from`.
@@ -489,6 +502,11 @@ impl FreightService {
         if prefix != Self::PREFIX || parts.next().is_some() {
             return None;
         }
+        Self::from_parts(route, date, slot)
+    }
+
+    /// The service of `route` on `date` (`YYYY-MM-DD`) in `slot`, from text.
+    pub(crate) fn from_parts(route: &str, date: &str, slot: &str) -> Option<Self> {
         Some(Self {
             run: Run {
                 route: RouteId::new(route).ok()?,
@@ -625,10 +643,7 @@ impl Fleet {
                 continue;
             }
             let price = route.price(carrier, consignment.pallets)?;
-            let first = today
-                .checked_add_days(Days::new(u64::from(route.lead_days)))
-                .unwrap_or(today);
-            for date in route.runs_from(first, self.runs_offered) {
+            for date in route.runs_from(route.earliest_run(today), self.runs_offered) {
                 for slot in &route.slots {
                     offers.push(Offer {
                         service: FreightService {

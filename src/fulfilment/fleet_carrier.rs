@@ -104,13 +104,10 @@ impl RunLoad {
     }
 }
 
-/// A stable 64-bit FNV-1a hash: of a key too long to keep, and of a booking's
-/// tracking number for its entries. Fixed here, so it never changes under
-/// stored data.
+/// A stable 64-bit hash of `text` (FNV-1a, frozen): of a key too long to keep,
+/// and of a booking's tracking number for its entries.
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    crate::fingerprint::fnv1a(text.as_bytes())
 }
 
 /// Whether a commit may simply be tried again: a lost race, or a connection
@@ -329,12 +326,7 @@ impl<S: Store> FleetCarrier<S> {
             return Err(self.rejected(format!("route {} does not run on {date}", route.id)));
         }
         let now = self.clock.now();
-        let earliest = now
-            .date_naive()
-            .checked_add_days(chrono::Days::new(u64::from(route.lead_days)))
-            .unwrap_or(now.date_naive());
-        let closes = date.and_time(slot.to).and_utc();
-        if closes <= now || date < earliest {
+        if slot.closes_on(date) <= now || date < route.earliest_run(now.date_naive()) {
             return Err(self.rejected(format!(
                 "slot {} of {date} is past or inside route {}'s lead time of {} days (now {now})",
                 slot.name, route.id, route.lead_days
@@ -368,7 +360,7 @@ impl Tracking {
             return None;
         }
         Some(Self {
-            service: FreightService::parse(&format!("ltl/{route}/{date}/{slot}"))?,
+            service: FreightService::from_parts(route, date, slot)?,
             key: IdempotencyKey::new(key).ok()?,
         })
     }
@@ -407,7 +399,7 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             // not offered: `book` would refuse it.
             let closed = route
                 .slot(&offer.service.slot)
-                .is_none_or(|slot| offer.service.run.date.and_time(slot.to).and_utc() <= now);
+                .is_none_or(|slot| slot.closes_on(offer.service.run.date) <= now);
             if closed || !load.fits(&consignment, route) {
                 continue;
             }
@@ -480,14 +472,10 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             price,
             booked_at: now,
         };
+        // Booked straight away: a run already open (the usual case) costs no
+        // read first. A run not opened yet has no room, so its first booking
+        // finds out, opens it, and tries again.
         for _ in 0..ATTEMPTS {
-            if !self.booked(run).await?.is_open() {
-                match self.open(run, route).await {
-                    Ok(()) => {}
-                    Err(e) if retryable(&e) => continue,
-                    Err(e) => return Err(self.rejected(e)),
-                }
-            }
             let mut changes = Changeset::new(now);
             changes.move_counter(pallets_key.clone(), 0, i64::from(consignment.pallets));
             changes.move_counter(kg_key.clone(), 0, i64::from(consignment.kg));
@@ -501,10 +489,20 @@ impl<S: Store> Carrier for FleetCarrier<S> {
             match self.store.commit(changes).await {
                 Ok(_) => return Ok(self.answer(booking)),
                 Err(StoreError::OutOfBounds { .. }) => {
-                    return Err(self.no_service(format!(
-                        "run {run} has no room left for {} pallets of {} kg",
-                        consignment.pallets, consignment.kg
-                    )));
+                    let load = self.booked(run).await?;
+                    if !load.is_open() {
+                        match self.open(run, route).await {
+                            Ok(()) => {}
+                            Err(e) if retryable(&e) => {}
+                            Err(e) => return Err(self.rejected(e)),
+                        }
+                    } else if !load.fits(&consignment, route) {
+                        return Err(self.no_service(format!(
+                            "run {run} has no room left for {} pallets of {} kg",
+                            consignment.pallets, consignment.kg
+                        )));
+                    }
+                    // Opened, or freed, since the commit was refused: try again.
                 }
                 // The same key booked at the same moment: that booking is this one.
                 Err(StoreError::DuplicateKey { .. }) => {

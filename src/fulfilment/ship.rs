@@ -6,7 +6,7 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
-use super::split::{FreightRule, is_freight};
+use super::split::FreightRule;
 use super::{
     Booking, CarrierError, Parcel, RateQuote, RateRequest, RequestedService, Shipment,
     ShipmentLine, ShipmentStatus,
@@ -93,7 +93,9 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     }
     // Split only what goes to an address at a parcel service level.
     let splitting = match (&order.delivery, freight) {
-        (Delivery::Ship { service, .. }, Some(rule)) if !is_freight(*service) => Some(rule),
+        (Delivery::Ship { service, .. }, Some(rule)) if *service != ServiceLevel::Freight => {
+            Some(rule)
+        }
         _ => None,
     };
     let mut picks = Vec::with_capacity(by_location.len());
@@ -480,6 +482,7 @@ mod tests {
     use crate::catalog::{Product, TaxClass};
     use crate::fulfilment::{TrackingEvent, TrackingNumber};
     use crate::ledger::fixtures::{Books, at, given_order, usd};
+    use crate::money::Currency;
     use crate::order::{Hold, LineReservation};
     use crate::stock::LocationKind;
 
@@ -697,9 +700,9 @@ mod tests {
         order
     }
 
-    /// Mugs at `mug_grams` and `mug_side_mm` long, costing 4.00, and cups of
-    /// 200 g costing 2.00.
-    fn heavy_mugs(mug_grams: u32, mug_side_mm: u32) -> Products<'static> {
+    /// Mugs of `mug_grams` and `mug_size`, costing 4.00, and cups of 200 g
+    /// costing 2.00.
+    fn mugs_and_cups(mug_grams: u32, mug_size: crate::catalog::Dimensions) -> Products<'static> {
         let mut mug = Product::new(
             crate::ids::Sku::new("MUG").unwrap(),
             "Mug",
@@ -708,7 +711,7 @@ mod tests {
             TaxClass::standard(),
         );
         mug.weight_grams = mug_grams;
-        mug.dimensions.length_mm = mug_side_mm;
+        mug.dimensions = mug_size;
         let mut cup = Product::new(
             crate::ids::Sku::new("CUP").unwrap(),
             "Cup",
@@ -718,6 +721,15 @@ mod tests {
         );
         cup.weight_grams = 200;
         [mug, cup].into_iter().collect()
+    }
+
+    /// Mugs of `mug_grams`, `mug_side_mm` long and flat, and the usual cups.
+    fn heavy_mugs(mug_grams: u32, mug_side_mm: u32) -> Products<'static> {
+        let size = crate::catalog::Dimensions {
+            length_mm: mug_side_mm,
+            ..Default::default()
+        };
+        mugs_and_cups(mug_grams, size)
     }
 
     /// (location, freight half, service, line indexes, parcels) of each pick.
@@ -799,28 +811,12 @@ mod tests {
         let order = shipped_at(reserved(), ServiceLevel::Standard);
         let sites = sites();
         // Two mugs of a litre each (100 mm cubes) at WH-B: over 1.5 litres in all.
-        let mut bulky = Product::new(
-            crate::ids::Sku::new("MUG").unwrap(),
-            "Mug",
-            usd(1000),
-            usd(400),
-            TaxClass::standard(),
-        );
-        bulky.weight_grams = 500;
-        bulky.dimensions = crate::catalog::Dimensions {
+        let cube = crate::catalog::Dimensions {
             length_mm: 100,
             width_mm: 100,
             height_mm: 100,
         };
-        let mut cup = Product::new(
-            crate::ids::Sku::new("CUP").unwrap(),
-            "Cup",
-            usd(500),
-            usd(200),
-            TaxClass::standard(),
-        );
-        cup.weight_grams = 200;
-        let products: Products<'static> = [bulky, cup].into_iter().collect();
+        let products = mugs_and_cups(500, cube);
         let rule = FreightRule {
             parcels_mm3: 1_500_000,
             ..FreightRule::default()
@@ -869,5 +865,50 @@ mod tests {
         assert!(wh_b.len() <= 10_001, "{} parcels", wh_b.len());
         let grams: u64 = wh_b.iter().map(|p| p.weight_grams).sum();
         assert_eq!(grams, 25_000 * 500, "every unit's weight is listed");
+    }
+
+    proptest::proptest! {
+        /// Whatever the rule and the goods, the picks ship every reserved unit
+        /// exactly once, at its cost: a split moves lines between shipments,
+        /// never units in or out of the order.
+        #[test]
+        fn a_split_ships_every_reserved_unit_once(
+            mug_grams in 0_u32..100_000,
+            mug_side in 0_u32..3_000,
+            together in proptest::prelude::any::<bool>(),
+            unit_grams in 0_u32..60_000,
+            unit_side_mm in 0_u32..2_000,
+            parcels_grams in 0_u64..2_000,
+            parcels_mm3 in 0_u64..100_000_000,
+        ) {
+            let mut order = shipped_at(reserved(), ServiceLevel::Standard);
+            if together {
+                order.lines[0].reservations[0].location = LocationId::new("WH-A").unwrap();
+            }
+            let rule = FreightRule { unit_grams, unit_side_mm, parcels_grams, parcels_mm3 };
+            let size = crate::catalog::Dimensions {
+                length_mm: mug_side,
+                width_mm: 100,
+                height_mm: 100,
+            };
+            let products = mugs_and_cups(mug_grams, size);
+            let sites = sites();
+            let (split, _) = plan_shipments(&order, &sites, &products, Some(&rule)).unwrap();
+            let (whole, _) = plan_shipments(&order, &sites, &products, None).unwrap();
+            let units = |picks: &[Pick<'_>]| {
+                let mut all: Vec<(String, usize, u32)> = picks
+                    .iter()
+                    .flat_map(|p| p.lines.iter().map(|(i, q)| (p.location.id.to_string(), *i, q.units())))
+                    .collect();
+                all.sort();
+                all
+            };
+            proptest::prop_assert_eq!(units(&split), units(&whole));
+            let cost = |picks: &[Pick<'_>]| {
+                Money::sum(Currency::USD, picks.iter().map(|p| p.cost_of_goods)).unwrap()
+            };
+            proptest::prop_assert_eq!(cost(&split), cost(&whole));
+            proptest::prop_assert!(split.len() <= 2 * whole.len());
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Which of one location's goods go as parcels and which as freight.
 //!
 //! The rule, per location, for an order shipped to an address at a parcel service
-//! level (an order that asks for [`ServiceLevel::Freight`] sends everything as
+//! level (an order that asks for
+//! [`ServiceLevel::Freight`](crate::order::ServiceLevel::Freight) sends everything as
 //! freight; a pickup is never split):
 //! 1. a line whose unit weighs more than [`FreightRule::unit_grams`], or has a side
 //!    longer than [`FreightRule::unit_side_mm`], goes as freight: no parcel
@@ -16,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Products;
-use crate::order::{Order, ServiceLevel};
+use crate::order::Order;
 use crate::quantity::Quantity;
 
 /// When goods go as freight rather than as parcels (see the module docs).
@@ -94,9 +95,4 @@ impl FreightRule {
         }
         (parcels, freight)
     }
-}
-
-/// Whether `service` is freight: everything it carries is.
-pub(crate) fn is_freight(service: ServiceLevel) -> bool {
-    service == ServiceLevel::Freight
 }
