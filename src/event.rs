@@ -343,6 +343,43 @@ pub enum Event {
         /// Tracking number.
         tracking: TrackingNumber,
     },
+    /// An order's lines were released to a third-party warehouse to ship.
+    OrderReleased {
+        /// The order.
+        order: OrderId,
+        /// The warehouse.
+        location: LocationId,
+        /// The release's key.
+        release: crate::ids::IdempotencyKey,
+        /// What was released.
+        lines: Vec<crate::fulfilment::ReleaseLine>,
+    },
+    /// A third-party warehouse gave released units back: they are o2c's again.
+    ReleaseRejected {
+        /// The order.
+        order: OrderId,
+        /// The warehouse.
+        location: LocationId,
+        /// The release.
+        release: crate::ids::IdempotencyKey,
+        /// The units given back.
+        lines: Vec<crate::fulfilment::ReleaseLine>,
+        /// The warehouse's reason.
+        reason: String,
+    },
+    /// A third-party warehouse's stock count was compared with o2c's on-hand;
+    /// each difference is a [`Event::StockAdjusted`] of its own.
+    StockCounted {
+        /// The warehouse.
+        location: LocationId,
+        /// The count's position in the warehouse's stream.
+        as_of: u64,
+        /// False for a stale count (at or before the last one applied), which
+        /// changed nothing.
+        applied: bool,
+        /// SKUs whose count differed.
+        differences: u32,
+    },
     /// A carrier reported progress.
     TrackingUpdated {
         /// The shipment.

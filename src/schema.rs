@@ -18,7 +18,9 @@ use crate::audit::AuditReport;
 use crate::catalog::{Product, TaxTable};
 use crate::customer::{Customer, NewCustomer};
 use crate::event::RecordedEvent;
-use crate::fulfilment::{Shipment, TrackingEvent};
+use crate::fulfilment::{
+    Release, Shipment, ThirdPartyFeed, ThirdPartyMessage, ThirdPartyOutcome, TrackingEvent,
+};
 use crate::ids::{CustomerId, IdempotencyKey};
 use crate::ledger::{
     CreditNote, Invoice, IssueCreditNote, JournalEntry, Payment, RecordPayment, RecordRefund,
@@ -61,6 +63,7 @@ pub fn commands() -> BTreeMap<&'static str, Schema> {
         ("ReorderRule", of::<ReorderRule>()),
         ("Hold", of::<Hold>()),
         ("TrackingEvent", of::<TrackingEvent>()),
+        ("ThirdPartyMessage", of::<ThirdPartyMessage>()),
         ("OrderQuery", of::<OrderQuery>()),
         ("IdempotencyKey", of::<IdempotencyKey>()),
     ])
@@ -80,6 +83,9 @@ pub fn views() -> BTreeMap<&'static str, Schema> {
         ("Payment", of::<Payment>()),
         ("CreditNote", of::<CreditNote>()),
         ("Shipment", of::<Shipment>()),
+        ("Release", of::<Release>()),
+        ("ThirdPartyOutcome", of::<Applied<ThirdPartyOutcome>>()),
+        ("ThirdPartyFeed", of::<ThirdPartyFeed>()),
         ("ReturnAuthorization", of::<ReturnAuthorization>()),
         ("PurchaseOrder", of::<PurchaseOrder>()),
         ("Requisition", of::<Requisition>()),

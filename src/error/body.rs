@@ -84,8 +84,8 @@ impl schemars::JsonSchema for Error {
 impl Error {
     /// A message fit to show the caller: the error's text, except for the kinds
     /// whose text is for the operator ([`ErrorKind::Internal`],
-    /// [`ErrorKind::Unavailable`]) and a carrier's refusal (its reason is the
-    /// carrier's own text), which get a fixed sentence.
+    /// [`ErrorKind::Unavailable`]) and a carrier's or warehouse's refusal (its
+    /// reason is its own text), which get a fixed sentence.
     pub fn public_message(&self) -> String {
         match self.kind() {
             ErrorKind::Internal => {
@@ -93,6 +93,9 @@ impl Error {
             }
             ErrorKind::Unavailable => match self {
                 Error::Carrier(_) => "the carrier did not answer in time; try again".to_owned(),
+                Error::ThirdParty(_) => {
+                    "the warehouse did not answer in time; try again".to_owned()
+                }
                 _ => "the service is unavailable; try again later".to_owned(),
             },
             // A carrier adapter's reason is its own free text, which may quote the
@@ -103,6 +106,9 @@ impl Error {
                 }
                 Error::Carrier(CarrierError::Rejected { .. }) => {
                     "the carrier refused the booking".to_owned()
+                }
+                Error::ThirdParty(crate::fulfilment::ThirdPartyError::Refused { .. }) => {
+                    "the warehouse refused the release".to_owned()
                 }
                 _ => self.to_string(),
             },

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::{Error, ErrorKind};
-use crate::fulfilment::{CarrierError, TrackingNumber};
+use crate::fulfilment::{CarrierError, ThirdPartyError, TrackingNumber};
 use crate::ids::{
     IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId, ReturnId, Sku,
 };
@@ -27,11 +27,12 @@ const CODES: &str = include_str!("codes.txt");
 
 /// The sources whose `code` functions name codes, to check that every code
 /// written there has an example below.
-const SOURCES: [&str; 10] = [
+const SOURCES: [&str; 11] = [
     include_str!("mod.rs"),
     include_str!("../order/mod.rs"),
     include_str!("../money/amount.rs"),
     include_str!("../fulfilment/carrier.rs"),
+    include_str!("../fulfilment/third_party.rs"),
     include_str!("../ledger/mod.rs"),
     include_str!("../returns/error.rs"),
     include_str!("../store/mod.rs"),
@@ -132,6 +133,10 @@ fn order_errors() -> Vec<OrderError> {
         OrderError::UnitsOverflow {
             line: 1,
             what: "shipped",
+        },
+        OrderError::AtThirdParty {
+            location: location(),
+            units: 1,
         },
     ]
 }
@@ -298,6 +303,35 @@ fn every_error() -> Vec<Error> {
                 reason: "bad address".into(),
             },
             CarrierError::UnknownTracking(TrackingNumber::new("1Z")),
+        ]
+        .into_iter()
+        .map(Error::from),
+    );
+    let order = OrderId::from_uuid(Uuid::nil());
+    all.extend(
+        [
+            ThirdPartyError::Unavailable { site: "3pl".into() },
+            ThirdPartyError::Refused {
+                site: "3pl".into(),
+                reason: "closed".into(),
+            },
+            ThirdPartyError::NotThirdParty {
+                location: location(),
+            },
+            ThirdPartyError::NothingToRelease {
+                order,
+                location: location(),
+            },
+            ThirdPartyError::NotReleased {
+                order,
+                location: location(),
+                line_no: 1,
+                released: 0,
+                reported: 1,
+            },
+            ThirdPartyError::Malformed {
+                reason: "no lines".into(),
+            },
         ]
         .into_iter()
         .map(Error::from),

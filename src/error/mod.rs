@@ -34,6 +34,9 @@ use crate::store::{IdempotencyScope, ReadError, StoreError};
 /// - [`Error::Contention`]: other writers kept winning; retry later (same key).
 /// - [`Error::Carrier`]: the carrier failed or offers nothing suitable; a timeout may
 ///   be retried with the same call.
+/// - [`Error::ThirdParty`]: a third-party warehouse did not answer (retry the same
+///   call: it sends the recorded release again) or refused a release; or one of
+///   its reports names units it was never given (show it to whoever runs the feed).
 /// - [`Error::Read`]: the store could not be read, whether by the command or by
 ///   its commit. [`ReadError::Backend`] is an outage: retry later (an HTTP host
 ///   answers 503), and page an operator if it persists. [`ReadError::Corrupt`] is
@@ -65,6 +68,10 @@ pub enum Error {
     /// The carrier failed.
     #[error(transparent)]
     Carrier(#[from] CarrierError),
+    /// A third-party warehouse did not answer or refused a release, or sent a
+    /// report that cannot be applied.
+    #[error(transparent)]
+    ThirdParty(#[from] crate::fulfilment::ThirdPartyError),
     /// Reading the store failed: an outage or corrupt data, never a lost race.
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -233,6 +240,7 @@ impl Error {
             Error::Ledger(e) => e.code(),
             Error::Money(e) => e.code(),
             Error::Carrier(e) => e.code(),
+            Error::ThirdParty(e) => e.code(),
             Error::Read(e) => e.code(),
             Error::Store(e) => e.code(),
             Error::Return(e) => e.code(),
@@ -266,6 +274,7 @@ impl Error {
             Error::Ledger(_) => ErrorKind::Internal,
             Error::Money(e) => e.kind(),
             Error::Carrier(e) => e.kind(),
+            Error::ThirdParty(e) => e.kind(),
             Error::Read(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Return(e) => e.kind(),
@@ -287,7 +296,7 @@ impl Error {
     }
 
     /// True for failures a retry of the same command may get past: a race that
-    /// outlived the retries, a carrier's timeout, a commit interrupted with its
+    /// outlived the retries, a carrier's or third-party warehouse's timeout, a commit interrupted with its
     /// outcome unknown ([`StoreError::Interrupted`]: the retry, with the same
     /// key, returns the first result if it did commit). False for [`Error::Read`]
     /// and [`StoreError::Backend`]: whether an outage is over is the host's to
@@ -295,7 +304,9 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Contention { .. } | Error::Carrier(CarrierError::Timeout { .. })
+            Error::Contention { .. }
+                | Error::Carrier(CarrierError::Timeout { .. })
+                | Error::ThirdParty(crate::fulfilment::ThirdPartyError::Unavailable { .. })
         ) || matches!(self, Error::Store(e) if e.is_lost_race() || matches!(e, StoreError::Interrupted(..)))
     }
 }

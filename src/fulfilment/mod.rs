@@ -1,5 +1,6 @@
 //! Fulfilment: shipments per location, and the carriers that move them — parcel
-//! services, in-store pickup and the company's own fleet.
+//! services, in-store pickup and the company's own fleet — and the warehouses
+//! run by someone else, which ship what o2c releases to them.
 
 mod bookings;
 mod carrier;
@@ -10,6 +11,7 @@ pub(crate) mod ship;
 mod shipment;
 mod split;
 mod table_rate;
+pub(crate) mod third_party;
 
 pub use carrier::{
     Booking, BookingRequest, Carrier, CarrierError, Parcel, RateQuote, RateRequest,
@@ -24,3 +26,8 @@ pub use pickup::PickupCarrier;
 pub use shipment::{Shipment, ShipmentLine, ShipmentStatus, TrackingEvent};
 pub use split::FreightRule;
 pub use table_rate::{TableRateCarrier, WeightBand};
+pub use third_party::{
+    CountDifference, CountResult, CountedStock, Release, ReleaseLine, ReportedMove, Shortfall,
+    SimulatedThirdParty, ThirdPartyError, ThirdPartyFaults, ThirdPartyFeed, ThirdPartyMessage,
+    ThirdPartyOutcome, ThirdPartyReport, ThirdPartyWarehouse,
+};

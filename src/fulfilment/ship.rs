@@ -81,11 +81,16 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
     }
     let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
     for (index, line) in order.lines.iter().enumerate() {
-        for r in line.reservations.iter().filter(|r| !r.quantity.is_zero()) {
+        // Units released to a third-party warehouse are its to ship.
+        for r in line
+            .reservations
+            .iter()
+            .filter(|r| !r.unreleased().is_zero())
+        {
             by_location
                 .entry(&r.location)
                 .or_default()
-                .push((index, r.quantity));
+                .push((index, r.unreleased()));
         }
     }
     if by_location.is_empty() {
@@ -299,7 +304,7 @@ pub(crate) fn finish_shipping(
 /// # Errors
 /// [`Error::Money`] if the goods' costs are in different currencies (one shipment is
 /// posted in one currency) or the sum overflows.
-fn cost_of_goods(
+pub(crate) fn cost_of_goods(
     order: &Order,
     lines: &[(usize, Quantity)],
     products: &Products,
@@ -345,7 +350,7 @@ const MAX_FREIGHT_PARCELS: u64 = 10_000;
 /// of the whole weight; as freight (`split_freight`, or an order asking for
 /// freight), each unit with its weight and size, for the carrier to load (past
 /// [`MAX_FREIGHT_PARCELS`] units, stacks of units, so the request stays small).
-fn rate_request(
+pub(crate) fn rate_request(
     order: &Order,
     location: &Location,
     lines: &[(usize, Quantity)],
@@ -511,10 +516,10 @@ mod tests {
     fn reserved() -> Order {
         let (_, mut order) = given_order();
         for (line, at) in order.lines.iter_mut().zip(["WH-B", "WH-A"]) {
-            line.reservations.push(LineReservation {
-                location: LocationId::new(at).unwrap(),
-                quantity: Quantity::new(2),
-            });
+            line.reservations.push(LineReservation::new(
+                LocationId::new(at).unwrap(),
+                Quantity::new(2),
+            ));
         }
         order
     }

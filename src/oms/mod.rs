@@ -28,6 +28,7 @@ mod retry;
 mod returns;
 mod shipping;
 mod stock;
+mod third_party;
 mod trace;
 
 use std::fmt;

@@ -61,6 +61,7 @@ pub(crate) fn cancel_order(
     changes: &mut Changeset,
 ) -> Result<(), Error> {
     let status = transition(order.status, OrderAction::Cancel)?;
+    order.ensure_not_released()?;
     // Once goods shipped, or credit notes stand against its invoices (voiding
     // would reverse the credited part twice), cancelling goes by credit notes.
     if order.lines.iter().any(|l| !l.shipped.is_zero()) || order.credit_total().is_positive() {
@@ -250,10 +251,9 @@ mod tests {
     /// `order` with its mugs reserved at the shop, and a backlog holding the
     /// (empty) queues cancelling it touches.
     fn reserved(order: &mut Order) -> Backlog {
-        order.lines[0].reservations.push(LineReservation {
-            location: shop().id,
-            quantity: Quantity::new(2),
-        });
+        order.lines[0]
+            .reservations
+            .push(LineReservation::new(shop().id, Quantity::new(2)));
         let mut backlog = Backlog::default();
         for sku in queues_touched(order) {
             backlog.adopt_queue(&sku, None);

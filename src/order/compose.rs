@@ -142,10 +142,8 @@ pub(crate) fn compose(
         let Some(line) = lines.get_mut(a.line) else {
             continue;
         };
-        line.reservations.push(LineReservation {
-            location: a.location.clone(),
-            quantity: a.quantity,
-        });
+        line.reservations
+            .push(LineReservation::new(a.location.clone(), a.quantity));
         changes.reservations.push(ReservationChange {
             sku: line.sku.clone(),
             location: a.location.clone(),

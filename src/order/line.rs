@@ -102,6 +102,36 @@ pub struct LineReservation {
     pub location: LocationId,
     /// Units still reserved (not yet shipped).
     pub quantity: Quantity,
+    /// Of `quantity`, the units released to the third-party warehouse at
+    /// `location` ([`Oms::release_to_third_party`](crate::Oms::release_to_third_party)):
+    /// theirs to ship, so `ship` leaves them alone, and the order can be neither
+    /// cancelled nor amended until the warehouse reports them shipped or
+    /// rejected. Never more than `quantity`.
+    #[serde(default, skip_serializing_if = "none_released")]
+    pub released: Quantity,
+}
+
+/// Whether nothing of a reservation is released: the field is left out then, so
+/// an order's JSON reads as it did before releases existed.
+fn none_released(released: &Quantity) -> bool {
+    released.is_zero()
+}
+
+impl LineReservation {
+    /// `quantity` units held at `location`, none of them released.
+    pub fn new(location: LocationId, quantity: Quantity) -> Self {
+        Self {
+            location,
+            quantity,
+            released: Quantity::ZERO,
+        }
+    }
+
+    /// Units held here that o2c may still ship itself: not released to a
+    /// third-party warehouse.
+    pub fn unreleased(&self) -> Quantity {
+        self.quantity.saturating_sub(self.released)
+    }
 }
 
 /// One line of an order.

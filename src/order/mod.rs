@@ -167,6 +167,16 @@ pub enum OrderError {
         /// Which count.
         what: &'static str,
     },
+    /// Units of the order are released to a third-party warehouse: they are its
+    /// to ship, so the order cannot be cancelled or amended until it reports them
+    /// shipped or rejected.
+    #[error("{units} units are released to the third-party warehouse at {location}")]
+    AtThirdParty {
+        /// The warehouse.
+        location: crate::ids::LocationId,
+        /// Units released there and not yet reported.
+        units: u64,
+    },
     /// Amount arithmetic failed (overflow).
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -201,6 +211,7 @@ impl OrderError {
             OrderError::EverythingShipped => "order.everything_shipped",
             OrderError::HoldNotFound(..) => "order.hold_not_found",
             OrderError::UnitsOverflow { .. } => "order.units_overflow",
+            OrderError::AtThirdParty { .. } => "order.at_third_party",
             OrderError::Money(e) => e.code(),
         }
     }
@@ -233,6 +244,7 @@ impl OrderError {
             OrderError::EverythingShipped => ErrorKind::Refused,
             OrderError::HoldNotFound(..) => ErrorKind::Refused,
             OrderError::UnitsOverflow { .. } => ErrorKind::Internal,
+            OrderError::AtThirdParty { .. } => ErrorKind::Refused,
             OrderError::Money(e) => e.kind(),
         }
     }

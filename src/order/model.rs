@@ -329,6 +329,27 @@ impl Order {
             && self.settled() == self.invoiced
     }
 
+    /// Fails with [`OrderError::AtThirdParty`] while any unit is released to a
+    /// third-party warehouse (see [`LineReservation::released`](super::LineReservation::released)).
+    ///
+    /// # Errors
+    /// As described.
+    pub fn ensure_not_released(&self) -> Result<(), OrderError> {
+        let mut at = self.lines.iter().flat_map(|l| l.reservations.iter());
+        match at.find(|r| !r.released.is_zero()) {
+            None => Ok(()),
+            Some(first) => Err(OrderError::AtThirdParty {
+                location: first.location.clone(),
+                units: self
+                    .lines
+                    .iter()
+                    .flat_map(|l| l.reservations.iter())
+                    .map(|r| u64::from(r.released.units()))
+                    .sum(),
+            }),
+        }
+    }
+
     /// Fails with [`OrderError::OnHold`] if any hold is in force.
     ///
     /// # Errors

@@ -100,10 +100,7 @@ mod tests {
     use crate::quantity::Quantity;
 
     fn at(code: &str, units: u32) -> LineReservation {
-        LineReservation {
-            location: LocationId::new(code).unwrap(),
-            quantity: Quantity::new(units),
-        }
+        LineReservation::new(LocationId::new(code).unwrap(), Quantity::new(units))
     }
 
     #[test]

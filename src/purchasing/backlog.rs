@@ -462,9 +462,8 @@ pub(crate) fn reserve(line: &mut OrderLine, location: &LocationId, quantity: Qua
         .find(|r| &r.location == location)
     {
         Some(r) => r.quantity = r.quantity.saturating_add(quantity),
-        None => line.reservations.push(LineReservation {
-            location: location.clone(),
-            quantity,
-        }),
+        None => line
+            .reservations
+            .push(LineReservation::new(location.clone(), quantity)),
     }
 }

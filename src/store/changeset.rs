@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Product, TaxTable};
 use crate::customer::Customer;
 use crate::event::Event;
-use crate::fulfilment::Shipment;
+use crate::fulfilment::{Shipment, ThirdPartyFeed};
 use crate::ids::{
     CreditNoteId, CustomerId, IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId,
     PurchaseOrderId, ReturnId, ShipmentId, Sku, SupplierId,
@@ -72,6 +72,7 @@ pub enum Record {
     ReorderRule(ReorderRule),
     CreditNote(CreditNote),
     Return(ReturnAuthorization),
+    ThirdPartyFeed(ThirdPartyFeed),
 }
 
 /// The store-wide key of a record.
@@ -95,12 +96,13 @@ pub enum RecordKey {
     ReorderRule(Sku, LocationId),
     CreditNote(CreditNoteId),
     Return(ReturnId),
+    ThirdPartyFeed(LocationId),
 }
 
 /// Every kind's name ([`RecordKey::kind`]), in the order of [`RecordKey`]'s
 /// variants: a store that keeps one table per kind can index them by
 /// [`RecordKey::kind_index`].
-pub(crate) const KINDS: [&str; 15] = [
+pub(crate) const KINDS: [&str; 16] = [
     "customer",
     "product",
     "location",
@@ -116,6 +118,7 @@ pub(crate) const KINDS: [&str; 15] = [
     "reorder_rule",
     "credit_note",
     "return",
+    "third_party_feed",
 ];
 
 /// The position of the kind named `kind` in [`KINDS`].
@@ -142,6 +145,7 @@ impl RecordKey {
             RecordKey::ReorderRule(..) => 12,
             RecordKey::CreditNote(_) => 13,
             RecordKey::Return(_) => 14,
+            RecordKey::ThirdPartyFeed(_) => 15,
         }
     }
 
@@ -163,6 +167,7 @@ impl RecordKey {
             RecordKey::ReorderRule(..) => "reorder_rule",
             RecordKey::CreditNote(_) => "credit_note",
             RecordKey::Return(_) => "return",
+            RecordKey::ThirdPartyFeed(_) => "third_party_feed",
         }
     }
 
@@ -185,6 +190,7 @@ impl RecordKey {
             // "A@B" + "C" apart from "A" + "B@C".
             RecordKey::CreditNote(id) => id.to_string(),
             RecordKey::Return(id) => id.to_string(),
+            RecordKey::ThirdPartyFeed(id) => id.to_string(),
             RecordKey::ReorderRule(sku, location) => {
                 format!("{}:{sku}@{location}", sku.as_str().len())
             }
@@ -216,6 +222,7 @@ impl Record {
             }
             (Record::CreditNote(c), RecordKey::CreditNote(k)) => c.id == *k,
             (Record::Return(r), RecordKey::Return(k)) => r.id == *k,
+            (Record::ThirdPartyFeed(f), RecordKey::ThirdPartyFeed(k)) => f.location == *k,
             _ => false,
         }
     }
@@ -238,6 +245,7 @@ impl Record {
             Record::ReorderRule(r) => RecordKey::ReorderRule(r.sku.clone(), r.location.clone()),
             Record::CreditNote(c) => RecordKey::CreditNote(c.id),
             Record::Return(r) => RecordKey::Return(r.id),
+            Record::ThirdPartyFeed(f) => RecordKey::ThirdPartyFeed(f.location.clone()),
         }
     }
 }
@@ -315,6 +323,13 @@ entity!(Counter, String, Counter, "counter", |k| RecordKey::Counter(
 entity!(ReturnAuthorization, ReturnId, Return, "return", |k| {
     RecordKey::Return(*k)
 });
+entity!(
+    ThirdPartyFeed,
+    LocationId,
+    ThirdPartyFeed,
+    "third_party_feed",
+    |k| RecordKey::ThirdPartyFeed(k.clone())
+);
 entity!(CreditNote, CreditNoteId, CreditNote, "credit_note", |k| {
     RecordKey::CreditNote(*k)
 });
@@ -413,6 +428,10 @@ pub enum IdempotencyScope {
     BookFreight,
     /// A booking on the own fleet cancelled, by the booking's key.
     CancelFreight,
+    /// Lines released to a third-party warehouse.
+    ReleaseToThirdParty,
+    /// A message from a third-party warehouse, by its id.
+    ThirdPartyMessage,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -436,6 +455,10 @@ pub enum IdempotentOutcome {
     FreightBooking(crate::fulfilment::FreightBooking),
     /// A booking on the own fleet cancelled at this time.
     FreightCancelled(chrono::DateTime<chrono::Utc>),
+    /// Lines released to a third-party warehouse, as sent.
+    Released(crate::fulfilment::Release),
+    /// A third-party warehouse's stock count applied (or found stale).
+    StockCounted(crate::fulfilment::CountResult),
 }
 
 /// The scheme of entries stored before schemes were recorded.
@@ -749,9 +772,10 @@ mod tests {
             RecordKey::Supplier(SupplierId::from_uuid(id)),
             RecordKey::PurchaseOrder(PurchaseOrderId::from_uuid(id)),
             RecordKey::BackOrderQueue(sku.clone()),
-            RecordKey::ReorderRule(sku, location),
+            RecordKey::ReorderRule(sku, location.clone()),
             RecordKey::CreditNote(CreditNoteId::from_uuid(id)),
             RecordKey::Return(ReturnId::from_uuid(id)),
+            RecordKey::ThirdPartyFeed(location),
         ];
         assert_eq!(keys.len(), KINDS.len());
         for (i, key) in keys.iter().enumerate() {

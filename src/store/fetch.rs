@@ -234,6 +234,7 @@ impl Record {
                 RecordKey::Location(s.location.clone()),
             ],
             Record::Return(r) => vec![RecordKey::Order(r.order), RecordKey::Customer(r.customer)],
+            Record::ThirdPartyFeed(f) => vec![RecordKey::Location(f.location.clone())],
             Record::PurchaseOrder(po) => {
                 let mut keys = vec![
                     RecordKey::Supplier(po.supplier),
@@ -683,10 +684,10 @@ mod tests {
         let (customer, mut order, invoice) = given_invoiced();
         order.lines[0]
             .reservations
-            .push(crate::order::LineReservation {
-                location: LocationId::new("WH").unwrap(),
-                quantity: crate::quantity::Quantity::new(1),
-            });
+            .push(crate::order::LineReservation::new(
+                LocationId::new("WH").unwrap(),
+                crate::quantity::Quantity::new(1),
+            ));
         // A second line of the first line's SKU, reserved at the same site.
         let mut again = order.lines[0].clone();
         again.line_no += 100;

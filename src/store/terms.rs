@@ -53,7 +53,8 @@ impl RecordKey {
             | RecordKey::BackOrderQueue(_)
             | RecordKey::ReorderRule(..)
             | RecordKey::CreditNote(_)
-            | RecordKey::Return(_) => false,
+            | RecordKey::Return(_)
+            | RecordKey::ThirdPartyFeed(_) => false,
         }
     }
 }
@@ -81,7 +82,8 @@ impl Record {
             | Record::BackOrderQueue(_)
             | Record::ReorderRule(_)
             | Record::CreditNote(_)
-            | Record::Return(_) => return Vec::new(),
+            | Record::Return(_)
+            | Record::ThirdPartyFeed(_) => return Vec::new(),
         };
         // A supplier may offer one SKU several times (packs, validity windows).
         crate::ids::distinct(skus)

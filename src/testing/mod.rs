@@ -1528,10 +1528,10 @@ pub async fn index_reads<S: Store>(store: &S) -> CaseResult {
             }
         } else {
             for line in &mut o.lines {
-                line.reservations = vec![crate::order::LineReservation {
-                    location: f.location.id.clone(),
-                    quantity: line.quantity,
-                }]
+                line.reservations = vec![crate::order::LineReservation::new(
+                    f.location.id.clone(),
+                    line.quantity,
+                )]
                 .into();
             }
             o.status = crate::order::OrderStatus::Open;

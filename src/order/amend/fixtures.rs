@@ -98,10 +98,8 @@ pub(super) fn given() -> Given {
         .line(sku("CUP"), 2);
     let mut lines = price_lines(&cmd, |s| products.get(s), &tax, "GB").unwrap();
     for line in &mut lines {
-        line.reservations.push(LineReservation {
-            location: warehouse(),
-            quantity: line.quantity,
-        });
+        line.reservations
+            .push(LineReservation::new(warehouse(), line.quantity));
     }
     let delivery = Delivery::Ship {
         address: Arc::new(address("GB")),

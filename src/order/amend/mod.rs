@@ -97,7 +97,8 @@ impl Amending<'_> {
 /// Whether an amendment of the order (`None`: there is none) may go ahead at all,
 /// before anything else is read: refused with `NothingToAmend` when it asks for no
 /// change, `NotFound` for an unknown order, `InvalidTransition` for a completed or
-/// cancelled one — in that order.
+/// cancelled one, `AtThirdParty` for one with units released to a third-party
+/// warehouse — in that order.
 ///
 /// # Errors
 /// As above.
@@ -107,6 +108,7 @@ pub(crate) fn admit(cmd: &AmendOrder, stored: Option<&Order>) -> Result<(), Erro
     }
     let stored = stored.ok_or_else(|| Error::not_found(Order::kind(), cmd.order))?;
     transition(stored.status, OrderAction::Amend)?;
+    stored.ensure_not_released()?;
     Ok(())
 }
 
