@@ -249,6 +249,26 @@ async fn order_lines_that_do_not_add_up_are_reported() {
 }
 
 #[tokio::test]
+async fn more_units_released_to_a_warehouse_than_are_reserved_there_is_reported() {
+    let (w, _, waiting) = busy().await;
+    let line = waiting
+        .lines
+        .iter()
+        .position(|l| !l.reservations.is_empty())
+        .unwrap();
+    tamper::<Order>(&w, &waiting.id, |o| {
+        let held = &mut o.lines.to_mut()[line].reservations[0];
+        held.released = Quantity::new(held.quantity.units() + 1);
+    })
+    .await;
+    let found = violations(&w).await;
+    assert_reported!(
+        found,
+        Violation::OrderInconsistent { order, reason } if *order == waiting.id && reason.contains("released")
+    );
+}
+
+#[tokio::test]
 async fn a_back_order_queue_that_forgot_a_line_is_reported() {
     let (w, _, waiting) = busy().await;
     tamper::<BackOrderQueue>(&w, &sku("BOOK"), |q| {

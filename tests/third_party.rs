@@ -10,6 +10,9 @@
     clippy::panic
 )]
 
+#[cfg(feature = "postgres")]
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -477,6 +480,45 @@ async fn reports_the_warehouse_was_never_given_are_refused_and_change_nothing() 
     assert_clean(&shop).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_taking_the_same_feed_at_once_apply_each_message_once() {
+    let shop = Arc::new(shop(MemoryStore::new()).await);
+    let w = warehouse(ThirdPartyFaults::default(), 5);
+    for n in 0..8 {
+        let id = order(&shop, &format!("cart-{n}"), 2, 1).await;
+        shop.oms
+            .release_to_third_party(&w, id, &site(), key(&format!("release-{n}")))
+            .await
+            .unwrap();
+    }
+    w.work(shop.clock.now());
+    w.lose(&mug(), 3);
+    w.count(shop.clock.now());
+    let messages = w.deliver();
+    assert_eq!(messages.len(), 9);
+    let mut reversed = messages.clone();
+    reversed.reverse();
+    let instances = [messages, reversed].map(|feed| {
+        let shop = shop.clone();
+        tokio::spawn(async move {
+            let mut fresh = 0;
+            for m in feed {
+                let applied = shop.oms.apply_third_party_message(&m).await.unwrap();
+                fresh += usize::from(!applied.replayed);
+            }
+            fresh
+        })
+    });
+    let mut fresh = 0;
+    for instance in instances {
+        fresh += instance.await.unwrap();
+    }
+    assert_eq!(fresh, 9, "each message takes effect once");
+    assert_eq!(on_hand(&shop, &mug()).await, (21, 0));
+    assert_eq!(on_hand(&shop, &tee()).await, (22, 0));
+    assert_clean(&shop).await;
+}
+
 /// A month of trading through a warehouse whose feed is late, repeats itself and
 /// times out, with damage on the shelves: at the end every unit shipped is on
 /// one shipment, and o2c's stock is what is on the shelves.
@@ -625,4 +667,13 @@ async fn a_faulty_feed_ends_where_the_shelves_are_on_sqlite() {
     let store = o2c::store::sqlite::SqliteStore::open(&path, Default::default()).unwrap();
     a_faulty_feed_ends_where_the_shelves_are(store, 99).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_faulty_feed_ends_where_the_shelves_are_on_postgres() {
+    let store = common::postgres::connect("third_party").await;
+    let tenant = store.tenant_name().as_str().to_owned();
+    a_faulty_feed_ends_where_the_shelves_are(store.clone(), 7).await;
+    store.drop_tenant(&tenant).await.unwrap();
 }

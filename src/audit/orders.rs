@@ -148,6 +148,12 @@ impl Audit<'_> {
                     *held = held.saturating_add(r.quantity.as_i64());
                 }
             }
+            for r in line.reservations.iter().filter(|r| r.released > r.quantity) {
+                problems.push(format!(
+                    "line {}: {} units released to {}, only {} reserved there",
+                    line.line_no, r.released, r.location, r.quantity
+                ));
+            }
             let tally = self
                 .lines
                 .remove(&(order.id, line.line_no))
