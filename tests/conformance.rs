@@ -20,7 +20,7 @@ use o2c::testing::test_all;
 async fn memory_store_conforms() {
     let report = test_all(&MemoryStore::new).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 26, "{report}");
+    assert_eq!(report.passed.len(), 27, "{report}");
 }
 
 /// The SQLite store, on a throwaway file per case (`in_memory` keeps the file in the
@@ -39,7 +39,7 @@ async fn sqlite_store_conforms() {
     }
     let report = test_all(&Throwaway).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 26, "{report}");
+    assert_eq!(report.passed.len(), 27, "{report}");
 }
 
 /// A memory store with one clause of the contract broken.

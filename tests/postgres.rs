@@ -97,7 +97,7 @@ async fn postgres_store_conforms() {
     };
     let report = test_all(&builder).await;
     assert!(report.is_success(), "{report}");
-    assert_eq!(report.passed.len(), 26, "{report}");
+    assert_eq!(report.passed.len(), 27, "{report}");
     base.drop_tenant(base.tenant_name().as_str()).await.unwrap();
 }
 

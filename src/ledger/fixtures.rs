@@ -155,6 +155,8 @@ pub(crate) fn bill(order: &mut Order, indices: &[usize], with_shipping: bool, n:
         status: InvoiceStatus::Open,
         credited: None,
         shipping_credited: None,
+        reminders: 0,
+        next_reminder_at: None,
     };
     order.invoices.push(invoice.id);
     order.invoiced = order

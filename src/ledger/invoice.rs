@@ -102,6 +102,20 @@ pub struct Invoice {
     /// Shipping credited back so far (`None`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_credited: Option<Money>,
+    /// Payment reminders sent ([`Oms::run_due`](crate::Oms::run_due)): how many
+    /// of the policy's reminder levels are done.
+    #[serde(default, skip_serializing_if = "no_reminders")]
+    pub reminders: u8,
+    /// When `run_due` looks at the invoice next for a reminder: `None` at
+    /// `due_at` before the first reminder, and never again once the last is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_reminder_at: Option<DateTime<Utc>>,
+}
+
+/// Whether no reminder was sent: the field is left out then, so an invoice's
+/// JSON reads as it did before reminders.
+fn no_reminders(sent: &u8) -> bool {
+    *sent == 0
 }
 
 /// An invoice's sums, taken in one pass over its lines.
@@ -118,6 +132,20 @@ pub struct InvoiceTotals {
 }
 
 impl Invoice {
+    /// When `run_due` looks at the open invoice next for a payment reminder
+    /// (see [`Invoice::next_reminder_at`]); `None` for one paid, void, or
+    /// reminded of every level.
+    pub fn reminder_due_at(&self) -> Option<DateTime<Utc>> {
+        if self.status != InvoiceStatus::Open {
+            return None;
+        }
+        match (self.reminders, self.next_reminder_at) {
+            (_, Some(at)) => Some(at),
+            (0, None) => Some(self.due_at),
+            (_, None) => None,
+        }
+    }
+
     /// Every sum of the invoice at once (what posting it needs), equal to
     /// [`Invoice::gross_total`], [`Invoice::discount_total`], [`Invoice::tax_total`]
     /// and [`Invoice::total`].

@@ -62,6 +62,8 @@ pub fn issue_invoice(
         status: InvoiceStatus::Open,
         credited: None,
         shipping_credited: None,
+        reminders: 0,
+        next_reminder_at: None,
     };
     let totals = invoice.totals()?;
     let total = totals.total;

@@ -10,9 +10,9 @@ use self::terms::TermIndex;
 use super::changeset::{KINDS, kind_index};
 use super::log::Log;
 use super::{
-    BalanceKey, Bounds, Changeset, CommitSignal, Committed, CounterKey, Entity, Fetched,
-    IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult, Record, RecordKey, Series,
-    Snapshot, Store, StoreError, StoreResult, Versioned,
+    BalanceKey, Bounds, Changeset, CommitSignal, Committed, CounterKey, DueCursor, DueKind,
+    DueWork, Entity, Fetched, IdempotencyEntry, IdempotencyScope, IndexTerm, Prefetch, ReadResult,
+    Record, RecordKey, Series, Snapshot, Store, StoreError, StoreResult, Versioned,
 };
 use crate::customer::Customer;
 use crate::event::RecordedEvent;
@@ -72,6 +72,9 @@ struct State {
     placed: BTreeSet<(DateTime<Utc>, OrderId)>,
     /// The records found under each index term ([`Record::index_terms`]).
     terms: TermIndex,
+    /// What falls due when ([`Record::due_work`]): kind, second, key as text,
+    /// key — the order [`Store::due`] lists in.
+    due: BTreeSet<(DueKind, i64, String, RecordKey)>,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
 }
@@ -437,6 +440,41 @@ impl Store for MemoryStore {
             .into_iter()
             .take(limit)
             .filter_map(|id| state.versioned::<Customer>(&id))
+            .collect())
+    }
+
+    async fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> ReadResult<Vec<DueWork>> {
+        let state = self.read();
+        // Every key of a kind that falls due sorts after the tax table's.
+        let from = match after {
+            Some(c) => (kind, c.at, c.key.clone(), RecordKey::TaxTable),
+            None => (kind, i64::MIN, String::new(), RecordKey::TaxTable),
+        };
+        Ok(state
+            .due
+            .range((Included(from), Unbounded))
+            // The cursor's own key is passed over whatever key sorts after it.
+            .filter(|(_, at, text, _)| {
+                after.is_none_or(|c| (*at, text.as_str()) > (c.at, c.key.as_str()))
+            })
+            .take_while(|(k, at, _, _)| *k == kind && *at <= until)
+            .take(limit)
+            .filter_map(|(_, at, _, key)| {
+                state.stored(key).map(|(version, record)| DueWork {
+                    kind,
+                    at: *at,
+                    record: Versioned {
+                        value: Record::clone(record),
+                        version: *version,
+                    },
+                })
+            })
             .collect())
     }
 

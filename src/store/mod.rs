@@ -7,6 +7,7 @@ mod bounded;
 mod changeset;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
+mod due;
 mod fetch;
 mod log;
 mod memory;
@@ -32,6 +33,7 @@ pub use changeset::{
     BalanceKey, Changeset, Check, Counter, Entity, IdempotencyEntry, IdempotencyScope,
     IdempotentOutcome, Put, Record, RecordKey, StockDelta, Versioned,
 };
+pub use due::{DueCursor, DueKind, DueWork, due_time};
 pub use fetch::{Fetched, Prefetch};
 pub use memory::MemoryStore;
 pub use merge::Merge;
@@ -615,6 +617,38 @@ pub trait Store: Send + Sync {
                 .filter(|c| after.is_none_or(|after| c.value.id > after))
                 .take(limit)
                 .collect())
+        }
+    }
+
+    /// Up to `limit` records that fall due for `kind` at or before `until`
+    /// (seconds since the Unix epoch), after `after`: earliest first, then by
+    /// key ([`RecordKey::describe`]), each with the time it falls due
+    /// ([`Record::due_work`]) — what [`Oms::run_due`](crate::Oms::run_due)
+    /// works through in batches.
+    ///
+    /// The default reads every order, invoice and purchase order
+    /// ([`Store::list`]) and sorts what is due: right, and fine for a few
+    /// thousand. A store that keeps many should override it with an index kept
+    /// in the commit, as it keeps index terms (the stores o2c ships do).
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`], [`ReadError::Corrupt`].
+    fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<DueWork>>> + Send {
+        async move {
+            let mut records: Vec<Versioned<Record>> = Vec::new();
+            let orders = self.list::<Order>().await?;
+            let invoices = self.list::<crate::ledger::Invoice>().await?;
+            let purchases = self.list::<crate::purchasing::PurchaseOrder>().await?;
+            records.extend(orders.into_iter().map(due::boxed));
+            records.extend(invoices.into_iter().map(due::boxed));
+            records.extend(purchases.into_iter().map(due::boxed));
+            Ok(due::select(records, kind, until, after, limit))
         }
     }
 

@@ -3,8 +3,9 @@
 use std::future::Future;
 
 use super::{
-    Changeset, CommitSignal, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope,
-    Prefetch, ReadResult, Snapshot, Store, StoreResult, Versioned,
+    Changeset, CommitSignal, Committed, DueCursor, DueKind, DueWork, Entity, Fetched,
+    IdempotencyEntry, IdempotencyScope, Prefetch, ReadResult, Snapshot, Store, StoreResult,
+    Versioned,
 };
 use crate::customer::Customer;
 use crate::event::RecordedEvent;
@@ -127,6 +128,15 @@ pub trait StoreWrapper: Send + Sync {
     ) -> impl Future<Output = ReadResult<Vec<Versioned<Customer>>>> + Send {
         self.inner().customers_page(after, limit)
     }
+    fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<DueWork>>> + Send {
+        self.inner().due(kind, until, after, limit)
+    }
     fn orders_ready_to_ship(
         &self,
         limit: usize,
@@ -232,6 +242,15 @@ impl<W: StoreWrapper> Store for W {
         limit: usize,
     ) -> impl Future<Output = ReadResult<Vec<Versioned<Customer>>>> + Send {
         StoreWrapper::customers_page(self, after, limit)
+    }
+    fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<DueWork>>> + Send {
+        StoreWrapper::due(self, kind, until, after, limit)
     }
     fn orders_ready_to_ship(
         &self,

@@ -8,8 +8,9 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::stock::{StockLevel, StockMovement};
 use crate::store::{
-    Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
-    ReadResult, Snapshot, Store, StoreError, StoreResult, StoreWrapper, Versioned,
+    Changeset, Committed, DueCursor, DueKind, DueWork, Entity, Fetched, IdempotencyEntry,
+    IdempotencyScope, Prefetch, ReadResult, Snapshot, Store, StoreError, StoreResult, StoreWrapper,
+    Versioned,
 };
 
 /// What a [`Counting`] store was asked, since it was made or last [`Counting::take`]n.
@@ -135,6 +136,15 @@ impl<S: Store> StoreWrapper for Counting<S> {
         customer: CustomerId,
     ) -> impl Future<Output = ReadResult<Vec<OrderId>>> + Send {
         self.read().orders_of_customer(customer)
+    }
+    fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> impl Future<Output = ReadResult<Vec<DueWork>>> + Send {
+        self.read().due(kind, until, after, limit)
     }
     fn orders_ready_to_ship(
         &self,

@@ -171,6 +171,7 @@ pub async fn test_all<B: StoreBuilder>(builder: &B) -> Report {
         purchasing_different_skus_never_contends,
         bounded_counters,
         freight_runs_are_never_overbooked,
+        due_work_is_listed_in_time_order,
         fetched_records_never_change,
         listings_page_exactly,
     );
@@ -190,6 +191,7 @@ macro_rules! ensure {
 mod bounded;
 mod contention;
 mod counting;
+mod due;
 pub mod fleet;
 mod lending;
 mod listing;
@@ -204,6 +206,7 @@ pub use contention::{
     one_key_from_many_callers_places_one_order,
 };
 pub use counting::{Calls, Counting};
+pub use due::due_work_is_listed_in_time_order;
 pub use lending::fetched_records_never_change;
 pub use listing::listings_page_exactly;
 pub use numbers::document_numbers_are_gapless;
@@ -1745,6 +1748,6 @@ mod tests {
     fn the_memory_store_conforms() {
         let report = block_on(test_all(&MemoryStore::new));
         assert!(report.is_success(), "{report}");
-        assert_eq!(report.passed.len(), 26);
+        assert_eq!(report.passed.len(), 27);
     }
 }

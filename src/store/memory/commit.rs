@@ -179,6 +179,17 @@ impl State {
                     self.ready_to_ship.remove(&slot);
                 }
             }
+            if key.may_fall_due() {
+                let text = key.describe();
+                if let Some((_, stored)) = self.stored(&key) {
+                    for (kind, at) in stored.due_work() {
+                        self.due.remove(&(kind, at, text.clone(), key.clone()));
+                    }
+                }
+                for (kind, at) in put.record.due_work() {
+                    self.due.insert((kind, at, text.clone(), key.clone()));
+                }
+            }
             if key.may_have_terms() {
                 let was = self
                     .stored(&key)

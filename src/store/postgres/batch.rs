@@ -28,6 +28,11 @@ pub(super) fn int(value: i64) -> Param {
     (Box::new(value), Type::INT8)
 }
 
+/// An array of 64-bit integers.
+pub(super) fn ints(values: Vec<i64>) -> Param {
+    (Box::new(values), Type::INT8_ARRAY)
+}
+
 /// An array of text.
 pub(super) fn texts(values: Vec<String>) -> Param {
     (Box::new(values), Type::TEXT_ARRAY)

@@ -30,7 +30,7 @@ use tokio_postgres::types::Type;
 
 use super::pool::Conn;
 
-use super::batch::{Batch, Counters, Param, int, text, texts};
+use super::batch::{Batch, Counters, Param, int, ints, text, texts};
 use super::error::{db, state};
 use super::known::Known;
 use super::numbers::{self, StandIn};
@@ -781,6 +781,9 @@ fn push_indexes(round: &mut Round<'_>, put: &Put) -> StoreResult<()> {
     if let Record::Order(order) = &put.record {
         push_order_indexes(round, order, put.expected.is_none())?;
     }
+    if key.may_fall_due() {
+        push_due_work(round, &key, &put.record);
+    }
     if !key.may_have_terms() {
         return Ok(());
     }
@@ -807,6 +810,29 @@ fn push_indexes(round: &mut Round<'_>, put: &Put) -> StoreResult<()> {
         );
     }
     Ok(())
+}
+
+/// What a put record falls due for ([`Record::due_work`]), rewritten with it:
+/// a delete, then an insert (two statements, as for the index terms).
+fn push_due_work(round: &mut Round<'_>, key: &RecordKey, record: &Record) {
+    let described = key.describe();
+    round.push(
+        Step::Plain,
+        "DELETE FROM {s}.due_work WHERE record_key = $1",
+        vec![text(described.clone())],
+    );
+    let due = record.due_work();
+    if due.is_empty() {
+        return;
+    }
+    let kinds: Vec<String> = due.iter().map(|(k, _)| k.describe().to_owned()).collect();
+    let times: Vec<i64> = due.iter().map(|(_, at)| *at).collect();
+    round.push(
+        Step::Plain,
+        "INSERT INTO {s}.due_work (kind, due_secs, record_key)
+         SELECT kind, at, $1 FROM unnest($2::text[], $3::int8[]) AS due (kind, at)",
+        vec![text(described), texts(kinds), ints(times)],
+    );
 }
 
 fn push_order_indexes(round: &mut Round<'_>, order: &Order, inserted: bool) -> StoreResult<()> {

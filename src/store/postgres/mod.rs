@@ -121,6 +121,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::store::{DueCursor, DueKind, DueWork};
+
 use tokio::sync::oneshot;
 use tokio_postgres::Config;
 
@@ -565,6 +567,29 @@ impl Store for PostgresStore {
             })
             .await?;
         super::codec::all_of_kind(found)
+    }
+
+    async fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> ReadResult<Vec<DueWork>> {
+        let after = after.cloned();
+        let found = self
+            .call(move |s| async move {
+                reads::due(s.client()?, &s.target(), kind, until, after, limit).await
+            })
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(at, (version, value))| DueWork {
+                kind,
+                at,
+                record: Versioned { value, version },
+            })
+            .collect())
     }
 
     async fn orders_ready_to_ship(&self, limit: usize) -> ReadResult<Vec<OrderId>> {

@@ -29,6 +29,7 @@ use crate::store::{
     Bounds, CounterKey, CounterKind, Fetched, IdempotencyEntry, IdempotencyScope, Prefetch,
     ReadError, ReadResult, Record, RecordKey,
 };
+use crate::store::{DueCursor, DueKind};
 
 /// Runs one statement.
 async fn query(
@@ -597,6 +598,38 @@ pub(super) async fn orders_page(
     );
     let rows = query(client, target, &sql, params).await?;
     rows.iter().map(record_row).collect()
+}
+
+/// Up to `limit` records due for `kind` by `until`, after `after`, in due order,
+/// from the due-work index, each with its due second.
+pub(super) async fn due(
+    client: &Conn,
+    target: &Target<'_>,
+    kind: DueKind,
+    until: i64,
+    after: Option<DueCursor>,
+    limit: usize,
+) -> ReadResult<Vec<(i64, (u64, Record))>> {
+    let (at, key) = after.map_or((i64::MIN, String::new()), |c| (c.at, c.key));
+    let rows = query(
+        client,
+        target,
+        "SELECT r.record_key, r.version, r.body, d.due_secs FROM {s}.due_work AS d
+         JOIN {s}.records AS r ON r.record_key = d.record_key
+         WHERE d.kind = $1 AND d.due_secs <= $2 AND (d.due_secs, d.record_key) > ($3, $4)
+         ORDER BY d.due_secs, d.record_key LIMIT $5",
+        vec![
+            text(kind.describe()),
+            int(until),
+            int(at),
+            text(key),
+            int(clamp_i64(limit)),
+        ],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| Ok((get::<i64>(row, 3)?, record_row(row)?)))
+        .collect()
 }
 
 /// Customers by id after `after`: a range of the records' primary key (see the

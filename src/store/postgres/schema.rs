@@ -18,7 +18,7 @@ use super::error::PostgresError;
 use super::tenant::TenantName;
 
 /// The migration steps, oldest first.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, DUE_WORK];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -154,6 +154,48 @@ CREATE TABLE {s}.bounded_counters (
     PRIMARY KEY (kind, id),
     CHECK (0 <= used AND used <= limit_value)
 );
+"#;
+
+/// Due work (`Record::due_work`): what each order, invoice and purchase order
+/// falls due for and the second it does, rewritten with every put of the record:
+/// what `Oms::run_due` finds its work by. Filled from the records already stored
+/// by the same rule as the SQLite store's step (an order under its holds at its
+/// placement, an open invoice at its due time, a sent purchase order at midnight
+/// after its expected day).
+const DUE_WORK: &str = r#"
+CREATE TABLE {s}.due_work (
+    kind       text COLLATE "C" NOT NULL,
+    due_secs   bigint NOT NULL,
+    record_key text COLLATE "C" NOT NULL,
+    PRIMARY KEY (kind, due_secs, record_key)
+);
+CREATE INDEX due_work_by_record ON {s}.due_work (record_key);
+INSERT INTO {s}.due_work (kind, due_secs, record_key)
+    SELECT DISTINCT CASE WHEN hold IN ('awaiting_payment', 'AwaitingPayment')
+                         THEN 'awaiting_payment' ELSE 'credit_hold' END,
+           floor(extract(epoch FROM (r.body::jsonb #>> '{value,placed_at}')::timestamptz))::bigint,
+           r.record_key
+    FROM {s}.records AS r,
+         jsonb_array_elements_text(COALESCE(r.body::jsonb #> '{value,holds}', '[]'::jsonb)) AS hold
+    WHERE r.kind = 'order'
+      AND hold IN ('awaiting_payment', 'AwaitingPayment', 'credit_limit', 'CreditLimit')
+    ON CONFLICT DO NOTHING;
+INSERT INTO {s}.due_work (kind, due_secs, record_key)
+    SELECT 'reminder',
+           floor(extract(epoch FROM (body::jsonb #>> '{value,due_at}')::timestamptz))::bigint,
+           record_key
+    FROM {s}.records
+    WHERE kind = 'invoice' AND body::jsonb #>> '{value,status}' IN ('open', 'Open')
+    ON CONFLICT DO NOTHING;
+INSERT INTO {s}.due_work (kind, due_secs, record_key)
+    SELECT 'delivery',
+           extract(epoch FROM (body::jsonb #>> '{value,expected_on}')::date + 1)::bigint,
+           record_key
+    FROM {s}.records
+    WHERE kind = 'purchase_order'
+      AND body::jsonb #>> '{value,status}'
+          IN ('approved', 'partially_received', 'Approved', 'PartiallyReceived')
+    ON CONFLICT DO NOTHING;
 "#;
 
 /// The key of the advisory lock that upgrades of one tenant take in turn.

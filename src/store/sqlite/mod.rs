@@ -170,6 +170,7 @@ use crate::ids::{CustomerId, IdempotencyKey, LocationId, OrderId, Sku};
 use crate::ledger::{AccountBalance, JournalEntry};
 use crate::order::{Order, OrderQuery};
 use crate::stock::{StockLevel, StockMovement};
+use crate::store::{DueCursor, DueKind, DueWork};
 
 /// `PRAGMA application_id` of every o2c file.
 pub const APPLICATION_ID: i32 = schema::APPLICATION_ID;
@@ -609,6 +610,17 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> ReadResult<Vec<Versioned<Customer>>> {
         self.scan(move |conn| reads::customers_page(conn, after, limit))
+            .await
+    }
+
+    async fn due(
+        &self,
+        kind: DueKind,
+        until: i64,
+        after: Option<&DueCursor>,
+        limit: usize,
+    ) -> ReadResult<Vec<DueWork>> {
+        self.scan(move |conn| reads::due(conn, kind, until, after, limit))
             .await
     }
 

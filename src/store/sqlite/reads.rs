@@ -19,6 +19,7 @@ use crate::store::codec::{
     all_of_kind, clamp_i64, from_json, parse, record_from_json, record_version, scope_text,
     time_from_text, to_u64,
 };
+use crate::store::{DueCursor, DueKind, DueWork};
 use chrono::{DateTime, Utc};
 
 use crate::customer::Customer;
@@ -388,6 +389,37 @@ pub(super) fn orders_page(
         versioned_record,
     )
     .and_then(all_of_kind)
+}
+
+/// Up to `limit` records due for `kind` by `until`, after `after`, in due order,
+/// from the due-work index.
+pub(super) fn due(
+    conn: &Connection,
+    kind: DueKind,
+    until: i64,
+    after: Option<&DueCursor>,
+    limit: usize,
+) -> ReadResult<Vec<DueWork>> {
+    let (at, key) = after.map_or((i64::MIN, ""), |c| (c.at, c.key.as_str()));
+    rows(
+        conn,
+        "SELECT r.version, r.body, r.record_key, d.due_secs FROM due_work AS d
+         JOIN records AS r ON r.record_key = d.record_key
+         WHERE d.kind = ?1 AND d.due_secs <= ?2 AND (d.due_secs, d.record_key) > (?3, ?4)
+         ORDER BY d.due_secs, d.record_key LIMIT ?5",
+        params![kind.describe(), until, at, key, clamp_i64(limit)],
+        |row| {
+            let (version, record) = versioned_record(row)?;
+            Ok(DueWork {
+                kind,
+                at: row.get(3).map_err(read_db)?,
+                record: Versioned {
+                    value: record,
+                    version,
+                },
+            })
+        },
+    )
 }
 
 /// Customers by id after `after`, from the records' key order: a customer's key

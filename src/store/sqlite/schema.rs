@@ -12,7 +12,8 @@
 pub(super) const APPLICATION_ID: i32 = 0x6f32_6300;
 
 /// The migration steps, oldest first.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, RECORD_TERMS, BOUNDED_COUNTERS, ORDER_LIST];
+pub(super) const MIGRATIONS: &[&str] =
+    &[V1, V2, RECORD_TERMS, BOUNDED_COUNTERS, ORDER_LIST, DUE_WORK];
 
 /// The schema version this build writes: the number of steps.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -195,6 +196,45 @@ INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, 
                  json_extract(body, '$.value.channel') AS channel,
                  json_extract(body, '$.value.status') AS status
           FROM records WHERE kind = 'order');
+";
+
+/// Due work (o2c 0.2): what each order, invoice and purchase order falls due
+/// for, and the second it does (`Record::due_work`, `DueKind::describe`), which a
+/// put rewrites as it does the record's index terms: what `Oms::run_due` finds
+/// its work by. Filled here from the records already stored, by the same rule:
+/// an order under each of its holds `awaiting_payment` and `credit_limit` at its
+/// placement; an open invoice at its due time (no invoice stored before this step
+/// has been reminded); a sent purchase order at midnight after its expected day.
+/// A time SQLite cannot read (a leap second) counts as the second before.
+const DUE_WORK: &str = "
+CREATE TABLE due_work (
+    kind       TEXT NOT NULL,
+    due_secs   INTEGER NOT NULL,
+    record_key TEXT NOT NULL,
+    PRIMARY KEY (kind, due_secs, record_key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX due_work_by_record ON due_work (record_key);
+INSERT OR IGNORE INTO due_work (kind, due_secs, record_key)
+    SELECT CASE hold.value WHEN 'awaiting_payment' THEN 'awaiting_payment'
+                           WHEN 'AwaitingPayment' THEN 'awaiting_payment'
+                           ELSE 'credit_hold' END,
+           unixepoch(replace(json_extract(records.body, '$.value.placed_at'), ':60', ':59')),
+           records.record_key
+    FROM records, json_each(records.body, '$.value.holds') AS hold
+    WHERE records.kind = 'order'
+      AND hold.value IN ('awaiting_payment', 'AwaitingPayment', 'credit_limit', 'CreditLimit');
+INSERT OR IGNORE INTO due_work (kind, due_secs, record_key)
+    SELECT 'reminder',
+           unixepoch(replace(json_extract(body, '$.value.due_at'), ':60', ':59')),
+           record_key
+    FROM records
+    WHERE kind = 'invoice' AND json_extract(body, '$.value.status') IN ('open', 'Open');
+INSERT OR IGNORE INTO due_work (kind, due_secs, record_key)
+    SELECT 'delivery', unixepoch(json_extract(body, '$.value.expected_on'), '+1 day'), record_key
+    FROM records
+    WHERE kind = 'purchase_order'
+      AND json_extract(body, '$.value.status')
+          IN ('approved', 'partially_received', 'Approved', 'PartiallyReceived');
 ";
 
 #[cfg(test)]
