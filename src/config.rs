@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::automation::AutomationPolicy;
 use crate::error::Error;
 use crate::fulfilment::FreightRule;
 use crate::ledger::{AccountMap, ChartOfAccounts, InvoicePolicy};
@@ -34,6 +35,8 @@ pub struct OmsConfig {
     /// When one location's goods are split into parcel and freight shipments
     /// (see [`FreightRule`]); `None` (the default): each location ships as one.
     pub freight: Option<FreightRule>,
+    /// What [`Oms::run_due`](crate::Oms::run_due) does, and when.
+    pub automation: AutomationPolicy,
 }
 
 impl Default for OmsConfig {
@@ -47,6 +50,7 @@ impl Default for OmsConfig {
             backoff: Backoff::default(),
             purchasing: PurchasingPolicy::default(),
             freight: None,
+            automation: AutomationPolicy::default(),
         }
     }
 }
@@ -108,11 +112,19 @@ impl OmsConfig {
         self
     }
 
+    /// What [`Oms::run_due`](crate::Oms::run_due) does, and when.
+    #[must_use]
+    pub fn with_automation(mut self, policy: AutomationPolicy) -> Self {
+        self.automation = policy;
+        self
+    }
+
     /// Refuses a configuration a service cannot run with.
     ///
     /// # Errors
     /// [`Error::Invalid`] if the account map names an account missing from the
-    /// chart, or `max_attempts` is zero.
+    /// chart, `max_attempts` is zero, or the automation policy is refused
+    /// ([`AutomationPolicy::validate`]).
     pub fn validate(&self) -> Result<(), Error> {
         if let Some(missing) = self
             .accounts
@@ -128,7 +140,7 @@ impl OmsConfig {
         if self.max_attempts == 0 {
             return Err(Error::invalid("config.max_attempts", "must be at least 1"));
         }
-        Ok(())
+        self.automation.validate()
     }
 }
 

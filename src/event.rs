@@ -343,6 +343,32 @@ pub enum Event {
         /// Tracking number.
         tracking: TrackingNumber,
     },
+    /// An open invoice is past due: a payment reminder of this level went out
+    /// ([`Oms::run_due`](crate::Oms::run_due)); each level once per invoice.
+    PaymentReminder {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// Its order.
+        order: OrderId,
+        /// Who owes it.
+        customer: CustomerId,
+        /// The level: 1 for the first reminder.
+        level: u8,
+        /// Whole days past due.
+        days_overdue: u32,
+        /// What is still owed on it.
+        outstanding: Money,
+    },
+    /// A purchase order did not arrive when expected: it is now expected on a
+    /// later day, and the lines waiting for it are promised again.
+    PurchaseOrderLate {
+        /// The purchase order.
+        purchase_order: PurchaseOrderId,
+        /// The day it was expected.
+        was_expected_on: NaiveDate,
+        /// The day it is expected now.
+        expected_on: NaiveDate,
+    },
     /// An order's lines were released to a third-party warehouse to ship.
     OrderReleased {
         /// The order.

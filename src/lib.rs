@@ -97,6 +97,7 @@
 )]
 
 pub mod audit;
+pub mod automation;
 pub mod catalog;
 pub mod clock;
 /// A `with_<field>` method per field of a `#[non_exhaustive]` command, each
@@ -144,6 +145,7 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use automation::{AutomationPolicy, DueReport};
 pub use error::{Error, ErrorKind};
 pub use oms::{
     AdjustStock, Applied, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy,

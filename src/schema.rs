@@ -97,6 +97,7 @@ pub fn views() -> BTreeMap<&'static str, Schema> {
         ("JournalEntry", of::<JournalEntry>()),
         ("RecordedEvent", of::<RecordedEvent>()),
         ("AuditReport", of::<AuditReport>()),
+        ("DueReport", of::<crate::automation::DueReport>()),
         ("Error", of::<Error>()),
     ])
 }

@@ -16,6 +16,7 @@
 
 mod amend;
 mod applied;
+mod automation;
 mod backorders;
 mod billing;
 mod catalog;

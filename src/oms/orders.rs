@@ -1,5 +1,7 @@
 //! Placing, holding and cancelling orders.
 
+use chrono::{DateTime, Utc};
+
 use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::customer::Customer;
 use crate::error::Error;
@@ -271,17 +273,21 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             "cancel_order",
             key = &key,
             id = &id,
-            self.try_cancel_order(id, reason, &key, &print).await,
+            self.try_cancel_order(id, reason, &key, &print, None).await,
             twin = self.twin::<Order>(scope, &key, &print)
         )
     }
 
-    async fn try_cancel_order(
+    /// Cancels the order, or — given `unpaid_since` — only an order still held
+    /// awaiting prepayment and placed by then, answering with the order as read
+    /// (a replay, nothing written) for any other.
+    pub(super) async fn try_cancel_order(
         &self,
         id: OrderId,
         reason: &str,
         key: &IdempotencyKey,
         print: &Fingerprint<'_>,
+        unpaid_since: Option<DateTime<Utc>>,
     ) -> Result<Applied<Order>, Error> {
         // One read: the key, the order with its customer, invoices and the queues
         // of its SKUs, and every location (where released units go back to).
@@ -297,6 +303,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         }
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
+        if let Some(cutoff) = unpaid_since {
+            // Paid (or released by a person), or placed since: not due. A payment
+            // committing after this read moves the order, so the commit conflicts
+            // and the next attempt sees it.
+            if !order.holds.contains(&Hold::AwaitingPayment) || order.placed_at > cutoff {
+                return Ok(Applied::replay(order));
+            }
+        }
         let skus = queues_touched(&order);
         let customer = super::found::<Customer>(&mut fetched, &order.customer)
             .map_err(Error::into_dangling)?;

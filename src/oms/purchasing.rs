@@ -405,6 +405,28 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         self.move_purchase_order(id, Step::Close, key).await
     }
 
+    /// Expects a sent purchase order on another day (the supplier said so, or
+    /// [`Oms::run_due`] found it late): the lines waiting for it are promised
+    /// again, each whose date changes with a `PromiseDateChanged` event, and the
+    /// order's `PurchaseOrderLate` event says from when to when.
+    ///
+    /// Retrying with the same `key` returns the purchase order (as it is now) as a
+    /// replay.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Purchasing`] unless it is approved or partly
+    /// received, or for the day it is expected already;
+    /// [`Error::IdempotencyKeyReused`].
+    pub async fn reschedule_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        expected_on: chrono::NaiveDate,
+        key: IdempotencyKey,
+    ) -> Result<Applied<PurchaseOrder>, Error> {
+        self.move_purchase_order(id, Step::Reschedule(expected_on), key)
+            .await
+    }
+
     /// One step of a purchase order's life, in one commit, after two reads: the
     /// purchase order with the products and back-order queues of its SKUs; then
     /// the orders waiting in those queues and the supply of its SKUs (the
@@ -424,8 +446,16 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Step::Approve => IdempotencyScope::ApprovePurchaseOrder,
             Step::Cancel => IdempotencyScope::CancelPurchaseOrder,
             Step::Close => IdempotencyScope::ClosePurchaseOrder,
+            Step::Reschedule(_) => IdempotencyScope::ReschedulePurchaseOrder,
         };
-        let print = fingerprint(&id)?;
+        let rescheduled = match step {
+            Step::Reschedule(day) => Some((id, day)),
+            _ => None,
+        };
+        let print = match &rescheduled {
+            Some(command) => fingerprint(command)?,
+            None => fingerprint(&id)?,
+        };
         super::retrying!(
             self,
             "purchase_order_step",

@@ -31,6 +31,8 @@ pub(crate) enum Step {
     Cancel,
     /// Partly or fully received → closed: nothing more will arrive.
     Close,
+    /// Sent, and expected on another day: waiting lines are promised the new one.
+    Reschedule(NaiveDate),
 }
 
 impl Step {
@@ -39,14 +41,22 @@ impl Step {
             Step::Approve => po.approve(),
             Step::Cancel => po.cancel(),
             Step::Close => po.close(),
+            Step::Reschedule(day) => po.reschedule(day),
         }
     }
 
-    fn event(self, purchase_order: PurchaseOrderId) -> Event {
+    /// The step's event, for `po` as it moved on from being expected on `was`.
+    fn event(self, po: &PurchaseOrder, was: NaiveDate) -> Event {
+        let purchase_order = po.id;
         match self {
             Step::Approve => Event::PurchaseOrderApproved { purchase_order },
             Step::Cancel => Event::PurchaseOrderCancelled { purchase_order },
             Step::Close => Event::PurchaseOrderClosed { purchase_order },
+            Step::Reschedule(_) => Event::PurchaseOrderLate {
+                purchase_order,
+                was_expected_on: was,
+                expected_on: po.expected_on,
+            },
         }
     }
 }
@@ -69,8 +79,9 @@ pub(crate) fn move_purchase_order(
     backlog: &mut Backlog,
     changes: &mut Changeset,
 ) -> Result<(), Error> {
+    let was = po.expected_on;
     step.apply(po)?;
-    changes.events.push(step.event(po.id));
+    changes.events.push(step.event(po, was));
     // What is on order, or when it arrives, changes: a replenishment or another
     // step deciding on the SKU's purchase orders meanwhile must decide again.
     for line in &po.lines {

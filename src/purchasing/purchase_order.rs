@@ -256,6 +256,19 @@ impl PurchaseOrder {
         Ok(())
     }
 
+    /// Expects the sent order on `day` instead of the day it was expected.
+    ///
+    /// # Errors
+    /// [`PurchasingError::InvalidTransition`] unless approved or partly
+    /// received, or for the day it is expected already.
+    pub fn reschedule(&mut self, day: NaiveDate) -> Result<(), PurchasingError> {
+        if !self.is_sent() || day == self.expected_on {
+            return Err(self.refuse("reschedule"));
+        }
+        self.expected_on = day;
+        Ok(())
+    }
+
     /// Takes in `units` of `sku`, moving the status on.
     ///
     /// # Errors

@@ -428,6 +428,8 @@ pub enum IdempotencyScope {
     BookFreight,
     /// A booking on the own fleet cancelled, by the booking's key.
     CancelFreight,
+    /// A sent purchase order expected on another day.
+    ReschedulePurchaseOrder,
     /// Lines released to a third-party warehouse.
     ReleaseToThirdParty,
     /// A message from a third-party warehouse, by its id.

@@ -96,6 +96,7 @@ pub(crate) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::OpenFreightRun => "open_freight_run",
         IdempotencyScope::BookFreight => "book_freight",
         IdempotencyScope::CancelFreight => "cancel_freight",
+        IdempotencyScope::ReschedulePurchaseOrder => "reschedule_purchase_order",
         IdempotencyScope::ReleaseToThirdParty => "release_to_third_party",
         IdempotencyScope::ThirdPartyMessage => "third_party_message",
     }

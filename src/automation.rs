@@ -1,0 +1,254 @@
+//! Automation: the time-driven steps a host runs from its scheduler with
+//! [`Oms::run_due`](crate::Oms::run_due), and the policy that says which run and
+//! when.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::event::Event;
+use crate::ids::{InvoiceId, LocationId, OrderId, PurchaseOrderId};
+use crate::ledger::Invoice;
+use crate::store::Changeset;
+
+/// What [`Oms::run_due`](crate::Oms::run_due) does, and when. The default runs
+/// every step: unpaid prepaid orders cancelled after 7 days, reminders 7, 14
+/// and 30 days past due, credit holds released once the customer is back within
+/// their limit, and late purchase orders re-promised 3 days out; replenishment
+/// only once [`AutomationPolicy::replenish_to`] names where back-orders' goods
+/// go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AutomationPolicy {
+    /// Cancel an order still awaiting prepayment this long after it was placed
+    /// (its stock goes to waiting back-orders); `None`: never.
+    pub cancel_unpaid_after: Option<Duration>,
+    /// Days past due at which an open invoice's payment reminders go out, in
+    /// increasing order: each level once per invoice. Empty: no reminders.
+    pub reminder_days: Vec<u16>,
+    /// Release an order's credit-limit hold once its customer's exposure is
+    /// within their limit again (an invoice paid, an order cancelled).
+    pub release_credit_holds: bool,
+    /// A purchase order still not received the day after it was expected is
+    /// taken to arrive this many days from today, and the lines waiting for it
+    /// are re-promised; `None`: late purchase orders are left as they are.
+    pub late_delivery_slip_days: Option<u16>,
+    /// Run [`Oms::replenish`](crate::Oms::replenish) for this location (where
+    /// back-ordered goods are delivered) on each call; `None`: never.
+    pub replenish_to: Option<LocationId>,
+    /// At most this many records of each kind of due work per call: a call that
+    /// reaches it says so ([`DueReport::more`]), and the host calls again.
+    pub batch: usize,
+}
+
+impl Default for AutomationPolicy {
+    fn default() -> Self {
+        Self {
+            cancel_unpaid_after: Some(Duration::days(7)),
+            reminder_days: vec![7, 14, 30],
+            release_credit_holds: true,
+            late_delivery_slip_days: Some(3),
+            replenish_to: None,
+            batch: 100,
+        }
+    }
+}
+
+crate::with_setters!(AutomationPolicy {
+    with_cancel_unpaid_after => cancel_unpaid_after: Option<Duration>,
+    with_reminder_days => reminder_days: Vec<u16>,
+    with_release_credit_holds => release_credit_holds: bool,
+    with_late_delivery_slip_days => late_delivery_slip_days: Option<u16>,
+    with_replenish_to => replenish_to: Option<LocationId>,
+    with_batch => batch: usize,
+});
+
+impl AutomationPolicy {
+    /// Nothing runs: every step off.
+    pub fn off() -> Self {
+        Self {
+            cancel_unpaid_after: None,
+            reminder_days: Vec::new(),
+            release_credit_holds: false,
+            late_delivery_slip_days: None,
+            replenish_to: None,
+            batch: 100,
+        }
+    }
+
+    /// Refuses a policy `run_due` cannot follow.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for reminder days not in increasing order, more than 255
+    /// levels, a negative cancellation delay, or a batch of 0.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !self.reminder_days.is_sorted_by(|a, b| a < b) {
+            return Err(Error::invalid(
+                "automation.reminder_days",
+                "must be in increasing order, each once",
+            ));
+        }
+        if self.reminder_days.len() > usize::from(u8::MAX) {
+            return Err(Error::invalid(
+                "automation.reminder_days",
+                "at most 255 levels",
+            ));
+        }
+        if self
+            .cancel_unpaid_after
+            .is_some_and(|d| d < Duration::zero())
+        {
+            return Err(Error::invalid(
+                "automation.cancel_unpaid_after",
+                "must not be negative",
+            ));
+        }
+        if self.batch == 0 {
+            return Err(Error::invalid("automation.batch", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// What one call of [`Oms::run_due`](crate::Oms::run_due) did. Each action is
+/// also an event in the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DueReport {
+    /// Orders cancelled for want of prepayment.
+    pub cancelled: Vec<OrderId>,
+    /// Payment reminders sent: the invoice and the level (1 for the first).
+    pub reminded: Vec<(InvoiceId, u8)>,
+    /// Orders whose credit-limit hold was released.
+    pub released: Vec<OrderId>,
+    /// Late purchase orders re-promised.
+    pub rescheduled: Vec<PurchaseOrderId>,
+    /// Purchase orders raised by replenishment.
+    pub raised: Vec<PurchaseOrderId>,
+    /// Actions another instance took first (their keys were used): done once,
+    /// by it.
+    pub taken_by_others: usize,
+    /// A kind of due work filled its batch: call again for the rest.
+    pub more: bool,
+}
+
+/// Whole days `invoice` is past due at `now` (0 before it is due).
+fn days_overdue(invoice: &Invoice, now: DateTime<Utc>) -> i64 {
+    (now - invoice.due_at).num_days().max(0)
+}
+
+/// The reminder `invoice` is due at `now` under `levels` (days past due, in
+/// increasing order), if any: the highest level reached and not yet sent — the
+/// ones below it are skipped, one reminder says enough — recorded on the invoice
+/// with its event; and in any case when to look at it next. Returns the level
+/// sent (1 for the first).
+pub(crate) fn remind(
+    invoice: &mut Invoice,
+    levels: &[u16],
+    now: DateTime<Utc>,
+    changes: &mut Changeset,
+) -> Result<Option<u8>, Error> {
+    let overdue = days_overdue(invoice, now);
+    let reached = levels
+        .iter()
+        .take_while(|days| i64::from(**days) <= overdue)
+        .count();
+    let reached = u8::try_from(reached).unwrap_or(u8::MAX);
+    let sent = (reached > invoice.reminders).then_some(reached);
+    if let Some(level) = sent {
+        invoice.reminders = level;
+        changes.events.push(Event::PaymentReminder {
+            invoice: invoice.id,
+            order: invoice.order,
+            customer: invoice.customer,
+            level,
+            days_overdue: u32::try_from(overdue).unwrap_or(u32::MAX),
+            outstanding: invoice.outstanding()?,
+        });
+    }
+    invoice.next_reminder_at = levels
+        .get(usize::from(invoice.reminders))
+        .map(|days| invoice.due_at + Duration::days(i64::from(*days)));
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::ledger::fixtures::*;
+
+    fn overdue_invoice() -> Invoice {
+        let (_, _, mut invoice) = given_invoiced();
+        invoice.due_at = at();
+        invoice
+    }
+
+    #[test]
+    fn each_level_goes_out_once_and_a_late_call_sends_only_the_highest() {
+        let levels = [7, 14, 30];
+        let mut invoice = overdue_invoice();
+        let mut changes = Changeset::new(at());
+        // Before the first level: nothing, and look again at day 7.
+        assert_eq!(
+            remind(
+                &mut invoice,
+                &levels,
+                at() + Duration::days(3),
+                &mut changes
+            )
+            .unwrap(),
+            None
+        );
+        assert_eq!(invoice.next_reminder_at, Some(at() + Duration::days(7)));
+        assert_eq!(
+            remind(
+                &mut invoice,
+                &levels,
+                at() + Duration::days(8),
+                &mut changes
+            )
+            .unwrap(),
+            Some(1)
+        );
+        // The same day again: nothing new.
+        assert_eq!(
+            remind(
+                &mut invoice,
+                &levels,
+                at() + Duration::days(9),
+                &mut changes
+            )
+            .unwrap(),
+            None
+        );
+        // Missed the 14-day run: the 30-day reminder alone, and no more after.
+        assert_eq!(
+            remind(
+                &mut invoice,
+                &levels,
+                at() + Duration::days(40),
+                &mut changes
+            )
+            .unwrap(),
+            Some(3)
+        );
+        assert_eq!(invoice.next_reminder_at, None);
+        assert_eq!(invoice.reminder_due_at(), None);
+        assert_eq!(changes.events.len(), 2);
+    }
+
+    #[test]
+    fn a_policy_out_of_order_is_refused() {
+        let policy = AutomationPolicy::default().with_reminder_days(vec![14, 7]);
+        assert!(policy.validate().is_err());
+        assert!(
+            AutomationPolicy::default()
+                .with_batch(0)
+                .validate()
+                .is_err()
+        );
+        assert!(AutomationPolicy::default().validate().is_ok());
+        assert!(AutomationPolicy::off().validate().is_ok());
+    }
+}

@@ -1,0 +1,330 @@
+//! `run_due`: the time-driven steps, each found by the store's due-work index.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Applied, Oms, fingerprint};
+use crate::automation::{DueReport, remind};
+use crate::customer::Customer;
+use crate::error::Error;
+use crate::fulfilment::Carrier;
+use crate::ids::{IdempotencyKey, InvoiceId, OrderId, PurchaseOrderId};
+use crate::ledger::{Invoice, InvoiceStatus};
+use crate::order::settle::lift_hold;
+use crate::order::{Hold, Order, OrderStatus};
+use crate::purchasing::PurchaseOrder;
+use crate::store::{
+    Changeset, DueCursor, DueKind, DueWork, Entity, IdempotencyScope, Prefetch, Record, RecordKey,
+    Store,
+};
+
+/// A key `run_due` takes for one action on one record: the same for every
+/// instance that finds the same work, so the action is taken once.
+fn action_key(action: &str, record: impl std::fmt::Display) -> Result<IdempotencyKey, Error> {
+    Ok(IdempotencyKey::new(format!("run-due/{action}/{record}"))?)
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// Runs the time-driven steps of [`OmsConfig::automation`](crate::OmsConfig::automation)
+    /// that are due at `now`, for a host to call from its scheduler (every few
+    /// minutes, say). Each step finds its work through the store's due-work
+    /// index ([`Store::due`]), earliest first, in batches of at most
+    /// [`AutomationPolicy::batch`](crate::AutomationPolicy::batch) records —
+    /// never by reading every order — and each action is an event:
+    /// - an order still held awaiting prepayment
+    ///   [`cancel_unpaid_after`](crate::AutomationPolicy::cancel_unpaid_after)
+    ///   its placement is cancelled (its stock going to waiting back-orders
+    ///   first): `OrderCancelled`;
+    /// - an open invoice past due by a reminder level gets that level's
+    ///   reminder, each level once per invoice however often this runs (a call
+    ///   that missed a level sends the highest reached): `PaymentReminder`;
+    /// - an order held over its customer's credit limit is released once the
+    ///   customer is back within it: `HoldReleased`;
+    /// - a sent purchase order not received the day after it was expected is
+    ///   expected some days out, and its waiting lines re-promised:
+    ///   `PurchaseOrderLate`, and `PromiseDateChanged` for each line whose
+    ///   date moves;
+    /// - with [`replenish_to`](crate::AutomationPolicy::replenish_to),
+    ///   replenishment raises what back-orders and reorder points call for:
+    ///   `PurchaseOrderRaised`.
+    ///
+    /// Instances calling it at the same time take each action once: every
+    /// action is a keyed command or a versioned change of the one record it
+    /// concerns, and an instance that finds another's key used counts it in
+    /// [`DueReport::taken_by_others`]. `now` decides what is due; the records
+    /// are stamped with the service's clock, as every command's are. An action
+    /// refused for good (an order that can no longer be cancelled) is left and
+    /// the rest go on; an outage ends the call with its error, and the next call
+    /// takes up what is left.
+    ///
+    /// # Errors
+    /// [`Error::Read`] or [`Error::Store`] when the store fails;
+    /// [`Error::Contention`] when a record kept changing under an action.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<DueReport, Error> {
+        let policy = self.config.automation.clone();
+        let mut report = DueReport::default();
+        if let Some(after) = policy.cancel_unpaid_after {
+            let cutoff = now - after;
+            let mut pages = Pages::new(DueKind::AwaitingPayment, cutoff);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for order in orders_of(&work) {
+                    let done = self
+                        .cancel_unpaid(order, cutoff, after, &mut report)
+                        .await?;
+                    pages.acted(done);
+                }
+            }
+        }
+        if !policy.reminder_days.is_empty() {
+            let mut pages = Pages::new(DueKind::Reminder, now);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for work in &work {
+                    let Record::Invoice(invoice) = &work.record.value else {
+                        continue;
+                    };
+                    let sent = self.remind(invoice.id, &policy.reminder_days, now).await?;
+                    if let Some(level) = sent {
+                        report.reminded.push((invoice.id, level));
+                    }
+                    pages.acted(sent.is_some());
+                }
+            }
+        }
+        if policy.release_credit_holds {
+            let mut pages = Pages::new(DueKind::CreditHold, now);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for order in orders_of(&work) {
+                    let released = self.release_credit_hold(order).await?;
+                    if released {
+                        report.released.push(order);
+                    }
+                    pages.acted(released);
+                }
+            }
+        }
+        if let Some(days) = policy.late_delivery_slip_days {
+            let to = now.date_naive() + Duration::days(i64::from(days));
+            let mut pages = Pages::new(DueKind::Delivery, now);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for work in &work {
+                    if let Record::PurchaseOrder(po) = &work.record.value {
+                        let done = self.slip(po, to, &mut report).await?;
+                        pages.acted(done);
+                    }
+                }
+            }
+        }
+        if let Some(ship_to) = &policy.replenish_to {
+            let key = action_key("replenish", format_args!("{}/{}", ship_to, now.timestamp()))?;
+            let raised = self.replenish(ship_to, key).await?;
+            match raised.replayed {
+                true => report.taken_by_others += 1,
+                false => report
+                    .raised
+                    .extend(raised.value.iter().map(|po: &PurchaseOrder| po.id)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// The next page of `pages`' due work, or `None` once it is read to the end
+    /// or a batch of actions is taken (then `report` says there is more).
+    async fn next_page(
+        &self,
+        pages: &mut Pages,
+        report: &mut DueReport,
+    ) -> Result<Option<Vec<DueWork>>, Error> {
+        let batch = self.config.automation.batch;
+        if pages.done {
+            return Ok(None);
+        }
+        if pages.actions >= batch {
+            report.more = true;
+            return Ok(None);
+        }
+        let work = super::trace::store(
+            "due",
+            self.store
+                .due(pages.kind, pages.until, pages.after.as_ref(), batch),
+        )
+        .await?;
+        // Work left as it was (a customer still over their limit) is passed
+        // over, not read again: the next page starts after this one.
+        pages.done = work.len() < batch;
+        pages.after = work.last().map(DueWork::cursor);
+        Ok((!work.is_empty()).then_some(work))
+    }
+
+    /// Cancels `order` if it still awaits prepayment and was placed by `cutoff`.
+    async fn cancel_unpaid(
+        &self,
+        id: OrderId,
+        cutoff: DateTime<Utc>,
+        after: Duration,
+        report: &mut DueReport,
+    ) -> Result<bool, Error> {
+        let key = action_key("cancel", id)?;
+        let reason = format!("not paid within {} days", after.num_days());
+        let command = (id, reason.as_str());
+        let print = fingerprint(&command)?;
+        let scope = IdempotencyScope::CancelOrder;
+        let cancelled = super::retrying!(
+            self,
+            "cancel_unpaid",
+            key = &key,
+            id = &id,
+            self.try_cancel_order(id, &reason, &key, &print, Some(cutoff))
+                .await,
+            twin = self.twin::<Order>(scope, &key, &print)
+        );
+        match cancelled {
+            Ok(Applied {
+                replayed: false, ..
+            }) => {
+                report.cancelled.push(id);
+                Ok(true)
+            }
+            Ok(order) if order.value.status == OrderStatus::Cancelled => {
+                report.taken_by_others += 1;
+                Ok(false)
+            }
+            // Paid meanwhile: no longer due.
+            Ok(_) => Ok(false),
+            Err(e) if is_outage(&e) => Err(e),
+            // Refused for good (its units are at a third-party warehouse, say):
+            // left for a person.
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Sends `invoice` the reminder it is due at `now`, if any; moves its next
+    /// look on either way. Returns the level sent.
+    async fn remind(
+        &self,
+        id: InvoiceId,
+        levels: &[u16],
+        now: DateTime<Utc>,
+    ) -> Result<Option<u8>, Error> {
+        super::retrying!(self, "remind", id = &id, {
+            let request = Prefetch::new().record::<Invoice>(&id);
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+            let Some(stored) = fetched.take::<Invoice>(&id) else {
+                return Ok(None);
+            };
+            let mut invoice = stored.value;
+            if invoice.status != InvoiceStatus::Open {
+                return Ok(None);
+            }
+            let before = (invoice.reminders, invoice.next_reminder_at);
+            let mut changes = Changeset::new(self.now());
+            let sent = remind(&mut invoice, levels, now, &mut changes)?;
+            if (invoice.reminders, invoice.next_reminder_at) != before {
+                // A second instance that read the same version conflicts here,
+                // reads the reminder this one sent, and sends none.
+                changes.update(invoice, stored.version);
+                super::trace::store("commit", self.store.commit(changes)).await?;
+            }
+            Ok::<_, Error>(sent)
+        })
+    }
+
+    /// Releases `order`'s credit-limit hold if its customer is within their
+    /// limit now. Returns whether it did.
+    async fn release_credit_hold(&self, id: OrderId) -> Result<bool, Error> {
+        super::retrying!(self, "release_credit_hold", id = &id, {
+            let request = Prefetch::new().follow::<Order>(&id, &[Customer::kind()]);
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+            let Some(stored) = fetched.take::<Order>(&id) else {
+                return Ok(false);
+            };
+            let mut order = stored.value;
+            if !order.holds.contains(&Hold::CreditLimit) {
+                return Ok(false);
+            }
+            let customer =
+                super::lent::<Customer>(&fetched, &order.customer).map_err(Error::into_dangling)?;
+            if customer.over_credit_limit()? {
+                return Ok(false);
+            }
+            let mut changes = Changeset::new(self.now());
+            lift_hold(&mut order, Hold::CreditLimit, changes.at, &mut changes)?;
+            // Decided on the customer's figures as read: an order placed or
+            // amended meanwhile moves them, and this commit conflicts.
+            let version = fetched
+                .lend::<Customer>(&order.customer)
+                .map_or(0, |c| c.version);
+            changes.check_version(RecordKey::Customer(order.customer), version);
+            changes.update(order, stored.version);
+            drop(fetched);
+            super::trace::store("commit", self.store.commit(changes)).await?;
+            Ok::<_, Error>(true)
+        })
+    }
+
+    /// Expects the late purchase order `po` on `to`, once per day it was due.
+    async fn slip(
+        &self,
+        po: &PurchaseOrder,
+        to: chrono::NaiveDate,
+        report: &mut DueReport,
+    ) -> Result<bool, Error> {
+        let id: PurchaseOrderId = po.id;
+        let key = action_key("late", format_args!("{id}/{}", po.expected_on))?;
+        match self.reschedule_purchase_order(id, to, key).await {
+            Ok(done) if done.replayed => {
+                report.taken_by_others += 1;
+                Ok(false)
+            }
+            Ok(_) => {
+                report.rescheduled.push(id);
+                Ok(true)
+            }
+            Err(e) if is_outage(&e) => Err(e),
+            // Received or closed meanwhile, or expected on that day already.
+            Err(_) => Ok(false),
+        }
+    }
+}
+
+/// Where `run_due` is in one kind of due work.
+struct Pages {
+    kind: DueKind,
+    /// Seconds since the Unix epoch: what is due by then.
+    until: i64,
+    after: Option<DueCursor>,
+    /// Actions taken (work passed over does not count).
+    actions: usize,
+    /// The last page was short: nothing more is due.
+    done: bool,
+}
+
+impl Pages {
+    fn new(kind: DueKind, until: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            until: until.timestamp(),
+            after: None,
+            actions: 0,
+            done: false,
+        }
+    }
+
+    fn acted(&mut self, done: bool) {
+        self.actions += usize::from(done);
+    }
+}
+
+/// Whether `e` ends the run: the store failing, or a race lost too often —
+/// anything else refuses one action for good, and the run goes on.
+fn is_outage(e: &Error) -> bool {
+    e.is_retryable() || matches!(e, Error::Read(_) | Error::Store(_))
+}
+
+/// The orders among `work`.
+fn orders_of(work: &[DueWork]) -> Vec<OrderId> {
+    work.iter()
+        .filter_map(|w| match &w.record.value {
+            Record::Order(o) => Some(o.id),
+            _ => None,
+        })
+        .collect()
+}
