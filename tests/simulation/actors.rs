@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use o2c::clock::Clock;
 use o2c::customer::{Customer, PaymentMethod};
-use o2c::fulfilment::{Shipment, ShipmentStatus, TrackingEvent};
+use o2c::fulfilment::{
+    Shipment, ShipmentStatus, ThirdPartyOutcome, ThirdPartyWarehouse, TrackingEvent,
+};
 use o2c::ids::CustomerId;
 use o2c::ledger::{Invoice, InvoiceStatus, OverpaymentPolicy, Payment};
 use o2c::money::{Currency, Money, Rounding};
@@ -27,7 +29,7 @@ use crate::common::{EAST, STORE, WEST, key, loc, sku, us_address};
 use crate::delivery::deliver;
 use crate::executor::pause;
 use crate::sim::Sim;
-use crate::world::SKUS;
+use crate::world::{SKUS, THIRD_PARTY};
 
 const CHANNELS: [Channel; 5] = [
     Channel::Web,
@@ -87,6 +89,151 @@ pub async fn back_office<S: Store>(sim: &Sim<'_, S>) {
             35..60 => refund(sim, step).await,
             _ => hold_or_release(sim, step).await,
         }
+    }
+}
+
+/// The third party's warehouse and o2c's side of it: orders released to it, its
+/// staff shipping what the shelves hold, losing a unit now and then, counting;
+/// its feed delivering reports late, twice, out of order — each applied.
+pub async fn third_party<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        let warehouse = &sim.outside.third_party;
+        let now = sim.outside.clock.now();
+        match sim.plan().choose(|r| r.below(100)) {
+            0..35 => release(sim, step).await,
+            35..55 => {
+                let shipped = warehouse.work(now);
+                sim.plan().note(format!("#{step} the 3PL ships {shipped}"));
+            }
+            55..62 => {
+                let code = SKUS[sim.plan().choose(|r| r.below(SKUS.len()))];
+                let lost = warehouse.lose(&sku(code), 1);
+                sim.plan()
+                    .note(format!("#{step} the 3PL loses {lost} {code}"));
+            }
+            62..72 => {
+                warehouse.count(now);
+                sim.plan().note(format!("#{step} the 3PL counts"));
+            }
+            72..76 => {
+                let rejected = warehouse.reject_open("out of stock");
+                sim.plan()
+                    .note(format!("#{step} the 3PL gives back {rejected} releases"));
+            }
+            _ => {
+                for message in warehouse.deliver() {
+                    let applied = deliver(
+                        sim,
+                        step,
+                        format!("3PL message {}", message.id),
+                        None,
+                        || sim.oms.apply_third_party_message(&message),
+                    )
+                    .await;
+                    sim.plan().exercised(match applied {
+                        Some(ThirdPartyOutcome::Shipped(_)) => "3PL: shipment applied",
+                        Some(ThirdPartyOutcome::Rejected(_)) => "3PL: rejection applied",
+                        Some(ThirdPartyOutcome::Counted(c)) if !c.applied => "3PL: stale count",
+                        Some(ThirdPartyOutcome::Counted(c)) if c.differences.is_empty() => {
+                            "3PL: count agreed"
+                        }
+                        Some(ThirdPartyOutcome::Counted(_)) => "3PL: count adjusted stock",
+                        _ => "3PL: message not applied (faults)",
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Releases an order holding units at the third party's warehouse.
+async fn release<S: Store>(sim: &Sim<'_, S>, step: u64) {
+    let site = loc(THIRD_PARTY);
+    let waiting: Vec<Order> = sim
+        .all::<Order>()
+        .into_iter()
+        .filter(|o| {
+            o.holds.is_empty()
+                && o.lines.iter().any(|l| {
+                    l.reservations
+                        .iter()
+                        .any(|r| r.location == site && !r.unreleased().is_zero())
+                })
+        })
+        .collect();
+    let Some(order) = sim.plan().choose(|r| r.pick(&waiting).cloned()) else {
+        return;
+    };
+    let releasing = key(&format!("release-{step}"));
+    deliver(
+        sim,
+        step,
+        format!("release {} to the 3PL", order.idempotency_key),
+        Some(|r: &o2c::fulfilment::Release| format!("{:?}", r.lines)),
+        || {
+            sim.oms.release_to_third_party(
+                sim.outside.third_party.as_ref(),
+                order.id,
+                &site,
+                releasing.clone(),
+            )
+        },
+    )
+    .await;
+}
+
+/// The host's scheduler: `run_due` as of some days ahead (the simulation's
+/// clock moves by minutes), now and then from two instances at once.
+pub async fn scheduler<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        let ahead = sim.plan().choose(|r| r.below(40));
+        let now =
+            sim.outside.clock.now() + chrono::Duration::days(i64::try_from(ahead).unwrap_or(0));
+        let twice = sim.plan().choose(|r| r.below(3)) == 0;
+        sim.plan().note(format!(
+            "#{step} run_due {ahead} days ahead{}",
+            if twice { ", twice at once" } else { "" }
+        ));
+        sim.plan().count_command();
+        let reports = match twice {
+            true => {
+                let (a, b) =
+                    crate::executor::both(sim.plan(), sim.oms.run_due(now), sim.oms.run_due(now))
+                        .await;
+                vec![a, b]
+            }
+            false => vec![sim.oms.run_due(now).await],
+        };
+        for report in reports {
+            match report {
+                Ok(report) => {
+                    sim.plan().note(format!("#{step}   -> {report:?}"));
+                    let plan = sim.plan();
+                    for (done, what) in [
+                        (report.cancelled.len(), "run_due: unpaid order cancelled"),
+                        (report.reminded.len(), "run_due: payment reminder"),
+                        (report.released.len(), "run_due: credit hold released"),
+                        (
+                            report.rescheduled.len(),
+                            "run_due: late purchase order re-promised",
+                        ),
+                        (
+                            report.taken_by_others,
+                            "run_due: action taken by the other instance",
+                        ),
+                    ] {
+                        if done > 0 {
+                            plan.exercised(what);
+                        }
+                    }
+                }
+                Err(e) if crate::delivery::only_a_fault(&e) => {
+                    sim.plan().note(format!("#{step}   -> fault: {e}"));
+                }
+                Err(e) => sim.fail(&format!("#{step} run_due failed: {e:?}")),
+            }
+        }
+        crate::invariants::check_everything(sim, &format!("#{step} run_due"));
     }
 }
 
@@ -525,7 +672,11 @@ async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
         description: format!("scan {step}"),
     };
     let carriers = &sim.outside.carriers;
-    let scanned = if shipment.carrier == "pickup" {
+    // The third party's carrier is not ours to ask: its news comes by webhook.
+    let theirs = shipment.carrier == sim.outside.third_party.name();
+    let scanned = if theirs {
+        Ok(())
+    } else if shipment.carrier == "pickup" {
         match next {
             ShipmentStatus::Delivered => carriers.pickup.collect(&shipment.tracking, event.at),
             _ => carriers.pickup.ready(&shipment.tracking, event.at),
@@ -546,7 +697,7 @@ async fn move_a_parcel<S: Store>(sim: &Sim<'_, S>, step: u64) {
         shipment.tracking
     ));
     let id = shipment.id;
-    if sim.plan().choose(|r| r.chance(50)) {
+    if !theirs && sim.plan().choose(|r| r.chance(50)) {
         deliver(
             sim,
             step,

@@ -390,6 +390,13 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
         }
     }
     let any_ok = results.iter().any(Result::is_ok);
+    // The scheduler's `run_due` may have cancelled it meanwhile (unpaid for
+    // too long): what it is now says nothing of the amendment.
+    if after.status == OrderStatus::Cancelled && before.status != OrderStatus::Cancelled {
+        sim.plan()
+            .exercised("amend: the order was cancelled meanwhile");
+        return;
+    }
     match verdict {
         Verdict::Refused(why) => {
             if any_ok || applied {

@@ -139,6 +139,12 @@ fn acceptable(e: &Error) -> bool {
         | Error::Credit(_)
         | Error::Purchasing(_) => true,
         Error::Carrier(CarrierError::Timeout { .. }) => true,
+        // The warehouse timed out, or the order shipped (or was cancelled) before
+        // the release reached it.
+        Error::ThirdParty(
+            o2c::fulfilment::ThirdPartyError::Unavailable { .. }
+            | o2c::fulfilment::ThirdPartyError::NothingToRelease { .. },
+        ) => true,
         Error::Store(StoreError::Backend(source)) => {
             source.downcast_ref::<InjectedFault>().is_some()
         }

@@ -44,6 +44,7 @@ pub fn check_everything<S: Store>(sim: &Sim<'_, S>, after: &str) {
         order_lines_add_up(sim),
         amendments_applied_at_most_once(sim, &events),
         exchanges_place_one_replacement(sim, &events),
+        due_work_done_once(&events),
     ]
     .concat();
     if !problems.is_empty() {
@@ -132,6 +133,32 @@ fn order_lines_add_up<S: Store>(sim: &Sim<'_, S>) -> Vec<String> {
                     o.idempotency_key, line.line_no, line.delivered, line.shipped, line.quantity
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// However many instances ran `run_due` at once: each reminder level went out
+/// once per invoice, and rising, and no order was cancelled twice.
+fn due_work_done_once(events: &[Event]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut sent: BTreeMap<o2c::ids::InvoiceId, u8> = BTreeMap::new();
+    let mut cancelled = BTreeSet::new();
+    for event in events {
+        match event {
+            Event::PaymentReminder { invoice, level, .. } => {
+                let last = sent.entry(*invoice).or_default();
+                if *level <= *last {
+                    problems.push(format!(
+                        "invoice {invoice} reminded at level {level} after {last}"
+                    ));
+                }
+                *last = *level;
+            }
+            Event::OrderCancelled { order, .. } if !cancelled.insert(*order) => {
+                problems.push(format!("order {order} cancelled twice"));
+            }
+            _ => {}
         }
     }
     problems
@@ -304,7 +331,14 @@ fn nothing_happened_twice<S: Store>(sim: &Sim<'_, S>) -> Vec<String> {
                 MovementReason::Receipt { reference } => {
                     once(format!("receipt {reference}"));
                 }
-                MovementReason::Adjustment { reason } => once(format!("adjustment {reason}")),
+                // A third party's count or report adjusts several SKUs under
+                // one reason: once per SKU and location.
+                MovementReason::Adjustment { reason } => {
+                    once(format!(
+                        "adjustment {reason} of {} at {}",
+                        m.sku, m.location
+                    ));
+                }
                 _ => {}
             }
         }

@@ -18,6 +18,8 @@ pub type SimOms<S> = Oms<FaultyStore<Arc<S>>, FaultyCarrier>;
 /// What survives a crash: the carriers, the clock, the id generator, the plan.
 pub struct Outside {
     pub carriers: Arc<Carriers>,
+    /// The third-party warehouse: its shelves and its feed outlive a crash.
+    pub third_party: Arc<o2c::fulfilment::SimulatedThirdParty>,
     pub clock: Arc<ManualClock>,
     pub ids: Arc<SeededIds>,
     pub plan: Arc<Plan>,

@@ -16,6 +16,33 @@ use rust_decimal_macros::dec;
 
 use crate::common::{EAST, STORE, WEST, key, loc, sku, start, us_address, usd};
 
+/// The warehouse a third party runs for the company: last in line for orders.
+pub const THIRD_PARTY: &str = "3PL-NJ";
+
+/// What the third party's shelves hold at the start, as o2c's books say.
+const THIRD_PARTY_STOCK: [(&str, u32); 4] = [("TEE", 6), ("MUG", 6), ("BOOK", 4), ("HOT", 3)];
+
+/// The third party's warehouse for `seed`: its reports late a third of the
+/// time, repeated a fifth, its releases timing out one in ten.
+pub fn third_party(seed: u64) -> o2c::fulfilment::SimulatedThirdParty {
+    let faults = o2c::fulfilment::ThirdPartyFaults {
+        late_percent: 30,
+        repeat_percent: 20,
+        timeout_percent: 10,
+    };
+    let w = o2c::fulfilment::SimulatedThirdParty::new(
+        "FulfilCo",
+        loc(THIRD_PARTY),
+        usd(dec!(2.50)),
+        faults,
+        seed,
+    );
+    for (code, units) in THIRD_PARTY_STOCK {
+        w.stock(&sku(code), units);
+    }
+    w
+}
+
 /// The SKUs the simulation trades in.
 pub const SKUS: [&str; 4] = ["TEE", "MUG", "BOOK", "HOT"];
 
@@ -105,6 +132,7 @@ pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) ->
         (EAST, LocationKind::Warehouse, 1, true),
         (WEST, LocationKind::Warehouse, 2, true),
         (STORE, LocationKind::Store, 3, false),
+        (THIRD_PARTY, LocationKind::ThirdParty, 4, true),
     ] {
         let mut l = Location::new(loc(code), code, kind, us_address(code), priority);
         l.fulfils_orders = fulfils;
@@ -119,7 +147,10 @@ pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) ->
         ("MUG", STORE, 2),
         ("BOOK", WEST, 8),
         ("HOT", EAST, 6),
-    ] {
+    ]
+    .into_iter()
+    .chain(THIRD_PARTY_STOCK.map(|(code, units)| (code, THIRD_PARTY, i64::from(units))))
+    {
         oms.receive_stock(
             ReceiveStock::new(
                 key(&format!("opening-{code}-{at}")),
