@@ -263,6 +263,7 @@ async fn open_shop(
     );
     let automation = AutomationPolicy::default()
         .with_reminder_days(vec![7, 14])
+        .with_hold_at_reminder(Some(2))
         .with_replenish_to(Some(warehouse.clone()));
     let config = OmsConfig::default()
         .with_freight(FreightRule::default())

@@ -13,10 +13,10 @@ use crate::store::Changeset;
 
 /// What [`Oms::run_due`](crate::Oms::run_due) does, and when. The default runs
 /// every step: unpaid prepaid orders cancelled after 7 days, reminders 7, 14
-/// and 30 days past due, credit holds released once the customer is back within
-/// their limit, and late purchase orders re-promised 3 days out; replenishment
-/// only once [`AutomationPolicy::replenish_to`] names where back-orders' goods
-/// go.
+/// and 30 days past due (the third holding the customer's orders), holds
+/// released once their cause has gone, and late purchase orders re-promised 3
+/// days out; replenishment only once [`AutomationPolicy::replenish_to`] names
+/// where back-orders' goods go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AutomationPolicy {
@@ -26,9 +26,15 @@ pub struct AutomationPolicy {
     /// Days past due at which an open invoice's payment reminders go out, in
     /// increasing order: each level once per invoice. Empty: no reminders.
     pub reminder_days: Vec<u16>,
-    /// Release an order's credit-limit hold once its customer's exposure is
-    /// within their limit again (an invoice paid, an order cancelled).
-    pub release_credit_holds: bool,
+    /// At this reminder level (1 for the first) the customer's open orders are
+    /// held [`Hold::Overdue`](crate::order::Hold::Overdue), and so are the orders
+    /// they place until then; `None`: reminders never hold orders.
+    pub hold_at_reminder: Option<u8>,
+    /// Release holds whose cause has gone: an order's credit-limit hold once its
+    /// customer's exposure is within their limit again (an invoice paid, an
+    /// order cancelled), an overdue hold once no invoice of the customer past
+    /// [`AutomationPolicy::hold_at_reminder`] is left open.
+    pub release_holds: bool,
     /// A purchase order still not received the day after it was expected is
     /// taken to arrive this many days from today, and the lines waiting for it
     /// are re-promised; `None`: late purchase orders are left as they are.
@@ -46,7 +52,8 @@ impl Default for AutomationPolicy {
         Self {
             cancel_unpaid_after: Some(Duration::days(7)),
             reminder_days: vec![7, 14, 30],
-            release_credit_holds: true,
+            hold_at_reminder: Some(3),
+            release_holds: true,
             late_delivery_slip_days: Some(3),
             replenish_to: None,
             batch: 100,
@@ -57,7 +64,8 @@ impl Default for AutomationPolicy {
 crate::with_setters!(AutomationPolicy {
     with_cancel_unpaid_after => cancel_unpaid_after: Option<Duration>,
     with_reminder_days => reminder_days: Vec<u16>,
-    with_release_credit_holds => release_credit_holds: bool,
+    with_hold_at_reminder => hold_at_reminder: Option<u8>,
+    with_release_holds => release_holds: bool,
     with_late_delivery_slip_days => late_delivery_slip_days: Option<u16>,
     with_replenish_to => replenish_to: Option<LocationId>,
     with_batch => batch: usize,
@@ -69,7 +77,8 @@ impl AutomationPolicy {
         Self {
             cancel_unpaid_after: None,
             reminder_days: Vec::new(),
-            release_credit_holds: false,
+            hold_at_reminder: None,
+            release_holds: false,
             late_delivery_slip_days: None,
             replenish_to: None,
             batch: 100,
@@ -92,6 +101,17 @@ impl AutomationPolicy {
             return Err(Error::invalid(
                 "automation.reminder_days",
                 "at most 255 levels",
+            ));
+        }
+        if let Some(level) = self.hold_at_reminder
+            && (level == 0 || usize::from(level) > self.reminder_days.len())
+        {
+            return Err(Error::invalid(
+                "automation.hold_at_reminder",
+                format!(
+                    "level {level} is not one of the {} reminder levels",
+                    self.reminder_days.len()
+                ),
             ));
         }
         if self
@@ -119,7 +139,10 @@ pub struct DueReport {
     pub cancelled: Vec<OrderId>,
     /// Payment reminders sent: the invoice and the level (1 for the first).
     pub reminded: Vec<(InvoiceId, u8)>,
-    /// Orders whose credit-limit hold was released.
+    /// Orders held because their customer has an invoice past
+    /// [`AutomationPolicy::hold_at_reminder`].
+    pub held: Vec<OrderId>,
+    /// Orders whose credit-limit or overdue hold was released.
     pub released: Vec<OrderId>,
     /// Late purchase orders re-promised.
     pub rescheduled: Vec<PurchaseOrderId>,
@@ -242,6 +265,10 @@ mod tests {
     fn a_policy_out_of_order_is_refused() {
         let policy = AutomationPolicy::default().with_reminder_days(vec![14, 7]);
         assert!(policy.validate().is_err());
+        // The default holds at the third level: two levels cannot reach it.
+        let short = AutomationPolicy::default().with_reminder_days(vec![7, 14]);
+        assert!(short.validate().is_err());
+        assert!(short.with_hold_at_reminder(Some(2)).validate().is_ok());
         assert!(
             AutomationPolicy::default()
                 .with_batch(0)

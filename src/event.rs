@@ -359,6 +359,20 @@ pub enum Event {
         /// What is still owed on it.
         outstanding: Money,
     },
+    /// A customer's invoice passed the reminder level that stops shipping: their
+    /// open orders, and those they place, are held until none is left open.
+    CustomerOverdue {
+        /// The customer.
+        customer: CustomerId,
+        /// The invoice.
+        invoice: InvoiceId,
+    },
+    /// A customer has no invoice past that level left open: shipping to them
+    /// resumes.
+    CustomerOverdueCleared {
+        /// The customer.
+        customer: CustomerId,
+    },
     /// A purchase order did not arrive when expected: it is now expected on a
     /// later day, and the lines waiting for it are promised again.
     PurchaseOrderLate {

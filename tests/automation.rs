@@ -213,6 +213,98 @@ async fn a_credit_hold_is_released_once_the_customer_is_within_the_limit_again()
 }
 
 #[tokio::test]
+async fn an_invoice_past_the_hold_level_holds_the_customers_orders_until_it_is_paid() {
+    let w = world_with(
+        OmsConfig::default().with_automation(
+            AutomationPolicy::default()
+                .with_reminder_days(vec![7, 14])
+                .with_hold_at_reminder(Some(2)),
+        ),
+    )
+    .await;
+    let trade = customer(&w, "Trade", PaymentTerms::Net { days: 30 }, None).await;
+    let first = w.oms.place_order(mugs("first", trade.id, 1)).await.unwrap();
+    let waiting = w
+        .oms
+        .place_order(mugs("waiting", trade.id, 2))
+        .await
+        .unwrap();
+    let day = |n: u64| start() + Days::new(n);
+    // Day 37: the first reminders only.
+    let report = w.oms.run_due(day(37)).await.unwrap();
+    assert_eq!(report.reminded.len(), 2, "{report:?}");
+    assert!(report.held.is_empty());
+    // Day 44: the second level holds what the customer has left to ship.
+    w.clock.set(day(44));
+    let report = w.oms.run_due(day(44)).await.unwrap();
+    assert_eq!(report.reminded.len(), 2);
+    let sorted = |mut ids: Vec<o2c::ids::OrderId>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(report.held.clone()),
+        sorted(vec![first.id, waiting.id])
+    );
+    assert!(
+        w.oms
+            .customer(trade.id)
+            .await
+            .unwrap()
+            .overdue_since
+            .is_some()
+    );
+    // What they order now is held too, and does not ship.
+    let later = w.oms.place_order(mugs("later", trade.id, 1)).await.unwrap();
+    assert_eq!(later.holds, vec![Hold::Overdue]);
+    assert!(matches!(
+        w.oms.ship(later.id, key("ship-later")).await,
+        Err(o2c::Error::Order(o2c::order::OrderError::OnHold { .. }))
+    ));
+    let pay = |order: o2c::order::Order, k: &'static str| {
+        let oms = &w.oms;
+        async move {
+            let invoice = oms.invoice(order.invoices[0]).await.unwrap();
+            oms.record_payment(RecordPayment::new(
+                key(k),
+                invoice.id,
+                invoice.outstanding().unwrap(),
+                o2c::customer::PaymentMethod::BankTransfer,
+            ))
+            .await
+            .unwrap();
+        }
+    };
+    // One invoice paid: the other is still past the level, nothing is released.
+    pay(first.value.clone(), "pay-first").await;
+    assert!(w.oms.run_due(day(45)).await.unwrap().released.is_empty());
+    pay(waiting.value.clone(), "pay-waiting").await;
+    let report = w.oms.run_due(day(46)).await.unwrap();
+    assert_eq!(
+        sorted(report.released.clone()),
+        sorted(vec![first.id, waiting.id, later.id]),
+        "{report:?}"
+    );
+    assert!(
+        w.oms
+            .customer(trade.id)
+            .await
+            .unwrap()
+            .overdue_since
+            .is_none()
+    );
+    let events = events(&w).await;
+    let count = |pick: fn(&Event) -> bool| events.iter().filter(|e| pick(e)).count();
+    assert_eq!(count(|e| matches!(e, Event::CustomerOverdue { .. })), 1);
+    assert_eq!(
+        count(|e| matches!(e, Event::CustomerOverdueCleared { .. })),
+        1
+    );
+    w.oms.ship(later.id, key("ship-later-2")).await.unwrap();
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
 async fn a_late_purchase_order_is_expected_later_and_its_waiting_lines_are_promised_again() {
     let w = world().await;
     let trade = customer(&w, "Trade", PaymentTerms::Net { days: 30 }, None).await;

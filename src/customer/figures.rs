@@ -154,6 +154,7 @@ mod tests {
             profile: std::sync::Arc::new(profile),
             history: CustomerHistory::new(Currency::USD),
             registered_at: DateTime::<Utc>::UNIX_EPOCH,
+            overdue_since: None,
         }
     }
 

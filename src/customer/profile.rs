@@ -130,6 +130,12 @@ pub struct Customer {
     pub history: CustomerHistory,
     /// When the customer was registered.
     pub registered_at: DateTime<Utc>,
+    /// Since when the customer's orders are held for an invoice past the
+    /// reminder level that stops shipping
+    /// ([`AutomationPolicy::hold_at_reminder`](crate::AutomationPolicy::hold_at_reminder)):
+    /// set and cleared by [`Oms::run_due`](crate::Oms::run_due).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<DateTime<Utc>>,
 }
 
 impl Customer {

@@ -63,6 +63,7 @@ pub fn register_customer(
         history: CustomerHistory::new(profile.currency),
         profile: profile.into(),
         registered_at: ctx.now,
+        overdue_since: None,
     };
     changes.insert(customer.clone());
     changes.events.push(Event::CustomerRegistered {

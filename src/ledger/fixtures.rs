@@ -64,6 +64,7 @@ pub(crate) fn given_order() -> (Customer, Order) {
         profile: Arc::new(profile),
         history: CustomerHistory::new(Currency::USD),
         registered_at: at(),
+        overdue_since: None,
     };
     let (mug, cup) = (Sku::new("MUG").unwrap(), Sku::new("CUP").unwrap());
     let products = [

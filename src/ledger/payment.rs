@@ -251,6 +251,7 @@ mod tests {
             profile: Arc::new(profile),
             history: CustomerHistory::new(Currency::USD),
             registered_at: at(),
+            overdue_since: None,
         };
         let sku = Sku::new("MUG").unwrap();
         let mug = Product::new(

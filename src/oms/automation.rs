@@ -18,9 +18,16 @@ use crate::store::{
 };
 
 /// A key `run_due` takes for one action on one record: the same for every
-/// instance that finds the same work, so the action is taken once.
+/// instance that finds the same work, so the action is taken once (a digest of
+/// it when it is too long for a key).
 fn action_key(action: &str, record: impl std::fmt::Display) -> Result<IdempotencyKey, Error> {
-    Ok(IdempotencyKey::new(format!("run-due/{action}/{record}"))?)
+    let text = format!("run-due/{action}/{record}");
+    Ok(IdempotencyKey::new(text.as_str()).or_else(|_| {
+        IdempotencyKey::new(format!(
+            "run-due/{action}/{:016x}",
+            crate::fingerprint::fnv1a(text.as_bytes())
+        ))
+    })?)
 }
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -36,9 +43,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ///   first): `OrderCancelled`;
     /// - an open invoice past due by a reminder level gets that level's
     ///   reminder, each level once per invoice however often this runs (a call
-    ///   that missed a level sends the highest reached): `PaymentReminder`;
-    /// - an order held over its customer's credit limit is released once the
-    ///   customer is back within it: `HoldReleased`;
+    ///   that missed a level sends the highest reached): `PaymentReminder`; at
+    ///   [`hold_at_reminder`](crate::AutomationPolicy::hold_at_reminder) its
+    ///   customer is marked overdue and their orders with something left to
+    ///   ship are held [`Hold::Overdue`] (as are the orders they place until
+    ///   then): `CustomerOverdue`, `OrderHeld`;
+    /// - holds whose cause has gone are released: a credit-limit hold once the
+    ///   customer is back within the limit, an overdue hold once no invoice of
+    ///   the customer at that level is left open (the customer's mark cleared
+    ///   with it): `HoldReleased`, `CustomerOverdueCleared`;
     /// - a sent purchase order not received the day after it was expected is
     ///   expected some days out, and its waiting lines re-promised:
     ///   `PurchaseOrderLate`, and `PromiseDateChanged` for each line whose
@@ -84,16 +97,31 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     let sent = self.remind(invoice.id, &policy.reminder_days, now).await?;
                     if let Some(level) = sent {
                         report.reminded.push((invoice.id, level));
+                        if policy.hold_at_reminder.is_some_and(|hold| level >= hold) {
+                            self.hold_overdue(invoice, &mut report).await?;
+                        }
                     }
                     pages.acted(sent.is_some());
                 }
             }
         }
-        if policy.release_credit_holds {
+        if policy.release_holds {
             let mut pages = Pages::new(DueKind::CreditHold, now);
             while let Some(work) = self.next_page(&mut pages, &mut report).await? {
                 for order in orders_of(&work) {
                     let released = self.release_credit_hold(order).await?;
+                    if released {
+                        report.released.push(order);
+                    }
+                    pages.acted(released);
+                }
+            }
+            // Without a level, no invoice holds a customer: every overdue hold goes.
+            let level = policy.hold_at_reminder.unwrap_or(u8::MAX);
+            let mut pages = Pages::new(DueKind::OverdueHold, now);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for order in orders_of(&work) {
+                    let released = self.release_overdue_hold(order, level).await?;
                     if released {
                         report.released.push(order);
                     }
@@ -258,6 +286,129 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             super::trace::store("commit", self.store.commit(changes)).await?;
             Ok::<_, Error>(true)
         })
+    }
+
+    /// `invoice` passed the reminder level that stops shipping: its customer is
+    /// marked overdue (what they order next is held), and each of their orders
+    /// with something left to ship is held.
+    async fn hold_overdue(&self, invoice: &Invoice, report: &mut DueReport) -> Result<(), Error> {
+        let customer = invoice.customer;
+        super::retrying!(self, "mark_overdue", id = &customer, {
+            let request = Prefetch::new().record::<Customer>(&customer);
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+            let stored =
+                super::found::<Customer>(&mut fetched, &customer).map_err(Error::into_dangling)?;
+            if stored.value.overdue_since.is_some() {
+                return Ok(());
+            }
+            let mut marked = stored.value;
+            let mut changes = Changeset::new(self.now());
+            marked.overdue_since = Some(changes.at);
+            changes.events.push(crate::event::Event::CustomerOverdue {
+                customer,
+                invoice: invoice.id,
+            });
+            changes.update(marked, stored.version);
+            super::trace::store("commit", self.store.commit(changes)).await?;
+            Ok::<_, Error>(())
+        })?;
+        let ids = super::trace::store(
+            "orders_of_customer",
+            self.store.orders_of_customer(customer),
+        )
+        .await?;
+        let orders = super::trace::store("load_many", self.store.load_many::<Order>(&ids)).await?;
+        for order in orders.into_iter().flatten().map(|o| o.value) {
+            let shipping = order
+                .lines
+                .iter()
+                .any(|l| !l.reservations.is_empty() || !l.backordered.is_zero());
+            if !shipping
+                || order.holds.contains(&Hold::Overdue)
+                || !matches!(order.status, OrderStatus::Open | OrderStatus::OnHold)
+            {
+                continue;
+            }
+            let key = action_key("overdue", format_args!("{}/{}", order.id, invoice.number))?;
+            match self.hold_order(order.id, Hold::Overdue, key).await {
+                Ok(held) if !held.replayed => report.held.push(order.id),
+                Ok(_) => report.taken_by_others += 1,
+                Err(e) if is_outage(&e) => return Err(e),
+                // Shipped, completed or cancelled meanwhile.
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases `order`'s overdue hold if its customer has no open invoice
+    /// reminded at `level` or past it; clears the customer's mark with it.
+    /// Returns whether it did.
+    async fn release_overdue_hold(&self, id: OrderId, level: u8) -> Result<bool, Error> {
+        super::retrying!(self, "release_overdue_hold", id = &id, {
+            let request = Prefetch::new().follow::<Order>(&id, &[Customer::kind()]);
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+            let Some(stored) = fetched.take::<Order>(&id) else {
+                return Ok(false);
+            };
+            let mut order = stored.value;
+            if !order.holds.contains(&Hold::Overdue) {
+                return Ok(false);
+            }
+            let customer = super::found::<Customer>(&mut fetched, &order.customer)
+                .map_err(Error::into_dangling)?;
+            if self.still_overdue(customer.value.id, level).await? {
+                return Ok(false);
+            }
+            let mut changes = Changeset::new(self.now());
+            lift_hold(&mut order, Hold::Overdue, changes.at, &mut changes)?;
+            // Decided on the customer's invoices as read: marking the customer
+            // overdue again meanwhile moves its record, and this commit conflicts.
+            match customer.value.overdue_since {
+                Some(_) => {
+                    let mut cleared = customer.value;
+                    cleared.overdue_since = None;
+                    changes
+                        .events
+                        .push(crate::event::Event::CustomerOverdueCleared {
+                            customer: cleared.id,
+                        });
+                    changes.update(cleared, customer.version);
+                }
+                None => {
+                    changes.check_version(RecordKey::Customer(customer.value.id), customer.version)
+                }
+            }
+            changes.update(order, stored.version);
+            super::trace::store("commit", self.store.commit(changes)).await?;
+            Ok::<_, Error>(true)
+        })
+    }
+
+    /// Whether `customer` has an open invoice reminded at `level` or past it:
+    /// read through their orders (the customer's own index), never every invoice.
+    async fn still_overdue(
+        &self,
+        customer: crate::ids::CustomerId,
+        level: u8,
+    ) -> Result<bool, Error> {
+        let ids = super::trace::store(
+            "orders_of_customer",
+            self.store.orders_of_customer(customer),
+        )
+        .await?;
+        let orders = super::trace::store("load_many", self.store.load_many::<Order>(&ids)).await?;
+        let invoices: Vec<InvoiceId> = orders
+            .into_iter()
+            .flatten()
+            .flat_map(|o| o.value.invoices)
+            .collect();
+        let invoices =
+            super::trace::store("load_many", self.store.load_many::<Invoice>(&invoices)).await?;
+        Ok(invoices
+            .into_iter()
+            .flatten()
+            .any(|i| i.value.status == InvoiceStatus::Open && i.value.reminders >= level))
     }
 
     /// Expects the late purchase order `po` on `to`, once per day it was due.

@@ -242,6 +242,10 @@ pub(crate) fn compose(
         }
         PaymentTerms::Net { .. } => {}
     }
+    // A customer whose invoices are long overdue gets nothing more shipped.
+    if buyer.overdue_since.is_some() && matches!(buyer.profile.terms, PaymentTerms::Net { .. }) {
+        holds.push(Hold::Overdue);
+    }
     for hold in holds {
         place_hold(&mut order, hold, changes)?;
     }

@@ -81,6 +81,11 @@ pub enum Hold {
     /// Put on hold for manual review; released by a person.
     #[serde(alias = "ManualReview")]
     ManualReview,
+    /// The customer has an invoice past the reminder level that stops shipping
+    /// ([`AutomationPolicy::hold_at_reminder`](crate::AutomationPolicy::hold_at_reminder));
+    /// released by [`Oms::run_due`](crate::Oms::run_due) once none is left open,
+    /// or by a person.
+    Overdue,
 }
 
 /// Shipping progress, derived from the lines.

@@ -96,6 +96,7 @@ pub(super) fn ada() -> Customer {
         profile: Arc::new(profile),
         history: CustomerHistory::new(Currency::USD),
         registered_at: at(),
+        overdue_since: None,
     }
 }
 

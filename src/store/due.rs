@@ -19,6 +19,8 @@ pub enum DueKind {
     AwaitingPayment,
     /// An order held [`Hold::CreditLimit`], from its placement.
     CreditHold,
+    /// An order held [`Hold::Overdue`], from its placement.
+    OverdueHold,
     /// An open invoice, at its next payment reminder
     /// ([`Invoice::reminder_due_at`](crate::ledger::Invoice::reminder_due_at)).
     Reminder,
@@ -28,9 +30,10 @@ pub enum DueKind {
 
 impl DueKind {
     /// Every kind.
-    pub const ALL: [DueKind; 4] = [
+    pub const ALL: [DueKind; 5] = [
         DueKind::AwaitingPayment,
         DueKind::CreditHold,
+        DueKind::OverdueHold,
         DueKind::Reminder,
         DueKind::Delivery,
     ];
@@ -41,6 +44,7 @@ impl DueKind {
         match self {
             DueKind::AwaitingPayment => "awaiting_payment",
             DueKind::CreditHold => "credit_hold",
+            DueKind::OverdueHold => "overdue_hold",
             DueKind::Reminder => "reminder",
             DueKind::Delivery => "delivery",
         }
@@ -91,6 +95,7 @@ impl Record {
                 for (hold, kind) in [
                     (Hold::AwaitingPayment, DueKind::AwaitingPayment),
                     (Hold::CreditLimit, DueKind::CreditHold),
+                    (Hold::Overdue, DueKind::OverdueHold),
                 ] {
                     if order.holds.contains(&hold) {
                         due.push((kind, placed));

@@ -390,9 +390,10 @@ pub async fn amend_order<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId)
         }
     }
     let any_ok = results.iter().any(Result::is_ok);
-    // The scheduler's `run_due` may have cancelled it meanwhile (unpaid for
-    // too long): what it is now says nothing of the amendment.
-    if after.status == OrderStatus::Cancelled && before.status != OrderStatus::Cancelled {
+    // The scheduler's `run_due` may have cancelled it (or what is left of it)
+    // meanwhile, unpaid for too long: what it is now says nothing of the
+    // amendment.
+    if cancelled_by_the_scheduler(sim, before.id) {
         sim.plan()
             .exercised("amend: the order was cancelled meanwhile");
         return;
@@ -638,5 +639,23 @@ pub fn received_exchange<S: Store>(sim: &Sim<'_, S>, step: u64, rma: Option<&Ret
             "#{step}: exchange {} is {:?} yet has a replacement order",
             rma.id, rma.status
         )),
+    }
+}
+
+/// Whether `run_due` cancelled `order` (whole or its remainder) at any time.
+fn cancelled_by_the_scheduler<S: Store>(sim: &Sim<'_, S>, order: o2c::ids::OrderId) -> bool {
+    let mut cursor = 0;
+    loop {
+        let page = sim.read(sim.direct.events_after(cursor, 1024));
+        let Some(last) = page.last() else {
+            return false;
+        };
+        cursor = last.sequence;
+        if page.iter().any(|e| {
+            matches!(&e.event, o2c::event::Event::OrderCancelled { order: o, reason }
+                if *o == order && reason.starts_with("not paid within"))
+        }) {
+            return true;
+        }
     }
 }

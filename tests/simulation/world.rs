@@ -19,8 +19,10 @@ use crate::common::{EAST, STORE, WEST, key, loc, sku, start, us_address, usd};
 /// The warehouse a third party runs for the company: last in line for orders.
 pub const THIRD_PARTY: &str = "3PL-NJ";
 
-/// What the third party's shelves hold at the start, as o2c's books say.
-const THIRD_PARTY_STOCK: [(&str, u32); 4] = [("TEE", 6), ("MUG", 6), ("BOOK", 4), ("HOT", 3)];
+/// What the third party's shelves hold at the start, as o2c's books say: of the
+/// plentiful SKUs only, so the scarce ones stay as scarce as the scenarios built
+/// on this world expect.
+const THIRD_PARTY_STOCK: [(&str, u32); 2] = [("TEE", 6), ("MUG", 6)];
 
 /// The third party's warehouse for `seed`: its reports late a third of the
 /// time, repeated a fifth, its releases timing out one in ten.

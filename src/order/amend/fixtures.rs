@@ -74,6 +74,7 @@ pub(super) fn given() -> Given {
         profile: Arc::new(profile),
         history: CustomerHistory::new(Currency::USD),
         registered_at: at(),
+        overdue_since: None,
     };
     let mut products = Products::default();
     for (code, name, cents) in [
