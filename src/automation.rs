@@ -151,12 +151,15 @@ pub struct DueReport {
     /// Actions another instance took first (their keys were used): done once,
     /// by it.
     pub taken_by_others: usize,
+    /// Actions refused for good (an order that can no longer be cancelled, a
+    /// replenishment with no valid offer): left for a person.
+    pub refused: usize,
     /// A kind of due work filled its batch: call again for the rest.
     pub more: bool,
 }
 
 /// Whole days `invoice` is past due at `now` (0 before it is due).
-fn days_overdue(invoice: &Invoice, now: DateTime<Utc>) -> i64 {
+pub(crate) fn days_overdue(invoice: &Invoice, now: DateTime<Utc>) -> i64 {
     (now - invoice.due_at).num_days().max(0)
 }
 

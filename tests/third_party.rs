@@ -272,6 +272,106 @@ async fn a_release_ships_in_parts_and_a_count_writes_off_what_went_missing() {
     assert_clean(&shop).await;
 }
 
+/// A warehouse that takes nothing.
+struct Full;
+
+impl o2c::fulfilment::ThirdPartyWarehouse for Full {
+    fn name(&self) -> &str {
+        "Full"
+    }
+
+    async fn release(&self, _: &o2c::fulfilment::Release) -> Result<(), ThirdPartyError> {
+        Err(ThirdPartyError::Refused {
+            site: "Full".into(),
+            reason: "no room for new orders".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn units_at_the_warehouse_go_only_by_release_whatever_happens_to_them() {
+    let shop = shop(MemoryStore::new()).await;
+    let w = warehouse(ThirdPartyFaults::default(), 6);
+    let id = order(&shop, "cart-1", 3, 0).await;
+    // Not released yet: `ship` does not send them by o2c's carrier.
+    assert!(matches!(
+        shop.oms.ship(id, key("ship-1")).await,
+        Err(Error::Order(OrderError::NothingToShip))
+    ));
+    // A warehouse that refuses: the units are o2c's again at once.
+    assert!(matches!(
+        shop.oms
+            .release_to_third_party(&Full, id, &site(), key("release-full"))
+            .await,
+        Err(Error::ThirdParty(ThirdPartyError::Refused { .. }))
+    ));
+    let refused = shop.oms.order(id).await.unwrap();
+    assert!(refused.lines[0].reservations[0].released.is_zero());
+    // Released, then held for review: what the warehouse ships still lands.
+    shop.oms
+        .release_to_third_party(&w, id, &site(), key("release-1"))
+        .await
+        .unwrap();
+    shop.oms
+        .hold_order(id, o2c::order::Hold::ManualReview, key("hold-1"))
+        .await
+        .unwrap();
+    w.work(shop.clock.now());
+    let applied = apply(&shop, w.deliver()).await;
+    assert!(matches!(applied[0].value, ThirdPartyOutcome::Shipped(_)));
+    let held = shop.oms.order(id).await.unwrap();
+    assert_eq!(held.lines[0].shipped.units(), 3);
+    assert_eq!(held.holds, vec![o2c::order::Hold::ManualReview]);
+    // Rejected units stay reserved there, and still do not go by `ship`.
+    let again = order(&shop, "cart-2", 2, 0).await;
+    shop.oms
+        .release_to_third_party(&w, again, &site(), key("release-2"))
+        .await
+        .unwrap();
+    w.reject_open("damaged");
+    apply(&shop, w.deliver()).await;
+    assert!(matches!(
+        shop.oms.ship(again, key("ship-2")).await,
+        Err(Error::Order(OrderError::NothingToShip))
+    ));
+    shop.oms
+        .cancel_order(again, "damaged", key("cancel-2"))
+        .await
+        .unwrap();
+    assert_eq!(on_hand(&shop, &mug()).await, (37, 0));
+    assert_clean(&shop).await;
+}
+
+#[tokio::test]
+async fn a_count_of_some_skus_leaves_the_others_to_their_own_counts() {
+    let shop = shop(MemoryStore::new()).await;
+    let w = warehouse(ThirdPartyFaults::default(), 7);
+    let id = order(&shop, "cart-1", 0, 3).await;
+    shop.oms
+        .release_to_third_party(&w, id, &site(), key("release-1"))
+        .await
+        .unwrap();
+    w.work(shop.clock.now());
+    let [shipped] = <[_; 1]>::try_from(w.deliver()).unwrap();
+    // A count of mugs alone, after the tee shipment it does not cover.
+    let mugs_only = ThirdPartyMessage {
+        id: "cycle-1".into(),
+        location: site(),
+        report: ThirdPartyReport::Counted {
+            as_of: 2,
+            counts: vec![o2c::fulfilment::CountedStock {
+                sku: mug(),
+                on_hand: 40,
+            }],
+            counted_at: shop.clock.now(),
+        },
+    };
+    apply(&shop, vec![mugs_only, shipped]).await;
+    assert_eq!(on_hand(&shop, &tee()).await, (27, 0));
+    assert_eq!(i64::from(w.on_hand(&tee())), 27);
+    assert_clean(&shop).await;
+}
+
 #[tokio::test]
 async fn a_message_delivered_twice_is_applied_once_and_a_stale_count_changes_nothing() {
     let shop = shop(MemoryStore::new()).await;

@@ -27,7 +27,7 @@ pub use shipment::{Shipment, ShipmentLine, ShipmentStatus, TrackingEvent};
 pub use split::FreightRule;
 pub use table_rate::{TableRateCarrier, WeightBand};
 pub use third_party::{
-    CountDifference, CountResult, CountedStock, Release, ReleaseLine, ReportedMove, Shortfall,
-    SimulatedThirdParty, ThirdPartyError, ThirdPartyFaults, ThirdPartyFeed, ThirdPartyMessage,
-    ThirdPartyOutcome, ThirdPartyReport, ThirdPartyWarehouse,
+    CountDifference, CountPosition, CountResult, CountedStock, Release, ReleaseLine, ReportedMove,
+    Shortfall, SimulatedThirdParty, ThirdPartyError, ThirdPartyFaults, ThirdPartyFeed,
+    ThirdPartyMessage, ThirdPartyOutcome, ThirdPartyReport, ThirdPartyWarehouse,
 };

@@ -24,7 +24,7 @@ use crate::order::{
 };
 use crate::purchasing::BackOrderPolicy;
 use crate::quantity::Quantity;
-use crate::stock::{Location, MovementReason, ReservationChange, StockMovement};
+use crate::stock::{Location, LocationKind, MovementReason, ReservationChange, StockMovement};
 use crate::store::{Changeset, Entity};
 
 /// One location's part of a shipment being prepared: what the carrier is asked to
@@ -48,7 +48,8 @@ pub(crate) struct Pick<'a> {
     pub split_freight: bool,
 }
 
-/// What shipping `order` takes: one pick per location holding its reservations, in
+/// What shipping `order` takes: one pick per location holding its reservations
+/// (but a third-party warehouse's, which ships what is released to it), in
 /// location-code order — two when `freight` splits the location's goods into
 /// parcels and freight (parcels first) — and the status the order moves to.
 /// `sites` must hold every location it reserves at, `products` every SKU it
@@ -79,13 +80,21 @@ pub(crate) fn plan_shipments<'a, L: Borrow<Location>>(
             return Err(Error::dangling(crate::catalog::Product::kind(), &line.sku));
         }
     }
+    // A third-party warehouse ships what o2c releases to it, never by o2c's
+    // carrier: its units are left to `release_to_third_party` (and released
+    // units are never o2c's to ship, wherever they are).
+    let third_party = |at: &LocationId| {
+        sites
+            .iter()
+            .map(Borrow::borrow)
+            .any(|l: &Location| &l.id == at && l.kind == LocationKind::ThirdParty)
+    };
     let mut by_location: BTreeMap<&LocationId, Vec<(usize, Quantity)>> = BTreeMap::new();
     for (index, line) in order.lines.iter().enumerate() {
-        // Units released to a third-party warehouse are its to ship.
         for r in line
             .reservations
             .iter()
-            .filter(|r| !r.unreleased().is_zero())
+            .filter(|r| !r.unreleased().is_zero() && !third_party(&r.location))
         {
             by_location
                 .entry(&r.location)

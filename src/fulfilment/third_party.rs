@@ -28,7 +28,9 @@ use crate::ids::{IdempotencyKey, LocationId, OrderId, Sku};
 use crate::order::Delivery;
 use crate::quantity::Quantity;
 
-pub use feed::{CountDifference, CountResult, ReportedMove, Shortfall, ThirdPartyFeed};
+pub use feed::{
+    CountDifference, CountPosition, CountResult, ReportedMove, Shortfall, ThirdPartyFeed,
+};
 pub(crate) use feed::{Late, reconcile};
 pub use messages::{CountedStock, ThirdPartyMessage, ThirdPartyReport};
 pub use simulator::{SimulatedThirdParty, ThirdPartyFaults};
@@ -92,8 +94,8 @@ pub enum ThirdPartyError {
         /// The warehouse's name.
         site: String,
     },
-    /// The warehouse refused the release (its own reason). The release stays
-    /// recorded until the warehouse reports the lines rejected.
+    /// The warehouse refused the release (its own reason). Its units are o2c's
+    /// again at once, as if the warehouse had rejected them.
     #[error("the third-party warehouse {site} refused the release: {reason}")]
     Refused {
         /// The warehouse's name.
@@ -133,7 +135,7 @@ pub enum ThirdPartyError {
         reported: u64,
     },
     /// A message that can never be applied: an id that is no key, no lines, a
-    /// SKU counted twice, a negative count, a sequence of 0.
+    /// count of no SKUs or of one SKU twice, a sequence or position of 0.
     #[error("malformed third-party message: {reason}")]
     Malformed {
         /// What is wrong.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Applied, Oms, fingerprint};
-use crate::automation::{DueReport, remind};
+use crate::automation::{DueReport, days_overdue, remind};
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
@@ -75,8 +75,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<DueReport, Error> {
         let policy = self.config.automation.clone();
         let mut report = DueReport::default();
-        if let Some(after) = policy.cancel_unpaid_after {
-            let cutoff = now - after;
+        // A delay reaching past the calendar's start cancels nothing.
+        let cutoff = policy
+            .cancel_unpaid_after
+            .and_then(|after| Some((after, now.checked_sub_signed(after)?)));
+        if let Some((after, cutoff)) = cutoff {
             let mut pages = Pages::new(DueKind::AwaitingPayment, cutoff);
             while let Some(work) = self.next_page(&mut pages, &mut report).await? {
                 for order in orders_of(&work) {
@@ -87,6 +90,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 }
             }
         }
+        // Days past due at which an invoice holds its customer's orders.
+        let hold_days = policy
+            .hold_at_reminder
+            .and_then(|level| policy.reminder_days.get(usize::from(level).checked_sub(1)?))
+            .map(|days| i64::from(*days));
         if !policy.reminder_days.is_empty() {
             let mut pages = Pages::new(DueKind::Reminder, now);
             while let Some(work) = self.next_page(&mut pages, &mut report).await? {
@@ -94,12 +102,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     let Record::Invoice(invoice) = &work.record.value else {
                         continue;
                     };
+                    // The customer is held before the reminder that holds them is
+                    // recorded: a call that fails between the two holds again
+                    // (each hold keyed) when the reminder is retried.
+                    if hold_days.is_some_and(|days| days_overdue(invoice, now) >= days) {
+                        self.hold_overdue(invoice, &mut report).await?;
+                    }
                     let sent = self.remind(invoice.id, &policy.reminder_days, now).await?;
                     if let Some(level) = sent {
                         report.reminded.push((invoice.id, level));
-                        if policy.hold_at_reminder.is_some_and(|hold| level >= hold) {
-                            self.hold_overdue(invoice, &mut report).await?;
-                        }
                     }
                     pages.acted(sent.is_some());
                 }
@@ -116,12 +127,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     pages.acted(released);
                 }
             }
-            // Without a level, no invoice holds a customer: every overdue hold goes.
-            let level = policy.hold_at_reminder.unwrap_or(u8::MAX);
             let mut pages = Pages::new(DueKind::OverdueHold, now);
             while let Some(work) = self.next_page(&mut pages, &mut report).await? {
                 for order in orders_of(&work) {
-                    let released = self.release_overdue_hold(order, level).await?;
+                    let released = self.release_overdue_hold(order, hold_days, now).await?;
                     if released {
                         report.released.push(order);
                     }
@@ -142,13 +151,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
         }
         if let Some(ship_to) = &policy.replenish_to {
-            let key = action_key("replenish", format_args!("{}/{}", ship_to, now.timestamp()))?;
-            let raised = self.replenish(ship_to, key).await?;
-            match raised.replayed {
-                true => report.taken_by_others += 1,
-                false => report
+            // One run an hour per location: instances calling in the same hour
+            // share it, and the keys kept stay few.
+            let hour = now.timestamp().div_euclid(3600);
+            let key = action_key("replenish", format_args!("{ship_to}/{hour}"))?;
+            match self.replenish(ship_to, key).await {
+                Ok(raised) if raised.replayed => report.taken_by_others += 1,
+                Ok(raised) => report
                     .raised
                     .extend(raised.value.iter().map(|po: &PurchaseOrder| po.id)),
+                Err(e) if is_outage(&e) => return Err(e),
+                // A SKU with no valid offer, say: left for a buyer.
+                Err(_) => report.refused += 1,
             }
         }
         Ok(report)
@@ -169,15 +183,18 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             report.more = true;
             return Ok(None);
         }
+        // No more records than actions left to take, so a call never takes
+        // more than a batch of them.
+        let wanted = batch - pages.actions;
         let work = super::trace::store(
             "due",
             self.store
-                .due(pages.kind, pages.until, pages.after.as_ref(), batch),
+                .due(pages.kind, pages.until, pages.after.as_ref(), wanted),
         )
         .await?;
         // Work left as it was (a customer still over their limit) is passed
         // over, not read again: the next page starts after this one.
-        pages.done = work.len() < batch;
+        pages.done = work.len() < wanted;
         pages.after = work.last().map(DueWork::cursor);
         Ok((!work.is_empty()).then_some(work))
     }
@@ -191,7 +208,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         report: &mut DueReport,
     ) -> Result<bool, Error> {
         let key = action_key("cancel", id)?;
-        let reason = format!("not paid within {} days", after.num_days());
+        let reason = match after.num_days() {
+            0 => format!("not paid within {} hours", after.num_hours()),
+            days => format!("not paid within {days} days"),
+        };
         let command = (id, reason.as_str());
         let print = fingerprint(&command)?;
         let scope = IdempotencyScope::CancelOrder;
@@ -220,7 +240,10 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             Err(e) if is_outage(&e) => Err(e),
             // Refused for good (its units are at a third-party warehouse, say):
             // left for a person.
-            Err(_) => Ok(false),
+            Err(_) => {
+                report.refused += 1;
+                Ok(false)
+            }
         }
     }
 
@@ -342,9 +365,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Releases `order`'s overdue hold if its customer has no open invoice
-    /// reminded at `level` or past it; clears the customer's mark with it.
-    /// Returns whether it did.
-    async fn release_overdue_hold(&self, id: OrderId, level: u8) -> Result<bool, Error> {
+    /// `hold_days` or more past due at `now` (none does without a hold level);
+    /// clears the customer's mark with it. Returns whether it did.
+    async fn release_overdue_hold(
+        &self,
+        id: OrderId,
+        hold_days: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
         super::retrying!(self, "release_overdue_hold", id = &id, {
             let request = Prefetch::new().follow::<Order>(&id, &[Customer::kind()]);
             let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
@@ -357,7 +385,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             let customer = super::found::<Customer>(&mut fetched, &order.customer)
                 .map_err(Error::into_dangling)?;
-            if self.still_overdue(customer.value.id, level).await? {
+            if let Some(days) = hold_days
+                && self.still_overdue(customer.value.id, days, now).await?
+            {
                 return Ok(false);
             }
             let mut changes = Changeset::new(self.now());
@@ -385,12 +415,15 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         })
     }
 
-    /// Whether `customer` has an open invoice reminded at `level` or past it:
-    /// read through their orders (the customer's own index), never every invoice.
+    /// Whether `customer` has an open invoice `days` or more past due at `now`
+    /// (by the clock, not by the reminders recorded, so a reminder not yet
+    /// committed counts): read through their orders (the customer's own index),
+    /// never every invoice.
     async fn still_overdue(
         &self,
         customer: crate::ids::CustomerId,
-        level: u8,
+        days: i64,
+        now: DateTime<Utc>,
     ) -> Result<bool, Error> {
         let ids = super::trace::store(
             "orders_of_customer",
@@ -408,7 +441,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         Ok(invoices
             .into_iter()
             .flatten()
-            .any(|i| i.value.status == InvoiceStatus::Open && i.value.reminders >= level))
+            .any(|i| i.value.status == InvoiceStatus::Open && days_overdue(&i.value, now) >= days))
     }
 
     /// Expects the late purchase order `po` on `to`, once per day it was due.

@@ -17,7 +17,7 @@ use crate::fulfilment::{
 use crate::ids::{IdempotencyKey, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::money::MoneyError;
-use crate::order::{Order, OrderAction, transition};
+use crate::order::{Order, OrderAction, OrderStatus, transition};
 use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::stock::{Location, LocationKind};
 use crate::store::{
@@ -37,7 +37,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// lost: when the warehouse does not answer, the call fails with
     /// `Unavailable` and the release stays recorded; calling again with the
     /// same `key` sends the recorded release again (the warehouse takes a key
-    /// it has once) and answers with it as a replay.
+    /// it has once) and answers with it as a replay. When the warehouse refuses
+    /// it, the units are taken back at once (a `ReleaseRejected` event) and the
+    /// call fails with `Refused`: release them again later with a new key.
     ///
     /// # Errors
     /// [`Error::ThirdParty`] with `NotThirdParty`, `NothingToRelease`,
@@ -70,8 +72,43 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 }
             }
         )?;
-        warehouse.release(&released.value).await?;
-        Ok(released)
+        match warehouse.release(&released.value).await {
+            Ok(()) => Ok(released),
+            // A refusal is final: the units are o2c's again, as if rejected.
+            Err(ThirdPartyError::Refused { site, reason }) => {
+                self.take_back_refused(&released.value, &reason).await?;
+                Err(ThirdPartyError::Refused { site, reason }.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes back the units of a release the warehouse refused, with a
+    /// `ReleaseRejected` event; nothing if they were taken back already (a
+    /// retried release refused again).
+    async fn take_back_refused(&self, release: &Release, reason: &str) -> Result<(), Error> {
+        super::retrying!(self, "take_back_release", id = &release.order, {
+            let request = Prefetch::new().record::<Order>(&release.order);
+            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+            let stored = super::found::<Order>(&mut fetched, &release.order)?;
+            let mut order = stored.value;
+            match orders::take_back(&mut order, &release.location, &release.lines) {
+                Ok(_) => {}
+                Err(ThirdPartyError::NotReleased { .. }) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            let mut changes = Changeset::new(self.now());
+            changes.events.push(Event::ReleaseRejected {
+                order: release.order,
+                location: release.location.clone(),
+                release: release.key.clone(),
+                lines: release.lines.clone(),
+                reason: format!("refused: {reason}"),
+            });
+            changes.update(order, stored.version);
+            super::trace::store("commit", self.store.commit(changes)).await?;
+            Ok::<_, Error>(())
+        })
     }
 
     async fn try_release(
@@ -115,12 +152,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// as a replay):
     /// - **shipped**: the released units leave stock as a shipment, with the
     ///   warehouse's carrier, tracking number and charge — cost of goods posted,
-    ///   and invoiced under invoicing on shipment, as `ship` would. A shipment
+    ///   and invoiced under invoicing on shipment, as `ship` would — whatever
+    ///   hold the order is under now: the goods have left. A shipment
     ///   reported after a count that already saw it (its sequence at or before
     ///   the count's `as_of`) is not taken from stock twice: what the count
     ///   wrote off for it is put back.
-    /// - **rejected**: the units are o2c's again, to ship from elsewhere or
-    ///   cancel.
+    /// - **rejected**: the units are o2c's again, still reserved at the
+    ///   warehouse: release them again once it has stock, or cancel them.
     /// - **counted**: each counted SKU is compared with o2c's on-hand as of the
     ///   count's position (movements reported after it are not differences);
     ///   each difference is a stock adjustment, posted to the ledger, whose
@@ -326,7 +364,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             }
             .into());
         }
-        let status = transition(order.status, OrderAction::Ship)?;
+        // What left the warehouse left it: a hold placed since the release
+        // stays, and the report applies all the same.
+        let status = match order.status {
+            OrderStatus::OnHold => OrderStatus::OnHold,
+            status => transition(status, OrderAction::Ship)?,
+        };
         let mut products = Products::with_capacity(order.lines.len());
         for product in fetched.lend_every::<Product>() {
             // Cost of goods is posted at this cost.

@@ -66,9 +66,65 @@ pub fn check_at_the_end<S: Store>(sim: &Sim<'_, S>) {
             ));
         }
     }
+    problems.extend(the_third_party_ends_where_its_shelves_are(sim));
     if !problems.is_empty() {
         sim.fail(&format!("at the end:\n  {}", problems.join("\n  ")));
     }
+}
+
+/// Once every report of the third party's warehouse is in, what it could not
+/// ship given back and its shelves counted, o2c holds there what its shelves
+/// hold — but for units orders still hold reserved that the count found
+/// missing, which it may not write off.
+fn the_third_party_ends_where_its_shelves_are<S: Store>(sim: &Sim<'_, S>) -> Vec<String> {
+    use o2c::clock::Clock;
+    use o2c::fulfilment::{ThirdPartyFeed, ThirdPartyWarehouse};
+    let warehouse = &sim.outside.third_party;
+    let now = sim.outside.clock.now();
+    let mut settle = |messages: Vec<o2c::fulfilment::ThirdPartyMessage>| {
+        for message in messages {
+            let applied = sim
+                .plan()
+                .quietly(|| pollster::block_on(sim.oms.apply_third_party_message(&message)));
+            if let Err(e) = applied {
+                sim.fail(&format!(
+                    "at the end, 3PL message {} failed: {e}",
+                    message.id
+                ));
+            }
+        }
+    };
+    settle(warehouse.deliver_all());
+    warehouse.reject_open("the end of the run");
+    settle(warehouse.deliver_all());
+    warehouse.count(now);
+    settle(warehouse.deliver_all());
+    let site = crate::common::loc(crate::world::THIRD_PARTY);
+    let feed = sim
+        .read(sim.direct.load::<ThirdPartyFeed>(&site))
+        .map(|f| f.value);
+    let mut problems = Vec::new();
+    for code in crate::world::SKUS {
+        let sku = crate::common::sku(code);
+        let level = sim
+            .read(sim.direct.stock_levels(&sku))
+            .into_iter()
+            .find(|l| l.location == site);
+        let on_hand = level.map_or(0, |l| l.on_hand);
+        let unresolved = feed
+            .as_ref()
+            .and_then(|f| f.unresolved.iter().find(|s| s.sku == sku))
+            .map_or(0, |s| i64::try_from(s.units).unwrap_or(i64::MAX));
+        let shelves = i64::from(warehouse.on_hand(&sku));
+        if on_hand - unresolved != shelves {
+            problems.push(format!(
+                "{} at {}: o2c holds {on_hand} ({unresolved} missing but reserved), the shelves {shelves}",
+                code,
+                warehouse.name()
+            ));
+        }
+    }
+    problems
 }
 
 /// The whole event log, a page at a time.

@@ -7,26 +7,37 @@ use super::CountedStock;
 use crate::ids::{LocationId, Sku};
 use crate::stock::StockLevel;
 
-/// What o2c knows of one third-party warehouse's reports: the position of the
-/// last stock count applied, the movements reported after it, and what that
-/// count found missing but could not write off. One record per warehouse,
-/// written by every report that moves its stock.
+/// What o2c knows of one third-party warehouse's reports: the position of each
+/// SKU's last count, the movements reported after it, and what counts found
+/// missing but could not write off. One record per warehouse, written by every
+/// report that moves its stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ThirdPartyFeed {
     /// The warehouse.
     pub location: LocationId,
-    /// The `as_of` of the last count applied (`None`: none yet). A count at or
-    /// before it is stale and changes nothing.
-    pub counted_through: Option<u64>,
-    /// Movements reported with a sequence after `counted_through`: a count taken
-    /// before them does not see them, so they are not differences. Cleared up
-    /// to each count's `as_of` as it is applied.
+    /// Each counted SKU's last count position (a count may cover a few SKUs):
+    /// a count of the SKU at or before it is stale and changes nothing, and a
+    /// movement of the SKU reported at or before it was in that count.
+    pub counted: Vec<CountPosition>,
+    /// Movements reported after their SKU's last count (or with none yet): a
+    /// count taken before them does not see them, so they are not differences.
+    /// A count of the SKU clears them up to its `as_of`.
     pub since_count: Vec<ReportedMove>,
     /// Units the last count found missing that orders still hold reserved: on
     /// hand may not drop below what is reserved, so they were not written off.
     /// A shipment of them reported late settles them; the next count recounts.
     pub unresolved: Vec<Shortfall>,
+}
+
+/// Where a SKU was last counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CountPosition {
+    /// The SKU.
+    pub sku: Sku,
+    /// The count's position in the warehouse's stream.
+    pub as_of: u64,
 }
 
 /// A change of on-hand the warehouse reported, at its position.
@@ -58,8 +69,8 @@ pub struct Shortfall {
 pub struct CountResult {
     /// The count's position.
     pub as_of: u64,
-    /// False when the count was stale (at or before the last one applied) and
-    /// changed nothing.
+    /// False when the count was stale for every SKU it lists (each at or before
+    /// the SKU's last count) and changed nothing.
     pub applied: bool,
     /// The SKUs whose count differed from o2c's on-hand as of the count.
     pub differences: Vec<CountDifference>,
@@ -100,29 +111,32 @@ impl ThirdPartyFeed {
     pub fn new(location: LocationId) -> Self {
         Self {
             location,
-            counted_through: None,
+            counted: Vec::new(),
             since_count: Vec::new(),
             unresolved: Vec::new(),
         }
     }
 
-    /// Records the stock `moves` a report at `sequence` makes. A report the last
-    /// count already saw (at or before its position) comes late: its moves are
-    /// in the count, so what the count wrote off for them is put back (the
-    /// [`Late`] returned) and what it left unresolved is settled.
+    /// Where `sku` was last counted, if it was.
+    fn counted_at(&self, sku: &Sku) -> Option<u64> {
+        self.counted.iter().find(|c| &c.sku == sku).map(|c| c.as_of)
+    }
+
+    /// Records the stock `moves` a report at `sequence` makes. A move of a SKU
+    /// whose last count already saw it (at or before that count's position)
+    /// comes late: it is in the count, so what the count wrote off for it is
+    /// put back (the [`Late`] returned) and what it left unresolved is settled.
     pub(crate) fn moved(&mut self, sequence: u64, moves: &[(Sku, i64)]) -> Vec<Late> {
-        let late = self.counted_through.is_some_and(|c| sequence <= c);
-        if !late {
-            self.since_count
-                .extend(moves.iter().map(|(sku, quantity)| ReportedMove {
+        let mut put_back = Vec::new();
+        for (sku, quantity) in moves {
+            if self.counted_at(sku).is_none_or(|at| sequence > at) {
+                self.since_count.push(ReportedMove {
                     sequence,
                     sku: sku.clone(),
                     quantity: *quantity,
-                }));
-            return Vec::new();
-        }
-        let mut put_back = Vec::new();
-        for (sku, quantity) in moves {
+                });
+                continue;
+            }
             let mut units = quantity.saturating_neg();
             if units > 0 {
                 // Units the count left on hand (reserved) need no putting back.
@@ -145,21 +159,29 @@ impl ThirdPartyFeed {
 }
 
 /// Compares a count taken `as_of` a position with o2c's on-hand (`levels`, this
-/// warehouse's stock of the counted SKUs as read), and moves the feed on to it.
-/// Returns the differences — each with the adjustment to post, never one that
-/// takes on-hand below what is reserved — or `None` for a stale count (at or
-/// before the last one applied), which changes nothing.
+/// warehouse's stock of the counted SKUs as read), and moves each counted SKU's
+/// position on to it. Returns the differences — each with the adjustment to
+/// post, never one that takes on-hand below what is reserved — or `None` when
+/// the count is stale for every SKU it lists (each at or before the SKU's last
+/// count), which changes nothing. A SKU it is stale for is passed over.
 pub(crate) fn reconcile(
     feed: &mut ThirdPartyFeed,
     as_of: u64,
     counts: &[CountedStock],
     levels: &[StockLevel],
 ) -> Option<Vec<CountDifference>> {
-    if feed.counted_through.is_some_and(|c| as_of <= c) {
-        return None;
-    }
     let mut differences = Vec::new();
+    let mut applied = false;
     for counted in counts {
+        if feed.counted_at(&counted.sku).is_some_and(|at| as_of <= at) {
+            continue;
+        }
+        applied = true;
+        feed.counted.retain(|c| c.sku != counted.sku);
+        feed.counted.push(CountPosition {
+            sku: counted.sku.clone(),
+            as_of,
+        });
         let level = levels
             .iter()
             .find(|l| l.sku == counted.sku && l.location == feed.location);
@@ -174,6 +196,8 @@ pub(crate) fn reconcile(
         let expected = on_hand.saturating_sub(after);
         let count = i64::from(counted.on_hand);
         feed.unresolved.retain(|s| s.sku != counted.sku);
+        feed.since_count
+            .retain(|m| m.sku != counted.sku || m.sequence > as_of);
         if count == expected {
             continue;
         }
@@ -195,7 +219,5 @@ pub(crate) fn reconcile(
             unresolved,
         });
     }
-    feed.since_count.retain(|m| m.sequence > as_of);
-    feed.counted_through = Some(as_of);
-    Some(differences)
+    applied.then_some(differences)
 }

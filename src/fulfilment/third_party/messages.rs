@@ -54,7 +54,8 @@ pub enum ThirdPartyReport {
         shipped_at: DateTime<Utc>,
     },
     /// Released units the warehouse will not ship (it has none, or cannot send
-    /// them there): they are o2c's again, to ship from elsewhere or cancel.
+    /// them there): they are o2c's again, still reserved at the warehouse, to
+    /// release again once it has stock, or to cancel.
     Rejected {
         /// The order.
         order: OrderId,
@@ -74,8 +75,9 @@ pub enum ThirdPartyReport {
         /// position (a loss between them would go unseen) and the later one
         /// always wins.
         as_of: u64,
-        /// The SKUs counted. A SKU left out is not counted (a cycle count may
-        /// cover a few); one the warehouse holds none of is listed with 0.
+        /// The SKUs counted, at least one. A SKU left out is not counted (a
+        /// cycle count may cover a few, and each SKU keeps its own last count
+        /// position); one the warehouse holds none of is listed with 0.
         counts: Vec<CountedStock>,
         /// When it was counted.
         counted_at: DateTime<Utc>,
@@ -140,7 +142,13 @@ impl ThirdPartyMessage {
                 check_lines(lines)?;
             }
             ThirdPartyReport::Rejected { lines, .. } => check_lines(lines)?,
-            ThirdPartyReport::Counted { counts, .. } => {
+            ThirdPartyReport::Counted { counts, as_of, .. } => {
+                if *as_of == 0 {
+                    return malformed("a count's position starts at 1".into());
+                }
+                if counts.is_empty() {
+                    return malformed("a count lists no SKUs".into());
+                }
                 let mut seen = BTreeSet::new();
                 for c in counts {
                     if !seen.insert(&c.sku) {

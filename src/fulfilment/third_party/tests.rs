@@ -36,7 +36,13 @@ fn a_count_that_agrees_finds_nothing_and_moves_the_feed_on() {
     let mut feed = ThirdPartyFeed::new(site());
     let found = reconcile(&mut feed, 4, &counted(10), &[level(10, 2)]).unwrap();
     assert!(found.is_empty());
-    assert_eq!(feed.counted_through, Some(4));
+    assert_eq!(
+        feed.counted,
+        vec![CountPosition {
+            sku: mug(),
+            as_of: 4
+        }]
+    );
 }
 
 #[test]
@@ -61,6 +67,29 @@ fn a_count_at_or_before_the_last_one_applied_changes_nothing() {
     assert!(reconcile(&mut feed, 5, &counted(1), &[level(10, 0)]).is_none());
     assert!(reconcile(&mut feed, 3, &counted(1), &[level(10, 0)]).is_none());
     assert_eq!(feed, before);
+}
+
+#[test]
+fn a_count_of_some_skus_leaves_the_others_as_they_were() {
+    let tee = Sku::new("TEE").unwrap();
+    let mut feed = ThirdPartyFeed::new(site());
+    // A tee shipment at sequence 1 is late; a count of mugs alone at 2 did not
+    // see it, so when it comes it is no count's to put back.
+    reconcile(&mut feed, 2, &counted(10), &[level(10, 0)]).unwrap();
+    assert!(feed.moved(1, &[(tee.clone(), -3)]).is_empty());
+    // A mug count older than the last mug count is stale; one of tees at the
+    // same position is not: each SKU keeps its own.
+    let tees = vec![CountedStock {
+        sku: tee.clone(),
+        on_hand: 7,
+    }];
+    let tee_level = StockLevel {
+        sku: tee.clone(),
+        ..level(7, 0)
+    };
+    assert!(reconcile(&mut feed, 1, &counted(9), &[level(10, 0)]).is_none());
+    let found = reconcile(&mut feed, 1, &tees, &[tee_level]);
+    assert_eq!(found, Some(Vec::new()));
 }
 
 #[test]
@@ -109,85 +138,128 @@ fn a_late_shipment_settles_what_the_count_left_and_puts_back_what_it_wrote_off()
     assert!(feed.moved(6, &[(mug(), -1)]).is_empty());
 }
 
-/// One step of a warehouse and o2c exchanging messages.
+/// One step of a warehouse and o2c exchanging messages, about one of two SKUs.
 #[derive(Debug, Clone)]
 enum Step {
     /// o2c releases up to this many free units.
-    Release(u8),
+    Release(usize, u8),
     /// The warehouse ships what it can of what was released.
-    Ship,
+    Ship(usize),
     /// Units go missing from the shelves.
-    Lose(u8),
+    Lose(usize, u8),
     /// Goods arrive, recorded on both sides.
-    Arrive(u8),
-    /// The warehouse counts.
-    Count,
+    Arrive(usize, u8),
+    /// The warehouse counts the first SKU, the second, or both.
+    Count(u8),
     /// A message in the outbox (by position) reaches o2c; it may come again.
     Deliver(usize, bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
+    let sku = 0..2_usize;
     prop_oneof![
-        (1..6_u8).prop_map(Step::Release),
-        Just(Step::Ship),
-        (1..4_u8).prop_map(Step::Lose),
-        (1..8_u8).prop_map(Step::Arrive),
-        Just(Step::Count),
+        (sku.clone(), 1..6_u8).prop_map(|(s, n)| Step::Release(s, n)),
+        sku.clone().prop_map(Step::Ship),
+        (sku.clone(), 1..4_u8).prop_map(|(s, n)| Step::Lose(s, n)),
+        (sku, 1..8_u8).prop_map(|(s, n)| Step::Arrive(s, n)),
+        (1..4_u8).prop_map(Step::Count),
         (0..16_usize, any::<bool>()).prop_map(|(at, again)| Step::Deliver(at, again)),
         (0..16_usize, any::<bool>()).prop_map(|(at, again)| Step::Deliver(at, again)),
     ]
 }
 
-#[derive(Debug, Clone)]
-enum Sent {
-    Shipped { sequence: u64, units: i64 },
-    Counted { as_of: u64, units: u32 },
+fn skus() -> [Sku; 2] {
+    [mug(), Sku::new("TEE").unwrap()]
 }
 
-/// o2c's side: on hand and reserved at the warehouse, and its feed.
+#[derive(Debug, Clone)]
+enum Sent {
+    Shipped {
+        sequence: u64,
+        sku: usize,
+        units: i64,
+    },
+    Counted {
+        as_of: u64,
+        units: Vec<(usize, u32)>,
+    },
+}
+
+/// o2c's side: on hand and reserved of each SKU at the warehouse, and its feed.
 struct Books {
     feed: ThirdPartyFeed,
-    on_hand: i64,
-    reserved: i64,
+    on_hand: [i64; 2],
+    reserved: [i64; 2],
 }
 
 impl Books {
+    fn level(&self, n: usize) -> StockLevel {
+        StockLevel {
+            sku: skus()[n].clone(),
+            location: site(),
+            on_hand: self.on_hand[n],
+            reserved: self.reserved[n],
+        }
+    }
+
     fn apply(&mut self, message: &Sent) {
         match message {
-            Sent::Shipped { sequence, units } => {
-                self.on_hand -= units;
-                self.reserved -= units;
-                for late in self.feed.moved(*sequence, &[(mug(), -units)]) {
-                    self.on_hand += late.units;
+            Sent::Shipped {
+                sequence,
+                sku,
+                units,
+            } => {
+                self.on_hand[*sku] -= units;
+                self.reserved[*sku] -= units;
+                for late in self
+                    .feed
+                    .moved(*sequence, &[(skus()[*sku].clone(), -units)])
+                {
+                    self.on_hand[*sku] += late.units;
                 }
             }
             Sent::Counted { as_of, units } => {
-                let levels = [level(self.on_hand, self.reserved)];
-                if let Some(found) = reconcile(&mut self.feed, *as_of, &counted(*units), &levels) {
+                let counts: Vec<CountedStock> = units
+                    .iter()
+                    .map(|(n, on_hand)| CountedStock {
+                        sku: skus()[*n].clone(),
+                        on_hand: *on_hand,
+                    })
+                    .collect();
+                let levels = [self.level(0), self.level(1)];
+                if let Some(found) = reconcile(&mut self.feed, *as_of, &counts, &levels) {
                     for d in found {
-                        self.on_hand += d.adjusted;
+                        let n = skus().iter().position(|s| *s == d.sku).unwrap();
+                        self.on_hand[n] += d.adjusted;
                     }
                 }
             }
         }
-        assert!(
-            0 <= self.reserved && self.reserved <= self.on_hand,
-            "the stock guard broke: {} on hand, {} reserved",
-            self.on_hand,
-            self.reserved
-        );
+        for n in 0..2 {
+            assert!(
+                0 <= self.reserved[n] && self.reserved[n] <= self.on_hand[n],
+                "the stock guard broke: {} on hand, {} reserved",
+                self.on_hand[n],
+                self.reserved[n]
+            );
+        }
     }
 }
 
 proptest! {
     /// However the warehouse's reports are delayed, reordered and repeated —
-    /// and whatever it loses — o2c never breaks the stock guard, and once every
-    /// report is in, what is left open is given back and the shelves counted,
-    /// o2c's on-hand is what is on the shelves, with nothing unresolved.
+    /// whatever it loses, and whichever SKUs each count covers — o2c never
+    /// breaks the stock guard, and once every report is in, what is left open
+    /// is given back and both SKUs are counted, o2c's on-hand is what is on the
+    /// shelves, with nothing unresolved.
     #[test]
     fn any_order_of_reports_ends_with_the_shelves(steps in prop::collection::vec(step(), 1..80)) {
-        let mut books = Books { feed: ThirdPartyFeed::new(site()), on_hand: 20, reserved: 0 };
-        let (mut shelves, mut open, mut sequence) = (20_i64, 0_i64, 0_u64);
+        let mut books = Books {
+            feed: ThirdPartyFeed::new(site()),
+            on_hand: [20, 20],
+            reserved: [0, 0],
+        };
+        let (mut shelves, mut open, mut sequence) = ([20_i64, 20], [0_i64, 0], 0_u64);
         let mut outbox: Vec<(usize, Sent)> = Vec::new();
         let mut applied: Vec<usize> = Vec::new();
         let mut sent = 0;
@@ -197,29 +269,32 @@ proptest! {
         };
         for step in steps {
             match step {
-                Step::Release(units) => {
-                    let units = i64::from(units).min(books.on_hand - books.reserved);
-                    books.reserved += units;
-                    open += units;
+                Step::Release(n, units) => {
+                    let units = i64::from(units).min(books.on_hand[n] - books.reserved[n]);
+                    books.reserved[n] += units;
+                    open[n] += units;
                 }
-                Step::Ship => {
-                    let units = open.min(shelves);
+                Step::Ship(n) => {
+                    let units = open[n].min(shelves[n]);
                     if units > 0 {
-                        shelves -= units;
-                        open -= units;
+                        shelves[n] -= units;
+                        open[n] -= units;
                         sequence += 1;
-                        send(&mut outbox, Sent::Shipped { sequence, units });
+                        send(&mut outbox, Sent::Shipped { sequence, sku: n, units });
                     }
                 }
-                Step::Lose(units) => shelves -= i64::from(units).min(shelves),
-                Step::Arrive(units) => {
-                    shelves += i64::from(units);
-                    books.on_hand += i64::from(units);
+                Step::Lose(n, units) => shelves[n] -= i64::from(units).min(shelves[n]),
+                Step::Arrive(n, units) => {
+                    shelves[n] += i64::from(units);
+                    books.on_hand[n] += i64::from(units);
                 }
-                Step::Count => {
+                Step::Count(which) => {
                     // A count takes a position of its own.
                     sequence += 1;
-                    let units = u32::try_from(shelves).unwrap();
+                    let units = (0..2)
+                        .filter(|n| which & (1 << n) != 0)
+                        .map(|n| (n, u32::try_from(shelves[n]).unwrap()))
+                        .collect();
                     send(&mut outbox, Sent::Counted { as_of: sequence, units });
                 }
                 Step::Deliver(at, again) => {
@@ -245,10 +320,13 @@ proptest! {
                 books.apply(&message);
             }
         }
-        // The warehouse gives back what it could not ship, then counts.
-        books.reserved -= open;
+        // The warehouse gives back what it could not ship, then counts both.
+        for n in 0..2 {
+            books.reserved[n] -= open[n];
+        }
         sequence += 1;
-        books.apply(&Sent::Counted { as_of: sequence, units: u32::try_from(shelves).unwrap() });
+        let units = (0..2).map(|n| (n, u32::try_from(shelves[n]).unwrap())).collect();
+        books.apply(&Sent::Counted { as_of: sequence, units });
         prop_assert_eq!(books.on_hand, shelves);
         prop_assert!(books.feed.unresolved.is_empty());
     }
