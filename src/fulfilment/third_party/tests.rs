@@ -321,8 +321,8 @@ proptest! {
             }
         }
         // The warehouse gives back what it could not ship, then counts both.
-        for n in 0..2 {
-            books.reserved[n] -= open[n];
+        for (reserved, open) in books.reserved.iter_mut().zip(open) {
+            *reserved -= open;
         }
         sequence += 1;
         let units = (0..2).map(|n| (n, u32::try_from(shelves[n]).unwrap())).collect();
