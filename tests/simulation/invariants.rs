@@ -81,7 +81,7 @@ fn the_third_party_ends_where_its_shelves_are<S: Store>(sim: &Sim<'_, S>) -> Vec
     use o2c::fulfilment::{ThirdPartyFeed, ThirdPartyWarehouse};
     let warehouse = &sim.outside.third_party;
     let now = sim.outside.clock.now();
-    let mut settle = |messages: Vec<o2c::fulfilment::ThirdPartyMessage>| {
+    let settle = |messages: Vec<o2c::fulfilment::ThirdPartyMessage>| {
         for message in messages {
             let applied = sim
                 .plan()
