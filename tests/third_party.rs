@@ -182,7 +182,17 @@ async fn a_release_ships_in_parts_and_a_count_writes_off_what_went_missing() {
     assert!(!release.replayed);
     assert_eq!(release.lines.len(), 1);
     assert_eq!(release.lines[0].quantity.units(), 5);
-    // Released units are the warehouse's: o2c neither ships nor cancels them.
+    // Released units are the warehouse's: o2c neither ships nor cancels them,
+    // nor lists the order as ready for it to ship.
+    assert!(
+        !shop
+            .oms
+            .store()
+            .orders_ready_to_ship(100)
+            .await
+            .unwrap()
+            .contains(&id)
+    );
     assert!(matches!(
         shop.oms.ship(id, key("ship-1")).await,
         Err(Error::Order(OrderError::NothingToShip))

@@ -301,13 +301,19 @@ impl Order {
         }
     }
 
-    /// True when the order has units reserved and nothing stops them shipping.
+    /// True when the order has units reserved and nothing stops them shipping:
+    /// units released to a third-party warehouse are its to ship, not o2c's,
+    /// so an order whose every reserved unit is released is not ready.
     pub fn is_ready_to_ship(&self) -> bool {
         let waits_for_the_rest = self.back_order == BackOrderPolicy::BackOrder
             && self.lines.iter().any(|l| !l.backordered.is_zero());
         self.status == OrderStatus::Open
             && !waits_for_the_rest
-            && self.lines.iter().any(|l| !l.open().is_zero())
+            && self
+                .lines
+                .iter()
+                .flat_map(|l| l.reservations.iter())
+                .any(|r| !r.unreleased().is_zero())
     }
 
     /// Units back-ordered over all lines.
