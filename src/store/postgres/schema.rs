@@ -161,7 +161,9 @@ CREATE TABLE {s}.bounded_counters (
 /// what `Oms::run_due` finds its work by. Filled from the records already stored
 /// by the same rule as the SQLite store's step (an order under its holds at its
 /// placement, an open invoice at its due time, a sent purchase order at midnight
-/// after its expected day).
+/// UTC after its expected day), times cut to the second as written. A leap
+/// second (`:60`) reads as the next minute's first here; chrono never writes
+/// one for a time o2c stamps.
 const DUE_WORK: &str = r#"
 CREATE TABLE {s}.due_work (
     kind       text COLLATE "C" NOT NULL,
@@ -173,7 +175,7 @@ CREATE INDEX due_work_by_record ON {s}.due_work (record_key);
 INSERT INTO {s}.due_work (kind, due_secs, record_key)
     SELECT DISTINCT CASE WHEN hold IN ('awaiting_payment', 'AwaitingPayment')
                          THEN 'awaiting_payment' ELSE 'credit_hold' END,
-           floor(extract(epoch FROM (r.body::jsonb #>> '{value,placed_at}')::timestamptz))::bigint,
+           extract(epoch FROM (left(r.body::jsonb #>> '{value,placed_at}', 19) || 'Z')::timestamptz)::bigint,
            r.record_key
     FROM {s}.records AS r,
          jsonb_array_elements_text(COALESCE(r.body::jsonb #> '{value,holds}', '[]'::jsonb)) AS hold
@@ -182,14 +184,15 @@ INSERT INTO {s}.due_work (kind, due_secs, record_key)
     ON CONFLICT DO NOTHING;
 INSERT INTO {s}.due_work (kind, due_secs, record_key)
     SELECT 'reminder',
-           floor(extract(epoch FROM (body::jsonb #>> '{value,due_at}')::timestamptz))::bigint,
+           extract(epoch FROM (left(body::jsonb #>> '{value,due_at}', 19) || 'Z')::timestamptz)::bigint,
            record_key
     FROM {s}.records
     WHERE kind = 'invoice' AND body::jsonb #>> '{value,status}' IN ('open', 'Open')
     ON CONFLICT DO NOTHING;
 INSERT INTO {s}.due_work (kind, due_secs, record_key)
     SELECT 'delivery',
-           extract(epoch FROM (body::jsonb #>> '{value,expected_on}')::date + 1)::bigint,
+           extract(epoch FROM (((body::jsonb #>> '{value,expected_on}')::date + 1)::timestamp
+                               AT TIME ZONE 'UTC'))::bigint,
            record_key
     FROM {s}.records
     WHERE kind = 'purchase_order'

@@ -205,7 +205,8 @@ INSERT INTO order_list (placed_secs, placed_nanos, order_id, customer, channel, 
 /// an order under each of its holds `awaiting_payment` and `credit_limit` at its
 /// placement; an open invoice at its due time (no invoice stored before this step
 /// has been reminded); a sent purchase order at midnight after its expected day.
-/// A time SQLite cannot read (a leap second) counts as the second before.
+/// Times are cut to the second as written (`Record::due_work` floors them), a
+/// leap second (`:60`, which SQLite cannot read) counting as the second before.
 const DUE_WORK: &str = "
 CREATE TABLE due_work (
     kind       TEXT NOT NULL,
@@ -218,14 +219,14 @@ INSERT OR IGNORE INTO due_work (kind, due_secs, record_key)
     SELECT CASE hold.value WHEN 'awaiting_payment' THEN 'awaiting_payment'
                            WHEN 'AwaitingPayment' THEN 'awaiting_payment'
                            ELSE 'credit_hold' END,
-           unixepoch(replace(json_extract(records.body, '$.value.placed_at'), ':60', ':59')),
+           unixepoch(substr(replace(json_extract(records.body, '$.value.placed_at'), ':60', ':59'), 1, 19)),
            records.record_key
     FROM records, json_each(records.body, '$.value.holds') AS hold
     WHERE records.kind = 'order'
       AND hold.value IN ('awaiting_payment', 'AwaitingPayment', 'credit_limit', 'CreditLimit');
 INSERT OR IGNORE INTO due_work (kind, due_secs, record_key)
     SELECT 'reminder',
-           unixepoch(replace(json_extract(body, '$.value.due_at'), ':60', ':59')),
+           unixepoch(substr(replace(json_extract(body, '$.value.due_at'), ':60', ':59'), 1, 19)),
            record_key
     FROM records
     WHERE kind = 'invoice' AND json_extract(body, '$.value.status') IN ('open', 'Open');
@@ -243,7 +244,7 @@ mod tests {
     use chrono::Duration;
     use rusqlite::{Connection, params};
 
-    use super::{MIGRATIONS, ORDER_LIST};
+    use super::{DUE_WORK, MIGRATIONS, ORDER_LIST};
     use crate::ledger::fixtures::{at, given_order};
     use crate::order::{Channel, Order, OrderQuery, OrderStatus};
     use crate::store::Record;
@@ -327,5 +328,95 @@ mod tests {
             let want: Vec<_> = want.iter().map(|o| o.id).collect();
             assert_eq!(got, want, "{query:?}");
         }
+    }
+
+    /// Orders held in o2c 0.1's spelling, invoices open and paid, purchase
+    /// orders sent and not — at whole seconds, a hair before the next, and a
+    /// leap second — are indexed by the due-work step exactly as
+    /// `Record::due_work` says.
+    #[test]
+    fn the_due_work_step_indexes_stored_records_as_they_say() {
+        use crate::ledger::InvoiceStatus;
+        use crate::order::Hold;
+        let before = MIGRATIONS.iter().position(|s| *s == DUE_WORK).unwrap();
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &MIGRATIONS[..before]).unwrap();
+        let (_, template, invoice) = crate::ledger::fixtures::given_invoiced();
+        let hair = Duration::nanoseconds(999_999_999);
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc();
+        let mut records = Vec::new();
+        let holds = [
+            vec![Hold::AwaitingPayment],
+            vec![Hold::CreditLimit, Hold::ManualReview],
+            vec![],
+        ];
+        for (n, holds) in holds.into_iter().enumerate() {
+            let mut o: Order = template.clone();
+            o.id = crate::ids::OrderId::from_uuid(uuid::Uuid::from_u128(50 + n as u128));
+            o.holds = holds;
+            o.placed_at = [at() + hair, leap, at()][n];
+            records.push(Record::Order(o));
+        }
+        for (n, status) in [InvoiceStatus::Open, InvoiceStatus::Paid]
+            .into_iter()
+            .enumerate()
+        {
+            let mut i = invoice.clone();
+            i.id = crate::ids::InvoiceId::from_uuid(uuid::Uuid::from_u128(60 + n as u128));
+            i.status = status;
+            i.due_at = at() + Duration::days(30) + hair;
+            records.push(Record::Invoice(i));
+        }
+        let mut sent = crate::purchasing::PurchaseOrder::draft(
+            crate::ids::PurchaseOrderId::from_uuid(uuid::Uuid::from_u128(70)),
+            crate::ids::SupplierId::from_uuid(uuid::Uuid::from_u128(1)),
+            crate::money::Currency::USD,
+            crate::ids::LocationId::new("WH").unwrap(),
+            vec![(
+                crate::ids::Sku::new("MUG").unwrap(),
+                crate::quantity::Quantity::new(5),
+                crate::money::Money::from_minor(100, crate::money::Currency::USD),
+            )],
+            at().date_naive() + Duration::days(5),
+            at(),
+        )
+        .unwrap();
+        let draft = {
+            let mut d = sent.clone();
+            d.id = crate::ids::PurchaseOrderId::from_uuid(uuid::Uuid::from_u128(71));
+            d
+        };
+        sent.approve().unwrap();
+        records.push(Record::PurchaseOrder(sent));
+        records.push(Record::PurchaseOrder(draft));
+        let mut want = Vec::new();
+        for record in &records {
+            let mut body = Vec::new();
+            crate::fingerprint::legacy_json(&mut body, record).unwrap();
+            let key = record.key();
+            conn.execute(
+                "INSERT INTO records (record_key, kind, version, body) VALUES (?1, ?2, 1, ?3)",
+                params![key.describe(), key.kind(), String::from_utf8(body).unwrap()],
+            )
+            .unwrap();
+            for (kind, at) in record.due_work() {
+                want.push((kind.describe().to_owned(), at, key.describe()));
+            }
+        }
+        migrate_with(&mut conn, MIGRATIONS).unwrap();
+        let mut got: Vec<(String, i64, String)> = conn
+            .prepare("SELECT kind, due_secs, record_key FROM due_work")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(want.len(), 4, "{want:?}");
+        assert_eq!(got, want);
     }
 }
