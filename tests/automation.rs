@@ -107,6 +107,40 @@ async fn an_unpaid_prepaid_order_is_cancelled_after_a_week_and_its_stock_goes_to
 }
 
 #[tokio::test]
+async fn an_order_amended_to_owe_more_has_its_week_from_the_amendment() {
+    let w = world().await;
+    let prepaid = customer(&w, "Cash", PaymentTerms::Prepaid, None).await;
+    let order = w.oms.place_order(mugs("o1", prepaid.id, 1)).await.unwrap();
+    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
+    w.oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            invoice.id,
+            invoice.total().unwrap(),
+            o2c::customer::PaymentMethod::Card,
+        ))
+        .await
+        .unwrap();
+    // Ten days on, one more mug: it owes again, from today.
+    w.clock.set(start() + Duration::days(10));
+    let amended = w
+        .oms
+        .amend_order(
+            o2c::order::AmendOrder::new(key("more"), order.id).with_changes(vec![
+                o2c::order::Amendment::AddLine(o2c::order::LineRequest::new(sku("MUG"), 1)),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(amended.holds, vec![Hold::AwaitingPayment]);
+    let report = w.oms.run_due(start() + Duration::days(12)).await.unwrap();
+    assert!(report.cancelled.is_empty(), "{report:?}");
+    let report = w.oms.run_due(start() + Duration::days(18)).await.unwrap();
+    assert_eq!(report.cancelled, vec![order.id]);
+    assert_audit_clean(&w.oms).await;
+}
+
+#[tokio::test]
 async fn each_reminder_level_goes_out_once_whatever_the_call_times() {
     let w = world().await;
     let trade = customer(&w, "Trade", PaymentTerms::Net { days: 30 }, None).await;

@@ -279,8 +279,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 
     /// Cancels the order, or — given `unpaid_since` — only an order still held
-    /// awaiting prepayment and placed by then, answering with the order as read
-    /// (a replay, nothing written) for any other.
+    /// awaiting prepayment since then or before, answering with the order as
+    /// read (a replay, nothing written) for any other.
     pub(super) async fn try_cancel_order(
         &self,
         id: OrderId,
@@ -307,7 +307,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             // Paid (or released by a person), or placed since: not due. A payment
             // committing after this read moves the order, so the commit conflicts
             // and the next attempt sees it.
-            if !order.holds.contains(&Hold::AwaitingPayment) || order.placed_at > cutoff {
+            let since = order.awaiting_payment_since.unwrap_or(order.placed_at);
+            if !order.holds.contains(&Hold::AwaitingPayment) || since > cutoff {
                 return Ok(Applied::replay(order));
             }
         }

@@ -130,6 +130,7 @@ pub(crate) fn cancel_order(
     }
     order.status = status;
     order.holds.clear();
+    order.awaiting_payment_since = None;
     order.closed_at = Some(now);
     Ok(())
 }
@@ -214,6 +215,7 @@ pub(crate) fn cancel_remainder(
     if whole {
         order.status = transition(order.status, OrderAction::Cancel)?;
         order.holds.clear();
+        order.awaiting_payment_since = None;
         order.closed_at = Some(now);
         customer.history.orders_cancelled = customer.history.orders_cancelled.saturating_add(1);
         changes.events.push(Event::OrderCancelled {

@@ -169,6 +169,7 @@ pub(crate) fn compose(
         shipping_charge,
         status: OrderStatus::Open,
         holds: Vec::new(),
+        awaiting_payment_since: None,
         invoices: Vec::new(),
         shipments: Vec::new(),
         invoiced: Money::zero(cmd.currency),
@@ -323,6 +324,9 @@ pub(crate) fn place_hold(
     order.status = transition(order.status, OrderAction::Hold)?;
     if !order.holds.contains(&hold) {
         order.holds.push(hold);
+        if hold == Hold::AwaitingPayment {
+            order.awaiting_payment_since = Some(changes.at);
+        }
         changes.events.push(Event::OrderHeld {
             order: order.id,
             hold,

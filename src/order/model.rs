@@ -152,6 +152,12 @@ pub struct Order {
     pub status: OrderStatus,
     /// Holds in force; non-empty exactly when the status is `OnHold`.
     pub holds: Vec<Hold>,
+    /// Since when it has been held [`Hold::AwaitingPayment`] (placed, or
+    /// amended to owe more): what [`Oms::run_due`](crate::Oms::run_due) counts
+    /// the days unpaid from. `None` while not so held, and on orders stored
+    /// before it was kept, whose placement stands in for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_payment_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Invoices issued for it, oldest first.
     pub invoices: Vec<InvoiceId>,
     /// Shipments booked for it, oldest first.

@@ -11,6 +11,9 @@ use crate::store::Changeset;
 /// Removes `hold` from the order, reopening it if it was the last.
 pub(crate) fn release(order: &mut Order, hold: Hold, changes: &mut Changeset) -> Result<(), Error> {
     order.holds.retain(|h| *h != hold);
+    if hold == Hold::AwaitingPayment {
+        order.awaiting_payment_since = None;
+    }
     if order.holds.is_empty() && order.status == OrderStatus::OnHold {
         order.status = transition(order.status, OrderAction::ReleaseHold)?;
     }

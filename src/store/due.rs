@@ -15,7 +15,9 @@ use crate::order::Hold;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DueKind {
-    /// An order held [`Hold::AwaitingPayment`], from its placement.
+    /// An order held [`Hold::AwaitingPayment`], from when it was so held
+    /// ([`Order::awaiting_payment_since`](crate::order::Order::awaiting_payment_since),
+    /// else its placement).
     AwaitingPayment,
     /// An order held [`Hold::CreditLimit`], from its placement.
     CreditHold,
@@ -91,14 +93,17 @@ impl Record {
         match self {
             Record::Order(order) => {
                 let placed = order.placed_at.timestamp();
+                let unpaid = order
+                    .awaiting_payment_since
+                    .map_or(placed, |since| since.timestamp());
                 let mut due = Vec::new();
-                for (hold, kind) in [
-                    (Hold::AwaitingPayment, DueKind::AwaitingPayment),
-                    (Hold::CreditLimit, DueKind::CreditHold),
-                    (Hold::Overdue, DueKind::OverdueHold),
+                for (hold, kind, at) in [
+                    (Hold::AwaitingPayment, DueKind::AwaitingPayment, unpaid),
+                    (Hold::CreditLimit, DueKind::CreditHold, placed),
+                    (Hold::Overdue, DueKind::OverdueHold, placed),
                 ] {
                     if order.holds.contains(&hold) {
-                        due.push((kind, placed));
+                        due.push((kind, at));
                     }
                 }
                 due

@@ -653,6 +653,7 @@ fn cancelled_by_the_scheduler<S: Store>(sim: &Sim<'_, S>, order: o2c::ids::Order
         cursor = last.sequence;
         if page.iter().any(|e| {
             matches!(&e.event, o2c::event::Event::OrderCancelled { order: o, reason }
+                | o2c::event::Event::OrderRemainderCancelled { order: o, reason, .. }
                 if *o == order && reason.starts_with("not paid within"))
         }) {
             return true;
