@@ -112,6 +112,7 @@ pub(crate) fn open_order(
         shipping_charge: usd(400),
         status: OrderStatus::Open,
         holds: Vec::new(),
+        awaiting_payment_since: None,
         invoices: Vec::new(),
         shipments: Vec::new(),
         invoiced: usd(0),
