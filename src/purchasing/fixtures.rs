@@ -135,6 +135,7 @@ pub(crate) fn waiting_for_mugs(
         shipping_charge: usd(0),
         status: OrderStatus::Open,
         holds: Vec::new(),
+        awaiting_payment_since: None,
         invoices: Vec::new(),
         shipments: Vec::new(),
         invoiced: usd(0),
