@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Days, Utc};
 use serde::{Deserialize, Serialize};
+use smallvec::{SmallVec, smallvec};
 
 use super::{Entity, Record, RecordKey, Versioned};
 use crate::order::Hold;
@@ -90,13 +91,20 @@ impl Record {
     /// falls due: what a store keeps beside the record and rewrites with every
     /// put, as it does its index terms ([`Record::index_terms`]).
     pub fn due_work(&self) -> Vec<(DueKind, i64)> {
+        self.due_entries().into_vec()
+    }
+
+    /// [`Record::due_work`] without a heap allocation: a record falls due for
+    /// two kinds of work at most in practice (an order with two holds), and
+    /// every put of an order or invoice asks.
+    pub(crate) fn due_entries(&self) -> SmallVec<[(DueKind, i64); 2]> {
         match self {
             Record::Order(order) => {
                 let placed = order.placed_at.timestamp();
                 let unpaid = order
                     .awaiting_payment_since
                     .map_or(placed, |since| since.timestamp());
-                let mut due = Vec::new();
+                let mut due = SmallVec::new();
                 for (hold, kind, at) in [
                     (Hold::AwaitingPayment, DueKind::AwaitingPayment, unpaid),
                     (Hold::CreditLimit, DueKind::CreditHold, placed),
@@ -110,7 +118,7 @@ impl Record {
             }
             Record::Invoice(invoice) => invoice
                 .reminder_due_at()
-                .map(|at| vec![(DueKind::Reminder, at.timestamp())])
+                .map(|at| smallvec![(DueKind::Reminder, at.timestamp())])
                 .unwrap_or_default(),
             Record::PurchaseOrder(po) if po.is_sent() => {
                 let late = po
@@ -118,9 +126,9 @@ impl Record {
                     .checked_add_days(Days::new(1))
                     .and_then(|day| day.and_hms_opt(0, 0, 0))
                     .map_or(i64::MAX, |midnight| midnight.and_utc().timestamp());
-                vec![(DueKind::Delivery, late)]
+                smallvec![(DueKind::Delivery, late)]
             }
-            _ => Vec::new(),
+            _ => SmallVec::new(),
         }
     }
 }

@@ -72,9 +72,10 @@ struct State {
     placed: BTreeSet<(DateTime<Utc>, OrderId)>,
     /// The records found under each index term ([`Record::index_terms`]).
     terms: TermIndex,
-    /// What falls due when ([`Record::due_work`]): kind, second, key as text,
-    /// key — the order [`Store::due`] lists in.
-    due: BTreeSet<(DueKind, i64, String, RecordKey)>,
+    /// What falls due when ([`Record::due_work`]): kind, second, key — the
+    /// order [`Store::due`] lists in, since the records of one kind of due work
+    /// are all of one kind, whose ids sort as their keys' text does.
+    due: BTreeSet<(DueKind, i64, RecordKey)>,
     /// The last number of each document series.
     series: BTreeMap<Series, u64>,
 }
@@ -452,20 +453,15 @@ impl Store for MemoryStore {
     ) -> ReadResult<Vec<DueWork>> {
         let state = self.read();
         // Every key of a kind that falls due sorts after the tax table's.
-        let from = match after {
-            Some(c) => (kind, c.at, c.key.clone(), RecordKey::TaxTable),
-            None => (kind, i64::MIN, String::new(), RecordKey::TaxTable),
-        };
+        let from = (kind, after.map_or(i64::MIN, |c| c.at), RecordKey::TaxTable);
         Ok(state
             .due
             .range((Included(from), Unbounded))
-            // The cursor's own key is passed over whatever key sorts after it.
-            .filter(|(_, at, text, _)| {
-                after.is_none_or(|c| (*at, text.as_str()) > (c.at, c.key.as_str()))
-            })
-            .take_while(|(k, at, _, _)| *k == kind && *at <= until)
+            // Within the cursor's second, by the key's text, as the cursor has it.
+            .filter(|(_, at, key)| after.is_none_or(|c| *at > c.at || key.describe() > c.key))
+            .take_while(|(k, at, _)| *k == kind && *at <= until)
             .take(limit)
-            .filter_map(|(_, at, _, key)| {
+            .filter_map(|(_, at, key)| {
                 state.stored(key).map(|(version, record)| DueWork {
                     kind,
                     at: *at,

@@ -180,14 +180,20 @@ impl State {
                 }
             }
             if key.may_fall_due() {
-                let text = key.describe();
-                if let Some((_, stored)) = self.stored(&key) {
-                    for (kind, at) in stored.due_work() {
-                        self.due.remove(&(kind, at, text.clone(), key.clone()));
+                let was = self
+                    .stored(&key)
+                    .map(|(_, stored)| stored.due_entries())
+                    .unwrap_or_default();
+                let now = put.record.due_entries();
+                // Most puts (an order shipped, an invoice part paid) leave it as
+                // it was: nothing to move.
+                if was != now {
+                    for (kind, at) in was {
+                        self.due.remove(&(kind, at, key.clone()));
                     }
-                }
-                for (kind, at) in put.record.due_work() {
-                    self.due.insert((kind, at, text.clone(), key.clone()));
+                    for (kind, at) in now {
+                        self.due.insert((kind, at, key.clone()));
+                    }
                 }
             }
             if key.may_have_terms() {

@@ -782,7 +782,7 @@ fn push_indexes(round: &mut Round<'_>, put: &Put) -> StoreResult<()> {
         push_order_indexes(round, order, put.expected.is_none())?;
     }
     if key.may_fall_due() {
-        push_due_work(round, &key, &put.record);
+        push_due_work(round, &key, &put.record, put.expected.is_none());
     }
     if !key.may_have_terms() {
         return Ok(());
@@ -813,14 +813,17 @@ fn push_indexes(round: &mut Round<'_>, put: &Put) -> StoreResult<()> {
 }
 
 /// What a put record falls due for ([`Record::due_work`]), rewritten with it:
-/// a delete, then an insert (two statements, as for the index terms).
-fn push_due_work(round: &mut Round<'_>, key: &RecordKey, record: &Record) {
+/// a delete (but for a record just `inserted`, which has no rows yet), then an
+/// insert (two statements, as for the index terms).
+fn push_due_work(round: &mut Round<'_>, key: &RecordKey, record: &Record, inserted: bool) {
     let described = key.describe();
-    round.push(
-        Step::Plain,
-        "DELETE FROM {s}.due_work WHERE record_key = $1",
-        vec![text(described.clone())],
-    );
+    if !inserted {
+        round.push(
+            Step::Plain,
+            "DELETE FROM {s}.due_work WHERE record_key = $1",
+            vec![text(described.clone())],
+        );
+    }
     let due = record.due_work();
     if due.is_empty() {
         return;

@@ -248,21 +248,29 @@ fn write_puts(tx: &Transaction<'_>, puts: &[Put]) -> StoreResult<()> {
             index_order(tx, order, put.expected.is_none())?;
         }
         terms::rewrite(tx, &key, &put.record)?;
-        rewrite_due_work(tx, &key, &put.record)?;
+        rewrite_due_work(tx, &key, &put.record, put.expected.is_none())?;
     }
     Ok(())
 }
 
 /// Rewrites what `record` falls due for ([`Record::due_work`]), as
-/// [`terms::rewrite`] does its index terms.
-fn rewrite_due_work(tx: &Transaction<'_>, key: &RecordKey, record: &Record) -> StoreResult<()> {
+/// [`terms::rewrite`] does its index terms; a record just `inserted` has no
+/// rows to delete (placing an order saves the statement).
+fn rewrite_due_work(
+    tx: &Transaction<'_>,
+    key: &RecordKey,
+    record: &Record,
+    inserted: bool,
+) -> StoreResult<()> {
     if !key.may_fall_due() {
         return Ok(());
     }
     let described = key.describe();
-    tx.prepare_cached("DELETE FROM due_work WHERE record_key = ?1")
-        .and_then(|mut stmt| stmt.execute([&described]))
-        .map_err(db)?;
+    if !inserted {
+        tx.prepare_cached("DELETE FROM due_work WHERE record_key = ?1")
+            .and_then(|mut stmt| stmt.execute([&described]))
+            .map_err(db)?;
+    }
     for (kind, at) in record.due_work() {
         tx.prepare_cached("INSERT INTO due_work (kind, due_secs, record_key) VALUES (?1, ?2, ?3)")
             .and_then(|mut stmt| stmt.execute(params![kind.describe(), at, described]))
