@@ -31,6 +31,20 @@ fn mugs(k: &str, who: o2c::ids::CustomerId, units: i64) -> PlaceOrder {
     PlaceOrder::new(key(k), who, Channel::Web, o2c::money::Currency::USD).line(sku("MUG"), units)
 }
 
+/// Pays what is still owed on `invoice`.
+async fn pay_in_full(w: &World, invoice: o2c::ids::InvoiceId, k: &str) {
+    let invoice = w.oms.invoice(invoice).await.unwrap();
+    w.oms
+        .record_payment(RecordPayment::new(
+            key(k),
+            invoice.id,
+            invoice.outstanding().unwrap(),
+            o2c::customer::PaymentMethod::BankTransfer,
+        ))
+        .await
+        .unwrap();
+}
+
 async fn events(w: &World) -> Vec<Event> {
     w.oms
         .events_after(0, 100_000)
@@ -59,16 +73,7 @@ async fn an_unpaid_prepaid_order_is_cancelled_after_a_week_and_its_stock_goes_to
         .place_order(mugs("paid", prepaid.id, 2))
         .await
         .unwrap();
-    let invoice = w.oms.invoice(paid.invoices[0]).await.unwrap();
-    w.oms
-        .record_payment(RecordPayment::new(
-            key("pay"),
-            invoice.id,
-            invoice.total().unwrap(),
-            o2c::customer::PaymentMethod::Card,
-        ))
-        .await
-        .unwrap();
+    pay_in_full(&w, paid.invoices[0], "pay").await;
     w.oms.place_order(mugs("trade", net.id, 3)).await.unwrap();
     let waiting = w
         .oms
@@ -111,16 +116,7 @@ async fn an_order_amended_to_owe_more_has_its_week_from_the_amendment() {
     let w = world().await;
     let prepaid = customer(&w, "Cash", PaymentTerms::Prepaid, None).await;
     let order = w.oms.place_order(mugs("o1", prepaid.id, 1)).await.unwrap();
-    let invoice = w.oms.invoice(order.invoices[0]).await.unwrap();
-    w.oms
-        .record_payment(RecordPayment::new(
-            key("pay"),
-            invoice.id,
-            invoice.total().unwrap(),
-            o2c::customer::PaymentMethod::Card,
-        ))
-        .await
-        .unwrap();
+    pay_in_full(&w, order.invoices[0], "pay").await;
     // Ten days on, one more mug: it owes again, from today.
     w.clock.set(start() + Duration::days(10));
     let amended = w
@@ -147,16 +143,7 @@ async fn each_reminder_level_goes_out_once_whatever_the_call_times() {
     let order = w.oms.place_order(mugs("o1", trade.id, 2)).await.unwrap();
     let invoice = order.invoices[0];
     let paid_order = w.oms.place_order(mugs("o2", trade.id, 1)).await.unwrap();
-    let paid = w.oms.invoice(paid_order.invoices[0]).await.unwrap();
-    w.oms
-        .record_payment(RecordPayment::new(
-            key("pay"),
-            paid.id,
-            paid.total().unwrap(),
-            o2c::customer::PaymentMethod::BankTransfer,
-        ))
-        .await
-        .unwrap();
+    pay_in_full(&w, paid_order.invoices[0], "pay").await;
     let day = |n: u64| start() + Days::new(n);
     // Due on day 30: nothing before day 37.
     for n in [10, 30, 31, 36] {
@@ -222,16 +209,7 @@ async fn a_credit_hold_is_released_once_the_customer_is_within_the_limit_again()
     assert_eq!(held.holds, vec![Hold::CreditLimit]);
     let report = w.oms.run_due(start() + Duration::hours(1)).await.unwrap();
     assert!(report.released.is_empty(), "still over: {report:?}");
-    let invoice = w.oms.invoice(first.invoices[0]).await.unwrap();
-    w.oms
-        .record_payment(RecordPayment::new(
-            key("pay"),
-            invoice.id,
-            invoice.total().unwrap(),
-            o2c::customer::PaymentMethod::BankTransfer,
-        ))
-        .await
-        .unwrap();
+    pay_in_full(&w, first.invoices[0], "pay").await;
     let report = w.oms.run_due(start() + Duration::hours(2)).await.unwrap();
     assert_eq!(report.released, vec![held.id]);
     assert!(w.oms.order(held.id).await.unwrap().holds.is_empty());
@@ -295,24 +273,10 @@ async fn an_invoice_past_the_hold_level_holds_the_customers_orders_until_it_is_p
         w.oms.ship(later.id, key("ship-later")).await,
         Err(o2c::Error::Order(o2c::order::OrderError::OnHold { .. }))
     ));
-    let pay = |order: o2c::order::Order, k: &'static str| {
-        let oms = &w.oms;
-        async move {
-            let invoice = oms.invoice(order.invoices[0]).await.unwrap();
-            oms.record_payment(RecordPayment::new(
-                key(k),
-                invoice.id,
-                invoice.outstanding().unwrap(),
-                o2c::customer::PaymentMethod::BankTransfer,
-            ))
-            .await
-            .unwrap();
-        }
-    };
     // One invoice paid: the other is still past the level, nothing is released.
-    pay(first.value.clone(), "pay-first").await;
+    pay_in_full(&w, first.invoices[0], "pay-first").await;
     assert!(w.oms.run_due(day(45)).await.unwrap().released.is_empty());
-    pay(waiting.value.clone(), "pay-waiting").await;
+    pay_in_full(&w, waiting.invoices[0], "pay-waiting").await;
     let report = w.oms.run_due(day(46)).await.unwrap();
     assert_eq!(
         sorted(report.released.clone()),

@@ -145,6 +145,14 @@ async fn order<S: Store>(shop: &Shop<S>, k: &str, mugs: u32, tees: u32) -> Order
     shop.oms.place_order(cart).await.unwrap().id
 }
 
+/// Releases what `id` holds at the warehouse to `w`, under the key `k`.
+async fn release<S: Store>(shop: &Shop<S>, w: &SimulatedThirdParty, id: OrderId, k: &str) {
+    shop.oms
+        .release_to_third_party(w, id, &site(), key(k))
+        .await
+        .unwrap();
+}
+
 /// Applies every message, returning what each did.
 async fn apply<S: Store>(
     shop: &Shop<S>,
@@ -318,10 +326,7 @@ async fn units_at_the_warehouse_go_only_by_release_whatever_happens_to_them() {
     let refused = shop.oms.order(id).await.unwrap();
     assert!(refused.lines[0].reservations[0].released.is_zero());
     // Released, then held for review: what the warehouse ships still lands.
-    shop.oms
-        .release_to_third_party(&w, id, &site(), key("release-1"))
-        .await
-        .unwrap();
+    release(&shop, &w, id, "release-1").await;
     shop.oms
         .hold_order(id, o2c::order::Hold::ManualReview, key("hold-1"))
         .await
@@ -357,10 +362,7 @@ async fn a_count_of_some_skus_leaves_the_others_to_their_own_counts() {
     let shop = shop(MemoryStore::new()).await;
     let w = warehouse(ThirdPartyFaults::default(), 7);
     let id = order(&shop, "cart-1", 0, 3).await;
-    shop.oms
-        .release_to_third_party(&w, id, &site(), key("release-1"))
-        .await
-        .unwrap();
+    release(&shop, &w, id, "release-1").await;
     w.work(shop.clock.now());
     let [shipped] = <[_; 1]>::try_from(w.deliver()).unwrap();
     // A count of mugs alone, after the tee shipment it does not cover.
@@ -387,10 +389,7 @@ async fn a_message_delivered_twice_is_applied_once_and_a_stale_count_changes_not
     let shop = shop(MemoryStore::new()).await;
     let w = warehouse(ThirdPartyFaults::default(), 2);
     let id = order(&shop, "cart-1", 4, 2).await;
-    shop.oms
-        .release_to_third_party(&w, id, &site(), key("release-1"))
-        .await
-        .unwrap();
+    release(&shop, &w, id, "release-1").await;
     w.work(shop.clock.now());
     w.count(shop.clock.now());
     w.lose(&tee(), 1);
@@ -513,10 +512,7 @@ async fn reports_the_warehouse_was_never_given_are_refused_and_change_nothing() 
             ..
         }))
     ));
-    shop.oms
-        .release_to_third_party(&w, id, &site(), key("release-1"))
-        .await
-        .unwrap();
+    release(&shop, &w, id, "release-1").await;
     let events = events + 1;
     // More than released.
     assert!(matches!(
