@@ -264,6 +264,41 @@ mod tests {
         assert_eq!(changes.events.len(), 2);
     }
 
+    proptest::proptest! {
+        /// Whatever the levels and whenever the calls come: each reminder
+        /// goes out at most once, levels only rise, none is sent before it is
+        /// reached, and after the last call the invoice has had the highest
+        /// level reached then, and waits for the next one.
+        #[test]
+        fn reminders_rise_once_each_whatever_the_call_times(
+            levels in proptest::collection::btree_set(1_u16..60, 1..5),
+            mut days in proptest::collection::vec(0_i64..100, 1..12),
+        ) {
+            let levels: Vec<u16> = levels.into_iter().collect();
+            days.sort_unstable();
+            let mut invoice = overdue_invoice();
+            let mut changes = Changeset::new(at());
+            let mut sent = Vec::new();
+            for day in &days {
+                let now = at() + Duration::days(*day);
+                if let Some(level) = remind(&mut invoice, &levels, now, &mut changes).unwrap() {
+                    let reached = levels.iter().filter(|d| i64::from(**d) <= *day).count();
+                    proptest::prop_assert_eq!(usize::from(level), reached);
+                    sent.push(level);
+                }
+            }
+            proptest::prop_assert!(sent.windows(2).all(|w| w[0] < w[1]), "{:?}", sent);
+            proptest::prop_assert_eq!(changes.events.len(), sent.len());
+            let last = days.last().copied().unwrap_or(0);
+            let reached = levels.iter().filter(|d| i64::from(**d) <= last).count();
+            proptest::prop_assert_eq!(usize::from(invoice.reminders), reached);
+            proptest::prop_assert_eq!(
+                invoice.next_reminder_at,
+                levels.get(reached).map(|d| at() + Duration::days(i64::from(*d)))
+            );
+        }
+    }
+
     #[test]
     fn a_policy_out_of_order_is_refused() {
         let policy = AutomationPolicy::default().with_reminder_days(vec![14, 7]);
