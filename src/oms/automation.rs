@@ -335,13 +335,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             super::trace::store("commit", self.store.commit(changes)).await?;
             Ok::<_, Error>(())
         })?;
-        let ids = super::trace::store(
-            "orders_of_customer",
-            self.store.orders_of_customer(customer),
-        )
-        .await?;
-        let orders = super::trace::store("load_many", self.store.load_many::<Order>(&ids)).await?;
-        for order in orders.into_iter().flatten().map(|o| o.value) {
+        for order in self.customer_orders(customer).await? {
             let shipping = order
                 .lines
                 .iter()
@@ -425,16 +419,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         days: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, Error> {
-        let ids = super::trace::store(
-            "orders_of_customer",
-            self.store.orders_of_customer(customer),
-        )
-        .await?;
-        let orders = super::trace::store("load_many", self.store.load_many::<Order>(&ids)).await?;
-        let invoices: Vec<InvoiceId> = orders
+        let invoices: Vec<InvoiceId> = self
+            .customer_orders(customer)
+            .await?
             .into_iter()
-            .flatten()
-            .flat_map(|o| o.value.invoices)
+            .flat_map(|o| o.invoices)
             .collect();
         let invoices =
             super::trace::store("load_many", self.store.load_many::<Invoice>(&invoices)).await?;

@@ -430,15 +430,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// # Errors
     /// [`Error::Read`] if the store fails.
     pub async fn customer_orders(&self, customer: CustomerId) -> Result<Vec<Order>, Error> {
-        let mut orders = Vec::new();
-        for id in super::trace::store(
+        let ids = super::trace::store(
             "orders_of_customer",
             self.store.orders_of_customer(customer),
         )
-        .await?
-        {
-            orders.push(self.order(id).await?);
-        }
-        Ok(orders)
+        .await?;
+        // One read for them all, not one per order.
+        let found = super::trace::store("load_many", self.store.load_many::<Order>(&ids)).await?;
+        ids.iter()
+            .zip(found)
+            .map(|(id, order)| {
+                order
+                    .map(|o| o.value)
+                    .ok_or_else(|| Error::dangling(Order::kind(), id))
+            })
+            .collect()
     }
 }

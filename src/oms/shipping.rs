@@ -3,7 +3,9 @@
 use super::{Applied, Fingerprint, Oms, fingerprint};
 use crate::catalog::{Product, Products};
 use crate::customer::Customer;
+use crate::decide::Context;
 use crate::error::Error;
+use crate::fulfilment::ship::Pick;
 use crate::fulfilment::ship::{
     self, Tracked, best_quote, deliver, finish_shipping, plan_shipments, record_shipment, track,
 };
@@ -12,10 +14,11 @@ use crate::fulfilment::{
 };
 use crate::ids::{IdempotencyKey, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
-use crate::order::Order;
+use crate::order::{Order, OrderStatus};
 use crate::stock::Location;
 use crate::store::{
-    Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
+    Versioned,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -118,18 +121,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let stored = super::found::<Order>(&mut fetched, &id)?;
         let mut order = stored.value;
         let sites: Vec<&Location> = fetched.lend_each().map(|site| site.value).collect();
-        let mut products = Products::with_capacity(order.lines.len());
         let mut changes = Changeset::new(self.now());
-        changes.checks.reserve(order.lines.len());
-        for product in fetched.lend_each::<Product>() {
-            // Cost of goods is posted at this cost: a cost change committing first
-            // must send us back.
-            changes.check_version(
-                RecordKey::Product(product.value.sku.clone()),
-                product.version,
-            );
-            products.lend(product.value);
-        }
+        let products = products_at_cost(fetched.lend_each(), order.lines.len(), &mut changes);
         let (picks, status) =
             plan_shipments(&order, &sites, &products, self.config.freight.as_ref())?;
         let mut quotes = Vec::with_capacity(picks.len());
@@ -180,26 +173,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             };
             shipments.push(record_shipment(&mut order, booked, &ctx, &mut changes)?);
         }
-        // The customer's figures move by a merge: what was read is only
-        // compared with what the invoice makes of them, so it is lent.
-        let customer = match on_shipment {
-            true => Some(
-                super::lent::<Customer>(&fetched, &order.customer).map_err(Error::into_dangling)?,
-            ),
-            false => None,
-        };
-        let mut buyer = customer.cloned();
-        finish_shipping(
-            &mut order,
-            status,
-            &picks,
-            buyer.as_mut(),
-            &ctx,
-            &mut changes,
-        )?;
-        if let (Some(before), Some(after)) = (customer, &buyer) {
-            changes.move_customer(before, after)?;
-        }
+        self.invoice_shipped(&mut order, status, &picks, &fetched, &ctx, &mut changes)?;
         changes.update(order, stored.version);
         // Let go of what was read before committing: a record no reader holds
         // is written over where it lies.
@@ -283,6 +257,55 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn shipment(&self, id: ShipmentId) -> Result<Shipment, Error> {
         Ok(self.must::<Shipment>(&id).await?.value)
     }
+}
+
+impl<S: Store, C: Carrier> Oms<S, C> {
+    /// After the picks are recorded: the order moves to `status` and, when
+    /// invoicing on shipment, what shipped is invoiced to its customer (read in
+    /// `fetched`). The customer's figures move by a merge: what was read is only
+    /// compared with what the invoice makes of them, so it is lent.
+    pub(super) fn invoice_shipped(
+        &self,
+        order: &mut Order,
+        status: OrderStatus,
+        picks: &[Pick<'_>],
+        fetched: &Fetched,
+        ctx: &Context<'_>,
+        changes: &mut Changeset,
+    ) -> Result<(), Error> {
+        let customer = match self.config.invoice_policy == InvoicePolicy::OnShipment {
+            true => Some(
+                super::lent::<Customer>(fetched, &order.customer).map_err(Error::into_dangling)?,
+            ),
+            false => None,
+        };
+        let mut buyer = customer.cloned();
+        finish_shipping(order, status, picks, buyer.as_mut(), ctx, changes)?;
+        if let (Some(before), Some(after)) = (customer, &buyer) {
+            changes.move_customer(before, after)?;
+        }
+        Ok(())
+    }
+}
+
+/// The products a shipping command read, lent, each checked at commit: cost of
+/// goods is posted at this cost, so a cost change committing first must send the
+/// command back.
+pub(super) fn products_at_cost<'f>(
+    lent: impl IntoIterator<Item = Versioned<&'f Product>>,
+    lines: usize,
+    changes: &mut Changeset,
+) -> Products<'f> {
+    let mut products = Products::with_capacity(lines);
+    changes.checks.reserve(lines);
+    for product in lent {
+        changes.check_version(
+            RecordKey::Product(product.value.sku.clone()),
+            product.version,
+        );
+        products.lend(product.value);
+    }
+    products
 }
 
 /// A booking made by one `ship` call, remembered across its retries.

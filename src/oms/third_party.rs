@@ -2,13 +2,11 @@
 //! report back.
 
 use super::{Applied, Fingerprint, Oms, fingerprint};
-use crate::catalog::{Product, Products};
+use crate::catalog::Product;
 use crate::customer::Customer;
 use crate::error::Error;
 use crate::event::Event;
-use crate::fulfilment::ship::{
-    Booked, Pick, cost_of_goods, finish_shipping, rate_request, record_shipment,
-};
+use crate::fulfilment::ship::{Booked, Pick, cost_of_goods, rate_request, record_shipment};
 use crate::fulfilment::third_party::{orders, stock};
 use crate::fulfilment::{
     Booking, Carrier, RateQuote, Release, Shipment, ThirdPartyError, ThirdPartyFeed,
@@ -21,8 +19,7 @@ use crate::order::{Order, OrderAction, OrderStatus, transition};
 use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::stock::{Location, LocationKind};
 use crate::store::{
-    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, RecordKey,
-    Store,
+    Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store,
 };
 
 impl<S: Store, C: Carrier> Oms<S, C> {
@@ -370,15 +367,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             OrderStatus::OnHold => OrderStatus::OnHold,
             status => transition(status, OrderAction::Ship)?,
         };
-        let mut products = Products::with_capacity(order.lines.len());
-        for product in fetched.lend_every::<Product>() {
-            // Cost of goods is posted at this cost.
-            changes.check_version(
-                RecordKey::Product(product.value.sku.clone()),
-                product.version,
-            );
-            products.lend(product.value);
-        }
+        let products =
+            super::shipping::products_at_cost(fetched.lend_every(), order.lines.len(), changes);
         let picked = orders::take_back(&mut order, &location.id, lines)?;
         let (cost_of_goods, line_costs) = cost_of_goods(&order, &picked, &products)?;
         let pick = Pick {
@@ -408,24 +398,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             key: release.to_string(),
         };
         let shipment = record_shipment(&mut order, booked, &ctx, changes)?;
-        let customer = match self.config.invoice_policy == InvoicePolicy::OnShipment {
-            true => Some(
-                super::lent::<Customer>(&fetched, &order.customer).map_err(Error::into_dangling)?,
-            ),
-            false => None,
-        };
-        let mut buyer = customer.cloned();
-        finish_shipping(
+        self.invoice_shipped(
             &mut order,
             status,
             std::slice::from_ref(&pick),
-            buyer.as_mut(),
+            &fetched,
             &ctx,
             changes,
         )?;
-        if let (Some(before), Some(after)) = (customer, &buyer) {
-            changes.move_customer(before, after)?;
-        }
         let moves: Vec<_> = lines
             .iter()
             .map(|l| (l.sku.clone(), -l.quantity.as_i64()))

@@ -17,7 +17,7 @@ pub use availability::{Availability, availability};
 pub use level::{MovementReason, ReservationChange, StockLevel, StockMovement};
 pub use location::{Location, LocationKind};
 pub use receive::{AdjustStock, ReceiveStock};
-pub(crate) use receive::{StockCommand, change_stock};
+pub(crate) use receive::{StockCommand, change_stock, record_correction};
 pub use valuation::{Valuation, valuation};
 
 use crate::error::ErrorKind;

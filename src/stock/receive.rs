@@ -223,43 +223,35 @@ pub(crate) fn change_stock(
     if delta < 0 {
         value = -value;
     }
-    let entry_id = ctx.id(EntryId::from_uuid);
-    let (reason, entry, event) = match cmd {
-        StockCommand::Receive(ReceiveStock { reference, .. }) => (
-            MovementReason::Receipt {
-                reference: reference.to_owned(),
-            },
-            ctx.postings.receipt(reference, value, entry_id, now)?,
-            Event::StockReceived {
+    match cmd {
+        StockCommand::Receive(ReceiveStock { reference, .. }) => {
+            changes.movements.push(StockMovement {
+                sku: sku.clone(),
+                location: location.id.clone(),
+                quantity: delta,
+                reason: MovementReason::Receipt {
+                    reference: reference.to_owned(),
+                },
+                at: now,
+                value: Some(value),
+            });
+            changes.journal.extend(ctx.postings.receipt(
+                reference,
+                value,
+                ctx.id(EntryId::from_uuid),
+                now,
+            )?);
+            changes.events.push(Event::StockReceived {
                 sku: sku.clone(),
                 location: location.id.clone(),
                 quantity: units(delta)?,
                 reference: reference.to_owned(),
-            },
-        ),
-        StockCommand::Adjust(AdjustStock { reason: why, .. }) => (
-            MovementReason::Adjustment {
-                reason: why.to_owned(),
-            },
-            ctx.postings.adjustment(why, value, entry_id, now)?,
-            Event::StockAdjusted {
-                sku: sku.clone(),
-                location: location.id.clone(),
-                delta,
-                reason: why.to_owned(),
-            },
-        ),
-    };
-    changes.movements.push(StockMovement {
-        sku: sku.clone(),
-        location: location.id.clone(),
-        quantity: delta,
-        reason,
-        at: now,
-        value: matches!(cmd, StockCommand::Receive(_)).then_some(value),
-    });
-    changes.journal.extend(entry);
-    changes.events.push(event);
+            });
+        }
+        StockCommand::Adjust(AdjustStock { reason: why, .. }) => {
+            record_correction(sku, &location.id, delta, why, value, ctx, changes)?;
+        }
+    }
     if delta > 0 {
         // Waiting back-orders take arriving units before they become free.
         backlog.fill(
@@ -272,6 +264,47 @@ pub(crate) fn change_stock(
     }
     // Valued at this cost: a cost change committing first must send us back.
     changes.check_version(RecordKey::Product(sku.clone()), product.version);
+    Ok(())
+}
+
+/// A correction of on-hand of `sku` at `location` by `delta` for `why`, worth
+/// `value` at cost (negative for units lost): its movement, its posting between
+/// inventory and inventory adjustments, and its event. What `adjust_stock` and a
+/// third-party warehouse's counts write.
+///
+/// # Errors
+/// [`Error::Ledger`] if the posting is refused.
+pub(crate) fn record_correction(
+    sku: &Sku,
+    location: &LocationId,
+    delta: i64,
+    why: &str,
+    value: crate::money::Money,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    changes.movements.push(StockMovement {
+        sku: sku.clone(),
+        location: location.clone(),
+        quantity: delta,
+        reason: MovementReason::Adjustment {
+            reason: why.to_owned(),
+        },
+        at: ctx.now,
+        value: None,
+    });
+    changes.journal.extend(ctx.postings.adjustment(
+        why,
+        value,
+        ctx.id(EntryId::from_uuid),
+        ctx.now,
+    )?);
+    changes.events.push(Event::StockAdjusted {
+        sku: sku.clone(),
+        location: location.clone(),
+        delta,
+        reason: why.to_owned(),
+    });
     Ok(())
 }
 

@@ -6,9 +6,11 @@ use crate::catalog::Product;
 use crate::decide::Context;
 use crate::error::Error;
 use crate::event::Event;
-use crate::ids::{EntryId, IdempotencyKey, LocationId};
+use crate::ids::{IdempotencyKey, LocationId};
 use crate::purchasing::Backlog;
-use crate::stock::{AdjustStock, Location, StockCommand, StockLevel, change_stock};
+use crate::stock::{
+    AdjustStock, Location, StockCommand, StockLevel, change_stock, record_correction,
+};
 use crate::store::{Changeset, Entity, Fetched};
 
 /// Compares a count (`message`, taken `as_of`) with o2c's on-hand (`levels`)
@@ -111,27 +113,7 @@ pub(crate) fn put_back(
     if late.units < 0 {
         value = -value;
     }
-    changes.movements.push(crate::stock::StockMovement {
-        sku: late.sku.clone(),
-        location: location.clone(),
-        quantity: late.units,
-        reason: crate::stock::MovementReason::Adjustment {
-            reason: reason.clone(),
-        },
-        at: ctx.now,
-        value: None,
-    });
-    changes.journal.extend(ctx.postings.adjustment(
-        &reason,
-        value,
-        ctx.id(EntryId::from_uuid),
-        ctx.now,
-    )?);
-    changes.events.push(Event::StockAdjusted {
-        sku: late.sku.clone(),
-        location: location.clone(),
-        delta: late.units,
-        reason,
-    });
-    Ok(())
+    record_correction(
+        &late.sku, location, late.units, &reason, value, ctx, changes,
+    )
 }
