@@ -148,6 +148,14 @@ pub struct DueReport {
     pub rescheduled: Vec<PurchaseOrderId>,
     /// Purchase orders raised by replenishment.
     pub raised: Vec<PurchaseOrderId>,
+    /// Answers of the payment provider recorded for requests whose reply was
+    /// lost (captures, voids, refunds), asking it what became of each.
+    #[serde(default)]
+    pub payments_resolved: usize,
+    /// Orders whose card authorisation lapsed: renewed, or the order held, as
+    /// [`PaymentPolicy::on_expiry`](crate::payment::PaymentPolicy::on_expiry) says.
+    #[serde(default)]
+    pub authorisations_lapsed: Vec<OrderId>,
     /// Actions another instance took first (their keys were used): done once,
     /// by it.
     pub taken_by_others: usize,

@@ -37,6 +37,9 @@ pub struct OmsConfig {
     pub freight: Option<FreightRule>,
     /// What [`Oms::run_due`](crate::Oms::run_due) does, and when.
     pub automation: AutomationPolicy,
+    /// How card payments through the payment provider treat declines and
+    /// lapsed authorisations.
+    pub payments: crate::payment::PaymentPolicy,
 }
 
 impl Default for OmsConfig {
@@ -51,6 +54,7 @@ impl Default for OmsConfig {
             purchasing: PurchasingPolicy::default(),
             freight: None,
             automation: AutomationPolicy::default(),
+            payments: crate::payment::PaymentPolicy::default(),
         }
     }
 }
@@ -109,6 +113,14 @@ impl OmsConfig {
     #[must_use]
     pub fn with_freight(mut self, rule: FreightRule) -> Self {
         self.freight = Some(rule);
+        self
+    }
+
+    /// How card payments through the payment provider treat declines and lapsed
+    /// authorisations.
+    #[must_use]
+    pub fn with_payments(mut self, policy: crate::payment::PaymentPolicy) -> Self {
+        self.payments = policy;
         self
     }
 

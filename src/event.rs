@@ -420,6 +420,65 @@ pub enum Event {
         /// SKUs whose count differed.
         differences: u32,
     },
+    /// The payment provider holds money on the customer's card for an order.
+    PaymentAuthorised {
+        /// The order.
+        order: OrderId,
+        /// The provider's id for the authorisation.
+        authorisation: String,
+        /// How much is held.
+        amount: Money,
+        /// When the hold lapses.
+        expires_at: DateTime<Utc>,
+    },
+    /// The customer's card was declined for an order.
+    PaymentDeclined {
+        /// The order.
+        order: OrderId,
+        /// Why, as the provider said.
+        reason: String,
+    },
+    /// What was left of an authorisation was released (voided when the order
+    /// was cancelled or fully captured, or lapsed).
+    AuthorisationReleased {
+        /// The order.
+        order: OrderId,
+        /// The provider's id for the authorisation.
+        authorisation: String,
+        /// What was left and is no longer held.
+        released: Money,
+    },
+    /// The provider would not capture what a shipment invoiced: the invoice
+    /// stays open, and the order is held.
+    CaptureFailed {
+        /// The order.
+        order: OrderId,
+        /// The capture's key.
+        key: String,
+        /// What it would have taken.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+    /// The provider would not refund: the refund is reversed and the money is
+    /// the customer's credit again.
+    RefundFailed {
+        /// The payment the refund was against.
+        payment: PaymentId,
+        /// How much.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+    /// The provider paid captured money out to the bank.
+    PaymentSettled {
+        /// The provider's id for the payout.
+        payout: String,
+        /// What left card clearing.
+        gross: Money,
+        /// The provider's fee.
+        fee: Money,
+    },
     /// A carrier reported progress.
     TrackingUpdated {
         /// The shipment.

@@ -132,6 +132,7 @@ pub mod lines;
 pub mod money;
 mod oms;
 pub mod order;
+pub mod payment;
 pub mod purchasing;
 pub mod quantity;
 pub mod returns;

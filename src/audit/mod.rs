@@ -43,7 +43,9 @@ mod freight;
 mod fulfilment;
 mod ledger;
 mod orders;
+mod payments;
 
+use crate::payment::PaymentProvider;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -268,6 +270,20 @@ pub enum Violation {
         /// The capacity the run's opening set (0: never opened).
         opened: i64,
     },
+    /// An order's card payment breaks a bound: captured beyond what was
+    /// authorised, refunded beyond what was captured, or an authorisation's
+    /// counter not where its requests put it.
+    CardPaymentInconsistent {
+        /// The order.
+        order: OrderId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A payment-authorisation counter no order's authorisation accounts for.
+    OrphanCounter {
+        /// The counter (`payment_authorisation/ORDER/N`).
+        counter: String,
+    },
     /// Event sequence numbers are not 1, 2, 3, ...
     EventGap {
         /// Expected sequence.
@@ -313,7 +329,7 @@ impl AuditReport {
     }
 }
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Checks every invariant over one consistent snapshot of the whole store (see
     /// the [module docs](crate::audit) for the list).
     ///
@@ -380,6 +396,7 @@ impl<'a> Audit<'a> {
         self.invoices(snapshot)?;
         self.credit_notes(snapshot)?;
         self.payments(snapshot)?;
+        self.card_payments(snapshot)?;
         self.invoices_against_payments_and_notes();
         self.shipments(snapshot)?;
         self.returns(snapshot)?;

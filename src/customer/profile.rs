@@ -12,7 +12,9 @@ use crate::money::{Currency, Money};
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
-    /// Card captured by the host's payment gateway.
+    /// Card (or wallet): authorised, captured and refunded through the service's
+    /// payment provider when it has one ([`crate::payment`]); recorded by the
+    /// host ([`Oms::record_payment`](crate::Oms::record_payment)) when it has none.
     #[serde(alias = "Card")]
     Card,
     /// Bank transfer.
@@ -72,6 +74,12 @@ pub struct NewCustomer {
     pub terms: PaymentTerms,
     /// Most the customer may owe; `None` for no limit.
     pub credit_limit: Option<Money>,
+    /// The payment provider's reference to the customer's stored card (a token
+    /// the host got from the provider's checkout); `None` when none is on file.
+    /// Orders are authorised against it
+    /// ([`crate::payment`]). Never card numbers: o2c keeps no card data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_token: Option<String>,
 }
 
 crate::with_setters!(NewCustomer {
@@ -83,6 +91,7 @@ crate::with_setters!(NewCustomer {
     with_payment_method => payment_method: PaymentMethod,
     with_terms => terms: PaymentTerms,
     with_credit_limit => credit_limit: Option<Money>,
+    with_payment_token => payment_token: Option<String>,
 });
 
 impl NewCustomer {
@@ -102,6 +111,7 @@ impl NewCustomer {
             payment_method: PaymentMethod::Card,
             terms: PaymentTerms::Prepaid,
             credit_limit: None,
+            payment_token: None,
         }
     }
 }

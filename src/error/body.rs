@@ -96,6 +96,9 @@ impl Error {
                 Error::ThirdParty(_) => {
                     "the warehouse did not answer in time; try again".to_owned()
                 }
+                Error::Provider(_) => {
+                    "the payment provider did not answer in time; try again".to_owned()
+                }
                 _ => "the service is unavailable; try again later".to_owned(),
             },
             // A carrier adapter's reason is its own free text, which may quote the
@@ -109,6 +112,12 @@ impl Error {
                 }
                 Error::ThirdParty(crate::fulfilment::ThirdPartyError::Refused { .. }) => {
                     "the warehouse refused the release".to_owned()
+                }
+                Error::Provider(crate::payment::ProviderError::Declined { .. }) => {
+                    "the payment was declined".to_owned()
+                }
+                Error::Provider(crate::payment::ProviderError::Refused { .. }) => {
+                    "the payment provider refused the request".to_owned()
                 }
                 _ => self.to_string(),
             },

@@ -27,7 +27,7 @@ const CODES: &str = include_str!("codes.txt");
 
 /// The sources whose `code` functions name codes, to check that every code
 /// written there has an example below.
-const SOURCES: [&str; 11] = [
+const SOURCES: [&str; 12] = [
     include_str!("mod.rs"),
     include_str!("../order/mod.rs"),
     include_str!("../money/amount.rs"),
@@ -39,6 +39,7 @@ const SOURCES: [&str; 11] = [
     include_str!("../stock/mod.rs"),
     include_str!("../purchasing/mod.rs"),
     include_str!("../catalog/tax.rs"),
+    include_str!("../payment/provider.rs"),
 ];
 
 fn sku() -> Sku {
@@ -242,6 +243,38 @@ fn every_error() -> Vec<Error> {
             },
             PaymentError::NotInMinorUnits(usd(1)),
             PaymentError::OnAccountIsNotAPayment,
+            PaymentError::ThroughProvider {
+                method: crate::customer::PaymentMethod::Card,
+            },
+            PaymentError::Declined {
+                reason: "insufficient funds".into(),
+            },
+            PaymentError::UnknownRequest {
+                order: OrderId::from_uuid(Uuid::nil()),
+                key: "capture".into(),
+            },
+            PaymentError::NotAuthorised(OrderId::from_uuid(Uuid::nil())),
+            PaymentError::OtherProvider {
+                expected: "cards".into(),
+                found: "wallet".into(),
+            },
+        ]
+        .into_iter()
+        .map(Error::from),
+    );
+    all.extend(
+        [
+            crate::payment::ProviderError::Timeout {
+                provider: "cards".into(),
+            },
+            crate::payment::ProviderError::Declined {
+                provider: "cards".into(),
+                reason: "insufficient funds".into(),
+            },
+            crate::payment::ProviderError::Refused {
+                provider: "cards".into(),
+                reason: "capture after void".into(),
+            },
         ]
         .into_iter()
         .map(Error::from),

@@ -37,6 +37,9 @@ use crate::store::{IdempotencyScope, ReadError, StoreError};
 /// - [`Error::ThirdParty`]: a third-party warehouse did not answer (retry the same
 ///   call: it sends the recorded release again) or refused a release; or one of
 ///   its reports names units it was never given (show it to whoever runs the feed).
+/// - [`Error::Provider`]: the payment provider did not answer (retry the same
+///   call: the service asks the provider what became of it before sending it
+///   again), declined the customer's card, or refused a call.
 /// - [`Error::Read`]: the store could not be read, whether by the command or by
 ///   its commit. [`ReadError::Backend`] is an outage: retry later (an HTTP host
 ///   answers 503), and page an operator if it persists. [`ReadError::Corrupt`] is
@@ -72,6 +75,9 @@ pub enum Error {
     /// report that cannot be applied.
     #[error(transparent)]
     ThirdParty(#[from] crate::fulfilment::ThirdPartyError),
+    /// The payment provider did not answer, declined, or refused a call.
+    #[error(transparent)]
+    Provider(#[from] crate::payment::ProviderError),
     /// Reading the store failed: an outage or corrupt data, never a lost race.
     #[error(transparent)]
     Read(#[from] ReadError),
@@ -241,6 +247,7 @@ impl Error {
             Error::Money(e) => e.code(),
             Error::Carrier(e) => e.code(),
             Error::ThirdParty(e) => e.code(),
+            Error::Provider(e) => e.code(),
             Error::Read(e) => e.code(),
             Error::Store(e) => e.code(),
             Error::Return(e) => e.code(),
@@ -275,6 +282,7 @@ impl Error {
             Error::Money(e) => e.kind(),
             Error::Carrier(e) => e.kind(),
             Error::ThirdParty(e) => e.kind(),
+            Error::Provider(e) => e.kind(),
             Error::Read(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Return(e) => e.kind(),
@@ -307,6 +315,7 @@ impl Error {
             Error::Contention { .. }
                 | Error::Carrier(CarrierError::Timeout { .. })
                 | Error::ThirdParty(crate::fulfilment::ThirdPartyError::Unavailable { .. })
+                | Error::Provider(crate::payment::ProviderError::Timeout { .. })
         ) || matches!(self, Error::Store(e) if e.is_lost_race() || matches!(e, StoreError::Interrupted(..)))
     }
 }

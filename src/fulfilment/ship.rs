@@ -284,7 +284,7 @@ pub(crate) fn record_shipment(
 
 /// After every pick is recorded: the order moves to `status`, and — when invoicing
 /// on shipment (`buyer` given) — what shipped is invoiced, with the shipping charge
-/// if it is not billed yet.
+/// if it is not billed yet. Returns that invoice, if one was issued.
 ///
 /// # Errors
 /// As [`issue_invoice`].
@@ -295,17 +295,17 @@ pub(crate) fn finish_shipping(
     buyer: Option<&mut Customer>,
     ctx: &Context<'_>,
     changes: &mut Changeset,
-) -> Result<(), Error> {
+) -> Result<Option<crate::ledger::Invoice>, Error> {
     order.status = status;
-    if let Some(buyer) = buyer {
-        let portions: Vec<(usize, Quantity)> = shipped
-            .iter()
-            .flat_map(|p| p.lines.iter().copied())
-            .collect();
-        let with_shipping = order.shipping_unbilled();
-        issue_invoice(order, buyer, &portions, with_shipping, ctx, changes)?;
-    }
-    Ok(())
+    let Some(buyer) = buyer else {
+        return Ok(None);
+    };
+    let portions: Vec<(usize, Quantity)> = shipped
+        .iter()
+        .flat_map(|p| p.lines.iter().copied())
+        .collect();
+    let with_shipping = order.shipping_unbilled();
+    issue_invoice(order, buyer, &portions, with_shipping, ctx, changes)
 }
 
 /// The goods of one pick at each product's standard cost.

@@ -128,6 +128,7 @@ impl Default for ChartOfAccounts {
             .with("5000", "Cost of goods sold", Expense)
             .with("5100", "Inventory adjustments", Expense)
             .with("5200", "Shipping costs", Expense)
+            .with("5300", "Payment provider fees", Expense)
     }
 }
 
@@ -165,6 +166,15 @@ pub struct AccountMap {
     pub inventory_adjustments: AccountCode,
     /// What carriers charge us.
     pub shipping_costs: AccountCode,
+    /// What payment providers keep of their payouts. Maps written before it
+    /// existed read as `5300`.
+    #[serde(default = "provider_fees")]
+    pub provider_fees: AccountCode,
+}
+
+/// The default account for payment provider fees.
+fn provider_fees() -> AccountCode {
+    AccountCode::new("5300")
 }
 
 impl Default for AccountMap {
@@ -186,13 +196,14 @@ impl Default for AccountMap {
             cogs: a("5000"),
             inventory_adjustments: a("5100"),
             shipping_costs: a("5200"),
+            provider_fees: provider_fees(),
         }
     }
 }
 
 impl AccountMap {
     /// Every account the map names, for checking it against a chart.
-    pub fn all(&self) -> [&AccountCode; 15] {
+    pub fn all(&self) -> [&AccountCode; 16] {
         [
             &self.cash,
             &self.bank,
@@ -209,6 +220,7 @@ impl AccountMap {
             &self.cogs,
             &self.inventory_adjustments,
             &self.shipping_costs,
+            &self.provider_fees,
         ]
     }
 }

@@ -57,6 +57,17 @@ pub enum EntrySource {
         /// The reason given.
         reason: String,
     },
+    /// A payment provider's payout: card clearing to the bank, less its fee.
+    Settlement {
+        /// The provider's id for the payout.
+        payout: String,
+    },
+    /// A refund the payment provider would not make, taken back into the
+    /// customer's credit.
+    RefundReversed {
+        /// The payment refunded.
+        payment: PaymentId,
+    },
 }
 
 /// One side of an entry: a signed amount on one account (positive debits).

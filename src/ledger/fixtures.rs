@@ -124,6 +124,8 @@ pub(crate) fn open_order(
         back_order: BackOrderPolicy::Reject,
         back_order_requested: None,
         credited: None,
+        authorisations: Vec::new(),
+        through_provider: false,
     }
 }
 

@@ -30,6 +30,7 @@ pub use invoice::{
 };
 pub use invoicing::issue_invoice;
 pub use order_credit::credit_order_lines;
+pub(crate) use payment::record_capture;
 pub use payment::{OverpaymentPolicy, Payment, RecordPayment, record_payment};
 pub use postings::Postings;
 pub use refund::{RecordRefund, record_refund};
@@ -221,6 +222,40 @@ pub enum PaymentError {
         "on account is a payment term, not a payment: record the money with the method it arrived by"
     )]
     OnAccountIsNotAPayment,
+    /// Card-like payments go through the payment provider: they are captured as
+    /// goods ship ([`Oms::ship`](crate::Oms::ship)), never recorded by hand.
+    #[error("{method:?} payments go through the payment provider, not record_payment")]
+    ThroughProvider {
+        /// The method.
+        method: crate::customer::PaymentMethod,
+    },
+    /// The customer's card was declined, and the policy refuses the order
+    /// ([`DeclinedPayment::Refuse`](crate::payment::DeclinedPayment::Refuse)).
+    #[error("the payment was declined: {reason}")]
+    Declined {
+        /// Why, as the provider said.
+        reason: String,
+    },
+    /// A provider's notification or answer names a request the order never sent.
+    #[error("order {order} has no payment request {key}")]
+    UnknownRequest {
+        /// The order.
+        order: crate::ids::OrderId,
+        /// The request's key (or the capture's reference).
+        key: String,
+    },
+    /// The order's payment goes through the provider and holds no authorisation
+    /// to take this from (voided, expired, or never made).
+    #[error("order {0} has no active card authorisation")]
+    NotAuthorised(crate::ids::OrderId),
+    /// The notification came from another provider than the service's.
+    #[error("the notification is from {found}, not {expected}")]
+    OtherProvider {
+        /// The service's provider.
+        expected: String,
+        /// The notification's.
+        found: String,
+    },
 }
 
 impl PaymentError {
@@ -234,6 +269,11 @@ impl PaymentError {
             PaymentError::CurrencyMismatch { .. } => "payment.currency_mismatch",
             PaymentError::NotInMinorUnits(..) => "payment.not_in_minor_units",
             PaymentError::OnAccountIsNotAPayment => "payment.on_account_is_not_a_payment",
+            PaymentError::ThroughProvider { .. } => "payment.through_provider",
+            PaymentError::Declined { .. } => "payment.declined",
+            PaymentError::UnknownRequest { .. } => "payment.unknown_request",
+            PaymentError::NotAuthorised(..) => "payment.not_authorised",
+            PaymentError::OtherProvider { .. } => "payment.other_provider",
         }
     }
 
@@ -247,6 +287,11 @@ impl PaymentError {
             PaymentError::CurrencyMismatch { .. } => ErrorKind::InvalidInput,
             PaymentError::NotInMinorUnits(..) => ErrorKind::InvalidInput,
             PaymentError::OnAccountIsNotAPayment => ErrorKind::InvalidInput,
+            PaymentError::ThroughProvider { .. } => ErrorKind::InvalidInput,
+            PaymentError::Declined { .. } => ErrorKind::Refused,
+            PaymentError::UnknownRequest { .. } => ErrorKind::InvalidInput,
+            PaymentError::NotAuthorised(..) => ErrorKind::Refused,
+            PaymentError::OtherProvider { .. } => ErrorKind::InvalidInput,
         }
     }
 }

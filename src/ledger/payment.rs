@@ -126,6 +126,37 @@ pub fn record_payment(
     ctx: &Context<'_>,
     changes: &mut Changeset,
 ) -> Result<Payment, Error> {
+    record(cmd, false, invoice, order, customer, ctx, changes)
+}
+
+/// Records money a card capture took for `invoice`, as [`record_payment`]
+/// does with `cmd` (whose overpayment policy must credit the customer) — and,
+/// since the money is already taken, also when the invoice was settled
+/// meanwhile (by a bank transfer, a credit note): what it no longer owes is the
+/// customer's credit.
+///
+/// # Errors
+/// As [`record_payment`], less `AlreadyPaid`.
+pub(crate) fn record_capture(
+    cmd: &RecordPayment,
+    invoice: &mut Invoice,
+    order: &mut Order,
+    customer: &mut Customer,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<Payment, Error> {
+    record(cmd, true, invoice, order, customer, ctx, changes)
+}
+
+fn record(
+    cmd: &RecordPayment,
+    taken: bool,
+    invoice: &mut Invoice,
+    order: &mut Order,
+    customer: &mut Customer,
+    ctx: &Context<'_>,
+    changes: &mut Changeset,
+) -> Result<Payment, Error> {
     // Checked here, after the key's replay, so that every path recording a
     // payment refuses it and a retry of one stored before this rule still
     // returns the stored payment.
@@ -144,9 +175,10 @@ pub fn record_payment(
         .into());
     }
     let outstanding = invoice.outstanding()?;
-    if !outstanding.is_positive() {
+    if !outstanding.is_positive() && !taken {
         return Err(PaymentError::AlreadyPaid(invoice.id).into());
     }
+    let outstanding = outstanding.max(Money::zero(outstanding.currency()))?;
     if cmd.method == PaymentMethod::CustomerCredit {
         let available = customer.history.credit;
         if cmd.amount.cmp_amount(available)?.is_gt() {

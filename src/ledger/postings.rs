@@ -160,6 +160,54 @@ impl<'a> Postings<'a> {
         .build_if_any(id, at, self.chart)
     }
 
+    /// A refund the provider would not make, reversed: Dr the payment's cash
+    /// account, Cr customer credit — the exact reverse of [`Postings::refund`].
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn refund_reversed(
+        &self,
+        payment: &Payment,
+        amount: Money,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        EntryBuilder::new(
+            format!("refund against payment {} not made", payment.id),
+            EntrySource::RefundReversed {
+                payment: payment.id,
+            },
+        )
+        .debit(self.cash_account(payment.method), amount)
+        .credit(&self.accounts.customer_credit, amount)
+        .build_if_any(id, at, self.chart)
+    }
+
+    /// A provider's payout: Dr bank (what arrived), Dr provider fees, Cr card
+    /// clearing (what the payout settles).
+    ///
+    /// # Errors
+    /// [`LedgerError`] if the entry cannot be built.
+    pub fn settlement(
+        &self,
+        settlement: &crate::payment::Settlement,
+        id: EntryId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JournalEntry>, LedgerError> {
+        let a = self.accounts;
+        let net = settlement.gross.checked_sub(settlement.fee)?;
+        EntryBuilder::new(
+            format!("payout {} from {}", settlement.payout, settlement.provider),
+            EntrySource::Settlement {
+                payout: settlement.payout.clone(),
+            },
+        )
+        .debit(&a.bank, net)
+        .debit(&a.provider_fees, settlement.fee)
+        .credit(&a.card_clearing, settlement.gross)
+        .build_if_any(id, at, self.chart)
+    }
+
     /// A credit note: the reverse of the invoice lines it takes back — Dr revenue
     /// (gross), Cr discounts, Dr tax payable, Dr shipping revenue — against Cr
     /// receivables for what the invoice still owed and Cr customer credit for what

@@ -8,9 +8,10 @@ use crate::fingerprint::canonical_amendment;
 use crate::fulfilment::Carrier;
 use crate::order::amend::{AmendInputs, AmendRules, Decided, admit, amend};
 use crate::order::{AmendOrder, Order};
+use crate::payment::PaymentProvider;
 use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Amends an order that has not fully shipped, in one commit: adds lines,
     /// changes a line's quantity, removes what has not shipped of a line, or
     /// changes the ship-to address. Changes apply in the order given.

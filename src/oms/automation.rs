@@ -1,5 +1,6 @@
 //! `run_due`: the time-driven steps, each found by the store's due-work index.
 
+use crate::payment::PaymentProvider;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Applied, Oms, fingerprint};
@@ -30,7 +31,7 @@ fn action_key(action: &str, record: impl std::fmt::Display) -> Result<Idempotenc
     })?)
 }
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Runs the time-driven steps of [`OmsConfig::automation`](crate::OmsConfig::automation)
     /// that are due at `now`, for a host to call from its scheduler (every few
     /// minutes, say). Each step finds its work through the store's due-work
@@ -163,6 +164,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 Err(e) if is_outage(&e) => return Err(e),
                 // A SKU with no valid offer, say: left for a buyer.
                 Err(_) => report.refused += 1,
+            }
+        }
+        if self.has_provider() {
+            let mut pages = Pages::new(DueKind::Payment, now);
+            while let Some(work) = self.next_page(&mut pages, &mut report).await? {
+                for order in orders_of(&work) {
+                    let acted = match self.due_payment(order, now, &mut report).await {
+                        Ok(acted) => acted,
+                        Err(e) if is_outage(&e) => return Err(e),
+                        Err(_) => {
+                            report.refused += 1;
+                            false
+                        }
+                    };
+                    pages.acted(acted);
+                }
             }
         }
         Ok(report)
@@ -483,6 +500,32 @@ impl Pages {
 
     fn acted(&mut self, done: bool) {
         self.actions += usize::from(done);
+    }
+}
+
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
+    /// Resolves an order's card payment that fell due: its requests whose
+    /// answer was lost, or else its authorisation, lapsed by `now`. True if
+    /// something was done.
+    async fn due_payment(
+        &self,
+        id: OrderId,
+        now: DateTime<Utc>,
+        report: &mut DueReport,
+    ) -> Result<bool, Error> {
+        let order = self.order(id).await?;
+        if crate::payment::open_requests(&order).next().is_some() {
+            let settled = self.settle_payments(id).await?;
+            let answered = usize::try_from(settled.answered).unwrap_or(usize::MAX);
+            report.payments_resolved = report.payments_resolved.saturating_add(answered);
+            return Ok(answered > 0);
+        }
+        let lapsed = crate::payment::active(&order).is_some_and(|a| a.expires_at <= now);
+        if lapsed && self.lapse(id).await? {
+            report.authorisations_lapsed.push(id);
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 

@@ -6,10 +6,11 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::Sku;
 use crate::order::Order;
+use crate::payment::PaymentProvider;
 use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::store::{Fetched, Prefetch, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Reads the orders `backlog`'s queues name that it does not hold yet, in one
     /// read, and hands them over. An order a queue names and the store lacks is
     /// left out: a step that needs it reports it missing.

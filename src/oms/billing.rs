@@ -7,9 +7,10 @@ use crate::fulfilment::Carrier;
 use crate::ids::{InvoiceId, PaymentId};
 use crate::ledger::{Invoice, Payment, PaymentError, RecordPayment, record_payment};
 use crate::order::Order;
+use crate::payment::PaymentProvider;
 use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Records money received against an invoice.
     ///
     /// A payment that settles the last open invoice of a prepaid order releases its
@@ -22,6 +23,8 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     /// digits, a void or fully paid invoice, an overpayment the policy refuses, or
     /// `OnAccountIsNotAPayment` for the method [`PaymentMethod::OnAccount`](crate::customer::PaymentMethod::OnAccount) (a
     /// payment term: no money came in; nothing is written and the key stays free);
+    /// `ThroughProvider` for a method the service's payment provider takes (a
+    /// card, with a provider configured: such money comes in by captures);
     /// [`Error::Order`] with `InvalidTransition` if the order is cancelled or completed;
     /// [`Error::NotFound`] for an unknown invoice;
     /// [`Error::IdempotencyKeyReused`] for a key used with other content.
@@ -70,6 +73,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             print,
         )? {
             return self.replayed(&outcome).await;
+        }
+        // Checked after the key's replay, as the method on account is: a
+        // payment recorded before the provider was configured still replays.
+        if self.payments.takes(cmd.method) {
+            return Err(PaymentError::ThroughProvider { method: cmd.method }.into());
         }
         // The invoice and the order change, so they are taken; the customer's
         // figures move by a merge from a copy, so what was read is lent.

@@ -10,10 +10,11 @@ use crate::event::Event;
 use crate::fulfilment::Carrier;
 use crate::ids::{CustomerId, IdempotencyKey, LocationId, Sku};
 use crate::order::Page;
+use crate::payment::PaymentProvider;
 use crate::stock::Location;
 use crate::store::{Changeset, IdempotencyScope, IdempotentOutcome, Put, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Registers a customer.
     ///
     /// Retrying with the same `key` returns the customer the first call registered

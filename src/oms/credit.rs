@@ -2,7 +2,7 @@
 //! ([`crate::ledger::issue_credit_note`], [`crate::ledger::record_refund`]).
 
 use super::{Applied, Fingerprint, Oms, fingerprint};
-use crate::customer::Customer;
+use crate::customer::{Customer, PaymentMethod};
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::CreditNoteId;
@@ -10,9 +10,10 @@ use crate::ledger::{
     CreditNote, Invoice, IssueCreditNote, Payment, RecordRefund, issue_credit_note, record_refund,
 };
 use crate::order::Order;
+use crate::payment::PaymentProvider;
 use crate::store::{Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Credits units of an invoice's lines and, if agreed, shipping.
     ///
     /// Each line's share is exact: crediting a line's units in several notes adds up
@@ -116,7 +117,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             ..cmd.clone()
         };
         let print = fingerprint(&canonical)?;
-        super::retrying!(
+        let refunded = super::retrying!(
             self,
             "record_refund",
             key = &cmd.idempotency_key,
@@ -134,7 +135,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     .await
                     .map(|payment| Some(Applied::replay(payment)))
             }
-        )
+        );
+        if let Ok(applied) = &refunded {
+            // A refund of a capture goes back through the provider; if it is
+            // silent, `run_due` asks it again later.
+            let _sent = self.settle_payments(applied.order).await;
+        }
+        refunded
     }
 
     async fn try_record_refund(
@@ -146,7 +153,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // One read: the key, the payment, and the payer it names.
         let request = Prefetch::new()
             .key(scope, &cmd.idempotency_key)
-            .follow::<Payment>(&cmd.payment, &[Customer::kind()]);
+            .follow::<Payment>(&cmd.payment, &[Customer::kind(), Order::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         let stored = super::found::<Payment>(&mut fetched, &cmd.payment)?;
         if super::earlier(
@@ -171,6 +178,29 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             &self.context(changes.at),
             &mut changes,
         )?;
+        // A refund of money a capture took is sent back through the provider:
+        // recorded on the order here, sent once this commits.
+        let capture = payment
+            .reference
+            .as_deref()
+            .filter(|_| payment.method == PaymentMethod::Card);
+        if let Some(capture) = capture {
+            let order = super::found::<Order>(&mut fetched, &payment.order)
+                .map_err(Error::into_dangling)?;
+            if order.value.through_provider {
+                let mut order_now = order.value;
+                let key = format!("{}/refund/{}", order_now.id, cmd.idempotency_key);
+                crate::payment::request_refund(
+                    &mut order_now,
+                    payment.id,
+                    capture,
+                    cmd.amount,
+                    key,
+                    &mut changes,
+                )?;
+                changes.update(order_now, order.version);
+            }
+        }
         changes.update(payment.clone(), stored.version);
         changes.move_customer(&customer_stored.value, &customer)?;
         self.commit_keyed(

@@ -22,6 +22,7 @@ mod billing;
 mod catalog;
 mod credit;
 mod orders;
+mod payments;
 mod purchasing;
 mod replay;
 mod reports;
@@ -50,21 +51,24 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::IdempotencyKey;
 use crate::ledger::Postings;
+use crate::payment::{NoPaymentProvider, PaymentProvider};
 use crate::store::{
     Changeset, Committed, Entity, Fetched, IdempotencyEntry, IdempotencyScope, IdempotentOutcome,
     Store, Versioned,
 };
 
-/// The order-to-cash service over a store `S` and a carrier `C`.
-pub struct Oms<S, C> {
+/// The order-to-cash service over a store `S`, a carrier `C` and a payment
+/// provider `P` (none, by default: every payment is recorded by the host).
+pub struct Oms<S, C, P = NoPaymentProvider> {
     store: S,
     carrier: C,
+    payments: P,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     config: OmsConfig,
 }
 
-impl<S, C> fmt::Debug for Oms<S, C> {
+impl<S, C, P> fmt::Debug for Oms<S, C, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Oms")
             .field("config", &self.config)
@@ -73,15 +77,38 @@ impl<S, C> fmt::Debug for Oms<S, C> {
 }
 
 impl<S: Store, C: Carrier> Oms<S, C> {
-    /// A service with the system clock, UUIDv7 ids and the default configuration.
+    /// A service with the system clock, UUIDv7 ids, the default configuration
+    /// and no payment provider.
     pub fn new(store: S, carrier: C) -> Self {
         Self {
             store,
             carrier,
+            payments: NoPaymentProvider,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
             config: OmsConfig::default(),
         }
+    }
+}
+
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
+    /// Takes card payments through `provider` ([`crate::payment`]): orders of
+    /// customers paying by a method it takes are authorised at checkout,
+    /// captured as they ship, voided when cancelled and refunded through it.
+    pub fn with_payments<Q: PaymentProvider>(self, provider: Q) -> Oms<S, C, Q> {
+        Oms {
+            store: self.store,
+            carrier: self.carrier,
+            payments: provider,
+            clock: self.clock,
+            ids: self.ids,
+            config: self.config,
+        }
+    }
+
+    /// The payment provider.
+    pub fn payments(&self) -> &P {
+        &self.payments
     }
 
     /// Uses `clock` for every timestamp (a [`crate::clock::ManualClock`] in tests).

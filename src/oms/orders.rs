@@ -1,5 +1,6 @@
 //! Placing, holding and cancelling orders.
 
+use crate::payment::PaymentProvider;
 use chrono::{DateTime, Utc};
 
 use super::{Applied, Fingerprint, Oms, fingerprint};
@@ -19,7 +20,7 @@ use crate::store::{
     Changeset, Entity, IdempotencyScope, IdempotentOutcome, Prefetch, Store, Versioned,
 };
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Places an order: prices it, reserves every line atomically, applies holds,
     /// invoices it if the policy says so, and records it all in one commit.
     ///
@@ -37,11 +38,12 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     pub async fn place_order(&self, cmd: PlaceOrder) -> Result<Applied<Order>, Error> {
         let canonical = super::canonical_order(&cmd);
         let print = fingerprint(&canonical)?;
-        super::retrying!(
+        let mut authorised = None;
+        let placed = super::retrying!(
             self,
             "place_order",
             key = &cmd.idempotency_key,
-            self.try_place_order(&cmd, &print).await,
+            self.try_place_order(&cmd, &print, &mut authorised).await,
             // A twin submission may have committed after this one checked its key,
             // making this one fail on the twin's effects (its stock, its invoice):
             // the caller must still get the order, not that error.
@@ -49,13 +51,35 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                 self.twin::<Order>(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, &print)
                     .await
             }
-        )
+        );
+        // A card authorised for an attempt no committed order holds is voided,
+        // as `ship` cancels the bookings it did not use.
+        if let Some((made, order)) = authorised {
+            match &placed {
+                Ok(applied) if !applied.replayed => {}
+                Ok(applied) => self.void_unplaced(&made, order, Some(&applied.value)).await,
+                Err(_) => {
+                    let committed = self
+                        .twin::<Order>(IdempotencyScope::PlaceOrder, &cmd.idempotency_key, &print)
+                        .await;
+                    // Whether it committed cannot be told when the read fails:
+                    // leave the authorisation to lapse rather than void a paid
+                    // order's.
+                    if let Ok(found) = committed {
+                        let found = found.map(Applied::into_inner);
+                        self.void_unplaced(&made, order, found.as_ref()).await;
+                    }
+                }
+            }
+        }
+        placed
     }
 
     async fn try_place_order(
         &self,
         cmd: &PlaceOrder,
         print: &Fingerprint<'_>,
+        authorised: &mut Option<(crate::payment::Authorised, OrderId)>,
     ) -> Result<Applied<Order>, Error> {
         let scope = IdempotencyScope::PlaceOrder;
         let request = OrderInputs::prefetch(cmd)
@@ -78,9 +102,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let mut buyer = customer.clone();
         let mut changes = Changeset::new(self.now());
         let mut backlog = Backlog::default();
-        let (order, _) = self
+        let (mut order, _) = self
             .place_into(cmd, &mut buyer, false, &inputs, &mut backlog, &mut changes)
             .await?;
+        if order.through_provider {
+            let made = self
+                .authorise_placed(&mut order, &buyer, &cmd.idempotency_key, &mut changes)
+                .await?;
+            if let Some(made) = made {
+                *authorised = Some((made, order.id));
+            }
+        }
         backlog.put_into(&mut changes);
         changes.insert(order.clone());
         changes.move_customer(customer, &buyer)?;
@@ -117,6 +149,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             allocation: self.config.allocation,
             invoice_policy: self.config.invoice_policy,
             invoice_now,
+            through_provider: !invoice_now && self.pays_through_provider(buyer),
         };
         let ctx = self.context(changes.at);
         if let Some(placed) = compose(cmd, buyer, inputs, rules, backlog, None, &ctx, changes)? {
@@ -268,14 +301,20 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         let scope = IdempotencyScope::CancelOrder;
         let command = (id, reason);
         let print = fingerprint(&command)?;
-        super::retrying!(
+        let cancelled = super::retrying!(
             self,
             "cancel_order",
             key = &key,
             id = &id,
             self.try_cancel_order(id, reason, &key, &print, None).await,
             twin = self.twin::<Order>(scope, &key, &print)
-        )
+        );
+        if cancelled.is_ok() {
+            // What is still authorised is voided; if the provider is silent,
+            // `run_due` sends the void later.
+            let _voided = self.settle_payments(id).await;
+        }
+        cancelled
     }
 
     /// Cancels the order, or — given `unpaid_since` — only an order still held

@@ -10,6 +10,7 @@
 //! replenishment and a purchase order raised for the same SKU meanwhile conflict,
 //! and commands on different SKUs never do.
 
+use crate::payment::PaymentProvider;
 use chrono::NaiveDate;
 
 use super::{Applied, Fingerprint, Oms, fingerprint};
@@ -32,7 +33,7 @@ use crate::store::{
     Versioned,
 };
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Adds or replaces a supplier and its offers.
     ///
     /// # Errors

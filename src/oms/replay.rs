@@ -1,6 +1,7 @@
 //! Replays: what a keyed command returns when its key was used before — the
 //! records its first run produced, read again as they are now.
 
+use crate::payment::PaymentProvider;
 use std::fmt;
 
 use super::{Applied, Fingerprint, Oms};
@@ -52,7 +53,7 @@ produced!(Customer, Customer);
 produced!(Shipment, Shipments, Shipments);
 produced!(PurchaseOrder, PurchaseOrders, PurchaseOrders);
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Every `E` `outcome` names, read again, as a replay; `None` if it names
     /// another kind.
     pub(super) async fn recall_all<E: Produced>(

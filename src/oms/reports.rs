@@ -1,6 +1,7 @@
 //! Reads that span records: the ledger, the event log, the shipping queue, the
 //! inventory valuation.
 
+use crate::payment::PaymentProvider;
 use std::time::{Duration, Instant};
 
 use super::Oms;
@@ -15,7 +16,7 @@ use crate::sleep::{First, Sleep};
 use crate::stock::Valuation;
 use crate::store::{CommitSignal, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Every account's balance; sums to zero per currency.
     ///
     /// # Errors

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::{IdempotencyKey, ReturnId};
 use crate::order::{LineRequest, Order, Placing};
+use crate::payment::PaymentProvider;
 use crate::returns::{
     ReceiptReads, ReceiveReturn, RequestExchange, RequestReturn, ReturnAuthorization, ReturnError,
 };
@@ -38,7 +39,7 @@ impl Step {
     }
 }
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Asks for a return. Only delivered units can come back, and never more than
     /// were delivered less those already on a return that was not rejected.
     ///
@@ -261,6 +262,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             allocation: self.config.allocation,
             invoice_policy: self.config.invoice_policy,
             invoice_now: true,
+            through_provider: false,
         };
         let now = self.now();
         let mut changes = Changeset::new(now);

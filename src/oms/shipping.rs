@@ -15,13 +15,14 @@ use crate::fulfilment::{
 use crate::ids::{IdempotencyKey, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::order::{Order, OrderStatus};
+use crate::payment::PaymentProvider;
 use crate::stock::Location;
 use crate::store::{
     Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, RecordKey, Store,
     Versioned,
 };
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Ships everything reserved and unshipped on an order: one shipment per location,
     /// each quoted and booked with the carrier (cheapest quote, then fastest), then
     /// committed together: stock leaves on-hand and reserved, cost of goods sold and
@@ -68,6 +69,11 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         if shipped.as_ref().map_or(true, |applied| applied.replayed) {
             self.cancel_uncommitted(id, &booked).await;
         }
+        if shipped.is_ok() {
+            // The captures this shipment recorded; any the provider does not
+            // answer now stay open for `run_due`, so shipping has succeeded.
+            let _captured = self.settle_payments(id).await;
+        }
         shipped
     }
 
@@ -106,7 +112,9 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         // One read: the key, the order, and the products, locations and (when
         // invoicing on shipment) the customer it names.
         let scope = IdempotencyScope::Ship;
-        let on_shipment = self.config.invoice_policy == InvoicePolicy::OnShipment;
+        // An order paid through the provider is invoiced as it ships too.
+        let on_shipment =
+            self.config.invoice_policy == InvoicePolicy::OnShipment || self.has_provider();
         let kinds: &[&'static str] = match on_shipment {
             true => &[Product::kind(), Location::kind(), Customer::kind()],
             false => &[Product::kind(), Location::kind()],
@@ -259,11 +267,14 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     }
 }
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// After the picks are recorded: the order moves to `status` and, when
-    /// invoicing on shipment, what shipped is invoiced to its customer (read in
-    /// `fetched`). The customer's figures move by a merge: what was read is only
-    /// compared with what the invoice makes of them, so it is lent.
+    /// invoicing on shipment or for an order paid through the payment provider,
+    /// what shipped is invoiced to its customer (read in `fetched`) — and, for
+    /// the latter, a capture of that invoice is recorded against the order's
+    /// authorisation, to be sent once this commits ([`Oms::settle_payments`]).
+    /// The customer's figures move by a merge: what was read is only compared
+    /// with what the invoice makes of them, so it is lent.
     pub(super) fn invoice_shipped(
         &self,
         order: &mut Order,
@@ -273,16 +284,22 @@ impl<S: Store, C: Carrier> Oms<S, C> {
         ctx: &Context<'_>,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
-        let customer = match self.config.invoice_policy == InvoicePolicy::OnShipment {
+        let bills =
+            self.config.invoice_policy == InvoicePolicy::OnShipment || order.through_provider;
+        let customer = match bills {
             true => Some(
                 super::lent::<Customer>(fetched, &order.customer).map_err(Error::into_dangling)?,
             ),
             false => None,
         };
         let mut buyer = customer.cloned();
-        finish_shipping(order, status, picks, buyer.as_mut(), ctx, changes)?;
+        let invoice = finish_shipping(order, status, picks, buyer.as_mut(), ctx, changes)?;
         if let (Some(before), Some(after)) = (customer, &buyer) {
             changes.move_customer(before, after)?;
+        }
+        if let Some(invoice) = invoice.filter(|_| order.through_provider) {
+            let key = format!("{}/capture/{}", order.id, invoice.id);
+            crate::payment::request_capture(order, invoice.id, invoice.total()?, key, changes)?;
         }
         Ok(())
     }

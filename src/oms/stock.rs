@@ -5,6 +5,7 @@ use crate::catalog::Product;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
 use crate::ids::{LocationId, Sku};
+use crate::payment::PaymentProvider;
 use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::stock::{
     AdjustStock, Availability, Location, ReceiveStock, StockCommand, StockLevel, availability,
@@ -12,7 +13,7 @@ use crate::stock::{
 };
 use crate::store::{Changeset, IdempotentOutcome, Prefetch, Store};
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Adds received goods to on-hand, and their cost to inventory (Dr inventory,
     /// Cr goods received not invoiced).
     ///

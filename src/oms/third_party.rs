@@ -16,13 +16,14 @@ use crate::ids::{IdempotencyKey, LocationId, OrderId, ShipmentId};
 use crate::ledger::InvoicePolicy;
 use crate::money::MoneyError;
 use crate::order::{Order, OrderAction, OrderStatus, transition};
+use crate::payment::PaymentProvider;
 use crate::purchasing::{BackOrderQueue, Backlog};
 use crate::stock::{Location, LocationKind};
 use crate::store::{
     Changeset, Entity, Fetched, IdempotencyScope, IdempotentOutcome, Prefetch, Put, Store,
 };
 
-impl<S: Store, C: Carrier> Oms<S, C> {
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Releases every unit of the order reserved at the third-party warehouse
     /// `location` and not released yet to `warehouse`, under the release key
     /// `key`: the units become the warehouse's to ship. `ship` leaves them
@@ -177,7 +178,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
     ) -> Result<Applied<ThirdPartyOutcome>, Error> {
         let key = message.check()?;
         let print = fingerprint(message)?;
-        super::retrying!(
+        let applied = super::retrying!(
             self,
             "apply_third_party_message",
             key = &key,
@@ -191,7 +192,17 @@ impl<S: Store, C: Carrier> Oms<S, C> {
                     None => Ok(None),
                 }
             }
-        )
+        );
+        if let Ok(Applied {
+            value: ThirdPartyOutcome::Shipped(shipment),
+            ..
+        }) = &applied
+        {
+            // The capture the shipment recorded, if the order is paid through
+            // the provider; left open for `run_due` if the provider is silent.
+            let _captured = self.settle_payments(shipment.order).await;
+        }
+        applied
     }
 
     /// What an applied message produced, read again, as a replay.
@@ -226,11 +237,13 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             .record::<ThirdPartyFeed>(site);
         match &message.report {
             ThirdPartyReport::Shipped { order, .. } => {
-                let kinds: &[&'static str] =
-                    match self.config.invoice_policy == InvoicePolicy::OnShipment {
-                        true => &[Product::kind(), Customer::kind()],
-                        false => &[Product::kind()],
-                    };
+                let kinds: &[&'static str] = match self.config.invoice_policy
+                    == InvoicePolicy::OnShipment
+                    || self.has_provider()
+                {
+                    true => &[Product::kind(), Customer::kind()],
+                    false => &[Product::kind()],
+                };
                 request = request.follow::<Order>(order, kinds);
             }
             ThirdPartyReport::Rejected { order, .. } => request = request.record::<Order>(order),

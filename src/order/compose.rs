@@ -32,6 +32,11 @@ pub(crate) struct Placing {
     pub invoice_policy: InvoicePolicy,
     /// Invoice now whatever the policy (an exchange's replacement).
     pub invoice_now: bool,
+    /// The buyer pays through the payment provider: the card authorisation the
+    /// service makes after this decision stands in for prepayment (no
+    /// [`Hold::AwaitingPayment`]), and the order is invoiced as it ships, each
+    /// invoice captured ([`crate::payment`]).
+    pub through_provider: bool,
 }
 
 /// Builds a new order for `buyer` into `changes`: prices it, reserves or
@@ -181,6 +186,8 @@ pub(crate) fn compose(
         back_order,
         back_order_requested: cmd.back_order,
         credited: None,
+        authorisations: Vec::new(),
+        through_provider: rules.through_provider,
     };
     let pin = match &order.delivery {
         Delivery::Pickup { location } => Some(location.clone()),
@@ -234,6 +241,8 @@ pub(crate) fn compose(
 
     let mut holds = Vec::new();
     match buyer.profile.terms {
+        // The card authorisation made after this decision is the prepayment.
+        PaymentTerms::Prepaid if rules.through_provider => {}
         // A free order has nothing to wait for: its invoice is issued paid.
         PaymentTerms::Prepaid if !total.is_zero() => holds.push(Hold::AwaitingPayment),
         PaymentTerms::Prepaid => {}
@@ -252,8 +261,10 @@ pub(crate) fn compose(
     }
 
     let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
+    let up_front =
+        (rules.invoice_policy == InvoicePolicy::OnOrder || prepaid) && !rules.through_provider;
     let mut invoice = None;
-    if rules.invoice_policy == InvoicePolicy::OnOrder || prepaid || rules.invoice_now {
+    if up_front || rules.invoice_now {
         let everything: Vec<(usize, Quantity)> = order
             .lines
             .iter()
@@ -544,6 +555,7 @@ mod tests {
         allocation: AllocationStrategy::PriorityOrder,
         invoice_policy: InvoicePolicy::OnShipment,
         invoice_now: false,
+        through_provider: false,
     };
 
     #[test]

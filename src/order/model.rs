@@ -86,6 +86,11 @@ pub enum Hold {
     /// released by [`Oms::run_due`](crate::Oms::run_due) once none is left open,
     /// or by a person.
     Overdue,
+    /// The customer's card was declined, or its authorisation lapsed and could
+    /// not be renewed; released when
+    /// [`Oms::authorise_order`](crate::Oms::authorise_order) succeeds.
+    #[serde(alias = "PaymentDeclined")]
+    PaymentDeclined,
 }
 
 /// Shipping progress, derived from the lines.
@@ -184,6 +189,15 @@ pub struct Order {
     /// Σ of the credit notes against its invoices (`None`: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credited: Option<Money>,
+    /// Card authorisations made for it through the payment provider, oldest
+    /// first, each with the requests sent against it (empty when the order is
+    /// not paid through a provider).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorisations: Vec<crate::payment::Authorisation>,
+    /// Paid by card through the payment provider: invoiced as it ships, each
+    /// invoice captured from its authorisation ([`crate::payment`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub through_provider: bool,
 }
 
 impl Order {

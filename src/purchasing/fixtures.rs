@@ -147,6 +147,8 @@ pub(crate) fn waiting_for_mugs(
         back_order: BackOrderPolicy::BackOrder,
         back_order_requested: None,
         credited: None,
+        authorisations: Vec::new(),
+        through_provider: false,
     };
     let mut queue = BackOrderQueue::new(sku("MUG"));
     queue.push(order.id, 1, None, Quantity::new(units), at(), 0);

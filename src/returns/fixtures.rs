@@ -44,6 +44,7 @@ pub(super) fn rules() -> Placing {
         allocation: AllocationStrategy::default(),
         invoice_policy: crate::ledger::InvoicePolicy::default(),
         invoice_now: true,
+        through_provider: false,
     }
 }
 

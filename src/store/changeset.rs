@@ -14,6 +14,7 @@ use crate::ids::{
 use crate::ledger::{AccountCode, CreditNote, Invoice, JournalEntry, Payment};
 use crate::money::{Currency, Money};
 use crate::order::Order;
+use crate::payment::Settlement;
 use crate::purchasing::{BackOrderQueue, PurchaseOrder, ReorderRule, Supplier};
 use crate::returns::ReturnAuthorization;
 use crate::stock::{Location, ReservationChange, StockMovement};
@@ -73,6 +74,7 @@ pub enum Record {
     CreditNote(CreditNote),
     Return(ReturnAuthorization),
     ThirdPartyFeed(ThirdPartyFeed),
+    Settlement(crate::payment::Settlement),
 }
 
 /// The store-wide key of a record.
@@ -97,12 +99,13 @@ pub enum RecordKey {
     CreditNote(CreditNoteId),
     Return(ReturnId),
     ThirdPartyFeed(LocationId),
+    Settlement(String),
 }
 
 /// Every kind's name ([`RecordKey::kind`]), in the order of [`RecordKey`]'s
 /// variants: a store that keeps one table per kind can index them by
 /// [`RecordKey::kind_index`].
-pub(crate) const KINDS: [&str; 16] = [
+pub(crate) const KINDS: [&str; 17] = [
     "customer",
     "product",
     "location",
@@ -119,6 +122,7 @@ pub(crate) const KINDS: [&str; 16] = [
     "credit_note",
     "return",
     "third_party_feed",
+    "settlement",
 ];
 
 /// The position of the kind named `kind` in [`KINDS`].
@@ -146,6 +150,7 @@ impl RecordKey {
             RecordKey::CreditNote(_) => 13,
             RecordKey::Return(_) => 14,
             RecordKey::ThirdPartyFeed(_) => 15,
+            RecordKey::Settlement(_) => 16,
         }
     }
 
@@ -168,6 +173,7 @@ impl RecordKey {
             RecordKey::CreditNote(_) => "credit_note",
             RecordKey::Return(_) => "return",
             RecordKey::ThirdPartyFeed(_) => "third_party_feed",
+            RecordKey::Settlement(_) => "settlement",
         }
     }
 
@@ -191,6 +197,7 @@ impl RecordKey {
             RecordKey::CreditNote(id) => id.to_string(),
             RecordKey::Return(id) => id.to_string(),
             RecordKey::ThirdPartyFeed(id) => id.to_string(),
+            RecordKey::Settlement(payout) => payout.clone(),
             RecordKey::ReorderRule(sku, location) => {
                 format!("{}:{sku}@{location}", sku.as_str().len())
             }
@@ -223,6 +230,7 @@ impl Record {
             (Record::CreditNote(c), RecordKey::CreditNote(k)) => c.id == *k,
             (Record::Return(r), RecordKey::Return(k)) => r.id == *k,
             (Record::ThirdPartyFeed(f), RecordKey::ThirdPartyFeed(k)) => f.location == *k,
+            (Record::Settlement(s), RecordKey::Settlement(k)) => s.payout == *k,
             _ => false,
         }
     }
@@ -246,6 +254,7 @@ impl Record {
             Record::CreditNote(c) => RecordKey::CreditNote(c.id),
             Record::Return(r) => RecordKey::Return(r.id),
             Record::ThirdPartyFeed(f) => RecordKey::ThirdPartyFeed(f.location.clone()),
+            Record::Settlement(s) => RecordKey::Settlement(s.payout.clone()),
         }
     }
 }
@@ -330,6 +339,9 @@ entity!(
     "third_party_feed",
     |k| RecordKey::ThirdPartyFeed(k.clone())
 );
+entity!(Settlement, String, Settlement, "settlement", |k| {
+    RecordKey::Settlement(k.clone())
+});
 entity!(CreditNote, CreditNoteId, CreditNote, "credit_note", |k| {
     RecordKey::CreditNote(*k)
 });
@@ -434,6 +446,12 @@ pub enum IdempotencyScope {
     ReleaseToThirdParty,
     /// A message from a third-party warehouse, by its id.
     ThirdPartyMessage,
+    /// A payment provider's notification, keyed `{provider}/{id}`.
+    PaymentEvent,
+    /// A payment provider's payout, keyed by its id.
+    RecordSettlement,
+    /// Authorising an order's card again after a decline or a lapse.
+    AuthoriseOrder,
 }
 
 /// What a keyed command produced, so a retry can return it.
@@ -461,6 +479,10 @@ pub enum IdempotentOutcome {
     Released(crate::fulfilment::Release),
     /// A third-party warehouse's stock count applied (or found stale).
     StockCounted(crate::fulfilment::CountResult),
+    /// A payment provider's payout recorded, by its id.
+    Settlement(String),
+    /// A payment provider's notification applied (or found to change nothing).
+    PaymentEvent,
 }
 
 /// The scheme of entries stored before schemes were recorded.
@@ -778,6 +800,7 @@ mod tests {
             RecordKey::CreditNote(CreditNoteId::from_uuid(id)),
             RecordKey::Return(ReturnId::from_uuid(id)),
             RecordKey::ThirdPartyFeed(location),
+            RecordKey::Settlement("po_1".to_owned()),
         ];
         assert_eq!(keys.len(), KINDS.len());
         for (i, key) in keys.iter().enumerate() {

@@ -99,6 +99,9 @@ pub(crate) fn scope_text(scope: IdempotencyScope) -> &'static str {
         IdempotencyScope::ReschedulePurchaseOrder => "reschedule_purchase_order",
         IdempotencyScope::ReleaseToThirdParty => "release_to_third_party",
         IdempotencyScope::ThirdPartyMessage => "third_party_message",
+        IdempotencyScope::PaymentEvent => "payment_event",
+        IdempotencyScope::RecordSettlement => "record_settlement",
+        IdempotencyScope::AuthoriseOrder => "authorise_order",
     }
 }
 

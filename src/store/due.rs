@@ -29,16 +29,21 @@ pub enum DueKind {
     Reminder,
     /// A sent purchase order, from the day after it was expected.
     Delivery,
+    /// An order paid through the payment provider with a request whose answer
+    /// is not known (from when it was made), or else with an authorisation that
+    /// may lapse before everything is captured (at its expiry).
+    Payment,
 }
 
 impl DueKind {
     /// Every kind.
-    pub const ALL: [DueKind; 5] = [
+    pub const ALL: [DueKind; 6] = [
         DueKind::AwaitingPayment,
         DueKind::CreditHold,
         DueKind::OverdueHold,
         DueKind::Reminder,
         DueKind::Delivery,
+        DueKind::Payment,
     ];
 
     /// The kind as text, as a store keeps it in a column. Files keep it, so it
@@ -50,6 +55,7 @@ impl DueKind {
             DueKind::OverdueHold => "overdue_hold",
             DueKind::Reminder => "reminder",
             DueKind::Delivery => "delivery",
+            DueKind::Payment => "payment",
         }
     }
 }
@@ -113,6 +119,9 @@ impl Record {
                     if order.holds.contains(&hold) {
                         due.push((kind, at));
                     }
+                }
+                if let Some(at) = crate::payment::due_at(order) {
+                    due.push((DueKind::Payment, at.timestamp()));
                 }
                 due
             }

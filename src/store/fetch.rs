@@ -265,6 +265,7 @@ impl Record {
             | Record::Location(_)
             | Record::TaxTable(_)
             | Record::Counter(_)
+            | Record::Settlement(_)
             | Record::Supplier(_)
             | Record::ReorderRule(_) => Vec::new(),
         };

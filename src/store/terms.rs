@@ -54,7 +54,8 @@ impl RecordKey {
             | RecordKey::ReorderRule(..)
             | RecordKey::CreditNote(_)
             | RecordKey::Return(_)
-            | RecordKey::ThirdPartyFeed(_) => false,
+            | RecordKey::ThirdPartyFeed(_)
+            | RecordKey::Settlement(_) => false,
         }
     }
 }
@@ -83,7 +84,8 @@ impl Record {
             | Record::ReorderRule(_)
             | Record::CreditNote(_)
             | Record::Return(_)
-            | Record::ThirdPartyFeed(_) => return Vec::new(),
+            | Record::ThirdPartyFeed(_)
+            | Record::Settlement(_) => return Vec::new(),
         };
         // A supplier may offer one SKU several times (packs, validity windows).
         crate::ids::distinct(skus)

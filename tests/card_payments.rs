@@ -1,0 +1,471 @@
+//! Card payments through a payment provider: authorised at checkout, captured
+//! as goods ship (in parts), voided on cancellation, refunded through the
+//! provider, resolved by asking it when a reply is lost, paid out to the bank —
+//! with the simulated provider's faults, and the audit clean after each story.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use common::*;
+use o2c::Error;
+use o2c::clock::Clock;
+use o2c::customer::{NewCustomer, PaymentMethod, PaymentTerms};
+use o2c::event::Event;
+use o2c::ids::{CustomerId, IdempotencyKey};
+use o2c::ledger::{AccountCode, IssueCreditNote, PaymentError};
+use o2c::money::{Currency, Money};
+use o2c::order::{Channel, Hold, OrderStatus, PlaceOrder};
+use o2c::payment::{
+    CardFaults, DECLINED_CARD, DeclinedPayment, PaymentNotification, PaymentPolicy, ProviderEvent,
+    SimulatedCardProvider,
+};
+use o2c::purchasing::BackOrderPolicy;
+use o2c::store::MemoryStore;
+use o2c::{Oms, OmsConfig, RecordPayment, RecordRefund};
+use rust_decimal_macros::dec;
+
+type CardOms = Oms<MemoryStore, Carriers, Arc<SimulatedCardProvider>>;
+
+struct Shop {
+    oms: CardOms,
+    cards: Arc<SimulatedCardProvider>,
+    clock: Arc<o2c::clock::ManualClock>,
+}
+
+async fn shop_with(config: OmsConfig, faults: CardFaults) -> Shop {
+    let w = world_with(config).await;
+    let cards = Arc::new(SimulatedCardProvider::new(
+        "cards",
+        w.clock.clone(),
+        7,
+        faults,
+        11,
+    ));
+    Shop {
+        oms: w.oms.with_payments(cards.clone()),
+        cards,
+        clock: w.clock,
+    }
+}
+
+async fn shop() -> Shop {
+    shop_with(OmsConfig::default(), CardFaults::default()).await
+}
+
+async fn card_customer(s: &Shop, name: &str, token: Option<&str>) -> CustomerId {
+    let profile = NewCustomer::new(
+        name,
+        format!("{name}@example.com"),
+        us_address(name),
+        Currency::USD,
+    )
+    .with_payment_method(PaymentMethod::Card)
+    .with_terms(PaymentTerms::Prepaid)
+    .with_payment_token(token.map(str::to_owned));
+    s.oms
+        .register_customer(profile, IdempotencyKey::generate())
+        .await
+        .unwrap()
+        .id
+}
+
+fn mugs(k: &str, who: CustomerId, units: i64) -> PlaceOrder {
+    PlaceOrder::new(key(k), who, Channel::Web, Currency::USD).line(sku("MUG"), units)
+}
+
+async fn clean(s: &Shop) {
+    let report = s.oms.audit().await.unwrap();
+    assert!(report.is_clean(), "audit: {:#?}", report.violations);
+}
+
+async fn balance(s: &Shop, code: &str) -> Money {
+    let tb = s.oms.trial_balance().await.unwrap();
+    tb.balances
+        .iter()
+        .find(|b| b.account == AccountCode::new(code))
+        .map_or(usd(dec!(0)), |b| b.balance)
+}
+
+/// The payment recorded against `invoice` (its capture).
+async fn payment_of(s: &Shop, invoice: o2c::ids::InvoiceId) -> o2c::ids::PaymentId {
+    events(s)
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            Event::PaymentRecorded {
+                payment,
+                invoice: i,
+                ..
+            } if i == invoice => Some(payment),
+            _ => None,
+        })
+        .expect("the capture's payment")
+}
+
+async fn events(s: &Shop) -> Vec<Event> {
+    s.oms
+        .events_after(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn authorised_at_checkout_captured_per_shipment_and_the_rest_voided() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    // 25 mugs can ship (EAST 5, WEST 20): 2 more wait as a back-order.
+    let order = s
+        .oms
+        .place_order(mugs("o-1", ada, 27).back_order(BackOrderPolicy::ShipAvailable))
+        .await
+        .unwrap();
+    assert!(
+        order.holds.is_empty(),
+        "the authorisation stands for prepayment"
+    );
+    assert!(order.invoices.is_empty(), "invoiced as it ships");
+    let auth = &order.authorisations[0];
+    assert_eq!(auth.amount, order.total().unwrap());
+
+    let shipped = s.oms.ship(order.id, key("ship-1")).await.unwrap();
+    assert_eq!(shipped.len(), 2);
+    let order = s.oms.order(order.id).await.unwrap();
+    let invoice = s.oms.invoice(order.invoices[0]).await.unwrap();
+    let captured = order.authorisations[0].captured().unwrap();
+    assert_eq!(captured, invoice.total().unwrap());
+    assert_eq!(order.paid, captured, "the capture paid the invoice");
+    assert!(
+        captured
+            .cmp_amount(order.authorisations[0].amount)
+            .unwrap()
+            .is_lt()
+    );
+    assert_eq!(
+        balance(&s, "1020").await,
+        captured,
+        "card clearing holds it"
+    );
+
+    // The back-ordered rest is cancelled: what is left of the hold is voided.
+    s.oms
+        .cancel_order(order.id, "customer changed mind", key("cancel"))
+        .await
+        .unwrap();
+    let order = s.oms.order(order.id).await.unwrap();
+    assert!(o2c::payment::active(&order).is_none());
+    assert!(
+        order.authorisations[0]
+            .requests
+            .iter()
+            .all(|r| !r.is_open())
+    );
+    assert!(
+        events(&s)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::AuthorisationReleased { .. }))
+    );
+    let totals = s.cards.totals(Currency::USD);
+    assert_eq!(totals.captured, captured);
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn a_declined_card_holds_the_order_or_refuses_it_by_policy() {
+    let s = shop().await;
+    let bob = card_customer(&s, "Bob", Some(DECLINED_CARD)).await;
+    let held = s.oms.place_order(mugs("o-1", bob, 2)).await.unwrap();
+    assert_eq!(held.holds, vec![Hold::PaymentDeclined]);
+    assert!(held.authorisations.is_empty(), "nothing is taken");
+    assert!(matches!(
+        s.oms.ship(held.id, key("ship")).await,
+        Err(Error::Order(_))
+    ));
+    // Asking again with the same card is declined again, and changes nothing.
+    let again = s.oms.authorise_order(held.id, key("retry")).await;
+    assert!(matches!(
+        again,
+        Err(Error::Payment(PaymentError::Declined { .. }))
+    ));
+    assert_eq!(
+        s.oms.order(held.id).await.unwrap().holds,
+        vec![Hold::PaymentDeclined]
+    );
+    clean(&s).await;
+
+    let strict = shop_with(
+        OmsConfig::default()
+            .with_payments(PaymentPolicy::new().with_on_decline(DeclinedPayment::Refuse)),
+        CardFaults::default(),
+    )
+    .await;
+    let bob = card_customer(&strict, "Bob", None).await;
+    let before = strict.oms.events_after(0, 100_000).await.unwrap().len();
+    let refused = strict.oms.place_order(mugs("o-1", bob, 2)).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Payment(PaymentError::Declined { .. }))
+    ));
+    assert_eq!(
+        strict.oms.events_after(0, 100_000).await.unwrap().len(),
+        before,
+        "a refused order writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_capture_reply_is_resolved_by_asking_the_provider_never_by_capturing_twice() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 2)).await.unwrap();
+    s.cards.set_faults(CardFaults {
+        lost_reply_percent: 100,
+        ..CardFaults::default()
+    });
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let open = s.oms.order(order.id).await.unwrap();
+    let request = open.authorisations[0].requests[0].clone();
+    assert!(request.is_open(), "the reply was lost: still open");
+    assert_eq!(open.paid, usd(dec!(0)));
+    clean(&s).await;
+
+    s.cards.set_faults(CardFaults::default());
+    let report = s
+        .oms
+        .run_due(s.clock.now() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(
+        report.payments_resolved >= 1,
+        "the capture (and the void after it)"
+    );
+    let done = s.oms.order(order.id).await.unwrap();
+    assert!(done.authorisations[0].requests[0].is_done());
+    assert_eq!(done.paid, request.amount);
+    assert_eq!(
+        s.cards.totals(Currency::USD).captured,
+        request.amount,
+        "taken once"
+    );
+    // The provider's webhook for it arrives later, twice: nothing more happens.
+    let notes = s.cards.notifications();
+    for note in notes.iter().chain(notes.iter()) {
+        s.oms.apply_payment_event(note).await.unwrap();
+    }
+    assert_eq!(s.oms.order(order.id).await.unwrap().paid, request.amount);
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn refunds_go_back_through_the_provider_never_beyond_the_capture() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 2)).await.unwrap();
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let order = s.oms.order(order.id).await.unwrap();
+    let invoice = s.oms.invoice(order.invoices[0]).await.unwrap();
+    let payment = payment_of(&s, invoice.id).await;
+    // Credit one mug, then refund it to the card.
+    s.oms
+        .issue_credit_note(IssueCreditNote::new(key("credit"), invoice.id, "damaged").line(1, 1))
+        .await
+        .unwrap();
+    let credit = s.oms.customer(ada).await.unwrap().history.credit;
+    assert!(credit.is_positive());
+    s.oms
+        .record_refund(RecordRefund::new(key("refund"), payment, credit))
+        .await
+        .unwrap();
+    assert_eq!(s.cards.totals(Currency::USD).refunded, credit);
+    let order = s.oms.order(order.id).await.unwrap();
+    assert_eq!(order.authorisations[0].refunded().unwrap(), credit);
+    // More than the capture took is refused, and writes nothing.
+    let too_much = s
+        .oms
+        .record_refund(RecordRefund::new(key("refund-2"), payment, usd(dec!(1000))))
+        .await;
+    assert!(too_much.is_err());
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn a_refund_the_provider_refuses_is_reversed_into_credit() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 2)).await.unwrap();
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let order = s.oms.order(order.id).await.unwrap();
+    let invoice = s.oms.invoice(order.invoices[0]).await.unwrap();
+    let payment = payment_of(&s, invoice.id).await;
+    s.oms
+        .issue_credit_note(IssueCreditNote::new(key("credit"), invoice.id, "damaged").line(1, 1))
+        .await
+        .unwrap();
+    let credit = s.oms.customer(ada).await.unwrap().history.credit;
+    // The provider's answer comes back refused (by its notification).
+    s.cards.set_faults(CardFaults {
+        timeout_percent: 100,
+        ..CardFaults::default()
+    });
+    s.oms
+        .record_refund(RecordRefund::new(key("refund"), payment, credit))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.oms.customer(ada).await.unwrap().history.credit,
+        usd(dec!(0))
+    );
+    let order = s.oms.order(order.id).await.unwrap();
+    let refund = order.authorisations[0]
+        .requests
+        .iter()
+        .find(|r| r.is_open())
+        .unwrap()
+        .clone();
+    s.oms
+        .apply_payment_event(&PaymentNotification {
+            id: "evt_refused".into(),
+            provider: "cards".into(),
+            event: ProviderEvent::RequestFailed {
+                order: order.id,
+                key: refund.key.clone(),
+                reason: "card closed".into(),
+            },
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.oms.customer(ada).await.unwrap().history.credit, credit);
+    assert_eq!(
+        s.oms.payment(payment).await.unwrap().refund_total(),
+        usd(dec!(0))
+    );
+    assert!(
+        events(&s)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::RefundFailed { .. }))
+    );
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn payouts_move_clearing_to_the_bank_less_the_fee() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 4)).await.unwrap();
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let captured = balance(&s, "1020").await;
+    assert!(captured.is_positive());
+    s.cards.notifications();
+    s.cards.pay_out();
+    let notes = s.cards.notifications();
+    let Some(ProviderEvent::Settled { gross, fee, .. }) = notes.last().map(|n| n.event.clone())
+    else {
+        panic!("no payout: {notes:?}");
+    };
+    for note in &notes {
+        s.oms.apply_payment_event(note).await.unwrap();
+    }
+    // Delivered twice: recorded once.
+    s.oms
+        .apply_payment_event(&notes[notes.len() - 1])
+        .await
+        .unwrap();
+    assert_eq!(gross, captured);
+    assert_eq!(balance(&s, "1020").await, usd(dec!(0)));
+    assert_eq!(balance(&s, "5300").await, fee);
+    assert_eq!(balance(&s, "1010").await, gross.checked_sub(fee).unwrap());
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn bad_notifications_and_hand_recorded_card_payments_are_refused_writing_nothing() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 2)).await.unwrap();
+    let before = s.oms.events_after(0, 100_000).await.unwrap().len();
+    let unknown_order = PaymentNotification {
+        id: "evt_1".into(),
+        provider: "cards".into(),
+        event: ProviderEvent::RequestDone {
+            order: o2c::ids::OrderId::from_uuid(uuid::Uuid::nil()),
+            key: "x".into(),
+            reference: "cap_1".into(),
+        },
+    };
+    assert!(matches!(
+        s.oms.apply_payment_event(&unknown_order).await,
+        Err(Error::NotFound { .. })
+    ));
+    let unknown_request = PaymentNotification {
+        event: ProviderEvent::RequestDone {
+            order: order.id,
+            key: "never-sent".into(),
+            reference: "cap_1".into(),
+        },
+        ..unknown_order.clone()
+    };
+    assert!(matches!(
+        s.oms.apply_payment_event(&unknown_request).await,
+        Err(Error::Payment(PaymentError::UnknownRequest { .. }))
+    ));
+    let elsewhere = PaymentNotification {
+        provider: "wallet".into(),
+        ..unknown_request.clone()
+    };
+    assert!(matches!(
+        s.oms.apply_payment_event(&elsewhere).await,
+        Err(Error::Payment(PaymentError::OtherProvider { .. }))
+    ));
+    let by_hand = s
+        .oms
+        .record_payment(RecordPayment::new(
+            key("pay"),
+            o2c::ids::InvoiceId::from_uuid(uuid::Uuid::nil()),
+            usd(dec!(1)),
+            PaymentMethod::Card,
+        ))
+        .await;
+    assert!(by_hand.is_err());
+    assert_eq!(s.oms.events_after(0, 100_000).await.unwrap().len(), before);
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn a_lapsed_authorisation_is_renewed_for_what_is_left_by_run_due() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s
+        .oms
+        .place_order(mugs("o-1", ada, 27).back_order(BackOrderPolicy::ShipAvailable))
+        .await
+        .unwrap();
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    s.clock.advance(Duration::days(8));
+    s.cards.expire();
+    let report = s.oms.run_due(s.clock.now()).await.unwrap();
+    assert_eq!(report.authorisations_lapsed, vec![order.id]);
+    let order = s.oms.order(order.id).await.unwrap();
+    assert_eq!(order.authorisations.len(), 2);
+    let fresh = o2c::payment::active(&order).unwrap();
+    assert_eq!(fresh.amount.currency(), Currency::USD);
+    assert!(fresh.amount.is_positive());
+    assert_eq!(order.status, OrderStatus::Open);
+    // The provider's own word of the lapse, after the fact, changes nothing.
+    for note in s.cards.notifications() {
+        let _ = s.oms.apply_payment_event(&note).await;
+    }
+    assert_eq!(s.oms.order(order.id).await.unwrap().authorisations.len(), 2);
+    clean(&s).await;
+}
