@@ -149,9 +149,9 @@ pub mod testing;
 pub use automation::{AutomationPolicy, DueReport};
 pub use error::{Error, ErrorKind};
 pub use oms::{
-    AdjustStock, Applied, Backoff, IssueCreditNote, Oms, OmsConfig, PurchasingPolicy,
-    ReceivePurchaseOrder, ReceiveReturn, ReceiveStock, RecordPayment, RecordRefund,
-    RequestExchange, RequestReturn, Valuation,
+    AdjustStock, Applied, Backoff, IssueCreditNote, Oms, OmsConfig, PaymentsSettled,
+    PurchasingPolicy, ReceivePurchaseOrder, ReceiveReturn, ReceiveStock, RecordPayment,
+    RecordRefund, RequestExchange, RequestReturn, Valuation,
 };
 
 /// The most used types in one import: `use o2c::prelude::*;`.

@@ -469,3 +469,157 @@ async fn a_lapsed_authorisation_is_renewed_for_what_is_left_by_run_due() {
     assert_eq!(s.oms.order(order.id).await.unwrap().authorisations.len(), 2);
     clean(&s).await;
 }
+
+mod properties {
+    //! Whatever the provider does — declines, calls lost before or after they
+    //! take effect, webhooks twice — and in whatever order orders are placed,
+    //! shipped, cancelled and refunded: captured ≤ authorised, refunded ≤
+    //! captured, clearing equals captures less refunds less payouts, the audit
+    //! is clean after every step, and once every request is resolved the
+    //! provider's books and o2c's agree to the cent.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Place { units: i64, declined: bool },
+        Ship(usize),
+        Cancel(usize),
+        Refund(usize),
+        Webhooks,
+        PayOut,
+        Later { days: i64 },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (1i64..8, proptest::bool::weighted(0.15))
+                .prop_map(|(units, declined)| Step::Place { units, declined }),
+            3 => (0usize..8).prop_map(Step::Ship),
+            1 => (0usize..8).prop_map(Step::Cancel),
+            1 => (0usize..8).prop_map(Step::Refund),
+            2 => Just(Step::Webhooks),
+            1 => Just(Step::PayOut),
+            1 => (1i64..10).prop_map(|days| Step::Later { days }),
+        ]
+    }
+
+    async fn run(faults: CardFaults, steps: Vec<Step>) {
+        let s = shop_with(OmsConfig::default(), faults).await;
+        let good = card_customer(&s, "Good", Some("tok_visa")).await;
+        let bad = card_customer(&s, "Bad", Some(DECLINED_CARD)).await;
+        let mut orders = Vec::new();
+        for (n, step) in steps.into_iter().enumerate() {
+            let k = |what: &str| key(&format!("{what}-{n}"));
+            match step {
+                Step::Place { units, declined } => {
+                    let who = if declined { bad } else { good };
+                    let cmd = mugs(&format!("o-{n}"), who, units)
+                        .back_order(BackOrderPolicy::ShipAvailable);
+                    if let Ok(o) = s.oms.place_order(cmd).await {
+                        orders.push(o.id);
+                    }
+                }
+                Step::Ship(i) => {
+                    if let Some(id) = orders.get(i % orders.len().max(1)) {
+                        let _ = s.oms.ship(*id, k("ship")).await;
+                    }
+                }
+                Step::Cancel(i) => {
+                    if let Some(id) = orders.get(i % orders.len().max(1)) {
+                        let _ = s.oms.cancel_order(*id, "changed mind", k("cancel")).await;
+                    }
+                }
+                Step::Refund(i) => {
+                    let Some(id) = orders.get(i % orders.len().max(1)) else {
+                        continue;
+                    };
+                    let order = s.oms.order(*id).await.unwrap();
+                    let Some(invoice) = order.invoices.first() else {
+                        continue;
+                    };
+                    let note = IssueCreditNote::new(k("credit"), *invoice, "returned").line(1, 1);
+                    if s.oms.issue_credit_note(note).await.is_err() {
+                        continue;
+                    }
+                    let credit = s.oms.customer(good).await.unwrap().history.credit;
+                    let paid = events(&s).await.into_iter().find_map(|e| match e {
+                        Event::PaymentRecorded {
+                            payment,
+                            invoice: i,
+                            ..
+                        } if i == *invoice => Some(payment),
+                        _ => None,
+                    });
+                    if let (Some(payment), true) = (paid, credit.is_positive()) {
+                        let amount = credit
+                            .min(s.oms.payment(payment).await.unwrap().amount)
+                            .unwrap();
+                        let _ = s
+                            .oms
+                            .record_refund(RecordRefund::new(k("refund"), payment, amount))
+                            .await;
+                    }
+                }
+                Step::Webhooks => {
+                    for note in s.cards.notifications() {
+                        match s.oms.apply_payment_event(&note).await {
+                            Ok(_) | Err(Error::Provider(_)) => {}
+                            // A lapse of an authorisation already replaced.
+                            Err(Error::Payment(PaymentError::UnknownRequest { .. })) => {}
+                            Err(e) => panic!("{note:?}: {e}"),
+                        }
+                    }
+                }
+                Step::PayOut => s.cards.pay_out(),
+                Step::Later { days } => {
+                    s.clock.advance(Duration::days(days));
+                    s.cards.expire();
+                    let _ = s.oms.run_due(s.clock.now()).await;
+                }
+            }
+            clean(&s).await;
+        }
+        // Quiet now: every open request is resolved, every webhook delivered.
+        s.cards.set_faults(CardFaults::default());
+        for id in &orders {
+            s.oms.settle_payments(*id).await.unwrap();
+        }
+        for note in s.cards.notifications() {
+            let _ = s.oms.apply_payment_event(&note).await;
+        }
+        clean(&s).await;
+        let (mut captured, mut refunded) = (usd(dec!(0)), usd(dec!(0)));
+        for id in &orders {
+            let order = s.oms.order(*id).await.unwrap();
+            for auth in &order.authorisations {
+                assert!(auth.requests.iter().all(|r| !r.is_open()), "{auth:?}");
+                captured = captured.checked_add(auth.captured().unwrap()).unwrap();
+                refunded = refunded.checked_add(auth.refunded().unwrap()).unwrap();
+            }
+        }
+        let theirs = s.cards.totals(Currency::USD);
+        assert_eq!(theirs.captured, captured, "captures agree");
+        assert_eq!(theirs.refunded, refunded, "refunds agree");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn the_provider_and_the_books_agree_whatever_the_faults(
+            timeout in 0u8..30,
+            lost in 0u8..30,
+            duplicate in 0u8..50,
+            steps in proptest::collection::vec(step(), 1..40),
+        ) {
+            let faults = CardFaults {
+                decline_percent: 5,
+                timeout_percent: timeout,
+                lost_reply_percent: lost,
+                duplicate_percent: duplicate,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(run(faults, steps));
+        }
+    }
+}

@@ -136,7 +136,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                     .map(|payment| Some(Applied::replay(payment)))
             }
         );
-        if let Ok(applied) = &refunded {
+        if let (Ok(applied), true) = (&refunded, self.has_provider()) {
             // A refund of a capture goes back through the provider; if it is
             // silent, `run_due` asks it again later.
             let _sent = self.settle_payments(applied.order).await;

@@ -45,6 +45,7 @@ pub use crate::purchasing::{PurchasingPolicy, ReceivePurchaseOrder};
 pub use crate::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 pub use crate::stock::{AdjustStock, ReceiveStock, Valuation};
 pub use applied::Applied;
+pub use payments::PaymentsSettled;
 
 use crate::clock::{Clock, IdGen, SystemClock, UuidV7};
 use crate::error::Error;

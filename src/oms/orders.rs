@@ -309,7 +309,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             self.try_cancel_order(id, reason, &key, &print, None).await,
             twin = self.twin::<Order>(scope, &key, &print)
         );
-        if cancelled.is_ok() {
+        if cancelled.is_ok() && self.has_provider() {
             // What is still authorised is voided; if the provider is silent,
             // `run_due` sends the void later.
             let _voided = self.settle_payments(id).await;

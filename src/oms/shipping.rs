@@ -69,7 +69,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         if shipped.as_ref().map_or(true, |applied| applied.replayed) {
             self.cancel_uncommitted(id, &booked).await;
         }
-        if shipped.is_ok() {
+        if shipped.is_ok() && self.has_provider() {
             // The captures this shipment recorded; any the provider does not
             // answer now stay open for `run_due`, so shipping has succeeded.
             let _captured = self.settle_payments(id).await;

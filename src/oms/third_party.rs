@@ -197,6 +197,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             value: ThirdPartyOutcome::Shipped(shipment),
             ..
         }) = &applied
+            && self.has_provider()
         {
             // The capture the shipment recorded, if the order is paid through
             // the provider; left open for `run_due` if the provider is silent.

@@ -480,6 +480,7 @@ pub(crate) fn answer(
         ));
     };
     let counter = auth.counter()?;
+    let released = auth.state == AuthorisationState::Released;
     let Some(request) = auth.requests.get_mut(r) else {
         return Err(Error::inconsistent("payment request", "lost its place"));
     };
@@ -497,7 +498,11 @@ pub(crate) fn answer(
             }
         }
         (RequestKind::Capture { .. }, RequestOutcome::Failed { reason, .. }) => {
-            changes.move_counter(counter, 0, -amount.to_minor()?);
+            // Once released, nothing is left to take: what the capture held
+            // goes from the limit too.
+            let minor = amount.to_minor()?;
+            let limit = if released { -minor } else { 0 };
+            changes.move_counter(counter, limit, -minor);
             Answered::CaptureFailed { amount, reason }
         }
         (RequestKind::Refund { payment, .. }, RequestOutcome::Failed { reason, .. }) => {
