@@ -470,6 +470,90 @@ async fn a_lapsed_authorisation_is_renewed_for_what_is_left_by_run_due() {
     clean(&s).await;
 }
 
+#[tokio::test]
+async fn an_amendment_dearer_than_the_authorisation_is_authorised_afresh() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s.oms.place_order(mugs("o-1", ada, 2)).await.unwrap();
+    let first = order.authorisations[0].clone();
+    let amended = s
+        .oms
+        .amend_order(o2c::order::AmendOrder::new(key("a-1"), order.id).set_quantity(1, 6))
+        .await
+        .unwrap();
+    assert!(amended.invoices.is_empty(), "still invoiced as it ships");
+    let order = s.oms.order(order.id).await.unwrap();
+    assert_eq!(order.authorisations.len(), 2);
+    let fresh = o2c::payment::active(&order).unwrap();
+    assert_eq!(fresh.amount, order.value().unwrap());
+    assert_ne!(fresh.id, first.id);
+    // The old one was voided at the provider.
+    assert!(
+        s.cards
+            .log()
+            .iter()
+            .any(|l| l.contains("void") && l.contains("done"))
+    );
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let order = s.oms.order(order.id).await.unwrap();
+    assert_eq!(
+        order.paid, order.invoiced,
+        "captured in full from the fresh one"
+    );
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn a_capture_refused_holds_the_order_until_the_card_is_authorised_again() {
+    let s = shop().await;
+    let ada = card_customer(&s, "Ada", Some("tok_visa")).await;
+    let order = s
+        .oms
+        .place_order(mugs("o-1", ada, 27).back_order(BackOrderPolicy::ShipAvailable))
+        .await
+        .unwrap();
+    // The hold lapses at the provider before anyone renews it: the shipment's
+    // capture is turned down.
+    s.clock.advance(Duration::days(8));
+    s.cards.expire();
+    s.oms.ship(order.id, key("ship")).await.unwrap();
+    let held = s.oms.order(order.id).await.unwrap();
+    assert_eq!(held.holds, vec![Hold::PaymentDeclined]);
+    assert_eq!(held.paid, usd(dec!(0)));
+    assert!(
+        events(&s)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::CaptureFailed { .. }))
+    );
+    clean(&s).await;
+    // Authorised again: the invoice that shipped is captured from the fresh
+    // authorisation, and the hold goes.
+    let renewed = s.oms.authorise_order(order.id, key("again")).await.unwrap();
+    assert!(renewed.holds.is_empty());
+    let order = s.oms.order(order.id).await.unwrap();
+    assert_eq!(order.paid, order.invoiced, "what shipped is paid");
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn nothing_ships_unpaid_once_a_declined_hold_is_lifted_by_hand() {
+    let s = shop().await;
+    let bob = card_customer(&s, "Bob", Some(DECLINED_CARD)).await;
+    let held = s.oms.place_order(mugs("o-1", bob, 2)).await.unwrap();
+    s.oms
+        .release_hold(held.id, Hold::PaymentDeclined, key("lift"))
+        .await
+        .unwrap();
+    let before = s.oms.events_after(0, 100_000).await.unwrap().len();
+    assert!(matches!(
+        s.oms.ship(held.id, key("ship")).await,
+        Err(Error::Payment(PaymentError::NotAuthorised(_)))
+    ));
+    assert_eq!(s.oms.events_after(0, 100_000).await.unwrap().len(), before);
+    clean(&s).await;
+}
+
 mod properties {
     //! Whatever the provider does — declines, calls lost before or after they
     //! take effect, webhooks twice — and in whatever order orders are placed,
@@ -567,6 +651,13 @@ mod properties {
                             Ok(_) | Err(Error::Provider(_)) => {}
                             // A lapse of an authorisation already replaced.
                             Err(Error::Payment(PaymentError::UnknownRequest { .. })) => {}
+                            // A lapse of one made for a placement that never
+                            // committed (its reply lost, the call given up).
+                            Err(Error::NotFound { .. })
+                                if matches!(
+                                    note.event,
+                                    ProviderEvent::AuthorisationExpired { .. }
+                                ) => {}
                             Err(e) => panic!("{note:?}: {e}"),
                         }
                     }

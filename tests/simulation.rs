@@ -137,10 +137,12 @@ fn seeds(default_count: u64) -> Vec<u64> {
 }
 
 fn outside(seed: u64, steps: u64) -> Outside {
+    let clock = Arc::new(ManualClock::new(common::start()));
     Outside {
         carriers: Arc::new(Carriers::new()),
         third_party: Arc::new(world::third_party(seed)),
-        clock: Arc::new(ManualClock::new(common::start())),
+        cards: Arc::new(world::cards(seed, &clock)),
+        clock,
         ids: Arc::new(SeededIds::new(seed)),
         plan: Arc::new(Plan::new(seed, steps)),
     }
@@ -158,6 +160,7 @@ fn cast_tasks<'a, S: Store>(executor: &mut Executor<'a>, sim: &'a Sim<'_, S>) {
     executor.spawn("backoffice".into(), actors::back_office(sim));
     executor.spawn("3pl".into(), actors::third_party(sim));
     executor.spawn("scheduler".into(), actors::scheduler(sim));
+    executor.spawn("cards".into(), actors::card_network(sim));
 }
 
 /// One seed on `store`: set up, then everyone at once until the budget is spent;

@@ -1,11 +1,15 @@
 //! Card payments through the provider: each authorisation within its bounds and
-//! its counter where its requests put it; payouts posted as their documents say.
+//! its counter where its requests put it, each capture done a payment of its
+//! amount; payouts posted as their documents say (with the payments and
+//! refunds, that checks card clearing: captured − refunded − paid out).
 
 use std::collections::BTreeMap;
 
 use super::{Audit, Violation, scratch};
+use crate::customer::PaymentMethod;
+use crate::ledger::Payment;
 use crate::order::Order;
-use crate::payment::{AUTHORISATION_COUNTER, Settlement};
+use crate::payment::{AUTHORISATION_COUNTER, RequestOutcome, Settlement};
 use crate::store::{Bounds, CounterKey, ReadResult, Snapshot, each};
 
 impl Audit<'_> {
@@ -14,6 +18,15 @@ impl Audit<'_> {
     /// where the requests put it. Each payout's posting.
     pub(super) fn card_payments(&mut self, snapshot: &dyn Snapshot) -> ReadResult<()> {
         let mut problems = Vec::new();
+        // Card payments by their reference: a capture's payment carries the
+        // provider's id for the capture.
+        let mut paid: BTreeMap<String, (crate::ids::OrderId, crate::money::Money)> =
+            BTreeMap::new();
+        each::<Payment>(snapshot, |p| {
+            if let (PaymentMethod::Card, Some(reference)) = (p.method, &p.reference) {
+                paid.insert(reference.clone(), (p.order, p.amount));
+            }
+        })?;
         // Each authorisation's counter id, with its order and expected bounds.
         let mut expected: BTreeMap<String, (crate::ids::OrderId, (i64, i64))> = BTreeMap::new();
         each::<Order>(snapshot, |order| {
@@ -35,6 +48,18 @@ impl Audit<'_> {
                         )));
                     }
                     expected.insert(auth.counter.clone(), (order.id, auth.expected_bounds()?));
+                    // Every capture done is a payment of its amount on its order.
+                    for r in auth.requests.iter().filter(|r| r.is_capture()) {
+                        let Some(RequestOutcome::Done { reference, .. }) = &r.outcome else {
+                            continue;
+                        };
+                        if paid.get(reference) != Some(&(order.id, r.amount)) {
+                            return Ok(Some(format!(
+                                "capture {reference} of {} has no payment of it",
+                                r.amount
+                            )));
+                        }
+                    }
                     Ok(None)
                 })();
                 let problem = match checked {

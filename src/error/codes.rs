@@ -254,6 +254,10 @@ fn every_error() -> Vec<Error> {
                 key: "capture".into(),
             },
             PaymentError::NotAuthorised(OrderId::from_uuid(Uuid::nil())),
+            PaymentError::ExceedsAuthorisation {
+                available: usd(100),
+                requested: usd(200),
+            },
             PaymentError::OtherProvider {
                 expected: "cards".into(),
                 found: "wallet".into(),

@@ -165,6 +165,18 @@ mod tests {
     }
 
     #[test]
+    fn one_line_shipped_from_two_places_is_one_invoice_line() {
+        // Two picks of line 0 (one mug from each warehouse) in one shipping run:
+        // crediting finds an invoice line by its order line, so it must be one.
+        let mut world = given_order();
+        let (invoice, _) = when_invoiced(&[(0, 1), (0, 1)], false, &mut world);
+        let invoice = invoice.unwrap();
+        assert_eq!(invoice.lines.len(), 1);
+        assert_eq!(invoice.lines[0].quantity, Quantity::new(2));
+        assert_eq!(world.1.lines[0].invoiced, Quantity::new(2));
+    }
+
+    #[test]
     fn nothing_left_to_bill_issues_nothing() {
         let mut world = given_order();
         when_invoiced(&[(0, 2)], false, &mut world).0.unwrap();

@@ -248,6 +248,16 @@ pub enum PaymentError {
     /// to take this from (voided, expired, or never made).
     #[error("order {0} has no active card authorisation")]
     NotAuthorised(crate::ids::OrderId),
+    /// What a shipment would invoice is more than the order's authorisation
+    /// still holds: authorise the order again first
+    /// ([`Oms::authorise_order`](crate::Oms::authorise_order)).
+    #[error("the shipment would capture {requested}, but only {available} is authorised")]
+    ExceedsAuthorisation {
+        /// What the authorisation still holds.
+        available: Money,
+        /// What the shipment would capture.
+        requested: Money,
+    },
     /// The notification came from another provider than the service's.
     #[error("the notification is from {found}, not {expected}")]
     OtherProvider {
@@ -273,6 +283,7 @@ impl PaymentError {
             PaymentError::Declined { .. } => "payment.declined",
             PaymentError::UnknownRequest { .. } => "payment.unknown_request",
             PaymentError::NotAuthorised(..) => "payment.not_authorised",
+            PaymentError::ExceedsAuthorisation { .. } => "payment.exceeds_authorisation",
             PaymentError::OtherProvider { .. } => "payment.other_provider",
         }
     }
@@ -291,6 +302,7 @@ impl PaymentError {
             PaymentError::Declined { .. } => ErrorKind::Refused,
             PaymentError::UnknownRequest { .. } => ErrorKind::InvalidInput,
             PaymentError::NotAuthorised(..) => ErrorKind::Refused,
+            PaymentError::ExceedsAuthorisation { .. } => ErrorKind::Refused,
             PaymentError::OtherProvider { .. } => ErrorKind::InvalidInput,
         }
     }

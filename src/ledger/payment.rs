@@ -163,7 +163,13 @@ fn record(
     if cmd.method == PaymentMethod::OnAccount {
         return Err(PaymentError::OnAccountIsNotAPayment.into());
     }
-    let status = transition(order.status, OrderAction::RecordPayment)?;
+    // Money a capture took is recorded whatever became of the order since
+    // (completed on a credit note meanwhile, say): it was taken all the same.
+    let status = match transition(order.status, OrderAction::RecordPayment) {
+        Ok(status) => status,
+        Err(_) if taken => order.status,
+        Err(e) => return Err(e.into()),
+    };
     if invoice.status == InvoiceStatus::Void {
         return Err(PaymentError::InvoiceVoid(invoice.id).into());
     }

@@ -70,20 +70,38 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     pub async fn amend_order(&self, cmd: AmendOrder) -> Result<Applied<Order>, Error> {
         let canonical = canonical_amendment(&cmd);
         let print = fingerprint(&canonical)?;
-        super::retrying!(
+        let mut authorised = None;
+        let amended = super::retrying!(
             self,
             "amend_order",
             key = &cmd.idempotency_key,
-            self.try_amend_order(&cmd, &print).await,
+            self.try_amend_order(&cmd, &print, &mut authorised).await,
             // A twin submission may have committed first: return its result.
             twin = self.twin::<Order>(IdempotencyScope::AmendOrder, &cmd.idempotency_key, &print)
-        )
+        );
+        // A fresh authorisation no committed amendment holds is voided; the
+        // void of the one it replaced is sent once the amendment commits.
+        if let Some(made) = authorised {
+            match &amended {
+                Ok(applied) if !applied.replayed => {}
+                _ => {
+                    if let Ok(order) = self.order(cmd.order).await {
+                        self.void_unplaced(&made, cmd.order, Some(&order)).await;
+                    }
+                }
+            }
+        }
+        if amended.is_ok() && self.has_provider() {
+            let _sent = self.settle_payments(cmd.order).await;
+        }
+        amended
     }
 
     async fn try_amend_order(
         &self,
         cmd: &AmendOrder,
         print: &Fingerprint<'_>,
+        authorised: &mut Option<crate::payment::Authorised>,
     ) -> Result<Applied<Order>, Error> {
         let (scope, key) = (IdempotencyScope::AmendOrder, &cmd.idempotency_key);
         let first = Prefetch::new().key(scope, key).record::<Order>(&cmd.order);
@@ -133,7 +151,13 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                 }
             }
         };
-        let mut changes = changes;
+        let (mut order, mut changes) = (order, changes);
+        if let Some(made) = self
+            .cover_amendment(&mut order, &buyer, key, &mut changes)
+            .await?
+        {
+            *authorised = Some(made);
+        }
         changes.update(order.clone(), stored.version);
         changes.move_customer(&customer.value, &buyer)?;
         let outcome = IdempotentOutcome::Order(order.id);

@@ -514,14 +514,23 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         report: &mut DueReport,
     ) -> Result<bool, Error> {
         let order = self.order(id).await?;
-        if crate::payment::open_requests(&order).next().is_some() {
+        let finished = crate::payment::nothing_left_to_ship(&order)
+            || order.status == crate::order::OrderStatus::Cancelled;
+        if crate::payment::open_requests(&order).next().is_some()
+            || (finished && crate::payment::active(&order).is_some())
+        {
             let settled = self.settle_payments(id).await?;
             let answered = usize::try_from(settled.answered).unwrap_or(usize::MAX);
             report.payments_resolved = report.payments_resolved.saturating_add(answered);
             return Ok(answered > 0);
         }
-        let lapsed = crate::payment::active(&order).is_some_and(|a| a.expires_at <= now);
-        if lapsed && self.lapse(id).await? {
+        // Lapsed by the provider's clock, which runs with ours: a call looking
+        // ahead renews nothing early.
+        let lapsed = crate::payment::active(&order)
+            .filter(|a| a.expires_at <= now && a.expires_at <= self.now());
+        if let Some(auth) = lapsed
+            && self.lapse(id, &auth.id).await?
+        {
             report.authorisations_lapsed.push(id);
             return Ok(true);
         }

@@ -68,9 +68,54 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             return Ok(None);
         }
         let refuse = self.config.payments.on_decline == DeclinedPayment::Refuse;
-        let key = format!("place/{key}");
+        // The card is part of the key: a placement refused for a declined card
+        // may be sent again, with the same key, once the customer has a new
+        // one, and is not declined by the provider's memory of the old.
+        let card = buyer.profile.payment_token.as_deref().unwrap_or("");
+        let key = format!(
+            "place/{key}/{:08x}",
+            crate::fingerprint::fnv1a(card.as_bytes()) & 0xffff_ffff
+        );
         self.authorise_into(order, buyer, key, amount, refuse, changes)
             .await
+    }
+
+    /// After an amendment of an order paid through the provider: when what is
+    /// left to capture is more than its authorisation still holds, what is left
+    /// of that is released and the whole of it authorised afresh, keyed by the
+    /// amendment (a decline holds the order, or refuses the amendment, as
+    /// placing does). Returns the fresh authorisation, if one was made.
+    ///
+    /// # Errors
+    /// As [`Oms::authorise_placed`].
+    pub(super) async fn cover_amendment(
+        &self,
+        order: &mut Order,
+        buyer: &Customer,
+        key: &IdempotencyKey,
+        changes: &mut Changeset,
+    ) -> Result<Option<Authorised>, Error> {
+        if !order.through_provider {
+            return Ok(None);
+        }
+        let needed = still_to_capture(order)?;
+        let held = match payment::active(order) {
+            Some(auth) => auth.available()?,
+            None => Money::zero(order.currency),
+        };
+        if needed.cmp_amount(held)?.is_le() {
+            return Ok(None);
+        }
+        payment::request_void(order, changes)?;
+        let refuse = self.config.payments.on_decline == DeclinedPayment::Refuse;
+        let auth_key = format!("{}/amend/{key}", order.id);
+        let made = self
+            .authorise_into(order, buyer, auth_key, needed, refuse, changes)
+            .await?;
+        if made.is_some() && order.holds.contains(&Hold::PaymentDeclined) {
+            lift_hold(order, Hold::PaymentDeclined, changes.at, changes)?;
+        }
+        Ok(made)
     }
 
     /// Asks the provider to hold `amount` for `order` under `key`; records the
@@ -181,7 +226,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         let mut settled = PaymentsSettled::default();
         // The requests found open first, then — once none is — the void a
         // finished order needs, then sending that void.
-        for _ in 0..4 {
+        for _ in 0..5 {
             let order = self.order(id).await?;
             let open: Vec<(Authorisation, payment::PaymentRequest)> =
                 payment::open_requests(&order)
@@ -197,16 +242,27 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                 break;
             }
             settled.open = 0;
+            let mut answered = 0u32;
             for (auth, request) in open {
+                // A void waits for the captures sent before it: sent first, it
+                // would turn them down.
+                let capturing = auth.requests.iter().any(|r| r.is_capture() && r.is_open());
+                if matches!(request.kind, RequestKind::Void) && capturing {
+                    settled.open = settled.open.saturating_add(1);
+                    continue;
+                }
                 match self.send(&order, &auth, &request).await {
                     Some(outcome) => {
                         self.record_answer(id, &request.key, outcome).await?;
-                        settled.answered = settled.answered.saturating_add(1);
+                        answered = answered.saturating_add(1);
                     }
                     None => settled.open = settled.open.saturating_add(1),
                 }
             }
-            if settled.open > 0 {
+            settled.answered = settled.answered.saturating_add(answered);
+            // Another round only if this one got somewhere: a void that waited
+            // for captures now answered goes out next.
+            if answered == 0 {
                 break;
             }
         }
@@ -446,14 +502,40 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     ) -> Result<Applied<Order>, Error> {
         let scope = IdempotencyScope::AuthoriseOrder;
         let print = fingerprint(&id)?;
-        super::retrying!(
+        let mut made = None;
+        let authorised = super::retrying!(
             self,
             "authorise_order",
             key = &key,
             id = &id,
-            self.try_authorise_order(id, &key, &print).await,
+            self.try_authorise_order(id, &key, &print, &mut made).await,
             twin = self.twin::<Order>(scope, &key, &print)
-        )
+        );
+        let fresh = matches!(&authorised, Ok(applied) if !applied.replayed);
+        self.after_authorising(id, made, fresh, authorised.is_ok())
+            .await;
+        authorised
+    }
+
+    /// After a command that authorised afresh: voids the authorisation if no
+    /// committed order holds it (the command failed, or a twin won), and sends
+    /// what the order recorded (the void of the one replaced, captures of what
+    /// is owed).
+    async fn after_authorising(
+        &self,
+        id: OrderId,
+        made: Option<Authorised>,
+        committed: bool,
+        succeeded: bool,
+    ) {
+        if let Some(made) = made.filter(|_| !committed) {
+            if let Ok(order) = self.order(id).await {
+                self.void_unplaced(&made, id, Some(&order)).await;
+            }
+        }
+        if succeeded {
+            let _sent = self.settle_payments(id).await;
+        }
     }
 
     async fn try_authorise_order(
@@ -461,11 +543,12 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         id: OrderId,
         key: &IdempotencyKey,
         print: &super::Fingerprint<'_>,
+        made: &mut Option<Authorised>,
     ) -> Result<Applied<Order>, Error> {
         let scope = IdempotencyScope::AuthoriseOrder;
         let request = Prefetch::new()
             .key(scope, key)
-            .follow::<Order>(&id, &[Customer::kind()]);
+            .follow::<Order>(&id, &[Customer::kind(), Invoice::kind()]);
         let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
         if let Some(outcome) = super::earlier(fetched.idempotency.as_ref(), scope, key, print)? {
             return self.replayed(&outcome).await;
@@ -479,6 +562,11 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         let buyer = super::lent::<Customer>(&fetched, &order.customer)
             .map_err(Error::into_dangling)?
             .clone();
+        let invoices: Vec<Invoice> = fetched
+            .take_every::<Invoice>()
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
         drop(fetched);
         let mut changes = Changeset::new(self.now());
         let amount = still_to_capture(&order)?;
@@ -487,15 +575,10 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         payment::request_void(&mut order, &mut changes)?;
         if amount.is_positive() {
             let auth_key = format!("{}/{key}", order.id);
-            let made = self
+            *made = self
                 .authorise_into(&mut order, &buyer, auth_key, amount, true, &mut changes)
                 .await?;
-            if made.is_none() {
-                return Err(Error::inconsistent(
-                    "authorisation",
-                    "declined without a reason",
-                ));
-            }
+            capture_owed(&mut order, &invoices, &mut changes)?;
         }
         if order.holds.contains(&Hold::PaymentDeclined) {
             lift_hold(&mut order, Hold::PaymentDeclined, changes.at, &mut changes)?;
@@ -509,39 +592,69 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// Renews or holds an order whose authorisation lapsed (at the provider, or
     /// past its expiry by the clock), as the policy says. Called by
     /// [`Oms::run_due`] and for the provider's notification.
-    pub(super) async fn lapse(&self, id: OrderId) -> Result<bool, Error> {
-        super::retrying!(self, "lapse_authorisation", id = &id, {
-            let request = Prefetch::new().follow::<Order>(&id, &[Customer::kind()]);
-            let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
-            let stored = super::found::<Order>(&mut fetched, &id)?;
-            let mut order = stored.value;
-            let buyer = super::lent::<Customer>(&fetched, &order.customer)
-                .map_err(Error::into_dangling)?
-                .clone();
-            drop(fetched);
-            let mut changes = Changeset::new(self.now());
-            if !payment::expired(&mut order, &mut changes)? {
-                return Ok(false);
-            }
-            let amount = still_to_capture(&order)?;
-            let open = matches!(order.status, OrderStatus::Open | OrderStatus::OnHold);
-            if open && amount.is_positive() && !payment::nothing_left_to_ship(&order) {
-                match self.config.payments.on_expiry {
-                    ExpiredAuthorisation::Reauthorise => {
-                        let n = order.authorisations.len() + 1;
-                        let key = format!("{}/renew/{n}", order.id);
-                        self.authorise_into(&mut order, &buyer, key, amount, false, &mut changes)
-                            .await?;
-                    }
-                    ExpiredAuthorisation::Hold => {
-                        place_hold(&mut order, Hold::PaymentDeclined, &mut changes)?;
+    pub(super) async fn lapse(&self, id: OrderId, authorisation: &str) -> Result<bool, Error> {
+        let mut made = None;
+        let lapsed = super::retrying!(self, "lapse_authorisation", id = &id, {
+            self.try_lapse(id, authorisation, &mut made).await
+        });
+        let renewed = lapsed.as_ref().is_ok_and(|done| *done);
+        self.after_authorising(id, made, renewed, lapsed.is_ok())
+            .await;
+        lapsed
+    }
+
+    async fn try_lapse(
+        &self,
+        id: OrderId,
+        authorisation: &str,
+        made: &mut Option<Authorised>,
+    ) -> Result<bool, Error> {
+        let request = Prefetch::new().follow::<Order>(&id, &[Customer::kind(), Invoice::kind()]);
+        let mut fetched = super::trace::store("fetch", self.store.fetch(&request)).await?;
+        let stored = super::found::<Order>(&mut fetched, &id)?;
+        let mut order = stored.value;
+        // Only the authorisation that lapsed, and only while it is the active
+        // one: a second word of the same lapse (the webhook and run_due, or a
+        // webhook twice) finds it released, or renewed, and does nothing.
+        if payment::active(&order).is_none_or(|a| a.id != authorisation) {
+            return Ok(false);
+        }
+        let buyer = super::lent::<Customer>(&fetched, &order.customer)
+            .map_err(Error::into_dangling)?
+            .clone();
+        let invoices: Vec<Invoice> = fetched
+            .take_every::<Invoice>()
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        drop(fetched);
+        let mut changes = Changeset::new(self.now());
+        // Released, and voided at the provider too: voiding one that lapsed
+        // succeeds, and one the provider still held (its clock behind ours)
+        // must not stay held beside the renewal.
+        payment::request_void(&mut order, &mut changes)?;
+        let amount = still_to_capture(&order)?;
+        let open = matches!(order.status, OrderStatus::Open | OrderStatus::OnHold);
+        if open && amount.is_positive() {
+            match self.config.payments.on_expiry {
+                ExpiredAuthorisation::Reauthorise => {
+                    let n = order.authorisations.len() + 1;
+                    let key = format!("{}/renew/{n}", order.id);
+                    *made = self
+                        .authorise_into(&mut order, &buyer, key, amount, false, &mut changes)
+                        .await?;
+                    if made.is_some() {
+                        capture_owed(&mut order, &invoices, &mut changes)?;
                     }
                 }
+                ExpiredAuthorisation::Hold => {
+                    place_hold(&mut order, Hold::PaymentDeclined, &mut changes)?;
+                }
             }
-            changes.update(order, stored.version);
-            super::trace::store("commit", self.store.commit(changes)).await?;
-            Ok(true)
-        })
+        }
+        changes.update(order, stored.version);
+        super::trace::store("commit", self.store.commit(changes)).await?;
+        Ok(true)
     }
 
     /// Applies a notification from the payment provider (a webhook), once per
@@ -592,7 +705,10 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                     at: now,
                 };
                 self.record_answer(*order, request, outcome).await?;
-                self.settle_payments(*order).await?;
+                // What the answer lets go on (a void once captures are done) is
+                // sent best effort: the answer is recorded either way, and
+                // `run_due` sends what is left.
+                let _sent = self.settle_payments(*order).await;
             }
             ProviderEvent::RequestFailed {
                 order,
@@ -611,7 +727,6 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                 authorisation,
             } => {
                 let found = self.order(*order).await?;
-                let active = payment::active(&found).map(|a| a.id.as_str());
                 if !found.authorisations.iter().any(|a| &a.id == authorisation) {
                     return Err(PaymentError::UnknownRequest {
                         order: *order,
@@ -619,29 +734,39 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                     }
                     .into());
                 }
-                if active == Some(authorisation.as_str()) {
-                    self.lapse(*order).await?;
-                }
+                self.lapse(*order, authorisation).await?;
             }
         }
         // The effects above are idempotent of themselves; the key makes the
         // notification's second delivery a replay without reading them again.
-        let changes = Changeset::new(now);
-        match self
-            .commit_keyed(
-                changes,
-                scope,
-                &key,
-                &print,
-                IdempotentOutcome::PaymentEvent,
-            )
-            .await
-        {
-            Ok(_) => Ok(Applied::fresh(())),
+        super::retrying!(
+            self,
+            "apply_payment_event",
+            key = &key,
+            async {
+                if self.replay(scope, &key, &print).await?.is_some() {
+                    return Ok(Applied::replay(()));
+                }
+                let changes = Changeset::new(self.now());
+                self.commit_keyed(
+                    changes,
+                    scope,
+                    &key,
+                    &print,
+                    IdempotentOutcome::PaymentEvent,
+                )
+                .await?;
+                Ok(Applied::fresh(()))
+            }
+            .await,
             // The same notification delivered twice at once: the twin took the key.
-            Err(e) if super::retry::lost_race(&e) => Ok(Applied::replay(())),
-            Err(e) => Err(e),
-        }
+            twin = async {
+                Ok(self
+                    .replay(scope, &key, &print)
+                    .await?
+                    .map(|_| Applied::replay(())))
+            }
+        )
     }
 
     /// Refuses a notification about a request the order never sent, before
@@ -720,6 +845,39 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     pub async fn settlement(&self, payout: &str) -> Result<Settlement, Error> {
         Ok(self.must::<Settlement>(&payout.to_owned()).await?.value)
     }
+}
+
+/// Asks to capture, from the order's active authorisation, what each of its
+/// open invoices still owes beyond the captures already sent for it: after a
+/// capture failed, or after the authorisation that should have paid it lapsed.
+fn capture_owed(
+    order: &mut Order,
+    invoices: &[Invoice],
+    changes: &mut Changeset,
+) -> Result<(), Error> {
+    let id = order.id;
+    for invoice in invoices.iter().filter(|i| i.order == id) {
+        if invoice.status != crate::ledger::InvoiceStatus::Open {
+            continue;
+        }
+        let mut owed = invoice.outstanding()?;
+        let mut sent = 0usize;
+        for auth in &order.authorisations {
+            for r in &auth.requests {
+                if matches!(r.kind, RequestKind::Capture { invoice: i } if i == invoice.id) {
+                    sent += 1;
+                    if r.is_open() {
+                        owed = owed.checked_sub(r.amount)?;
+                    }
+                }
+            }
+        }
+        if owed.is_positive() {
+            let key = format!("{id}/capture/{}/{}", invoice.id, sent + 1);
+            payment::request_capture(order, invoice.id, owed, key, changes)?;
+        }
+    }
+    Ok(())
 }
 
 /// What an order still has to capture: its value less what its captures took

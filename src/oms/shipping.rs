@@ -13,7 +13,8 @@ use crate::fulfilment::{
     BookingRequest, Carrier, RateQuote, Shipment, TrackingEvent, TrackingNumber,
 };
 use crate::ids::{IdempotencyKey, OrderId, ShipmentId};
-use crate::ledger::InvoicePolicy;
+use crate::ledger::{InvoicePolicy, PaymentError};
+use crate::money::Money;
 use crate::order::{Order, OrderStatus};
 use crate::payment::PaymentProvider;
 use crate::stock::Location;
@@ -44,7 +45,10 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// # Errors
     /// [`Error::Order`] with `OnHold` while a hold is in force (a prepaid order that is
     /// not yet paid), `NothingToShip`, or `InvalidTransition` for a cancelled or
-    /// completed order; [`Error::Carrier`] when no carrier can take it;
+    /// completed order; [`Error::Payment`] with `NotAuthorised` or
+    /// `ExceedsAuthorisation` for an order paid through the payment provider
+    /// whose authorisation cannot pay for what would ship (authorise it again
+    /// first, [`Oms::authorise_order`]); [`Error::Carrier`] when no carrier can take it;
     /// [`Error::NotFound`] for an unknown order; [`Error::IdempotencyKeyReused`]
     /// for a key used for another command.
     pub async fn ship(
@@ -181,7 +185,15 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             };
             shipments.push(record_shipment(&mut order, booked, &ctx, &mut changes)?);
         }
-        self.invoice_shipped(&mut order, status, &picks, &fetched, &ctx, &mut changes)?;
+        self.invoice_shipped(
+            &mut order,
+            status,
+            &picks,
+            &fetched,
+            true,
+            &ctx,
+            &mut changes,
+        )?;
         changes.update(order, stored.version);
         // Let go of what was read before committing: a record no reader holds
         // is written over where it lies.
@@ -274,13 +286,18 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// the latter, a capture of that invoice is recorded against the order's
     /// authorisation, to be sent once this commits ([`Oms::settle_payments`]).
     /// The customer's figures move by a merge: what was read is only compared
-    /// with what the invoice makes of them, so it is lent.
+    /// with what the invoice makes of them, so it is lent. With `refuse_unpaid`
+    /// (goods still on our shelves), a shipment its authorisation cannot pay
+    /// for is refused; without (a warehouse reports goods already gone), it is
+    /// recorded and the order held.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn invoice_shipped(
         &self,
         order: &mut Order,
         status: OrderStatus,
         picks: &[Pick<'_>],
         fetched: &Fetched,
+        refuse_unpaid: bool,
         ctx: &Context<'_>,
         changes: &mut Changeset,
     ) -> Result<(), Error> {
@@ -298,8 +315,30 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             changes.move_customer(before, after)?;
         }
         if let Some(invoice) = invoice.filter(|_| order.through_provider) {
+            let total = invoice.total()?;
+            let available = match crate::payment::active(order) {
+                Some(auth) => auth.available()?,
+                None => Money::zero(order.currency),
+            };
+            if refuse_unpaid && !available.is_positive() && total.is_positive() {
+                return Err(PaymentError::NotAuthorised(order.id).into());
+            }
+            if refuse_unpaid && total.cmp_amount(available)?.is_gt() {
+                return Err(PaymentError::ExceedsAuthorisation {
+                    available,
+                    requested: total,
+                }
+                .into());
+            }
             let key = format!("{}/capture/{}", order.id, invoice.id);
-            crate::payment::request_capture(order, invoice.id, invoice.total()?, key, changes)?;
+            crate::payment::request_capture(order, invoice.id, total, key, changes)?;
+            // Goods a warehouse already shipped are recorded whatever the card
+            // says: what the authorisation could not cover stays owed, and the
+            // order is held until the card is authorised again.
+            let short = total.cmp_amount(available)?.is_gt();
+            if short && matches!(order.status, OrderStatus::Open | OrderStatus::OnHold) {
+                crate::order::place_hold(order, crate::order::Hold::PaymentDeclined, changes)?;
+            }
         }
         Ok(())
     }

@@ -417,6 +417,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             status,
             std::slice::from_ref(&pick),
             &fetched,
+            false,
             &ctx,
             changes,
         )?;

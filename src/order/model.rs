@@ -411,10 +411,21 @@ impl Order {
         portions: &[(usize, crate::quantity::Quantity)],
         with_shipping: bool,
     ) -> Result<(Vec<crate::ledger::InvoiceLine>, Money), OrderError> {
-        let mut lines = Vec::with_capacity(portions.len());
+        // One invoice line per order line, however many picks carried it (a
+        // line shipped from two locations at once): crediting finds a line by
+        // its number.
+        let mut merged: Vec<(usize, crate::quantity::Quantity)> =
+            Vec::with_capacity(portions.len());
+        for (index, units) in portions {
+            match merged.iter_mut().find(|(i, _)| i == index) {
+                Some((_, sum)) => *sum = sum.saturating_add(*units),
+                None => merged.push((*index, *units)),
+            }
+        }
+        let mut lines = Vec::with_capacity(merged.len());
         // The order's own lines once, not a check per portion.
         let own = self.lines.to_mut();
-        for (index, units) in portions {
+        for (index, units) in &merged {
             let Some(line) = own.get_mut(*index) else {
                 continue;
             };

@@ -357,27 +357,6 @@ pub fn request_void(order: &mut Order, changes: &mut Changeset) -> Result<Option
     Ok(Some(key))
 }
 
-/// Records that `order`'s authorisation lapsed at the provider: what was left is
-/// released, with no call to make.
-///
-/// # Errors
-/// On overflow.
-pub fn expired(order: &mut Order, changes: &mut Changeset) -> Result<bool, Error> {
-    let order_id = order.id;
-    let Some(auth) = active_mut(order) else {
-        return Ok(false);
-    };
-    let left = auth.available()?;
-    auth.state = AuthorisationState::Released;
-    changes.move_counter(auth.counter()?, -left.to_minor()?, 0);
-    changes.events.push(Event::AuthorisationReleased {
-        order: order_id,
-        authorisation: auth.id.clone(),
-        released: left,
-    });
-    Ok(true)
-}
-
 /// Records a refund of `amount` of the capture `payment` came from, to be sent to
 /// the provider: the caller books the refund in the same commit.
 ///
@@ -529,15 +508,20 @@ pub fn nothing_left_to_ship(order: &Order) -> bool {
 }
 
 /// When `order`'s card payment next needs the service: at its oldest request
-/// still unanswered, else when its active authorisation lapses while something
-/// is left to capture; `None` when neither.
+/// still unanswered; else, for an active authorisation, at once when the order
+/// is finished (what is left must be voided) or when it lapses; `None` when
+/// none of these.
 pub fn due_at(order: &Order) -> Option<DateTime<Utc>> {
     if let Some(oldest) = open_requests(order).map(|(_, r)| r.requested_at).min() {
         return Some(oldest);
     }
-    active(order)
-        .filter(|_| !nothing_left_to_ship(order))
-        .map(|a| a.expires_at)
+    let auth = active(order)?;
+    // Finished with money still held (its void was never recorded): due at
+    // once, so that `run_due` voids it.
+    if nothing_left_to_ship(order) || order.status == crate::order::OrderStatus::Cancelled {
+        return Some(auth.authorised_at);
+    }
+    Some(auth.expires_at)
 }
 
 /// The requests of `order` still waiting for the provider's answer, with their

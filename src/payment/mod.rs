@@ -20,6 +20,12 @@
 //!    The capture is sent after the commit; once the provider answers it
 //!    becomes a [`Payment`](crate::ledger::Payment) of the invoice. When nothing
 //!    is left to ship, what is left of the authorisation is voided.
+//!    A shipment the authorisation cannot pay for is refused
+//!    ([`PaymentError::NotAuthorised`](crate::ledger::PaymentError::NotAuthorised),
+//!    `ExceedsAuthorisation`); a capture the provider turns down holds the order
+//!    until [`Oms::authorise_order`](crate::Oms::authorise_order) authorises it
+//!    again and captures what the shipped invoices still owe. An amendment that
+//!    makes the order dearer than its authorisation authorises it afresh.
 //! 3. **Cancelling** voids what is still authorised.
 //! 4. **Refunds** ([`Oms::record_refund`](crate::Oms::record_refund)) of a captured
 //!    payment are booked, then sent to the provider, never beyond what the capture
@@ -34,7 +40,14 @@
 //! asking the provider ([`PaymentProvider::status`]) — from
 //! [`Oms::run_due`](crate::Oms::run_due), or when the provider's notification
 //! arrives ([`Oms::apply_payment_event`](crate::Oms::apply_payment_event)) —
-//! and sends it again only when the provider has never seen it.
+//! and sends it again only when the provider has never seen it. A void waits
+//! for the captures sent before it on the same authorisation.
+//!
+//! An authorisation made for a placement that never committed (the call given
+//! up after the provider's reply was lost) is left to lapse at the provider;
+//! its notifications name an order o2c does not have and are refused with
+//! [`Error::NotFound`](crate::Error::NotFound). A retry of the placement with
+//! the same key and the same card gets the same authorisation back.
 //!
 //! # The ledger
 //! - An authorisation posts nothing: no money moved, and the customer owes
@@ -55,7 +68,7 @@ mod simulator;
 
 pub use authorisation::{
     AUTHORISATION_COUNTER, Authorisation, AuthorisationState, PaymentRequest, RequestKind,
-    RequestOutcome, active, authorised, due_at, expired, nothing_left_to_ship, open_requests,
+    RequestOutcome, active, authorised, due_at, nothing_left_to_ship, open_requests,
     request_capture, request_refund, request_void,
 };
 pub(crate) use authorisation::{Answered, answer, find};

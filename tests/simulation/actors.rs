@@ -237,6 +237,62 @@ pub async fn scheduler<S: Store>(sim: &Sim<'_, S>) {
     }
 }
 
+/// The card provider's side: its webhooks (some twice, some late), its payouts,
+/// and authorisations lapsing on its clock.
+pub async fn card_network<S: Store>(sim: &Sim<'_, S>) {
+    while let Some(step) = next_turn(sim).await {
+        let cards = &sim.outside.cards;
+        match sim.plan().choose(|r| r.below(100)) {
+            0..60 => {
+                for note in cards.notifications() {
+                    // An authorisation made for a placement that never committed
+                    // (its lapse, its void) names an order no one has: the
+                    // service answers "not found", and the host drops it.
+                    let named = match &note.event {
+                        o2c::payment::ProviderEvent::AuthorisationExpired { order, .. }
+                        | o2c::payment::ProviderEvent::RequestDone { order, .. }
+                        | o2c::payment::ProviderEvent::RequestFailed { order, .. } => Some(*order),
+                        o2c::payment::ProviderEvent::Settled { .. } => None,
+                    };
+                    if let Some(order) = named
+                        && sim.read(sim.direct.load::<Order>(&order)).is_none()
+                    {
+                        let refused = sim.oms.apply_payment_event(&note).await;
+                        if !matches!(refused, Err(o2c::Error::NotFound { .. })) {
+                            sim.fail(&format!("a webhook for no order gave {refused:?}"));
+                        }
+                        sim.plan()
+                            .exercised("cards: webhook for an unplaced order refused");
+                        continue;
+                    }
+                    let applied = deliver(
+                        sim,
+                        step,
+                        format!("card webhook {} {:?}", note.id, note.event),
+                        None,
+                        || sim.oms.apply_payment_event(&note),
+                    )
+                    .await;
+                    sim.plan().exercised(match applied {
+                        Some(()) => "cards: webhook applied",
+                        None => "cards: webhook refused or faulted",
+                    });
+                }
+            }
+            60..80 => {
+                cards.pay_out();
+                sim.plan()
+                    .note(format!("#{step} the card provider pays out"));
+            }
+            _ => {
+                cards.expire();
+                sim.plan()
+                    .note(format!("#{step} the card provider lets lapsed holds go"));
+            }
+        }
+    }
+}
+
 /// Lets the others act (people take time between actions), then claims a turn.
 async fn next_turn<S: Store>(sim: &Sim<'_, S>) -> Option<u64> {
     pause(1).await;
@@ -307,7 +363,14 @@ async fn pay<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
         .read(sim.direct.load::<Customer>(&who))
         .map_or(Money::zero(Currency::USD), |c| c.value.history.credit);
     let key = key(&format!("pay-{step}"));
-    let mut cmd = RecordPayment::new(key.clone(), invoice.id, outstanding, PaymentMethod::Card);
+    // Card money comes in through the provider's captures: what a customer
+    // pays by hand comes by bank or at the counter.
+    let mut cmd = RecordPayment::new(
+        key.clone(),
+        invoice.id,
+        outstanding,
+        PaymentMethod::BankTransfer,
+    );
     match sim.plan().choose(|r| r.below(100)) {
         0..20 => {
             cmd.amount = outstanding
@@ -324,7 +387,7 @@ async fn pay<S: Store>(sim: &Sim<'_, S>, step: u64, who: CustomerId) {
             cmd.amount = credit.min(outstanding).unwrap_or(credit);
             cmd.method = PaymentMethod::CustomerCredit;
         }
-        40..60 => cmd.method = PaymentMethod::BankTransfer,
+        40..60 => cmd.method = PaymentMethod::Cash,
         _ => {}
     }
     cmd.reference = Some(key.to_string());

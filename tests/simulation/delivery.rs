@@ -139,6 +139,7 @@ fn acceptable(e: &Error) -> bool {
         | Error::Credit(_)
         | Error::Purchasing(_) => true,
         Error::Carrier(CarrierError::Timeout { .. }) => true,
+        Error::Provider(o2c::payment::ProviderError::Timeout { .. }) => true,
         // The warehouse timed out, or the order shipped (or was cancelled) before
         // the release reached it.
         Error::ThirdParty(

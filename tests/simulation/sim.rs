@@ -13,13 +13,16 @@ use crate::faulty_store::FaultyStore;
 use crate::plan::Plan;
 use crate::world::Cast;
 
-pub type SimOms<S> = Oms<FaultyStore<Arc<S>>, FaultyCarrier>;
+pub type SimOms<S> =
+    Oms<FaultyStore<Arc<S>>, FaultyCarrier, Arc<o2c::payment::SimulatedCardProvider>>;
 
 /// What survives a crash: the carriers, the clock, the id generator, the plan.
 pub struct Outside {
     pub carriers: Arc<Carriers>,
     /// The third-party warehouse: its shelves and its feed outlive a crash.
     pub third_party: Arc<o2c::fulfilment::SimulatedThirdParty>,
+    /// The card provider: its books and its webhooks outlive a crash.
+    pub cards: Arc<o2c::payment::SimulatedCardProvider>,
     pub clock: Arc<ManualClock>,
     pub ids: Arc<SeededIds>,
     pub plan: Arc<Plan>,
@@ -51,7 +54,8 @@ impl<'o, S: Store> Sim<'o, S> {
         // Retried at once: a pause would wake from the timer thread, outside the
         // simulation's deterministic executor.
         .with_config(OmsConfig::default().with_backoff(o2c::Backoff::none()))
-        .unwrap();
+        .unwrap()
+        .with_payments(Arc::clone(&outside.cards));
         Self {
             oms,
             direct: store,

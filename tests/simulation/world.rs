@@ -26,6 +26,21 @@ const THIRD_PARTY_STOCK: [(&str, u32); 2] = [("TEE", 6), ("MUG", 6)];
 
 /// The third party's warehouse for `seed`: its reports late a third of the
 /// time, repeated a fifth, its releases timing out one in ten.
+/// The card provider: declines, calls lost before or after they take effect,
+/// webhooks twice, authorisations held a week.
+pub fn cards(
+    seed: u64,
+    clock: &std::sync::Arc<o2c::clock::ManualClock>,
+) -> o2c::payment::SimulatedCardProvider {
+    let faults = o2c::payment::CardFaults {
+        decline_percent: 5,
+        timeout_percent: 8,
+        lost_reply_percent: 8,
+        duplicate_percent: 20,
+    };
+    o2c::payment::SimulatedCardProvider::new("Cardly", clock.clone(), 7, faults, seed ^ 0x5eed)
+}
+
 pub fn third_party(seed: u64) -> o2c::fulfilment::SimulatedThirdParty {
     let faults = o2c::fulfilment::ThirdPartyFaults {
         late_percent: 30,
@@ -79,7 +94,10 @@ pub fn tax_rate(sku: &str, country: &str) -> rust_decimal::Decimal {
 
 /// Saves tax rates, products, locations, opening stock, a supplier and `customers`
 /// customers. Every call is made once, on a store without faults.
-pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) -> Cast {
+pub async fn furnish<S: Store, C: Carrier, P: o2c::payment::PaymentProvider>(
+    oms: &Oms<S, C, P>,
+    customers: usize,
+) -> Cast {
     oms.set_tax_table(
         TaxTable::new()
             .with_rate(TaxClass::standard(), None, dec!(0.10))
@@ -189,6 +207,11 @@ pub async fn furnish<S: Store, C: Carrier>(oms: &Oms<S, C>, customers: usize) ->
             Currency::USD,
         );
         (profile.terms, profile.payment_method) = if n % 2 == 0 {
+            // One card holder's card is always declined at checkout.
+            profile.payment_token = Some(match n {
+                2 => o2c::payment::DECLINED_CARD.to_owned(),
+                _ => format!("tok_visa_{n}"),
+            });
             (PaymentTerms::Prepaid, PaymentMethod::Card)
         } else {
             (PaymentTerms::Net { days: 30 }, PaymentMethod::BankTransfer)

@@ -63,8 +63,11 @@ pub(super) fn bill(
             changes,
         )?
     };
+    // An order paid through the provider is invoiced as it ships, whatever
+    // the policy: its authorisation is the prepayment.
     let prepaid = buyer.profile.terms == PaymentTerms::Prepaid;
-    let invoiced_now = (settled.bills_on_order || prepaid) && !order.fully_billed();
+    let invoiced_now =
+        (settled.bills_on_order || prepaid) && !order.through_provider && !order.fully_billed();
     let mut new_invoice = None;
     if invoiced_now {
         let unbilled: Vec<(usize, Quantity)> = order
