@@ -528,10 +528,10 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         committed: bool,
         succeeded: bool,
     ) {
-        if let Some(made) = made.filter(|_| !committed) {
-            if let Ok(order) = self.order(id).await {
-                self.void_unplaced(&made, id, Some(&order)).await;
-            }
+        if let Some(made) = made.filter(|_| !committed)
+            && let Ok(order) = self.order(id).await
+        {
+            self.void_unplaced(&made, id, Some(&order)).await;
         }
         if succeeded {
             let _sent = self.settle_payments(id).await;
