@@ -573,6 +573,8 @@ mod properties {
         Webhooks,
         PayOut,
         Later { days: i64 },
+        Amend { order: usize, units: i64 },
+        Authorise(usize),
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -585,6 +587,8 @@ mod properties {
             2 => Just(Step::Webhooks),
             1 => Just(Step::PayOut),
             1 => (1i64..10).prop_map(|days| Step::Later { days }),
+            1 => (0usize..8, 1i64..9).prop_map(|(order, units)| Step::Amend { order, units }),
+            1 => (0usize..8).prop_map(Step::Authorise),
         ]
     }
 
@@ -663,6 +667,18 @@ mod properties {
                     }
                 }
                 Step::PayOut => s.cards.pay_out(),
+                Step::Amend { order, units } => {
+                    if let Some(id) = orders.get(order % orders.len().max(1)) {
+                        let amend =
+                            o2c::order::AmendOrder::new(k("amend"), *id).set_quantity(1, units);
+                        let _ = s.oms.amend_order(amend).await;
+                    }
+                }
+                Step::Authorise(i) => {
+                    if let Some(id) = orders.get(i % orders.len().max(1)) {
+                        let _ = s.oms.authorise_order(*id, k("authorise")).await;
+                    }
+                }
                 Step::Later { days } => {
                     s.clock.advance(Duration::days(days));
                     s.cards.expire();
@@ -695,7 +711,7 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
         fn the_provider_and_the_books_agree_whatever_the_faults(
             timeout in 0u8..30,

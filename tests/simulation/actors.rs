@@ -221,6 +221,14 @@ pub async fn scheduler<S: Store>(sim: &Sim<'_, S>) {
                             report.taken_by_others,
                             "run_due: action taken by the other instance",
                         ),
+                        (
+                            report.payments_resolved,
+                            "run_due: card request resolved by asking the provider",
+                        ),
+                        (
+                            report.authorisations_lapsed.len(),
+                            "run_due: lapsed card authorisation renewed or held",
+                        ),
                     ] {
                         if done > 0 {
                             plan.exercised(what);
