@@ -64,6 +64,11 @@ pub fn commands() -> BTreeMap<&'static str, Schema> {
         ("Hold", of::<Hold>()),
         ("TrackingEvent", of::<TrackingEvent>()),
         ("ThirdPartyMessage", of::<ThirdPartyMessage>()),
+        (
+            "PaymentNotification",
+            of::<crate::payment::PaymentNotification>(),
+        ),
+        ("RecordSettlement", of::<crate::payment::RecordSettlement>()),
         ("OrderQuery", of::<OrderQuery>()),
         ("IdempotencyKey", of::<IdempotencyKey>()),
     ])
@@ -86,6 +91,7 @@ pub fn views() -> BTreeMap<&'static str, Schema> {
         ("Release", of::<Release>()),
         ("ThirdPartyOutcome", of::<Applied<ThirdPartyOutcome>>()),
         ("ThirdPartyFeed", of::<ThirdPartyFeed>()),
+        ("Settlement", of::<crate::payment::Settlement>()),
         ("ReturnAuthorization", of::<ReturnAuthorization>()),
         ("PurchaseOrder", of::<PurchaseOrder>()),
         ("Requisition", of::<Requisition>()),
