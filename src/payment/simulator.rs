@@ -314,6 +314,19 @@ impl Books {
         draw < u64::from(percent)
     }
 
+    /// Adds `amount` (a refund: less than nothing) to what the next payout
+    /// settles in its currency.
+    fn unsettle(&mut self, amount: Money) -> Result<(), ProviderError> {
+        let currency = amount.currency();
+        let before = self
+            .unsettled
+            .get(&currency)
+            .copied()
+            .unwrap_or_else(|| Money::zero(currency));
+        self.unsettled.insert(currency, add(before, amount)?);
+        Ok(())
+    }
+
     fn id(&mut self, prefix: &str) -> String {
         self.next = self.next.saturating_add(1);
         format!("{prefix}_{}", self.next)
@@ -401,14 +414,7 @@ impl PaymentProvider for SimulatedCardProvider {
                 }
                 hold.captured = after;
                 let currency = request.amount.currency();
-                let before = books
-                    .unsettled
-                    .get(&currency)
-                    .copied()
-                    .unwrap_or_else(|| Money::zero(currency));
-                books
-                    .unsettled
-                    .insert(currency, add(before, request.amount)?);
+                books.unsettle(request.amount)?;
                 books.captures.insert(
                     id.clone(),
                     Taken {
@@ -467,16 +473,7 @@ impl PaymentProvider for SimulatedCardProvider {
                     return Err(refuse("refund exceeds what is left of the capture"));
                 }
                 taken.refunded = after;
-                let currency = request.amount.currency();
-                let before = books
-                    .unsettled
-                    .get(&currency)
-                    .copied()
-                    .unwrap_or_else(|| Money::zero(currency));
-                books.unsettled.insert(
-                    currency,
-                    before.checked_sub(request.amount).unwrap_or(before),
-                );
+                books.unsettle(-request.amount)?;
                 Ok(ProviderReceipt { reference: id })
             },
             |r| ProviderStatus::Done(r.clone()),
