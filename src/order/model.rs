@@ -414,18 +414,28 @@ impl Order {
         // One invoice line per order line, however many picks carried it (a
         // line shipped from two locations at once): crediting finds a line by
         // its number.
-        let mut merged: Vec<(usize, crate::quantity::Quantity)> =
-            Vec::with_capacity(portions.len());
-        for (index, units) in portions {
-            match merged.iter_mut().find(|(i, _)| i == index) {
-                Some((_, sum)) => *sum = sum.saturating_add(*units),
-                None => merged.push((*index, *units)),
+        // Borrowed as given when no line repeats (the usual case, no copy).
+        let repeated = portions
+            .iter()
+            .enumerate()
+            .any(|(n, (index, _))| portions.iter().skip(n + 1).any(|(i, _)| i == index));
+        let merged: std::borrow::Cow<'_, [(usize, crate::quantity::Quantity)]> = if repeated {
+            let mut merged: Vec<(usize, crate::quantity::Quantity)> =
+                Vec::with_capacity(portions.len());
+            for (index, units) in portions {
+                match merged.iter_mut().find(|(i, _)| i == index) {
+                    Some((_, sum)) => *sum = sum.saturating_add(*units),
+                    None => merged.push((*index, *units)),
+                }
             }
-        }
+            merged.into()
+        } else {
+            portions.into()
+        };
         let mut lines = Vec::with_capacity(merged.len());
         // The order's own lines once, not a check per portion.
         let own = self.lines.to_mut();
-        for (index, units) in &merged {
+        for (index, units) in merged.iter() {
             let Some(line) = own.get_mut(*index) else {
                 continue;
             };
