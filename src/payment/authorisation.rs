@@ -238,7 +238,7 @@ impl Authorisation {
         Ok((limit.to_minor()?, used.to_minor()?))
     }
 
-    /// The open request with `key`, or any request with it.
+    /// The request sent under `key`, answered or not.
     pub fn request(&self, key: &str) -> Option<&PaymentRequest> {
         self.requests.iter().find(|r| r.key == key)
     }

@@ -220,8 +220,8 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     ///
     /// # Errors
     /// [`Error::Payment`] with `Declined` when the card is declined again, or
-    /// `ThroughProvider`-less orders (`NotAuthorised`) that are not paid through
-    /// the provider; [`Error::Provider`] with `Timeout`; [`Error::Order`] for a
+    /// `NotAuthorised` for an order not paid through the provider;
+    /// [`Error::Provider`] with `Timeout`; [`Error::Order`] for a
     /// cancelled or completed order; [`Error::NotFound`];
     /// [`Error::IdempotencyKeyReused`].
     pub async fn authorise_order(
