@@ -42,6 +42,11 @@ pub struct AutomationPolicy {
     /// Run [`Oms::replenish`](crate::Oms::replenish) for this location (where
     /// back-ordered goods are delivered) on each call; `None`: never.
     pub replenish_to: Option<LocationId>,
+    /// With a payment provider, card payments that need the service: requests
+    /// whose reply was lost are resolved by asking the provider, what finished
+    /// orders still hold is voided, and lapsed authorisations are renewed or
+    /// their orders held ([`crate::payment`]).
+    pub card_payments: bool,
     /// At most this many records of each kind of due work per call: a call that
     /// reaches it says so ([`DueReport::more`]), and the host calls again.
     pub batch: usize,
@@ -56,6 +61,7 @@ impl Default for AutomationPolicy {
             release_holds: true,
             late_delivery_slip_days: Some(3),
             replenish_to: None,
+            card_payments: true,
             batch: 100,
         }
     }
@@ -68,6 +74,7 @@ crate::with_setters!(AutomationPolicy {
     with_release_holds => release_holds: bool,
     with_late_delivery_slip_days => late_delivery_slip_days: Option<u16>,
     with_replenish_to => replenish_to: Option<LocationId>,
+    with_card_payments => card_payments: bool,
     with_batch => batch: usize,
 });
 
@@ -81,6 +88,7 @@ impl AutomationPolicy {
             release_holds: false,
             late_delivery_slip_days: None,
             replenish_to: None,
+            card_payments: false,
             batch: 100,
         }
     }

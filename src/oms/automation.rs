@@ -59,7 +59,14 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     ///   date moves;
     /// - with [`replenish_to`](crate::AutomationPolicy::replenish_to),
     ///   replenishment raises what back-orders and reorder points call for:
-    ///   `PurchaseOrderRaised`.
+    ///   `PurchaseOrderRaised`;
+    /// - with a payment provider and
+    ///   [`card_payments`](crate::AutomationPolicy::card_payments), card
+    ///   requests whose reply was lost are resolved by asking the provider
+    ///   (`PaymentRecorded`, `CaptureFailed`, `RefundFailed`), what finished
+    ///   orders still hold is voided, and lapsed authorisations are renewed or
+    ///   their orders held (`AuthorisationReleased`, `PaymentAuthorised`,
+    ///   `OrderHeld`).
     ///
     /// Instances calling it at the same time take each action once: every
     /// action is a keyed command or a versioned change of the one record it
@@ -166,7 +173,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
                 Err(_) => report.refused += 1,
             }
         }
-        if self.has_provider() {
+        if policy.card_payments && self.has_provider() {
             let mut pages = Pages::new(DueKind::Payment, now);
             while let Some(work) = self.next_page(&mut pages, &mut report).await? {
                 for order in orders_of(&work) {
