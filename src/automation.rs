@@ -20,8 +20,10 @@ use crate::store::Changeset;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AutomationPolicy {
-    /// Cancel an order still awaiting prepayment this long after it was placed
-    /// (its stock goes to waiting back-orders); `None`: never.
+    /// Cancel an order still waiting for the customer's money this long after
+    /// it began to wait (its stock goes to waiting back-orders): one awaiting
+    /// prepayment, or one whose card was declined and never authorised since;
+    /// `None`: never.
     pub cancel_unpaid_after: Option<Duration>,
     /// Days past due at which an open invoice's payment reminders go out, in
     /// increasing order: each level once per invoice. Empty: no reminders.

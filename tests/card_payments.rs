@@ -94,6 +94,17 @@ async fn balance(s: &Shop, code: &str) -> Money {
         .map_or(usd(dec!(0)), |b| b.balance)
 }
 
+/// Mugs reserved, all locations.
+async fn mugs_reserved(s: &Shop) -> i64 {
+    s.oms
+        .stock(&sku("MUG"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.reserved)
+        .sum()
+}
+
 /// The payment recorded against `invoice` (its capture).
 async fn payment_of(s: &Shop, invoice: o2c::ids::InvoiceId) -> o2c::ids::PaymentId {
     events(s)
@@ -551,6 +562,34 @@ async fn nothing_ships_unpaid_once_a_declined_hold_is_lifted_by_hand() {
         Err(Error::Payment(PaymentError::NotAuthorised(_)))
     ));
     assert_eq!(s.oms.events_after(0, 100_000).await.unwrap().len(), before);
+    clean(&s).await;
+}
+
+#[tokio::test]
+async fn a_declined_order_nobody_authorises_is_cancelled_by_run_due_and_frees_its_stock() {
+    let s = shop().await;
+    let bob = card_customer(&s, "Bob", Some(DECLINED_CARD)).await;
+    let held = s.oms.place_order(mugs("o-1", bob, 4)).await.unwrap();
+    assert_eq!(held.holds, vec![Hold::PaymentDeclined]);
+    assert_eq!(mugs_reserved(&s).await, 4);
+    // A week is the default: not yet after six days, cancelled after eight.
+    s.clock.advance(Duration::days(6));
+    assert!(
+        s.oms
+            .run_due(s.clock.now())
+            .await
+            .unwrap()
+            .cancelled
+            .is_empty()
+    );
+    s.clock.advance(Duration::days(2));
+    let report = s.oms.run_due(s.clock.now()).await.unwrap();
+    assert_eq!(report.cancelled, vec![held.id]);
+    assert_eq!(
+        s.oms.order(held.id).await.unwrap().status,
+        OrderStatus::Cancelled
+    );
+    assert_eq!(mugs_reserved(&s).await, 0);
     clean(&s).await;
 }
 

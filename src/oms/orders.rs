@@ -347,7 +347,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             // committing after this read moves the order, so the commit conflicts
             // and the next attempt sees it.
             let since = order.awaiting_payment_since.unwrap_or(order.placed_at);
-            if !order.holds.contains(&Hold::AwaitingPayment) || since > cutoff {
+            if !order.holds.iter().any(|h| h.waits_for_payment()) || since > cutoff {
                 return Ok(Applied::replay(order));
             }
         }

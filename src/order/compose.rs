@@ -335,7 +335,7 @@ pub(crate) fn place_hold(
     order.status = transition(order.status, OrderAction::Hold)?;
     if !order.holds.contains(&hold) {
         order.holds.push(hold);
-        if hold == Hold::AwaitingPayment {
+        if hold.waits_for_payment() && order.awaiting_payment_since.is_none() {
             order.awaiting_payment_since = Some(changes.at);
         }
         changes.events.push(Event::OrderHeld {

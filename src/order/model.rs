@@ -93,6 +93,16 @@ pub enum Hold {
     PaymentDeclined,
 }
 
+impl Hold {
+    /// True for the holds that wait for the customer's money — prepayment, or
+    /// a card that was declined — which
+    /// [`cancel_unpaid_after`](crate::AutomationPolicy::cancel_unpaid_after)
+    /// ends.
+    pub fn waits_for_payment(self) -> bool {
+        matches!(self, Hold::AwaitingPayment | Hold::PaymentDeclined)
+    }
+}
+
 /// Shipping progress, derived from the lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -157,9 +167,10 @@ pub struct Order {
     pub status: OrderStatus,
     /// Holds in force; non-empty exactly when the status is `OnHold`.
     pub holds: Vec<Hold>,
-    /// Since when it has been held [`Hold::AwaitingPayment`] (placed, or
-    /// amended to owe more): what [`Oms::run_due`](crate::Oms::run_due) counts
-    /// the days unpaid from. `None` while not so held, and on orders stored
+    /// Since when it has been held waiting for the customer's money
+    /// ([`Hold::waits_for_payment`]: placed, amended to owe more, or its card
+    /// declined): what [`Oms::run_due`](crate::Oms::run_due) counts the days
+    /// unpaid from. `None` while not so held, and on orders stored
     /// before it was kept, whose placement stands in for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_payment_since: Option<chrono::DateTime<chrono::Utc>>,

@@ -11,7 +11,7 @@ use crate::store::Changeset;
 /// Removes `hold` from the order, reopening it if it was the last.
 pub(crate) fn release(order: &mut Order, hold: Hold, changes: &mut Changeset) -> Result<(), Error> {
     order.holds.retain(|h| *h != hold);
-    if hold == Hold::AwaitingPayment {
+    if !order.holds.iter().any(|h| h.waits_for_payment()) {
         order.awaiting_payment_since = None;
     }
     if order.holds.is_empty() && order.status == OrderStatus::OnHold {

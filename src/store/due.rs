@@ -16,7 +16,9 @@ use crate::order::Hold;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DueKind {
-    /// An order held [`Hold::AwaitingPayment`], from when it was so held
+    /// An order held waiting for the customer's money
+    /// ([`Hold::waits_for_payment`]: prepayment, or a declined card), from
+    /// when it was so held
     /// ([`Order::awaiting_payment_since`](crate::order::Order::awaiting_payment_since),
     /// else its placement).
     AwaitingPayment,
@@ -111,8 +113,10 @@ impl Record {
                     .awaiting_payment_since
                     .map_or(placed, |since| since.timestamp());
                 let mut due = SmallVec::new();
+                if order.holds.iter().any(|h| h.waits_for_payment()) {
+                    due.push((DueKind::AwaitingPayment, unpaid));
+                }
                 for (hold, kind, at) in [
-                    (Hold::AwaitingPayment, DueKind::AwaitingPayment, unpaid),
                     (Hold::CreditLimit, DueKind::CreditHold, placed),
                     (Hold::Overdue, DueKind::OverdueHold, placed),
                 ] {
