@@ -243,6 +243,18 @@ impl IdempotencyKey {
     pub fn generate() -> Self {
         Self(Arc::from(uuid::Uuid::now_v7().to_string()))
     }
+
+    /// `text` as a key, or — when it is no key (too long, say: an outside
+    /// party's id joined to its name) — `{prefix}-{hash}` of it, the same for
+    /// the same text: how an outside party's message becomes its own key.
+    pub(crate) fn from_text_or_hash(text: &str, prefix: &str) -> Result<Self, InvalidCode> {
+        Self::new(text).or_else(|_| {
+            Self::new(format!(
+                "{prefix}-{:016x}",
+                crate::fingerprint::fnv1a(text.as_bytes())
+            ))
+        })
+    }
 }
 
 /// Whether `a` and `b` hold the same bytes: codes up to 16 bytes as two

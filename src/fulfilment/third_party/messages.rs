@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ReleaseLine, ThirdPartyError};
-use crate::fingerprint::fnv1a;
 use crate::fulfilment::TrackingNumber;
 use crate::ids::{IdempotencyKey, LocationId, OrderId, Sku};
 use crate::money::Money;
@@ -114,9 +113,7 @@ impl ThirdPartyMessage {
             return Err(malformed("has control characters"));
         }
         let text = format!("{}/{}", self.location, self.id);
-        IdempotencyKey::new(text.as_str())
-            .or_else(|_| IdempotencyKey::new(format!("3pl-{:016x}", fnv1a(text.as_bytes()))))
-            .map_err(|e| malformed(&e.to_string()))
+        IdempotencyKey::from_text_or_hash(&text, "3pl").map_err(|e| malformed(&e.to_string()))
     }
 
     /// Refuses a message no store could apply, before anything is read.

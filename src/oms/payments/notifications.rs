@@ -206,10 +206,5 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
 /// A notification's idempotency key: `{provider}/{id}`, hashed when too long.
 fn notification_key(note: &PaymentNotification) -> Result<IdempotencyKey, Error> {
     let text = format!("{}/{}", note.provider, note.id);
-    Ok(IdempotencyKey::new(text.clone()).or_else(|_| {
-        IdempotencyKey::new(format!(
-            "pay-{:016x}",
-            crate::fingerprint::fnv1a(text.as_bytes())
-        ))
-    })?)
+    Ok(IdempotencyKey::from_text_or_hash(&text, "pay")?)
 }
