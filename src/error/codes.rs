@@ -13,7 +13,7 @@ use crate::fulfilment::{CarrierError, ThirdPartyError, TrackingNumber};
 use crate::ids::{
     IdempotencyKey, InvoiceId, LocationId, OrderId, PaymentId, PurchaseOrderId, ReturnId, Sku,
 };
-use crate::ledger::{AccountCode, CreditError, LedgerError, PaymentError};
+use crate::ledger::{AccountCode, CreditError, ExportError, LedgerError, PaymentError};
 use crate::money::{Currency, Money, MoneyError};
 use crate::order::{Hold, OrderAction, OrderError, OrderStatus};
 use crate::purchasing::{PurchaseOrderStatus, PurchasingError};
@@ -27,13 +27,14 @@ const CODES: &str = include_str!("codes.txt");
 
 /// The sources whose `code` functions name codes, to check that every code
 /// written there has an example below.
-const SOURCES: [&str; 12] = [
+const SOURCES: [&str; 13] = [
     include_str!("mod.rs"),
     include_str!("../order/mod.rs"),
     include_str!("../money/amount.rs"),
     include_str!("../fulfilment/carrier.rs"),
     include_str!("../fulfilment/third_party.rs"),
     include_str!("../ledger/mod.rs"),
+    include_str!("../ledger/export.rs"),
     include_str!("../returns/error.rs"),
     include_str!("../store/mod.rs"),
     include_str!("../stock/mod.rs"),
@@ -293,6 +294,22 @@ fn every_error() -> Vec<Error> {
             LedgerError::NotInMinorUnits(usd(1)),
             LedgerError::UnknownAccount(AccountCode::new("9999")),
             LedgerError::Money(MoneyError::Overflow { operation: "add" }),
+        ]
+        .into_iter()
+        .map(Error::from),
+    );
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap_or_default();
+    all.extend(
+        [
+            ExportError::BadRange {
+                from: day(2),
+                to: day(1),
+            },
+            ExportError::UnknownAccount {
+                entry: crate::ids::EntryId::from_uuid(Uuid::nil()),
+                account: AccountCode::new("9999"),
+            },
+            ExportError::Write(io::Error::new(io::ErrorKind::StorageFull, "disk full")),
         ]
         .into_iter()
         .map(Error::from),

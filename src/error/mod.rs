@@ -50,6 +50,9 @@ use crate::store::{IdempotencyScope, ReadError, StoreError};
 ///   above): retry, and page an operator if `Backend` persists.
 /// - [`Error::Ledger`]: a posting was refused (a chart or configuration problem): page
 ///   an operator; this is not the user's fault.
+/// - [`Error::Export`]: a journal export's range starts after it ends (fix the
+///   request), its writer failed (try again), or an entry names an account the
+///   chart lost (page an operator).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -94,6 +97,9 @@ pub enum Error {
     /// A purchasing command was refused.
     #[error(transparent)]
     Purchasing(#[from] crate::purchasing::PurchasingError),
+    /// Exporting the journal failed: a bad range, or the writer failed.
+    #[error(transparent)]
+    Export(#[from] crate::ledger::ExportError),
     /// A code (SKU, location, key) was malformed.
     #[error(transparent)]
     InvalidCode(#[from] InvalidCode),
@@ -253,6 +259,7 @@ impl Error {
             Error::Return(e) => e.code(),
             Error::Credit(e) => e.code(),
             Error::Purchasing(e) => e.code(),
+            Error::Export(e) => e.code(),
             Error::InvalidCode(_) => "request.invalid_code",
             Error::NotFound {
                 addressed: true, ..
@@ -288,6 +295,7 @@ impl Error {
             Error::Return(e) => e.kind(),
             Error::Credit(e) => e.kind(),
             Error::Purchasing(e) => e.kind(),
+            Error::Export(e) => e.kind(),
             Error::InvalidCode(_)
             | Error::Invalid { .. }
             | Error::NotFound {

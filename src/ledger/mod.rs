@@ -10,6 +10,7 @@ mod account;
 mod credit;
 mod credit_note;
 mod entry;
+mod export;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod invoice;
@@ -24,6 +25,10 @@ pub use credit::{IssueCreditNote, credit_invoice, credit_lines, issue_credit_not
 pub use credit_note::{CreditNote, CreditNoteNumber};
 pub use entry::{
     AccountBalance, EntryBuilder, EntrySource, JournalEntry, JournalLine, TrialBalance,
+};
+pub use export::{
+    AccountNames, DocumentNumbers, ExportError, ExportOptions, ExportSummary, JournalFormat,
+    JournalWriter,
 };
 pub use invoice::{
     Invoice, InvoiceLine, InvoiceNumber, InvoicePolicy, InvoiceStatus, InvoiceTotals,

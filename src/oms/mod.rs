@@ -21,6 +21,7 @@ mod backorders;
 mod billing;
 mod catalog;
 mod credit;
+mod export;
 mod orders;
 mod payments;
 mod purchasing;
