@@ -37,6 +37,13 @@ pub enum Event {
     },
     /// The tax table was replaced.
     TaxTableSaved,
+    /// A reorder rule was set (or changed) for a SKU at a location.
+    ReorderRuleSaved {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+    },
     /// A line could not be covered and waits for stock.
     BackOrderCreated {
         /// The order.

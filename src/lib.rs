@@ -135,6 +135,7 @@ pub mod order;
 pub mod payment;
 pub mod purchasing;
 pub mod quantity;
+pub mod reports;
 pub mod returns;
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]

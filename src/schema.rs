@@ -70,6 +70,10 @@ pub fn commands() -> BTreeMap<&'static str, Schema> {
         ),
         ("RecordSettlement", of::<crate::payment::RecordSettlement>()),
         ("OrderQuery", of::<OrderQuery>()),
+        ("PageRequest", of::<crate::reports::PageRequest>()),
+        ("DateRange", of::<crate::reports::DateRange>()),
+        ("SalesQuery", of::<crate::reports::SalesQuery>()),
+        ("StockFilter", of::<crate::reports::StockFilter>()),
         ("IdempotencyKey", of::<IdempotencyKey>()),
     ])
 }
@@ -104,6 +108,39 @@ pub fn views() -> BTreeMap<&'static str, Schema> {
         ("RecordedEvent", of::<RecordedEvent>()),
         ("AuditReport", of::<AuditReport>()),
         ("DueReport", of::<crate::automation::DueReport>()),
+        ("AgeingReport", of::<crate::reports::AgeingReport>()),
+        (
+            "SalesPage",
+            of::<crate::reports::Page<crate::reports::SalesRow>>(),
+        ),
+        (
+            "CyclePage",
+            of::<crate::reports::Page<crate::reports::CycleRow>>(),
+        ),
+        (
+            "FillPage",
+            of::<crate::reports::Page<crate::reports::FillRow>>(),
+        ),
+        (
+            "OtifPage",
+            of::<crate::reports::Page<crate::reports::OtifRow>>(),
+        ),
+        (
+            "BackOrderPage",
+            of::<crate::reports::Page<crate::reports::BackOrderRow>>(),
+        ),
+        (
+            "InventoryPage",
+            of::<crate::reports::Page<crate::reports::InventoryRow>>(),
+        ),
+        (
+            "PaymentPage",
+            of::<crate::reports::Page<crate::reports::PaymentRow>>(),
+        ),
+        (
+            "ReturnPage",
+            of::<crate::reports::Page<crate::reports::ReturnRow>>(),
+        ),
         ("Error", of::<Error>()),
     ])
 }

@@ -45,6 +45,8 @@ mod faulty_store;
 mod invariants;
 #[path = "simulation/plan.rs"]
 mod plan;
+#[path = "simulation/reports.rs"]
+mod reports;
 #[path = "simulation/rng.rs"]
 mod rng;
 #[path = "simulation/sim.rs"]

@@ -244,6 +244,7 @@ pub(crate) fn record_shipment(
             line_no: line.line_no,
             sku: line.sku.clone(),
             quantity: *units,
+            cost: Some(*cost),
         });
     }
     changes.journal.extend(ctx.postings.shipment(

@@ -15,6 +15,7 @@
 //! `block_on`. Do not call `block_on` from inside an async task.
 
 mod amend;
+mod analytics;
 mod applied;
 mod automation;
 mod backorders;
@@ -68,6 +69,10 @@ pub struct Oms<S, C, P = NoPaymentProvider> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     config: OmsConfig,
+    /// The reports' read models, folded from the event log when a report is
+    /// asked (see [`crate::reports`]). The lock is held to fold one batch or to
+    /// answer one page, never across an `.await`.
+    read_models: std::sync::Mutex<crate::reports::ReadModels>,
 }
 
 impl<S, C, P> fmt::Debug for Oms<S, C, P> {
@@ -89,6 +94,7 @@ impl<S: Store, C: Carrier> Oms<S, C> {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7),
             config: OmsConfig::default(),
+            read_models: std::sync::Mutex::default(),
         }
     }
 }
@@ -105,6 +111,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             clock: self.clock,
             ids: self.ids,
             config: self.config,
+            read_models: self.read_models,
         }
     }
 

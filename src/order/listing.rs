@@ -194,7 +194,7 @@ impl schemars::JsonSchema for OrderCursor {
 
 /// One page of a listing, and where the next one starts: `None` when this page
 /// reached the end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Page<T, C> {
     /// The items, in the listing's order.

@@ -82,6 +82,10 @@ pub fn set_reorder_rule(
     if !has_location {
         return Err(Error::unknown_reference(Location::kind(), &rule.location));
     }
+    changes.events.push(crate::event::Event::ReorderRuleSaved {
+        sku: rule.sku.clone(),
+        location: rule.location.clone(),
+    });
     changes.puts.push(Put::upsert(rule, existing));
     Ok(())
 }

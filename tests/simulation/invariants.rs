@@ -36,6 +36,7 @@ pub fn check_everything<S: Store>(sim: &Sim<'_, S>, after: &str) {
         }
         Err(e) => sim.fail(&format!("audit failed to run after {after}: {e}")),
     }
+    crate::reports::fold_a_little(sim);
     let events = all_events(sim);
     let problems = [
         stock_is_conserved_and_never_oversold(sim),
@@ -67,6 +68,7 @@ pub fn check_at_the_end<S: Store>(sim: &Sim<'_, S>) {
         }
     }
     problems.extend(the_third_party_ends_where_its_shelves_are(sim));
+    problems.extend(crate::reports::read_models_agree(sim));
     if !problems.is_empty() {
         sim.fail(&format!("at the end:\n  {}", problems.join("\n  ")));
     }

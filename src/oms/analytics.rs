@@ -1,0 +1,261 @@
+//! The central view: each report folds the events since the read models' cursor,
+//! then answers one page from memory (see [`crate::reports`]).
+
+use std::sync::MutexGuard;
+
+use chrono::NaiveDate;
+
+use super::Oms;
+use crate::error::Error;
+use crate::fulfilment::Carrier;
+use crate::payment::PaymentProvider;
+use crate::reports::{
+    AgeingReport, BackOrderRow, CycleRow, DateRange, Documents, FillRow, InventoryRow, OtifRow,
+    Page, PageRequest, PaymentRow, Phase, ReadModels, ReturnRow, SalesQuery, SalesRow, StockFilter,
+    wanted_documents, wanted_stock,
+};
+use crate::store::{Fetched, Store};
+
+/// Events folded per read of the log: one batched read of their documents each.
+const FOLD_BATCH: usize = 1_000;
+
+impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
+    fn models(&self) -> MutexGuard<'_, ReadModels> {
+        // A panic while folding leaves the models as the last whole batch left
+        // them (a batch is applied under the lock in one go), so they stay usable.
+        self.read_models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Folds every event committed since the read models' cursor into them, and
+    /// returns the new cursor. Every report does this first, so a report sees every
+    /// commit made before it was asked (read-your-writes); a host that wants
+    /// reports to answer from memory alone calls this from a background task
+    /// (`loop { oms.refresh_reports().await?; sleep(…) }`).
+    ///
+    /// Each batch of up to 1,000 events costs one read of the log, one batched
+    /// read of the documents they name and one of the stock they moved. Callers may
+    /// refresh at once: a batch another caller folded first is read again from the
+    /// new cursor, never folded twice. Nothing is written to the store.
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails; the models keep every whole batch folded
+    /// before the failure.
+    pub async fn refresh_reports(&self) -> Result<u64, Error> {
+        loop {
+            let cursor = self.models().cursor();
+            let events = self.store.events_after(cursor, FOLD_BATCH).await?;
+            let Some(last) = events.last().map(|e| e.sequence) else {
+                return Ok(cursor);
+            };
+            let request = wanted_documents(&self.models(), &events);
+            let fetched = if request.records.is_empty() {
+                Fetched::default()
+            } else {
+                self.store.fetch(&request).await?
+            };
+            let (stock, all) = {
+                let docs = Documents::new(&fetched);
+                match wanted_stock(&events, &docs) {
+                    Phase::AllStock => (None, true),
+                    Phase::Stock(request) if request.stock_of.is_empty() => {
+                        (Some(Vec::new()), false)
+                    }
+                    Phase::Stock(request) => (Some(self.store.fetch(&request).await?.stock), false),
+                }
+            };
+            let stock = match stock {
+                Some(stock) => stock,
+                None => self.store.all_stock_levels().await?,
+            };
+            let docs = Documents::new(&fetched);
+            let mut models = self.models();
+            // Another caller may have folded this batch meanwhile: then read on
+            // from where it left the cursor.
+            if models.cursor() == cursor {
+                models.apply(&events, &docs, &stock, all);
+            }
+            if events.len() < FOLD_BATCH && models.cursor() >= last {
+                return Ok(models.cursor());
+            }
+        }
+    }
+
+    /// A copy of the read models, brought up to date: what every report answers
+    /// from. For tests and checks — a report is the way to ask a question.
+    ///
+    /// # Errors
+    /// As [`Oms::refresh_reports`].
+    pub async fn read_models(&self) -> Result<ReadModels, Error> {
+        self.refresh_reports().await?;
+        Ok(self.models().clone())
+    }
+
+    /// Forgets the read models and folds the whole event log again: after a fix to
+    /// a report, say. Reports asked meanwhile wait for nothing: they fold from the
+    /// start themselves.
+    ///
+    /// # Errors
+    /// As [`Oms::refresh_reports`].
+    pub async fn rebuild_reports(&self) -> Result<u64, Error> {
+        *self.models() = ReadModels::new();
+        self.refresh_reports().await
+    }
+
+    /// Receivables ageing on `as_of`: a page of customers (one row per customer and
+    /// currency, by customer id) with what they owe not yet due, 1–30, 31–60,
+    /// 61–90 and over 90 days past due; the totals per currency; and days sales
+    /// outstanding over the 90 days to `as_of`.
+    ///
+    /// ```
+    /// # use o2c::prelude::*;
+    /// # use o2c::reports::PageRequest;
+    /// # pollster::block_on(async {
+    /// let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    /// let today = chrono::Utc::now().date_naive();
+    /// let ageing = oms.receivables_ageing(today, &PageRequest::first(50)).await?;
+    /// assert!(ageing.customers.items.is_empty() && ageing.totals.is_empty());
+    /// # Ok::<(), o2c::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a page of no rows or more than
+    /// [`crate::reports::MAX_PAGE`], or a cursor this report did not hand out;
+    /// [`Error::Read`] if the store fails.
+    pub async fn receivables_ageing(
+        &self,
+        as_of: NaiveDate,
+        page: &PageRequest,
+    ) -> Result<AgeingReport, Error> {
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().ageing(as_of, page)
+    }
+
+    /// Sales and gross margin per day, week or month × channel, product or
+    /// customer ([`SalesQuery`]); credit notes and returns netted.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a range that ends before it starts, or a bad page;
+    /// [`Error::Read`] if the store fails.
+    pub async fn sales(&self, query: &SalesQuery) -> Result<Page<SalesRow>, Error> {
+        query.range.check()?;
+        query.page.check()?;
+        self.refresh_reports().await?;
+        self.models().sales(query)
+    }
+
+    /// Cycle times of the orders placed in `placed`, per channel and stage: how
+    /// many reached it, and the p50 and p90 (a [`crate::reports::Sketch`], within
+    /// 1 %).
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn cycle_times(
+        &self,
+        placed: DateRange,
+        page: &PageRequest,
+    ) -> Result<Page<CycleRow>, Error> {
+        placed.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().cycle_times(placed, page)
+    }
+
+    /// Fill rate per day placed and channel: how much of what was ordered stock
+    /// covered at once, in units and in whole orders.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn fill_rate(
+        &self,
+        placed: DateRange,
+        page: &PageRequest,
+    ) -> Result<Page<FillRow>, Error> {
+        placed.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().fill_rate(placed, page)
+    }
+
+    /// On-time-in-full per day completed and channel: an order is on time when its
+    /// last shipment left by its promise (the day it was placed plus
+    /// [`crate::reports::DISPATCH_PROMISE_DAYS`], or a back-ordered line's later
+    /// promise date), in full when none of its units was cancelled.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn on_time_in_full(
+        &self,
+        completed: DateRange,
+        page: &PageRequest,
+    ) -> Result<Page<OtifRow>, Error> {
+        completed.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().on_time_in_full(completed, page)
+    }
+
+    /// Back-ordered units per SKU now, by how long their orders have waited.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn back_order_ageing(&self, page: &PageRequest) -> Result<Page<BackOrderRow>, Error> {
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().back_order_ageing(self.now(), page)
+    }
+
+    /// Inventory per SKU × location: stock and its value now; what shipped in
+    /// `range`, turnover and days of cover; reorder points, units on order and the
+    /// shortfall against open demand. `filter` picks every row, those at or below
+    /// their reorder point, or those at risk of running out.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn inventory(
+        &self,
+        range: DateRange,
+        filter: StockFilter,
+        page: &PageRequest,
+    ) -> Result<Page<InventoryRow>, Error> {
+        range.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().inventory(range, filter, page)
+    }
+
+    /// Payments per day and currency in `range`: authorised, declined, captured,
+    /// other payments, refunds, payouts and fees.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn payment_figures(
+        &self,
+        range: DateRange,
+        page: &PageRequest,
+    ) -> Result<Page<PaymentRow>, Error> {
+        range.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().payment_figures(range, page)
+    }
+
+    /// Returns per SKU in `range`: units sold and returned, the return rate, and
+    /// the reasons customers gave.
+    ///
+    /// # Errors
+    /// As [`Oms::sales`].
+    pub async fn returns_by_product(
+        &self,
+        range: DateRange,
+        page: &PageRequest,
+    ) -> Result<Page<ReturnRow>, Error> {
+        range.check()?;
+        page.check()?;
+        self.refresh_reports().await?;
+        self.models().returns_by_product(range, page)
+    }
+}
