@@ -29,6 +29,8 @@ usage: cargo run --release --example loadgen -- [flags]
   --stock N           opening units per SKU per location (default 1000000)
   --json              print exactly one JSON object instead of the report
   --no-baseline       skip the baseline pass
+  --follow-reports    keep o2c's read models folding the event log beside the
+                      callers (a live dashboard); compare with a run without
   --baseline-only     memory, one caller: run the baseline pass alone (--transactions N)
                       and print its line; with --no-baseline, a profiler can
                       measure each side in its own process
@@ -127,6 +129,8 @@ pub(crate) struct Config {
     pub(crate) baseline_only: bool,
     /// Compare the two in this many rounds of fresh processes.
     pub(crate) compare: Option<usize>,
+    /// Keep o2c's read models folding the log beside the callers.
+    pub(crate) follow_reports: bool,
 }
 
 impl Default for Config {
@@ -150,6 +154,7 @@ impl Default for Config {
             baseline: true,
             baseline_only: false,
             compare: None,
+            follow_reports: false,
         }
     }
 }
@@ -189,6 +194,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
             "--stock" => cfg.stock = value(&flag, inline, rest)?,
             "--json" => cfg.json = true,
             "--no-baseline" => cfg.baseline = false,
+            "--follow-reports" => cfg.follow_reports = true,
             "--baseline-only" => cfg.baseline_only = true,
             "--compare" => cfg.compare = Some(value(&flag, inline, rest)?),
             other => return Err(format!("unknown flag {other:?}")),

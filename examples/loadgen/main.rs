@@ -28,6 +28,9 @@
 //!   --json              print one JSON object instead of the report (one line
 //!                       per count of a --clients list)
 //!   --no-baseline       skip the baseline pass
+//!   --follow-reports    keep o2c's read models (`o2c::reports`) folding the event
+//!                       log on a thread of their own during the pass, as a live
+//!                       dashboard would: what they cost is the drop in throughput
 //!   --baseline-only     run the memory baseline alone, one caller (for a profiler;
 //!                       see below)
 //!   --compare N         o2c and the baseline N times each, each pass in a fresh

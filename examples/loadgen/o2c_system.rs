@@ -204,6 +204,10 @@ impl<S: Store + Send + Sync + 'static> System for O2cSystem<S> {
         self.clock.advance(TimeDelta::milliseconds(1));
     }
 
+    async fn refresh_reports(&self) -> Result<u64, String> {
+        self.oms.refresh_reports().await.map_err(text)
+    }
+
     fn round_trips(&self) -> Option<u64> {
         self.round_trips.as_ref().map(|count| count())
     }

@@ -2,7 +2,7 @@
 //! one caller or by several at once, each running its own share.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -398,13 +398,62 @@ fn transactions<W: System>(
         done: AtomicU64::new(0),
         clients: limits.len(),
     });
-    let outcomes: Vec<Result<ClientOutcome, String>> = match (runtime, limits) {
+    // With --follow-reports a thread of its own keeps the read models folding the
+    // log as it grows, the way a dashboard refreshing all day would: what that
+    // costs the callers is the difference to a run without.
+    let following = AtomicBool::new(cfg.follow_reports);
+    let outcomes = std::thread::scope(|scope| {
+        let follower = cfg.follow_reports.then(|| {
+            scope.spawn(|| {
+                let mut refreshes = 0u64;
+                while following.load(Ordering::Relaxed) {
+                    drive(runtime, system.refresh_reports())?;
+                    refreshes += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(FOLLOW_EVERY_MS));
+                }
+                Ok::<u64, String>(refreshes)
+            })
+        });
+        let outcomes = callers(system, cfg, limits, runtime, &shared, progress);
+        following.store(false, Ordering::Relaxed);
+        if let Some(follower) = follower {
+            match follower.join() {
+                Ok(Ok(refreshes)) => {
+                    if !cfg.json {
+                        eprintln!("read models followed the log: {refreshes} refreshes");
+                    }
+                }
+                Ok(Err(e)) => return Err(format!("following the log failed: {e}")),
+                Err(_) => return Err("the follower panicked".to_owned()),
+            }
+        }
+        outcomes
+    })?;
+    let seconds = shared.started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| a - b);
+    let outcomes = outcomes.into_iter().collect::<Result<Vec<_>, String>>()?;
+    Ok((outcomes, seconds, cpu))
+}
+
+/// How often the follower asks for what is new (each ask folds it all).
+const FOLLOW_EVERY_MS: u64 = 10;
+
+/// Runs every caller to its limit.
+fn callers<W: System>(
+    system: &Arc<W>,
+    cfg: &Config,
+    limits: &[Limit],
+    runtime: Option<&Runtime>,
+    shared: &Arc<Shared>,
+    progress: Progress,
+) -> Result<Vec<Result<ClientOutcome, String>>, String> {
+    Ok(match (runtime, limits) {
         (None, [limit]) => vec![block_on(run_client(
             &**system,
             cfg,
             0,
             *limit,
-            &shared,
+            shared,
             Some(progress),
         ))],
         (None, _) => return Err("several callers need a runtime".into()),
@@ -412,7 +461,7 @@ fn transactions<W: System>(
             let mut tasks = Vec::with_capacity(limits.len());
             let mut progress = Some(progress);
             for (index, limit) in limits.iter().copied().enumerate() {
-                let (system, cfg, shared) = (Arc::clone(system), cfg.clone(), Arc::clone(&shared));
+                let (system, cfg, shared) = (Arc::clone(system), cfg.clone(), Arc::clone(shared));
                 let bar = progress.take();
                 tasks.push(tokio::spawn(async move {
                     run_client(&*system, &cfg, index, limit, &shared, bar).await
@@ -424,11 +473,7 @@ fn transactions<W: System>(
             }
             outcomes
         }),
-    };
-    let seconds = shared.started.elapsed().as_secs_f64();
-    let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| a - b);
-    let outcomes = outcomes.into_iter().collect::<Result<Vec<_>, String>>()?;
-    Ok((outcomes, seconds, cpu))
+    })
 }
 
 /// This process's CPU time so far (user + system), from `/proc/self/stat`.

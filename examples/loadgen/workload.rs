@@ -110,6 +110,11 @@ pub(crate) trait System: Send + Sync + 'static {
         caller: &mut Self::Caller,
         recent: &VecDeque<Self::OrderRef>,
     ) -> impl Future<Output = Result<(u64, u64), String>> + Send;
+    /// Folds what was committed since into the reports' read models; the cursor
+    /// after. Systems without read models (the baseline) have nothing to fold.
+    fn refresh_reports(&self) -> impl Future<Output = Result<u64, String>> + Send {
+        async { Ok(0) }
+    }
     /// Round trips to the database so far, where the system counts them.
     fn round_trips(&self) -> Option<u64> {
         None
