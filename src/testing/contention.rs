@@ -6,6 +6,8 @@
 //! and back-order queues change by merges the store applies).
 
 use crate::customer::{Customer, PaymentMethod, PaymentTerms};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::error::Error;
 use crate::fulfilment::PickupCarrier;
 use crate::ids::{IdempotencyKey, LocationId};
@@ -95,8 +97,10 @@ fn failure_error(f: Failure) -> Error {
     Error::invalid("case", f.to_string())
 }
 
-/// Sixteen callers placing 2,000 orders invoiced on placement, with plenty of stock:
-/// every order is placed, and the invoices are numbered 1 to 2,000 without a gap.
+/// Sixteen callers placing 2,000 orders invoiced on placement, with plenty of stock,
+/// while the reports' read models fold the log beside them (a live dashboard):
+/// every order is placed, no commit loses a race, the invoices are numbered 1 to
+/// 2,000 without a gap, and the fill-rate report counts every order.
 pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
     let case = "checkouts_never_contend";
     const CALLERS: usize = 16;
@@ -133,8 +137,47 @@ pub async fn checkouts_never_contend<S: Store>(store: &S) -> CaseResult {
         .map(Applied::into_inner)
     };
     counted.take();
-    let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));
+    let placing = AtomicBool::new(true);
+    let (failed, folded) = std::thread::scope(|scope| {
+        let follower = scope.spawn(|| {
+            let mut folds = 0u64;
+            while placing.load(Ordering::Relaxed) {
+                block_on(oms.refresh_reports())?;
+                folds += 1;
+                std::thread::yield_now();
+            }
+            Ok::<u64, Error>(folds)
+        });
+        let failed = on_threads(CALLERS, PER_CALLER, |caller, n| place(caller, n).map(drop));
+        placing.store(false, Ordering::Relaxed);
+        (failed, follower.join())
+    });
     none_failed(case, &counted, &failed)?;
+    match folded {
+        Ok(result) => {
+            result.or_fail(case, "folding the log beside the callers")?;
+        }
+        Err(_) => {
+            return Err(Failure {
+                case,
+                message: "the read models' follower panicked".into(),
+            });
+        }
+    }
+    let today = chrono::Utc::now().date_naive();
+    let fill = oms
+        .fill_rate(
+            crate::reports::DateRange::days_up_to(today, 2),
+            &crate::reports::PageRequest::first(100),
+        )
+        .await
+        .or_fail(case, "the fill-rate report")?;
+    let placed: u64 = fill.items.iter().map(|row| row.orders).sum();
+    ensure!(
+        case,
+        placed == u64::try_from(CALLERS * PER_CALLER).unwrap_or(0),
+        "the fill-rate report counts {placed} orders"
+    );
     let mut numbers = Vec::new();
     for caller in 0..CALLERS {
         for n in 0..PER_CALLER {
