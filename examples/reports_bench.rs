@@ -222,12 +222,15 @@ where
 
     // A process starting on the filled store folds the whole log.
     let fresh = Oms::new(reopen(), TableRateCarrier::new("Parcelly")).with_clock(clock.clone());
+    let before = resident_bytes();
     let t = Instant::now();
     fresh.refresh_reports().await?;
     let seconds = t.elapsed().as_secs_f64();
+    let grew = resident_bytes().saturating_sub(before);
     println!(
-        "rebuild: {events} events in {seconds:.1} s ({:.0} events/s)",
-        events as f64 / seconds
+        "rebuild: {events} events in {seconds:.1} s ({:.0} events/s); the models take about {} bytes an order",
+        events as f64 / seconds,
+        grew / orders.max(1)
     );
 
     let today = clock.now().date_naive();
@@ -272,6 +275,16 @@ where
         );
     }
     Ok(())
+}
+
+/// This process's resident memory (0 where /proc is missing).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 fn ms(d: Elapsed) -> f64 {

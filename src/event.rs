@@ -134,6 +134,10 @@ pub enum Event {
         quantity: Quantity,
         /// Where they went back into stock (`None`: written off as damaged).
         restocked_at: Option<LocationId>,
+        /// What the units cost when they shipped: the cost of goods the return
+        /// took back (absent from events recorded before o2c 0.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost: Option<Money>,
     },
     /// A credit note was issued against an invoice.
     CreditNoteIssued {

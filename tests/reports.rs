@@ -193,10 +193,31 @@ async fn sales_by_channel_net_the_return_and_show_the_margin() {
     assert_eq!(web.net_revenue, usd(dec!(32.50)));
     assert_eq!(
         web.cost_of_goods,
-        usd(dec!(20.00)),
-        "TEE 2 × 8.00 + MUG 4.00"
+        usd(dec!(12.00)),
+        "TEE 2 × 8.00 + MUG 4.00, less the TEE that came back"
     );
-    assert_eq!(web.gross_margin, usd(dec!(12.50)));
+    assert_eq!(web.gross_margin, usd(dec!(20.50)));
+    // Every channel's net revenue is what the ledger's revenue account holds, and
+    // their cost of goods what its cost-of-goods account holds.
+    let (mut net, mut cost) = (Decimal::ZERO, Decimal::ZERO);
+    for row in &page.items {
+        net += row.net_revenue.amount();
+        cost += row.cost_of_goods.amount();
+    }
+    let accounts = o2c::ledger::AccountMap::default();
+    let tb = w.oms.trial_balance().await.unwrap();
+    let balance = |code| {
+        tb.balances
+            .iter()
+            .find(|b| b.account == code)
+            .map_or(Decimal::ZERO, |b| b.balance.amount())
+    };
+    assert_eq!(
+        net,
+        -balance(accounts.revenue),
+        "revenue is a credit balance"
+    );
+    assert_eq!(cost, balance(accounts.cogs));
     // By product, per day: the TEE sold on day 0 and came back on day 1.
     let tees: Vec<_> = w
         .oms
@@ -617,6 +638,49 @@ async fn run(ops: Vec<Op>) {
         kept == rebuilt,
         "kept up to date and rebuilt differ in {:?}",
         kept.differences(&rebuilt)
+    );
+    // Whatever was cancelled, voided, credited or returned, the sales report's
+    // net revenue and cost of goods are the ledger's.
+    let everything = DateRange::new(day(0), w.oms_now().date_naive()).unwrap();
+    let mut request = first(100);
+    let (mut net, mut cost) = (Decimal::ZERO, Decimal::ZERO);
+    loop {
+        let page = w
+            .oms
+            .sales(&SalesQuery {
+                range: everything,
+                granularity: Granularity::Month,
+                dimension: Dimension::Channel,
+                page: request.clone(),
+            })
+            .await
+            .unwrap();
+        for row in &page.items {
+            net += row.net_revenue.amount();
+            cost += row.cost_of_goods.amount();
+        }
+        match request.next(&page) {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    let accounts = o2c::ledger::AccountMap::default();
+    let tb = w.oms.trial_balance().await.unwrap();
+    let balance = |code| {
+        tb.balances
+            .iter()
+            .find(|b| b.account == code)
+            .map_or(Decimal::ZERO, |b| b.balance.amount())
+    };
+    assert_eq!(
+        net,
+        -balance(accounts.revenue),
+        "net revenue against the ledger"
+    );
+    assert_eq!(
+        cost,
+        balance(accounts.cogs),
+        "cost of goods against the ledger"
     );
 }
 

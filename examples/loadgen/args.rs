@@ -31,6 +31,7 @@ usage: cargo run --release --example loadgen -- [flags]
   --no-baseline       skip the baseline pass
   --follow-reports    keep o2c's read models folding the event log beside the
                       callers (a live dashboard); compare with a run without
+  --follow-every-ms T the follower's pause between folds (default 100)
   --baseline-only     memory, one caller: run the baseline pass alone (--transactions N)
                       and print its line; with --no-baseline, a profiler can
                       measure each side in its own process
@@ -131,6 +132,8 @@ pub(crate) struct Config {
     pub(crate) compare: Option<usize>,
     /// Keep o2c's read models folding the log beside the callers.
     pub(crate) follow_reports: bool,
+    /// How long the follower waits between folds (each folds all that is new).
+    pub(crate) follow_every_ms: u64,
 }
 
 impl Default for Config {
@@ -155,6 +158,7 @@ impl Default for Config {
             baseline_only: false,
             compare: None,
             follow_reports: false,
+            follow_every_ms: 100,
         }
     }
 }
@@ -195,6 +199,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Optio
             "--json" => cfg.json = true,
             "--no-baseline" => cfg.baseline = false,
             "--follow-reports" => cfg.follow_reports = true,
+            "--follow-every-ms" => cfg.follow_every_ms = value(&flag, inline, rest)?,
             "--baseline-only" => cfg.baseline_only = true,
             "--compare" => cfg.compare = Some(value(&flag, inline, rest)?),
             other => return Err(format!("unknown flag {other:?}")),

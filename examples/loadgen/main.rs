@@ -31,6 +31,7 @@
 //!   --follow-reports    keep o2c's read models (`o2c::reports`) folding the event
 //!                       log on a thread of their own during the pass, as a live
 //!                       dashboard would: what they cost is the drop in throughput
+//!   --follow-every-ms T the follower's pause between folds (default 100)
 //!   --baseline-only     run the memory baseline alone, one caller (for a profiler;
 //!                       see below)
 //!   --compare N         o2c and the baseline N times each, each pass in a fresh

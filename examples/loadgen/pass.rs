@@ -409,7 +409,7 @@ fn transactions<W: System>(
                 while following.load(Ordering::Relaxed) {
                     drive(runtime, system.refresh_reports())?;
                     refreshes += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(FOLLOW_EVERY_MS));
+                    std::thread::sleep(std::time::Duration::from_millis(cfg.follow_every_ms));
                 }
                 Ok::<u64, String>(refreshes)
             })
@@ -434,9 +434,6 @@ fn transactions<W: System>(
     let outcomes = outcomes.into_iter().collect::<Result<Vec<_>, String>>()?;
     Ok((outcomes, seconds, cpu))
 }
-
-/// How often the follower asks for what is new (each ask folds it all).
-const FOLLOW_EVERY_MS: u64 = 10;
 
 /// Runs every caller to its limit.
 fn callers<W: System>(

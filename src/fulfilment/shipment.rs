@@ -50,8 +50,8 @@ pub struct ShipmentLine {
     pub sku: Sku,
     /// Units shipped.
     pub quantity: Quantity,
-    /// What they cost, at the product's standard cost when they shipped (absent
-    /// from shipments recorded before o2c 0.2).
+    /// What they cost: the product's cost (its moving average) when they
+    /// shipped (absent from shipments recorded before o2c 0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Money>,
 }

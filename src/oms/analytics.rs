@@ -11,21 +11,24 @@ use crate::fulfilment::Carrier;
 use crate::payment::PaymentProvider;
 use crate::reports::{
     AgeingReport, BackOrderRow, CycleRow, DateRange, Documents, FillRow, InventoryRow, OtifRow,
-    Page, PageRequest, PaymentRow, Phase, ReadModels, ReturnRow, SalesQuery, SalesRow, StockFilter,
-    wanted_documents, wanted_stock,
+    Page, PageRequest, PaymentRow, ReadModels, ReturnRow, SalesQuery, SalesRow, StaleStock,
+    StockFilter, wanted_documents,
 };
-use crate::store::{Fetched, Store};
+use crate::store::{Fetched, Prefetch, Store};
 
 /// Events folded per read of the log: one batched read of their documents each.
 const FOLD_BATCH: usize = 1_000;
 
 impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     fn models(&self) -> MutexGuard<'_, ReadModels> {
-        // A panic while folding leaves the models as the last whole batch left
-        // them (a batch is applied under the lock in one go), so they stay usable.
-        self.read_models
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        // A panic while folding may leave a batch half applied: start again from
+        // the log rather than answer from that.
+        self.read_models.lock().unwrap_or_else(|poisoned| {
+            let mut models = poisoned.into_inner();
+            *models = ReadModels::new();
+            self.read_models.clear_poison();
+            models
+        })
     }
 
     /// Folds every event committed since the read models' cursor into them, and
@@ -34,8 +37,9 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// reports to answer from memory alone calls this from a background task
     /// (`loop { oms.refresh_reports().await?; sleep(…) }`).
     ///
-    /// Each batch of up to 1,000 events costs one read of the log, one batched
-    /// read of the documents they name and one of the stock they moved. Callers may
+    /// Each batch of up to 1,000 events costs one read of the log and one batched
+    /// read of the documents they name; the stock they moved is read by the
+    /// inventory report when it is asked, once for all of them. Callers may
     /// refresh at once: a batch another caller folded first is read again from the
     /// new cursor, never folded twice. Nothing is written to the store.
     ///
@@ -55,26 +59,12 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
             } else {
                 self.store.fetch(&request).await?
             };
-            let (stock, all) = {
-                let docs = Documents::new(&fetched);
-                match wanted_stock(&events, &docs) {
-                    Phase::AllStock => (None, true),
-                    Phase::Stock(request) if request.stock_of.is_empty() => {
-                        (Some(Vec::new()), false)
-                    }
-                    Phase::Stock(request) => (Some(self.store.fetch(&request).await?.stock), false),
-                }
-            };
-            let stock = match stock {
-                Some(stock) => stock,
-                None => self.store.all_stock_levels().await?,
-            };
             let docs = Documents::new(&fetched);
             let mut models = self.models();
             // Another caller may have folded this batch meanwhile: then read on
             // from where it left the cursor.
             if models.cursor() == cursor {
-                models.apply(&events, &docs, &stock, all);
+                models.apply(&events, &docs);
             }
             if events.len() < FOLD_BATCH && models.cursor() >= last {
                 return Ok(models.cursor());
@@ -89,7 +79,38 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
     /// As [`Oms::refresh_reports`].
     pub async fn read_models(&self) -> Result<ReadModels, Error> {
         self.refresh_reports().await?;
+        self.settle_stock().await?;
         Ok(self.models().clone())
+    }
+
+    /// Reads the stock the folded events moved, in one read, for the inventory
+    /// report.
+    async fn settle_stock(&self) -> Result<(), Error> {
+        loop {
+            let (cursor, stale) = {
+                let models = self.models();
+                (models.cursor(), models.stale_stock())
+            };
+            let Some(stale) = stale else {
+                return Ok(());
+            };
+            let levels = match &stale {
+                StaleStock::All => self.store.all_stock_levels().await?,
+                StaleStock::Skus(skus) => {
+                    let request = Prefetch {
+                        stock_of: skus.clone(),
+                        ..Prefetch::default()
+                    };
+                    self.store.fetch(&request).await?.stock
+                }
+            };
+            let mut models = self.models();
+            // Levels read while another batch was folded may predate it: read again.
+            if models.cursor() == cursor {
+                models.settle_stock(&stale, &levels);
+                return Ok(());
+            }
+        }
     }
 
     /// Forgets the read models and folds the whole event log again: after a fix to
@@ -103,10 +124,12 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         self.refresh_reports().await
     }
 
-    /// Receivables ageing on `as_of`: a page of customers (one row per customer and
-    /// currency, by customer id) with what they owe not yet due, 1–30, 31–60,
-    /// 61–90 and over 90 days past due; the totals per currency; and days sales
-    /// outstanding over the 90 days to `as_of`.
+    /// Receivables ageing: what customers owe *now*, aged as of `as_of` (today,
+    /// or a day ahead to see what will be late) — a page of customers (one row per
+    /// customer and currency, by customer id) with what they owe not yet due,
+    /// 1–30, 31–60, 61–90 and over 90 days past due; the totals per currency; and
+    /// days sales outstanding over the 90 days to `as_of`. It is not a snapshot
+    /// of the past: an `as_of` behind today still counts today's balances.
     ///
     /// ```
     /// # use o2c::prelude::*;
@@ -224,6 +247,7 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         range.check()?;
         page.check()?;
         self.refresh_reports().await?;
+        self.settle_stock().await?;
         self.models().inventory(range, filter, page)
     }
 

@@ -1,13 +1,14 @@
 //! Fill rate, on-time-in-full, and back-order ageing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::projector::OrderTrack;
-use super::{DateRange, Page, PageRequest, paged};
+use super::{DateRange, Page, PageRequest, paged, percent};
 use crate::error::Error;
 use crate::ids::{OrderId, Sku};
 use crate::order::{Channel, Order};
@@ -105,11 +106,6 @@ pub(crate) struct Fulfilment {
     waiting: BTreeMap<Sku, BTreeMap<OrderId, (i64, DateTime<Utc>)>>,
     /// The SKUs each order waits for.
     waits: HashMap<OrderId, Vec<Sku>>,
-}
-
-fn percent(part: i64, whole: i64) -> Option<Decimal> {
-    (whole != 0)
-        .then(|| (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1))
 }
 
 impl Fulfilment {
@@ -259,32 +255,36 @@ impl Fulfilment {
         as_of: DateTime<Utc>,
         page: &PageRequest,
     ) -> Result<Page<BackOrderRow>, Error> {
+        let after: Option<Sku> = page.start()?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         paged(
             page,
-            self.waiting.iter().map(|(sku, orders)| {
-                let mut row = BackOrderRow {
-                    sku: sku.clone(),
-                    orders: orders.len() as u64,
-                    units: 0,
-                    days_0_7: 0,
-                    days_8_30: 0,
-                    days_31_60: 0,
-                    over_60: 0,
-                    oldest: as_of,
-                };
-                for (units, since) in orders.values() {
-                    row.units = row.units.saturating_add(*units);
-                    let bucket = match (as_of - *since).num_days() {
-                        ..=7 => &mut row.days_0_7,
-                        8..=30 => &mut row.days_8_30,
-                        31..=60 => &mut row.days_31_60,
-                        _ => &mut row.over_60,
+            self.waiting
+                .range((from, Bound::Unbounded))
+                .map(|(sku, orders)| {
+                    let mut row = BackOrderRow {
+                        sku: sku.clone(),
+                        orders: orders.len() as u64,
+                        units: 0,
+                        days_0_7: 0,
+                        days_8_30: 0,
+                        days_31_60: 0,
+                        over_60: 0,
+                        oldest: as_of,
                     };
-                    *bucket = bucket.saturating_add(*units);
-                    row.oldest = row.oldest.min(*since);
-                }
-                (sku.clone(), row)
-            }),
+                    for (units, since) in orders.values() {
+                        row.units = row.units.saturating_add(*units);
+                        let bucket = match (as_of - *since).num_days() {
+                            ..=7 => &mut row.days_0_7,
+                            8..=30 => &mut row.days_8_30,
+                            31..=60 => &mut row.days_31_60,
+                            _ => &mut row.over_60,
+                        };
+                        *bucket = bucket.saturating_add(*units);
+                        row.oldest = row.oldest.min(*since);
+                    }
+                    (sku.clone(), row)
+                }),
         )
     }
 }

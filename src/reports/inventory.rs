@@ -1,7 +1,8 @@
 //! Inventory per SKU × location: value, turnover, cover, reorder points and the
 //! risk of running out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -52,13 +53,15 @@ pub struct InventoryRow {
     pub reserved: i64,
     /// `on_hand − reserved`.
     pub available: i64,
-    /// On hand at the product's standard cost (`None` before the product is known).
+    /// On hand at the product's cost now (its moving average; `None` before the
+    /// product is known).
     pub value: Option<Money>,
     /// Units shipped from here in the range.
     pub shipped: i64,
     /// What they cost.
     pub cost_of_goods: Option<Money>,
-    /// `cost_of_goods ÷ value` over the range, to two decimal places.
+    /// `cost_of_goods ÷ value`: the range's cost of goods over the stock's value
+    /// now (not an average of the range's), to two decimal places.
     pub turnover: Option<Decimal>,
     /// Available units ÷ the units shipped a day over the
     /// [`DEMAND_WINDOW_DAYS`] before the range's end, to one decimal place
@@ -72,8 +75,9 @@ pub struct InventoryRow {
     pub on_order: i64,
     /// The SKU's back-ordered units, every location's.
     pub back_ordered: i64,
-    /// Back-ordered units plus [`RISK_HORIZON_DAYS`] of demand, less available and
-    /// on order: more than zero means the SKU will run out here.
+    /// The SKU's, over every location: back-ordered units plus
+    /// [`RISK_HORIZON_DAYS`] of demand, less available and on order. More than
+    /// zero means the SKU will run short.
     pub shortfall: i64,
 }
 
@@ -96,6 +100,9 @@ pub(crate) struct Inventory {
     on_order: BTreeMap<Site, i64>,
     /// Units shipped and what they cost, per site and day.
     shipped: BTreeMap<Site, BTreeMap<NaiveDate, (i64, Decimal, Currency)>>,
+    /// Every site with stock, a rule or units on order, and each SKU's sites.
+    sites: BTreeSet<Site>,
+    sites_of: HashMap<Sku, BTreeSet<LocationId>>,
 }
 
 impl Inventory {
@@ -108,10 +115,21 @@ impl Inventory {
             ("inventory.purchases", self.purchases == other.purchases),
             ("inventory.on_order", self.on_order == other.on_order),
             ("inventory.shipped", self.shipped == other.shipped),
+            ("inventory.sites", self.sites == other.sites),
+            ("inventory.sites_of", self.sites_of == other.sites_of),
         ]
         .into_iter()
         .filter_map(|(name, same)| (!same).then_some(name))
         .collect()
+    }
+
+    fn know(&mut self, site: &Site) {
+        if self.sites.insert(site.clone()) {
+            self.sites_of
+                .entry(site.0.clone())
+                .or_default()
+                .insert(site.1.clone());
+        }
     }
 
     pub fn project_stock(&mut self, levels: &[StockLevel], all: bool) {
@@ -119,10 +137,9 @@ impl Inventory {
             self.levels.clear();
         }
         for level in levels {
-            self.levels.insert(
-                (level.sku.clone(), level.location.clone()),
-                (level.on_hand, level.reserved),
-            );
+            let site = (level.sku.clone(), level.location.clone());
+            self.know(&site);
+            self.levels.insert(site, (level.on_hand, level.reserved));
         }
     }
 
@@ -131,8 +148,9 @@ impl Inventory {
     }
 
     pub fn project_rule(&mut self, rule: &ReorderRule) {
-        self.rules
-            .insert((rule.sku.clone(), rule.location.clone()), rule.min.as_i64());
+        let site = (rule.sku.clone(), rule.location.clone());
+        self.know(&site);
+        self.rules.insert(site, rule.min.as_i64());
     }
 
     pub fn project_purchase(&mut self, po: &PurchaseOrder) {
@@ -152,6 +170,7 @@ impl Inventory {
             let units = line.outstanding().as_i64();
             if units > 0 {
                 let site = (line.sku.clone(), po.ship_to.clone());
+                self.know(&site);
                 let sum = self.on_order.entry(site.clone()).or_default();
                 *sum = sum.saturating_add(units);
                 open.push((site, units));
@@ -185,13 +204,15 @@ impl Inventory {
         let mut pager = Pager::<Site, InventoryRow>::new(page)?;
         let from = pager.start().cloned();
         // Every site with stock or a rule, in order, each once.
-        let mut sites: Box<dyn Iterator<Item = &Site>> = match filter {
-            StockFilter::AtOrBelowReorderPoint => Box::new(self.rules.keys()),
-            _ => Box::new(self.levels.keys()),
+        let start = from.map_or(Bound::Unbounded, Bound::Excluded);
+        let sites: Box<dyn Iterator<Item = &Site>> = match filter {
+            StockFilter::AtOrBelowReorderPoint => Box::new(
+                self.rules
+                    .range((start, Bound::Unbounded))
+                    .map(|(site, _)| site),
+            ),
+            _ => Box::new(self.sites.range((start, Bound::Unbounded))),
         };
-        if let Some(from) = &from {
-            sites = Box::new(sites.skip_while(move |site| *site <= from));
-        }
         for site in sites {
             // The filters need only the stock now and the last weeks' demand:
             // the range's figures are summed for the rows kept.
@@ -218,9 +239,8 @@ impl Inventory {
             .is_some_and(|min| self.available(site) <= *min)
     }
 
-    /// The demand over the [`DEMAND_WINDOW_DAYS`] to `last`, and what it leaves.
-    fn outlook(&self, fulfilment: &Fulfilment, site: &Site, last: NaiveDate) -> Outlook {
-        let available = self.available(site);
+    /// Units shipped from `site` a day over the [`DEMAND_WINDOW_DAYS`] to `last`.
+    fn daily_demand(&self, site: &Site, last: NaiveDate) -> Decimal {
         let window_start = last
             .checked_sub_days(Days::new(u64::from(DEMAND_WINDOW_DAYS - 1)))
             .unwrap_or(last);
@@ -231,24 +251,35 @@ impl Inventory {
             .flat_map(|d| d.range(window_start..=last))
             .map(|(_, (units, _, _))| *units)
             .sum();
-        let daily = Decimal::from(demand) / Decimal::from(DEMAND_WINDOW_DAYS);
-        let days_of_cover = Decimal::from(available.max(0))
-            .checked_div(daily)
+        Decimal::from(demand) / Decimal::from(DEMAND_WINDOW_DAYS)
+    }
+
+    /// The site's cover, and its SKU's shortfall: back orders wait for the SKU,
+    /// not for a location, so the risk is judged over every site of it.
+    fn outlook(&self, fulfilment: &Fulfilment, site: &Site, last: NaiveDate) -> Outlook {
+        let days_of_cover = Decimal::from(self.available(site).max(0))
+            .checked_div(self.daily_demand(site, last))
             .map(|d| d.round_dp(1));
-        let on_order = self.on_order.get(site).copied().unwrap_or(0);
         let back_ordered = fulfilment.waiting_for(&site.0);
+        let (mut available, mut on_order, mut daily) = (0i64, 0i64, Decimal::ZERO);
+        for location in self.sites_of.get(&site.0).into_iter().flatten() {
+            let other = (site.0.clone(), location.clone());
+            available = available.saturating_add(self.available(&other).max(0));
+            on_order = on_order.saturating_add(self.on_order.get(&other).copied().unwrap_or(0));
+            daily = daily.saturating_add(self.daily_demand(&other, last));
+        }
         let horizon = daily
             .checked_mul(Decimal::from(RISK_HORIZON_DAYS))
             .and_then(|d| d.ceil().to_i64())
             .unwrap_or(i64::MAX);
         let shortfall = back_ordered
             .saturating_add(horizon)
-            .saturating_sub(available.max(0))
+            .saturating_sub(available)
             .saturating_sub(on_order)
             .max(0);
         Outlook {
             days_of_cover,
-            on_order,
+            on_order: self.on_order.get(site).copied().unwrap_or(0),
             back_ordered,
             shortfall,
         }

@@ -56,7 +56,7 @@ pub use fulfilment::{BackOrderRow, DISPATCH_PROMISE_DAYS, FillRow, OtifRow};
 pub use inventory::{DEMAND_WINDOW_DAYS, InventoryRow, RISK_HORIZON_DAYS, StockFilter};
 pub use payments::PaymentRow;
 pub use projector::ReadModels;
-pub(crate) use projector::{Documents, Phase, wanted_documents, wanted_stock};
+pub(crate) use projector::{Documents, StaleStock, wanted_documents};
 pub use receivables::{AgeingReport, AgeingRow, DSO_WINDOW_DAYS, DaysSalesOutstanding};
 pub use returns::ReturnRow;
 pub use sales::{Dimension, Granularity, Member, SalesQuery, SalesRow};
@@ -67,9 +67,13 @@ use crate::error::Error;
 /// The most rows one page of a report holds.
 pub const MAX_PAGE: usize = 100;
 
+/// The longest [`DateRange`] a report takes: ten years of days, so a page of
+/// daily rows never walks more periods than that.
+pub const MAX_RANGE_DAYS: i64 = 3_660;
+
 /// Where a page of a report starts: the [`Page::next`] of the page before.
-/// Opaque: a report hands it out and takes it back, and refuses one it did not
-/// make.
+/// Opaque: a report hands it out and takes it back, and refuses one that is not
+/// a cursor of its kind of rows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
@@ -132,7 +136,7 @@ impl PageRequest {
     }
 
     /// The row key the page starts after.
-    fn start<K: DeserializeOwned>(&self) -> Result<Option<K>, Error> {
+    pub(crate) fn start<K: DeserializeOwned>(&self) -> Result<Option<K>, Error> {
         self.check()?;
         match &self.after {
             None => Ok(None),
@@ -236,9 +240,12 @@ impl DateRange {
         Ok(range)
     }
 
-    /// The `days` days up to and including `last`.
+    /// The `days` days up to and including `last` (from the first day there is,
+    /// if that is fewer).
     pub fn days_up_to(last: NaiveDate, days: u32) -> Self {
-        let from = last - chrono::Days::new(u64::from(days.saturating_sub(1)));
+        let from = last
+            .checked_sub_days(chrono::Days::new(u64::from(days.saturating_sub(1))))
+            .unwrap_or(NaiveDate::MIN);
         Self { from, to: last }
     }
 
@@ -247,6 +254,17 @@ impl DateRange {
             return Err(Error::invalid(
                 "range",
                 format!("{} is before {}", self.to, self.from),
+            ));
+        }
+        if self.days() > MAX_RANGE_DAYS {
+            return Err(Error::invalid(
+                "range",
+                format!(
+                    "{} days from {} to {}: a report covers at most {MAX_RANGE_DAYS}",
+                    self.days(),
+                    self.from,
+                    self.to
+                ),
             ));
         }
         Ok(())
@@ -333,4 +351,13 @@ impl ReadModels {
     ) -> Result<Page<ReturnRow>, Error> {
         self.returns.query(range, page)
     }
+}
+
+/// `part ÷ whole` as a percentage to one decimal place; `None` of nothing.
+fn percent(part: i64, whole: i64) -> Option<rust_decimal::Decimal> {
+    let hundred = rust_decimal::Decimal::ONE_HUNDRED;
+    rust_decimal::Decimal::from(part)
+        .checked_mul(hundred)
+        .and_then(|p| p.checked_div(rust_decimal::Decimal::from(whole)))
+        .map(|p| p.round_dp(1))
 }

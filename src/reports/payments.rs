@@ -37,6 +37,8 @@ pub struct PaymentRow {
     pub other_payments: u64,
     /// What they brought.
     pub other_received: Money,
+    /// Customers' credit applied to their invoices (no money came in).
+    pub credit_applied: Money,
     /// Money paid back to customers.
     pub refunded: Money,
     /// Refunds the provider refused (reversed).
@@ -57,6 +59,7 @@ struct Day {
     failed_captures: u64,
     other_payments: u64,
     other_received: Decimal,
+    credit_applied: Decimal,
     refunded: Decimal,
     refunds_failed: Decimal,
     settled: Decimal,
@@ -78,6 +81,9 @@ impl Payments {
         if payment.method == PaymentMethod::Card {
             day.captures += 1;
             add(&mut day.captured, payment.amount.amount());
+        } else if payment.method == PaymentMethod::CustomerCredit {
+            // The customer's own credit moving onto an invoice: no money came in.
+            add(&mut day.credit_applied, payment.amount.amount());
         } else {
             day.other_payments += 1;
             add(&mut day.other_received, payment.amount.amount());
@@ -140,6 +146,7 @@ impl Payments {
                         failed_captures: d.failed_captures,
                         other_payments: d.other_payments,
                         other_received: m(d.other_received),
+                        credit_applied: m(d.credit_applied),
                         refunded: m(d.refunded),
                         refunds_failed: m(d.refunds_failed),
                         settled: m(d.settled),

@@ -39,6 +39,32 @@ pub(crate) struct OrderTrack {
     pub short: bool,
 }
 
+impl OrderTrack {
+    fn new(
+        channel: Channel,
+        customer: CustomerId,
+        total: crate::money::Money,
+        placed_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            channel,
+            customer,
+            currency: total.currency(),
+            placed_at,
+            total: total.amount(),
+            paid: Decimal::ZERO,
+            paid_at: None,
+            first_shipped_at: None,
+            last_shipped_at: None,
+            delivered_at: None,
+            promised_on: None,
+            unpromised: false,
+            cut_short: false,
+            short: false,
+        }
+    }
+}
+
 /// Every read model, and the sequence of the last event folded into them.
 ///
 /// Built by [`crate::Oms`] (see [`crate::Oms::refresh_reports`]); two folds of the
@@ -51,6 +77,10 @@ pub struct ReadModels {
     /// it stock filled at once.
     placing: Option<OrderId>,
     orders: HashMap<OrderId, OrderTrack>,
+    /// SKUs whose stock moved since the inventory report last read it.
+    stale_stock: BTreeSet<Sku>,
+    /// A count may have moved any SKU's stock.
+    all_stock_stale: bool,
     pub(super) sales: sales::Sales,
     pub(super) receivables: receivables::Receivables,
     pub(super) cycles: cycle::Cycles,
@@ -58,14 +88,6 @@ pub struct ReadModels {
     pub(super) inventory: inventory::Inventory,
     pub(super) payments: payments::Payments,
     pub(super) returns: returns::Returns,
-}
-
-/// Which read a batch needs next.
-pub(crate) enum Phase {
-    /// Stock of these SKUs (every location of each).
-    Stock(Prefetch),
-    /// Every stock level (a stock count changed a location's SKUs unnamed).
-    AllStock,
 }
 
 /// The documents a batch of events names, to be read at once.
@@ -95,12 +117,21 @@ pub(crate) fn wanted_documents(models: &ReadModels, events: &[RecordedEvent]) ->
     }
 }
 
-/// The stock a batch moved, once its documents are read.
-pub(crate) fn wanted_stock(events: &[RecordedEvent], docs: &Documents<'_>) -> Phase {
+/// The stock the inventory report must read before it answers.
+pub(crate) enum StaleStock {
+    /// Every level (a stock count changed a location's SKUs unnamed).
+    All,
+    /// Every location of these SKUs.
+    Skus(Vec<Sku>),
+}
+
+/// The SKUs whose stock the events moved (their documents read): `None` when a
+/// count may have moved any.
+fn moved_stock(events: &[RecordedEvent], docs: &Documents<'_>) -> Option<BTreeSet<Sku>> {
     let mut skus: BTreeSet<Sku> = BTreeSet::new();
     for recorded in events {
         match &recorded.event {
-            Event::StockCounted { .. } => return Phase::AllStock,
+            Event::StockCounted { .. } => return None,
             Event::ShipmentBooked { shipment, .. } => {
                 if let Some(Record::Shipment(s)) = docs.get(&RecordKey::Shipment(*shipment)) {
                     skus.extend(s.lines.iter().map(|l| l.sku.clone()));
@@ -122,10 +153,7 @@ pub(crate) fn wanted_stock(events: &[RecordedEvent], docs: &Documents<'_>) -> Ph
             event => skus.extend(moved_sku(event).cloned()),
         }
     }
-    Phase::Stock(Prefetch {
-        stock_of: skus.into_iter().collect(),
-        ..Prefetch::default()
-    })
+    Some(skus)
 }
 
 /// The SKU whose stock an event names.
@@ -262,6 +290,10 @@ impl ReadModels {
         check("cursor", self.cursor == other.cursor);
         check("placing", self.placing == other.placing);
         check("orders", self.orders == other.orders);
+        check(
+            "stale_stock",
+            self.stale_stock == other.stale_stock && self.all_stock_stale == other.all_stock_stale,
+        );
         check("sales", self.sales == other.sales);
         check("receivables", self.receivables == other.receivables);
         check("cycles", self.cycles == other.cycles);
@@ -273,15 +305,10 @@ impl ReadModels {
     }
 
     /// Folds `events` (the ones after [`ReadModels::cursor`], in order) with the
-    /// records `docs` read for them and the stock levels `stock` read after those
-    /// (`all_stock`: every level there is, else those of the SKUs asked for).
-    pub(crate) fn apply(
-        &mut self,
-        events: &[RecordedEvent],
-        docs: &Documents<'_>,
-        stock: &[StockLevel],
-        all_stock: bool,
-    ) {
+    /// records `docs` read for them. The stock they moved is only marked: the
+    /// inventory report reads it when it is asked ([`ReadModels::settle_stock`]),
+    /// so following the log never reads stock.
+    pub(crate) fn apply(&mut self, events: &[RecordedEvent], docs: &Documents<'_>) {
         for recorded in events {
             if recorded.sequence <= self.cursor {
                 continue;
@@ -303,7 +330,39 @@ impl ReadModels {
                 }
             }
         }
-        self.inventory.project_stock(stock, all_stock);
+        match moved_stock(events, docs) {
+            None => self.all_stock_stale = true,
+            Some(skus) if !self.all_stock_stale => self.stale_stock.extend(skus),
+            Some(_) => {}
+        }
+    }
+
+    /// The stock to read before the inventory report answers, if any.
+    pub(crate) fn stale_stock(&self) -> Option<StaleStock> {
+        if self.all_stock_stale {
+            Some(StaleStock::All)
+        } else if self.stale_stock.is_empty() {
+            None
+        } else {
+            Some(StaleStock::Skus(self.stale_stock.iter().cloned().collect()))
+        }
+    }
+
+    /// Takes the levels read for `asked` (every level, for [`StaleStock::All`]).
+    pub(crate) fn settle_stock(&mut self, asked: &StaleStock, levels: &[StockLevel]) {
+        match asked {
+            StaleStock::All => {
+                self.inventory.project_stock(levels, true);
+                self.all_stock_stale = false;
+                self.stale_stock.clear();
+            }
+            StaleStock::Skus(skus) => {
+                self.inventory.project_stock(levels, false);
+                for sku in skus {
+                    self.stale_stock.remove(sku);
+                }
+            }
+        }
     }
 
     fn track(&self, order: &OrderId, docs: &Documents<'_>) -> Option<OrderTrack> {
@@ -311,22 +370,12 @@ impl ReadModels {
             return Some(track.clone());
         }
         match docs.get(&RecordKey::Order(*order)) {
-            Some(Record::Order(o)) => Some(OrderTrack {
-                channel: o.channel,
-                customer: o.customer,
-                currency: o.currency,
-                placed_at: o.placed_at,
-                total: Decimal::ZERO,
-                paid: Decimal::ZERO,
-                paid_at: None,
-                first_shipped_at: None,
-                last_shipped_at: None,
-                delivered_at: None,
-                promised_on: None,
-                unpromised: false,
-                cut_short: false,
-                short: false,
-            }),
+            Some(Record::Order(o)) => Some(OrderTrack::new(
+                o.channel,
+                o.customer,
+                crate::money::Money::zero(o.currency),
+                o.placed_at,
+            )),
             _ => None,
         }
     }
@@ -354,22 +403,7 @@ impl ReadModels {
                 total,
                 ..
             } => {
-                let track = OrderTrack {
-                    channel: *channel,
-                    customer: *customer,
-                    currency: total.currency(),
-                    placed_at: at,
-                    total: total.amount(),
-                    paid: Decimal::ZERO,
-                    paid_at: None,
-                    first_shipped_at: None,
-                    last_shipped_at: None,
-                    delivered_at: None,
-                    promised_on: None,
-                    unpromised: false,
-                    cut_short: false,
-                    short: false,
-                };
+                let track = OrderTrack::new(*channel, *customer, *total, at);
                 self.fulfilment.placed(&track);
                 self.orders.insert(*order, track);
                 self.placing = Some(*order);
@@ -407,13 +441,6 @@ impl ReadModels {
                     promise(track, *promised_on);
                 }
             }
-            Event::PromiseDateChanged {
-                order, promised_on, ..
-            } => {
-                if let Some(track) = self.orders.get_mut(order) {
-                    promise(track, *promised_on);
-                }
-            }
             Event::OrderAmended { order, value, .. } => {
                 if let Some(track) = self.orders.get_mut(order) {
                     track.total = value.amount();
@@ -432,6 +459,16 @@ impl ReadModels {
                     self.sales.invoiced(&track, doc);
                     self.returns.invoiced(doc);
                     self.receivables.issued(doc);
+                }
+            }
+            Event::InvoiceVoided { invoice, order } => {
+                if let (Some(Record::Invoice(doc)), Some(track)) = (
+                    docs.get(&RecordKey::Invoice(*invoice)),
+                    self.track(order, docs),
+                ) {
+                    self.sales.voided(&track, doc, at);
+                    self.returns.voided(doc, at);
+                    self.receivables.voided(doc, at);
                 }
             }
             Event::CreditNoteIssued {
@@ -493,10 +530,12 @@ impl ReadModels {
                 order,
                 sku,
                 quantity,
+                cost,
                 ..
             } => {
                 if let Some(track) = self.track(order, docs) {
-                    self.sales.returned(&track, sku, quantity.as_i64(), at);
+                    self.sales
+                        .returned(&track, sku, quantity.as_i64(), *cost, at);
                 }
                 self.returns.received(sku, quantity.as_i64(), at);
             }
@@ -532,7 +571,9 @@ impl ReadModels {
     }
 }
 
-/// Keeps the latest promise an order's back-ordered lines were given.
+/// Keeps the latest promise an order's lines were given when they were
+/// back-ordered. A date moved later ([`Event::PromiseDateChanged`]) does not move
+/// the goalposts: on-time-in-full measures against what the customer was told.
 fn promise(track: &mut OrderTrack, promised_on: Option<NaiveDate>) {
     match promised_on {
         Some(day) => track.promised_on = Some(track.promised_on.map_or(day, |p| p.max(day))),

@@ -1,8 +1,9 @@
 //! Receivables ageing and days sales outstanding.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +132,18 @@ impl Receivables {
         }
     }
 
+    /// A voided invoice was never a sale: DSO's window loses it on the day of
+    /// the void.
+    pub fn voided(&mut self, invoice: &Invoice, at: DateTime<Utc>) {
+        if let Ok(total) = invoice.total() {
+            let day = self
+                .invoiced
+                .entry((total.currency(), at.date_naive()))
+                .or_default();
+            *day = day.saturating_sub(total.amount());
+        }
+    }
+
     /// Takes `invoice` as it stands now, replacing what it owed before.
     pub fn project(&mut self, invoice: &Invoice) {
         if let Some(old) = self.open.remove(&invoice.id) {
@@ -173,17 +186,22 @@ impl Receivables {
     }
 
     pub fn ageing(&self, as_of: NaiveDate, page: &PageRequest) -> Result<AgeingReport, Error> {
+        // Straight to the cursor: the rows before it are never built.
+        let after: Option<(CustomerId, Currency)> = page.start()?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         let customers = paged(
             page,
-            self.by_customer.iter().map(|((customer, currency), dues)| {
-                let mut row = buckets(
-                    as_of,
-                    *currency,
-                    dues.iter().map(|((due, _), owed)| (*due, *owed, 1)),
-                );
-                row.customer = Some(*customer);
-                ((*customer, *currency), row)
-            }),
+            self.by_customer
+                .range((from, Bound::Unbounded))
+                .map(|((customer, currency), dues)| {
+                    let mut row = buckets(
+                        as_of,
+                        *currency,
+                        dues.iter().map(|((due, _), owed)| (*due, *owed, 1)),
+                    );
+                    row.customer = Some(*customer);
+                    ((*customer, *currency), row)
+                }),
         )?;
         let mut currencies: Vec<Currency> = self.by_due.keys().map(|(c, _)| *c).collect();
         currencies.dedup();

@@ -2,6 +2,7 @@
 //! asked to return them.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -64,6 +65,14 @@ impl Returns {
         }
     }
 
+    /// A voided invoice's units were never sold.
+    pub fn voided(&mut self, invoice: &Invoice, at: DateTime<Utc>) {
+        for line in &invoice.lines {
+            let day = self.day(&line.sku, at);
+            day.sold = day.sold.saturating_sub(line.quantity.as_i64());
+        }
+    }
+
     pub fn requested(&mut self, rma: &ReturnAuthorization, at: DateTime<Utc>) {
         for line in &rma.lines {
             let day = self.day(&line.sku, at);
@@ -78,32 +87,32 @@ impl Returns {
 
     pub fn query(&self, range: DateRange, page: &PageRequest) -> Result<Page<ReturnRow>, Error> {
         range.check()?;
+        let after: Option<Sku> = page.start()?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         paged(
             page,
-            self.skus.iter().filter_map(|(sku, days)| {
-                let mut row = ReturnRow {
-                    sku: sku.clone(),
-                    units_sold: 0,
-                    units_returned: 0,
-                    return_rate_percent: None,
-                    reasons: Vec::new(),
-                };
-                let mut any = false;
-                for day in days.range(range.from..=range.to).map(|(_, d)| d) {
-                    any = true;
-                    row.units_sold = row.units_sold.saturating_add(day.sold);
-                    row.units_returned = row.units_returned.saturating_add(day.returned);
-                    for (reason, units) in &day.reasons {
-                        count_reason(&mut row.reasons, *reason, *units);
+            self.skus
+                .range((from, Bound::Unbounded))
+                .filter_map(|(sku, days)| {
+                    let mut row = ReturnRow {
+                        sku: sku.clone(),
+                        units_sold: 0,
+                        units_returned: 0,
+                        return_rate_percent: None,
+                        reasons: Vec::new(),
+                    };
+                    let mut any = false;
+                    for day in days.range(range.from..=range.to).map(|(_, d)| d) {
+                        any = true;
+                        row.units_sold = row.units_sold.saturating_add(day.sold);
+                        row.units_returned = row.units_returned.saturating_add(day.returned);
+                        for (reason, units) in &day.reasons {
+                            count_reason(&mut row.reasons, *reason, *units);
+                        }
                     }
-                }
-                row.return_rate_percent = (row.units_sold != 0).then(|| {
-                    (Decimal::from(row.units_returned) * Decimal::ONE_HUNDRED
-                        / Decimal::from(row.units_sold))
-                    .round_dp(1)
-                });
-                any.then(|| (sku.clone(), row))
-            }),
+                    row.return_rate_percent = super::percent(row.units_returned, row.units_sold);
+                    any.then(|| (sku.clone(), row))
+                }),
         )
     }
 }

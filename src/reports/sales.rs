@@ -136,7 +136,8 @@ fn month_of(day: NaiveDate) -> NaiveDate {
 }
 
 fn week_of(day: NaiveDate) -> NaiveDate {
-    day - Days::new(u64::from(day.weekday().num_days_from_monday()))
+    day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+        .unwrap_or(day)
 }
 
 impl Sales {
@@ -203,12 +204,40 @@ impl Sales {
         }
     }
 
-    pub fn returned(&mut self, track: &OrderTrack, sku: &Sku, units: i64, at: DateTime<Utc>) {
+    /// Returned units, and the cost of goods they take back (in the cost's
+    /// currency, as shipping booked it).
+    pub fn returned(
+        &mut self,
+        track: &OrderTrack,
+        sku: &Sku,
+        units: i64,
+        cost: Option<Money>,
+        at: DateTime<Utc>,
+    ) {
         let figures = Figures {
             units_returned: units,
             ..Figures::default()
         };
         self.count(track, sku, track.currency, at, &figures);
+        if let Some(cost) = cost.filter(|c| !c.is_zero()) {
+            let figures = Figures {
+                cost: -cost.amount(),
+                ..Figures::default()
+            };
+            self.count(track, sku, cost.currency(), at, &figures);
+        }
+    }
+
+    /// A voided invoice takes its lines back out, on the day it was voided.
+    pub fn voided(&mut self, track: &OrderTrack, invoice: &Invoice, at: DateTime<Utc>) {
+        for line in &invoice.lines {
+            let figures = Figures {
+                units_sold: -line.quantity.as_i64(),
+                invoiced: -line.net.amount(),
+                ..Figures::default()
+            };
+            self.count(track, &line.sku, line.net.currency(), at, &figures);
+        }
     }
 
     pub fn shipped(&mut self, track: &OrderTrack, shipment: &Shipment) {

@@ -187,6 +187,7 @@ pub(crate) fn receive(
             sku,
             quantity: *units,
             restocked_at: restock_at.cloned(),
+            cost: Some(cost),
         });
         match credited.iter_mut().find(|(l, _)| l == line_no) {
             Some((_, n)) => *n = n.saturating_add(*units),
@@ -390,6 +391,7 @@ mod tests {
             sku: sku("MUG"),
             quantity: Quantity::new(1),
             restocked_at: Some(warehouse()),
+            cost: Some(usd(400)),
         }));
         // and the order counts it returned, put at the version read
         let orders = put_orders(&changes);
