@@ -37,6 +37,15 @@ fn at(w: &World, hours: i64) {
     w.clock.set(start() + Duration::hours(hours));
 }
 
+/// An account's balance in the trial balance (zero when nothing was posted).
+fn ledger_balance(trial: &o2c::ledger::TrialBalance, code: o2c::ledger::AccountCode) -> Decimal {
+    trial
+        .balances
+        .iter()
+        .find(|b| b.account == code)
+        .map_or(Decimal::ZERO, |b| b.balance.amount())
+}
+
 fn first(limit: usize) -> PageRequest {
     PageRequest::first(limit)
 }
@@ -205,13 +214,8 @@ async fn sales_by_channel_net_the_return_and_show_the_margin() {
         cost += row.cost_of_goods.amount();
     }
     let accounts = o2c::ledger::AccountMap::default();
-    let tb = w.oms.trial_balance().await.unwrap();
-    let balance = |code| {
-        tb.balances
-            .iter()
-            .find(|b| b.account == code)
-            .map_or(Decimal::ZERO, |b| b.balance.amount())
-    };
+    let balances = w.oms.trial_balance().await.unwrap();
+    let balance = |code| ledger_balance(&balances, code);
     assert_eq!(
         net,
         -balance(accounts.revenue),
@@ -665,13 +669,8 @@ async fn run(ops: Vec<Op>) {
         }
     }
     let accounts = o2c::ledger::AccountMap::default();
-    let tb = w.oms.trial_balance().await.unwrap();
-    let balance = |code| {
-        tb.balances
-            .iter()
-            .find(|b| b.account == code)
-            .map_or(Decimal::ZERO, |b| b.balance.amount())
-    };
+    let balances = w.oms.trial_balance().await.unwrap();
+    let balance = |code| ledger_balance(&balances, code);
     assert_eq!(
         net,
         -balance(accounts.revenue),
