@@ -39,108 +39,143 @@ pub fn of<T: JsonSchema>() -> Schema {
     SchemaGenerator::default().into_root_schema_for::<T>()
 }
 
+/// Where an OpenAPI document keeps its schemas: the definitions of a generator
+/// from [`openapi_generator`] are written for this place.
+pub const OPENAPI_COMPONENTS: &str = "#/components/schemas/";
+
+/// A generator whose `$ref`s point into an OpenAPI 3.1 document's
+/// `components.schemas`: hand it to [`command_refs`] and [`view_refs`] (and to a
+/// host's own types), then put its `take_definitions(true)` there.
+pub fn openapi_generator() -> SchemaGenerator {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = OPENAPI_COMPONENTS.trim_start_matches('#').into();
+    });
+    settings.into_generator()
+}
+
+/// Each command of [`commands`], by the same name, as a schema of `generator`:
+/// a `$ref` to its definition (or the schema inline, for the few types schemars
+/// always inlines).
+pub fn command_refs(generator: &mut SchemaGenerator) -> BTreeMap<&'static str, Schema> {
+    let mut list = List::Refs(generator, BTreeMap::new());
+    command_list(&mut list);
+    list.into_schemas()
+}
+
+/// Each view of [`views`], by the same name, as a schema of `generator` (see
+/// [`command_refs`]).
+pub fn view_refs(generator: &mut SchemaGenerator) -> BTreeMap<&'static str, Schema> {
+    let mut list = List::Refs(generator, BTreeMap::new());
+    view_list(&mut list);
+    list.into_schemas()
+}
+
+/// The one list of commands and views, written once and read two ways:
+/// standalone schemas, or references into one generator's definitions.
+enum List<'g> {
+    Standalone(BTreeMap<&'static str, Schema>),
+    Refs(&'g mut SchemaGenerator, BTreeMap<&'static str, Schema>),
+}
+
+impl List<'_> {
+    fn add<T: JsonSchema>(&mut self, name: &'static str) {
+        match self {
+            List::Standalone(out) => out.insert(name, of::<T>()),
+            List::Refs(generator, out) => out.insert(name, generator.subschema_for::<T>()),
+        };
+    }
+
+    fn into_schemas(self) -> BTreeMap<&'static str, Schema> {
+        match self {
+            List::Standalone(out) | List::Refs(_, out) => out,
+        }
+    }
+}
+
 /// What a host takes in: each command's body, by its type's name, plus the
 /// pieces a command takes as arguments (an idempotency key, a hold, a tracking
 /// event, a listing's query).
 pub fn commands() -> BTreeMap<&'static str, Schema> {
-    BTreeMap::from([
-        ("PlaceOrder", of::<PlaceOrder>()),
-        ("AmendOrder", of::<AmendOrder>()),
-        ("RecordPayment", of::<RecordPayment>()),
-        ("NewCustomer", of::<NewCustomer>()),
-        ("ReceiveStock", of::<ReceiveStock>()),
-        ("AdjustStock", of::<AdjustStock>()),
-        ("IssueCreditNote", of::<IssueCreditNote>()),
-        ("RecordRefund", of::<RecordRefund>()),
-        ("RequestReturn", of::<RequestReturn>()),
-        ("RequestExchange", of::<RequestExchange>()),
-        ("ReceiveReturn", of::<ReceiveReturn>()),
-        ("ReceivePurchaseOrder", of::<ReceivePurchaseOrder>()),
-        ("Product", of::<Product>()),
-        ("Location", of::<Location>()),
-        ("TaxTable", of::<TaxTable>()),
-        ("Supplier", of::<Supplier>()),
-        ("ReorderRule", of::<ReorderRule>()),
-        ("Hold", of::<Hold>()),
-        ("TrackingEvent", of::<TrackingEvent>()),
-        ("ThirdPartyMessage", of::<ThirdPartyMessage>()),
-        (
-            "PaymentNotification",
-            of::<crate::payment::PaymentNotification>(),
-        ),
-        ("RecordSettlement", of::<crate::payment::RecordSettlement>()),
-        ("OrderQuery", of::<OrderQuery>()),
-        ("PageRequest", of::<crate::reports::PageRequest>()),
-        ("DateRange", of::<crate::reports::DateRange>()),
-        ("SalesQuery", of::<crate::reports::SalesQuery>()),
-        ("StockFilter", of::<crate::reports::StockFilter>()),
-        ("IdempotencyKey", of::<IdempotencyKey>()),
-    ])
+    let mut list = List::Standalone(BTreeMap::new());
+    command_list(&mut list);
+    list.into_schemas()
+}
+
+fn command_list(list: &mut List<'_>) {
+    list.add::<PlaceOrder>("PlaceOrder");
+    list.add::<AmendOrder>("AmendOrder");
+    list.add::<RecordPayment>("RecordPayment");
+    list.add::<NewCustomer>("NewCustomer");
+    list.add::<ReceiveStock>("ReceiveStock");
+    list.add::<AdjustStock>("AdjustStock");
+    list.add::<IssueCreditNote>("IssueCreditNote");
+    list.add::<RecordRefund>("RecordRefund");
+    list.add::<RequestReturn>("RequestReturn");
+    list.add::<RequestExchange>("RequestExchange");
+    list.add::<ReceiveReturn>("ReceiveReturn");
+    list.add::<ReceivePurchaseOrder>("ReceivePurchaseOrder");
+    list.add::<Product>("Product");
+    list.add::<Location>("Location");
+    list.add::<TaxTable>("TaxTable");
+    list.add::<Supplier>("Supplier");
+    list.add::<ReorderRule>("ReorderRule");
+    list.add::<Hold>("Hold");
+    list.add::<TrackingEvent>("TrackingEvent");
+    list.add::<ThirdPartyMessage>("ThirdPartyMessage");
+    list.add::<crate::payment::PaymentNotification>("PaymentNotification");
+    list.add::<crate::payment::RecordSettlement>("RecordSettlement");
+    list.add::<OrderQuery>("OrderQuery");
+    list.add::<crate::reports::PageRequest>("PageRequest");
+    list.add::<crate::reports::DateRange>("DateRange");
+    list.add::<crate::reports::SalesQuery>("SalesQuery");
+    list.add::<crate::reports::StockFilter>("StockFilter");
+    list.add::<IdempotencyKey>("IdempotencyKey");
 }
 
 /// What a host hands out: records, views, pages, reports, the event log and
 /// the error body, by name.
 pub fn views() -> BTreeMap<&'static str, Schema> {
-    BTreeMap::from([
-        ("Order", of::<Order>()),
-        ("OrderView", of::<OrderView>()),
-        ("AppliedOrder", of::<Applied<Order>>()),
-        ("OrderPage", of::<Page<Order, OrderCursor>>()),
-        ("Customer", of::<Customer>()),
-        ("CustomerPage", of::<Page<Customer, CustomerId>>()),
-        ("Invoice", of::<Invoice>()),
-        ("Payment", of::<Payment>()),
-        ("CreditNote", of::<CreditNote>()),
-        ("Shipment", of::<Shipment>()),
-        ("Release", of::<Release>()),
-        ("ThirdPartyOutcome", of::<Applied<ThirdPartyOutcome>>()),
-        ("ThirdPartyFeed", of::<ThirdPartyFeed>()),
-        ("Settlement", of::<crate::payment::Settlement>()),
-        ("ReturnAuthorization", of::<ReturnAuthorization>()),
-        ("PurchaseOrder", of::<PurchaseOrder>()),
-        ("Requisition", of::<Requisition>()),
-        ("OfferRanking", of::<OfferRanking>()),
-        ("StockLevel", of::<StockLevel>()),
-        ("Availability", of::<Availability>()),
-        ("Valuation", of::<Valuation>()),
-        ("TrialBalance", of::<TrialBalance>()),
-        ("JournalEntry", of::<JournalEntry>()),
-        ("RecordedEvent", of::<RecordedEvent>()),
-        ("AuditReport", of::<AuditReport>()),
-        ("DueReport", of::<crate::automation::DueReport>()),
-        ("AgeingReport", of::<crate::reports::AgeingReport>()),
-        (
-            "SalesPage",
-            of::<crate::reports::Page<crate::reports::SalesRow>>(),
-        ),
-        (
-            "CyclePage",
-            of::<crate::reports::Page<crate::reports::CycleRow>>(),
-        ),
-        (
-            "FillPage",
-            of::<crate::reports::Page<crate::reports::FillRow>>(),
-        ),
-        (
-            "OtifPage",
-            of::<crate::reports::Page<crate::reports::OtifRow>>(),
-        ),
-        (
-            "BackOrderPage",
-            of::<crate::reports::Page<crate::reports::BackOrderRow>>(),
-        ),
-        (
-            "InventoryPage",
-            of::<crate::reports::Page<crate::reports::InventoryRow>>(),
-        ),
-        (
-            "PaymentPage",
-            of::<crate::reports::Page<crate::reports::PaymentRow>>(),
-        ),
-        (
-            "ReturnPage",
-            of::<crate::reports::Page<crate::reports::ReturnRow>>(),
-        ),
-        ("Error", of::<Error>()),
-    ])
+    let mut list = List::Standalone(BTreeMap::new());
+    view_list(&mut list);
+    list.into_schemas()
+}
+
+fn view_list(list: &mut List<'_>) {
+    list.add::<Order>("Order");
+    list.add::<OrderView>("OrderView");
+    list.add::<Applied<Order>>("AppliedOrder");
+    list.add::<Page<Order, OrderCursor>>("OrderPage");
+    list.add::<Customer>("Customer");
+    list.add::<Page<Customer, CustomerId>>("CustomerPage");
+    list.add::<Invoice>("Invoice");
+    list.add::<Payment>("Payment");
+    list.add::<CreditNote>("CreditNote");
+    list.add::<Shipment>("Shipment");
+    list.add::<Release>("Release");
+    list.add::<Applied<ThirdPartyOutcome>>("ThirdPartyOutcome");
+    list.add::<ThirdPartyFeed>("ThirdPartyFeed");
+    list.add::<crate::payment::Settlement>("Settlement");
+    list.add::<ReturnAuthorization>("ReturnAuthorization");
+    list.add::<PurchaseOrder>("PurchaseOrder");
+    list.add::<Requisition>("Requisition");
+    list.add::<OfferRanking>("OfferRanking");
+    list.add::<StockLevel>("StockLevel");
+    list.add::<Availability>("Availability");
+    list.add::<Valuation>("Valuation");
+    list.add::<TrialBalance>("TrialBalance");
+    list.add::<JournalEntry>("JournalEntry");
+    list.add::<RecordedEvent>("RecordedEvent");
+    list.add::<AuditReport>("AuditReport");
+    list.add::<crate::automation::DueReport>("DueReport");
+    list.add::<crate::reports::AgeingReport>("AgeingReport");
+    list.add::<crate::reports::Page<crate::reports::SalesRow>>("SalesPage");
+    list.add::<crate::reports::Page<crate::reports::CycleRow>>("CyclePage");
+    list.add::<crate::reports::Page<crate::reports::FillRow>>("FillPage");
+    list.add::<crate::reports::Page<crate::reports::OtifRow>>("OtifPage");
+    list.add::<crate::reports::Page<crate::reports::BackOrderRow>>("BackOrderPage");
+    list.add::<crate::reports::Page<crate::reports::InventoryRow>>("InventoryPage");
+    list.add::<crate::reports::Page<crate::reports::PaymentRow>>("PaymentPage");
+    list.add::<crate::reports::Page<crate::reports::ReturnRow>>("ReturnPage");
+    list.add::<Vec<crate::reports::PipelineRow>>("PipelineRows");
+    list.add::<Error>("Error");
 }

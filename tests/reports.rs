@@ -14,14 +14,14 @@ use chrono::{Days, Duration, NaiveDate};
 use common::*;
 use o2c::customer::{PaymentMethod, PaymentTerms};
 use o2c::fulfilment::{ShipmentStatus, TrackingEvent};
-use o2c::ids::OrderId;
+use o2c::ids::{OrderId, OrderNumber};
 use o2c::money::Currency;
-use o2c::order::{Channel, PlaceOrder};
+use o2c::order::{AmendOrder, Channel, Hold, PlaceOrder};
 use o2c::purchasing::{BackOrderPolicy, ReorderRule};
 use o2c::quantity::Quantity;
 use o2c::reports::{
-    CycleStage, DateRange, Dimension, Granularity, Member, Page, PageRequest, SalesQuery,
-    StockFilter, write_csv,
+    CycleStage, DateRange, Dimension, Granularity, Member, Page, PageRequest, PipelineRow,
+    PipelineStage, SalesQuery, StockFilter, write_csv,
 };
 use o2c::returns::{Condition, ReceiveReturn, RequestReturn, ReturnReason};
 use o2c::{Error, RecordPayment};
@@ -508,6 +508,220 @@ async fn reports_write_csv_and_page_with_cursors() {
     );
 }
 
+/// Seven orders on the web and the phone, each taken to a different point:
+/// the pipeline counts each at its stage, worth what it is worth now, and every
+/// order is found by the number its customer would quote.
+#[tokio::test]
+async fn the_pipeline_counts_each_order_at_its_stage() {
+    let w = world().await;
+    let ben = customer(&w, "Ben", PaymentTerms::Net { days: 30 }, None)
+        .await
+        .id;
+    at(&w, 0);
+    let completed = place(&w, "completed", ben, Channel::Web, "TEE", 1).await;
+    let shipped = place(&w, "shipped", ben, Channel::Web, "MUG", 1).await;
+    let shipped_too = place(&w, "shipped-too", ben, Channel::Web, "TEE", 1).await;
+    let held = place(&w, "held", ben, Channel::Web, "TEE", 1).await;
+    let delivered = place(&w, "delivered", ben, Channel::Phone, "TEE", 2).await;
+    let cancelled = place(&w, "cancelled", ben, Channel::Phone, "MUG", 2).await;
+    let amended = place(&w, "amended", ben, Channel::Phone, "BOOK", 1).await;
+    let placed = [
+        &completed,
+        &shipped,
+        &shipped_too,
+        &held,
+        &delivered,
+        &cancelled,
+        &amended,
+    ];
+    assert_eq!(
+        w.oms.order_pipeline().await.unwrap(),
+        vec![
+            PipelineRow {
+                stage: PipelineStage::Placed,
+                channel: Channel::Web,
+                orders: 4,
+                value: usd(placed[..4]
+                    .iter()
+                    .map(|o| o.total().unwrap().amount())
+                    .sum()),
+            },
+            PipelineRow {
+                stage: PipelineStage::Placed,
+                channel: Channel::Phone,
+                orders: 3,
+                value: usd(placed[4..]
+                    .iter()
+                    .map(|o| o.total().unwrap().amount())
+                    .sum()),
+            },
+        ],
+        "every order placed, nothing more"
+    );
+
+    // Held for review before it shipped, then released: it ships, arrives and is
+    // paid.
+    at(&w, 1);
+    w.oms
+        .hold_order(completed.id, Hold::ManualReview, key("review"))
+        .await
+        .unwrap();
+    let stage_of = |rows: &[PipelineRow], channel| {
+        rows.iter()
+            .filter(|r| r.channel == channel)
+            .map(|r| (r.stage, r.orders))
+            .collect::<Vec<_>>()
+    };
+    let rows = w.oms.order_pipeline().await.unwrap();
+    assert_eq!(
+        stage_of(&rows, Channel::Web),
+        vec![(PipelineStage::Placed, 3), (PipelineStage::OnHold, 1)]
+    );
+    w.oms
+        .release_hold(completed.id, Hold::ManualReview, key("reviewed"))
+        .await
+        .unwrap();
+    let rows = w.oms.order_pipeline().await.unwrap();
+    assert_eq!(
+        stage_of(&rows, Channel::Web),
+        vec![(PipelineStage::Placed, 4)]
+    );
+    for order in [&completed, &shipped, &shipped_too, &delivered] {
+        w.oms
+            .ship(order.id, key(&format!("ship-{}", order.id)))
+            .await
+            .unwrap();
+    }
+    at(&w, 20);
+    deliver(&w, completed.id).await;
+    deliver(&w, delivered.id).await;
+    pay_in_full(&w, completed.id, "pay-completed").await;
+    // Two holds, one lifted: still on hold.
+    w.oms
+        .hold_order(held.id, Hold::ManualReview, key("hold-1"))
+        .await
+        .unwrap();
+    w.oms
+        .hold_order(held.id, Hold::CreditLimit, key("hold-2"))
+        .await
+        .unwrap();
+    w.oms
+        .release_hold(held.id, Hold::CreditLimit, key("lift-2"))
+        .await
+        .unwrap();
+    w.oms
+        .cancel_order(cancelled.id, "changed their mind", key("cancel"))
+        .await
+        .unwrap();
+    let amended = w
+        .oms
+        .amend_order(AmendOrder::new(key("amend"), amended.id).set_quantity(1, 3))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(amended.value().unwrap(), placed[6].total().unwrap());
+    assert_eq!(
+        w.oms.order(completed.id).await.unwrap().status,
+        o2c::order::OrderStatus::Completed
+    );
+    let worth = |orders: &[&o2c::order::Order]| {
+        usd(orders.iter().map(|o| o.total().unwrap().amount()).sum())
+    };
+    let row = |stage, channel, orders, value| PipelineRow {
+        stage,
+        channel,
+        orders,
+        value,
+    };
+    let rows = w.oms.order_pipeline().await.unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            row(
+                PipelineStage::Placed,
+                Channel::Phone,
+                1,
+                amended.value().unwrap()
+            ),
+            row(PipelineStage::OnHold, Channel::Web, 1, worth(&[&held])),
+            row(
+                PipelineStage::Shipped,
+                Channel::Web,
+                2,
+                worth(&[&shipped, &shipped_too])
+            ),
+            row(
+                PipelineStage::Delivered,
+                Channel::Phone,
+                1,
+                worth(&[&delivered])
+            ),
+            row(
+                PipelineStage::Completed,
+                Channel::Web,
+                1,
+                worth(&[&completed])
+            ),
+            // Worth what it was placed for: cancelling does not reprice it.
+            row(
+                PipelineStage::Cancelled,
+                Channel::Phone,
+                1,
+                worth(&[&cancelled])
+            ),
+        ]
+    );
+    assert_eq!(rows.iter().map(|r| r.orders).sum::<u64>(), 7);
+
+    let mut out = Vec::new();
+    write_csv(&mut out, &rows).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "stage,channel,currency,orders,value");
+    assert_eq!(
+        lines[3],
+        format!(
+            "shipped,web,USD,2,{}",
+            worth(&[&shipped, &shipped_too]).amount()
+        )
+    );
+
+    for order in placed {
+        let number = order.number.expect("numbered when placed");
+        assert_eq!(
+            w.oms.order_by_number(&number).await.unwrap(),
+            Some(order.id),
+            "{number}"
+        );
+    }
+    assert_eq!(
+        w.oms
+            .order_by_number(&OrderNumber::new(999_999))
+            .await
+            .unwrap(),
+        None
+    );
+    // A rebuild from the log counts the same.
+    w.oms.rebuild_reports().await.unwrap();
+    assert_eq!(w.oms.order_pipeline().await.unwrap(), rows);
+}
+
+/// `units` of `item` for `who`, on `channel`, keyed `k`.
+async fn place(
+    w: &World,
+    k: &str,
+    who: o2c::ids::CustomerId,
+    channel: Channel,
+    item: &str,
+    units: i64,
+) -> o2c::order::Order {
+    w.oms
+        .place_order(PlaceOrder::new(key(k), who, channel, Currency::USD).line(sku(item), units))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 // ---------------------------------------------------------------------------
 // Property: kept up to date = rebuilt
 // ---------------------------------------------------------------------------
@@ -525,6 +739,11 @@ enum Op {
     Deliver(usize),
     Cancel(usize),
     Return(usize),
+    /// A hold placed by a person (prepaid orders are held by themselves).
+    Hold(usize, usize),
+    Release(usize, usize),
+    /// Line 1 set to this many units.
+    Amend(usize, u32),
     Later(i64),
     /// A report is asked: the models fold what is new.
     Refresh,
@@ -539,6 +758,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..20usize).prop_map(Op::Deliver),
         1 => (0..20usize).prop_map(Op::Cancel),
         1 => (0..20usize).prop_map(Op::Return),
+        2 => (0..20usize, 0..3usize).prop_map(|(i, h)| Op::Hold(i, h)),
+        2 => (0..20usize, 0..3usize).prop_map(|(i, h)| Op::Release(i, h)),
+        1 => (0..20usize, 1..6u32).prop_map(|(i, units)| Op::Amend(i, units)),
         2 => (1..72i64).prop_map(Op::Later),
         3 => Just(Op::Refresh),
     ]
@@ -556,6 +778,7 @@ async fn run(ops: Vec<Op>) {
     }
     let channels = [Channel::Web, Channel::Store, Channel::Phone, Channel::B2b];
     let skus = ["TEE", "MUG", "BOOK"];
+    let holds = [Hold::ManualReview, Hold::CreditLimit, Hold::AwaitingPayment];
     let mut orders: Vec<OrderId> = Vec::new();
     let pick = |orders: &Vec<OrderId>, i: usize| orders.get(i % orders.len().max(1)).copied();
     for (n, op) in ops.into_iter().enumerate() {
@@ -625,6 +848,26 @@ async fn run(ops: Vec<Op>) {
                                 location: loc(WEST),
                             },
                         ))
+                        .await;
+                }
+            }
+            Op::Hold(i, h) => {
+                if let Some(o) = pick(&orders, i) {
+                    let _ = w.oms.hold_order(o, holds[h], k("hold")).await;
+                }
+            }
+            Op::Release(i, h) => {
+                if let Some(o) = pick(&orders, i) {
+                    let _ = w.oms.release_hold(o, holds[h], k("release")).await;
+                }
+            }
+            Op::Amend(i, units) => {
+                if let Some(o) = pick(&orders, i) {
+                    let _ = w
+                        .oms
+                        .amend_order(
+                            AmendOrder::new(k("amend"), o).set_quantity(1, i64::from(units)),
+                        )
                         .await;
                 }
             }

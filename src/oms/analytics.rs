@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use super::Oms;
 use crate::error::Error;
 use crate::fulfilment::Carrier;
+use crate::ids::{OrderId, OrderNumber};
 use crate::payment::PaymentProvider;
 use crate::reports::{
     AgeingReport, BackOrderRow, CycleRow, DateRange, Documents, FillRow, InventoryRow, OtifRow,
-    Page, PageRequest, PaymentRow, ReadModels, ReturnRow, SalesQuery, SalesRow, StaleStock,
-    StockFilter, wanted_documents,
+    Page, PageRequest, PaymentRow, PipelineRow, ReadModels, ReturnRow, SalesQuery, SalesRow,
+    StaleStock, StockFilter, wanted_documents,
 };
 use crate::store::{Fetched, Prefetch, Store};
 
@@ -281,5 +282,53 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
         page.check()?;
         self.refresh_reports().await?;
         self.models().returns_by_product(range, page)
+    }
+
+    /// The order pipeline now: per stage ([`crate::reports::PipelineStage`], in
+    /// pipeline order), channel and currency, how many orders stand there and
+    /// what they are worth (as placed, or as last amended). Every row that has an
+    /// order, in that order; there are at most stages × channels × currencies
+    /// of them, so the report is not paged. The counts are kept as orders move,
+    /// so asking costs no walk over the orders.
+    ///
+    /// ```
+    /// # use o2c::prelude::*;
+    /// # pollster::block_on(async {
+    /// let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    /// assert!(oms.order_pipeline().await?.is_empty());
+    /// # Ok::<(), o2c::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails.
+    pub async fn order_pipeline(&self) -> Result<Vec<PipelineRow>, Error> {
+        self.refresh_reports().await?;
+        Ok(self.models().order_pipeline())
+    }
+
+    /// The order placed with `number` (`SO-000042`, the number a customer
+    /// quotes, say to a self-service page), or `None` if no order has it.
+    /// Answered from the read models, which fold the commits made before it is
+    /// asked first: an order just placed is found.
+    ///
+    /// ```
+    /// # use o2c::prelude::*;
+    /// # use o2c::ids::OrderNumber;
+    /// # pollster::block_on(async {
+    /// let oms = Oms::new(MemoryStore::new(), PickupCarrier::new());
+    /// if let Some(id) = oms.order_by_number(&OrderNumber::new(42)).await? {
+    ///     let _order = oms.order(id).await?;
+    /// }
+    /// assert_eq!(oms.order_by_number(&OrderNumber::new(42)).await?, None);
+    /// # Ok::<(), o2c::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Read`] if the store fails.
+    pub async fn order_by_number(&self, number: &OrderNumber) -> Result<Option<OrderId>, Error> {
+        self.refresh_reports().await?;
+        Ok(self.models().order_by_number(number))
     }
 }

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::{
-    AgeingRow, BackOrderRow, CycleRow, FillRow, InventoryRow, OtifRow, PaymentRow, ReturnRow,
-    SalesRow,
+    AgeingRow, BackOrderRow, CycleRow, FillRow, InventoryRow, OtifRow, PaymentRow, PipelineRow,
+    ReturnRow, SalesRow,
 };
 use crate::money::Money;
 
@@ -341,6 +341,21 @@ impl CsvRow for ReturnRow {
             self.units_returned.to_string(),
             opt(self.return_rate_percent),
             reasons.join(";"),
+        ]
+    }
+}
+
+impl CsvRow for PipelineRow {
+    fn header() -> &'static [&'static str] {
+        &["stage", "channel", "currency", "orders", "value"]
+    }
+    fn fields(&self) -> Vec<String> {
+        vec![
+            label(&self.stage),
+            label(&self.channel),
+            self.value.currency().to_string(),
+            self.orders.to_string(),
+            money(self.value),
         ]
     }
 }

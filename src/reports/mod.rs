@@ -1,6 +1,8 @@
 //! The central view: read models kept up to date from the event log, and the
 //! reports they answer — receivables ageing, sales and margin, cycle times, fill
-//! rate and on-time-in-full, back-order ageing, inventory, payments and returns.
+//! rate and on-time-in-full, back-order ageing, inventory, payments, returns and
+//! the order pipeline (orders and their worth at each stage now) — and the
+//! lookup of an order by the number a customer quotes.
 //!
 //! # How the read models stay current: a projector, not deltas in the commit
 //! [`ReadModels`] folds the event log in order from a cursor (the sequence of the
@@ -40,6 +42,7 @@ mod cycle;
 mod fulfilment;
 mod inventory;
 mod payments;
+mod pipeline;
 mod projector;
 mod receivables;
 mod returns;
@@ -55,6 +58,7 @@ pub use cycle::{CycleRow, CycleStage};
 pub use fulfilment::{BackOrderRow, DISPATCH_PROMISE_DAYS, FillRow, OtifRow};
 pub use inventory::{DEMAND_WINDOW_DAYS, InventoryRow, RISK_HORIZON_DAYS, StockFilter};
 pub use payments::PaymentRow;
+pub use pipeline::{PipelineRow, PipelineStage};
 pub use projector::ReadModels;
 pub(crate) use projector::{Documents, StaleStock, wanted_documents};
 pub use receivables::{AgeingReport, AgeingRow, DSO_WINDOW_DAYS, DaysSalesOutstanding};
@@ -350,6 +354,10 @@ impl ReadModels {
         page: &PageRequest,
     ) -> Result<Page<ReturnRow>, Error> {
         self.returns.query(range, page)
+    }
+
+    pub(crate) fn order_pipeline(&self) -> Vec<PipelineRow> {
+        self.pipeline.rows()
     }
 }
 

@@ -4,12 +4,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
-use super::{cycle, fulfilment, inventory, payments, receivables, returns, sales};
+use super::{cycle, fulfilment, inventory, payments, pipeline, receivables, returns, sales};
 use crate::event::{Event, RecordedEvent};
-use crate::ids::{CustomerId, OrderId, Sku};
+use crate::ids::{CustomerId, OrderId, OrderNumber, Sku};
 use crate::money::Currency;
-use crate::order::Channel;
+use crate::order::{Channel, Hold};
 use crate::stock::StockLevel;
 use crate::store::{Fetched, Prefetch, Record, RecordKey};
 
@@ -37,6 +38,12 @@ pub(crate) struct OrderTrack {
     pub cut_short: bool,
     /// Stock fell short when it was placed.
     pub short: bool,
+    /// The holds placed and not yet released.
+    pub holds: SmallVec<[Hold; 2]>,
+    /// Cancelled whole (not only its unshipped remainder).
+    pub cancelled: bool,
+    /// Delivered and paid in full.
+    pub completed: bool,
 }
 
 impl OrderTrack {
@@ -61,6 +68,9 @@ impl OrderTrack {
             unpromised: false,
             cut_short: false,
             short: false,
+            holds: SmallVec::new(),
+            cancelled: false,
+            completed: false,
         }
     }
 }
@@ -77,6 +87,8 @@ pub struct ReadModels {
     /// it stock filled at once.
     placing: Option<OrderId>,
     orders: HashMap<OrderId, OrderTrack>,
+    /// The order each number names, for a customer quoting theirs.
+    numbers: HashMap<OrderNumber, OrderId>,
     /// SKUs whose stock moved since the inventory report last read it.
     stale_stock: BTreeSet<Sku>,
     /// A count may have moved any SKU's stock.
@@ -88,6 +100,7 @@ pub struct ReadModels {
     pub(super) inventory: inventory::Inventory,
     pub(super) payments: payments::Payments,
     pub(super) returns: returns::Returns,
+    pub(super) pipeline: pipeline::Pipeline,
 }
 
 /// The documents a batch of events names, to be read at once.
@@ -278,6 +291,11 @@ impl ReadModels {
         self.cursor
     }
 
+    /// The order `number` names, if one was placed with it.
+    pub(crate) fn order_by_number(&self, number: &OrderNumber) -> Option<OrderId> {
+        self.numbers.get(number).copied()
+    }
+
     /// The names of the read models that differ between `self` and `other` (for
     /// a check that a rebuild matches the models kept up to date).
     pub fn differences(&self, other: &ReadModels) -> Vec<&'static str> {
@@ -290,6 +308,7 @@ impl ReadModels {
         check("cursor", self.cursor == other.cursor);
         check("placing", self.placing == other.placing);
         check("orders", self.orders == other.orders);
+        check("numbers", self.numbers == other.numbers);
         check(
             "stale_stock",
             self.stale_stock == other.stale_stock && self.all_stock_stale == other.all_stock_stale,
@@ -300,6 +319,7 @@ impl ReadModels {
         check("fulfilment", self.fulfilment == other.fulfilment);
         check("payments", self.payments == other.payments);
         check("returns", self.returns == other.returns);
+        check("pipeline", self.pipeline == other.pipeline);
         differ.extend(self.inventory.differences(&other.inventory));
         differ
     }
@@ -395,14 +415,36 @@ impl ReadModels {
                 self.placing = None;
             }
         }
+        // The order's standing before and after the event: whatever the event
+        // changed, its stage or its worth, moves it between the pipeline's rows
+        // without a walk over every order.
+        let restaged = pipeline::restaged_order(event).map(|order| {
+            let before = self.orders.get(&order).map(pipeline::Standing::of);
+            (order, before)
+        });
+        self.fold_event(event, at, docs);
+        if let Some((order, before)) = restaged {
+            let after = self.orders.get_mut(&order).map(|track| {
+                track.note_stage(event);
+                pipeline::Standing::of(track)
+            });
+            self.pipeline.moved(before, after);
+        }
+    }
+
+    /// What `event` changes in every read model but the pipeline.
+    fn fold_event(&mut self, event: &Event, at: DateTime<Utc>, docs: &Documents<'_>) {
         match event {
             Event::OrderPlaced {
                 order,
+                number,
                 customer,
                 channel,
                 total,
-                ..
             } => {
+                if let Some(number) = number {
+                    self.numbers.insert(*number, *order);
+                }
                 let track = OrderTrack::new(*channel, *customer, *total, at);
                 self.fulfilment.placed(&track);
                 self.orders.insert(*order, track);
