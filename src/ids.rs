@@ -144,6 +144,13 @@ macro_rules! code_id {
         /// constantly) is a reference-count increment, not an allocation.
         #[derive(Debug, Clone, PartialOrd, Ord, Deserialize)]
         #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+        // The rules `validate_code` checks, stated in the schema too: 1 to 64
+        // characters, no control characters, nothing blank at either end.
+        #[cfg_attr(feature = "schema", schemars(extend(
+            "minLength" = 1,
+            "maxLength" = 64,
+            "pattern" = "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+        )))]
         #[serde(try_from = "String")]
         pub struct $name(Arc<str>);
 

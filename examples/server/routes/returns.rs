@@ -1,0 +1,158 @@
+//! Returns and exchanges: request, authorise or reject, receive, close.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use o2c::ids::ReturnId;
+use o2c::returns::{ReceiveReturn, RequestExchange, RequestReturn};
+use o2c::store::Store;
+use serde_json::{Value, json};
+
+use crate::api::{Api, Op};
+use crate::app::{Reply, Shared, applied, ok};
+use crate::extract::{Body, Key, Params};
+use crate::problem::Problem;
+
+pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
+    api.add(
+        |s| {
+            Op::post("/returns", "requestReturn")
+                .about("returns", "Ask to return shipped units")
+                .body(s.body_of::<RequestReturn>(&["idempotency_key"]))
+                .answers(
+                    201,
+                    "The return authorisation",
+                    s.named("ReturnAuthorization"),
+                )
+        },
+        post(request_return::<S>),
+    );
+    api.add(
+        |s| {
+            Op::post("/exchanges", "requestExchange")
+                .about("returns", "Return units and order replacements in one step")
+                .body({
+                    let goods_back = s.body_of::<RequestReturn>(&["idempotency_key"]);
+                    s.nested_body_of::<RequestExchange>("goods_back", goods_back)
+                })
+                .answers(
+                    201,
+                    "The return authorisation",
+                    s.named("ReturnAuthorization"),
+                )
+        },
+        post(request_exchange::<S>),
+    );
+    api.add(
+        |s| {
+            Op::get("/returns/{id}", "getReturn")
+                .about("returns", "A return authorisation")
+                .path("id", s.of::<ReturnId>())
+                .answers(200, "The return", s.named("ReturnAuthorization"))
+        },
+        get(return_authorization::<S>),
+    );
+    for (path, id, summary) in [
+        (
+            "/returns/{id}/authorisation",
+            "authoriseReturn",
+            "Authorise a requested return",
+        ),
+        (
+            "/returns/{id}/rejection",
+            "rejectReturn",
+            "Reject a requested return",
+        ),
+        (
+            "/returns/{id}/closure",
+            "closeReturn",
+            "Close a return: nothing more is expected",
+        ),
+    ] {
+        api.add(
+            |s| {
+                Op::post(path, id)
+                    .about("returns", summary)
+                    .path("id", s.of::<ReturnId>())
+                    .answers(200, "The return", s.named("ReturnAuthorization"))
+            },
+            post(
+                move |state: State<Shared<S>>, params: Params<ReturnId>, key: Key| {
+                    step::<S>(state, params, key, id)
+                },
+            ),
+        );
+    }
+    api.add(
+        |s| {
+            Op::post("/returns/{id}/receipts", "receiveReturn")
+                .about(
+                    "returns",
+                    "Receive returned units: restock, credit, exchange as decided",
+                )
+                .path("id", s.of::<ReturnId>())
+                .body(s.body_of::<ReceiveReturn>(&["idempotency_key", "rma"]))
+                .answers(200, "The return", s.named("ReturnAuthorization"))
+        },
+        post(receive::<S>),
+    );
+}
+
+async fn request_return<S: Store>(State(app): State<Shared<S>>, key: Key, body: Body) -> Reply {
+    let cmd: RequestReturn = body.decode(&[("idempotency_key", key.json())])?;
+    applied(StatusCode::CREATED, app.oms.request_return(cmd).await?)
+}
+
+async fn request_exchange<S: Store>(State(app): State<Shared<S>>, key: Key, body: Body) -> Reply {
+    let mut map = body.0;
+    // The key goes into the goods coming back, which is where the library keeps it.
+    match map.get_mut("goods_back") {
+        Some(Value::Object(goods_back)) => {
+            let given = key.json();
+            if goods_back
+                .get("idempotency_key")
+                .is_some_and(|k| *k != given)
+            {
+                return Err(Problem::invalid(
+                    "`goods_back.idempotency_key` differs from the Idempotency-Key header",
+                ));
+            }
+            goods_back.insert("idempotency_key".to_owned(), given);
+        }
+        _ => return Err(Problem::invalid("`goods_back` must be an object")),
+    }
+    let cmd: RequestExchange =
+        serde_json::from_value(Value::Object(map)).map_err(|e| Problem::invalid(e.to_string()))?;
+    applied(StatusCode::CREATED, app.oms.request_exchange(cmd).await?)
+}
+
+async fn return_authorization<S: Store>(
+    State(app): State<Shared<S>>,
+    Params(id): Params<ReturnId>,
+) -> Reply {
+    ok(&app.oms.return_authorization(id).await?)
+}
+
+async fn step<S: Store>(
+    State(app): State<Shared<S>>,
+    Params(id): Params<ReturnId>,
+    Key(key): Key,
+    step: &'static str,
+) -> Reply {
+    let outcome = match step {
+        "authoriseReturn" => app.oms.authorise_return(id, key).await?,
+        "rejectReturn" => app.oms.reject_return(id, key).await?,
+        _ => app.oms.close_return(id, key).await?,
+    };
+    applied(StatusCode::OK, outcome)
+}
+
+async fn receive<S: Store>(
+    State(app): State<Shared<S>>,
+    Params(id): Params<ReturnId>,
+    key: Key,
+    body: Body,
+) -> Reply {
+    let cmd: ReceiveReturn = body.decode(&[("idempotency_key", key.json()), ("rma", json!(id))])?;
+    applied(StatusCode::OK, app.oms.receive_return(cmd).await?)
+}
