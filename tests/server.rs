@@ -1744,3 +1744,51 @@ fn a_bounded_load_sells_exactly_the_stock() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn a_replay_after_the_order_moved_on_still_gets_the_first_answer() {
+    let server = start(&[]);
+    let client = reqwest::Client::new();
+    let customers: Value = client
+        .get(server.at("/customers?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ada = customers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["profile"]["email"] == "ada@example.com")
+        .unwrap()["id"]
+        .clone();
+    let cart = json!({"customer": ada, "channel": "web", "currency": "USD",
+                      "lines": [{"sku": "MUG-LOGO", "quantity": 1}]});
+    let place = || {
+        client
+            .post(server.at("/orders"))
+            .header("idempotency-key", "moved-on-cart")
+            .json(&cart)
+            .send()
+    };
+    let first = place().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let id = first["id"].as_str().unwrap();
+    let shipped = client
+        .post(server.at(&format!("/orders/{id}/shipments")))
+        .header("idempotency-key", "moved-on-ship")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shipped.status(), 201, "{}", shipped.text().await.unwrap());
+    // The order has shipped since; its replay is still what placing it said.
+    let again = place().await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    assert!(again["shipments"].as_array().unwrap().is_empty());
+}

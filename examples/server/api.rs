@@ -15,17 +15,6 @@ use std::sync::Arc;
 use crate::problem::ProblemBody;
 use crate::replay::Replays;
 
-/// How a write is kept from happening twice.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Write {
-    /// A read: no key.
-    Read,
-    /// The library keys it: the `Idempotency-Key` header becomes the command's key.
-    Keyed,
-    /// Idempotent by nature; the server's replay cache answers a repeat.
-    Unkeyed,
-}
-
 /// One operation: its route, and what the document says of it.
 pub struct Op {
     method: &'static str,
@@ -33,7 +22,8 @@ pub struct Op {
     id: &'static str,
     tag: &'static str,
     summary: &'static str,
-    write: Write,
+    /// A write: it takes an `Idempotency-Key` and its first answer is kept.
+    write: bool,
     params: Vec<Value>,
     body: Option<Value>,
     responses: Vec<Answer>,
@@ -55,11 +45,7 @@ impl Op {
             id,
             tag: "",
             summary: "",
-            write: if method == "get" {
-                Write::Read
-            } else {
-                Write::Keyed
-            },
+            write: method != "get",
             params: Vec::new(),
             body: None,
             responses: Vec::new(),
@@ -75,7 +61,7 @@ impl Op {
     }
 
     pub fn put(path: &'static str, id: &'static str) -> Self {
-        Self::new("put", path, id).unkeyed()
+        Self::new("put", path, id)
     }
 
     /// Its group in the docs, and one line on what it does.
@@ -85,16 +71,10 @@ impl Op {
         self
     }
 
-    /// A write the library does not key itself.
-    pub fn unkeyed(mut self) -> Self {
-        self.write = Write::Unkeyed;
-        self
-    }
-
     /// A POST that changes nothing (a lookup whose input is too private for a
     /// URL): no key.
     pub fn read_only(mut self) -> Self {
-        self.write = Write::Read;
+        self.write = false;
         self
     }
 
@@ -145,12 +125,12 @@ impl Op {
 
     fn document(&self, problem: &Value) -> Value {
         let mut params = self.params.clone();
-        if self.write != Write::Read {
+        if self.write {
             params.push(json!({
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": true,
-                "description": "The same key for a retry of this request (its first answer comes back, marked `Idempotent-Replayed: true`), a new key for a new request.",
+                "description": "The same key for a retry of this request (its first answer comes back, marked `Idempotent-Replayed: true`; a retry while the first is still served gets 409 `idempotency.in_progress`), a new key for a new request.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[!-~]([ !-~]*[!-~])?$"}
             }));
         }
@@ -161,7 +141,7 @@ impl Op {
             if let Some((content_type, schema)) = &answer.content {
                 response.insert("content".into(), json!({*content_type: {"schema": schema}}));
             }
-            if self.write != Write::Read {
+            if self.write {
                 response.insert("headers".into(), json!({"Idempotent-Replayed": {
                     "description": "`true` when this is the first answer to an earlier request with the same key.",
                     "schema": {"type": "string", "enum": ["true"]}
@@ -339,7 +319,7 @@ impl<St: Clone + Send + Sync + 'static> Api<St> {
         route: MethodRouter<St>,
     ) -> &mut Self {
         let op = describe(&mut self.schemas);
-        let route = if op.write == Write::Unkeyed {
+        let route = if op.write {
             route.layer(axum::middleware::from_fn_with_state(
                 self.replays.clone(),
                 crate::replay::remember,

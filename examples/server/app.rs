@@ -90,12 +90,13 @@ pub fn applied<T: Serialize>(status: StatusCode, outcome: Applied<T>) -> Reply {
 }
 
 /// An answer kept by the replay cache, sent again.
-pub fn replayed(status: StatusCode, body: Bytes) -> Response {
+pub fn replayed(status: StatusCode, content_type: Option<HeaderValue>, body: Bytes) -> Response {
     let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    if let Some(content_type) = content_type {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
+    }
     mark_replayed(&mut response);
     response
 }

@@ -65,6 +65,12 @@ impl Problem {
         }))
     }
 
+    /// The same request may succeed if sent again shortly.
+    pub fn retryable(mut self) -> Self {
+        self.0.retryable = true;
+        self
+    }
+
     /// A request field that is wrong: 422 `request.invalid`.
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "request.invalid", detail)

@@ -1,23 +1,36 @@
-//! Replays for the writes the library does not key itself (saving a product, a
-//! location, a rule; webhooks; `run_due`). Commands the library keys (placing,
-//! paying, shipping, ...) are replayed by the library, durably, from its own
-//! idempotency records; this cache only covers the rest, in this process.
+//! The first answer to each `Idempotency-Key`, kept for every write, so a
+//! replay gets exactly what the first request got, marked
+//! `Idempotent-Replayed: true`.
 //!
-//! Those writes are idempotent by nature (saving the same product twice leaves
-//! one product), so a replay lost to a restart or to eviction does no harm: the
-//! write runs again and ends in the same state. What the cache adds is the
-//! promise of the header: the first answer, and `Idempotent-Replayed: true`.
+//! Two layers keep a write from happening twice. Commands the library keys
+//! (placing, paying, shipping, …) carry the header's key into the library,
+//! which replays them durably from its own records; writes the library does not
+//! key (saving a product, webhooks, `run_due`) are idempotent by nature. What
+//! this cache adds, in this process, is the first answer itself: the library
+//! replays a keyed command with its record *as it stands now* (an order placed
+//! and since shipped comes back shipped), and a natural write would answer with
+//! the state now. Past the cache — after a restart, or once evicted — a keyed
+//! replay still gets the library's answer, marked, and a natural write runs
+//! again and ends in the same state.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
+
+use crate::problem::Problem;
 
 /// Answers remembered at most; the oldest go first.
-const CAPACITY: usize = 10_000;
+const MAX_ANSWERS: usize = 10_000;
+/// Bytes of answers remembered at most.
+const MAX_BYTES: usize = 32 * 1024 * 1024;
+/// An answer larger than this is not remembered (the layers above still keep
+/// its write from happening twice).
+const MAX_ANSWER: usize = 64 * 1024;
 
-/// A write's first answer, by its key.
+/// The first answers, by key.
 #[derive(Default)]
 pub struct Replays {
     inner: Mutex<Inner>,
@@ -25,34 +38,78 @@ pub struct Replays {
 
 #[derive(Default)]
 struct Inner {
-    answers: HashMap<String, Answer>,
-    order: VecDeque<String>,
+    entries: HashMap<String, Entry>,
+    /// Keys with a kept answer, oldest first.
+    kept: VecDeque<String>,
+    bytes: usize,
+}
+
+enum Entry {
+    /// A request with this key is being served now.
+    Pending { request: u64 },
+    /// What the first request with this key got.
+    Kept(Answer),
 }
 
 /// What was answered, and to which request.
 #[derive(Clone)]
-pub struct Answer {
+struct Answer {
     /// The request's method, path and body, hashed.
-    pub request: u64,
-    pub status: StatusCode,
-    pub body: Bytes,
+    request: u64,
+    status: StatusCode,
+    content_type: Option<axum::http::HeaderValue>,
+    body: Bytes,
+}
+
+/// What to do with a request, by its key.
+enum Begin {
+    /// The first with this key: serve it.
+    Serve,
+    /// Answered before: send that again.
+    Replay(Answer),
+    /// The key's request is being served now.
+    InFlight,
+    /// The key was used for a different request.
+    Reused,
 }
 
 impl Replays {
-    /// The answer given to `key`, if any.
-    pub fn get(&self, key: &str) -> Option<Answer> {
-        self.lock().answers.get(key).cloned()
+    fn begin(&self, key: &str, request: u64) -> Begin {
+        let mut inner = self.lock();
+        match inner.entries.get(key) {
+            None => {
+                inner
+                    .entries
+                    .insert(key.to_owned(), Entry::Pending { request });
+                Begin::Serve
+            }
+            Some(Entry::Pending { request: first }) if *first != request => Begin::Reused,
+            Some(Entry::Pending { .. }) => Begin::InFlight,
+            Some(Entry::Kept(answer)) if answer.request == request => Begin::Replay(answer.clone()),
+            Some(Entry::Kept(_)) => Begin::Reused,
+        }
     }
 
-    /// Remembers `answer` for `key` (a success only: a failure may be retried).
-    pub fn put(&self, key: &str, answer: Answer) {
+    /// The request with `key` failed, or its answer is too large to keep: the
+    /// key is free again (a retry is served afresh).
+    fn forget(&self, key: &str) {
         let mut inner = self.lock();
-        if inner.answers.insert(key.to_owned(), answer).is_none() {
-            inner.order.push_back(key.to_owned());
+        if matches!(inner.entries.get(key), Some(Entry::Pending { .. })) {
+            inner.entries.remove(key);
         }
-        while inner.order.len() > CAPACITY {
-            if let Some(old) = inner.order.pop_front() {
-                inner.answers.remove(&old);
+    }
+
+    fn keep(&self, key: &str, answer: Answer) {
+        let mut inner = self.lock();
+        inner.bytes += answer.body.len();
+        inner.entries.insert(key.to_owned(), Entry::Kept(answer));
+        inner.kept.push_back(key.to_owned());
+        while inner.kept.len() > MAX_ANSWERS || inner.bytes > MAX_BYTES {
+            let Some(old) = inner.kept.pop_front() else {
+                break;
+            };
+            if let Some(Entry::Kept(gone)) = inner.entries.remove(&old) {
+                inner.bytes -= gone.body.len();
             }
         }
     }
@@ -66,7 +123,7 @@ impl Replays {
 }
 
 /// A request's fingerprint: the same method, path and body hash the same.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> u64 {
+fn fingerprint(method: &str, path: &str, body: &[u8]) -> u64 {
     // FNV-1a: stable across runs, no dependency.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in method
@@ -82,16 +139,15 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> u64 {
     hash
 }
 
-/// The layer on each write the library does not key: the first answer to a key
-/// is kept, and a repeat gets it back; the same key with another request is a
-/// conflict, as the library answers for its own keys.
+/// The layer on every write: the first answer to a key is kept and sent again
+/// to a repeat; a repeat while the first is still being served is told to try
+/// again; the same key with another request is a conflict, as the library
+/// answers for its own keys.
 pub async fn remember(
     axum::extract::State(replays): axum::extract::State<std::sync::Arc<Replays>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
-
     let key = request
         .headers()
         .get(crate::extract::IDEMPOTENCY_KEY)
@@ -102,52 +158,110 @@ pub async fn remember(
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::app::BODY_LIMIT).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return crate::problem::Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request.too_large",
-                format!("the body is larger than {} bytes", crate::app::BODY_LIMIT),
+    let Ok(bytes) = axum::body::to_bytes(body, crate::app::BODY_LIMIT).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            format!("the body is larger than {} bytes", crate::app::BODY_LIMIT),
+        )
+        .into_response();
+    };
+    let print = fingerprint(parts.method.as_str(), parts.uri.path(), &bytes);
+    match replays.begin(&key, print) {
+        Begin::Serve => {}
+        Begin::Replay(answer) => {
+            return crate::app::replayed(answer.status, answer.content_type, answer.body);
+        }
+        Begin::InFlight => {
+            return Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency.in_progress",
+                "a request with this Idempotency-Key is being served now; send it again shortly",
             )
+            .retryable()
             .into_response();
         }
-    };
-    let request_print = fingerprint(parts.method.as_str(), parts.uri.path(), &bytes);
-    if let Some(answer) = replays.get(&key) {
-        if answer.request != request_print {
-            return crate::problem::Problem::new(
+        Begin::Reused => {
+            return Problem::new(
                 StatusCode::CONFLICT,
                 "idempotency.key_reused",
                 "this Idempotency-Key was used for a different request: use a new key",
             )
             .into_response();
         }
-        return crate::app::replayed(answer.status, answer.body);
     }
     let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
     let response = next.run(request).await;
     if !response.status().is_success() {
+        replays.forget(&key);
         return response;
     }
     let (parts, body) = response.into_parts();
-    match axum::body::to_bytes(body, usize::MAX).await {
+    match axum::body::to_bytes(body, MAX_ANSWER).await {
         Ok(bytes) => {
-            replays.put(
-                &key,
-                Answer {
-                    request: request_print,
-                    status: parts.status,
-                    body: bytes.clone(),
-                },
-            );
+            let answer = Answer {
+                request: print,
+                status: parts.status,
+                content_type: parts.headers.get(axum::http::header::CONTENT_TYPE).cloned(),
+                body: bytes.clone(),
+            };
+            replays.keep(&key, answer);
             axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
         }
-        Err(_) => crate::problem::Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server.internal",
-            "the answer could not be read",
-        )
-        .into_response(),
+        Err(_) => {
+            // Too large to keep: the write stands, its answer is lost to a
+            // replay here (the library still replays a keyed command).
+            replays.forget(&key);
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server.answer_too_large",
+                "the write was done, but its answer was too large to send; read the record",
+            )
+            .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(request: u64, body: &'static str) -> Answer {
+        Answer {
+            request,
+            status: StatusCode::OK,
+            content_type: None,
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn a_key_serves_once_then_replays_its_first_answer() {
+        let replays = Replays::default();
+        assert!(matches!(replays.begin("k", 1), Begin::Serve));
+        assert!(matches!(replays.begin("k", 1), Begin::InFlight));
+        replays.keep("k", answer(1, "first"));
+        assert!(matches!(replays.begin("k", 1), Begin::Replay(a) if a.body == "first"));
+        assert!(matches!(replays.begin("k", 2), Begin::Reused));
+    }
+
+    #[test]
+    fn a_failed_request_frees_its_key() {
+        let replays = Replays::default();
+        assert!(matches!(replays.begin("k", 1), Begin::Serve));
+        replays.forget("k");
+        assert!(matches!(replays.begin("k", 2), Begin::Serve));
+    }
+
+    #[test]
+    fn the_oldest_answers_go_first() {
+        let replays = Replays::default();
+        for n in 0..=MAX_ANSWERS {
+            let key = n.to_string();
+            assert!(matches!(replays.begin(&key, 1), Begin::Serve));
+            replays.keep(&key, answer(1, "x"));
+        }
+        assert!(matches!(replays.begin("0", 1), Begin::Serve));
+        assert!(matches!(replays.begin("1", 1), Begin::Replay(_)));
     }
 }

@@ -72,7 +72,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "automation",
                     "Run what has fallen due: reminders, expiries, releases, late purchase orders",
                 )
-                .unkeyed()
                 .answers(200, "What ran", s.named("DueReport"))
         },
         post(run_due::<S>),

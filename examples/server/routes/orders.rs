@@ -127,7 +127,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "payments",
                     "Ask the provider about an order's unanswered payment requests",
                 )
-                .unkeyed()
                 .path("id", s.of::<OrderId>())
                 .answers(200, "What became of them", s.of::<Settled>())
         },

@@ -79,7 +79,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "payments",
                     "Apply the payment provider's notification (its webhook)",
                 )
-                .unkeyed()
                 .body(s.named("PaymentNotification"))
                 .answers(200, "Applied, or known already", s.of::<Acknowledged>())
         },
@@ -92,7 +91,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "payments",
                     "Record the provider's payout: bank, fees, card clearing",
                 )
-                .unkeyed()
                 .body(s.named("RecordSettlement"))
                 .answers(201, "The settlement", s.named("Settlement"))
         },

@@ -37,7 +37,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
         |s| {
             Op::post("/shipments/{id}/tracking", "recordTracking")
                 .about("shipping", "Record a carrier's tracking event (a webhook)")
-                .unkeyed()
                 .path("id", s.of::<ShipmentId>())
                 .body(s.named("TrackingEvent"))
                 .answers(200, "The shipment", s.named("Shipment"))
@@ -51,7 +50,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "shipping",
                     "Ask the carrier for the shipment's latest tracking",
                 )
-                .unkeyed()
                 .path("id", s.of::<ShipmentId>())
                 .answers(200, "The shipment", s.named("Shipment"))
         },
@@ -64,7 +62,6 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
                     "shipping",
                     "Apply a third-party warehouse's message: shipped, rejected, counted",
                 )
-                .unkeyed()
                 .body(s.named("ThirdPartyMessage"))
                 .answers(200, "What it did", s.named("ThirdPartyOutcome"))
         },
