@@ -517,6 +517,11 @@ pub enum Event {
         reason: String,
         /// Units cancelled (back-ordered ones included).
         units: u64,
+        /// What the order is worth now (see [`Order::value`](crate::order::Order::value));
+        /// absent when the whole order was cancelled ([`Event::OrderCancelled`]
+        /// follows) and from events recorded before o2c 0.2.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Money>,
     },
     /// An order was amended: lines added, re-priced or cut, or a new ship-to.
     OrderAmended {

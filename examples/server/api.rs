@@ -180,6 +180,9 @@ pub struct Schemas {
     /// Request bodies derived from a command: the command less the fields the
     /// header or the path give.
     derived: Map<String, Value>,
+    /// Names asked for that have no schema: a mistake in the route table,
+    /// refused when the document is finished.
+    missing: Vec<String>,
 }
 
 impl Schemas {
@@ -191,14 +194,29 @@ impl Schemas {
             generator,
             named,
             derived: Map::new(),
+            missing: Vec::new(),
         }
     }
 
     /// The schema of a library command or view, by its name in `o2c::schema`.
-    pub fn named(&self, name: &str) -> Value {
-        self.named
-            .get(name)
-            .map_or_else(|| json!({}), |s| s.as_value().clone())
+    pub fn named(&mut self, name: &str) -> Value {
+        match self.named.get(name) {
+            Some(schema) => schema.as_value().clone(),
+            None => {
+                self.missing.push(name.to_owned());
+                json!({})
+            }
+        }
+    }
+
+    /// The definition of `T` among the generator's, noted as missing if absent.
+    fn definition_of<T: JsonSchema>(&mut self) -> Option<Value> {
+        let name = T::schema_name().to_string();
+        let found = self.generator.definitions().get(&name).cloned();
+        if found.is_none() {
+            self.missing.push(name);
+        }
+        found
     }
 
     /// The schema of any type.
@@ -214,7 +232,7 @@ impl Schemas {
             return reference;
         }
         let name = T::schema_name().to_string();
-        let Some(mut definition) = self.generator.definitions().get(&name).cloned() else {
+        let Some(mut definition) = self.definition_of::<T>() else {
             return reference;
         };
         if let Some(props) = definition
@@ -238,7 +256,7 @@ impl Schemas {
     pub fn nested_body_of<T: JsonSchema>(&mut self, field: &str, inner: Value) -> Value {
         let reference = self.of::<T>();
         let name = T::schema_name().to_string();
-        let Some(mut definition) = self.generator.definitions().get(&name).cloned() else {
+        let Some(mut definition) = self.definition_of::<T>() else {
             return reference;
         };
         if let Some(props) = definition
@@ -273,7 +291,9 @@ impl Schemas {
                 props
                     .iter()
                     .map(|(name, schema)| {
-                        let mut schema = schema.clone();
+                        // An absent parameter is how a query says "none": a
+                        // `null` it cannot send is dropped from the schema.
+                        let mut schema = without_null(schema.clone());
                         let description = schema
                             .as_object_mut()
                             .and_then(|s| s.remove("description"))
@@ -292,6 +312,39 @@ impl Schemas {
             })
             .unwrap_or_default()
     }
+}
+
+/// `schema` without the `null` an `Option` adds: `["integer", "null"]` becomes
+/// `"integer"`, and `anyOf: [X, {"type": "null"}]` becomes X.
+fn without_null(mut schema: Value) -> Value {
+    if let Some(types) = schema.get("type").and_then(Value::as_array) {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if let (Some(object), [only]) = (schema.as_object_mut(), kept.as_slice()) {
+            object.insert("type".into(), only.clone());
+        }
+    }
+    let single = schema
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|options| {
+            let kept: Vec<&Value> = options
+                .iter()
+                .filter(|o| o.get("type").is_none_or(|t| t != "null"))
+                .collect();
+            match kept.as_slice() {
+                [only] if kept.len() < options.len() => Some((*only).clone()),
+                _ => None,
+            }
+        });
+    if let (Some(only), Some(object)) = (single, schema.as_object_mut()) {
+        object.remove("anyOf");
+        if let Value::Object(inner) = only {
+            for (k, v) in inner {
+                object.entry(k).or_insert(v);
+            }
+        }
+    }
+    schema
 }
 
 /// The routes and their document, built together.
@@ -342,14 +395,21 @@ impl<St: Clone + Send + Sync + 'static> Api<St> {
         self
     }
 
-    /// The router, and the OpenAPI 3.1 document of what it serves.
-    pub fn finish(self, info: Value) -> (Router<St>, Value) {
+    /// The router, and the OpenAPI 3.1 document of what it serves; refused
+    /// when the table named a schema that does not exist.
+    pub fn finish(self, info: Value) -> Result<(Router<St>, Value), String> {
         let Self {
             router,
             paths,
             mut schemas,
             ..
         } = self;
+        if !schemas.missing.is_empty() {
+            return Err(format!(
+                "the route table names schemas that do not exist: {}",
+                schemas.missing.join(", ")
+            ));
+        }
         let mut components = schemas.generator.take_definitions(true);
         components.extend(schemas.derived);
         let tags: std::collections::BTreeSet<&str> = paths
@@ -364,6 +424,6 @@ impl<St: Clone + Send + Sync + 'static> Api<St> {
             "paths": paths,
             "components": {"schemas": components},
         });
-        (router, document)
+        Ok((router, document))
     }
 }

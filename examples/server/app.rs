@@ -110,9 +110,12 @@ fn mark_replayed(response: &mut Response) {
 
 /// The whole server: the routes of [`crate::routes`], the pages, and the layers
 /// every request passes: a request id, a span, the body limit and the timeout.
-pub fn router<S: Store + 'static>(oms: Shop<S>, clock: Arc<dyn o2c::clock::Clock>) -> Router {
+pub fn router<S: Store + 'static>(
+    oms: Shop<S>,
+    clock: Arc<dyn o2c::clock::Clock>,
+) -> Result<Router, String> {
     let replays = Arc::new(Replays::default());
-    let (routes, document) = crate::routes::all::<S>(replays);
+    let (routes, document) = crate::routes::all::<S>(replays)?;
     let openapi = Bytes::from(serde_json::to_vec_pretty(&document).unwrap_or_default());
     let app = Arc::new(App {
         oms,
@@ -121,7 +124,7 @@ pub fn router<S: Store + 'static>(oms: Shop<S>, clock: Arc<dyn o2c::clock::Clock
         clock,
     });
     let request_id = HeaderName::from_static("x-request-id");
-    routes
+    Ok(routes
         .fallback(|| async {
             Problem::not_found("route.not_found", "no such route: see /openapi.json")
         })
@@ -166,5 +169,5 @@ pub fn router<S: Store + 'static>(oms: Shop<S>, clock: Arc<dyn o2c::clock::Clock
                     )
                 }))
                 .timeout(REQUEST_TIMEOUT),
-        )
+        ))
 }

@@ -55,6 +55,7 @@ async fn main() -> Result<()> {
         )
         .init();
     let args: Vec<String> = std::env::args().collect();
+    check_args(&args)?;
     let flag = |name: &str| -> Option<Option<String>> {
         args.iter()
             .position(|a| a == name)
@@ -79,6 +80,7 @@ async fn main() -> Result<()> {
         .band(20_000, vec![usd(1295)]);
     let carriers: Carriers = (parcels, PickupCarrier::new());
     match (flag("--sqlite"), flag("--postgres")) {
+        (Some(_), Some(_)) => Err("--sqlite and --postgres: one store at a time".into()),
         (None, None) => {
             println!("store: in memory (nothing is kept when the server stops)");
             serve(MemoryStore::new(), carriers, cards, clock, addr).await
@@ -93,6 +95,28 @@ async fn main() -> Result<()> {
             on_database(&url, &tenant, carriers, cards, clock, addr).await
         }
     }
+}
+
+/// The flags this server takes, each with a value.
+const FLAGS: [&str; 4] = ["--addr", "--sqlite", "--postgres", "--tenant"];
+
+/// Refuses what is not a flag it knows: a mistyped `--sqllite` would otherwise
+/// start a shop in memory and keep nothing.
+fn check_args(args: &[String]) -> Result<()> {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        if !FLAGS.contains(&arg.as_str()) {
+            return Err(format!(
+                "unknown argument `{arg}`; the flags are {}, each with a value",
+                FLAGS.join(", ")
+            )
+            .into());
+        }
+        if rest.next().is_none() {
+            return Err(format!("{arg} needs a value").into());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(feature = "sqlite")]
@@ -171,7 +195,7 @@ async fn serve<S: Store + 'static>(
     if !bound.ip().is_loopback() {
         println!("warning: listening beyond this machine ({bound}); there is no authentication");
     }
-    let router = app::router(oms, clock);
+    let router = app::router(oms, clock)?;
     println!("listening on http://{bound} (dashboard /, self-service /track, API docs /docs)");
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

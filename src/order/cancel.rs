@@ -170,10 +170,12 @@ pub(crate) fn cancel_remainder(
     if left == 0 {
         return Err(OrderError::NothingToCancel.into());
     }
+    let remainder_event = changes.events.len();
     changes.events.push(Event::OrderRemainderCancelled {
         order: order.id,
         reason: reason.to_owned(),
         units: left,
+        value: None,
     });
 
     // Units neither shipped nor invoiced leave the expected billing.
@@ -223,6 +225,14 @@ pub(crate) fn cancel_remainder(
             reason: reason.to_owned(),
         });
     } else {
+        // What the order is worth now its remainder is gone (the release above
+        // marked those units cancelled), for those who follow the log.
+        let now_worth = order.value()?;
+        if let Some(Event::OrderRemainderCancelled { value, .. }) =
+            changes.events.get_mut(remainder_event)
+        {
+            *value = Some(now_worth);
+        }
         settle(order, now, changes)?;
     }
     Ok(())

@@ -136,6 +136,7 @@ pub(crate) fn restaged_order(event: &Event) -> Option<OrderId> {
     match event {
         Event::OrderPlaced { order, .. }
         | Event::OrderAmended { order, .. }
+        | Event::OrderRemainderCancelled { order, .. }
         | Event::OrderHeld { order, .. }
         | Event::HoldReleased { order, .. }
         | Event::ShipmentBooked { order, .. }

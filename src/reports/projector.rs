@@ -488,7 +488,15 @@ impl ReadModels {
                     track.total = value.amount();
                 }
             }
-            Event::OrderRemainderCancelled { order, .. } | Event::OrderCancelled { order, .. } => {
+            Event::OrderRemainderCancelled { order, value, .. } => {
+                if let Some(track) = self.orders.get_mut(order) {
+                    track.cut_short = true;
+                    if let Some(value) = value {
+                        track.total = value.amount();
+                    }
+                }
+            }
+            Event::OrderCancelled { order, .. } => {
                 if let Some(track) = self.orders.get_mut(order) {
                     track.cut_short = true;
                 }

@@ -165,6 +165,25 @@ fn pipeline_agrees<S: Store>(sim: &Sim<'_, S>, fresh: &Oms<Arc<S>, PickupCarrier
             "the pipeline's closed and held orders {reported:?}, but the store's {stored:?}"
         ));
     }
+    // What the open and closed orders are worth: each order's value as it
+    // stands, after amendments and cancelled remainders (a cancelled order
+    // keeps what it was worth, so it is left out).
+    let mut reported: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.stage != PipelineStage::Cancelled) {
+        *reported
+            .entry(row.value.currency().to_string())
+            .or_default() += row.value.amount();
+    }
+    let mut stored: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+    for order in orders.iter().filter(|o| o.status != OrderStatus::Cancelled) {
+        let value = order.value().expect("an order's value");
+        *stored.entry(value.currency().to_string()).or_default() += value.amount();
+    }
+    if reported != stored {
+        problems.push(format!(
+            "the pipeline says the orders not cancelled are worth {reported:?}, but they are worth {stored:?}"
+        ));
+    }
     // A sample: each lookup reads the log once to stay current.
     for order in orders.iter().take(50) {
         let Some(number) = order.number else {

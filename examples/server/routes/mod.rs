@@ -26,7 +26,9 @@ use crate::app::Shared;
 use crate::replay::Replays;
 
 /// The router with every operation, and its OpenAPI document.
-pub fn all<S: Store + 'static>(replays: Arc<Replays>) -> (Router<Shared<S>>, Value) {
+pub fn all<S: Store + 'static>(
+    replays: Arc<Replays>,
+) -> Result<(Router<Shared<S>>, Value), String> {
     let mut api = Api::new(replays);
     catalog::add::<S>(&mut api);
     stock::add::<S>(&mut api);

@@ -87,21 +87,24 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
         },
         post(raise::<S>),
     );
-    for (path, id, summary) in [
+    for (path, id, summary, step) in [
         (
             "/purchase-orders/{id}/approval",
             "approvePurchaseOrder",
             "Approve a purchase order",
+            Step::Approve,
         ),
         (
             "/purchase-orders/{id}/cancellation",
             "cancelPurchaseOrder",
             "Cancel a purchase order",
+            Step::Cancel,
         ),
         (
             "/purchase-orders/{id}/closure",
             "closePurchaseOrder",
             "Close a purchase order short",
+            Step::Close,
         ),
     ] {
         api.add(
@@ -113,7 +116,7 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
             },
             post(
                 move |state: State<Shared<S>>, params: Params<PurchaseOrderId>, key: Key| {
-                    step::<S>(state, params, key, id)
+                    take_step::<S>(state, params, key, step)
                 },
             ),
         );
@@ -245,16 +248,24 @@ async fn raise<S: Store>(State(app): State<Shared<S>>, Key(key): Key, body: Body
     )
 }
 
-async fn step<S: Store>(
+/// A step in a purchase order's life that needs nothing but its id.
+#[derive(Clone, Copy)]
+enum Step {
+    Approve,
+    Cancel,
+    Close,
+}
+
+async fn take_step<S: Store>(
     State(app): State<Shared<S>>,
     Params(id): Params<PurchaseOrderId>,
     Key(key): Key,
-    step: &'static str,
+    step: Step,
 ) -> Reply {
     let outcome = match step {
-        "approvePurchaseOrder" => app.oms.approve_purchase_order(id, key).await?,
-        "cancelPurchaseOrder" => app.oms.cancel_purchase_order(id, key).await?,
-        _ => app.oms.close_purchase_order(id, key).await?,
+        Step::Approve => app.oms.approve_purchase_order(id, key).await?,
+        Step::Cancel => app.oms.cancel_purchase_order(id, key).await?,
+        Step::Close => app.oms.close_purchase_order(id, key).await?,
     };
     applied(StatusCode::OK, outcome)
 }

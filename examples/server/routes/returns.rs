@@ -52,21 +52,24 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
         },
         get(return_authorization::<S>),
     );
-    for (path, id, summary) in [
+    for (path, id, summary, step) in [
         (
             "/returns/{id}/authorisation",
             "authoriseReturn",
             "Authorise a requested return",
+            Step::Authorise,
         ),
         (
             "/returns/{id}/rejection",
             "rejectReturn",
             "Reject a requested return",
+            Step::Reject,
         ),
         (
             "/returns/{id}/closure",
             "closeReturn",
             "Close a return: nothing more is expected",
+            Step::Close,
         ),
     ] {
         api.add(
@@ -78,7 +81,7 @@ pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
             },
             post(
                 move |state: State<Shared<S>>, params: Params<ReturnId>, key: Key| {
-                    step::<S>(state, params, key, id)
+                    take_step::<S>(state, params, key, step)
                 },
             ),
         );
@@ -133,16 +136,24 @@ async fn return_authorization<S: Store>(
     ok(&app.oms.return_authorization(id).await?)
 }
 
-async fn step<S: Store>(
+/// A step in a return's life that needs nothing but its id.
+#[derive(Clone, Copy)]
+enum Step {
+    Authorise,
+    Reject,
+    Close,
+}
+
+async fn take_step<S: Store>(
     State(app): State<Shared<S>>,
     Params(id): Params<ReturnId>,
     Key(key): Key,
-    step: &'static str,
+    step: Step,
 ) -> Reply {
     let outcome = match step {
-        "authoriseReturn" => app.oms.authorise_return(id, key).await?,
-        "rejectReturn" => app.oms.reject_return(id, key).await?,
-        _ => app.oms.close_return(id, key).await?,
+        Step::Authorise => app.oms.authorise_return(id, key).await?,
+        Step::Reject => app.oms.reject_return(id, key).await?,
+        Step::Close => app.oms.close_return(id, key).await?,
     };
     applied(StatusCode::OK, outcome)
 }
