@@ -180,8 +180,8 @@ pub struct Schemas {
     /// Request bodies derived from a command: the command less the fields the
     /// header or the path give.
     derived: Map<String, Value>,
-    /// Names asked for that have no schema: a mistake in the route table,
-    /// refused when the document is finished.
+    /// Names asked for that have no schema (or a derived name that is taken):
+    /// a mistake in the route table, refused when the document is finished.
     missing: Vec<String>,
 }
 
@@ -227,45 +227,50 @@ impl Schemas {
     /// A command's body as a request carries it: without `given` (the key, which
     /// the header carries, and ids the path carries).
     pub fn body_of<T: JsonSchema>(&mut self, given: &[&str]) -> Value {
-        let reference = self.of::<T>();
         if given.is_empty() {
-            return reference;
+            return self.of::<T>();
         }
-        let name = T::schema_name().to_string();
-        let Some(mut definition) = self.definition_of::<T>() else {
-            return reference;
-        };
-        if let Some(props) = definition
-            .get_mut("properties")
-            .and_then(Value::as_object_mut)
-        {
-            for field in given {
-                props.remove(*field);
+        self.request_of::<T>(|definition| {
+            if let Some(props) = definition
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+            {
+                for field in given {
+                    props.remove(*field);
+                }
             }
-        }
-        if let Some(required) = definition.get_mut("required").and_then(Value::as_array_mut) {
-            required.retain(|r| !given.iter().any(|g| r.as_str() == Some(g)));
-        }
-        let derived = format!("{name}Request");
-        self.derived.insert(derived.clone(), definition);
-        json!({"$ref": format!("{}{derived}", o2c::schema::OPENAPI_COMPONENTS)})
+            if let Some(required) = definition.get_mut("required").and_then(Value::as_array_mut) {
+                required.retain(|r| !given.iter().any(|g| r.as_str() == Some(g)));
+            }
+        })
     }
 
     /// A command's body whose field `field` is itself a command given less its
     /// key: `field` refers to `inner` (from [`Schemas::body_of`]).
     pub fn nested_body_of<T: JsonSchema>(&mut self, field: &str, inner: Value) -> Value {
+        self.request_of::<T>(|definition| {
+            if let Some(props) = definition
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+            {
+                props.insert(field.to_owned(), inner);
+            }
+        })
+    }
+
+    /// `T`'s definition as `change` leaves it, kept as the component
+    /// `{T}Request`: a reference to it.
+    fn request_of<T: JsonSchema>(&mut self, change: impl FnOnce(&mut Value)) -> Value {
         let reference = self.of::<T>();
-        let name = T::schema_name().to_string();
         let Some(mut definition) = self.definition_of::<T>() else {
             return reference;
         };
-        if let Some(props) = definition
-            .get_mut("properties")
-            .and_then(Value::as_object_mut)
-        {
-            props.insert(field.to_owned(), inner);
+        change(&mut definition);
+        let derived = format!("{}Request", T::schema_name());
+        if self.generator.definitions().contains_key(&derived) {
+            // A library type of that name would be hidden by this one.
+            self.missing.push(format!("{derived} (the name is taken)"));
         }
-        let derived = format!("{name}Request");
         self.derived.insert(derived.clone(), definition);
         json!({"$ref": format!("{}{derived}", o2c::schema::OPENAPI_COMPONENTS)})
     }
