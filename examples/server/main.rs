@@ -192,7 +192,11 @@ async fn serve<S: Store + 'static>(
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    if !bound.ip().is_loopback() {
+    if bound.ip().is_loopback() {
+        println!(
+            "only this machine can connect (loopback); --addr 0.0.0.0:8080 would open it to others"
+        );
+    } else {
         println!("warning: listening beyond this machine ({bound}); there is no authentication");
     }
     let router = app::router(oms, clock)?;
