@@ -1,5 +1,6 @@
 // The live dashboard: loads /api/dashboard, follows /events (Server-Sent Events),
-// and redraws. Every server string reaches the DOM through textContent (el()).
+// and redraws. Every server string reaches the DOM through textContent (el(),
+// in dom.js, which the page loads first with the other shared helpers).
 'use strict';
 
 const STAGES = ['placed', 'on_hold', 'shipped', 'delivered', 'completed', 'cancelled'];
@@ -18,31 +19,7 @@ const MAX_EVENTS = 50;
 const MAX_TABLE_ROWS = 8;
 
 // ---------------------------------------------------------------- helpers
-
-/** el('td', {class: 'num', 'data-x': 1}, 'text', node, ...): attributes set
- *  with setAttribute (null/undefined skipped), strings become text nodes. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null) continue;
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c != null) node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
-
-const LABELS = { b2b: 'B2B', on_hold: 'On hold' };
-/** 'partially_shipped' -> 'Partially shipped'. */
-function words(code) {
-  if (code == null) return '';
-  const s = String(code);
-  if (LABELS[s]) return LABELS[s];
-  const t = s.replace(/_/g, ' ');
-  return t.charAt(0).toUpperCase() + t.slice(1);
-}
+// el, table, num, words, amountText, moneyText, money and isZero: in dom.js.
 
 // Amounts are decimal strings. Sums are done exactly on BigInt (never floats);
 // Number() is only used for bar lengths and ordering.
@@ -59,16 +36,6 @@ function sumDecimals(values) {
   const digits = (neg ? -total : total).toString().padStart(scale + 1, '0');
   return (neg ? '-' : '') + (scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits);
 }
-
-/** '12345.50' -> '12,345.50' (string surgery, so no precision is lost). */
-function amountText(amount) {
-  const s = String(amount ?? '');
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(s);
-  return m ? m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (m[3] || '') : s;
-}
-const moneyText = (amount, currency) => `${amountText(amount)} ${currency ?? ''}`.trim();
-const money = m => (m && m.amount != null ? moneyText(m.amount, m.currency) : '—');
-const isZero = amount => /^[+-]?0*(\.0*)?$/.test(String(amount ?? '0'));
 
 /** Sum a list of rows' money per currency: Map(currency -> amount string). */
 function sumByCurrency(rows, pick) {
@@ -97,14 +64,6 @@ function timeText(iso) {
 }
 
 const empty = text => el('p', { class: 'empty' }, text);
-const num = (value, attrs = {}) => el('td', { ...attrs, class: `num ${attrs.class || ''}`.trim() }, value);
-
-function table(headers, rows, foot) {
-  const head = el('tr', {}, headers.map(h => el('th', { class: h.num ? 'num' : null, title: h.title, scope: 'col' }, h.label ?? h)));
-  return el('div', { class: 'table-wrap' },
-    el('table', { class: 'table' }, el('thead', {}, head), el('tbody', {}, rows), foot ? el('tfoot', {}, foot) : null));
-}
-
 const moreNote = (total, shown, what) => (total > shown ? el('p', { class: 'more' }, `+ ${total - shown} more ${what}`) : null);
 
 // ---------------------------------------------------------------- panels

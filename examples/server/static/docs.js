@@ -1,23 +1,10 @@
 // API docs: renders /openapi.json (OpenAPI 3.1) as operations grouped by tag,
 // with a filter, and the component schemas as pretty-printed JSON. Every string
-// from the document reaches the DOM through textContent (el()).
+// from the document reaches the DOM through textContent (el() and table(), in
+// dom.js, which the page loads first).
 'use strict';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
-
-/** el('td', {class: 'num'}, 'text', node, ...): null attributes and children are skipped. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null) continue;
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c != null) node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
 
 /** Prose with Markdown `code` spans: odd pieces between backticks become <code>. */
 function rich(text) {
@@ -66,12 +53,6 @@ function schemaNode(s) {
   });
   if (!parts.length) parts.push(el('code', {}, s.properties ? 'object' : 'any'));
   return join(parts, ' | ');
-}
-
-function table(headers, rows) {
-  return el('div', { class: 'table-wrap' }, el('table', { class: 'table' },
-    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, rows)));
 }
 
 // ---------------------------------------------------------------- operations

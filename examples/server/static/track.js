@@ -1,35 +1,7 @@
 // Customer self-service: POST /api/track with an order number and e-mail and
-// show the order. Every server string reaches the DOM through textContent (el()).
+// show the order. Every server string reaches the DOM through textContent (el(),
+// in dom.js, which the page loads first with the other shared helpers).
 'use strict';
-
-/** el('td', {class: 'num'}, 'text', node, ...): null attributes and children are skipped. */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null) continue;
-    if (k === 'class') node.className = v;
-    else node.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c != null) node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
-
-/** 'partially_shipped' -> 'Partially shipped'. */
-function words(code) {
-  const s = String(code ?? '').replace(/_/g, ' ');
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** '1234.50' -> '1,234.50'; amounts stay strings, so nothing is rounded. */
-function amountText(amount) {
-  const s = String(amount ?? '');
-  const m = /^(-?)(\d+)(\.\d+)?$/.exec(s);
-  return m ? m[1] + m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (m[3] || '') : s;
-}
-const money = m => (m && m.amount != null ? `${amountText(m.amount)} ${m.currency ?? ''}`.trim() : '—');
-const isZero = m => !m || /^[+-]?0*(\.0*)?$/.test(String(m.amount ?? '0'));
 
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
@@ -57,13 +29,6 @@ function badge(value, label, field) {
   return el('span', { class: 'badge', 'data-tone': toneOf(value), 'data-field': field, 'data-value': value },
     label ? el('span', { class: 'badge-label' }, `${label}: `) : null, words(value));
 }
-
-function table(headers, rows) {
-  return el('div', { class: 'table-wrap' }, el('table', { class: 'table' },
-    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col', class: h.num ? 'num' : null }, h.label ?? h)))),
-    el('tbody', {}, rows)));
-}
-const num = (value, cls) => el('td', { class: `num ${cls ?? ''}`.trim() }, value);
 
 // ---------------------------------------------------------------- rendering
 
@@ -108,7 +73,7 @@ function invoicesSection(invoices) {
       el('td', {}, day(i.issued_on)),
       el('td', {}, i.due_on ? day(i.due_on) : '—'),
       num(money(i.total)),
-      isZero(i.due) ? num('Paid', 'paid') : num(money(i.due), 'alert'))));
+      isZero(i.due?.amount) ? num('Paid', { class: 'paid' }) : num(money(i.due), { class: 'alert' }))));
 }
 
 function render(order) {
@@ -125,7 +90,7 @@ function render(order) {
         badge(order.payment, 'Payment', 'payment'))),
     el('dl', { class: 'totals' },
       stat('Order total', order.total), stat('Invoiced', order.invoiced), stat('Paid', order.paid),
-      stat('Amount due', order.due, isZero(order.due) ? 'due settled' : 'due')),
+      stat('Amount due', order.due, isZero(order.due?.amount) ? 'due settled' : 'due')),
     section('Items', linesSection(order.lines)),
     section(`Shipments (${shipments.length})`, shipments.length
       ? el('div', {}, shipments.map(shipmentCard))
