@@ -286,9 +286,10 @@ impl<S: Store, C: Carrier, P: PaymentProvider> Oms<S, C, P> {
 
     /// The order pipeline now: per stage ([`crate::reports::PipelineStage`], in
     /// pipeline order), channel and currency, how many orders stand there and
-    /// what they are worth (as placed, or as last amended). Every row that has an
-    /// order, in that order; there are at most stages × channels × currencies
-    /// of them, so the report is not paged. The counts are kept as orders move,
+    /// what they are worth (as placed, as last amended, or as a cancelled
+    /// remainder left them). Every row that has an order, in that order; there
+    /// are at most stages × channels × currencies of them, so the report is not
+    /// paged. The counts are kept as orders move,
     /// so asking costs no walk over the orders.
     ///
     /// ```
