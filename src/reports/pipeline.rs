@@ -58,8 +58,9 @@ pub struct PipelineRow {
     pub channel: Channel,
     /// Orders at the stage.
     pub orders: u64,
-    /// What they are worth now (as placed, as last amended, or as a cancelled remainder left them); its currency
-    /// tells rows of one stage and channel apart.
+    /// What they are worth now (as placed, as last amended, or as a cancelled
+    /// remainder left them); its currency tells rows of one stage and channel
+    /// apart.
     pub value: Money,
 }
 
