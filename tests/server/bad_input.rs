@@ -124,6 +124,10 @@ async fn bad_input_gets_problems() {
     http.get(&format!("/stock/{}", "A".repeat(300)))
         .await
         .problem(422, "request.invalid");
+    // The streamed export refuses a backwards range before it sends a byte.
+    http.get("/ledger/export?format=hledger&from=2026-12-10&to=2026-12-01")
+        .await
+        .problem(422, "ledger.export_range");
     for limit in ["0", "101", "-1", "many"] {
         http.get(&format!("/orders?limit={limit}"))
             .await

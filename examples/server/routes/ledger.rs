@@ -1,14 +1,17 @@
 //! The books: trial balance, journal, the export for an accountant, the audit,
 //! and the automation that runs what falls due.
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
+use futures_util::stream::{self, StreamExt};
 use o2c::ledger::{ExportOptions, JournalEntry, JournalFormat};
 use o2c::store::Store;
 use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{Api, Op};
 use crate::app::{Reply, Shared, json, ok};
@@ -135,7 +138,30 @@ enum Format {
     Beancount,
 }
 
-async fn export<S: Store>(State(app): State<Shared<S>>, Q(q): Q<ExportQuery>) -> Reply {
+/// A `Write` that hands what is written to the response body as it comes.
+struct ToBody(mpsc::UnboundedSender<Bytes>);
+
+impl std::io::Write for ToBody {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.send(Bytes::copy_from_slice(buf)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Written to the client in pieces of this size at most.
+const PIECE: usize = 64 * 1024;
+
+/// The journal, streamed as the library writes it page by page: large books
+/// never sit in memory whole, and the request's timeout covers only the wait
+/// for the first piece. An error before the first piece is a problem; one after
+/// it cuts the connection, so a client cannot take a short journal for whole.
+async fn export<S: Store + 'static>(State(app): State<Shared<S>>, Q(q): Q<ExportQuery>) -> Reply {
     let format = match q.format {
         Format::Hledger => JournalFormat::Hledger,
         Format::Beancount => JournalFormat::Beancount,
@@ -147,9 +173,57 @@ async fn export<S: Store>(State(app): State<Shared<S>>, Q(q): Q<ExportQuery>) ->
     if let Some(to) = q.to {
         options = options.to(to);
     }
-    let mut out = Vec::new();
-    app.oms.export_journal(&mut out, &options).await?;
-    let mut response = (StatusCode::OK, out).into_response();
+    // A range that ends before it starts is refused before anything is sent.
+    options
+        .validate()
+        .map_err(|e| Problem::from(o2c::Error::from(e)))?;
+    let (pieces, mut received) = mpsc::unbounded_channel();
+    let (done, mut finished) = oneshot::channel();
+    tokio::spawn(async move {
+        let out = std::io::BufWriter::with_capacity(PIECE, ToBody(pieces));
+        let _ = done.send(app.oms.export_journal(out, &options).await);
+    });
+    // The first piece, or the end: whichever comes first says how to answer.
+    let mut outcome = None;
+    let first = tokio::select! {
+        biased;
+        piece = received.recv() => piece,
+        result = &mut finished => {
+            match result {
+                Ok(Err(error)) => return Err(error.into()),
+                other => outcome = Some(other.is_ok()),
+            }
+            received.recv().await
+        }
+    };
+    if first.is_none() && outcome.is_none() {
+        // The export ended without a piece: its result says how to answer.
+        match (&mut finished).await {
+            Ok(Err(error)) => return Err(error.into()),
+            other => outcome = Some(other.is_ok()),
+        }
+    }
+    let rest = stream::unfold(received, |mut received| async move {
+        received.recv().await.map(|piece| (piece, received))
+    });
+    let end = stream::once(async move {
+        let whole = match outcome {
+            Some(whole) => whole,
+            None => matches!(finished.await, Ok(Ok(_))),
+        };
+        if whole {
+            None
+        } else {
+            tracing::error!("the journal export failed part way; the connection is cut");
+            Some(Err(std::io::Error::other("the export failed part way")))
+        }
+    })
+    .filter_map(std::future::ready);
+    let body = stream::iter(first)
+        .chain(rest)
+        .map(Ok::<Bytes, std::io::Error>)
+        .chain(end);
+    let mut response = (StatusCode::OK, Body::from_stream(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
