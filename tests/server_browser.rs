@@ -20,7 +20,7 @@
 mod server_support;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -117,18 +117,9 @@ impl Driver {
     }
 }
 
-/// The target directory: `target/<profile>/deps/<this test>` is where we run.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .expect("the test runs from target/<profile>/deps")
-        .to_path_buf()
-}
-
 /// Saves what the browser shows as `target/screenshots/<name>`.
 async fn screenshot(browser: &Client, name: &str) {
-    let dir = target_dir().join("screenshots");
+    let dir = server_support::target_dir().join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();
     let path = dir.join(name);
@@ -233,20 +224,7 @@ async fn walk_through(server: &Server, browser: &Client) {
     );
 
     // An order for a seeded customer, through the API.
-    let customers: Value = http
-        .get(server.at("/customers?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let buyer = customers["items"]
-        .as_array()
-        .expect("GET /customers answers a page")
-        .iter()
-        .find(|c| c["profile"]["email"] == BUYER)
-        .unwrap_or_else(|| panic!("no seeded customer {BUYER} in {customers}"));
+    let buyer = server.seeded_customer(BUYER).await;
     let answer = http
         .post(server.at("/orders"))
         .header(

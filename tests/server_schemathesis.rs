@@ -19,7 +19,6 @@
 mod server_support;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -34,15 +33,6 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
-
-/// The target directory: `target/<profile>/deps/<this test>` is where we run.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors()
-        .nth(3)
-        .expect("the test runs from target/<profile>/deps")
-        .to_path_buf()
-}
 
 /// `schemathesis --version`, or a failure saying how to install it.
 fn schemathesis_version() -> String {
@@ -142,7 +132,7 @@ fn the_api_keeps_to_its_openapi_document() {
         }),
         Err(_) => DEFAULT_SECONDS,
     };
-    let target = target_dir();
+    let target = server_support::target_dir();
     let reports = target.join("schemathesis");
     std::fs::create_dir_all(&reports).unwrap();
     eprintln!(

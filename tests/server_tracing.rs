@@ -18,15 +18,10 @@ use server_support::Server;
 async fn a_commands_span_sits_inside_its_requests_span() {
     let server = Server::start_logging(&[], "info");
     let http = reqwest::Client::new();
-    let customers: serde_json::Value = http
-        .get(server.at("/customers?limit=1"))
-        .send()
-        .await
+    let customer = server.seeded_customer("ada@example.com").await["id"]
+        .as_str()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let customer = customers["items"][0]["id"].as_str().unwrap().to_owned();
+        .to_owned();
     let answer = http
         .post(server.at("/orders"))
         .header("idempotency-key", "traced-order-1")

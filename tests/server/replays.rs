@@ -124,21 +124,7 @@ async fn replays_answer_the_first_result() {
 async fn a_replay_after_the_order_moved_on_still_gets_the_first_answer() {
     let server = start(&[]);
     let client = reqwest::Client::new();
-    let customers: Value = client
-        .get(server.at("/customers?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ada = customers["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["profile"]["email"] == "ada@example.com")
-        .unwrap()["id"]
-        .clone();
+    let ada = server.seeded_customer("ada@example.com").await["id"].clone();
     let cart = json!({"customer": ada, "channel": "web", "currency": "USD",
                       "lines": [{"sku": "MUG-LOGO", "quantity": 1}]});
     let place = || {

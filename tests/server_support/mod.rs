@@ -141,3 +141,33 @@ pub fn example(name: &str) -> PathBuf {
     built.push(name.to_owned());
     bin
 }
+
+impl Server {
+    /// The seeded customer whose e-mail is `email` (`ada@example.com`, …), as
+    /// `GET /customers` gives it.
+    pub async fn seeded_customer(&self, email: &str) -> serde_json::Value {
+        let customers: serde_json::Value = reqwest::get(self.at("/customers?limit=100"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        customers["items"]
+            .as_array()
+            .expect("GET /customers answers a page")
+            .iter()
+            .find(|c| c["profile"]["email"] == email)
+            .unwrap_or_else(|| panic!("no seeded customer {email} in {customers}"))
+            .clone()
+    }
+}
+
+/// The target directory this test was built in (`target/`, or
+/// `CARGO_TARGET_DIR`): the test runs from `<target>/<profile>/deps`.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .expect("the test runs from <target>/<profile>/deps")
+        .to_path_buf()
+}
