@@ -17,6 +17,11 @@
     clippy::indexing_slicing
 )]
 
+// The examples' shared seeded generator (loadgen's too).
+#[allow(dead_code)]
+#[path = "shop/rng.rs"]
+mod rng;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -43,6 +48,7 @@ use o2c::returns::{Condition, ReceiveReturn, RequestReturn, ReturnReason};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::MemoryStore;
 use o2c::{Oms, ReceiveStock, RecordPayment};
+use rng::SplitMix64;
 
 type Shop = Oms<MemoryStore, TableRateCarrier>;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -59,23 +65,6 @@ const PRODUCTS: [(&str, i64, i64); 6] = [
     ("LAMP", 4_900, 2_100),
     ("RUG", 12_000, 5_500),
 ];
-
-/// SplitMix64: the same shop every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 fn key(s: &str) -> IdempotencyKey {
     IdempotencyKey::new(s).unwrap()
@@ -106,7 +95,7 @@ async fn run(out: &Path) -> Res<()> {
     let clock = Arc::new(ManualClock::new(start));
     let oms = shop(&clock).await?;
     let customers = customers(&oms).await?;
-    let mut rng = Rng(2026);
+    let mut rng = SplitMix64::new(2026);
     let mut diary = Diary::new();
     for day in 0..DAYS {
         trade_a_day(&oms, &clock, &customers, &mut rng, &mut diary, day).await?;
@@ -215,11 +204,11 @@ async fn trade_a_day(
     oms: &Shop,
     clock: &ManualClock,
     customers: &[CustomerId],
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
     diary: &mut Diary,
     day: i64,
 ) -> Res<()> {
-    let mut later = |diary: &mut Diary, rng: &mut Rng, hours: (u64, u64), next: Next| {
+    let mut later = |diary: &mut Diary, rng: &mut SplitMix64, hours: (u64, u64), next: Next| {
         let wait = Duration::minutes(
             i64::try_from(60 * hours.0 + rng.below(60 * (hours.1 - hours.0))).unwrap_or(0),
         );
@@ -264,9 +253,9 @@ async fn trade_a_day(
 async fn do_what_is_due(
     oms: &Shop,
     clock: &ManualClock,
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
     diary: &mut Diary,
-    later: &mut impl FnMut(&mut Diary, &mut Rng, (u64, u64), Next),
+    later: &mut impl FnMut(&mut Diary, &mut SplitMix64, (u64, u64), Next),
     id: &str,
 ) -> Res<()> {
     while diary

@@ -30,6 +30,11 @@
     clippy::indexing_slicing
 )]
 
+// The examples' shared seeded generator (loadgen's too).
+#[allow(dead_code)]
+#[path = "shop/rng.rs"]
+mod rng;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration as Elapsed, Instant};
@@ -47,6 +52,7 @@ use o2c::returns::{Condition, ReceiveReturn, RequestReturn, ReturnReason};
 use o2c::stock::{Location, LocationKind};
 use o2c::store::Store;
 use o2c::{Oms, ReceiveStock, RecordPayment};
+use rng::SplitMix64;
 
 const SKUS: usize = 1_000;
 const CUSTOMERS: usize = 5_000;
@@ -70,27 +76,6 @@ fn number(name: &str, default: u64) -> u64 {
             .parse()
             .unwrap_or_else(|_| panic!("{name} takes a number"))
     })
-}
-
-/// SplitMix64: the same choices from the same seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 fn key(s: &str) -> IdempotencyKey {
@@ -192,7 +177,7 @@ where
     for caller in 0..callers {
         let (oms, clock, next) = (Arc::clone(&oms), Arc::clone(&clock), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(seed ^ (caller + 1).wrapping_mul(0x5851_f42d));
+            let mut rng = SplitMix64::new(seed ^ (caller + 1).wrapping_mul(0x5851_f42d));
             let customers = customers(&oms).await?;
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -235,7 +220,7 @@ where
 
     let today = clock.now().date_naive();
     let first_day = year_start().date_naive();
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     println!(
         "\n{:<34} {:>10} {:>10} {:>10} {:>8}",
         "report (one page of ≤ 100 rows)", "p50 ms", "p99 ms", "max ms", "rows"
@@ -292,7 +277,7 @@ fn ms(d: Elapsed) -> f64 {
 }
 
 /// A range of 1 to 365 days inside the year traded.
-fn random_range(rng: &mut Rng, first: NaiveDate, last: NaiveDate) -> DateRange {
+fn random_range(rng: &mut SplitMix64, first: NaiveDate, last: NaiveDate) -> DateRange {
     let span = (last - first).num_days().max(0) as u64;
     let length = 1 + rng.below(365);
     let from = first + Days::new(rng.below(span + 1));
@@ -308,7 +293,7 @@ struct Ask {
 }
 
 impl Ask {
-    fn draw(rng: &mut Rng) -> Self {
+    fn draw(rng: &mut SplitMix64) -> Self {
         Self {
             granularity: [Granularity::Day, Granularity::Week, Granularity::Month]
                 [rng.below(3) as usize],
@@ -486,7 +471,7 @@ async fn customers<S: Store>(oms: &Shop<S>) -> Result<Vec<CustomerId>, o2c::Erro
 async fn trade<S: Store>(
     oms: &Shop<S>,
     customers: &[CustomerId],
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
     n: u64,
     now: DateTime<Utc>,
 ) -> Result<(), o2c::Error> {

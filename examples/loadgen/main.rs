@@ -172,6 +172,9 @@ mod pg_baseline;
 mod pgbench;
 mod progress;
 mod report;
+// Shared with the other examples: not every draw is used here.
+#[allow(dead_code)]
+#[path = "../shop/rng.rs"]
 mod rng;
 #[cfg(feature = "sqlite")]
 mod sql_baseline;

@@ -17,6 +17,10 @@ mod app;
 mod extract;
 mod problem;
 mod replay;
+// The examples' shared seeded generator (the seed's history draws from it).
+#[allow(dead_code)]
+#[path = "../shop/rng.rs"]
+mod rng;
 mod routes;
 mod seed;
 

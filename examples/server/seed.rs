@@ -19,6 +19,7 @@ use o2c::store::Store;
 use o2c::{Error, ReceiveStock, RecordPayment};
 
 use crate::app::Shop;
+use crate::rng::SplitMix64;
 
 /// The system clock, shifted back while the history is written and then set
 /// to run on with real time: the seed's orders are dated over the past month.
@@ -70,24 +71,6 @@ fn key(text: String) -> Result<IdempotencyKey, Error> {
 
 fn sku(code: &str) -> Result<Sku, Error> {
     Ok(Sku::new(code)?)
-}
-
-/// A small deterministic generator (SplitMix64): the same history every run.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-
-    fn pick<'a, T>(&mut self, from: &'a [T]) -> Option<&'a T> {
-        let n = u64::try_from(from.len()).ok()?;
-        from.get(usize::try_from(self.below(n)).ok()?)
-    }
 }
 
 /// Seeds `oms` unless it already holds the shop (a durable store on its second
@@ -188,7 +171,7 @@ async fn history<S: Store>(oms: &Shop<S>, clock: &DemoClock) -> Result<(), Error
 
     // Thirty days of trading: a few orders a day from every channel; card
     // orders ship at once, terms customers pay weeks later (some not yet).
-    let mut dice = Dice(2026);
+    let mut dice = SplitMix64::new(2026);
     let mut open_invoices = Vec::new();
     for day in 0..=30i64 {
         for n in 0..(2 + dice.below(4)) {

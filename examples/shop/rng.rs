@@ -1,4 +1,7 @@
-//! The seeded random numbers behind the world and the mix.
+//! Seeded random numbers for the examples that make up a world — loadgen's
+//! world and mix, the reports' trading, the demo server's history — so the same
+//! seed gives the same world every run. Each includes this file
+//! (`#[path = ".../shop/rng.rs"] mod rng;`); not every one draws every way.
 
 /// SplitMix64: small, fast, well mixed, and the same on every platform.
 #[derive(Debug, Clone)]
@@ -37,5 +40,15 @@ impl SplitMix64 {
     /// True once in `n` draws on average.
     pub(crate) fn one_in(&mut self, n: u64) -> bool {
         self.below(n) == 0
+    }
+
+    /// True `percent` times in a hundred on average.
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `from`, or `None` when it is empty.
+    pub(crate) fn pick<'a, T>(&mut self, from: &'a [T]) -> Option<&'a T> {
+        from.get(self.index(from.len()))
     }
 }
