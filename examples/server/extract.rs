@@ -110,28 +110,40 @@ fn body_problem(rejection: &BytesRejection) -> Problem {
 
 impl Body {
     /// The body as `T`, after putting in `given` fields (the key from the
-    /// header, an id from the path). A body that carries one of them itself
+    /// header, an id from the path); a dotted name (`goods_back.idempotency_key`)
+    /// reaches into a nested object. A body that carries one of them itself
     /// must agree with it.
     pub fn decode<T: DeserializeOwned>(self, given: &[(&str, Value)]) -> Result<T, Problem> {
-        let mut map = self.0;
+        let mut body = self.0;
         for (name, value) in given {
-            match map.get(*name) {
+            let (outer, field) = match name.rsplit_once('.') {
+                Some((outer, field)) => (Some(outer), field),
+                None => (None, *name),
+            };
+            let mut map = &mut body;
+            for step in outer.into_iter().flat_map(|o| o.split('.')) {
+                map = match map.get_mut(step) {
+                    Some(Value::Object(inner)) => inner,
+                    _ => return Err(Problem::invalid(format!("`{step}` must be an object"))),
+                };
+            }
+            match map.get(field) {
                 Some(sent) if sent != value => {
+                    let from = if field == "idempotency_key" {
+                        "Idempotency-Key header"
+                    } else {
+                        "path"
+                    };
                     return Err(Problem::invalid(format!(
-                        "`{name}` in the body differs from the one in the {}",
-                        if *name == "idempotency_key" {
-                            "Idempotency-Key header"
-                        } else {
-                            "path"
-                        }
+                        "`{name}` in the body differs from the one in the {from}"
                     )));
                 }
                 _ => {
-                    map.insert((*name).to_owned(), value.clone());
+                    map.insert(field.to_owned(), value.clone());
                 }
             }
         }
-        serde_json::from_value(Value::Object(map)).map_err(|e| Problem::invalid(e.to_string()))
+        serde_json::from_value(Value::Object(body)).map_err(|e| Problem::invalid(e.to_string()))
     }
 
     /// The body as `T`, as it came.
@@ -166,5 +178,51 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Q<T> {
             .await
             .map(|Query(q)| Q(q))
             .map_err(|e| Problem::invalid(format!("in the query: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::Body;
+
+    fn body(value: Value) -> Body {
+        match value {
+            Value::Object(map) => Body(map),
+            _ => Body(serde_json::Map::new()),
+        }
+    }
+
+    #[test]
+    fn given_fields_go_in_at_any_depth_and_must_agree() {
+        let key = json!("k-1");
+        let given = [("goods_back.idempotency_key", key.clone())];
+        let filled: Value = body(json!({"goods_back": {"order": 7}}))
+            .decode(&given)
+            .unwrap_or_default();
+        assert_eq!(
+            filled,
+            json!({"goods_back": {"order": 7, "idempotency_key": "k-1"}})
+        );
+        let same: Value = body(json!({"goods_back": {"idempotency_key": "k-1"}}))
+            .decode(&given)
+            .unwrap_or_default();
+        assert_eq!(same.pointer("/goods_back/idempotency_key"), Some(&key));
+        assert!(
+            body(json!({"goods_back": {"idempotency_key": "other"}}))
+                .decode::<Value>(&given)
+                .is_err()
+        );
+        assert!(
+            body(json!({"goods_back": 3}))
+                .decode::<Value>(&given)
+                .is_err()
+        );
+        assert!(
+            body(json!({"id": "A"}))
+                .decode::<Value>(&[("id", json!("B"))])
+                .is_err()
+        );
     }
 }

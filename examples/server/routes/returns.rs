@@ -6,12 +6,11 @@ use axum::routing::{get, post};
 use o2c::ids::ReturnId;
 use o2c::returns::{ReceiveReturn, RequestExchange, RequestReturn};
 use o2c::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api::{Api, Op};
 use crate::app::{Reply, Shared, applied, ok};
 use crate::extract::{Body, Key, Params};
-use crate::problem::Problem;
 
 pub fn add<S: Store + 'static>(api: &mut Api<Shared<S>>) {
     api.add(
@@ -107,25 +106,8 @@ async fn request_return<S: Store>(State(app): State<Shared<S>>, key: Key, body: 
 }
 
 async fn request_exchange<S: Store>(State(app): State<Shared<S>>, key: Key, body: Body) -> Reply {
-    let mut map = body.0;
     // The key goes into the goods coming back, which is where the library keeps it.
-    match map.get_mut("goods_back") {
-        Some(Value::Object(goods_back)) => {
-            let given = key.json();
-            if goods_back
-                .get("idempotency_key")
-                .is_some_and(|k| *k != given)
-            {
-                return Err(Problem::invalid(
-                    "`goods_back.idempotency_key` differs from the Idempotency-Key header",
-                ));
-            }
-            goods_back.insert("idempotency_key".to_owned(), given);
-        }
-        _ => return Err(Problem::invalid("`goods_back` must be an object")),
-    }
-    let cmd: RequestExchange =
-        serde_json::from_value(Value::Object(map)).map_err(|e| Problem::invalid(e.to_string()))?;
+    let cmd: RequestExchange = body.decode(&[("goods_back.idempotency_key", key.json())])?;
     applied(StatusCode::CREATED, app.oms.request_exchange(cmd).await?)
 }
 
