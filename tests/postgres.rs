@@ -725,3 +725,137 @@ async fn a_stale_copy_of_a_merged_record_costs_a_round_trip_not_a_conflict() {
         .await
         .unwrap();
 }
+
+/// A caller on the store's own runtime runs its call in its own task; one that
+/// stops waiting half-way does not cut the commit off: the rest runs on as a
+/// task, the order lands once, and the same key then replays it. The note holds
+/// a stand-in's digits, so the commit takes its numbers in a round trip of its
+/// own before the last; the test holds the number series, so the caller stops
+/// waiting inside that first round trip, with the rest of the commit unsent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_waiting_does_not_cut_its_commit_off() {
+    let store = connect("abandoned").await;
+    let oms: Shop = Oms::new(store.clone(), PickupCarrier::new());
+    let customers = shop(&oms, 10, 1).await;
+    let first = oms
+        .place_order(order("abandoned-0", customers[0], 1))
+        .await
+        .unwrap();
+    let holder = raw().await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; SELECT name FROM \"{}\".series FOR UPDATE",
+            store.tenant_name()
+        ))
+        .await
+        .unwrap();
+    let watcher = raw().await;
+    let mut noted = order("abandoned-1", customers[0], 2);
+    noted.note = Some("ring 9137451209000000000 before noon".to_owned());
+    tokio::select! {
+        placed = oms.place_order(noted.clone()) => {
+            panic!("the commit went past a held lock: {placed:?}");
+        }
+        _ = waiting_backend(&watcher) => {}
+    }
+    // The placing future is gone, with its commit waiting on the lock.
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let placed = loop {
+        let placed = store.orders_of_customer(customers[0]).await.unwrap();
+        if placed.len() > 1 {
+            break placed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned commit never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(placed.len(), 2);
+    let again = oms.place_order(noted).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.number, Some(OrderNumber::new(2)));
+    assert!(placed.contains(&again.id) && placed.contains(&first.id));
+    assert!(oms.audit().await.unwrap().is_clean());
+    store
+        .drop_tenant(store.tenant_name().as_str())
+        .await
+        .unwrap();
+}
+
+/// `analyze` gives every table of the tenant statistics (a fresh tenant's have
+/// none: `reltuples` is -1 until a table is first analyzed), and refuses a
+/// tenant that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyze_gives_every_table_of_the_tenant_statistics() {
+    let store = connect("analyze").await;
+    let oms: Shop = Oms::new(store.clone(), PickupCarrier::new());
+    shop(&oms, 10, 3).await;
+    let tenant = store.tenant_name().to_string();
+    let sql = raw().await;
+    let tables = || async {
+        sql.query(
+            "SELECT c.relname::text, c.reltuples::float8 FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
+            &[&tenant],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get::<_, String>(0), row.get::<_, f64>(1)))
+        .collect::<Vec<_>>()
+    };
+    let before = tables().await;
+    assert!(before.len() >= 10, "{before:?}");
+    assert!(
+        before.iter().any(|(_, tuples)| *tuples < 0.0),
+        "a fresh tenant has a table never analyzed: {before:?}"
+    );
+    store.analyze().await.unwrap();
+    let after = tables().await;
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|(_, tuples)| *tuples >= 0.0), "{after:?}");
+    // Three customers, a product, a location and the tax table at least.
+    let records = after.iter().find(|(name, _)| name == "records").unwrap();
+    assert!(records.1 >= 6.0, "{after:?}");
+
+    store.drop_tenant(&tenant).await.unwrap();
+    let gone = store.analyze().await.unwrap_err();
+    assert!(
+        matches!(gone, PostgresError::NoSuchTenant { .. }),
+        "{gone:?}"
+    );
+}
+
+/// Kinds read whole are written into the statement by name (see `reads.rs`): a
+/// name that is no kind of record reads nothing and cannot reach the SQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_read_whole_that_is_no_kind_reads_nothing() {
+    use o2c::stock::Location;
+    use o2c::store::Prefetch;
+
+    let store = connect("kinds").await;
+    let oms: Shop = Oms::new(store.clone(), PickupCarrier::new());
+    shop(&oms, 10, 1).await;
+    let mut request = Prefetch::default().every::<Location>();
+    request.kinds.push("location'); DROP TABLE records; --");
+    request.kinds.push("location");
+    let mut fetched = store.fetch(&request).await.unwrap();
+    assert_eq!(fetched.records.len(), 1, "{:?}", fetched.records);
+    let locations = fetched.take_every::<Location>();
+    assert_eq!(locations.len(), 1);
+    assert_eq!(locations[0].value.id, desk());
+
+    let request = Prefetch {
+        kinds: vec!["no_such_kind"],
+        ..Prefetch::default()
+    };
+    assert!(store.fetch(&request).await.unwrap().records.is_empty());
+    assert!(oms.audit().await.unwrap().is_clean());
+    store
+        .drop_tenant(store.tenant_name().as_str())
+        .await
+        .unwrap();
+}

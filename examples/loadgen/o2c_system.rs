@@ -46,6 +46,11 @@ struct O2cSystem<S: Store> {
 /// Reads a store's count of round trips to its database.
 pub(crate) type RoundTripCounter = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// What a store's database does once setup has loaded it, before the pass (part
+/// of setup's time): PostgreSQL refreshes its statistics, as the baseline's
+/// setup and `pgbench -i` do after loading.
+pub(crate) type AfterSetup<'a> = Box<dyn FnOnce() -> Res<()> + 'a>;
+
 /// An error as the driver logs it.
 fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -365,20 +370,25 @@ pub(crate) struct O2cRun {
 /// Sets o2c up from `world` on the in-memory store, runs the mix until `cfg.limit`,
 /// audits the store and drops it.
 pub(crate) fn run_o2c(cfg: &Config, world: &World, runtime: Option<&Runtime>) -> Res<O2cRun> {
-    run_o2c_on(MemoryStore::new(), cfg, world, runtime, None)
+    run_o2c_on(MemoryStore::new(), cfg, world, runtime, None, None)
 }
 
 /// As [`run_o2c`], on `store` (opened, empty), counting its round trips with
-/// `round_trips` if given. With a `runtime`, every call runs on it.
+/// `round_trips` if given and running `after_setup` between setup and the pass.
+/// With a `runtime`, every call runs on it.
 pub(crate) fn run_o2c_on<S: Store + Send + Sync + 'static>(
     store: S,
     cfg: &Config,
     world: &World,
     runtime: Option<&Runtime>,
     round_trips: Option<RoundTripCounter>,
+    after_setup: Option<AfterSetup<'_>>,
 ) -> Res<O2cRun> {
     let started = Instant::now();
     let mut system = drive(runtime, O2cSystem::setup(store, world, cfg.seed))?;
+    if let Some(after_setup) = after_setup {
+        after_setup()?;
+    }
     system.round_trips = round_trips;
     let system = Arc::new(system);
     let setup_seconds = started.elapsed().as_secs_f64();

@@ -58,7 +58,7 @@ use tokio::runtime::Runtime;
 use crate::Res;
 use crate::args::Config;
 use crate::baseline::{BaselineRun, Plain};
-use crate::o2c_system::{O2cRun, RoundTripCounter, run_o2c_on};
+use crate::o2c_system::{AfterSetup, O2cRun, RoundTripCounter, run_o2c_on};
 use crate::pass::{repeat, run_pass};
 use crate::world::World;
 use system::PgPlain;
@@ -85,7 +85,19 @@ pub(crate) fn run_postgres(
     let handle = store.clone();
     let counter = store.clone();
     let round_trips: RoundTripCounter = Arc::new(move || counter.round_trips());
-    let o2c = run_o2c_on(store, cfg, world, Some(rt), Some(round_trips));
+    let analyzed = store.clone();
+    // As the baseline's setup does (and `pgbench -i`): plans made on the tables
+    // while setup was filling them would otherwise scan them whole (see
+    // `PostgresStore::analyze`).
+    let analyze: AfterSetup<'_> = Box::new(move || Ok(rt.block_on(analyzed.analyze())?));
+    let o2c = run_o2c_on(
+        store,
+        cfg,
+        world,
+        Some(rt),
+        Some(round_trips),
+        Some(analyze),
+    );
     if cfg.keep {
         eprintln!("kept tenant {tenant}");
     } else {

@@ -122,7 +122,7 @@ fn run_both(
         Durability::Normal => StoreDurability::Normal,
     };
     let store = SqliteStore::open(path, SqliteOptions::default().with_durability(durability))?;
-    let o2c = run_o2c_on(store, cfg, world, runtime, None)?;
+    let o2c = run_o2c_on(store, cfg, world, runtime, None, None)?;
     if !cfg.baseline {
         return Ok((o2c, None));
     }

@@ -22,6 +22,7 @@ use crate::ledger::{AccountBalance, AccountCode, JournalEntry};
 use crate::money::{Currency, Money};
 use crate::order::OrderQuery;
 use crate::stock::{StockLevel, StockMovement};
+use crate::store::changeset::KINDS;
 use crate::store::codec::{
     clamp_i64, enum_text, from_json, parse, scope_text, time_from_text, to_u64,
 };
@@ -244,12 +245,32 @@ pub(super) async fn fetch(
             vec![texts(kinds), texts(terms)],
         )
     });
-    let kinds = (!request.kinds.is_empty()).then(|| {
+    // The kinds go into the text as literals, not as a parameter: a generic plan
+    // for `kind = ANY($1)` must assume an average share of the records and
+    // scanned them all (measured: 0.7 ms of each placement with 5,000 records,
+    // growing with the books) to find the few locations a placement reads
+    // whole. Given the names, the planner knows them rare and uses the index.
+    // Only names from `KINDS` (lower-case letters and `_`) are written; no
+    // record has any other kind, so an unknown one reads nothing.
+    let mut whole: Vec<&str> = request
+        .kinds
+        .iter()
+        .copied()
+        .filter(|kind| KINDS.contains(kind))
+        .collect();
+    whole.sort_unstable();
+    whole.dedup();
+    let kinds = (!whole.is_empty()).then(|| {
+        let listed = whole
+            .iter()
+            .map(|kind| format!("'{kind}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         batch.push(
-            sql("SELECT record_key, version, body FROM {s}.records WHERE kind = ANY($1)"),
-            vec![texts(
-                request.kinds.iter().map(|k| (*k).to_owned()).collect(),
-            )],
+            sql(&format!(
+                "SELECT record_key, version, body FROM {{s}}.records WHERE kind IN ({listed})"
+            )),
+            Vec::new(),
         )
     });
     let stock = (!request.stock_of.is_empty()).then(|| {

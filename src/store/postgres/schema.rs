@@ -279,6 +279,45 @@ pub(super) async fn migrate(
     client.batch_execute("COMMIT").await.map_err(backend)
 }
 
+/// Refreshes the planner's statistics for every table of `tenant` (`ANALYZE`).
+/// Its tables are listed from the catalogue, so a table a later migration adds
+/// is included without a list to keep in step. Each `ANALYZE` changes the
+/// table's statistics, which makes every connection plan its statements on the
+/// table again.
+pub(super) async fn analyze(client: &Client, tenant: &TenantName) -> Result<(), PostgresError> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r'
+             ORDER BY 1",
+            &[&tenant.as_str()],
+        )
+        .await
+        .map_err(backend)?;
+    let tables = rows
+        .iter()
+        .map(|row| row.try_get::<_, String>(0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    if tables.is_empty() {
+        return Err(PostgresError::NoSuchTenant {
+            tenant: tenant.as_str().to_owned(),
+        });
+    }
+    let s = tenant.quoted();
+    // The names are PostgreSQL's own; a `"` in one is doubled to quote it.
+    let list = tables
+        .iter()
+        .map(|table| format!("{s}.\"{}\"", table.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    client
+        .batch_execute(&format!("ANALYZE {list}"))
+        .await
+        .map_err(backend)
+}
+
 /// Drops `tenant`'s schema, in one transaction, only if it is an o2c tenant.
 pub(super) async fn drop(client: &Client, tenant: &TenantName) -> Result<(), PostgresError> {
     client.batch_execute("BEGIN").await.map_err(backend)?;
