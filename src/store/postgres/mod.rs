@@ -27,13 +27,18 @@
 //! [`PostgresStore::preparations`]) and keeps it, and the store's sessions use
 //! generic plans, so the server neither parses nor plans a statement again
 //! (`benches/postgres_driver.rs` measures what pipelining and preparing buy).
+//! A plan is made for the table as it is then, and made again when the table's
+//! statistics change: after a bulk import into a new tenant, call
+//! [`PostgresStore::analyze`] rather than wait for autovacuum.
 //!
 //! The store's I/O runs on a tokio runtime: the host's, if it connects from a
 //! multi-threaded tokio runtime (or passes one in [`PostgresOptions::runtime`]),
-//! else two worker threads the store starts itself. Each call runs as a task
-//! there and the caller awaits its result, so **any executor can drive the
-//! store's futures** (tokio, `pollster::block_on`, a plain thread) and a caller
-//! that stops waiting never cuts a commit off half-way.
+//! else two worker threads the store starts itself. A call from elsewhere runs
+//! as a task there and the caller awaits its result, so **any executor can
+//! drive the store's futures** (tokio, `pollster::block_on`, a plain thread). A
+//! call from that runtime's own tasks runs in the caller's task, sparing the
+//! hand-over. Either way a caller that stops waiting never cuts a commit off
+//! half-way: what is left of the call runs on as a task.
 //!
 //! # Transactions and isolation
 //! A commit is one `READ COMMITTED` transaction that takes the row locks the
