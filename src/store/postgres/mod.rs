@@ -64,8 +64,8 @@
 //! counts them: placing an order and recording a payment each take two, the
 //! prefetch and the commit.
 //!
-//! Reads see committed data only. A fetch of several parts is one read-only
-//! `REPEATABLE READ` transaction (one snapshot); [`Store::read_snapshot`] reads
+//! Reads see committed data only. A fetch is one statement, its parts joined by
+//! `UNION ALL`, so it reads one snapshot; [`Store::read_snapshot`] reads
 //! every table in one such transaction and then hands the rows to the reader, so
 //! it holds the tenant in memory while the reader runs.
 //!

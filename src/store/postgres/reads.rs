@@ -1,6 +1,7 @@
-//! The read side. A read of one statement sees one committed snapshot; a fetch of
-//! several sends them together inside one `REPEATABLE READ` transaction, so they
-//! all see the same one — one round trip either way.
+//! The read side. A read of one statement sees one committed snapshot: a fetch
+//! is one statement whatever it reads (see `Parts`); a read of several
+//! statements sends them together inside one `REPEATABLE READ` transaction, so
+//! they all see the same one — one round trip either way.
 //!
 //! Orders match the memory store: text columns are `COLLATE "C"`, bytewise as
 //! Rust orders `str`, and records and balances are sorted after decoding, by
@@ -62,12 +63,13 @@ pub(super) fn record_row(row: &Row) -> ReadResult<(u64, Record)> {
     Ok((version, from_json(body, format_args!("record {key}"))?))
 }
 
-/// A record from a `record_key, version, body` row, decoded only if the tenant's
-/// fetches have not decoded exactly this row already (see `Decoded`).
-fn kept_row(row: &Row, target: &Target<'_>) -> ReadResult<(u64, Arc<Record>)> {
-    let key: &str = get(row, 0)?;
-    let version = to_u64(get(row, 1)?, format_args!("version of {key}"))?;
-    let body: &str = get(row, 2)?;
+/// A record from a fetch's row (`record_key` at `first`, the version two
+/// columns on, the body four), decoded only if the tenant's fetches have not
+/// decoded exactly this row already (see `Decoded`).
+fn kept_row_at(row: &Row, target: &Target<'_>, first: usize) -> ReadResult<(u64, Arc<Record>)> {
+    let key: &str = get(row, first)?;
+    let version = to_u64(get(row, first + 2)?, format_args!("version of {key}"))?;
+    let body: &str = get(row, first + 4)?;
     let record = target.decoded.get_or_decode(key, version, body, || {
         from_json::<Record>(body, format_args!("record {key}"))
     })?;
@@ -95,11 +97,16 @@ pub(super) async fn version_of(
 const LEVELS: &str = "SELECT sku, location, on_hand, reserved FROM {s}.stock";
 
 pub(super) fn level(row: &Row) -> ReadResult<StockLevel> {
+    level_at(row, 0)
+}
+
+/// A level from `sku, location, on_hand, reserved` columns from `first` on.
+fn level_at(row: &Row, first: usize) -> ReadResult<StockLevel> {
     Ok(StockLevel {
-        sku: parse::<Sku>(get(row, 0)?, "SKU")?,
-        location: parse::<LocationId>(get(row, 1)?, "location")?,
-        on_hand: get(row, 2)?,
-        reserved: get(row, 3)?,
+        sku: parse::<Sku>(get(row, first)?, "SKU")?,
+        location: parse::<LocationId>(get(row, first + 1)?, "location")?,
+        on_hand: get(row, first + 2)?,
+        reserved: get(row, first + 3)?,
     })
 }
 
@@ -179,31 +186,67 @@ pub(super) async fn counter(
 
 /// A counter from a `kind, id, limit_value, used` row.
 pub(super) fn counter_row(row: &Row) -> ReadResult<(CounterKey, Bounds)> {
-    let kind = parse::<CounterKind>(get(row, 0)?, "counter kind")?;
-    let id: &str = get(row, 1)?;
+    counter_row_at(row, 0)
+}
+
+/// A counter from `kind, id, limit_value, used` columns from `first` on.
+fn counter_row_at(row: &Row, first: usize) -> ReadResult<(CounterKey, Bounds)> {
+    let kind = parse::<CounterKind>(get(row, first)?, "counter kind")?;
+    let id: &str = get(row, first + 1)?;
     let described = format!("counter id {id:?}");
     let key = CounterKey::new(kind, id.to_owned()).map_err(|e| ReadError::corrupt(described, e))?;
     Ok((
         key,
         Bounds {
-            limit: get(row, 2)?,
-            used: get(row, 3)?,
+            limit: get(row, first + 2)?,
+            used: get(row, first + 3)?,
         },
     ))
 }
 
-/// Everything `request` asks for, in one round trip: one statement per part,
-/// inside one read-only `REPEATABLE READ` transaction when there are several. The
-/// records the asked ones name are followed on the server, from the `names`
-/// column beside each record.
+/// What each row of a fetch's statement answers: its first column.
+const RECORDS: i32 = 0;
+const TERMS: i32 = 1;
+const KINDS_WHOLE: i32 = 2;
+const STOCK: i32 = 3;
+const KEY: i32 = 4;
+const COUNTERS: i32 = 5;
+
+/// A fetch's parts, each a `SELECT` of the same six columns — the part, two
+/// texts, two integers and a body — joined by `UNION ALL` into one statement.
+/// One statement reads one snapshot, so the parts agree with each other
+/// without a transaction around them: the prefetch is one statement, where a
+/// statement per part inside `BEGIN … COMMIT` cost the server a transaction
+/// and the driver a message exchange per part.
+#[derive(Default)]
+struct Parts {
+    sql: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Parts {
+    /// Adds a part whose text names the schema `{s}` and its own parameters
+    /// `{1}`, `{2}`, …, numbered here after the parts before it.
+    fn add(&mut self, schema: &str, template: &str, params: Vec<Param>) {
+        let mut sql = template.replace("{s}", schema);
+        for n in 1..=params.len() {
+            sql = sql.replace(&format!("{{{n}}}"), &format!("${}", self.params.len() + n));
+        }
+        self.sql.push(sql);
+        self.params.extend(params);
+    }
+}
+
+/// Everything `request` asks for, in one round trip and one statement (see
+/// [`Parts`]). The records the asked ones name are followed on the server,
+/// from the `names` column beside each record.
 pub(super) async fn fetch(
     client: &Conn,
     target: &Target<'_>,
     request: &Prefetch,
 ) -> ReadResult<Fetched> {
-    let mut batch = Batch::new();
-    let sql = |template: &str| template.replace("{s}", target.schema);
-    let mut records = None;
+    let mut parts = Parts::default();
+    let schema = target.schema;
     if !request.records.is_empty() {
         let (mut from, mut allowed) = (Vec::new(), Vec::new());
         for (key, kinds) in &request.follows {
@@ -211,40 +254,41 @@ pub(super) async fn fetch(
             allowed.extend(kinds.iter().map(|kind| format!("{key} {kind}")));
             from.push(key);
         }
-        records = Some(batch.push(
+        parts.add(
+            schema,
             // Two index lookups, not one scan: the keys asked, then the keys
             // they name of the kinds each follow allows, not asked already.
-            sql(
-                "SELECT record_key, version, body FROM {s}.records WHERE record_key = ANY($1)
-                 UNION ALL
-                 SELECT r.record_key, r.version, r.body FROM {s}.records AS r
-                 WHERE r.record_key IN (
-                    SELECT n FROM {s}.records AS f, unnest(f.names) AS n
-                    WHERE f.record_key = ANY($2)
-                      AND f.record_key || ' ' || split_part(n, '/', 1) = ANY($3))
-                   AND r.record_key <> ALL($1)",
-            ),
+            "SELECT 0, record_key, NULL::text, version, NULL::int8, body
+             FROM {s}.records WHERE record_key = ANY({1})
+             UNION ALL
+             SELECT 0, r.record_key, NULL::text, r.version, NULL::int8, r.body
+             FROM {s}.records AS r
+             WHERE r.record_key IN (
+                SELECT n FROM {s}.records AS f, unnest(f.names) AS n
+                WHERE f.record_key = ANY({2})
+                  AND f.record_key || ' ' || split_part(n, '/', 1) = ANY({3}))
+               AND r.record_key <> ALL({1})",
             vec![
                 texts(request.records.iter().map(RecordKey::describe).collect()),
                 texts(from),
                 texts(allowed),
             ],
-        ));
+        );
     }
-    let terms = (!request.terms.is_empty()).then(|| {
+    if !request.terms.is_empty() {
         let kinds = request.terms.iter().map(|(k, _)| (*k).to_owned()).collect();
         let terms = request.terms.iter().map(|(_, t)| t.describe()).collect();
-        batch.push(
-            sql(
-                "SELECT r.record_key, r.version, r.body FROM {s}.records AS r
-                 WHERE r.record_key IN (
-                    SELECT t.record_key FROM {s}.record_terms AS t
-                    JOIN unnest($1::text[], $2::text[]) AS a(kind, term)
-                      ON t.kind = a.kind AND t.term = a.term)",
-            ),
+        parts.add(
+            schema,
+            "SELECT 1, r.record_key, NULL::text, r.version, NULL::int8, r.body
+             FROM {s}.records AS r
+             WHERE r.record_key IN (
+                SELECT t.record_key FROM {s}.record_terms AS t
+                JOIN unnest({1}::text[], {2}::text[]) AS a(kind, term)
+                  ON t.kind = a.kind AND t.term = a.term)",
             vec![texts(kinds), texts(terms)],
-        )
-    });
+        );
+    }
     // The kinds go into the text as literals, not as a parameter: a generic plan
     // for `kind = ANY($1)` must assume an average share of the records and
     // scanned them all (measured: 0.7 ms of each placement with 5,000 records,
@@ -260,24 +304,26 @@ pub(super) async fn fetch(
         .collect();
     whole.sort_unstable();
     whole.dedup();
-    let kinds = (!whole.is_empty()).then(|| {
+    if !whole.is_empty() {
         let listed = whole
             .iter()
             .map(|kind| format!("'{kind}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        batch.push(
-            sql(&format!(
-                "SELECT record_key, version, body FROM {{s}}.records WHERE kind IN ({listed})"
-            )),
+        parts.add(
+            schema,
+            &format!(
+                "SELECT 2, record_key, NULL::text, version, NULL::int8, body
+                 FROM {{s}}.records WHERE kind IN ({listed})"
+            ),
             Vec::new(),
-        )
-    });
-    let stock = (!request.stock_of.is_empty()).then(|| {
-        batch.push(
-            sql(&format!(
-                "{LEVELS} WHERE sku = ANY($1) ORDER BY sku, location"
-            )),
+        );
+    }
+    if !request.stock_of.is_empty() {
+        parts.add(
+            schema,
+            "SELECT 3, sku, location, on_hand, reserved, NULL::text
+             FROM {s}.stock WHERE sku = ANY({1})",
             vec![texts(
                 request
                     .stock_of
@@ -285,66 +331,78 @@ pub(super) async fn fetch(
                     .map(|s| s.as_str().to_owned())
                     .collect(),
             )],
-        )
-    });
-    let key = request.idempotency.as_ref().map(|(scope, key)| {
-        batch.push(
-            sql("SELECT body FROM {s}.idempotency WHERE scope = $1 AND idempotency_key = $2"),
+        );
+    }
+    if let Some((scope, key)) = &request.idempotency {
+        parts.add(
+            schema,
+            "SELECT 4, NULL::text, NULL::text, NULL::int8, NULL::int8, body
+             FROM {s}.idempotency WHERE scope = {1} AND idempotency_key = {2}",
             vec![text(scope_text(*scope)), text(key.as_str())],
-        )
-    });
-    let counters = (!request.counters.is_empty()).then(|| {
+        );
+    }
+    if !request.counters.is_empty() {
         let kinds = request
             .counters
             .iter()
             .map(|k| k.kind().as_str().to_owned())
             .collect();
         let ids = request.counters.iter().map(|k| k.id().to_owned()).collect();
-        batch.push(
-            sql(
-                "SELECT c.kind, c.id, c.limit_value, c.used FROM {s}.bounded_counters AS c
-                 JOIN unnest($1::text[], $2::text[]) AS a(kind, id)
-                   ON c.kind = a.kind AND c.id = a.id",
-            ),
+        parts.add(
+            schema,
+            "SELECT 5, c.kind, c.id, c.limit_value, c.used, NULL::text
+             FROM {s}.bounded_counters AS c
+             JOIN unnest({1}::text[], {2}::text[]) AS a(kind, id)
+               ON c.kind = a.kind AND c.id = a.id",
             vec![texts(kinds), texts(ids)],
-        )
-    });
-    let answers = snapshot_of(client, target, batch).await?;
-    let rows = |at: Option<usize>| {
-        at.and_then(|at| answers.get(at))
-            .map_or(&[][..], Vec::as_slice)
-    };
+        );
+    }
+    if parts.sql.is_empty() {
+        return Ok(Fetched::default());
+    }
+    let rows = query(
+        client,
+        target,
+        &parts.sql.join("\nUNION ALL\n"),
+        parts.params,
+    )
+    .await?;
 
-    let mut found: Vec<(u64, Arc<Record>)> = Vec::new();
-    // Asked-for records first, in the order asked, then the followed ones.
-    let mut by_key: Vec<(u64, Arc<Record>)> = rows(records)
-        .iter()
-        .map(|row| kept_row(row, target))
-        .collect::<ReadResult<_>>()?;
+    let (mut asked, mut found_by_term, mut found_whole) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut stock, mut idempotency, mut moved) = (Vec::new(), None, Vec::new());
+    for row in &rows {
+        match get::<i32>(row, 0)? {
+            RECORDS => asked.push(kept_row_at(row, target, 1)?),
+            TERMS => found_by_term.push(kept_row_at(row, target, 1)?),
+            KINDS_WHOLE => found_whole.push(kept_row_at(row, target, 1)?),
+            STOCK => stock.push(level_at(row, 1)?),
+            KEY => idempotency = Some(from_json(get(row, 5)?, "idempotency entry")?),
+            COUNTERS => moved.push(counter_row_at(row, 1)?),
+            other => {
+                return Err(ReadError::corrupt(
+                    "a fetch's row",
+                    format!("part {other} was not asked for"),
+                ));
+            }
+        }
+    }
+    // Asked-for records first, in the order asked, then the followed ones by
+    // key, then those found under the terms, then those of the whole kinds.
+    let mut found: Vec<(u64, Arc<Record>)> = Vec::with_capacity(rows.len());
     for key in &request.records {
-        if let Some(at) = by_key.iter().position(|(_, r)| r.has_key(key)) {
-            found.push(by_key.swap_remove(at));
+        if let Some(at) = asked.iter().position(|(_, r)| r.has_key(key)) {
+            found.push(asked.swap_remove(at));
         }
     }
-    by_key.sort_by_key(|(_, r)| r.key());
-    found.extend(by_key);
-    for at in [terms, kinds] {
-        for row in rows(at) {
-            found.push(kept_row(row, target)?);
-        }
-    }
-    let stock = in_order_asked(
-        rows(stock).iter().map(level).collect::<ReadResult<_>>()?,
-        &request.stock_of,
-    )?;
-    let idempotency = match rows(key).first() {
-        Some(row) => Some(from_json(get(row, 0)?, "idempotency entry")?),
-        None => None,
-    };
-    let moved: Vec<(CounterKey, Bounds)> = rows(counters)
-        .iter()
-        .map(counter_row)
-        .collect::<ReadResult<_>>()?;
+    asked.sort_by_key(|(_, r)| r.key());
+    found.extend(asked);
+    found.extend(found_by_term);
+    found.extend(found_whole);
+    // By location within each SKU, in the bytes' order, as `COLLATE "C"` sorts.
+    stock.sort_by(|a: &StockLevel, b: &StockLevel| {
+        (a.sku.as_str(), a.location.as_str()).cmp(&(b.sku.as_str(), b.location.as_str()))
+    });
+    let stock = in_order_asked(stock, &request.stock_of)?;
     let counters = request
         .counters
         .iter()
