@@ -1,5 +1,5 @@
-//! Why the PostgreSQL store pipelines: a command's prefetch — five reads inside
-//! one `REPEATABLE READ` snapshot — sent three ways to the same server.
+//! Why the PostgreSQL store pipelines: a command's prefetch — five reads from
+//! one snapshot — sent five ways to the same server.
 //!
 //! - `pipelined_unprepared`: every statement written before the first answer is
 //!   read, each with its parameter types (`query_typed`): one round trip, as the
@@ -8,8 +8,11 @@
 //!   sent (what a driver without pipelining does): seven round trips.
 //! - `one_by_one_prepared`: as above with statements prepared once and reused
 //!   (a statement cache, as most pools keep): seven round trips, less parsing.
-//! - `pipelined_prepared`: prepared and pipelined: one round trip, no parsing
-//!   (what a per-connection, per-tenant statement cache would add to the store).
+//! - `pipelined_prepared`: prepared and pipelined: one round trip, no parsing.
+//! - `one_statement_prepared`: the five reads as one prepared statement, their
+//!   rows in one shape joined by `UNION ALL`: one round trip, one snapshot
+//!   without a transaction around it, one answer to read (how the store sends a
+//!   fetch now).
 //!
 //! Run with `cargo bench --features postgres --bench postgres_driver` (the server
 //! is `O2C_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`; the
@@ -53,7 +56,24 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 struct Server {
     client: Client,
     prepared: Vec<Statement>,
+    one: Statement,
 }
+
+/// [`READS`] as one statement, each row tagged with the read it answers.
+const ONE: &str = "SELECT 0, record_key, NULL::text, version, NULL::int8, body
+     FROM o2c_bench_driver.records WHERE record_key = ANY($1)
+     UNION ALL
+     SELECT 1, sku, location, on_hand, reserved, NULL::text
+     FROM o2c_bench_driver.stock WHERE sku = ANY($2)
+     UNION ALL
+     SELECT 2, NULL::text, NULL::text, NULL::int8, NULL::int8, body
+     FROM o2c_bench_driver.idempotency WHERE scope = $3 AND idempotency_key = $4
+     UNION ALL
+     (SELECT 3, record_key, NULL::text, version, NULL::int8, body
+      FROM o2c_bench_driver.records WHERE kind = $5 LIMIT 0)
+     UNION ALL
+     SELECT 4, record_key, NULL::text, version, NULL::int8, body
+     FROM o2c_bench_driver.records WHERE record_key = ANY($6) AND kind = 'product'";
 
 /// The reads a placement's prefetch makes: the customer with what it names, the
 /// stock of its SKUs, the idempotency key, two bounded counters, the open
@@ -116,7 +136,25 @@ static SERVER: LazyLock<Server> = LazyLock::new(|| {
         for (sql, types) in READS {
             prepared.push(client.prepare_typed(sql, types).await.unwrap());
         }
-        Server { client, prepared }
+        let one = client
+            .prepare_typed(
+                ONE,
+                &[
+                    Type::TEXT_ARRAY,
+                    Type::TEXT_ARRAY,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT_ARRAY,
+                ],
+            )
+            .await
+            .unwrap();
+        Server {
+            client,
+            prepared,
+            one,
+        }
     })
 });
 
@@ -255,5 +293,15 @@ fn pipelined_prepared(b: Bencher) {
                 .map(|rows| rows.len())
                 .sum::<usize>()
         })
+    });
+}
+
+#[divan::bench(sample_count = 400)]
+fn one_statement_prepared(b: Bencher) {
+    let server = &*SERVER;
+    let p = params();
+    let all: Vec<&(dyn ToSql + Sync)> = p.iter().map(|v| &**v as &(dyn ToSql + Sync)).collect();
+    b.bench_local(|| {
+        RUNTIME.block_on(async { server.client.query(&server.one, &all).await.unwrap().len() })
     });
 }
