@@ -2,8 +2,7 @@
 //! one snapshot — sent five ways to the same server.
 //!
 //! - `pipelined_unprepared`: every statement written before the first answer is
-//!   read, each with its parameter types (`query_typed`): one round trip, as the
-//!   store sends a fetch.
+//!   read, each with its parameter types (`query_typed`): one round trip.
 //! - `one_by_one_unprepared`: the same statements, each awaited before the next is
 //!   sent (what a driver without pipelining does): seven round trips.
 //! - `one_by_one_prepared`: as above with statements prepared once and reused
@@ -11,8 +10,9 @@
 //! - `pipelined_prepared`: prepared and pipelined: one round trip, no parsing.
 //! - `one_statement_prepared`: the five reads as one prepared statement, their
 //!   rows in one shape joined by `UNION ALL`: one round trip, one snapshot
-//!   without a transaction around it, one answer to read (how the store sends a
-//!   fetch now).
+//!   without a transaction around it, one answer to read (the shape the store
+//!   sends a fetch in; the store writes whole kinds by name, where this
+//!   passes one as a parameter).
 //!
 //! Run with `cargo bench --features postgres --bench postgres_driver` (the server
 //! is `O2C_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`; the

@@ -19,10 +19,10 @@
 //! ```
 //!
 //! # Driver and runtime
-//! [`tokio_postgres`], with a small pool of its connections (see `pool.rs`). It
-//! pipelines: a command's prefetch is one round trip whatever it reads, and a
-//! commit usually one (see below), where a driver that waits for each
-//! statement's answer would pay one per statement. Each connection prepares a
+//! [`tokio_postgres`], with a small pool of its connections (see `pool.rs`). A
+//! command's prefetch is one statement whatever it reads (one round trip), and
+//! its commit is pipelined, usually into one round trip (see below), where a
+//! driver that waits for each statement's answer would pay one per statement. Each connection prepares a
 //! statement the first time it meets it (one extra round trip, counted apart by
 //! [`PostgresStore::preparations`]) and keeps it, and the store's sessions use
 //! generic plans, so the server neither parses nor plans a statement again
@@ -36,8 +36,8 @@
 //! else two worker threads the store starts itself. A call from elsewhere runs
 //! as a task there and the caller awaits its result, so **any executor can
 //! drive the store's futures** (tokio, `pollster::block_on`, a plain thread). A
-//! call from that runtime's own tasks runs in the caller's task, sparing the
-//! hand-over. Either way a caller that stops waiting never cuts a commit off
+//! call from inside that runtime (its tasks, or `block_on` on it) runs in the
+//! caller's task, sparing the hand-over. Either way a caller that stops waiting never cuts a commit off
 //! half-way: what is left of the call runs on as a task.
 //!
 //! # Transactions and isolation
@@ -65,9 +65,9 @@
 //! prefetch and the commit.
 //!
 //! Reads see committed data only. A fetch is one statement, its parts joined by
-//! `UNION ALL`, so it reads one snapshot; [`Store::read_snapshot`] reads
-//! every table in one such transaction and then hands the rows to the reader, so
-//! it holds the tenant in memory while the reader runs.
+//! `UNION ALL`, so it reads one snapshot; [`Store::read_snapshot`] reads every
+//! table in one read-only `REPEATABLE READ` transaction and then hands the rows
+//! to the reader, so it holds the tenant in memory while the reader runs.
 //!
 //! # Numbers
 //! Event sequences, journal positions and document numbers are gapless per
@@ -366,12 +366,15 @@ impl PostgresStore {
 
     /// Round trips that prepared statements new to a connection, so far (not in
     /// [`PostgresStore::round_trips`]). Each statement is prepared once per
-    /// connection, so they stop once every connection has run every statement.
+    /// connection and tenant, so they stop once every connection has run every
+    /// statement. A fetch's statement has one text per set of parts a command
+    /// reads (records, terms, whole kinds by name, stock, key, counters): a few
+    /// per kind of command.
     pub fn preparations(&self) -> u64 {
         self.shared.counters.preparations.load(Ordering::Relaxed)
     }
 
-    /// Runs `work` with a pooled connection on this tenant, as a task on the
+    /// Runs `work` with a pooled connection on this tenant, on the
     /// store's runtime, within the call timeout.
     async fn call<T, E, F, Fut>(&self, work: F) -> Result<T, E>
     where
@@ -384,7 +387,8 @@ impl PostgresStore {
     }
 }
 
-/// Runs `work` on a pooled connection as a task on the store's runtime, within
+/// Runs `work` on a pooled connection on the store's runtime (in the caller's
+/// task when the caller is already there: see `Driver::run`), within
 /// the call timeout. The connection goes back to the pool when the work ends:
 /// after an error, only once a `ROLLBACK` has made sure no transaction is left
 /// open on it; after a timeout, never (it is closed, whatever it was doing).

@@ -13,7 +13,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
@@ -68,11 +68,15 @@ impl Driver {
     /// whatever executor the caller uses. It finishes even if the caller stops
     /// waiting, so a commit is never cut off half-way by a dropped future.
     ///
-    /// A caller already on the store's runtime (a host serving requests on the
-    /// runtime it connected from) runs `work` in its own task: a task of its own
-    /// would cost a hand-over to it and back, each waking another worker thread
-    /// (measured at one caller: 8 % more transactions per second without). Should the
-    /// caller stop waiting, what is left of `work` then goes on as a task.
+    /// A caller already inside the store's runtime (a task of a host serving
+    /// requests on the runtime it connected from, or `block_on` on it) runs
+    /// `work` itself: a task of its own would cost a hand-over to it and back,
+    /// each waking another worker thread (measured at one caller: 8 % more
+    /// transactions per second without). Should the caller stop waiting, what is
+    /// left of `work` goes on as a task. Two things differ from a task: `work`
+    /// moves on only while the caller polls it (the call timeout still bounds
+    /// it), and a panic in it, which the library's code never raises, unwinds
+    /// the caller rather than coming back as [`PostgresError::RuntimeGone`].
     pub(super) async fn run<T, F>(&self, work: F) -> Result<T, PostgresError>
     where
         F: Future<Output = T> + Send + 'static,
@@ -190,12 +194,19 @@ where
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let Some(work) = self.work.as_mut() else {
+        // Out while it is polled: should it panic, the unwinding drop finds
+        // nothing to finish, rather than a future that cannot be resumed.
+        // Polled again after it is done (which `await` never does), it waits.
+        let Some(mut work) = self.work.take() else {
             return Poll::Pending;
         };
-        let done = ready!(work.as_mut().poll(cx));
-        self.work = None;
-        Poll::Ready(done)
+        match work.as_mut().poll(cx) {
+            Poll::Ready(done) => Poll::Ready(done),
+            Poll::Pending => {
+                self.work = Some(work);
+                Poll::Pending
+            }
+        }
     }
 }
 

@@ -209,7 +209,7 @@ const RECORDS: i32 = 0;
 const TERMS: i32 = 1;
 const KINDS_WHOLE: i32 = 2;
 const STOCK: i32 = 3;
-const KEY: i32 = 4;
+const IDEMPOTENCY: i32 = 4;
 const COUNTERS: i32 = 5;
 
 /// A fetch's parts, each a `SELECT` of the same six columns — the part, two
@@ -225,10 +225,12 @@ struct Parts {
 }
 
 impl Parts {
-    /// Adds a part whose text names the schema `{s}` and its own parameters
-    /// `{1}`, `{2}`, …, numbered here after the parts before it.
-    fn add(&mut self, schema: &str, template: &str, params: Vec<Param>) {
-        let mut sql = template.replace("{s}", schema);
+    /// Adds a part whose text names its own parameters `{1}`, `{2}`, …,
+    /// numbered here after the parts before it (the schema, `{s}`, is filled in
+    /// when the statement is sent). The markers keep their braces, so `{1}`
+    /// never matches inside `{11}`, and a `$n` written never matches a marker.
+    fn add(&mut self, template: &str, params: Vec<Param>) {
+        let mut sql = template.to_owned();
         for n in 1..=params.len() {
             sql = sql.replace(&format!("{{{n}}}"), &format!("${}", self.params.len() + n));
         }
@@ -246,7 +248,6 @@ pub(super) async fn fetch(
     request: &Prefetch,
 ) -> ReadResult<Fetched> {
     let mut parts = Parts::default();
-    let schema = target.schema;
     if !request.records.is_empty() {
         let (mut from, mut allowed) = (Vec::new(), Vec::new());
         for (key, kinds) in &request.follows {
@@ -255,7 +256,6 @@ pub(super) async fn fetch(
             from.push(key);
         }
         parts.add(
-            schema,
             // Two index lookups, not one scan: the keys asked, then the keys
             // they name of the kinds each follow allows, not asked already.
             "SELECT 0, record_key, NULL::text, version, NULL::int8, body
@@ -279,7 +279,6 @@ pub(super) async fn fetch(
         let kinds = request.terms.iter().map(|(k, _)| (*k).to_owned()).collect();
         let terms = request.terms.iter().map(|(_, t)| t.describe()).collect();
         parts.add(
-            schema,
             "SELECT 1, r.record_key, NULL::text, r.version, NULL::int8, r.body
              FROM {s}.records AS r
              WHERE r.record_key IN (
@@ -311,7 +310,6 @@ pub(super) async fn fetch(
             .collect::<Vec<_>>()
             .join(", ");
         parts.add(
-            schema,
             &format!(
                 "SELECT 2, record_key, NULL::text, version, NULL::int8, body
                  FROM {{s}}.records WHERE kind IN ({listed})"
@@ -321,7 +319,6 @@ pub(super) async fn fetch(
     }
     if !request.stock_of.is_empty() {
         parts.add(
-            schema,
             "SELECT 3, sku, location, on_hand, reserved, NULL::text
              FROM {s}.stock WHERE sku = ANY({1})",
             vec![texts(
@@ -335,7 +332,6 @@ pub(super) async fn fetch(
     }
     if let Some((scope, key)) = &request.idempotency {
         parts.add(
-            schema,
             "SELECT 4, NULL::text, NULL::text, NULL::int8, NULL::int8, body
              FROM {s}.idempotency WHERE scope = {1} AND idempotency_key = {2}",
             vec![text(scope_text(*scope)), text(key.as_str())],
@@ -349,7 +345,6 @@ pub(super) async fn fetch(
             .collect();
         let ids = request.counters.iter().map(|k| k.id().to_owned()).collect();
         parts.add(
-            schema,
             "SELECT 5, c.kind, c.id, c.limit_value, c.used, NULL::text
              FROM {s}.bounded_counters AS c
              JOIN unnest({1}::text[], {2}::text[]) AS a(kind, id)
@@ -376,7 +371,7 @@ pub(super) async fn fetch(
             TERMS => found_by_term.push(kept_row_at(row, target, 1)?),
             KINDS_WHOLE => found_whole.push(kept_row_at(row, target, 1)?),
             STOCK => stock.push(level_at(row, 1)?),
-            KEY => idempotency = Some(from_json(get(row, 5)?, "idempotency entry")?),
+            IDEMPOTENCY => idempotency = Some(from_json(get(row, 5)?, "idempotency entry")?),
             COUNTERS => moved.push(counter_row_at(row, 1)?),
             other => {
                 return Err(ReadError::corrupt(
@@ -398,7 +393,8 @@ pub(super) async fn fetch(
     found.extend(asked);
     found.extend(found_by_term);
     found.extend(found_whole);
-    // By location within each SKU, in the bytes' order, as `COLLATE "C"` sorts.
+    // `UNION ALL` promises no order, so the levels are put in order here: by
+    // location within each SKU, in the bytes' order, as `COLLATE "C"` sorts.
     stock.sort_by(|a: &StockLevel, b: &StockLevel| {
         (a.sku.as_str(), a.location.as_str()).cmp(&(b.sku.as_str(), b.location.as_str()))
     });
@@ -792,5 +788,43 @@ pub(super) async fn last_event_sequence(client: &Conn, target: &Target<'_>) -> R
     match rows.first() {
         Some(row) => to_u64(get(row, 0)?, "event sequence"),
         None => Ok(0),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_number_their_parameters_after_the_parts_before_them() {
+        let mut parts = Parts::default();
+        parts.add("SELECT {1}, {2}, {1}", vec![text("a"), text("b")]);
+        parts.add("SELECT 0", Vec::new());
+        let eleven: Vec<Param> = (0..11).map(|n| text(n.to_string())).collect();
+        parts.add("SELECT {1}, {11}, {10}", eleven);
+        parts.add("SELECT {1} FROM {s}.x", vec![text("c")]);
+        assert_eq!(
+            parts.sql,
+            vec![
+                "SELECT $1, $2, $1",
+                "SELECT 0",
+                "SELECT $3, $13, $12",
+                "SELECT $14 FROM {s}.x",
+            ]
+        );
+        assert_eq!(parts.params.len(), 14);
+    }
+
+    /// `fetch` writes kind names into its statement as literals: it may only
+    /// because every kind is lower-case letters and `_`.
+    #[test]
+    fn every_kind_name_is_safe_to_write_as_a_literal() {
+        for kind in KINDS {
+            assert!(
+                !kind.is_empty() && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{kind:?}"
+            );
+        }
     }
 }
