@@ -98,6 +98,12 @@ pub(crate) fn run_postgres(
         Some(round_trips),
         Some(analyze),
     );
+    // Not counted in the round trips: each statement's first use on a
+    // connection; it stays flat once every caller's connection has met them all.
+    eprintln!(
+        "prepared     {} round trips prepared statements new to their connection",
+        handle.preparations()
+    );
     if cfg.keep {
         eprintln!("kept tenant {tenant}");
     } else {
