@@ -736,10 +736,10 @@ async fn a_stale_copy_of_a_merged_record_costs_a_round_trip_not_a_conflict() {
 /// A caller on the store's own runtime (this test connects from its runtime, so
 /// the store's calls run in the caller's task) that stops waiting half-way does
 /// not cut the commit off: the rest runs on as a task, the order lands once,
-/// and the same key then replays it. The note holds
-/// a stand-in's digits, so the commit takes its numbers in a round trip of its
-/// own before the last; the test holds the number series, so the caller stops
-/// waiting inside that first round trip, with the rest of the commit unsent.
+/// and the same key then replays it. The note holds a stand-in's digits, so the
+/// commit takes its numbers in a round trip of its own before the last; the
+/// test holds the number series, so the caller stops waiting inside that first
+/// round trip, with the rest of the commit unsent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_that_stops_waiting_does_not_cut_its_commit_off() {
     let store = connect("abandoned").await;

@@ -204,7 +204,8 @@ fn counter_row_at(row: &Row, first: usize) -> ReadResult<(CounterKey, Bounds)> {
     ))
 }
 
-/// What each row of a fetch's statement answers: its first column.
+/// What each row of a fetch's statement answers: its first column, the number
+/// each part's `SELECT` in `fetch` writes first.
 const RECORDS: i32 = 0;
 const TERMS: i32 = 1;
 const KINDS_WHOLE: i32 = 2;
